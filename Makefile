@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.runtime-installed
+dev-venv: $(VENV)/.dev-installed
+
+## make run: install, migrate the embedded SQLite database, seed the demo, serve on PORT.
+run: venv
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi seed-demo
+	@echo ""
+	@echo "  ERP is starting on http://127.0.0.1:$(PORT)"
+	@echo "  Demo login: admin@example.com / admin"
+	@echo ""
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
+
+## make test: the whole suite on SQLite, then on PostgreSQL with Redis.
+test: dev-venv system-deps
+	scripts/run-tests.sh
+
+test-sqlite: dev-venv system-deps
+	TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: dev-venv system-deps
+	TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+system-deps:
+	scripts/ensure-system-packages.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

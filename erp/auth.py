@@ -1,0 +1,91 @@
+"""Who is asking and what they may do: the login loader, session rules, `require_role`.
+
+Every view declares its permission with `@require_role(role)` or `@public`; the access
+test walks the URL map and fails for a view that declares neither.
+"""
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from flask import abort, current_app, request, session
+from flask_login import current_user, logout_user
+
+from erp.extensions import db, login_manager
+from erp.models import ROLES, User
+
+SESSION_LOGIN_AT = "login_at"
+SESSION_LAST_SEEN = "last_seen"
+
+
+def require_role(role: str):
+    """Allow logged-in users of `role` or a higher one; others get 302 to login or 403."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_role = role
+        return wrapped
+
+    return decorator
+
+
+def public(view):
+    """Mark a view that needs no login (login page, health checks)."""
+    view.required_role = None
+    return view
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user named by the session, if its session version still matches."""
+    try:
+        uid, version = (int(part) for part in user_id.split(":"))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def start_session(user: User) -> None:
+    now = int(time.time())
+    session.clear()  # a new session at login: nothing from before carries over
+    session.permanent = True
+    session[SESSION_LOGIN_AT] = now
+    session[SESSION_LAST_SEEN] = now
+
+
+def enforce_session_lifetime() -> None:
+    """Log out a session idle too long or older than its absolute lifetime (before_request)."""
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return
+    now = int(time.time())
+    login_at = session.get(SESSION_LOGIN_AT, 0)
+    last_seen = session.get(SESSION_LAST_SEEN, 0)
+    config = current_app.config
+    if (now - last_seen > config["SESSION_IDLE_TIMEOUT"]
+            or now - login_at > config["PERMANENT_SESSION_LIFETIME"]):
+        logout_user()
+        session.clear()
+        return
+    if now - last_seen >= 60:  # write the cookie at most once a minute
+        session[SESSION_LAST_SEEN] = now
+
+
+def init_login(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the session version does this job
+    app.before_request(enforce_session_lifetime)

@@ -1,0 +1,109 @@
+"""User administration (admins only)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, render_template, request
+from flask_login import current_user
+from sqlalchemy import or_
+
+from erp.auth import require_role
+from erp.blueprints.admin.forms import ROLE_CHOICES, RoleForm, UserCreateForm
+from erp.models import User
+from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.services import DomainError, ValidationError
+from erp.services import users as user_service
+from erp.web import ListParams, apply_field_errors, is_htmx, redirect_after_post, render
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+USER_SORTS = {"email": User.email, "name": User.name, "role": User.role,
+              "created": User.created_at}
+
+
+@bp.route("/users")
+@require_role("admin")
+def user_list():
+    params = ListParams.from_request(sort_keys=list(USER_SORTS), default_sort="email",
+                                     filters=["role", "status"])
+    stmt = company_select(User)
+    if params.q:
+        like = f"%{params.q.lower()}%"
+        stmt = stmt.where(or_(User.email.ilike(like), User.name.ilike(like)))
+    if params.filters["role"] in dict(ROLE_CHOICES):
+        stmt = stmt.where(User.role == params.filters["role"])
+    if params.filters["status"] == "active":
+        stmt = stmt.where(User.active.is_(True))
+    elif params.filters["status"] == "inactive":
+        stmt = stmt.where(User.active.is_(False))
+    column = USER_SORTS[params.sort_key]
+    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), User.id)
+    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    return render("admin/users.html", block="results", page=page, params=params,
+                  roles=ROLE_CHOICES)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@require_role("admin")
+def user_create():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = user_service.create_user(
+                company=current_user.company, email=form.email.data, password=form.password.data,
+                role=form.role.data, name=form.name.data, actor=current_user)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"User {user.email} created.", "success")
+            return redirect_after_post("admin.user_detail", user_id=user.id)
+    status = 422 if form.errors else 200
+    return render("admin/user_form.html", form=form, status=status)
+
+
+@bp.route("/users/<int:user_id>")
+@require_role("admin")
+def user_detail(user_id: int):
+    user = scoped_get_or_404(User, user_id)
+    return render("admin/user_detail.html", user=user, role_form=RoleForm(role=user.role))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@require_role("admin")
+def user_role(user_id: int):
+    user = scoped_get_or_404(User, user_id)
+    form = RoleForm()
+    message, category = None, "success"
+    if form.validate_on_submit():
+        try:
+            user_service.change_role(user.id, form.role.data, actor=current_user)
+            message = f"{user.email} is now {user.role}."
+        except DomainError as error:
+            message, category = str(error), "danger"
+    else:
+        message, category = "Choose a valid role.", "danger"
+    if is_htmx():  # the row in the list, changed in place, with the message out of band
+        return render_template("admin/_user_row.html", user=user, roles=ROLE_CHOICES,
+                               message=message, category=category)
+    flash(message, category)
+    return redirect_after_post("admin.user_detail", user_id=user.id)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@require_role("admin")
+def user_active(user_id: int):
+    user = scoped_get_or_404(User, user_id)
+    active = request.form.get("active") == "1"
+    try:
+        user_service.set_active(user.id, active, actor=current_user)
+        flash(f"{user.email} {'reactivated' if active else 'deactivated'}.", "success")
+    except DomainError as error:
+        flash(str(error), "danger")
+    return redirect_after_post("admin.user_detail", user_id=user.id)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@require_role("admin")
+def user_unlock(user_id: int):
+    user = scoped_get_or_404(User, user_id)
+    user_service.unlock(user.id, actor=current_user)
+    flash(f"{user.email} unlocked.", "success")
+    return redirect_after_post("admin.user_detail", user_id=user.id)

@@ -1,0 +1,133 @@
+"""Settings: class defaults, then the environment, then `instance/config.py`, then overrides.
+
+Development needs no variable at all: it runs on SQLite in `instance/` with a file cache.
+`ERP_ENV=production` switches on the secure settings and `check_production()` refuses
+to start with a default secret key or debug on.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+# Secret keys that ship with the code or are commonly used as placeholders; production
+# refuses every one of them.
+KNOWN_DEFAULT_SECRETS = {
+    "",
+    "dev",
+    "dev-insecure-secret-key",
+    "secret",
+    "changeme",
+    "change-me",
+    "your-secret-key-here",
+    "test",
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or invalid; the message says what to change."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_PATH / 'erp.sqlite3'}"
+
+
+def from_environment() -> dict:
+    """Read every setting the app takes from the environment (all documented in README)."""
+    env = os.environ.get("ERP_ENV", "development").strip().lower()
+    if env not in {"development", "production"}:
+        raise ConfigError(f"ERP_ENV must be 'development' or 'production', not {env!r}")
+    production = env == "production"
+    database_url = os.environ.get("DATABASE_URL") or default_database_url()
+    if database_url.startswith("postgres://"):  # Heroku-style alias
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    hosts = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+    return {
+        "ERP_ENV": env,
+        "DEBUG": _env_bool("FLASK_DEBUG", False),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-insecure-secret-key"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "TRUSTED_HOSTS": hosts or None,
+        "PROXY_COUNT": _env_int("PROXY_COUNT", 1 if production else 0),
+        "DB_POOL_SIZE": _env_int("DB_POOL_SIZE", 5),
+        "DB_MAX_OVERFLOW": _env_int("DB_MAX_OVERFLOW", 10),
+        "FORCE_HTTPS": _env_bool("FORCE_HTTPS", production),
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+    }
+
+
+class Config:
+    """Defaults shared by every environment."""
+
+    ERP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+    SECRET_KEY = "dev-insecure-secret-key"
+    SQLALCHEMY_DATABASE_URI = default_database_url()
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    REDIS_URL: str | None = None
+    LOG_LEVEL = "INFO"
+    TRUSTED_HOSTS: list[str] | None = None
+    PROXY_COUNT = 0
+    DB_POOL_SIZE = 5
+    DB_MAX_OVERFLOW = 10
+    FORCE_HTTPS = False
+
+    # Werkzeug's default scrypt (N=2**15) is below OWASP ASVS; tests lower it for speed.
+    PASSWORD_HASH_METHOD = "scrypt:65536:8:1"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 12 * 3600  # absolute lifetime of a login, seconds
+    SESSION_IDLE_TIMEOUT = 2 * 3600  # logged out after this long without a request
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_DEFAULT = "600 per minute"
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    PER_PAGE_DEFAULT = 20
+    PER_PAGE_MAX = 100
+
+
+def check_production(config: dict) -> None:
+    """Refuse an unsafe production configuration with a message that says what to fix."""
+    if config.get("ERP_ENV") != "production":
+        return
+    problems = []
+    secret = config.get("SECRET_KEY") or ""
+    if secret in KNOWN_DEFAULT_SECRETS:
+        problems.append("SECRET_KEY is missing or a known default: set a long random value "
+                        "(python -c 'import secrets; print(secrets.token_hex(32))')")
+    elif len(secret) < 32:
+        problems.append("SECRET_KEY is shorter than 32 characters")
+    if config.get("DEBUG"):
+        problems.append("debug is on: unset FLASK_DEBUG")
+    if problems:
+        raise ConfigError("Refusing to start in production: " + "; ".join(problems))

@@ -1,0 +1,68 @@
+"""Error pages in the normal layout (a fragment for htmx), and the 503 for a lost database."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from erp.extensions import db
+from erp.web import render
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need it."),
+    404: ("Not found", "There is nothing here. It may have been removed, or the address is wrong."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    413: ("Too large", "The upload is larger than allowed."),
+    429: ("Too many requests", "Slow down a little and try again shortly."),
+    500: ("Something went wrong", "The error has been logged. Please try again."),
+    503: ("Temporarily unavailable", "The service is busy or restarting. Please try again in a moment."),
+}
+
+
+def _page(code: int, detail: str | None = None):
+    title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
+    response = render("errors/error.html", status=code, code=code, title=title,
+                      message=detail or message)
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _page(400, "The form expired or was sent from elsewhere. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        response = _page(error.code)
+        if error.code == 429:
+            retry = getattr(error, "retry_after", None)
+            # Flask-Limiter adds Retry-After itself when headers are enabled.
+            if retry:
+                response.headers["Retry-After"] = str(retry)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", error)
+        response = _page(503)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        app.logger.exception("unhandled error")
+        try:
+            db.session.rollback()
+        except Exception:  # pragma: no cover - the session may itself be broken
+            pass
+        return _page(500)
+

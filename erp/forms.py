@@ -1,0 +1,11 @@
+"""Form helpers shared by every blueprint."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wtforms.fields.choices import SelectChoice
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs (WTForms 3.3 deprecates plain tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -1,0 +1,84 @@
+"""Tenants and people: Company, User, and the per-company document number counters."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import AwareDateTime, CompanyScoped, TimestampMixin
+
+# Ordered from least to most privileged; a role may do everything the roles before it may.
+ROLES = ("viewer", "staff", "manager", "admin")
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role)
+
+
+class Company(TimestampMixin, db.Model):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+
+    def __repr__(self) -> str:
+        return f"<Company {self.id} {self.name!r}>"
+
+
+class User(UserMixin, CompanyScoped, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'staff', 'manager', 'admin')", name="role"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="staff")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by logout and password changes: a session cookie names the version it was
+    # issued for, so a copied cookie stops working (Flask's session lives in the cookie).
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    company: Mapped[Company] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def has_role(self, role: str) -> bool:
+        return role_rank(self.role) >= role_rank(role)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class DocumentSequence(db.Model):
+    """The last number given out per company and series (SO, PO, MO, INV ...) and year.
+
+    Incremented with an atomic UPDATE in the transaction that creates the document, so
+    numbers are unique and gap-free under concurrency (see services.sequences).
+    """
+
+    __tablename__ = "document_sequences"
+    __table_args__ = (UniqueConstraint("company_id", "series", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    series: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int] = mapped_column(Integer)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

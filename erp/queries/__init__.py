@@ -1,0 +1,72 @@
+"""Reads for pages: company-scoped lookups and pagination without COUNT over big tables."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from erp.extensions import db
+
+T = TypeVar("T")
+
+COUNT_CAP = 1000
+
+
+def scoped_get_or_404(model: type[T], record_id: int, *options: Any) -> T:
+    """The record of the current user's company with this id, or 404 (also for other companies)."""
+    stmt = select(model).where(model.id == record_id, model.company_id == current_user.company_id)
+    if options:
+        stmt = stmt.options(*options)
+    record = db.session.scalar(stmt)
+    if record is None:
+        abort(404)
+    return record
+
+
+def company_select(model: type[T]) -> Select:
+    return select(model).where(model.company_id == current_user.company_id)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    has_next: bool
+    total: int | None = None  # capped at COUNT_CAP; shown as "1000+" when capped
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+    @property
+    def total_label(self) -> str:
+        if self.total is None:
+            return ""
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+
+
+def paginate(stmt: Select, *, page: int, per_page: int, count: bool = True) -> Page:
+    """One page of `stmt` (which must have a deterministic order) and a capped count.
+
+    One query fetches per_page + 1 rows to know whether there is a next page; the count
+    stops at COUNT_CAP + 1 rows, so neither grows with the size of the table.
+    """
+    rows = list(db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)))
+    total = None
+    if count:
+        capped = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+        total = db.session.scalar(select(func.count()).select_from(capped))
+    return Page(items=rows[:per_page], page=page, per_page=per_page,
+                has_next=len(rows) > per_page, total=total)

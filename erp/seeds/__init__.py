@@ -1,0 +1,44 @@
+"""The demo data set behind `flask seed-demo`.
+
+Each module adds a step `seed(company, admin) -> str | None` to STEPS. A step checks
+whether its data exists and does nothing if so, so re-running keeps what is there and
+adds only what a newly landed module brings.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from erp.extensions import db
+from erp.models import Company, User
+from erp.services import users as user_service
+
+DEMO_COMPANY = "Demo Company"
+DEMO_USERS = [
+    ("admin@example.com", "admin", "admin", "Ada Admin"),
+    ("manager@example.com", "manager", "manager", "Max Manager"),
+    ("staff@example.com", "staff", "staff", "Sam Staff"),
+    ("viewer@example.com", "viewer", "viewer", "Vic Viewer"),
+]
+
+# Module steps, in dependency order; each is (name, callable).
+STEPS: list = []
+
+
+def seed_demo() -> Iterator[str]:
+    company = db.session.scalar(select(Company).where(Company.name == DEMO_COMPANY))
+    if company is None:
+        company = user_service.create_company(DEMO_COMPANY)
+        yield f"Created company {DEMO_COMPANY!r}."
+    for email, password, role, name in DEMO_USERS:
+        if db.session.scalar(select(User.id).where(User.email == email)) is None:
+            user_service.create_user(company=company, email=email, password=password, role=role,
+                                     name=name, check_password=False)
+            yield f"Created {role} {email} (password: {password})."
+    admin = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
+    for name, step in STEPS:
+        result = step(company, admin)
+        if result:
+            yield f"{name}: {result}"
+    yield "Demo login: admin@example.com / admin"

@@ -1,0 +1,201 @@
+"""Companies, users, roles, passwords and logging in."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from erp.extensions import db
+from erp.models import ROLES, Company, User
+from erp.services import NotFound, PermissionDenied, ValidationError, atomic
+from erp.services import audit
+
+MIN_PASSWORD_LENGTH = 10
+LOCKOUT_THRESHOLD = 10  # failed logins in a row before the account is locked
+LOCKOUT_MINUTES = 15
+
+# A hash to compare against when the email is unknown, so that a wrong email takes as
+# long as a wrong password and the answer time does not tell which accounts exist.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def password_problems(password: str) -> list[str]:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > 200:
+        problems.append("Use at most 200 characters.")
+    if password.lower() in COMMON_PASSWORDS:
+        problems.append("This password is too common.")
+    return problems
+
+
+def create_company(name: str) -> Company:
+    """Create a company; a blank or taken name raises ValidationError. Commits."""
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationError(field_errors={"name": ["Give a name of 1 to 200 characters."]})
+    with atomic():
+        if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
+            raise ValidationError(field_errors={"name": [f"A company named {name!r} exists."]})
+        company = Company(name=name)
+        db.session.add(company)
+    return company
+
+
+def create_user(*, company: Company, email: str, password: str, role: str, name: str = "",
+                actor: User | None = None, check_password: bool = True) -> User:
+    """Create a user in `company`. All field problems are raised at once. Commits.
+
+    `check_password=False` is for the demo seed only (its password is the short 'admin').
+    """
+    email = normalize_email(email)
+    errors: dict[str, list[str]] = {}
+    if not email or "@" not in email or len(email) > 254:
+        errors["email"] = ["Enter a valid email address."]
+    elif db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = ["A user with this email exists."]
+    if role not in ROLES:
+        errors["role"] = [f"Role must be one of: {', '.join(ROLES)}."]
+    if check_password:
+        if problems := password_problems(password or ""):
+            errors["password"] = problems
+    elif not password:
+        errors["password"] = ["Enter a password."]
+    if len(name or "") > 200:
+        errors["name"] = ["Use at most 200 characters."]
+    if errors:
+        raise ValidationError(field_errors=errors)
+    with atomic():
+        user = User(company_id=company.id, email=email, name=(name or "").strip(),
+                    password_hash=hash_password(password), role=role, active=True)
+        db.session.add(user)
+        db.session.flush()
+        audit.record(company_id=company.id, user=actor, action="create", record_type="User",
+                     record_id=user.id, summary=f"User {email} ({role})")
+    return user
+
+
+def get_user(user_id: int, *, company_id: int) -> User:
+    user = db.session.scalar(select(User).where(User.id == user_id, User.company_id == company_id))
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def change_role(user_id: int, role: str, *, actor: User) -> User:
+    """Give a user of the actor's company another role; admins cannot demote themselves."""
+    if role not in ROLES:
+        raise ValidationError(field_errors={"role": [f"Role must be one of: {', '.join(ROLES)}."]})
+    with atomic():
+        user = get_user(user_id, company_id=actor.company_id)
+        if user.id == actor.id and role != user.role:
+            raise PermissionDenied("You cannot change your own role.")
+        changes = audit.diff(user, {"role": role})
+        if changes:
+            audit.record(company_id=user.company_id, user=actor, action="update",
+                         record_type="User", record_id=user.id, changes=changes,
+                         summary=f"Role of {user.email}")
+    return user
+
+
+def set_active(user_id: int, active: bool, *, actor: User) -> User:
+    """Deactivate or reactivate a user (never yourself). A deactivated user is logged out."""
+    with atomic():
+        user = get_user(user_id, company_id=actor.company_id)
+        if user.id == actor.id:
+            raise PermissionDenied("You cannot deactivate yourself.")
+        changes = audit.diff(user, {"active": active})
+        if changes:
+            user.session_version += 1
+            audit.record(company_id=user.company_id, user=actor,
+                         action="activate" if active else "deactivate",
+                         record_type="User", record_id=user.id, changes=changes,
+                         summary=user.email)
+    return user
+
+
+def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User | None:
+    """Check a login. Returns the user, or None for any failure (one generic answer).
+
+    Failed attempts are counted per account; after LOCKOUT_THRESHOLD in a row the account
+    is locked for LOCKOUT_MINUTES. Successes and failures go to the audit trail. Commits.
+    """
+    email = normalize_email(email)
+    now = datetime.now(timezone.utc)
+    with atomic():
+        user = db.session.scalar(select(User).where(User.email == email)) if email else None
+        if user is None:
+            method = current_app.config["PASSWORD_HASH_METHOD"]
+            if method not in _DUMMY_HASH:
+                _DUMMY_HASH[method] = generate_password_hash("not a password", method=method)
+            check_password_hash(_DUMMY_HASH[method], password or "")
+            return None
+        locked = user.locked_until is not None and user.locked_until > now
+        ok = (not locked and user.active
+              and check_password_hash(user.password_hash, password or ""))
+        if ok:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            audit.record(company_id=user.company_id, user=user, action="login",
+                         record_type="User", record_id=user.id, summary="Logged in",
+                         ip_address=ip_address)
+            return user
+        # An atomic increment: concurrent failures are all counted.
+        failures = db.session.execute(
+            update(User).where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        if failures >= LOCKOUT_THRESHOLD and not locked:
+            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
+        audit.record(company_id=user.company_id, user=user, action="login_failed",
+                     record_type="User", record_id=user.id,
+                     summary="Account locked" if locked else "Wrong password or inactive",
+                     ip_address=ip_address)
+    return None
+
+
+def logout(user: User) -> None:
+    """End every session of the user: the session version in the old cookies no longer matches."""
+    with atomic():
+        db.session.execute(
+            update(User).where(User.id == user.id)
+            .values(session_version=User.session_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def unlock(user_id: int, *, actor: User) -> User:
+    with atomic():
+        user = get_user(user_id, company_id=actor.company_id)
+        user.failed_logins = 0
+        user.locked_until = None
+        audit.record(company_id=user.company_id, user=actor, action="unlock",
+                     record_type="User", record_id=user.id, summary=user.email)
+    return user
+
+
+# The most common passwords of at least ten characters (from public breach corpora),
+# lower case; a full list is not worth a dependency for this check.
+COMMON_PASSWORDS = frozenset("""
+1234567890 0123456789 12345678910 1q2w3e4r5t 1qaz2wsx3edc qwertyuiop password1 password12
+password123 password1234 passw0rd123 iloveyou12 qwerty1234 qwerty12345 abcdefghij 1111111111
+0000000000 9876543210 abc1234567 football12 baseball12 princess12 superman12 letmein123
+welcome123 welcome1234 administrator admin12345 admin123456 changeme123 trustno1234
+starwars12 q1w2e3r4t5 zaq12wsxcde sunshine12 123qweasdzxc qazwsxedcrfv monkey1234 dragon1234
+michael123 computer12 internet12 123456789a a123456789 1234567890a 987654321a 11111111111
+1234512345 1122334455 5555555555 7777777777 8888888888 asdfghjkl1 asdfghjkl123 zxcvbnm123
+""".split())

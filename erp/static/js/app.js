@@ -1,0 +1,28 @@
+// Small behaviours on top of htmx. Loaded as a file: CSP allows no inline script.
+(function () {
+  "use strict";
+
+  // An htmx request that failed (403, 404, 429, 500 ...): show the server's message.
+  document.addEventListener("htmx:responseError", function (event) {
+    var box = document.getElementById("htmx-error");
+    if (!box) { return; }
+    var doc = new DOMParser().parseFromString(event.detail.xhr.responseText || "", "text/html");
+    var page = doc.getElementById("error-page");
+    box.textContent = page ? page.textContent.replace(/\s+/g, " ").trim()
+                           : "The request failed (" + event.detail.xhr.status + ").";
+    box.classList.remove("d-none");
+  });
+
+  // A network failure (server down): say so instead of doing nothing.
+  document.addEventListener("htmx:sendError", function () {
+    var box = document.getElementById("htmx-error");
+    if (!box) { return; }
+    box.textContent = "The server could not be reached. Check the connection and try again.";
+    box.classList.remove("d-none");
+  });
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("htmx-error");
+    if (box) { box.classList.add("d-none"); }
+  });
+})();

@@ -1,0 +1,117 @@
+"""Request and response helpers shared by every blueprint: HTMX-aware rendering,
+redirects after POST, list parameters from the query string, and form errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from flask import make_response, redirect, render_template, request, url_for
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    """A real htmx swap: not a boosted navigation and not a history restore (full pages)."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render(template: str, *, block: str = "content", status: int = 200, **context):
+    """The full page for a normal request, only `block` of the same template for htmx."""
+    if is_htmx():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def redirect_after_post(endpoint_or_url: str, **values):
+    """303 to the next page; htmx is told with HX-Redirect (it would not follow the 303 page)."""
+    url = endpoint_or_url if endpoint_or_url.startswith("/") else url_for(endpoint_or_url, **values)
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+def form_errors_status() -> int:
+    """Validation errors answer 422 with the form re-rendered (htmx is configured to swap 422)."""
+    return 422
+
+
+def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer query argument; anything unparsable or out of range falls back or is clamped."""
+    try:
+        value = int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    value = max(minimum, value)
+    if maximum is not None:
+        value = min(maximum, value)
+    return value
+
+
+@dataclass
+class ListParams:
+    """What a list page was asked for: search text, filters, sort key, page and size.
+
+    The sort key is taken only from `sort_keys` (a whitelist); `-key` sorts descending.
+    """
+
+    q: str = ""
+    sort: str = ""
+    page: int = 1
+    per_page: int = 20
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(cls, *, sort_keys: list[str], default_sort: str,
+                     filters: list[str] = (), per_page_default: int = 20,
+                     per_page_max: int = 100) -> "ListParams":
+        sort = request.args.get("sort", default_sort)
+        if sort.lstrip("-") not in sort_keys:
+            sort = default_sort
+        return cls(
+            q=request.args.get("q", "").strip()[:100],
+            sort=sort,
+            page=int_arg("page", 1, maximum=100_000),
+            per_page=int_arg("per_page", per_page_default, maximum=per_page_max),
+            filters={name: request.args.get(name, "").strip()[:100] for name in filters},
+        )
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    def query(self, **changes) -> str:
+        """The query string of this list with some values changed (for links)."""
+        values = {"q": self.q, "sort": self.sort, "page": self.page, "per_page": self.per_page,
+                  **self.filters}
+        values.update(changes)
+        defaults = {"page": 1, "per_page": 20}
+        return urlencode({k: v for k, v in values.items()
+                          if v not in ("", None) and defaults.get(k) != v})
+
+    def sort_query(self, key: str) -> str:
+        """The query string that sorts by `key`, flipping direction if it is the current key."""
+        new = f"-{key}" if self.sort == key else key
+        return self.query(sort=new, page=1)
+
+
+def apply_field_errors(form, error) -> None:
+    """Put a service's ValidationError messages next to the form's fields (all at once)."""
+    for name, messages in error.field_errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = list(field.errors) + list(messages)
+    if not error.field_errors:
+        form.form_errors.append(str(error))

@@ -1,0 +1,19 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Each value can be overridden
+from the environment (WEB_CONCURRENCY, GUNICORN_TIMEOUT, PORT)."""
+import multiprocessing
+import os
+
+bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200  # workers recycle at different times: memory stays bounded
+preload_app = True
+accesslog = "-"
+errorlog = "-"
+# %(M)s: the response time in milliseconds.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'

@@ -1,0 +1,22 @@
+"""The migrations build the schema the models describe, on SQLite and on PostgreSQL."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from erp import create_app
+from erp.extensions import db
+from tests.conftest import app_config, fresh_database_url
+
+
+def test_migrations_match_the_models(tmp_path, redis_url):
+    url = fresh_database_url(tmp_path, "erp_migrations")
+    app = create_app(app_config(url, redis_url, tmp_path))
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                    db.metadata)
+        assert diff == [], f"models and migrations drift apart: {diff}"
+        downgrade(revision="base")
+        upgrade()
+        db.engine.dispose()

@@ -1,0 +1,25 @@
+"""Security headers on every page."""
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "HttpOnly" in response.headers.get("Set-Cookie", "HttpOnly")
+
+
+def test_templates_have_no_inline_script_or_style(app):
+    import pathlib
+    import re
+
+    root = pathlib.Path(app.root_path) / "templates"
+    offenders = []
+    for path in root.rglob("*.html"):
+        text = path.read_text()
+        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or " style=" in text or "<style" in text:
+            offenders.append(str(path.relative_to(root)))
+    assert offenders == []
