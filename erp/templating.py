@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, current_app, request
+
+from erp.formatting import money, quantity
 
 # (label, endpoint, minimum role). A module not yet built shows as disabled.
 NAVIGATION = [
@@ -18,23 +19,6 @@ NAVIGATION = [
     ("Tasks", "tasks.task_list", "viewer"),
     ("Admin", "admin.user_list", "admin"),
 ]
-
-
-def money(value, currency: str | None = None) -> str:
-    if value is None:
-        return ""
-    value = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    text = f"{value:,.2f}"
-    return f"{text} {currency}" if currency else text
-
-
-def quantity(value) -> str:
-    if value is None:
-        return ""
-    value = Decimal(value).normalize()
-    if value == value.to_integral():
-        return f"{value:,.0f}"
-    return f"{value:,f}"
 
 
 def when(value) -> str:

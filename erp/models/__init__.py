@@ -1,5 +1,15 @@
-"""All models, imported here so that Alembic and `db.create_all()` see every table."""
-from erp.models.audit import AuditEntry
-from erp.models.core import ROLES, Company, DocumentSequence, User
+"""All models, imported here so that Alembic and `db.create_all()` see every table.
 
-__all__ = ["AuditEntry", "Company", "DocumentSequence", "ROLES", "User"]
+One module per domain; import models from their module (`erp.models.catalog`) or here.
+"""
+from erp.models.audit import AuditEntry
+from erp.models.catalog import PRODUCT_KINDS, Category, Product, Supplier
+from erp.models.core import ROLES, Company, DocumentSequence, User
+from erp.models.inventory import MOVEMENT_KINDS, StockLevel, StockMovement, Warehouse
+
+# Domain modules added by later features register their tables by being imported here.
+from erp.models import sales, purchasing, production, quality, tasks  # noqa: E402,F401
+
+__all__ = ["AuditEntry", "Category", "Company", "DocumentSequence", "MOVEMENT_KINDS",
+           "PRODUCT_KINDS", "Product", "ROLES", "StockLevel", "StockMovement", "Supplier",
+           "User", "Warehouse"]

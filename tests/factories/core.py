@@ -27,3 +27,15 @@ class UserFactory(Factory):
     role = "staff"
     active = True
     password_hash = _HASH
+
+
+class CompanyScopedFactory(Factory):
+    """Base for business records: pass `company=`; a new company is made when omitted."""
+
+    class Meta:
+        abstract = True
+
+    class Params:
+        company = factory.SubFactory(CompanyFactory)
+
+    company_id = factory.LazyAttribute(lambda o: o.company.id)

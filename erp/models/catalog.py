@@ -1,0 +1,96 @@
+"""The catalog: categories, products and suppliers."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import ZERO, CompanyScoped, Money, Quantity
+
+PRODUCT_KINDS = {
+    "raw_material": "Raw material",
+    "component": "Component",
+    "finished_good": "Finished good",
+    "service": "Service",
+}
+UNITS = ["pcs", "kg", "g", "t", "l", "ml", "m", "m2", "m3", "h", "box", "set"]
+
+
+class Category(CompanyScoped, db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("company_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True, nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[Category | None] = relationship(remote_side="Category.id")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Supplier(CompanyScoped, db.Model):
+    __tablename__ = "suppliers"
+    __table_args__ = (Index("ix_suppliers_company_name", "company_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(200))
+    contact_person: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    tax_number: Mapped[str] = mapped_column(String(50), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(CompanyScoped, db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("company_id", "sku"),
+        Index("ix_products_company_category", "company_id", "category_id"),
+        Index("ix_products_company_name", "company_id", "name"),
+        Index("ix_products_company_barcode", "company_id", "barcode"),
+        CheckConstraint("sale_price >= 0", name="sale_price_not_negative"),
+        CheckConstraint("cost_price >= 0", name="cost_price_not_negative"),
+        CheckConstraint("min_stock >= 0", name="min_stock_not_negative"),
+        CheckConstraint(
+            "kind IN ('raw_material', 'component', 'finished_good', 'service')", name="kind"),
+    )
+
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="finished_good")
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True, nullable=True)
+    unit: Mapped[str] = mapped_column(String(20), default="pcs")
+    sale_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    cost_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    min_stock: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    barcode: Mapped[str] = mapped_column(String(64), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    preferred_supplier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    category: Mapped[Category | None] = relationship()
+    preferred_supplier: Mapped[Supplier | None] = relationship()
+
+    @property
+    def stocked(self) -> bool:
+        """Services carry no stock."""
+        return self.kind != "service"
+
+    @property
+    def kind_label(self) -> str:
+        return PRODUCT_KINDS.get(self.kind, self.kind)
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.name}"

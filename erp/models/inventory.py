@@ -1,0 +1,104 @@
+"""Warehouses, stock levels and the stock ledger.
+
+A StockLevel's on_hand always equals the sum of its StockMovements: both change only
+through `erp.services.stock`, in one transaction, with an atomic UPDATE.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity, utcnow
+from erp.models.catalog import Product
+from erp.models.core import User
+
+MOVEMENT_KINDS = {
+    "receipt": "Receipt",
+    "issue": "Issue",
+    "transfer_in": "Transfer in",
+    "transfer_out": "Transfer out",
+    "adjustment": "Adjustment",
+    "purchase_receipt": "Purchase receipt",
+    "sales_shipment": "Sales shipment",
+    "production_consume": "Production consumption",
+    "production_output": "Production output",
+}
+
+
+class Warehouse(CompanyScoped, db.Model):
+    __tablename__ = "warehouses"
+    __table_args__ = (UniqueConstraint("company_id", "code"),)
+
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class StockLevel(CompanyScoped, db.Model):
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        UniqueConstraint("company_id", "product_id", "warehouse_id"),
+        Index("ix_stock_levels_company_warehouse", "company_id", "warehouse_id"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    )
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    on_hand: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    reserved: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+
+    product: Mapped[Product] = relationship()
+    warehouse: Mapped[Warehouse] = relationship()
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+class StockMovement(db.Model):
+    """One line of the ledger: a signed change of on-hand stock, never edited or deleted."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        Index("ix_stock_movements_company_product_time", "company_id", "product_id", "created_at"),
+        Index("ix_stock_movements_company_warehouse_time", "company_id", "warehouse_id",
+              "created_at"),
+        Index("ix_stock_movements_company_time", "company_id", "created_at"),
+        Index("ix_stock_movements_source", "source_type", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)  # signed: + in, - out
+    kind: Mapped[str] = mapped_column(String(30))
+    # The document line that caused the movement, e.g. ("sales_order_item", 42), and the
+    # document's number for display; adjustments and manual moves have none.
+    source_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    source_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reference: Mapped[str] = mapped_column(String(60), default="")
+    note: Mapped[str] = mapped_column(String(300), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+    product: Mapped[Product] = relationship()
+    warehouse: Mapped[Warehouse] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return MOVEMENT_KINDS.get(self.kind, self.kind)

@@ -1,0 +1,1 @@
+"""Production models (filled in by the production feature)."""

@@ -1,0 +1,1 @@
+"""Purchasing models (filled in by the purchasing feature)."""

@@ -1,0 +1,1 @@
+"""Quality models (filled in by the quality feature)."""

@@ -1,0 +1,1 @@
+"""Sales models (filled in by the sales feature)."""

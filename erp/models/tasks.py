@@ -1,0 +1,1 @@
+"""Tasks models (filled in by the tasks feature)."""

@@ -1,0 +1,294 @@
+"""The stock service: the only way stock changes.
+
+Every on-hand change writes a StockMovement and updates the StockLevel of (product,
+warehouse) in the same transaction with an atomic ``UPDATE ... SET on_hand = on_hand +
+:delta WHERE <no negative stock> RETURNING``: no lost update and no negative stock under
+any concurrency (a plain read-modify-write lost half of the moves on PostgreSQL).
+Reservations change `reserved` the same way and write no movement (they move nothing).
+
+The primitives (`move`, `reserve`, `release`) run inside the caller's transaction and
+only flush; the use cases (`receive`, `issue`, `transfer`, `adjust`) are one transaction
+each. They raise InsufficientStock, ValidationError or NotFound and never half-write.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from erp.extensions import db
+from erp.formatting import quantity as fmt
+from erp.models import Product, StockLevel, StockMovement, User, Warehouse
+from erp.models.base import ZERO
+from erp.services import DomainError, NotFound, ValidationError, atomic
+
+QUANTITY_STEP = Decimal("0.001")
+MAX_QUANTITY = Decimal("99999999999")  # fits Numeric(14, 3)
+
+
+class InsufficientStock(DomainError):
+    """Not enough stock (on hand, or available when reserving)."""
+
+    def __init__(self, message: str, *, product_id: int | None = None,
+                 warehouse_id: int | None = None, requested: Decimal | None = None,
+                 available: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.product_id = product_id
+        self.warehouse_id = warehouse_id
+        self.requested = requested
+        self.available = available
+
+
+@dataclass(frozen=True)
+class Source:
+    """The document line behind a movement, e.g. Source("sales_order_item", 42, "SO-2026-000001")."""
+
+    type: str | None = None
+    id: int | None = None
+    reference: str = ""
+
+
+NO_SOURCE = Source()
+
+
+def to_quantity(value, *, field: str = "quantity", allow_zero: bool = False,
+                allow_negative: bool = False) -> Decimal:
+    """Parse a quantity (3 decimals); raise ValidationError with a message for the field."""
+    try:
+        quantity = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(field_errors={field: ["Enter a number."]}) from None
+    if not quantity.is_finite():
+        raise ValidationError(field_errors={field: ["Enter a number."]})
+    if abs(quantity) > MAX_QUANTITY:
+        raise ValidationError(field_errors={field: ["The number is too large."]})
+    if quantity != quantity.quantize(QUANTITY_STEP):
+        raise ValidationError(field_errors={field: ["Use at most 3 decimals."]})
+    if quantity < 0 and not allow_negative:
+        raise ValidationError(field_errors={field: ["Enter a positive quantity."]})
+    if quantity == 0 and not allow_zero:
+        raise ValidationError(field_errors={field: ["Enter a quantity other than zero."]})
+    return quantity.quantize(QUANTITY_STEP)
+
+
+def _exact(expression):
+    """Round SQL arithmetic to the quantity scale. PostgreSQL's numeric is exact already;
+    SQLite computes in binary floating point, where 0.1 + 0.2 is not 0.3."""
+    return func.round(expression, 3)
+
+
+def _product(company_id: int, product_id: int) -> Product:
+    product = db.session.scalar(
+        select(Product).where(Product.id == product_id, Product.company_id == company_id))
+    if product is None:
+        raise NotFound("No such product.")
+    if not product.stocked:
+        raise ValidationError(f"{product.sku} is a service and carries no stock.",
+                              field_errors={"product_id": ["Services carry no stock."]})
+    return product
+
+
+def _warehouse(company_id: int, warehouse_id: int) -> Warehouse:
+    warehouse = db.session.scalar(
+        select(Warehouse).where(Warehouse.id == warehouse_id, Warehouse.company_id == company_id))
+    if warehouse is None:
+        raise NotFound("No such warehouse.")
+    return warehouse
+
+
+def ensure_level(company_id: int, product_id: int, warehouse_id: int) -> int:
+    """The id of the (product, warehouse) level row, created empty if missing (race-safe)."""
+    level_id = _level_id(company_id, product_id, warehouse_id)
+    if level_id is not None:
+        return level_id
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(StockLevel).values(
+        company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+        on_hand=ZERO, reserved=ZERO, created_at=func.now(), updated_at=func.now(),
+    ).on_conflict_do_nothing(index_elements=["company_id", "product_id", "warehouse_id"])
+    db.session.execute(stmt)
+    return _level_id(company_id, product_id, warehouse_id)
+
+
+def _level_id(company_id: int, product_id: int, warehouse_id: int) -> int | None:
+    return db.session.scalar(select(StockLevel.id).where(
+        StockLevel.company_id == company_id, StockLevel.product_id == product_id,
+        StockLevel.warehouse_id == warehouse_id))
+
+
+def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal, kind: str,
+         user: User | None, source: Source = NO_SOURCE, note: str = "",
+         protect_reserved: bool = True) -> StockMovement:
+    """Change on-hand stock by `quantity` (signed) and write the ledger line. Flushes only.
+
+    A decrease is refused with InsufficientStock if it would take on-hand below zero, or
+    below the reserved quantity when `protect_reserved` (stock promised to orders stays).
+    """
+    product = _product(company_id, product_id)
+    warehouse = _warehouse(company_id, warehouse_id)
+    if quantity == 0:
+        raise ValidationError(field_errors={"quantity": ["Enter a quantity other than zero."]})
+    level_id = ensure_level(company_id, product_id, warehouse_id)
+    floor = StockLevel.reserved if protect_reserved and quantity < 0 else 0
+    stmt = (
+        update(StockLevel)
+        .where(StockLevel.id == level_id, _exact(StockLevel.on_hand + quantity) >= floor)
+        .values(on_hand=_exact(StockLevel.on_hand + quantity), updated_at=func.now())
+        .returning(StockLevel.on_hand)
+        .execution_options(synchronize_session=False)
+    )
+    if db.session.execute(stmt).scalar_one_or_none() is None:
+        level = db.session.get(StockLevel, level_id, populate_existing=True)
+        available = level.on_hand - (level.reserved if protect_reserved else ZERO)
+        raise InsufficientStock(
+            f"Not enough {product.sku} in {warehouse.code}: {fmt(abs(quantity))} needed, "
+            f"{fmt(max(available, ZERO))} available.",
+            product_id=product_id, warehouse_id=warehouse_id, requested=abs(quantity),
+            available=available)
+    movement = StockMovement(
+        company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+        quantity=quantity, kind=kind, source_type=source.type, source_id=source.id,
+        reference=source.reference[:60], note=(note or "")[:300],
+        user_id=user.id if user is not None else None)
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
+def reserve(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+    """Promise `quantity` of available stock to a document; InsufficientStock if short. Flushes."""
+    product = _product(company_id, product_id)
+    warehouse = _warehouse(company_id, warehouse_id)
+    level_id = ensure_level(company_id, product_id, warehouse_id)
+    stmt = (
+        update(StockLevel)
+        .where(StockLevel.id == level_id,
+               _exact(StockLevel.on_hand - StockLevel.reserved) >= quantity)
+        .values(reserved=_exact(StockLevel.reserved + quantity), updated_at=func.now())
+        .returning(StockLevel.reserved)
+        .execution_options(synchronize_session=False)
+    )
+    if db.session.execute(stmt).scalar_one_or_none() is None:
+        level = db.session.get(StockLevel, level_id, populate_existing=True)
+        raise InsufficientStock(
+            f"Not enough {product.sku} available in {warehouse.code}: {fmt(quantity)} needed, "
+            f"{fmt(max(level.available, ZERO))} available.",
+            product_id=product_id, warehouse_id=warehouse_id, requested=quantity,
+            available=level.available)
+
+
+def release(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
+    """Give back a reservation (cancel, or before issuing the reserved stock). Flushes."""
+    level_id = _level_id(company_id, product_id, warehouse_id)
+    stmt = (
+        update(StockLevel)
+        .where(StockLevel.id == level_id, _exact(StockLevel.reserved - quantity) >= 0)
+        .values(reserved=_exact(StockLevel.reserved - quantity), updated_at=func.now())
+        .returning(StockLevel.reserved)
+        .execution_options(synchronize_session=False)
+    )
+    if level_id is None or db.session.execute(stmt).scalar_one_or_none() is None:
+        raise DomainError("Cannot release more than is reserved.")
+
+
+# Use cases: one transaction each.
+
+def receive(*, company_id: int, product_id: int, warehouse_id: int, quantity, user: User | None,
+            note: str = "", source: Source = NO_SOURCE, kind: str = "receipt") -> StockMovement:
+    """Put stock in. Commits."""
+    quantity = to_quantity(quantity)
+    with atomic():
+        return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+                    quantity=quantity, kind=kind, user=user, source=source, note=note)
+
+
+def issue(*, company_id: int, product_id: int, warehouse_id: int, quantity, user: User | None,
+          note: str = "", source: Source = NO_SOURCE, kind: str = "issue") -> StockMovement:
+    """Take stock out (not what is reserved). Commits."""
+    quantity = to_quantity(quantity)
+    with atomic():
+        return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+                    quantity=-quantity, kind=kind, user=user, source=source, note=note)
+
+
+def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_warehouse_id: int,
+             quantity, user: User | None, note: str = "") -> tuple[StockMovement, StockMovement]:
+    """Move stock between warehouses: two movements, one transaction, all or nothing."""
+    quantity = to_quantity(quantity)
+    if from_warehouse_id == to_warehouse_id:
+        raise ValidationError(field_errors={"to_warehouse_id": ["Choose another warehouse."]})
+    with atomic():
+        to_warehouse = _warehouse(company_id, to_warehouse_id)
+        from_warehouse = _warehouse(company_id, from_warehouse_id)
+        out = move(company_id=company_id, product_id=product_id, warehouse_id=from_warehouse_id,
+                   quantity=-quantity, kind="transfer_out", user=user, note=note,
+                   source=Source("transfer", None, f"to {to_warehouse.code}"))
+        into = move(company_id=company_id, product_id=product_id, warehouse_id=to_warehouse_id,
+                    quantity=quantity, kind="transfer_in", user=user, note=note,
+                    source=Source("transfer", out.id, f"from {from_warehouse.code}"))
+        out.source_id = into.id
+    return out, into
+
+
+def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user: User | None,
+           note: str = "") -> StockMovement | None:
+    """A stock count: set on-hand to `counted`; the difference is the movement. Commits.
+
+    Returns None when the count matches. The level row is locked while counting, so a
+    concurrent move is not overwritten.
+    """
+    counted = to_quantity(counted, field="counted", allow_zero=True)
+    with atomic():
+        _product(company_id, product_id)
+        _warehouse(company_id, warehouse_id)
+        level_id = ensure_level(company_id, product_id, warehouse_id)
+        on_hand = db.session.scalar(
+            select(StockLevel.on_hand).where(StockLevel.id == level_id).with_for_update())
+        delta = counted - on_hand
+        if delta == 0:
+            return None
+        return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+                    quantity=delta, kind="adjustment", user=user, note=note or "Stock count",
+                    protect_reserved=False)
+
+
+def ledger_mismatches(company_id: int | None = None) -> list[tuple[int, Decimal, Decimal]]:
+    """Levels whose on-hand differs from the sum of their movements: (level id, on hand, sum).
+
+    Empty when the ledger invariant holds; tests and `flask check-stock` use it.
+    """
+    sums = (
+        select(StockMovement.company_id, StockMovement.product_id, StockMovement.warehouse_id,
+               func.sum(StockMovement.quantity).label("total"))
+        .group_by(StockMovement.company_id, StockMovement.product_id, StockMovement.warehouse_id)
+        .subquery()
+    )
+    stmt = (
+        select(StockLevel.id, StockLevel.on_hand, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, (sums.c.company_id == StockLevel.company_id)
+                   & (sums.c.product_id == StockLevel.product_id)
+                   & (sums.c.warehouse_id == StockLevel.warehouse_id))
+    )
+    if company_id is not None:
+        stmt = stmt.where(StockLevel.company_id == company_id)
+    bad = []
+    for level_id, on_hand, total in db.session.execute(stmt):
+        if Decimal(on_hand) != Decimal(total):
+            bad.append((level_id, Decimal(on_hand), Decimal(total)))
+    # movements whose level row is missing
+    orphan = (
+        select(sums.c.total).select_from(sums)
+        .outerjoin(StockLevel, (sums.c.company_id == StockLevel.company_id)
+                   & (sums.c.product_id == StockLevel.product_id)
+                   & (sums.c.warehouse_id == StockLevel.warehouse_id))
+        .where(StockLevel.id.is_(None))
+    )
+    if company_id is not None:
+        orphan = orphan.where(sums.c.company_id == company_id)
+    for (total,) in db.session.execute(orphan):
+        bad.append((0, ZERO, Decimal(total)))
+    return bad
