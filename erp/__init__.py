@@ -125,9 +125,9 @@ PERMISSIONS_POLICY = {"geolocation": "()", "camera": "()", "microphone": "()", "
 
 
 def register_blueprints(app: Flask) -> None:
-    from erp.blueprints import BLUEPRINTS
+    from erp.blueprints import load_blueprints
 
-    for blueprint in BLUEPRINTS:
+    for blueprint in load_blueprints():
         app.register_blueprint(blueprint)
 
 

@@ -1,7 +1,22 @@
-"""Every blueprint of the app, in registration order."""
-from erp.blueprints.admin.views import bp as admin_bp
-from erp.blueprints.auth.views import bp as auth_bp
-from erp.blueprints.health.views import bp as health_bp
-from erp.blueprints.main.views import bp as main_bp
+"""Every blueprint of the app, in registration order.
 
-BLUEPRINTS = [auth_bp, main_bp, admin_bp, health_bp]
+A module's blueprint is `bp` in `erp/blueprints/<module>/views.py`; modules not built yet
+are skipped (their navigation entry shows as disabled).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+MODULES = ["auth", "main", "admin", "health", "catalog", "inventory", "sales", "purchasing",
+           "production", "quality", "tasks"]
+
+
+def load_blueprints() -> list:
+    blueprints = []
+    for name in MODULES:
+        module_name = f"erp.blueprints.{name}.views"
+        if importlib.util.find_spec(f"erp.blueprints.{name}") is None:
+            continue
+        blueprints.append(importlib.import_module(module_name).bp)
+    return blueprints

@@ -1,11 +1,13 @@
 """The demo data set behind `flask seed-demo`.
 
-Each module adds a step `seed(company, admin) -> str | None` to STEPS. A step checks
-whether its data exists and does nothing if so, so re-running keeps what is there and
-adds only what a newly landed module brings.
+Each module has a step `erp/seeds/<module>.py` with `seed(company, admin) -> str | None`,
+run in the order of STEPS. A step checks whether its data exists and does nothing if
+so, so re-running keeps what is there and adds only what a newly landed module brings.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Iterator
 
 from sqlalchemy import select
@@ -22,8 +24,8 @@ DEMO_USERS = [
     ("viewer@example.com", "viewer", "viewer", "Vic Viewer"),
 ]
 
-# Module steps, in dependency order; each is (name, callable).
-STEPS: list = []
+# Module steps, in dependency order.
+STEPS = ["catalog", "inventory", "sales", "purchasing", "production", "quality", "tasks"]
 
 
 def seed_demo() -> Iterator[str]:
@@ -37,8 +39,10 @@ def seed_demo() -> Iterator[str]:
                                      name=name, check_password=False)
             yield f"Created {role} {email} (password: {password})."
     admin = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
-    for name, step in STEPS:
-        result = step(company, admin)
+    for name in STEPS:
+        if importlib.util.find_spec(f"erp.seeds.{name}") is None:
+            continue
+        result = importlib.import_module(f"erp.seeds.{name}").seed(company, admin)
         if result:
             yield f"{name}: {result}"
     yield "Demo login: admin@example.com / admin"
