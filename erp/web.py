@@ -115,3 +115,16 @@ def apply_field_errors(form, error) -> None:
             field.errors = list(field.errors) + list(messages)
     if not error.field_errors:
         form.form_errors.append(str(error))
+
+
+PICKER_OPTIONS = {"stocked", "kind", "active"}
+
+
+def picker_query() -> str:
+    """The text typed into a picker: `q`, or the input's own field (htmx sends it by name)."""
+    if "q" in request.args:
+        return request.args["q"][:100]
+    for name, value in request.args.items():
+        if name not in PICKER_OPTIONS:
+            return value[:100]
+    return ""
