@@ -5,6 +5,7 @@ prompts or sleeps.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -106,6 +107,10 @@ def register_extensions(app: Flask) -> None:
         frame_options="DENY",
         permissions_policy=PERMISSIONS_POLICY,
     )
+    if importlib.util.find_spec("erp.monitoring") is not None:
+        import erp.monitoring
+
+        erp.monitoring.init_app(app)
 
 
 # No 'unsafe-inline' or 'unsafe-eval': templates hold no inline script or style.

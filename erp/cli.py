@@ -57,6 +57,61 @@ def seed_demo() -> None:
         click.echo(line)
 
 
+def deploy_problems(config, workers: int) -> list[str]:
+    """Every insecure or fragile production setting, as sentences (empty when all is well)."""
+    from erp.config import KNOWN_DEFAULT_SECRETS
+
+    problems = []
+    secret = config.get("SECRET_KEY") or ""
+    if secret in KNOWN_DEFAULT_SECRETS or len(secret) < 32:
+        problems.append("SECRET_KEY is a default or shorter than 32 characters.")
+    if config.get("DEBUG"):
+        problems.append("Debug mode is on (FLASK_DEBUG).")
+    if config.get("ERP_ENV") != "production":
+        problems.append("ERP_ENV is not 'production'.")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("The session cookie is sent over plain HTTP (SESSION_COOKIE_SECURE off).")
+    if not config.get("SESSION_COOKIE_HTTPONLY"):
+        problems.append("The session cookie is readable by scripts (SESSION_COOKIE_HTTPONLY off).")
+    if not config.get("FORCE_HTTPS"):
+        problems.append("HTTPS is not enforced (FORCE_HTTPS off).")
+    if not config.get("WTF_CSRF_ENABLED", True):
+        problems.append("CSRF protection is off.")
+    if not config.get("TRUSTED_HOSTS"):
+        problems.append("ALLOWED_HOSTS is not set: the app answers any Host header.")
+    if not config.get("RATELIMIT_ENABLED", True):
+        problems.append("Rate limiting is off.")
+    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://") and workers > 1:
+        problems.append(f"Rate limits are kept in memory with {workers} workers: each worker "
+                        "counts alone. Set REDIS_URL.")
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite") and workers > 1:
+        problems.append(f"SQLite with {workers} workers: writes queue on one file lock and "
+                        "nothing can scale out. Use PostgreSQL (DATABASE_URL).")
+    if not config.get("REDIS_URL"):
+        problems.append("No REDIS_URL: the cache is per host and rate limits are not shared.")
+    return problems
+
+
+@click.command("check-deploy")
+@click.option("--workers", type=int, default=None,
+              help="gunicorn workers (default: WEB_CONCURRENCY or as gunicorn.conf.py computes).")
+def check_deploy(workers: int | None) -> None:
+    """List every insecure production setting; exit 1 when there is one."""
+    import multiprocessing
+    import os
+
+    from flask import current_app
+
+    if workers is None:
+        workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+    problems = deploy_problems(current_app.config, workers)
+    for problem in problems:
+        click.echo(f"INSECURE: {problem}")
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo("No insecure setting found.")
+
+
 def register(app: Flask) -> None:
-    for command in (create_company, create_user, seed_demo):
+    for command in (create_company, create_user, seed_demo, check_deploy):
         app.cli.add_command(command)

@@ -110,6 +110,8 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
     RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_PASSWORD = "5 per minute"
+    RATELIMIT_EXPORT = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
 
     PER_PAGE_DEFAULT = 20

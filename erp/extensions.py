@@ -32,4 +32,15 @@ cache = Cache()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 talisman = Talisman()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def user_or_ip() -> str:
+    """Rate-limit key: the logged-in user, else the client address (after ProxyFix)."""
+    from flask_login import current_user
+
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{get_remote_address()}"
+
+
+limiter = Limiter(key_func=user_or_ip)

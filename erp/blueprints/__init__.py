@@ -9,7 +9,7 @@ import importlib
 import importlib.util
 
 MODULES = ["auth", "main", "admin", "health", "catalog", "inventory", "sales", "purchasing",
-           "production", "quality", "tasks"]
+           "production", "quality", "tasks", "audit", "monitoring", "account"]
 
 
 def load_blueprints() -> list:

@@ -199,3 +199,38 @@ starwars12 q1w2e3r4t5 zaq12wsxcde sunshine12 123qweasdzxc qazwsxedcrfv monkey123
 michael123 computer12 internet12 123456789a a123456789 1234567890a 987654321a 11111111111
 1234512345 1122334455 5555555555 7777777777 8888888888 asdfghjkl1 asdfghjkl123 zxcvbnm123
 """.split())
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """A user changes their own password. Ends every other session of the user. Commits."""
+    errors: dict[str, list[str]] = {}
+    if not check_password_hash(user.password_hash, current_password or ""):
+        errors["current_password"] = ["This is not your current password."]
+    if problems := password_problems(new_password or ""):
+        errors["new_password"] = problems
+    elif new_password == current_password:
+        errors["new_password"] = ["Choose a password different from the current one."]
+    if errors:
+        raise ValidationError(field_errors=errors)
+    with atomic():
+        user = db.session.get(User, user.id)
+        user.password_hash = hash_password(new_password)
+        user.session_version += 1
+        audit.record(company_id=user.company_id, user=user, action="password_change",
+                     record_type="User", record_id=user.id, summary="Changed own password")
+    return user
+
+
+def reset_password(user_id: int, new_password: str, *, actor: User) -> User:
+    """An admin sets a new password for a user of their company; their sessions end. Commits."""
+    if problems := password_problems(new_password or ""):
+        raise ValidationError(field_errors={"password": problems})
+    with atomic():
+        user = get_user(user_id, company_id=actor.company_id)
+        user.password_hash = hash_password(new_password)
+        user.session_version += 1
+        user.failed_logins = 0
+        user.locked_until = None
+        audit.record(company_id=user.company_id, user=actor, action="password_reset",
+                     record_type="User", record_id=user.id, summary=user.email)
+    return user

@@ -20,3 +20,8 @@ class UserCreateForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=choices(ROLE_CHOICES))
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
+                             description="At least 10 characters. The user's sessions end.")

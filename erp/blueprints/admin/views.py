@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import or_
 
 from erp.auth import require_role
-from erp.blueprints.admin.forms import ROLE_CHOICES, RoleForm, UserCreateForm
+from erp.blueprints.admin.forms import ROLE_CHOICES, PasswordResetForm, RoleForm, UserCreateForm
 from erp.models import User
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
@@ -63,7 +63,8 @@ def user_create():
 @require_role("admin")
 def user_detail(user_id: int):
     user = scoped_get_or_404(User, user_id)
-    return render("admin/user_detail.html", user=user, role_form=RoleForm(role=user.role))
+    return render("admin/user_detail.html", user=user, role_form=RoleForm(role=user.role),
+                  password_form=PasswordResetForm())
 
 
 @bp.route("/users/<int:user_id>/role", methods=["POST"])
@@ -107,3 +108,20 @@ def user_unlock(user_id: int):
     user_service.unlock(user.id, actor=current_user)
     flash(f"{user.email} unlocked.", "success")
     return redirect_after_post("admin.user_detail", user_id=user.id)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@require_role("admin")
+def user_password(user_id: int):
+    user = scoped_get_or_404(User, user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            user_service.reset_password(user.id, form.password.data, actor=current_user)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"New password set for {user.email}; their sessions have ended.", "success")
+            return redirect_after_post("admin.user_detail", user_id=user.id)
+    return render("admin/user_detail.html", user=user, role_form=RoleForm(role=user.role),
+                  password_form=form, status=422)

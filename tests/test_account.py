@@ -1,0 +1,87 @@
+"""Passwords: users change their own, admins reset; both end the other sessions."""
+from sqlalchemy import select
+
+from erp.extensions import db
+from erp.models import User
+from tests.conftest import login
+from tests.factories.core import PASSWORD
+
+NEW = "a brand new passphrase"
+
+
+def test_user_changes_own_password_and_other_sessions_end(app, make_user):
+    user = make_user("viewer")
+    other_session = login(app.test_client(), user.email)
+    client = login(app.test_client(), user.email)
+    response = client.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": NEW, "confirm": NEW})
+    assert response.status_code == 303
+    assert client.get("/").status_code == 200  # this session was renewed
+    assert other_session.get("/").status_code == 302  # the other one ended
+    login(app.test_client(), user.email, NEW)
+
+
+def test_password_change_shows_every_problem(app, make_user):
+    user = make_user()
+    client = login(app.test_client(), user.email)
+    response = client.post("/account/password", data={
+        "current_password": "wrong one!!", "new_password": "short", "confirm": "different"})
+    assert response.status_code == 422
+    body = response.data.decode()
+    assert "The passwords differ." in body
+    response = client.post("/account/password", data={
+        "current_password": "wrong one!!", "new_password": "1234567890", "confirm": "1234567890"})
+    body = response.data.decode()
+    assert "This is not your current password." in body and "too common" in body
+    db.session.rollback()
+    assert login(app.test_client(), user.email)  # the old password still works
+
+
+def test_admin_resets_a_password(app, admin_client, make_user):
+    user = make_user()
+    session = login(app.test_client(), user.email)
+    response = admin_client.post(f"/admin/users/{user.id}/password", data={"password": NEW})
+    assert response.status_code == 303
+    assert session.get("/").status_code == 302
+    login(app.test_client(), user.email, NEW)
+    weak = admin_client.post(f"/admin/users/{user.id}/password", data={"password": "abc"})
+    assert weak.status_code == 422 and b"at least 10 characters" in weak.data
+
+
+def test_password_reset_is_admin_only_and_company_scoped(client_as, other_company_client, make_user):
+    user = make_user()
+    assert client_as("manager").post(f"/admin/users/{user.id}/password",
+                                     data={"password": NEW}).status_code == 403
+    assert other_company_client.post(f"/admin/users/{user.id}/password",
+                                     data={"password": NEW}).status_code == 404
+    db.session.rollback()
+    assert db.session.scalar(select(User.password_hash).where(User.id == user.id)).startswith("pbkdf2")
+
+
+def test_check_deploy_lists_insecure_settings_and_fails(app, runner):
+    app.config["SECRET_KEY"] = "dev-insecure-secret-key"
+    result = runner.invoke(args=["check-deploy", "--workers", "4"])
+    assert result.exit_code == 1
+    for fragment in ("SECRET_KEY", "ERP_ENV", "SESSION_COOKIE_SECURE", "FORCE_HTTPS",
+                     "memory with 4 workers", "SQLite with 4 workers"):
+        assert fragment in result.output
+
+
+def test_check_deploy_passes_a_secure_configuration(app, runner):
+    app.config.update(SECRET_KEY="s" * 64, ERP_ENV="production", SESSION_COOKIE_SECURE=True,
+                      FORCE_HTTPS=True, TRUSTED_HOSTS=["erp.example.com"],
+                      RATELIMIT_STORAGE_URI="redis://localhost:6379/0",
+                      SQLALCHEMY_DATABASE_URI="postgresql://erp@localhost/erp",
+                      REDIS_URL="redis://localhost:6379/0", WTF_CSRF_ENABLED=True)
+    result = runner.invoke(args=["check-deploy", "--workers", "4"])
+    assert result.exit_code == 0, result.output
+    assert "No insecure setting found." in result.output
+
+
+def test_default_rate_limit_is_per_user(app, make_user):
+    app.config["RATELIMIT_DEFAULT"] = "600 per minute"
+    user = make_user()
+    client = login(app.test_client(), user.email)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers.get("X-RateLimit-Limit") == "600"
