@@ -112,6 +112,64 @@ def check_deploy(workers: int | None) -> None:
     click.echo("No insecure setting found.")
 
 
+@click.command("backup")
+@click.option("--dir", "directory", default=None, help="Where to write (default: instance/backups).")
+@click.option("--keep", type=click.IntRange(min=1), default=None, help="Keep only the newest N.")
+def backup_command(directory: str | None, keep: int | None) -> None:
+    """Back up the database while the app runs (SQLite backup API, or pg_dump)."""
+    import os
+
+    from flask import current_app
+
+    from erp.ops.backup import BackupError, backup
+
+    directory = directory or os.path.join(current_app.instance_path, "backups")
+    try:
+        path = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], directory, keep=keep)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {path}")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(file: str, yes: bool) -> None:
+    """Replace the database's content with a backup (stop the app first)."""
+    from flask import current_app
+
+    from erp.ops.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces ALL data in the database with the backup. Continue?",
+                      abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored from {file}")
+
+
+@click.command("copy-data")
+@click.option("--to", "target_url", required=True,
+              help="URL of an empty, migrated database, e.g. postgresql://erp@localhost/erp")
+def copy_data_command(target_url: str) -> None:
+    """Copy every table into another database, keeping ids (SQLite to PostgreSQL)."""
+    from erp.ops.copy import CopyError, copy_data
+
+    try:
+        counts = copy_data(db.engine, target_url, db.metadata)
+    except CopyError as error:
+        raise click.ClickException(str(error)) from error
+    except Exception as error:  # a connection or driver error: say it plainly
+        raise click.ClickException(f"Copy failed, nothing was written: {error}") from error
+    total = sum(counts.values())
+    click.echo(f"Copied {total} rows in {len(counts)} tables.")
+
+
 def register(app: Flask) -> None:
-    for command in (create_company, create_user, seed_demo, check_deploy):
+    for command in (create_company, create_user, seed_demo, check_deploy, backup_command,
+                    restore_command, copy_data_command):
         app.cli.add_command(command)

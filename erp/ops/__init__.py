@@ -1,0 +1,1 @@
+"""Operations: backups, restores and copying the data to another database."""
