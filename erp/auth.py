@@ -67,7 +67,9 @@ def start_session(user: User) -> None:
 
 def enforce_session_lifetime() -> None:
     """Log out a session idle too long or older than its absolute lifetime (before_request)."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or request.blueprint == "health":
+        return  # health checks must not touch the database through the user loader
+    if not current_user.is_authenticated:
         return
     now = int(time.time())
     login_at = session.get(SESSION_LOGIN_AT, 0)

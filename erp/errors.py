@@ -1,12 +1,12 @@
 """Error pages in the normal layout (a fragment for htmx), and the 503 for a lost database."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from erp.extensions import db
+from erp.extensions import db, login_manager
 from erp.web import render
 
 MESSAGES = {
@@ -50,6 +50,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
         db.session.rollback()
+        # The page must render without the database: show it as to a logged-out visitor
+        # (the session cookie is untouched, so the user is back once the database is).
+        g._login_user = login_manager.anonymous_user()
         app.logger.error("database unavailable: %s", error)
         response = _page(503)
         response.headers["Retry-After"] = "5"
