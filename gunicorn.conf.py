@@ -2,6 +2,7 @@
 from the environment (WEB_CONCURRENCY, GUNICORN_TIMEOUT, PORT)."""
 import multiprocessing
 import os
+import shutil
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
@@ -17,3 +18,15 @@ accesslog = "-"
 errorlog = "-"
 # %(M)s: the response time in milliseconds.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+_prom_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _prom_dir:  # a fresh folder at each start: figures of dead workers go
+    shutil.rmtree(_prom_dir, ignore_errors=True)
+    os.makedirs(_prom_dir)
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -2,17 +2,53 @@
 
 Flask-Caching's direct calls raise when Redis is down; these wrappers treat an outage
 as a miss, log it once (not per request), and log again when the cache is back.
+
+Every call is timed and counted (hit, miss, error) for the monitoring: observers
+registered with `add_observer` get `(operation, seconds, outcome)`; `stats` holds the
+process's running totals. Health round trips are not counted as hits or misses.
 """
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from erp.extensions import cache
 
 log = logging.getLogger(__name__)
 _state = {"down": False}
+
+# outcome: "hit", "miss", "set", "delete" or "error"
+Observer = Callable[[str, float, str], None]
+_observers: list[Observer] = []
+stats = {"hits": 0, "misses": 0, "errors": 0, "seconds": 0.0}
+
+
+def add_observer(observer: Observer) -> None:
+    """Call `observer(operation, seconds, outcome)` after every cache call (idempotent)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def _observe(operation: str, started: float, outcome: str, *, counted: bool = True) -> None:
+    seconds = time.perf_counter() - started
+    stats["seconds"] += seconds
+    if counted:
+        if outcome == "hit":
+            stats["hits"] += 1
+        elif outcome == "miss":
+            stats["misses"] += 1
+    if outcome == "error":
+        stats["errors"] += 1
+    if not counted and outcome in {"hit", "miss"}:
+        outcome = "probe"
+    for observer in _observers:
+        try:
+            observer(operation, seconds, outcome)
+        except Exception:  # monitoring must never break a cache call
+            log.debug("cache observer failed", exc_info=True)
 
 
 def _failed(exc: Exception) -> None:
@@ -27,39 +63,54 @@ def _ok() -> None:
         log.warning("cache available again")
 
 
-def cache_get(key: str) -> Any:
+def cache_get(key: str, *, counted: bool = True) -> Any:
+    started = time.perf_counter()
     try:
         value = cache.get(key)
     except Exception as exc:  # Redis down or timing out: a miss
         _failed(exc)
+        _observe("get", started, "error")
         return None
     _ok()
+    _observe("get", started, "miss" if value is None else "hit", counted=counted)
     return value
 
 
 def cache_set(key: str, value: Any, timeout: int | None = None) -> bool:
+    started = time.perf_counter()
     try:
         result = bool(cache.set(key, value, timeout=timeout))
     except Exception as exc:
         _failed(exc)
+        _observe("set", started, "error")
         return False
     _ok()
+    _observe("set", started, "set")
     return result
 
 
 def cache_delete(key: str) -> None:
+    started = time.perf_counter()
     try:
         cache.delete(key)
     except Exception as exc:
         _failed(exc)
+        _observe("delete", started, "error")
+        return
+    _observe("delete", started, "delete")
+
+
+def cache_available() -> bool:
+    """False after a failed call, until a call succeeds again."""
+    return not _state["down"]
 
 
 def cache_roundtrip() -> bool:
-    """Set and read back a random value: True when the cache works."""
+    """Set and read back a random value: True when the cache works (not a hit or miss)."""
     key = "health:" + uuid.uuid4().hex
     token = uuid.uuid4().hex
     if not cache_set(key, token, timeout=10):
         return False
-    ok = cache_get(key) == token
+    ok = cache_get(key, counted=False) == token
     cache_delete(key)
     return ok

@@ -18,6 +18,7 @@ NAVIGATION = [
     ("Quality", "quality.inspection_list", "viewer"),
     ("Tasks", "tasks.task_list", "viewer"),
     ("Admin", "admin.user_list", "admin"),
+    ("Monitoring", "monitoring.dashboard", "admin"),
 ]
 
 

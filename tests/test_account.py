@@ -59,7 +59,8 @@ def test_password_reset_is_admin_only_and_company_scoped(client_as, other_compan
 
 
 def test_check_deploy_lists_insecure_settings_and_fails(app, runner):
-    app.config["SECRET_KEY"] = "dev-insecure-secret-key"
+    app.config.update(SECRET_KEY="dev-insecure-secret-key", RATELIMIT_STORAGE_URI="memory://",
+                      SQLALCHEMY_DATABASE_URI="sqlite:///x.sqlite3", REDIS_URL=None)
     result = runner.invoke(args=["check-deploy", "--workers", "4"])
     assert result.exit_code == 1
     for fragment in ("SECRET_KEY", "ERP_ENV", "SESSION_COOKIE_SECURE", "FORCE_HTTPS",

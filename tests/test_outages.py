@@ -14,6 +14,10 @@ from tests.factories.core import UserFactory
 from tests.servers import PostgresServer, RedisServer
 
 
+def cache_status(client) -> str:
+    return client.get("/health/ready").get_json()["checks"]["cache"]["status"]
+
+
 @pytest.fixture
 def redis_server():
     server = RedisServer().start()
@@ -33,7 +37,7 @@ def test_pages_answer_while_redis_is_down_and_recover(database_url, _schema, tmp
         clean_database()
         user = UserFactory(role="admin")
         client = login(app.test_client(), user.email)
-        assert client.get("/health/ready").get_json()["status"] == "healthy"
+        assert cache_status(client) == "healthy"
 
         port = redis_server.port
         redis_server.stop()
@@ -42,13 +46,14 @@ def test_pages_answer_while_redis_is_down_and_recover(database_url, _schema, tmp
             response = client.get(url)
             assert response.status_code < 500, url
         assert client.get("/health/ready").get_json()["status"] == "degraded"
+        assert cache_status(client) != "healthy"
         assert time.monotonic() - started < 5  # short timeouts, no retries
         # logging in (rate limited through Redis) still works
         login(app.test_client(), user.email)
 
         redis_server.port = port
         redis_server.start()
-        assert client.get("/health/ready").get_json()["status"] == "healthy"
+        assert cache_status(client) == "healthy"
         db.session.remove()
         db.engine.dispose()
 

@@ -4,7 +4,7 @@ One module per domain; import models from their module (`erp.models.catalog`) or
 """
 from erp.models.audit import AuditEntry
 from erp.models.catalog import PRODUCT_KINDS, Category, Product, Supplier
-from erp.models.core import ROLES, Company, DocumentSequence, User
+from erp.models.core import ROLES, Company, DocumentSequence, User, role_rank
 from erp.models.inventory import MOVEMENT_KINDS, StockLevel, StockMovement, Warehouse
 
 # Domain modules added by later features register their tables by being imported here.
@@ -12,4 +12,4 @@ from erp.models import sales, purchasing, production, quality, tasks  # noqa: E4
 
 __all__ = ["AuditEntry", "Category", "Company", "DocumentSequence", "MOVEMENT_KINDS",
            "PRODUCT_KINDS", "Product", "ROLES", "StockLevel", "StockMovement", "Supplier",
-           "User", "Warehouse"]
+           "User", "Warehouse", "role_rank"]

@@ -39,10 +39,15 @@ def seed_demo() -> Iterator[str]:
                                      name=name, check_password=False)
             yield f"Created {role} {email} (password: {password})."
     admin = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
+    yield from seed_company(company, admin)
+    yield "Demo login: admin@example.com / admin"
+
+
+def seed_company(company: Company, admin: User) -> Iterator[str]:
+    """Run every module's seed step for `company` (the demo, or a second one in tests)."""
     for name in STEPS:
         if importlib.util.find_spec(f"erp.seeds.{name}") is None:
             continue
         result = importlib.import_module(f"erp.seeds.{name}").seed(company, admin)
         if result:
             yield f"{name}: {result}"
-    yield "Demo login: admin@example.com / admin"

@@ -1,15 +1,19 @@
-"""Health checks for the load balancer: no login, no rate limit."""
+"""Health checks for the load balancer: no login, no rate limit.
+
+`/health` is liveness (the process answers, touches nothing); `/health/ready` is
+readiness (database, cache, migrations, disk, memory: erp/monitoring/health.py), 503
+when unhealthy. `?detailed=1` adds versions and pool figures, for a `HEALTH_TOKEN`
+bearer token or an admin's session only.
+"""
 from __future__ import annotations
 
-import time
-from datetime import datetime, timezone
-
-from flask import Blueprint, jsonify
-from sqlalchemy import text
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
 
 from erp.auth import public
-from erp.extensions import db, limiter
-from erp.cache import cache_roundtrip
+from erp.extensions import limiter
+from erp.monitoring.health import readiness as run_readiness
+from erp.monitoring.metrics import bearer_token, token_matches
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 
@@ -22,30 +26,26 @@ def liveness():
     return jsonify(status="ok")
 
 
+def _may_see_details() -> bool:
+    token = bearer_token()
+    if token is not None:
+        return token_matches(token, current_app.config.get("HEALTH_TOKEN"))
+    try:
+        return bool(current_user.is_authenticated and current_user.has_role("admin"))
+    except Exception:  # the database is down: no session user can be loaded
+        return False
+
+
 @bp.route("/ready")
 @public
 @limiter.exempt
 def readiness():
-    """Database and cache reachable: 503 when the database is not, degraded without cache."""
-    checks = {}
-    started = time.perf_counter()
-    try:
-        db.session.execute(text("SELECT 1"))
-        db.session.rollback()
-        checks["database"] = {"status": "healthy"}
-    except Exception as exc:  # any failure of the database makes us unready
-        db.session.rollback()
-        checks["database"] = {"status": "unhealthy", "error": exc.__class__.__name__}
-    checks["database"]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    started = time.perf_counter()
-    cache_ok = cache_roundtrip()
-    checks["cache"] = {"status": "healthy" if cache_ok else "degraded",
-                       "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-    if checks["database"]["status"] == "unhealthy":
-        status, code = "unhealthy", 503
-    elif not cache_ok:
-        status, code = "degraded", 200
-    else:
-        status, code = "healthy", 200
-    return jsonify(status=status, timestamp=datetime.now(timezone.utc).isoformat(),
-                   checks=checks), code
+    """Database, cache, migrations, disk and memory: 503 when unhealthy, 200 otherwise."""
+    detailed = request.args.get("detailed", "") in {"1", "true", "yes"}
+    if detailed and not _may_see_details():
+        response = jsonify(error="details need a HEALTH_TOKEN bearer token or an admin session")
+        return response, 403
+    body, code = run_readiness(detailed=detailed)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, code

@@ -1,0 +1,56 @@
+"""The live monitoring page for admins: tiles refreshed by htmx, a chart of the last hour,
+the slowest endpoints, the workers and the alert history (figures over all workers).
+
+The figures are system-wide (the whole installation, not one company's data): they
+hold timings and endpoint names only.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app
+from jinja2_fragments.flask import render_block
+
+from erp.auth import require_role
+from erp.monitoring import get_monitor
+from erp.monitoring.thresholds import THRESHOLDS
+from erp.web import render
+
+bp = Blueprint("monitoring", __name__, url_prefix="/admin")
+
+
+def _when(timestamp, fmt: str) -> str:
+    try:
+        return time.strftime(fmt, time.localtime(float(timestamp)))
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
+def _context() -> dict:
+    monitor = get_monitor()
+    if monitor is None:
+        return {"summary": None, "alerts": [], "refresh": 5, "thresholds": THRESHOLDS}
+    summary = monitor.recorder.summary()
+    monitor.check_alerts(summary)
+    alerts = [dict(alert, when=_when(alert.get("at"), "%Y-%m-%d %H:%M:%S"))
+              for alert in monitor.recorder.alerts(20)]
+    return {"summary": summary, "alerts": alerts,
+            "updated": _when(summary["generated_at"], "%H:%M:%S"),
+            "refresh": current_app.config.get("MONITORING_REFRESH_SECONDS", 5),
+            "thresholds": THRESHOLDS, "store": monitor.recorder.store.kind}
+
+
+@bp.route("/monitoring")
+@require_role("admin")
+def dashboard():
+    return render("monitoring/dashboard.html", block="tiles", **_context())
+
+
+@bp.route("/monitoring/tiles")
+@require_role("admin")
+def tiles():
+    """The tiles fragment the page polls (hx-trigger="every 5s")."""
+    response = current_app.make_response(
+        render_block("monitoring/dashboard.html", "tiles", **_context()))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,141 @@
+"""Prometheus metrics and the `/metrics` endpoint.
+
+Under gunicorn set `PROMETHEUS_MULTIPROC_DIR` (an empty directory, before the app
+starts): every worker writes its figures there and a scrape merges them. Without it,
+figures are this process's own. `/metrics` answers only a `METRICS_TOKEN` bearer token
+or a client in `METRICS_ALLOW` (CIDR list, default 127.0.0.1/32); others get 404 (403
+for a wrong token).
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+
+from flask import Blueprint, Response, abort, current_app, request
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge,
+                               Histogram, generate_latest, multiprocess)
+
+from erp.auth import public
+from erp.extensions import limiter
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+REQUEST_LATENCY = Histogram("erp_http_request_duration_seconds",
+                            "Time to answer a request", ["endpoint", "method", "status"],
+                            buckets=LATENCY_BUCKETS)
+REQUESTS = Counter("erp_http_requests", "Requests answered", ["endpoint", "method", "status"])
+DB_QUERIES = Counter("erp_db_queries", "SQL statements sent to the database")
+DB_SECONDS = Counter("erp_db_query_seconds", "Time spent in SQL statements")
+DB_QUERIES_PER_REQUEST = Histogram("erp_db_queries_per_request", "SQL statements per request",
+                                   buckets=(0, 1, 2, 5, 10, 20, 50, 100))
+CACHE_HITS = Counter("erp_cache_hits", "Cache reads that found a value")
+CACHE_MISSES = Counter("erp_cache_misses", "Cache reads that found nothing")
+CACHE_ERRORS = Counter("erp_cache_errors", "Cache calls that failed (cache down)")
+CACHE_SECONDS = Counter("erp_cache_seconds", "Time spent in cache calls")
+SLOW_REQUESTS = Counter("erp_slow_requests", "Requests slower than SLOW_REQUEST_MS")
+PROCESS_RSS = Gauge("erp_process_resident_memory_bytes", "Resident memory of a worker",
+                    multiprocess_mode="liveall")
+SYSTEM_MEMORY = Gauge("erp_system_memory_percent", "Memory in use on the machine",
+                      multiprocess_mode="max")
+
+
+def observe_request(endpoint: str, method: str, status: int, seconds: float, *,
+                    db_count: int, db_seconds: float) -> None:
+    method = method if method in METHODS else "OTHER"
+    labels = (endpoint, method, str(status))
+    REQUEST_LATENCY.labels(*labels).observe(seconds)
+    REQUESTS.labels(*labels).inc()
+    DB_QUERIES_PER_REQUEST.observe(db_count)
+
+
+def observe_query(seconds: float) -> None:
+    DB_QUERIES.inc()
+    DB_SECONDS.inc(seconds)
+
+
+def observe_cache(seconds: float, outcome: str) -> None:
+    CACHE_SECONDS.inc(seconds)
+    if outcome == "hit":
+        CACHE_HITS.inc()
+    elif outcome == "miss":
+        CACHE_MISSES.inc()
+    elif outcome == "error":
+        CACHE_ERRORS.inc()
+
+
+def set_memory(rss: float, percent: float) -> None:
+    PROCESS_RSS.set(rss)
+    SYSTEM_MEMORY.set(percent)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def exposition() -> bytes:
+    """The metrics text: merged over the workers in multiprocess mode."""
+    if multiprocess_dir():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+def parse_networks(value: str) -> list:
+    """`METRICS_ALLOW`: comma-separated CIDRs (or addresses); ValueError names a bad one."""
+    networks = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"METRICS_ALLOW: {part!r} is not a network (like 10.0.0.0/8)") from exc
+    return networks
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def token_matches(given: str | None, expected: str | None) -> bool:
+    return bool(given and expected and hmac.compare_digest(given.encode(), expected.encode()))
+
+
+def client_allowed(networks: list) -> bool:
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+bp = Blueprint("metrics", __name__)
+
+
+@bp.route("/metrics")
+@public
+@limiter.exempt
+def metrics():
+    """Prometheus scrape: a METRICS_TOKEN bearer token or a client from METRICS_ALLOW."""
+    config = current_app.config
+    token = bearer_token()
+    if token is not None:
+        if not token_matches(token, config.get("METRICS_TOKEN")):
+            abort(403)
+    elif not client_allowed(config["METRICS_ALLOW_NETWORKS"]):
+        abort(404)
+    from erp.monitoring.timing import refresh_memory
+
+    refresh_memory()
+    response = Response(exposition(), mimetype=None)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,62 @@
+"""The product plan's performance thresholds and the level of a figure against them.
+
+Levels, from best to worst: `good` (meets the target), `fair` (misses the target but is
+not yet a warning), `warning`, `critical`. `unknown` when there is no figure (no traffic).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LEVELS = ("unknown", "good", "fair", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    label: str
+    unit: str
+    target: float
+    warning: float
+    critical: float
+    higher_is_worse: bool = True
+
+    def level(self, value: float | None) -> str:
+        if value is None:
+            return "unknown"
+        if self.higher_is_worse:
+            if value > self.critical:
+                return "critical"
+            if value > self.warning:
+                return "warning"
+            return "good" if value < self.target else "fair"
+        if value < self.critical:
+            return "critical"
+        if value < self.warning:
+            return "warning"
+        return "good" if value > self.target else "fair"
+
+    def describe(self) -> str:
+        sign, worse = ("<", ">") if self.higher_is_worse else (">", "<")
+        return (f"target {sign}{_num(self.target)}{self.unit}, warning {worse}{_num(self.warning)}"
+                f"{self.unit}, critical {worse}{_num(self.critical)}{self.unit}")
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+# From the performance plan (PERFORMANCE_KPIs). The error rate is ours: the plan has none.
+THRESHOLDS: dict[str, Threshold] = {
+    "response_time_ms": Threshold("Response time (p95)", " ms", 2000, 1000, 3000),
+    "memory_percent": Threshold("Memory use", "%", 70, 80, 90),
+    "query_time_ms": Threshold("Average query time", " ms", 100, 500, 1000),
+    "cache_hit_ratio": Threshold("Cache hit ratio", "%", 80, 60, 40, higher_is_worse=False),
+    "error_rate": Threshold("Error rate (5xx)", "%", 1, 1, 5),
+}
+
+
+def level(name: str, value: float | None) -> str:
+    return THRESHOLDS[name].level(value)
+
+
+def worst(levels) -> str:
+    return max(levels, key=LEVELS.index, default="unknown")

@@ -1,0 +1,165 @@
+"""Per-request timing: X-Response-Time and Server-Timing headers, slow-request log,
+Prometheus observations and the shared per-minute figures.
+
+Database time and statement count come from SQLAlchemy cursor events on the app's
+engine; cache time from the observers of `erp.cache`. Both add to the current request's
+`RequestStats`, found through a context variable (set first thing in the request).
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from dataclasses import dataclass
+
+import psutil
+from flask import Flask, current_app, request
+from sqlalchemy import event
+
+from erp import cache as safe_cache
+from erp.monitoring import metrics
+from erp.monitoring.recorder import Sample
+
+log = logging.getLogger("erp.monitoring")
+
+# Requests of these endpoints are timed and counted in Prometheus but are not part of the
+# monitoring page's figures (static files, probes, scrapes and the page's own polling).
+UNRECORDED = {"static", "health.liveness", "health.readiness", "metrics.metrics"}
+UNRECORDED_PREFIXES = ("monitoring.",)
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+
+@dataclass
+class RequestStats:
+    started: float
+    db_ms: float = 0.0
+    db_count: int = 0
+    cache_ms: float = 0.0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_calls: int = 0
+
+
+_current: contextvars.ContextVar[RequestStats | None] = contextvars.ContextVar(
+    "erp_request_stats", default=None)
+_paused = contextvars.ContextVar("erp_monitoring_paused", default=False)
+
+
+def current_stats() -> RequestStats | None:
+    return _current.get()
+
+
+class paused:
+    """`with paused():` requests are not recorded in the shared figures (perf-test)."""
+
+    def __enter__(self):
+        self._token = _paused.set(True)
+
+    def __exit__(self, *exc):
+        _paused.reset(self._token)
+
+
+def _before_cursor(conn, cursor, statement, parameters, context, executemany):
+    if _current.get() is not None:
+        conn.info.setdefault("erp_query_started", []).append(time.perf_counter())
+
+
+def _after_cursor(conn, cursor, statement, parameters, context, executemany):
+    stats = _current.get()
+    started = conn.info.get("erp_query_started")
+    if stats is None or not started:
+        return
+    seconds = time.perf_counter() - started.pop()
+    stats.db_ms += seconds * 1000
+    if not statement.lstrip()[:16].upper().startswith(TRANSACTION_CONTROL):
+        stats.db_count += 1
+        metrics.observe_query(seconds)
+
+
+def _error_cursor(context):
+    started = context.connection.info.get("erp_query_started") if context.connection else None
+    if started:
+        started.pop()
+
+
+def _cache_observer(operation: str, seconds: float, outcome: str) -> None:
+    metrics.observe_cache(seconds, outcome)
+    stats = _current.get()
+    if stats is None:
+        return
+    stats.cache_ms += seconds * 1000
+    stats.cache_calls += 1
+    if outcome == "hit":
+        stats.cache_hits += 1
+    elif outcome == "miss":
+        stats.cache_misses += 1
+
+
+def instrument_engine(engine) -> None:
+    if not event.contains(engine, "before_cursor_execute", _before_cursor):
+        event.listen(engine, "before_cursor_execute", _before_cursor)
+        event.listen(engine, "after_cursor_execute", _after_cursor)
+        event.listen(engine, "handle_error", _error_cursor)
+
+
+def _start() -> None:
+    _current.set(RequestStats(started=time.perf_counter()))
+
+
+def _finish(response):
+    stats = _current.get()
+    if stats is None:
+        return response
+    duration_ms = (time.perf_counter() - stats.started) * 1000
+    response.headers["X-Response-Time"] = f"{duration_ms:.1f}ms"
+    parts = [f'app;dur={duration_ms:.1f};desc="total"',
+             f'db;dur={stats.db_ms:.1f};desc="{stats.db_count} queries"']
+    if stats.cache_calls:
+        parts.append(f'cache;dur={stats.cache_ms:.1f};desc="{stats.cache_hits} hits '
+                     f'{stats.cache_misses} misses"')
+    else:
+        parts.append('cache;dur=0.0;desc="0 calls"')
+    response.headers["Server-Timing"] = ", ".join(parts)
+
+    endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+    status = response.status_code
+    metrics.observe_request(endpoint, request.method, status, duration_ms / 1000,
+                            db_count=stats.db_count, db_seconds=stats.db_ms / 1000)
+    config = current_app.config
+    if duration_ms > config["SLOW_REQUEST_MS"]:
+        metrics.SLOW_REQUESTS.inc()
+        log.warning("slow request: %s %s took %.0f ms with %d queries (%.0f ms in the "
+                    "database), status %s", request.method, request.path, duration_ms,
+                    stats.db_count, stats.db_ms, status)
+    if _paused.get() or endpoint in UNRECORDED or endpoint.startswith(UNRECORDED_PREFIXES):
+        return response
+    monitor = current_app.extensions.get("erp_monitoring")
+    if monitor is not None:
+        monitor.recorder.record(Sample(
+            endpoint=endpoint, status=status, duration_ms=duration_ms, db_ms=stats.db_ms,
+            db_count=stats.db_count, cache_hits=stats.cache_hits,
+            cache_misses=stats.cache_misses))
+        monitor.maybe_check_alerts()
+    return response
+
+
+def _teardown(_exc) -> None:
+    _current.set(None)
+
+
+def refresh_memory() -> None:
+    metrics.set_memory(float(psutil.Process().memory_info().rss),
+                       float(psutil.virtual_memory().percent))
+
+
+def init_app(app: Flask) -> None:
+    from erp.extensions import db
+
+    with app.app_context():
+        instrument_engine(db.engine)
+    safe_cache.add_observer(_cache_observer)
+    # First before every other hook (the login loads the user in a before_request hook),
+    # and after_request hooks run in reverse order: registered first, ours runs last.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request_funcs.setdefault(None, []).insert(0, _finish)
+    app.teardown_request(_teardown)
