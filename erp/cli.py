@@ -173,3 +173,6 @@ def register(app: Flask) -> None:
     for command in (create_company, create_user, seed_demo, check_deploy, backup_command,
                     restore_command, copy_data_command):
         app.cli.add_command(command)
+    from erp.cli_data import register as register_data
+
+    register_data(app)

@@ -43,4 +43,5 @@ def register(app: Flask) -> None:
             "navigation": [(label, endpoint, role, endpoint in current_app.view_functions)
                            for label, endpoint, role in NAVIGATION],
             "active_section": (request.endpoint or "").split(".")[0],
+            "current_app": current_app,
         }

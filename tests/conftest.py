@@ -135,6 +135,8 @@ def clean_database() -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # SQLite checks the self-reference row by row: unlink nested categories first.
+            conn.execute(text("UPDATE categories SET parent_id = NULL"))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
 

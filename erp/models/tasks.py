@@ -1,1 +1,63 @@
-"""Tasks models (filled in by the tasks feature)."""
+"""Tasks: a to-do item of a company, with an assignee, a due date, a priority and a status.
+
+A task whose due date has passed and that is not done is overdue (`Todo.is_overdue`).
+Deleting a user keeps their tasks (assignee and creator become NULL).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import AwareDateTime, CompanyScoped
+from erp.models.core import User
+
+TASK_PRIORITIES = {"low": "Low", "normal": "Normal", "high": "High"}
+TASK_STATUSES = {"open": "Open", "in_progress": "In progress", "done": "Done"}
+# Sorting by priority means high first: the rank is stored, not the label's alphabet.
+PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3}
+
+
+class Todo(CompanyScoped, db.Model):
+    __tablename__ = "todos"
+    __table_args__ = (
+        Index("ix_todos_company_assignee_status", "company_id", "assignee_id", "status"),
+        Index("ix_todos_company_status_due", "company_id", "status", "due_date"),
+        CheckConstraint("priority IN ('low', 'normal', 'high')", name="priority"),
+        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+    )
+
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def is_overdue(self) -> bool:
+        return (self.status != "done" and self.due_date is not None
+                and self.due_date < date.today())
+
+    @property
+    def status_label(self) -> str:
+        return TASK_STATUSES.get(self.status, self.status)
+
+    @property
+    def priority_label(self) -> str:
+        return TASK_PRIORITIES.get(self.priority, self.priority)
+
+    def __str__(self) -> str:
+        return self.title
+
+    def __repr__(self) -> str:
+        return f"<Todo {self.id} {self.title!r} {self.status}>"

@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
-from erp.models import Product
+from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
+                        User)
+from erp.models.base import ZERO
+from erp.models.catalog import UNITS
+from erp.services import DomainError, NotFound, ValidationError, atomic, audit
 
 PICKED_ID = re.compile(r"\[#(\d+)\]\s*$")
 
@@ -44,3 +50,420 @@ def search_products(company_id: int, q: str, *, limit: int = 20, stocked_only: b
         stmt = stmt.where(or_(func.lower(Product.sku).like(like), func.lower(Product.name).like(like),
                               Product.barcode == q))
     return list(db.session.scalars(stmt.order_by(Product.sku, Product.id).limit(limit)))
+
+
+# --- Create, update, archive and delete -------------------------------------------------
+#
+# Every use case below is one transaction (`atomic()`), checks the company itself, writes
+# an audit entry, and raises ValidationError with all field problems at once.
+
+MAX_MONEY = Decimal("999999999999.99")
+MONEY_STEP = Decimal("0.01")
+
+
+class InUse(DomainError):
+    """A record that other records refer to: it can be deactivated, not deleted."""
+
+
+def _text(values: dict, name: str, errors: dict, *, max_length: int, required: bool = False,
+          label: str = "") -> str:
+    value = values.get(name)
+    value = "" if value is None else str(value).strip()
+    if required and not value:
+        errors.setdefault(name, []).append(f"Enter {label or 'a value'}.")
+    if len(value) > max_length:
+        errors.setdefault(name, []).append(f"Use at most {max_length} characters.")
+    return value
+
+
+def _decimal(values: dict, name: str, errors: dict, *, step: Decimal, maximum: Decimal) -> Decimal:
+    raw = values.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return ZERO
+    try:
+        number = Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        errors.setdefault(name, []).append("Enter a number.")
+        return ZERO
+    if not number.is_finite():
+        errors.setdefault(name, []).append("Enter a number.")
+        return ZERO
+    if number < 0:
+        errors.setdefault(name, []).append("Enter zero or more.")
+    elif number > maximum:
+        errors.setdefault(name, []).append("The number is too large.")
+    elif number != number.quantize(step):
+        places = -step.as_tuple().exponent
+        errors.setdefault(name, []).append(f"Use at most {places} decimals.")
+    else:
+        return number.quantize(step)
+    return ZERO
+
+
+def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
+                  message: str) -> int | None:
+    raw = values.get(name)
+    if raw in (None, "", 0, "0"):
+        return None
+    try:
+        record_id = int(raw)
+    except (TypeError, ValueError):
+        errors.setdefault(name, []).append(message)
+        return None
+    exists = db.session.scalar(
+        select(model.id).where(model.id == record_id, model.company_id == company_id))
+    if exists is None:
+        errors.setdefault(name, []).append(message)
+        return None
+    return record_id
+
+
+def _get(model, company_id: int, record_id: int, what: str):
+    record = db.session.scalar(
+        select(model).where(model.id == record_id, model.company_id == company_id))
+    if record is None:
+        raise NotFound(f"No such {what}.")
+    return record
+
+
+def _delete(record, *, company_id: int, user: User | None, record_type: str, label: str,
+            in_use: str | None = None) -> None:
+    """Delete `record`; the database's RESTRICT foreign keys decide whether it is in use.
+
+    Whatever tables other modules add, a referenced row makes the DELETE fail with an
+    IntegrityError: the transaction is rolled back and InUse raised (deactivate instead).
+    """
+    if in_use:
+        raise InUse(in_use)
+    record_id = record.id
+    try:
+        with atomic():
+            db.session.delete(record)
+            db.session.flush()
+            audit.record(company_id=company_id, user=user, action="delete",
+                         record_type=record_type, record_id=record_id,
+                         summary=f"Deleted {record_type} {label}")
+    except IntegrityError:
+        raise InUse(f"{label} is in use by other records and cannot be deleted. "
+                    "Deactivate it instead.") from None
+
+
+def _set_active(record, active: bool, *, company_id: int, user: User | None,
+                record_type: str, label: str) -> None:
+    with atomic():
+        changes = audit.diff(record, {"active": bool(active)})
+        if changes:
+            audit.record(company_id=company_id, user=user,
+                         action="activate" if active else "deactivate",
+                         record_type=record_type, record_id=record.id,
+                         summary=f"{'Reactivated' if active else 'Deactivated'} {label}",
+                         changes=changes)
+
+
+# Products
+
+PRODUCT_FIELDS = ("sku", "name", "kind", "category_id", "unit", "sale_price", "cost_price",
+                  "min_stock", "barcode", "description", "preferred_supplier_id")
+
+
+def _product_values(company_id: int, values: dict, *, product_id: int | None = None) -> dict:
+    errors: dict[str, list[str]] = {}
+    clean = {
+        "sku": _text(values, "sku", errors, max_length=64, required=True, label="a SKU"),
+        "name": _text(values, "name", errors, max_length=200, required=True, label="a name"),
+        "barcode": _text(values, "barcode", errors, max_length=64),
+        "description": _text(values, "description", errors, max_length=5000),
+        "sale_price": _decimal(values, "sale_price", errors, step=MONEY_STEP, maximum=MAX_MONEY),
+        "cost_price": _decimal(values, "cost_price", errors, step=MONEY_STEP, maximum=MAX_MONEY),
+        "min_stock": _decimal(values, "min_stock", errors, step=Decimal("0.001"),
+                              maximum=Decimal("99999999999")),
+        "category_id": _reference_id(values, "category_id", errors, Category, company_id,
+                                     "Choose a category of this company."),
+        "preferred_supplier_id": _reference_id(values, "preferred_supplier_id", errors, Supplier,
+                                               company_id, "Choose a supplier of this company."),
+    }
+    kind = values.get("kind") or "finished_good"
+    if kind not in PRODUCT_KINDS:
+        errors.setdefault("kind", []).append("Choose a kind.")
+    clean["kind"] = kind
+    unit = values.get("unit") or "pcs"
+    if unit not in UNITS:
+        errors.setdefault("unit", []).append("Choose a unit.")
+    clean["unit"] = unit
+    if clean["sku"] and "sku" not in errors:
+        stmt = select(Product.id).where(Product.company_id == company_id,
+                                        func.lower(Product.sku) == clean["sku"].lower())
+        if product_id is not None:
+            stmt = stmt.where(Product.id != product_id)
+        if db.session.scalar(stmt) is not None:
+            errors.setdefault("sku", []).append(f"SKU {clean['sku']} is taken.")
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return clean
+
+
+def create_product(*, company_id: int, user: User | None, **values) -> Product:
+    """Create a product; a taken SKU, bad number or foreign reference is a ValidationError.
+    Commits."""
+    try:
+        with atomic():
+            clean = _product_values(company_id, values)
+            product = Product(company_id=company_id, **clean)
+            db.session.add(product)
+            db.session.flush()
+            audit.record(company_id=company_id, user=user, action="create", record_type="product",
+                         record_id=product.id, summary=f"Created product {product.sku}")
+    except IntegrityError:  # a concurrent create took the SKU
+        raise ValidationError(field_errors={"sku": ["This SKU is taken."]}) from None
+    return product
+
+
+def update_product(*, company_id: int, product_id: int, user: User | None, **values) -> Product:
+    """Change a product's fields (all validated as on create). NotFound for another
+    company's product. Commits."""
+    try:
+        with atomic():
+            product = _get(Product, company_id, product_id, "product")
+            clean = _product_values(company_id, values, product_id=product.id)
+            if "kind" in clean and clean["kind"] == "service" and product.kind != "service":
+                held = db.session.scalar(select(func.count()).select_from(StockLevel).where(
+                    StockLevel.product_id == product.id, StockLevel.on_hand != 0))
+                if held:
+                    raise ValidationError(field_errors={
+                        "kind": ["This product has stock; a service carries none."]})
+            changes = audit.diff(product, clean)
+            if changes:
+                audit.record(company_id=company_id, user=user, action="update",
+                             record_type="product", record_id=product.id,
+                             summary=f"Updated product {product.sku}", changes=changes)
+    except IntegrityError:
+        raise ValidationError(field_errors={"sku": ["This SKU is taken."]}) from None
+    return product
+
+
+def set_product_active(*, company_id: int, product_id: int, active: bool,
+                       user: User | None) -> Product:
+    """Archive (deactivate) or reactivate a product; archived ones leave pickers. Commits."""
+    with atomic():
+        product = _get(Product, company_id, product_id, "product")
+        _set_active(product, active, company_id=company_id, user=user, record_type="product",
+                    label=product.sku)
+    return product
+
+
+def product_in_use(company_id: int, product_id: int) -> str | None:
+    """Why a product cannot be deleted (known references), or None: the stock ledger and
+    levels holding stock. Documents of other modules are caught by the foreign keys."""
+    moved = db.session.scalar(select(StockMovement.id).where(
+        StockMovement.company_id == company_id, StockMovement.product_id == product_id).limit(1))
+    if moved is not None:
+        return "This product has stock movements, so it cannot be deleted. Deactivate it instead."
+    held = db.session.scalar(select(StockLevel.id).where(
+        StockLevel.company_id == company_id, StockLevel.product_id == product_id,
+        (StockLevel.on_hand != 0) | (StockLevel.reserved != 0)).limit(1))
+    if held is not None:
+        return "This product holds stock, so it cannot be deleted. Deactivate it instead."
+    return None
+
+
+def delete_product(*, company_id: int, product_id: int, user: User | None) -> None:
+    """Delete an unreferenced product; InUse if anything refers to it (nothing is written).
+    Empty stock level rows (no movement ever) go with it. Commits."""
+    product = _get(Product, company_id, product_id, "product")
+    reason = product_in_use(company_id, product.id)
+    label = product.sku
+    if reason is None:
+        try:
+            with atomic():
+                product = _get(Product, company_id, product_id, "product")
+                db.session.execute(delete(StockLevel).where(
+                    StockLevel.company_id == company_id, StockLevel.product_id == product.id))
+                _delete(product, company_id=company_id, user=user, record_type="product",
+                        label=label)
+        except IntegrityError:
+            reason = (f"{label} is in use by other records and cannot be deleted. "
+                      "Deactivate it instead.")
+    if reason:
+        raise InUse(reason)
+
+
+# Categories
+
+def _category_values(company_id: int, values: dict, *, category_id: int | None = None) -> dict:
+    errors: dict[str, list[str]] = {}
+    clean = {
+        "name": _text(values, "name", errors, max_length=120, required=True, label="a name"),
+        "description": _text(values, "description", errors, max_length=5000),
+        "parent_id": _reference_id(values, "parent_id", errors, Category, company_id,
+                                   "Choose a category of this company."),
+    }
+    if clean["name"] and "name" not in errors:
+        stmt = select(Category.id).where(Category.company_id == company_id,
+                                         func.lower(Category.name) == clean["name"].lower())
+        if category_id is not None:
+            stmt = stmt.where(Category.id != category_id)
+        if db.session.scalar(stmt) is not None:
+            errors.setdefault("name", []).append(f"A category named {clean['name']} exists.")
+    if category_id is not None and clean["parent_id"] is not None:
+        # walk up from the new parent: reaching this category would make a loop
+        seen, current = set(), clean["parent_id"]
+        while current is not None and current not in seen:
+            if current == category_id:
+                errors.setdefault("parent_id", []).append(
+                    "A category cannot be inside itself or one of its subcategories.")
+                break
+            seen.add(current)
+            current = db.session.scalar(select(Category.parent_id).where(Category.id == current))
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return clean
+
+
+def create_category(*, company_id: int, user: User | None, **values) -> Category:
+    """Create a category (name unique per company). Commits."""
+    try:
+        with atomic():
+            category = Category(company_id=company_id, **_category_values(company_id, values))
+            db.session.add(category)
+            db.session.flush()
+            audit.record(company_id=company_id, user=user, action="create",
+                         record_type="category", record_id=category.id,
+                         summary=f"Created category {category.name}")
+    except IntegrityError:
+        raise ValidationError(field_errors={"name": ["This name is taken."]}) from None
+    return category
+
+
+def update_category(*, company_id: int, category_id: int, user: User | None,
+                    **values) -> Category:
+    """Rename or move a category (never into itself). Commits."""
+    try:
+        with atomic():
+            category = _get(Category, company_id, category_id, "category")
+            clean = _category_values(company_id, values, category_id=category.id)
+            changes = audit.diff(category, clean)
+            if changes:
+                audit.record(company_id=company_id, user=user, action="update",
+                             record_type="category", record_id=category.id,
+                             summary=f"Updated category {category.name}", changes=changes)
+    except IntegrityError:
+        raise ValidationError(field_errors={"name": ["This name is taken."]}) from None
+    return category
+
+
+def set_category_active(*, company_id: int, category_id: int, active: bool,
+                        user: User | None) -> Category:
+    """Archive or reactivate a category. Commits."""
+    with atomic():
+        category = _get(Category, company_id, category_id, "category")
+        _set_active(category, active, company_id=company_id, user=user, record_type="category",
+                    label=category.name)
+    return category
+
+
+def delete_category(*, company_id: int, category_id: int, user: User | None) -> None:
+    """Delete a category no product or subcategory uses; InUse otherwise. Commits."""
+    category = _get(Category, company_id, category_id, "category")
+    reason = None
+    if db.session.scalar(select(Product.id).where(Product.company_id == company_id,
+                                                  Product.category_id == category.id).limit(1)):
+        reason = "Products belong to this category, so it cannot be deleted. Deactivate it instead."
+    elif db.session.scalar(select(Category.id).where(Category.company_id == company_id,
+                                                     Category.parent_id == category.id).limit(1)):
+        reason = "This category has subcategories, so it cannot be deleted. Deactivate it instead."
+    _delete(category, company_id=company_id, user=user, record_type="category",
+            label=category.name, in_use=reason)
+
+
+# Suppliers
+
+def _supplier_values(values: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    clean = {
+        "name": _text(values, "name", errors, max_length=200, required=True, label="a name"),
+        "contact_person": _text(values, "contact_person", errors, max_length=200),
+        "email": _text(values, "email", errors, max_length=254),
+        "phone": _text(values, "phone", errors, max_length=50),
+        "address": _text(values, "address", errors, max_length=5000),
+        "tax_number": _text(values, "tax_number", errors, max_length=50),
+    }
+    if clean["email"] and "email" not in errors and not EMAIL.match(clean["email"]):
+        errors.setdefault("email", []).append("Enter a valid email address.")
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return clean
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def create_supplier(*, company_id: int, user: User | None, **values) -> Supplier:
+    """Create a supplier. Commits."""
+    with atomic():
+        supplier = Supplier(company_id=company_id, **_supplier_values(values))
+        db.session.add(supplier)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create", record_type="supplier",
+                     record_id=supplier.id, summary=f"Created supplier {supplier.name}")
+    return supplier
+
+
+def update_supplier(*, company_id: int, supplier_id: int, user: User | None,
+                    **values) -> Supplier:
+    """Change a supplier's fields. Commits."""
+    with atomic():
+        supplier = _get(Supplier, company_id, supplier_id, "supplier")
+        changes = audit.diff(supplier, _supplier_values(values))
+        if changes:
+            audit.record(company_id=company_id, user=user, action="update",
+                         record_type="supplier", record_id=supplier.id,
+                         summary=f"Updated supplier {supplier.name}", changes=changes)
+    return supplier
+
+
+def set_supplier_active(*, company_id: int, supplier_id: int, active: bool,
+                        user: User | None) -> Supplier:
+    """Archive or reactivate a supplier. Commits."""
+    with atomic():
+        supplier = _get(Supplier, company_id, supplier_id, "supplier")
+        _set_active(supplier, active, company_id=company_id, user=user, record_type="supplier",
+                    label=supplier.name)
+    return supplier
+
+
+def delete_supplier(*, company_id: int, supplier_id: int, user: User | None) -> None:
+    """Delete a supplier that no product prefers and no document names; InUse otherwise."""
+    supplier = _get(Supplier, company_id, supplier_id, "supplier")
+    reason = None
+    if db.session.scalar(select(Product.id).where(
+            Product.company_id == company_id,
+            Product.preferred_supplier_id == supplier.id).limit(1)):
+        reason = ("Products name this supplier as preferred, so it cannot be deleted. "
+                  "Deactivate it instead.")
+    _delete(supplier, company_id=company_id, user=user, record_type="supplier",
+            label=supplier.name, in_use=reason)
+
+
+def search_suppliers(company_id: int, q: str, *, limit: int = 20,
+                     active_only: bool = True) -> list[Supplier]:
+    """Suppliers whose name contains `q`, for pickers (bounded)."""
+    stmt = select(Supplier).where(Supplier.company_id == company_id)
+    if active_only:
+        stmt = stmt.where(Supplier.active.is_(True))
+    q = (q or "").strip()[:100]
+    if q:
+        stmt = stmt.where(func.lower(Supplier.name).like(f"%{q.lower()}%"))
+    return list(db.session.scalars(stmt.order_by(Supplier.name, Supplier.id).limit(limit)))
+
+
+def find_supplier(company_id: int, text: str | None) -> Supplier | None:
+    """The supplier a picker value names: 'Name [#id]', or an exact name."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    stmt = select(Supplier).where(Supplier.company_id == company_id)
+    supplier_id = picked_id(text)
+    if supplier_id is not None:
+        return db.session.scalar(stmt.where(Supplier.id == supplier_id))
+    return db.session.scalar(stmt.where(func.lower(Supplier.name) == text.lower())
+                             .order_by(Supplier.id).limit(1))

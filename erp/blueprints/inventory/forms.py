@@ -1,0 +1,51 @@
+"""Forms of inventory: warehouses and the stock forms (count, transfer, receive/issue)."""
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from erp.forms import choices
+
+MAX_QUANTITY = Decimal("99999999999")
+
+
+class WarehouseForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=20)],
+                       description="Short and unique, e.g. MAIN.")
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    address = TextAreaField("Address", validators=[Length(max=5000)])
+
+
+def _product_field():
+    return StringField("Product", validators=[DataRequired(), Length(max=300)],
+                       description="Type a SKU or name and pick from the list.")
+
+
+class StockCountForm(FlaskForm):
+    product = _product_field()
+    warehouse_id = SelectField("Warehouse", coerce=int, choices=[])
+    counted = DecimalField("Counted quantity", places=3,
+                           validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)])
+    note = StringField("Note", validators=[Length(max=300)])
+
+
+class StockTransferForm(FlaskForm):
+    product = _product_field()
+    from_warehouse_id = SelectField("From warehouse", coerce=int, choices=[])
+    to_warehouse_id = SelectField("To warehouse", coerce=int, choices=[])
+    quantity = DecimalField("Quantity", places=3,
+                            validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)])
+    note = StringField("Note", validators=[Length(max=300)])
+
+
+DIRECTIONS = [("receive", "Receive (stock in)"), ("issue", "Issue (stock out)")]
+
+
+class StockReceiveForm(FlaskForm):
+    direction = SelectField("Movement", choices=choices(DIRECTIONS), default="receive")
+    product = _product_field()
+    warehouse_id = SelectField("Warehouse", coerce=int, choices=[])
+    quantity = DecimalField("Quantity", places=3,
+                            validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)])
+    note = StringField("Note", validators=[Length(max=300)])

@@ -1,0 +1,1 @@
+"""Tasks: my tasks, all tasks, status changed in place."""

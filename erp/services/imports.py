@@ -1,0 +1,356 @@
+"""CSV import and export of master data: products and suppliers (customers plug in here).
+
+Each kind is one `Importer` in `IMPORTERS`: its columns, how a row is parsed and checked,
+how a record is created, and the export query in the same column format, so that a file
+exported here imports back unchanged. To add a kind (customers), write a subclass and
+register it in IMPORTERS; the web pages and the `import-csv` command pick it up.
+
+An import is all or nothing: `run_import` validates the whole file again and creates
+every record in one transaction (`atomic()`), or raises `ImportFailed` and writes nothing.
+Uploaded files wait between preview and confirm in `instance/imports/` under a random
+token, bound to the user and company that uploaded them (`save_upload`/`load_upload`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from erp.csv_io import (Column, CsvFormatError, ImportReport, ProgressCallback, RowError,
+                        RowParser, chunks, iter_rows, read_csv)
+from erp.extensions import db
+from erp.models import Category, Product, Supplier, User
+from erp.models.catalog import PRODUCT_KINDS, UNITS
+from erp.services import NotFound, ValidationError, atomic
+from erp.services import audit
+
+MONEY_MAX = Decimal("999999999999.99")
+QUANTITY_MAX = Decimal("99999999999.999")
+TEXT_MAX = 10_000
+FLUSH_EVERY = 500
+
+
+class ImportFailed(ValidationError):
+    """The file has errors; `report` lists every one. Nothing was imported."""
+
+    def __init__(self, report: ImportReport) -> None:
+        count = len(report.errors) + len(report.file_errors)
+        super().__init__(f"The file has {count} error{'s' if count != 1 else ''}; nothing was imported.")
+        self.report = report
+
+
+class Importer:
+    """One kind of record that can be imported and exported as CSV."""
+
+    kind = ""
+    label = ""  # plural, for pages: "products"
+    record_type = ""  # the audit trail's name for the model
+    columns: list[Column] = []
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def parse_row(self, row: RowParser) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, company_id: int, report: ImportReport) -> None:
+        """Checks across rows and against the database (duplicates, references)."""
+
+    def create(self, company_id: int, values: dict[str, Any]):
+        raise NotImplementedError
+
+    def export_select(self, company_id: int) -> Select:
+        raise NotImplementedError
+
+    def export_row(self, row) -> list[Any]:
+        return list(row)
+
+    def describe(self, record) -> str:
+        return str(record)
+
+
+def _check_unique(report: ImportReport, column: str, existing: set[str], what: str) -> None:
+    """Flag values repeated in the file, and values already in the database (case-insensitive)."""
+    seen: dict[str, int] = {}
+    for values in report.rows:
+        key = values.get(column, "").lower()
+        if not key:
+            continue
+        if key in seen:
+            report.errors.append(_error(values, column,
+                                        f"{values[column]!r} is repeated (first on line {seen[key]})."))
+        else:
+            seen[key] = values["_line"]
+        if key in existing:
+            report.errors.append(_error(values, column, f"{what} {values[column]!r} already exists."))
+
+
+def _error(values: dict[str, Any], column: str, message: str) -> RowError:
+    return RowError(values["_line"], column, message)
+
+
+class ProductImporter(Importer):
+    kind = "products"
+    label = "products"
+    record_type = "Product"
+    columns = [Column("sku", True), Column("name", True), Column("kind"), Column("category"),
+               Column("unit"), Column("sale_price"), Column("cost_price"), Column("min_stock"),
+               Column("barcode"), Column("description"), Column("active")]
+
+    def parse_row(self, row: RowParser) -> dict[str, Any]:
+        unit = row.text("unit", max_length=20, default="pcs") or "pcs"
+        if unit not in UNITS:
+            row.error("unit", f"{unit[:40]!r} is not one of: {', '.join(UNITS)}.")
+        return {
+            "sku": row.text("sku", max_length=64, required=True),
+            "name": row.text("name", max_length=200, required=True),
+            "kind": row.choice("kind", PRODUCT_KINDS, default="finished_good"),
+            "category": row.text("category", max_length=120),
+            "unit": unit,
+            "sale_price": row.decimal("sale_price", default=Decimal("0.00"), maximum=MONEY_MAX, places=2),
+            "cost_price": row.decimal("cost_price", default=Decimal("0.00"), maximum=MONEY_MAX, places=2),
+            "min_stock": row.decimal("min_stock", default=Decimal("0.000"), maximum=QUANTITY_MAX, places=3),
+            "barcode": row.text("barcode", max_length=64),
+            "description": row.text("description", max_length=TEXT_MAX),
+            "active": row.boolean("active"),
+        }
+
+    def check(self, company_id: int, report: ImportReport) -> None:
+        skus = sorted({v["sku"].lower() for v in report.rows if v["sku"]})
+        existing: set[str] = set()
+        for chunk in chunks(skus):
+            existing.update(s.lower() for s in db.session.scalars(
+                select(Product.sku).where(Product.company_id == company_id,
+                                          func.lower(Product.sku).in_(chunk))))
+        _check_unique(report, "sku", existing, "SKU")
+        names = sorted({v["category"].lower() for v in report.rows if v["category"]})
+        categories: dict[str, int] = {}
+        for chunk in chunks(names):
+            for category_id, name in db.session.execute(
+                    select(Category.id, Category.name).where(
+                        Category.company_id == company_id, func.lower(Category.name).in_(chunk))):
+                categories[name.lower()] = category_id
+        for values in report.rows:
+            name = values["category"]
+            values["category_id"] = categories.get(name.lower()) if name else None
+            if name and values["category_id"] is None:
+                report.errors.append(_error(values, "category",
+                                            f"Unknown category {name!r}. Create it first."))
+
+    def create(self, company_id: int, values: dict[str, Any]) -> Product:
+        fields = {k: values[k] for k in ("sku", "name", "kind", "unit", "sale_price", "cost_price",
+                                         "min_stock", "barcode", "description", "active",
+                                         "category_id")}
+        return Product(company_id=company_id, **fields)
+
+    def export_select(self, company_id: int) -> Select:
+        return (select(Product.sku, Product.name, Product.kind, Category.name, Product.unit,
+                       Product.sale_price, Product.cost_price, Product.min_stock, Product.barcode,
+                       Product.description, Product.active)
+                .outerjoin(Category, Category.id == Product.category_id)
+                .where(Product.company_id == company_id)
+                .order_by(Product.sku, Product.id))
+
+
+class SupplierImporter(Importer):
+    kind = "suppliers"
+    label = "suppliers"
+    record_type = "Supplier"
+    columns = [Column("name", True), Column("contact_person"), Column("email"), Column("phone"),
+               Column("address"), Column("tax_number"), Column("active")]
+    EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+    def parse_row(self, row: RowParser) -> dict[str, Any]:
+        email = row.text("email", max_length=254)
+        if email and not self.EMAIL.match(email):
+            row.error("email", f"{email[:60]!r} is not an email address.")
+        return {
+            "name": row.text("name", max_length=200, required=True),
+            "contact_person": row.text("contact_person", max_length=200),
+            "email": email,
+            "phone": row.text("phone", max_length=50),
+            "address": row.text("address", max_length=TEXT_MAX),
+            "tax_number": row.text("tax_number", max_length=50),
+            "active": row.boolean("active"),
+        }
+
+    def check(self, company_id: int, report: ImportReport) -> None:
+        names = sorted({v["name"].lower() for v in report.rows if v["name"]})
+        existing: set[str] = set()
+        for chunk in chunks(names):
+            existing.update(n.lower() for n in db.session.scalars(
+                select(Supplier.name).where(Supplier.company_id == company_id,
+                                            func.lower(Supplier.name).in_(chunk))))
+        _check_unique(report, "name", existing, "Supplier")
+
+    def create(self, company_id: int, values: dict[str, Any]) -> Supplier:
+        fields = {k: values[k] for k in ("name", "contact_person", "email", "phone", "address",
+                                         "tax_number", "active")}
+        return Supplier(company_id=company_id, **fields)
+
+    def export_select(self, company_id: int) -> Select:
+        return (select(Supplier.name, Supplier.contact_person, Supplier.email, Supplier.phone,
+                       Supplier.address, Supplier.tax_number, Supplier.active)
+                .where(Supplier.company_id == company_id)
+                .order_by(Supplier.name, Supplier.id))
+
+
+# The kinds that can be imported and exported. Customers: add CustomerImporter() here.
+IMPORTERS: dict[str, Importer] = {importer.kind: importer
+                                  for importer in (ProductImporter(), SupplierImporter())}
+
+
+def get_importer(kind: str) -> Importer:
+    try:
+        return IMPORTERS[kind]
+    except KeyError:
+        raise NotFound(f"Nothing to import as {kind!r}.") from None
+
+
+def preview_import(kind: str, company_id: int, data: bytes) -> ImportReport:
+    """Parse and check a file without writing anything: every row's errors at once."""
+    importer = get_importer(kind)
+    report = ImportReport(kind=kind, columns=importer.column_names)
+    try:
+        header, rows = read_csv(data, importer.columns)
+    except CsvFormatError as error:
+        report.file_errors = error.messages
+        return report
+    for line, values in rows:
+        parser = RowParser(line, values, report.errors, len(header))
+        parsed = importer.parse_row(parser)
+        parsed["_line"] = line
+        report.rows.append(parsed)
+    if not report.rows:
+        report.file_errors.append("The file has a header but no rows.")
+        return report
+    importer.check(company_id, report)
+    report.errors.sort(key=lambda e: e.line)
+    return report
+
+
+def run_import(kind: str, *, company_id: int, user: User | None, data: bytes,
+               progress: ProgressCallback | None = None) -> ImportReport:
+    """Import a whole file, all or nothing, in one transaction.
+
+    The file is checked again first (the database may have changed since the preview).
+    Raises ImportFailed with the report when any row has an error (nothing is written).
+    Writes one audit entry per created record. Commits.
+    """
+    importer = get_importer(kind)
+    with atomic():
+        report = preview_import(kind, company_id, data)
+        if not report.ok:
+            raise ImportFailed(report)
+        pending = []
+        for values in report.rows:
+            record = importer.create(company_id, values)
+            db.session.add(record)
+            pending.append(record)
+            if len(pending) >= FLUSH_EVERY:
+                _flush_and_audit(importer, company_id, user, pending)
+                if progress:
+                    progress(len(pending))
+                pending = []
+        if pending:
+            _flush_and_audit(importer, company_id, user, pending)
+            if progress:
+                progress(len(pending))
+        report.imported = len(report.rows)
+    return report
+
+
+def _flush_and_audit(importer: Importer, company_id: int, user: User | None, records: list) -> None:
+    db.session.flush()
+    for record in records:
+        audit.record(company_id=company_id, user=user, action="import",
+                     record_type=importer.record_type, record_id=record.id,
+                     summary=f"Imported from CSV: {importer.describe(record)}")
+
+
+def export_header(kind: str) -> list[str]:
+    return get_importer(kind).column_names
+
+
+def export_rows(kind: str, company_id: int) -> Iterator[list[Any]]:
+    """Every record of the kind in the import's column format, streamed from the database."""
+    importer = get_importer(kind)
+    for row in iter_rows(importer.export_select(company_id)):
+        yield importer.export_row(row)
+
+
+# ---------------------------------------------------------------- uploads between preview and confirm
+
+UPLOAD_TTL_SECONDS = 3600
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def _upload_dir(instance_path: str) -> Path:
+    path = Path(instance_path) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_upload(instance_path: str, data: bytes, *, kind: str, user: User, filename: str = "") -> str:
+    """Keep an uploaded file for its confirmation; returns a random token naming it.
+
+    The file name is ours (the token), never the client's; the owner (user, company,
+    kind) is stored next to it and checked by `load_upload`. Old uploads are removed.
+    """
+    folder = _upload_dir(instance_path)
+    purge_uploads(instance_path)
+    token = secrets.token_urlsafe(24)
+    (folder / f"{token}.csv").write_bytes(data)
+    meta = {"user_id": user.id, "company_id": user.company_id, "kind": kind,
+            "created": time.time(), "filename": os.path.basename(filename or "")[:200]}
+    (folder / f"{token}.json").write_text(json.dumps(meta))
+    return token
+
+
+def load_upload(instance_path: str, token: str, *, kind: str, user: User) -> tuple[bytes, dict]:
+    """The stored file of `token` if `user` uploaded it for `kind` and it has not expired."""
+    if not TOKEN.match(token or ""):
+        raise NotFound("This upload does not exist or has expired. Upload the file again.")
+    folder = _upload_dir(instance_path)
+    try:
+        meta = json.loads((folder / f"{token}.json").read_text())
+        data = (folder / f"{token}.csv").read_bytes()
+    except (OSError, ValueError):
+        raise NotFound("This upload does not exist or has expired. Upload the file again.") from None
+    if (meta.get("user_id") != user.id or meta.get("company_id") != user.company_id
+            or meta.get("kind") != kind
+            or time.time() - meta.get("created", 0) > UPLOAD_TTL_SECONDS):
+        raise NotFound("This upload does not exist or has expired. Upload the file again.")
+    return data, meta
+
+
+def discard_upload(instance_path: str, token: str) -> None:
+    if not TOKEN.match(token or ""):
+        return
+    folder = _upload_dir(instance_path)
+    for suffix in (".csv", ".json"):
+        try:
+            (folder / f"{token}{suffix}").unlink()
+        except FileNotFoundError:
+            pass
+
+
+def purge_uploads(instance_path: str, *, max_age: int = UPLOAD_TTL_SECONDS) -> None:
+    """Remove uploads older than `max_age` seconds (never confirmed)."""
+    folder = _upload_dir(instance_path)
+    limit = time.time() - max_age
+    for path in folder.glob("*"):
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,102 @@
+"""Warehouses: create, change, archive and delete. Stock itself changes only through
+`erp.services.stock`."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from erp.extensions import db
+from erp.models import StockLevel, StockMovement, User, Warehouse
+from erp.services import ValidationError, atomic, audit
+from erp.services.catalog import InUse, _delete, _get, _set_active, _text
+
+
+def _warehouse_values(company_id: int, values: dict, *, warehouse_id: int | None = None) -> dict:
+    errors: dict[str, list[str]] = {}
+    clean = {
+        "code": _text(values, "code", errors, max_length=20, required=True, label="a code"),
+        "name": _text(values, "name", errors, max_length=120, required=True, label="a name"),
+        "address": _text(values, "address", errors, max_length=5000),
+    }
+    clean["code"] = clean["code"].upper()
+    if clean["code"] and "code" not in errors:
+        stmt = select(Warehouse.id).where(Warehouse.company_id == company_id,
+                                          func.upper(Warehouse.code) == clean["code"])
+        if warehouse_id is not None:
+            stmt = stmt.where(Warehouse.id != warehouse_id)
+        if db.session.scalar(stmt) is not None:
+            errors.setdefault("code", []).append(f"Code {clean['code']} is taken.")
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return clean
+
+
+def create_warehouse(*, company_id: int, user: User | None, **values) -> Warehouse:
+    """Create a warehouse (code unique per company, stored upper-case). Commits."""
+    try:
+        with atomic():
+            warehouse = Warehouse(company_id=company_id, **_warehouse_values(company_id, values))
+            db.session.add(warehouse)
+            db.session.flush()
+            audit.record(company_id=company_id, user=user, action="create",
+                         record_type="warehouse", record_id=warehouse.id,
+                         summary=f"Created warehouse {warehouse.code}")
+    except IntegrityError:
+        raise ValidationError(field_errors={"code": ["This code is taken."]}) from None
+    return warehouse
+
+
+def update_warehouse(*, company_id: int, warehouse_id: int, user: User | None,
+                     **values) -> Warehouse:
+    """Change a warehouse's code, name or address. NotFound for another company's. Commits."""
+    try:
+        with atomic():
+            warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
+            changes = audit.diff(warehouse, _warehouse_values(company_id, values,
+                                                              warehouse_id=warehouse.id))
+            if changes:
+                audit.record(company_id=company_id, user=user, action="update",
+                             record_type="warehouse", record_id=warehouse.id,
+                             summary=f"Updated warehouse {warehouse.code}", changes=changes)
+    except IntegrityError:
+        raise ValidationError(field_errors={"code": ["This code is taken."]}) from None
+    return warehouse
+
+
+def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,
+                         user: User | None) -> Warehouse:
+    """Archive or reactivate a warehouse (archived ones leave the stock forms). Commits."""
+    with atomic():
+        warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
+        _set_active(warehouse, active, company_id=company_id, user=user,
+                    record_type="warehouse", label=warehouse.code)
+    return warehouse
+
+
+def delete_warehouse(*, company_id: int, warehouse_id: int, user: User | None) -> None:
+    """Delete a warehouse that never held stock; InUse otherwise (nothing written). Commits."""
+    warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
+    reason = None
+    if db.session.scalar(select(StockMovement.id).where(
+            StockMovement.company_id == company_id,
+            StockMovement.warehouse_id == warehouse.id).limit(1)) is not None:
+        reason = "This warehouse has stock movements, so it cannot be deleted. Deactivate it instead."
+    elif db.session.scalar(select(StockLevel.id).where(
+            StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
+            (StockLevel.on_hand != 0) | (StockLevel.reserved != 0)).limit(1)) is not None:
+        reason = "This warehouse holds stock, so it cannot be deleted. Deactivate it instead."
+    if reason:
+        raise InUse(reason)
+    label = warehouse.code
+    with atomic():
+        warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
+        db.session.execute(StockLevel.__table__.delete().where(
+            StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id))
+        _delete(warehouse, company_id=company_id, user=user, record_type="warehouse", label=label)
+
+
+def active_warehouses(company_id: int, *, limit: int = 200) -> list[Warehouse]:
+    """Warehouses for the stock forms' selects (few per company; bounded anyway)."""
+    return list(db.session.scalars(
+        select(Warehouse).where(Warehouse.company_id == company_id, Warehouse.active.is_(True))
+        .order_by(Warehouse.code, Warehouse.id).limit(limit)))
