@@ -1,1 +1,178 @@
-"""Purchasing models (filled in by the purchasing feature)."""
+"""Purchasing: purchase orders, their lines, and goods receipts against them.
+
+A PurchaseOrder goes draft -> ordered -> partially_received -> received, or is cancelled
+from draft or ordered (see `erp.services.purchasing`). Its subtotal, tax and total are
+stored and recomputed by the service whenever a line changes. Every delivery is a
+GoodsReceipt whose lines refer to the order lines they receive; its `receipt_token`
+(unique per company) makes a replayed receipt form harmless.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate, utcnow
+from erp.models.catalog import Product, Supplier
+from erp.models.core import User
+from erp.models.inventory import Warehouse
+
+PO_STATUSES = {
+    "draft": "Draft",
+    "ordered": "Ordered",
+    "partially_received": "Partially received",
+    "received": "Received",
+    "cancelled": "Cancelled",
+}
+# Orders whose unreceived quantity still counts as "on order" (for reordering).
+OPEN_STATUSES = ("draft", "ordered", "partially_received")
+RECEIVABLE_STATUSES = ("ordered", "partially_received")
+
+
+def plain_number(value: Decimal | None) -> str:
+    """A Decimal for an input's value: no exponent, no thousands separator, no trailing zeros."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).normalize(), "f")
+    return text
+
+
+class PurchaseOrder(CompanyScoped, db.Model):
+    __tablename__ = "purchase_orders"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_purchase_orders_company_supplier_status", "company_id", "supplier_id", "status"),
+        Index("ix_purchase_orders_company_date_status", "company_id", "order_date", "status"),
+        CheckConstraint(
+            "status IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled')",
+            name="status"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
+                                             index=True)
+    # The default receiving warehouse; a receipt may choose another.
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    order_date: Mapped[date] = mapped_column(Date)
+    expected_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    ordered_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    supplier: Mapped[Supplier] = relationship()
+    warehouse: Mapped[Warehouse] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    items: Mapped[list[PurchaseOrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="PurchaseOrderItem.id")
+    receipts: Mapped[list[GoodsReceipt]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="GoodsReceipt.id")
+
+    @property
+    def status_label(self) -> str:
+        return PO_STATUSES.get(self.status, self.status)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def can_receive(self) -> bool:
+        return self.status in RECEIVABLE_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in ("draft", "ordered")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseOrderItem(CompanyScoped, db.Model):
+    __tablename__ = "purchase_order_items"
+    __table_args__ = (
+        Index("ix_purchase_order_items_order_product", "order_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("received_quantity >= 0", name="received_not_negative"),
+        CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
+        CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+    )
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"),
+                                          index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    received_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    unit_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)  # percent
+    line_subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    line_tax: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    line_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+    order: Mapped[PurchaseOrder] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Plain values for the line editor's inputs."""
+        return {"quantity": plain_number(self.quantity), "unit_cost": f"{self.unit_cost:.2f}",
+                "tax_rate": plain_number(self.tax_rate)}
+
+    @property
+    def open_quantity(self) -> Decimal:
+        return max(self.quantity - (self.received_quantity or ZERO), ZERO)
+
+
+class GoodsReceipt(CompanyScoped, db.Model):
+    """One delivery received against a purchase order (quality inspections refer to it)."""
+
+    __tablename__ = "goods_receipts"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        UniqueConstraint("company_id", "receipt_token"),
+        Index("ix_goods_receipts_company_received", "company_id", "received_at"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"),
+                                          index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    reference: Mapped[str] = mapped_column(String(60), default="")  # the delivery note
+    receipt_token: Mapped[str] = mapped_column(String(64))
+
+    order: Mapped[PurchaseOrder] = relationship(back_populates="receipts")
+    warehouse: Mapped[Warehouse] = relationship()
+    user: Mapped[User | None] = relationship()
+    lines: Mapped[list[GoodsReceiptLine]] = relationship(
+        back_populates="receipt", cascade="all, delete-orphan", order_by="GoodsReceiptLine.id")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class GoodsReceiptLine(CompanyScoped, db.Model):
+    __tablename__ = "goods_receipt_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("goods_receipts.id", ondelete="CASCADE"),
+                                            index=True)
+    order_item_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_order_items.id", ondelete="RESTRICT"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    receipt: Mapped[GoodsReceipt] = relationship(back_populates="lines")
+    order_item: Mapped[PurchaseOrderItem] = relationship()

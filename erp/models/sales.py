@@ -1,1 +1,141 @@
-"""Sales models (filled in by the sales feature)."""
+"""Sales: customers, sales orders and their lines.
+
+An order's totals are stored and recomputed from its lines on every line change
+(`erp.services.sales`); each line's amounts are rounded half-up to cents.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate
+from erp.models.catalog import Product
+from erp.models.core import User
+from erp.models.inventory import Warehouse
+
+ORDER_STATUSES = {
+    "draft": "Draft",
+    "confirmed": "Confirmed",
+    "shipped": "Shipped",
+    "invoiced": "Invoiced",
+    "cancelled": "Cancelled",
+}
+OPEN_STATUSES = ("draft", "confirmed")
+STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info",
+                 "invoiced": "success", "cancelled": "dark"}
+
+
+class Customer(CompanyScoped, db.Model):
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_company_name", "company_id", "name"),
+        CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    billing_address: Mapped[str] = mapped_column(Text, default="")
+    shipping_address: Mapped[str] = mapped_column(Text, default="")
+    tax_number: Mapped[str] = mapped_column(String(50), default="")
+    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def picker_label(self) -> str:
+        """The value a picker shows and sends back: 'Name [#id]'."""
+        return f"{self.name} [#{self.id}]"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SalesOrder(CompanyScoped, db.Model):
+    __tablename__ = "sales_orders"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_sales_orders_company_customer_status", "company_id", "customer_id", "status"),
+        Index("ix_sales_orders_company_date_status", "company_id", "order_date", "status"),
+        Index("ix_sales_orders_company_status", "company_id", "status"),
+        CheckConstraint(
+            "status IN ('draft', 'confirmed', 'shipped', 'invoiced', 'cancelled')", name="status"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    order_date: Mapped[date] = mapped_column(Date)
+    requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    invoiced_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    customer: Mapped[Customer] = relationship()
+    warehouse: Mapped[Warehouse] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    items: Mapped[list[SalesOrderItem]] = relationship(
+        back_populates="order", order_by="SalesOrderItem.id", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+    @property
+    def status_label(self) -> str:
+        return ORDER_STATUSES.get(self.status, self.status)
+
+    @property
+    def status_badge(self) -> str:
+        return STATUS_BADGES.get(self.status, "secondary")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SalesOrderItem(CompanyScoped, db.Model):
+    __tablename__ = "sales_order_items"
+    __table_args__ = (
+        Index("ix_sales_order_items_order_product", "order_id", "product_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
+                        name="discount_percent_range"),
+        CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+    )
+
+    # indexed by the composite (order_id, product_id) index above
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # quantity x unit price
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # subtotal - discount + tax
+
+    order: Mapped[SalesOrder] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def net(self) -> Decimal:
+        return self.subtotal - self.discount_amount

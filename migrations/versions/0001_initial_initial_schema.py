@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 14:38:05.066770
+Create Date: 2026-11-22 15:12:36.110406
 
 """
 from alembic import op
@@ -44,6 +44,27 @@ def upgrade():
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categories_company_id'), ['company_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_categories_parent_id'), ['parent_id'], unique=False)
+
+    op.create_table('customers',
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('phone', sa.String(length=50), nullable=False),
+    sa.Column('billing_address', sa.Text(), nullable=False),
+    sa.Column('shipping_address', sa.Text(), nullable=False),
+    sa.Column('tax_number', sa.String(length=50), nullable=False),
+    sa.Column('credit_limit', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('credit_limit >= 0', name=op.f('ck_customers_credit_limit_not_negative')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_customers_company_id_companies'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customers'))
+    )
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customers_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_customers_company_name', ['company_id', 'name'], unique=False)
 
     op.create_table('document_sequences',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -168,6 +189,189 @@ def upgrade():
         batch_op.create_index('ix_products_company_name', ['company_id', 'name'], unique=False)
         batch_op.create_index(batch_op.f('ix_products_preferred_supplier_id'), ['preferred_supplier_id'], unique=False)
 
+    op.create_table('purchase_orders',
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('order_date', sa.Date(), nullable=False),
+    sa.Column('expected_date', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('subtotal', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('tax_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('ordered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled')", name=op.f('ck_purchase_orders_status')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_purchase_orders_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_purchase_orders_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_purchase_orders_supplier_id_suppliers'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_purchase_orders_warehouse_id_warehouses'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_purchase_orders')),
+    sa.UniqueConstraint('company_id', 'number', name=op.f('uq_purchase_orders_company_id_number'))
+    )
+    with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_purchase_orders_company_date_status', ['company_id', 'order_date', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_purchase_orders_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_purchase_orders_company_supplier_status', ['company_id', 'supplier_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_purchase_orders_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_purchase_orders_supplier_id'), ['supplier_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_purchase_orders_warehouse_id'), ['warehouse_id'], unique=False)
+
+    op.create_table('sales_orders',
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('order_date', sa.Date(), nullable=False),
+    sa.Column('requested_date', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('subtotal', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('discount_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('tax_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('invoice_number', sa.String(length=30), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('invoiced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'confirmed', 'shipped', 'invoiced', 'cancelled')", name=op.f('ck_sales_orders_status')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_sales_orders_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_sales_orders_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_sales_orders_customer_id_customers'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_sales_orders_warehouse_id_warehouses'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_orders')),
+    sa.UniqueConstraint('company_id', 'number', name=op.f('uq_sales_orders_company_id_number'))
+    )
+    with op.batch_alter_table('sales_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_sales_orders_company_customer_status', ['company_id', 'customer_id', 'status'], unique=False)
+        batch_op.create_index('ix_sales_orders_company_date_status', ['company_id', 'order_date', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sales_orders_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_sales_orders_company_status', ['company_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sales_orders_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sales_orders_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sales_orders_warehouse_id'), ['warehouse_id'], unique=False)
+
+    op.create_table('todos',
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('priority', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("priority IN ('low', 'normal', 'high')", name=op.f('ck_todos_priority')),
+    sa.CheckConstraint("status IN ('open', 'in_progress', 'done')", name=op.f('ck_todos_status')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_todos_assignee_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_todos_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_todos_created_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_todos'))
+    )
+    with op.batch_alter_table('todos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_todos_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index('ix_todos_company_assignee_status', ['company_id', 'assignee_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_todos_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_todos_company_status_due', ['company_id', 'status', 'due_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_todos_created_by_id'), ['created_by_id'], unique=False)
+
+    op.create_table('goods_receipts',
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reference', sa.String(length=60), nullable=False),
+    sa.Column('receipt_token', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_goods_receipts_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['purchase_orders.id'], name=op.f('fk_goods_receipts_order_id_purchase_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_goods_receipts_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouses.id'], name=op.f('fk_goods_receipts_warehouse_id_warehouses'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_goods_receipts')),
+    sa.UniqueConstraint('company_id', 'number', name=op.f('uq_goods_receipts_company_id_number')),
+    sa.UniqueConstraint('company_id', 'receipt_token', name=op.f('uq_goods_receipts_company_id_receipt_token'))
+    )
+    with op.batch_alter_table('goods_receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_goods_receipts_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_goods_receipts_company_received', ['company_id', 'received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_goods_receipts_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_goods_receipts_user_id'), ['user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_goods_receipts_warehouse_id'), ['warehouse_id'], unique=False)
+
+    op.create_table('purchase_order_items',
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('received_quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('unit_cost', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('tax_rate', sa.Numeric(precision=7, scale=3), nullable=False),
+    sa.Column('line_subtotal', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('line_tax', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('line_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_purchase_order_items_quantity_positive')),
+    sa.CheckConstraint('received_quantity >= 0', name=op.f('ck_purchase_order_items_received_not_negative')),
+    sa.CheckConstraint('tax_rate >= 0', name=op.f('ck_purchase_order_items_tax_rate_not_negative')),
+    sa.CheckConstraint('unit_cost >= 0', name=op.f('ck_purchase_order_items_unit_cost_not_negative')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_purchase_order_items_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['purchase_orders.id'], name=op.f('fk_purchase_order_items_order_id_purchase_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_purchase_order_items_product_id_products'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_purchase_order_items'))
+    )
+    with op.batch_alter_table('purchase_order_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_purchase_order_items_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_purchase_order_items_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_purchase_order_items_order_product', ['order_id', 'product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_purchase_order_items_product_id'), ['product_id'], unique=False)
+
+    op.create_table('sales_order_items',
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('unit_price', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('discount_percent', sa.Numeric(precision=7, scale=3), nullable=False),
+    sa.Column('tax_rate', sa.Numeric(precision=7, scale=3), nullable=False),
+    sa.Column('subtotal', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('discount_amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('tax_amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('discount_percent >= 0 AND discount_percent <= 100', name=op.f('ck_sales_order_items_discount_percent_range')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_sales_order_items_quantity_positive')),
+    sa.CheckConstraint('tax_rate >= 0', name=op.f('ck_sales_order_items_tax_rate_not_negative')),
+    sa.CheckConstraint('unit_price >= 0', name=op.f('ck_sales_order_items_unit_price_not_negative')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_sales_order_items_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['sales_orders.id'], name=op.f('fk_sales_order_items_order_id_sales_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_sales_order_items_product_id_products'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_order_items'))
+    )
+    with op.batch_alter_table('sales_order_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sales_order_items_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_sales_order_items_order_product', ['order_id', 'product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sales_order_items_product_id'), ['product_id'], unique=False)
+
     op.create_table('stock_levels',
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('warehouse_id', sa.Integer(), nullable=False),
@@ -217,11 +421,36 @@ def upgrade():
         batch_op.create_index('ix_stock_movements_source', ['source_type', 'source_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stock_movements_user_id'), ['user_id'], unique=False)
 
+    op.create_table('goods_receipt_lines',
+    sa.Column('receipt_id', sa.Integer(), nullable=False),
+    sa.Column('order_item_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_goods_receipt_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_goods_receipt_lines_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_item_id'], ['purchase_order_items.id'], name=op.f('fk_goods_receipt_lines_order_item_id_purchase_order_items'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['receipt_id'], ['goods_receipts.id'], name=op.f('fk_goods_receipt_lines_receipt_id_goods_receipts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_goods_receipt_lines'))
+    )
+    with op.batch_alter_table('goods_receipt_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_goods_receipt_lines_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_goods_receipt_lines_order_item_id'), ['order_item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_goods_receipt_lines_receipt_id'), ['receipt_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('goods_receipt_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_goods_receipt_lines_receipt_id'))
+        batch_op.drop_index(batch_op.f('ix_goods_receipt_lines_order_item_id'))
+        batch_op.drop_index(batch_op.f('ix_goods_receipt_lines_company_id'))
+
+    op.drop_table('goods_receipt_lines')
     with op.batch_alter_table('stock_movements', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stock_movements_user_id'))
         batch_op.drop_index('ix_stock_movements_source')
@@ -237,6 +466,54 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_stock_levels_company_id'))
 
     op.drop_table('stock_levels')
+    with op.batch_alter_table('sales_order_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sales_order_items_product_id'))
+        batch_op.drop_index('ix_sales_order_items_order_product')
+        batch_op.drop_index(batch_op.f('ix_sales_order_items_company_id'))
+
+    op.drop_table('sales_order_items')
+    with op.batch_alter_table('purchase_order_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_purchase_order_items_product_id'))
+        batch_op.drop_index('ix_purchase_order_items_order_product')
+        batch_op.drop_index(batch_op.f('ix_purchase_order_items_order_id'))
+        batch_op.drop_index(batch_op.f('ix_purchase_order_items_company_id'))
+
+    op.drop_table('purchase_order_items')
+    with op.batch_alter_table('goods_receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_goods_receipts_warehouse_id'))
+        batch_op.drop_index(batch_op.f('ix_goods_receipts_user_id'))
+        batch_op.drop_index(batch_op.f('ix_goods_receipts_order_id'))
+        batch_op.drop_index('ix_goods_receipts_company_received')
+        batch_op.drop_index(batch_op.f('ix_goods_receipts_company_id'))
+
+    op.drop_table('goods_receipts')
+    with op.batch_alter_table('todos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_todos_created_by_id'))
+        batch_op.drop_index('ix_todos_company_status_due')
+        batch_op.drop_index(batch_op.f('ix_todos_company_id'))
+        batch_op.drop_index('ix_todos_company_assignee_status')
+        batch_op.drop_index(batch_op.f('ix_todos_assignee_id'))
+
+    op.drop_table('todos')
+    with op.batch_alter_table('sales_orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sales_orders_warehouse_id'))
+        batch_op.drop_index(batch_op.f('ix_sales_orders_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_sales_orders_created_by_id'))
+        batch_op.drop_index('ix_sales_orders_company_status')
+        batch_op.drop_index(batch_op.f('ix_sales_orders_company_id'))
+        batch_op.drop_index('ix_sales_orders_company_date_status')
+        batch_op.drop_index('ix_sales_orders_company_customer_status')
+
+    op.drop_table('sales_orders')
+    with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_purchase_orders_warehouse_id'))
+        batch_op.drop_index(batch_op.f('ix_purchase_orders_supplier_id'))
+        batch_op.drop_index(batch_op.f('ix_purchase_orders_created_by_id'))
+        batch_op.drop_index('ix_purchase_orders_company_supplier_status')
+        batch_op.drop_index(batch_op.f('ix_purchase_orders_company_id'))
+        batch_op.drop_index('ix_purchase_orders_company_date_status')
+
+    op.drop_table('purchase_orders')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_products_preferred_supplier_id'))
         batch_op.drop_index('ix_products_company_name')
@@ -266,6 +543,11 @@ def downgrade():
 
     op.drop_table('suppliers')
     op.drop_table('document_sequences')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('ix_customers_company_name')
+        batch_op.drop_index(batch_op.f('ix_customers_company_id'))
+
+    op.drop_table('customers')
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_categories_parent_id'))
         batch_op.drop_index(batch_op.f('ix_categories_company_id'))

@@ -1,0 +1,1 @@
+"""Purchasing: purchase orders, goods receipts and reordering (routes in views.py)."""

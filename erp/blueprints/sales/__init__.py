@@ -1,0 +1,1 @@
+"""Sales: customers and sales orders from draft to invoice."""

@@ -1,0 +1,51 @@
+"""Forms of the sales area. The services validate again; these give messages per field."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+MAX_MONEY = Decimal("999999999999.99")
+MAX_QUANTITY = Decimal("99999999999")
+TEXT_MAX = 2000
+
+
+class CustomerForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = StringField("Email", validators=[Optional(), Length(max=254)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=50)])
+    tax_number = StringField("Tax number", validators=[Optional(), Length(max=50)])
+    billing_address = TextAreaField("Billing address", validators=[Length(max=TEXT_MAX)])
+    shipping_address = TextAreaField("Shipping address", validators=[Length(max=TEXT_MAX)])
+    credit_limit = DecimalField("Credit limit", places=2, default=Decimal("0"),
+                                validators=[Optional(), NumberRange(min=0, max=MAX_MONEY)])
+    active = BooleanField("Active", default=True)
+
+
+class OrderForm(FlaskForm):
+    customer = StringField("Customer", validators=[DataRequired(), Length(max=250)],
+                           description="Type a name and pick from the list.")
+    warehouse_id = SelectField("Warehouse", choices=[], validate_choice=False,
+                               validators=[DataRequired()])
+    order_date = DateField("Order date", validators=[InputRequired()])
+    requested_date = DateField("Requested delivery", validators=[Optional()])
+    notes = TextAreaField("Notes", validators=[Length(max=TEXT_MAX)])
+
+
+class LineEditForm(FlaskForm):
+    quantity = DecimalField("Quantity", places=None,
+                            validators=[InputRequired(), NumberRange(min=Decimal("0.001"),
+                                                                     max=MAX_QUANTITY)])
+    unit_price = DecimalField("Unit price", places=None, validators=[
+        Optional(), NumberRange(min=0, max=MAX_MONEY)],
+        description="Blank: the product's sale price.")
+    discount_percent = DecimalField("Discount %", places=None,
+                                    validators=[Optional(), NumberRange(min=0, max=100)])
+    tax_rate = DecimalField("Tax %", places=None,
+                            validators=[Optional(), NumberRange(min=0, max=100)])
+
+
+class LineForm(LineEditForm):
+    product = StringField("Product", validators=[DataRequired(), Length(max=300)])

@@ -1,0 +1,396 @@
+"""Sales: customers, sales orders with an htmx line editor, workflow buttons, print pages."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, render_template, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from erp.auth import require_role
+from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
+from erp.extensions import db
+from erp.forms import choices
+from erp.models import Warehouse
+from erp.models.sales import ORDER_STATUSES, OPEN_STATUSES, Customer, SalesOrder, SalesOrderItem
+from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.services import DomainError, ValidationError
+from erp.services import sales as sales_service
+from erp.services.catalog import find_product, picked_id
+from erp.web import (ListParams, apply_field_errors, is_htmx, picker_query, redirect_after_post,
+                     render)
+
+bp = Blueprint("sales", __name__, url_prefix="/sales")
+
+CUSTOMER_SORTS = {"name": Customer.name, "created": Customer.created_at,
+                  "credit_limit": Customer.credit_limit}
+ORDER_SORTS = {"date": SalesOrder.order_date, "number": SalesOrder.number,
+               "total": SalesOrder.total}
+STATUS_CHOICES = list(ORDER_STATUSES.items())
+CUSTOMER_FIELDS = ("name", "email", "phone", "tax_number", "billing_address",
+                   "shipping_address", "credit_limit", "active")
+LINE_FIELDS = ("quantity", "unit_price", "discount_percent", "tax_rate")
+
+
+def _company_id() -> int:
+    return current_user.company_id
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+# --- customers --------------------------------------------------------------------------
+
+@bp.route("/customers")
+@require_role("viewer")
+def customer_list():
+    params = ListParams.from_request(sort_keys=list(CUSTOMER_SORTS), default_sort="name",
+                                     filters=["status"])
+    stmt = company_select(Customer)
+    if params.q:
+        like = f"%{params.q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Customer.name).like(like),
+                              func.lower(Customer.email).like(like),
+                              func.lower(Customer.tax_number).like(like)))
+    status = params.filters["status"]
+    if status == "archived":
+        stmt = stmt.where(Customer.active.is_(False))
+    elif status != "all":
+        stmt = stmt.where(Customer.active.is_(True))
+    column = CUSTOMER_SORTS[params.sort_key]
+    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Customer.id)
+    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    return render("sales/customers.html", block="results", page=page, params=params)
+
+
+@bp.route("/customers/options")
+@require_role("viewer")
+def customer_options():
+    """Picker suggestions: <option value="Name [#id]"> for a customer picker's datalist."""
+    customers = sales_service.search_customers(_company_id(), picker_query())
+    return render_template("sales/_customer_options.html", customers=customers)
+
+
+def _customer_data(form: CustomerForm) -> dict:
+    return {name: getattr(form, name).data for name in CUSTOMER_FIELDS}
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+@require_role("staff")
+def customer_create():
+    form = CustomerForm()
+    if form.validate_on_submit():
+        try:
+            customer = sales_service.create_customer(company_id=_company_id(), user=current_user,
+                                                     **_customer_data(form))
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"Customer {customer.name} created.", "success")
+            return redirect_after_post("sales.customer_detail", customer_id=customer.id)
+    status = 422 if form.errors else 200
+    return render("sales/customer_form.html", form=form, customer=None, status=status)
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@require_role("staff")
+def customer_edit(customer_id: int):
+    customer = scoped_get_or_404(Customer, customer_id)
+    form = CustomerForm(obj=customer)
+    if form.validate_on_submit():
+        try:
+            sales_service.update_customer(company_id=_company_id(), customer_id=customer.id,
+                                          user=current_user, **_customer_data(form))
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash("Customer saved.", "success")
+            return redirect_after_post("sales.customer_detail", customer_id=customer_id)
+    status = 422 if form.errors else 200
+    return render("sales/customer_form.html", form=form, customer=customer, status=status)
+
+
+@bp.route("/customers/<int:customer_id>")
+@require_role("viewer")
+def customer_detail(customer_id: int):
+    customer = scoped_get_or_404(Customer, customer_id)
+    params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date")
+    column = ORDER_SORTS[params.sort_key]
+    base = company_select(SalesOrder).where(SalesOrder.customer_id == customer.id)
+    history = paginate(
+        base.order_by(column.desc() if params.descending else column.asc(),
+                      SalesOrder.id.desc()),
+        page=params.page, per_page=params.per_page)
+    open_orders = []
+    totals = None
+    if not is_htmx():
+        open_orders = list(db.session.scalars(
+            base.where(SalesOrder.status.in_(OPEN_STATUSES))
+            .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc()).limit(20)))
+        totals = sales_service.customer_totals(_company_id(), customer.id)
+    return render("sales/customer_detail.html", block="results", customer=customer,
+                  history=history, params=params, open_orders=open_orders, totals=totals)
+
+
+# --- orders -----------------------------------------------------------------------------
+
+@bp.route("/orders")
+@require_role("viewer")
+def order_list():
+    params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date",
+                                     filters=["status", "customer", "number", "date_from",
+                                              "date_to"])
+    stmt = (company_select(SalesOrder).join(SalesOrder.customer)
+            .options(contains_eager(SalesOrder.customer)))
+    filters = params.filters
+    if filters["status"] in ORDER_STATUSES:
+        stmt = stmt.where(SalesOrder.status == filters["status"])
+    if filters["customer"]:
+        customer_id = picked_id(filters["customer"])
+        if customer_id is not None:
+            stmt = stmt.where(SalesOrder.customer_id == customer_id)
+        else:
+            stmt = stmt.where(func.lower(Customer.name).like(f"%{filters['customer'].lower()}%"))
+    if filters["number"]:
+        stmt = stmt.where(func.lower(SalesOrder.number).like(f"%{filters['number'].lower()}%"))
+    if date_from := _parse_date(filters["date_from"]):
+        stmt = stmt.where(SalesOrder.order_date >= date_from)
+    if date_to := _parse_date(filters["date_to"]):
+        stmt = stmt.where(SalesOrder.order_date <= date_to)
+    column = ORDER_SORTS[params.sort_key]
+    stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
+                         SalesOrder.id.desc() if params.descending else SalesOrder.id.asc())
+    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    return render("sales/orders.html", block="results", page=page, params=params,
+                  statuses=STATUS_CHOICES)
+
+
+def _warehouse_choices():
+    warehouses = db.session.scalars(
+        company_select(Warehouse).where(Warehouse.active.is_(True))
+        .order_by(Warehouse.code, Warehouse.id).limit(200))
+    return choices([("", "Choose a warehouse")] + [(str(w.id), str(w)) for w in warehouses])
+
+
+def _header_data(form: OrderForm) -> dict:
+    customer = sales_service.find_customer(_company_id(), form.customer.data)
+    return {"customer_id": customer.id if customer else None,
+            "warehouse_id": form.warehouse_id.data, "order_date": form.order_date.data,
+            "requested_date": form.requested_date.data, "notes": form.notes.data or ""}
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@require_role("staff")
+def order_create():
+    form = OrderForm()
+    form.warehouse_id.choices = _warehouse_choices()
+    if request.method == "GET":
+        form.order_date.data = date.today()
+        if len(form.warehouse_id.choices) == 2:  # only one warehouse: preselect it
+            form.warehouse_id.data = form.warehouse_id.choices[1].value
+        customer_id = request.args.get("customer_id", type=int)
+        if customer_id:
+            customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
+            if customer is not None:
+                form.customer.data = customer.picker_label
+    if form.validate_on_submit():
+        try:
+            order = sales_service.create_order(company_id=_company_id(), user=current_user,
+                                               **_header_data(form))
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"Sales order {order.number} created. Add its lines.", "success")
+            return redirect_after_post("sales.order_detail", order_id=order.id)
+    status = 422 if form.errors else 200
+    return render("sales/order_form.html", form=form, order=None, status=status)
+
+
+@bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
+@require_role("staff")
+def order_edit(order_id: int):
+    order = scoped_get_or_404(SalesOrder, order_id, joinedload(SalesOrder.customer))
+    if not order.is_draft:
+        flash(f"{order.number} is {order.status_label.lower()}: only a draft can be edited.",
+              "warning")
+        return redirect_after_post("sales.order_detail", order_id=order.id)
+    form = OrderForm(obj=order)
+    form.warehouse_id.choices = _warehouse_choices()
+    if request.method == "GET":
+        form.customer.data = order.customer.picker_label
+        form.warehouse_id.data = str(order.warehouse_id)
+    if form.validate_on_submit():
+        try:
+            sales_service.update_order(company_id=_company_id(), order_id=order.id,
+                                       user=current_user, **_header_data(form))
+        except DomainError as error:
+            if isinstance(error, ValidationError):
+                apply_field_errors(form, error)
+            else:
+                flash(str(error), "danger")
+                return redirect_after_post("sales.order_detail", order_id=order_id)
+        else:
+            flash("Order saved.", "success")
+            return redirect_after_post("sales.order_detail", order_id=order_id)
+    status = 422 if form.errors else 200
+    return render("sales/order_form.html", form=form, order=order, status=status)
+
+
+def _load_order(order_id: int) -> SalesOrder:
+    """The order with everything its page shows: customer, warehouse, lines and products."""
+    return scoped_get_or_404(
+        SalesOrder, order_id, joinedload(SalesOrder.customer), joinedload(SalesOrder.warehouse),
+        selectinload(SalesOrder.items).joinedload(SalesOrderItem.product))
+
+
+def _detail_context(order: SalesOrder, **extra) -> dict:
+    context = {"order": order, "add_form": extra.pop("add_form", None) or LineForm(
+        formdata=None), "line_errors": {}, "line_values": {}}
+    context.update(extra)
+    return context
+
+
+@bp.route("/orders/<int:order_id>")
+@require_role("viewer")
+def order_detail(order_id: int):
+    order = _load_order(order_id)
+    return render("sales/order_detail.html", block="lines", **_detail_context(order))
+
+
+def _lines_response(order_id: int, *, status: int = 200, message: str | None = None,
+                    category: str = "success", **extra):
+    """After a line change: the lines block (htmx) or the detail page / a redirect."""
+    db.session.expire_all()
+    order = _load_order(order_id)
+    context = _detail_context(order, **extra)
+    if is_htmx():
+        body = render_template("sales/_lines_response.html", message=message,
+                               category=category, **context)
+        return body, status, {"Vary": "HX-Request"}
+    if message:
+        flash(message, category)
+    if status == 422:  # the page again, with the errors next to the fields
+        return render("sales/order_detail.html", status=status, **context)
+    return redirect_after_post("sales.order_detail", order_id=order_id)
+
+
+@bp.route("/orders/<int:order_id>/lines", methods=["POST"])
+@require_role("staff")
+def order_line_add(order_id: int):
+    order = scoped_get_or_404(SalesOrder, order_id)
+    form = LineForm()
+    if form.validate_on_submit():
+        product = find_product(_company_id(), form.product.data)
+        try:
+            sales_service.add_line(
+                company_id=_company_id(), order_id=order.id, user=current_user,
+                product_id=product.id if product else None, quantity=form.quantity.data,
+                unit_price=form.unit_price.data, discount_percent=form.discount_percent.data,
+                tax_rate=form.tax_rate.data)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        except DomainError as error:
+            return _lines_response(order_id, status=409, message=str(error), category="danger")
+        else:
+            return _lines_response(order_id, message="Line added.")
+    return _lines_response(order_id, status=422, add_form=form,
+                           message="The line was not added: see the errors.", category="danger")
+
+
+@bp.route("/orders/<int:order_id>/lines/<int:line_id>", methods=["POST"])
+@require_role("staff")
+def order_line_update(order_id: int, line_id: int):
+    order = scoped_get_or_404(SalesOrder, order_id)
+    line = db.session.scalar(select(SalesOrderItem).where(
+        SalesOrderItem.id == line_id, SalesOrderItem.order_id == order.id))
+    if line is None:
+        abort(404)
+    form = LineEditForm()
+    errors: dict = {}
+    if form.validate_on_submit():
+        try:
+            sales_service.update_line(
+                company_id=_company_id(), order_id=order.id, line_id=line.id, user=current_user,
+                quantity=form.quantity.data, unit_price=form.unit_price.data,
+                discount_percent=form.discount_percent.data, tax_rate=form.tax_rate.data)
+        except ValidationError as error:
+            errors = error.field_errors or {"quantity": [str(error)]}
+        except DomainError as error:
+            return _lines_response(order_id, status=409, message=str(error), category="danger")
+        else:
+            return _lines_response(order_id, message="Line saved.")
+    else:
+        errors = form.errors
+    values = {name: request.form.get(name, "")[:50] for name in LINE_FIELDS}
+    return _lines_response(order_id, status=422, line_errors={line_id: errors},
+                           line_values={line_id: values},
+                           message="The line was not saved: see the errors.", category="danger")
+
+
+@bp.route("/orders/<int:order_id>/lines/<int:line_id>/remove", methods=["POST"])
+@require_role("staff")
+def order_line_remove(order_id: int, line_id: int):
+    order = scoped_get_or_404(SalesOrder, order_id)
+    try:
+        sales_service.remove_line(company_id=_company_id(), order_id=order.id, line_id=line_id,
+                                  user=current_user)
+    except DomainError as error:
+        return _lines_response(order_id, status=409, message=str(error), category="danger")
+    return _lines_response(order_id, message="Line removed.")
+
+
+def _transition(order_id: int, action, done: str):
+    order = scoped_get_or_404(SalesOrder, order_id)
+    try:
+        action(company_id=_company_id(), order_id=order.id, user=current_user)
+    except DomainError as error:
+        flash(str(error), "danger")
+    else:
+        flash(f"{order.number} {done}.", "success")
+    return redirect_after_post("sales.order_detail", order_id=order_id)
+
+
+@bp.route("/orders/<int:order_id>/confirm", methods=["POST"])
+@require_role("manager")
+def order_confirm(order_id: int):
+    return _transition(order_id, sales_service.confirm_order, "confirmed: stock reserved")
+
+
+@bp.route("/orders/<int:order_id>/ship", methods=["POST"])
+@require_role("manager")
+def order_ship(order_id: int):
+    return _transition(order_id, sales_service.ship_order, "shipped: stock issued")
+
+
+@bp.route("/orders/<int:order_id>/invoice", methods=["POST"])
+@require_role("manager")
+def order_invoice(order_id: int):
+    return _transition(order_id, sales_service.invoice_order, "invoiced")
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@require_role("manager")
+def order_cancel(order_id: int):
+    return _transition(order_id, sales_service.cancel_order, "cancelled")
+
+
+@bp.route("/orders/<int:order_id>/print")
+@require_role("viewer")
+def order_print(order_id: int):
+    order = _load_order(order_id)
+    return render_template("sales/order_print.html", order=order, company=current_user.company)
+
+
+@bp.route("/orders/<int:order_id>/print/invoice")
+@require_role("viewer")
+def invoice_print(order_id: int):
+    order = _load_order(order_id)
+    if order.invoice_number is None:
+        flash(f"{order.number} has no invoice yet.", "warning")
+        return redirect_after_post("sales.order_detail", order_id=order.id)
+    return render_template("sales/invoice_print.html", order=order, company=current_user.company)

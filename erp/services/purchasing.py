@@ -1,0 +1,657 @@
+"""Purchasing use cases: purchase orders, goods receipts into stock, and reordering.
+
+Workflow: draft -> ordered -> partially_received -> received; cancel from draft or
+ordered. Each public function is one transaction (`atomic()`), allowed only from the
+right state (InvalidTransition otherwise), company-checked (NotFound for another
+company's records) and audited.
+
+Receiving locks the order and its lines (`SELECT ... FOR UPDATE`), re-checks the open
+quantity inside the transaction and writes one `purchase_receipt` stock movement per
+line through `erp.services.stock`, so two receipts racing on one line never receive more
+than was ordered. A receipt carries a one-time token: a replayed form is refused.
+
+Moving-average cost: on every receipt line the product's cost price becomes
+(max(on-hand before, 0) x old cost + received quantity x unit cost) / (on-hand before +
+received quantity), where on-hand is the product's total over all warehouses just before
+the receipt, rounded half-up to cents.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from erp.extensions import db
+from erp.formatting import quantity as fmt_qty
+from erp.models import Product, StockLevel, Supplier, User, Warehouse
+from erp.models.base import ZERO, utcnow
+from erp.models.purchasing import (OPEN_STATUSES, plain_number, RECEIVABLE_STATUSES, GoodsReceipt,
+                                   GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
+from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
+                          atomic, audit, sequences, stock)
+
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal("999999999999.99")
+MAX_RATE = Decimal("1000")
+NOTES_MAX = 2000
+REFERENCE_MAX = 60
+
+
+def round_money(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def moving_average_cost(on_hand_before: Decimal, old_cost: Decimal, quantity: Decimal,
+                        unit_cost: Decimal) -> Decimal:
+    """The product's new cost price after receiving `quantity` at `unit_cost`.
+
+    new cost = (max(on_hand_before, 0) * old_cost + quantity * unit_cost)
+               / (max(on_hand_before, 0) + quantity), rounded half-up to cents.
+    `on_hand_before` is the product's on-hand total over all warehouses before the receipt.
+    """
+    before = max(Decimal(on_hand_before), ZERO)
+    denominator = before + quantity
+    if denominator <= 0:
+        return round_money(unit_cost)
+    return round_money((before * Decimal(old_cost) + quantity * Decimal(unit_cost)) / denominator)
+
+
+# Parsing helpers: every bad value becomes a ValidationError for its field.
+
+def to_money(value, *, field: str, default: Decimal | None = None) -> Decimal:
+    text = "" if value is None else str(value).strip()
+    if text == "" and default is not None:
+        return default
+    try:
+        amount = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise ValidationError(field_errors={field: ["Enter an amount."]}) from None
+    if not amount.is_finite():
+        raise ValidationError(field_errors={field: ["Enter an amount."]})
+    if amount < 0:
+        raise ValidationError(field_errors={field: ["Enter zero or more."]})
+    if amount > MAX_MONEY:
+        raise ValidationError(field_errors={field: ["The amount is too large."]})
+    if amount != amount.quantize(CENT):
+        raise ValidationError(field_errors={field: ["Use at most 2 decimals."]})
+    return amount.quantize(CENT)
+
+
+def to_rate(value, *, field: str = "tax_rate") -> Decimal:
+    text = "" if value is None else str(value).strip()
+    if text == "":
+        return ZERO
+    try:
+        rate = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise ValidationError(field_errors={field: ["Enter a percentage."]}) from None
+    if not rate.is_finite() or rate < 0 or rate > MAX_RATE:
+        raise ValidationError(field_errors={field: ["Enter a percentage from 0 to 1000."]})
+    if rate != rate.quantize(Decimal("0.001")):
+        raise ValidationError(field_errors={field: ["Use at most 3 decimals."]})
+    return rate.quantize(Decimal("0.001"))
+
+
+def _require(user: User | None, role: str) -> None:
+    if user is not None and not user.has_role(role):
+        raise PermissionDenied("Your role does not allow this.")
+
+
+def _order(company_id: int, order_id: int, *, lock: bool = False) -> PurchaseOrder:
+    stmt = select(PurchaseOrder).where(PurchaseOrder.id == order_id,
+                                       PurchaseOrder.company_id == company_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise NotFound("No such purchase order.")
+    return order
+
+
+def _supplier(company_id: int, supplier_id: int | None, *, field: str = "supplier") -> Supplier:
+    supplier = None
+    if supplier_id is not None:
+        supplier = db.session.scalar(select(Supplier).where(
+            Supplier.id == supplier_id, Supplier.company_id == company_id))
+    if supplier is None:
+        raise ValidationError(field_errors={field: ["Choose a supplier from the list."]})
+    if not supplier.active:
+        raise ValidationError(field_errors={field: ["This supplier is archived."]})
+    return supplier
+
+
+def _warehouse(company_id: int, warehouse_id: int | None, *, field: str = "warehouse_id"
+               ) -> Warehouse:
+    warehouse = None
+    if warehouse_id is not None:
+        warehouse = db.session.scalar(select(Warehouse).where(
+            Warehouse.id == warehouse_id, Warehouse.company_id == company_id))
+    if warehouse is None or not warehouse.active:
+        raise ValidationError(field_errors={field: ["Choose a warehouse."]})
+    return warehouse
+
+
+def _product(company_id: int, product_id: int | None, *, field: str = "product") -> Product:
+    product = None
+    if product_id is not None:
+        product = db.session.scalar(select(Product).where(
+            Product.id == product_id, Product.company_id == company_id))
+    if product is None:
+        raise ValidationError(field_errors={field: ["Choose a product from the list."]})
+    if not product.stocked:
+        raise ValidationError(field_errors={field: ["Services cannot be purchased into stock."]})
+    if not product.active:
+        raise ValidationError(field_errors={field: ["This product is archived."]})
+    return product
+
+
+def _require_draft(order: PurchaseOrder) -> None:
+    if order.status != "draft":
+        raise InvalidTransition(
+            f"{order.number} is {order.status_label.lower()}; only a draft can be changed.")
+
+
+def _check_dates(order_date: date | None, expected_date: date | None) -> None:
+    errors = {}
+    if order_date is None:
+        errors["order_date"] = ["Enter the order date."]
+    elif expected_date is not None and expected_date < order_date:
+        errors["expected_date"] = ["The expected date cannot be before the order date."]
+    if errors:
+        raise ValidationError(field_errors=errors)
+
+
+def _clean_notes(notes: str | None) -> str:
+    notes = (notes or "").strip()
+    if len(notes) > NOTES_MAX:
+        raise ValidationError(field_errors={"notes": [f"At most {NOTES_MAX} characters."]})
+    return notes
+
+
+def _line_amounts(item: PurchaseOrderItem) -> None:
+    """Line totals, each rounded half-up to cents per line."""
+    item.line_subtotal = round_money(item.quantity * item.unit_cost)
+    item.line_tax = round_money(item.line_subtotal * item.tax_rate / 100)
+    item.line_total = item.line_subtotal + item.line_tax
+
+
+def _recompute_totals(order: PurchaseOrder) -> None:
+    order.subtotal = sum((i.line_subtotal for i in order.items), ZERO)
+    order.tax_total = sum((i.line_tax for i in order.items), ZERO)
+    order.total = order.subtotal + order.tax_total
+
+
+# Orders
+
+def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
+                 warehouse_id: int | None, order_date: date | None = None,
+                 expected_date: date | None = None, notes: str = "") -> PurchaseOrder:
+    """Create a draft purchase order with the next PO number. Staff or higher. Commits.
+
+    Raises ValidationError (all field errors at once) for an unknown or archived supplier
+    or warehouse and for inconsistent dates.
+    """
+    _require(user, "staff")
+    order_date = order_date or date.today()
+    errors: dict[str, list[str]] = {}
+    for check in (lambda: _supplier(company_id, supplier_id),
+                  lambda: _warehouse(company_id, warehouse_id),
+                  lambda: _check_dates(order_date, expected_date),
+                  lambda: _clean_notes(notes)):
+        try:
+            check()
+        except ValidationError as error:
+            errors.update(error.field_errors)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    with atomic():
+        order = PurchaseOrder(
+            company_id=company_id, number=sequences.next_number(company_id, "PO", on=order_date),
+            supplier_id=supplier_id, warehouse_id=warehouse_id, order_date=order_date,
+            expected_date=expected_date, status="draft", notes=_clean_notes(notes),
+            subtotal=ZERO, tax_total=ZERO, total=ZERO,
+            created_by_id=user.id if user is not None else None)
+        db.session.add(order)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"Created purchase order {order.number}")
+    return order
+
+
+def update_order(*, company_id: int, user: User | None, order_id: int, supplier_id: int | None,
+                 warehouse_id: int | None, order_date: date | None,
+                 expected_date: date | None = None, notes: str = "") -> PurchaseOrder:
+    """Change a draft's header (supplier, warehouse, dates, notes). Staff. Commits."""
+    _require(user, "staff")
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        _require_draft(order)
+        errors: dict[str, list[str]] = {}
+        for check in (lambda: _supplier(company_id, supplier_id),
+                      lambda: _warehouse(company_id, warehouse_id),
+                      lambda: _check_dates(order_date, expected_date),
+                      lambda: _clean_notes(notes)):
+            try:
+                check()
+            except ValidationError as error:
+                errors.update(error.field_errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        changes = audit.diff(order, {
+            "supplier_id": supplier_id, "warehouse_id": warehouse_id, "order_date": order_date,
+            "expected_date": expected_date, "notes": _clean_notes(notes)})
+        if changes:
+            audit.record(company_id=company_id, user=user, action="update",
+                         record_type="purchase_order", record_id=order.id,
+                         summary=f"Changed purchase order {order.number}", changes=changes)
+    return order
+
+
+def add_line(*, company_id: int, user: User | None, order_id: int, product_id: int | None,
+             quantity, unit_cost=None, tax_rate=None) -> PurchaseOrderItem:
+    """Add a line to a draft; the unit cost defaults to the product's cost price. Staff. Commits."""
+    _require(user, "staff")
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        _require_draft(order)
+        errors: dict[str, list[str]] = {}
+        product = qty = cost = rate = None
+        try:
+            product = _product(company_id, product_id)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+        try:
+            qty = stock.to_quantity(quantity)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+        try:
+            cost = to_money(unit_cost, field="unit_cost",
+                            default=product.cost_price if product is not None else ZERO)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+        try:
+            rate = to_rate(tax_rate)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        item = PurchaseOrderItem(company_id=company_id, product_id=product.id, quantity=qty,
+                                 received_quantity=ZERO, unit_cost=cost, tax_rate=rate)
+        order.items.append(item)
+        _line_amounts(item)
+        _recompute_totals(order)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="update",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"{order.number}: added {qty} x {product.sku}")
+    return item
+
+
+def _item(order: PurchaseOrder, item_id: int) -> PurchaseOrderItem:
+    for item in order.items:
+        if item.id == item_id:
+            return item
+    raise NotFound("No such line on this order.")
+
+
+def update_line(*, company_id: int, user: User | None, order_id: int, item_id: int,
+                quantity, unit_cost, tax_rate) -> PurchaseOrderItem:
+    """Change a draft line's quantity, unit cost and tax rate. Staff. Commits."""
+    _require(user, "staff")
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        _require_draft(order)
+        item = _item(order, item_id)
+        errors: dict[str, list[str]] = {}
+        values = {}
+        for name, parse in (("quantity", lambda: stock.to_quantity(quantity)),
+                            ("unit_cost", lambda: to_money(unit_cost, field="unit_cost")),
+                            ("tax_rate", lambda: to_rate(tax_rate))):
+            try:
+                values[name] = parse()
+            except ValidationError as error:
+                errors.update(error.field_errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        changes = audit.diff(item, values)
+        _line_amounts(item)
+        _recompute_totals(order)
+        if changes:
+            audit.record(company_id=company_id, user=user, action="update",
+                         record_type="purchase_order", record_id=order.id,
+                         summary=f"{order.number}: changed line {item.id}", changes=changes)
+    return item
+
+
+def remove_line(*, company_id: int, user: User | None, order_id: int, item_id: int) -> None:
+    """Remove a draft line. Staff. Commits."""
+    _require(user, "staff")
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        _require_draft(order)
+        item = _item(order, item_id)
+        order.items.remove(item)
+        _recompute_totals(order)
+        audit.record(company_id=company_id, user=user, action="update",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"{order.number}: removed line {item_id}")
+
+
+def place_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
+    """draft -> ordered. Needs at least one line. Manager. Commits.
+
+    Raises InvalidTransition from any other state, ValidationError without lines.
+    """
+    _require(user, "manager")
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        if order.status != "draft":
+            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}; "
+                                    "only a draft can be ordered.")
+        if not order.items:
+            raise ValidationError("Add at least one line before ordering.")
+        order.status = "ordered"
+        order.ordered_at = utcnow()
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"Ordered {order.number}", changes={"status": ("draft", "ordered")})
+    return order
+
+
+def cancel_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
+    """draft or ordered -> cancelled (nothing was received, so no stock changes). Manager."""
+    _require(user, "manager")
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        if order.status not in ("draft", "ordered"):
+            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}; "
+                                    "only a draft or ordered purchase order can be cancelled.")
+        old = order.status
+        order.status = "cancelled"
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"Cancelled {order.number}", changes={"status": (old, "cancelled")})
+    return order
+
+
+# Receiving
+
+class ReceiptReplayed(ValidationError):
+    """The receipt form was sent again (its one-time token is used): nothing is received."""
+
+
+REPLAYED = ("This receipt was already recorded (the form was sent twice). "
+            "Nothing was received again.")
+
+
+def new_receipt_token() -> str:
+    return uuid.uuid4().hex
+
+
+def receive(*, company_id: int, user: User | None, order_id: int,
+            quantities: dict[int, object], warehouse_id: int | None,
+            token: str | None = None, reference: str = "") -> GoodsReceipt:
+    """Receive `quantities` ({order item id: quantity}) of an ordered PO into a warehouse.
+
+    One transaction: locks the order and its lines, refuses more than each line's open
+    quantity (ValidationError naming the line, field `qty-<item id>`), writes a
+    `purchase_receipt` movement per line, updates the cost price by moving average and
+    sets the status to partially_received or received. A token already used by an
+    earlier receipt is refused (a replayed form). Staff. Commits.
+    """
+    _require(user, "staff")
+    token = (token or "").strip() or new_receipt_token()
+    if len(token) > 64:
+        raise ValidationError("The receipt form is invalid. Reload the page and try again.")
+    reference = (reference or "").strip()
+    if len(reference) > REFERENCE_MAX:
+        raise ValidationError(field_errors={"reference": [f"At most {REFERENCE_MAX} characters."]})
+    try:
+        with atomic():
+            order = _order(company_id, order_id, lock=True)
+            # Checked after the lock: a concurrent submit of the same form waits for the
+            # first one to commit, then sees its token here.
+            if db.session.scalar(select(GoodsReceipt.id).where(
+                    GoodsReceipt.company_id == company_id,
+                    GoodsReceipt.receipt_token == token)) is not None:
+                raise ReceiptReplayed(REPLAYED)
+            if order.status not in RECEIVABLE_STATUSES:
+                raise InvalidTransition(f"{order.number} is {order.status_label.lower()}; "
+                                        "only an ordered purchase order can be received.")
+            warehouse = _warehouse(company_id, warehouse_id)
+            items = list(db.session.scalars(
+                select(PurchaseOrderItem).where(PurchaseOrderItem.order_id == order.id)
+                .order_by(PurchaseOrderItem.id).with_for_update()
+                .execution_options(populate_existing=True)))
+            by_id = {item.id: item for item in items}
+            errors: dict[str, list[str]] = {}
+            wanted: list[tuple[PurchaseOrderItem, Decimal]] = []
+            for raw_id, raw_qty in quantities.items():
+                item = by_id.get(int(raw_id)) if str(raw_id).isdigit() else None
+                field = f"qty-{raw_id}"
+                if item is None:
+                    errors[field] = ["No such line on this order."]
+                    continue
+                if raw_qty is None or str(raw_qty).strip() in ("", "0"):
+                    continue
+                try:
+                    qty = stock.to_quantity(raw_qty, field=field, allow_zero=True)
+                except ValidationError as error:
+                    errors.update(error.field_errors)
+                    continue
+                if qty == 0:
+                    continue
+                if qty > item.open_quantity:
+                    errors[field] = [
+                        f"Line {items.index(item) + 1} ({_sku(item)}): only "
+                        f"{fmt_qty(item.open_quantity)} still open, {fmt_qty(qty)} given."]
+                    continue
+                wanted.append((item, qty))
+            if errors:
+                raise ValidationError(field_errors=errors)
+            if not wanted:
+                raise ValidationError("Enter a quantity to receive on at least one line.")
+            receipt = GoodsReceipt(
+                company_id=company_id, number=sequences.next_number(company_id, "GR"),
+                order_id=order.id, warehouse_id=warehouse.id,
+                user_id=user.id if user is not None else None, received_at=utcnow(),
+                reference=reference, receipt_token=token)
+            db.session.add(receipt)
+            for item, qty in wanted:
+                _receive_line(company_id, user, order, item, qty, warehouse)
+                receipt.lines.append(GoodsReceiptLine(company_id=company_id,
+                                                      order_item_id=item.id, quantity=qty))
+            old = order.status
+            order.status = ("received" if all(i.received_quantity >= i.quantity for i in items)
+                            else "partially_received")
+            db.session.flush()
+            audit.record(company_id=company_id, user=user, action="receive",
+                         record_type="purchase_order", record_id=order.id,
+                         summary=f"{receipt.number}: received {len(wanted)} line(s) of "
+                                 f"{order.number} into {warehouse.code}",
+                         changes={"status": (old, order.status)} if old != order.status else None)
+    except IntegrityError:
+        # The unique token lost a race we did not see (no lock on another backend).
+        db.session.rollback()
+        raise ReceiptReplayed(REPLAYED) from None
+    return receipt
+
+
+def _sku(item: PurchaseOrderItem) -> str:
+    return item.product.sku if item.product is not None else f"line {item.id}"
+
+
+def _receive_line(company_id: int, user: User | None, order: PurchaseOrder,
+                  item: PurchaseOrderItem, qty: Decimal, warehouse: Warehouse) -> None:
+    # Lock the product: concurrent receipts of one product update its cost in turn.
+    product = db.session.scalar(
+        select(Product).where(Product.id == item.product_id).with_for_update()
+        .execution_options(populate_existing=True))
+    on_hand_before = db.session.scalar(
+        select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
+            StockLevel.company_id == company_id, StockLevel.product_id == product.id))
+    stock.move(company_id=company_id, product_id=product.id, warehouse_id=warehouse.id,
+               quantity=qty, kind="purchase_receipt", user=user,
+               source=stock.Source("purchase_order_item", item.id, order.number))
+    on_hand_before = Decimal(str(on_hand_before)).quantize(stock.QUANTITY_STEP)
+    new_cost = moving_average_cost(on_hand_before, product.cost_price, qty,
+                                   item.unit_cost)
+    if new_cost != product.cost_price:
+        audit.record(company_id=company_id, user=user, action="update", record_type="product",
+                     record_id=product.id,
+                     summary=f"Cost of {product.sku} by moving average after {order.number}",
+                     changes={"cost_price": (product.cost_price, new_cost)})
+        product.cost_price = new_cost
+    item.received_quantity = item.received_quantity + qty
+
+
+# Reordering
+
+@dataclass
+class ReorderRow:
+    product: Product
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    on_order: Decimal
+    suggested: Decimal
+
+    @property
+    def suggested_text(self) -> str:
+        return plain_number(self.suggested)
+
+    @property
+    def supplier(self) -> Supplier | None:
+        return self.product.preferred_supplier
+
+
+REORDER_LIMIT = 500
+
+
+def suggested_quantity(*, min_stock: Decimal, on_hand: Decimal, reserved: Decimal,
+                       on_order: Decimal) -> Decimal:
+    """What to order to get back up to the minimum stock plus the open demand.
+
+    target = min_stock + reserved (open demand); we have on_hand + on_order; so
+    suggested = min_stock + reserved - on_hand - on_order = min_stock - available - on_order,
+    never below zero.
+    """
+    return max(min_stock + reserved - on_hand - on_order, ZERO)
+
+
+def reorder_rows(company_id: int, *, product_ids: list[int] | None = None,
+                 limit: int = REORDER_LIMIT) -> list[ReorderRow]:
+    """Active stocked products whose available stock (on hand - reserved, summed over
+    warehouses) is below their minimum stock, with what is already on open POs.
+
+    One query (aggregate subqueries), whatever the number of products.
+    """
+    levels = (
+        select(StockLevel.product_id.label("product_id"),
+               func.sum(StockLevel.on_hand).label("on_hand"),
+               func.sum(StockLevel.reserved).label("reserved"))
+        .where(StockLevel.company_id == company_id)
+        .group_by(StockLevel.product_id).subquery())
+    on_order = (
+        select(PurchaseOrderItem.product_id.label("product_id"),
+               func.sum(PurchaseOrderItem.quantity - PurchaseOrderItem.received_quantity)
+               .label("on_order"))
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderItem.order_id)
+        .where(PurchaseOrder.company_id == company_id,
+               PurchaseOrder.status.in_(OPEN_STATUSES))
+        .group_by(PurchaseOrderItem.product_id).subquery())
+    on_hand = func.coalesce(levels.c.on_hand, 0)
+    reserved = func.coalesce(levels.c.reserved, 0)
+    stmt = (
+        select(Product, on_hand, reserved, func.coalesce(on_order.c.on_order, 0))
+        .outerjoin(levels, levels.c.product_id == Product.id)
+        .outerjoin(on_order, on_order.c.product_id == Product.id)
+        .options(joinedload(Product.preferred_supplier))
+        .where(Product.company_id == company_id, Product.active.is_(True),
+               Product.kind != "service", Product.min_stock > 0,
+               func.round(on_hand - reserved, 3) < Product.min_stock)
+        .order_by(Product.preferred_supplier_id, Product.sku, Product.id)
+        .limit(limit))
+    if product_ids is not None:
+        stmt = stmt.where(Product.id.in_(product_ids))
+    rows = []
+    for product, hand, res, ordered in db.session.execute(stmt):
+        hand, res, ordered = (Decimal(str(v)).quantize(Decimal("0.001")) for v in (hand, res, ordered))
+        rows.append(ReorderRow(product=product, on_hand=hand, reserved=res,
+                               available=hand - res, on_order=ordered,
+                               suggested=suggested_quantity(min_stock=product.min_stock,
+                                                            on_hand=hand, reserved=res,
+                                                            on_order=ordered)))
+    return rows
+
+
+def group_by_supplier(rows: list[ReorderRow]) -> list[tuple[Supplier | None, list[ReorderRow]]]:
+    """Rows grouped by preferred supplier (by name), products without one last."""
+    groups: dict[int | None, list[ReorderRow]] = defaultdict(list)
+    for row in rows:
+        groups[row.product.preferred_supplier_id].append(row)
+    ordered = sorted((k for k in groups if k is not None),
+                     key=lambda k: (groups[k][0].supplier.name.lower(), k))
+    result = [(groups[k][0].supplier, groups[k]) for k in ordered]
+    if None in groups:
+        result.append((None, groups[None]))
+    return result
+
+
+def create_reorder_drafts(*, company_id: int, user: User | None, product_ids: list[int],
+                          warehouse_id: int | None,
+                          quantities: dict[int, object] | None = None) -> list[PurchaseOrder]:
+    """One draft PO per preferred supplier for the selected low-stock products. Staff. Commits.
+
+    A product's quantity is the given one, or the suggestion; products that are not low,
+    have no preferred supplier or a zero suggestion are refused (ValidationError), so
+    nothing is created unless everything selected can be ordered.
+    """
+    _require(user, "staff")
+    quantities = quantities or {}
+    product_ids = sorted({int(p) for p in product_ids})
+    if not product_ids:
+        raise ValidationError("Select at least one product.")
+    with atomic():
+        warehouse = _warehouse(company_id, warehouse_id)
+        rows = {row.product.id: row for row in reorder_rows(company_id, product_ids=product_ids)}
+        errors: dict[str, list[str]] = {}
+        per_supplier: dict[int, list[tuple[ReorderRow, Decimal]]] = defaultdict(list)
+        for product_id in product_ids:
+            row = rows.get(product_id)
+            field = f"qty-{product_id}"
+            if row is None:
+                errors[field] = ["This product is not below its minimum stock (or not yours)."]
+                continue
+            if row.product.preferred_supplier_id is None:
+                errors[field] = [f"{row.product.sku} has no preferred supplier."]
+                continue
+            if row.supplier is not None and not row.supplier.active:
+                errors[field] = [f"The preferred supplier of {row.product.sku} is archived."]
+                continue
+            raw = quantities.get(product_id)
+            try:
+                qty = (stock.to_quantity(raw, field=field)
+                       if raw not in (None, "") else stock.to_quantity(row.suggested, field=field))
+            except ValidationError as error:
+                errors.update(error.field_errors)
+                continue
+            per_supplier[row.product.preferred_supplier_id].append((row, qty))
+        if errors:
+            raise ValidationError(field_errors=errors)
+        created = []
+        for supplier_id in sorted(per_supplier):
+            order = create_order(company_id=company_id, user=user, supplier_id=supplier_id,
+                                 warehouse_id=warehouse.id, notes="Created from the reorder list.")
+            for row, qty in per_supplier[supplier_id]:
+                add_line(company_id=company_id, user=user, order_id=order.id,
+                         product_id=row.product.id, quantity=qty)
+            created.append(order)
+    return created

@@ -1,0 +1,572 @@
+"""Sales use cases: customers, sales orders, their lines and their workflow.
+
+draft -> confirmed (stock reserved in the order's warehouse) -> shipped (reservation
+released and the stock issued through the stock service, one movement per line) ->
+invoiced (an invoice number from the "INV" sequence). Cancel from draft or confirmed
+gives the reservations back.
+
+Every public function is one transaction (`atomic()`). Transitions and line edits lock
+the order row first (`SELECT ... FOR UPDATE`; SQLite serialises writers with BEGIN
+IMMEDIATE) and re-check the status inside the transaction, so a repeated click or a
+replayed POST never reserves or ships twice: a transition to the state the order is
+already in does nothing, any other wrong state raises InvalidTransition.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from erp.extensions import db
+from erp.formatting import quantity as fmt_quantity
+from erp.models import Product, User, Warehouse
+from erp.models.base import ZERO, utcnow
+from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.services import InvalidTransition, NotFound, ValidationError, atomic
+from erp.services import audit, stock
+from erp.services.catalog import picked_id
+from erp.services.sequences import next_number
+from erp.services.stock import InsufficientStock
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal("100")
+MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
+MAX_RATE = Decimal("100")
+RATE_STEP = Decimal("0.001")
+TEXT_MAX = 2000  # addresses and notes
+
+CUSTOMER_LIMITS = {"name": 200, "email": 254, "phone": 50, "tax_number": 50,
+                   "billing_address": TEXT_MAX, "shipping_address": TEXT_MAX}
+
+
+# --- arithmetic -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LineAmounts:
+    subtotal: Decimal  # quantity x unit price
+    discount: Decimal
+    tax: Decimal
+    total: Decimal  # subtotal - discount + tax
+
+    @property
+    def net(self) -> Decimal:
+        return self.subtotal - self.discount
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_amounts(quantity: Decimal, unit_price: Decimal, discount_percent: Decimal = ZERO,
+                 tax_rate: Decimal = ZERO) -> LineAmounts:
+    """A line's amounts, each rounded half-up to cents: gross = qty x price; discount =
+    gross x disc%; net = gross - discount; tax = net x tax%; total = net + tax."""
+    subtotal = _cents(Decimal(quantity) * Decimal(unit_price))
+    discount = _cents(subtotal * Decimal(discount_percent) / HUNDRED)
+    tax = _cents((subtotal - discount) * Decimal(tax_rate) / HUNDRED)
+    return LineAmounts(subtotal, discount, tax, subtotal - discount + tax)
+
+
+def _recompute_totals(order: SalesOrder) -> None:
+    """The order's stored totals are the sums of its lines' rounded amounts."""
+    items = list(order.items)
+    order.subtotal = sum((i.subtotal for i in items), ZERO)
+    order.discount_total = sum((i.discount_amount for i in items), ZERO)
+    order.tax_total = sum((i.tax_amount for i in items), ZERO)
+    order.total = sum((i.total for i in items), ZERO)
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+def _decimal(value, field: str, errors: dict, *, default: Decimal | None = None,
+             maximum: Decimal = MAX_MONEY, step: Decimal = CENT) -> Decimal | None:
+    """Parse a non-negative number; add a message to `errors` and return None if bad."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is None:
+            errors.setdefault(field, []).append("Enter a number.")
+        return default
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append("Enter a number.")
+        return None
+    if not number.is_finite():
+        errors.setdefault(field, []).append("Enter a number.")
+    elif number < 0:
+        errors.setdefault(field, []).append("Enter zero or more.")
+    elif number > maximum:
+        errors.setdefault(field, []).append(f"Enter at most {maximum:,}.")
+    elif number != number.quantize(step):
+        decimals = -step.as_tuple().exponent
+        errors.setdefault(field, []).append(f"Use at most {decimals} decimals.")
+    else:
+        return number.quantize(step)
+    return None
+
+
+def _text(value, field: str, limit: int, errors: dict, *, required: bool = False) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
+    if required and not text:
+        errors.setdefault(field, []).append("This field is required.")
+    if len(text) > limit:
+        errors.setdefault(field, []).append(f"Use at most {limit} characters.")
+    return text
+
+
+def _date(value, field: str, errors: dict, *, required: bool = False) -> date | None:
+    if value in (None, ""):
+        if required:
+            errors.setdefault(field, []).append("Enter a date.")
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors.setdefault(field, []).append("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+# --- customers --------------------------------------------------------------------------
+
+def _customer_values(data: dict) -> dict:
+    errors: dict[str, list[str]] = {}
+    values = {name: _text(data.get(name), name, limit, errors, required=name == "name")
+              for name, limit in CUSTOMER_LIMITS.items()}
+    if values["email"] and ("@" not in values["email"] or " " in values["email"]):
+        errors.setdefault("email", []).append("Enter a valid email address.")
+    values["email"] = values["email"].lower()
+    values["credit_limit"] = _decimal(data.get("credit_limit"), "credit_limit", errors,
+                                      default=ZERO)
+    values["active"] = bool(data.get("active", True))
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return values
+
+
+def create_customer(*, company_id: int, user: User | None, **data) -> Customer:
+    """Create a customer; all field problems are raised at once (ValidationError). Commits."""
+    values = _customer_values(data)
+    with atomic():
+        customer = Customer(company_id=company_id, **values)
+        db.session.add(customer)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create", record_type="customer",
+                     record_id=customer.id, summary=f"Customer {customer.name} created")
+    return customer
+
+
+def update_customer(*, company_id: int, customer_id: int, user: User | None,
+                    **data) -> Customer:
+    """Change a customer's data (ValidationError, NotFound). Commits."""
+    values = _customer_values(data)
+    with atomic():
+        customer = _get_customer(company_id, customer_id)
+        changes = audit.diff(customer, values)
+        if changes:
+            audit.record(company_id=company_id, user=user, action="update",
+                         record_type="customer", record_id=customer.id,
+                         summary=f"Customer {customer.name} changed", changes=changes)
+    return customer
+
+
+def _get_customer(company_id: int, customer_id: int | None) -> Customer:
+    customer = db.session.scalar(select(Customer).where(
+        Customer.id == customer_id, Customer.company_id == company_id)) if customer_id else None
+    if customer is None:
+        raise NotFound("No such customer.")
+    return customer
+
+
+def find_customer(company_id: int, text: str | None) -> Customer | None:
+    """The customer a picker value names: 'Name [#id]', or an exact name (case-insensitive)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    stmt = select(Customer).where(Customer.company_id == company_id)
+    customer_id = picked_id(text)
+    if customer_id is not None:
+        return db.session.scalar(stmt.where(Customer.id == customer_id))
+    return db.session.scalar(stmt.where(func.lower(Customer.name) == text.lower())
+                             .order_by(Customer.id).limit(1))
+
+
+def search_customers(company_id: int, q: str, *, limit: int = 20,
+                     active_only: bool = True) -> list[Customer]:
+    """Customers whose name, email or tax number contains `q`, for pickers (bounded)."""
+    stmt = select(Customer).where(Customer.company_id == company_id)
+    if active_only:
+        stmt = stmt.where(Customer.active.is_(True))
+    q = (q or "").strip()[:100]
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(or_(func.lower(Customer.name).like(like),
+                              func.lower(Customer.email).like(like),
+                              func.lower(Customer.tax_number).like(like)))
+    return list(db.session.scalars(stmt.order_by(Customer.name, Customer.id).limit(limit)))
+
+
+# --- order header -----------------------------------------------------------------------
+
+def _header_values(company_id: int, data: dict, errors: dict) -> dict:
+    values: dict = {}
+    customer_id = data.get("customer_id")
+    customer = None
+    if customer_id in (None, ""):
+        errors.setdefault("customer", []).append("Choose a customer.")
+    else:
+        customer = db.session.scalar(select(Customer).where(
+            Customer.id == customer_id, Customer.company_id == company_id))
+        if customer is None:
+            errors.setdefault("customer", []).append("No such customer.")
+        elif not customer.active:
+            errors.setdefault("customer", []).append(f"{customer.name} is archived.")
+    values["customer_id"] = customer.id if customer else None
+    warehouse_id = data.get("warehouse_id")
+    warehouse = None
+    if warehouse_id not in (None, ""):
+        try:
+            warehouse = db.session.scalar(select(Warehouse).where(
+                Warehouse.id == int(warehouse_id), Warehouse.company_id == company_id))
+        except (TypeError, ValueError):
+            warehouse = None
+    if warehouse is None:
+        errors.setdefault("warehouse_id", []).append("Choose a warehouse.")
+    values["warehouse_id"] = warehouse.id if warehouse else None
+    values["order_date"] = _date(data.get("order_date") or date.today(), "order_date", errors,
+                                 required=True)
+    values["requested_date"] = _date(data.get("requested_date"), "requested_date", errors)
+    if (values["order_date"] and values["requested_date"]
+            and values["requested_date"] < values["order_date"]):
+        errors.setdefault("requested_date", []).append("Must not be before the order date.")
+    values["notes"] = _text(data.get("notes"), "notes", TEXT_MAX, errors)
+    return values
+
+
+def create_order(*, company_id: int, user: User | None, **data) -> SalesOrder:
+    """Create a draft order with the next "SO" number (unique under concurrency).
+
+    Data: customer_id, warehouse_id, order_date, requested_date, notes. Raises
+    ValidationError with every field problem. Commits.
+    """
+    with atomic():
+        errors: dict[str, list[str]] = {}
+        values = _header_values(company_id, data, errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        order = SalesOrder(company_id=company_id, status="draft",
+                           number=next_number(company_id, "SO", on=values["order_date"]),
+                           created_by_id=user.id if user is not None else None,
+                           subtotal=ZERO, discount_total=ZERO, tax_total=ZERO, total=ZERO,
+                           **values)
+        db.session.add(order)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create",
+                     record_type="sales_order", record_id=order.id,
+                     summary=f"Sales order {order.number} created")
+    return order
+
+
+def update_order(*, company_id: int, order_id: int, user: User | None, **data) -> SalesOrder:
+    """Change a draft order's header (InvalidTransition unless draft). Commits."""
+    with atomic():
+        order = _lock_order(company_id, order_id)
+        _require_draft(order, "edited")
+        errors: dict[str, list[str]] = {}
+        values = _header_values(company_id, data, errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        changes = audit.diff(order, values)
+        if changes:
+            audit.record(company_id=company_id, user=user, action="update",
+                         record_type="sales_order", record_id=order.id,
+                         summary=f"Sales order {order.number} changed", changes=changes)
+    return order
+
+
+def _lock_order(company_id: int, order_id: int, *, with_items: bool = False) -> SalesOrder:
+    """The order row, locked until the transaction ends and re-read from the database."""
+    stmt = (select(SalesOrder)
+            .where(SalesOrder.id == order_id, SalesOrder.company_id == company_id)
+            .with_for_update(of=SalesOrder)
+            .execution_options(populate_existing=True))
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise NotFound("No such sales order.")
+    if with_items:
+        # a second query: FOR UPDATE cannot be combined with an outer join on PostgreSQL
+        items = db.session.scalars(
+            select(SalesOrderItem).where(SalesOrderItem.order_id == order.id)
+            .options(selectinload(SalesOrderItem.product))
+            .order_by(SalesOrderItem.id)
+            .execution_options(populate_existing=True)).all()
+        set_committed_value(order, "items", list(items))
+    return order
+
+
+def _require_draft(order: SalesOrder, verb: str) -> None:
+    if order.status != "draft":
+        raise InvalidTransition(
+            f"{order.number} is {order.status_label.lower()}: only a draft can be {verb}.")
+
+
+# --- lines ------------------------------------------------------------------------------
+
+def _line_values(data: dict, product: Product | None, errors: dict) -> dict:
+    values: dict = {}
+    try:
+        values["quantity"] = stock.to_quantity(data.get("quantity"))
+    except ValidationError as error:
+        for name, messages in error.field_errors.items():
+            errors.setdefault(name, []).extend(messages)
+        values["quantity"] = None
+    default_price = product.sale_price if product is not None else ZERO
+    values["unit_price"] = _decimal(data.get("unit_price"), "unit_price", errors,
+                                    default=default_price)
+    values["discount_percent"] = _decimal(data.get("discount_percent"), "discount_percent",
+                                          errors, default=ZERO, maximum=MAX_RATE, step=RATE_STEP)
+    values["tax_rate"] = _decimal(data.get("tax_rate"), "tax_rate", errors, default=ZERO,
+                                  maximum=MAX_RATE, step=RATE_STEP)
+    if not errors:
+        amounts = line_amounts(values["quantity"], values["unit_price"],
+                               values["discount_percent"], values["tax_rate"])
+        if amounts.subtotal > MAX_MONEY or amounts.total > MAX_MONEY:
+            errors.setdefault("quantity", []).append("The line total is too large.")
+    return values
+
+
+def _apply_amounts(item: SalesOrderItem) -> None:
+    amounts = line_amounts(item.quantity, item.unit_price, item.discount_percent, item.tax_rate)
+    item.subtotal, item.discount_amount = amounts.subtotal, amounts.discount
+    item.tax_amount, item.total = amounts.tax, amounts.total
+
+
+def _check_order_total(order: SalesOrder) -> None:
+    if order.subtotal > MAX_MONEY or order.total > MAX_MONEY:
+        raise ValidationError("The order total would be too large.",
+                              field_errors={"quantity": ["The order total would be too large."]})
+
+
+def add_line(*, company_id: int, order_id: int, user: User | None, product_id: int | None,
+             quantity, unit_price=None, discount_percent=None, tax_rate=None) -> SalesOrderItem:
+    """Add a line to a draft order; the unit price defaults to the product's sale price.
+
+    Raises ValidationError (all fields at once), InvalidTransition unless draft, NotFound.
+    Recomputes the order's totals. Commits.
+    """
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        _require_draft(order, "changed")
+        errors: dict[str, list[str]] = {}
+        product = db.session.scalar(select(Product).where(
+            Product.id == product_id, Product.company_id == company_id)) if product_id else None
+        if product is None:
+            errors["product"] = ["Choose a product."]
+        elif not product.active:
+            errors["product"] = [f"{product.sku} is archived."]
+        values = _line_values({"quantity": quantity, "unit_price": unit_price,
+                               "discount_percent": discount_percent, "tax_rate": tax_rate},
+                              product, errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        item = SalesOrderItem(company_id=company_id, product_id=product.id, **values)
+        _apply_amounts(item)
+        order.items.append(item)
+        _recompute_totals(order)
+        _check_order_total(order)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="update",
+                     record_type="sales_order", record_id=order.id,
+                     summary=f"{order.number}: line {product.sku} x {values['quantity']} added")
+    return item
+
+
+def update_line(*, company_id: int, order_id: int, line_id: int, user: User | None,
+                quantity, unit_price=None, discount_percent=None,
+                tax_rate=None) -> SalesOrderItem:
+    """Change a line of a draft order (a blank price keeps the line's price). Commits."""
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        item = next((i for i in order.items if i.id == line_id), None)
+        if item is None:
+            raise NotFound("No such line.")
+        _require_draft(order, "changed")
+        errors: dict[str, list[str]] = {}
+        values = _line_values({"quantity": quantity,
+                               "unit_price": item.unit_price if unit_price in (None, "")
+                               else unit_price,
+                               "discount_percent": discount_percent, "tax_rate": tax_rate},
+                              item.product, errors)
+        if errors:
+            raise ValidationError(field_errors=errors)
+        changes = audit.diff(item, values)
+        _apply_amounts(item)
+        _recompute_totals(order)
+        _check_order_total(order)
+        if changes:
+            audit.record(company_id=company_id, user=user, action="update",
+                         record_type="sales_order", record_id=order.id,
+                         summary=f"{order.number}: line {item.product.sku} changed",
+                         changes=changes)
+    return item
+
+
+def remove_line(*, company_id: int, order_id: int, line_id: int, user: User | None) -> None:
+    """Remove a line from a draft order and recompute the totals. Commits.
+
+    Removing a line that is already gone does nothing (a replayed POST).
+    """
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        item = next((i for i in order.items if i.id == line_id), None)
+        if item is None:
+            return
+        _require_draft(order, "changed")
+        order.items.remove(item)
+        _recompute_totals(order)
+        audit.record(company_id=company_id, user=user, action="update",
+                     record_type="sales_order", record_id=order.id,
+                     summary=f"{order.number}: line {item.product.sku} removed")
+
+
+# --- workflow ---------------------------------------------------------------------------
+
+def _transition(order: SalesOrder, *, target: str, allowed: tuple[str, ...], verb: str) -> bool:
+    """True if the step should run; False if the order is already there (a replay)."""
+    if order.status == target:
+        return False
+    if order.status not in allowed:
+        states = " or ".join(allowed)
+        raise InvalidTransition(
+            f"{order.number} is {order.status_label.lower()}: only a {states} order can be "
+            f"{verb}.")
+    return True
+
+
+def _stocked(order: SalesOrder) -> list[SalesOrderItem]:
+    return [item for item in order.items if item.product.stocked]
+
+
+def _audit_status(order: SalesOrder, user: User | None, old: str, summary: str) -> None:
+    audit.record(company_id=order.company_id, user=user, action="status",
+                 record_type="sales_order", record_id=order.id, summary=summary,
+                 changes={"status": (old, order.status)})
+
+
+def confirm_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
+    """draft -> confirmed: reserve every stocked line in the order's warehouse.
+
+    If any line is short, raises InsufficientStock naming every short line and reserves
+    nothing. A confirmed order is returned unchanged (replay). Commits.
+    """
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        if not _transition(order, target="confirmed", allowed=("draft",), verb="confirmed"):
+            return order
+        if not order.items:
+            raise ValidationError("Add at least one line before confirming.")
+        short: list[str] = []
+        for number, item in enumerate(order.items, start=1):
+            if not item.product.stocked:
+                continue
+            try:
+                # each reservation is one conditional UPDATE: no oversell under concurrency;
+                # a refused one changes nothing, so the others can still be checked
+                stock.reserve(company_id=company_id, product_id=item.product_id,
+                              warehouse_id=order.warehouse_id, quantity=item.quantity)
+            except InsufficientStock as error:
+                available = max(error.available or ZERO, ZERO)
+                short.append(f"line {number}, {item.product.sku}: {fmt_quantity(item.quantity)} "
+                             f"needed, {fmt_quantity(available)} available")
+        if short:
+            raise InsufficientStock(
+                f"Cannot confirm {order.number}: not enough stock in "
+                f"{order.warehouse.code} for " + "; ".join(short) + ".")
+        order.status, order.confirmed_at = "confirmed", utcnow()
+        _audit_status(order, user, "draft", f"Sales order {order.number} confirmed")
+    return order
+
+
+def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
+    """confirmed -> shipped: for each stocked line, release its reservation and issue the
+    stock (a "sales_shipment" movement referring to the line). Commits; replay is a no-op."""
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        if not _transition(order, target="shipped", allowed=("confirmed",), verb="shipped"):
+            return order
+        for item in _stocked(order):
+            stock.release(company_id=company_id, product_id=item.product_id,
+                          warehouse_id=order.warehouse_id, quantity=item.quantity)
+            stock.move(company_id=company_id, product_id=item.product_id,
+                       warehouse_id=order.warehouse_id, quantity=-item.quantity,
+                       kind="sales_shipment", user=user,
+                       source=stock.Source("sales_order_item", item.id, order.number))
+        order.status, order.shipped_at = "shipped", utcnow()
+        _audit_status(order, user, "confirmed", f"Sales order {order.number} shipped")
+    return order
+
+
+def invoice_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
+    """shipped -> invoiced with a number from the "INV" sequence. Commits; replay no-op."""
+    with atomic():
+        order = _lock_order(company_id, order_id)
+        if not _transition(order, target="invoiced", allowed=("shipped",), verb="invoiced"):
+            return order
+        order.invoice_number = next_number(company_id, "INV")
+        order.status, order.invoiced_at = "invoiced", utcnow()
+        _audit_status(order, user, "shipped",
+                      f"Sales order {order.number} invoiced as {order.invoice_number}")
+    return order
+
+
+def cancel_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
+    """draft or confirmed -> cancelled; a confirmed order's reservations are released.
+    Commits; cancelling a cancelled order does nothing."""
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        old = order.status
+        if not _transition(order, target="cancelled", allowed=("draft", "confirmed"),
+                           verb="cancelled"):
+            return order
+        if old == "confirmed":
+            for item in _stocked(order):
+                stock.release(company_id=company_id, product_id=item.product_id,
+                              warehouse_id=order.warehouse_id, quantity=item.quantity)
+        order.status = "cancelled"
+        _audit_status(order, user, old, f"Sales order {order.number} cancelled")
+    return order
+
+
+# --- reads ------------------------------------------------------------------------------
+
+@dataclass
+class CustomerTotals:
+    orders: int = 0
+    open_orders: int = 0
+    open_total: Decimal = ZERO
+    invoiced_total: Decimal = ZERO
+    shipped_total: Decimal = ZERO
+
+
+def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
+    """Order counts and sums of one customer, by status, in one aggregate query."""
+    rows = db.session.execute(
+        select(SalesOrder.status, func.count(), func.coalesce(func.sum(SalesOrder.total), 0))
+        .where(SalesOrder.company_id == company_id, SalesOrder.customer_id == customer_id)
+        .group_by(SalesOrder.status)).all()
+    totals = CustomerTotals()
+    for status, count, amount in rows:
+        amount = Decimal(str(amount)).quantize(CENT)
+        totals.orders += count
+        if status in ("draft", "confirmed"):
+            totals.open_orders += count
+            totals.open_total += amount
+        elif status == "invoiced":
+            totals.invoiced_total += amount
+        elif status == "shipped":
+            totals.shipped_total += amount
+    return totals

@@ -1,0 +1,100 @@
+"""A buyer creates a purchase order in Chromium, adds a line in place, places it, receives
+part of it and sees the stock rise and the status change."""
+from decimal import Decimal
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from erp.extensions import db
+from erp.models import StockLevel
+from tests.browser.conftest import ARTIFACTS
+from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
+
+
+def test_create_place_and_partly_receive_a_purchase_order(page, live_server, browser_login,
+                                                          make_user, company):
+    user = make_user("manager")
+    supplier = SupplierFactory(company=company, name="Acme Supplies")
+    WarehouseFactory(company=company, code="MAIN", name="Main warehouse")
+    product = ProductFactory(company=company, sku="BOLT-M8", name="Bolt M8", cost_price=Decimal("0.50"))
+    supplier_label = f"Acme Supplies [#{supplier.id}]"
+    product_id = product.id
+    browser_login(page, user.email)
+
+    page.click("nav >> text=Purchasing")
+    expect(page.locator("h1")).to_have_text("Purchase orders")
+    page.click("text=New purchase order")
+    page.fill("#supplier", "Acme")
+    expect(page.locator("#supplier-options option")).to_have_count(1, timeout=15000)  # htmx options
+    page.fill("#supplier", supplier_label)
+    page.click("button:has-text('Create purchase order')")
+    expect(page.locator("h1")).to_contain_text("PO-")
+    expect(page.locator("#order-status")).to_have_text("Draft")
+
+    # add a line in place (htmx): the total updates without a reload
+    url = page.url
+    page.fill("#product", "BOLT-M8")
+    page.fill("#quantity", "10")
+    page.fill("#unit_cost", "0.80")
+    page.click("button:has-text('Add line')")
+    expect(page.locator("#flash")).to_contain_text("Added BOLT-M8.")
+    expect(page.locator("[id$='-total']")).to_contain_text("8.00")
+    assert page.url == url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "purchasing-draft-lines.png"), full_page=True)
+
+    page.click("button:has-text('Place order')")
+    expect(page.locator("#order-status")).to_have_text("Ordered")
+
+    page.click("text=Receive goods")
+    quantity = page.locator("input[name^='qty-']")
+    expect(quantity).to_have_value("10")
+    quantity.fill("4")
+    page.screenshot(path=str(ARTIFACTS / "purchasing-receive-form.png"), full_page=True)
+    page.click("button:has-text('Receive')")
+    expect(page.locator("#order-status")).to_have_text("Partially received")
+    expect(page.locator("#flash")).to_contain_text("received 1 line(s) into MAIN")
+    expect(page.locator("table").first).to_contain_text("6")  # still open
+
+    db.session.rollback()  # end the snapshot: see what the requests wrote
+    level = db.session.scalar(select(StockLevel).where(StockLevel.product_id == product_id))
+    assert level.on_hand == Decimal("4")
+
+    # the rest arrives: received in full
+    page.click("text=Receive goods")
+    expect(quantity).to_have_value("6")
+    page.click("button:has-text('Receive')")
+    expect(page.locator("#order-status")).to_have_text("Received")
+    db.session.rollback()
+    level = db.session.scalar(select(StockLevel).where(StockLevel.product_id == product_id))
+    assert level.on_hand == Decimal("10")
+    assert page.js_errors == []
+
+
+def test_reorder_low_stock_creates_a_draft_per_supplier(page, live_server, browser_login,
+                                                        make_user, company):
+    user = make_user("staff")
+    acme = SupplierFactory(company=company, name="Acme Supplies")
+    WarehouseFactory(company=company, code="MAIN", name="Main warehouse")
+    ProductFactory(company=company, sku="BOLT-M8", min_stock=Decimal("50"),
+                   preferred_supplier_id=acme.id)
+    ProductFactory(company=company, sku="GLUE", min_stock=Decimal("5"))
+    browser_login(page, user.email)
+    page.goto(f"{live_server}/purchasing/reorder")
+    expect(page.locator("#reorder-no-supplier")).to_contain_text("GLUE")
+    expect(page.locator("#reorder-no-supplier input[type=checkbox]")).to_be_disabled()
+    page.check(f"#reorder-supplier-{acme.id} input[type=checkbox]")
+    page.screenshot(path=str(ARTIFACTS / "purchasing-reorder.png"), full_page=True)
+    page.click("button:has-text('Create draft purchase orders')")
+    expect(page.locator("#created-orders")).to_contain_text("Acme Supplies")
+    page.click("#created-orders a")
+    expect(page.locator("#order-status")).to_have_text("Draft")
+    expect(page.locator("[id^='order-'][id$='-lines']")).to_contain_text("BOLT-M8")
+    page.goto(f"{live_server}/purchasing/orders")
+    expect(page.locator("#results")).to_contain_text("Acme Supplies")
+    page.screenshot(path=str(ARTIFACTS / "purchasing-order-list.png"), full_page=True)
+    page.click("#results tbody a")
+    page.click("text=Print")
+    expect(page.locator("#po-print")).to_contain_text("BOLT-M8")
+    page.screenshot(path=str(ARTIFACTS / "purchasing-print.png"), full_page=True)
+    assert page.js_errors == []
