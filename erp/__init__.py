@@ -138,7 +138,9 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from erp.errors import register
+    from erp.web import reject_nul_bytes
 
+    app.before_request(reject_nul_bytes)
     register(app)
 
 

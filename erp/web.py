@@ -9,6 +9,17 @@ from flask import make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block
 
 
+def reject_nul_bytes() -> None:
+    """400 for a NUL character in the query string or form: no field ever holds one, and
+    PostgreSQL refuses them in text (before_request, so every view is covered)."""
+    from flask import abort
+
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                abort(400)
+
+
 def is_htmx() -> bool:
     """A real htmx swap: not a boosted navigation and not a history restore (full pages)."""
     return (request.headers.get("HX-Request") == "true"

@@ -1,1 +1,180 @@
-"""Production models (filled in by the production feature)."""
+"""Production: employees, bills of materials (BOM lines), production orders, work orders.
+
+A product's bill of materials is the set of its BomLines (product -> component, quantity
+per unit); a component may have lines of its own (multi-level), never in a cycle.
+A ProductionOrder snapshots ONE level of the BOM (its direct components) when planned;
+sub-assemblies are made by their own production orders.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity
+from erp.models.catalog import Product
+from erp.models.core import User
+from erp.models.inventory import Warehouse
+
+ORDER_STATUSES = {
+    "planned": "Planned",
+    "in_progress": "In progress",
+    "done": "Done",
+    "cancelled": "Cancelled",
+}
+WORK_ORDER_STATUSES = {"open": "Open", "in_progress": "In progress", "done": "Done"}
+
+
+class Employee(CompanyScoped, db.Model):
+    __tablename__ = "employees"
+    __table_args__ = (
+        UniqueConstraint("company_id", "user_id"),
+        Index("ix_employees_company_name", "company_id", "name"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    department: Mapped[str] = mapped_column(String(120), default="")
+    position: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def picker_label(self) -> str:
+        return f"{self.name} [#{self.id}]"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BomLine(CompanyScoped, db.Model):
+    """One line of a product's bill of materials: `quantity` of `component` per unit."""
+
+    __tablename__ = "bom_lines"
+    __table_args__ = (
+        UniqueConstraint("company_id", "product_id", "component_id"),
+        Index("ix_bom_lines_company_component", "company_id", "component_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("product_id <> component_id", name="not_self"),
+    )
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                              index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    product: Mapped[Product] = relationship(foreign_keys=[product_id])
+    component: Mapped[Product] = relationship(foreign_keys=[component_id])
+
+
+class ProductionOrder(CompanyScoped, db.Model):
+    __tablename__ = "production_orders"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_production_orders_company_product_status", "company_id", "product_id", "status"),
+        Index("ix_production_orders_company_status_start", "company_id", "status",
+              "planned_start"),
+        Index("ix_production_orders_company_start", "company_id", "planned_start"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("status IN ('planned', 'in_progress', 'done', 'cancelled')",
+                        name="status"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    component_warehouse_id: Mapped[int] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
+    output_warehouse_id: Mapped[int] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
+    planned_start: Mapped[date] = mapped_column(Date)
+    planned_end: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # A manager let the order be completed despite a failed inspection.
+    quality_override_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    quality_override_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    quality_override_reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    product: Mapped[Product] = relationship()
+    component_warehouse: Mapped[Warehouse] = relationship(foreign_keys=[component_warehouse_id])
+    output_warehouse: Mapped[Warehouse] = relationship(foreign_keys=[output_warehouse_id])
+    creator: Mapped[User | None] = relationship(foreign_keys=[created_by])
+    override_user: Mapped[User | None] = relationship(foreign_keys=[quality_override_by])
+    components: Mapped[list[ProductionOrderComponent]] = relationship(
+        back_populates="production_order", cascade="all, delete-orphan",
+        order_by="ProductionOrderComponent.id")
+    work_orders: Mapped[list[WorkOrder]] = relationship(
+        back_populates="production_order", cascade="all, delete-orphan",
+        order_by="(WorkOrder.sequence, WorkOrder.id)")
+
+    @property
+    def status_label(self) -> str:
+        return ORDER_STATUSES.get(self.status, self.status)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ProductionOrderComponent(CompanyScoped, db.Model):
+    """A direct component of an order: required = BOM quantity x order quantity (a snapshot)."""
+
+    __tablename__ = "production_order_components"
+    __table_args__ = (
+        Index("ix_production_order_components_company_component", "company_id", "component_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    production_order_id: Mapped[int] = mapped_column(
+        ForeignKey("production_orders.id", ondelete="CASCADE"), index=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                              index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+
+    production_order: Mapped[ProductionOrder] = relationship(back_populates="components")
+    component: Mapped[Product] = relationship()
+
+
+class WorkOrder(CompanyScoped, db.Model):
+    """A step of a production order, assigned to an employee."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (
+        Index("ix_work_orders_company_status", "company_id", "status"),
+        Index("ix_work_orders_company_employee_status", "company_id", "employee_id", "status"),
+        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+        CheckConstraint("planned_hours >= 0", name="planned_hours_not_negative"),
+        CheckConstraint("actual_hours >= 0", name="actual_hours_not_negative"),
+    )
+
+    production_order_id: Mapped[int] = mapped_column(
+        ForeignKey("production_orders.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    employee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL"), index=True, nullable=True)
+    planned_hours: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    actual_hours: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    sequence: Mapped[int] = mapped_column(Integer, default=10)
+
+    production_order: Mapped[ProductionOrder] = relationship(back_populates="work_orders")
+    employee: Mapped[Employee | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return WORK_ORDER_STATUSES.get(self.status, self.status)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 15:12:36.110406
+Create Date: 2026-11-22 15:17:02.458067
 
 """
 from alembic import op
@@ -154,6 +154,27 @@ def upgrade():
         batch_op.create_index('ix_audit_entries_company_time', ['company_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_user_id'), ['user_id'], unique=False)
 
+    op.create_table('employees',
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('department', sa.String(length=120), nullable=False),
+    sa.Column('position', sa.String(length=120), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_employees_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_employees_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_employees')),
+    sa.UniqueConstraint('company_id', 'user_id', name=op.f('uq_employees_company_id_user_id'))
+    )
+    with op.batch_alter_table('employees', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_employees_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_employees_company_name', ['company_id', 'name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_employees_user_id'), ['user_id'], unique=False)
+
     op.create_table('products',
     sa.Column('sku', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -287,6 +308,28 @@ def upgrade():
         batch_op.create_index('ix_todos_company_status_due', ['company_id', 'status', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_todos_created_by_id'), ['created_by_id'], unique=False)
 
+    op.create_table('bom_lines',
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('product_id <> component_id', name=op.f('ck_bom_lines_not_self')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_bom_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_bom_lines_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['component_id'], ['products.id'], name=op.f('fk_bom_lines_component_id_products'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_bom_lines_product_id_products'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bom_lines')),
+    sa.UniqueConstraint('company_id', 'product_id', 'component_id', name=op.f('uq_bom_lines_company_id_product_id_component_id'))
+    )
+    with op.batch_alter_table('bom_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_bom_lines_company_component', ['company_id', 'component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bom_lines_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bom_lines_component_id'), ['component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bom_lines_product_id'), ['product_id'], unique=False)
+
     op.create_table('goods_receipts',
     sa.Column('number', sa.String(length=30), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -313,6 +356,49 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_goods_receipts_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goods_receipts_user_id'), ['user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goods_receipts_warehouse_id'), ['warehouse_id'], unique=False)
+
+    op.create_table('production_orders',
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('component_warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('output_warehouse_id', sa.Integer(), nullable=False),
+    sa.Column('planned_start', sa.Date(), nullable=False),
+    sa.Column('planned_end', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('quality_override_by', sa.Integer(), nullable=True),
+    sa.Column('quality_override_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('quality_override_reason', sa.String(length=500), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('planned', 'in_progress', 'done', 'cancelled')", name=op.f('ck_production_orders_status')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_production_orders_quantity_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_production_orders_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['component_warehouse_id'], ['warehouses.id'], name=op.f('fk_production_orders_component_warehouse_id_warehouses'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_production_orders_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['output_warehouse_id'], ['warehouses.id'], name=op.f('fk_production_orders_output_warehouse_id_warehouses'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_production_orders_product_id_products'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['quality_override_by'], ['users.id'], name=op.f('fk_production_orders_quality_override_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_production_orders')),
+    sa.UniqueConstraint('company_id', 'number', name=op.f('uq_production_orders_company_id_number'))
+    )
+    with op.batch_alter_table('production_orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_production_orders_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_production_orders_company_product_status', ['company_id', 'product_id', 'status'], unique=False)
+        batch_op.create_index('ix_production_orders_company_start', ['company_id', 'planned_start'], unique=False)
+        batch_op.create_index('ix_production_orders_company_status_start', ['company_id', 'status', 'planned_start'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_orders_component_warehouse_id'), ['component_warehouse_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_orders_created_by'), ['created_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_orders_output_warehouse_id'), ['output_warehouse_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_orders_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_orders_quality_override_by'), ['quality_override_by'], unique=False)
 
     op.create_table('purchase_order_items',
     sa.Column('order_id', sa.Integer(), nullable=False),
@@ -440,11 +526,114 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_goods_receipt_lines_order_item_id'), ['order_item_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_goods_receipt_lines_receipt_id'), ['receipt_id'], unique=False)
 
+    op.create_table('production_order_components',
+    sa.Column('production_order_id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_production_order_components_quantity_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_production_order_components_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['component_id'], ['products.id'], name=op.f('fk_production_order_components_component_id_products'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['production_order_id'], ['production_orders.id'], name=op.f('fk_production_order_components_production_order_id_production_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_production_order_components'))
+    )
+    with op.batch_alter_table('production_order_components', schema=None) as batch_op:
+        batch_op.create_index('ix_production_order_components_company_component', ['company_id', 'component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_order_components_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_order_components_component_id'), ['component_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_production_order_components_production_order_id'), ['production_order_id'], unique=False)
+
+    op.create_table('quality_inspections',
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('production_order_id', sa.Integer(), nullable=True),
+    sa.Column('receipt_reference', sa.String(length=60), nullable=False),
+    sa.Column('inspector_id', sa.Integer(), nullable=True),
+    sa.Column('inspector_name', sa.String(length=200), nullable=False),
+    sa.Column('inspected_on', sa.Date(), nullable=False),
+    sa.Column('result', sa.String(length=10), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("result IN ('pass', 'fail')", name=op.f('ck_quality_inspections_result')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_quality_inspections_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_quality_inspections_inspector_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_quality_inspections_product_id_products'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['production_order_id'], ['production_orders.id'], name=op.f('fk_quality_inspections_production_order_id_production_orders'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_inspections'))
+    )
+    with op.batch_alter_table('quality_inspections', schema=None) as batch_op:
+        batch_op.create_index('ix_quality_inspections_company_date', ['company_id', 'inspected_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_inspections_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_quality_inspections_company_order', ['company_id', 'production_order_id'], unique=False)
+        batch_op.create_index('ix_quality_inspections_company_product_date', ['company_id', 'product_id', 'inspected_on'], unique=False)
+        batch_op.create_index('ix_quality_inspections_company_result_date', ['company_id', 'result', 'inspected_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_inspections_inspector_id'), ['inspector_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_inspections_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quality_inspections_production_order_id'), ['production_order_id'], unique=False)
+
+    op.create_table('work_orders',
+    sa.Column('production_order_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('employee_id', sa.Integer(), nullable=True),
+    sa.Column('planned_hours', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('actual_hours', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('open', 'in_progress', 'done')", name=op.f('ck_work_orders_status')),
+    sa.CheckConstraint('actual_hours >= 0', name=op.f('ck_work_orders_actual_hours_not_negative')),
+    sa.CheckConstraint('planned_hours >= 0', name=op.f('ck_work_orders_planned_hours_not_negative')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_work_orders_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['employee_id'], ['employees.id'], name=op.f('fk_work_orders_employee_id_employees'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['production_order_id'], ['production_orders.id'], name=op.f('fk_work_orders_production_order_id_production_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_orders'))
+    )
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_work_orders_company_employee_status', ['company_id', 'employee_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_work_orders_company_id'), ['company_id'], unique=False)
+        batch_op.create_index('ix_work_orders_company_status', ['company_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_work_orders_employee_id'), ['employee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_work_orders_production_order_id'), ['production_order_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_work_orders_production_order_id'))
+        batch_op.drop_index(batch_op.f('ix_work_orders_employee_id'))
+        batch_op.drop_index('ix_work_orders_company_status')
+        batch_op.drop_index(batch_op.f('ix_work_orders_company_id'))
+        batch_op.drop_index('ix_work_orders_company_employee_status')
+
+    op.drop_table('work_orders')
+    with op.batch_alter_table('quality_inspections', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quality_inspections_production_order_id'))
+        batch_op.drop_index(batch_op.f('ix_quality_inspections_product_id'))
+        batch_op.drop_index(batch_op.f('ix_quality_inspections_inspector_id'))
+        batch_op.drop_index('ix_quality_inspections_company_result_date')
+        batch_op.drop_index('ix_quality_inspections_company_product_date')
+        batch_op.drop_index('ix_quality_inspections_company_order')
+        batch_op.drop_index(batch_op.f('ix_quality_inspections_company_id'))
+        batch_op.drop_index('ix_quality_inspections_company_date')
+
+    op.drop_table('quality_inspections')
+    with op.batch_alter_table('production_order_components', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_production_order_components_production_order_id'))
+        batch_op.drop_index(batch_op.f('ix_production_order_components_component_id'))
+        batch_op.drop_index(batch_op.f('ix_production_order_components_company_id'))
+        batch_op.drop_index('ix_production_order_components_company_component')
+
+    op.drop_table('production_order_components')
     with op.batch_alter_table('goods_receipt_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_goods_receipt_lines_receipt_id'))
         batch_op.drop_index(batch_op.f('ix_goods_receipt_lines_order_item_id'))
@@ -479,6 +668,18 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_purchase_order_items_company_id'))
 
     op.drop_table('purchase_order_items')
+    with op.batch_alter_table('production_orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_production_orders_quality_override_by'))
+        batch_op.drop_index(batch_op.f('ix_production_orders_product_id'))
+        batch_op.drop_index(batch_op.f('ix_production_orders_output_warehouse_id'))
+        batch_op.drop_index(batch_op.f('ix_production_orders_created_by'))
+        batch_op.drop_index(batch_op.f('ix_production_orders_component_warehouse_id'))
+        batch_op.drop_index('ix_production_orders_company_status_start')
+        batch_op.drop_index('ix_production_orders_company_start')
+        batch_op.drop_index('ix_production_orders_company_product_status')
+        batch_op.drop_index(batch_op.f('ix_production_orders_company_id'))
+
+    op.drop_table('production_orders')
     with op.batch_alter_table('goods_receipts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_goods_receipts_warehouse_id'))
         batch_op.drop_index(batch_op.f('ix_goods_receipts_user_id'))
@@ -487,6 +688,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_goods_receipts_company_id'))
 
     op.drop_table('goods_receipts')
+    with op.batch_alter_table('bom_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bom_lines_product_id'))
+        batch_op.drop_index(batch_op.f('ix_bom_lines_component_id'))
+        batch_op.drop_index(batch_op.f('ix_bom_lines_company_id'))
+        batch_op.drop_index('ix_bom_lines_company_component')
+
+    op.drop_table('bom_lines')
     with op.batch_alter_table('todos', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_todos_created_by_id'))
         batch_op.drop_index('ix_todos_company_status_due')
@@ -523,6 +731,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_products_category_id'))
 
     op.drop_table('products')
+    with op.batch_alter_table('employees', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_employees_user_id'))
+        batch_op.drop_index('ix_employees_company_name')
+        batch_op.drop_index(batch_op.f('ix_employees_company_id'))
+
+    op.drop_table('employees')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_user_id'))
         batch_op.drop_index('ix_audit_entries_company_time')

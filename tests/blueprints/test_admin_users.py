@@ -132,3 +132,9 @@ def test_another_companys_admin_gets_404(other_company_client, make_user, method
     assert response.status_code == 404
     db.session.rollback()  # end the snapshot: see what the requests wrote
     assert db.session.get(User, user.id).role == "staff"
+
+
+def test_nul_bytes_in_query_or_form_are_a_bad_request(admin_client):
+    assert admin_client.get("/admin/users?q=a%00b").status_code == 400
+    response = admin_client.post("/admin/users/new", data={"email": "x\x00@example.com"})
+    assert response.status_code == 400

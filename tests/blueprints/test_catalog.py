@@ -150,7 +150,8 @@ BAD_QUERIES = ["page=abc", "page=-4", "page=99999", "per_page=100000",
 @pytest.mark.parametrize("url", LISTS)
 def test_lists_survive_bad_query_parameters(admin_client, url):
     for query in BAD_QUERIES:
-        assert admin_client.get(f"{url}?{query}").status_code == 200, query
+        expected = 400 if "%00" in query else 200  # a NUL character is a bad request
+        assert admin_client.get(f"{url}?{query}").status_code == expected, query
 
 
 @pytest.mark.parametrize("url", LISTS)

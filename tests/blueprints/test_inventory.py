@@ -180,7 +180,8 @@ BAD_QUERIES = ["page=abc", "page=-1", "page=99999", "per_page=0", "per_page=1000
 @pytest.mark.parametrize("url", LISTS)
 def test_lists_survive_bad_query_parameters(admin_client, setup, url):
     for query in BAD_QUERIES:
-        assert admin_client.get(f"{url}?{query}").status_code == 200, query
+        expected = 400 if "%00" in query else 200  # a NUL character is a bad request
+        assert admin_client.get(f"{url}?{query}").status_code == expected, query
 
 
 @pytest.mark.parametrize("url", LISTS)

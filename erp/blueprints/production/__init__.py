@@ -1,0 +1,1 @@
+"""Production: employees, bills of materials, production orders, work orders."""

@@ -1,0 +1,101 @@
+"""Forms of the production area. Numbers are checked again by the services."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, DecimalField, IntegerField, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                StopValidation)
+
+from erp.forms import choices
+from erp.models.production import WORK_ORDER_STATUSES
+
+MAX_QUANTITY = Decimal("99999999999")
+
+
+def clean(form):
+    """Drop NUL characters from text input: PostgreSQL refuses them in strings (a 500)."""
+    for field in form:
+        if isinstance(field.data, str) and "\x00" in field.data:
+            field.data = field.data.replace("\x00", "")
+    return form
+
+
+def finite(form, field) -> None:
+    """Decimal('NaN') and infinities parse but cannot be compared: refuse them first."""
+    if field.data is not None and not field.data.is_finite():
+        field.errors[:] = []
+        raise StopValidation("Enter a number.")
+
+
+def quantity_field(label: str, *, required: bool = True, maximum=MAX_QUANTITY, minimum="0.001"):
+    first = InputRequired(message="Enter a quantity.") if required else Optional()
+    return DecimalField(label, places=None, validators=[
+        first, finite, NumberRange(min=Decimal(minimum), max=maximum,
+                                   message=f"Enter a number from {minimum} to {maximum}.")],
+        render_kw={"inputmode": "decimal"})
+
+
+class EmployeeForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    user_id = SelectField("Login user", choices=[], validate_choice=True,
+                          description="Links the employee to a login: their work orders show "
+                                      "under “My work orders”.")
+    department = StringField("Department", validators=[Length(max=120)])
+    position = StringField("Position", validators=[Length(max=120)])
+    email = StringField("Email", validators=[Length(max=254)])
+    active = BooleanField("Active", default=True)
+
+    def set_users(self, users) -> None:
+        self.user_id.choices = choices([("", "— none —")] + [
+            (str(u.id), f"{u.display_name} ({u.email})") for u in users])
+
+
+class BomLineForm(FlaskForm):
+    component = StringField("Component", validators=[DataRequired(message="Choose a component."),
+                                                     Length(max=300)])
+    quantity = quantity_field("Quantity per unit")
+
+
+class BomQuantityForm(FlaskForm):
+    quantity = quantity_field("Quantity per unit")
+
+
+class ProductionOrderForm(FlaskForm):
+    product = StringField("Product", validators=[DataRequired(message="Choose a product."),
+                                                 Length(max=300)],
+                          description="Type a SKU or name and pick from the list.")
+    quantity = quantity_field("Quantity")
+    component_warehouse_id = SelectField("Component warehouse", choices=[])
+    output_warehouse_id = SelectField("Output warehouse", choices=[])
+    planned_start = DateField("Planned start", validators=[InputRequired(message="Enter a date.")])
+    planned_end = DateField("Planned end", validators=[Optional()])
+    notes = TextAreaField("Notes", validators=[Length(max=2000)])
+
+    def set_warehouses(self, warehouses) -> None:
+        options = choices([(str(w.id), str(w)) for w in warehouses])
+        self.component_warehouse_id.choices = options
+        self.output_warehouse_id.choices = list(options)
+
+
+class WorkOrderForm(FlaskForm):
+    name = StringField("Step", validators=[DataRequired(), Length(max=200)])
+    employee = StringField("Employee", validators=[Length(max=300)],
+                           description="Type a name and pick from the list; empty: unassigned.")
+    planned_hours = quantity_field("Planned hours", required=False, maximum=Decimal("99999"),
+                                   minimum="0")
+    actual_hours = quantity_field("Actual hours", required=False, maximum=Decimal("99999"),
+                                  minimum="0")
+    sequence = IntegerField("Sequence", default=10,
+                            validators=[Optional(), NumberRange(min=0, max=10000)])
+
+
+class WorkOrderStatusForm(FlaskForm):
+    status = SelectField("Status", choices=choices(WORK_ORDER_STATUSES.items()))
+
+
+class OverrideForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."),
+                                                 Length(max=500)])

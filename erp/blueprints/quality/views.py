@@ -1,0 +1,172 @@
+"""Quality pages: inspections of products, production orders and goods receipts."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, request
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from erp.auth import require_role
+from erp.blueprints.quality.forms import InspectionForm, clean
+from erp.extensions import db
+from erp.models.production import ProductionOrder
+from erp.models.quality import RESULTS, QualityInspection
+from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.services import ValidationError
+from erp.services import quality as service
+from erp.services.catalog import find_product, picked_id
+from erp.web import ListParams, apply_field_errors, redirect_after_post, render
+
+bp = Blueprint("quality", __name__, url_prefix="/quality")
+
+INSPECTION_SORTS = {"date": QualityInspection.inspected_on, "result": QualityInspection.result}
+
+
+def parse_date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def _find_order(text: str | None) -> ProductionOrder | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    stmt = company_select(ProductionOrder)
+    order_id = picked_id(text)
+    if order_id is not None:
+        return db.session.scalar(stmt.where(ProductionOrder.id == order_id))
+    return db.session.scalar(stmt.where(func.lower(ProductionOrder.number) == text.lower()))
+
+
+@bp.route("/inspections")
+@require_role("viewer")
+def inspection_list():
+    params = ListParams.from_request(sort_keys=list(INSPECTION_SORTS), default_sort="-date",
+                                     filters=["result", "product", "from", "to"])
+    params.q = params.q.replace("\x00", "")  # PostgreSQL refuses NUL in strings
+    params.filters = {k: v.replace("\x00", "") for k, v in params.filters.items()}
+    stmt = company_select(QualityInspection).options(
+        joinedload(QualityInspection.product), joinedload(QualityInspection.production_order))
+    if params.q:
+        like = f"%{params.q.lower()}%"
+        stmt = stmt.where(func.lower(QualityInspection.notes).like(like)
+                          | func.lower(QualityInspection.receipt_reference).like(like)
+                          | func.lower(QualityInspection.inspector_name).like(like))
+    if params.filters["result"] in RESULTS:
+        stmt = stmt.where(QualityInspection.result == params.filters["result"])
+    if params.filters["product"]:
+        product = find_product(current_user.company_id, params.filters["product"])
+        stmt = stmt.where(QualityInspection.product_id == (product.id if product else -1))
+    start, end = parse_date(params.filters["from"]), parse_date(params.filters["to"])
+    if start:
+        stmt = stmt.where(QualityInspection.inspected_on >= start)
+    if end:
+        stmt = stmt.where(QualityInspection.inspected_on <= end)
+    column = INSPECTION_SORTS[params.sort_key]
+    stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
+                         QualityInspection.id.desc() if params.descending
+                         else QualityInspection.id)
+    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    return render("quality/inspections.html", block="results", page=page, params=params,
+                  results=RESULTS)
+
+
+def _submit(form: InspectionForm, inspection: QualityInspection | None):
+    ok = True
+    product_id = order_id = None
+    if (form.product.data or "").strip():
+        product = find_product(current_user.company_id, form.product.data)
+        if product is None:
+            form.product.errors = list(form.product.errors) + [
+                "No such product: type its SKU or pick it from the list."]
+            ok = False
+        else:
+            product_id = product.id
+    if (form.production_order.data or "").strip():
+        order = _find_order(form.production_order.data)
+        if order is None:
+            form.production_order.errors = list(form.production_order.errors) + [
+                "No such production order."]
+            ok = False
+        else:
+            order_id = order.id
+    if not ok:
+        return None
+    values = dict(product_id=product_id, production_order_id=order_id,
+                  receipt_reference=form.receipt_reference.data or "",
+                  inspected_on=form.inspected_on.data, result=form.result.data,
+                  notes=form.notes.data or "")
+    try:
+        if inspection is None:
+            inspection = service.create_inspection(current_user.company_id, user=current_user,
+                                                   **values)
+            flash(f"Inspection recorded: {inspection.result_label.lower()}.", "success")
+        else:
+            service.update_inspection(current_user.company_id, inspection.id, user=current_user,
+                                      **values)
+            flash("Inspection saved.", "success")
+    except ValidationError as error:
+        apply_field_errors(form, error)
+        return None
+    if order_id is not None and request.args.get("production_order"):
+        return redirect_after_post("production.order_detail", order_id=order_id)
+    return redirect_after_post("quality.inspection_detail", inspection_id=inspection.id)
+
+
+@bp.route("/inspections/new", methods=["GET", "POST"])
+@require_role("staff")
+def inspection_create():
+    form = clean(InspectionForm())
+    if request.method == "GET":
+        form.inspected_on.data = date.today()
+        order_id = request.args.get("production_order", "")
+        if order_id.isdigit() and int(order_id) < 2**31:
+            order = db.session.scalar(company_select(ProductionOrder)
+                                      .where(ProductionOrder.id == int(order_id))
+                                      .options(joinedload(ProductionOrder.product)))
+            if order is not None:
+                form.production_order.data = order.number
+                form.product.data = order.product.sku
+        product_id = request.args.get("product", "")
+        if product_id.isdigit() and int(product_id) < 2**31:
+            product = find_product(current_user.company_id, f"[#{product_id}]")
+            if product is not None:
+                form.product.data = product.sku
+    if form.validate_on_submit():
+        response = _submit(form, None)
+        if response is not None:
+            return response
+    return render("quality/inspection_form.html", form=form, inspection=None,
+                  status=422 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/inspections/<int:inspection_id>")
+@require_role("viewer")
+def inspection_detail(inspection_id: int):
+    inspection = scoped_get_or_404(QualityInspection, inspection_id,
+                                   joinedload(QualityInspection.product),
+                                   joinedload(QualityInspection.production_order))
+    return render("quality/inspection_detail.html", inspection=inspection)
+
+
+@bp.route("/inspections/<int:inspection_id>/edit", methods=["GET", "POST"])
+@require_role("staff")
+def inspection_edit(inspection_id: int):
+    inspection = scoped_get_or_404(QualityInspection, inspection_id,
+                                   joinedload(QualityInspection.product),
+                                   joinedload(QualityInspection.production_order))
+    form = clean(InspectionForm(obj=None if request.method == "POST" else inspection))
+    if request.method == "GET":
+        form.product.data = inspection.product.sku if inspection.product else ""
+        form.production_order.data = (inspection.production_order.number
+                                      if inspection.production_order else "")
+    if form.validate_on_submit():
+        response = _submit(form, inspection)
+        if response is not None:
+            return response
+    return render("quality/inspection_form.html", form=form, inspection=inspection,
+                  status=422 if form.errors or form.form_errors else 200)

@@ -1,0 +1,90 @@
+"""The permission matrix over the whole URL map (every route, every role, another company).
+
+- Every GET route without arguments answers 200 to the roles it declares and 403 below.
+- Every route with an id, called by an admin of company A with the ids of company B's
+  records (a full demo data set), answers 404 (or 405 for a method it does not take),
+  and no POST changes anything in the database.
+"""
+import re
+
+import pytest
+from sqlalchemy import select
+
+from erp.extensions import db
+from erp.models import ROLES, role_rank
+from erp.seeds import seed_company
+from tests.factories.core import UserFactory
+
+SKIP_GET = {"static", "auth.logout", "monitoring.metrics"}
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        yield rule, getattr(view, "required_role", "missing")
+
+
+def test_get_routes_answer_by_role(app, client_as):
+    clients = {role: client_as(role) for role in ROLES}
+    checked = 0
+    for rule, required in routes(app):
+        if required is None or rule.arguments or "GET" not in rule.methods:
+            continue
+        if rule.endpoint in SKIP_GET:
+            continue
+        url = rule.build({}, append_unknown=False)[1]
+        for role, client in clients.items():
+            allowed = role_rank(role) >= role_rank(required)
+            status = client.get(url).status_code
+            # allowed: the page, or a redirect (e.g. a "go to" form without its input)
+            assert (status in (200, 302, 303)) if allowed else status == 403, \
+                f"{role} GET {url}: {status}"
+            checked += 1
+    assert checked >= 4 * 3
+
+
+@pytest.fixture
+def foreign_data(app, other_company):
+    """Company B with a whole demo data set; returns its admin."""
+    admin_b = UserFactory(company=other_company, role="admin")
+    list(seed_company(other_company, admin_b))
+    db.session.commit()
+    return admin_b
+
+
+def snapshot() -> dict:
+    db.session.rollback()
+    with db.engine.connect() as conn:
+        return {table.name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+                for table in db.metadata.sorted_tables if table.name != "audit_entries"}
+
+
+def test_another_companys_ids_answer_404_and_change_nothing(app, foreign_data, client_as):
+    client = client_as("admin")
+    before = snapshot()
+    ids_b = {"user_id": foreign_data.id}
+    checked = 0
+    for rule, required in routes(app):
+        if not rule.arguments or required is None:
+            continue
+        values = {}
+        for argument in rule.arguments:
+            converter = rule._converters[argument].__class__.__name__
+            if converter == "IntegerConverter":
+                values[argument] = ids_b.get(argument, 1)
+            else:
+                values[argument] = "product" if "type" in argument else "x"
+        url = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={})
+            if rule.endpoint == "audit.record_history" and response.status_code == 200:
+                # admins may open the history of deleted records: it must be empty here
+                assert b"audit-entry-" not in response.data, url
+                continue
+            assert response.status_code in (404, 405), \
+                f"{method} {url} answered {response.status_code} to another company's admin"
+            checked += 1
+    assert snapshot() == before
+    assert checked > 0
