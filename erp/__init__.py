@@ -111,6 +111,10 @@ def register_extensions(app: Flask) -> None:
         import erp.monitoring
 
         erp.monitoring.init_app(app)
+    if importlib.util.find_spec("erp.cache_versions") is not None:
+        import erp.cache_versions
+
+        erp.cache_versions.init_app(app)
 
 
 # No 'unsafe-inline' or 'unsafe-eval': templates hold no inline script or style.

@@ -1,6 +1,8 @@
 """`flask --app wsgi ...` commands. Bad arguments get a clear message and a non-zero exit."""
 from __future__ import annotations
 
+import importlib.util
+
 import click
 from flask import Flask
 from sqlalchemy import func, select
@@ -176,3 +178,7 @@ def register(app: Flask) -> None:
     from erp.cli_data import register as register_data
 
     register_data(app)
+    if importlib.util.find_spec("erp.cli_bench") is not None:
+        from erp.cli_bench import register as register_bench
+
+        register_bench(app)
