@@ -5,12 +5,15 @@ Each test runs its own private server, so stopping it disturbs nothing else.
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from erp import create_app
 from erp.extensions import db
+from erp.models.sales import SalesOrder
 from tests.conftest import IsolatedClient, app_config, create_postgres_database, login
+from tests.factories.catalog import WarehouseFactory
 from tests.factories.core import UserFactory
+from tests.factories.sales import CustomerFactory
 from tests.servers import PostgresServer, RedisServer
 
 
@@ -83,10 +86,22 @@ def test_database_outage_gives_503_quickly_and_the_app_recovers(private_postgres
     with app.app_context():
         db.create_all()
         user = UserFactory(role="admin")
+        customer = CustomerFactory(company_id=user.company_id, name="Outage Customer")
+        warehouse = WarehouseFactory(company_id=user.company_id, code="MAIN")
         client = login(app.test_client(), user.email)
         assert client.get("/").status_code == 200
+        order_form = {"customer": f"Outage Customer [#{customer.id}]",
+                      "warehouse_id": str(warehouse.id), "order_date": "2026-11-22"}
+        answered = []  # (note, status) of every order POST
+
+        def post_order(note):
+            response = client.post("/sales/orders/new", data={**order_form, "notes": note})
+            answered.append((note, response.status_code))
+
+        post_order("before")
 
         private_postgres.stop("fast")
+        post_order("during")
         started = time.monotonic()
         page = client.get("/")
         assert page.status_code == 503 and b"Temporarily unavailable" in page.data
@@ -98,6 +113,10 @@ def test_database_outage_gives_503_quickly_and_the_app_recovers(private_postgres
         private_postgres.start()
         assert client.get("/").status_code == 200  # pool_pre_ping replaced dead connections
         assert client.get("/health/ready").status_code == 200
-        db.session.execute(text("SELECT 1"))
+        post_order("after")
+        assert dict(answered) == {"before": 303, "during": 503, "after": 303}
+        db.session.rollback()
+        stored = set(db.session.scalars(select(SalesOrder.notes)))
+        assert stored == {note for note, status in answered if status == 303}
         db.session.remove()
         db.engine.dispose()
