@@ -23,3 +23,16 @@ def test_templates_have_no_inline_script_or_style(app):
         if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or " style=" in text or "<style" in text:
             offenders.append(str(path.relative_to(root)))
     assert offenders == []
+
+
+def test_static_urls_are_fingerprinted_and_cached_for_good(client):
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assert urls and all("?v=" in url for url in urls)
+    response = client.get(urls[0])
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    plain = client.get(urls[0].split("?")[0])
+    assert "immutable" not in plain.headers.get("Cache-Control", "")
