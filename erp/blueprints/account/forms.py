@@ -9,4 +9,5 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
                                  description="At least 10 characters; not a common password.")
     confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("new_password", "The passwords differ.")])
+                            validators=[DataRequired(), Length(max=200),
+                                        EqualTo("new_password", "The passwords differ.")])
