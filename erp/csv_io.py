@@ -25,7 +25,7 @@ from typing import Any
 from flask import Response, stream_with_context
 from sqlalchemy import Select
 
-from erp.extensions import db
+from erp.extensions import db, limiter
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Rows fetched per round trip while streaming: memory is about 2-3 batches of rows.
@@ -111,6 +111,59 @@ def iter_rows(stmt: Select, *, batch: int = BATCH, scalars: bool = False) -> Ite
         yield from (result.scalars() if scalars else result)
     finally:
         result.close()
+
+
+def export_select(stmt: Select, columns: Sequence[Any], *,
+                  joins: Sequence[tuple[Any, Any]] = ()) -> Select:
+    """A list page's filtered, ordered statement reduced to `columns` (for its CSV export).
+
+    The page's WHERE, ORDER BY and explicit joins are kept (no pagination, no loader
+    options); `joins` are (target, onclause) outer joins for columns of related tables,
+    so every row comes from the one query, never from a lazy relationship.
+    """
+    export = stmt.with_only_columns(*columns, maintain_column_froms=True)
+    for target, onclause in joins:
+        export = export.outerjoin(target, onclause)
+    return export
+
+
+def dated_csv(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    """`stream_csv` named `<name>-<today>.csv`."""
+    return stream_csv(f"{name}-{date.today().isoformat()}.csv", header, rows)
+
+
+def export_csv(name: str, stmt: Select, columns: Sequence[tuple[str, Any]], *,
+               joins: Sequence[tuple[Any, Any]] = (),
+               row: Callable[[Any], Sequence[Any]] | None = None) -> Response:
+    """Stream a list page's rows as `<name>-<today>.csv`.
+
+    `stmt` is the page's filtered and ordered select (before pagination); `columns` are
+    (header, column expression) pairs; `row` optionally turns a result row into cells.
+    """
+    export = export_select(stmt, [column for _, column in columns], joins=joins)
+    rows: Iterable = iter_rows(export)
+    if row is not None:
+        rows = map(row, rows)
+    return dated_csv(name, [header for header, _ in columns], rows)
+
+
+def export_limit() -> str:
+    """The rate limit of CSV exports (`RATELIMIT_EXPORT`)."""
+    from flask import current_app
+
+    return current_app.config["RATELIMIT_EXPORT"]
+
+
+def not_csv() -> bool:
+    """Requests that are not CSV exports are exempt from the export rate limit."""
+    from flask import request
+
+    return request.args.get("format") != "csv"
+
+
+# Decorates a list view (under @require_role): its CSV export (`?format=csv`) is rate-limited
+# by RATELIMIT_EXPORT per user; the page itself does not count.
+export_limited = limiter.limit(export_limit, exempt_when=not_csv)
 
 
 def wants_csv() -> bool:

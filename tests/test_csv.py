@@ -245,5 +245,5 @@ def test_cli_dry_run_and_audit_user(cli, company, make_user, tmp_path):
                               "--user", user.email])
     assert result.exit_code == 0, result.output
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "import"))
-    assert entry.user_name == "importer@example.com" and entry.record_type == "Supplier"
+    assert entry.user_name == "importer@example.com" and entry.record_type == "supplier"
     assert count(Category) == 0

@@ -1,6 +1,8 @@
 """Reads of the audit trail: the filtered list (page and CSV) and a record's history."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -80,9 +82,11 @@ def record_history(company_id: int, record_type: str, record_id: int,
 
 
 def model_for(record_type: str):
-    """The model class named `record_type` (the audit trail names records by class)."""
+    """The model a record type names: its class name (`User`) or its snake_case form
+    (`sales_order` for SalesOrder), as the services write them."""
     for mapper in db.Model.registry.mappers:
-        if mapper.class_.__name__ == record_type:
+        name = mapper.class_.__name__
+        if record_type in (name, re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()):
             return mapper.class_
     return None
 

@@ -1,9 +1,10 @@
-"""CSV import and export of master data: products and suppliers (customers plug in here).
+"""CSV import and export of master data: products, suppliers and customers.
 
 Each kind is one `Importer` in `IMPORTERS`: its columns, how a row is parsed and checked,
 how a record is created, and the export query in the same column format, so that a file
-exported here imports back unchanged. To add a kind (customers), write a subclass and
-register it in IMPORTERS; the web pages and the `import-csv` command pick it up.
+exported here imports back unchanged. To add a kind, write a subclass and register it in
+IMPORTERS; the web pages and the `import-csv` command pick it up. A list page exports its
+filtered rows in the same format with `export_rows(kind, company_id, stmt=<its select>)`.
 
 An import is all or nothing: `run_import` validates the whole file again and creates
 every record in one transaction (`atomic()`), or raises `ImportFailed` and writes nothing.
@@ -25,10 +26,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from erp.csv_io import (Column, CsvFormatError, ImportReport, ProgressCallback, RowError,
-                        RowParser, chunks, iter_rows, read_csv)
+                        RowParser, chunks, export_select, iter_rows, read_csv)
 from erp.extensions import db
 from erp.models import Category, Product, Supplier, User
 from erp.models.catalog import PRODUCT_KINDS, UNITS
+from erp.models.sales import Customer
 from erp.services import NotFound, ValidationError, atomic
 from erp.services import audit
 
@@ -68,8 +70,28 @@ class Importer:
     def create(self, company_id: int, values: dict[str, Any]):
         raise NotImplementedError
 
-    def export_select(self, company_id: int) -> Select:
+    model: Any = None
+
+    def export_columns(self) -> list[Any]:
+        """The columns of an export row, in the order of `columns`."""
         raise NotImplementedError
+
+    def export_joins(self) -> list[tuple[Any, Any]]:
+        """(table, on clause) outer joins that `export_columns` need."""
+        return []
+
+    def export_order(self) -> list[Any]:
+        raise NotImplementedError
+
+    def export_select(self, company_id: int) -> Select:
+        """Every record of the company, in the import's format."""
+        stmt = (select(self.model).where(self.model.company_id == company_id)
+                .order_by(*self.export_order()))
+        return self.export_filtered(stmt)
+
+    def export_filtered(self, stmt: Select) -> Select:
+        """A list page's filtered, ordered select of the model in the import's format."""
+        return export_select(stmt, self.export_columns(), joins=self.export_joins())
 
     def export_row(self, row) -> list[Any]:
         return list(row)
@@ -101,7 +123,7 @@ def _error(values: dict[str, Any], column: str, message: str) -> RowError:
 class ProductImporter(Importer):
     kind = "products"
     label = "products"
-    record_type = "Product"
+    record_type = "product"  # as erp.services.catalog writes it (the History panel's type)
     columns = [Column("sku", True), Column("name", True), Column("kind"), Column("category"),
                Column("unit"), Column("sale_price"), Column("cost_price"), Column("min_stock"),
                Column("barcode"), Column("description"), Column("active")]
@@ -152,19 +174,24 @@ class ProductImporter(Importer):
                                          "category_id")}
         return Product(company_id=company_id, **fields)
 
-    def export_select(self, company_id: int) -> Select:
-        return (select(Product.sku, Product.name, Product.kind, Category.name, Product.unit,
-                       Product.sale_price, Product.cost_price, Product.min_stock, Product.barcode,
-                       Product.description, Product.active)
-                .outerjoin(Category, Category.id == Product.category_id)
-                .where(Product.company_id == company_id)
-                .order_by(Product.sku, Product.id))
+    model = Product
+
+    def export_columns(self) -> list[Any]:
+        return [Product.sku, Product.name, Product.kind, Category.name, Product.unit,
+                Product.sale_price, Product.cost_price, Product.min_stock, Product.barcode,
+                Product.description, Product.active]
+
+    def export_joins(self) -> list[tuple[Any, Any]]:
+        return [(Category, Category.id == Product.category_id)]
+
+    def export_order(self) -> list[Any]:
+        return [Product.sku, Product.id]
 
 
 class SupplierImporter(Importer):
     kind = "suppliers"
     label = "suppliers"
-    record_type = "Supplier"
+    record_type = "supplier"
     columns = [Column("name", True), Column("contact_person"), Column("email"), Column("phone"),
                Column("address"), Column("tax_number"), Column("active")]
     EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -197,16 +224,70 @@ class SupplierImporter(Importer):
                                          "tax_number", "active")}
         return Supplier(company_id=company_id, **fields)
 
-    def export_select(self, company_id: int) -> Select:
-        return (select(Supplier.name, Supplier.contact_person, Supplier.email, Supplier.phone,
-                       Supplier.address, Supplier.tax_number, Supplier.active)
-                .where(Supplier.company_id == company_id)
-                .order_by(Supplier.name, Supplier.id))
+    model = Supplier
+
+    def export_columns(self) -> list[Any]:
+        return [Supplier.name, Supplier.contact_person, Supplier.email, Supplier.phone,
+                Supplier.address, Supplier.tax_number, Supplier.active]
+
+    def export_order(self) -> list[Any]:
+        return [Supplier.name, Supplier.id]
 
 
-# The kinds that can be imported and exported. Customers: add CustomerImporter() here.
+class CustomerImporter(Importer):
+    kind = "customers"
+    label = "customers"
+    record_type = "customer"  # as erp.services.sales writes it (the History panel's type)
+    model = Customer
+    columns = [Column("name", True), Column("email"), Column("phone"), Column("billing_address"),
+               Column("shipping_address"), Column("tax_number"), Column("credit_limit"),
+               Column("active")]
+    EMAIL = SupplierImporter.EMAIL
+
+    def parse_row(self, row: RowParser) -> dict[str, Any]:
+        email = row.text("email", max_length=254)
+        if email and not self.EMAIL.match(email):
+            row.error("email", f"{email[:60]!r} is not an email address.")
+        return {
+            "name": row.text("name", max_length=200, required=True),
+            "email": email,
+            "phone": row.text("phone", max_length=50),
+            "billing_address": row.text("billing_address", max_length=TEXT_MAX),
+            "shipping_address": row.text("shipping_address", max_length=TEXT_MAX),
+            "tax_number": row.text("tax_number", max_length=50),
+            "credit_limit": row.decimal("credit_limit", default=Decimal("0.00"),
+                                        maximum=MONEY_MAX, places=2),
+            "active": row.boolean("active"),
+        }
+
+    def check(self, company_id: int, report: ImportReport) -> None:
+        names = sorted({v["name"].lower() for v in report.rows if v["name"]})
+        existing: set[str] = set()
+        for chunk in chunks(names):
+            existing.update(n.lower() for n in db.session.scalars(
+                select(Customer.name).where(Customer.company_id == company_id,
+                                            func.lower(Customer.name).in_(chunk))))
+        _check_unique(report, "name", existing, "Customer")
+
+    def create(self, company_id: int, values: dict[str, Any]) -> Customer:
+        fields = {k: values[k] for k in ("name", "email", "phone", "billing_address",
+                                         "shipping_address", "tax_number", "credit_limit",
+                                         "active")}
+        return Customer(company_id=company_id, **fields)
+
+    def export_columns(self) -> list[Any]:
+        return [Customer.name, Customer.email, Customer.phone, Customer.billing_address,
+                Customer.shipping_address, Customer.tax_number, Customer.credit_limit,
+                Customer.active]
+
+    def export_order(self) -> list[Any]:
+        return [Customer.name, Customer.id]
+
+
+# The kinds that can be imported and exported.
 IMPORTERS: dict[str, Importer] = {importer.kind: importer
-                                  for importer in (ProductImporter(), SupplierImporter())}
+                                  for importer in (ProductImporter(), SupplierImporter(),
+                                                   CustomerImporter())}
 
 
 def get_importer(kind: str) -> Importer:
@@ -281,10 +362,19 @@ def export_header(kind: str) -> list[str]:
     return get_importer(kind).column_names
 
 
-def export_rows(kind: str, company_id: int) -> Iterator[list[Any]]:
-    """Every record of the kind in the import's column format, streamed from the database."""
+def export_rows(kind: str, company_id: int, *, stmt: Select | None = None) -> Iterator[list[Any]]:
+    """Records of the kind in the import's column format, streamed from the database.
+
+    Every record of the company, or those of `stmt`: a list page's filtered and ordered
+    select of the kind's model (already scoped to the company), exported as the page
+    shows them.
+    """
     importer = get_importer(kind)
-    for row in iter_rows(importer.export_select(company_id)):
+    if stmt is None:
+        query = importer.export_select(company_id)
+    else:
+        query = importer.export_filtered(stmt.where(importer.model.company_id == company_id))
+    for row in iter_rows(query):
         yield importer.export_row(row)
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import or_
 
 from erp.auth import require_role
 from erp.blueprints.admin.forms import ROLE_CHOICES, PasswordResetForm, RoleForm, UserCreateForm
+from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.models import User
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
@@ -21,6 +22,7 @@ USER_SORTS = {"email": User.email, "name": User.name, "role": User.role,
 
 @bp.route("/users")
 @require_role("admin")
+@export_limited
 def user_list():
     params = ListParams.from_request(sort_keys=list(USER_SORTS), default_sort="email",
                                      filters=["role", "status"])
@@ -36,6 +38,11 @@ def user_list():
         stmt = stmt.where(User.active.is_(False))
     column = USER_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), User.id)
+    if wants_csv():
+        return export_csv("users", stmt, [
+            ("id", User.id), ("email", User.email), ("name", User.name), ("role", User.role),
+            ("active", User.active), ("last_login_at", User.last_login_at),
+            ("created_at", User.created_at)])
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("admin/users.html", block="results", page=page, params=params,
                   roles=ROLE_CHOICES)

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from erp.auth import require_role
 from erp.blueprints.audit.forms import ImportForm
-from erp.csv_io import iter_rows, stream_csv, wants_csv
+from erp.csv_io import export_limited, iter_rows, stream_csv, wants_csv
 from erp.extensions import db
 from erp.models import AuditEntry
 from erp.queries import audit as audit_queries
@@ -39,6 +39,7 @@ def _record_types() -> list[str]:
 
 @bp.route("/audit")
 @require_role("admin")
+@export_limited
 def audit_list():
     params = ListParams.from_request(sort_keys=["created"], default_sort="-created",
                                      filters=AUDIT_FILTERS)

@@ -11,10 +11,11 @@ from decimal import Decimal
 from flask import Blueprint, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, raiseload
+from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from erp.auth import require_role
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, SupplierForm
+from erp.csv_io import dated_csv, export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
@@ -23,6 +24,7 @@ from erp.models.base import ZERO
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
+from erp.services import imports as import_service
 from erp.web import ListParams, apply_field_errors, picker_query, redirect_after_post, render
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -70,6 +72,12 @@ def stock_totals(product_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
             for pid, on_hand, reserved in db.session.execute(stmt)}
 
 
+def import_format_csv(kind: str, stmt):
+    """A list's filtered rows as CSV in the import's format (so the file imports back)."""
+    return dated_csv(kind, import_service.export_header(kind),
+                     import_service.export_rows(kind, current_user.company_id, stmt=stmt))
+
+
 def _available_expression():
     return (select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
             .where(StockLevel.product_id == Product.id)
@@ -85,11 +93,12 @@ PRODUCT_SORTS = {"sku": Product.sku, "name": Product.name, "kind": Product.kind,
 
 @bp.route("/products")
 @require_role("viewer")
+@export_limited
 def product_list():
     params = ListParams.from_request(sort_keys=list(PRODUCT_SORTS), default_sort="sku",
                                      filters=["category", "kind", "status", "low", "supplier"])
     company_id = current_user.company_id
-    stmt = company_select(Product).options(joinedload(Product.category), raiseload("*"))
+    stmt = company_select(Product)
     if params.q:
         like = f"%{params.q.lower()}%"
         stmt = stmt.where(or_(func.lower(Product.sku).like(like),
@@ -107,7 +116,10 @@ def product_list():
                           _available_expression() < Product.min_stock)
     column = PRODUCT_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Product.id)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    if wants_csv():
+        return import_format_csv("products", stmt)
+    page = paginate(stmt.options(joinedload(Product.category), raiseload("*")),
+                    page=params.page, per_page=params.per_page)
     totals = stock_totals([p.id for p in page.items])
     return render("catalog/products.html", block="results", page=page, params=params,
                   totals=totals, categories=_category_choices(company_id),
@@ -261,10 +273,11 @@ CATEGORY_SORTS = {"name": Category.name, "created": Category.created_at}
 
 @bp.route("/categories")
 @require_role("viewer")
+@export_limited
 def category_list():
     params = ListParams.from_request(sort_keys=list(CATEGORY_SORTS), default_sort="name",
                                      filters=["status"])
-    stmt = company_select(Category).options(joinedload(Category.parent), raiseload("*"))
+    stmt = company_select(Category)
     if params.q:
         like = f"%{params.q.lower()}%"
         stmt = stmt.where(or_(func.lower(Category.name).like(like),
@@ -272,7 +285,10 @@ def category_list():
     stmt = _status_filter(stmt, Category, params.filters["status"])
     column = CATEGORY_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Category.id)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    if wants_csv():
+        return _export_categories(stmt)
+    page = paginate(stmt.options(joinedload(Category.parent), raiseload("*")),
+                    page=params.page, per_page=params.per_page)
     counts = {}
     if page.items:
         counts = dict(db.session.execute(
@@ -282,6 +298,17 @@ def category_list():
             .group_by(Product.category_id)).all())
     return render("catalog/categories.html", block="results", page=page, params=params,
                   counts=counts, statuses=STATUS_CHOICES)
+
+
+def _export_categories(stmt):
+    parent = aliased(Category)
+    products = (select(func.count(Product.id)).where(Product.category_id == Category.id)
+                .correlate(Category).scalar_subquery())
+    return export_csv("categories", stmt, [
+        ("id", Category.id), ("name", Category.name), ("parent", parent.name),
+        ("description", Category.description), ("products", products),
+        ("active", Category.active)],
+        joins=[(parent, parent.id == Category.parent_id)])
 
 
 def _category_form(form: CategoryForm, exclude: int | None = None) -> CategoryForm:
@@ -388,10 +415,11 @@ SUPPLIER_SORTS = {"name": Supplier.name, "contact": Supplier.contact_person,
 
 @bp.route("/suppliers")
 @require_role("viewer")
+@export_limited
 def supplier_list():
     params = ListParams.from_request(sort_keys=list(SUPPLIER_SORTS), default_sort="name",
                                      filters=["status"])
-    stmt = company_select(Supplier).options(raiseload("*"))
+    stmt = company_select(Supplier)
     if params.q:
         like = f"%{params.q.lower()}%"
         stmt = stmt.where(or_(func.lower(Supplier.name).like(like),
@@ -401,7 +429,9 @@ def supplier_list():
     stmt = _status_filter(stmt, Supplier, params.filters["status"])
     column = SUPPLIER_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Supplier.id)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    if wants_csv():
+        return import_format_csv("suppliers", stmt)
+    page = paginate(stmt.options(raiseload("*")), page=params.page, per_page=params.per_page)
     return render("catalog/suppliers.html", block="results", page=page, params=params,
                   statuses=STATUS_CHOICES)
 

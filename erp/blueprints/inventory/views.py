@@ -17,9 +17,11 @@ from erp.blueprints.catalog.views import (STATUS_CHOICES, _category_choices, _id
                                           _status_filter, endpoint_url)
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                            WarehouseForm)
+from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
-from erp.models import MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, Warehouse
+from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
+                        Warehouse)
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import inventory as inventory_service
@@ -38,6 +40,7 @@ WAREHOUSE_SORTS = {"code": Warehouse.code, "name": Warehouse.name,
 
 @bp.route("/warehouses")
 @require_role("viewer")
+@export_limited
 def warehouse_list():
     params = ListParams.from_request(sort_keys=list(WAREHOUSE_SORTS), default_sort="code",
                                      filters=["status"])
@@ -50,6 +53,10 @@ def warehouse_list():
     stmt = _status_filter(stmt, Warehouse, params.filters["status"])
     column = WAREHOUSE_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Warehouse.id)
+    if wants_csv():
+        return export_csv("warehouses", stmt, [
+            ("id", Warehouse.id), ("code", Warehouse.code), ("name", Warehouse.name),
+            ("address", Warehouse.address), ("active", Warehouse.active)])
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("inventory/warehouses.html", block="results", page=page, params=params,
                   statuses=STATUS_CHOICES)
@@ -166,6 +173,7 @@ def _warehouse_choices(company_id: int, *, active_only: bool = False) -> list[tu
 
 @bp.route("/stock")
 @require_role("viewer")
+@export_limited
 def stock_list():
     params = ListParams.from_request(sort_keys=list(STOCK_SORTS), default_sort="sku",
                                      filters=["warehouse", "category", "low", "zero"])
@@ -193,6 +201,14 @@ def stock_list():
         stmt = stmt.where((StockLevel.on_hand != 0) | (StockLevel.reserved != 0))
     column = STOCK_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), StockLevel.id)
+    if wants_csv():  # the page's joins give product, category and warehouse
+        return export_csv("stock", stmt, [
+            ("sku", Product.sku), ("product", Product.name), ("category", Category.name),
+            ("warehouse", Warehouse.code), ("unit", Product.unit),
+            ("on_hand", StockLevel.on_hand), ("reserved", StockLevel.reserved),
+            ("available", StockLevel.on_hand - StockLevel.reserved),
+            ("min_stock", Product.min_stock), ("product_id", Product.id),
+            ("warehouse_id", Warehouse.id)])
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("inventory/stock.html", block="results", page=page, params=params, low=low,
                   warehouses=_warehouse_choices(company_id),
@@ -215,6 +231,7 @@ def _date_arg(value: str) -> date | None:
 
 @bp.route("/movements")
 @require_role("viewer")
+@export_limited
 def movement_list():
     params = ListParams.from_request(sort_keys=list(MOVEMENT_SORTS), default_sort="-created",
                                      filters=["product", "warehouse", "kind", "date_from",
@@ -247,10 +264,25 @@ def movement_list():
         stmt = stmt.order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
     else:
         stmt = stmt.order_by(StockMovement.created_at.asc(), StockMovement.id.asc())
+    if wants_csv():
+        return _export_movements(stmt)
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("inventory/movements.html", block="results", page=page, params=params,
                   product=product, problems=problems,
                   warehouses=_warehouse_choices(company_id), kinds=list(MOVEMENT_KINDS.items()))
+
+
+def _export_movements(stmt):
+    return export_csv("movements", stmt, [
+        ("id", StockMovement.id), ("created_at", StockMovement.created_at),
+        ("sku", Product.sku), ("product", Product.name), ("warehouse", Warehouse.code),
+        ("kind", StockMovement.kind), ("quantity", StockMovement.quantity),
+        ("reference", StockMovement.reference), ("note", StockMovement.note),
+        ("user", User.email), ("source_type", StockMovement.source_type),
+        ("source_id", StockMovement.source_id)],
+        joins=[(Product, Product.id == StockMovement.product_id),
+               (Warehouse, Warehouse.id == StockMovement.warehouse_id),
+               (User, User.id == StockMovement.user_id)])
 
 
 # Stock forms (staff)

@@ -10,12 +10,13 @@ from datetime import date
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from erp.auth import require_role
 from erp.blueprints.production.forms import (BomLineForm, clean, BomQuantityForm, EmployeeForm,
                                              OverrideForm, ProductionOrderForm, WorkOrderForm,
                                              WorkOrderStatusForm)
+from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
@@ -102,6 +103,7 @@ EMPLOYEE_SORTS = {"name": Employee.name, "department": Employee.department,
 
 @bp.route("/employees")
 @require_role("viewer")
+@export_limited
 def employee_list():
     params = list_params(sort_keys=list(EMPLOYEE_SORTS), default_sort="name",
                                      filters=["status"])
@@ -117,6 +119,12 @@ def employee_list():
         stmt = stmt.where(Employee.active.is_(False))
     column = EMPLOYEE_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Employee.id)
+    if wants_csv():
+        return export_csv("employees", stmt, [
+            ("id", Employee.id), ("name", Employee.name), ("department", Employee.department),
+            ("position", Employee.position), ("email", Employee.email),
+            ("user", User.email), ("active", Employee.active)],
+            joins=[(User, User.id == Employee.user_id)])
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("production/employees.html", block="results", page=page, params=params)
 
@@ -196,6 +204,7 @@ def employee_options():
 
 @bp.route("/boms")
 @require_role("viewer")
+@export_limited
 def bom_list():
     params = list_params(sort_keys=["sku", "name"], default_sort="sku")
     counts = (select(BomLine.product_id, func.count(BomLine.id).label("lines"))
@@ -209,6 +218,14 @@ def bom_list():
                               func.lower(Product.name).like(like)))
     column = Product.sku if params.sort_key == "sku" else Product.name
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Product.id)
+    if wants_csv():
+        costs = service.rolled_up_costs(_company_id())  # two queries, every BOM at once
+        return export_csv("boms", stmt, [
+            ("sku", Product.sku), ("product", Product.name), ("kind", Product.kind),
+            ("components", counts.c.lines),
+            ("rolled_up_cost", Product.id),  # the id, replaced by its cost below
+            ("cost_price", Product.cost_price), ("product_id", Product.id)],
+            row=lambda r: [*r[:4], costs.get(r[4]), *r[5:]])
     rows = db.session.execute(stmt.limit(params.per_page + 1)
                               .offset((params.page - 1) * params.per_page)).all()
     page = Page(items=rows[:params.per_page], page=params.page, per_page=params.per_page,
@@ -328,6 +345,7 @@ ORDER_SORTS = {"number": ProductionOrder.number, "start": ProductionOrder.planne
 
 @bp.route("/orders")
 @require_role("viewer")
+@export_limited
 def order_list():
     params = list_params(sort_keys=list(ORDER_SORTS), default_sort="-start",
                                      filters=["status", "product", "from", "to"])
@@ -350,9 +368,26 @@ def order_list():
     column = ORDER_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
                          ProductionOrder.id.desc() if params.descending else ProductionOrder.id)
+    if wants_csv():
+        return _export_orders(stmt)
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("production/orders.html", block="results", page=page, params=params,
                   statuses=ORDER_STATUSES)
+
+
+def _export_orders(stmt):
+    product = aliased(Product)
+    source, output = aliased(Warehouse), aliased(Warehouse)
+    return export_csv("production-orders", stmt, [
+        ("number", ProductionOrder.number), ("sku", product.sku), ("product", product.name),
+        ("quantity", ProductionOrder.quantity), ("status", ProductionOrder.status),
+        ("planned_start", ProductionOrder.planned_start),
+        ("planned_end", ProductionOrder.planned_end), ("component_warehouse", source.code),
+        ("output_warehouse", output.code), ("started_at", ProductionOrder.started_at),
+        ("completed_at", ProductionOrder.completed_at), ("id", ProductionOrder.id)],
+        joins=[(product, product.id == ProductionOrder.product_id),
+               (source, source.id == ProductionOrder.component_warehouse_id),
+               (output, output.id == ProductionOrder.output_warehouse_id)])
 
 
 def _order_form_values(form: ProductionOrderForm) -> dict | None:
@@ -543,8 +578,21 @@ def _work_order_stmt(params: ListParams):
     return stmt, column
 
 
+def _export_work_orders(stmt):
+    order, product, employee = aliased(ProductionOrder), aliased(Product), aliased(Employee)
+    return export_csv("work-orders", stmt, [
+        ("id", WorkOrder.id), ("production_order", order.number), ("sku", product.sku),
+        ("sequence", WorkOrder.sequence), ("name", WorkOrder.name),
+        ("employee", employee.name), ("status", WorkOrder.status),
+        ("planned_hours", WorkOrder.planned_hours), ("actual_hours", WorkOrder.actual_hours)],
+        joins=[(order, order.id == WorkOrder.production_order_id),
+               (product, product.id == order.product_id),
+               (employee, employee.id == WorkOrder.employee_id)])
+
+
 @bp.route("/work-orders")
 @require_role("viewer")
+@export_limited
 def workorder_list():
     params = list_params(sort_keys=list(WORK_ORDER_SORTS), default_sort="sequence",
                                      filters=["status", "employee"])
@@ -557,6 +605,8 @@ def workorder_list():
                                         .order_by(Employee.name, Employee.id).limit(200)))
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
                          WorkOrder.id.desc())
+    if wants_csv():
+        return _export_work_orders(stmt)
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("production/work_orders.html", block="results", page=page, params=params,
                   statuses=WORK_ORDER_STATUSES, employees=employees, employee=employee,
@@ -565,10 +615,16 @@ def workorder_list():
 
 @bp.route("/work-orders/mine")
 @require_role("viewer")
+@export_limited
 def my_workorders():
     params = list_params(sort_keys=list(WORK_ORDER_SORTS), default_sort="sequence",
                                      filters=["status"])
     employee = service.employee_of_user(_company_id(), current_user.id)
+    if wants_csv():
+        stmt, column = _work_order_stmt(params)
+        return _export_work_orders(stmt.where(
+            WorkOrder.employee_id == (employee.id if employee else -1)).order_by(
+            column.desc() if params.descending else column.asc(), WorkOrder.id.desc()))
     page = Page(items=[], page=params.page, per_page=params.per_page, has_next=False)
     if employee is not None:
         stmt, column = _work_order_stmt(params)

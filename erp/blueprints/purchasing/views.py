@@ -7,11 +7,12 @@ from datetime import date
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from erp.auth import require_role
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
+from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
 from erp.models import Supplier, Warehouse
@@ -113,13 +114,30 @@ def _orders_stmt(params: ListParams, *, supplier_id: int | None = None):
 
 @bp.route("/orders")
 @require_role("viewer")
+@export_limited
 def order_list():
     params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date",
                                      filters=["status", "supplier", "date_from", "date_to",
                                               "number"])
+    if wants_csv():
+        return _export_orders(_orders_stmt(params))
     page = paginate(_orders_stmt(params), page=params.page, per_page=params.per_page)
     return render("purchasing/orders.html", block="results", page=page, params=params,
                   statuses=STATUS_CHOICES)
+
+
+def _export_orders(stmt):
+    supplier = aliased(Supplier)  # the page may join Supplier itself (supplier name filter)
+    warehouse = aliased(Warehouse)
+    return export_csv("purchase-orders", stmt, [
+        ("number", PurchaseOrder.number), ("order_date", PurchaseOrder.order_date),
+        ("supplier", supplier.name), ("expected_date", PurchaseOrder.expected_date),
+        ("status", PurchaseOrder.status), ("warehouse", warehouse.code),
+        ("subtotal", PurchaseOrder.subtotal), ("tax", PurchaseOrder.tax_total),
+        ("total", PurchaseOrder.total), ("id", PurchaseOrder.id),
+        ("supplier_id", PurchaseOrder.supplier_id)],
+        joins=[(supplier, supplier.id == PurchaseOrder.supplier_id),
+               (warehouse, warehouse.id == PurchaseOrder.warehouse_id)])
 
 
 @bp.route("/suppliers/<int:supplier_id>/orders")

@@ -6,11 +6,13 @@ from datetime import date
 from flask import Blueprint, flash, request
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from erp.auth import require_role
 from erp.blueprints.quality.forms import InspectionForm, clean
+from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
+from erp.models import Product
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
 from erp.queries import company_select, paginate, scoped_get_or_404
@@ -44,6 +46,7 @@ def _find_order(text: str | None) -> ProductionOrder | None:
 
 @bp.route("/inspections")
 @require_role("viewer")
+@export_limited
 def inspection_list():
     params = ListParams.from_request(sort_keys=list(INSPECTION_SORTS), default_sort="-date",
                                      filters=["result", "product", "from", "to"])
@@ -70,6 +73,8 @@ def inspection_list():
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
                          QualityInspection.id.desc() if params.descending
                          else QualityInspection.id)
+    if wants_csv():
+        return _export(stmt)
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("quality/inspections.html", block="results", page=page, params=params,
                   results=RESULTS)
@@ -170,3 +175,15 @@ def inspection_edit(inspection_id: int):
             return response
     return render("quality/inspection_form.html", form=form, inspection=inspection,
                   status=422 if form.errors or form.form_errors else 200)
+
+
+def _export(stmt):
+    product, order = aliased(Product), aliased(ProductionOrder)
+    return export_csv("inspections", stmt, [
+        ("id", QualityInspection.id), ("inspected_on", QualityInspection.inspected_on),
+        ("sku", product.sku), ("product", product.name), ("production_order", order.number),
+        ("receipt_reference", QualityInspection.receipt_reference),
+        ("result", QualityInspection.result), ("inspector", QualityInspection.inspector_name),
+        ("notes", QualityInspection.notes)],
+        joins=[(product, product.id == QualityInspection.product_id),
+               (order, order.id == QualityInspection.production_order_id)])

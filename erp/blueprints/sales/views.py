@@ -10,6 +10,8 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from erp.auth import require_role
 from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
+from erp.blueprints.catalog.views import import_format_csv
+from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
 from erp.models import Warehouse
@@ -48,6 +50,7 @@ def _parse_date(text: str) -> date | None:
 
 @bp.route("/customers")
 @require_role("viewer")
+@export_limited
 def customer_list():
     params = ListParams.from_request(sort_keys=list(CUSTOMER_SORTS), default_sort="name",
                                      filters=["status"])
@@ -64,6 +67,8 @@ def customer_list():
         stmt = stmt.where(Customer.active.is_(True))
     column = CUSTOMER_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Customer.id)
+    if wants_csv():
+        return import_format_csv("customers", stmt)
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("sales/customers.html", block="results", page=page, params=params)
 
@@ -141,6 +146,7 @@ def customer_detail(customer_id: int):
 
 @bp.route("/orders")
 @require_role("viewer")
+@export_limited
 def order_list():
     params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date",
                                      filters=["status", "customer", "number", "date_from",
@@ -165,6 +171,14 @@ def order_list():
     column = ORDER_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
                          SalesOrder.id.desc() if params.descending else SalesOrder.id.asc())
+    if wants_csv():  # the page joins the customer
+        return export_csv("sales-orders", stmt, [
+            ("number", SalesOrder.number), ("order_date", SalesOrder.order_date),
+            ("customer", Customer.name), ("requested_date", SalesOrder.requested_date),
+            ("status", SalesOrder.status), ("subtotal", SalesOrder.subtotal),
+            ("discount", SalesOrder.discount_total), ("tax", SalesOrder.tax_total),
+            ("total", SalesOrder.total), ("invoice_number", SalesOrder.invoice_number),
+            ("id", SalesOrder.id), ("customer_id", SalesOrder.customer_id)])
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("sales/orders.html", block="results", page=page, params=params,
                   statuses=STATUS_CHOICES)

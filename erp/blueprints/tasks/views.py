@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from erp.auth import require_role
 from erp.blueprints.tasks.forms import PRIORITY_CHOICES, STATUS_CHOICES, StatusForm, TaskForm
-from erp.csv_io import iter_rows, stream_csv, wants_csv
+from erp.csv_io import export_limited, iter_rows, stream_csv, wants_csv
 from erp.extensions import db
 from erp.models import User
 from erp.models.tasks import TASK_PRIORITIES, TASK_STATUSES, Todo
@@ -87,6 +87,7 @@ def _assignee_options() -> list[tuple[str, str]]:
 
 @bp.route("")
 @require_role("viewer")
+@export_limited
 def task_list():
     params = _list_params()
     if wants_csv():
