@@ -46,3 +46,10 @@ system-deps:
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
+
+## make bench: load a data set, serve it under gunicorn, drive the load scenarios and write
+## bench/results/<date>-<size>-<db>.md (BENCH_SIZE=s|m|l, BENCH_DB=sqlite|postgresql,
+## BENCH_USERS=50,100,200, BENCH_DURATION=20, BENCH_FULL=1). Not part of `make test`.
+bench: venv system-deps
+	BENCH_SIZE="$(BENCH_SIZE)" BENCH_DB="$(BENCH_DB)" BENCH_USERS="$(BENCH_USERS)" \
+	BENCH_DURATION="$(BENCH_DURATION)" BENCH_FULL="$(BENCH_FULL)" $(BIN)/python bench/run.py

@@ -74,6 +74,7 @@ def from_environment() -> dict:
         "DB_MAX_OVERFLOW": _env_int("DB_MAX_OVERFLOW", 10),
         "FORCE_HTTPS": _env_bool("FORCE_HTTPS", production),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        **({"CACHE_DIR": os.environ["CACHE_DIR"]} if os.environ.get("CACHE_DIR") else {}),
     }
 
 

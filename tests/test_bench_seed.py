@@ -1,0 +1,183 @@
+"""The benchmark data generator (`flask seed-bench`): consistent data the app can go on with.
+
+One test loads size s (2,000 products, 1,000 sales orders, 20,000 movements: ~2 s on
+SQLite, ~6 s on PostgreSQL) and checks every invariant on it; the others use the hidden
+size "xs" (a hundredth of m) to stay fast. BENCH_TEST_SIZE=m runs the big check on m.
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from erp.extensions import db
+from erp.models import Company, DocumentSequence, StockLevel, StockMovement, User
+from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
+from erp.models.sales import SalesOrder, SalesOrderItem
+from erp.seeds import bench
+from erp.services import sales, stock
+
+BIG = os.environ.get("BENCH_TEST_SIZE", "s")
+SIZE = "xs"
+
+
+def load(runner, size: str):
+    result = runner.invoke(args=["seed-bench", "--size", size, "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    company = db.session.scalar(select(Company).where(Company.name == bench.BENCH_COMPANY))
+    assert company is not None
+    return company, result.output
+
+
+@pytest.fixture
+def seeded(app, runner):
+    return load(runner, SIZE)
+
+
+def test_size_s_is_consistent(app, runner):
+    seeded = load(runner, BIG)
+    check_counts(seeded, BIG)
+    check_ledger_and_reservations(seeded)
+    check_totals_and_numbers(seeded)
+
+
+def test_xs_is_consistent(seeded):
+    check_counts(seeded, SIZE)
+    check_ledger_and_reservations(seeded)
+    check_totals_and_numbers(seeded)
+
+
+def check_counts(seeded, size):
+    company, output = seeded
+    plan = bench.plan_for(size)
+    cid = company.id
+
+    def count(model):
+        return db.session.scalar(select(func.count()).select_from(model)
+                                 .where(model.company_id == cid))
+
+    assert count(SalesOrder) == plan.sales_orders
+    assert count(PurchaseOrder) == plan.purchase_orders
+    assert count(StockLevel) == plan.stock_levels
+    assert count(StockMovement) == plan.movements
+    assert count(SalesOrderItem) >= plan.sales_orders * 4
+    assert count(User) == len(bench.ROLE_USERS) + bench.VIRTUAL_USERS
+    statuses = set(db.session.scalars(select(SalesOrder.status).where(
+        SalesOrder.company_id == cid).distinct()))
+    assert statuses == {"draft", "confirmed", "shipped", "invoiced", "cancelled"}
+    oldest = db.session.scalar(select(func.min(SalesOrder.order_date)).where(
+        SalesOrder.company_id == cid))
+    assert (date.today() - oldest).days > 300  # spread over the last two years
+    assert "Loaded size" in output
+
+
+def check_ledger_and_reservations(seeded):
+    company, _ = seeded
+    assert stock.ledger_mismatches(company.id) == []
+    # reserved = the confirmed orders' quantities per (product, warehouse), never above on hand
+    expected = defaultdict(Decimal)
+    rows = db.session.execute(
+        select(SalesOrderItem.product_id, SalesOrder.warehouse_id, SalesOrderItem.quantity)
+        .join(SalesOrder, SalesOrder.id == SalesOrderItem.order_id)
+        .where(SalesOrder.company_id == company.id, SalesOrder.status == "confirmed"))
+    for product_id, warehouse_id, quantity in rows:
+        expected[(product_id, warehouse_id)] += Decimal(quantity)
+    for level in db.session.scalars(select(StockLevel).where(
+            StockLevel.company_id == company.id)):
+        assert level.reserved == expected.get((level.product_id, level.warehouse_id), 0)
+        assert 0 <= level.reserved <= level.on_hand
+    # every shipped or invoiced line left stock with a movement pointing at it
+    shipped_lines = db.session.scalar(
+        select(func.count()).select_from(SalesOrderItem)
+        .join(SalesOrder, SalesOrder.id == SalesOrderItem.order_id)
+        .where(SalesOrder.company_id == company.id,
+               SalesOrder.status.in_(["shipped", "invoiced"])))
+    shipments = db.session.scalar(select(func.count()).select_from(StockMovement).where(
+        StockMovement.company_id == company.id, StockMovement.kind == "sales_shipment",
+        StockMovement.source_type == "sales_order_item"))
+    assert shipments == shipped_lines > 0
+
+
+def check_totals_and_numbers(seeded):
+    company, _ = seeded
+    for order in db.session.scalars(select(SalesOrder).where(
+            SalesOrder.company_id == company.id)):
+        items = order.items
+        assert items
+        for item in items:
+            amounts = sales.line_amounts(item.quantity, item.unit_price,
+                                         item.discount_percent, item.tax_rate)
+            assert (item.subtotal, item.discount_amount, item.tax_amount, item.total) == (
+                amounts.subtotal, amounts.discount, amounts.tax, amounts.total)
+        assert order.subtotal == sum(i.subtotal for i in items)
+        assert order.discount_total == sum(i.discount_amount for i in items)
+        assert order.tax_total == sum(i.tax_amount for i in items)
+        assert order.total == sum(i.total for i in items)
+        assert (order.invoice_number is not None) == (order.status == "invoiced")
+    for order in db.session.scalars(select(PurchaseOrder).where(
+            PurchaseOrder.company_id == company.id)):
+        assert order.total == sum(i.line_total for i in order.items)
+        assert order.subtotal + order.tax_total == order.total
+        for item in order.items:
+            assert 0 <= item.received_quantity <= item.quantity
+    for column in (SalesOrder.number, SalesOrder.invoice_number):
+        values = [v for v in db.session.scalars(select(column).where(
+            SalesOrder.company_id == company.id)) if v]
+        assert len(values) == len(set(values))
+    # the counters hold the last number used, per series and year
+    for seq in db.session.scalars(select(DocumentSequence).where(
+            DocumentSequence.company_id == company.id)):
+        model = {"SO": SalesOrder, "PO": PurchaseOrder, "INV": SalesOrder}[seq.series]
+        column = SalesOrder.invoice_number if seq.series == "INV" else model.number
+        last = db.session.scalar(select(func.max(column)).where(
+            model.company_id == company.id, column.like(f"{seq.series}-{seq.year}-%")))
+        assert last == f"{seq.series}-{seq.year}-{seq.last_value:06d}"
+
+
+def test_the_app_goes_on_numbering_and_confirming(seeded, client):
+    company, _ = seeded
+    admin = db.session.scalar(select(User).where(User.email == f"admin@{bench.BENCH_DOMAIN}"))
+    level = db.session.scalar(select(StockLevel).where(
+        StockLevel.company_id == company.id, StockLevel.on_hand - StockLevel.reserved >= 5)
+        .order_by(StockLevel.id).limit(1))
+    customer_id = db.session.scalar(select(SalesOrder.customer_id).where(
+        SalesOrder.company_id == company.id).limit(1))
+    year = date.today().year
+    last = db.session.scalar(select(DocumentSequence.last_value).where(
+        DocumentSequence.company_id == company.id, DocumentSequence.series == "SO",
+        DocumentSequence.year == year))
+    order = sales.create_order(company_id=company.id, user=admin, customer_id=customer_id,
+                               warehouse_id=level.warehouse_id, order_date=date.today())
+    assert order.number == f"SO-{year}-{last + 1:06d}"
+    sales.add_line(company_id=company.id, user=admin, order_id=order.id,
+                   product_id=level.product_id, quantity=Decimal(5))
+    confirmed = sales.confirm_order(company_id=company.id, order_id=order.id, user=admin)
+    assert confirmed.status == "confirmed"
+    shipped = sales.ship_order(company_id=company.id, order_id=order.id, user=admin)
+    invoiced = sales.invoice_order(company_id=company.id, order_id=shipped.id, user=admin)
+    assert invoiced.invoice_number.startswith(f"INV-{year}-")
+    assert stock.ledger_mismatches(company.id) == []
+    # a bench user logs in with the documented password and sees the orders
+    response = client.post("/login", data={"email": f"user001@{bench.BENCH_DOMAIN}",
+                                           "password": bench.BENCH_PASSWORD})
+    assert response.status_code == 303
+    assert client.get("/sales/orders?page=2").status_code == 200
+
+
+def test_refuses_a_database_that_has_a_bench_company(seeded, runner):
+    result = runner.invoke(args=["seed-bench", "--size", SIZE])
+    assert result.exit_code != 0
+    assert "already has a company named 'Bench Co'" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Company).where(
+        Company.name == bench.BENCH_COMPANY)) == 1
+
+
+def test_unknown_size_is_refused(runner):
+    result = runner.invoke(args=["seed-bench", "--size", "xxl"])
+    assert result.exit_code != 0
+    assert "xxl" in result.output
