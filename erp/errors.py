@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, g
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -36,6 +37,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
+            return error
+        if request_ctx.url_adapter is None:  # an untrusted Host header: no URLs for a page
             return error
         response = _page(error.code)
         if error.code == 429:

@@ -74,15 +74,18 @@ def test_backup_keep_option_rotates(app, runner, tmp_path):
 
 
 @pytest.mark.postgresql_only
-def test_copy_from_sqlite_to_postgresql_keeps_every_row(tmp_path, redis_url):
+@pytest.mark.parametrize("data", ["demo", "bench-s"])
+def test_copy_from_sqlite_to_postgresql_keeps_every_row(tmp_path, redis_url, data):
     source_url = f"sqlite:///{tmp_path / 'source.sqlite3'}"
     source = create_app(app_config(source_url, redis_url, tmp_path / "s"))
     with source.app_context():
         db.create_all()
-        assert source.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+        args = ["seed-demo"] if data == "demo" else ["seed-bench", "--size", "s"]
+        result = source.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 0, result.output
         expected = snapshot(db.engine)
 
-        target_url = fresh_database_url(tmp_path, "erp_copy_target")
+        target_url = fresh_database_url(tmp_path, f"erp_copy_{data.replace('-', '_')}")
         target = create_app(app_config(target_url, redis_url, tmp_path / "t"))
         with target.app_context():
             upgrade()

@@ -36,3 +36,35 @@ def test_static_urls_are_fingerprinted_and_cached_for_good(client):
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     plain = client.get(urls[0].split("?")[0])
     assert "immutable" not in plain.headers.get("Cache-Control", "")
+
+
+def test_the_production_config_carries_every_header_and_forces_https(monkeypatch, tmp_path):
+    from erp import create_app
+
+    monkeypatch.setenv("ERP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 64)
+    monkeypatch.setenv("ALLOWED_HOSTS", "erp.example.com")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+                      "CACHE_DIR": str(tmp_path / "cache")})
+    client = app.test_client()
+    plain = client.get("/login", base_url="http://erp.example.com")
+    assert plain.status_code in (301, 302) and plain.headers["Location"].startswith("https://")
+    # nginx terminates TLS and says so in X-Forwarded-Proto (one trusted proxy)
+    response = client.get("/login", base_url="http://erp.example.com",
+                          headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+    headers = response.headers
+    assert "max-age=" in headers["Strict-Transport-Security"]
+    csp = headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'self'",
+                      "form-action 'self'", "frame-ancestors 'none'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "Permissions-Policy" in headers
+    cookie = headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # other host names are refused
+    assert client.get("/login", base_url="https://evil.example.com").status_code == 400
