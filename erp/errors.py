@@ -24,7 +24,7 @@ MESSAGES = {
 
 def _page(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
-    response = render("errors/error.html", status=code, code=code, title=title,
+    response = render("errors/error.html", block="content", status=code, code=code, title=title,
                       message=detail or message)
     return response
 

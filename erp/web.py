@@ -27,9 +27,10 @@ def is_htmx() -> bool:
             and request.headers.get("HX-History-Restore-Request") != "true")
 
 
-def render(template: str, *, block: str = "content", status: int = 200, **context):
-    """The full page for a normal request, only `block` of the same template for htmx."""
-    if is_htmx():
+def render(template: str, *, block: str | None = None, status: int = 200, **context):
+    """The full page; for an htmx request only `block` of the same template, when the
+    view names one (a page without a named block is always whole)."""
+    if block is not None and is_htmx():
         body = render_block(template, block, **context)
     else:
         body = render_template(template, **context)

@@ -14,7 +14,9 @@ from erp.models.base import ZERO
 from erp.models.catalog import UNITS
 from erp.services import DomainError, NotFound, ValidationError, atomic, audit
 
-PICKED_ID = re.compile(r"\[#(\d+)\]\s*$")
+# ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
+# digits than a BIGINT holds overflow SQLite's driver)
+PICKED_ID = re.compile(r"\[#([0-9]{1,18})\]\s*$")
 
 
 def picked_id(text: str | None) -> int | None:
@@ -108,6 +110,8 @@ def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
     try:
         record_id = int(raw)
     except (TypeError, ValueError):
+        record_id = None
+    if record_id is None or not 0 < record_id < 2**63:  # beyond 64 bits SQLite's driver raises
         errors.setdefault(name, []).append(message)
         return None
     exists = db.session.scalar(

@@ -187,6 +187,16 @@ def _recompute_totals(order: PurchaseOrder) -> None:
     order.total = order.subtotal + order.tax_total
 
 
+def _check_amounts(order: PurchaseOrder, item: PurchaseOrderItem) -> None:
+    """Refuse a line whose amounts or whose order's totals would not fit Numeric(14, 2)
+    (PostgreSQL would refuse the row; SQLite would store it)."""
+    amounts = (item.line_subtotal, item.line_tax, item.line_total,
+               order.subtotal, order.tax_total, order.total)
+    if any(amount > MAX_MONEY for amount in amounts):
+        message = "The line or order total would be too large: lower the quantity or the cost."
+        raise ValidationError(message, field_errors={"quantity": [message]})
+
+
 # Orders
 
 def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
@@ -287,6 +297,7 @@ def add_line(*, company_id: int, user: User | None, order_id: int, product_id: i
         order.items.append(item)
         _line_amounts(item)
         _recompute_totals(order)
+        _check_amounts(order, item)
         db.session.flush()
         audit.record(company_id=company_id, user=user, action="update",
                      record_type="purchase_order", record_id=order.id,
@@ -323,6 +334,7 @@ def update_line(*, company_id: int, user: User | None, order_id: int, item_id: i
         changes = audit.diff(item, values)
         _line_amounts(item)
         _recompute_totals(order)
+        _check_amounts(order, item)
         if changes:
             audit.record(company_id=company_id, user=user, action="update",
                          record_type="purchase_order", record_id=order.id,
@@ -434,7 +446,10 @@ def receive(*, company_id: int, user: User | None, order_id: int,
             errors: dict[str, list[str]] = {}
             wanted: list[tuple[PurchaseOrderItem, Decimal]] = []
             for raw_id, raw_qty in quantities.items():
-                item = by_id.get(int(raw_id)) if str(raw_id).isdigit() else None
+                raw = str(raw_id)
+                # ASCII digits only: '²'.isdigit() is true but int('²') fails
+                item = (by_id.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 12
+                        else None)
                 field = f"qty-{raw_id}"
                 if item is None:
                     errors[field] = ["No such line on this order."]

@@ -230,10 +230,12 @@ def _header_values(company_id: int, data: dict, errors: dict) -> dict:
     warehouse = None
     if warehouse_id not in (None, ""):
         try:
-            warehouse = db.session.scalar(select(Warehouse).where(
-                Warehouse.id == int(warehouse_id), Warehouse.company_id == company_id))
+            number = int(warehouse_id)
         except (TypeError, ValueError):
-            warehouse = None
+            number = None
+        if number is not None and 0 < number < 2**63:  # beyond 64 bits SQLite's driver raises
+            warehouse = db.session.scalar(select(Warehouse).where(
+                Warehouse.id == number, Warehouse.company_id == company_id))
     if warehouse is None:
         errors.setdefault("warehouse_id", []).append("Choose a warehouse.")
     values["warehouse_id"] = warehouse.id if warehouse else None

@@ -50,7 +50,7 @@ def _status_filter(stmt, model, status: str):
 
 
 def _id_filter(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 def _category_choices(company_id: int, *, exclude: int | None = None) -> list[tuple[str, str]]:

@@ -3,11 +3,18 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
 
 from erp.forms import choices
 
 MAX_QUANTITY = Decimal("99999999999")
+
+
+def finite(form, field) -> None:
+    """Refuse NaN and infinities before NumberRange looks at them ('sNaN' makes it raise)."""
+    if field.data is not None and not field.data.is_finite():
+        field.errors[:] = []
+        raise StopValidation("Enter a number.")
 
 
 class WarehouseForm(FlaskForm):
@@ -26,7 +33,8 @@ class StockCountForm(FlaskForm):
     product = _product_field()
     warehouse_id = SelectField("Warehouse", coerce=int, choices=[])
     counted = DecimalField("Counted quantity", places=3,
-                           validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)])
+                           validators=[InputRequired(), finite,
+                                       NumberRange(min=0, max=MAX_QUANTITY)])
     note = StringField("Note", validators=[Length(max=300)])
 
 
@@ -35,7 +43,8 @@ class StockTransferForm(FlaskForm):
     from_warehouse_id = SelectField("From warehouse", coerce=int, choices=[])
     to_warehouse_id = SelectField("To warehouse", coerce=int, choices=[])
     quantity = DecimalField("Quantity", places=3,
-                            validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)])
+                            validators=[InputRequired(), finite,
+                                        NumberRange(min=0, max=MAX_QUANTITY)])
     note = StringField("Note", validators=[Length(max=300)])
 
 
@@ -47,5 +56,6 @@ class StockReceiveForm(FlaskForm):
     product = _product_field()
     warehouse_id = SelectField("Warehouse", coerce=int, choices=[])
     quantity = DecimalField("Quantity", places=3,
-                            validators=[InputRequired(), NumberRange(min=0, max=MAX_QUANTITY)])
+                            validators=[InputRequired(), finite,
+                                        NumberRange(min=0, max=MAX_QUANTITY)])
     note = StringField("Note", validators=[Length(max=300)])

@@ -19,7 +19,8 @@ bp = Blueprint("main", __name__)
 def dashboard():
     data = dashboard_queries.dashboard(current_user.company_id, current_user.id)
     chart = data.sales["chart"]
-    return render("main/dashboard.html", company=current_user.company, data=data,
+    return render("main/dashboard.html", block="content", company=current_user.company,
+                  data=data,
                   chart_labels=[month["label"] for month in chart],
                   chart_values=[str(month["total"]) for month in chart],
                   order_statuses=ORDER_STATUSES, status_badges=STATUS_BADGES)

@@ -30,6 +30,13 @@ def finite(form, field) -> None:
         raise StopValidation("Enter a number.")
 
 
+def whole_number(form, field) -> None:
+    """Refuse integers too large for NumberRange (it converts them to float: OverflowError)."""
+    if field.data is not None and abs(field.data) > 10**9:
+        field.errors[:] = []
+        raise StopValidation("Enter a smaller number.")
+
+
 def quantity_field(label: str, *, required: bool = True, maximum=MAX_QUANTITY, minimum="0.001"):
     first = InputRequired(message="Enter a quantity.") if required else Optional()
     return DecimalField(label, places=None, validators=[
@@ -89,7 +96,8 @@ class WorkOrderForm(FlaskForm):
     actual_hours = quantity_field("Actual hours", required=False, maximum=Decimal("99999"),
                                   minimum="0")
     sequence = IntegerField("Sequence", default=10,
-                            validators=[Optional(), NumberRange(min=0, max=10000)])
+                            validators=[Optional(), whole_number,
+                                        NumberRange(min=0, max=10000)])
 
 
 class WorkOrderStatusForm(FlaskForm):

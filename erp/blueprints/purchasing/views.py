@@ -176,7 +176,7 @@ def order_create():
     if request.method == "GET":
         form.order_date.data = date.today()
         supplier_id = request.args.get("supplier_id", "")
-        if supplier_id.isdigit():
+        if supplier_id.isascii() and supplier_id.isdigit() and len(supplier_id) < 12:
             supplier = db.session.scalar(company_select(Supplier).where(
                 Supplier.id == int(supplier_id)))
             if supplier is not None:
@@ -435,9 +435,9 @@ def reorder():
         if not current_user.has_role("staff"):
             abort(403)
         selected = {int(v) for v in request.form.getlist("product")
-                    if v.isdigit() and len(v) < 12}
+                    if v.isascii() and v.isdigit() and len(v) < 12}
         submitted = {int(k[4:]): request.form[k][:40] for k in request.form
-                     if k.startswith("qty-") and k[4:].isdigit() and len(k) < 16}
+                     if k.startswith("qty-") and k[4:].isascii() and k[4:].isdigit() and len(k) < 16}
         if form.validate_on_submit():
             try:
                 created = service.create_reorder_drafts(
@@ -454,7 +454,7 @@ def reorder():
                     url_for("purchasing.reorder",
                             created=",".join(str(o.id) for o in created)))
     created_ids = [int(v) for v in request.args.get("created", "").split(",")[:50]
-                   if v.isdigit() and len(v) < 12]
+                   if v.isascii() and v.isdigit() and len(v) < 12]
     created_orders = []
     if created_ids:
         created_orders = list(db.session.scalars(

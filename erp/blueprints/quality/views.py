@@ -129,7 +129,7 @@ def inspection_create():
     if request.method == "GET":
         form.inspected_on.data = date.today()
         order_id = request.args.get("production_order", "")
-        if order_id.isdigit() and int(order_id) < 2**31:
+        if order_id.isascii() and order_id.isdigit() and len(order_id) < 12 and int(order_id) < 2**31:
             order = db.session.scalar(company_select(ProductionOrder)
                                       .where(ProductionOrder.id == int(order_id))
                                       .options(joinedload(ProductionOrder.product)))
@@ -137,7 +137,7 @@ def inspection_create():
                 form.production_order.data = order.number
                 form.product.data = order.product.sku
         product_id = request.args.get("product", "")
-        if product_id.isdigit() and int(product_id) < 2**31:
+        if product_id.isascii() and product_id.isdigit() and len(product_id) < 12 and int(product_id) < 2**31:
             product = find_product(current_user.company_id, f"[#{product_id}]")
             if product is not None:
                 form.product.data = product.sku

@@ -5,11 +5,30 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
+                                StopValidation)
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("99999999999")
 TEXT_MAX = 2000
+
+
+def finite(form, field) -> None:
+    """Refuse a signaling NaN ('sNaN' parses, and NumberRange's math.isnan raises on it);
+    NaN and infinities are left to NumberRange, whose message names the range."""
+    if field.data is not None and field.data.is_snan():
+        field.errors[:] = []
+        raise StopValidation("Enter a number.")
+
+
+class PickerField(StringField):
+    """A picker's text. `OrderForm(obj=order)` hands it the Customer record itself when the
+    POST lacks the field: keep its picker text, never the object (Length would raise)."""
+
+    def process_data(self, value):
+        if value is not None and not isinstance(value, str):
+            value = getattr(value, "picker_label", None) or str(value)
+        super().process_data(value)
 
 
 class CustomerForm(FlaskForm):
@@ -20,12 +39,12 @@ class CustomerForm(FlaskForm):
     billing_address = TextAreaField("Billing address", validators=[Length(max=TEXT_MAX)])
     shipping_address = TextAreaField("Shipping address", validators=[Length(max=TEXT_MAX)])
     credit_limit = DecimalField("Credit limit", places=2, default=Decimal("0"),
-                                validators=[Optional(), NumberRange(min=0, max=MAX_MONEY)])
+                                validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
     active = BooleanField("Active", default=True)
 
 
 class OrderForm(FlaskForm):
-    customer = StringField("Customer", validators=[DataRequired(), Length(max=250)],
+    customer = PickerField("Customer", validators=[DataRequired(), Length(max=250)],
                            description="Type a name and pick from the list.")
     warehouse_id = SelectField("Warehouse", choices=[], validate_choice=False,
                                validators=[DataRequired()])
@@ -36,15 +55,15 @@ class OrderForm(FlaskForm):
 
 class LineEditForm(FlaskForm):
     quantity = DecimalField("Quantity", places=None,
-                            validators=[InputRequired(), NumberRange(min=Decimal("0.001"),
-                                                                     max=MAX_QUANTITY)])
+                            validators=[InputRequired(), finite,
+                                        NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)])
     unit_price = DecimalField("Unit price", places=None, validators=[
-        Optional(), NumberRange(min=0, max=MAX_MONEY)],
+        Optional(), finite, NumberRange(min=0, max=MAX_MONEY)],
         description="Blank: the product's sale price.")
     discount_percent = DecimalField("Discount %", places=None,
-                                    validators=[Optional(), NumberRange(min=0, max=100)])
+                                    validators=[Optional(), finite, NumberRange(min=0, max=100)])
     tax_rate = DecimalField("Tax %", places=None,
-                            validators=[Optional(), NumberRange(min=0, max=100)])
+                            validators=[Optional(), finite, NumberRange(min=0, max=100)])
 
 
 class LineForm(LineEditForm):

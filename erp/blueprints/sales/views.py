@@ -208,7 +208,7 @@ def order_create():
         if len(form.warehouse_id.choices) == 2:  # only one warehouse: preselect it
             form.warehouse_id.data = form.warehouse_id.choices[1].value
         customer_id = request.args.get("customer_id", type=int)
-        if customer_id:
+        if customer_id and 0 < customer_id < 2**31:
             customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
             if customer is not None:
                 form.customer.data = customer.picker_label

@@ -56,7 +56,7 @@ def _where(params: ListParams) -> list:
         clauses.append(Todo.created_by_id == current_user.id)
     elif params.filters["assignee"] == "none":
         clauses.append(Todo.assignee_id.is_(None))
-    elif params.filters["assignee"].isdigit() and int(params.filters["assignee"]) < 2**31:
+    elif params.filters["assignee"].isascii() and params.filters["assignee"].isdigit() and len(params.filters["assignee"]) < 12 and int(params.filters["assignee"]) < 2**31:
         clauses.append(Todo.assignee_id == int(params.filters["assignee"]))
     status = params.filters["status"]
     if status in TASK_STATUSES:
@@ -122,7 +122,7 @@ def _export(params: ListParams):
 def assignee_options():
     """Picker suggestions: <option value="Name [#id]"> for the company's active users."""
     users = task_service.search_assignees(current_user.company_id, picker_query())
-    return render("tasks/_assignee_options.html", users=users)
+    return render_template("tasks/_assignee_options.html", users=users)
 
 
 def _values(form: TaskForm) -> dict:
