@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from erp.extensions import db
 
-SQLITE_BUSY_TIMEOUT_MS = 15000
 WRITE_OPTION = "erp_write_transaction"
 
 
@@ -47,7 +46,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA busy_timeout=15000")  # ms: writers wait for the lock
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
