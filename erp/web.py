@@ -49,9 +49,10 @@ def redirect_after_post(endpoint_or_url: str, **values):
     return redirect(url, 303)
 
 
-def form_errors_status() -> int:
-    """Validation errors answer 422 with the form re-rendered (htmx is configured to swap 422)."""
-    return 422
+def form_status(form) -> int:
+    """422 when the form has errors (field or form-level; htmx is configured to swap 422),
+    else 200: the status of every re-rendered form."""
+    return 422 if form.errors else 200
 
 
 def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:

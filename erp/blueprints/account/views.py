@@ -9,7 +9,7 @@ from erp.blueprints.account.forms import PasswordChangeForm
 from erp.extensions import limiter
 from erp.services import ValidationError
 from erp.services import users as user_service
-from erp.web import apply_field_errors, redirect_after_post, render
+from erp.web import apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -35,4 +35,4 @@ def password_change():
             login_user(user)
             flash("Your password has been changed. Other sessions have been logged out.", "success")
             return redirect_after_post("main.dashboard")
-    return render("account/password.html", form=form, status=422 if form.errors else 200)
+    return render("account/password.html", form=form, status=form_status(form))

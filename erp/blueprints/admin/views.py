@@ -12,7 +12,8 @@ from erp.models import User
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import users as user_service
-from erp.web import ListParams, apply_field_errors, is_htmx, redirect_after_post, render
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, redirect_after_post,
+                     render)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -62,7 +63,7 @@ def user_create():
         else:
             flash(f"User {user.email} created.", "success")
             return redirect_after_post("admin.user_detail", user_id=user.id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("admin/user_form.html", form=form, status=status)
 
 

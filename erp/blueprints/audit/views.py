@@ -17,7 +17,7 @@ from erp.queries import audit as audit_queries
 from erp.queries import paginate
 from erp.services import NotFound
 from erp.services import imports as import_service
-from erp.web import ListParams, redirect_after_post, render
+from erp.web import ListParams, form_status, redirect_after_post, render
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 
@@ -128,7 +128,7 @@ def import_upload(kind: str):
         token = import_service.save_upload(current_app.instance_path, data, kind=kind,
                                            user=current_user, filename=upload.filename or "")
         return redirect_after_post("audit.import_preview", kind=kind, token=token)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("audit/import_upload.html", form=form, importer=importer,
                   import_kinds=_import_kinds(), status=status)
 

@@ -10,7 +10,7 @@ from erp import auth
 from erp.extensions import limiter
 from erp.services import users as user_service
 from erp.blueprints.auth.forms import LoginForm
-from erp.web import render
+from erp.web import form_status, render
 
 bp = Blueprint("auth", __name__)
 
@@ -51,7 +51,7 @@ def login():
             return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
         form.password.errors.append("Wrong email or password, or the account is locked.")
         return render("auth/login.html", form=form, status=422)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("auth/login.html", form=form, status=status)
 
 

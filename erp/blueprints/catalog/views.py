@@ -25,7 +25,8 @@ from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import imports as import_service
-from erp.web import ListParams, apply_field_errors, picker_query, redirect_after_post, render
+from erp.web import (ListParams, apply_field_errors, form_status, picker_query,
+                     redirect_after_post, render)
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -174,10 +175,6 @@ def _rename_errors(error: ValidationError, names: dict[str, str]) -> None:
             error.field_errors[new] = error.field_errors.pop(old)
 
 
-def _form_status(form) -> int:
-    return 422 if (form.errors or getattr(form, "form_errors", None)) else 200
-
-
 @bp.route("/products/new", methods=["GET", "POST"])
 @require_role("staff")
 def product_create():
@@ -187,7 +184,7 @@ def product_create():
         flash(f"Product {product.sku} created.", "success")
         return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("catalog/product_form.html", form=form, product=None,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/products/<int:product_id>")
@@ -230,7 +227,7 @@ def product_edit(product_id: int):
         flash(f"Product {saved.sku} saved.", "success")
         return redirect_after_post("catalog.product_detail", product_id=saved.id)
     return render("catalog/product_form.html", form=form, product=product,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/products/<int:product_id>/active", methods=["POST"])
@@ -343,7 +340,7 @@ def category_create():
         flash(f"Category {category.name} created.", "success")
         return redirect_after_post("catalog.category_detail", category_id=category.id)
     return render("catalog/category_form.html", form=form, category=None,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/categories/<int:category_id>")
@@ -373,7 +370,7 @@ def category_edit(category_id: int):
         flash(f"Category {saved.name} saved.", "success")
         return redirect_after_post("catalog.category_detail", category_id=saved.id)
     return render("catalog/category_form.html", form=form, category=category,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/categories/<int:category_id>/active", methods=["POST"])
@@ -470,7 +467,7 @@ def supplier_create():
         flash(f"Supplier {supplier.name} created.", "success")
         return redirect_after_post("catalog.supplier_detail", supplier_id=supplier.id)
     return render("catalog/supplier_form.html", form=form, supplier=None,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/suppliers/<int:supplier_id>")
@@ -494,7 +491,7 @@ def supplier_edit(supplier_id: int):
         flash(f"Supplier {saved.name} saved.", "success")
         return redirect_after_post("catalog.supplier_detail", supplier_id=saved.id)
     return render("catalog/supplier_form.html", form=form, supplier=supplier,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/suppliers/<int:supplier_id>/active", methods=["POST"])

@@ -27,7 +27,7 @@ from erp.services import DomainError, ValidationError
 from erp.services import inventory as inventory_service
 from erp.services import stock
 from erp.services.catalog import find_product
-from erp.web import ListParams, apply_field_errors, redirect_after_post, render
+from erp.web import ListParams, form_status, apply_field_errors, redirect_after_post, render
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -62,10 +62,6 @@ def warehouse_list():
                   statuses=STATUS_CHOICES)
 
 
-def _form_status(form) -> int:
-    return 422 if form.errors else 200
-
-
 def _save_warehouse(form: WarehouseForm, warehouse_id: int | None):
     if not form.validate_on_submit():
         return None
@@ -91,7 +87,7 @@ def warehouse_create():
         flash(f"Warehouse {warehouse.code} created.", "success")
         return redirect_after_post("inventory.warehouse_detail", warehouse_id=warehouse.id)
     return render("inventory/warehouse_form.html", form=form, warehouse=None,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/warehouses/<int:warehouse_id>")
@@ -124,7 +120,7 @@ def warehouse_edit(warehouse_id: int):
         flash(f"Warehouse {saved.code} saved.", "success")
         return redirect_after_post("inventory.warehouse_detail", warehouse_id=saved.id)
     return render("inventory/warehouse_form.html", form=form, warehouse=warehouse,
-                  status=_form_status(form))
+                  status=form_status(form))
 
 
 @bp.route("/warehouses/<int:warehouse_id>/active", methods=["POST"])
@@ -322,10 +318,6 @@ def _show_stock_error(form, error: DomainError, quantity_field: str) -> None:
     form.form_errors.append(str(error))
 
 
-def _has_errors(form) -> bool:
-    return bool(form.errors) or bool(form.form_errors)
-
-
 @bp.route("/count", methods=["GET", "POST"])
 @require_role("staff")
 def stock_count():
@@ -349,7 +341,7 @@ def stock_count():
             return redirect_after_post("inventory.stock_count",
                                        warehouse=form.warehouse_id.data)
     return render("inventory/stock_count.html", form=form, warehouses=warehouses,
-                  status=422 if _has_errors(form) else 200)
+                  status=form_status(form))
 
 
 @bp.route("/transfer", methods=["GET", "POST"])
@@ -371,7 +363,7 @@ def stock_transfer():
                   f"{product.sku}.", "success")
             return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("inventory/stock_transfer.html", form=form, warehouses=warehouses,
-                  status=422 if _has_errors(form) else 200)
+                  status=form_status(form))
 
 
 @bp.route("/receive", methods=["GET", "POST"])
@@ -395,4 +387,4 @@ def stock_receive():
                   "success")
             return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("inventory/stock_receive.html", form=form, warehouses=warehouses,
-                  status=422 if _has_errors(form) else 200)
+                  status=form_status(form))

@@ -26,7 +26,7 @@ from erp.queries import Page, company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import production as service
 from erp.services.catalog import find_product, picked_id
-from erp.web import (ListParams, apply_field_errors, int_arg, is_htmx, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status, int_arg, is_htmx, picker_query,
                      redirect_after_post, render)
 
 bp = Blueprint("production", __name__, url_prefix="/production")
@@ -160,7 +160,7 @@ def employee_create():
         if response is not None:
             return response
     return render("production/employee_form.html", form=form, employee=None,
-                  status=422 if form.errors else 200)
+                  status=form_status(form))
 
 
 @bp.route("/employees/<int:employee_id>")
@@ -189,7 +189,7 @@ def employee_edit(employee_id: int):
         if response is not None:
             return response
     return render("production/employee_form.html", form=form, employee=employee,
-                  status=422 if form.errors else 200)
+                  status=form_status(form))
 
 
 @bp.route("/employees/options")
@@ -429,7 +429,7 @@ def order_create():
                 flash(f"Production order {order.number} planned.", "success")
                 return redirect_after_post("production.order_detail", order_id=order.id)
     return render("production/order_form.html", form=form, order=None,
-                  status=422 if form.errors or form.form_errors else 200)
+                  status=form_status(form))
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
@@ -461,7 +461,7 @@ def order_edit(order_id: int):
                 flash(f"Production order {order.number} saved.", "success")
                 return redirect_after_post("production.order_detail", order_id=order.id)
     return render("production/order_form.html", form=form, order=order,
-                  status=422 if form.errors or form.form_errors else 200)
+                  status=form_status(form))
 
 
 def _order_context(order_id: int, **extra) -> dict:
@@ -688,7 +688,7 @@ def workorder_edit(work_order_id: int):
                 return redirect_after_post("production.order_detail",
                                            order_id=work_order.production_order_id)
     return render("production/workorder_form.html", form=form, work_order=work_order,
-                  status=422 if form.errors or form.form_errors else 200)
+                  status=form_status(form))
 
 
 @bp.route("/work-orders/<int:work_order_id>/status", methods=["POST"])

@@ -22,7 +22,7 @@ from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import (ListParams, apply_field_errors, is_htmx, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
                      redirect_after_post, render)
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
@@ -193,7 +193,7 @@ def order_create():
         else:
             flash(f"Purchase order {order.number} created. Add its lines.", "success")
             return redirect_after_post("purchasing.order_detail", order_id=order.id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("purchasing/order_form.html", form=form, order=None, status=status)
 
 
@@ -228,7 +228,7 @@ def order_edit(order_id: int):
         else:
             flash(f"{order.number} saved.", "success")
             return redirect_after_post("purchasing.order_detail", order_id=order_id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("purchasing/order_form.html", form=form, order=order, status=status)
 
 

@@ -19,7 +19,7 @@ from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import ValidationError
 from erp.services import quality as service
 from erp.services.catalog import find_product, picked_id
-from erp.web import ListParams, apply_field_errors, redirect_after_post, render
+from erp.web import ListParams, apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 
@@ -146,7 +146,7 @@ def inspection_create():
         if response is not None:
             return response
     return render("quality/inspection_form.html", form=form, inspection=None,
-                  status=422 if form.errors or form.form_errors else 200)
+                  status=form_status(form))
 
 
 @bp.route("/inspections/<int:inspection_id>")
@@ -174,7 +174,7 @@ def inspection_edit(inspection_id: int):
         if response is not None:
             return response
     return render("quality/inspection_form.html", form=form, inspection=inspection,
-                  status=422 if form.errors or form.form_errors else 200)
+                  status=form_status(form))
 
 
 def _export(stmt):

@@ -20,8 +20,8 @@ from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import sales as sales_service
 from erp.services.catalog import find_product, picked_id
-from erp.web import (ListParams, apply_field_errors, is_htmx, picker_query, redirect_after_post,
-                     render)
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
+                     redirect_after_post, render)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -98,7 +98,7 @@ def customer_create():
         else:
             flash(f"Customer {customer.name} created.", "success")
             return redirect_after_post("sales.customer_detail", customer_id=customer.id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("sales/customer_form.html", form=form, customer=None, status=status)
 
 
@@ -116,7 +116,7 @@ def customer_edit(customer_id: int):
         else:
             flash("Customer saved.", "success")
             return redirect_after_post("sales.customer_detail", customer_id=customer_id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("sales/customer_form.html", form=form, customer=customer, status=status)
 
 
@@ -221,7 +221,7 @@ def order_create():
         else:
             flash(f"Sales order {order.number} created. Add its lines.", "success")
             return redirect_after_post("sales.order_detail", order_id=order.id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("sales/order_form.html", form=form, order=None, status=status)
 
 
@@ -251,7 +251,7 @@ def order_edit(order_id: int):
         else:
             flash("Order saved.", "success")
             return redirect_after_post("sales.order_detail", order_id=order_id)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("sales/order_form.html", form=form, order=order, status=status)
 
 

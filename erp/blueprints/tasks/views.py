@@ -17,7 +17,8 @@ from erp.models.tasks import TASK_PRIORITIES, TASK_STATUSES, Todo
 from erp.queries import paginate, scoped_get_or_404
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import tasks as task_service
-from erp.web import ListParams, apply_field_errors, is_htmx, picker_query, redirect_after_post, render
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
+                     redirect_after_post, render)
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -151,7 +152,7 @@ def task_create():
         else:
             flash(f"Task “{task.title}” created.", "success")
             return redirect_after_post("tasks.task_detail", task_id=task.id)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render("tasks/form.html", form=form, task=None, status=status)
 
 
@@ -190,7 +191,7 @@ def task_edit(task_id: int):
         else:
             flash("Task saved.", "success")
             return redirect_after_post("tasks.task_detail", task_id=task.id)
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render("tasks/form.html", form=form, task=task, status=status)
 
 
