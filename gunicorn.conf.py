@@ -1,5 +1,6 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Each value can be overridden
 from the environment (WEB_CONCURRENCY, GUNICORN_TIMEOUT, PORT)."""
+import gc
 import multiprocessing
 import os
 import shutil
@@ -23,6 +24,22 @@ _prom_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _prom_dir:  # a fresh folder at each start: figures of dead workers go
     shutil.rmtree(_prom_dir, ignore_errors=True)
     os.makedirs(_prom_dir)
+
+
+def tune_gc():
+    """Freeze the preloaded app's objects out of the garbage collector's reach, and let
+    the youngest generation grow larger before a collection: a page allocates thousands
+    of short-lived objects that reference counting frees anyway, and each full collection
+    would otherwise walk the ~150,000 objects of the loaded app (about 0.2 ms per request
+    measured with bench/profile.py). The frozen objects also stay shared with the master
+    instead of being copied into each worker when the collector touches them."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(5000, 10, 10)
+
+
+def when_ready(server):  # in the master, after preload_app and before the first fork
+    tune_gc()
 
 
 def child_exit(server, worker):

@@ -18,6 +18,11 @@ from erp.config import INSTANCE_PATH, Config, check_production, from_environment
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. Config order: class defaults, environment, instance/config.py, `config`."""
     app = Flask(__name__, instance_path=str(INSTANCE_PATH), instance_relative_config=True)
+    # Flask re-signs and re-sends the session cookie on every response by default. The
+    # cookie is written when the session changes instead, which is at least once a minute
+    # for an active user (erp.auth writes last_seen); the idle and absolute lifetimes are
+    # enforced on the server from the session's own timestamps either way.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     app.config.from_object(Config)
     app.config.update(from_environment())
     app.config.from_pyfile("config.py", silent=True)

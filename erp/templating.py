@@ -7,6 +7,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from flask import Flask, current_app, request
+from flask.globals import _cv_request
 
 from erp.formatting import money, quantity
 
@@ -36,18 +37,59 @@ def when(value) -> str:
 
 
 @lru_cache(maxsize=512)
-def _fingerprint(path: str, mtime: float) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()[:12]
+def _fingerprint(path: str, mtime: float | None) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()[:12]
+    except OSError:
+        return None
 
 
 def static_fingerprint(app: Flask, filename: str) -> str | None:
-    """A short hash of a static file's content (cached per file and modification time)."""
+    """A short hash of a static file's content. In debug it follows the file's
+    modification time; otherwise it is read once per process (files change only with a
+    deploy, which restarts the workers), so building a static URL costs no stat."""
     path = os.path.join(app.static_folder, filename)
+    if not app.debug:
+        return _fingerprint(path, None)
     try:
         return _fingerprint(path, os.path.getmtime(path))
     except OSError:
         return None
+
+
+URL_CACHE_SIZE = 4096
+
+
+def template_url_for(app: Flask):
+    """`url_for` for templates, memoised per process: a page builds dozens of URLs (nav,
+    sort headers, one or two per row) and the same endpoint and arguments always give
+    the same URL for the same script root, host and scheme (part of the key). Relative
+    endpoints, unhashable arguments, calls outside a request and debug mode (static
+    files change under it) go to Flask's `url_for` as before."""
+    build = app.url_for
+
+    @lru_cache(maxsize=URL_CACHE_SIZE)
+    def cached(_where: tuple, endpoint: str, items: tuple) -> str:
+        return build(endpoint, **{name: value for name, _kind, value in items})
+
+    def url_for(endpoint: str, /, **values) -> str:
+        ctx = _cv_request.get(None)
+        adapter = ctx.url_adapter if ctx is not None else None
+        if adapter is None or endpoint[:1] == "." or app.debug:
+            return build(endpoint, **values)
+        where = (adapter.script_name, adapter.server_name, adapter.url_scheme,
+                 adapter.subdomain)
+        # in the caller's order (extra arguments become the query string in that order);
+        # the type is part of the key: page=1 and page=True are equal but not the same URL
+        items = tuple((name, value.__class__, value) for name, value in values.items())
+        try:
+            return cached(where, endpoint, items)
+        except TypeError:  # an unhashable argument (a list): not memoised
+            return build(endpoint, **values)
+
+    url_for.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    return url_for
 
 
 FOREVER = "public, max-age=31536000, immutable"
@@ -55,6 +97,7 @@ FOREVER = "public, max-age=31536000, immutable"
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, quantity=quantity, when=when)
+    app.jinja_env.globals["url_for"] = template_url_for(app)
 
     @app.url_defaults
     def fingerprint_static_urls(endpoint, values):
@@ -73,11 +116,17 @@ def register(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    built: dict[str, tuple] = {}
+
     @app.context_processor
     def globals_():
+        navigation = built.get("navigation")
+        if navigation is None:  # once: every blueprint is registered before a request
+            navigation = built["navigation"] = tuple(
+                (label, endpoint, role, endpoint in current_app.view_functions)
+                for label, endpoint, role in NAVIGATION)
         return {
-            "navigation": [(label, endpoint, role, endpoint in current_app.view_functions)
-                           for label, endpoint, role in NAVIGATION],
+            "navigation": navigation,
             "active_section": (request.endpoint or "").split(".")[0],
             "current_app": current_app,
         }

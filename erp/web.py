@@ -8,13 +8,17 @@ from urllib.parse import urlencode
 from flask import make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block
 
+# The bodies Werkzeug parses into request.form; for any other body the form is empty.
+FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
 
 def reject_nul_bytes() -> None:
     """400 for a NUL character in the query string or form: no field ever holds one, and
     PostgreSQL refuses them in text (before_request, so every view is covered)."""
     from flask import abort
 
-    for values in (request.args, request.form):
+    form = request.mimetype in FORM_MIMETYPES  # else no form to build (every GET)
+    for values in (request.args, request.form) if form else (request.args,):
         for value in values.values():
             if "\x00" in value:
                 abort(400)

@@ -4,7 +4,9 @@ Settings (environment, or app config): HEALTH_TOKEN, METRICS_TOKEN, METRICS_ALLO
 list of CIDRs, default 127.0.0.1/32), SLOW_REQUEST_MS (default 500), ALERT_WEBHOOK_URL,
 PROMETHEUS_MULTIPROC_DIR (environment only: prometheus-client reads it at import), and
 MONITORING_DB (the SQLite file of the shared figures when there is no Redis; default
-beside the file cache), MONITORING_REFRESH_SECONDS (the page's refresh, default 5).
+beside the file cache), MONITORING_REFRESH_SECONDS (the page's refresh, default 5),
+MONITORING_FLUSH_SECONDS (how often a process writes its requests' figures to the shared
+store, default 1; 0 writes on every request).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ ENVIRONMENT_SETTINGS = {
     "ALERT_WEBHOOK_URL": None,
     "MONITORING_DB": None,
     "MONITORING_REFRESH_SECONDS": "5",
+    "MONITORING_FLUSH_SECONDS": "1",
 }
 
 
@@ -63,7 +66,7 @@ def _settings(app: Flask) -> None:
         if config.get(name) is None:
             value = os.environ.get(name)
             config[name] = value if value not in (None, "") else default
-    for name in ("SLOW_REQUEST_MS", "MONITORING_REFRESH_SECONDS"):
+    for name in ("SLOW_REQUEST_MS", "MONITORING_REFRESH_SECONDS", "MONITORING_FLUSH_SECONDS"):
         try:
             config[name] = float(config[name])
         except (TypeError, ValueError) as exc:
@@ -86,7 +89,8 @@ def init_app(app: Flask) -> Monitor:
     from erp.monitoring.store import store_for
 
     _settings(app)
-    monitor = Monitor(app, Recorder(store_for(app.config, app.instance_path)))
+    monitor = Monitor(app, Recorder(store_for(app.config, app.instance_path),
+                                    flush_seconds=app.config["MONITORING_FLUSH_SECONDS"]))
     app.extensions["erp_monitoring"] = monitor
     timing.init_app(app)
     app.register_blueprint(metrics.bp)

@@ -2,9 +2,16 @@
 
 `Recorder` wraps a store (store.py) so that monitoring never fails a request: an error
 is logged once, the store is paused for `PAUSE_SECONDS`, and reads return no data.
+
+With `flush_seconds` (the app's recorder: MONITORING_FLUSH_SECONDS, default 1) requests
+add to an in-process buffer that a background thread writes to the store once per
+interval, and at exit: one write per worker and second instead of one per request (a
+Redis round trip, or a write to the shared SQLite file that every worker contends for).
+A summary read flushes this process's buffer first.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -39,12 +46,19 @@ class Sample:
 
 
 class Recorder:
-    def __init__(self, store) -> None:
+    def __init__(self, store, *, flush_seconds: float = 0.0) -> None:
         self.store = store
+        self.flush_seconds = flush_seconds
         self._paused_until = 0.0
         self._failing = False
         self._last_heartbeat = 0.0
         self._lock = threading.Lock()
+        # minute -> (increments, maxima) not yet written, and the pid whose thread flushes
+        self._pending: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+        self._pending_lock = threading.Lock()
+        self._flusher_pid = 0
+        if flush_seconds > 0:
+            atexit.register(self.flush)
 
     # -- safety ---------------------------------------------------------------------------
     def _call(self, method: str, *args, default=None):
@@ -87,8 +101,44 @@ class Recorder:
             incr["ch"] = sample.cache_hits
         if sample.cache_misses:
             incr["cm"] = sample.cache_misses
-        self._call("add", minute, incr, {f"x|{endpoint}": sample.duration_ms})
+        maxes = {f"x|{endpoint}": sample.duration_ms}
+        if self.flush_seconds > 0:
+            self._buffer(minute, incr, maxes)
+        else:
+            self._call("add", minute, incr, maxes)
         self.heartbeat()
+
+    def _buffer(self, minute: int, incr: dict[str, float], maxes: dict[str, float]) -> None:
+        with self._pending_lock:
+            totals, highest = self._pending.setdefault(minute, ({}, {}))
+            for key, value in incr.items():
+                totals[key] = totals.get(key, 0.0) + value
+            for key, value in maxes.items():
+                if value > highest.get(key, float("-inf")):
+                    highest[key] = value
+            if self._flusher_pid != os.getpid():  # no flusher in this process (idle, forked)
+                self._flusher_pid = os.getpid()
+                threading.Thread(target=self._flush_loop, daemon=True,
+                                 name="erp-monitoring-flush").start()
+
+    def _flush_loop(self) -> None:
+        """Flush every interval while requests come; stop when a whole interval had none
+        (the next request starts a new thread), so an idle process keeps no thread."""
+        while True:
+            time.sleep(self.flush_seconds)
+            self.flush()
+            with self._pending_lock:
+                if not self._pending:
+                    self._flusher_pid = 0
+                    return
+
+    def flush(self) -> None:
+        """Write the buffered figures to the store (a store outage drops them, as it
+        drops unbuffered ones)."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for minute, (incr, maxes) in sorted(pending.items()):
+            self._call("add", minute, incr, maxes)
 
     def heartbeat(self, *, force: bool = False) -> None:
         """At most every HEARTBEAT_SECONDS: this process's RSS and the machine's memory use."""
@@ -111,6 +161,7 @@ class Recorder:
 
     # -- reads ----------------------------------------------------------------------------
     def summary(self, now: float | None = None, *, history: bool = True) -> dict:
+        self.flush()
         now = time.time() if now is None else now
         current = int(now // 60)
         since = current - (HISTORY_MINUTES - 1 if history else LIVE_MINUTES - 1)

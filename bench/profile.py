@@ -1,0 +1,167 @@
+"""Per-request CPU of rendered pages, without gunicorn or a network: where a page's time goes.
+
+    DATABASE_URL=sqlite:////tmp/prof-s.sqlite3 .venv/bin/flask --app wsgi db upgrade
+    DATABASE_URL=sqlite:////tmp/prof-s.sqlite3 .venv/bin/flask --app wsgi seed-bench --size s
+    .venv/bin/python bench/profile.py /tmp/prof-s.sqlite3 [-n 50] [--cprofile /sales/orders]
+
+Builds the app with the production settings of `make bench` (ERP_ENV=production, a random
+SECRET_KEY, no HTTPS, a file cache in a temporary CACHE_DIR, no Redis), logs bench managers
+in with session cookies minted as the login view makes them (bench/run.py), and sends N
+warm GETs of each page through `app.test_client()`. Per page: mean wall ms, mean CPU ms
+(`time.process_time`, this process only: SQLite runs in it, so the database is included)
+and SQL statements per request (the app's Server-Timing header). `--cprofile PAGE` prints
+the 40 functions of largest cumulative time over N requests of PAGE (`--sort tottime`
+for own time, `--dump FILE` to keep the stats for pstats).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file's name shadows the standard library's `profile` (which cProfile imports): take
+# bench/ off the path before importing it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import cProfile  # noqa: E402
+import os  # noqa: E402
+import pstats  # noqa: E402
+import re  # noqa: E402
+import runpy  # noqa: E402
+import secrets  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+PAGES = ["/", "/catalog/products", "/catalog/products?q=bracket", "/inventory/stock",
+         "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}"]
+USERS = [f"user{i:03d}@bench.example" for i in range(1, 11)]  # 10 x 600 requests a minute
+QUERIES = re.compile(r'db;dur=[\d.]+;desc="(\d+) queries"')
+
+
+def build_app(database: str):
+    os.environ.update({
+        "ERP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "FORCE_HTTPS": "0",
+        "SESSION_COOKIE_SECURE": "0", "ALLOWED_HOSTS": "localhost",
+        "DATABASE_URL": f"sqlite:///{Path(database).resolve()}",
+        "CACHE_DIR": tempfile.mkdtemp(prefix="erp-profile-cache-"), "LOG_LEVEL": "WARNING",
+    })
+    os.environ.pop("REDIS_URL", None)
+    # one process: no Prometheus multiprocess files (and gunicorn.conf.py, run below for its
+    # garbage-collector set-up, would empty a folder named there)
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    from erp import create_app
+
+    return create_app()
+
+
+def login_cookies(app) -> tuple[str, list[str], int]:
+    """Session cookies of the bench managers, and the id of one sales order."""
+    from flask import session
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from erp import auth
+    from erp.extensions import db
+    from erp.models import User
+    from erp.models.sales import SalesOrder
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookies = []
+    with app.app_context():
+        users = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(USERS)))}
+        for email in USERS:
+            with app.test_request_context("/login"):
+                auth.start_session(users[email])
+                login_user(users[email])
+                cookies.append(serializer.dumps(dict(session)))
+        order_id = db.session.scalar(select(SalesOrder.id).order_by(SalesOrder.id.desc()).limit(1))
+        db.session.remove()
+    return app.config.get("SESSION_COOKIE_NAME", "session"), cookies, order_id
+
+
+class Clients:
+    """One test client per user, used in turn (each user stays under its rate limit)."""
+
+    def __init__(self, app, cookie_name: str, cookies: list[str]) -> None:
+        self.clients = []
+        for cookie in cookies:
+            client = app.test_client()
+            client.set_cookie(cookie_name, cookie, domain="localhost")
+            self.clients.append(client)
+        self.turn = 0
+
+    def get(self, path: str):
+        client = self.clients[self.turn % len(self.clients)]
+        self.turn += 1
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {path}: status {response.status_code}")
+        return response
+
+
+def measure(clients: Clients, path: str, n: int) -> dict:
+    walls, cpus, queries = [], [], []
+    for _ in range(n):
+        wall, cpu = time.perf_counter(), time.process_time()
+        response = clients.get(path)
+        cpus.append((time.process_time() - cpu) * 1000)
+        walls.append((time.perf_counter() - wall) * 1000)
+        match = QUERIES.search(response.headers.get("Server-Timing", ""))
+        queries.append(int(match.group(1)) if match else -1)
+    return {"wall": statistics.mean(walls), "cpu": statistics.mean(cpus),
+            "cpu_median": statistics.median(cpus), "queries": statistics.mean(queries),
+            "bytes": len(response.data)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("database", help="a SQLite file loaded with seed-bench")
+    parser.add_argument("-n", type=int, default=50, help="requests per page (default 50)")
+    parser.add_argument("--cprofile", metavar="PAGE", help="profile N requests of PAGE")
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative)")
+    parser.add_argument("--dump", metavar="FILE", help="with --cprofile: also save the stats")
+    args = parser.parse_args()
+
+    app = build_app(args.database)
+    cookie_name, cookies, order_id = login_cookies(app)
+    clients = Clients(app, cookie_name, cookies)
+    pages = [p.format(order_id=order_id) for p in PAGES]
+    tune_gc = runpy.run_path(str(ROOT / "gunicorn.conf.py")).get("tune_gc")
+    if tune_gc:  # the garbage collector as the gunicorn master leaves it to its workers
+        tune_gc()
+    for path in pages:  # warm: templates compiled, caches filled, connections open
+        for _ in range(3):
+            clients.get(path)
+
+    if args.cprofile:
+        path = args.cprofile.format(order_id=order_id)
+        clients.get(path)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.n):
+            clients.get(path)
+        profiler.disable()
+        if args.dump:
+            profiler.dump_stats(args.dump)
+        print(f"cProfile of {args.n} x GET {path}")
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+        return
+
+    print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production")
+    print(f"{'page':<34} {'wall ms':>8} {'CPU ms':>7} {'CPU p50':>8} {'queries':>8} {'KB':>6}")
+    totals = []
+    for path in pages:
+        row = measure(clients, path, args.n)
+        totals.append(row["cpu"])
+        shown = path if "orders/" not in path else "/sales/orders/<id>"
+        print(f"{shown:<34} {row['wall']:8.2f} {row['cpu']:7.2f} {row['cpu_median']:8.2f} "
+              f"{row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
+    print(f"{'mean of the pages':<34} {'':>8} {statistics.mean(totals):7.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The per-request savings (bench/profile.py, #8) keep behaviour: memoised template URLs,
+the session cookie written only when it changes, buffered monitoring figures, NUL checks."""
+import time
+
+import pytest
+from flask import render_template_string, url_for
+from markupsafe import escape
+
+from erp import create_app
+from erp.extensions import db
+from erp.monitoring import get_monitor
+from erp.monitoring.recorder import Recorder, Sample
+from erp.monitoring.store import SQLiteStore
+
+
+def test_template_urls_are_the_urls_flask_builds(app):
+    calls = [("main.dashboard", {}), ("sales.order_detail", {"order_id": 7}),
+             ("sales.order_list", {"status": "draft", "page": 2}),
+             ("sales.order_list", {"page": True}), ("static", {"filename": "css/app.css"}),
+             ("sales.order_list", {"tag": ["a", "b"]}),  # unhashable: not memoised
+             ("main.dashboard", {"_external": True}), ("main.dashboard", {"_anchor": "x y"})]
+    template = "{{ url_for(endpoint, **values) }}"
+    for base_url in ("http://localhost", "https://erp.example.com/prefix"):
+        with app.test_request_context("/", base_url=base_url):
+            for endpoint, values in calls * 2:  # the second round comes from the memo
+                expected = url_for(endpoint, **values)
+                assert render_template_string(template, endpoint=endpoint,
+                                              values=values) == escape(expected)
+            assert "?v=" in render_template_string("{{ url_for('static', filename='x.css') "
+                                                   "}} {{ url_for('static', filename='css/app.css') }}")
+
+
+def test_an_unchanged_session_is_not_rewritten_on_every_response(client_as):
+    client = client_as("viewer")
+    client.get("/")  # the login's redirect target: last_seen is fresh
+    response = client.get("/sales/orders")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_buffered_figures_reach_the_store_on_flush_and_before_a_summary(tmp_path):
+    path = str(tmp_path / "monitoring.sqlite3")
+    worker = Recorder(SQLiteStore(path), flush_seconds=60)
+    other = Recorder(SQLiteStore(path))  # another worker's view of the shared figures
+    now = time.time()
+    worker.record(Sample("sales.order_list", 200, 40.0, db_ms=5, db_count=3, at=now))
+    worker.record(Sample("sales.order_list", 200, 90.0, db_ms=5, db_count=3, at=now))
+    assert other.summary(now)["figures"]["requests"] == 0  # not flushed yet
+    assert worker.summary(now)["figures"]["requests"] == 2  # its own read flushes
+    figures = other.summary(now)
+    assert figures["figures"]["requests"] == 2 and figures["figures"]["queries"] == 6
+    assert figures["slowest"][0]["max_ms"] == 90.0
+
+
+def test_the_flusher_thread_writes_without_a_read_and_stops_when_idle(tmp_path):
+    path = str(tmp_path / "monitoring.sqlite3")
+    worker = Recorder(SQLiteStore(path), flush_seconds=0.05)
+    other = Recorder(SQLiteStore(path))
+    worker.record(Sample("a.page", 200, 10.0))
+    deadline = time.time() + 5
+    while other.summary()["figures"]["requests"] == 0 and time.time() < deadline:
+        time.sleep(0.02)
+    assert other.summary()["figures"]["requests"] == 1
+    while worker._flusher_pid and time.time() < deadline:
+        time.sleep(0.02)
+    assert worker._flusher_pid == 0  # no thread left behind by an idle process
+    worker.record(Sample("a.page", 200, 10.0))  # a new request starts a new flusher
+    while other.summary()["figures"]["requests"] < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    assert other.summary()["figures"]["requests"] == 2
+
+
+@pytest.fixture
+def buffered_app(database_url, redis_url, _schema, tmp_path):
+    """The app with the production default of MONITORING_FLUSH_SECONDS (the other tests
+    write figures at once)."""
+    from tests.conftest import app_config
+    config = app_config(database_url, redis_url, tmp_path)
+    config.pop("MONITORING_FLUSH_SECONDS")
+    app = create_app(config)
+    with app.app_context():
+        yield app
+        get_monitor(app).recorder.flush()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_app_buffers_its_requests_figures(buffered_app):
+    recorder = get_monitor(buffered_app).recorder
+    assert recorder.flush_seconds == 1.0
+    buffered_app.test_client().get("/login")
+    assert recorder.summary()["figures"]["requests"] >= 1  # a summary flushes first
+
+
+def test_nul_bytes_are_refused_in_forms_and_query_strings(client):
+    assert client.get("/login?next=%00").status_code == 400
+    assert client.post("/login", data={"email": "a\x00@example.com",
+                                       "password": "x"}).status_code == 400
+    assert client.post("/login", data={"email": "a\x00@example.com", "password": "x"},
+                       content_type="multipart/form-data").status_code == 400
+    # a body that is not a form is not parsed as one (and holds no form field)
+    assert client.post("/login", data=b"email=a\x00b", content_type="text/plain").status_code != 400
