@@ -43,6 +43,10 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "customers": ("sales",),
     "sales_orders": ("sales",),
     "sales_order_items": ("sales",),
+    # only a confirmation or the cancelling of a confirmed order changes these: drafts and
+    # their lines leave the sums and the top products cached
+    "sales_month_totals": ("sales_totals",),
+    "sales_product_totals": ("sales_totals",),
     "purchase_orders": ("purchasing",),
     "purchase_order_items": ("purchasing",),
     "goods_receipts": ("purchasing",),
@@ -62,6 +66,12 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "todos": ("tasks",),
     "audit_entries": ("audit",),
     "users": ("users",),
+}
+# An UPDATE that sets only these columns of a table is charged to these areas instead of
+# the table's: the stock service keeps products.available on every stock change, which is
+# inventory, not a catalog edit (so catalog figures stay cached through a confirmation).
+COLUMN_AREAS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "products": (frozenset({"available"}), ("inventory",)),
 }
 OTHER = ("other",)
 VERSION_TIMEOUT = 0  # versions never expire on their own (a missing one is made anew)
@@ -149,7 +159,12 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
         return
     company_id = _statement_company(state.statement) if not state.is_insert else None
     pending = _pending(state.session)
-    for area in areas_of(name):
+    areas = areas_of(name)
+    if state.is_update and name in COLUMN_AREAS:
+        columns, column_areas = COLUMN_AREAS[name]
+        if {getattr(c, "key", c) for c in state.statement._values or ()} <= columns:
+            areas = column_areas
+    for area in areas:
         pending.add((company_id, area))
 
 

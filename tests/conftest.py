@@ -58,6 +58,13 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgresql_only" in item.keywords:
                 item.add_marker(skip)
+    elif os.environ.get("TEST_BROWSER_ON_POSTGRESQL") != "1":
+        # The browser tests check pages and their JavaScript, not the database: they run in
+        # the SQLite pass only, which keeps `make test` within its time budget.
+        skip = pytest.mark.skip(reason="browser tests run in the SQLite pass")
+        for item in items:
+            if item.nodeid.startswith("tests/browser/"):
+                item.add_marker(skip)
 
 
 def worker_id() -> str:
@@ -112,6 +119,9 @@ def app_config(database_url: str, redis_url: str, tmp_path) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "CACHE_DIR": str(tmp_path / "cache"),
         "REDIS_URL": None,
+        # monitoring figures written at once: a buffered flush a second later could land
+        # in the next test's store (tests/test_request_cost.py tests the buffering)
+        "MONITORING_FLUSH_SECONDS": 0,
     }
     if TEST_DB == "postgresql":
         config["REDIS_URL"] = redis_url

@@ -19,7 +19,7 @@ from erp.models import Company, DocumentSequence, StockLevel, StockMovement, Use
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import SalesOrder, SalesOrderItem
 from erp.seeds import bench
-from erp.services import sales, stock
+from erp.services import sales, sales_totals, stock
 
 BIG = os.environ.get("BENCH_TEST_SIZE", "s")
 SIZE = "xs"
@@ -79,6 +79,7 @@ def check_counts(seeded, size):
 def check_ledger_and_reservations(seeded):
     company, _ = seeded
     assert stock.ledger_mismatches(company.id) == []
+    assert sales_totals.mismatches(company.id) == []
     # reserved = the confirmed orders' quantities per (product, warehouse), never above on hand
     expected = defaultdict(Decimal)
     rows = db.session.execute(
@@ -162,6 +163,7 @@ def test_the_app_goes_on_numbering_and_confirming(seeded, client):
     invoiced = sales.invoice_order(company_id=company.id, order_id=shipped.id, user=admin)
     assert invoiced.invoice_number.startswith(f"INV-{year}-")
     assert stock.ledger_mismatches(company.id) == []
+    assert sales_totals.mismatches(company.id) == []
     # a bench user logs in with the documented password and sees the orders
     response = client.post("/login", data={"email": f"user001@{bench.BENCH_DOMAIN}",
                                            "password": bench.BENCH_PASSWORD})

@@ -103,7 +103,8 @@ def test_a_bulk_update_with_a_company_criterion_bumps_that_company(app, company,
 
 
 def test_a_reservation_bumps_inventory_of_its_company(app, company, other_company):
-    """stock.reserve is one UPDATE of stock_levels by id: no ORM object, no company in it."""
+    """stock.reserve is one UPDATE of stock_levels by id plus one of products.available
+    with the company in its criterion: inventory of that company moves, catalog does not."""
     warehouse = WarehouseFactory(company=company)
     product = ProductFactory(company=company)
     put_stock(product, warehouse, 10)
@@ -112,7 +113,13 @@ def test_a_reservation_bumps_inventory_of_its_company(app, company, other_compan
     stock.reserve(company_id=company.id, product_id=product.id, warehouse_id=warehouse.id,
                   quantity=Decimal("2"))
     db.session.commit()
-    # no ORM write in this transaction: the global epoch moves, so every key changes
+    assert changed(before, company.id) == {"inventory"}
+    assert changed(other_before, other_company.id) == set()
+    assert cache_versions._read(cache_versions.EPOCH_KEY) == epoch
+    # a bulk UPDATE with no company in it and no ORM write: the global epoch moves
+    db.session.execute(update(StockLevel).where(StockLevel.product_id == product.id)
+                       .values(updated_at=StockLevel.updated_at))
+    db.session.commit()
     assert cache_versions._read(cache_versions.EPOCH_KEY) != epoch
     assert changed(other_before, other_company.id) == set()
     key = cache_key(company.id, "low", ["inventory"])

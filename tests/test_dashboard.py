@@ -12,6 +12,7 @@ from erp.extensions import cache, db
 from erp.models.sales import SalesOrder
 from erp.queries import dashboard as dq
 from erp.services import sales as sales_service
+from erp.services import sales_totals, stock
 from erp.services import tasks as task_service
 from tests.factories.catalog import ProductFactory, WarehouseFactory
 from tests.factories.inventory_helpers import put_stock
@@ -133,6 +134,32 @@ def test_every_figure_matches_the_hand_computed_values(env, company):
     assert [t["title"] for t in tasks["items"]] == ["Overdue call", "Soon", "Someday"]
     assert [t["overdue"] for t in tasks["items"]] == [True, False, False]
     assert not data.empty
+    # the running totals the figures come from agree with the orders and the levels
+    assert sales_totals.mismatches(company.id) == []
+    assert stock.available_mismatches(company.id) == []
+
+
+def test_cancelling_a_confirmed_order_takes_it_out_of_the_totals(env, company):
+    manager = env["manager"]
+    sales_service.cancel_order(company_id=company.id, order_id=env["orders"]["o1"].id,
+                               user=manager)  # o1: P1 2 x 10 = 20, this month
+    sales_service.cancel_order(company_id=company.id, order_id=env["orders"]["o4"].id,
+                               user=manager)  # a draft: never counted
+    assert sales_totals.mismatches(company.id) == []
+    data = dq.dashboard(company.id, manager.id)
+    assert data.sales["sold_orders"] == 3
+    assert data.sales["sales_total"] == Decimal("126.00")
+    assert data.sales["sales_month"] == Decimal("66.00")
+    assert [(p["sku"], p["revenue"]) for p in data.top_products] == [("P2", Decimal("126.00"))]
+
+
+def test_rebuilding_the_totals_gives_what_the_services_kept(env, company):
+    before = dq.sales_figures(company.id, TODAY), dq.top_products(company.id)
+    sales_totals.rebuild(company.id)
+    stock.rebuild_available(company.id)
+    db.session.commit()
+    assert (dq.sales_figures(company.id, TODAY), dq.top_products(company.id)) == before
+    assert stock.available_mismatches(company.id) == []
 
 
 def test_the_page_shows_the_figures_with_links(app, env):
@@ -247,6 +274,8 @@ def test_a_reservation_alone_invalidates_the_low_stock_figure(app, env, company)
     manager, p1 = env["manager"], env["p1"]
     client = _client(app, manager)
     assert tile(client.get("/").get_data(as_text=True), "low-stock") == "2"
+    from erp.cache_versions import cache_key
+    catalog_key = cache_key(company.id, "catalog", ["catalog"])
     sales_service.cancel_order(company_id=company.id, order_id=env["orders"]["o1"].id,
                                user=manager)  # releases 2 of P1: 10 available >= 9
     assert tile(client.get("/").get_data(as_text=True), "low-stock") == "1"
@@ -255,6 +284,8 @@ def test_a_reservation_alone_invalidates_the_low_stock_figure(app, env, company)
                   warehouse_id=env["warehouse"].id, quantity=Decimal("5"))
     db.session.commit()
     assert tile(client.get("/").get_data(as_text=True), "low-stock") == "2"
+    # products.available changed with every reservation, the catalog figures did not
+    assert cache_key(company.id, "catalog", ["catalog"]) == catalog_key
 
 
 def test_completing_a_task_updates_my_tasks_but_not_the_sales_key(app, env, company):
@@ -295,6 +326,7 @@ def test_query_count_is_the_same_with_5_and_60_orders(app, company, make_user, q
                               status=("draft", "confirmed", "shipped")[i % 3],
                               total=Decimal("12.50"))
         TodoFactory.create_batch(n, company=company, assignee_id=user.id)
+        sales_totals.rebuild(company.id)  # factories bypass the sales service's totals
         db.session.commit()
 
     add_orders(5)
@@ -307,3 +339,22 @@ def test_query_count_is_the_same_with_5_and_60_orders(app, company, make_user, q
     html = client.get("/").get_data(as_text=True)
     assert tile(html, "open-orders") == "20"
     assert tile(html, "sales-total") == "487.50"  # 3 + 36 confirmed or shipped x 12.50
+
+
+def test_a_draft_leaves_the_sales_sums_cached_and_its_confirmation_moves_them(app, env,
+                                                                             company):
+    from erp.cache_versions import cache_key
+    manager = env["manager"]
+    client = _client(app, manager)
+    before = Decimal(tile(client.get("/").get_data(as_text=True), "sales-total").replace(",", ""))
+    sums, counts = (cache_key(company.id, "sums", ["sales_totals"]),
+                    cache_key(company.id, "counts", ["sales"]))
+    order = _order(company, manager, env["c1"], env["warehouse"],
+                   [(env["p2"], Decimal("1"), Decimal("20"), Decimal("0"))])
+    assert cache_key(company.id, "sums", ["sales_totals"]) == sums  # a draft: no sale yet
+    assert cache_key(company.id, "counts", ["sales"]) != counts  # one more draft
+    assert order.number in client.get("/").get_data(as_text=True)  # in the recent orders
+    sales_service.confirm_order(company_id=company.id, order_id=order.id, user=manager)
+    assert cache_key(company.id, "sums", ["sales_totals"]) != sums
+    after = tile(client.get("/").get_data(as_text=True), "sales-total").replace(",", "")
+    assert Decimal(after) == before + Decimal("20.00")

@@ -47,6 +47,7 @@ class PurchaseOrder(CompanyScoped, db.Model):
         UniqueConstraint("company_id", "number"),
         Index("ix_purchase_orders_company_supplier_status", "company_id", "supplier_id", "status"),
         Index("ix_purchase_orders_company_date_status", "company_id", "order_date", "status"),
+        Index("ix_purchase_orders_company_status", "company_id", "status"),
         CheckConstraint(
             "status IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled')",
             name="status"),

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
@@ -26,6 +26,7 @@ ORDER_STATUSES = {
     "cancelled": "Cancelled",
 }
 OPEN_STATUSES = ("draft", "confirmed")
+SOLD_STATUSES = ("confirmed", "shipped", "invoiced")  # orders that count as sales
 STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info",
                  "invoiced": "success", "cancelled": "dark"}
 
@@ -34,6 +35,7 @@ class Customer(CompanyScoped, db.Model):
     __tablename__ = "customers"
     __table_args__ = (
         Index("ix_customers_company_name", "company_id", "name"),
+        Index("ix_customers_company_active", "company_id", "active"),
         CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
     )
 
@@ -62,6 +64,8 @@ class SalesOrder(CompanyScoped, db.Model):
         Index("ix_sales_orders_company_customer_status", "company_id", "customer_id", "status"),
         Index("ix_sales_orders_company_date_status", "company_id", "order_date", "status"),
         Index("ix_sales_orders_company_status", "company_id", "status"),
+        # the list's default order (newest first) walked by the index alone, also for deep pages
+        Index("ix_sales_orders_company_date_id", "company_id", "order_date", "id"),
         CheckConstraint(
             "status IN ('draft', 'confirmed', 'shipped', 'invoiced', 'cancelled')", name="status"),
     )
@@ -139,3 +143,37 @@ class SalesOrderItem(CompanyScoped, db.Model):
     @property
     def net(self) -> Decimal:
         return self.subtotal - self.discount_amount
+
+
+# --- running totals of sales, kept by erp.services.sales in the transaction of the change ---
+# The dashboard reads these few rows instead of aggregating every order and line, so its
+# cost does not grow with the number of orders. An order counts as sold from its
+# confirmation on (confirmed, shipped, invoiced); cancelling a confirmed order takes it out.
+# `erp.services.sales.sales_totals_mismatches` checks them against the orders.
+
+class SalesMonthTotal(db.Model):
+    """Sold orders and their total per calendar month of the order date."""
+
+    __tablename__ = "sales_month_totals"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    orders: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+
+class SalesProductTotal(db.Model):
+    """Quantity sold and revenue (line totals) per product, over all sold orders."""
+
+    __tablename__ = "sales_product_totals"
+    __table_args__ = (
+        Index("ix_sales_product_totals_company_revenue", "company_id", "revenue", "product_id"),
+    )
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=ZERO)

@@ -57,16 +57,34 @@ class Page(Generic[T]):
         return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
+DEFERRED_FROM = 100  # rows skipped from which a page's ids are read first
+
+
 def paginate(stmt: Select, *, page: int, per_page: int, count: bool = True) -> Page:
     """One page of `stmt` (which must have a deterministic order) and a capped count.
 
     One query fetches per_page + 1 rows to know whether there is a next page; the count
-    stops at COUNT_CAP + 1 rows, so neither grows with the size of the table.
+    stops at COUNT_CAP + 1 ids, so neither grows with the size of the table. A deep page
+    first reads only the ids of its rows (the ordering index alone can answer that,
+    without reading or joining the rows it skips), then loads those rows with `stmt`'s
+    joins and eager loads: page 500 costs about what page 1 does.
     """
-    rows = list(db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)))
+    entity = stmt.column_descriptions[0]["entity"]
+    ids = stmt.with_only_columns(entity.id)
+    offset = (page - 1) * per_page
+    if offset < DEFERRED_FROM:
+        rows = list(db.session.scalars(stmt.limit(per_page + 1).offset(offset)))
+        has_next = len(rows) > per_page
+        rows = rows[:per_page]
+    else:
+        page_ids = list(db.session.scalars(ids.limit(per_page + 1).offset(offset)))
+        has_next = len(page_ids) > per_page
+        page_ids = page_ids[:per_page]
+        by_id = {row.id: row for row in db.session.scalars(
+            stmt.where(entity.id.in_(page_ids)))} if page_ids else {}
+        rows = [by_id[id_] for id_ in page_ids if id_ in by_id]
     total = None
     if count:
-        capped = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+        capped = ids.order_by(None).limit(COUNT_CAP + 1).subquery()
         total = db.session.scalar(select(func.count()).select_from(capped))
-    return Page(items=rows[:per_page], page=page, per_page=per_page,
-                has_next=len(rows) > per_page, total=total)
+    return Page(items=rows, page=page, per_page=per_page, has_next=has_next, total=total)

@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from erp.cache_versions import cached
 from erp.extensions import db
-from erp.models import Product, StockLevel
+from erp.models import Product
+from erp.models.catalog import low_stock
 from erp.models.base import ZERO
 from erp.models.production import ProductionOrder
 from erp.models.purchasing import PurchaseOrder
-from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import Customer, SalesMonthTotal, SalesOrder, SalesProductTotal
 from erp.models.tasks import Todo
 
-SOLD_STATUSES = ("confirmed", "shipped", "invoiced")  # orders that count as sales
 OPEN_PO_STATUSES = ("ordered", "partially_received")
 MONTHS = 12
 TOP_PRODUCTS = 10
@@ -43,61 +43,55 @@ def month_start(day: date, back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _month_label(dialect: str, column):
-    """'YYYY-MM' of a DATE column, on SQLite and PostgreSQL."""
-    if dialect == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
-
-
 # --- the groups -----------------------------------------------------------------------
 
 def catalog_figures(company_id: int) -> dict:
-    """Active products, and active stocked products whose available stock summed over the
-    warehouses is below their minimum (no stock level counts as nothing available)."""
-    available = (select(StockLevel.product_id,
-                        func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"))
-                 .where(StockLevel.company_id == company_id)
-                 .group_by(StockLevel.product_id).subquery())
-    low = ((Product.kind != "service") & (Product.min_stock > 0)
-           & (func.coalesce(available.c.available, 0) < Product.min_stock))
-    products, low_stock = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(case((low, 1), else_=0)), 0))
-        .select_from(Product)
-        .outerjoin(available, available.c.product_id == Product.id)
-        .where(Product.company_id == company_id, Product.active.is_(True))).one()
-    return {"products": int(products), "low_stock": int(low_stock)}
+    """Active products (catalog area only: stock changes leave this cached)."""
+    products = db.session.scalar(
+        select(func.count()).select_from(Product)
+        .where(Product.company_id == company_id, Product.active.is_(True)))
+    return {"products": int(products or 0)}
 
 
-def sales_figures(company_id: int, today: date) -> dict:
-    """Active customers; orders by status; sales (confirmed, shipped, invoiced) in total,
-    this month and per month for the last 12 months; the average order value."""
+def low_stock_figures(company_id: int) -> dict:
+    """Active stocked products whose available stock over all warehouses is below their
+    minimum: counted from the partial index `ix_products_low_stock` (Product.available is
+    kept by the stock service), so the count costs the number of low products only."""
+    count = db.session.scalar(
+        select(func.count()).select_from(Product)
+        .where(Product.company_id == company_id, low_stock()))
+    return {"low_stock": int(count or 0)}
+
+
+def order_counts(company_id: int) -> dict:
+    """Active customers; open (confirmed) and draft orders."""
     customers = db.session.scalar(
         select(func.count()).select_from(Customer)
         .where(Customer.company_id == company_id, Customer.active.is_(True)))
-    by_status = {status: (int(count), _money(total)) for status, count, total in
-                 db.session.execute(
-                     select(SalesOrder.status, func.count(), func.sum(SalesOrder.total))
-                     .where(SalesOrder.company_id == company_id)
-                     .group_by(SalesOrder.status))}
-    sold_count = sum(by_status.get(s, (0, ZERO))[0] for s in SOLD_STATUSES)
-    sold_total = sum((by_status.get(s, (0, ZERO))[1] for s in SOLD_STATUSES), ZERO)
+    by_status = dict(db.session.execute(
+        select(SalesOrder.status, func.count())
+        .where(SalesOrder.company_id == company_id,
+               SalesOrder.status.in_(("draft", "confirmed")))
+        .group_by(SalesOrder.status)).all())
+    return {"customers": int(customers or 0),
+            "open_orders": int(by_status.get("confirmed", 0)),
+            "draft_orders": int(by_status.get("draft", 0))}
 
-    first = month_start(today, MONTHS - 1)
-    end = month_start(today, -1)
-    label = _month_label(db.session.get_bind().dialect.name, SalesOrder.order_date)
-    per_month = {key: _money(total) for key, total in db.session.execute(
-        select(label, func.sum(SalesOrder.total))
-        .where(SalesOrder.company_id == company_id, SalesOrder.status.in_(SOLD_STATUSES),
-               SalesOrder.order_date >= first, SalesOrder.order_date < end)
-        .group_by(label))}
-    months = [month_start(today, back) for back in range(MONTHS - 1, -1, -1)]
+
+def sales_figures(company_id: int, today: date) -> dict:
+    """Sales (confirmed, shipped, invoiced orders) in total, this month and per month for
+    the last 12 months, and the average order value, from the per-month running totals
+    (`SalesMonthTotal`): a row per month of history, however many orders there are."""
+    months = dict(
+        (month, (int(orders), _money(total))) for month, orders, total in db.session.execute(
+            select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total)
+            .where(SalesMonthTotal.company_id == company_id)))
+    sold_count = sum(orders for orders, _ in months.values())
+    sold_total = sum((total for _, total in months.values()), ZERO)
     chart = [{"month": m.strftime("%Y-%m"), "label": m.strftime("%b %Y"),
-              "total": per_month.get(m.strftime("%Y-%m"), ZERO)} for m in months]
+              "total": months.get(m, (0, ZERO))[1]}
+             for m in (month_start(today, back) for back in range(MONTHS - 1, -1, -1))]
     return {
-        "customers": int(customers or 0),
-        "open_orders": by_status.get("confirmed", (0, ZERO))[0],
-        "draft_orders": by_status.get("draft", (0, ZERO))[0],
         "sold_orders": sold_count,
         "sales_total": sold_total,
         "sales_month": chart[-1]["total"],
@@ -122,19 +116,14 @@ def recent_orders(company_id: int) -> list[dict]:
 
 
 def top_products(company_id: int) -> list[dict]:
-    """The 10 products with the most revenue: the sum of the line totals of orders that
-    are neither drafts nor cancelled."""
-    revenue = func.sum(SalesOrderItem.total).label("revenue")
+    """The 10 products with the most revenue (line totals of orders that are neither drafts
+    nor cancelled), read from the running totals by the (company, revenue) index."""
     rows = db.session.execute(
-        select(Product.id, Product.sku, Product.name, func.sum(SalesOrderItem.quantity),
-               revenue)
-        .select_from(SalesOrderItem)
-        .join(SalesOrder, SalesOrder.id == SalesOrderItem.order_id)
-        .join(Product, Product.id == SalesOrderItem.product_id)
-        .where(SalesOrderItem.company_id == company_id,
-               SalesOrder.status.in_(SOLD_STATUSES))
-        .group_by(Product.id, Product.sku, Product.name)
-        .order_by(revenue.desc(), Product.id)
+        select(Product.id, Product.sku, Product.name, SalesProductTotal.quantity,
+               SalesProductTotal.revenue)
+        .join(Product, Product.id == SalesProductTotal.product_id)
+        .where(SalesProductTotal.company_id == company_id, SalesProductTotal.revenue > 0)
+        .order_by(SalesProductTotal.revenue.desc(), SalesProductTotal.product_id.desc())
         .limit(TOP_PRODUCTS))
     return [{"id": id_, "sku": sku, "name": name,
              "quantity": Decimal(str(quantity or 0)).quantize(Decimal("0.001")),
@@ -196,13 +185,17 @@ def dashboard(company_id: int, user_id: int, today: date | None = None) -> Dashb
     today = today or date.today()
     day = today.isoformat()
     return Dashboard(
-        catalog=cached(company_id, "catalog", ("catalog", "inventory"),
-                       lambda: catalog_figures(company_id)),
-        sales=cached(company_id, f"sales:{day}", ("sales",),
-                     lambda: sales_figures(company_id, today)),
+        catalog={**cached(company_id, "catalog", ("catalog",),
+                          lambda: catalog_figures(company_id)),
+                 **cached(company_id, "low-stock", ("catalog", "inventory"),
+                          lambda: low_stock_figures(company_id))},
+        sales={**cached(company_id, "order-counts", ("sales",),
+                        lambda: order_counts(company_id)),
+               **cached(company_id, f"sales:{day}", ("sales_totals",),
+                        lambda: sales_figures(company_id, today))},
         recent_orders=cached(company_id, "recent-orders", ("sales",),
                              lambda: recent_orders(company_id)),
-        top_products=cached(company_id, "top-products", ("sales", "catalog"),
+        top_products=cached(company_id, "top-products", ("sales_totals", "catalog"),
                             lambda: top_products(company_id)),
         purchasing=cached(company_id, "purchasing", ("purchasing",),
                           lambda: purchasing_figures(company_id)),

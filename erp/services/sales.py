@@ -27,7 +27,7 @@ from erp.models import Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
-from erp.services import audit, stock
+from erp.services import audit, sales_totals, stock
 from erp.services.catalog import picked_id
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
@@ -489,6 +489,7 @@ def confirm_order(*, company_id: int, order_id: int, user: User | None) -> Sales
                 f"Cannot confirm {order.number}: not enough stock in "
                 f"{order.warehouse.code} for " + "; ".join(short) + ".")
         order.status, order.confirmed_at = "confirmed", utcnow()
+        sales_totals.count(order, +1)
         _audit_status(order, user, "draft", f"Sales order {order.number} confirmed")
     return order
 
@@ -538,6 +539,7 @@ def cancel_order(*, company_id: int, order_id: int, user: User | None) -> SalesO
             for item in _stocked(order):
                 stock.release(company_id=company_id, product_id=item.product_id,
                               warehouse_id=order.warehouse_id, quantity=item.quantity)
+            sales_totals.count(order, -1)
         order.status = "cancelled"
         _audit_status(order, user, old, f"Sales order {order.number} cancelled")
     return order

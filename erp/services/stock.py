@@ -149,6 +149,7 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
             f"{fmt(max(available, ZERO))} available.",
             product_id=product_id, warehouse_id=warehouse_id, requested=abs(quantity),
             available=available)
+    _change_available(company_id, product_id, quantity)
     movement = StockMovement(
         company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
         quantity=quantity, kind=kind, source_type=source.type, source_id=source.id,
@@ -179,6 +180,7 @@ def reserve(*, company_id: int, product_id: int, warehouse_id: int, quantity: De
             f"{fmt(max(level.available, ZERO))} available.",
             product_id=product_id, warehouse_id=warehouse_id, requested=quantity,
             available=level.available)
+    _change_available(company_id, product_id, -quantity)
 
 
 def release(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
@@ -193,6 +195,16 @@ def release(*, company_id: int, product_id: int, warehouse_id: int, quantity: De
     )
     if level_id is None or db.session.execute(stmt).scalar_one_or_none() is None:
         raise DomainError("Cannot release more than is reserved.")
+    _change_available(company_id, product_id, quantity)
+
+
+def _change_available(company_id: int, product_id: int, delta: Decimal) -> None:
+    """Keep Product.available (on hand - reserved over all warehouses) in step, atomically."""
+    db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.company_id == company_id)
+        .values(available=_exact(Product.available + delta))
+        .execution_options(synchronize_session=False))
 
 
 # Use cases: one transaction each.
@@ -257,7 +269,9 @@ def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user
 
 
 def ledger_mismatches(company_id: int | None = None) -> list[tuple[int, Decimal, Decimal]]:
-    """Levels whose on-hand differs from the sum of their movements: (level id, on hand, sum).
+    """Levels whose on-hand differs from the sum of their movements: (level id, on hand, sum);
+    movements without a level: (0, 0, sum); and products whose `available` differs from
+    their levels' on hand - reserved: (-product id, available, sum).
 
     Empty when the ledger invariant holds; tests and `flask check-stock` use it.
     """
@@ -291,4 +305,28 @@ def ledger_mismatches(company_id: int | None = None) -> list[tuple[int, Decimal,
         orphan = orphan.where(sums.c.company_id == company_id)
     for (total,) in db.session.execute(orphan):
         bad.append((0, ZERO, Decimal(total)))
-    return bad
+    return bad + available_mismatches(company_id)
+
+
+def rebuild_available(company_id: int) -> None:
+    """Set every product's `available` from its levels (after a bulk load). Flushes only."""
+    levels = (select(func.coalesce(_exact(func.sum(StockLevel.on_hand - StockLevel.reserved)), 0))
+              .where(StockLevel.product_id == Product.id).scalar_subquery())
+    db.session.execute(update(Product).where(Product.company_id == company_id)
+                       .values(available=levels).execution_options(synchronize_session=False))
+
+
+def available_mismatches(company_id: int | None = None) -> list[tuple[int, Decimal, Decimal]]:
+    """Products whose `available` is not the sum of on hand - reserved of their levels:
+    (-product id, available, sum)."""
+    levels = (select(StockLevel.product_id,
+                     func.sum(StockLevel.on_hand - StockLevel.reserved).label("total"))
+              .group_by(StockLevel.product_id).subquery())
+    stmt = (select(Product.id, Product.available, func.coalesce(levels.c.total, 0))
+            .outerjoin(levels, levels.c.product_id == Product.id))
+    if company_id is not None:
+        stmt = stmt.where(Product.company_id == company_id)
+    step = Decimal("0.001")
+    return [(-product_id, Decimal(available), Decimal(str(total)).quantize(step))
+            for product_id, available, total in db.session.execute(stmt)
+            if Decimal(available).quantize(step) != Decimal(str(total)).quantize(step)]

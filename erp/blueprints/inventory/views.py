@@ -174,12 +174,15 @@ def stock_list():
     params = ListParams.from_request(sort_keys=list(STOCK_SORTS), default_sort="sku",
                                      filters=["warehouse", "category", "low", "zero"])
     company_id = current_user.company_id
-    stmt = (select(StockLevel)
-            .join(StockLevel.product).join(StockLevel.warehouse)
-            .outerjoin(Product.category)
-            .where(StockLevel.company_id == company_id)
-            .options(contains_eager(StockLevel.product).contains_eager(Product.category),
-                     contains_eager(StockLevel.warehouse), raiseload("*")))
+    # From the products in SKU order into their levels by the unique (company, product,
+    # warehouse) index: the default order needs no sort of all levels, and the ids of a deep
+    # page need no other table. Warehouse and category are loaded with the page's rows.
+    stmt = (select(StockLevel).select_from(Product)
+            .join(StockLevel, (StockLevel.product_id == Product.id)
+                  & (StockLevel.company_id == Product.company_id))
+            .where(Product.company_id == company_id)
+            .options(contains_eager(StockLevel.product).joinedload(Product.category),
+                     joinedload(StockLevel.warehouse), raiseload("*")))
     if params.q:
         like = f"%{params.q.lower()}%"
         stmt = stmt.where(or_(func.lower(Product.sku).like(like),
@@ -195,10 +198,17 @@ def stock_list():
                           StockLevel.on_hand - StockLevel.reserved < Product.min_stock)
     elif params.filters["zero"] != "1":
         stmt = stmt.where((StockLevel.on_hand != 0) | (StockLevel.reserved != 0))
-    column = STOCK_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), StockLevel.id)
-    if wants_csv():  # the page's joins give product, category and warehouse
-        return export_csv("stock", stmt, [
+    if params.sort_key == "warehouse":
+        stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    # ties broken in the order the indexes give (a SKU is unique, a name is not)
+    ties = {"sku": (StockLevel.warehouse_id,),
+            "name": (Product.id, StockLevel.warehouse_id)}.get(params.sort_key, (StockLevel.id,))
+    keys = (STOCK_SORTS[params.sort_key], *ties)
+    stmt = stmt.order_by(*(key.desc() if params.descending else key.asc() for key in keys))
+    if wants_csv():
+        if params.sort_key != "warehouse":
+            stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        return export_csv("stock", stmt.outerjoin(Product.category), [
             ("sku", Product.sku), ("product", Product.name), ("category", Category.name),
             ("warehouse", Warehouse.code), ("unit", Product.unit),
             ("on_hand", StockLevel.on_hand), ("reserved", StockLevel.reserved),
