@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
@@ -12,6 +12,7 @@ from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovem
                         User)
 from erp.models.base import ZERO
 from erp.models.catalog import UNITS
+from erp.queries.search import product_matches
 from erp.services import DomainError, NotFound, ValidationError, atomic, audit
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
@@ -48,9 +49,7 @@ def search_products(company_id: int, q: str, *, limit: int = 20, stocked_only: b
         stmt = stmt.where(Product.kind != "service")
     q = (q or "").strip()[:100]
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Product.sku).like(like), func.lower(Product.name).like(like),
-                              Product.barcode == q))
+        stmt = stmt.where(product_matches(q))
     return list(db.session.scalars(stmt.order_by(Product.sku, Product.id).limit(limit)))
 
 

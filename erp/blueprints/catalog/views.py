@@ -21,6 +21,7 @@ from erp.forms import choices
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         Warehouse)
 from erp.models.base import ZERO
+from erp.queries.search import product_matches
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
@@ -79,12 +80,6 @@ def import_format_csv(kind: str, stmt):
                      import_service.export_rows(kind, current_user.company_id, stmt=stmt))
 
 
-def _available_expression():
-    return (select(func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
-            .where(StockLevel.product_id == Product.id)
-            .correlate(Product).scalar_subquery())
-
-
 # Products
 
 PRODUCT_SORTS = {"sku": Product.sku, "name": Product.name, "kind": Product.kind,
@@ -101,10 +96,7 @@ def product_list():
     company_id = current_user.company_id
     stmt = company_select(Product)
     if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Product.sku).like(like),
-                              func.lower(Product.name).like(like),
-                              func.lower(Product.barcode).like(like)))
+        stmt = stmt.where(product_matches(params.q))
     if (category_id := _id_filter(params.filters["category"])) is not None:
         stmt = stmt.where(Product.category_id == category_id)
     if (supplier_id := _id_filter(params.filters["supplier"])) is not None:
@@ -114,7 +106,7 @@ def product_list():
     stmt = _status_filter(stmt, Product, params.filters["status"])
     if params.filters["low"] == "1":
         stmt = stmt.where(Product.kind != "service", Product.min_stock > 0,
-                          _available_expression() < Product.min_stock)
+                          Product.available < Product.min_stock)
     column = PRODUCT_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Product.id)
     if wants_csv():

@@ -22,6 +22,7 @@ from erp.extensions import db
 from erp.forms import choices
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
+from erp.queries.search import product_matches
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import inventory as inventory_service
@@ -184,10 +185,7 @@ def stock_list():
             .options(contains_eager(StockLevel.product).joinedload(Product.category),
                      joinedload(StockLevel.warehouse), raiseload("*")))
     if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Product.sku).like(like),
-                              func.lower(Product.name).like(like),
-                              func.lower(Product.barcode).like(like)))
+        stmt = stmt.where(product_matches(params.q))
     if (warehouse_id := _id_filter(params.filters["warehouse"])) is not None:
         stmt = stmt.where(StockLevel.warehouse_id == warehouse_id)
     if (category_id := _id_filter(params.filters["category"])) is not None:

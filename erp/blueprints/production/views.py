@@ -22,6 +22,7 @@ from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
                                    ProductionOrder, WorkOrder)
 from erp.models.quality import QualityInspection
+from erp.queries.search import product_matches
 from erp.queries import Page, company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import production as service
@@ -213,9 +214,7 @@ def bom_list():
     stmt = (select(Product, counts.c.lines).join(counts, counts.c.product_id == Product.id)
             .where(Product.company_id == _company_id()))
     if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Product.sku).like(like),
-                              func.lower(Product.name).like(like)))
+        stmt = stmt.where(product_matches(params.q))
     column = Product.sku if params.sort_key == "sku" else Product.name
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Product.id)
     if wants_csv():

@@ -1,0 +1,25 @@
+"""Product search: a substring of the SKU, name or barcode, served by an index on both
+databases (erp/models/search.py)."""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, or_, select, text
+
+from erp.extensions import db
+from erp.models import Product
+from erp.models.search import SEARCH_TABLE
+
+TRIGRAM = 3  # shorter terms have no trigram: they are matched by reading the rows
+
+
+def product_matches(q: str) -> ColumnElement[bool]:
+    """A WHERE criterion: products whose SKU, name or barcode contains `q` (any case)."""
+    like = f"%{q.lower()}%"
+    scan = or_(func.lower(Product.sku).like(like), func.lower(Product.name).like(like),
+               func.lower(Product.barcode).like(like))
+    if db.session.get_bind().dialect.name != "sqlite" or len(q) < TRIGRAM:
+        return scan  # PostgreSQL: the pg_trgm indexes serve this LIKE as it is
+    # SQLite: the FTS5 trigram table; a quoted phrase matches it as a substring
+    phrase = '"' + q.replace('"', '""') + '"'
+    return Product.id.in_(
+        select(text("rowid")).select_from(text(SEARCH_TABLE))
+        .where(text(f"{SEARCH_TABLE} MATCH :search_phrase").bindparams(search_phrase=phrase)))
