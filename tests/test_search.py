@@ -2,6 +2,8 @@
 both databases; the SQLite FTS5 table follows inserts, renames and deletes."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -70,3 +72,10 @@ def test_the_list_pages_search_through_it(app, company, products, client_as):
     assert "HG-002" not in client.get("/catalog/products?q=bracket").get_data(as_text=True)
     options = client.get("/catalog/products/options?q=hinge").get_data(as_text=True)
     assert "HG-002" in options and "BR-001" not in options
+
+
+def test_a_search_pages_without_counting_every_match(app, company, products, client_as):
+    client = client_as("viewer")
+    assert re.search(r"Rows 1–3 of 3\b", client.get("/catalog/products").get_data(as_text=True))
+    html = client.get("/catalog/products?q=oak").get_data(as_text=True)
+    assert "Rows 1–2" in html and "Rows 1–2 of" not in html

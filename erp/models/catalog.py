@@ -58,7 +58,10 @@ class Product(CompanyScoped, db.Model):
         Index("ix_products_company_category", "company_id", "category_id"),
         Index("ix_products_company_name", "company_id", "name"),
         Index("ix_products_company_barcode", "company_id", "barcode"),
-        Index("ix_products_company_active", "company_id", "active"),
+        # the list's default filter (active) in its orders: no sort of every product, and
+        # the dashboard's count of active products from the index alone
+        Index("ix_products_company_active_sku", "company_id", "active", "sku"),
+        Index("ix_products_company_active_name", "company_id", "active", "name"),
         CheckConstraint("sale_price >= 0", name="sale_price_not_negative"),
         CheckConstraint("cost_price >= 0", name="cost_price_not_negative"),
         CheckConstraint("min_stock >= 0", name="min_stock_not_negative"),
@@ -114,6 +117,7 @@ def low_stock():
             & (Product.available < Product.min_stock))
 
 
-# keyed like ix_products_company_active, so SQLite's planner prefers the smaller one
+# keyed (company, active) like the list's indexes, so SQLite's planner prefers this smaller
+# one for the count
 Index("ix_products_low_stock", Product.company_id, Product.active,
       sqlite_where=low_stock(), postgresql_where=low_stock())

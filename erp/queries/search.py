@@ -18,8 +18,11 @@ def product_matches(q: str) -> ColumnElement[bool]:
                func.lower(Product.barcode).like(like))
     if db.session.get_bind().dialect.name != "sqlite" or len(q) < TRIGRAM:
         return scan  # PostgreSQL: the pg_trgm indexes serve this LIKE as it is
-    # SQLite: the FTS5 trigram table; a quoted phrase matches it as a substring
+    # SQLite: the FTS5 trigram table; a quoted phrase matches it as a substring. `id + 0`
+    # keeps the planner from fetching every match by id and sorting them: it walks the
+    # list's ordering index instead and checks each id against the matches (11 ms instead
+    # of 23 for a word in 11,000 of 200,000 names; 5 ms for a rare one)
     phrase = '"' + q.replace('"', '""') + '"'
-    return Product.id.in_(
+    return (Product.id + 0).in_(
         select(text("rowid")).select_from(text(SEARCH_TABLE))
         .where(text(f"{SEARCH_TABLE} MATCH :search_phrase").bindparams(search_phrase=phrase)))

@@ -111,8 +111,10 @@ def product_list():
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Product.id)
     if wants_csv():
         return import_format_csv("products", stmt)
+    # a search shows "Rows 1-20" without a total: the page stops at its 21st match, while
+    # counting the matches of a rare term would read every product (erp.queries.search)
     page = paginate(stmt.options(joinedload(Product.category), raiseload("*")),
-                    page=params.page, per_page=params.per_page)
+                    page=params.page, per_page=params.per_page, count=not params.q)
     totals = stock_totals([p.id for p in page.items])
     return render("catalog/products.html", block="results", page=page, params=params,
                   totals=totals, categories=_category_choices(company_id),

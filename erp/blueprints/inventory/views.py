@@ -213,7 +213,8 @@ def stock_list():
             ("available", StockLevel.on_hand - StockLevel.reserved),
             ("min_stock", Product.min_stock), ("product_id", Product.id),
             ("warehouse_id", Warehouse.id)])
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
+    # a search shows no total, as the product list (counting a rare term reads everything)
+    page = paginate(stmt, page=params.page, per_page=params.per_page, count=not params.q)
     return render("inventory/stock.html", block="results", page=page, params=params, low=low,
                   warehouses=_warehouse_choices(company_id),
                   categories=_category_choices(company_id),
