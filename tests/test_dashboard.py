@@ -358,3 +358,25 @@ def test_a_draft_leaves_the_sales_sums_cached_and_its_confirmation_moves_them(ap
     assert cache_key(company.id, "sums", ["sales_totals"]) != sums
     after = tile(client.get("/").get_data(as_text=True), "sales-total").replace(",", "")
     assert Decimal(after) == before + Decimal("20.00")
+
+
+def test_the_parts_are_cached_as_html_and_my_tasks_per_user(app, env, company, make_user):
+    from erp.cache import cache_get
+    from erp.cache_versions import cache_key
+    from erp.blueprints.main.views import PARTS
+    manager = env["manager"]
+    html = _client(app, manager).get("/").get_data(as_text=True)
+    assert "Overdue call" in html
+    day = TODAY.isoformat()
+    figures_key = cache_key(company.id, f"html:figures:{day}", dq.areas_of(*PARTS["figures"][1]))
+    assert 'id="figure-products"' in cache_get(figures_key)[0]
+    # another user of the company: the company's parts from the cache, their own tasks
+    other = make_user("viewer")
+    other_html = _client(app, other).get("/").get_data(as_text=True)
+    assert "Overdue call" not in other_html
+    assert tile(other_html, "products") == tile(html, "products")
+    # a task write re-renders "my tasks" and leaves the figures' HTML where it was
+    task_service.change_status(env["tasks"]["t1"].id, "done", user=manager)
+    assert cache_key(company.id, f"html:figures:{day}",
+                     dq.areas_of(*PARTS["figures"][1])) == figures_key
+    assert "Overdue call" not in _client(app, manager).get("/").get_data(as_text=True)

@@ -9,7 +9,7 @@ the date carry it in their key's name.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -163,15 +163,71 @@ def my_tasks(company_id: int, user_id: int, today: date) -> dict:
 
 # --- the page -------------------------------------------------------------------------
 
-@dataclass
+# Each group of figures: the areas whose writes change it (erp.cache_versions).
+GROUP_AREAS = {
+    "catalog": ("catalog",),
+    "low-stock": ("catalog", "inventory"),
+    "order-counts": ("sales",),
+    "sales": ("sales_totals",),
+    "recent-orders": ("sales",),
+    "top-products": ("sales_totals", "catalog"),
+    "purchasing": ("purchasing",),
+    "production": ("production",),
+    "tasks": ("tasks",),
+}
+
+
+def areas_of(*groups: str) -> tuple[str, ...]:
+    """The areas a part of the page that shows these groups depends on."""
+    return tuple(sorted({area for group in groups for area in GROUP_AREAS[group]}))
+
+
 class Dashboard:
-    catalog: dict
-    sales: dict
-    recent_orders: list[dict]
-    top_products: list[dict]
-    purchasing: dict
-    production: dict
-    my_tasks: dict
+    """Every figure group of the dashboard, each read on first use from the cache (computed
+    on a miss) under a key of the areas it depends on. Lazy, so that a page whose HTML
+    fragments are cached (erp.blueprints.main) reads no group at all. Figures that depend
+    on the date (this month, overdue) carry it in their key's name."""
+
+    def __init__(self, company_id: int, user_id: int, today: date | None = None) -> None:
+        self.company_id, self.user_id = company_id, user_id
+        self.today = today or date.today()
+        self.day = self.today.isoformat()
+
+    def _group(self, group: str, compute, *, suffix: str = ""):
+        return cached(self.company_id, group + suffix, GROUP_AREAS[group], compute)
+
+    @cached_property
+    def catalog(self) -> dict:
+        cid = self.company_id
+        return {**self._group("catalog", lambda: catalog_figures(cid)),
+                **self._group("low-stock", lambda: low_stock_figures(cid))}
+
+    @cached_property
+    def sales(self) -> dict:
+        cid, today = self.company_id, self.today
+        return {**self._group("order-counts", lambda: order_counts(cid)),
+                **self._group("sales", lambda: sales_figures(cid, today), suffix=f":{self.day}")}
+
+    @cached_property
+    def recent_orders(self) -> list[dict]:
+        return self._group("recent-orders", lambda: recent_orders(self.company_id))
+
+    @cached_property
+    def top_products(self) -> list[dict]:
+        return self._group("top-products", lambda: top_products(self.company_id))
+
+    @cached_property
+    def purchasing(self) -> dict:
+        return self._group("purchasing", lambda: purchasing_figures(self.company_id))
+
+    @cached_property
+    def production(self) -> dict:
+        return self._group("production", lambda: production_figures(self.company_id))
+
+    @cached_property
+    def my_tasks(self) -> dict:
+        return self._group("tasks", lambda: my_tasks(self.company_id, self.user_id, self.today),
+                           suffix=f":user={self.user_id}:{self.day}")
 
     @property
     def empty(self) -> bool:
@@ -182,25 +238,4 @@ class Dashboard:
 
 def dashboard(company_id: int, user_id: int, today: date | None = None) -> Dashboard:
     """Every figure of the dashboard, each group from the cache when its areas are unchanged."""
-    today = today or date.today()
-    day = today.isoformat()
-    return Dashboard(
-        catalog={**cached(company_id, "catalog", ("catalog",),
-                          lambda: catalog_figures(company_id)),
-                 **cached(company_id, "low-stock", ("catalog", "inventory"),
-                          lambda: low_stock_figures(company_id))},
-        sales={**cached(company_id, "order-counts", ("sales",),
-                        lambda: order_counts(company_id)),
-               **cached(company_id, f"sales:{day}", ("sales_totals",),
-                        lambda: sales_figures(company_id, today))},
-        recent_orders=cached(company_id, "recent-orders", ("sales",),
-                             lambda: recent_orders(company_id)),
-        top_products=cached(company_id, "top-products", ("sales_totals", "catalog"),
-                            lambda: top_products(company_id)),
-        purchasing=cached(company_id, "purchasing", ("purchasing",),
-                          lambda: purchasing_figures(company_id)),
-        production=cached(company_id, "production", ("production",),
-                          lambda: production_figures(company_id)),
-        my_tasks=cached(company_id, f"tasks:user={user_id}:{day}", ("tasks",),
-                        lambda: my_tasks(company_id, user_id, today)),
-    )
+    return Dashboard(company_id, user_id, today)

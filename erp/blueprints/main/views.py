@@ -1,26 +1,50 @@
 """The dashboard: the state of the business at a glance, every figure an aggregate query,
 each group cached per company and invalidated by the writes that change it
-(`erp.queries.dashboard`, `erp.cache_versions`)."""
+(`erp.queries.dashboard`, `erp.cache_versions`).
+
+Each part of the page is also cached as rendered HTML, under a key of the areas its groups
+depend on (and the day, and the user for "my tasks"), so a warm dashboard reads neither
+figures nor templates of its parts; a part whose key changed is rendered from the groups,
+which are themselves mostly still cached.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, render_template
 from flask_login import current_user
+from markupsafe import Markup
 
 from erp.auth import require_role
+from erp.cache_versions import cached
 from erp.models.sales import ORDER_STATUSES, STATUS_BADGES
 from erp.queries import dashboard as dashboard_queries
 from erp.web import render
 
 bp = Blueprint("main", __name__)
 
+# part -> (template, the figure groups it shows)
+PARTS = {
+    "figures": ("main/_figures.html", ("catalog", "low-stock", "order-counts", "sales",
+                                       "purchasing", "production")),
+    "chart": ("main/_sales_chart.html", ("sales",)),
+    "tasks": ("main/_my_tasks.html", ("tasks",)),
+    "top_products": ("main/_top_products.html", ("top-products",)),
+    "recent_orders": ("main/_recent_orders.html", ("recent-orders",)),
+}
+
 
 @bp.route("/")
 @require_role("viewer")
 def dashboard():
-    data = dashboard_queries.dashboard(current_user.company_id, current_user.id)
-    chart = data.sales["chart"]
+    company_id, user_id = current_user.company_id, current_user.id
+    data = dashboard_queries.dashboard(company_id, user_id)
+    context = {"data": data, "order_statuses": ORDER_STATUSES, "status_badges": STATUS_BADGES}
+
+    def part(name: str) -> Markup:
+        template, groups = PARTS[name]
+        key = f"html:{name}:{data.day}" + (f":user={user_id}" if name == "tasks" else "")
+        html = cached(company_id, key, dashboard_queries.areas_of(*groups),
+                      lambda: render_template(template, **context))
+        return Markup(html)  # our own template's output, escaped when it was rendered
+
     return render("main/dashboard.html", block="content", company=current_user.company,
-                  data=data,
-                  chart_labels=[month["label"] for month in chart],
-                  chart_values=[str(month["total"]) for month in chart],
-                  order_statuses=ORDER_STATUSES, status_badges=STATUS_BADGES)
+                  data=data, parts={name: part(name) for name in PARTS})
