@@ -15,9 +15,10 @@ inventory, catalog, production, tasks ...). Session events on `db.session`:
   uuid4: never reused, so an evicted version key cannot bring an old fragment back);
 - a rollback of the outermost transaction discards the notes: nothing is bumped.
 
-`cache_key(company_id, name, areas)` builds a key from the versions of the areas a figure
-depends on, so a bumped area leaves old keys unused (they expire with their timeout), and
-`cached(...)` reads or computes a value under such a key. All cache calls go through the
+`cache_key(company_id, name, areas)` builds a stamp from the versions of the areas a figure
+depends on, and `cached(...)` keeps a value with the stamp it was computed under (one
+entry per company and name): a bumped area changes the stamp, so the next read computes
+the value anew and overwrites the entry. All cache calls go through the
 wrappers of `erp.cache`: a Redis outage is a miss, never a failed request or commit.
 """
 from __future__ import annotations
@@ -75,7 +76,7 @@ COLUMN_AREAS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 }
 OTHER = ("other",)
 VERSION_TIMEOUT = 0  # versions never expire on their own (a missing one is made anew)
-DEFAULT_TIMEOUT = 300  # cached figures: unused keys of old versions die after this
+DEFAULT_TIMEOUT = 300  # a cached figure not read (or stale) for this long is dropped
 
 PENDING = "cache_versions_pending"  # session.info: set of (company_id | None, area)
 ANY_COMPANY = None
@@ -280,13 +281,26 @@ def _key(company_id: int, name: str, areas: Iterable[str]) -> str:
     return f"fig:{company_id}:{name}:" + ":".join(parts)
 
 
+def storage_key(company_id: int, name: str) -> str:
+    """Where `cached` keeps a value: one entry per company and name, whatever the versions."""
+    return f"fig:{company_id}:{name}"
+
+
 def cached(company_id: int, name: str, areas: Iterable[str], compute: Callable[[], Any], *,
            timeout: int = DEFAULT_TIMEOUT) -> Any:
-    """The value cached under cache_key(company_id, name, areas), computed on a miss."""
-    key = cache_key(company_id, name, areas)
+    """The value of `name` for this company, computed anew when one of `areas` was written.
+
+    The value is stored with its stamp (cache_key: the versions it was computed under) in
+    one entry per (company, name), overwritten when the stamp changes. A key per stamp
+    would leave an entry behind at every write: under steady writes the file cache of the
+    embedded default then grew past its threshold and pruned (read every file) on each
+    set, at hundreds of ms per request.
+    """
+    stamp = cache_key(company_id, name, areas)
+    key = storage_key(company_id, name)
     hit = cache_get(key)
-    if isinstance(hit, tuple) and len(hit) == 1:
-        return hit[0]
+    if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == stamp:
+        return hit[1]
     value = compute()
-    cache_set(key, (value,), timeout=timeout)
+    cache_set(key, (stamp, value), timeout=timeout)
     return value

@@ -238,3 +238,26 @@ def test_the_dashboard_answers_with_redis_stopped(app, database_url, redis_serve
         restarted.stop()
     with redis_app.app_context():
         db.engine.dispose()
+
+
+def test_a_figure_keeps_one_entry_however_often_its_areas_change(app, company, other_company):
+    """One entry per (company, name), overwritten with each new stamp: the cache does not
+    fill up with one entry per write (the file cache then pruned on every set)."""
+    from erp.cache import cache_get
+    from erp.cache_versions import cached, storage_key
+    computed = []
+
+    def figure():
+        computed.append(1)
+        return len(computed)
+
+    for _ in range(4):
+        assert cached(company.id, "open-tasks", ["tasks"], figure) == len(computed)
+        assert cached(company.id, "open-tasks", ["tasks"], figure) == len(computed)  # a hit
+        TodoFactory(company=company)
+        db.session.commit()
+    assert len(computed) == 4
+    stamp, value = cache_get(storage_key(company.id, "open-tasks"))
+    assert value == 4 and stamp != cache_key(company.id, "open-tasks", ["tasks"])  # stale now
+    assert cache_get(storage_key(other_company.id, "open-tasks")) is None
+    assert cached(company.id, "open-tasks", ["tasks"], figure) == 5

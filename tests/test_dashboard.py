@@ -361,15 +361,16 @@ def test_a_draft_leaves_the_sales_sums_cached_and_its_confirmation_moves_them(ap
 
 
 def test_the_parts_are_cached_as_html_and_my_tasks_per_user(app, env, company, make_user):
-    from erp.cache import cache_get
-    from erp.cache_versions import cache_key
     from erp.blueprints.main.views import PARTS
+    from erp.cache import cache_get
+    from erp.cache_versions import cache_key, storage_key
     manager = env["manager"]
     html = _client(app, manager).get("/").get_data(as_text=True)
     assert "Overdue call" in html
     day = TODAY.isoformat()
     figures_key = cache_key(company.id, f"html:figures:{day}", dq.areas_of(*PARTS["figures"][1]))
-    assert 'id="figure-products"' in cache_get(figures_key)[0]
+    stamp, html_part = cache_get(storage_key(company.id, f"html:figures:{day}"))
+    assert stamp == figures_key and 'id="figure-products"' in html_part
     # another user of the company: the company's parts from the cache, their own tasks
     other = make_user("viewer")
     other_html = _client(app, other).get("/").get_data(as_text=True)
