@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from erp.extensions import db
 
 WRITE_OPTION = "erp_write_transaction"
+
+
+def conflict_insert(model):
+    """INSERT for `model` with ON CONFLICT DO NOTHING / DO UPDATE, in the session's dialect."""
+    dialect = db.session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def begin_write(session: Session) -> None:

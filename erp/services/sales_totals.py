@@ -14,9 +14,8 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from erp.database import conflict_insert
 from erp.extensions import db
 from erp.models.base import ZERO
 from erp.models.sales import (SOLD_STATUSES, SalesMonthTotal, SalesOrder, SalesOrderItem,
@@ -26,10 +25,13 @@ CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 
 
+def _dec(value, step: Decimal) -> Decimal:
+    """A SUM or stored NUMERIC as an exact Decimal at `step` (SQLite returns floats)."""
+    return Decimal(str(value or 0)).quantize(step)
+
+
 def _upsert(model, keys: dict, increments: dict) -> None:
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(model).values(**keys, **increments)
+    stmt = conflict_insert(model).values(**keys, **increments)
     scale = {"orders": None, "total": 2, "revenue": 2, "quantity": 3}
     set_ = {}
     for column in increments:
@@ -40,7 +42,7 @@ def _upsert(model, keys: dict, increments: dict) -> None:
 
 
 def count(order: SalesOrder, sign: int) -> None:
-    """Add (+1) or take away (-1) a sold order and its lines. Flushes nothing else."""
+    """Add (+1) or take away (-1) a sold order and its lines, in the caller's transaction."""
     _upsert(SalesMonthTotal, {"company_id": order.company_id,
                               "month": order.order_date.replace(day=1)},
             {"orders": sign, "total": sign * order.total})
@@ -72,10 +74,9 @@ def _expected(company_id: int) -> tuple[dict, dict]:
             select(month, func.count(), func.sum(SalesOrder.total)).where(*sold)
             .group_by(month)):
         key = date.fromisoformat(key[:10]) if isinstance(key, str) else key
-        months[key] = (int(orders), Decimal(str(total or 0)).quantize(CENT))
+        months[key] = (int(orders), _dec(total, CENT))
     products = {
-        product_id: (Decimal(str(quantity or 0)).quantize(MILLI),
-                     Decimal(str(revenue or 0)).quantize(CENT))
+        product_id: (_dec(quantity, MILLI), _dec(revenue, CENT))
         for product_id, quantity, revenue in db.session.execute(
             select(SalesOrderItem.product_id, func.sum(SalesOrderItem.quantity),
                    func.sum(SalesOrderItem.total))
@@ -105,13 +106,13 @@ def mismatches(company_id: int) -> list[str]:
     """What differs between the stored totals and the orders (empty when they agree)."""
     months, products = _expected(company_id)
     stored_months = {
-        month: (int(orders), Decimal(str(total)).quantize(CENT))
+        month: (int(orders), _dec(total, CENT))
         for month, orders, total in db.session.execute(
             select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total)
             .where(SalesMonthTotal.company_id == company_id))
         if orders or total}
     stored_products = {
-        product_id: (Decimal(str(quantity)).quantize(MILLI), Decimal(str(revenue)).quantize(CENT))
+        product_id: (_dec(quantity, MILLI), _dec(revenue, CENT))
         for product_id, quantity, revenue in db.session.execute(
             select(SalesProductTotal.product_id, SalesProductTotal.quantity,
                    SalesProductTotal.revenue)

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from erp.database import conflict_insert
 from erp.extensions import db
 from erp.formatting import quantity as fmt
 from erp.models import Product, StockLevel, StockMovement, User, Warehouse
@@ -104,9 +103,7 @@ def ensure_level(company_id: int, product_id: int, warehouse_id: int) -> int:
     level_id = _level_id(company_id, product_id, warehouse_id)
     if level_id is not None:
         return level_id
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(StockLevel).values(
+    stmt = conflict_insert(StockLevel).values(
         company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
         on_hand=ZERO, reserved=ZERO, created_at=func.now(), updated_at=func.now(),
     ).on_conflict_do_nothing(index_elements=["company_id", "product_id", "warehouse_id"])
