@@ -115,6 +115,11 @@ def register(app: Flask) -> None:
         return response
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # The shared macros are globals: a block rendered alone for htmx (erp.web.render_block)
+    # runs none of its template's top-level imports, and a list page's blocks use them.
+    macros = app.jinja_env.get_template("_macros.html").module
+    app.jinja_env.globals.update({name: getattr(macros, name) for name in dir(macros)
+                                  if not name.startswith("_")})
 
     built: dict[str, tuple] = {}
 

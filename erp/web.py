@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import make_response, redirect, render_template, request, url_for
-from jinja2_fragments.flask import render_block
+from flask import current_app, make_response, redirect, render_template, request, url_for
+from jinja2 import nodes
+
+from erp.parsing import parse_date, parse_id, picked_id  # noqa: F401  (the views' helpers)
 
 # The bodies Werkzeug parses into request.form; for any other body the form is empty.
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -31,6 +33,39 @@ def is_htmx() -> bool:
             and request.headers.get("HX-History-Restore-Request") != "true")
 
 
+_parents: dict[str, str | None] = {}
+
+
+def _parent_template(env, name: str) -> str | None:
+    """The template that `name` extends (read from its source once per process)."""
+    if name not in _parents:
+        source = env.loader.get_source(env, name)[0]
+        extends = next(iter(env.parse(source).find_all(nodes.Extends)), None)
+        _parents[name] = (extends.template.value
+                          if extends is not None and isinstance(extends.template, nodes.Const)
+                          else None)
+    return _parents[name]
+
+
+def render_block(template_name: str, block: str, **context) -> str:
+    """Only `block` of a template, also when the block is defined by a template it extends
+    (a list page extends `_list.html` and overrides its rows): the child's blocks override
+    the parents' as in a whole render."""
+    env = current_app.jinja_env
+    chain = [env.get_template(template_name)]
+    while block not in chain[-1].blocks:
+        parent = _parent_template(env, chain[-1].name)
+        if parent is None:
+            raise KeyError(f"block {block!r} is not in {template_name} or what it extends")
+        chain.append(env.get_template(parent))
+    current_app.update_template_context(context)
+    ctx = chain[0].new_context(context)
+    for template in chain[1:]:
+        for name, function in template.blocks.items():
+            ctx.blocks.setdefault(name, []).append(function)
+    return env.concat(chain[-1].blocks[block](ctx))
+
+
 def render(template: str, *, block: str | None = None, status: int = 200, **context):
     """The full page; for an htmx request only `block` of the same template, when the
     view names one (a page without a named block is always whole)."""
@@ -41,6 +76,8 @@ def render(template: str, *, block: str | None = None, status: int = 200, **cont
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
 
 
 def redirect_after_post(endpoint_or_url: str, **values):
@@ -83,6 +120,8 @@ class ListParams:
     page: int = 1
     per_page: int = 20
     filters: dict[str, str] = field(default_factory=dict)
+    endpoint: str = ""  # the list's own address, for its sort, page and export links
+    view_args: dict = field(default_factory=dict)
 
     @classmethod
     def from_request(cls, *, sort_keys: list[str], default_sort: str,
@@ -97,6 +136,7 @@ class ListParams:
             page=int_arg("page", 1, maximum=100_000),
             per_page=int_arg("per_page", per_page_default, maximum=per_page_max),
             filters={name: request.args.get(name, "").strip()[:100] for name in filters},
+            endpoint=request.endpoint or "", view_args=dict(request.view_args or {}),
         )
 
     @property
@@ -120,6 +160,11 @@ class ListParams:
         """The query string that sorts by `key`, flipping direction if it is the current key."""
         new = f"-{key}" if self.sort == key else key
         return self.query(sort=new, page=1)
+
+    def url(self, query: str = "") -> str:
+        """This list's address with a query string (from `query()` or `sort_query()`)."""
+        base = url_for(self.endpoint, **self.view_args)
+        return f"{base}?{query}" if query else base
 
 
 def apply_field_errors(form, error) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erp.documents import Action, Document, Workflow
 from erp.extensions import db
 from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate
 from erp.models.catalog import Product
@@ -57,7 +58,23 @@ class Customer(CompanyScoped, db.Model):
         return self.name
 
 
-class SalesOrder(CompanyScoped, db.Model):
+SALES_ORDER_FLOW = Workflow(
+    noun="order", states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="sales.order",
+    actions=[
+        Action("confirm", ("draft",), "confirmed", "manager", "Confirm", "confirm_order",
+               done="{number} confirmed: stock reserved.", verb="confirmed"),
+        Action("ship", ("confirmed",), "shipped", "manager", "Ship", "ship_order",
+               done="{number} shipped: stock issued.", verb="shipped"),
+        Action("invoice", ("shipped",), "invoiced", "manager", "Invoice", "invoice_order",
+               done="{number} invoiced.", verb="invoiced"),
+        Action("cancel", ("draft", "confirmed"), "cancelled", "manager", "Cancel order",
+               "cancel_order", done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}? Reserved stock is released.",
+               style="btn btn-outline-danger"),
+    ])
+
+
+class SalesOrder(Document, CompanyScoped, db.Model):
     __tablename__ = "sales_orders"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
@@ -97,13 +114,7 @@ class SalesOrder(CompanyScoped, db.Model):
         back_populates="order", order_by="SalesOrderItem.id", cascade="all, delete-orphan",
         passive_deletes=True)
 
-    @property
-    def status_label(self) -> str:
-        return ORDER_STATUSES.get(self.status, self.status)
-
-    @property
-    def status_badge(self) -> str:
-        return STATUS_BADGES.get(self.status, "secondary")
+    workflow = SALES_ORDER_FLOW
 
     @property
     def is_draft(self) -> bool:

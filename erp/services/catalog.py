@@ -13,17 +13,11 @@ from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovem
 from erp.models.base import ZERO
 from erp.models.catalog import UNITS
 from erp.queries.search import product_matches
+from erp.parsing import picked_id  # noqa: F401  (re-exported for the pickers)
 from erp.services import DomainError, NotFound, ValidationError, atomic, audit
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
 # digits than a BIGINT holds overflow SQLite's driver)
-PICKED_ID = re.compile(r"\[#([0-9]{1,18})\]\s*$")
-
-
-def picked_id(text: str | None) -> int | None:
-    """The id in a picker value such as 'Acme Ltd [#42]' (see the `picker` macro)."""
-    match = PICKED_ID.search(text or "")
-    return int(match.group(1)) if match else None
 
 
 def find_product(company_id: int, text: str | None) -> Product | None:

@@ -437,18 +437,6 @@ def remove_line(*, company_id: int, order_id: int, line_id: int, user: User | No
 
 # --- workflow ---------------------------------------------------------------------------
 
-def _transition(order: SalesOrder, *, target: str, allowed: tuple[str, ...], verb: str) -> bool:
-    """True if the step should run; False if the order is already there (a replay)."""
-    if order.status == target:
-        return False
-    if order.status not in allowed:
-        states = " or ".join(allowed)
-        raise InvalidTransition(
-            f"{order.number} is {order.status_label.lower()}: only a {states} order can be "
-            f"{verb}.")
-    return True
-
-
 def _stocked(order: SalesOrder) -> list[SalesOrderItem]:
     return [item for item in order.items if item.product.stocked]
 
@@ -467,7 +455,7 @@ def confirm_order(*, company_id: int, order_id: int, user: User | None) -> Sales
     """
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
-        if not _transition(order, target="confirmed", allowed=("draft",), verb="confirmed"):
+        if not SalesOrder.workflow.begin(order, "confirm", user):
             return order
         if not order.items:
             raise ValidationError("Add at least one line before confirming.")
@@ -499,7 +487,7 @@ def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrd
     stock (a "sales_shipment" movement referring to the line). Commits; replay is a no-op."""
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
-        if not _transition(order, target="shipped", allowed=("confirmed",), verb="shipped"):
+        if not SalesOrder.workflow.begin(order, "ship", user):
             return order
         for item in _stocked(order):
             stock.release(company_id=company_id, product_id=item.product_id,
@@ -517,7 +505,7 @@ def invoice_order(*, company_id: int, order_id: int, user: User | None) -> Sales
     """shipped -> invoiced with a number from the "INV" sequence. Commits; replay no-op."""
     with atomic():
         order = _lock_order(company_id, order_id)
-        if not _transition(order, target="invoiced", allowed=("shipped",), verb="invoiced"):
+        if not SalesOrder.workflow.begin(order, "invoice", user):
             return order
         order.invoice_number = next_number(company_id, "INV")
         order.status, order.invoiced_at = "invoiced", utcnow()
@@ -532,8 +520,7 @@ def cancel_order(*, company_id: int, order_id: int, user: User | None) -> SalesO
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
         old = order.status
-        if not _transition(order, target="cancelled", allowed=("draft", "confirmed"),
-                           verb="cancelled"):
+        if not SalesOrder.workflow.begin(order, "cancel", user):
             return order
         if old == "confirmed":
             for item in _stocked(order):

@@ -359,7 +359,7 @@ def test_a_product_with_movements_is_archived_not_deleted(client_as, company):
     product = ProductFactory(company=company)
     put_stock(product, WarehouseFactory(company=company), 1)
     page = manager.get(f"/catalog/products/{product.id}/delete").data.decode()
-    assert 'id="delete-blocked"' in page and "Deactivate instead" in page
+    assert 'id="delete-blocked"' in page and "Archive instead" in page
     response = manager.post(f"/catalog/products/{product.id}/delete", follow_redirects=True)
     assert b"cannot be deleted" in response.data
     assert counts()[0] == 1

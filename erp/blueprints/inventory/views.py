@@ -13,8 +13,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, raiseload
 
 from erp.auth import require_role
-from erp.blueprints.catalog.views import (STATUS_CHOICES, _category_choices, _id_filter,
-                                          _status_filter, endpoint_url)
+from erp.lists import ARCHIVE_CHOICES as STATUS_CHOICES, archive_filter
+from erp.parsing import parse_id as _id_filter
+from erp.queries.catalog import category_choices
+from erp.blueprints.catalog.views import endpoint_url
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                            WarehouseForm)
 from erp.csv_io import export_csv, export_limited, wants_csv
@@ -51,7 +53,7 @@ def warehouse_list():
         stmt = stmt.where(or_(func.lower(Warehouse.code).like(like),
                               func.lower(Warehouse.name).like(like),
                               func.lower(Warehouse.address).like(like)))
-    stmt = _status_filter(stmt, Warehouse, params.filters["status"])
+    stmt = archive_filter(Warehouse).apply(stmt, params.filters["status"])
     column = WAREHOUSE_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Warehouse.id)
     if wants_csv():
@@ -217,7 +219,7 @@ def stock_list():
     page = paginate(stmt, page=params.page, per_page=params.per_page, count=not params.q)
     return render("inventory/stock.html", block="results", page=page, params=params, low=low,
                   warehouses=_warehouse_choices(company_id),
-                  categories=_category_choices(company_id),
+                  categories=category_choices(),
                   reorder_url=endpoint_url("purchasing.reorder"),
                   shortages_url=endpoint_url("production.shortages"))
 

@@ -10,12 +10,14 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
 from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
-from erp.blueprints.catalog.views import import_format_csv
+from erp.queries.catalog import import_format_csv
+from erp.documents import register_actions
 from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
 from erp.models import Warehouse
 from erp.models.sales import ORDER_STATUSES, OPEN_STATUSES, Customer, SalesOrder, SalesOrderItem
+from erp.queries import sales as queries
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import sales as sales_service
@@ -68,7 +70,7 @@ def customer_list():
     column = CUSTOMER_SORTS[params.sort_key]
     stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Customer.id)
     if wants_csv():
-        return import_format_csv("customers", stmt)
+        return import_format_csv("customers").export(stmt)
     page = paginate(stmt, page=params.page, per_page=params.per_page)
     return render("sales/customers.html", block="results", page=page, params=params)
 
@@ -148,45 +150,7 @@ def customer_detail(customer_id: int):
 @require_role("viewer")
 @export_limited
 def order_list():
-    params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date",
-                                     filters=["status", "customer", "number", "date_from",
-                                              "date_to"])
-    # no join in the filtering statement: its ids come from the sales_orders indexes alone
-    # (deep pages, the capped count); the page's customers are loaded with its rows
-    stmt = company_select(SalesOrder)
-    filters = params.filters
-    if filters["status"] in ORDER_STATUSES:
-        stmt = stmt.where(SalesOrder.status == filters["status"])
-    if filters["customer"]:
-        customer_id = picked_id(filters["customer"])
-        if customer_id is not None:
-            stmt = stmt.where(SalesOrder.customer_id == customer_id)
-        else:
-            stmt = stmt.where(SalesOrder.customer_id.in_(
-                select(Customer.id).where(
-                    Customer.company_id == _company_id(),
-                    func.lower(Customer.name).like(f"%{filters['customer'].lower()}%"))))
-    if filters["number"]:
-        stmt = stmt.where(func.lower(SalesOrder.number).like(f"%{filters['number'].lower()}%"))
-    if date_from := _parse_date(filters["date_from"]):
-        stmt = stmt.where(SalesOrder.order_date >= date_from)
-    if date_to := _parse_date(filters["date_to"]):
-        stmt = stmt.where(SalesOrder.order_date <= date_to)
-    column = ORDER_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
-                         SalesOrder.id.desc() if params.descending else SalesOrder.id.asc())
-    if wants_csv():
-        return export_csv("sales-orders", stmt.join(SalesOrder.customer), [
-            ("number", SalesOrder.number), ("order_date", SalesOrder.order_date),
-            ("customer", Customer.name), ("requested_date", SalesOrder.requested_date),
-            ("status", SalesOrder.status), ("subtotal", SalesOrder.subtotal),
-            ("discount", SalesOrder.discount_total), ("tax", SalesOrder.tax_total),
-            ("total", SalesOrder.total), ("invoice_number", SalesOrder.invoice_number),
-            ("id", SalesOrder.id), ("customer_id", SalesOrder.customer_id)])
-    page = paginate(stmt.options(joinedload(SalesOrder.customer)), page=params.page,
-                    per_page=params.per_page)
-    return render("sales/orders.html", block="results", page=page, params=params,
-                  statuses=STATUS_CHOICES)
+    return queries.ORDERS.response("sales/orders.html", statuses=STATUS_CHOICES)
 
 
 def _warehouse_choices():
@@ -363,39 +327,7 @@ def order_line_remove(order_id: int, line_id: int):
     return _lines_response(order_id, message="Line removed.")
 
 
-def _transition(order_id: int, action, done: str):
-    order = scoped_get_or_404(SalesOrder, order_id)
-    try:
-        action(company_id=_company_id(), order_id=order.id, user=current_user)
-    except DomainError as error:
-        flash(str(error), "danger")
-    else:
-        flash(f"{order.number} {done}.", "success")
-    return redirect_after_post("sales.order_detail", order_id=order_id)
-
-
-@bp.route("/orders/<int:order_id>/confirm", methods=["POST"])
-@require_role("manager")
-def order_confirm(order_id: int):
-    return _transition(order_id, sales_service.confirm_order, "confirmed: stock reserved")
-
-
-@bp.route("/orders/<int:order_id>/ship", methods=["POST"])
-@require_role("manager")
-def order_ship(order_id: int):
-    return _transition(order_id, sales_service.ship_order, "shipped: stock issued")
-
-
-@bp.route("/orders/<int:order_id>/invoice", methods=["POST"])
-@require_role("manager")
-def order_invoice(order_id: int):
-    return _transition(order_id, sales_service.invoice_order, "invoiced")
-
-
-@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
-@require_role("manager")
-def order_cancel(order_id: int):
-    return _transition(order_id, sales_service.cancel_order, "cancelled")
+register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
 
 
 @bp.route("/orders/<int:order_id>/print")

@@ -1,0 +1,151 @@
+"""One document engine: a document (sales order, purchase order, production order, and
+every later one) declares its states and a transitions table, and everyone reads that
+table instead of writing status rules of their own:
+
+- the service calls `workflow.begin(document, action, user)` inside its transaction: it
+  refuses a role that may not take the step (PermissionDenied) and a state the step does
+  not start from (InvalidTransition), and says whether the step still has to run (False
+  when the document is already where the step leads: a repeated click is a no-op);
+- the view registers one POST route per action (`register_actions`), answered by the
+  service function the table names;
+- the template shows the buttons `document.allowed_actions(user)` gives.
+
+The table lives with the model (`Model.workflow`), so a state's label and colour come
+from the same place; `service` names the function in the domain's service module, which
+takes `company_id=`, `<id_arg>=` and `user=` like every service.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from erp.services import InvalidTransition, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Action:
+    """One row of a transitions table: `name` from `sources` to `target` for `role`."""
+
+    name: str
+    sources: tuple[str, ...]
+    target: str | None       # None: the state does not change (e.g. a manager's override)
+    role: str
+    label: str               # the button
+    service: str             # the function in the domain's service module
+    done: str = ""           # the message after it ran; {number} is the document's number
+    confirm: str | None = None  # the question asked first; {number} likewise
+    style: str = "btn btn-primary"
+    verb: str = ""           # "confirmed", for "only a draft order can be confirmed"
+
+    def question(self, document) -> str | None:
+        return self.confirm.format(number=document.number) if self.confirm else None
+
+    def message(self, document) -> str:
+        return self.done.format(number=document.number)
+
+
+class Workflow:
+    """The states of one kind of document and its transitions table."""
+
+    def __init__(self, *, noun: str, states: Mapping[str, str], badges: Mapping[str, str],
+                 actions: Sequence[Action], endpoint: str, id_arg: str = "order_id") -> None:
+        self.noun = noun              # "order", in messages
+        self.states = dict(states)    # state -> label
+        self.badges = dict(badges)    # state -> Bootstrap colour
+        self.actions = {action.name: action for action in actions}
+        self.endpoint = endpoint      # "sales.order": the action routes are <endpoint>_<name>
+        self.id_arg = id_arg
+        for action in actions:
+            unknown = set(action.sources) | ({action.target} - {None})
+            if not unknown <= set(states):
+                raise ValueError(f"{action.name}: unknown states {unknown - set(states)}")
+
+    def label(self, state: str) -> str:
+        return self.states.get(state, state)
+
+    def allows(self, document, name: str, user=None) -> bool:
+        """Whether `user` (anyone, when None) may take step `name` from the document's state."""
+        action = self.actions[name]
+        return document.status in action.sources and (user is None or user.has_role(action.role))
+
+    def allowed(self, document, user) -> list[Action]:
+        return [action for action in self.actions.values()
+                if document.status in action.sources and user.has_role(action.role)]
+
+    def begin(self, document, name: str, user) -> bool:
+        """Check step `name` for `user` (None: the system itself) on the document, locked by
+        the caller. True when the step is to run; False when the document already is in
+        the step's target state (a replay). Raises PermissionDenied, InvalidTransition."""
+        action = self.actions[name]
+        if user is not None and not user.has_role(action.role):
+            raise PermissionDenied(f"Only a {action.role} may {action.label.lower()} "
+                                   f"{document.number}.")
+        if action.target is not None and document.status == action.target:
+            return False
+        if document.status not in action.sources:
+            states = " or ".join(self.label(state).lower() for state in action.sources)
+            raise InvalidTransition(
+                f"{document.number} is {self.label(document.status).lower()}: only a {states} "
+                f"{self.noun} can be {action.verb or action.label.lower()}.")
+        return True
+
+    def url_endpoint(self, action: Action) -> str:
+        return f"{self.endpoint}_{action.name}"
+
+
+class Document:
+    """Mixin of a model with a `status` column and a `workflow`."""
+
+    workflow: ClassVar[Workflow]
+
+    @property
+    def status_label(self) -> str:
+        return self.workflow.label(self.status)
+
+    @property
+    def status_badge(self) -> str:
+        return self.workflow.badges.get(self.status, "secondary")
+
+    def can(self, name: str) -> bool:
+        """Whether the step `name` starts from the document's state (any role)."""
+        return self.workflow.allows(self, name)
+
+    def allowed_actions(self, user) -> list[Action]:
+        return self.workflow.allowed(self, user)
+
+
+def register_actions(bp, model, service_module, *, detail: str, names: Sequence[str] = (),
+                     url: str = "/orders/<int:order_id>") -> None:
+    """One POST route per action of `model.workflow` (or of `names`): `<url>/<name>` named
+    `<endpoint>_<name>`, for the action's role; it runs the service and goes back to the
+    document's page with its message (or the refusal)."""
+    from flask import flash
+    from flask_login import current_user
+
+    from erp.auth import require_role
+    from erp.queries import scoped_get_or_404
+    from erp.services import DomainError
+    from erp.web import redirect_after_post
+
+    workflow: Workflow = model.workflow
+    for action in workflow.actions.values():
+        if names and action.name not in names:
+            continue
+
+        def view(action: Action = action, **kwargs: Any):
+            document = scoped_get_or_404(model, kwargs[workflow.id_arg])
+            ids = {workflow.id_arg: document.id}
+            try:
+                getattr(service_module, action.service)(
+                    company_id=current_user.company_id, user=current_user, **ids)
+            except DomainError as error:
+                flash(str(error), "danger")
+            else:
+                flash(action.message(document), "success")
+            return redirect_after_post(detail, **ids)
+
+        endpoint = workflow.url_endpoint(action).split(".", 1)[1]
+        view.__name__ = view.__qualname__ = endpoint
+        bp.add_url_rule(f"{url}/{action.name}", endpoint, require_role(action.role)(view),
+                        methods=["POST"])

@@ -1,0 +1,177 @@
+"""Lists as declarations: one `ListSpec` per list page says what the list may be searched,
+filtered and sorted by, what its CSV holds and what its rows load; `ListSpec.response()`
+does the rest the same way for every list (parameters -> search -> filters -> sort ->
+CSV or page -> render).
+
+Filters share one vocabulary: the archive filter is `status` with `active` (the
+default), `archived` and `all`; ids, dates and choices are parsed by the same helpers,
+and a value that does not parse is ignored (the list shows everything), never a 500.
+
+The specs live beside the reads of their domain (`erp/queries/<domain>.py`); a view
+names its spec and its template and adds what only its page shows (`context`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response
+from flask_login import current_user
+from sqlalchemy import Select, func, or_, select
+
+from erp.csv_io import export_csv, wants_csv
+from erp.queries import Page, company_select, paginate
+from erp.parsing import parse_date, parse_id, picked_id
+from erp.web import ListParams, render
+
+ARCHIVE_CHOICES = [("active", "Active"), ("archived", "Archived"), ("all", "Active and archived")]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A query-string filter: `apply(stmt, value)` narrows the select for a non-empty value."""
+
+    name: str
+    apply: Callable[[Select, str], Select]
+    always: bool = False  # also applied to an empty value (the archive filter's default)
+
+
+def archive_filter(model) -> Filter:
+    """`status`: active records by default, `archived` (or the older `inactive`), `all`."""
+    def apply(stmt: Select, value: str) -> Select:
+        if value in ("archived", "inactive"):
+            return stmt.where(model.active.is_(False))
+        if value == "all":
+            return stmt
+        return stmt.where(model.active.is_(True))
+    return Filter("status", apply, always=True)
+
+
+def choice_filter(name: str, column, values: Mapping[str, Any] | Sequence[str]) -> Filter:
+    """`column == value` for one of the known `values`; anything else is ignored."""
+    return Filter(name, lambda stmt, value: stmt.where(column == value)
+                  if value in values else stmt)
+
+
+def id_filter(name: str, column) -> Filter:
+    """`column == id` for a value that is a record id."""
+    def apply(stmt: Select, value: str) -> Select:
+        record_id = parse_id(value)
+        return stmt if record_id is None else stmt.where(column == record_id)
+    return Filter(name, apply)
+
+
+def date_filter(name: str, column, *, until: bool = False) -> Filter:
+    """`column >= date` (or `<=` with `until`) for a value that is an ISO date."""
+    def apply(stmt: Select, value: str) -> Select:
+        day = parse_date(value)
+        if day is None:
+            return stmt
+        return stmt.where(column <= day if until else column >= day)
+    return Filter(name, apply)
+
+
+def contains(*columns) -> Callable[[str], Any]:
+    """A case-insensitive "contains" search over text columns (small tables only: big ones
+    are searched through an index, see `erp.queries.search`)."""
+    def criterion(text: str):
+        like = f"%{text.lower()}%"
+        return or_(*(func.lower(column).like(like) for column in columns))
+    return criterion
+
+
+def text_filter(name: str, *columns) -> Filter:
+    """A "contains" filter on its own query-string parameter."""
+    match = contains(*columns)
+    return Filter(name, lambda stmt, value: stmt.where(match(value)))
+
+
+def by_id(name: str, column, model, *search_columns) -> Filter:
+    """A record picked by a picker ('Name [#id]', or an id): that record; any other text
+    filters by the referenced records whose `search_columns` contain it."""
+    match = contains(*search_columns)
+
+    def apply(stmt: Select, value: str) -> Select:
+        record_id = picked_id(value)
+        if record_id is not None:
+            return stmt.where(column == record_id)
+        return stmt.where(column.in_(
+            select(model.id).where(model.company_id == current_user.company_id, match(value))))
+    return Filter(name, apply)
+
+
+@dataclass(frozen=True)
+class Csv:
+    """A list's CSV export: a file name and (header, column) pairs, or a function of the
+    filtered select that answers the whole response (e.g. the import format)."""
+
+    name: str = ""
+    columns: Sequence[tuple[str, Any]] = ()
+    joins: Sequence[tuple[Any, Any]] = ()
+    row: Callable | None = None
+    response: Callable[[Select], Response] | None = None
+
+    def export(self, stmt: Select) -> Response:
+        if self.response is not None:
+            return self.response(stmt)
+        return export_csv(self.name, stmt, self.columns, joins=self.joins, row=self.row)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """What one list page may show. `sorts` maps a sort key to its column (the whitelist);
+    the tie-breaker is the model's id in the same direction when `stable_desc`, else
+    ascending."""
+
+    model: Any
+    sorts: Mapping[str, Any]
+    default_sort: str
+    search: Callable[[str], Any] | None = None
+    filters: Sequence[Filter] = ()
+    csv: Csv | None = None
+    options: Sequence[Any] = ()
+    count: bool = True             # a capped count of the rows (off: "Rows 1-20" only)
+    count_search: bool = True      # off: no count while searching (index-served searches)
+    stable_desc: bool = False      # the id tie-breaker follows the sort direction
+    base: Callable[[], Select] | None = None  # the unfiltered select (default: the company's)
+    block: str = "results"
+    extra_filters: Sequence[str] = field(default_factory=tuple)  # parameters read, not applied
+
+    def params(self) -> ListParams:
+        names = [f.name for f in self.filters] + list(self.extra_filters)
+        return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
+                                       filters=names)
+
+    def select(self, params: ListParams, base: Select | None = None) -> Select:
+        """The filtered, ordered select of the rows asked for (before pagination)."""
+        stmt = base if base is not None else (self.base() if self.base else
+                                              company_select(self.model))
+        if params.q and self.search is not None:
+            stmt = stmt.where(self.search(params.q))
+        for filter_ in self.filters:
+            value = params.filters.get(filter_.name, "")
+            if value or filter_.always:
+                stmt = filter_.apply(stmt, value)
+        column = self.sorts[params.sort_key]
+        tiebreak = self.model.id.desc() if self.stable_desc and params.descending \
+            else self.model.id.asc()
+        return stmt.order_by(column.desc() if params.descending else column.asc(), tiebreak)
+
+    def page(self, params: ListParams, stmt: Select) -> Page:
+        count = self.count and (self.count_search or not params.q)
+        return paginate(stmt.options(*self.options) if self.options else stmt,
+                        page=params.page, per_page=params.per_page, count=count)
+
+    def response(self, template: str, *, base: Select | None = None,
+                 context: Callable[[Page, ListParams], dict] | None = None, **extra):
+        """The list page (or its results block for htmx), or its CSV for `?format=csv`."""
+        params = self.params()
+        stmt = self.select(params, base)
+        if wants_csv() and self.csv is not None:
+            return self.csv.export(stmt)
+        page = self.page(params, stmt)
+        if context is not None:
+            extra.update(context(page, params))
+        return render(template, block=self.block, page=page, params=params, **extra)
+
