@@ -74,6 +74,11 @@ class BomLine(CompanyScoped, db.Model):
     product: Mapped[Product] = relationship(foreign_keys=[product_id])
     component: Mapped[Product] = relationship(foreign_keys=[component_id])
 
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Plain values for the line editor's inputs."""
+        return {"quantity": format(self.quantity.normalize(), "f")}
+
 
 class ProductionOrder(CompanyScoped, db.Model):
     __tablename__ = "production_orders"

@@ -155,6 +155,14 @@ class SalesOrderItem(CompanyScoped, db.Model):
     def net(self) -> Decimal:
         return self.subtotal - self.discount_amount
 
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Plain values for the line editor's inputs."""
+        return {"quantity": format(self.quantity.normalize(), "f"),
+                "unit_price": f"{self.unit_price:.2f}",
+                "discount_percent": format(self.discount_percent.normalize(), "f"),
+                "tax_rate": format(self.tax_rate.normalize(), "f")}
+
 
 # --- running totals of sales, kept by erp.services.sales in the transaction of the change ---
 # The dashboard reads these few rows instead of aggregating every order and line, so its

@@ -264,22 +264,24 @@ def add_bom_line(company_id: int, *, user: User, product_id: int | None,
     return line
 
 
-def _bom_line(company_id: int, line_id: int) -> BomLine:
+def _bom_line(company_id: int, line_id: int, product_id: int | None = None) -> BomLine:
     line = db.session.scalar(select(BomLine).where(BomLine.id == line_id,
                                                    BomLine.company_id == company_id))
-    if line is None:
+    if line is None or product_id not in (None, line.product_id):
         raise NotFound("No such BOM line.")
     return line
 
 
-def update_bom_line(company_id: int, line_id: int, *, user: User, quantity) -> BomLine:
-    """Change a line's quantity per unit. Raises NotFound, ValidationError. Commits."""
+def update_bom_line(company_id: int, line_id: int, *, user: User, quantity,
+                    product_id: int | None = None) -> BomLine:
+    """Change a line's quantity per unit (of `product_id`'s BOM when given). Raises NotFound,
+    ValidationError. Commits."""
     _require(user, "staff")
     errors: dict[str, list[str]] = {}
     qty = _quantity(quantity, field="quantity", errors=errors)
     _raise(errors)
     with atomic():
-        line = _bom_line(company_id, line_id)
+        line = _bom_line(company_id, line_id, product_id)
         changes = audit.diff(line, {"quantity": qty})
         if changes:
             audit.record(company_id=company_id, user=user, action="update",
@@ -288,11 +290,13 @@ def update_bom_line(company_id: int, line_id: int, *, user: User, quantity) -> B
     return line
 
 
-def remove_bom_line(company_id: int, line_id: int, *, user: User) -> int:
-    """Delete a BOM line; returns the product id. Planned orders keep their snapshot. Commits."""
+def remove_bom_line(company_id: int, line_id: int, *, user: User,
+                    product_id: int | None = None) -> int:
+    """Delete a BOM line (of `product_id`'s BOM when given); returns the product id. Planned
+    orders keep their snapshot. Commits."""
     _require(user, "staff")
     with atomic():
-        line = _bom_line(company_id, line_id)
+        line = _bom_line(company_id, line_id, product_id)
         product_id = line.product_id
         audit.record(company_id=company_id, user=user, action="delete", record_type="bom_line",
                      record_id=line.id, summary=f"BOM line removed (component #{line.component_id})")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
@@ -15,13 +15,14 @@ from erp.documents import register_actions
 from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
+from erp.lines import LineEditor, Pick
 from erp.models import Warehouse
 from erp.models.sales import ORDER_STATUSES, OPEN_STATUSES, Customer, SalesOrder, SalesOrderItem
 from erp.queries import sales as queries
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import sales as sales_service
-from erp.services.catalog import find_product, picked_id
+from erp.services.catalog import picked_id
 from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
                      redirect_after_post, render)
 
@@ -34,7 +35,6 @@ ORDER_SORTS = {"date": SalesOrder.order_date, "number": SalesOrder.number,
 STATUS_CHOICES = list(ORDER_STATUSES.items())
 CUSTOMER_FIELDS = ("name", "email", "phone", "tax_number", "billing_address",
                    "shipping_address", "credit_limit", "active")
-LINE_FIELDS = ("quantity", "unit_price", "discount_percent", "tax_rate")
 
 
 def _company_id() -> int:
@@ -231,100 +231,41 @@ def _load_order(order_id: int) -> SalesOrder:
         selectinload(SalesOrder.items).joinedload(SalesOrderItem.product))
 
 
-def _detail_context(order: SalesOrder, **extra) -> dict:
-    context = {"order": order, "add_form": extra.pop("add_form", None) or LineForm(
-        formdata=None), "line_errors": {}, "line_values": {}}
-    context.update(extra)
-    return context
+LINES = LineEditor(
+    model=SalesOrder, line_model=SalesOrderItem, doc_name="order", doc_key="order_id",
+    line_key="line_id", detail="sales.order_detail", template="sales/order_detail.html",
+    endpoints=("sales.order_line_add", "sales.order_line_update", "sales.order_line_remove"),
+    load=_load_order, add_form=LineForm, edit_form=LineEditForm, add=sales_service.add_line,
+    update=sales_service.update_line, remove=sales_service.remove_line,
+    pick=Pick("product", "product_id"), section="order-{id}-lines",
+    editable=lambda order: order.is_draft, oob=("sales/_order_totals.html",),
+    not_added="The line was not added: see the errors.",
+    not_saved="The line was not saved: see the errors.")
 
 
 @bp.route("/orders/<int:order_id>")
 @require_role("viewer")
 def order_detail(order_id: int):
     order = _load_order(order_id)
-    return render("sales/order_detail.html", block="lines", **_detail_context(order))
-
-
-def _lines_response(order_id: int, *, status: int = 200, message: str | None = None,
-                    category: str = "success", **extra):
-    """After a line change: the lines block (htmx) or the detail page / a redirect."""
-    db.session.expire_all()
-    order = _load_order(order_id)
-    context = _detail_context(order, **extra)
-    if is_htmx():
-        body = render_template("sales/_lines_response.html", message=message,
-                               category=category, **context)
-        return body, status, {"Vary": "HX-Request"}
-    if message:
-        flash(message, category)
-    if status == 422:  # the page again, with the errors next to the fields
-        return render("sales/order_detail.html", status=status, **context)
-    return redirect_after_post("sales.order_detail", order_id=order_id)
+    return render("sales/order_detail.html", block="lines", **LINES.page_context(order))
 
 
 @bp.route("/orders/<int:order_id>/lines", methods=["POST"])
 @require_role("staff")
 def order_line_add(order_id: int):
-    order = scoped_get_or_404(SalesOrder, order_id)
-    form = LineForm()
-    if form.validate_on_submit():
-        product = find_product(_company_id(), form.product.data)
-        try:
-            sales_service.add_line(
-                company_id=_company_id(), order_id=order.id, user=current_user,
-                product_id=product.id if product else None, quantity=form.quantity.data,
-                unit_price=form.unit_price.data, discount_percent=form.discount_percent.data,
-                tax_rate=form.tax_rate.data)
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            return _lines_response(order_id, status=409, message=str(error), category="danger")
-        else:
-            return _lines_response(order_id, message="Line added.")
-    return _lines_response(order_id, status=422, add_form=form,
-                           message="The line was not added: see the errors.", category="danger")
+    return LINES.add_line(order_id)
 
 
 @bp.route("/orders/<int:order_id>/lines/<int:line_id>", methods=["POST"])
 @require_role("staff")
 def order_line_update(order_id: int, line_id: int):
-    order = scoped_get_or_404(SalesOrder, order_id)
-    line = db.session.scalar(select(SalesOrderItem).where(
-        SalesOrderItem.id == line_id, SalesOrderItem.order_id == order.id))
-    if line is None:
-        abort(404)
-    form = LineEditForm()
-    errors: dict = {}
-    if form.validate_on_submit():
-        try:
-            sales_service.update_line(
-                company_id=_company_id(), order_id=order.id, line_id=line.id, user=current_user,
-                quantity=form.quantity.data, unit_price=form.unit_price.data,
-                discount_percent=form.discount_percent.data, tax_rate=form.tax_rate.data)
-        except ValidationError as error:
-            errors = error.field_errors or {"quantity": [str(error)]}
-        except DomainError as error:
-            return _lines_response(order_id, status=409, message=str(error), category="danger")
-        else:
-            return _lines_response(order_id, message="Line saved.")
-    else:
-        errors = form.errors
-    values = {name: request.form.get(name, "")[:50] for name in LINE_FIELDS}
-    return _lines_response(order_id, status=422, line_errors={line_id: errors},
-                           line_values={line_id: values},
-                           message="The line was not saved: see the errors.", category="danger")
+    return LINES.update_line(order_id, line_id)
 
 
 @bp.route("/orders/<int:order_id>/lines/<int:line_id>/remove", methods=["POST"])
 @require_role("staff")
 def order_line_remove(order_id: int, line_id: int):
-    order = scoped_get_or_404(SalesOrder, order_id)
-    try:
-        sales_service.remove_line(company_id=_company_id(), order_id=order.id, line_id=line_id,
-                                  user=current_user)
-    except DomainError as error:
-        return _lines_response(order_id, status=409, message=str(error), category="danger")
-    return _lines_response(order_id, message="Line removed.")
+    return LINES.remove_line(order_id, line_id)
 
 
 register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
