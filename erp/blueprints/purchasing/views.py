@@ -15,14 +15,15 @@ from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderFor
 from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
+from erp.lines import LineEditor, Pick
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
 from erp.queries import company_select, paginate, scoped_get_or_404
-from erp.services import DomainError, NotFound, ValidationError
+from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status, picker_query,
                      redirect_after_post, render)
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
@@ -234,102 +235,42 @@ def order_edit(order_id: int):
 
 # Detail and lines
 
+LINES = LineEditor(
+    model=PurchaseOrder, line_model=PurchaseOrderItem, doc_name="order", doc_key="order_id",
+    line_key="item_id", detail="purchasing.order_detail",
+    template="purchasing/order_detail.html",
+    endpoints=("purchasing.line_add", "purchasing.line_update", "purchasing.line_delete"),
+    load=_load_order, add_form=LineAddForm, edit_form=LineEditForm, add=service.add_line,
+    update=service.update_line, remove=service.remove_line,
+    pick=Pick("product", "product_id", "No product with this SKU; pick one from the list."),
+    section="order-{id}-lines", editable=lambda order: order.is_draft,
+    added=lambda item: f"Added {item.product.sku}.", not_added="Please correct the line.",
+    not_saved="Please correct the line.")
+
+
 @bp.route("/orders/<int:order_id>")
 @require_role("viewer")
 def order_detail(order_id: int):
     order = _load_order(order_id)
-    return render("purchasing/order_detail.html", block="lines", order=order,
-                  add_form=LineAddForm(formdata=None), line_errors={}, line_values={})
-
-
-def _lines_response(order_id: int, *, message: str | None, category: str = "success",
-                    add_form=None, line_errors=None, line_values=None, status: int = 200):
-    """After a line change: the lines block for htmx (message out of band); without
-    JavaScript a redirect on success, or the whole page with the errors (422)."""
-    if not is_htmx() and status < 400:
-        if message:
-            flash(message, category)
-        return redirect_after_post("purchasing.order_detail", order_id=order_id)
-    db.session.rollback()  # end the write transaction; read the order as committed
-    order = _load_order(order_id)
-    context = dict(order=order, add_form=add_form or LineAddForm(formdata=None),
-                   line_errors=line_errors or {}, line_values=line_values or {})
-    if is_htmx():
-        body = render_template("purchasing/_lines.html", message=message, category=category,
-                               **context)
-        return body, status
-    if message:
-        flash(message, category)
-    return render("purchasing/order_detail.html", status=status, **context)
+    return render("purchasing/order_detail.html", block="lines", **LINES.page_context(order))
 
 
 @bp.route("/orders/<int:order_id>/lines", methods=["POST"])
 @require_role("staff")
 def line_add(order_id: int):
-    order = scoped_get_or_404(PurchaseOrder, order_id)
-    form = LineAddForm()
-    product = None
-    if form.validate_on_submit():
-        product = catalog_service.find_product(current_user.company_id, form.product.data)
-        if product is None:
-            form.product.errors = ["No product with this SKU; pick one from the list."]
-    if product is not None:
-        try:
-            service.add_line(
-                company_id=current_user.company_id, user=_user(), order_id=order.id,
-                product_id=product.id, quantity=form.quantity.data,
-                unit_cost=form.unit_cost.data, tax_rate=form.tax_rate.data)
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            return _lines_response(order_id, message=str(error), category="danger",
-                                   status=409)
-        else:
-            return _lines_response(order_id, message=f"Added {product.sku}.")
-    return _lines_response(order_id, message="Please correct the line.", category="danger",
-                           add_form=form, status=422)
+    return LINES.add_line(order_id)
 
 
 @bp.route("/orders/<int:order_id>/lines/<int:item_id>", methods=["POST"])
 @require_role("staff")
 def line_update(order_id: int, item_id: int):
-    order = scoped_get_or_404(PurchaseOrder, order_id)
-    form = LineEditForm()
-    if form.validate_on_submit():
-        try:
-            service.update_line(company_id=current_user.company_id, user=_user(),
-                                order_id=order.id, item_id=item_id,
-                                quantity=form.quantity.data, unit_cost=form.unit_cost.data,
-                                tax_rate=form.tax_rate.data)
-        except NotFound:
-            abort(404)
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            return _lines_response(order_id, message=str(error), category="danger",
-                                   status=409)
-        else:
-            return _lines_response(order_id, message="Line saved.")
-    errors = {name: list(messages) for name, messages in form.errors.items()}
-    return _lines_response(order_id, message="Please correct the line.", category="danger",
-                           line_errors={item_id: errors},
-                           line_values={item_id: {k: request.form.get(k, "")[:40] for k in
-                                                  ("quantity", "unit_cost", "tax_rate")}},
-                           status=422)
+    return LINES.update_line(order_id, item_id)
 
 
 @bp.route("/orders/<int:order_id>/lines/<int:item_id>/delete", methods=["POST"])
 @require_role("staff")
 def line_delete(order_id: int, item_id: int):
-    order = scoped_get_or_404(PurchaseOrder, order_id)
-    try:
-        service.remove_line(company_id=current_user.company_id, user=_user(),
-                            order_id=order.id, item_id=item_id)
-    except NotFound:
-        abort(404)
-    except DomainError as error:
-        return _lines_response(order_id, message=str(error), category="danger", status=409)
-    return _lines_response(order_id, message="Line removed.")
+    return LINES.remove_line(order_id, item_id)
 
 
 # Status changes
