@@ -18,6 +18,7 @@ from erp.blueprints.production.forms import (BomLineForm, clean, BomQuantityForm
                                              WorkOrderStatusForm)
 from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
+from erp.lines import LineEditor, Pick
 from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
                                    ProductionOrder, WorkOrder)
@@ -245,7 +246,7 @@ def bom_open():
     return redirect_after_post("production.bom_detail", product_id=product.id)
 
 
-def _bom_context(product: Product, form: BomLineForm | None = None) -> dict:
+def _bom_context(product: Product) -> dict:
     lines = list(db.session.scalars(
         company_select(BomLine).where(BomLine.product_id == product.id)
         .options(joinedload(BomLine.component)).order_by(BomLine.id)))
@@ -262,77 +263,47 @@ def _bom_context(product: Product, form: BomLineForm | None = None) -> dict:
         select(StockLevel.product_id, func.sum(StockLevel.on_hand))
         .where(StockLevel.company_id == _company_id(), StockLevel.product_id.in_(ids))
         .group_by(StockLevel.product_id)).all())
-    return dict(product=product, lines=lines, costs=costs, has_bom=has_bom, used_in=used_in,
-                on_hand=on_hand,
-                form=form or BomLineForm(formdata=None), can_edit=current_user.has_role("staff"))
+    return dict(lines=lines, costs=costs, has_bom=has_bom, used_in=used_in, on_hand=on_hand)
+
+
+BOM_LINES = LineEditor(
+    model=Product, line_model=BomLine, doc_name="product", doc_key="product_id",
+    line_key="line_id", detail="production.bom_detail", template="production/bom_detail.html",
+    endpoints=("production.bom_line_add", "production.bom_line_update",
+               "production.bom_line_remove"),
+    load=lambda product_id: scoped_get_or_404(Product, product_id), add_form=BomLineForm,
+    edit_form=BomQuantityForm, add=service.add_bom_line, update=service.update_bom_line,
+    remove=service.remove_bom_line,
+    pick=Pick("component", "component_id",
+              "No such product: type its SKU or pick it from the list."),
+    section="bom-{id}-lines", row_prefix="bom-line-", context=_bom_context, nested=False,
+    added=lambda line: f"{line.component.sku} x {line.quantity.normalize():f} per unit.",
+    saved="Quantity changed.", save_label="Change")
 
 
 @bp.route("/boms/<int:product_id>")
 @require_role("viewer")
 def bom_detail(product_id: int):
     product = scoped_get_or_404(Product, product_id)
-    return render("production/bom_detail.html", **_bom_context(product))
-
-
-def _bom_response(product: Product, form: BomLineForm | None = None, *, status: int = 200,
-                  message: str | None = None, category: str = "success"):
-    context = _bom_context(product, form)
-    if is_htmx():
-        return render("production/bom_detail.html", block="lines", status=status,
-                      message=message, category=category, **context)
-    if status != 200:
-        return render("production/bom_detail.html", status=status, **context)
-    if message:
-        flash(message, category)
-    return redirect_after_post("production.bom_detail", product_id=product.id)
+    return render("production/bom_detail.html", **BOM_LINES.page_context(product))
 
 
 @bp.route("/boms/<int:product_id>/lines", methods=["POST"])
 @require_role("staff")
 def bom_line_add(product_id: int):
-    product = scoped_get_or_404(Product, product_id)
-    form = clean(BomLineForm())
-    if form.validate_on_submit():
-        component = find_product(_company_id(), form.component.data)
-        if component is None:
-            form.component.errors = ["No such product: type its SKU or pick it from the list."]
-        else:
-            try:
-                line = service.add_bom_line(_company_id(), user=current_user,
-                                            product_id=product.id, component_id=component.id,
-                                            quantity=str(form.quantity.data))
-            except ValidationError as error:
-                apply_field_errors(form, error)
-            else:
-                return _bom_response(product, message=f"{component.sku} x "
-                                     f"{line.quantity.normalize():f} per unit.")
-    return _bom_response(product, form, status=422)
+    return BOM_LINES.add_line(product_id)
 
 
 @bp.route("/boms/lines/<int:line_id>", methods=["POST"])
 @require_role("staff")
 def bom_line_update(line_id: int):
-    line = scoped_get_or_404(BomLine, line_id, joinedload(BomLine.product))
-    product = line.product
-    form = clean(BomQuantityForm())
-    if form.validate_on_submit():
-        try:
-            service.update_bom_line(_company_id(), line.id, user=current_user,
-                                    quantity=str(form.quantity.data))
-            return _bom_response(product, message="Quantity changed.")
-        except ValidationError as error:
-            apply_field_errors(form, error)
-    message = "; ".join(m for messages in form.errors.values() for m in messages)
-    return _bom_response(product, message=f"Not changed: {message}", category="danger")
+    return BOM_LINES.update_line(None, line_id)
 
 
 @bp.route("/boms/lines/<int:line_id>/remove", methods=["POST"])
 @require_role("staff")
 def bom_line_remove(line_id: int):
-    line = scoped_get_or_404(BomLine, line_id, joinedload(BomLine.product))
-    product = line.product
-    service.remove_bom_line(_company_id(), line.id, user=current_user)
-    return _bom_response(product, message="Line removed.")
+    return BOM_LINES.remove_line(None, line_id)
 
 
 # ---------------------------------------------------------------- production orders
