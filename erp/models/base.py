@@ -1,10 +1,11 @@
 """Column types and the mixin every business table uses."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Numeric
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -14,6 +15,14 @@ Quantity = Numeric(14, 3, asdecimal=True)
 Rate = Numeric(7, 3, asdecimal=True)  # percentages such as discount and tax
 
 ZERO = Decimal("0")
+
+
+def in_check(column: str, values: Iterable[str]) -> CheckConstraint:
+    """CHECK (`column` IN (...)) named after the column, from a dict of choices (its keys)
+    or a tuple, so the constraint cannot drift from the choices: `in_check("status",
+    ORDER_STATUSES)` gives ck_<table>_status, "status IN ('draft', 'confirmed', ...)"."""
+    listed = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
 def utcnow() -> datetime:

@@ -15,7 +15,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity, in_check
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -84,8 +84,7 @@ class ProductionOrder(CompanyScoped, db.Model):
               "planned_start"),
         Index("ix_production_orders_company_start", "company_id", "planned_start"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("status IN ('planned', 'in_progress', 'done', 'cancelled')",
-                        name="status"),
+        in_check("status", ORDER_STATUSES),
     )
 
     number: Mapped[str] = mapped_column(String(30))
@@ -157,7 +156,7 @@ class WorkOrder(CompanyScoped, db.Model):
     __table_args__ = (
         Index("ix_work_orders_company_status", "company_id", "status"),
         Index("ix_work_orders_company_employee_status", "company_id", "employee_id", "status"),
-        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+        in_check("status", WORK_ORDER_STATUSES),
         CheckConstraint("planned_hours >= 0", name="planned_hours_not_negative"),
         CheckConstraint("actual_hours >= 0", name="actual_hours_not_negative"),
     )

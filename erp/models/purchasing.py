@@ -16,7 +16,8 @@ from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate, utcnow
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
+                             in_check, utcnow)
 from erp.models.catalog import Product, Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -48,9 +49,7 @@ class PurchaseOrder(CompanyScoped, db.Model):
         Index("ix_purchase_orders_company_supplier_status", "company_id", "supplier_id", "status"),
         Index("ix_purchase_orders_company_date_status", "company_id", "order_date", "status"),
         Index("ix_purchase_orders_company_status", "company_id", "status"),
-        CheckConstraint(
-            "status IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled')",
-            name="status"),
+        in_check("status", PO_STATUSES),
     )
 
     number: Mapped[str] = mapped_column(String(30))

@@ -13,7 +13,8 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
+                             in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -66,8 +67,7 @@ class SalesOrder(CompanyScoped, db.Model):
         Index("ix_sales_orders_company_status", "company_id", "status"),
         # the list's default order (newest first) walked by the index alone, also for deep pages
         Index("ix_sales_orders_company_date_id", "company_id", "order_date", "id"),
-        CheckConstraint(
-            "status IN ('draft', 'confirmed', 'shipped', 'invoiced', 'cancelled')", name="status"),
+        in_check("status", ORDER_STATUSES),
     )
 
     number: Mapped[str] = mapped_column(String(30))

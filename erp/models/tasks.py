@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import AwareDateTime, CompanyScoped
+from erp.models.base import AwareDateTime, CompanyScoped, in_check
 from erp.models.core import User
 
 TASK_PRIORITIES = {"low": "Low", "normal": "Normal", "high": "High"}
@@ -25,8 +25,8 @@ class Todo(CompanyScoped, db.Model):
     __table_args__ = (
         Index("ix_todos_company_assignee_status", "company_id", "assignee_id", "status"),
         Index("ix_todos_company_status_due", "company_id", "status", "due_date"),
-        CheckConstraint("priority IN ('low', 'normal', 'high')", name="priority"),
-        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+        in_check("priority", TASK_PRIORITIES),
+        in_check("status", TASK_STATUSES),
     )
 
     title: Mapped[str] = mapped_column(String(200))
