@@ -5,7 +5,8 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Numeric
+from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Numeric, PrimaryKeyConstraint,
+                        Table, UniqueConstraint)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -51,11 +52,35 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
 
 
+def leads_an_index(table: Table, column: str) -> bool:
+    """Whether an index (not a partial one), a unique constraint or the primary key of `table`
+    starts with `column`: then it serves lookups by that column, such as a foreign key's
+    check when the referred row is deleted."""
+    for index in table.indexes:
+        partial = any(index.dialect_options[dialect].get("where") is not None
+                      for dialect in ("sqlite", "postgresql"))
+        if not partial and index.columns and index.columns[0].name == column:
+            return True
+    return any(isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))
+               and constraint.columns and constraint.columns[0].name == column
+               for constraint in table.constraints)
+
+
 class CompanyScoped(TimestampMixin):
-    """id, the owning company (indexed, deleted with it), created and updated times."""
+    """id, the owning company (deleted with it), created and updated times.
+
+    company_id is indexed by the table's composite indexes and unique constraints, which
+    lead with it; a table with none of those gets ix_<table>_company_id of its own.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
 
     @declared_attr
     def company_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+        return mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)  # maps the class: its table exists after this
+        table = cls.__dict__.get("__table__")
+        if table is not None and not leads_an_index(table, "company_id"):
+            Index(None, table.c.company_id)  # named by the convention: ix_<table>_company_id

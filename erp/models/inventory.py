@@ -81,8 +81,12 @@ class StockMovement(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
-    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
+    # indexed on their own too: deleting a product or warehouse checks the RESTRICT foreign
+    # key across every company's ledger, which the (company_id, ...) indexes cannot serve
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)  # signed: + in, - out
     kind: Mapped[str] = mapped_column(String(30))
     # The document line that caused the movement, e.g. ("sales_order_item", 42), and the

@@ -107,8 +107,8 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
         CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
     )
 
-    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"),
-                                          index=True)
+    # indexed by the composite (order_id, product_id) index above
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
                                             index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
