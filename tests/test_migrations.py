@@ -3,11 +3,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 
 from erp import create_app
 from erp.extensions import db
-from erp.models.base import leads_an_index
+from erp.models.base import column_lists, leads_an_index
 from erp.models.search import include_object
 from tests.conftest import app_config, fresh_database_url
 
@@ -40,17 +39,9 @@ def test_every_foreign_key_column_leads_an_index():
 def test_no_single_column_index_repeats_the_lead_of_a_wider_one():
     redundant = []
     for table in db.metadata.tables.values():
-        for index in table.indexes:
-            if len(index.columns) != 1:
-                continue
-            column = index.columns[0].name
-            wider = [other.name for other in table.indexes
-                     if len(other.columns) > 1 and other.columns[0].name == column
-                     and not any(other.dialect_options[d].get("where") is not None
-                                 for d in ("sqlite", "postgresql"))]
-            wider += [constraint.name for constraint in table.constraints
-                      if isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))
-                      and len(constraint.columns) > 1 and constraint.columns[0].name == column]
-            if wider:
-                redundant.append(f"{index.name} (served by {', '.join(map(str, wider))})")
+        lists = column_lists(table)
+        for name, columns in lists:
+            wider = [other for other, more in lists if len(more) > 1 and more[0] == columns[0]]
+            if len(columns) == 1 and wider:
+                redundant.append(f"{name} (served by {', '.join(wider)})")
     assert redundant == []

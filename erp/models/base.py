@@ -52,18 +52,26 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
 
 
+def is_partial(index: Index) -> bool:
+    return any(index.dialect_options[dialect].get("where") is not None
+               for dialect in ("sqlite", "postgresql"))
+
+
+def column_lists(table: Table) -> list[tuple[str, list[str]]]:
+    """(name, columns) of the table's full indexes, unique constraints and primary key:
+    each serves lookups by its leading columns."""
+    lists = [(index.name, [column.name for column in index.columns])
+             for index in table.indexes if not is_partial(index)]
+    lists += [(constraint.name, [column.name for column in constraint.columns])
+              for constraint in table.constraints
+              if isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))]
+    return lists
+
+
 def leads_an_index(table: Table, column: str) -> bool:
-    """Whether an index (not a partial one), a unique constraint or the primary key of `table`
-    starts with `column`: then it serves lookups by that column, such as a foreign key's
-    check when the referred row is deleted."""
-    for index in table.indexes:
-        partial = any(index.dialect_options[dialect].get("where") is not None
-                      for dialect in ("sqlite", "postgresql"))
-        if not partial and index.columns and index.columns[0].name == column:
-            return True
-    return any(isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))
-               and constraint.columns and constraint.columns[0].name == column
-               for constraint in table.constraints)
+    """Whether an index of `table` starts with `column` (so it serves a foreign key's check
+    when the referred row is deleted)."""
+    return any(columns[:1] == [column] for _name, columns in column_lists(table))
 
 
 class CompanyScoped(TimestampMixin):
