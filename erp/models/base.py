@@ -1,12 +1,12 @@
-"""Column types and the mixin every business table uses."""
+"""Column types, constraint and label helpers, and the mixin every business table uses."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Numeric, PrimaryKeyConstraint,
-                        Table, UniqueConstraint)
+from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Numeric,
+                        PrimaryKeyConstraint, Table, UniqueConstraint)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -24,6 +24,17 @@ def in_check(column: str, values: Iterable[str]) -> CheckConstraint:
     ORDER_STATUSES)` gives ck_<table>_status, "status IN ('draft', 'confirmed', ...)"."""
     listed = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
     return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+def choice_label(column: str, choices: Mapping[str, str]) -> property:
+    """A read-only property: the label of the column's value in `choices` (the value itself
+    when it has none), e.g. `status_label = choice_label("status", ORDER_STATUSES)`."""
+
+    def label(self) -> str:
+        value = getattr(self, column)
+        return choices.get(value, value)
+
+    return property(label)
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,8 @@ from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity, utcnow
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
+                             utcnow)
 from erp.models.catalog import Product
 from erp.models.core import User
 
@@ -103,6 +104,4 @@ class StockMovement(db.Model):
     warehouse: Mapped[Warehouse] = relationship()
     user: Mapped[User | None] = relationship()
 
-    @property
-    def kind_label(self) -> str:
-        return MOVEMENT_KINDS.get(self.kind, self.kind)
+    kind_label = choice_label("kind", MOVEMENT_KINDS)

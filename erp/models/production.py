@@ -15,7 +15,8 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity, in_check
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
+                             in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -122,9 +123,7 @@ class ProductionOrder(CompanyScoped, db.Model):
         back_populates="production_order", cascade="all, delete-orphan",
         order_by="(WorkOrder.sequence, WorkOrder.id)")
 
-    @property
-    def status_label(self) -> str:
-        return ORDER_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", ORDER_STATUSES)
 
     def __str__(self) -> str:
         return self.number
@@ -174,6 +173,4 @@ class WorkOrder(CompanyScoped, db.Model):
     production_order: Mapped[ProductionOrder] = relationship(back_populates="work_orders")
     employee: Mapped[Employee | None] = relationship()
 
-    @property
-    def status_label(self) -> str:
-        return WORK_ORDER_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", WORK_ORDER_STATUSES)

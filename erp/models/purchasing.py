@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
-                             in_check, utcnow)
+                             choice_label, in_check, utcnow)
 from erp.models.catalog import Product, Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -77,9 +77,7 @@ class PurchaseOrder(CompanyScoped, db.Model):
     receipts: Mapped[list[GoodsReceipt]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="GoodsReceipt.id")
 
-    @property
-    def status_label(self) -> str:
-        return PO_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", PO_STATUSES)
 
     @property
     def is_draft(self) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import CompanyScoped, in_check
+from erp.models.base import CompanyScoped, choice_label, in_check
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.production import ProductionOrder
@@ -48,9 +48,7 @@ class QualityInspection(CompanyScoped, db.Model):
     production_order: Mapped[ProductionOrder | None] = relationship()
     inspector: Mapped[User | None] = relationship()
 
-    @property
-    def result_label(self) -> str:
-        return RESULTS.get(self.result, self.result)
+    result_label = choice_label("result", RESULTS)
 
     @property
     def subject(self) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
-                             in_check)
+                             choice_label, in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -97,9 +97,7 @@ class SalesOrder(CompanyScoped, db.Model):
         back_populates="order", order_by="SalesOrderItem.id", cascade="all, delete-orphan",
         passive_deletes=True)
 
-    @property
-    def status_label(self) -> str:
-        return ORDER_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", ORDER_STATUSES)
 
     @property
     def status_badge(self) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import AwareDateTime, CompanyScoped, in_check
+from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
 from erp.models.core import User
 
 TASK_PRIORITIES = {"low": "Low", "normal": "Normal", "high": "High"}
@@ -48,13 +48,9 @@ class Todo(CompanyScoped, db.Model):
         return (self.status != "done" and self.due_date is not None
                 and self.due_date < date.today())
 
-    @property
-    def status_label(self) -> str:
-        return TASK_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", TASK_STATUSES)
 
-    @property
-    def priority_label(self) -> str:
-        return TASK_PRIORITIES.get(self.priority, self.priority)
+    priority_label = choice_label("priority", TASK_PRIORITIES)
 
     def __str__(self) -> str:
         return self.title
