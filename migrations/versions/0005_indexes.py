@@ -10,6 +10,10 @@ stock_movements.product_id and warehouse_id get indexes of their own: deleting a
 a warehouse checks its RESTRICT foreign key against the whole ledger, which no
 (company_id, ...) index serves.
 
+On SQLite an index on (company_id) holds the rowid after it, so it also served "a
+company's production orders, newest first" (the order picker); (company_id, id) takes
+over that, on PostgreSQL as well.
+
 Revision ID: 0005_indexes
 Revises: 0004_product_list_indexes
 Create Date: 2026-11-23 10:00:00
@@ -43,21 +47,23 @@ DROPPED = [
     ('work_orders', 'company_id'),
     ('purchase_order_items', 'order_id'),
 ]
-ADDED = [
-    ('stock_movements', 'product_id'),
-    ('stock_movements', 'warehouse_id'),
-]
+# name -> table, columns
+ADDED = {
+    'ix_stock_movements_product_id': ('stock_movements', ['product_id']),
+    'ix_stock_movements_warehouse_id': ('stock_movements', ['warehouse_id']),
+    'ix_production_orders_company_newest': ('production_orders', ['company_id', 'id']),
+}
 
 
 def upgrade():
     for table, column in DROPPED:
         op.drop_index(f'ix_{table}_{column}', table_name=table)
-    for table, column in ADDED:
-        op.create_index(f'ix_{table}_{column}', table, [column], unique=False)
+    for name, (table, columns) in ADDED.items():
+        op.create_index(name, table, columns, unique=False)
 
 
 def downgrade():
-    for table, column in reversed(ADDED):
-        op.drop_index(f'ix_{table}_{column}', table_name=table)
+    for name, (table, _columns) in ADDED.items():
+        op.drop_index(name, table_name=table)
     for table, column in reversed(DROPPED):
         op.create_index(f'ix_{table}_{column}', table, [column], unique=False)
