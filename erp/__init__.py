@@ -5,7 +5,6 @@ prompts or sleeps.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -87,7 +86,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import auth, database
+    from erp import auth, cache_versions, database, monitoring
     from erp.extensions import cache, csrf, db, limiter, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
@@ -112,14 +111,8 @@ def register_extensions(app: Flask) -> None:
         frame_options="DENY",
         permissions_policy=PERMISSIONS_POLICY,
     )
-    if importlib.util.find_spec("erp.monitoring") is not None:
-        import erp.monitoring
-
-        erp.monitoring.init_app(app)
-    if importlib.util.find_spec("erp.cache_versions") is not None:
-        import erp.cache_versions
-
-        erp.cache_versions.init_app(app)
+    monitoring.init_app(app)
+    cache_versions.init_app(app)
 
 
 # No 'unsafe-inline' or 'unsafe-eval': templates hold no inline script or style.

@@ -1,12 +1,12 @@
 """`flask --app wsgi ...` commands. Bad arguments get a clear message and a non-zero exit."""
 from __future__ import annotations
 
-import importlib.util
-
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
+from erp.cli_bench import register as register_bench
+from erp.cli_data import register as register_data
 from erp.extensions import db
 from erp.models import ROLES, Company
 from erp.services import ValidationError
@@ -175,10 +175,5 @@ def register(app: Flask) -> None:
     for command in (create_company, create_user, seed_demo, check_deploy, backup_command,
                     restore_command, copy_data_command):
         app.cli.add_command(command)
-    from erp.cli_data import register as register_data
-
     register_data(app)
-    if importlib.util.find_spec("erp.cli_bench") is not None:
-        from erp.cli_bench import register as register_bench
-
-        register_bench(app)
+    register_bench(app)

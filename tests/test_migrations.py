@@ -6,6 +6,7 @@ from flask_migrate import downgrade, upgrade
 
 from erp import create_app
 from erp.extensions import db
+from erp.models.base import column_lists, leads_an_index
 from erp.models.search import include_object
 from tests.conftest import app_config, fresh_database_url
 
@@ -25,3 +26,22 @@ def test_migrations_match_the_models(tmp_path, redis_url):
         downgrade(revision="base")
         upgrade()
         db.engine.dispose()
+
+
+def test_every_foreign_key_column_leads_an_index():
+    """DESIGN: every foreign key column is indexed (a composite index counts when it leads
+    with the column), so deleting the referred row never scans the referencing table."""
+    missing = [f"{table.name}.{fk.parent.name}" for table in db.metadata.tables.values()
+               for fk in table.foreign_keys if not leads_an_index(table, fk.parent.name)]
+    assert missing == []
+
+
+def test_no_single_column_index_repeats_the_lead_of_a_wider_one():
+    redundant = []
+    for table in db.metadata.tables.values():
+        lists = column_lists(table)
+        for name, columns in lists:
+            wider = [other for other, more in lists if len(more) > 1 and more[0] == columns[0]]
+            if len(columns) == 1 and wider:
+                redundant.append(f"{name} (served by {', '.join(wider)})")
+    assert redundant == []

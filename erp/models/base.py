@@ -1,10 +1,12 @@
-"""Column types and the mixin every business table uses."""
+"""Column types, constraint and label helpers, and the mixin every business table uses."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Numeric
+from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Numeric,
+                        PrimaryKeyConstraint, Table, UniqueConstraint)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -14,6 +16,25 @@ Quantity = Numeric(14, 3, asdecimal=True)
 Rate = Numeric(7, 3, asdecimal=True)  # percentages such as discount and tax
 
 ZERO = Decimal("0")
+
+
+def in_check(column: str, values: Iterable[str]) -> CheckConstraint:
+    """CHECK (`column` IN (...)) named after the column, from a dict of choices (its keys)
+    or a tuple, so the constraint cannot drift from the choices: `in_check("status",
+    ORDER_STATUSES)` gives ck_<table>_status, "status IN ('draft', 'confirmed', ...)"."""
+    listed = ", ".join("'" + value.replace("'", "''") + "'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+def choice_label(column: str, choices: Mapping[str, str]) -> property:
+    """A read-only property: the label of the column's value in `choices` (the value itself
+    when it has none), e.g. `status_label = choice_label("status", ORDER_STATUSES)`."""
+
+    def label(self) -> str:
+        value = getattr(self, column)
+        return choices.get(value, value)
+
+    return property(label)
 
 
 def utcnow() -> datetime:
@@ -42,11 +63,43 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
 
 
+def is_partial(index: Index) -> bool:
+    return any(index.dialect_options[dialect].get("where") is not None
+               for dialect in ("sqlite", "postgresql"))
+
+
+def column_lists(table: Table) -> list[tuple[str, list[str]]]:
+    """(name, columns) of the table's full indexes, unique constraints and primary key:
+    each serves lookups by its leading columns."""
+    lists = [(index.name, [column.name for column in index.columns])
+             for index in table.indexes if not is_partial(index)]
+    lists += [(constraint.name, [column.name for column in constraint.columns])
+              for constraint in table.constraints
+              if isinstance(constraint, (UniqueConstraint, PrimaryKeyConstraint))]
+    return lists
+
+
+def leads_an_index(table: Table, column: str) -> bool:
+    """Whether an index of `table` starts with `column` (so it serves a foreign key's check
+    when the referred row is deleted)."""
+    return any(columns[:1] == [column] for _name, columns in column_lists(table))
+
+
 class CompanyScoped(TimestampMixin):
-    """id, the owning company (indexed, deleted with it), created and updated times."""
+    """id, the owning company (deleted with it), created and updated times.
+
+    company_id is indexed by the table's composite indexes and unique constraints, which
+    lead with it; a table with none of those gets ix_<table>_company_id of its own.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
 
     @declared_attr
     def company_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+        return mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)  # maps the class: its table exists after this
+        table = cls.__dict__.get("__table__")
+        if table is not None and not leads_an_index(table, "company_id"):
+            Index(None, table.c.company_id)  # named by the convention: ix_<table>_company_id

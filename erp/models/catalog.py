@@ -8,7 +8,7 @@ from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, CompanyScoped, Money, Quantity
+from erp.models.base import ZERO, CompanyScoped, Money, Quantity, choice_label, in_check
 
 PRODUCT_KINDS = {
     "raw_material": "Raw material",
@@ -65,8 +65,7 @@ class Product(CompanyScoped, db.Model):
         CheckConstraint("sale_price >= 0", name="sale_price_not_negative"),
         CheckConstraint("cost_price >= 0", name="cost_price_not_negative"),
         CheckConstraint("min_stock >= 0", name="min_stock_not_negative"),
-        CheckConstraint(
-            "kind IN ('raw_material', 'component', 'finished_good', 'service')", name="kind"),
+        in_check("kind", PRODUCT_KINDS),
     )
 
     sku: Mapped[str] = mapped_column(String(64))
@@ -96,9 +95,7 @@ class Product(CompanyScoped, db.Model):
         """Services carry no stock."""
         return self.kind != "service"
 
-    @property
-    def kind_label(self) -> str:
-        return PRODUCT_KINDS.get(self.kind, self.kind)
+    kind_label = choice_label("kind", PRODUCT_KINDS)
 
     def __str__(self) -> str:
         return f"{self.sku} · {self.name}"

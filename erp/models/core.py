@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import AwareDateTime, CompanyScoped, TimestampMixin
+from erp.models.base import AwareDateTime, CompanyScoped, TimestampMixin, in_check
 
 # Ordered from least to most privileged; a role may do everything the roles before it may.
 ROLES = ("viewer", "staff", "manager", "admin")
@@ -32,7 +32,7 @@ class Company(TimestampMixin, db.Model):
 class User(UserMixin, CompanyScoped, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('viewer', 'staff', 'manager', 'admin')", name="role"),
+        in_check("role", ROLES),
     )
 
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -13,7 +13,8 @@ from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity, utcnow
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
+                             utcnow)
 from erp.models.catalog import Product
 from erp.models.core import User
 
@@ -81,8 +82,12 @@ class StockMovement(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
-    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
+    # indexed on their own too: deleting a product or warehouse checks the RESTRICT foreign
+    # key across every company's ledger, which the (company_id, ...) indexes cannot serve
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)  # signed: + in, - out
     kind: Mapped[str] = mapped_column(String(30))
     # The document line that caused the movement, e.g. ("sales_order_item", 42), and the
@@ -99,6 +104,4 @@ class StockMovement(db.Model):
     warehouse: Mapped[Warehouse] = relationship()
     user: Mapped[User | None] = relationship()
 
-    @property
-    def kind_label(self) -> str:
-        return MOVEMENT_KINDS.get(self.kind, self.kind)
+    kind_label = choice_label("kind", MOVEMENT_KINDS)

@@ -15,7 +15,8 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Quantity
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
+                             in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -88,9 +89,11 @@ class ProductionOrder(CompanyScoped, db.Model):
         Index("ix_production_orders_company_status_start", "company_id", "status",
               "planned_start"),
         Index("ix_production_orders_company_start", "company_id", "planned_start"),
+        # newest first (the order picker): SQLite's (company_id) index did this through the
+        # rowid it holds; an index of its own does it on PostgreSQL too
+        Index("ix_production_orders_company_newest", "company_id", "id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("status IN ('planned', 'in_progress', 'done', 'cancelled')",
-                        name="status"),
+        in_check("status", ORDER_STATUSES),
     )
 
     number: Mapped[str] = mapped_column(String(30))
@@ -128,9 +131,7 @@ class ProductionOrder(CompanyScoped, db.Model):
         back_populates="production_order", cascade="all, delete-orphan",
         order_by="(WorkOrder.sequence, WorkOrder.id)")
 
-    @property
-    def status_label(self) -> str:
-        return ORDER_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", ORDER_STATUSES)
 
     def __str__(self) -> str:
         return self.number
@@ -162,7 +163,7 @@ class WorkOrder(CompanyScoped, db.Model):
     __table_args__ = (
         Index("ix_work_orders_company_status", "company_id", "status"),
         Index("ix_work_orders_company_employee_status", "company_id", "employee_id", "status"),
-        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+        in_check("status", WORK_ORDER_STATUSES),
         CheckConstraint("planned_hours >= 0", name="planned_hours_not_negative"),
         CheckConstraint("actual_hours >= 0", name="actual_hours_not_negative"),
     )
@@ -180,6 +181,4 @@ class WorkOrder(CompanyScoped, db.Model):
     production_order: Mapped[ProductionOrder] = relationship(back_populates="work_orders")
     employee: Mapped[Employee | None] = relationship()
 
-    @property
-    def status_label(self) -> str:
-        return WORK_ORDER_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", WORK_ORDER_STATUSES)

@@ -16,7 +16,8 @@ from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate, utcnow
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
+                             choice_label, in_check, utcnow)
 from erp.models.catalog import Product, Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -48,9 +49,7 @@ class PurchaseOrder(CompanyScoped, db.Model):
         Index("ix_purchase_orders_company_supplier_status", "company_id", "supplier_id", "status"),
         Index("ix_purchase_orders_company_date_status", "company_id", "order_date", "status"),
         Index("ix_purchase_orders_company_status", "company_id", "status"),
-        CheckConstraint(
-            "status IN ('draft', 'ordered', 'partially_received', 'received', 'cancelled')",
-            name="status"),
+        in_check("status", PO_STATUSES),
     )
 
     number: Mapped[str] = mapped_column(String(30))
@@ -78,9 +77,7 @@ class PurchaseOrder(CompanyScoped, db.Model):
     receipts: Mapped[list[GoodsReceipt]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="GoodsReceipt.id")
 
-    @property
-    def status_label(self) -> str:
-        return PO_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", PO_STATUSES)
 
     @property
     def is_draft(self) -> bool:
@@ -108,8 +105,8 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
         CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
     )
 
-    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"),
-                                          index=True)
+    # indexed by the composite (order_id, product_id) index above
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
                                             index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import CompanyScoped
+from erp.models.base import CompanyScoped, choice_label, in_check
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.production import ProductionOrder
@@ -28,7 +28,7 @@ class QualityInspection(CompanyScoped, db.Model):
         Index("ix_quality_inspections_company_date", "company_id", "inspected_on"),
         Index("ix_quality_inspections_company_result_date", "company_id", "result",
               "inspected_on"),
-        CheckConstraint("result IN ('pass', 'fail')", name="result"),
+        in_check("result", RESULTS),
     )
 
     product_id: Mapped[int | None] = mapped_column(
@@ -48,9 +48,7 @@ class QualityInspection(CompanyScoped, db.Model):
     production_order: Mapped[ProductionOrder | None] = relationship()
     inspector: Mapped[User | None] = relationship()
 
-    @property
-    def result_label(self) -> str:
-        return RESULTS.get(self.result, self.result)
+    result_label = choice_label("result", RESULTS)
 
     @property
     def subject(self) -> str:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
+                             choice_label, in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -83,8 +84,7 @@ class SalesOrder(Document, CompanyScoped, db.Model):
         Index("ix_sales_orders_company_status", "company_id", "status"),
         # the list's default order (newest first) walked by the index alone, also for deep pages
         Index("ix_sales_orders_company_date_id", "company_id", "order_date", "id"),
-        CheckConstraint(
-            "status IN ('draft', 'confirmed', 'shipped', 'invoiced', 'cancelled')", name="status"),
+        in_check("status", ORDER_STATUSES),
     )
 
     number: Mapped[str] = mapped_column(String(30))

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
-from erp.models.base import AwareDateTime, CompanyScoped
+from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
 from erp.models.core import User
 
 TASK_PRIORITIES = {"low": "Low", "normal": "Normal", "high": "High"}
@@ -25,8 +25,8 @@ class Todo(CompanyScoped, db.Model):
     __table_args__ = (
         Index("ix_todos_company_assignee_status", "company_id", "assignee_id", "status"),
         Index("ix_todos_company_status_due", "company_id", "status", "due_date"),
-        CheckConstraint("priority IN ('low', 'normal', 'high')", name="priority"),
-        CheckConstraint("status IN ('open', 'in_progress', 'done')", name="status"),
+        in_check("priority", TASK_PRIORITIES),
+        in_check("status", TASK_STATUSES),
     )
 
     title: Mapped[str] = mapped_column(String(200))
@@ -48,13 +48,9 @@ class Todo(CompanyScoped, db.Model):
         return (self.status != "done" and self.due_date is not None
                 and self.due_date < date.today())
 
-    @property
-    def status_label(self) -> str:
-        return TASK_STATUSES.get(self.status, self.status)
+    status_label = choice_label("status", TASK_STATUSES)
 
-    @property
-    def priority_label(self) -> str:
-        return TASK_PRIORITIES.get(self.priority, self.priority)
+    priority_label = choice_label("priority", TASK_PRIORITIES)
 
     def __str__(self) -> str:
         return self.title

@@ -15,9 +15,12 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from flask import Flask
+from flask import Flask, current_app
 
 from erp.config import ConfigError
+from erp.monitoring import alerts, cli, metrics, timing
+from erp.monitoring.recorder import Recorder
+from erp.monitoring.store import store_for
 
 ALERT_CHECK_SECONDS = 30.0
 
@@ -52,8 +55,6 @@ class Monitor:
         self.check_alerts()
 
     def check_alerts(self, summary: dict | None = None) -> list[dict]:
-        from erp.monitoring import alerts
-
         if summary is None:
             summary = self.recorder.summary(history=False)
         return alerts.check(self.recorder, summary,
@@ -71,10 +72,8 @@ def _settings(app: Flask) -> None:
             config[name] = float(config[name])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a number, not {config[name]!r}") from exc
-    from erp.monitoring.metrics import parse_networks
-
     try:
-        config["METRICS_ALLOW_NETWORKS"] = parse_networks(config["METRICS_ALLOW"])
+        config["METRICS_ALLOW_NETWORKS"] = metrics.parse_networks(config["METRICS_ALLOW"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     url = config.get("ALERT_WEBHOOK_URL")
@@ -84,10 +83,6 @@ def _settings(app: Flask) -> None:
 
 def init_app(app: Flask) -> Monitor:
     """Register timing hooks, /metrics, the store of shared figures and the CLI commands."""
-    from erp.monitoring import cli, metrics, timing
-    from erp.monitoring.recorder import Recorder
-    from erp.monitoring.store import store_for
-
     _settings(app)
     monitor = Monitor(app, Recorder(store_for(app.config, app.instance_path),
                                     flush_seconds=app.config["MONITORING_FLUSH_SECONDS"]))
@@ -100,6 +95,4 @@ def init_app(app: Flask) -> Monitor:
 
 
 def get_monitor(app: Flask | None = None) -> Monitor | None:
-    from flask import current_app
-
     return (app or current_app).extensions.get("erp_monitoring")

@@ -6,13 +6,14 @@ import json
 import click
 from flask import current_app
 
+from erp.monitoring import perf
+from erp.monitoring.health import readiness
+
 
 @click.command("health-check")
 @click.option("--detailed", is_flag=True, help="Add versions, pool and process figures.")
 def health_check(detailed: bool) -> None:
     """Run the readiness checks; exit 0 when healthy or degraded, 1 when unhealthy."""
-    from erp.monitoring.health import readiness
-
     body, code = readiness(detailed=detailed)
     click.echo(json.dumps(body, indent=2, default=str))
     if code != 200:
@@ -27,8 +28,6 @@ def health_check(detailed: bool) -> None:
 def perf_test(category: str, duration: float) -> None:
     """Measure pages, queries, cache and memory against the plan's thresholds; exit 1
     when a figure is critical."""
-    from erp.monitoring import perf
-
     rows = perf.run(current_app._get_current_object(), category, duration)
     click.echo(perf.format_table(rows))
     critical = [row for row in rows if row.level == "critical"]

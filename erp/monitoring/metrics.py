@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import os
 
+import psutil
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge,
                                Histogram, generate_latest, multiprocess)
@@ -65,9 +66,14 @@ def observe_cache(seconds: float, outcome: str) -> None:
         CACHE_ERRORS.inc()
 
 
-def set_memory(rss: float, percent: float) -> None:
+def refresh_memory() -> tuple[float, float]:
+    """Read this process's RSS and the machine's memory use (percent) into the gauges;
+    return them."""
+    rss = float(psutil.Process().memory_info().rss)
+    percent = float(psutil.virtual_memory().percent)
     PROCESS_RSS.set(rss)
     SYSTEM_MEMORY.set(percent)
+    return rss, percent
 
 
 def multiprocess_dir() -> str | None:
@@ -132,8 +138,6 @@ def metrics():
             abort(403)
     elif not client_allowed(config["METRICS_ALLOW_NETWORKS"]):
         abort(404)
-    from erp.monitoring.timing import refresh_memory
-
     refresh_memory()
     response = Response(exposition(), mimetype=None)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST

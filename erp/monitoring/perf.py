@@ -17,7 +17,11 @@ import psutil
 from flask import Flask
 from sqlalchemy import select, text
 
+from erp import cache as safe_cache
+from erp.extensions import db, limiter
+from erp.models import User
 from erp.monitoring.thresholds import THRESHOLDS
+from erp.monitoring.timing import paused
 
 SKIPPED_PREFIXES = ("monitoring.", "auth.", "metrics.", "health.", "static")
 SERVER_TIMING_DB = re.compile(r'db;dur=([\d.]+);desc="(\d+) queries"')
@@ -59,9 +63,6 @@ class PageRenderer:
     """Renders pages as an admin through the test client, one app context per request."""
 
     def __init__(self, app: Flask) -> None:
-        from erp.extensions import db
-        from erp.models import User
-
         self.app = app
         self.user = db.session.scalar(
             select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id))
@@ -99,8 +100,6 @@ def _avg(values: list[float]) -> float | None:
 
 
 def run_database(app: Flask, renderer: PageRenderer, duration: float) -> list[Row]:
-    from erp.extensions import db
-
     rows = []
     select_one = []
     deadline = time.monotonic() + max(duration * 0.2, 0.05)
@@ -144,17 +143,15 @@ def run_database(app: Flask, renderer: PageRenderer, duration: float) -> list[Ro
 
 
 def run_cache(app: Flask, duration: float) -> list[Row]:
-    from erp.cache import cache_delete, cache_get, cache_set
-
     latencies, hits, errors, runs = [], 0, 0, 0
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline or not runs:
         key, value = f"perf:{uuid.uuid4().hex}", uuid.uuid4().hex
         started = time.perf_counter()
-        stored = cache_set(key, value, timeout=30)
-        found = cache_get(key, counted=False)
+        stored = safe_cache.cache_set(key, value, timeout=30)
+        found = safe_cache.cache_get(key, counted=False)
         latencies.append((time.perf_counter() - started) * 1000)
-        cache_delete(key)
+        safe_cache.cache_delete(key)
         runs += 1
         hits += found == value
         errors += not stored
@@ -191,9 +188,6 @@ def run_memory(app: Flask, renderer: PageRenderer, duration: float) -> list[Row]
 
 
 def run(app: Flask, category: str, duration: float) -> list[Row]:
-    from erp.extensions import limiter
-    from erp.monitoring.timing import paused
-
     renderer = PageRenderer(app)
     enabled, limiter.enabled = limiter.enabled, False  # the test would trip the rate limit
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from erp.monitoring import metrics
 from erp.monitoring.store import HISTORY_MINUTES, LATENCY_BOUNDS_MS, latency_bucket
 from erp.monitoring.thresholds import THRESHOLDS, level
 
@@ -147,13 +148,9 @@ class Recorder:
             if not force and now - self._last_heartbeat < HEARTBEAT_SECONDS:
                 return
             self._last_heartbeat = now
-        rss = float(psutil.Process().memory_info().rss)
-        memory = float(psutil.virtual_memory().percent)
+        rss, memory = metrics.refresh_memory()
         self._call("heartbeat", os.getpid(), rss, memory, now)
         self._call("add", int(now // 60), {}, {"mem": memory})
-        from erp.monitoring import metrics
-
-        metrics.set_memory(rss, memory)
 
     def add_raw(self, minute: int, incr: dict, maxes: dict | None = None) -> None:
         """Add figures directly (tests and the perf-test use this to force a figure)."""

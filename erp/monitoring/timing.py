@@ -12,11 +12,11 @@ import logging
 import time
 from dataclasses import dataclass
 
-import psutil
 from flask import Flask, current_app, request
 from sqlalchemy import event
 
 from erp import cache as safe_cache
+from erp.extensions import db
 from erp.monitoring import metrics
 from erp.monitoring.recorder import Sample
 
@@ -147,14 +147,7 @@ def _teardown(_exc) -> None:
     _current.set(None)
 
 
-def refresh_memory() -> None:
-    metrics.set_memory(float(psutil.Process().memory_info().rss),
-                       float(psutil.virtual_memory().percent))
-
-
 def init_app(app: Flask) -> None:
-    from erp.extensions import db
-
     with app.app_context():
         instrument_engine(db.engine)
     safe_cache.add_observer(_cache_observer)

@@ -6,14 +6,13 @@ so, so re-running keeps what is there and adds only what a newly landed module b
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Iterator
 
 from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, User
+from erp.seeds import catalog, inventory, production, purchasing, quality, sales, tasks
 from erp.services import users as user_service
 
 DEMO_COMPANY = "Demo Company"
@@ -25,7 +24,7 @@ DEMO_USERS = [
 ]
 
 # Module steps, in dependency order.
-STEPS = ["catalog", "inventory", "sales", "purchasing", "production", "quality", "tasks"]
+STEPS = (catalog, inventory, sales, purchasing, production, quality, tasks)
 
 
 def seed_demo() -> Iterator[str]:
@@ -45,9 +44,7 @@ def seed_demo() -> Iterator[str]:
 
 def seed_company(company: Company, admin: User) -> Iterator[str]:
     """Run every module's seed step for `company` (the demo, or a second one in tests)."""
-    for name in STEPS:
-        if importlib.util.find_spec(f"erp.seeds.{name}") is None:
-            continue
-        result = importlib.import_module(f"erp.seeds.{name}").seed(company, admin)
+    for step in STEPS:
+        result = step.seed(company, admin)
         if result:
-            yield f"{name}: {result}"
+            yield f"{step.__name__.rpartition('.')[2]}: {result}"
