@@ -50,3 +50,8 @@ class CompanyScoped(TimestampMixin):
     @declared_attr
     def company_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+
+    @property
+    def picker_label(self) -> str:
+        """The value a picker shows and sends back: 'Name [#id]' (erp/services/pickers.py)."""
+        return f"{self} [#{self.id}]"

@@ -100,6 +100,10 @@ class Product(CompanyScoped, db.Model):
     def kind_label(self) -> str:
         return PRODUCT_KINDS.get(self.kind, self.kind)
 
+    @property
+    def picker_label(self) -> str:
+        return self.sku
+
     def __str__(self) -> str:
         return f"{self.sku} · {self.name}"
 

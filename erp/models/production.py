@@ -46,10 +46,6 @@ class Employee(CompanyScoped, db.Model):
 
     user: Mapped[User | None] = relationship()
 
-    @property
-    def picker_label(self) -> str:
-        return f"{self.name} [#{self.id}]"
-
     def __str__(self) -> str:
         return self.name
 
@@ -126,6 +122,10 @@ class ProductionOrder(CompanyScoped, db.Model):
     @property
     def status_label(self) -> str:
         return ORDER_STATUSES.get(self.status, self.status)
+
+    @property
+    def picker_label(self) -> str:
+        return self.number
 
     def __str__(self) -> str:
         return self.number

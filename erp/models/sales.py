@@ -49,11 +49,6 @@ class Customer(CompanyScoped, db.Model):
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    @property
-    def picker_label(self) -> str:
-        """The value a picker shows and sends back: 'Name [#id]'."""
-        return f"{self.name} [#{self.id}]"
-
     def __str__(self) -> str:
         return self.name
 

@@ -12,9 +12,8 @@ from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovem
                         User)
 from erp.models.base import ZERO
 from erp.models.catalog import UNITS
-from erp.queries.search import product_matches
 from erp.parsing import picked_id  # noqa: F401  (re-exported for the pickers)
-from erp.services import DomainError, NotFound, ValidationError, atomic, audit
+from erp.services import DomainError, NotFound, ValidationError, atomic, audit, pickers
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
 # digits than a BIGINT holds overflow SQLite's driver)
@@ -22,29 +21,8 @@ from erp.services import DomainError, NotFound, ValidationError, atomic, audit
 
 def find_product(company_id: int, text: str | None) -> Product | None:
     """The product a picker value names: its SKU (case-insensitive), or 'anything [#id]'."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    product_id = picked_id(text)
-    stmt = select(Product).where(Product.company_id == company_id)
-    if product_id is not None:
-        return db.session.scalar(stmt.where(Product.id == product_id))
-    sku = text.split(" · ")[0].strip()
-    return db.session.scalar(stmt.where(func.lower(Product.sku) == sku.lower()))
-
-
-def search_products(company_id: int, q: str, *, limit: int = 20, stocked_only: bool = False,
-                    active_only: bool = True) -> list[Product]:
-    """Products whose SKU, name or barcode contains `q`, for pickers (bounded, indexed order)."""
-    stmt = select(Product).where(Product.company_id == company_id)
-    if active_only:
-        stmt = stmt.where(Product.active.is_(True))
-    if stocked_only:
-        stmt = stmt.where(Product.kind != "service")
-    q = (q or "").strip()[:100]
-    if q:
-        stmt = stmt.where(product_matches(q))
-    return list(db.session.scalars(stmt.order_by(Product.sku, Product.id).limit(limit)))
+    return pickers.resolve(Product, company_id, text, Product.sku,
+                           key=lambda value: value.split(" · ")[0].strip())
 
 
 # --- Create, update, archive and delete -------------------------------------------------
@@ -441,26 +419,6 @@ def delete_supplier(*, company_id: int, supplier_id: int, user: User | None) -> 
             label=supplier.name, in_use=reason)
 
 
-def search_suppliers(company_id: int, q: str, *, limit: int = 20,
-                     active_only: bool = True) -> list[Supplier]:
-    """Suppliers whose name contains `q`, for pickers (bounded)."""
-    stmt = select(Supplier).where(Supplier.company_id == company_id)
-    if active_only:
-        stmt = stmt.where(Supplier.active.is_(True))
-    q = (q or "").strip()[:100]
-    if q:
-        stmt = stmt.where(func.lower(Supplier.name).like(f"%{q.lower()}%"))
-    return list(db.session.scalars(stmt.order_by(Supplier.name, Supplier.id).limit(limit)))
-
-
 def find_supplier(company_id: int, text: str | None) -> Supplier | None:
-    """The supplier a picker value names: 'Name [#id]', or an exact name."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    stmt = select(Supplier).where(Supplier.company_id == company_id)
-    supplier_id = picked_id(text)
-    if supplier_id is not None:
-        return db.session.scalar(stmt.where(Supplier.id == supplier_id))
-    return db.session.scalar(stmt.where(func.lower(Supplier.name) == text.lower())
-                             .order_by(Supplier.id).limit(1))
+    """The supplier a picker value names: 'Name [#id]', or its only exact name."""
+    return pickers.resolve(Supplier, company_id, text, Supplier.name)

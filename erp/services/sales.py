@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,8 +27,7 @@ from erp.models import Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
-from erp.services import audit, sales_totals, stock
-from erp.services.catalog import picked_id
+from erp.services import audit, pickers, sales_totals, stock
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
 
@@ -182,32 +181,19 @@ def _get_customer(company_id: int, customer_id: int | None) -> Customer:
     return customer
 
 
+CUSTOMER_SEARCH = (Customer.name, Customer.email, Customer.tax_number)  # what a picker matches
+
+
 def find_customer(company_id: int, text: str | None) -> Customer | None:
-    """The customer a picker value names: 'Name [#id]', or an exact name (case-insensitive)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    stmt = select(Customer).where(Customer.company_id == company_id)
-    customer_id = picked_id(text)
-    if customer_id is not None:
-        return db.session.scalar(stmt.where(Customer.id == customer_id))
-    return db.session.scalar(stmt.where(func.lower(Customer.name) == text.lower())
-                             .order_by(Customer.id).limit(1))
+    """The customer a picker value names: 'Name [#id]', or its only exact name (any case)."""
+    return pickers.resolve(Customer, company_id, text, Customer.name)
 
 
-def search_customers(company_id: int, q: str, *, limit: int = 20,
+def search_customers(company_id: int, q: str, *, limit: int = pickers.LIMIT,
                      active_only: bool = True) -> list[Customer]:
     """Customers whose name, email or tax number contains `q`, for pickers (bounded)."""
-    stmt = select(Customer).where(Customer.company_id == company_id)
-    if active_only:
-        stmt = stmt.where(Customer.active.is_(True))
-    q = (q or "").strip()[:100]
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like),
-                              func.lower(Customer.email).like(like),
-                              func.lower(Customer.tax_number).like(like)))
-    return list(db.session.scalars(stmt.order_by(Customer.name, Customer.id).limit(limit)))
+    return pickers.search(Customer, company_id, q, CUSTOMER_SEARCH, limit=limit,
+                          active_only=active_only)
 
 
 # --- order header -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from erp.auth import require_role
+from erp.blueprints.catalog import views as catalog_views
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
 from erp.csv_io import export_csv, export_limited, wants_csv
@@ -22,7 +23,7 @@ from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx,
                      redirect_after_post, render)
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
@@ -51,20 +52,13 @@ def _warehouse_choices() -> list[tuple[str, str]]:
 
 
 def _supplier_label(supplier: Supplier) -> str:
-    return f"{supplier.name} [#{supplier.id}]"
+    return supplier.picker_label
 
 
 def _resolve_supplier(text: str | None) -> int | None:
     """The supplier a picker value names: "Name [#id]", or a unique exact name (no JS)."""
-    supplier_id = catalog_service.picked_id(text)
-    if supplier_id is not None:
-        return supplier_id
-    name = (text or "").strip().lower()
-    if not name:
-        return None
-    found = list(db.session.scalars(company_select(Supplier)
-                                    .where(func.lower(Supplier.name) == name).limit(2)))
-    return found[0].id if len(found) == 1 else None
+    supplier = catalog_service.find_supplier(current_user.company_id, text)
+    return supplier.id if supplier is not None else None
 
 
 def _order_options():
@@ -154,16 +148,8 @@ def supplier_orders(supplier_id: int):
                   params=params, supplier=supplier)
 
 
-@bp.route("/suppliers/options")
-@require_role("viewer")
-def supplier_options():
-    """Picker suggestions: <option value="Name [#id]"> for active suppliers."""
-    q = picker_query().strip()
-    stmt = company_select(Supplier).where(Supplier.active.is_(True))
-    if q and catalog_service.picked_id(q) is None:
-        stmt = stmt.where(func.lower(Supplier.name).like(f"%{q.lower()}%"))
-    suppliers = db.session.scalars(stmt.order_by(Supplier.name, Supplier.id).limit(20))
-    return render_template("purchasing/_supplier_options.html", suppliers=list(suppliers))
+# the supplier picker of the order form: the catalog's (both URLs answer)
+bp.add_url_rule("/suppliers/options", view_func=catalog_views.supplier_options)
 
 
 # Create and edit the header
