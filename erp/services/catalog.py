@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from erp.models.base import ZERO
 from erp.models.catalog import UNITS
 from erp.parsing import picked_id  # noqa: F401  (re-exported for the pickers)
 from erp.services import DomainError, NotFound, ValidationError, atomic, audit, pickers
+from erp.services import validation
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
 # digits than a BIGINT holds overflow SQLite's driver)
@@ -40,37 +41,19 @@ class InUse(DomainError):
 
 def _text(values: dict, name: str, errors: dict, *, max_length: int, required: bool = False,
           label: str = "") -> str:
-    value = values.get(name)
-    value = "" if value is None else str(value).strip()
-    if required and not value:
-        errors.setdefault(name, []).append(f"Enter {label or 'a value'}.")
-    if len(value) > max_length:
-        errors.setdefault(name, []).append(f"Use at most {max_length} characters.")
-    return value
+    return validation.text(values.get(name), name, errors, max_length=max_length,
+                           required=required, missing=f"Enter {label or 'a value'}.")
 
 
 def _decimal(values: dict, name: str, errors: dict, *, step: Decimal, maximum: Decimal) -> Decimal:
-    raw = values.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if validation.blank(values.get(name)):
         return ZERO
     try:
-        number = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
-        errors.setdefault(name, []).append("Enter a number.")
+        return validation.number(values.get(name), step=step, maximum=maximum,
+                                 too_large="The number is too large.")
+    except validation.BadValue as problem:
+        validation.add_error(errors, name, str(problem))
         return ZERO
-    if not number.is_finite():
-        errors.setdefault(name, []).append("Enter a number.")
-        return ZERO
-    if number < 0:
-        errors.setdefault(name, []).append("Enter zero or more.")
-    elif number > maximum:
-        errors.setdefault(name, []).append("The number is too large.")
-    elif number != number.quantize(step):
-        places = -step.as_tuple().exponent
-        errors.setdefault(name, []).append(f"Use at most {places} decimals.")
-    else:
-        return number.quantize(step)
-    return ZERO
 
 
 def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
@@ -94,8 +77,7 @@ def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
 
 
 def _get(model, company_id: int, record_id: int, what: str):
-    record = db.session.scalar(
-        select(model).where(model.id == record_id, model.company_id == company_id))
+    record = validation.company_record(model, company_id, record_id)
     if record is None:
         raise NotFound(f"No such {what}.")
     return record
