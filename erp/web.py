@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from jinja2 import nodes
-
-from erp.parsing import parse_date, parse_id, picked_id  # noqa: F401  (the views' helpers)
+from erp.services import pickers
 
 # The bodies Werkzeug parses into request.form; for any other body the form is empty.
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
@@ -190,3 +190,11 @@ def picker_query() -> str:
         if name not in PICKER_OPTIONS:
             return value[:100]
     return ""
+
+
+def picker_response(model, *columns, hint=None, **search):
+    """A picker's suggestions: the company's records matching what was typed (erp/services/
+    pickers.py `search`), as `<option value="{picker_label}">{hint(record)}</option>`s for
+    its datalist; a fragment for htmx and plain requests alike."""
+    records = pickers.search(model, current_user.company_id, picker_query(), columns, **search)
+    return render_template("_options.html", records=records, hint=hint or (lambda record: ""))

@@ -297,7 +297,8 @@ def test_completing_a_task_updates_my_tasks_but_not_the_sales_key(app, env, comp
     catalog_key = cache_key(company.id, "catalog", ["catalog", "inventory"])
     tasks_key = cache_key(company.id, "tasks", ["tasks"])
 
-    task_service.change_status(env["tasks"]["t1"].id, "done", user=manager)
+    task_service.change_status(company_id=manager.company_id, task_id=env["tasks"]["t1"].id,
+                               user=manager, status="done")
 
     assert cache_key(company.id, "sales", ["sales"]) == sales_key
     assert cache_key(company.id, "catalog", ["catalog", "inventory"]) == catalog_key
@@ -377,7 +378,8 @@ def test_the_parts_are_cached_as_html_and_my_tasks_per_user(app, env, company, m
     assert "Overdue call" not in other_html
     assert tile(other_html, "products") == tile(html, "products")
     # a task write re-renders "my tasks" and leaves the figures' HTML where it was
-    task_service.change_status(env["tasks"]["t1"].id, "done", user=manager)
+    task_service.change_status(company_id=manager.company_id, task_id=env["tasks"]["t1"].id,
+                               user=manager, status="done")
     assert cache_key(company.id, f"html:figures:{day}",
                      dq.areas_of(*PARTS["figures"][1])) == figures_key
     assert "Overdue call" not in _client(app, manager).get("/").get_data(as_text=True)

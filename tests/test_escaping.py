@@ -74,7 +74,8 @@ def hostile_records(app, company, make_user):
     inspection = quality.create_inspection(company.id, user=staff, result="fail",
                                            inspected_on=date.today(), product_id=product.id,
                                            receipt_reference=SCRIPT[:60], notes=IMG)
-    task = tasks.create_task(user=staff, title=SCRIPT + " task", description=IMG,
+    task = tasks.create_task(company_id=staff.company_id, user=staff,
+                             title=SCRIPT + " task", description=IMG,
                              assignee_id=staff.id)
     db.session.commit()
     return dict(admin=admin, staff=staff, category=category.id, supplier=supplier.id,

@@ -116,7 +116,8 @@ def world(app, company, other_company, make_user) -> World:
                                               employee_id=employee.id)
     inspection = quality.create_inspection(company.id, user=staff, result="pass",
                                            inspected_on=date.today(), product_id=product.id)
-    task = tasks.create_task(user=staff, title="Fuzz task", assignee_id=staff.id)
+    task = tasks.create_task(company_id=staff.company_id, user=staff,
+                             title="Fuzz task", assignee_id=staff.id)
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")

@@ -103,3 +103,8 @@ class CompanyScoped(TimestampMixin):
         table = cls.__dict__.get("__table__")
         if table is not None and not leads_an_index(table, "company_id"):
             Index(None, table.c.company_id)  # named by the convention: ix_<table>_company_id
+
+    @property
+    def picker_label(self) -> str:
+        """The value a picker shows and sends back: 'Name [#id]' (erp/services/pickers.py)."""
+        return f"{self} [#{self.id}]"

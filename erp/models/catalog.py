@@ -97,6 +97,10 @@ class Product(CompanyScoped, db.Model):
 
     kind_label = choice_label("kind", PRODUCT_KINDS)
 
+    @property
+    def picker_label(self) -> str:
+        return self.sku
+
     def __str__(self) -> str:
         return f"{self.sku} · {self.name}"
 

@@ -63,6 +63,10 @@ class User(UserMixin, CompanyScoped, db.Model):
     def display_name(self) -> str:
         return self.name or self.email
 
+    @property
+    def picker_label(self) -> str:
+        return f"{self.display_name} [#{self.id}]"
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
 

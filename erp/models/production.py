@@ -47,10 +47,6 @@ class Employee(CompanyScoped, db.Model):
 
     user: Mapped[User | None] = relationship()
 
-    @property
-    def picker_label(self) -> str:
-        return f"{self.name} [#{self.id}]"
-
     def __str__(self) -> str:
         return self.name
 
@@ -132,6 +128,10 @@ class ProductionOrder(CompanyScoped, db.Model):
         order_by="(WorkOrder.sequence, WorkOrder.id)")
 
     status_label = choice_label("status", ORDER_STATUSES)
+
+    @property
+    def picker_label(self) -> str:
+        return self.number
 
     def __str__(self) -> str:
         return self.number

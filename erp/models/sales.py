@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
-                             choice_label, in_check)
+                             in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -49,11 +49,6 @@ class Customer(CompanyScoped, db.Model):
     tax_number: Mapped[str] = mapped_column(String(50), default="")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    @property
-    def picker_label(self) -> str:
-        """The value a picker shows and sends back: 'Name [#id]'."""
-        return f"{self.name} [#{self.id}]"
 
     def __str__(self) -> str:
         return self.name

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 

@@ -39,10 +39,12 @@ def seed(company: Company, admin: User) -> str | None:
         for title, (days, priority, status) in zip(titles, PLAN):
             creator = user if user.has_role("staff") else manager
             task = task_service.create_task(
-                user=creator, title=title, assignee_id=user.id, priority=priority,
+                company_id=creator.company_id, user=creator, title=title, assignee_id=user.id,
+                priority=priority,
                 due_date=today + timedelta(days=days) if days is not None else None,
                 description="A demo task." if rng.random() < 0.5 else "")
             if status != "open":
-                task_service.change_status(task.id, status, user=creator)
+                task_service.change_status(company_id=task.company_id, task_id=task.id,
+                                           user=creator, status=status)
             count += 1
     return f"{count} tasks"

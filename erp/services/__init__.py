@@ -2,6 +2,20 @@
 
 Every public service runs inside `atomic()`: one transaction per use case, committed by
 the outermost call only, rolled back on any error, so nothing is ever half-written.
+
+One calling convention: keyword-only arguments, the company first (`company_id=`), then
+the record's id (`order_id=`, `task_id=`...), then the acting user (`user=`), then the
+values. The view passes the company; a service never derives it from the user.
+
+One rule for roles: a view declares the role its route needs (`require_role`), and the
+service does not repeat it. A service checks a role only where the rule is about the
+record: who owns a task (erp/services/tasks.py `can_edit`), which step a document's
+transitions table allows in its state (erp/documents.py `Workflow.begin`), that an admin
+does not demote or deactivate themselves (erp/services/users.py); it raises
+PermissionDenied then.
+
+Picker text ('Name [#id]') is searched and resolved in erp/services/pickers.py; form
+values are checked with the helpers of erp/services/validation.py.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +12,8 @@ from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovem
                         User)
 from erp.models.base import ZERO
 from erp.models.catalog import UNITS
-from erp.queries.search import product_matches
-from erp.parsing import picked_id  # noqa: F401  (re-exported for the pickers)
-from erp.services import DomainError, NotFound, ValidationError, atomic, audit
+from erp.services import DomainError, NotFound, ValidationError, atomic, audit, pickers
+from erp.services import validation
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
 # digits than a BIGINT holds overflow SQLite's driver)
@@ -22,29 +21,8 @@ from erp.services import DomainError, NotFound, ValidationError, atomic, audit
 
 def find_product(company_id: int, text: str | None) -> Product | None:
     """The product a picker value names: its SKU (case-insensitive), or 'anything [#id]'."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    product_id = picked_id(text)
-    stmt = select(Product).where(Product.company_id == company_id)
-    if product_id is not None:
-        return db.session.scalar(stmt.where(Product.id == product_id))
-    sku = text.split(" · ")[0].strip()
-    return db.session.scalar(stmt.where(func.lower(Product.sku) == sku.lower()))
-
-
-def search_products(company_id: int, q: str, *, limit: int = 20, stocked_only: bool = False,
-                    active_only: bool = True) -> list[Product]:
-    """Products whose SKU, name or barcode contains `q`, for pickers (bounded, indexed order)."""
-    stmt = select(Product).where(Product.company_id == company_id)
-    if active_only:
-        stmt = stmt.where(Product.active.is_(True))
-    if stocked_only:
-        stmt = stmt.where(Product.kind != "service")
-    q = (q or "").strip()[:100]
-    if q:
-        stmt = stmt.where(product_matches(q))
-    return list(db.session.scalars(stmt.order_by(Product.sku, Product.id).limit(limit)))
+    return pickers.resolve(Product, company_id, text, Product.sku,
+                           key=lambda value: value.split(" · ")[0].strip())
 
 
 # --- Create, update, archive and delete -------------------------------------------------
@@ -62,37 +40,19 @@ class InUse(DomainError):
 
 def _text(values: dict, name: str, errors: dict, *, max_length: int, required: bool = False,
           label: str = "") -> str:
-    value = values.get(name)
-    value = "" if value is None else str(value).strip()
-    if required and not value:
-        errors.setdefault(name, []).append(f"Enter {label or 'a value'}.")
-    if len(value) > max_length:
-        errors.setdefault(name, []).append(f"Use at most {max_length} characters.")
-    return value
+    return validation.text(values.get(name), name, errors, max_length=max_length,
+                           required=required, missing=f"Enter {label or 'a value'}.")
 
 
 def _decimal(values: dict, name: str, errors: dict, *, step: Decimal, maximum: Decimal) -> Decimal:
-    raw = values.get(name)
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if validation.blank(values.get(name)):
         return ZERO
     try:
-        number = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
-        errors.setdefault(name, []).append("Enter a number.")
+        return validation.number(values.get(name), step=step, maximum=maximum,
+                                 too_large="The number is too large.")
+    except validation.BadValue as problem:
+        validation.add_error(errors, name, str(problem))
         return ZERO
-    if not number.is_finite():
-        errors.setdefault(name, []).append("Enter a number.")
-        return ZERO
-    if number < 0:
-        errors.setdefault(name, []).append("Enter zero or more.")
-    elif number > maximum:
-        errors.setdefault(name, []).append("The number is too large.")
-    elif number != number.quantize(step):
-        places = -step.as_tuple().exponent
-        errors.setdefault(name, []).append(f"Use at most {places} decimals.")
-    else:
-        return number.quantize(step)
-    return ZERO
 
 
 def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
@@ -116,8 +76,7 @@ def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
 
 
 def _get(model, company_id: int, record_id: int, what: str):
-    record = db.session.scalar(
-        select(model).where(model.id == record_id, model.company_id == company_id))
+    record = validation.company_record(model, company_id, record_id)
     if record is None:
         raise NotFound(f"No such {what}.")
     return record
@@ -441,26 +400,6 @@ def delete_supplier(*, company_id: int, supplier_id: int, user: User | None) -> 
             label=supplier.name, in_use=reason)
 
 
-def search_suppliers(company_id: int, q: str, *, limit: int = 20,
-                     active_only: bool = True) -> list[Supplier]:
-    """Suppliers whose name contains `q`, for pickers (bounded)."""
-    stmt = select(Supplier).where(Supplier.company_id == company_id)
-    if active_only:
-        stmt = stmt.where(Supplier.active.is_(True))
-    q = (q or "").strip()[:100]
-    if q:
-        stmt = stmt.where(func.lower(Supplier.name).like(f"%{q.lower()}%"))
-    return list(db.session.scalars(stmt.order_by(Supplier.name, Supplier.id).limit(limit)))
-
-
 def find_supplier(company_id: int, text: str | None) -> Supplier | None:
-    """The supplier a picker value names: 'Name [#id]', or an exact name."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    stmt = select(Supplier).where(Supplier.company_id == company_id)
-    supplier_id = picked_id(text)
-    if supplier_id is not None:
-        return db.session.scalar(stmt.where(Supplier.id == supplier_id))
-    return db.session.scalar(stmt.where(func.lower(Supplier.name) == text.lower())
-                             .order_by(Supplier.id).limit(1))
+    """The supplier a picker value names: 'Name [#id]', or its only exact name."""
+    return pickers.resolve(Supplier, company_id, text, Supplier.name)

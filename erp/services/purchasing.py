@@ -34,7 +34,7 @@ from erp.models.base import ZERO, utcnow
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, RECEIVABLE_STATUSES, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
-                          atomic, audit, sequences, stock)
+                          atomic, audit, sequences, stock, validation)
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -65,22 +65,13 @@ def moving_average_cost(on_hand_before: Decimal, old_cost: Decimal, quantity: De
 # Parsing helpers: every bad value becomes a ValidationError for its field.
 
 def to_money(value, *, field: str, default: Decimal | None = None) -> Decimal:
-    text = "" if value is None else str(value).strip()
-    if text == "" and default is not None:
+    if validation.blank(value) and default is not None:
         return default
     try:
-        amount = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise ValidationError(field_errors={field: ["Enter an amount."]}) from None
-    if not amount.is_finite():
-        raise ValidationError(field_errors={field: ["Enter an amount."]})
-    if amount < 0:
-        raise ValidationError(field_errors={field: ["Enter zero or more."]})
-    if amount > MAX_MONEY:
-        raise ValidationError(field_errors={field: ["The amount is too large."]})
-    if amount != amount.quantize(CENT):
-        raise ValidationError(field_errors={field: ["Use at most 2 decimals."]})
-    return amount.quantize(CENT)
+        return validation.number(value, step=CENT, maximum=MAX_MONEY, invalid="Enter an amount.",
+                                 too_large="The amount is too large.")
+    except validation.BadValue as problem:
+        raise ValidationError(field_errors={field: [str(problem)]}) from None
 
 
 def to_rate(value, *, field: str = "tax_rate") -> Decimal:
@@ -115,10 +106,7 @@ def _order(company_id: int, order_id: int, *, lock: bool = False) -> PurchaseOrd
 
 
 def _supplier(company_id: int, supplier_id: int | None, *, field: str = "supplier") -> Supplier:
-    supplier = None
-    if supplier_id is not None:
-        supplier = db.session.scalar(select(Supplier).where(
-            Supplier.id == supplier_id, Supplier.company_id == company_id))
+    supplier = validation.company_record(Supplier, company_id, supplier_id)
     if supplier is None:
         raise ValidationError(field_errors={field: ["Choose a supplier from the list."]})
     if not supplier.active:
@@ -128,20 +116,14 @@ def _supplier(company_id: int, supplier_id: int | None, *, field: str = "supplie
 
 def _warehouse(company_id: int, warehouse_id: int | None, *, field: str = "warehouse_id"
                ) -> Warehouse:
-    warehouse = None
-    if warehouse_id is not None:
-        warehouse = db.session.scalar(select(Warehouse).where(
-            Warehouse.id == warehouse_id, Warehouse.company_id == company_id))
+    warehouse = validation.company_record(Warehouse, company_id, warehouse_id)
     if warehouse is None or not warehouse.active:
         raise ValidationError(field_errors={field: ["Choose a warehouse."]})
     return warehouse
 
 
 def _product(company_id: int, product_id: int | None, *, field: str = "product") -> Product:
-    product = None
-    if product_id is not None:
-        product = db.session.scalar(select(Product).where(
-            Product.id == product_id, Product.company_id == company_id))
+    product = validation.company_record(Product, company_id, product_id)
     if product is None:
         raise ValidationError(field_errors={field: ["Choose a product from the list."]})
     if not product.stocked:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -27,8 +27,7 @@ from erp.models import Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
-from erp.services import audit, sales_totals, stock
-from erp.services.catalog import picked_id
+from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
 
@@ -85,50 +84,22 @@ def _recompute_totals(order: SalesOrder) -> None:
 def _decimal(value, field: str, errors: dict, *, default: Decimal | None = None,
              maximum: Decimal = MAX_MONEY, step: Decimal = CENT) -> Decimal | None:
     """Parse a non-negative number; add a message to `errors` and return None if bad."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if validation.blank(value):
         if default is None:
-            errors.setdefault(field, []).append("Enter a number.")
+            validation.add_error(errors, field, "Enter a number.")
         return default
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append("Enter a number.")
+        return validation.number(value, step=step, maximum=maximum)
+    except validation.BadValue as problem:
+        validation.add_error(errors, field, str(problem))
         return None
-    if not number.is_finite():
-        errors.setdefault(field, []).append("Enter a number.")
-    elif number < 0:
-        errors.setdefault(field, []).append("Enter zero or more.")
-    elif number > maximum:
-        errors.setdefault(field, []).append(f"Enter at most {maximum:,}.")
-    elif number != number.quantize(step):
-        decimals = -step.as_tuple().exponent
-        errors.setdefault(field, []).append(f"Use at most {decimals} decimals.")
-    else:
-        return number.quantize(step)
-    return None
 
 
 def _text(value, field: str, limit: int, errors: dict, *, required: bool = False) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
-    if required and not text:
-        errors.setdefault(field, []).append("This field is required.")
-    if len(text) > limit:
-        errors.setdefault(field, []).append(f"Use at most {limit} characters.")
-    return text
+    return validation.text(value, field, errors, max_length=limit, required=required)
 
 
-def _date(value, field: str, errors: dict, *, required: bool = False) -> date | None:
-    if value in (None, ""):
-        if required:
-            errors.setdefault(field, []).append("Enter a date.")
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors.setdefault(field, []).append("Enter a date as YYYY-MM-DD.")
-        return None
+_date = validation.date_value
 
 
 # --- customers --------------------------------------------------------------------------
@@ -182,32 +153,19 @@ def _get_customer(company_id: int, customer_id: int | None) -> Customer:
     return customer
 
 
+CUSTOMER_SEARCH = (Customer.name, Customer.email, Customer.tax_number)  # what a picker matches
+
+
 def find_customer(company_id: int, text: str | None) -> Customer | None:
-    """The customer a picker value names: 'Name [#id]', or an exact name (case-insensitive)."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    stmt = select(Customer).where(Customer.company_id == company_id)
-    customer_id = picked_id(text)
-    if customer_id is not None:
-        return db.session.scalar(stmt.where(Customer.id == customer_id))
-    return db.session.scalar(stmt.where(func.lower(Customer.name) == text.lower())
-                             .order_by(Customer.id).limit(1))
+    """The customer a picker value names: 'Name [#id]', or its only exact name (any case)."""
+    return pickers.resolve(Customer, company_id, text, Customer.name)
 
 
-def search_customers(company_id: int, q: str, *, limit: int = 20,
+def search_customers(company_id: int, q: str, *, limit: int = pickers.LIMIT,
                      active_only: bool = True) -> list[Customer]:
     """Customers whose name, email or tax number contains `q`, for pickers (bounded)."""
-    stmt = select(Customer).where(Customer.company_id == company_id)
-    if active_only:
-        stmt = stmt.where(Customer.active.is_(True))
-    q = (q or "").strip()[:100]
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like),
-                              func.lower(Customer.email).like(like),
-                              func.lower(Customer.tax_number).like(like)))
-    return list(db.session.scalars(stmt.order_by(Customer.name, Customer.id).limit(limit)))
+    return pickers.search(Customer, company_id, q, CUSTOMER_SEARCH, limit=limit,
+                          active_only=active_only)
 
 
 # --- order header -----------------------------------------------------------------------

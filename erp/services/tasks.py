@@ -2,21 +2,22 @@
 
 Rules: a task belongs to one company and its assignee is an active user of that company.
 Staff may edit and move the tasks they created or that are assigned to them; managers
-and admins may do so for every task of their company. Every change writes an audit
-entry in the same transaction.
+and admins may do so for every task of their company (`can_edit`: the one role rule
+here, because it is about the record; who may create or delete at all is the routes'
+`require_role`). Every change writes an audit entry in the same transaction.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, or_, select
 
 from erp.extensions import db
 from erp.models import User
 from erp.models.tasks import PRIORITY_RANK, TASK_PRIORITIES, TASK_STATUSES, Todo
 from erp.services import NotFound, PermissionDenied, ValidationError, atomic
-from erp.services import audit
+from erp.services import audit, pickers
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
@@ -65,30 +66,11 @@ def company_user(company_id: int, user_id: int | None) -> User | None:
 
 def find_assignee(company_id: int, text: str | None) -> User | None:
     """The user a picker value names: 'Name [#id]' or an exact email, in the company."""
-    from erp.services.catalog import picked_id
-
-    text = (text or "").strip()
-    if not text:
-        return None
-    user_id = picked_id(text)
-    stmt = select(User).where(User.company_id == company_id)
-    if user_id is not None:
-        return db.session.scalar(stmt.where(User.id == user_id))
-    return db.session.scalar(stmt.where(func.lower(User.email) == text.lower()))
+    return pickers.resolve(User, company_id, text, User.email)
 
 
 def picker_value(user: User | None) -> str:
-    return f"{user.display_name} [#{user.id}]" if user is not None else ""
-
-
-def search_assignees(company_id: int, q: str, *, limit: int = 20) -> list[User]:
-    """Active users of the company whose name or email contains `q` (for the picker)."""
-    stmt = select(User).where(User.company_id == company_id, User.active.is_(True))
-    q = (q or "").strip()[:100]
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
-    return list(db.session.scalars(stmt.order_by(User.name, User.email, User.id).limit(limit)))
+    return user.picker_label if user is not None else ""
 
 
 def _clean(company_id: int, *, title: Any, description: Any, assignee_id: int | None,
@@ -119,44 +101,48 @@ def _clean(company_id: int, *, title: Any, description: Any, assignee_id: int | 
             "due_date": due_date, "priority": priority}
 
 
-def get_task(task_id: int, *, user: User) -> Todo:
+def get_task(*, company_id: int, task_id: int, user: User) -> Todo:
     """The task, if `user` may see it; NotFound otherwise (also for other companies)."""
     task = db.session.scalar(select(Todo).where(Todo.id == task_id,
-                                                Todo.company_id == user.company_id))
+                                                Todo.company_id == company_id))
     if task is None or not can_view(task, user):
         raise NotFound("No such task.")
     return task
 
 
-def create_task(*, user: User, title: str, description: str = "", assignee_id: int | None = None,
-                due_date: date | None = None, priority: str = "normal") -> Todo:
-    """Create a task in the user's company (staff and up). Raises ValidationError,
-    PermissionDenied. Commits."""
-    if not user.has_role("staff"):
-        raise PermissionDenied("Your role cannot create tasks.")
-    values = _clean(user.company_id, title=title, description=description,
+def _editable(company_id: int, task_id: int, user: User, refusal: str) -> Todo:
+    """The task, if `user` may change it (its ownership rule); raises NotFound, PermissionDenied."""
+    task = get_task(company_id=company_id, task_id=task_id, user=user)
+    if not can_edit(task, user):
+        raise PermissionDenied(refusal)
+    return task
+
+
+def create_task(*, company_id: int, user: User, title: str, description: str = "",
+                assignee_id: int | None = None, due_date: date | None = None,
+                priority: str = "normal") -> Todo:
+    """Create a task in the company, created by `user`. Raises ValidationError. Commits."""
+    values = _clean(company_id, title=title, description=description,
                     assignee_id=assignee_id, due_date=due_date, priority=priority)
     with atomic():
-        task = Todo(company_id=user.company_id, created_by_id=user.id, status="open", **values)
+        task = Todo(company_id=company_id, created_by_id=user.id, status="open", **values)
         db.session.add(task)
         db.session.flush()
-        audit.record(company_id=user.company_id, user=user, action="create",
+        audit.record(company_id=company_id, user=user, action="create",
                      record_type=RECORD_TYPE, record_id=task.id, summary=task.title,
                      changes={k: (None, v) for k, v in values.items() if v not in (None, "")})
     return task
 
 
-def update_task(task_id: int, *, user: User, title: str, description: str = "",
-                assignee_id: int | None = None, due_date: date | None = None,
-                priority: str = "normal") -> Todo:
+def update_task(*, company_id: int, task_id: int, user: User, title: str,
+                description: str = "", assignee_id: int | None = None,
+                due_date: date | None = None, priority: str = "normal") -> Todo:
     """Edit a task's fields (not its status). Raises NotFound, PermissionDenied,
     ValidationError. Writes an audit entry only when something changed. Commits."""
-    values = _clean(user.company_id, title=title, description=description,
+    values = _clean(company_id, title=title, description=description,
                     assignee_id=assignee_id, due_date=due_date, priority=priority)
     with atomic():
-        task = get_task(task_id, user=user)
-        if not can_edit(task, user):
-            raise PermissionDenied("You may edit only your own tasks.")
+        task = _editable(company_id, task_id, user, "You may edit only your own tasks.")
         changes = audit.diff(task, values)
         if changes:
             audit.record(company_id=task.company_id, user=user, action="update",
@@ -165,7 +151,7 @@ def update_task(task_id: int, *, user: User, title: str, description: str = "",
     return task
 
 
-def change_status(task_id: int, status: str, *, user: User) -> Todo:
+def change_status(*, company_id: int, task_id: int, user: User, status: str) -> Todo:
     """Move a task to `status`; done sets completed_at, reopening clears it.
 
     Raises ValidationError (unknown status), NotFound, PermissionDenied. Commits.
@@ -174,9 +160,7 @@ def change_status(task_id: int, status: str, *, user: User) -> Todo:
         raise ValidationError(f"Status must be one of: {', '.join(TASK_STATUSES)}.",
                               field_errors={"status": ["Choose a valid status."]})
     with atomic():
-        task = get_task(task_id, user=user)
-        if not can_edit(task, user):
-            raise PermissionDenied("You may change only your own tasks.")
+        task = _editable(company_id, task_id, user, "You may change only your own tasks.")
         if task.status == status:
             return task
         completed_at = datetime.now(timezone.utc) if status == "done" else None
@@ -187,12 +171,11 @@ def change_status(task_id: int, status: str, *, user: User) -> Todo:
     return task
 
 
-def delete_task(task_id: int, *, user: User) -> None:
-    """Delete a task (managers and up). Raises NotFound, PermissionDenied. Commits."""
-    if not user.has_role("manager"):
-        raise PermissionDenied("Only managers may delete tasks.")
+def delete_task(*, company_id: int, task_id: int, user: User) -> None:
+    """Delete a task (the route is for managers, who may change every task of the company).
+    Raises NotFound, PermissionDenied. Commits."""
     with atomic():
-        task = get_task(task_id, user=user)
+        task = _editable(company_id, task_id, user, "You may delete only your own tasks.")
         audit.record(company_id=task.company_id, user=user, action="delete",
                      record_type=RECORD_TYPE, record_id=task.id, summary=task.title)
         db.session.delete(task)

@@ -90,7 +90,7 @@ def test_audit_list_survives_bad_query_parameters(admin_login, query):
 def test_entries_survive_deactivation_and_deletion_of_their_user(admin_login, company, admin,
                                                                  make_user):
     leaver = make_user("staff", email="leaver@example.com")
-    task = task_service.create_task(user=leaver, title="Left behind")
+    task = task_service.create_task(company_id=leaver.company_id, user=leaver, title="Left behind")
     user_service.set_active(leaver.id, False, actor=admin)
     assert "leaver@example.com" in admin_login.get("/admin/audit?record_type=Todo").data.decode()
     leaver_id = leaver.id
@@ -135,9 +135,12 @@ def test_audit_export_csv_has_the_filters_and_is_streamed(admin_login, company, 
 def test_history_panel_shows_changes_old_to_new(app, company, make_user):
     staff = make_user("staff")
     client = login(app.test_client(), staff.email)
-    task = task_service.create_task(user=staff, title="First", assignee_id=staff.id)
-    task_service.update_task(task.id, user=staff, title="Second", assignee_id=staff.id)
-    task_service.change_status(task.id, "done", user=staff)
+    task = task_service.create_task(company_id=staff.company_id, user=staff,
+                                    title="First", assignee_id=staff.id)
+    task_service.update_task(company_id=staff.company_id, task_id=task.id, user=staff,
+                             title="Second", assignee_id=staff.id)
+    task_service.change_status(company_id=staff.company_id, task_id=task.id, user=staff,
+                               status="done")
     response = client.get(f"/admin/audit/history/Todo/{task.id}", headers={"HX-Request": "true"})
     assert response.status_code == 200
     body = response.data.decode()
@@ -152,14 +155,15 @@ def test_history_panel_shows_changes_old_to_new(app, company, make_user):
 def test_the_task_page_lazy_loads_its_history_panel(app, company, make_user):
     staff = make_user("staff")
     client = login(app.test_client(), staff.email)
-    task = task_service.create_task(user=staff, title="A", assignee_id=staff.id)
+    task = task_service.create_task(company_id=staff.company_id, user=staff,
+                                    title="A", assignee_id=staff.id)
     page = client.get(f"/tasks/{task.id}").data.decode()
     assert f'hx-get="/admin/audit/history/Todo/{task.id}" hx-trigger="load"' in page
 
 
 def test_history_of_another_companys_record_is_404(other_company_client, company, make_user):
     staff = make_user("staff")
-    task = task_service.create_task(user=staff, title="Secret plan")
+    task = task_service.create_task(company_id=staff.company_id, user=staff, title="Secret plan")
     product = ProductFactory(company=company)
     add_entry(company.id, staff, record_type="Product", record_id=product.id, summary="Secret")
     for url in (f"/admin/audit/history/Todo/{task.id}", f"/admin/audit/history/Product/{product.id}"):

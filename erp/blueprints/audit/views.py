@@ -99,7 +99,8 @@ def _check_task_visible(task_id: int) -> None:
     from erp.services import tasks as task_service
 
     try:
-        task_service.get_task(task_id, user=current_user)
+        task_service.get_task(company_id=current_user.company_id, task_id=task_id,
+                              user=current_user)
     except NotFound:
         abort(404)
 

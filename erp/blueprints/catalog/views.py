@@ -7,7 +7,7 @@ service, shown next to the parent field), the product's stock and movements on i
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from flask_login import current_user
 
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, SupplierForm
@@ -18,17 +18,11 @@ from erp.lists import ARCHIVE_CHOICES
 from erp.models import Category, Product, Supplier
 from erp.queries import catalog as queries
 from erp.services import catalog as catalog_service
-from erp.web import ListParams, picker_query
+from erp.queries.search import product_matches
+from erp.web import ListParams, picker_response
 from sqlalchemy.orm import joinedload
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
-
-
-def endpoint_url(endpoint: str, **values) -> str | None:
-    """The URL of another module's page, or None while that module is not built."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
 
 
 def _with_choices(page, params) -> dict:
@@ -42,7 +36,7 @@ def _product_form(form: ProductForm, product: Product | None) -> None:
     if product is not None and request.method == "GET":
         form.category_id.data = str(product.category_id or "")
         supplier = product.preferred_supplier
-        form.preferred_supplier.data = f"{supplier.name} [#{supplier.id}]" if supplier else ""
+        form.preferred_supplier.data = supplier.picker_label if supplier else ""
 
 
 def _product_values(form: ProductForm) -> dict | None:
@@ -121,7 +115,7 @@ suppliers = Resource(
     title=lambda supplier: supplier.name,
     detail_context=lambda supplier: {
         "products": queries.products_where(Product.preferred_supplier_id == supplier.id),
-        "orders_url": endpoint_url("purchasing.supplier_orders", supplier_id=supplier.id)},
+        "orders_url": url_for("purchasing.supplier_orders", supplier_id=supplier.id)},
 ).register(bp)
 
 
@@ -130,17 +124,14 @@ suppliers = Resource(
 @bp.route("/suppliers/options")
 @require_role("viewer")
 def supplier_options():
-    """Picker suggestions: <option value="Name [#id]"> for a supplier picker's datalist."""
-    suppliers = catalog_service.search_suppliers(current_user.company_id, picker_query())
-    return render_template("catalog/_supplier_options.html", suppliers=suppliers)
+    """Active suppliers by name (purchasing's supplier picker answers the same)."""
+    return picker_response(Supplier, Supplier.name, hint=lambda supplier: supplier.email)
 
 
 @bp.route("/products/options")
 @require_role("viewer")
 def product_options():
-    """Picker suggestions: <option>s for the datalist of a product picker input."""
-    products = catalog_service.search_products(
-        current_user.company_id, picker_query(),
-        stocked_only=request.args.get("stocked") == "1")
-    # a fragment for htmx and plain requests alike (render() would look for a block)
-    return render_template("catalog/_product_options.html", products=products)
+    """Active products by SKU, name or barcode; `stocked=1`: only those kept in stock."""
+    stocked = [Product.kind != "service"] if request.args.get("stocked") == "1" else []
+    return picker_response(Product, match=product_matches, where=stocked,
+                           order_by=(Product.sku, Product.id), hint=str)

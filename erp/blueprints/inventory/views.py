@@ -16,7 +16,6 @@ from erp.auth import require_role
 from erp.lists import ARCHIVE_CHOICES as STATUS_CHOICES, archive_filter
 from erp.parsing import parse_id as _id_filter
 from erp.queries.catalog import category_choices
-from erp.blueprints.catalog.views import endpoint_url
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                            WarehouseForm)
 from erp.csv_io import export_csv, export_limited, wants_csv
@@ -220,8 +219,8 @@ def stock_list():
     return render("inventory/stock.html", block="results", page=page, params=params, low=low,
                   warehouses=_warehouse_choices(company_id),
                   categories=category_choices(),
-                  reorder_url=endpoint_url("purchasing.reorder"),
-                  shortages_url=endpoint_url("production.shortages"))
+                  reorder_url=url_for("purchasing.reorder"),
+                  shortages_url=url_for("production.shortages"))
 
 
 # The ledger

@@ -26,9 +26,10 @@ from erp.models.quality import QualityInspection
 from erp.queries.search import product_matches
 from erp.queries import Page, company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
+from erp.services import pickers
 from erp.services import production as service
-from erp.services.catalog import find_product, picked_id
-from erp.web import (ListParams, apply_field_errors, form_status, int_arg, is_htmx, picker_query,
+from erp.services.catalog import find_product
+from erp.web import (ListParams, apply_field_errors, form_status, int_arg, is_htmx, picker_response,
                      redirect_after_post, render)
 
 bp = Blueprint("production", __name__, url_prefix="/production")
@@ -69,19 +70,13 @@ def _company_id() -> int:
 
 def _resolve_employee(form_field) -> tuple[int | None, bool]:
     """(employee id, ok) for the text of an employee picker; empty text means none."""
-    text = (form_field.data or "").strip()
-    if not text:
+    if not (form_field.data or "").strip():
         return None, True
-    employee_id = picked_id(text)
-    stmt = select(Employee.id).where(Employee.company_id == _company_id())
-    if employee_id is not None:
-        found = db.session.scalar(stmt.where(Employee.id == employee_id))
-    else:
-        found = db.session.scalar(stmt.where(func.lower(Employee.name) == text.lower()).limit(1))
-    if found is None:
+    employee = pickers.resolve(Employee, _company_id(), form_field.data, Employee.name)
+    if employee is None:
         form_field.errors = list(form_field.errors) + ["Choose an employee from the list."]
         return None, False
-    return found, True
+    return employee.id, True
 
 
 def _warehouses() -> list[Warehouse]:
@@ -197,9 +192,9 @@ def employee_edit(employee_id: int):
 @bp.route("/employees/options")
 @require_role("viewer")
 def employee_options():
-    """Picker suggestions: <option value="Name [#id]"> for an employee picker's datalist."""
-    employees = service.search_employees(_company_id(), _text_arg(picker_query()))
-    return render_template("production/_employee_options.html", employees=employees)
+    """Active employees by name."""
+    return picker_response(Employee, Employee.name, hint=lambda employee: " · ".join(
+        filter(None, (employee.department, employee.position))))
 
 
 # ---------------------------------------------------------------- bills of materials
@@ -520,13 +515,11 @@ def order_override(order_id: int):
 @bp.route("/orders/options")
 @require_role("viewer")
 def order_options():
-    """Picker suggestions: production order numbers."""
-    q = _text_arg(picker_query()).strip().lower()
-    stmt = company_select(ProductionOrder).options(joinedload(ProductionOrder.product))
-    if q:
-        stmt = stmt.where(func.lower(ProductionOrder.number).like(f"%{q}%"))
-    orders = list(db.session.scalars(stmt.order_by(ProductionOrder.id.desc()).limit(20)))
-    return render_template("production/_order_options.html", orders=orders)
+    """Production orders by number, newest first."""
+    return picker_response(ProductionOrder, ProductionOrder.number, active_only=False,
+                           order_by=[ProductionOrder.id.desc()],
+                           options=[joinedload(ProductionOrder.product)],
+                           hint=lambda order: f"{order.product.sku} · {order.status_label}")
 
 
 # ---------------------------------------------------------------- work orders

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import func
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from erp.auth import require_role
+from erp.blueprints.catalog import views as catalog_views
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
 from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
 from erp.lines import LineEditor, Pick
+from erp.parsing import picked_id
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
@@ -23,7 +25,7 @@ from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import (ListParams, apply_field_errors, form_status, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status,
                      redirect_after_post, render)
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
@@ -52,20 +54,13 @@ def _warehouse_choices() -> list[tuple[str, str]]:
 
 
 def _supplier_label(supplier: Supplier) -> str:
-    return f"{supplier.name} [#{supplier.id}]"
+    return supplier.picker_label
 
 
 def _resolve_supplier(text: str | None) -> int | None:
     """The supplier a picker value names: "Name [#id]", or a unique exact name (no JS)."""
-    supplier_id = catalog_service.picked_id(text)
-    if supplier_id is not None:
-        return supplier_id
-    name = (text or "").strip().lower()
-    if not name:
-        return None
-    found = list(db.session.scalars(company_select(Supplier)
-                                    .where(func.lower(Supplier.name) == name).limit(2)))
-    return found[0].id if len(found) == 1 else None
+    supplier = catalog_service.find_supplier(current_user.company_id, text)
+    return supplier.id if supplier is not None else None
 
 
 def _order_options():
@@ -89,7 +84,7 @@ def _orders_stmt(params: ListParams, *, supplier_id: int | None = None):
     if supplier_id is not None:
         stmt = stmt.where(PurchaseOrder.supplier_id == supplier_id)
     elif filters.get("supplier"):
-        picked = catalog_service.picked_id(filters["supplier"])
+        picked = picked_id(filters["supplier"])
         if picked is not None:
             stmt = stmt.where(PurchaseOrder.supplier_id == picked)
         else:
@@ -155,16 +150,8 @@ def supplier_orders(supplier_id: int):
                   params=params, supplier=supplier)
 
 
-@bp.route("/suppliers/options")
-@require_role("viewer")
-def supplier_options():
-    """Picker suggestions: <option value="Name [#id]"> for active suppliers."""
-    q = picker_query().strip()
-    stmt = company_select(Supplier).where(Supplier.active.is_(True))
-    if q and catalog_service.picked_id(q) is None:
-        stmt = stmt.where(func.lower(Supplier.name).like(f"%{q.lower()}%"))
-    suppliers = db.session.scalars(stmt.order_by(Supplier.name, Supplier.id).limit(20))
-    return render_template("purchasing/_supplier_options.html", suppliers=list(suppliers))
+# the supplier picker of the order form: the catalog's (both URLs answer)
+bp.add_url_rule("/suppliers/options", view_func=catalog_views.supplier_options)
 
 
 # Create and edit the header

@@ -5,7 +5,7 @@ from datetime import date
 
 from flask import Blueprint, flash, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import aliased, joinedload
 
 from erp.auth import require_role
@@ -18,7 +18,8 @@ from erp.models.quality import RESULTS, QualityInspection
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import ValidationError
 from erp.services import quality as service
-from erp.services.catalog import find_product, picked_id
+from erp.parsing import picked_id
+from erp.services.catalog import find_product
 from erp.web import ListParams, apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")

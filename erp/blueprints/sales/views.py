@@ -12,7 +12,7 @@ from erp.auth import require_role
 from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
 from erp.queries.catalog import import_format_csv
 from erp.documents import register_actions
-from erp.csv_io import export_csv, export_limited, wants_csv
+from erp.csv_io import export_limited, wants_csv
 from erp.extensions import db
 from erp.forms import choices
 from erp.lines import LineEditor, Pick
@@ -22,8 +22,7 @@ from erp.queries import sales as queries
 from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import sales as sales_service
-from erp.services.catalog import picked_id
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_response,
                      redirect_after_post, render)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
@@ -78,9 +77,9 @@ def customer_list():
 @bp.route("/customers/options")
 @require_role("viewer")
 def customer_options():
-    """Picker suggestions: <option value="Name [#id]"> for a customer picker's datalist."""
-    customers = sales_service.search_customers(_company_id(), picker_query())
-    return render_template("sales/_customer_options.html", customers=customers)
+    """Active customers by name, email or tax number."""
+    return picker_response(Customer, *sales_service.CUSTOMER_SEARCH,
+                           hint=lambda customer: customer.email)
 
 
 def _customer_data(form: CustomerForm) -> dict:

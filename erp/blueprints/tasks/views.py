@@ -17,7 +17,7 @@ from erp.models.tasks import TASK_PRIORITIES, TASK_STATUSES, Todo
 from erp.queries import paginate, scoped_get_or_404
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import tasks as task_service
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_query,
+from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_response,
                      redirect_after_post, render)
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -121,9 +121,8 @@ def _export(params: ListParams):
 @bp.route("/assignees/options")
 @require_role("staff")
 def assignee_options():
-    """Picker suggestions: <option value="Name [#id]"> for the company's active users."""
-    users = task_service.search_assignees(current_user.company_id, picker_query())
-    return render_template("tasks/_assignee_options.html", users=users)
+    """The company's active users by name or email."""
+    return picker_response(User, User.name, User.email, hint=lambda user: user.email)
 
 
 def _values(form: TaskForm) -> dict:
@@ -144,7 +143,8 @@ def task_create():
         form.assignee.data = task_service.picker_value(current_user)
     if form.validate_on_submit():
         try:
-            task = task_service.create_task(user=current_user, **_values(form))
+            task = task_service.create_task(company_id=current_user.company_id,
+                                            user=current_user, **_values(form))
         except ValidationError as error:
             apply_field_errors(form, error)
         except DomainError as error:
@@ -183,7 +183,8 @@ def task_edit(task_id: int):
         form.assignee.data = task_service.picker_value(task.assignee)
     if form.validate_on_submit():
         try:
-            task_service.update_task(task.id, user=current_user, **_values(form))
+            task_service.update_task(company_id=task.company_id, task_id=task.id,
+                                     user=current_user, **_values(form))
         except ValidationError as error:
             apply_field_errors(form, error)
         except DomainError as error:
@@ -203,7 +204,8 @@ def task_status(task_id: int):
     message, category = None, "success"
     if form.validate_on_submit():
         try:
-            task = task_service.change_status(task.id, form.status.data, user=current_user)
+            task = task_service.change_status(company_id=task.company_id, task_id=task.id,
+                                              user=current_user, status=form.status.data)
             message = f"“{task.title}” is {task.status_label.lower()}."
         except NotFound:
             abort(404)
@@ -228,7 +230,8 @@ def task_delete(task_id: int):
     if request.method == "POST":
         title = task.title
         try:
-            task_service.delete_task(task.id, user=current_user)
+            task_service.delete_task(company_id=task.company_id, task_id=task.id,
+                                     user=current_user)
         except DomainError as error:
             flash(str(error), "danger")
             return redirect_after_post("tasks.task_detail", task_id=task.id)

@@ -1,0 +1,76 @@
+"""Form values checked for the services: one rule each for numbers, text and dates, with
+the messages the forms show. A service collects every field's problems in an `errors`
+dict (field -> messages) and raises one ValidationError with all of them."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from erp.extensions import db
+
+
+class BadValue(ValueError):
+    """The value is refused; `str(error)` is the message for its field."""
+
+
+def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def number(value, *, step: Decimal, maximum: Decimal, invalid: str = "Enter a number.",
+           too_large: str | None = None) -> Decimal:
+    """A non-negative number of at most `step`'s decimals and at most `maximum`, rounded
+    to `step`; raises BadValue with the message for the first problem."""
+    try:
+        result = Decimal("" if value is None else str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise BadValue(invalid) from None
+    if not result.is_finite():
+        raise BadValue(invalid)
+    if result < 0:
+        raise BadValue("Enter zero or more.")
+    if result > maximum:
+        raise BadValue(too_large or f"Enter at most {maximum:,}.")
+    if result != result.quantize(step):
+        raise BadValue(f"Use at most {-step.as_tuple().exponent} decimals.")
+    return result.quantize(step)
+
+
+def text(value, field: str, errors: dict, *, max_length: int, required: bool = False,
+         missing: str = "This field is required.") -> str:
+    """The value stripped ('' for None); a missing or too long value adds its message."""
+    result = "" if value is None else str(value).strip()
+    if required and not result:
+        add_error(errors, field, missing)
+    if len(result) > max_length:
+        add_error(errors, field, f"Use at most {max_length} characters.")
+    return result
+
+
+def date_value(value, field: str, errors: dict, *, required: bool = False) -> date | None:
+    """A date, or an ISO date (YYYY-MM-DD) as text; None when empty."""
+    if value in (None, ""):
+        if required:
+            add_error(errors, field, "Enter a date.")
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        add_error(errors, field, "Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def company_record(model, company_id: int, record_id: int | None):
+    """The company's record with this id, or None (no id, or none in this company)."""
+    if record_id is None:
+        return None
+    return db.session.scalar(select(model).where(model.id == record_id,
+                                                 model.company_id == company_id))
