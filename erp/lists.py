@@ -137,11 +137,12 @@ class ListSpec:
     base: Callable[[], Select] | None = None  # the unfiltered select (default: the company's)
     block: str = "results"
     extra_filters: Sequence[str] = field(default_factory=tuple)  # parameters read, not applied
+    per_page: int = 20             # rows per page unless `per_page` is asked for
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
         return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
-                                       filters=names)
+                                       filters=names, per_page_default=self.per_page)
 
     def select(self, params: ListParams, base: Select | None = None) -> Select:
         """The filtered, ordered select of the rows asked for (before pagination)."""
