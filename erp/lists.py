@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
 from erp.csv_io import export_csv, wants_csv
+from erp.extensions import db
 from erp.queries import Page, company_select, paginate
 from erp.parsing import parse_date, parse_id, picked_id
 from erp.web import ListParams, render
@@ -138,11 +139,18 @@ class ListSpec:
     block: str = "results"
     extra_filters: Sequence[str] = field(default_factory=tuple)  # parameters read, not applied
     per_page: int = 20             # rows per page unless `per_page` is asked for
+    id_desc: bool = False          # the id tie-breaker is always descending
+    rows: bool = False             # the select has several columns: pages of rows, no count
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
-        return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
-                                       filters=names, per_page_default=self.per_page)
+        params = ListParams.from_request(sort_keys=list(self.sorts),
+                                         default_sort=self.default_sort,
+                                         filters=names, per_page_default=self.per_page)
+        # no NUL characters: PostgreSQL refuses them in strings
+        params.q = params.q.replace("\x00", "")
+        params.filters = {k: v.replace("\x00", "") for k, v in params.filters.items()}
+        return params
 
     def select(self, params: ListParams, base: Select | None = None) -> Select:
         """The filtered, ordered select of the rows asked for (before pagination)."""
@@ -155,11 +163,16 @@ class ListSpec:
             if value or filter_.always:
                 stmt = filter_.apply(stmt, value)
         column = self.sorts[params.sort_key]
-        tiebreak = self.model.id.desc() if self.stable_desc and params.descending \
-            else self.model.id.asc()
+        tiebreak = self.model.id.desc() if self.id_desc or (
+            self.stable_desc and params.descending) else self.model.id.asc()
         return stmt.order_by(column.desc() if params.descending else column.asc(), tiebreak)
 
     def page(self, params: ListParams, stmt: Select) -> Page:
+        if self.rows:
+            found = db.session.execute(stmt.limit(params.per_page + 1)
+                                       .offset((params.page - 1) * params.per_page)).all()
+            return Page(items=found[:params.per_page], page=params.page,
+                        per_page=params.per_page, has_next=len(found) > params.per_page)
         count = self.count and (self.count_search or not params.q)
         return paginate(stmt.options(*self.options) if self.options else stmt,
                         page=params.page, per_page=params.per_page, count=count)
