@@ -102,6 +102,16 @@ def by_id(name: str, column, model, *search_columns) -> Filter:
     return Filter(name, apply)
 
 
+def product_filter(name: str, column) -> Filter:
+    """The product a SKU (or a picker's 'Name [#id]') names; no rows when none has it."""
+    def apply(stmt: Select, value: str) -> Select:
+        from erp.services.catalog import find_product
+
+        product = find_product(current_user.company_id, value)
+        return stmt.where(column == (product.id if product else -1))
+    return Filter(name, apply)
+
+
 @dataclass(frozen=True)
 class Csv:
     """A list's CSV export: a file name and (header, column) pairs, or a function of the

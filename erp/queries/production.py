@@ -8,14 +8,14 @@ from sqlalchemy.orm import aliased, joinedload
 
 from erp.csv_io import export_csv
 from erp.extensions import db
-from erp.lists import Csv, Filter, ListSpec, choice_filter, contains, date_filter, id_filter
+from erp.lists import (Csv, ListSpec, choice_filter, contains, date_filter, id_filter,
+                       product_filter)
 from erp.models import Product, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
                                    ProductionOrder, WorkOrder)
 from erp.queries import company_select
 from erp.queries.search import product_matches
 from erp.services import production as service
-from erp.services.catalog import find_product
 
 
 def _boms() -> Select:
@@ -54,12 +54,6 @@ def bom_list_context(page, params) -> dict:
             "open_error": None}
 
 
-def _product_filter(stmt: Select, value: str) -> Select:
-    """The product a SKU (or 'Name [#id]') names; nothing when no product has it."""
-    product = find_product(current_user.company_id, value)
-    return stmt.where(ProductionOrder.product_id == (product.id if product else -1))
-
-
 def _orders_csv() -> Csv:
     product = aliased(Product)
     source, output = aliased(Warehouse), aliased(Warehouse)
@@ -84,7 +78,7 @@ ORDERS = ListSpec(
     stable_desc=True,
     search=contains(ProductionOrder.number),
     filters=[choice_filter("status", ProductionOrder.status, ORDER_STATUSES),
-             Filter("product", _product_filter),
+             product_filter("product", ProductionOrder.product_id),
              date_filter("from", ProductionOrder.planned_start),
              date_filter("to", ProductionOrder.planned_start, until=True)],
     csv=_orders_csv(),
