@@ -151,6 +151,7 @@ class ListSpec:
     per_page: int = 20             # rows per page unless `per_page` is asked for
     id_desc: bool = False          # the id tie-breaker is always descending
     rows: bool = False             # the select has several columns: pages of rows, no count
+    nulls_last: bool = False       # rows without a value of the sort column come last
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
@@ -175,7 +176,8 @@ class ListSpec:
         column = self.sorts[params.sort_key]
         tiebreak = self.model.id.desc() if self.id_desc or (
             self.stable_desc and params.descending) else self.model.id.asc()
-        return stmt.order_by(column.desc() if params.descending else column.asc(), tiebreak)
+        ordered = column.desc() if params.descending else column.asc()
+        return stmt.order_by(ordered.nulls_last() if self.nulls_last else ordered, tiebreak)
 
     def page(self, params: ListParams, stmt: Select) -> Page:
         if self.rows:
