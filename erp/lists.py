@@ -38,9 +38,12 @@ class Filter:
     always: bool = False  # also applied to an empty value (the archive filter's default)
 
 
-def archive_filter(model) -> Filter:
-    """`status`: active records by default, `archived` (or the older `inactive`), `all`."""
+def archive_filter(model, default: str = "active") -> Filter:
+    """`status`: active records by default, `archived` (or the older `inactive`), `all`;
+    an empty or unknown value is `default` (`all` for a list that shows every record)."""
     def apply(stmt: Select, value: str) -> Select:
+        if value not in ("active", "archived", "inactive", "all"):
+            value = default
         if value in ("archived", "inactive"):
             return stmt.where(model.active.is_(False))
         if value == "all":
@@ -155,13 +158,8 @@ class ListSpec:
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
-        params = ListParams.from_request(sort_keys=list(self.sorts),
-                                         default_sort=self.default_sort,
-                                         filters=names, per_page_default=self.per_page)
-        # no NUL characters: PostgreSQL refuses them in strings
-        params.q = params.q.replace("\x00", "")
-        params.filters = {k: v.replace("\x00", "") for k, v in params.filters.items()}
-        return params
+        return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
+                                       filters=names, per_page_default=self.per_page)
 
     def select(self, params: ListParams, base: Select | None = None) -> Select:
         """The filtered, ordered select of the rows asked for (before pagination)."""
