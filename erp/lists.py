@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
 from erp.csv_io import export_csv, wants_csv
+from erp.extensions import db
 from erp.queries import Page, company_select, paginate
 from erp.parsing import parse_date, parse_id, picked_id
 from erp.web import ListParams, render
@@ -37,9 +38,12 @@ class Filter:
     always: bool = False  # also applied to an empty value (the archive filter's default)
 
 
-def archive_filter(model) -> Filter:
-    """`status`: active records by default, `archived` (or the older `inactive`), `all`."""
+def archive_filter(model, default: str = "active") -> Filter:
+    """`status`: active records by default, `archived` (or the older `inactive`), `all`;
+    an empty or unknown value is `default` (`all` for a list that shows every record)."""
     def apply(stmt: Select, value: str) -> Select:
+        if value not in ("active", "archived", "inactive", "all"):
+            value = default
         if value in ("archived", "inactive"):
             return stmt.where(model.active.is_(False))
         if value == "all":
@@ -101,6 +105,16 @@ def by_id(name: str, column, model, *search_columns) -> Filter:
     return Filter(name, apply)
 
 
+def product_filter(name: str, column) -> Filter:
+    """The product a SKU (or a picker's 'Name [#id]') names; no rows when none has it."""
+    def apply(stmt: Select, value: str) -> Select:
+        from erp.services.catalog import find_product
+
+        product = find_product(current_user.company_id, value)
+        return stmt.where(column == (product.id if product else -1))
+    return Filter(name, apply)
+
+
 @dataclass(frozen=True)
 class Csv:
     """A list's CSV export: a file name and (header, column) pairs, or a function of the
@@ -137,11 +151,15 @@ class ListSpec:
     base: Callable[[], Select] | None = None  # the unfiltered select (default: the company's)
     block: str = "results"
     extra_filters: Sequence[str] = field(default_factory=tuple)  # parameters read, not applied
+    per_page: int = 20             # rows per page unless `per_page` is asked for
+    id_desc: bool = False          # the id tie-breaker is always descending
+    rows: bool = False             # the select has several columns: pages of rows, no count
+    nulls_last: bool = False       # rows without a value of the sort column come last
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
         return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
-                                       filters=names)
+                                       filters=names, per_page_default=self.per_page)
 
     def select(self, params: ListParams, base: Select | None = None) -> Select:
         """The filtered, ordered select of the rows asked for (before pagination)."""
@@ -154,11 +172,17 @@ class ListSpec:
             if value or filter_.always:
                 stmt = filter_.apply(stmt, value)
         column = self.sorts[params.sort_key]
-        tiebreak = self.model.id.desc() if self.stable_desc and params.descending \
-            else self.model.id.asc()
-        return stmt.order_by(column.desc() if params.descending else column.asc(), tiebreak)
+        tiebreak = self.model.id.desc() if self.id_desc or (
+            self.stable_desc and params.descending) else self.model.id.asc()
+        ordered = column.desc() if params.descending else column.asc()
+        return stmt.order_by(ordered.nulls_last() if self.nulls_last else ordered, tiebreak)
 
     def page(self, params: ListParams, stmt: Select) -> Page:
+        if self.rows:
+            found = db.session.execute(stmt.limit(params.per_page + 1)
+                                       .offset((params.page - 1) * params.per_page)).all()
+            return Page(items=found[:params.per_page], page=params.page,
+                        per_page=params.per_page, has_next=len(found) > params.per_page)
         count = self.count and (self.count_search or not params.q)
         return paginate(stmt.options(*self.options) if self.options else stmt,
                         page=params.page, per_page=params.per_page, count=count)

@@ -3,71 +3,63 @@ from __future__ import annotations
 
 import re
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import Select, func, select
 
 from erp.extensions import db
+from erp.lists import Csv, Filter, ListSpec, id_filter
 from erp.models import AuditEntry
+from erp.parsing import parse_date
 
 HISTORY_LIMIT = 50
 
 
-def parse_date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip()[:10]) if text else None
-    except ValueError:
-        return None
+def _user_filter(stmt: Select, value: str) -> Select:
+    """Part of the user's name as recorded in the entry (survives deletion)."""
+    return stmt.where(func.lower(AuditEntry.user_name).contains(value.lower(), autoescape=True))
 
 
-def parse_int(text: str | None) -> int | None:
-    try:
-        value = int((text or "").strip())
-    except ValueError:
-        return None
-    return value if 0 < value < 2**31 else None
+def _day_filter(name: str, *, until: bool = False) -> Filter:
+    """Entries from the start of a day (UTC), or until its end."""
+    def apply(stmt: Select, value: str) -> Select:
+        day = parse_date(value)
+        if day is None:
+            return stmt
+        if until:
+            end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.utc)
+            return stmt.where(AuditEntry.created_at < end)
+        return stmt.where(AuditEntry.created_at >= datetime.combine(day, time.min,
+                                                                    tzinfo=timezone.utc))
+    return Filter(name, apply)
 
 
-@dataclass
-class AuditFilters:
-    """The list's filters, parsed; anything unparsable is simply not applied."""
-
-    user: str = ""  # part of the user's name as recorded in the entry (survives deletion)
-    action: str = ""
-    record_type: str = ""
-    record_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-
-    @classmethod
-    def from_params(cls, values: dict[str, str]) -> "AuditFilters":
-        return cls(user=values.get("user", "")[:100], action=values.get("action", "")[:40],
-                   record_type=values.get("record_type", "")[:60],
-                   record_id=parse_int(values.get("record_id")),
-                   date_from=parse_date(values.get("date_from")),
-                   date_to=parse_date(values.get("date_to")))
+def _changes_text(changes: dict | None) -> str:
+    return "; ".join(f"{name}: {pair[0]} -> {pair[1]}"
+                     if isinstance(pair, list) and len(pair) == 2 else f"{name}: {pair}"
+                     for name, pair in (changes or {}).items())
 
 
-def audit_select(company_id: int, filters: AuditFilters) -> Select:
-    """The company's entries matching `filters`, newest first (served by (company, time))."""
-    stmt = select(AuditEntry).where(AuditEntry.company_id == company_id)
-    if filters.user:
-        stmt = stmt.where(func.lower(AuditEntry.user_name).contains(filters.user.lower(),
-                                                                     autoescape=True))
-    if filters.action:
-        stmt = stmt.where(AuditEntry.action == filters.action)
-    if filters.record_type:
-        stmt = stmt.where(AuditEntry.record_type == filters.record_type)
-    if filters.record_id is not None:
-        stmt = stmt.where(AuditEntry.record_id == filters.record_id)
-    if filters.date_from:
-        start = datetime.combine(filters.date_from, time.min, tzinfo=timezone.utc)
-        stmt = stmt.where(AuditEntry.created_at >= start)
-    if filters.date_to:
-        end = datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=timezone.utc)
-        stmt = stmt.where(AuditEntry.created_at < end)
-    return stmt.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+# the company's entries, newest first (served by (company, time)); anything unparsable
+# in a filter is simply not applied
+ENTRIES = ListSpec(
+    model=AuditEntry,
+    sorts={"created": AuditEntry.created_at},
+    default_sort="-created",
+    stable_desc=True,
+    filters=[Filter("user", _user_filter),
+             Filter("action", lambda stmt, value: stmt.where(AuditEntry.action == value[:40])),
+             Filter("record_type", lambda stmt, value: stmt.where(
+                 AuditEntry.record_type == value[:60])),
+             id_filter("record_id", AuditEntry.record_id),
+             _day_filter("date_from"), _day_filter("date_to", until=True)],
+    csv=Csv("audit", [
+        ("id", AuditEntry.id), ("time", AuditEntry.created_at), ("user", AuditEntry.user_name),
+        ("action", AuditEntry.action), ("record_type", AuditEntry.record_type),
+        ("record_id", AuditEntry.record_id), ("summary", AuditEntry.summary),
+        ("changes", AuditEntry.changes), ("ip_address", AuditEntry.ip_address)],
+        row=lambda r: [*r[:7], _changes_text(r[7]), r[8]]),
+)
 
 
 def record_history(company_id: int, record_type: str, record_id: int,

@@ -3,50 +3,26 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
-from sqlalchemy import or_
 
 from erp.auth import require_role
 from erp.blueprints.admin.forms import ROLE_CHOICES, PasswordResetForm, RoleForm, UserCreateForm
-from erp.csv_io import export_csv, export_limited, wants_csv
+from erp.csv_io import export_limited
 from erp.models import User
-from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.queries import admin as queries
+from erp.queries import scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import users as user_service
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, redirect_after_post,
+from erp.web import (apply_field_errors, form_status, is_htmx, redirect_after_post,
                      render)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-USER_SORTS = {"email": User.email, "name": User.name, "role": User.role,
-              "created": User.created_at}
-
 
 @bp.route("/users")
 @require_role("admin")
 @export_limited
 def user_list():
-    params = ListParams.from_request(sort_keys=list(USER_SORTS), default_sort="email",
-                                     filters=["role", "status"])
-    stmt = company_select(User)
-    if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(or_(User.email.ilike(like), User.name.ilike(like)))
-    if params.filters["role"] in dict(ROLE_CHOICES):
-        stmt = stmt.where(User.role == params.filters["role"])
-    if params.filters["status"] == "active":
-        stmt = stmt.where(User.active.is_(True))
-    elif params.filters["status"] == "inactive":
-        stmt = stmt.where(User.active.is_(False))
-    column = USER_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), User.id)
-    if wants_csv():
-        return export_csv("users", stmt, [
-            ("id", User.id), ("email", User.email), ("name", User.name), ("role", User.role),
-            ("active", User.active), ("last_login_at", User.last_login_at),
-            ("created_at", User.created_at)])
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("admin/users.html", block="results", page=page, params=params,
-                  roles=ROLE_CHOICES)
+    return queries.USERS.response("admin/users.html", roles=ROLE_CHOICES,
+                                  statuses=queries.USER_STATUSES)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -10,18 +10,16 @@ from flask_login import current_user
 
 from erp.auth import require_role
 from erp.blueprints.audit.forms import ImportForm
-from erp.csv_io import export_limited, iter_rows, stream_csv, wants_csv
+from erp.csv_io import export_limited, stream_csv
 from erp.extensions import db
 from erp.models import AuditEntry
 from erp.queries import audit as audit_queries
-from erp.queries import paginate
 from erp.services import NotFound
 from erp.services import imports as import_service
-from erp.web import ListParams, form_status, redirect_after_post, render
+from erp.web import form_status, redirect_after_post, render
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 
-AUDIT_FILTERS = ["user", "action", "record_type", "record_id", "date_from", "date_to"]
 RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,59}$")
 # Record types whose history only admins may read (user accounts, logins).
 ADMIN_ONLY_TYPES = {"User"}
@@ -41,35 +39,9 @@ def _record_types() -> list[str]:
 @require_role("admin")
 @export_limited
 def audit_list():
-    params = ListParams.from_request(sort_keys=["created"], default_sort="-created",
-                                     filters=AUDIT_FILTERS)
-    filters = audit_queries.AuditFilters.from_params(params.filters)
-    stmt = audit_queries.audit_select(current_user.company_id, filters)
-    if wants_csv():
-        return _export_audit(stmt)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("audit/list.html", block="results", page=page, params=params,
-                  actions=audit_queries.KNOWN_ACTIONS, record_types=_record_types(),
-                  import_kinds=_import_kinds())
-
-
-def _export_audit(stmt):
-    columns = stmt.with_only_columns(
-        AuditEntry.id, AuditEntry.created_at, AuditEntry.user_name, AuditEntry.action,
-        AuditEntry.record_type, AuditEntry.record_id, AuditEntry.summary, AuditEntry.changes,
-        AuditEntry.ip_address)
-
-    def rows():
-        for row in iter_rows(columns):
-            changes = "; ".join(f"{name}: {pair[0]} -> {pair[1]}"
-                                if isinstance(pair, list) and len(pair) == 2 else f"{name}: {pair}"
-                                for name, pair in (row.changes or {}).items())
-            yield [row.id, row.created_at, row.user_name, row.action, row.record_type,
-                   row.record_id, row.summary, changes, row.ip_address]
-
-    header = ["id", "time", "user", "action", "record_type", "record_id", "summary", "changes",
-              "ip_address"]
-    return stream_csv(f"audit-{date.today().isoformat()}.csv", header, rows())
+    return audit_queries.ENTRIES.response(
+        "audit/list.html", actions=audit_queries.KNOWN_ACTIONS, record_types=_record_types(),
+        import_kinds=_import_kinds())
 
 
 @bp.route("/audit/history/<record_type>/<int:record_id>")

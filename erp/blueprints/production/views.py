@@ -10,7 +10,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
 from erp.blueprints.production.forms import (BomLineForm, clean, BomQuantityForm, EmployeeForm,
@@ -23,7 +23,7 @@ from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
                                    ProductionOrder, WorkOrder)
 from erp.models.quality import QualityInspection
-from erp.queries.search import product_matches
+from erp.queries import production as queries
 from erp.queries import Page, company_select, paginate, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import pickers
@@ -36,13 +36,6 @@ bp = Blueprint("production", __name__, url_prefix="/production")
 
 
 # ---------------------------------------------------------------- helpers
-
-def parse_date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip()[:10])
-    except ValueError:
-        return None
-
 
 def _id_arg(name: str) -> int | None:
     try:
@@ -203,31 +196,7 @@ def employee_options():
 @require_role("viewer")
 @export_limited
 def bom_list():
-    params = list_params(sort_keys=["sku", "name"], default_sort="sku")
-    counts = (select(BomLine.product_id, func.count(BomLine.id).label("lines"))
-              .where(BomLine.company_id == _company_id())
-              .group_by(BomLine.product_id).subquery())
-    stmt = (select(Product, counts.c.lines).join(counts, counts.c.product_id == Product.id)
-            .where(Product.company_id == _company_id()))
-    if params.q:
-        stmt = stmt.where(product_matches(params.q))
-    column = Product.sku if params.sort_key == "sku" else Product.name
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Product.id)
-    if wants_csv():
-        costs = service.rolled_up_costs(_company_id())  # two queries, every BOM at once
-        return export_csv("boms", stmt, [
-            ("sku", Product.sku), ("product", Product.name), ("kind", Product.kind),
-            ("components", counts.c.lines),
-            ("rolled_up_cost", Product.id),  # the id, replaced by its cost below
-            ("cost_price", Product.cost_price), ("product_id", Product.id)],
-            row=lambda r: [*r[:4], costs.get(r[4]), *r[5:]])
-    rows = db.session.execute(stmt.limit(params.per_page + 1)
-                              .offset((params.page - 1) * params.per_page)).all()
-    page = Page(items=rows[:params.per_page], page=params.page, per_page=params.per_page,
-                has_next=len(rows) > params.per_page)
-    costs = service.rolled_up_costs(_company_id(), [p.id for p, _ in page.items])
-    return render("production/boms.html", block="results", page=page, params=params,
-                  costs=costs, open_error=None)
+    return queries.BOMS.response("production/boms.html", context=queries.bom_list_context)
 
 
 @bp.route("/boms/open")
@@ -303,56 +272,11 @@ def bom_line_remove(line_id: int):
 
 # ---------------------------------------------------------------- production orders
 
-ORDER_SORTS = {"number": ProductionOrder.number, "start": ProductionOrder.planned_start,
-               "end": ProductionOrder.planned_end, "status": ProductionOrder.status,
-               "quantity": ProductionOrder.quantity}
-
-
 @bp.route("/orders")
 @require_role("viewer")
 @export_limited
 def order_list():
-    params = list_params(sort_keys=list(ORDER_SORTS), default_sort="-start",
-                                     filters=["status", "product", "from", "to"])
-    stmt = company_select(ProductionOrder).options(
-        joinedload(ProductionOrder.product), joinedload(ProductionOrder.component_warehouse),
-        joinedload(ProductionOrder.output_warehouse))
-    if params.q:
-        stmt = stmt.where(func.lower(ProductionOrder.number).like(f"%{params.q.lower()}%"))
-    if params.filters["status"] in ORDER_STATUSES:
-        stmt = stmt.where(ProductionOrder.status == params.filters["status"])
-    product = None
-    if params.filters["product"]:
-        product = find_product(_company_id(), params.filters["product"])
-        stmt = stmt.where(ProductionOrder.product_id == (product.id if product else -1))
-    start, end = parse_date(params.filters["from"]), parse_date(params.filters["to"])
-    if start:
-        stmt = stmt.where(ProductionOrder.planned_start >= start)
-    if end:
-        stmt = stmt.where(ProductionOrder.planned_start <= end)
-    column = ORDER_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
-                         ProductionOrder.id.desc() if params.descending else ProductionOrder.id)
-    if wants_csv():
-        return _export_orders(stmt)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("production/orders.html", block="results", page=page, params=params,
-                  statuses=ORDER_STATUSES)
-
-
-def _export_orders(stmt):
-    product = aliased(Product)
-    source, output = aliased(Warehouse), aliased(Warehouse)
-    return export_csv("production-orders", stmt, [
-        ("number", ProductionOrder.number), ("sku", product.sku), ("product", product.name),
-        ("quantity", ProductionOrder.quantity), ("status", ProductionOrder.status),
-        ("planned_start", ProductionOrder.planned_start),
-        ("planned_end", ProductionOrder.planned_end), ("component_warehouse", source.code),
-        ("output_warehouse", output.code), ("started_at", ProductionOrder.started_at),
-        ("completed_at", ProductionOrder.completed_at), ("id", ProductionOrder.id)],
-        joins=[(product, product.id == ProductionOrder.product_id),
-               (source, source.id == ProductionOrder.component_warehouse_id),
-               (output, output.id == ProductionOrder.output_warehouse_id)])
+    return queries.ORDERS.response("production/orders.html", statuses=ORDER_STATUSES)
 
 
 def _order_form_values(form: ProductionOrderForm) -> dict | None:
@@ -524,79 +448,24 @@ def order_options():
 
 # ---------------------------------------------------------------- work orders
 
-WORK_ORDER_SORTS = {"name": WorkOrder.name, "status": WorkOrder.status,
-                    "planned": WorkOrder.planned_hours, "actual": WorkOrder.actual_hours,
-                    "sequence": WorkOrder.sequence}
-
-
-def _work_order_stmt(params: ListParams):
-    stmt = company_select(WorkOrder).options(
-        joinedload(WorkOrder.production_order).joinedload(ProductionOrder.product),
-        joinedload(WorkOrder.employee))
-    if params.q:
-        stmt = stmt.where(func.lower(WorkOrder.name).like(f"%{params.q.lower()}%"))
-    if params.filters.get("status") in WORK_ORDER_STATUSES:
-        stmt = stmt.where(WorkOrder.status == params.filters["status"])
-    column = WORK_ORDER_SORTS[params.sort_key]
-    return stmt, column
-
-
-def _export_work_orders(stmt):
-    order, product, employee = aliased(ProductionOrder), aliased(Product), aliased(Employee)
-    return export_csv("work-orders", stmt, [
-        ("id", WorkOrder.id), ("production_order", order.number), ("sku", product.sku),
-        ("sequence", WorkOrder.sequence), ("name", WorkOrder.name),
-        ("employee", employee.name), ("status", WorkOrder.status),
-        ("planned_hours", WorkOrder.planned_hours), ("actual_hours", WorkOrder.actual_hours)],
-        joins=[(order, order.id == WorkOrder.production_order_id),
-               (product, product.id == order.product_id),
-               (employee, employee.id == WorkOrder.employee_id)])
-
-
 @bp.route("/work-orders")
 @require_role("viewer")
 @export_limited
 def workorder_list():
-    params = list_params(sort_keys=list(WORK_ORDER_SORTS), default_sort="sequence",
-                                     filters=["status", "employee"])
-    stmt, column = _work_order_stmt(params)
-    employee = None
-    if params.filters["employee"]:
-        employee_id = _int_or_none(params.filters["employee"])
-        stmt = stmt.where(WorkOrder.employee_id == (employee_id or -1))
-    employees = list(db.session.scalars(company_select(Employee).where(Employee.active.is_(True))
-                                        .order_by(Employee.name, Employee.id).limit(200)))
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
-                         WorkOrder.id.desc())
-    if wants_csv():
-        return _export_work_orders(stmt)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("production/work_orders.html", block="results", page=page, params=params,
-                  statuses=WORK_ORDER_STATUSES, employees=employees, employee=employee,
-                  mine=False, endpoint="production.workorder_list")
+    return queries.WORK_ORDERS.response(
+        "production/work_orders.html", statuses=WORK_ORDER_STATUSES, mine=False,
+        employees=queries.work_order_employees(), employee=None)
 
 
 @bp.route("/work-orders/mine")
 @require_role("viewer")
 @export_limited
 def my_workorders():
-    params = list_params(sort_keys=list(WORK_ORDER_SORTS), default_sort="sequence",
-                                     filters=["status"])
     employee = service.employee_of_user(_company_id(), current_user.id)
-    if wants_csv():
-        stmt, column = _work_order_stmt(params)
-        return _export_work_orders(stmt.where(
-            WorkOrder.employee_id == (employee.id if employee else -1)).order_by(
-            column.desc() if params.descending else column.asc(), WorkOrder.id.desc()))
-    page = Page(items=[], page=params.page, per_page=params.per_page, has_next=False)
-    if employee is not None:
-        stmt, column = _work_order_stmt(params)
-        stmt = stmt.where(WorkOrder.employee_id == employee.id).order_by(
-            column.desc() if params.descending else column.asc(), WorkOrder.id.desc())
-        page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("production/work_orders.html", block="results", page=page, params=params,
-                  statuses=WORK_ORDER_STATUSES, employees=[], employee=employee, mine=True,
-                  endpoint="production.my_workorders")
+    return queries.MY_WORK_ORDERS.response(
+        "production/work_orders.html", statuses=WORK_ORDER_STATUSES, mine=True, employees=[],
+        employee=employee, base=company_select(WorkOrder).where(
+            WorkOrder.employee_id == (employee.id if employee else -1)))
 
 
 @bp.route("/orders/<int:order_id>/work-orders", methods=["POST"])
@@ -692,7 +561,8 @@ def shortages():
     per_page = 50
     rows = service.component_shortages(_company_id(), limit=per_page + 1,
                                        offset=(page_number - 1) * per_page)
-    params = ListParams(page=page_number, per_page=per_page, sort="shortage")
+    params = ListParams(page=page_number, per_page=per_page, sort="shortage",
+                        endpoint="production.shortages")
     page = Page(items=rows[:per_page], page=page_number, per_page=per_page,
                 has_next=len(rows) > per_page)
     return render("production/shortages.html", block="results", page=page, params=params)

@@ -6,44 +6,35 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import func
-from sqlalchemy.orm import aliased, joinedload, selectinload
+
+from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_views
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
-from erp.csv_io import export_csv, export_limited, wants_csv
+from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
 from erp.lines import LineEditor, Pick
-from erp.parsing import picked_id
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
-from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.queries import company_select, scoped_get_or_404
+from erp.queries import purchasing as queries
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import (ListParams, apply_field_errors, form_status,
+from erp.web import (apply_field_errors, form_status,
                      redirect_after_post, render)
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
 
-ORDER_SORTS = {"date": PurchaseOrder.order_date, "number": PurchaseOrder.number,
-               "total": PurchaseOrder.total}
 STATUS_CHOICES = list(PO_STATUSES.items())
 
 
 def _user():
     return current_user._get_current_object()
-
-
-def _parse_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _warehouse_choices() -> list[tuple[str, str]]:
@@ -76,78 +67,23 @@ def _load_order(order_id: int) -> PurchaseOrder:
     return scoped_get_or_404(PurchaseOrder, order_id, *_order_options())
 
 
-def _orders_stmt(params: ListParams, *, supplier_id: int | None = None):
-    stmt = company_select(PurchaseOrder).options(joinedload(PurchaseOrder.supplier))
-    filters = params.filters
-    if filters.get("status") in PO_STATUSES:
-        stmt = stmt.where(PurchaseOrder.status == filters["status"])
-    if supplier_id is not None:
-        stmt = stmt.where(PurchaseOrder.supplier_id == supplier_id)
-    elif filters.get("supplier"):
-        picked = picked_id(filters["supplier"])
-        if picked is not None:
-            stmt = stmt.where(PurchaseOrder.supplier_id == picked)
-        else:
-            like = f"%{filters['supplier'].lower()}%"
-            stmt = stmt.join(Supplier, Supplier.id == PurchaseOrder.supplier_id).where(
-                func.lower(Supplier.name).like(like))
-    date_from = _parse_date(filters.get("date_from", ""))
-    date_to = _parse_date(filters.get("date_to", ""))
-    if date_from:
-        stmt = stmt.where(PurchaseOrder.order_date >= date_from)
-    if date_to:
-        stmt = stmt.where(PurchaseOrder.order_date <= date_to)
-    if filters.get("number"):
-        stmt = stmt.where(func.lower(PurchaseOrder.number).like(
-            f"%{filters['number'].lower()}%"))
-    column = ORDER_SORTS[params.sort_key]
-    direction = column.desc() if params.descending else column.asc()
-    id_direction = PurchaseOrder.id.desc() if params.descending else PurchaseOrder.id.asc()
-    return stmt.order_by(direction, id_direction)
-
-
 # Lists
 
 @bp.route("/orders")
 @require_role("viewer")
 @export_limited
 def order_list():
-    params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date",
-                                     filters=["status", "supplier", "date_from", "date_to",
-                                              "number"])
-    if wants_csv():
-        return _export_orders(_orders_stmt(params))
-    page = paginate(_orders_stmt(params), page=params.page, per_page=params.per_page)
-    return render("purchasing/orders.html", block="results", page=page, params=params,
-                  statuses=STATUS_CHOICES)
-
-
-def _export_orders(stmt):
-    supplier = aliased(Supplier)  # the page may join Supplier itself (supplier name filter)
-    warehouse = aliased(Warehouse)
-    return export_csv("purchase-orders", stmt, [
-        ("number", PurchaseOrder.number), ("order_date", PurchaseOrder.order_date),
-        ("supplier", supplier.name), ("expected_date", PurchaseOrder.expected_date),
-        ("status", PurchaseOrder.status), ("warehouse", warehouse.code),
-        ("subtotal", PurchaseOrder.subtotal), ("tax", PurchaseOrder.tax_total),
-        ("total", PurchaseOrder.total), ("id", PurchaseOrder.id),
-        ("supplier_id", PurchaseOrder.supplier_id)],
-        joins=[(supplier, supplier.id == PurchaseOrder.supplier_id),
-               (warehouse, warehouse.id == PurchaseOrder.warehouse_id)])
+    return queries.ORDERS.response("purchasing/orders.html", statuses=STATUS_CHOICES)
 
 
 @bp.route("/suppliers/<int:supplier_id>/orders")
 @require_role("viewer")
 def supplier_orders(supplier_id: int):
-    """A supplier's purchase history: a full page, or only its block for htmx (the
-    supplier page loads it with hx-get)."""
+    """A supplier's purchase history: a full page, or only its block for htmx."""
     supplier = scoped_get_or_404(Supplier, supplier_id)
-    params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date",
-                                     filters=["status"], per_page_default=10)
-    page = paginate(_orders_stmt(params, supplier_id=supplier.id), page=params.page,
-                    per_page=params.per_page)
-    return render("purchasing/supplier_orders.html", block="supplier_orders", page=page,
-                  params=params, supplier=supplier)
+    return queries.SUPPLIER_ORDERS.response(
+        "purchasing/supplier_orders.html", supplier=supplier, results_id="supplier-orders",
+        base=company_select(PurchaseOrder).where(PurchaseOrder.supplier_id == supplier.id))
 
 
 # the supplier picker of the order form: the catalog's (both URLs answer)

@@ -6,33 +6,23 @@ from datetime import date
 from flask import Blueprint, flash, request
 from flask_login import current_user
 from sqlalchemy import func
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
 from erp.blueprints.quality.forms import InspectionForm, clean
-from erp.csv_io import export_csv, export_limited, wants_csv
+from erp.csv_io import export_limited
 from erp.extensions import db
-from erp.models import Product
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
-from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.queries import company_select, scoped_get_or_404
+from erp.queries import quality as queries
 from erp.services import ValidationError
 from erp.services import quality as service
 from erp.parsing import picked_id
 from erp.services.catalog import find_product
-from erp.web import ListParams, apply_field_errors, form_status, redirect_after_post, render
+from erp.web import apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
-
-INSPECTION_SORTS = {"date": QualityInspection.inspected_on, "result": QualityInspection.result}
-
-
-def parse_date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip()[:10])
-    except ValueError:
-        return None
-
 
 def _find_order(text: str | None) -> ProductionOrder | None:
     text = (text or "").strip()
@@ -49,36 +39,7 @@ def _find_order(text: str | None) -> ProductionOrder | None:
 @require_role("viewer")
 @export_limited
 def inspection_list():
-    params = ListParams.from_request(sort_keys=list(INSPECTION_SORTS), default_sort="-date",
-                                     filters=["result", "product", "from", "to"])
-    params.q = params.q.replace("\x00", "")  # PostgreSQL refuses NUL in strings
-    params.filters = {k: v.replace("\x00", "") for k, v in params.filters.items()}
-    stmt = company_select(QualityInspection).options(
-        joinedload(QualityInspection.product), joinedload(QualityInspection.production_order))
-    if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(func.lower(QualityInspection.notes).like(like)
-                          | func.lower(QualityInspection.receipt_reference).like(like)
-                          | func.lower(QualityInspection.inspector_name).like(like))
-    if params.filters["result"] in RESULTS:
-        stmt = stmt.where(QualityInspection.result == params.filters["result"])
-    if params.filters["product"]:
-        product = find_product(current_user.company_id, params.filters["product"])
-        stmt = stmt.where(QualityInspection.product_id == (product.id if product else -1))
-    start, end = parse_date(params.filters["from"]), parse_date(params.filters["to"])
-    if start:
-        stmt = stmt.where(QualityInspection.inspected_on >= start)
-    if end:
-        stmt = stmt.where(QualityInspection.inspected_on <= end)
-    column = INSPECTION_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(),
-                         QualityInspection.id.desc() if params.descending
-                         else QualityInspection.id)
-    if wants_csv():
-        return _export(stmt)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("quality/inspections.html", block="results", page=page, params=params,
-                  results=RESULTS)
+    return queries.INSPECTIONS.response("quality/inspections.html", results=RESULTS)
 
 
 def _submit(form: InspectionForm, inspection: QualityInspection | None):
@@ -176,15 +137,3 @@ def inspection_edit(inspection_id: int):
             return response
     return render("quality/inspection_form.html", form=form, inspection=inspection,
                   status=form_status(form))
-
-
-def _export(stmt):
-    product, order = aliased(Product), aliased(ProductionOrder)
-    return export_csv("inspections", stmt, [
-        ("id", QualityInspection.id), ("inspected_on", QualityInspection.inspected_on),
-        ("sku", product.sku), ("product", product.name), ("production_order", order.number),
-        ("receipt_reference", QualityInspection.receipt_reference),
-        ("result", QualityInspection.result), ("inspector", QualityInspection.inspector_name),
-        ("notes", QualityInspection.notes)],
-        joins=[(product, product.id == QualityInspection.product_id),
-               (order, order.id == QualityInspection.production_order_id)])

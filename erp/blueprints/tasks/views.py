@@ -1,121 +1,41 @@
 """Tasks: "my tasks" and (for managers) all tasks, create/edit, status changed in place."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
 from erp.blueprints.tasks.forms import PRIORITY_CHOICES, STATUS_CHOICES, StatusForm, TaskForm
-from erp.csv_io import export_limited, iter_rows, stream_csv, wants_csv
-from erp.extensions import db
+from erp.csv_io import export_limited
 from erp.models import User
-from erp.models.tasks import TASK_PRIORITIES, TASK_STATUSES, Todo
-from erp.queries import paginate, scoped_get_or_404
+from erp.models.tasks import Todo
+from erp.queries import scoped_get_or_404
+from erp.queries import tasks as queries
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import tasks as task_service
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_response,
+from erp.web import (apply_field_errors, form_status, is_htmx, picker_response,
                      redirect_after_post, render)
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
-TASK_SORTS = {
-    "due": lambda: Todo.due_date,
-    "priority": task_service.priority_rank,
-    "title": lambda: Todo.title,
-    "status": lambda: Todo.status,
-    "created": lambda: Todo.created_at,
-}
-FILTERS = ["view", "status", "assignee", "priority", "overdue"]
 STATUS_FILTERS = STATUS_CHOICES + [("not_done", "Not done")]
-ASSIGNEE_FILTER_CAP = 200  # the assignee filter lists at most this many users
-
-
-def _list_params() -> ListParams:
-    return ListParams.from_request(sort_keys=list(TASK_SORTS), default_sort="due",
-                                   filters=FILTERS)
-
-
-def _view(params: ListParams) -> str:
-    """mine (assigned to me, the default), created (by me), or all (managers and up)."""
-    view = params.filters["view"]
-    if view == "all" and task_service.can_see_all(current_user):
-        return "all"
-    return "created" if view == "created" else "mine"
-
-
-def _where(params: ListParams) -> list:
-    """The list's filters as WHERE clauses (shared by the page and its CSV export)."""
-    clauses = [Todo.company_id == current_user.company_id]
-    view = _view(params)
-    if view == "mine":
-        clauses.append(Todo.assignee_id == current_user.id)
-    elif view == "created":
-        clauses.append(Todo.created_by_id == current_user.id)
-    elif params.filters["assignee"] == "none":
-        clauses.append(Todo.assignee_id.is_(None))
-    elif params.filters["assignee"].isascii() and params.filters["assignee"].isdigit() and len(params.filters["assignee"]) < 12 and int(params.filters["assignee"]) < 2**31:
-        clauses.append(Todo.assignee_id == int(params.filters["assignee"]))
-    status = params.filters["status"]
-    if status in TASK_STATUSES:
-        clauses.append(Todo.status == status)
-    elif status == "not_done":
-        clauses.append(Todo.status != "done")
-    if params.filters["priority"] in TASK_PRIORITIES:
-        clauses.append(Todo.priority == params.filters["priority"])
-    if params.filters["overdue"] == "1":
-        clauses.append(task_service.overdue_clause())
-    if params.q:
-        clauses.append(Todo.title.ilike(f"%{params.q}%"))
-    return clauses
-
-
-def _order(params: ListParams) -> list:
-    column = TASK_SORTS[params.sort_key]()
-    ordered = column.desc() if params.descending else column.asc()
-    return [ordered.nulls_last(), Todo.id.desc() if params.descending else Todo.id]
-
-
-def _assignee_options() -> list[tuple[str, str]]:
-    users = db.session.execute(
-        select(User.id, User.name, User.email).where(User.company_id == current_user.company_id)
-        .order_by(User.name, User.email, User.id).limit(ASSIGNEE_FILTER_CAP)).all()
-    return [("none", "Nobody")] + [(str(uid), name or email) for uid, name, email in users]
 
 
 @bp.route("")
 @require_role("viewer")
 @export_limited
 def task_list():
-    params = _list_params()
-    if wants_csv():
-        return _export(params)
-    stmt = (select(Todo).where(*_where(params))
-            .options(joinedload(Todo.assignee)).order_by(*_order(params)))
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    view = _view(params)
-    showing_all = view == "all"
-    return render("tasks/list.html", block="results", page=page, params=params,
-                  view=view, showing_all=showing_all, statuses=STATUS_FILTERS, priorities=PRIORITY_CHOICES,
-                  assignees=_assignee_options() if showing_all else [],
-                  status_choices=STATUS_CHOICES, can_edit_task=task_service.can_edit)
+    return queries.TASKS.response("tasks/list.html", context=_list_context,
+                                  statuses=STATUS_FILTERS, priorities=PRIORITY_CHOICES,
+                                  status_choices=STATUS_CHOICES,
+                                  can_edit_task=task_service.can_edit)
 
 
-def _export(params: ListParams):
-    assignee = aliased(User)
-    creator = aliased(User)
-    stmt = (select(Todo.id, Todo.title, Todo.status, Todo.priority, Todo.due_date,
-                   assignee.email, creator.email, Todo.created_at, Todo.completed_at,
-                   Todo.description)
-            .outerjoin(assignee, assignee.id == Todo.assignee_id)
-            .outerjoin(creator, creator.id == Todo.created_by_id)
-            .where(*_where(params)).order_by(*_order(params)))
-    header = ["id", "title", "status", "priority", "due_date", "assignee", "created_by",
-              "created_at", "completed_at", "description"]
-    return stream_csv(f"tasks-{date.today().isoformat()}.csv", header, iter_rows(stmt))
+def _list_context(page, params) -> dict:
+    view = queries.task_view(params.filters["view"])
+    return {"view": view, "showing_all": view == "all",
+            "assignees": queries.assignee_options() if view == "all" else []}
 
 
 @bp.route("/assignees/options")

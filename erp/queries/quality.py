@@ -1,0 +1,38 @@
+"""Reads of the quality pages: the inspection list as a declaration."""
+from __future__ import annotations
+
+from sqlalchemy.orm import aliased, joinedload
+
+from erp.lists import Csv, ListSpec, choice_filter, contains, date_filter, product_filter
+from erp.models import Product
+from erp.models.production import ProductionOrder
+from erp.models.quality import RESULTS, QualityInspection
+
+
+def _inspections_csv() -> Csv:
+    product, order = aliased(Product), aliased(ProductionOrder)
+    return Csv("inspections", [
+        ("id", QualityInspection.id), ("inspected_on", QualityInspection.inspected_on),
+        ("sku", product.sku), ("product", product.name), ("production_order", order.number),
+        ("receipt_reference", QualityInspection.receipt_reference),
+        ("result", QualityInspection.result), ("inspector", QualityInspection.inspector_name),
+        ("notes", QualityInspection.notes)],
+        joins=[(product, product.id == QualityInspection.product_id),
+               (order, order.id == QualityInspection.production_order_id)])
+
+
+INSPECTIONS = ListSpec(
+    model=QualityInspection,
+    sorts={"date": QualityInspection.inspected_on, "result": QualityInspection.result},
+    default_sort="-date",
+    stable_desc=True,
+    search=contains(QualityInspection.notes, QualityInspection.receipt_reference,
+                    QualityInspection.inspector_name),
+    filters=[choice_filter("result", QualityInspection.result, RESULTS),
+             product_filter("product", QualityInspection.product_id),
+             date_filter("from", QualityInspection.inspected_on),
+             date_filter("to", QualityInspection.inspected_on, until=True)],
+    csv=_inspections_csv(),
+    options=[joinedload(QualityInspection.product),
+             joinedload(QualityInspection.production_order)],
+)
