@@ -37,6 +37,8 @@ class Action:
     confirm: str | None = None  # the question asked first; {number} likewise
     style: str = "btn btn-primary"
     verb: str = ""           # "confirmed", for "only a draft order can be confirmed"
+    page: bool = False       # the step has its own form page (GET) at the same endpoint: a link
+    replay: bool = True      # False: a repeated step is refused (InvalidTransition), not a no-op
 
     def question(self, document) -> str | None:
         return self.confirm.format(number=document.number) if self.confirm else None
@@ -81,7 +83,7 @@ class Workflow:
         if user is not None and not user.has_role(action.role):
             raise PermissionDenied(f"Only a {action.role} may {action.label.lower()} "
                                    f"{document.number}.")
-        if action.target is not None and document.status == action.target:
+        if action.replay and action.target is not None and document.status == action.target:
             return False
         if document.status not in action.sources:
             states = " or ".join(self.label(state).lower() for state in action.sources)
