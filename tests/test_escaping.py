@@ -65,11 +65,13 @@ def hostile_records(app, company, make_user):
                             component_id=part.id, quantity="1")
     employee = production.create_employee(company_id=company.id, user=staff, name=SCRIPT + " emp",
                                           department=IMG, position=SCRIPT)
-    mo = production.create_order(company_id=company.id, user=staff, product_id=product.id, quantity="2",
+    mo = production.create_order(company_id=company.id, user=staff, product_id=product.id,
+                                 quantity="2",
                                  component_warehouse_id=warehouse.id,
                                  output_warehouse_id=warehouse.id,
                                  planned_start=date.today(), notes=SCRIPT)
-    production.create_work_order(company_id=company.id, order_id=mo.id, user=staff, name=IMG + " step",
+    production.create_work_order(company_id=company.id, order_id=mo.id, user=staff,
+                                 name=IMG + " step",
                                  employee_id=employee.id)
     inspection = quality.create_inspection(company_id=company.id, user=staff, result="fail",
                                            inspected_on=date.today(), product_id=product.id,

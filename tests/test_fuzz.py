@@ -109,10 +109,12 @@ def world(app, company, other_company, make_user) -> World:
     bom_line = production.add_bom_line(company_id=company.id, user=staff, product_id=product.id,
                                        component_id=part.id, quantity="2")
     employee = production.create_employee(company_id=company.id, user=staff, name="Fuzz employee")
-    mo = production.create_order(company_id=company.id, user=staff, product_id=product.id, quantity="3",
+    mo = production.create_order(company_id=company.id, user=staff, product_id=product.id,
+                                 quantity="3",
                                  component_warehouse_id=main.id, output_warehouse_id=main.id,
                                  planned_start=date.today())
-    work_order = production.create_work_order(company_id=company.id, order_id=mo.id, user=staff, name="Assemble",
+    work_order = production.create_work_order(company_id=company.id, order_id=mo.id, user=staff,
+                                              name="Assemble",
                                               employee_id=employee.id)
     inspection = quality.create_inspection(company_id=company.id, user=staff, result="pass",
                                            inspected_on=date.today(), product_id=product.id)

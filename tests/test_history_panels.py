@@ -83,7 +83,8 @@ def _bom_product(company, user):
 
 def bom(company, user):
     made, line = _bom_product(company, user)
-    production_service.update_bom_line(company_id=company.id, line_id=line.id, user=user, quantity="3")
+    production_service.update_bom_line(company_id=company.id, line_id=line.id, user=user,
+                                       quantity="3")
     return f"/production/boms/{made.id}", "bom_line", line.id
 
 
@@ -99,7 +100,8 @@ def production_order(company, user):
 
 def employee(company, user):
     record = EmployeeFactory(company=company)
-    production_service.update_employee(company_id=company.id, employee_id=record.id, user=user, name="Renamed worker")
+    production_service.update_employee(company_id=company.id, employee_id=record.id, user=user,
+                                       name="Renamed worker")
     return f"/production/employees/{record.id}", "employee", record.id
 
 

@@ -71,7 +71,8 @@ def seed(company, admin: User | None) -> str | None:
     for i, status in enumerate(["done", "in_progress", "planned", "planned", "cancelled"]):
         product = finished[i % len(finished)]
         order = production.create_order(
-            company_id=company.id, user=user, product_id=product.id, quantity=str(rng.randint(2, 5)),
+            company_id=company.id, user=user, product_id=product.id, quantity=str(rng.randint(2,
+            5)),
             component_warehouse_id=warehouse.id, output_warehouse_id=warehouse.id,
             planned_start=today + timedelta(days=i * 3 - 6),
             planned_end=today + timedelta(days=i * 3 - 2),
@@ -83,7 +84,8 @@ def seed(company, admin: User | None) -> str | None:
                 employee_id=employees[seq % len(employees)].id,
                 planned_hours=str(rng.choice([1, 2, 4])), sequence=seq * 10)
             if status == "done" or (status == "in_progress" and seq == 1):
-                production.set_work_order_status(company_id=company.id, work_order_id=work_order.id, user=user,
+                production.set_work_order_status(company_id=company.id,
+                                                 work_order_id=work_order.id, user=user,
                                                  status="done")
         if status in ("done", "in_progress"):
             for component in order.components:  # give the components stock first

@@ -29,11 +29,14 @@ def shop(app, company, make_user):
     bike = ProductFactory(company=company, sku="BIKE", kind="finished_good", cost_price=D("1"))
     main = WarehouseFactory(company=company, code="MAIN")
     out = WarehouseFactory(company=company, code="OUT")
-    production.add_bom_line(company_id=company.id, user=staff, product_id=frame.id, component_id=tube.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=frame.id,
+                            component_id=tube.id,
                             quantity="2.5")
-    production.add_bom_line(company_id=company.id, user=staff, product_id=bike.id, component_id=frame.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=bike.id,
+                            component_id=frame.id,
                             quantity="1")
-    production.add_bom_line(company_id=company.id, user=staff, product_id=bike.id, component_id=wheel.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=bike.id,
+                            component_id=wheel.id,
                             quantity="2")
 
     class Shop:
@@ -67,14 +70,16 @@ def assert_ledger(shop):
 
 def test_a_product_cannot_be_its_own_component(shop):
     with pytest.raises(ValidationError) as error:
-        production.add_bom_line(company_id=shop.company.id, user=shop.staff, product_id=shop.bike.id,
+        production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.bike.id,
                                 component_id=shop.bike.id, quantity="1")
     assert "itself" in error.value.field_errors["component"][0]
 
 
 def test_a_direct_cycle_is_refused_with_a_clear_message(shop):
     with pytest.raises(ValidationError) as error:
-        production.add_bom_line(company_id=shop.company.id, user=shop.staff, product_id=shop.frame.id,
+        production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.frame.id,
                                 component_id=shop.bike.id, quantity="1")
     assert "cycle" in error.value.field_errors["component"][0]
     assert "BIKE already needs FRAME" in error.value.field_errors["component"][0]
@@ -83,7 +88,8 @@ def test_a_direct_cycle_is_refused_with_a_clear_message(shop):
 def test_an_indirect_cycle_is_refused(shop):
     # tube -> bike would close bike -> frame -> tube -> bike
     with pytest.raises(ValidationError) as error:
-        production.add_bom_line(company_id=shop.company.id, user=shop.staff, product_id=shop.tube.id,
+        production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.tube.id,
                                 component_id=shop.bike.id, quantity="1")
     assert "cycle" in " ".join(error.value.field_errors["component"])
     db.session.rollback()
@@ -91,7 +97,8 @@ def test_an_indirect_cycle_is_refused(shop):
 
 
 def test_the_same_component_twice_adds_to_the_line_and_diamonds_are_fine(shop):
-    line = production.add_bom_line(company_id=shop.company.id, user=shop.staff, product_id=shop.bike.id,
+    line = production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                   product_id=shop.bike.id,
                                    component_id=shop.wheel.id, quantity="1")
     assert line.quantity == D("3")
     # bike needs tube directly too (a diamond, not a cycle)
@@ -117,7 +124,8 @@ def test_bom_lines_refuse_services_bad_quantities_and_other_companies(shop, othe
                                           (shop.tube.id, "abc", "quantity"),
                                           (shop.tube.id, "NaN", "quantity")]:
         with pytest.raises(ValidationError) as error:
-            production.add_bom_line(company_id=shop.company.id, user=shop.staff, product_id=shop.bike.id,
+            production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                    product_id=shop.bike.id,
                                     component_id=component_id, quantity=quantity)
         assert field in error.value.field_errors
 
@@ -130,7 +138,8 @@ def test_viewers_cannot_edit_boms(shop, make_user):
 
 def test_update_and_remove_a_line(shop):
     line = db.session.scalar(select(BomLine).where(BomLine.component_id == shop.wheel.id))
-    production.update_bom_line(company_id=shop.company.id, line_id=line.id, user=shop.staff, quantity="4")
+    production.update_bom_line(company_id=shop.company.id, line_id=line.id, user=shop.staff,
+                               quantity="4")
     assert production.rolled_up_cost(shop.company.id, shop.bike.id) == D("87.50")
     production.remove_bom_line(company_id=shop.company.id, line_id=line.id, user=shop.staff)
     assert production.rolled_up_cost(shop.company.id, shop.bike.id) == D("7.50")
@@ -155,7 +164,8 @@ def test_an_order_needs_a_bom_and_valid_input(shop):
         make_order(shop.company, shop.staff, shop.tube, "1", warehouse=shop.main)
     assert "no bill of materials" in error.value.field_errors["product"][0]
     with pytest.raises(ValidationError) as error:
-        production.create_order(company_id=shop.company.id, user=shop.staff, product_id=shop.bike.id,
+        production.create_order(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.bike.id,
                                 quantity="-2", component_warehouse_id=999999,
                                 output_warehouse_id=None, planned_start=None)
     assert set(error.value.field_errors) >= {"quantity", "component_warehouse_id",
@@ -204,7 +214,8 @@ def test_the_full_workflow_reserves_consumes_and_produces(shop):
     assert level(shop.wheel, shop.main) == (D(6), D(0))
     assert level(shop.bike, shop.out) == (D(2), D(0))
     assert_ledger(shop)
-    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)  # replay
+    production.complete_order(company_id=shop.company.id, order_id=order.id,
+                              user=shop.manager)  # replay
     assert level(shop.bike, shop.out) == (D(2), D(0))
     movements = db.session.execute(select(StockMovement.kind, StockMovement.quantity,
                                           StockMovement.source_type, StockMovement.reference)
@@ -226,7 +237,8 @@ def test_complete_is_only_from_in_progress_and_only_for_managers(shop):
     with pytest.raises(PermissionDenied):
         production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.staff)
     with pytest.raises(NotFound):
-        production.start_order(company_id=shop.company.id + 999, order_id=order.id, user=shop.manager)
+        production.start_order(company_id=shop.company.id + 999, order_id=order.id,
+                               user=shop.manager)
 
 
 def test_a_failure_half_way_through_done_leaves_stock_untouched(shop, monkeypatch):
@@ -253,7 +265,8 @@ def test_a_failure_half_way_through_done_leaves_stock_untouched(shop, monkeypatc
     assert db.session.scalar(select(func.count()).select_from(StockMovement)) == movements_before
     assert db.session.get(ProductionOrder, order.id).status == "in_progress"
     assert_ledger(shop)
-    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)  # works after
+    production.complete_order(company_id=shop.company.id, order_id=order.id,
+                              user=shop.manager)  # works after
     assert level(shop.bike, shop.out) == (D(2), D(0))
 
 
@@ -283,9 +296,11 @@ def test_a_failed_inspection_blocks_done_until_a_manager_overrides(shop):
     with pytest.raises(InvalidTransition, match="failed quality inspection"):
         production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     with pytest.raises(ValidationError):
-        production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager, reason=" ")
+        production.override_quality(company_id=shop.company.id, order_id=order.id,
+                                    user=shop.manager, reason=" ")
     with pytest.raises(PermissionDenied):
-        production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.staff, reason="ok")
+        production.override_quality(company_id=shop.company.id, order_id=order.id,
+                                    user=shop.staff, reason="ok")
     production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager,
                                 reason="Cosmetic only, customer agreed")
     db.session.rollback()
@@ -306,9 +321,11 @@ def test_a_new_failure_after_an_override_blocks_again(shop):
     production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="fail",
                               inspected_on=order.planned_start, production_order_id=order.id)
-    production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager, reason="ok")
+    production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager,
+                                reason="ok")
     with pytest.raises(InvalidTransition, match="no failed inspection"):
-        production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager, reason="again")
+        production.override_quality(company_id=shop.company.id, order_id=order.id,
+                                    user=shop.manager, reason="again")
     quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="fail",
                               inspected_on=order.planned_start, production_order_id=order.id)
     with pytest.raises(InvalidTransition):
@@ -317,7 +334,8 @@ def test_a_new_failure_after_an_override_blocks_again(shop):
 
 def test_planned_orders_can_be_changed_and_are_snapshot_again(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
-    production.update_order(company_id=shop.company.id, order_id=order.id, user=shop.staff, product_id=shop.bike.id,
+    production.update_order(company_id=shop.company.id, order_id=order.id, user=shop.staff,
+                            product_id=shop.bike.id,
                             quantity="5", component_warehouse_id=shop.main.id,
                             output_warehouse_id=shop.out.id, planned_start=order.planned_start)
     db.session.rollback()
@@ -344,16 +362,20 @@ def test_work_orders_and_employees(shop, make_user):
         production.create_employee(company_id=shop.company.id, user=shop.staff, name="Dup",
                                    user_id=user.id)
     assert "already linked" in error.value.field_errors["user_id"][0]
-    work_order = production.create_work_order(company_id=shop.company.id, order_id=order.id, user=shop.staff,
+    work_order = production.create_work_order(company_id=shop.company.id, order_id=order.id,
+                                              user=shop.staff,
                                               name="Weld", employee_id=employee.id,
                                               planned_hours="1.5")
-    production.set_work_order_status(company_id=shop.company.id, work_order_id=work_order.id, user=shop.staff,
+    production.set_work_order_status(company_id=shop.company.id, work_order_id=work_order.id,
+                                     user=shop.staff,
                                      status="done")
     with pytest.raises(ValidationError):
-        production.set_work_order_status(company_id=shop.company.id, work_order_id=work_order.id, user=shop.staff,
+        production.set_work_order_status(company_id=shop.company.id, work_order_id=work_order.id,
+                                         user=shop.staff,
                                          status="bogus")
     with pytest.raises(ValidationError) as error:
-        production.create_work_order(company_id=shop.company.id, order_id=order.id, user=shop.staff, name="",
+        production.create_work_order(company_id=shop.company.id, order_id=order.id,
+                                     user=shop.staff, name="",
                                      planned_hours="-1", actual_hours="NaN",
                                      employee_id=EmployeeFactory(company=shop.company).id + 99)
     assert set(error.value.field_errors) == {"name", "planned_hours", "actual_hours", "employee"}

@@ -129,10 +129,12 @@ def _employee_form_submit(form: EmployeeForm, employee: Employee | None):
                   email=form.email.data, active=form.active.data)
     try:
         if employee is None:
-            employee = service.create_employee(company_id=_company_id(), user=current_user, **values)
+            employee = service.create_employee(company_id=_company_id(), user=current_user,
+                                               **values)
             flash(f"Employee {employee.name} added.", "success")
         else:
-            service.update_employee(company_id=_company_id(), employee_id=employee.id, user=current_user, **values)
+            service.update_employee(company_id=_company_id(), employee_id=employee.id,
+                                    user=current_user, **values)
             flash(f"Employee {employee.name} saved.", "success")
     except ValidationError as error:
         apply_field_errors(form, error)
@@ -439,7 +441,8 @@ def order_edit(order_id: int):
     if valid:
         if values is not None:
             try:
-                service.update_order(company_id=_company_id(), order_id=order.id, user=current_user, **values)
+                service.update_order(company_id=_company_id(), order_id=order.id,
+                                     user=current_user, **values)
             except ValidationError as error:
                 apply_field_errors(form, error)
             except DomainError as error:
@@ -495,7 +498,8 @@ def order_override(order_id: int):
     form = OverrideForm()
     if form.validate_on_submit():
         try:
-            service.override_quality(company_id=_company_id(), order_id=order.id, user=current_user,
+            service.override_quality(company_id=_company_id(), order_id=order.id,
+                                     user=current_user,
                                      reason=form.reason.data)
         except ValidationError as error:
             apply_field_errors(form, error)
@@ -610,7 +614,8 @@ def workorder_create(order_id: int):
         if ok:
             try:
                 service.create_work_order(
-                    company_id=_company_id(), order_id=order.id, user=current_user, name=form.name.data,
+                    company_id=_company_id(), order_id=order.id, user=current_user,
+                    name=form.name.data,
                     employee_id=employee_id, planned_hours=form.planned_hours.data,
                     actual_hours=form.actual_hours.data, sequence=form.sequence.data)
             except ValidationError as error:
@@ -654,7 +659,8 @@ def workorder_edit(work_order_id: int):
         if ok:
             try:
                 service.update_work_order(
-                    company_id=_company_id(), work_order_id=work_order.id, user=current_user, name=form.name.data,
+                    company_id=_company_id(), work_order_id=work_order.id, user=current_user,
+                    name=form.name.data,
                     employee_id=employee_id, planned_hours=form.planned_hours.data,
                     actual_hours=form.actual_hours.data, sequence=form.sequence.data)
             except ValidationError as error:
@@ -675,7 +681,8 @@ def workorder_status(work_order_id: int):
     message, category = None, "success"
     if form.validate_on_submit():
         try:
-            service.set_work_order_status(company_id=_company_id(), work_order_id=work_order.id, user=current_user,
+            service.set_work_order_status(company_id=_company_id(), work_order_id=work_order.id,
+                                          user=current_user,
                                           status=form.status.data)
             message = f"{work_order.name}: {WORK_ORDER_STATUSES[form.status.data].lower()}."
         except DomainError as error:

@@ -105,11 +105,13 @@ def _submit(form: InspectionForm, inspection: QualityInspection | None):
                   notes=form.notes.data or "")
     try:
         if inspection is None:
-            inspection = service.create_inspection(company_id=current_user.company_id, user=current_user,
+            inspection = service.create_inspection(company_id=current_user.company_id,
+                                                   user=current_user,
                                                    **values)
             flash(f"Inspection recorded: {inspection.result_label.lower()}.", "success")
         else:
-            service.update_inspection(company_id=current_user.company_id, inspection_id=inspection.id, user=current_user,
+            service.update_inspection(company_id=current_user.company_id,
+                                      inspection_id=inspection.id, user=current_user,
                                       **values)
             flash("Inspection saved.", "success")
     except ValidationError as error:
