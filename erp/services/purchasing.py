@@ -152,7 +152,7 @@ def _product(company_id: int, product_id: int | None, *, field: str = "product")
 
 
 def _require_draft(order: PurchaseOrder) -> None:
-    if order.status != "draft":
+    if not order.is_draft:
         raise InvalidTransition(
             f"{order.number} is {order.status_label.lower()}; only a draft can be changed.")
 
