@@ -37,6 +37,10 @@ class Action:
     confirm: str | None = None  # the question asked first; {number} likewise
     style: str = "btn btn-primary"
     verb: str = ""           # "confirmed", for "only a draft order can be confirmed"
+    page: bool = False       # the step has its own form page (GET) at the same endpoint: a link
+    replay: bool = True      # False: a repeated step is refused (InvalidTransition), not a no-op
+    button: bool = True      # False: the document's page offers the step in a form of its own
+    refused: str = ""        # the refusal from another state, when the generated one reads badly
 
     def question(self, document) -> str | None:
         return self.confirm.format(number=document.number) if self.confirm else None
@@ -81,13 +85,15 @@ class Workflow:
         if user is not None and not user.has_role(action.role):
             raise PermissionDenied(f"Only a {action.role} may {action.label.lower()} "
                                    f"{document.number}.")
-        if action.target is not None and document.status == action.target:
+        if action.replay and action.target is not None and document.status == action.target:
             return False
         if document.status not in action.sources:
             states = " or ".join(self.label(state).lower() for state in action.sources)
+            article = "an" if states[:1] in ("a", "e", "i", "o", "u") else "a"
+            refused = action.refused or (f"only {article} {states} {self.noun} can be "
+                                         f"{action.verb or action.label.lower()}")
             raise InvalidTransition(
-                f"{document.number} is {self.label(document.status).lower()}: only a {states} "
-                f"{self.noun} can be {action.verb or action.label.lower()}.")
+                f"{document.number} is {self.label(document.status).lower()}: {refused}.")
         return True
 
     def url_endpoint(self, action: Action) -> str:
@@ -107,9 +113,10 @@ class Document:
     def status_badge(self) -> str:
         return self.workflow.badges.get(self.status, "secondary")
 
-    def can(self, name: str) -> bool:
-        """Whether the step `name` starts from the document's state (any role)."""
-        return self.workflow.allows(self, name)
+    def can(self, name: str, user=None) -> bool:
+        """Whether the step `name` starts from the document's state, for `user` (any role
+        when None)."""
+        return self.workflow.allows(self, name, user)
 
     def allowed_actions(self, user) -> list[Action]:
         return self.workflow.allowed(self, user)

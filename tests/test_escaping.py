@@ -61,17 +61,19 @@ def hostile_records(app, company, make_user):
                                  warehouse_id=warehouse.id, notes=IMG)
     purchasing.add_line(company_id=company.id, user=staff, order_id=po.id, product_id=part.id,
                         quantity="5")
-    production.add_bom_line(company.id, user=staff, product_id=product.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=product.id,
                             component_id=part.id, quantity="1")
-    employee = production.create_employee(company.id, user=staff, name=SCRIPT + " emp",
+    employee = production.create_employee(company_id=company.id, user=staff, name=SCRIPT + " emp",
                                           department=IMG, position=SCRIPT)
-    mo = production.create_order(company.id, user=staff, product_id=product.id, quantity="2",
+    mo = production.create_order(company_id=company.id, user=staff, product_id=product.id,
+                                 quantity="2",
                                  component_warehouse_id=warehouse.id,
                                  output_warehouse_id=warehouse.id,
                                  planned_start=date.today(), notes=SCRIPT)
-    production.create_work_order(company.id, mo.id, user=staff, name=IMG + " step",
+    production.create_work_order(company_id=company.id, order_id=mo.id, user=staff,
+                                 name=IMG + " step",
                                  employee_id=employee.id)
-    inspection = quality.create_inspection(company.id, user=staff, result="fail",
+    inspection = quality.create_inspection(company_id=company.id, user=staff, result="fail",
                                            inspected_on=date.today(), product_id=product.id,
                                            receipt_reference=SCRIPT[:60], notes=IMG)
     task = tasks.create_task(company_id=staff.company_id, user=staff,

@@ -106,15 +106,17 @@ def world(app, company, other_company, make_user) -> World:
     placed_line = purchasing.add_line(company_id=company.id, user=staff, order_id=placed.id,
                                       product_id=part.id, quantity="1000")
     purchasing.place_order(company_id=company.id, user=users["manager"], order_id=placed.id)
-    bom_line = production.add_bom_line(company.id, user=staff, product_id=product.id,
+    bom_line = production.add_bom_line(company_id=company.id, user=staff, product_id=product.id,
                                        component_id=part.id, quantity="2")
-    employee = production.create_employee(company.id, user=staff, name="Fuzz employee")
-    mo = production.create_order(company.id, user=staff, product_id=product.id, quantity="3",
+    employee = production.create_employee(company_id=company.id, user=staff, name="Fuzz employee")
+    mo = production.create_order(company_id=company.id, user=staff, product_id=product.id,
+                                 quantity="3",
                                  component_warehouse_id=main.id, output_warehouse_id=main.id,
                                  planned_start=date.today())
-    work_order = production.create_work_order(company.id, mo.id, user=staff, name="Assemble",
+    work_order = production.create_work_order(company_id=company.id, order_id=mo.id, user=staff,
+                                              name="Assemble",
                                               employee_id=employee.id)
-    inspection = quality.create_inspection(company.id, user=staff, result="pass",
+    inspection = quality.create_inspection(company_id=company.id, user=staff, result="pass",
                                            inspected_on=date.today(), product_id=product.id)
     task = tasks.create_task(company_id=staff.company_id, user=staff,
                              title="Fuzz task", assignee_id=staff.id)
@@ -320,7 +322,8 @@ CSRF_ONLY = {
     "auth.logout", "audit.import_upload", "audit.import_confirm", "admin.user_unlock",
     "catalog.product_delete", "catalog.category_delete", "catalog.supplier_delete",
     "inventory.warehouse_delete", "production.bom_line_remove", "production.order_start",
-    "production.order_complete", "production.order_cancel", "purchasing.line_delete",
+    "production.order_complete", "production.order_cancel", "production.workorder_start",
+    "production.workorder_finish", "production.workorder_reopen", "purchasing.line_delete",
     "purchasing.order_place", "purchasing.order_cancel", "sales.order_confirm",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
     "sales.order_line_remove", "tasks.task_delete",

@@ -76,21 +76,22 @@ def purchase_order(company, user):
 def _bom_product(company, user):
     made = ProductFactory(company=company)
     part = ProductFactory(company=company, kind="raw_material")
-    line = production_service.add_bom_line(company.id, user=user, product_id=made.id,
+    line = production_service.add_bom_line(company_id=company.id, user=user, product_id=made.id,
                                            component_id=part.id, quantity="2")
     return made, line
 
 
 def bom(company, user):
     made, line = _bom_product(company, user)
-    production_service.update_bom_line(company.id, line.id, user=user, quantity="3")
+    production_service.update_bom_line(company_id=company.id, line_id=line.id, user=user,
+                                       quantity="3")
     return f"/production/boms/{made.id}", "bom_line", line.id
 
 
 def production_order(company, user):
     made, _ = _bom_product(company, user)
     store = WarehouseFactory(company=company)
-    order = production_service.create_order(company.id, user=user, product_id=made.id,
+    order = production_service.create_order(company_id=company.id, user=user, product_id=made.id,
                                             quantity="1", component_warehouse_id=store.id,
                                             output_warehouse_id=store.id,
                                             planned_start=date.today())
@@ -99,12 +100,13 @@ def production_order(company, user):
 
 def employee(company, user):
     record = EmployeeFactory(company=company)
-    production_service.update_employee(company.id, record.id, user=user, name="Renamed worker")
+    production_service.update_employee(company_id=company.id, employee_id=record.id, user=user,
+                                       name="Renamed worker")
     return f"/production/employees/{record.id}", "employee", record.id
 
 
 def inspection(company, user):
-    record = quality_service.create_inspection(company.id, user=user, result="fail",
+    record = quality_service.create_inspection(company_id=company.id, user=user, result="fail",
                                                inspected_on=date.today(),
                                                product_id=ProductFactory(company=company).id,
                                                notes="Scratched")

@@ -14,8 +14,9 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity,
                              in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
@@ -27,7 +28,45 @@ ORDER_STATUSES = {
     "done": "Done",
     "cancelled": "Cancelled",
 }
+OPEN_STATUSES = ("planned", "in_progress")  # work still to do: cancel, override, add steps
+STATUS_BADGES = {"planned": "secondary", "in_progress": "primary", "done": "success",
+                 "cancelled": "dark"}
 WORK_ORDER_STATUSES = {"open": "Open", "in_progress": "In progress", "done": "Done"}
+WORK_ORDER_BADGES = {"open": "secondary", "in_progress": "primary", "done": "success"}
+
+PRODUCTION_ORDER_FLOW = Workflow(
+    noun="order", states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="production.order",
+    actions=[
+        Action("start", ("planned",), "in_progress", "manager", "Start", "start_order",
+               done="{number} started: components reserved.", verb="started",
+               confirm="Start {number}? Its components will be reserved."),
+        Action("complete", ("in_progress",), "done", "manager", "Complete", "complete_order",
+               done="{number} done: components consumed, product in stock.",
+               refused="only an order in progress can be completed",
+               confirm="Complete {number}? Components are consumed and the product goes "
+                       "into stock.", style="btn btn-success"),
+        Action("cancel", OPEN_STATUSES, "cancelled", "manager", "Cancel order", "cancel_order",
+               done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}? Reservations are released.",
+               style="btn btn-outline-danger"),
+        # a manager lets the order be completed despite a failed inspection: a form with a
+        # reason, in the page's quality section
+        Action("override", OPEN_STATUSES, None, "manager", "Override failed inspection",
+               "override_quality", verb="overridden", button=False),
+    ])
+
+# A step may be reopened, and done straight from open: every move between states is a step.
+WORK_ORDER_FLOW = Workflow(
+    noun="work order", states=WORK_ORDER_STATUSES, badges=WORK_ORDER_BADGES,
+    endpoint="production.workorder", id_arg="work_order_id",
+    actions=[
+        Action("start", ("open", "done"), "in_progress", "staff", "Start", "start_work_order",
+               done="{number}: in progress.", verb="started"),
+        Action("finish", ("open", "in_progress"), "done", "staff", "Done", "finish_work_order",
+               done="{number}: done.", verb="finished", style="btn btn-success"),
+        Action("reopen", ("in_progress", "done"), "open", "staff", "Reopen", "reopen_work_order",
+               done="{number}: open.", verb="reopened", style="btn btn-outline-secondary"),
+    ])
 
 
 class Employee(CompanyScoped, db.Model):
@@ -77,7 +116,7 @@ class BomLine(CompanyScoped, db.Model):
         return {"quantity": format(self.quantity.normalize(), "f")}
 
 
-class ProductionOrder(CompanyScoped, db.Model):
+class ProductionOrder(Document, CompanyScoped, db.Model):
     __tablename__ = "production_orders"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
@@ -127,7 +166,17 @@ class ProductionOrder(CompanyScoped, db.Model):
         back_populates="production_order", cascade="all, delete-orphan",
         order_by="(WorkOrder.sequence, WorkOrder.id)")
 
-    status_label = choice_label("status", ORDER_STATUSES)
+    workflow = PRODUCTION_ORDER_FLOW
+
+    @property
+    def is_planned(self) -> bool:
+        """Not started yet: the order (quantity, warehouses, dates) may still change."""
+        return self.status == "planned"
+
+    @property
+    def is_open(self) -> bool:
+        """Work still to do: its components' availability matters and steps may be added."""
+        return self.status in OPEN_STATUSES
 
     @property
     def picker_label(self) -> str:
@@ -156,7 +205,7 @@ class ProductionOrderComponent(CompanyScoped, db.Model):
     component: Mapped[Product] = relationship()
 
 
-class WorkOrder(CompanyScoped, db.Model):
+class WorkOrder(Document, CompanyScoped, db.Model):
     """A step of a production order, assigned to an employee."""
 
     __tablename__ = "work_orders"
@@ -181,4 +230,14 @@ class WorkOrder(CompanyScoped, db.Model):
     production_order: Mapped[ProductionOrder] = relationship(back_populates="work_orders")
     employee: Mapped[Employee | None] = relationship()
 
-    status_label = choice_label("status", WORK_ORDER_STATUSES)
+    workflow = WORK_ORDER_FLOW
+
+    @property
+    def number(self) -> str:
+        """The step's name, in the workflow's messages."""
+        return self.name
+
+    def action_to(self, status: str) -> str | None:
+        """The step that leads from the work order's state to `status` (None: none does)."""
+        return next((action.name for action in self.workflow.actions.values()
+                     if action.target == status and self.status in action.sources), None)

@@ -15,9 +15,10 @@ from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erp.documents import Action, Document, Workflow
 from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
-                             choice_label, in_check, utcnow)
+                             in_check, utcnow)
 from erp.models.catalog import Product, Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -32,6 +33,24 @@ PO_STATUSES = {
 # Orders whose unreceived quantity still counts as "on order" (for reordering).
 OPEN_STATUSES = ("draft", "ordered", "partially_received")
 RECEIVABLE_STATUSES = ("ordered", "partially_received")
+STATUS_BADGES = {"draft": "secondary", "ordered": "primary", "partially_received": "info",
+                 "received": "success", "cancelled": "dark"}
+
+PURCHASE_ORDER_FLOW = Workflow(
+    noun="purchase order", states=PO_STATUSES, badges=STATUS_BADGES,
+    endpoint="purchasing.order",
+    actions=[
+        # a repeated place or cancel is refused (as it always was), not a silent no-op
+        Action("place", ("draft",), "ordered", "manager", "Place order", "place_order",
+               done="{number} ordered.", verb="ordered", replay=False),
+        # a receipt leads to partially_received or received: the service decides
+        Action("receive", RECEIVABLE_STATUSES, None, "staff", "Receive goods", "receive",
+               verb="received", style="btn btn-success", page=True),
+        Action("cancel", ("draft", "ordered"), "cancelled", "manager", "Cancel order",
+               "cancel_order", done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}? This cannot be undone.",
+               style="btn btn-outline-danger", replay=False),
+    ])
 
 
 def plain_number(value: Decimal | None) -> str:
@@ -42,7 +61,7 @@ def plain_number(value: Decimal | None) -> str:
     return text
 
 
-class PurchaseOrder(CompanyScoped, db.Model):
+class PurchaseOrder(Document, CompanyScoped, db.Model):
     __tablename__ = "purchase_orders"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
@@ -77,19 +96,16 @@ class PurchaseOrder(CompanyScoped, db.Model):
     receipts: Mapped[list[GoodsReceipt]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="GoodsReceipt.id")
 
-    status_label = choice_label("status", PO_STATUSES)
+    workflow = PURCHASE_ORDER_FLOW
 
     @property
     def is_draft(self) -> bool:
         return self.status == "draft"
 
     @property
-    def can_receive(self) -> bool:
-        return self.status in RECEIVABLE_STATUSES
-
-    @property
-    def can_cancel(self) -> bool:
-        return self.status in ("draft", "ordered")
+    def is_provisional(self) -> bool:
+        """Not (or no longer) an order to the supplier: the print says so."""
+        return self.status in ("draft", "cancelled")
 
     def __str__(self) -> str:
         return self.number

@@ -43,7 +43,7 @@ def seed(company, admin: User | None) -> str | None:
     employees = []
     for i, (name, department, position) in enumerate(EMPLOYEES):
         employees.append(production.create_employee(
-            company.id, user=user, name=name, department=department, position=position,
+            company_id=company.id, user=user, name=name, department=department, position=position,
             email=name.split()[0].lower() + "@example.com",
             user_id=admin.id if i == 0 and admin is not None else None))
 
@@ -54,14 +54,14 @@ def seed(company, admin: User | None) -> str | None:
     for component in components[:2]:
         for material in rng.sample(materials, min(2, len(materials))):
             if (component.id, material.id) not in existing:
-                production.add_bom_line(company.id, user=user, product_id=component.id,
+                production.add_bom_line(company_id=company.id, user=user, product_id=component.id,
                                         component_id=material.id, quantity=rng.choice(["0.5", "2", "3"]))
                 lines += 1
     parts = components + materials
     for product in finished:
         for part in rng.sample(parts, min(3, len(parts))):
             if (product.id, part.id) not in existing:
-                production.add_bom_line(company.id, user=user, product_id=product.id,
+                production.add_bom_line(company_id=company.id, user=user, product_id=product.id,
                                         component_id=part.id, quantity=rng.choice(["1", "2", "4"]))
                 lines += 1
 
@@ -70,7 +70,8 @@ def seed(company, admin: User | None) -> str | None:
     for i, status in enumerate(["done", "in_progress", "planned", "planned", "cancelled"]):
         product = finished[i % len(finished)]
         order = production.create_order(
-            company.id, user=user, product_id=product.id, quantity=str(rng.randint(2, 5)),
+            company_id=company.id, user=user, product_id=product.id, quantity=str(rng.randint(2,
+            5)),
             component_warehouse_id=warehouse.id, output_warehouse_id=warehouse.id,
             planned_start=today + timedelta(days=i * 3 - 6),
             planned_end=today + timedelta(days=i * 3 - 2),
@@ -78,21 +79,22 @@ def seed(company, admin: User | None) -> str | None:
         orders.append((order, status))
         for seq, step in enumerate(STEPS[:rng.randint(2, 4)], start=1):
             work_order = production.create_work_order(
-                company.id, order.id, user=user, name=step,
+                company_id=company.id, order_id=order.id, user=user, name=step,
                 employee_id=employees[seq % len(employees)].id,
                 planned_hours=str(rng.choice([1, 2, 4])), sequence=seq * 10)
             if status == "done" or (status == "in_progress" and seq == 1):
-                production.set_work_order_status(company.id, work_order.id, user=user,
+                production.set_work_order_status(company_id=company.id,
+                                                 work_order_id=work_order.id, user=user,
                                                  status="done")
         if status in ("done", "in_progress"):
             for component in order.components:  # give the components stock first
                 stock.receive(company_id=company.id, product_id=component.component_id,
                               warehouse_id=warehouse.id, quantity=component.quantity,
                               user=user, note=f"Demo stock for {order.number}")
-            production.start_order(company.id, order.id, user=user)
+            production.start_order(company_id=company.id, order_id=order.id, user=user)
         if status == "done":
-            production.complete_order(company.id, order.id, user=user)
+            production.complete_order(company_id=company.id, order_id=order.id, user=user)
         if status == "cancelled":
-            production.cancel_order(company.id, order.id, user=user)
+            production.cancel_order(company_id=company.id, order_id=order.id, user=user)
     return (f"{len(employees)} employees, {lines} BOM lines, {len(orders)} production orders "
             f"(planned, in progress, done, cancelled)")

@@ -26,17 +26,20 @@ def seed(company, admin: User | None) -> str | None:
     made = 0
     today = date.today()
     if "done" in orders:
-        quality.create_inspection(company.id, user=admin, result="pass", inspected_on=today,
+        quality.create_inspection(company_id=company.id, user=admin, result="pass",
+                                  inspected_on=today,
                                   production_order_id=orders["done"].id,
                                   notes="Dimensions and finish within tolerance.")
         made += 1
     if "in_progress" in orders:
-        quality.create_inspection(company.id, user=admin, result="fail", inspected_on=today,
+        quality.create_inspection(company_id=company.id, user=admin, result="fail",
+                                  inspected_on=today,
                                   production_order_id=orders["in_progress"].id,
                                   notes="Weld seam porous on 2 units: rework needed.")
         made += 1
     if material is not None:
-        quality.create_inspection(company.id, user=admin, result="pass", inspected_on=today,
+        quality.create_inspection(company_id=company.id, user=admin, result="pass",
+                                  inspected_on=today,
                                   product_id=material.id, receipt_reference="GR-DEMO-0001",
                                   notes="Incoming goods: certificate checked.")
         made += 1

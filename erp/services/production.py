@@ -138,7 +138,7 @@ def _employee_values(company_id: int, *, name, user_id, department, position, em
     return values
 
 
-def create_employee(company_id: int, *, user: User, name: str, user_id: int | None = None,
+def create_employee(*, company_id: int, user: User, name: str, user_id: int | None = None,
                     department: str = "", position: str = "", email: str = "",
                     active: bool = True) -> Employee:
     """Add an employee (optionally linked to a login user, once per company). Commits."""
@@ -154,7 +154,7 @@ def create_employee(company_id: int, *, user: User, name: str, user_id: int | No
     return employee
 
 
-def update_employee(company_id: int, employee_id: int, *, user: User, name: str,
+def update_employee(*, company_id: int, employee_id: int, user: User, name: str,
                     user_id: int | None = None, department: str = "", position: str = "",
                     email: str = "", active: bool = True) -> Employee:
     """Change an employee. Raises NotFound, ValidationError. Commits."""
@@ -221,7 +221,7 @@ def would_cycle(company_id: int, product_id: int, component_id: int) -> bool:
     return _reaches(_edges(company_id), component_id, product_id)
 
 
-def add_bom_line(company_id: int, *, user: User, product_id: int | None,
+def add_bom_line(*, company_id: int, user: User, product_id: int | None,
                  component_id: int | None, quantity) -> BomLine:
     """Add `quantity` of a component per unit of the product (adds to an existing line).
 
@@ -272,7 +272,7 @@ def _bom_line(company_id: int, line_id: int, product_id: int | None = None) -> B
     return line
 
 
-def update_bom_line(company_id: int, line_id: int, *, user: User, quantity,
+def update_bom_line(*, company_id: int, line_id: int, user: User, quantity,
                     product_id: int | None = None) -> BomLine:
     """Change a line's quantity per unit (of `product_id`'s BOM when given). Raises NotFound,
     ValidationError. Commits."""
@@ -290,7 +290,7 @@ def update_bom_line(company_id: int, line_id: int, *, user: User, quantity,
     return line
 
 
-def remove_bom_line(company_id: int, line_id: int, *, user: User,
+def remove_bom_line(*, company_id: int, line_id: int, user: User,
                     product_id: int | None = None) -> int:
     """Delete a BOM line (of `product_id`'s BOM when given); returns the product id. Planned
     orders keep their snapshot. Commits."""
@@ -387,7 +387,7 @@ def _explode(order: ProductionOrder, lines) -> None:
             company_id=order.company_id, component_id=component_id, quantity=required))
 
 
-def create_order(company_id: int, *, user: User, product_id: int | None, quantity,
+def create_order(*, company_id: int, user: User, product_id: int | None, quantity,
                  component_warehouse_id: int | None, output_warehouse_id: int | None,
                  planned_start: date | None, planned_end: date | None = None,
                  notes: str = "") -> ProductionOrder:
@@ -410,7 +410,7 @@ def create_order(company_id: int, *, user: User, product_id: int | None, quantit
     return order
 
 
-def update_order(company_id: int, order_id: int, *, user: User, product_id: int | None,
+def update_order(*, company_id: int, order_id: int, user: User, product_id: int | None,
                  quantity, component_warehouse_id: int | None, output_warehouse_id: int | None,
                  planned_start: date | None, planned_end: date | None = None,
                  notes: str = "") -> ProductionOrder:
@@ -418,7 +418,7 @@ def update_order(company_id: int, order_id: int, *, user: User, product_id: int 
     _require(user, "staff")
     with atomic():
         order = _lock_order(company_id, order_id)
-        if order.status != "planned":
+        if not order.is_planned:
             raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: only a "
                                     "planned order can be changed.")
         values, lines = _order_values(
@@ -492,20 +492,16 @@ def has_open_failure(company_id: int, order: ProductionOrder) -> bool:
     return db.session.scalar(stmt.limit(1)) is not None
 
 
-def start_order(company_id: int, order_id: int, *, user: User) -> ProductionOrder:
+def start_order(*, company_id: int, order_id: int, user: User) -> ProductionOrder:
     """planned -> in_progress: reserve every component in the component warehouse.
 
     All or nothing: InsufficientStock names every short component. A replay of an order
     already started does nothing. Manager only. Commits.
     """
-    _require(user, "manager")
     with atomic():
         order = _lock_order(company_id, order_id)
-        if order.status == "in_progress":
+        if not ProductionOrder.workflow.begin(order, "start", user):
             return order
-        if order.status != "planned":
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: only a "
-                                    "planned order can be started.")
         short = [a for a in availability(order) if a.shortage > 0]
         if short:
             raise InsufficientStock(
@@ -524,21 +520,17 @@ def start_order(company_id: int, order_id: int, *, user: User) -> ProductionOrde
     return order
 
 
-def complete_order(company_id: int, order_id: int, *, user: User) -> ProductionOrder:
+def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionOrder:
     """in_progress -> done: consume the components and produce the product, all or nothing.
 
     Refused (InvalidTransition) while a failed inspection is not overridden. Each
     reservation is released and the component issued (production_consume), then the
     product received in the output warehouse (production_output). Manager only. Commits.
     """
-    _require(user, "manager")
     with atomic():
         order = _lock_order(company_id, order_id)
-        if order.status == "done":
+        if not ProductionOrder.workflow.begin(order, "complete", user):
             return order
-        if order.status != "in_progress":
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: only an "
-                                    "order in progress can be completed.")
         if has_open_failure(company_id, order):
             raise InvalidTransition(
                 f"{order.number} has a failed quality inspection: a manager must override "
@@ -564,16 +556,12 @@ def complete_order(company_id: int, order_id: int, *, user: User) -> ProductionO
     return order
 
 
-def cancel_order(company_id: int, order_id: int, *, user: User) -> ProductionOrder:
+def cancel_order(*, company_id: int, order_id: int, user: User) -> ProductionOrder:
     """planned or in_progress -> cancelled; releases the reservations. Manager only. Commits."""
-    _require(user, "manager")
     with atomic():
         order = _lock_order(company_id, order_id)
-        if order.status == "cancelled":
+        if not ProductionOrder.workflow.begin(order, "cancel", user):
             return order
-        if order.status not in ("planned", "in_progress"):
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()} and "
-                                    "cannot be cancelled.")
         previous = order.status
         if previous == "in_progress":
             for line in order.components:
@@ -588,19 +576,17 @@ def cancel_order(company_id: int, order_id: int, *, user: User) -> ProductionOrd
     return order
 
 
-def override_quality(company_id: int, order_id: int, *, user: User,
+def override_quality(*, company_id: int, order_id: int, user: User,
                      reason: str) -> ProductionOrder:
     """A manager lets the order be completed despite its failed inspections (recorded on the
     order and in the audit trail). Raises ValidationError without a reason. Commits."""
-    _require(user, "manager")
+    _require(user, ProductionOrder.workflow.actions["override"].role)
     errors: dict[str, list[str]] = {}
     reason = _text(reason, field="reason", max_length=500, required=True, errors=errors)
     _raise(errors)
     with atomic():
         order = _lock_order(company_id, order_id)
-        if order.status not in ("planned", "in_progress"):
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: "
-                                    "there is nothing to override.")
+        ProductionOrder.workflow.begin(order, "override", user)
         if not has_open_failure(company_id, order):
             raise InvalidTransition(f"{order.number} has no failed inspection to override.")
         order.quality_override_by = user.id
@@ -640,14 +626,14 @@ def _work_order_values(company_id: int, *, name, employee_id, planned_hours, act
     return values
 
 
-def create_work_order(company_id: int, order_id: int, *, user: User, name: str,
+def create_work_order(*, company_id: int, order_id: int, user: User, name: str,
                       employee_id: int | None = None, planned_hours=None, actual_hours=None,
                       sequence=10) -> WorkOrder:
     """Add a step to a production order that is not done or cancelled. Commits."""
     _require(user, "staff")
     with atomic():
         order = _lock_order(company_id, order_id)
-        if order.status in ("done", "cancelled"):
+        if not order.is_open:
             raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: "
                                     "no new work orders.")
         values = _work_order_values(company_id, name=name, employee_id=employee_id,
@@ -672,7 +658,7 @@ def _work_order(company_id: int, work_order_id: int) -> WorkOrder:
     return work_order
 
 
-def update_work_order(company_id: int, work_order_id: int, *, user: User, name: str,
+def update_work_order(*, company_id: int, work_order_id: int, user: User, name: str,
                       employee_id: int | None = None, planned_hours=None, actual_hours=None,
                       sequence=10) -> WorkOrder:
     """Change a work order. Commits."""
@@ -690,21 +676,48 @@ def update_work_order(company_id: int, work_order_id: int, *, user: User, name: 
     return work_order
 
 
-def set_work_order_status(company_id: int, work_order_id: int, *, user: User,
+def _move_work_order(company_id: int, work_order_id: int, user: User, action: str) -> WorkOrder:
+    """Take step `action` of WORK_ORDER_FLOW (a replay does nothing). Commits."""
+    with atomic():
+        work_order = _work_order(company_id, work_order_id)
+        if not WorkOrder.workflow.begin(work_order, action, user):
+            return work_order
+        changes = audit.diff(work_order, {"status": WorkOrder.workflow.actions[action].target})
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="work_order", record_id=work_order.id,
+                     summary=f"Work order {work_order.name}: {work_order.status_label}",
+                     changes=changes)
+    return work_order
+
+
+def start_work_order(*, company_id: int, work_order_id: int, user: User) -> WorkOrder:
+    """open or done -> in_progress. Staff. Commits."""
+    return _move_work_order(company_id, work_order_id, user, "start")
+
+
+def finish_work_order(*, company_id: int, work_order_id: int, user: User) -> WorkOrder:
+    """open or in_progress -> done. Staff. Commits."""
+    return _move_work_order(company_id, work_order_id, user, "finish")
+
+
+def reopen_work_order(*, company_id: int, work_order_id: int, user: User) -> WorkOrder:
+    """in_progress or done -> open. Staff. Commits."""
+    return _move_work_order(company_id, work_order_id, user, "reopen")
+
+
+def set_work_order_status(*, company_id: int, work_order_id: int, user: User,
                           status: str) -> WorkOrder:
-    """open / in_progress / done, in any order (a step may be reopened). Commits."""
+    """open / in_progress / done, in any order (a step may be reopened): the step of
+    WORK_ORDER_FLOW that leads there. The status it already has changes nothing. Commits."""
     _require(user, "staff")
     if status not in WORK_ORDER_STATUSES:
         raise ValidationError(field_errors={"status": ["Choose a valid status."]})
     with atomic():
         work_order = _work_order(company_id, work_order_id)
-        changes = audit.diff(work_order, {"status": status})
-        if changes:
-            audit.record(company_id=company_id, user=user, action="status",
-                         record_type="work_order", record_id=work_order.id,
-                         summary=f"Work order {work_order.name}: {work_order.status_label}",
-                         changes=changes)
-    return work_order
+        action = work_order.action_to(status)
+        if action is None:  # already there
+            return work_order
+        return _move_work_order(company_id, work_order_id, user, action)
 
 
 # ---------------------------------------------------------------- shortages

@@ -31,7 +31,7 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
-from erp.models.purchasing import (OPEN_STATUSES, plain_number, RECEIVABLE_STATUSES, GoodsReceipt,
+from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock, validation)
@@ -134,7 +134,7 @@ def _product(company_id: int, product_id: int | None, *, field: str = "product")
 
 
 def _require_draft(order: PurchaseOrder) -> None:
-    if order.status != "draft":
+    if not order.is_draft:
         raise InvalidTransition(
             f"{order.number} is {order.status_label.lower()}; only a draft can be changed.")
 
@@ -343,12 +343,9 @@ def place_order(*, company_id: int, user: User | None, order_id: int) -> Purchas
 
     Raises InvalidTransition from any other state, ValidationError without lines.
     """
-    _require(user, "manager")
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        if order.status != "draft":
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}; "
-                                    "only a draft can be ordered.")
+        PurchaseOrder.workflow.begin(order, "place", user)
         if not order.items:
             raise ValidationError("Add at least one line before ordering.")
         order.status = "ordered"
@@ -361,12 +358,9 @@ def place_order(*, company_id: int, user: User | None, order_id: int) -> Purchas
 
 def cancel_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
     """draft or ordered -> cancelled (nothing was received, so no stock changes). Manager."""
-    _require(user, "manager")
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        if order.status not in ("draft", "ordered"):
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}; "
-                                    "only a draft or ordered purchase order can be cancelled.")
+        PurchaseOrder.workflow.begin(order, "cancel", user)
         old = order.status
         order.status = "cancelled"
         audit.record(company_id=company_id, user=user, action="status",
@@ -400,7 +394,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
     sets the status to partially_received or received. A token already used by an
     earlier receipt is refused (a replayed form). Staff. Commits.
     """
-    _require(user, "staff")
+    _require(user, PurchaseOrder.workflow.actions["receive"].role)
     token = (token or "").strip() or new_receipt_token()
     if len(token) > 64:
         raise ValidationError("The receipt form is invalid. Reload the page and try again.")
@@ -416,9 +410,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
                     GoodsReceipt.company_id == company_id,
                     GoodsReceipt.receipt_token == token)) is not None:
                 raise ReceiptReplayed(REPLAYED)
-            if order.status not in RECEIVABLE_STATUSES:
-                raise InvalidTransition(f"{order.number} is {order.status_label.lower()}; "
-                                        "only an ordered purchase order can be received.")
+            PurchaseOrder.workflow.begin(order, "receive", user)
             warehouse = _warehouse(company_id, warehouse_id)
             items = list(db.session.scalars(
                 select(PurchaseOrderItem).where(PurchaseOrderItem.order_id == order.id)

@@ -56,7 +56,7 @@ def _values(company_id: int, *, product_id, production_order_id, receipt_referen
     return values
 
 
-def create_inspection(company_id: int, *, user: User, result: str, inspected_on: date | None,
+def create_inspection(*, company_id: int, user: User, result: str, inspected_on: date | None,
                       product_id: int | None = None, production_order_id: int | None = None,
                       receipt_reference: str = "", notes: str = "",
                       inspector: User | None = None) -> QualityInspection:
@@ -77,7 +77,7 @@ def create_inspection(company_id: int, *, user: User, result: str, inspected_on:
     return inspection
 
 
-def update_inspection(company_id: int, inspection_id: int, *, user: User, result: str,
+def update_inspection(*, company_id: int, inspection_id: int, user: User, result: str,
                       inspected_on: date | None, product_id: int | None = None,
                       production_order_id: int | None = None, receipt_reference: str = "",
                       notes: str = "") -> QualityInspection:

@@ -454,3 +454,27 @@ def test_query_counts_do_not_grow_with_rows(app, make_user, queries_for):
         web = login(app.test_client(), staff.email)
         counts[size] = [queries_for(web, url) for url in urls]
     assert counts[5] == counts[60]
+
+
+def test_work_order_record_page(shop, client_as, other_company_client, queries_for):
+    """A work order's page: for viewers, linked from the lists and the production order,
+    its steps as buttons for staff, 404 for another company, a fixed number of queries."""
+    url = f"/production/work-orders/{shop.work_order.id}"
+    viewer, staff = client_as("viewer"), client_as("staff")
+    page = viewer.get(url).get_data(as_text=True)
+    assert "Assemble" in page and shop.order.number in page and "Erin Welder" in page
+    assert f'action="{url}/start"' not in page
+    page = staff.get(url).get_data(as_text=True)
+    assert f'action="{url}/start"' in page and f'action="{url}/finish"' in page
+    assert f'action="{url}/reopen"' not in page
+    for listing in ("/production/work-orders", f"/production/orders/{shop.order.id}",
+                    f"/production/employees/{shop.employee.id}"):
+        assert f'href="{url}"' in viewer.get(listing).get_data(as_text=True), listing
+    assert other_company_client.get(url).status_code == 404
+    assert other_company_client.post(f"{url}/start").status_code == 404
+    first = queries_for(staff, url)
+    WorkOrderFactory(company=shop.company, production_order_id=shop.order.id, name="Paint")
+    assert queries_for(staff, url) == first
+    assert staff.post(f"{url}/start").status_code in (302, 303)
+    db.session.rollback()
+    assert db.session.get(WorkOrder, shop.work_order.id).status == "in_progress"

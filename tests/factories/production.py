@@ -54,7 +54,7 @@ def make_order(company, user, product, quantity="1", *, warehouse, output=None,
                planned_start=None, **kwargs):
     """A planned production order through the service (the product needs BOM lines)."""
     return production_service.create_order(
-        company.id, user=user, product_id=product.id, quantity=quantity,
+        company_id=company.id, user=user, product_id=product.id, quantity=quantity,
         component_warehouse_id=warehouse.id, output_warehouse_id=(output or warehouse).id,
         planned_start=planned_start or date.today(), **kwargs)
 

@@ -29,11 +29,14 @@ def shop(app, company, make_user):
     bike = ProductFactory(company=company, sku="BIKE", kind="finished_good", cost_price=D("1"))
     main = WarehouseFactory(company=company, code="MAIN")
     out = WarehouseFactory(company=company, code="OUT")
-    production.add_bom_line(company.id, user=staff, product_id=frame.id, component_id=tube.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=frame.id,
+                            component_id=tube.id,
                             quantity="2.5")
-    production.add_bom_line(company.id, user=staff, product_id=bike.id, component_id=frame.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=bike.id,
+                            component_id=frame.id,
                             quantity="1")
-    production.add_bom_line(company.id, user=staff, product_id=bike.id, component_id=wheel.id,
+    production.add_bom_line(company_id=company.id, user=staff, product_id=bike.id,
+                            component_id=wheel.id,
                             quantity="2")
 
     class Shop:
@@ -67,14 +70,16 @@ def assert_ledger(shop):
 
 def test_a_product_cannot_be_its_own_component(shop):
     with pytest.raises(ValidationError) as error:
-        production.add_bom_line(shop.company.id, user=shop.staff, product_id=shop.bike.id,
+        production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.bike.id,
                                 component_id=shop.bike.id, quantity="1")
     assert "itself" in error.value.field_errors["component"][0]
 
 
 def test_a_direct_cycle_is_refused_with_a_clear_message(shop):
     with pytest.raises(ValidationError) as error:
-        production.add_bom_line(shop.company.id, user=shop.staff, product_id=shop.frame.id,
+        production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.frame.id,
                                 component_id=shop.bike.id, quantity="1")
     assert "cycle" in error.value.field_errors["component"][0]
     assert "BIKE already needs FRAME" in error.value.field_errors["component"][0]
@@ -83,7 +88,8 @@ def test_a_direct_cycle_is_refused_with_a_clear_message(shop):
 def test_an_indirect_cycle_is_refused(shop):
     # tube -> bike would close bike -> frame -> tube -> bike
     with pytest.raises(ValidationError) as error:
-        production.add_bom_line(shop.company.id, user=shop.staff, product_id=shop.tube.id,
+        production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.tube.id,
                                 component_id=shop.bike.id, quantity="1")
     assert "cycle" in " ".join(error.value.field_errors["component"])
     db.session.rollback()
@@ -91,11 +97,12 @@ def test_an_indirect_cycle_is_refused(shop):
 
 
 def test_the_same_component_twice_adds_to_the_line_and_diamonds_are_fine(shop):
-    line = production.add_bom_line(shop.company.id, user=shop.staff, product_id=shop.bike.id,
+    line = production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                   product_id=shop.bike.id,
                                    component_id=shop.wheel.id, quantity="1")
     assert line.quantity == D("3")
     # bike needs tube directly too (a diamond, not a cycle)
-    production.add_bom_line(shop.company.id, user=shop.staff, product_id=shop.bike.id,
+    production.add_bom_line(company_id=shop.company.id, user=shop.staff, product_id=shop.bike.id,
                             component_id=shop.tube.id, quantity="1")
 
 
@@ -117,25 +124,27 @@ def test_bom_lines_refuse_services_bad_quantities_and_other_companies(shop, othe
                                           (shop.tube.id, "abc", "quantity"),
                                           (shop.tube.id, "NaN", "quantity")]:
         with pytest.raises(ValidationError) as error:
-            production.add_bom_line(shop.company.id, user=shop.staff, product_id=shop.bike.id,
+            production.add_bom_line(company_id=shop.company.id, user=shop.staff,
+                                    product_id=shop.bike.id,
                                     component_id=component_id, quantity=quantity)
         assert field in error.value.field_errors
 
 
 def test_viewers_cannot_edit_boms(shop, make_user):
     with pytest.raises(PermissionDenied):
-        production.add_bom_line(shop.company.id, user=make_user("viewer"),
+        production.add_bom_line(company_id=shop.company.id, user=make_user("viewer"),
                                 product_id=shop.bike.id, component_id=shop.tube.id, quantity="1")
 
 
 def test_update_and_remove_a_line(shop):
     line = db.session.scalar(select(BomLine).where(BomLine.component_id == shop.wheel.id))
-    production.update_bom_line(shop.company.id, line.id, user=shop.staff, quantity="4")
+    production.update_bom_line(company_id=shop.company.id, line_id=line.id, user=shop.staff,
+                               quantity="4")
     assert production.rolled_up_cost(shop.company.id, shop.bike.id) == D("87.50")
-    production.remove_bom_line(shop.company.id, line.id, user=shop.staff)
+    production.remove_bom_line(company_id=shop.company.id, line_id=line.id, user=shop.staff)
     assert production.rolled_up_cost(shop.company.id, shop.bike.id) == D("7.50")
     with pytest.raises(NotFound):
-        production.remove_bom_line(shop.company.id, line.id, user=shop.staff)
+        production.remove_bom_line(company_id=shop.company.id, line_id=line.id, user=shop.staff)
 
 
 # ---------------------------------------------------------------- orders
@@ -155,7 +164,8 @@ def test_an_order_needs_a_bom_and_valid_input(shop):
         make_order(shop.company, shop.staff, shop.tube, "1", warehouse=shop.main)
     assert "no bill of materials" in error.value.field_errors["product"][0]
     with pytest.raises(ValidationError) as error:
-        production.create_order(shop.company.id, user=shop.staff, product_id=shop.bike.id,
+        production.create_order(company_id=shop.company.id, user=shop.staff,
+                                product_id=shop.bike.id,
                                 quantity="-2", component_warehouse_id=999999,
                                 output_warehouse_id=None, planned_start=None)
     assert set(error.value.field_errors) >= {"quantity", "component_warehouse_id",
@@ -179,7 +189,7 @@ def test_start_refuses_listing_all_shortages_and_reserves_nothing(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "2", warehouse=shop.main)
     receive(shop, shop.wheel, 1)
     with pytest.raises(InsufficientStock) as error:
-        production.start_order(shop.company.id, order.id, user=shop.manager)
+        production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     assert "WHEEL needs 4, 1 available" in str(error.value)
     assert level(shop.frame, shop.main) == (D(5), D(0))
     db.session.rollback()
@@ -192,19 +202,20 @@ def test_the_full_workflow_reserves_consumes_and_produces(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "2", warehouse=shop.main,
                        output=shop.out)
     assert_ledger(shop)
-    production.start_order(shop.company.id, order.id, user=shop.manager)
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     assert level(shop.frame, shop.main) == (D(5), D(2))
     assert level(shop.wheel, shop.main) == (D(10), D(4))
     assert_ledger(shop)
     # a replay of start does nothing twice
-    production.start_order(shop.company.id, order.id, user=shop.manager)
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     assert level(shop.wheel, shop.main) == (D(10), D(4))
-    production.complete_order(shop.company.id, order.id, user=shop.manager)
+    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     assert level(shop.frame, shop.main) == (D(3), D(0))
     assert level(shop.wheel, shop.main) == (D(6), D(0))
     assert level(shop.bike, shop.out) == (D(2), D(0))
     assert_ledger(shop)
-    production.complete_order(shop.company.id, order.id, user=shop.manager)  # replay
+    production.complete_order(company_id=shop.company.id, order_id=order.id,
+                              user=shop.manager)  # replay
     assert level(shop.bike, shop.out) == (D(2), D(0))
     movements = db.session.execute(select(StockMovement.kind, StockMovement.quantity,
                                           StockMovement.source_type, StockMovement.reference)
@@ -216,17 +227,18 @@ def test_the_full_workflow_reserves_consumes_and_produces(shop):
     assert {s for _, _, s, _ in movements} == {"production_order_component", "production_order"}
     assert {r for _, _, _, r in movements} == {order.number}
     with pytest.raises(InvalidTransition):
-        production.cancel_order(shop.company.id, order.id, user=shop.manager)
+        production.cancel_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
 
 
 def test_complete_is_only_from_in_progress_and_only_for_managers(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
     with pytest.raises(InvalidTransition, match="only an order in progress"):
-        production.complete_order(shop.company.id, order.id, user=shop.manager)
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     with pytest.raises(PermissionDenied):
-        production.start_order(shop.company.id, order.id, user=shop.staff)
+        production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.staff)
     with pytest.raises(NotFound):
-        production.start_order(shop.company.id + 999, order.id, user=shop.manager)
+        production.start_order(company_id=shop.company.id + 999, order_id=order.id,
+                               user=shop.manager)
 
 
 def test_a_failure_half_way_through_done_leaves_stock_untouched(shop, monkeypatch):
@@ -234,7 +246,7 @@ def test_a_failure_half_way_through_done_leaves_stock_untouched(shop, monkeypatc
     receive(shop, shop.wheel, 10)
     order = make_order(shop.company, shop.staff, shop.bike, "2", warehouse=shop.main,
                        output=shop.out)
-    production.start_order(shop.company.id, order.id, user=shop.manager)
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     movements_before = db.session.scalar(select(func.count()).select_from(StockMovement))
     real_move = stock.move
 
@@ -245,7 +257,7 @@ def test_a_failure_half_way_through_done_leaves_stock_untouched(shop, monkeypatc
 
     monkeypatch.setattr(stock, "move", failing_move)
     with pytest.raises(RuntimeError):
-        production.complete_order(shop.company.id, order.id, user=shop.manager)
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     monkeypatch.undo()
     assert level(shop.frame, shop.main) == (D(5), D(2))
     assert level(shop.wheel, shop.main) == (D(10), D(4))
@@ -253,7 +265,8 @@ def test_a_failure_half_way_through_done_leaves_stock_untouched(shop, monkeypatc
     assert db.session.scalar(select(func.count()).select_from(StockMovement)) == movements_before
     assert db.session.get(ProductionOrder, order.id).status == "in_progress"
     assert_ledger(shop)
-    production.complete_order(shop.company.id, order.id, user=shop.manager)  # works after
+    production.complete_order(company_id=shop.company.id, order_id=order.id,
+                              user=shop.manager)  # works after
     assert level(shop.bike, shop.out) == (D(2), D(0))
 
 
@@ -261,32 +274,34 @@ def test_cancel_releases_the_reservations(shop):
     receive(shop, shop.frame, 5)
     receive(shop, shop.wheel, 10)
     order = make_order(shop.company, shop.staff, shop.bike, "2", warehouse=shop.main)
-    production.start_order(shop.company.id, order.id, user=shop.manager)
-    production.cancel_order(shop.company.id, order.id, user=shop.manager)
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    production.cancel_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     assert level(shop.frame, shop.main) == (D(5), D(0))
     assert level(shop.wheel, shop.main) == (D(10), D(0))
     assert_ledger(shop)
     with pytest.raises(InvalidTransition):
-        production.start_order(shop.company.id, order.id, user=shop.manager)
+        production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     planned = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
-    production.cancel_order(shop.company.id, planned.id, user=shop.manager)
+    production.cancel_order(company_id=shop.company.id, order_id=planned.id, user=shop.manager)
 
 
 def test_a_failed_inspection_blocks_done_until_a_manager_overrides(shop):
     receive(shop, shop.frame, 5)
     receive(shop, shop.wheel, 10)
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
-    production.start_order(shop.company.id, order.id, user=shop.manager)
-    quality.create_inspection(shop.company.id, user=shop.staff, result="fail",
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="fail",
                               inspected_on=order.planned_start, production_order_id=order.id,
                               notes="Scratched paint")
     with pytest.raises(InvalidTransition, match="failed quality inspection"):
-        production.complete_order(shop.company.id, order.id, user=shop.manager)
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     with pytest.raises(ValidationError):
-        production.override_quality(shop.company.id, order.id, user=shop.manager, reason=" ")
+        production.override_quality(company_id=shop.company.id, order_id=order.id,
+                                    user=shop.manager, reason=" ")
     with pytest.raises(PermissionDenied):
-        production.override_quality(shop.company.id, order.id, user=shop.staff, reason="ok")
-    production.override_quality(shop.company.id, order.id, user=shop.manager,
+        production.override_quality(company_id=shop.company.id, order_id=order.id,
+                                    user=shop.staff, reason="ok")
+    production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager,
                                 reason="Cosmetic only, customer agreed")
     db.session.rollback()
     order = db.session.get(ProductionOrder, order.id)
@@ -294,7 +309,7 @@ def test_a_failed_inspection_blocks_done_until_a_manager_overrides(shop):
     assert order.quality_override_reason == "Cosmetic only, customer agreed"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "quality_override"))
     assert entry.record_id == order.id and "Cosmetic" in entry.summary
-    production.complete_order(shop.company.id, order.id, user=shop.manager)
+    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
     assert level(shop.bike, shop.main) == (D(1), D(0))
     assert_ledger(shop)
 
@@ -303,21 +318,24 @@ def test_a_new_failure_after_an_override_blocks_again(shop):
     receive(shop, shop.frame, 5)
     receive(shop, shop.wheel, 10)
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
-    production.start_order(shop.company.id, order.id, user=shop.manager)
-    quality.create_inspection(shop.company.id, user=shop.staff, result="fail",
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="fail",
                               inspected_on=order.planned_start, production_order_id=order.id)
-    production.override_quality(shop.company.id, order.id, user=shop.manager, reason="ok")
+    production.override_quality(company_id=shop.company.id, order_id=order.id, user=shop.manager,
+                                reason="ok")
     with pytest.raises(InvalidTransition, match="no failed inspection"):
-        production.override_quality(shop.company.id, order.id, user=shop.manager, reason="again")
-    quality.create_inspection(shop.company.id, user=shop.staff, result="fail",
+        production.override_quality(company_id=shop.company.id, order_id=order.id,
+                                    user=shop.manager, reason="again")
+    quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="fail",
                               inspected_on=order.planned_start, production_order_id=order.id)
     with pytest.raises(InvalidTransition):
-        production.complete_order(shop.company.id, order.id, user=shop.manager)
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
 
 
 def test_planned_orders_can_be_changed_and_are_snapshot_again(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
-    production.update_order(shop.company.id, order.id, user=shop.staff, product_id=shop.bike.id,
+    production.update_order(company_id=shop.company.id, order_id=order.id, user=shop.staff,
+                            product_id=shop.bike.id,
                             quantity="5", component_warehouse_id=shop.main.id,
                             output_warehouse_id=shop.out.id, planned_start=order.planned_start)
     db.session.rollback()
@@ -338,22 +356,26 @@ def test_shortages_are_aggregated_by_component_and_warehouse(shop):
 def test_work_orders_and_employees(shop, make_user):
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
     user = make_user("staff")
-    employee = production.create_employee(shop.company.id, user=shop.staff, name="Eve",
+    employee = production.create_employee(company_id=shop.company.id, user=shop.staff, name="Eve",
                                           user_id=user.id)
     with pytest.raises(ValidationError) as error:
-        production.create_employee(shop.company.id, user=shop.staff, name="Dup",
+        production.create_employee(company_id=shop.company.id, user=shop.staff, name="Dup",
                                    user_id=user.id)
     assert "already linked" in error.value.field_errors["user_id"][0]
-    work_order = production.create_work_order(shop.company.id, order.id, user=shop.staff,
+    work_order = production.create_work_order(company_id=shop.company.id, order_id=order.id,
+                                              user=shop.staff,
                                               name="Weld", employee_id=employee.id,
                                               planned_hours="1.5")
-    production.set_work_order_status(shop.company.id, work_order.id, user=shop.staff,
+    production.set_work_order_status(company_id=shop.company.id, work_order_id=work_order.id,
+                                     user=shop.staff,
                                      status="done")
     with pytest.raises(ValidationError):
-        production.set_work_order_status(shop.company.id, work_order.id, user=shop.staff,
+        production.set_work_order_status(company_id=shop.company.id, work_order_id=work_order.id,
+                                         user=shop.staff,
                                          status="bogus")
     with pytest.raises(ValidationError) as error:
-        production.create_work_order(shop.company.id, order.id, user=shop.staff, name="",
+        production.create_work_order(company_id=shop.company.id, order_id=order.id,
+                                     user=shop.staff, name="",
                                      planned_hours="-1", actual_hours="NaN",
                                      employee_id=EmployeeFactory(company=shop.company).id + 99)
     assert set(error.value.field_errors) == {"name", "planned_hours", "actual_hours", "employee"}

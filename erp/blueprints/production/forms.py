@@ -15,14 +15,6 @@ from erp.models.production import WORK_ORDER_STATUSES
 MAX_QUANTITY = Decimal("99999999999")
 
 
-def clean(form):
-    """Drop NUL characters from text input: PostgreSQL refuses them in strings (a 500)."""
-    for field in form:
-        if isinstance(field.data, str) and "\x00" in field.data:
-            field.data = field.data.replace("\x00", "")
-    return form
-
-
 def finite(form, field) -> None:
     """Decimal('NaN') and infinities parse but cannot be compared: refuse them first."""
     if field.data is not None and not field.data.is_finite():

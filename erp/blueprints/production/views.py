@@ -13,9 +13,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
-from erp.blueprints.production.forms import (BomLineForm, clean, BomQuantityForm, EmployeeForm,
+from erp.blueprints.production.forms import (BomLineForm, BomQuantityForm, EmployeeForm,
                                              OverrideForm, ProductionOrderForm, WorkOrderForm,
                                              WorkOrderStatusForm)
+from erp.documents import register_actions
 from erp.csv_io import export_csv, export_limited, wants_csv
 from erp.extensions import db
 from erp.lines import LineEditor, Pick
@@ -43,18 +44,6 @@ def _id_arg(name: str) -> int | None:
     except ValueError:
         return None
     return value if 0 < value < 2**31 else None
-
-
-def list_params(**kwargs) -> ListParams:
-    """ListParams without NUL characters (PostgreSQL refuses them in strings)."""
-    params = ListParams.from_request(**kwargs)
-    params.q = params.q.replace("\x00", "")
-    params.filters = {k: v.replace("\x00", "") for k, v in params.filters.items()}
-    return params
-
-
-def _text_arg(text: str) -> str:
-    return text.replace("\x00", "")
 
 
 def _company_id() -> int:
@@ -95,7 +84,7 @@ EMPLOYEE_SORTS = {"name": Employee.name, "department": Employee.department,
 @require_role("viewer")
 @export_limited
 def employee_list():
-    params = list_params(sort_keys=list(EMPLOYEE_SORTS), default_sort="name",
+    params = ListParams.from_request(sort_keys=list(EMPLOYEE_SORTS), default_sort="name",
                                      filters=["status"])
     stmt = company_select(Employee).options(joinedload(Employee.user))
     if params.q:
@@ -129,10 +118,12 @@ def _employee_form_submit(form: EmployeeForm, employee: Employee | None):
                   email=form.email.data, active=form.active.data)
     try:
         if employee is None:
-            employee = service.create_employee(_company_id(), user=current_user, **values)
+            employee = service.create_employee(company_id=_company_id(), user=current_user,
+                                               **values)
             flash(f"Employee {employee.name} added.", "success")
         else:
-            service.update_employee(_company_id(), employee.id, user=current_user, **values)
+            service.update_employee(company_id=_company_id(), employee_id=employee.id,
+                                    user=current_user, **values)
             flash(f"Employee {employee.name} saved.", "success")
     except ValidationError as error:
         apply_field_errors(form, error)
@@ -143,7 +134,7 @@ def _employee_form_submit(form: EmployeeForm, employee: Employee | None):
 @bp.route("/employees/new", methods=["GET", "POST"])
 @require_role("staff")
 def employee_create():
-    form = clean(EmployeeForm())
+    form = EmployeeForm()
     form.set_users(_company_users())
     if form.validate_on_submit():
         response = _employee_form_submit(form, None)
@@ -170,7 +161,7 @@ def employee_detail(employee_id: int):
 @require_role("staff")
 def employee_edit(employee_id: int):
     employee = scoped_get_or_404(Employee, employee_id)
-    form = clean(EmployeeForm(obj=None if request.method == "POST" else employee))
+    form = EmployeeForm(obj=None if request.method == "POST" else employee)
     form.set_users(_company_users())
     if request.method == "GET":
         form.user_id.data = str(employee.user_id) if employee.user_id else ""
@@ -203,7 +194,7 @@ def bom_list():
 @require_role("viewer")
 def bom_open():
     """Go to the BOM of the product typed into the picker (a new BOM starts empty)."""
-    product = find_product(_company_id(), _text_arg(request.args.get("product", "")[:300]))
+    product = find_product(_company_id(), request.args.get("product", "")[:300])
     if product is None:
         flash("No such product: type its SKU or pick it from the list.", "danger")
         return redirect_after_post("production.bom_list")
@@ -297,7 +288,7 @@ def _order_form_values(form: ProductionOrderForm) -> dict | None:
 @bp.route("/orders/new", methods=["GET", "POST"])
 @require_role("staff")
 def order_create():
-    form = clean(ProductionOrderForm())
+    form = ProductionOrderForm()
     form.set_warehouses(_warehouses())
     if request.method == "GET":
         form.planned_start.data = date.today()
@@ -311,7 +302,7 @@ def order_create():
     if valid:
         if values is not None:
             try:
-                order = service.create_order(_company_id(), user=current_user, **values)
+                order = service.create_order(company_id=_company_id(), user=current_user, **values)
             except ValidationError as error:
                 apply_field_errors(form, error)
             else:
@@ -325,11 +316,11 @@ def order_create():
 @require_role("staff")
 def order_edit(order_id: int):
     order = scoped_get_or_404(ProductionOrder, order_id, joinedload(ProductionOrder.product))
-    if order.status != "planned":
+    if not order.is_planned:
         flash(f"{order.number} is {order.status_label.lower()}: only a planned order can be "
               "changed.", "warning")
         return redirect_after_post("production.order_detail", order_id=order.id)
-    form = clean(ProductionOrderForm(obj=None if request.method == "POST" else order))
+    form = ProductionOrderForm(obj=None if request.method == "POST" else order)
     form.set_warehouses(_warehouses())
     if request.method == "GET":
         form.product.data = order.product.sku
@@ -340,7 +331,8 @@ def order_edit(order_id: int):
     if valid:
         if values is not None:
             try:
-                service.update_order(_company_id(), order.id, user=current_user, **values)
+                service.update_order(company_id=_company_id(), order_id=order.id,
+                                     user=current_user, **values)
             except ValidationError as error:
                 apply_field_errors(form, error)
             except DomainError as error:
@@ -385,44 +377,19 @@ def order_availability(order_id: int):
                   **_order_context(order_id, show_availability=True))
 
 
-def _transition(order_id: int, action, done_message: str):
-    order = scoped_get_or_404(ProductionOrder, order_id)
-    try:
-        action(_company_id(), order.id, user=current_user)
-        flash(done_message.format(number=order.number), "success")
-    except DomainError as error:
-        flash(str(error), "danger")
-    return redirect_after_post("production.order_detail", order_id=order.id)
-
-
-@bp.route("/orders/<int:order_id>/start", methods=["POST"])
-@require_role("manager")
-def order_start(order_id: int):
-    return _transition(order_id, service.start_order,
-                       "{number} started: components reserved.")
-
-
-@bp.route("/orders/<int:order_id>/complete", methods=["POST"])
-@require_role("manager")
-def order_complete(order_id: int):
-    return _transition(order_id, service.complete_order,
-                       "{number} done: components consumed, product in stock.")
-
-
-@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
-@require_role("manager")
-def order_cancel(order_id: int):
-    return _transition(order_id, service.cancel_order, "{number} cancelled.")
+register_actions(bp, ProductionOrder, service, detail="production.order_detail",
+                 names=("start", "complete", "cancel"))
 
 
 @bp.route("/orders/<int:order_id>/override", methods=["POST"])
 @require_role("manager")
 def order_override(order_id: int):
     order = scoped_get_or_404(ProductionOrder, order_id)
-    form = clean(OverrideForm())
+    form = OverrideForm()
     if form.validate_on_submit():
         try:
-            service.override_quality(_company_id(), order.id, user=current_user,
+            service.override_quality(company_id=_company_id(), order_id=order.id,
+                                     user=current_user,
                                      reason=form.reason.data)
         except ValidationError as error:
             apply_field_errors(form, error)
@@ -472,7 +439,7 @@ def my_workorders():
 @require_role("staff")
 def workorder_create(order_id: int):
     order = scoped_get_or_404(ProductionOrder, order_id)
-    form = clean(WorkOrderForm())
+    form = WorkOrderForm()
     status = 422
     valid = form.validate_on_submit()
     employee_id, ok = _resolve_employee(form.employee)  # all errors at once
@@ -480,7 +447,8 @@ def workorder_create(order_id: int):
         if ok:
             try:
                 service.create_work_order(
-                    _company_id(), order.id, user=current_user, name=form.name.data,
+                    company_id=_company_id(), order_id=order.id, user=current_user,
+                    name=form.name.data,
                     employee_id=employee_id, planned_hours=form.planned_hours.data,
                     actual_hours=form.actual_hours.data, sequence=form.sequence.data)
             except ValidationError as error:
@@ -496,12 +464,26 @@ def workorder_create(order_id: int):
                   **_order_context(order.id, work_order_form=form))
 
 
+@bp.route("/work-orders/<int:work_order_id>")
+@require_role("viewer")
+def workorder_detail(work_order_id: int):
+    work_order = scoped_get_or_404(
+        WorkOrder, work_order_id,
+        joinedload(WorkOrder.production_order).joinedload(ProductionOrder.product),
+        joinedload(WorkOrder.employee))
+    return render("production/workorder_detail.html", work_order=work_order)
+
+
+register_actions(bp, WorkOrder, service, detail="production.workorder_detail",
+                 url="/work-orders/<int:work_order_id>")
+
+
 @bp.route("/work-orders/<int:work_order_id>/edit", methods=["GET", "POST"])
 @require_role("staff")
 def workorder_edit(work_order_id: int):
     work_order = scoped_get_or_404(WorkOrder, work_order_id, joinedload(WorkOrder.employee),
                                    joinedload(WorkOrder.production_order))
-    form = clean(WorkOrderForm(obj=None if request.method == "POST" else work_order))
+    form = WorkOrderForm(obj=None if request.method == "POST" else work_order)
     if request.method == "GET":
         form.employee.data = work_order.employee.picker_label if work_order.employee else ""
     valid = form.validate_on_submit()
@@ -510,7 +492,8 @@ def workorder_edit(work_order_id: int):
         if ok:
             try:
                 service.update_work_order(
-                    _company_id(), work_order.id, user=current_user, name=form.name.data,
+                    company_id=_company_id(), work_order_id=work_order.id, user=current_user,
+                    name=form.name.data,
                     employee_id=employee_id, planned_hours=form.planned_hours.data,
                     actual_hours=form.actual_hours.data, sequence=form.sequence.data)
             except ValidationError as error:
@@ -527,11 +510,12 @@ def workorder_edit(work_order_id: int):
 @require_role("staff")
 def workorder_status(work_order_id: int):
     work_order = scoped_get_or_404(WorkOrder, work_order_id)
-    form = clean(WorkOrderStatusForm())
+    form = WorkOrderStatusForm()
     message, category = None, "success"
     if form.validate_on_submit():
         try:
-            service.set_work_order_status(_company_id(), work_order.id, user=current_user,
+            service.set_work_order_status(company_id=_company_id(), work_order_id=work_order.id,
+                                          user=current_user,
                                           status=form.status.data)
             message = f"{work_order.name}: {WORK_ORDER_STATUSES[form.status.data].lower()}."
         except DomainError as error:

@@ -13,6 +13,7 @@ from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_views
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
+from erp.documents import register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
@@ -198,29 +199,40 @@ def line_delete(order_id: int, item_id: int):
 
 # Status changes
 
-@bp.route("/orders/<int:order_id>/place", methods=["POST"])
-@require_role("manager")
-def order_place(order_id: int):
-    order = scoped_get_or_404(PurchaseOrder, order_id)
-    try:
-        service.place_order(company_id=current_user.company_id, user=_user(), order_id=order.id)
-        flash(f"{order.number} ordered.", "success")
-    except DomainError as error:
-        flash(str(error), "danger")
-    return redirect_after_post("purchasing.order_detail", order_id=order_id)
+register_actions(bp, PurchaseOrder, service, detail="purchasing.order_detail",
+                 names=("place", "cancel"))
 
 
-@bp.route("/orders/<int:order_id>/cancel", methods=["POST"])
-@require_role("manager")
-def order_cancel(order_id: int):
-    order = scoped_get_or_404(PurchaseOrder, order_id)
+def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str]):
+    """Receive the submitted quantities: a redirect when done (or refused as a whole),
+    else the errors per line (also put on the form)."""
+    submitted = {key: request.form.get(key, "")[:40] for key in request.form
+                 if key.startswith("qty-")}
+    values.update(submitted)
+    if not form.validate_on_submit():
+        return None, {}
     try:
-        service.cancel_order(company_id=current_user.company_id, user=_user(),
-                             order_id=order.id)
-        flash(f"{order.number} cancelled.", "success")
+        receipt = service.receive(
+            company_id=current_user.company_id, user=_user(), order_id=order.id,
+            quantities={key[4:]: value for key, value in submitted.items()},
+            warehouse_id=int(form.warehouse_id.data),
+            token=form.receipt_token.data, reference=form.reference.data or "")
+    except service.ReceiptReplayed as error:
+        flash(str(error), "warning")
+    except ValidationError as error:
+        line_errors = {k: v for k, v in error.field_errors.items() if k.startswith("qty-")}
+        apply_field_errors(form, ValidationError(
+            str(error), {k: v for k, v in error.field_errors.items()
+                         if not k.startswith("qty-")}))
+        if line_errors and not form.form_errors:
+            form.form_errors.append("Some quantities cannot be received.")
+        return None, line_errors
     except DomainError as error:
         flash(str(error), "danger")
-    return redirect_after_post("purchasing.order_detail", order_id=order_id)
+    else:
+        flash(f"{receipt.number}: received {len(receipt.lines)} line(s) into "
+              f"{receipt.warehouse.code}.", "success")
+    return redirect_after_post("purchasing.order_detail", order_id=order.id), {}
 
 
 @bp.route("/orders/<int:order_id>/receive", methods=["GET", "POST"])
@@ -229,7 +241,7 @@ def order_receive(order_id: int):
     """GET: each line's open quantity with an input (default: all of it) and a warehouse;
     POST: receive them, once per form (the hidden one-time token)."""
     order = _load_order(order_id)
-    if not order.can_receive:
+    if not order.can("receive"):
         flash(f"{order.number} is {order.status_label.lower()}; there is nothing to receive.",
               "warning")
         return redirect_after_post("purchasing.order_detail", order_id=order.id)
@@ -240,38 +252,12 @@ def order_receive(order_id: int):
     line_errors: dict[str, list[str]] = {}
     if request.method == "GET":
         form.warehouse_id.data = str(order.warehouse_id)
-        form.receipt_token.data = service.new_receipt_token()
     else:
-        submitted = {key: request.form.get(key, "")[:40] for key in request.form
-                     if key.startswith("qty-")}
-        values.update(submitted)
-        if form.validate_on_submit():
-            try:
-                receipt = service.receive(
-                    company_id=current_user.company_id, user=_user(), order_id=order.id,
-                    quantities={key[4:]: value for key, value in submitted.items()},
-                    warehouse_id=int(form.warehouse_id.data),
-                    token=form.receipt_token.data, reference=form.reference.data or "")
-            except service.ReceiptReplayed as error:
-                flash(str(error), "warning")
-                return redirect_after_post("purchasing.order_detail", order_id=order.id)
-            except ValidationError as error:
-                line_errors = {k: v for k, v in error.field_errors.items()
-                               if k.startswith("qty-")}
-                apply_field_errors(form, ValidationError(
-                    str(error), {k: v for k, v in error.field_errors.items()
-                                 if not k.startswith("qty-")}))
-                if line_errors and not form.form_errors:
-                    form.form_errors.append("Some quantities cannot be received.")
-            except DomainError as error:
-                flash(str(error), "danger")
-                return redirect_after_post("purchasing.order_detail", order_id=order.id)
-            else:
-                flash(f"{receipt.number}: received {len(receipt.lines)} line(s) into "
-                      f"{receipt.warehouse.code}.", "success")
-                return redirect_after_post("purchasing.order_detail", order_id=order.id)
-        if not form.receipt_token.data:
-            form.receipt_token.data = service.new_receipt_token()
+        done, line_errors = _receive_post(order, form, values)
+        if done is not None:
+            return done
+    if not form.receipt_token.data:
+        form.receipt_token.data = service.new_receipt_token()
     status = 422 if (form.errors or line_errors) else 200
     return render("purchasing/receive.html", form=form, order=order, values=values,
                   line_errors=line_errors, status=status)

@@ -9,14 +9,6 @@ from erp.forms import choices
 from erp.models.quality import RESULTS
 
 
-def clean(form):
-    """Drop NUL characters from text input: PostgreSQL refuses them in strings (a 500)."""
-    for field in form:
-        if isinstance(field.data, str) and "\x00" in field.data:
-            field.data = field.data.replace("\x00", "")
-    return form
-
-
 class InspectionForm(FlaskForm):
     product = StringField("Product", validators=[Length(max=300)],
                           description="Optional when a production order is given.")

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
-from erp.blueprints.quality.forms import InspectionForm, clean
+from erp.blueprints.quality.forms import InspectionForm
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.production import ProductionOrder
@@ -69,11 +69,13 @@ def _submit(form: InspectionForm, inspection: QualityInspection | None):
                   notes=form.notes.data or "")
     try:
         if inspection is None:
-            inspection = service.create_inspection(current_user.company_id, user=current_user,
+            inspection = service.create_inspection(company_id=current_user.company_id,
+                                                   user=current_user,
                                                    **values)
             flash(f"Inspection recorded: {inspection.result_label.lower()}.", "success")
         else:
-            service.update_inspection(current_user.company_id, inspection.id, user=current_user,
+            service.update_inspection(company_id=current_user.company_id,
+                                      inspection_id=inspection.id, user=current_user,
                                       **values)
             flash("Inspection saved.", "success")
     except ValidationError as error:
@@ -87,7 +89,7 @@ def _submit(form: InspectionForm, inspection: QualityInspection | None):
 @bp.route("/inspections/new", methods=["GET", "POST"])
 @require_role("staff")
 def inspection_create():
-    form = clean(InspectionForm())
+    form = InspectionForm()
     if request.method == "GET":
         form.inspected_on.data = date.today()
         order_id = request.args.get("production_order", "")
@@ -126,7 +128,7 @@ def inspection_edit(inspection_id: int):
     inspection = scoped_get_or_404(QualityInspection, inspection_id,
                                    joinedload(QualityInspection.product),
                                    joinedload(QualityInspection.production_order))
-    form = clean(InspectionForm(obj=None if request.method == "POST" else inspection))
+    form = InspectionForm(obj=None if request.method == "POST" else inspection)
     if request.method == "GET":
         form.product.data = inspection.product.sku if inspection.product else ""
         form.production_order.data = (inspection.production_order.number
