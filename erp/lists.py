@@ -137,6 +137,8 @@ class ListSpec:
     base: Callable[[], Select] | None = None  # the unfiltered select (default: the company's)
     block: str = "results"
     extra_filters: Sequence[str] = field(default_factory=tuple)  # parameters read, not applied
+    # the ORDER BY itself, for a list whose indexes want their own tie-breakers (stock)
+    order: Callable[[Select, "ListParams"], Select] | None = None
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
@@ -153,6 +155,8 @@ class ListSpec:
             value = params.filters.get(filter_.name, "")
             if value or filter_.always:
                 stmt = filter_.apply(stmt, value)
+        if self.order is not None:
+            return self.order(stmt, params)
         column = self.sorts[params.sort_key]
         tiebreak = self.model.id.desc() if self.stable_desc and params.descending \
             else self.model.id.asc()
