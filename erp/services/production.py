@@ -19,12 +19,14 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt
 from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import (WORK_ORDER_STATUSES, BomLine, Employee, ProductionOrder,
                                    ProductionOrderComponent, WorkOrder)
 from erp.models.quality import QualityInspection
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock)
 from erp.services.stock import InsufficientStock
+from erp.services.validation import clean_text, clean_texts
 
 MAX_HOURS = Decimal("99999")
 MONEY_STEP = Decimal("0.01")
@@ -39,12 +41,7 @@ def _require(user: User | None, role: str) -> None:
 
 def _text(value: str | None, *, field: str, max_length: int, required: bool = False,
           errors: dict[str, list[str]]) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        errors.setdefault(field, []).append("This field is required.")
-    if len(value) > max_length:
-        errors.setdefault(field, []).append(f"At most {max_length} characters.")
-    return value
+    return clean_text(value, field, max_length, errors, required)
 
 
 def _hours(value, *, field: str, errors: dict[str, list[str]]) -> Decimal:
@@ -111,11 +108,8 @@ def _raise(errors: dict[str, list[str]]) -> None:
 def _employee_values(company_id: int, *, name, user_id, department, position, email, active,
                      employee_id: int | None = None) -> dict:
     errors: dict[str, list[str]] = {}
-    values = {
-        "name": _text(name, field="name", max_length=200, required=True, errors=errors),
-        "department": _text(department, field="department", max_length=120, errors=errors),
-        "position": _text(position, field="position", max_length=120, errors=errors),
-        "email": _text(email, field="email", max_length=254, errors=errors),
+    values = clean_texts({"name": name, "department": department, "position": position,
+                          "email": email}, EMPLOYEE_TEXT, errors) | {
         "active": bool(active),
         "user_id": None,
     }

@@ -25,12 +25,13 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_quantity
 from erp.models import Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
-from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import CUSTOMER_TEXT, Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, sales_totals, stock
 from erp.services.catalog import picked_id
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
+from erp.services.validation import clean_text, clean_texts
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -39,8 +40,6 @@ MAX_RATE = Decimal("100")
 RATE_STEP = Decimal("0.001")
 TEXT_MAX = 2000  # addresses and notes
 
-CUSTOMER_LIMITS = {"name": 200, "email": 254, "phone": 50, "tax_number": 50,
-                   "billing_address": TEXT_MAX, "shipping_address": TEXT_MAX}
 
 
 # --- arithmetic -------------------------------------------------------------------------
@@ -108,13 +107,7 @@ def _decimal(value, field: str, errors: dict, *, default: Decimal | None = None,
     return None
 
 
-def _text(value, field: str, limit: int, errors: dict, *, required: bool = False) -> str:
-    text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
-    if required and not text:
-        errors.setdefault(field, []).append("This field is required.")
-    if len(text) > limit:
-        errors.setdefault(field, []).append(f"Use at most {limit} characters.")
-    return text
+_text = clean_text  # the order header's notes (one text check for every service)
 
 
 def _date(value, field: str, errors: dict, *, required: bool = False) -> date | None:
@@ -135,8 +128,7 @@ def _date(value, field: str, errors: dict, *, required: bool = False) -> date | 
 
 def _customer_values(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
-    values = {name: _text(data.get(name), name, limit, errors, required=name == "name")
-              for name, limit in CUSTOMER_LIMITS.items()}
+    values = clean_texts(data, CUSTOMER_TEXT, errors)
     if values["email"] and ("@" not in values["email"] or " " in values["email"]):
         errors.setdefault("email", []).append("Enter a valid email address.")
     values["email"] = values["email"].lower()
