@@ -25,6 +25,7 @@ from erp.models.production import (WORK_ORDER_STATUSES, BomLine, Employee, Produ
 from erp.models.quality import QualityInspection
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock)
+from erp.services.catalog import _delete, _set_active
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_text, clean_texts
 
@@ -167,6 +168,44 @@ def update_employee(company_id: int, employee_id: int, *, user: User, name: str,
                          record_type="employee", record_id=employee.id,
                          summary=f"Employee {employee.name} changed", changes=changes)
     return employee
+
+
+def _get_employee(company_id: int, employee_id: int) -> Employee:
+    employee = db.session.scalar(select(Employee).where(
+        Employee.id == employee_id, Employee.company_id == company_id))
+    if employee is None:
+        raise NotFound("No such employee.")
+    return employee
+
+
+def set_employee_active(*, company_id: int, employee_id: int, active: bool,
+                        user: User) -> Employee:
+    """Archive or reactivate an employee (archived ones leave the pickers). Commits."""
+    _require(user, "manager")
+    with atomic():
+        employee = _get_employee(company_id, employee_id)
+        _set_active(employee, active, company_id=company_id, user=user,
+                    record_type="employee", label=employee.name)
+    return employee
+
+
+def employee_in_use(company_id: int, employee_id: int) -> str | None:
+    """Why an employee cannot be deleted (work orders assigned to them), or None."""
+    if db.session.scalar(select(WorkOrder.id).where(
+            WorkOrder.company_id == company_id,
+            WorkOrder.employee_id == employee_id).limit(1)) is not None:
+        return ("Work orders are assigned to this employee, so they cannot be deleted. "
+                "Archive them instead.")
+    return None
+
+
+def delete_employee(*, company_id: int, employee_id: int, user: User) -> None:
+    """Delete an employee no work order names (that key would only be cleared, so it is
+    checked here); InUse otherwise. Commits."""
+    _require(user, "manager")
+    employee = _get_employee(company_id, employee_id)
+    _delete(employee, company_id=company_id, user=user, record_type="employee",
+            label=employee.name, in_use=employee_in_use(company_id, employee.id))
 
 
 def employee_of_user(company_id: int, user_id: int) -> Employee | None:

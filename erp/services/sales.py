@@ -28,7 +28,7 @@ from erp.models.base import ZERO, utcnow
 from erp.models.sales import CUSTOMER_TEXT, Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, sales_totals, stock
-from erp.services.catalog import picked_id
+from erp.services.catalog import _delete, _set_active, picked_id
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_text, clean_texts
@@ -172,6 +172,34 @@ def _get_customer(company_id: int, customer_id: int | None) -> Customer:
     if customer is None:
         raise NotFound("No such customer.")
     return customer
+
+
+def set_customer_active(*, company_id: int, customer_id: int, active: bool,
+                        user: User | None) -> Customer:
+    """Archive or reactivate a customer (archived ones leave the pickers). Commits."""
+    with atomic():
+        customer = _get_customer(company_id, customer_id)
+        _set_active(customer, active, company_id=company_id, user=user,
+                    record_type="customer", label=customer.name)
+    return customer
+
+
+def customer_in_use(company_id: int, customer_id: int) -> str | None:
+    """Why a customer cannot be deleted (its sales orders), or None."""
+    if db.session.scalar(select(SalesOrder.id).where(
+            SalesOrder.company_id == company_id,
+            SalesOrder.customer_id == customer_id).limit(1)) is not None:
+        return ("This customer has sales orders, so it cannot be deleted. "
+                "Archive it instead.")
+    return None
+
+
+def delete_customer(*, company_id: int, customer_id: int, user: User | None) -> None:
+    """Delete a customer no document names; InUse otherwise (the sales orders' foreign key
+    is RESTRICT: whatever else refers to it also refuses). Commits."""
+    customer = _get_customer(company_id, customer_id)
+    _delete(customer, company_id=company_id, user=user, record_type="customer",
+            label=customer.name, in_use=customer_in_use(company_id, customer.id))
 
 
 def find_customer(company_id: int, text: str | None) -> Customer | None:
