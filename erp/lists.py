@@ -155,6 +155,8 @@ class ListSpec:
     id_desc: bool = False          # the id tie-breaker is always descending
     rows: bool = False             # the select has several columns: pages of rows, no count
     nulls_last: bool = False       # rows without a value of the sort column come last
+    # the ORDER BY itself, for a list whose indexes want their own tie-breakers (stock)
+    order: Callable[[Select, "ListParams"], Select] | None = None
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
@@ -171,6 +173,8 @@ class ListSpec:
             value = params.filters.get(filter_.name, "")
             if value or filter_.always:
                 stmt = filter_.apply(stmt, value)
+        if self.order is not None:
+            return self.order(stmt, params)
         column = self.sorts[params.sort_key]
         tiebreak = self.model.id.desc() if self.id_desc or (
             self.stable_desc and params.descending) else self.model.id.asc()

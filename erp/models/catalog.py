@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Text,
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String,
                         UniqueConstraint, literal_column, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import ZERO, CompanyScoped, Money, Quantity, choice_label, in_check
+from erp.models.fields import LONG_TEXT, Text as TextField
 
 PRODUCT_KINDS = {
     "raw_material": "Raw material",
@@ -19,14 +20,27 @@ PRODUCT_KINDS = {
 UNITS = ["pcs", "kg", "g", "t", "l", "ml", "m", "m2", "m3", "h", "box", "set"]
 
 
+CATEGORY_TEXT = {
+    "name": TextField(120, required="Enter a name."),
+    "description": TextField(LONG_TEXT, long=True),
+}
+
+PRODUCT_TEXT = {
+    "sku": TextField(64, required="Enter a SKU."),
+    "name": TextField(200, required="Enter a name."),
+    "barcode": TextField(64),
+    "description": TextField(LONG_TEXT, long=True),
+}
+
+
 class Category(CompanyScoped, db.Model):
     __tablename__ = "categories"
     __table_args__ = (UniqueConstraint("company_id", "name"),)
 
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(CATEGORY_TEXT["name"].column())
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True, nullable=True)
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(CATEGORY_TEXT["description"].column(), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     parent: Mapped[Category | None] = relationship(remote_side="Category.id")
@@ -35,16 +49,27 @@ class Category(CompanyScoped, db.Model):
         return self.name
 
 
+SUPPLIER_TEXT = {
+    "name": TextField(200, required="Enter a name."),
+    "contact_person": TextField(200),
+    "email": TextField(254),
+    "phone": TextField(50),
+    "address": TextField(LONG_TEXT, long=True),
+    "tax_number": TextField(50),
+}
+
+
 class Supplier(CompanyScoped, db.Model):
     __tablename__ = "suppliers"
     __table_args__ = (Index("ix_suppliers_company_name", "company_id", "name"),)
 
-    name: Mapped[str] = mapped_column(String(200))
-    contact_person: Mapped[str] = mapped_column(String(200), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    phone: Mapped[str] = mapped_column(String(50), default="")
-    address: Mapped[str] = mapped_column(Text, default="")
-    tax_number: Mapped[str] = mapped_column(String(50), default="")
+    name: Mapped[str] = mapped_column(SUPPLIER_TEXT["name"].column())
+    contact_person: Mapped[str] = mapped_column(SUPPLIER_TEXT["contact_person"].column(),
+                                                default="")
+    email: Mapped[str] = mapped_column(SUPPLIER_TEXT["email"].column(), default="")
+    phone: Mapped[str] = mapped_column(SUPPLIER_TEXT["phone"].column(), default="")
+    address: Mapped[str] = mapped_column(SUPPLIER_TEXT["address"].column(), default="")
+    tax_number: Mapped[str] = mapped_column(SUPPLIER_TEXT["tax_number"].column(), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __str__(self) -> str:
@@ -68,8 +93,8 @@ class Product(CompanyScoped, db.Model):
         in_check("kind", PRODUCT_KINDS),
     )
 
-    sku: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str] = mapped_column(PRODUCT_TEXT["sku"].column())
+    name: Mapped[str] = mapped_column(PRODUCT_TEXT["name"].column())
     kind: Mapped[str] = mapped_column(String(20), default="finished_good")
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True, nullable=True)
@@ -77,8 +102,8 @@ class Product(CompanyScoped, db.Model):
     sale_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     cost_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     min_stock: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
-    barcode: Mapped[str] = mapped_column(String(64), default="")
-    description: Mapped[str] = mapped_column(Text, default="")
+    barcode: Mapped[str] = mapped_column(PRODUCT_TEXT["barcode"].column(), default="")
+    description: Mapped[str] = mapped_column(PRODUCT_TEXT["description"].column(), default="")
     preferred_supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

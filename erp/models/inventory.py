@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,6 +16,7 @@ from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
                              utcnow)
 from erp.models.catalog import Product
+from erp.models.fields import LONG_TEXT, Text as TextField
 from erp.models.core import User
 
 MOVEMENT_KINDS = {
@@ -31,13 +32,20 @@ MOVEMENT_KINDS = {
 }
 
 
+WAREHOUSE_TEXT = {
+    "code": TextField(20, required="Enter a code."),
+    "name": TextField(120, required="Enter a name."),
+    "address": TextField(LONG_TEXT, long=True),
+}
+
+
 class Warehouse(CompanyScoped, db.Model):
     __tablename__ = "warehouses"
     __table_args__ = (UniqueConstraint("company_id", "code"),)
 
-    code: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(120))
-    address: Mapped[str] = mapped_column(Text, default="")
+    code: Mapped[str] = mapped_column(WAREHOUSE_TEXT["code"].column())
+    name: Mapped[str] = mapped_column(WAREHOUSE_TEXT["name"].column())
+    address: Mapped[str] = mapped_column(WAREHOUSE_TEXT["address"].column(), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __str__(self) -> str:

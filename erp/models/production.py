@@ -20,6 +20,7 @@ from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity,
                              in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
+from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
 
 ORDER_STATUSES = {
@@ -69,6 +70,14 @@ WORK_ORDER_FLOW = Workflow(
     ])
 
 
+EMPLOYEE_TEXT = {
+    "name": TextField(200, required=True),
+    "department": TextField(120),
+    "position": TextField(120),
+    "email": TextField(254),
+}
+
+
 class Employee(CompanyScoped, db.Model):
     __tablename__ = "employees"
     __table_args__ = (
@@ -76,12 +85,12 @@ class Employee(CompanyScoped, db.Model):
         Index("ix_employees_company_name", "company_id", "name"),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(EMPLOYEE_TEXT["name"].column())
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
-    department: Mapped[str] = mapped_column(String(120), default="")
-    position: Mapped[str] = mapped_column(String(120), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
+    department: Mapped[str] = mapped_column(EMPLOYEE_TEXT["department"].column(), default="")
+    position: Mapped[str] = mapped_column(EMPLOYEE_TEXT["position"].column(), default="")
+    email: Mapped[str] = mapped_column(EMPLOYEE_TEXT["email"].column(), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     user: Mapped[User | None] = relationship()

@@ -18,6 +18,7 @@ from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity
                              in_check)
 from erp.models.catalog import Product
 from erp.models.core import User
+from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
 
 ORDER_STATUSES = {
@@ -33,6 +34,18 @@ STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info"
                  "invoiced": "success", "cancelled": "dark"}
 
 
+ADDRESS_MAX = 2000  # a customer's addresses
+
+CUSTOMER_TEXT = {
+    "name": TextField(200, required=True),
+    "email": TextField(254),
+    "phone": TextField(50),
+    "tax_number": TextField(50),
+    "billing_address": TextField(ADDRESS_MAX, long=True),
+    "shipping_address": TextField(ADDRESS_MAX, long=True),
+}
+
+
 class Customer(CompanyScoped, db.Model):
     __tablename__ = "customers"
     __table_args__ = (
@@ -41,12 +54,14 @@ class Customer(CompanyScoped, db.Model):
         CheckConstraint("credit_limit >= 0", name="credit_limit_not_negative"),
     )
 
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254), default="")
-    phone: Mapped[str] = mapped_column(String(50), default="")
-    billing_address: Mapped[str] = mapped_column(Text, default="")
-    shipping_address: Mapped[str] = mapped_column(Text, default="")
-    tax_number: Mapped[str] = mapped_column(String(50), default="")
+    name: Mapped[str] = mapped_column(CUSTOMER_TEXT["name"].column())
+    email: Mapped[str] = mapped_column(CUSTOMER_TEXT["email"].column(), default="")
+    phone: Mapped[str] = mapped_column(CUSTOMER_TEXT["phone"].column(), default="")
+    billing_address: Mapped[str] = mapped_column(CUSTOMER_TEXT["billing_address"].column(),
+                                                 default="")
+    shipping_address: Mapped[str] = mapped_column(CUSTOMER_TEXT["shipping_address"].column(),
+                                                  default="")
+    tax_number: Mapped[str] = mapped_column(CUSTOMER_TEXT["tax_number"].column(), default="")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

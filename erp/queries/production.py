@@ -1,5 +1,5 @@
-"""Reads of the production pages: the bill of materials, production order and work order
-lists as declarations."""
+"""Reads of the production pages: the bill of materials, production order, work order and
+employee lists as declarations, and an employee's page."""
 from __future__ import annotations
 
 from flask_login import current_user
@@ -8,9 +8,9 @@ from sqlalchemy.orm import aliased, joinedload
 
 from erp.csv_io import export_csv
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, choice_filter, contains, date_filter, id_filter,
-                       product_filter)
-from erp.models import Product, Warehouse
+from erp.lists import (Csv, ListSpec, archive_filter, choice_filter, contains, date_filter,
+                       id_filter, product_filter)
+from erp.models import Product, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
                                    ProductionOrder, WorkOrder)
 from erp.queries import company_select
@@ -124,3 +124,31 @@ def work_order_employees() -> list[Employee]:
     """The active employees, for the employee filter."""
     return list(db.session.scalars(company_select(Employee).where(Employee.active.is_(True))
                                    .order_by(Employee.name, Employee.id).limit(200)))
+
+
+EMPLOYEE_STATUSES = [("active", "Active"), ("inactive", "Inactive")]
+
+EMPLOYEES = ListSpec(
+    model=Employee,
+    sorts={"name": Employee.name, "department": Employee.department,
+           "position": Employee.position},
+    default_sort="name",
+    search=contains(Employee.name, Employee.department, Employee.position),
+    filters=[archive_filter(Employee, default="all")],  # every employee unless asked
+    csv=Csv("employees", [
+        ("id", Employee.id), ("name", Employee.name), ("department", Employee.department),
+        ("position", Employee.position), ("email", Employee.email),
+        ("user", User.email), ("active", Employee.active)],
+        joins=[(User, User.id == Employee.user_id)]),
+    options=[joinedload(Employee.user)],
+)
+
+
+def employee_page(employee: Employee) -> dict:
+    """An employee's last work orders."""
+    work_orders = list(db.session.scalars(
+        company_select(WorkOrder).where(WorkOrder.employee_id == employee.id)
+        .options(joinedload(WorkOrder.production_order).joinedload(ProductionOrder.product),
+                 joinedload(WorkOrder.employee))
+        .order_by(WorkOrder.id.desc()).limit(20)))
+    return {"work_orders": work_orders, "statuses": WORK_ORDER_STATUSES}

@@ -11,9 +11,10 @@ from erp.extensions import db
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         User)
 from erp.models.base import ZERO
-from erp.models.catalog import UNITS
+from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
 from erp.services import DomainError, NotFound, ValidationError, atomic, audit, pickers
 from erp.services import validation
+from erp.services.validation import clean_texts
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
 # digits than a BIGINT holds overflow SQLite's driver)
@@ -36,12 +37,6 @@ MONEY_STEP = Decimal("0.01")
 
 class InUse(DomainError):
     """A record that other records refer to: it can be deactivated, not deleted."""
-
-
-def _text(values: dict, name: str, errors: dict, *, max_length: int, required: bool = False,
-          label: str = "") -> str:
-    return validation.text(values.get(name), name, errors, max_length=max_length,
-                           required=required, missing=f"Enter {label or 'a value'}.")
 
 
 def _decimal(values: dict, name: str, errors: dict, *, step: Decimal, maximum: Decimal) -> Decimal:
@@ -124,11 +119,7 @@ PRODUCT_FIELDS = ("sku", "name", "kind", "category_id", "unit", "sale_price", "c
 
 def _product_values(company_id: int, values: dict, *, product_id: int | None = None) -> dict:
     errors: dict[str, list[str]] = {}
-    clean = {
-        "sku": _text(values, "sku", errors, max_length=64, required=True, label="a SKU"),
-        "name": _text(values, "name", errors, max_length=200, required=True, label="a name"),
-        "barcode": _text(values, "barcode", errors, max_length=64),
-        "description": _text(values, "description", errors, max_length=5000),
+    clean = clean_texts(values, PRODUCT_TEXT, errors) | {
         "sale_price": _decimal(values, "sale_price", errors, step=MONEY_STEP, maximum=MAX_MONEY),
         "cost_price": _decimal(values, "cost_price", errors, step=MONEY_STEP, maximum=MAX_MONEY),
         "min_stock": _decimal(values, "min_stock", errors, step=Decimal("0.001"),
@@ -247,9 +238,7 @@ def delete_product(*, company_id: int, product_id: int, user: User | None) -> No
 
 def _category_values(company_id: int, values: dict, *, category_id: int | None = None) -> dict:
     errors: dict[str, list[str]] = {}
-    clean = {
-        "name": _text(values, "name", errors, max_length=120, required=True, label="a name"),
-        "description": _text(values, "description", errors, max_length=5000),
+    clean = clean_texts(values, CATEGORY_TEXT, errors) | {
         "parent_id": _reference_id(values, "parent_id", errors, Category, company_id,
                                    "Choose a category of this company."),
     }
@@ -335,14 +324,7 @@ def delete_category(*, company_id: int, category_id: int, user: User | None) -> 
 
 def _supplier_values(values: dict) -> dict:
     errors: dict[str, list[str]] = {}
-    clean = {
-        "name": _text(values, "name", errors, max_length=200, required=True, label="a name"),
-        "contact_person": _text(values, "contact_person", errors, max_length=200),
-        "email": _text(values, "email", errors, max_length=254),
-        "phone": _text(values, "phone", errors, max_length=50),
-        "address": _text(values, "address", errors, max_length=5000),
-        "tax_number": _text(values, "tax_number", errors, max_length=50),
-    }
+    clean = clean_texts(values, SUPPLIER_TEXT, errors)
     if clean["email"] and "email" not in errors and not EMAIL.match(clean["email"]):
         errors.setdefault("email", []).append("Enter a valid email address.")
     if errors:

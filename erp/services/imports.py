@@ -29,14 +29,14 @@ from erp.csv_io import (Column, CsvFormatError, ImportReport, ProgressCallback, 
                         RowParser, chunks, export_select, iter_rows, read_csv)
 from erp.extensions import db
 from erp.models import Category, Product, Supplier, User
-from erp.models.catalog import PRODUCT_KINDS, UNITS
-from erp.models.sales import Customer
+from erp.models.catalog import (CATEGORY_TEXT, PRODUCT_KINDS, PRODUCT_TEXT, SUPPLIER_TEXT,
+                                UNITS)
+from erp.models.sales import CUSTOMER_TEXT, Customer
 from erp.services import NotFound, ValidationError, atomic
 from erp.services import audit
 
 MONEY_MAX = Decimal("999999999999.99")
 QUANTITY_MAX = Decimal("99999999999.999")
-TEXT_MAX = 10_000
 FLUSH_EVERY = 500
 
 
@@ -116,6 +116,19 @@ def _check_unique(report: ImportReport, column: str, existing: set[str], what: s
             report.errors.append(_error(values, column, f"{what} {values[column]!r} already exists."))
 
 
+def _texts(row: RowParser, fields: dict) -> dict[str, str]:
+    """The declared text fields of a row (`erp.models.fields.Text`), checked as the form
+    and the service check them."""
+    return {name: row.text(name, max_length=spec.limit, required=bool(spec.required))
+            for name, spec in fields.items()}
+
+
+def _email(row: RowParser, pattern, email: str) -> str:
+    if email and not pattern.match(email):
+        row.error("email", f"{email[:60]!r} is not an email address.")
+    return email
+
+
 def _error(values: dict[str, Any], column: str, message: str) -> RowError:
     return RowError(values["_line"], column, message)
 
@@ -132,17 +145,13 @@ class ProductImporter(Importer):
         unit = row.text("unit", max_length=20, default="pcs") or "pcs"
         if unit not in UNITS:
             row.error("unit", f"{unit[:40]!r} is not one of: {', '.join(UNITS)}.")
-        return {
-            "sku": row.text("sku", max_length=64, required=True),
-            "name": row.text("name", max_length=200, required=True),
+        return _texts(row, PRODUCT_TEXT) | {
             "kind": row.choice("kind", PRODUCT_KINDS, default="finished_good"),
-            "category": row.text("category", max_length=120),
+            "category": row.text("category", max_length=CATEGORY_TEXT["name"].limit),
             "unit": unit,
             "sale_price": row.decimal("sale_price", default=Decimal("0.00"), maximum=MONEY_MAX, places=2),
             "cost_price": row.decimal("cost_price", default=Decimal("0.00"), maximum=MONEY_MAX, places=2),
             "min_stock": row.decimal("min_stock", default=Decimal("0.000"), maximum=QUANTITY_MAX, places=3),
-            "barcode": row.text("barcode", max_length=64),
-            "description": row.text("description", max_length=TEXT_MAX),
             "active": row.boolean("active"),
         }
 
@@ -197,18 +206,9 @@ class SupplierImporter(Importer):
     EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     def parse_row(self, row: RowParser) -> dict[str, Any]:
-        email = row.text("email", max_length=254)
-        if email and not self.EMAIL.match(email):
-            row.error("email", f"{email[:60]!r} is not an email address.")
-        return {
-            "name": row.text("name", max_length=200, required=True),
-            "contact_person": row.text("contact_person", max_length=200),
-            "email": email,
-            "phone": row.text("phone", max_length=50),
-            "address": row.text("address", max_length=TEXT_MAX),
-            "tax_number": row.text("tax_number", max_length=50),
-            "active": row.boolean("active"),
-        }
+        values = _texts(row, SUPPLIER_TEXT)
+        _email(row, self.EMAIL, values["email"])
+        return values | {"active": row.boolean("active")}
 
     def check(self, company_id: int, report: ImportReport) -> None:
         names = sorted({v["name"].lower() for v in report.rows if v["name"]})
@@ -245,16 +245,9 @@ class CustomerImporter(Importer):
     EMAIL = SupplierImporter.EMAIL
 
     def parse_row(self, row: RowParser) -> dict[str, Any]:
-        email = row.text("email", max_length=254)
-        if email and not self.EMAIL.match(email):
-            row.error("email", f"{email[:60]!r} is not an email address.")
-        return {
-            "name": row.text("name", max_length=200, required=True),
-            "email": email,
-            "phone": row.text("phone", max_length=50),
-            "billing_address": row.text("billing_address", max_length=TEXT_MAX),
-            "shipping_address": row.text("shipping_address", max_length=TEXT_MAX),
-            "tax_number": row.text("tax_number", max_length=50),
+        values = _texts(row, CUSTOMER_TEXT)
+        _email(row, self.EMAIL, values["email"])
+        return values | {
             "credit_limit": row.decimal("credit_limit", default=Decimal("0.00"),
                                         maximum=MONEY_MAX, places=2),
             "active": row.boolean("active"),

@@ -7,17 +7,15 @@ from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
 from erp.models import StockLevel, StockMovement, User, Warehouse
+from erp.models.inventory import WAREHOUSE_TEXT
 from erp.services import ValidationError, atomic, audit
-from erp.services.catalog import InUse, _delete, _get, _set_active, _text
+from erp.services.catalog import InUse, _delete, _get, _set_active
+from erp.services.validation import clean_texts
 
 
 def _warehouse_values(company_id: int, values: dict, *, warehouse_id: int | None = None) -> dict:
     errors: dict[str, list[str]] = {}
-    clean = {
-        "code": _text(values, "code", errors, max_length=20, required=True, label="a code"),
-        "name": _text(values, "name", errors, max_length=120, required=True, label="a name"),
-        "address": _text(values, "address", errors, max_length=5000),
-    }
+    clean = clean_texts(values, WAREHOUSE_TEXT, errors)
     clean["code"] = clean["code"].upper()
     if clean["code"] and "code" not in errors:
         stmt = select(Warehouse.id).where(Warehouse.company_id == company_id,

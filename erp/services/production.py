@@ -19,12 +19,15 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt
 from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import (WORK_ORDER_STATUSES, BomLine, Employee, ProductionOrder,
                                    ProductionOrderComponent, WorkOrder)
 from erp.models.quality import QualityInspection
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock)
+from erp.services.catalog import _delete, _set_active
 from erp.services.stock import InsufficientStock
+from erp.services.validation import clean_text, clean_texts
 
 MAX_HOURS = Decimal("99999")
 MONEY_STEP = Decimal("0.01")
@@ -39,12 +42,7 @@ def _require(user: User | None, role: str) -> None:
 
 def _text(value: str | None, *, field: str, max_length: int, required: bool = False,
           errors: dict[str, list[str]]) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        errors.setdefault(field, []).append("This field is required.")
-    if len(value) > max_length:
-        errors.setdefault(field, []).append(f"At most {max_length} characters.")
-    return value
+    return clean_text(value, field, max_length, errors, required)
 
 
 def _hours(value, *, field: str, errors: dict[str, list[str]]) -> Decimal:
@@ -111,11 +109,8 @@ def _raise(errors: dict[str, list[str]]) -> None:
 def _employee_values(company_id: int, *, name, user_id, department, position, email, active,
                      employee_id: int | None = None) -> dict:
     errors: dict[str, list[str]] = {}
-    values = {
-        "name": _text(name, field="name", max_length=200, required=True, errors=errors),
-        "department": _text(department, field="department", max_length=120, errors=errors),
-        "position": _text(position, field="position", max_length=120, errors=errors),
-        "email": _text(email, field="email", max_length=254, errors=errors),
+    values = clean_texts({"name": name, "department": department, "position": position,
+                          "email": email}, EMPLOYEE_TEXT, errors) | {
         "active": bool(active),
         "user_id": None,
     }
@@ -173,6 +168,44 @@ def update_employee(*, company_id: int, employee_id: int, user: User, name: str,
                          record_type="employee", record_id=employee.id,
                          summary=f"Employee {employee.name} changed", changes=changes)
     return employee
+
+
+def _get_employee(company_id: int, employee_id: int) -> Employee:
+    employee = db.session.scalar(select(Employee).where(
+        Employee.id == employee_id, Employee.company_id == company_id))
+    if employee is None:
+        raise NotFound("No such employee.")
+    return employee
+
+
+def set_employee_active(*, company_id: int, employee_id: int, active: bool,
+                        user: User) -> Employee:
+    """Archive or reactivate an employee (archived ones leave the pickers). Commits."""
+    _require(user, "manager")
+    with atomic():
+        employee = _get_employee(company_id, employee_id)
+        _set_active(employee, active, company_id=company_id, user=user,
+                    record_type="employee", label=employee.name)
+    return employee
+
+
+def employee_in_use(company_id: int, employee_id: int) -> str | None:
+    """Why an employee cannot be deleted (work orders assigned to them), or None."""
+    if db.session.scalar(select(WorkOrder.id).where(
+            WorkOrder.company_id == company_id,
+            WorkOrder.employee_id == employee_id).limit(1)) is not None:
+        return ("Work orders are assigned to this employee, so they cannot be deleted. "
+                "Archive them instead.")
+    return None
+
+
+def delete_employee(*, company_id: int, employee_id: int, user: User) -> None:
+    """Delete an employee no work order names (that key would only be cleared, so it is
+    checked here); InUse otherwise. Commits."""
+    _require(user, "manager")
+    employee = _get_employee(company_id, employee_id)
+    _delete(employee, company_id=company_id, user=user, record_type="employee",
+            label=employee.name, in_use=employee_in_use(company_id, employee.id))
 
 
 def employee_of_user(company_id: int, user_id: int) -> Employee | None:

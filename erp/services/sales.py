@@ -25,11 +25,13 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_quantity
 from erp.models import Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
-from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import CUSTOMER_TEXT, Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
+from erp.services.catalog import _delete, _set_active
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
+from erp.services.validation import clean_text, clean_texts
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -38,8 +40,6 @@ MAX_RATE = Decimal("100")
 RATE_STEP = Decimal("0.001")
 TEXT_MAX = 2000  # addresses and notes
 
-CUSTOMER_LIMITS = {"name": 200, "email": 254, "phone": 50, "tax_number": 50,
-                   "billing_address": TEXT_MAX, "shipping_address": TEXT_MAX}
 
 
 # --- arithmetic -------------------------------------------------------------------------
@@ -95,8 +95,7 @@ def _decimal(value, field: str, errors: dict, *, default: Decimal | None = None,
         return None
 
 
-def _text(value, field: str, limit: int, errors: dict, *, required: bool = False) -> str:
-    return validation.text(value, field, errors, max_length=limit, required=required)
+_text = clean_text  # the order header's notes (one text check for every service)
 
 
 _date = validation.date_value
@@ -106,8 +105,7 @@ _date = validation.date_value
 
 def _customer_values(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
-    values = {name: _text(data.get(name), name, limit, errors, required=name == "name")
-              for name, limit in CUSTOMER_LIMITS.items()}
+    values = clean_texts(data, CUSTOMER_TEXT, errors)
     if values["email"] and ("@" not in values["email"] or " " in values["email"]):
         errors.setdefault("email", []).append("Enter a valid email address.")
     values["email"] = values["email"].lower()
@@ -154,6 +152,34 @@ def _get_customer(company_id: int, customer_id: int | None) -> Customer:
 
 
 CUSTOMER_SEARCH = (Customer.name, Customer.email, Customer.tax_number)  # what a picker matches
+
+
+def set_customer_active(*, company_id: int, customer_id: int, active: bool,
+                        user: User | None) -> Customer:
+    """Archive or reactivate a customer (archived ones leave the pickers). Commits."""
+    with atomic():
+        customer = _get_customer(company_id, customer_id)
+        _set_active(customer, active, company_id=company_id, user=user,
+                    record_type="customer", label=customer.name)
+    return customer
+
+
+def customer_in_use(company_id: int, customer_id: int) -> str | None:
+    """Why a customer cannot be deleted (its sales orders), or None."""
+    if db.session.scalar(select(SalesOrder.id).where(
+            SalesOrder.company_id == company_id,
+            SalesOrder.customer_id == customer_id).limit(1)) is not None:
+        return ("This customer has sales orders, so it cannot be deleted. "
+                "Archive it instead.")
+    return None
+
+
+def delete_customer(*, company_id: int, customer_id: int, user: User | None) -> None:
+    """Delete a customer no document names; InUse otherwise (the sales orders' foreign key
+    is RESTRICT: whatever else refers to it also refuses). Commits."""
+    customer = _get_customer(company_id, customer_id)
+    _delete(customer, company_id=company_id, user=user, record_type="customer",
+            label=customer.name, in_use=customer_in_use(company_id, customer.id))
 
 
 def find_customer(company_id: int, text: str | None) -> Customer | None:

@@ -53,6 +53,20 @@ def text(value, field: str, errors: dict, *, max_length: int, required: bool = F
     return result
 
 
+def clean_text(value, field: str, limit: int, errors: dict[str, list[str]],
+               required: bool | str = False) -> str:
+    """`text()` with the limit of a field declaration (`erp.models.fields`); `required` may
+    be the message itself."""
+    return text(value, field, errors, max_length=limit, required=bool(required),
+                missing=required if isinstance(required, str) else "This field is required.")
+
+
+def clean_texts(data, fields, errors: dict[str, list[str]]) -> dict[str, str]:
+    """Every declared text field of `data` (name -> `erp.models.fields.Text`), cleaned."""
+    return {name: clean_text(data.get(name), name, spec.limit, errors, spec.required)
+            for name, spec in fields.items()}
+
+
 def date_value(value, field: str, errors: dict, *, required: bool = False) -> date | None:
     """A date, or an ISO date (YYYY-MM-DD) as text; None when empty."""
     if value in (None, ""):

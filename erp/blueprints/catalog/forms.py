@@ -3,12 +3,12 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import (DataRequired, Email, Length, NumberRange, Optional,
+from wtforms.validators import (Email, Length, NumberRange, Optional,
                                 StopValidation)
 
-from erp.forms import choices
+from erp.forms import choices, text_validators
 from erp.models import PRODUCT_KINDS
-from erp.models.catalog import UNITS
+from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("99999999999")
@@ -22,8 +22,8 @@ def finite(form, field) -> None:
 
 
 class ProductForm(FlaskForm):
-    sku = StringField("SKU", validators=[DataRequired(), Length(max=64)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    sku = StringField("SKU", validators=text_validators(PRODUCT_TEXT["sku"]))
+    name = StringField("Name", validators=text_validators(PRODUCT_TEXT["name"]))
     kind = SelectField("Kind", choices=choices(PRODUCT_KINDS.items()), default="finished_good")
     category_id = SelectField("Category", choices=[], default="")
     unit = SelectField("Unit", choices=choices((u, u) for u in UNITS), default="pcs")
@@ -35,23 +35,26 @@ class ProductForm(FlaskForm):
                              validators=[Optional(), finite,
                                          NumberRange(min=0, max=MAX_QUANTITY)],
                              description="Below this available quantity the product is low on stock.")
-    barcode = StringField("Barcode", validators=[Length(max=64)])
+    barcode = StringField("Barcode", validators=text_validators(PRODUCT_TEXT["barcode"]))
     preferred_supplier = StringField("Preferred supplier", validators=[Length(max=300)],
                                      description="Type to search suppliers.")
-    description = TextAreaField("Description", validators=[Length(max=5000)])
+    description = TextAreaField("Description",
+                                validators=text_validators(PRODUCT_TEXT["description"]))
 
 
 class CategoryForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    name = StringField("Name", validators=text_validators(CATEGORY_TEXT["name"]))
     parent_id = SelectField("Parent category", choices=[], default="")
-    description = TextAreaField("Description", validators=[Length(max=5000)])
+    description = TextAreaField("Description",
+                                validators=text_validators(CATEGORY_TEXT["description"]))
 
 
 class SupplierForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    contact_person = StringField("Contact person", validators=[Length(max=200)])
-    email = StringField("Email", validators=[Optional(), Email(check_deliverability=False),
-                                             Length(max=254)])
-    phone = StringField("Phone", validators=[Length(max=50)])
-    tax_number = StringField("Tax number", validators=[Length(max=50)])
-    address = TextAreaField("Address", validators=[Length(max=5000)])
+    name = StringField("Name", validators=text_validators(SUPPLIER_TEXT["name"]))
+    contact_person = StringField("Contact person",
+                                 validators=text_validators(SUPPLIER_TEXT["contact_person"]))
+    email = StringField("Email", validators=text_validators(
+        SUPPLIER_TEXT["email"], Optional(), Email(check_deliverability=False)))
+    phone = StringField("Phone", validators=text_validators(SUPPLIER_TEXT["phone"]))
+    tax_number = StringField("Tax number", validators=text_validators(SUPPLIER_TEXT["tax_number"]))
+    address = TextAreaField("Address", validators=text_validators(SUPPLIER_TEXT["address"]))

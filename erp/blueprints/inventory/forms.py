@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
 
-from erp.forms import choices
+from erp.forms import choices, text_validators
+from erp.models.inventory import WAREHOUSE_TEXT
 
 MAX_QUANTITY = Decimal("99999999999")
 
@@ -18,10 +19,10 @@ def finite(form, field) -> None:
 
 
 class WarehouseForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Length(max=20)],
+    code = StringField("Code", validators=text_validators(WAREHOUSE_TEXT["code"]),
                        description="Short and unique, e.g. MAIN.")
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    address = TextAreaField("Address", validators=[Length(max=5000)])
+    name = StringField("Name", validators=text_validators(WAREHOUSE_TEXT["name"]))
+    address = TextAreaField("Address", validators=text_validators(WAREHOUSE_TEXT["address"]))
 
 
 def _product_field():

@@ -9,7 +9,8 @@ from wtforms import (BooleanField, DateField, DecimalField, IntegerField, Select
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
-from erp.forms import choices
+from erp.forms import choices, text_validators
+from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import WORK_ORDER_STATUSES
 
 MAX_QUANTITY = Decimal("99999999999")
@@ -38,13 +39,13 @@ def quantity_field(label: str, *, required: bool = True, maximum=MAX_QUANTITY, m
 
 
 class EmployeeForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField("Name", validators=text_validators(EMPLOYEE_TEXT["name"]))
     user_id = SelectField("Login user", choices=[], validate_choice=True,
                           description="Links the employee to a login: their work orders show "
                                       "under “My work orders”.")
-    department = StringField("Department", validators=[Length(max=120)])
-    position = StringField("Position", validators=[Length(max=120)])
-    email = StringField("Email", validators=[Length(max=254)])
+    department = StringField("Department", validators=text_validators(EMPLOYEE_TEXT["department"]))
+    position = StringField("Position", validators=text_validators(EMPLOYEE_TEXT["position"]))
+    email = StringField("Email", validators=text_validators(EMPLOYEE_TEXT["email"]))
     active = BooleanField("Active", default=True)
 
     def set_users(self, users) -> None:

@@ -9,15 +9,17 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
+from erp.crud import Resource
+from erp.parsing import parse_id
 from erp.blueprints.production.forms import (BomLineForm, BomQuantityForm, EmployeeForm,
                                              OverrideForm, ProductionOrderForm, WorkOrderForm,
                                              WorkOrderStatusForm)
 from erp.documents import register_actions
-from erp.csv_io import export_csv, export_limited, wants_csv
+from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.lines import LineEditor, Pick
 from erp.models import Product, StockLevel, User, Warehouse
@@ -25,7 +27,7 @@ from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine,
                                    ProductionOrder, WorkOrder)
 from erp.models.quality import QualityInspection
 from erp.queries import production as queries
-from erp.queries import Page, company_select, paginate, scoped_get_or_404
+from erp.queries import Page, company_select, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import pickers
 from erp.services import production as service
@@ -76,101 +78,36 @@ def _int_or_none(text: str | None) -> int | None:
 
 # ---------------------------------------------------------------- employees
 
-EMPLOYEE_SORTS = {"name": Employee.name, "department": Employee.department,
-                  "position": Employee.position}
-
-
-@bp.route("/employees")
-@require_role("viewer")
-@export_limited
-def employee_list():
-    params = ListParams.from_request(sort_keys=list(EMPLOYEE_SORTS), default_sort="name",
-                                     filters=["status"])
-    stmt = company_select(Employee).options(joinedload(Employee.user))
-    if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Employee.name).like(like),
-                              func.lower(Employee.department).like(like),
-                              func.lower(Employee.position).like(like)))
-    if params.filters["status"] == "active":
-        stmt = stmt.where(Employee.active.is_(True))
-    elif params.filters["status"] == "inactive":
-        stmt = stmt.where(Employee.active.is_(False))
-    column = EMPLOYEE_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Employee.id)
-    if wants_csv():
-        return export_csv("employees", stmt, [
-            ("id", Employee.id), ("name", Employee.name), ("department", Employee.department),
-            ("position", Employee.position), ("email", Employee.email),
-            ("user", User.email), ("active", Employee.active)],
-            joins=[(User, User.id == Employee.user_id)])
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("production/employees.html", block="results", page=page, params=params)
-
-
 def _company_users() -> list[User]:
     return list(db.session.scalars(company_select(User).order_by(User.email, User.id).limit(500)))
 
 
-def _employee_form_submit(form: EmployeeForm, employee: Employee | None):
-    values = dict(name=form.name.data, user_id=_int_or_none(form.user_id.data),
-                  department=form.department.data, position=form.position.data,
-                  email=form.email.data, active=form.active.data)
-    try:
-        if employee is None:
-            employee = service.create_employee(company_id=_company_id(), user=current_user,
-                                               **values)
-            flash(f"Employee {employee.name} added.", "success")
-        else:
-            service.update_employee(company_id=_company_id(), employee_id=employee.id,
-                                    user=current_user, **values)
-            flash(f"Employee {employee.name} saved.", "success")
-    except ValidationError as error:
-        apply_field_errors(form, error)
-        return None
-    return redirect_after_post("production.employee_detail", employee_id=employee.id)
-
-
-@bp.route("/employees/new", methods=["GET", "POST"])
-@require_role("staff")
-def employee_create():
-    form = EmployeeForm()
+def _employee_form(form: EmployeeForm, employee: Employee | None) -> None:
     form.set_users(_company_users())
-    if form.validate_on_submit():
-        response = _employee_form_submit(form, None)
-        if response is not None:
-            return response
-    return render("production/employee_form.html", form=form, employee=None,
-                  status=form_status(form))
-
-
-@bp.route("/employees/<int:employee_id>")
-@require_role("viewer")
-def employee_detail(employee_id: int):
-    employee = scoped_get_or_404(Employee, employee_id, joinedload(Employee.user))
-    work_orders = list(db.session.scalars(
-        company_select(WorkOrder).where(WorkOrder.employee_id == employee.id)
-        .options(joinedload(WorkOrder.production_order).joinedload(ProductionOrder.product),
-                 joinedload(WorkOrder.employee))
-        .order_by(WorkOrder.id.desc()).limit(20)))
-    return render("production/employee_detail.html", employee=employee, work_orders=work_orders,
-                  statuses=WORK_ORDER_STATUSES)
-
-
-@bp.route("/employees/<int:employee_id>/edit", methods=["GET", "POST"])
-@require_role("staff")
-def employee_edit(employee_id: int):
-    employee = scoped_get_or_404(Employee, employee_id)
-    form = EmployeeForm(obj=None if request.method == "POST" else employee)
-    form.set_users(_company_users())
-    if request.method == "GET":
+    if employee is not None and request.method == "GET":
         form.user_id.data = str(employee.user_id) if employee.user_id else ""
-    if form.validate_on_submit():
-        response = _employee_form_submit(form, employee)
-        if response is not None:
-            return response
-    return render("production/employee_form.html", form=form, employee=employee,
-                  status=form_status(form))
+
+
+def _employee_values(form: EmployeeForm) -> dict:
+    return {"name": form.name.data, "user_id": parse_id(form.user_id.data),
+            "department": form.department.data, "position": form.position.data,
+            "email": form.email.data, "active": form.active.data}
+
+
+employees = Resource(
+    name="employee", plural="employees", model=Employee, label="Employee", form=EmployeeForm,
+    fields=(), templates="production/employee", nav="production/_nav.html",
+    list_spec=queries.EMPLOYEES,
+    list_context=lambda page, params: {"statuses": queries.EMPLOYEE_STATUSES},
+    create=lambda company_id, user, **values: service.create_employee(
+        company_id, user=user, **values),
+    update=lambda company_id, employee_id, user, **values: service.update_employee(
+        company_id, employee_id, user=user, **values),
+    set_active=service.set_employee_active, delete=service.delete_employee,
+    in_use=service.employee_in_use, title=lambda employee: employee.name,
+    prepare_form=_employee_form, values=_employee_values,
+    detail_options=[joinedload(Employee.user)], detail_context=queries.employee_page,
+).register(bp)
 
 
 @bp.route("/employees/options")

@@ -8,6 +8,9 @@ from wtforms import BooleanField, DateField, DecimalField, SelectField, StringFi
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
+from erp.forms import text_validators
+from erp.models.sales import CUSTOMER_TEXT
+
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("99999999999")
 TEXT_MAX = 2000
@@ -32,12 +35,15 @@ class PickerField(StringField):
 
 
 class CustomerForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    email = StringField("Email", validators=[Optional(), Length(max=254)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=50)])
-    tax_number = StringField("Tax number", validators=[Optional(), Length(max=50)])
-    billing_address = TextAreaField("Billing address", validators=[Length(max=TEXT_MAX)])
-    shipping_address = TextAreaField("Shipping address", validators=[Length(max=TEXT_MAX)])
+    name = StringField("Name", validators=text_validators(CUSTOMER_TEXT["name"]))
+    email = StringField("Email", validators=text_validators(CUSTOMER_TEXT["email"], Optional()))
+    phone = StringField("Phone", validators=text_validators(CUSTOMER_TEXT["phone"], Optional()))
+    tax_number = StringField("Tax number",
+                             validators=text_validators(CUSTOMER_TEXT["tax_number"], Optional()))
+    billing_address = TextAreaField("Billing address",
+                                    validators=text_validators(CUSTOMER_TEXT["billing_address"]))
+    shipping_address = TextAreaField(
+        "Shipping address", validators=text_validators(CUSTOMER_TEXT["shipping_address"]))
     credit_limit = DecimalField("Credit limit", places=2, default=Decimal("0"),
                                 validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
     active = BooleanField("Active", default=True)

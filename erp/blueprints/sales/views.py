@@ -5,30 +5,28 @@ from datetime import date
 
 from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
+from erp.crud import Resource
+from erp.lists import ARCHIVE_CHOICES
 from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
-from erp.queries.catalog import import_format_csv
 from erp.documents import register_actions
-from erp.csv_io import export_limited, wants_csv
+from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
 from erp.lines import LineEditor, Pick
 from erp.models import Warehouse
-from erp.models.sales import ORDER_STATUSES, OPEN_STATUSES, Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
 from erp.queries import sales as queries
-from erp.queries import company_select, paginate, scoped_get_or_404
+from erp.queries import company_select, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import sales as sales_service
-from erp.web import (ListParams, apply_field_errors, form_status, is_htmx, picker_response,
+from erp.web import (apply_field_errors, form_status, picker_response,
                      redirect_after_post, render)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
-CUSTOMER_SORTS = {"name": Customer.name, "created": Customer.created_at,
-                  "credit_limit": Customer.credit_limit}
 ORDER_SORTS = {"date": SalesOrder.order_date, "number": SalesOrder.number,
                "total": SalesOrder.total}
 STATUS_CHOICES = list(ORDER_STATUSES.items())
@@ -49,29 +47,15 @@ def _parse_date(text: str) -> date | None:
 
 # --- customers --------------------------------------------------------------------------
 
-@bp.route("/customers")
-@require_role("viewer")
-@export_limited
-def customer_list():
-    params = ListParams.from_request(sort_keys=list(CUSTOMER_SORTS), default_sort="name",
-                                     filters=["status"])
-    stmt = company_select(Customer)
-    if params.q:
-        like = f"%{params.q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like),
-                              func.lower(Customer.email).like(like),
-                              func.lower(Customer.tax_number).like(like)))
-    status = params.filters["status"]
-    if status == "archived":
-        stmt = stmt.where(Customer.active.is_(False))
-    elif status != "all":
-        stmt = stmt.where(Customer.active.is_(True))
-    column = CUSTOMER_SORTS[params.sort_key]
-    stmt = stmt.order_by(column.desc() if params.descending else column.asc(), Customer.id)
-    if wants_csv():
-        return import_format_csv("customers").export(stmt)
-    page = paginate(stmt, page=params.page, per_page=params.per_page)
-    return render("sales/customers.html", block="results", page=page, params=params)
+customers = Resource(
+    name="customer", plural="customers", model=Customer, label="Customer", form=CustomerForm,
+    fields=CUSTOMER_FIELDS, templates="sales/customer", nav="sales/_nav.html",
+    list_spec=queries.CUSTOMERS, list_context=lambda page, params: {"statuses": ARCHIVE_CHOICES},
+    create=sales_service.create_customer, update=sales_service.update_customer,
+    set_active=sales_service.set_customer_active, delete=sales_service.delete_customer,
+    in_use=sales_service.customer_in_use, title=lambda customer: customer.name,
+    detail_context=queries.customer_page, detail_block="results",
+).register(bp)
 
 
 @bp.route("/customers/options")
@@ -80,67 +64,6 @@ def customer_options():
     """Active customers by name, email or tax number."""
     return picker_response(Customer, *sales_service.CUSTOMER_SEARCH,
                            hint=lambda customer: customer.email)
-
-
-def _customer_data(form: CustomerForm) -> dict:
-    return {name: getattr(form, name).data for name in CUSTOMER_FIELDS}
-
-
-@bp.route("/customers/new", methods=["GET", "POST"])
-@require_role("staff")
-def customer_create():
-    form = CustomerForm()
-    if form.validate_on_submit():
-        try:
-            customer = sales_service.create_customer(company_id=_company_id(), user=current_user,
-                                                     **_customer_data(form))
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            flash(f"Customer {customer.name} created.", "success")
-            return redirect_after_post("sales.customer_detail", customer_id=customer.id)
-    status = form_status(form)
-    return render("sales/customer_form.html", form=form, customer=None, status=status)
-
-
-@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
-@require_role("staff")
-def customer_edit(customer_id: int):
-    customer = scoped_get_or_404(Customer, customer_id)
-    form = CustomerForm(obj=customer)
-    if form.validate_on_submit():
-        try:
-            sales_service.update_customer(company_id=_company_id(), customer_id=customer.id,
-                                          user=current_user, **_customer_data(form))
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            flash("Customer saved.", "success")
-            return redirect_after_post("sales.customer_detail", customer_id=customer_id)
-    status = form_status(form)
-    return render("sales/customer_form.html", form=form, customer=customer, status=status)
-
-
-@bp.route("/customers/<int:customer_id>")
-@require_role("viewer")
-def customer_detail(customer_id: int):
-    customer = scoped_get_or_404(Customer, customer_id)
-    params = ListParams.from_request(sort_keys=list(ORDER_SORTS), default_sort="-date")
-    column = ORDER_SORTS[params.sort_key]
-    base = company_select(SalesOrder).where(SalesOrder.customer_id == customer.id)
-    history = paginate(
-        base.order_by(column.desc() if params.descending else column.asc(),
-                      SalesOrder.id.desc()),
-        page=params.page, per_page=params.per_page)
-    open_orders = []
-    totals = None
-    if not is_htmx():
-        open_orders = list(db.session.scalars(
-            base.where(SalesOrder.status.in_(OPEN_STATUSES))
-            .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc()).limit(20)))
-        totals = sales_service.customer_totals(_company_id(), customer.id)
-    return render("sales/customer_detail.html", block="results", customer=customer,
-                  history=history, params=params, open_orders=open_orders, totals=totals)
 
 
 # --- orders -----------------------------------------------------------------------------

@@ -1,0 +1,205 @@
+"""Reads of the inventory pages: the warehouse, stock level and movement lists as
+declarations, a warehouse's page, and the warehouse choices of the stock forms."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+from flask import g, request
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload, raiseload
+
+from erp.extensions import db
+from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains,
+                       id_filter)
+from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
+                        Warehouse)
+from erp.parsing import parse_date
+from erp.queries.search import product_matches
+
+CHOICE_LIMIT = 200  # warehouses in a select; a company has a handful
+
+
+def warehouse_choices(*, active_only: bool = False) -> list[tuple[str, str]]:
+    """(id, "CODE · Name") of the company's warehouses for a select, by code."""
+    stmt = (select(Warehouse.id, Warehouse.code, Warehouse.name)
+            .where(Warehouse.company_id == current_user.company_id)
+            .order_by(Warehouse.code).limit(CHOICE_LIMIT))
+    if active_only:
+        stmt = stmt.where(Warehouse.active.is_(True))
+    return [(str(wid), f"{code} · {name}") for wid, code, name in db.session.execute(stmt)]
+
+
+# Warehouses
+
+WAREHOUSES = ListSpec(
+    model=Warehouse,
+    sorts={"code": Warehouse.code, "name": Warehouse.name, "created": Warehouse.created_at},
+    default_sort="code",
+    search=contains(Warehouse.code, Warehouse.name, Warehouse.address),
+    filters=[archive_filter(Warehouse)],
+    csv=Csv("warehouses", [("id", Warehouse.id), ("code", Warehouse.code),
+                           ("name", Warehouse.name), ("address", Warehouse.address),
+                           ("active", Warehouse.active)]),
+    options=[raiseload("*")],
+)
+
+
+def warehouse_page(warehouse: Warehouse) -> dict:
+    """A warehouse's stock summary (lines, on hand, reserved) and its last movements."""
+    company_id = current_user.company_id
+    summary = db.session.execute(
+        select(func.count(StockLevel.id), func.coalesce(func.sum(StockLevel.on_hand), 0),
+               func.coalesce(func.sum(StockLevel.reserved), 0))
+        .where(StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
+               StockLevel.on_hand != 0)).one()
+    movements = list(db.session.scalars(
+        select(StockMovement)
+        .where(StockMovement.company_id == company_id, StockMovement.warehouse_id == warehouse.id)
+        .options(joinedload(StockMovement.product), joinedload(StockMovement.user),
+                 raiseload("*"))
+        .order_by(StockMovement.created_at.desc(), StockMovement.id.desc()).limit(10)))
+    return {"summary": summary, "movements": movements}
+
+
+# Stock levels
+
+STOCK_SORTS = {"sku": Product.sku, "name": Product.name, "warehouse": Warehouse.code,
+               "on_hand": StockLevel.on_hand, "reserved": StockLevel.reserved,
+               "available": StockLevel.on_hand - StockLevel.reserved}
+
+
+def _stock_base() -> Select:
+    # From the products in SKU order into their levels by the unique (company, product,
+    # warehouse) index: the default order needs no sort of all levels, and the ids of a deep
+    # page need no other table. Warehouse and category are loaded with the page's rows.
+    return (select(StockLevel).select_from(Product)
+            .join(StockLevel, (StockLevel.product_id == Product.id)
+                  & (StockLevel.company_id == Product.company_id))
+            .where(Product.company_id == current_user.company_id))
+
+
+def _stock_order(stmt: Select, params) -> Select:
+    if params.sort_key == "warehouse":
+        stmt = stmt.join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    # ties broken in the order the indexes give (a SKU is unique, a name is not)
+    ties = {"sku": (StockLevel.warehouse_id,),
+            "name": (Product.id, StockLevel.warehouse_id)}.get(params.sort_key, (StockLevel.id,))
+    keys = (STOCK_SORTS[params.sort_key], *ties)
+    return stmt.order_by(*(key.desc() if params.descending else key.asc() for key in keys))
+
+
+def stock_low() -> bool:
+    return request.args.get("low", "").strip() == "1"
+
+
+def _stock_low(stmt: Select, value: str) -> Select:
+    if value != "1":
+        return stmt
+    return stmt.where(Product.min_stock > 0,
+                      StockLevel.on_hand - StockLevel.reserved < Product.min_stock)
+
+
+def _stock_nonzero(stmt: Select, value: str) -> Select:
+    """Empty levels are left out unless asked for (`zero=1`) or the low filter is on."""
+    if value == "1" or stock_low():
+        return stmt
+    return stmt.where((StockLevel.on_hand != 0) | (StockLevel.reserved != 0))
+
+
+def _stock_csv(stmt: Select):
+    warehouse = aliased(Warehouse)
+    return Csv("stock", [
+        ("sku", Product.sku), ("product", Product.name), ("category", Category.name),
+        ("warehouse", warehouse.code), ("unit", Product.unit),
+        ("on_hand", StockLevel.on_hand), ("reserved", StockLevel.reserved),
+        ("available", StockLevel.on_hand - StockLevel.reserved),
+        ("min_stock", Product.min_stock), ("product_id", Product.id),
+        ("warehouse_id", warehouse.id)],
+    ).export(stmt.join(warehouse, warehouse.id == StockLevel.warehouse_id)
+             .outerjoin(Product.category))
+
+
+STOCK = ListSpec(
+    model=StockLevel,
+    sorts=STOCK_SORTS,
+    default_sort="sku",
+    base=_stock_base,
+    search=product_matches,
+    filters=[id_filter("warehouse", StockLevel.warehouse_id),
+             id_filter("category", Product.category_id),
+             Filter("low", _stock_low), Filter("zero", _stock_nonzero, always=True)],
+    order=_stock_order,
+    csv=Csv(response=_stock_csv),
+    options=[contains_eager(StockLevel.product).joinedload(Product.category),
+             joinedload(StockLevel.warehouse), raiseload("*")],
+    # a search shows no total, as the product list (counting a rare term reads everything)
+    count_search=False,
+)
+
+
+# The ledger
+
+def movement_product(text: str) -> Product | None:
+    """The product a movement filter names (looked up once per request)."""
+    from erp.services.catalog import find_product
+
+    found = g.setdefault("movement_products", {})
+    if text not in found:
+        found[text] = find_product(current_user.company_id, text)
+    return found[text]
+
+
+def _movement_product(stmt: Select, value: str) -> Select:
+    product = movement_product(value)
+    return stmt if product is None else stmt.where(StockMovement.product_id == product.id)
+
+
+def _movement_day(name: str, *, until: bool = False) -> Filter:
+    """Movements made on or after a day (or, `until`, on or before it), in UTC."""
+    def apply(stmt: Select, value: str) -> Select:
+        day = parse_date(value)
+        if day is None:
+            return stmt
+        start = datetime.combine(day, time.min, timezone.utc)
+        if until:
+            return stmt.where(StockMovement.created_at < start + timedelta(days=1))
+        return stmt.where(StockMovement.created_at >= start)
+    return Filter(name, apply)
+
+
+MOVEMENTS = ListSpec(
+    model=StockMovement,
+    sorts={"created": StockMovement.created_at},
+    default_sort="-created",
+    stable_desc=True,
+    filters=[Filter("product", _movement_product),
+             id_filter("warehouse", StockMovement.warehouse_id),
+             choice_filter("kind", StockMovement.kind, MOVEMENT_KINDS),
+             _movement_day("date_from"), _movement_day("date_to", until=True)],
+    csv=Csv("movements", [
+        ("id", StockMovement.id), ("created_at", StockMovement.created_at),
+        ("sku", Product.sku), ("product", Product.name), ("warehouse", Warehouse.code),
+        ("kind", StockMovement.kind), ("quantity", StockMovement.quantity),
+        ("reference", StockMovement.reference), ("note", StockMovement.note),
+        ("user", User.email), ("source_type", StockMovement.source_type),
+        ("source_id", StockMovement.source_id)],
+        joins=[(Product, Product.id == StockMovement.product_id),
+               (Warehouse, Warehouse.id == StockMovement.warehouse_id),
+               (User, User.id == StockMovement.user_id)]),
+    options=[joinedload(StockMovement.product), joinedload(StockMovement.warehouse),
+             joinedload(StockMovement.user), raiseload("*")],
+)
+
+
+def movement_problems(params) -> list[str]:
+    """What the movement list ignored of its filters, said above the rows."""
+    problems = []
+    text = params.filters.get("product", "")
+    if text and movement_product(text) is None:
+        problems.append(f"No product {text!r}: showing all products.")
+    for name, label in (("date_from", "From"), ("date_to", "To")):
+        value = params.filters.get(name, "")
+        if value and parse_date(value) is None:
+            problems.append(f"{label} date {value!r} is not a date (YYYY-MM-DD): ignored.")
+    return problems
