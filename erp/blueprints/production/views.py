@@ -99,10 +99,7 @@ employees = Resource(
     fields=(), templates="production/employee", nav="production/_nav.html",
     list_spec=queries.EMPLOYEES,
     list_context=lambda page, params: {"statuses": queries.EMPLOYEE_STATUSES},
-    create=lambda company_id, user, **values: service.create_employee(
-        company_id, user=user, **values),
-    update=lambda company_id, employee_id, user, **values: service.update_employee(
-        company_id, employee_id, user=user, **values),
+    create=service.create_employee, update=service.update_employee,
     set_active=service.set_employee_active, delete=service.delete_employee,
     in_use=service.employee_in_use, title=lambda employee: employee.name,
     prepare_form=_employee_form, values=_employee_values,
