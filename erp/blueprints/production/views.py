@@ -6,6 +6,7 @@ of the same template (or a row partial) and plain requests a redirect after POST
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
@@ -18,7 +19,7 @@ from erp.parsing import parse_id
 from erp.blueprints.production.forms import (BomLineForm, BomQuantityForm, EmployeeForm,
                                              OverrideForm, ProductionOrderForm, WorkOrderForm,
                                              WorkOrderStatusForm)
-from erp.documents import register_actions
+from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.lines import LineEditor, Pick
@@ -99,10 +100,7 @@ employees = Resource(
     fields=(), templates="production/employee", nav="production/_nav.html",
     list_spec=queries.EMPLOYEES,
     list_context=lambda page, params: {"statuses": queries.EMPLOYEE_STATUSES},
-    create=lambda company_id, user, **values: service.create_employee(
-        company_id, user=user, **values),
-    update=lambda company_id, employee_id, user, **values: service.update_employee(
-        company_id, employee_id, user=user, **values),
+    create=service.create_employee, update=service.update_employee,
     set_active=service.set_employee_active, delete=service.delete_employee,
     in_use=service.employee_in_use, title=lambda employee: employee.name,
     prepare_form=_employee_form, values=_employee_values,
@@ -234,52 +232,31 @@ def order_create():
             product = db.session.scalar(company_select(Product).where(Product.id == product_id))
             if product is not None:
                 form.product.data = product.sku
-    valid = form.validate_on_submit()
-    values = _order_form_values(form) if request.method == "POST" else None
-    if valid:
-        if values is not None:
-            try:
-                order = service.create_order(company_id=_company_id(), user=current_user, **values)
-            except ValidationError as error:
-                apply_field_errors(form, error)
-            else:
-                flash(f"Production order {order.number} planned.", "success")
-                return redirect_after_post("production.order_detail", order_id=order.id)
-    return render("production/order_form.html", form=form, order=None,
-                  status=form_status(form))
+    return header_form(
+        "production/order_form.html", form, _order_form_values,
+        partial(service.create_order, company_id=_company_id(), user=current_user),
+        detail="production.order_detail",
+        saved=lambda order: f"Production order {order.number} planned.")
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @require_role("staff")
 def order_edit(order_id: int):
     order = scoped_get_or_404(ProductionOrder, order_id, joinedload(ProductionOrder.product))
-    if not order.is_planned:
-        flash(f"{order.number} is {order.status_label.lower()}: only a planned order can be "
-              "changed.", "warning")
-        return redirect_after_post("production.order_detail", order_id=order.id)
     form = ProductionOrderForm(obj=None if request.method == "POST" else order)
     form.set_warehouses(_warehouses())
     if request.method == "GET":
         form.product.data = order.product.sku
         form.component_warehouse_id.data = str(order.component_warehouse_id)
         form.output_warehouse_id.data = str(order.output_warehouse_id)
-    valid = form.validate_on_submit()
-    values = _order_form_values(form) if request.method == "POST" else None
-    if valid:
-        if values is not None:
-            try:
-                service.update_order(company_id=_company_id(), order_id=order.id,
-                                     user=current_user, **values)
-            except ValidationError as error:
-                apply_field_errors(form, error)
-            except DomainError as error:
-                flash(str(error), "danger")
-                return redirect_after_post("production.order_detail", order_id=order.id)
-            else:
-                flash(f"Production order {order.number} saved.", "success")
-                return redirect_after_post("production.order_detail", order_id=order.id)
-    return render("production/order_form.html", form=form, order=order,
-                  status=form_status(form))
+    return header_form(
+        "production/order_form.html", form, _order_form_values,
+        partial(service.update_order, company_id=_company_id(), order_id=order.id,
+                user=current_user),
+        detail="production.order_detail",
+        saved=lambda _: f"Production order {order.number} saved.", document=order,
+        refused=None if order.is_planned else f"{order.number} is "
+        f"{order.status_label.lower()}: only a planned order can be changed.")
 
 
 def _order_context(order_id: int, **extra) -> dict:

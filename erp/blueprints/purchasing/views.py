@@ -3,6 +3,7 @@ receipts, the printable order, a supplier's purchase history and the reorder lis
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
@@ -13,7 +14,7 @@ from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_views
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
-from erp.documents import register_actions
+from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
@@ -21,6 +22,7 @@ from erp.lines import LineEditor, Pick
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
+from erp.parsing import parse_id
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries import purchasing as queries
 from erp.services import DomainError, ValidationError
@@ -93,6 +95,12 @@ bp.add_url_rule("/suppliers/options", view_func=catalog_views.supplier_options)
 
 # Create and edit the header
 
+def _header_values(form: OrderForm) -> dict:
+    return dict(supplier_id=_resolve_supplier(form.supplier.data),
+                warehouse_id=parse_id(form.warehouse_id.data), order_date=form.order_date.data,
+                expected_date=form.expected_date.data, notes=form.notes.data or "")
+
+
 @bp.route("/orders/new", methods=["GET", "POST"])
 @require_role("staff")
 def order_create():
@@ -106,30 +114,17 @@ def order_create():
                 Supplier.id == int(supplier_id)))
             if supplier is not None:
                 form.supplier.data = _supplier_label(supplier)
-    if form.validate_on_submit():
-        try:
-            order = service.create_order(
-                company_id=current_user.company_id, user=_user(),
-                supplier_id=_resolve_supplier(form.supplier.data),
-                warehouse_id=int(form.warehouse_id.data), order_date=form.order_date.data,
-                expected_date=form.expected_date.data, notes=form.notes.data or "")
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            flash(f"Purchase order {order.number} created. Add its lines.", "success")
-            return redirect_after_post("purchasing.order_detail", order_id=order.id)
-    status = form_status(form)
-    return render("purchasing/order_form.html", form=form, order=None, status=status)
+    return header_form(
+        "purchasing/order_form.html", form, _header_values,
+        partial(service.create_order, company_id=current_user.company_id, user=_user()),
+        detail="purchasing.order_detail",
+        saved=lambda order: f"Purchase order {order.number} created. Add its lines.")
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @require_role("staff")
 def order_edit(order_id: int):
     order = scoped_get_or_404(PurchaseOrder, order_id, joinedload(PurchaseOrder.supplier))
-    if not order.is_draft:
-        flash(f"{order.number} is {order.status_label.lower()}; only a draft can be changed.",
-              "warning")
-        return redirect_after_post("purchasing.order_detail", order_id=order.id)
     form = OrderForm()
     form.warehouse_id.choices = choices(_warehouse_choices())
     if request.method == "GET":
@@ -138,23 +133,13 @@ def order_edit(order_id: int):
         form.order_date.data = order.order_date
         form.expected_date.data = order.expected_date
         form.notes.data = order.notes
-    if form.validate_on_submit():
-        try:
-            service.update_order(
-                company_id=current_user.company_id, user=_user(), order_id=order.id,
-                supplier_id=_resolve_supplier(form.supplier.data),
-                warehouse_id=int(form.warehouse_id.data), order_date=form.order_date.data,
-                expected_date=form.expected_date.data, notes=form.notes.data or "")
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            flash(str(error), "danger")
-            return redirect_after_post("purchasing.order_detail", order_id=order_id)
-        else:
-            flash(f"{order.number} saved.", "success")
-            return redirect_after_post("purchasing.order_detail", order_id=order_id)
-    status = form_status(form)
-    return render("purchasing/order_form.html", form=form, order=order, status=status)
+    return header_form(
+        "purchasing/order_form.html", form, _header_values,
+        partial(service.update_order, company_id=current_user.company_id, user=_user(),
+                order_id=order.id),
+        detail="purchasing.order_detail", saved=lambda _: f"{order.number} saved.",
+        document=order, refused=None if order.is_draft else
+        f"{order.number} is {order.status_label.lower()}; only a draft can be changed.")
 
 
 # Detail and lines
