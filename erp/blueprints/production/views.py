@@ -349,6 +349,12 @@ def my_workorders():
             WorkOrder.employee_id == (employee.id if employee else -1)))
 
 
+def _work_order_values(form: WorkOrderForm, employee_id: int | None) -> dict:
+    return dict(name=form.name.data, employee_id=employee_id,
+                planned_hours=form.planned_hours.data, actual_hours=form.actual_hours.data,
+                sequence=form.sequence.data)
+
+
 @bp.route("/orders/<int:order_id>/work-orders", methods=["POST"])
 @require_role("staff")
 def workorder_create(order_id: int):
@@ -362,9 +368,7 @@ def workorder_create(order_id: int):
             try:
                 service.create_work_order(
                     company_id=_company_id(), order_id=order.id, user=current_user,
-                    name=form.name.data,
-                    employee_id=employee_id, planned_hours=form.planned_hours.data,
-                    actual_hours=form.actual_hours.data, sequence=form.sequence.data)
+                    **_work_order_values(form, employee_id))
             except ValidationError as error:
                 apply_field_errors(form, error)
             except DomainError as error:
@@ -407,9 +411,7 @@ def workorder_edit(work_order_id: int):
             try:
                 service.update_work_order(
                     company_id=_company_id(), work_order_id=work_order.id, user=current_user,
-                    name=form.name.data,
-                    employee_id=employee_id, planned_hours=form.planned_hours.data,
-                    actual_hours=form.actual_hours.data, sequence=form.sequence.data)
+                    **_work_order_values(form, employee_id))
             except ValidationError as error:
                 apply_field_errors(form, error)
             else:

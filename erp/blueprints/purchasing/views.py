@@ -18,7 +18,7 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
-from erp.lines import LineEditor, Pick
+from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
@@ -164,22 +164,8 @@ def order_detail(order_id: int):
     return render("purchasing/order_detail.html", block="lines", **LINES.page_context(order))
 
 
-@bp.route("/orders/<int:order_id>/lines", methods=["POST"])
-@require_role("staff")
-def line_add(order_id: int):
-    return LINES.add_line(order_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:item_id>", methods=["POST"])
-@require_role("staff")
-def line_update(order_id: int, item_id: int):
-    return LINES.update_line(order_id, item_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:item_id>/delete", methods=["POST"])
-@require_role("staff")
-def line_delete(order_id: int, item_id: int):
-    return LINES.remove_line(order_id, item_id)
+register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
+                     line_url="/orders/<int:order_id>/lines/<int:item_id>", remove="delete")
 
 
 # Status changes
@@ -273,31 +259,41 @@ def reorder():
                     if v.isascii() and v.isdigit() and len(v) < 12}
         submitted = {int(k[4:]): request.form[k][:40] for k in request.form
                      if k.startswith("qty-") and k[4:].isascii() and k[4:].isdigit() and len(k) < 16}
-        if form.validate_on_submit():
-            try:
-                created = service.create_reorder_drafts(
-                    company_id=current_user.company_id, user=_user(),
-                    product_ids=sorted(selected), warehouse_id=int(form.warehouse_id.data),
-                    quantities={pid: submitted.get(pid) for pid in selected})
-            except ValidationError as error:
-                errors = error.field_errors
-                if not errors:
-                    form.form_errors.append(str(error))
-            else:
-                flash(f"Created {len(created)} draft purchase order(s).", "success")
-                return redirect_after_post(
-                    url_for("purchasing.reorder",
-                            created=",".join(str(o.id) for o in created)))
-    created_ids = [int(v) for v in request.args.get("created", "").split(",")[:50]
-                   if v.isascii() and v.isdigit() and len(v) < 12]
-    created_orders = []
-    if created_ids:
-        created_orders = list(db.session.scalars(
-            company_select(PurchaseOrder).where(PurchaseOrder.id.in_(created_ids))
-            .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)))
+        done, errors = _reorder_post(form, selected, submitted)
+        if done is not None:
+            return done
     rows = service.reorder_rows(current_user.company_id)
     status = 422 if (errors or form.errors) else 200
     return render("purchasing/reorder.html", form=form,
                   groups=service.group_by_supplier(rows), row_count=len(rows),
                   limit=service.REORDER_LIMIT, errors=errors, selected=selected,
-                  submitted=submitted, created_orders=created_orders, status=status)
+                  submitted=submitted, created_orders=_created_orders(), status=status)
+
+
+def _reorder_post(form: ReorderForm, selected: set[int], submitted: dict[int, str]):
+    """Make the drafts: the redirect to the list of them, else (None, errors per field)."""
+    if not form.validate_on_submit():
+        return None, {}
+    try:
+        created = service.create_reorder_drafts(
+            company_id=current_user.company_id, user=_user(),
+            product_ids=sorted(selected), warehouse_id=int(form.warehouse_id.data),
+            quantities={pid: submitted.get(pid) for pid in selected})
+    except ValidationError as error:
+        if not error.field_errors:
+            form.form_errors.append(str(error))
+        return None, error.field_errors
+    flash(f"Created {len(created)} draft purchase order(s).", "success")
+    return redirect_after_post(
+        url_for("purchasing.reorder", created=",".join(str(o.id) for o in created))), {}
+
+
+def _created_orders() -> list[PurchaseOrder]:
+    """The drafts the last POST made (`created`, their ids), to link to."""
+    created_ids = [int(v) for v in request.args.get("created", "").split(",")[:50]
+                   if v.isascii() and v.isdigit() and len(v) < 12]
+    if not created_ids:
+        return []
+    return list(db.session.scalars(
+        company_select(PurchaseOrder).where(PurchaseOrder.id.in_(created_ids))
+        .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)))
