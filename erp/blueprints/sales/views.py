@@ -16,7 +16,7 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
-from erp.lines import LineEditor, Pick
+from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
 from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
 from erp.queries import sales as queries
@@ -155,22 +155,8 @@ def order_detail(order_id: int):
     return render("sales/order_detail.html", block="lines", **LINES.page_context(order))
 
 
-@bp.route("/orders/<int:order_id>/lines", methods=["POST"])
-@require_role("staff")
-def order_line_add(order_id: int):
-    return LINES.add_line(order_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:line_id>", methods=["POST"])
-@require_role("staff")
-def order_line_update(order_id: int, line_id: int):
-    return LINES.update_line(order_id, line_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:line_id>/remove", methods=["POST"])
-@require_role("staff")
-def order_line_remove(order_id: int, line_id: int):
-    return LINES.remove_line(order_id, line_id)
+register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
+                     line_url="/orders/<int:order_id>/lines/<int:line_id>")
 
 
 register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
