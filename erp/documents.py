@@ -156,3 +156,38 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
         view.__name__ = view.__qualname__ = endpoint
         bp.add_url_rule(f"{url}/{action.name}", endpoint, require_role(action.role)(view),
                         methods=["POST"])
+
+
+def header_form(template: str, form, values, save, *, detail: str, saved, document=None,
+                refused: str | None = None):
+    """The create (`document` None) or edit view of a document's header, one for every
+    document: a document that may not be changed (`refused`, its message) goes back to its
+    page; on POST `values(form)` gives the service's keyword arguments (None: its own errors
+    are on the form already, so every error shows at once), then `save(**values)` runs; a
+    ValidationError goes next to the fields, another refusal (the document changed
+    meanwhile) is flashed on the document's page; done, `saved(result)` is flashed and the
+    document's page follows. Else the form again (422 with errors)."""
+    from flask import flash, request
+
+    from erp.services import DomainError, ValidationError
+    from erp.web import apply_field_errors, form_status, redirect_after_post, render
+
+    if document is not None and refused:
+        flash(refused, "warning")
+        return redirect_after_post(detail, order_id=document.id)
+    valid = form.validate_on_submit()
+    data = values(form) if request.method == "POST" else None
+    if valid and data is not None:
+        try:
+            result = save(**data)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        except DomainError as error:
+            if document is None:
+                raise
+            flash(str(error), "danger")
+            return redirect_after_post(detail, order_id=document.id)
+        else:
+            flash(saved(result), "success")
+            return redirect_after_post(detail, order_id=(document or result).id)
+    return render(template, form=form, order=document, status=form_status(form))

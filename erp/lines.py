@@ -202,3 +202,25 @@ class LineEditor:
                 return None
             values[self.pick.key] = product.id if product else None
         return values
+
+
+def register_line_routes(bp, editor: LineEditor, *, url: str, line_url: str,
+                         remove: str = "remove") -> None:
+    """The three POST routes (staff) of `editor.endpoints`: add at `url`, update at
+    `line_url`, remove at `line_url/<remove>`."""
+    from erp.auth import require_role
+
+    def add(**kwargs):
+        return editor.add_line(kwargs[editor.doc_key])
+
+    def update(**kwargs):
+        return editor.update_line(kwargs.get(editor.doc_key), kwargs[editor.line_key])
+
+    def delete(**kwargs):
+        return editor.remove_line(kwargs.get(editor.doc_key), kwargs[editor.line_key])
+
+    rules = (url, line_url, f"{line_url}/{remove}")
+    for rule, endpoint, view in zip(rules, editor.endpoints, (add, update, delete)):
+        name = endpoint.split(".", 1)[1]
+        view.__name__ = view.__qualname__ = name
+        bp.add_url_rule(rule, name, require_role("staff")(view), methods=["POST"])

@@ -198,3 +198,22 @@ def picker_response(model, *columns, hint=None, **search):
     its datalist; a fragment for htmx and plain requests alike."""
     records = pickers.search(model, current_user.company_id, picker_query(), columns, **search)
     return render_template("_options.html", records=records, hint=hint or (lambda record: ""))
+
+
+def submit_form(form, save, done, *, form_errors: tuple = ()):
+    """A form's POST: when it validates, `save()` runs and `done(result)` answers (flash and
+    redirect); a ValidationError goes next to the fields, an error of `form_errors` (e.g.
+    DomainError) above the form; None then: render the form again (`form_status`)."""
+    from erp.services import ValidationError
+
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = save()
+    except ValidationError as error:
+        apply_field_errors(form, error)
+    except form_errors as error:
+        form.form_errors.append(str(error))
+    else:
+        return done(result)
+    return None

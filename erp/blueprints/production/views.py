@@ -6,6 +6,7 @@ of the same template (or a row partial) and plain requests a redirect after POST
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
@@ -18,7 +19,7 @@ from erp.parsing import parse_id
 from erp.blueprints.production.forms import (BomLineForm, BomQuantityForm, EmployeeForm,
                                              OverrideForm, ProductionOrderForm, WorkOrderForm,
                                              WorkOrderStatusForm)
-from erp.documents import register_actions
+from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.lines import LineEditor, Pick
@@ -231,52 +232,31 @@ def order_create():
             product = db.session.scalar(company_select(Product).where(Product.id == product_id))
             if product is not None:
                 form.product.data = product.sku
-    valid = form.validate_on_submit()
-    values = _order_form_values(form) if request.method == "POST" else None
-    if valid:
-        if values is not None:
-            try:
-                order = service.create_order(company_id=_company_id(), user=current_user, **values)
-            except ValidationError as error:
-                apply_field_errors(form, error)
-            else:
-                flash(f"Production order {order.number} planned.", "success")
-                return redirect_after_post("production.order_detail", order_id=order.id)
-    return render("production/order_form.html", form=form, order=None,
-                  status=form_status(form))
+    return header_form(
+        "production/order_form.html", form, _order_form_values,
+        partial(service.create_order, company_id=_company_id(), user=current_user),
+        detail="production.order_detail",
+        saved=lambda order: f"Production order {order.number} planned.")
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @require_role("staff")
 def order_edit(order_id: int):
     order = scoped_get_or_404(ProductionOrder, order_id, joinedload(ProductionOrder.product))
-    if not order.is_planned:
-        flash(f"{order.number} is {order.status_label.lower()}: only a planned order can be "
-              "changed.", "warning")
-        return redirect_after_post("production.order_detail", order_id=order.id)
     form = ProductionOrderForm(obj=None if request.method == "POST" else order)
     form.set_warehouses(_warehouses())
     if request.method == "GET":
         form.product.data = order.product.sku
         form.component_warehouse_id.data = str(order.component_warehouse_id)
         form.output_warehouse_id.data = str(order.output_warehouse_id)
-    valid = form.validate_on_submit()
-    values = _order_form_values(form) if request.method == "POST" else None
-    if valid:
-        if values is not None:
-            try:
-                service.update_order(company_id=_company_id(), order_id=order.id,
-                                     user=current_user, **values)
-            except ValidationError as error:
-                apply_field_errors(form, error)
-            except DomainError as error:
-                flash(str(error), "danger")
-                return redirect_after_post("production.order_detail", order_id=order.id)
-            else:
-                flash(f"Production order {order.number} saved.", "success")
-                return redirect_after_post("production.order_detail", order_id=order.id)
-    return render("production/order_form.html", form=form, order=order,
-                  status=form_status(form))
+    return header_form(
+        "production/order_form.html", form, _order_form_values,
+        partial(service.update_order, company_id=_company_id(), order_id=order.id,
+                user=current_user),
+        detail="production.order_detail",
+        saved=lambda _: f"Production order {order.number} saved.", document=order,
+        refused=None if order.is_planned else f"{order.number} is "
+        f"{order.status_label.lower()}: only a planned order can be changed.")
 
 
 def _order_context(order_id: int, **extra) -> dict:
@@ -369,6 +349,12 @@ def my_workorders():
             WorkOrder.employee_id == (employee.id if employee else -1)))
 
 
+def _work_order_values(form: WorkOrderForm, employee_id: int | None) -> dict:
+    return dict(name=form.name.data, employee_id=employee_id,
+                planned_hours=form.planned_hours.data, actual_hours=form.actual_hours.data,
+                sequence=form.sequence.data)
+
+
 @bp.route("/orders/<int:order_id>/work-orders", methods=["POST"])
 @require_role("staff")
 def workorder_create(order_id: int):
@@ -382,9 +368,7 @@ def workorder_create(order_id: int):
             try:
                 service.create_work_order(
                     company_id=_company_id(), order_id=order.id, user=current_user,
-                    name=form.name.data,
-                    employee_id=employee_id, planned_hours=form.planned_hours.data,
-                    actual_hours=form.actual_hours.data, sequence=form.sequence.data)
+                    **_work_order_values(form, employee_id))
             except ValidationError as error:
                 apply_field_errors(form, error)
             except DomainError as error:
@@ -427,9 +411,7 @@ def workorder_edit(work_order_id: int):
             try:
                 service.update_work_order(
                     company_id=_company_id(), work_order_id=work_order.id, user=current_user,
-                    name=form.name.data,
-                    employee_id=employee_id, planned_hours=form.planned_hours.data,
-                    actual_hours=form.actual_hours.data, sequence=form.sequence.data)
+                    **_work_order_values(form, employee_id))
             except ValidationError as error:
                 apply_field_errors(form, error)
             else:

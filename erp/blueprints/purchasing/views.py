@@ -3,6 +3,7 @@ receipts, the printable order, a supplier's purchase history and the reorder lis
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
@@ -13,14 +14,15 @@ from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_views
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
-from erp.documents import register_actions
+from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
-from erp.lines import LineEditor, Pick
+from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
+from erp.parsing import parse_id
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries import purchasing as queries
 from erp.services import DomainError, ValidationError
@@ -93,6 +95,12 @@ bp.add_url_rule("/suppliers/options", view_func=catalog_views.supplier_options)
 
 # Create and edit the header
 
+def _header_values(form: OrderForm) -> dict:
+    return dict(supplier_id=_resolve_supplier(form.supplier.data),
+                warehouse_id=parse_id(form.warehouse_id.data), order_date=form.order_date.data,
+                expected_date=form.expected_date.data, notes=form.notes.data or "")
+
+
 @bp.route("/orders/new", methods=["GET", "POST"])
 @require_role("staff")
 def order_create():
@@ -106,30 +114,17 @@ def order_create():
                 Supplier.id == int(supplier_id)))
             if supplier is not None:
                 form.supplier.data = _supplier_label(supplier)
-    if form.validate_on_submit():
-        try:
-            order = service.create_order(
-                company_id=current_user.company_id, user=_user(),
-                supplier_id=_resolve_supplier(form.supplier.data),
-                warehouse_id=int(form.warehouse_id.data), order_date=form.order_date.data,
-                expected_date=form.expected_date.data, notes=form.notes.data or "")
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            flash(f"Purchase order {order.number} created. Add its lines.", "success")
-            return redirect_after_post("purchasing.order_detail", order_id=order.id)
-    status = form_status(form)
-    return render("purchasing/order_form.html", form=form, order=None, status=status)
+    return header_form(
+        "purchasing/order_form.html", form, _header_values,
+        partial(service.create_order, company_id=current_user.company_id, user=_user()),
+        detail="purchasing.order_detail",
+        saved=lambda order: f"Purchase order {order.number} created. Add its lines.")
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @require_role("staff")
 def order_edit(order_id: int):
     order = scoped_get_or_404(PurchaseOrder, order_id, joinedload(PurchaseOrder.supplier))
-    if not order.is_draft:
-        flash(f"{order.number} is {order.status_label.lower()}; only a draft can be changed.",
-              "warning")
-        return redirect_after_post("purchasing.order_detail", order_id=order.id)
     form = OrderForm()
     form.warehouse_id.choices = choices(_warehouse_choices())
     if request.method == "GET":
@@ -138,23 +133,13 @@ def order_edit(order_id: int):
         form.order_date.data = order.order_date
         form.expected_date.data = order.expected_date
         form.notes.data = order.notes
-    if form.validate_on_submit():
-        try:
-            service.update_order(
-                company_id=current_user.company_id, user=_user(), order_id=order.id,
-                supplier_id=_resolve_supplier(form.supplier.data),
-                warehouse_id=int(form.warehouse_id.data), order_date=form.order_date.data,
-                expected_date=form.expected_date.data, notes=form.notes.data or "")
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            flash(str(error), "danger")
-            return redirect_after_post("purchasing.order_detail", order_id=order_id)
-        else:
-            flash(f"{order.number} saved.", "success")
-            return redirect_after_post("purchasing.order_detail", order_id=order_id)
-    status = form_status(form)
-    return render("purchasing/order_form.html", form=form, order=order, status=status)
+    return header_form(
+        "purchasing/order_form.html", form, _header_values,
+        partial(service.update_order, company_id=current_user.company_id, user=_user(),
+                order_id=order.id),
+        detail="purchasing.order_detail", saved=lambda _: f"{order.number} saved.",
+        document=order, refused=None if order.is_draft else
+        f"{order.number} is {order.status_label.lower()}; only a draft can be changed.")
 
 
 # Detail and lines
@@ -179,22 +164,8 @@ def order_detail(order_id: int):
     return render("purchasing/order_detail.html", block="lines", **LINES.page_context(order))
 
 
-@bp.route("/orders/<int:order_id>/lines", methods=["POST"])
-@require_role("staff")
-def line_add(order_id: int):
-    return LINES.add_line(order_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:item_id>", methods=["POST"])
-@require_role("staff")
-def line_update(order_id: int, item_id: int):
-    return LINES.update_line(order_id, item_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:item_id>/delete", methods=["POST"])
-@require_role("staff")
-def line_delete(order_id: int, item_id: int):
-    return LINES.remove_line(order_id, item_id)
+register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
+                     line_url="/orders/<int:order_id>/lines/<int:item_id>", remove="delete")
 
 
 # Status changes
@@ -288,31 +259,41 @@ def reorder():
                     if v.isascii() and v.isdigit() and len(v) < 12}
         submitted = {int(k[4:]): request.form[k][:40] for k in request.form
                      if k.startswith("qty-") and k[4:].isascii() and k[4:].isdigit() and len(k) < 16}
-        if form.validate_on_submit():
-            try:
-                created = service.create_reorder_drafts(
-                    company_id=current_user.company_id, user=_user(),
-                    product_ids=sorted(selected), warehouse_id=int(form.warehouse_id.data),
-                    quantities={pid: submitted.get(pid) for pid in selected})
-            except ValidationError as error:
-                errors = error.field_errors
-                if not errors:
-                    form.form_errors.append(str(error))
-            else:
-                flash(f"Created {len(created)} draft purchase order(s).", "success")
-                return redirect_after_post(
-                    url_for("purchasing.reorder",
-                            created=",".join(str(o.id) for o in created)))
-    created_ids = [int(v) for v in request.args.get("created", "").split(",")[:50]
-                   if v.isascii() and v.isdigit() and len(v) < 12]
-    created_orders = []
-    if created_ids:
-        created_orders = list(db.session.scalars(
-            company_select(PurchaseOrder).where(PurchaseOrder.id.in_(created_ids))
-            .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)))
+        done, errors = _reorder_post(form, selected, submitted)
+        if done is not None:
+            return done
     rows = service.reorder_rows(current_user.company_id)
     status = 422 if (errors or form.errors) else 200
     return render("purchasing/reorder.html", form=form,
                   groups=service.group_by_supplier(rows), row_count=len(rows),
                   limit=service.REORDER_LIMIT, errors=errors, selected=selected,
-                  submitted=submitted, created_orders=created_orders, status=status)
+                  submitted=submitted, created_orders=_created_orders(), status=status)
+
+
+def _reorder_post(form: ReorderForm, selected: set[int], submitted: dict[int, str]):
+    """Make the drafts: the redirect to the list of them, else (None, errors per field)."""
+    if not form.validate_on_submit():
+        return None, {}
+    try:
+        created = service.create_reorder_drafts(
+            company_id=current_user.company_id, user=_user(),
+            product_ids=sorted(selected), warehouse_id=int(form.warehouse_id.data),
+            quantities={pid: submitted.get(pid) for pid in selected})
+    except ValidationError as error:
+        if not error.field_errors:
+            form.form_errors.append(str(error))
+        return None, error.field_errors
+    flash(f"Created {len(created)} draft purchase order(s).", "success")
+    return redirect_after_post(
+        url_for("purchasing.reorder", created=",".join(str(o.id) for o in created))), {}
+
+
+def _created_orders() -> list[PurchaseOrder]:
+    """The drafts the last POST made (`created`, their ids), to link to."""
+    created_ids = [int(v) for v in request.args.get("created", "").split(",")[:50]
+                   if v.isascii() and v.isdigit() and len(v) < 12]
+    if not created_ids:
+        return []
+    return list(db.session.scalars(
+        company_select(PurchaseOrder).where(PurchaseOrder.id.in_(created_ids))
+        .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)))

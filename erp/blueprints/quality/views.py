@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, flash, request
 from flask_login import current_user
@@ -42,26 +43,23 @@ def inspection_list():
     return queries.INSPECTIONS.response("quality/inspections.html", results=RESULTS)
 
 
+def _picked(field, find, message: str):
+    """The id of the record a picker field names (None when empty), or False (with
+    `message` on the field) when it names none."""
+    if not (field.data or "").strip():
+        return None
+    record = find(field.data)
+    if record is None:
+        field.errors = list(field.errors) + [message]
+        return False
+    return record.id
+
+
 def _submit(form: InspectionForm, inspection: QualityInspection | None):
-    ok = True
-    product_id = order_id = None
-    if (form.product.data or "").strip():
-        product = find_product(current_user.company_id, form.product.data)
-        if product is None:
-            form.product.errors = list(form.product.errors) + [
-                "No such product: type its SKU or pick it from the list."]
-            ok = False
-        else:
-            product_id = product.id
-    if (form.production_order.data or "").strip():
-        order = _find_order(form.production_order.data)
-        if order is None:
-            form.production_order.errors = list(form.production_order.errors) + [
-                "No such production order."]
-            ok = False
-        else:
-            order_id = order.id
-    if not ok:
+    product_id = _picked(form.product, partial(find_product, current_user.company_id),
+                         "No such product: type its SKU or pick it from the list.")
+    order_id = _picked(form.production_order, _find_order, "No such production order.")
+    if product_id is False or order_id is False:
         return None
     values = dict(product_id=product_id, production_order_id=order_id,
                   receipt_reference=form.receipt_reference.data or "",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
@@ -11,11 +12,11 @@ from erp.auth import require_role
 from erp.crud import Resource
 from erp.lists import ARCHIVE_CHOICES
 from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
-from erp.documents import register_actions
+from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.forms import choices
-from erp.lines import LineEditor, Pick
+from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
 from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
 from erp.queries import sales as queries
@@ -103,47 +104,29 @@ def order_create():
             customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
             if customer is not None:
                 form.customer.data = customer.picker_label
-    if form.validate_on_submit():
-        try:
-            order = sales_service.create_order(company_id=_company_id(), user=current_user,
-                                               **_header_data(form))
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            flash(f"Sales order {order.number} created. Add its lines.", "success")
-            return redirect_after_post("sales.order_detail", order_id=order.id)
-    status = form_status(form)
-    return render("sales/order_form.html", form=form, order=None, status=status)
+    return header_form(
+        "sales/order_form.html", form, _header_data,
+        partial(sales_service.create_order, company_id=_company_id(), user=current_user),
+        detail="sales.order_detail",
+        saved=lambda order: f"Sales order {order.number} created. Add its lines.")
 
 
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @require_role("staff")
 def order_edit(order_id: int):
     order = scoped_get_or_404(SalesOrder, order_id, joinedload(SalesOrder.customer))
-    if not order.is_draft:
-        flash(f"{order.number} is {order.status_label.lower()}: only a draft can be edited.",
-              "warning")
-        return redirect_after_post("sales.order_detail", order_id=order.id)
     form = OrderForm(obj=order)
     form.warehouse_id.choices = _warehouse_choices()
     if request.method == "GET":
         form.customer.data = order.customer.picker_label
         form.warehouse_id.data = str(order.warehouse_id)
-    if form.validate_on_submit():
-        try:
-            sales_service.update_order(company_id=_company_id(), order_id=order.id,
-                                       user=current_user, **_header_data(form))
-        except DomainError as error:
-            if isinstance(error, ValidationError):
-                apply_field_errors(form, error)
-            else:
-                flash(str(error), "danger")
-                return redirect_after_post("sales.order_detail", order_id=order_id)
-        else:
-            flash("Order saved.", "success")
-            return redirect_after_post("sales.order_detail", order_id=order_id)
-    status = form_status(form)
-    return render("sales/order_form.html", form=form, order=order, status=status)
+    return header_form(
+        "sales/order_form.html", form, _header_data,
+        partial(sales_service.update_order, company_id=_company_id(), order_id=order.id,
+                user=current_user),
+        detail="sales.order_detail", saved=lambda _: "Order saved.", document=order,
+        refused=None if order.is_draft else
+        f"{order.number} is {order.status_label.lower()}: only a draft can be edited.")
 
 
 def _load_order(order_id: int) -> SalesOrder:
@@ -172,22 +155,8 @@ def order_detail(order_id: int):
     return render("sales/order_detail.html", block="lines", **LINES.page_context(order))
 
 
-@bp.route("/orders/<int:order_id>/lines", methods=["POST"])
-@require_role("staff")
-def order_line_add(order_id: int):
-    return LINES.add_line(order_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:line_id>", methods=["POST"])
-@require_role("staff")
-def order_line_update(order_id: int, line_id: int):
-    return LINES.update_line(order_id, line_id)
-
-
-@bp.route("/orders/<int:order_id>/lines/<int:line_id>/remove", methods=["POST"])
-@require_role("staff")
-def order_line_remove(order_id: int, line_id: int):
-    return LINES.remove_line(order_id, line_id)
+register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
+                     line_url="/orders/<int:order_id>/lines/<int:line_id>")
 
 
 register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")

@@ -14,7 +14,7 @@ from erp.queries import scoped_get_or_404
 from erp.queries import tasks as queries
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import tasks as task_service
-from erp.web import (apply_field_errors, form_status, is_htmx, picker_response,
+from erp.web import (form_status, submit_form, is_htmx, picker_response,
                      redirect_after_post, render)
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -61,19 +61,18 @@ def task_create():
     form = TaskForm()
     if request.method == "GET":
         form.assignee.data = task_service.picker_value(current_user)
-    if form.validate_on_submit():
-        try:
-            task = task_service.create_task(company_id=current_user.company_id,
-                                            user=current_user, **_values(form))
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            form.form_errors.append(str(error))
-        else:
-            flash(f"Task “{task.title}” created.", "success")
-            return redirect_after_post("tasks.task_detail", task_id=task.id)
-    status = form_status(form)
-    return render("tasks/form.html", form=form, task=None, status=status)
+    done = submit_form(
+        form, lambda: task_service.create_task(company_id=current_user.company_id,
+                                               user=current_user, **_values(form)),
+        lambda task: _saved(task, f"Task “{task.title}” created."), form_errors=(DomainError,))
+    if done is not None:
+        return done
+    return render("tasks/form.html", form=form, task=None, status=form_status(form))
+
+
+def _saved(task: Todo, message: str):
+    flash(message, "success")
+    return redirect_after_post("tasks.task_detail", task_id=task.id)
 
 
 def _visible_or_404(task_id: int, *options) -> Todo:
@@ -101,19 +100,13 @@ def task_edit(task_id: int):
     form = TaskForm(obj=task)
     if request.method == "GET":
         form.assignee.data = task_service.picker_value(task.assignee)
-    if form.validate_on_submit():
-        try:
-            task_service.update_task(company_id=task.company_id, task_id=task.id,
-                                     user=current_user, **_values(form))
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            form.form_errors.append(str(error))
-        else:
-            flash("Task saved.", "success")
-            return redirect_after_post("tasks.task_detail", task_id=task.id)
-    status = form_status(form)
-    return render("tasks/form.html", form=form, task=task, status=status)
+    done = submit_form(
+        form, lambda: task_service.update_task(company_id=task.company_id, task_id=task.id,
+                                               user=current_user, **_values(form)),
+        lambda _: _saved(task, "Task saved."), form_errors=(DomainError,))
+    if done is not None:
+        return done
+    return render("tasks/form.html", form=form, task=task, status=form_status(form))
 
 
 @bp.route("/<int:task_id>/status", methods=["POST"])
