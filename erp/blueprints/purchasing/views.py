@@ -28,8 +28,7 @@ from erp.queries import purchasing as queries
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import (apply_field_errors, form_status,
-                     redirect_after_post, render)
+from erp.web import apply_field_errors, redirect_after_post, render
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
 

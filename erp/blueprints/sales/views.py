@@ -21,10 +21,8 @@ from erp.models import Warehouse
 from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
 from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
-from erp.services import DomainError, ValidationError
 from erp.services import sales as sales_service
-from erp.web import (apply_field_errors, form_status, picker_response,
-                     redirect_after_post, render)
+from erp.web import picker_response, redirect_after_post, render
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
