@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(app)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -136,6 +137,13 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 PERMISSIONS_POLICY = {"geolocation": "()", "camera": "()", "microphone": "()", "payment": "()"}
+
+
+def register_security(app: Flask) -> None:
+    """The bounded int converter (before any rule is added) and the extra headers."""
+    from erp.security import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

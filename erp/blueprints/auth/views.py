@@ -1,29 +1,17 @@
 """Logging in and out."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from erp import auth
 from erp.extensions import limiter
+from erp.security import safe_next
 from erp.services import users as user_service
 from erp.blueprints.auth.forms import LoginForm
 from erp.web import form_status, render
 
 bp = Blueprint("auth", __name__)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a local path is a safe place to go after login (no open redirect)."""
-    if not target:
-        return None
-    target = target.replace("\\", "/").strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _login_limit() -> str:
