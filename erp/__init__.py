@@ -12,7 +12,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from erp.config import INSTANCE_PATH, Config, check_production, from_environment
+from erp.config import (INSTANCE_PATH, Config, check_production, from_environment,
+                        secret_key_from_file)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -48,6 +49,9 @@ def derive_settings(app: Flask) -> None:
 
     config = app.config
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not config.get("SECRET_KEY") and config.get("ERP_ENV") != "production":
+        config["SECRET_KEY"] = secret_key_from_file(
+            config.get("SECRET_KEY_FILE") or os.path.join(app.instance_path, "secret_key"))
     uri = config["SQLALCHEMY_DATABASE_URI"]
     options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
     if uri.startswith("postgresql"):

@@ -67,3 +67,74 @@ def test_next_with_control_characters_falls_back_to_the_dashboard(client, make_u
     again = client.get("/login", query_string={"next": target})  # already logged in
     assert again.status_code == 302
     assert again.headers["Location"] == "/"
+
+
+# -- 6. no fixed development secret key -------------------------------------------------------
+
+def _app_without_secret_key(monkeypatch, database_url, redis_url, tmp_path, key_file):
+    from erp import create_app
+    from tests.conftest import app_config
+
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = app_config(database_url, redis_url, tmp_path)
+    del config["SECRET_KEY"]
+    config["SECRET_KEY_FILE"] = str(key_file)
+    return create_app(config)
+
+
+def test_development_generates_a_random_secret_key_once(monkeypatch, database_url, redis_url,
+                                                        tmp_path, app):
+    import os
+    import stat
+
+    from erp.config import KNOWN_DEFAULT_SECRETS
+
+    key_file = tmp_path / "instance" / "secret_key"
+    first = _app_without_secret_key(monkeypatch, database_url, redis_url, tmp_path, key_file)
+    key = first.config["SECRET_KEY"]
+    assert key not in KNOWN_DEFAULT_SECRETS and len(key) == 64
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert key_file.read_text().strip() == key
+    second = _app_without_secret_key(monkeypatch, database_url, redis_url, tmp_path, key_file)
+    assert second.config["SECRET_KEY"] == key  # every worker and restart signs alike
+    other = _app_without_secret_key(monkeypatch, database_url, redis_url, tmp_path,
+                                    tmp_path / "elsewhere" / "secret_key")
+    assert other.config["SECRET_KEY"] != key  # another installation, another key
+    assert [p.name for p in key_file.parent.iterdir()] == ["secret_key"]  # no temporary left
+
+
+def test_a_cookie_forged_with_the_old_development_key_is_refused(monkeypatch, database_url,
+                                                                 redis_url, tmp_path, make_user):
+    import time
+
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    from erp.extensions import db
+
+    admin = make_user("admin")
+    db.session.commit()
+    dev = _app_without_secret_key(monkeypatch, database_url, redis_url, tmp_path,
+                                  tmp_path / "instance" / "secret_key")
+    forger = Flask("forger")
+    forger.secret_key = "dev-insecure-secret-key"
+    now = int(time.time())
+    cookie = SecureCookieSessionInterface().get_signing_serializer(forger).dumps(
+        {"_user_id": admin.get_id(), "_fresh": True, "login_at": now, "last_seen": now})
+    client = dev.test_client()
+    client.set_cookie("session", cookie)
+    response = client.get("/admin/users")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    with dev.app_context():
+        db.engine.dispose()
+
+
+def test_production_still_requires_a_secret_key(monkeypatch, tmp_path):
+    from erp import create_app
+    from erp.config import ConfigError
+
+    monkeypatch.setenv("ERP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"SECRET_KEY_FILE": str(tmp_path / "secret_key")})
+    assert not (tmp_path / "secret_key").exists()
