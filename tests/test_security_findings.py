@@ -138,3 +138,77 @@ def test_production_still_requires_a_secret_key(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         create_app({"SECRET_KEY_FILE": str(tmp_path / "secret_key")})
     assert not (tmp_path / "secret_key").exists()
+
+
+# -- 9. stock never leaves the range of its Numeric(14, 3) columns ---------------------------
+
+@pytest.fixture
+def stocked(app, company, make_user):
+    from tests.factories.catalog import ProductFactory, WarehouseFactory
+
+    return (make_user("staff"), ProductFactory(company=company),
+            WarehouseFactory(company=company, code="MAIN"),
+            WarehouseFactory(company=company, code="SPARE"))
+
+
+def _on_hand(product, warehouse):
+    from sqlalchemy import select
+
+    from erp.extensions import db
+    from erp.models import StockLevel
+
+    db.session.rollback()
+    return db.session.scalar(select(StockLevel.on_hand).where(
+        StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse.id))
+
+
+def test_receipts_that_would_overflow_the_level_are_refused(company, stocked):
+    from decimal import Decimal
+
+    from erp.services import stock
+
+    user, product, main, _ = stocked
+    kw = dict(company_id=company.id, product_id=product.id, warehouse_id=main.id, user=user)
+    stock.receive(quantity=stock.MAX_QUANTITY, **kw)  # each receipt is in range ...
+    stock.receive(quantity="0.999", **kw)
+    assert _on_hand(product, main) == stock.MAX_STOCK
+    with pytest.raises(stock.StockOutOfRange, match="would exceed") as refused:
+        stock.receive(quantity="0.001", **kw)  # ... but not the stock that results
+    assert "quantity" in refused.value.field_errors
+    assert _on_hand(product, main) == stock.MAX_STOCK
+    assert stock.ledger_mismatches(company.id) == []
+    stock.issue(quantity="1", **kw)
+    assert _on_hand(product, main) == stock.MAX_STOCK - Decimal(1)
+
+
+def test_the_total_over_warehouses_stays_in_range_too(company, stocked):
+    from sqlalchemy import select
+
+    from erp.extensions import db
+    from erp.models import Product
+    from erp.services import stock
+
+    user, product, main, spare = stocked
+    kw = dict(company_id=company.id, product_id=product.id, user=user)
+    stock.receive(warehouse_id=main.id, quantity="60000000000", **kw)
+    with pytest.raises(stock.StockOutOfRange, match="over all warehouses"):
+        stock.receive(warehouse_id=spare.id, quantity="60000000000", **kw)
+    assert _on_hand(product, spare) in (None, 0)  # the level's change was rolled back
+    assert db.session.scalar(select(Product.available).where(Product.id == product.id)) \
+        == 60000000000
+    assert stock.ledger_mismatches(company.id) == []
+
+
+def test_an_overflowing_receipt_is_a_form_error_not_a_500(client_as, company, stocked):
+    from erp.services import stock
+
+    user, product, main, _ = stocked
+    stock.receive(company_id=company.id, product_id=product.id, warehouse_id=main.id,
+                  quantity=stock.MAX_QUANTITY, user=user)
+    staff = client_as("staff")
+    response = staff.post("/inventory/receive", data={
+        "direction": "receive", "product": product.sku, "warehouse_id": main.id,
+        "quantity": "5"})
+    assert response.status_code == 422
+    assert b"would exceed" in response.data
+    assert _on_hand(product, main) == stock.MAX_QUANTITY
