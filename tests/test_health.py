@@ -203,7 +203,7 @@ def test_postgresql_down_gives_503_and_back_up_gives_200(tmp_path, redis_url):
 
 
 def test_redis_down_degrades_but_answers_200(tmp_path, database_url, make_user):
-    admin = make_user("admin")
+    admin = make_user("admin", is_superuser=True)  # the monitoring page needs one
     db.session.commit()  # the test's own app below reads it on its own connection
     server = RedisServer().start()
     try:

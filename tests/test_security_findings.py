@@ -212,3 +212,84 @@ def test_an_overflowing_receipt_is_a_form_error_not_a_500(client_as, company, st
     assert response.status_code == 422
     assert b"would exceed" in response.data
     assert _on_hand(product, main) == stock.MAX_QUANTITY
+
+
+# -- 10. the monitoring page (every company's traffic) is for installation admins ------------
+
+@pytest.fixture
+def install_admin(app, make_user):
+    return make_user("admin", is_superuser=True)
+
+
+def test_a_company_admin_does_not_see_the_installations_monitoring(app, client_as,
+                                                                   other_company):
+    for client in (client_as("admin"), client_as("admin", company=other_company)):
+        assert client.get("/admin/monitoring").status_code == 403
+        assert client.get("/admin/monitoring/tiles").status_code == 403
+        assert b"/admin/monitoring" not in client.get("/").data  # nor the menu entry
+
+
+def test_an_installation_admin_sees_it(app, install_admin):
+    client = login(app.test_client(), install_admin.email)
+    assert client.get("/admin/monitoring").status_code == 200
+    assert client.get("/admin/monitoring/tiles").status_code == 200
+    assert b'href="/admin/monitoring"' in client.get("/").data
+
+
+def test_the_flag_alone_is_not_enough_without_the_admin_role(app, make_user):
+    manager = make_user("manager", is_superuser=True)
+    assert login(app.test_client(), manager.email).get("/admin/monitoring").status_code == 403
+
+
+def test_installation_admins_are_made_from_the_shell_only(app, runner, company, make_user):
+    from erp.extensions import db
+    from erp.models import User
+
+    admin, staff = make_user("admin"), make_user("staff")
+    result = runner.invoke(args=["set-install-admin", staff.email])
+    assert result.exit_code == 1 and "only an admin" in result.output
+    result = runner.invoke(args=["set-install-admin", "nobody@example.com"])
+    assert result.exit_code == 1 and "No user" in result.output
+    result = runner.invoke(args=["set-install-admin", admin.email.upper()])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    assert db.session.get(User, admin.id).is_superuser
+    client = login(app.test_client(), admin.email)
+    assert client.get("/admin/monitoring").status_code == 200
+    assert runner.invoke(args=["set-install-admin", admin.email, "--revoke"]).exit_code == 0
+    assert client.get("/admin/monitoring").status_code == 403
+
+    result = runner.invoke(args=["create-user", "--email", "ops@example.com", "--password",
+                                 "a good long password", "--role", "admin", "--company",
+                                 company.name, "--install-admin"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    assert db.session.get(User, db.session.scalar(
+        db.select(User.id).where(User.email == "ops@example.com"))).is_superuser
+    refused = runner.invoke(args=["create-user", "--email", "ops2@example.com", "--password",
+                                  "a good long password", "--role", "staff", "--company",
+                                  company.name, "--install-admin"])
+    assert refused.exit_code == 1
+
+
+def test_no_page_lets_a_company_admin_grant_it(app, client_as, make_user):
+    from erp.extensions import db
+    from erp.models import User
+
+    admin = client_as("admin")
+    other = make_user("admin")
+    for url, data in ((f"/admin/users/{other.id}/role", {"role": "admin", "is_superuser": "y"}),
+                      ("/admin/users/new", {"email": "x@example.com", "role": "admin",
+                                            "password": "a good long password",
+                                            "is_superuser": "y"})):
+        admin.post(url, data=data)
+    db.session.rollback()
+    assert db.session.scalars(db.select(User.email).where(User.is_superuser)).all() == []
+
+
+def test_the_demo_admin_is_an_installation_admin(app, runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    client = login(app.test_client(), "admin@example.com", "admin")
+    assert client.get("/admin/monitoring").status_code == 200
+    manager = login(app.test_client(), "manager@example.com", "manager")
+    assert manager.get("/admin/monitoring").status_code == 403

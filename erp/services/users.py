@@ -86,6 +86,30 @@ def create_user(*, company: Company, email: str, password: str, role: str, name:
     return user
 
 
+def set_install_admin(email: str, granted: bool = True) -> User:
+    """Make an admin an installation administrator (system-wide pages), or stop it.
+
+    For the shell only (`flask set-install-admin`, `create-user --install-admin`,
+    `seed-demo`): no page can grant it, so no company's admin can give it to themselves.
+    Only an admin can hold it. Audited in the user's company. Commits.
+    """
+    with atomic():
+        user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None:
+            raise NotFound(f"No user with the email {email!r}.")
+        if granted and user.role != "admin":
+            raise ValidationError(field_errors={"role": [
+                f"{user.email} is a {user.role}: only an admin can be an installation "
+                "administrator."]})
+        changes = audit.diff(user, {"is_superuser": granted})
+        if changes:
+            audit.record(company_id=user.company_id, user=None, action="update",
+                         record_type="User", record_id=user.id, changes=changes,
+                         summary=f"Installation administrator: {'yes' if granted else 'no'} "
+                                 f"({user.email})")
+    return user
+
+
 def get_user(user_id: int, *, company_id: int) -> User:
     user = db.session.scalar(select(User).where(User.id == user_id, User.company_id == company_id))
     if user is None:
