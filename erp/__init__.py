@@ -77,6 +77,8 @@ def derive_settings(app: Flask) -> None:
         config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
         config.setdefault("CACHE_THRESHOLD", 5000)
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if not config.get("IMPORT_UPLOAD_DIR"):
+        config["IMPORT_UPLOAD_DIR"] = os.path.join(app.instance_path, "imports")
     config.setdefault("CACHE_KEY_PREFIX", "erp:")
     config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
     config.setdefault("RATELIMIT_KEY_PREFIX", "erp-limit")

@@ -79,6 +79,9 @@ def from_environment() -> dict:
         "FORCE_HTTPS": _env_bool("FORCE_HTTPS", production),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         **({"CACHE_DIR": os.environ["CACHE_DIR"]} if os.environ.get("CACHE_DIR") else {}),
+        **{name: _env_int(name, getattr(Config, name)) for name in (
+            "IMPORT_UPLOAD_USER_BYTES", "IMPORT_UPLOAD_USER_FILES", "IMPORT_UPLOAD_TOTAL_BYTES",
+            "IMPORT_UPLOAD_TOTAL_FILES")},
     }
 
 
@@ -122,6 +125,14 @@ class Config:
 
     PER_PAGE_DEFAULT = 20
     PER_PAGE_MAX = 100
+
+    # CSV import uploads wait (an hour at most) between preview and confirm in
+    # IMPORT_UPLOAD_DIR (default instance/imports); what may wait, per user and in total:
+    IMPORT_UPLOAD_DIR: str | None = None
+    IMPORT_UPLOAD_USER_BYTES = 64 * 1024 * 1024
+    IMPORT_UPLOAD_USER_FILES = 10
+    IMPORT_UPLOAD_TOTAL_BYTES = 1024 * 1024 * 1024
+    IMPORT_UPLOAD_TOTAL_FILES = 500
 
 
 def secret_key_from_file(path: str | os.PathLike) -> str:

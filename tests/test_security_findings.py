@@ -293,3 +293,76 @@ def test_the_demo_admin_is_an_installation_admin(app, runner):
     assert client.get("/admin/monitoring").status_code == 200
     manager = login(app.test_client(), "manager@example.com", "manager")
     assert manager.get("/admin/monitoring").status_code == 403
+
+
+# -- 8. uploads waiting for confirmation have quotas -----------------------------------------
+
+def _upload(client, size: int, kind: str = "products"):
+    import io
+
+    data = b"sku,name\n" + b"".join(b"S%07d,x\n" % n for n in range(max(1, (size - 9) // 11)))
+    return client.post(f"/admin/import/{kind}", data={"file": (io.BytesIO(data), "p.csv")},
+                       content_type="multipart/form-data")
+
+
+def test_uploads_per_user_are_capped_in_files(app, make_user):
+    app.config.update(IMPORT_UPLOAD_USER_FILES=2)
+    first = login(app.test_client(), make_user("manager").email)
+    assert _upload(first, 100).status_code == 303
+    assert _upload(first, 100, "suppliers").status_code == 303
+    refused = _upload(first, 100)
+    assert refused.status_code == 422
+    assert b"waiting for confirmation" in refused.data
+    from pathlib import Path
+
+    assert len(list(Path(app.config["IMPORT_UPLOAD_DIR"]).glob("*.csv"))) == 2  # nothing stored
+    second = login(app.test_client(), make_user("manager").email)
+    assert _upload(second, 100).status_code == 303  # the quota is per user
+
+
+def test_uploads_per_user_are_capped_in_bytes(app, make_user):
+    app.config.update(IMPORT_UPLOAD_USER_BYTES=10_000)
+    client = login(app.test_client(), make_user("manager").email)
+    assert _upload(client, 6_000).status_code == 303
+    assert _upload(client, 6_000).status_code == 422
+    assert _upload(client, 3_000).status_code == 303
+
+
+def test_uploads_of_everyone_are_capped(app, make_user):
+    app.config.update(IMPORT_UPLOAD_TOTAL_FILES=3, IMPORT_UPLOAD_TOTAL_BYTES=10**9)
+    clients = [login(app.test_client(), make_user("manager").email) for _ in range(4)]
+    for client in clients[:3]:
+        assert _upload(client, 100).status_code == 303
+    refused = _upload(clients[3], 100)
+    assert refused.status_code == 422 and b"on this server" in refused.data
+    app.config.update(IMPORT_UPLOAD_TOTAL_FILES=100, IMPORT_UPLOAD_TOTAL_BYTES=1_000)
+    assert _upload(clients[3], 900).status_code == 422
+
+
+def test_a_confirmed_or_expired_upload_frees_the_quota(app, company, make_user):
+    import os
+    import time
+    from pathlib import Path
+
+    app.config.update(IMPORT_UPLOAD_USER_FILES=1)
+    client = login(app.test_client(), make_user("manager").email)
+    preview = _upload(client, 100).headers["Location"]
+    assert _upload(client, 100).status_code == 422
+    assert client.post(preview + "/confirm").status_code == 303  # imported: the file goes
+    assert _upload(client, 100, "suppliers").status_code == 303
+    assert _upload(client, 100).status_code == 422
+    folder = Path(app.config["IMPORT_UPLOAD_DIR"])
+    old = time.time() - 3601
+    for path in folder.glob("*.*"):
+        os.utime(path, (old, old))
+    assert _upload(client, 100).status_code == 303  # the expired one was removed first
+
+
+def test_upload_quotas_are_read_from_the_environment(monkeypatch):
+    from erp.config import from_environment
+
+    monkeypatch.setenv("IMPORT_UPLOAD_USER_BYTES", "1234")
+    monkeypatch.setenv("IMPORT_UPLOAD_TOTAL_FILES", "7")
+    config = from_environment()
+    assert config["IMPORT_UPLOAD_USER_BYTES"] == 1234 and config["IMPORT_UPLOAD_TOTAL_FILES"] == 7
+    assert config["IMPORT_UPLOAD_USER_FILES"] == 10

@@ -8,17 +8,22 @@ filtered rows in the same format with `export_rows(kind, company_id, stmt=<its s
 
 An import is all or nothing: `run_import` validates the whole file again and creates
 every record in one transaction (`atomic()`), or raises `ImportFailed` and writes nothing.
-Uploaded files wait between preview and confirm in `instance/imports/` under a random
-token, bound to the user and company that uploaded them (`save_upload`/`load_upload`).
+Uploaded files wait between preview and confirm in a folder (`IMPORT_UPLOAD_DIR`, by
+default `instance/imports/`) under a random token, bound to the user and company that
+uploaded them (`save_upload`/`load_upload`), for an hour at most, within quotas per user
+and in total (`UploadQuota`), so that nobody can fill the disk with uploads.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -382,51 +387,123 @@ def export_rows(kind: str, company_id: int, *, stmt: Select | None = None) -> It
 
 UPLOAD_TTL_SECONDS = 3600
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+GONE = "This upload does not exist or has expired. Upload the file again."
 
 
-def _upload_dir(instance_path: str) -> Path:
-    path = Path(instance_path) / "imports"
+@dataclass(frozen=True)
+class UploadQuota:
+    """How much may wait for confirmation: per user and over everyone (bytes and files)."""
+
+    user_bytes: int = 64 * 1024 * 1024
+    user_files: int = 10
+    total_bytes: int = 1024 * 1024 * 1024
+    total_files: int = 500
+
+    @classmethod
+    def from_config(cls, config) -> "UploadQuota":
+        return cls(user_bytes=config["IMPORT_UPLOAD_USER_BYTES"],
+                   user_files=config["IMPORT_UPLOAD_USER_FILES"],
+                   total_bytes=config["IMPORT_UPLOAD_TOTAL_BYTES"],
+                   total_files=config["IMPORT_UPLOAD_TOTAL_FILES"])
+
+
+class UploadQuotaExceeded(ValidationError):
+    """Too much is waiting for confirmation; nothing was stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field_errors={"file": [message]})
+
+
+def _upload_dir(folder: str | os.PathLike) -> Path:
+    path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def save_upload(instance_path: str, data: bytes, *, kind: str, user: User, filename: str = "") -> str:
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """One upload at a time over all processes (the quota check and the write are one step)."""
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _pending(folder: Path) -> list[tuple[int | None, int]]:
+    """(user id, bytes) of every upload waiting in `folder`."""
+    waiting = []
+    for meta_path in folder.glob("*.json"):
+        try:
+            meta = json.loads(meta_path.read_text())
+            size = (folder / f"{meta_path.stem}.csv").stat().st_size
+        except (OSError, ValueError):
+            continue
+        waiting.append((meta.get("user_id"), size))
+    return waiting
+
+
+def _check_quota(folder: Path, user: User, size: int, quota: UploadQuota) -> None:
+    waiting = _pending(folder)
+    mine = [s for owner, s in waiting if owner == user.id]
+    if len(mine) + 1 > quota.user_files or sum(mine) + size > quota.user_bytes:
+        raise UploadQuotaExceeded(
+            f"You have {len(mine)} upload{'s' if len(mine) != 1 else ''} waiting for "
+            "confirmation, which is as much as one person may keep. Confirm or leave them "
+            f"(they are removed {UPLOAD_TTL_SECONDS // 60} minutes after the upload), "
+            "then upload again.")
+    if (len(waiting) + 1 > quota.total_files
+            or sum(s for _, s in waiting) + size > quota.total_bytes):
+        raise UploadQuotaExceeded(
+            "Too many uploads are waiting for confirmation on this server right now. "
+            "Try again in a few minutes.")
+
+
+def save_upload(folder: str | os.PathLike, data: bytes, *, kind: str, user: User,
+                filename: str = "", quota: UploadQuota | None = None) -> str:
     """Keep an uploaded file for its confirmation; returns a random token naming it.
 
     The file name is ours (the token), never the client's; the owner (user, company,
-    kind) is stored next to it and checked by `load_upload`. Old uploads are removed.
+    kind) is stored next to it and checked by `load_upload`. Expired uploads are removed
+    first; then UploadQuotaExceeded when the user's waiting uploads, or everyone's, would
+    go over `quota` (nothing is stored).
     """
-    folder = _upload_dir(instance_path)
-    purge_uploads(instance_path)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.csv").write_bytes(data)
-    meta = {"user_id": user.id, "company_id": user.company_id, "kind": kind,
-            "created": time.time(), "filename": os.path.basename(filename or "")[:200]}
-    (folder / f"{token}.json").write_text(json.dumps(meta))
+    folder = _upload_dir(folder)
+    quota = quota or UploadQuota()
+    with _folder_lock(folder):
+        purge_uploads(folder)
+        _check_quota(folder, user, len(data), quota)
+        token = secrets.token_urlsafe(24)
+        (folder / f"{token}.csv").write_bytes(data)
+        meta = {"user_id": user.id, "company_id": user.company_id, "kind": kind,
+                "created": time.time(), "filename": os.path.basename(filename or "")[:200]}
+        (folder / f"{token}.json").write_text(json.dumps(meta))
     return token
 
 
-def load_upload(instance_path: str, token: str, *, kind: str, user: User) -> tuple[bytes, dict]:
+def load_upload(folder: str | os.PathLike, token: str, *, kind: str,
+                user: User) -> tuple[bytes, dict]:
     """The stored file of `token` if `user` uploaded it for `kind` and it has not expired."""
     if not TOKEN.match(token or ""):
-        raise NotFound("This upload does not exist or has expired. Upload the file again.")
-    folder = _upload_dir(instance_path)
+        raise NotFound(GONE)
+    folder = _upload_dir(folder)
     try:
         meta = json.loads((folder / f"{token}.json").read_text())
         data = (folder / f"{token}.csv").read_bytes()
     except (OSError, ValueError):
-        raise NotFound("This upload does not exist or has expired. Upload the file again.") from None
+        raise NotFound(GONE) from None
     if (meta.get("user_id") != user.id or meta.get("company_id") != user.company_id
             or meta.get("kind") != kind
             or time.time() - meta.get("created", 0) > UPLOAD_TTL_SECONDS):
-        raise NotFound("This upload does not exist or has expired. Upload the file again.")
+        raise NotFound(GONE)
     return data, meta
 
 
-def discard_upload(instance_path: str, token: str) -> None:
+def discard_upload(folder: str | os.PathLike, token: str) -> None:
     if not TOKEN.match(token or ""):
         return
-    folder = _upload_dir(instance_path)
+    folder = _upload_dir(folder)
     for suffix in (".csv", ".json"):
         try:
             (folder / f"{token}{suffix}").unlink()
@@ -434,11 +511,13 @@ def discard_upload(instance_path: str, token: str) -> None:
             pass
 
 
-def purge_uploads(instance_path: str, *, max_age: int = UPLOAD_TTL_SECONDS) -> None:
+def purge_uploads(folder: str | os.PathLike, *, max_age: int = UPLOAD_TTL_SECONDS) -> None:
     """Remove uploads older than `max_age` seconds (never confirmed)."""
-    folder = _upload_dir(instance_path)
+    folder = _upload_dir(folder)
     limit = time.time() - max_age
     for path in folder.glob("*"):
+        if path.name == ".lock":
+            continue
         try:
             if path.stat().st_mtime < limit:
                 path.unlink()
