@@ -366,3 +366,132 @@ def test_upload_quotas_are_read_from_the_environment(monkeypatch):
     config = from_environment()
     assert config["IMPORT_UPLOAD_USER_BYTES"] == 1234 and config["IMPORT_UPLOAD_TOTAL_FILES"] == 7
     assert config["IMPORT_UPLOAD_USER_FILES"] == 10
+
+
+# -- 3. a CSV import does not hold the write lock for its whole length -----------------------
+
+def _products_csv(count: int) -> bytes:
+    return ("sku,name,sale_price\n" + "".join(f"S{n:02d},Product {n},1.50\n"
+                                            for n in range(count))).encode()
+
+
+def _visible_products(company_id: int) -> int:
+    """Counted on a connection of its own: what every other user sees."""
+    from sqlalchemy import func, select
+
+    from erp.extensions import db
+    from erp.models import Product
+
+    with db.engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Product)
+                           .where(Product.company_id == company_id))
+
+
+def _write_elsewhere(name: str) -> None:
+    """A write of another user that must not wait: on SQLite with no busy timeout at all."""
+    import sqlite3
+
+    from sqlalchemy import insert
+
+    from erp.extensions import db
+    from erp.models import Company
+
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database, timeout=0)
+        try:
+            with conn:  # "database is locked" at once if the import held the lock
+                conn.execute("INSERT INTO companies (name, currency, created_at, updated_at) "
+                             "VALUES (?, 'EUR', datetime('now'), datetime('now'))", (name,))
+        finally:
+            conn.close()
+    else:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+            conn.execute(insert(Company).values(name=name))
+
+
+def test_an_import_commits_in_bounded_batches_and_lets_others_write_between(company):
+    from sqlalchemy import func, select
+
+    from erp.extensions import db
+    from erp.models import AuditEntry, Company
+    from erp.services import imports
+
+    seen = []
+
+    def progress(rows: int) -> None:
+        seen.append((rows, _visible_products(company.id)))
+        _write_elsewhere(f"Written meanwhile {len(seen)}")
+
+    report = imports.run_import("products", company_id=company.id, user=None,
+                                data=_products_csv(35), progress=progress, batch_size=10)
+    assert report.imported == 35
+    # each batch was committed on its own, before the next one began
+    assert seen == [(10, 10), (10, 20), (10, 30), (5, 35)]
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Company).where(
+        Company.name.startswith("Written meanwhile"))) == 4
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "import", AuditEntry.company_id == company.id)) == 35
+
+
+def test_a_failure_in_a_late_batch_leaves_nothing_behind(company, make_user):
+    from sqlalchemy import func, insert, select
+
+    from erp.extensions import db
+    from erp.models import AuditEntry, Product
+    from erp.services import imports
+
+    user = make_user("manager")
+
+    def someone_else_creates_s31(rows: int) -> None:
+        if _visible_products(company.id) == 20:  # after the second of four batches
+            with db.engine.begin() as conn:
+                conn.execute(insert(Product).values(company_id=company.id, sku="S31",
+                                                    name="Created meanwhile"))
+
+    with pytest.raises(imports.ImportFailed) as failed:
+        imports.run_import("products", company_id=company.id, user=user, data=_products_csv(35),
+                           progress=someone_else_creates_s31, batch_size=10)
+    messages = [e.message for e in failed.value.report.errors]
+    assert any("'S31' already exists" in m for m in messages), messages
+    db.session.rollback()
+    assert db.session.scalars(select(Product.sku).where(
+        Product.company_id == company.id)).all() == ["S31"]  # the import's 30 rows are gone
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "import")) == 0
+
+
+def test_records_used_meanwhile_are_kept_and_reported(company, make_user):
+    from sqlalchemy import insert, select
+
+    from erp.extensions import db
+    from erp.models import Product
+    from erp.services import imports
+    from tests.factories.catalog import WarehouseFactory
+    from tests.factories.inventory_helpers import put_stock
+
+    warehouse = WarehouseFactory(company=company)
+
+    def use_s00_then_conflict(rows: int) -> None:
+        if _visible_products(company.id) == 10:
+            put_stock(db.session.scalar(select(Product).where(Product.sku == "S00")), warehouse, 1)
+            with db.engine.begin() as conn:
+                conn.execute(insert(Product).values(company_id=company.id, sku="S25",
+                                                    name="Created meanwhile"))
+
+    with pytest.raises(imports.ImportFailed) as failed:
+        imports.run_import("products", company_id=company.id, user=None, data=_products_csv(35),
+                           progress=use_s00_then_conflict, batch_size=10)
+    assert any("were kept: S00" in message for message in failed.value.report.file_errors)
+    db.session.rollback()
+    assert sorted(db.session.scalars(select(Product.sku).where(
+        Product.company_id == company.id))) == ["S00", "S25"]
+
+
+def test_the_import_refuses_to_run_inside_a_transaction(company):
+    from erp.services import atomic, imports
+
+    with pytest.raises(RuntimeError), atomic():
+        imports.run_import("products", company_id=company.id, user=None, data=_products_csv(2))

@@ -6,8 +6,16 @@ exported here imports back unchanged. To add a kind, write a subclass and regist
 IMPORTERS; the web pages and the `import-csv` command pick it up. A list page exports its
 filtered rows in the same format with `export_rows(kind, company_id, stmt=<its select>)`.
 
-An import is all or nothing: `run_import` validates the whole file again and creates
-every record in one transaction (`atomic()`), or raises `ImportFailed` and writes nothing.
+An import is all or nothing, without holding the database's write lock for its whole
+length (on SQLite one write transaction of 100,000 rows blocked every company's writes):
+`run_import` validates the whole file again first, with reads only, then creates the
+records in batches of BATCH_SIZE rows, each batch one short write transaction (with a
+pause on SQLite, so waiting writers get their turn). If a batch fails (someone created a
+conflicting record meanwhile, or the database went away), the batches already committed
+are undone by a compensating delete of exactly the records they created (and their
+audit entries), and `ImportFailed` reports what is wrong: nothing was imported. Other
+users may see the first batches' records while the import runs (seconds), never after a
+failed one.
 Uploaded files wait between preview and confirm in a folder (`IMPORT_UPLOAD_DIR`, by
 default `instance/imports/`) under a random token, bound to the user and company that
 uploaded them (`save_upload`/`load_upload`), for an hour at most, within quotas per user
@@ -28,21 +36,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from erp.csv_io import (Column, CsvFormatError, ImportReport, ProgressCallback, RowError,
                         RowParser, chunks, export_select, iter_rows, read_csv)
 from erp.extensions import db
-from erp.models import Category, Product, Supplier, User
+from erp.models import AuditEntry, Category, Product, Supplier, User
+from erp.models.base import utcnow
 from erp.models.catalog import PRODUCT_KINDS, UNITS
 from erp.models.sales import Customer
 from erp.services import NotFound, ValidationError, atomic
-from erp.services import audit
 
 MONEY_MAX = Decimal("999999999999.99")
 QUANTITY_MAX = Decimal("99999999999.999")
 TEXT_MAX = 10_000
-FLUSH_EVERY = 500
+# Rows per write transaction of an import: a batch takes tens of milliseconds.
+BATCH_SIZE = 1000
+# On SQLite, after each batch the import sleeps this share of the batch's time (at most
+# SQLITE_PAUSE_MAX seconds): a writer waiting in SQLite's busy handler polls every few to
+# 100 ms and must find the lock free at one of its polls.
+SQLITE_PAUSE_SHARE = 1.0
+SQLITE_PAUSE_MAX = 0.1
 
 
 class ImportFailed(ValidationError):
@@ -61,6 +76,8 @@ class Importer:
     label = ""  # plural, for pages: "products"
     record_type = ""  # the audit trail's name for the model
     columns: list[Column] = []
+    key = ""  # the column that is unique within a file (checked case-insensitively)
+    fields: tuple[str, ...] = ()  # the model's columns an import writes
 
     @property
     def column_names(self) -> list[str]:
@@ -73,7 +90,15 @@ class Importer:
         """Checks across rows and against the database (duplicates, references)."""
 
     def create(self, company_id: int, values: dict[str, Any]):
-        raise NotImplementedError
+        return self.model(company_id=company_id, **self.row(values))
+
+    def row(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The model's column values of a checked row (for a bulk INSERT)."""
+        return {name: values[name] for name in self.fields}
+
+    def describe_values(self, values: dict[str, Any]) -> str:
+        """The audit summary's name of an imported row (as `str(record)` would say)."""
+        return str(values[self.key])
 
     model: Any = None
 
@@ -173,11 +198,12 @@ class ProductImporter(Importer):
                 report.errors.append(_error(values, "category",
                                             f"Unknown category {name!r}. Create it first."))
 
-    def create(self, company_id: int, values: dict[str, Any]) -> Product:
-        fields = {k: values[k] for k in ("sku", "name", "kind", "unit", "sale_price", "cost_price",
-                                         "min_stock", "barcode", "description", "active",
-                                         "category_id")}
-        return Product(company_id=company_id, **fields)
+    key = "sku"
+    fields = ("sku", "name", "kind", "unit", "sale_price", "cost_price", "min_stock", "barcode",
+              "description", "active", "category_id")
+
+    def describe_values(self, values: dict[str, Any]) -> str:
+        return f"{values['sku']} · {values['name']}"
 
     model = Product
 
@@ -224,11 +250,8 @@ class SupplierImporter(Importer):
                                             func.lower(Supplier.name).in_(chunk))))
         _check_unique(report, "name", existing, "Supplier")
 
-    def create(self, company_id: int, values: dict[str, Any]) -> Supplier:
-        fields = {k: values[k] for k in ("name", "contact_person", "email", "phone", "address",
-                                         "tax_number", "active")}
-        return Supplier(company_id=company_id, **fields)
-
+    key = "name"
+    fields = ("name", "contact_person", "email", "phone", "address", "tax_number", "active")
     model = Supplier
 
     def export_columns(self) -> list[Any]:
@@ -274,11 +297,9 @@ class CustomerImporter(Importer):
                                             func.lower(Customer.name).in_(chunk))))
         _check_unique(report, "name", existing, "Customer")
 
-    def create(self, company_id: int, values: dict[str, Any]) -> Customer:
-        fields = {k: values[k] for k in ("name", "email", "phone", "billing_address",
-                                         "shipping_address", "tax_number", "credit_limit",
-                                         "active")}
-        return Customer(company_id=company_id, **fields)
+    key = "name"
+    fields = ("name", "email", "phone", "billing_address", "shipping_address", "tax_number",
+              "credit_limit", "active")
 
     def export_columns(self) -> list[Any]:
         return [Customer.name, Customer.email, Customer.phone, Customer.billing_address,
@@ -325,42 +346,119 @@ def preview_import(kind: str, company_id: int, data: bytes) -> ImportReport:
 
 
 def run_import(kind: str, *, company_id: int, user: User | None, data: bytes,
-               progress: ProgressCallback | None = None) -> ImportReport:
-    """Import a whole file, all or nothing, in one transaction.
+               progress: ProgressCallback | None = None,
+               batch_size: int = BATCH_SIZE) -> ImportReport:
+    """Import a whole file, all or nothing, in write transactions of `batch_size` rows.
 
-    The file is checked again first (the database may have changed since the preview).
-    Raises ImportFailed with the report when any row has an error (nothing is written).
-    Writes one audit entry per created record. Commits.
+    The file is checked again first, reading only (the database may have changed since the
+    preview): ImportFailed with the report when any row has an error, nothing written.
+    Then each batch commits its records and one audit entry per record; `progress(n)` is
+    called after each. When a batch fails, the committed batches are deleted again and
+    ImportFailed (or the database's error, when the data is not the cause) is raised:
+    nothing stays imported. Commits; not to be called inside another transaction.
     """
     importer = get_importer(kind)
-    with atomic():
-        report = preview_import(kind, company_id, data)
-        if not report.ok:
-            raise ImportFailed(report)
-        pending = []
-        for values in report.rows:
-            record = importer.create(company_id, values)
-            db.session.add(record)
-            pending.append(record)
-            if len(pending) >= FLUSH_EVERY:
-                _flush_and_audit(importer, company_id, user, pending)
-                if progress:
-                    progress(len(pending))
-                pending = []
-        if pending:
-            _flush_and_audit(importer, company_id, user, pending)
+    session = db.session()
+    if session.info.get("atomic_depth", 0):
+        raise RuntimeError("run_import commits batch by batch: call it outside atomic()")
+    report = preview_import(kind, company_id, data)
+    session.rollback()  # end the read; each batch below is its own write transaction
+    if not report.ok:
+        raise ImportFailed(report)
+    actor = (user.id, user.email) if user is not None else (None, "")
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    created: list[int] = []
+    try:
+        for batch in chunks(report.rows, batch_size):
+            started = time.perf_counter()
+            with atomic():
+                created.extend(_insert_batch(importer, company_id, actor, batch))
             if progress:
-                progress(len(pending))
-        report.imported = len(report.rows)
+                progress(len(batch))
+            if sqlite:  # let the writers that waited for this batch go first
+                time.sleep(min(SQLITE_PAUSE_MAX,
+                               (time.perf_counter() - started) * SQLITE_PAUSE_SHARE))
+    except Exception as error:
+        session.rollback()
+        kept = _undo_import(importer, company_id, created, batch_size) if created else []
+        if isinstance(error, IntegrityError):  # a conflicting record appeared meanwhile
+            again = preview_import(kind, company_id, data)
+            session.rollback()
+            if again.ok:
+                again.file_errors.append(
+                    "A record was created or changed by someone else while the file was "
+                    "being imported. Try again.")
+            _report_kept(again, importer, kept)
+            raise ImportFailed(again) from error
+        if kept:
+            _report_kept(report, importer, kept)
+            raise ImportFailed(report) from error
+        raise
+    report.imported = len(report.rows)
     return report
 
 
-def _flush_and_audit(importer: Importer, company_id: int, user: User | None, records: list) -> None:
-    db.session.flush()
-    for record in records:
-        audit.record(company_id=company_id, user=user, action="import",
-                     record_type=importer.record_type, record_id=record.id,
-                     summary=f"Imported from CSV: {importer.describe(record)}")
+def _insert_batch(importer: Importer, company_id: int, actor: tuple[int | None, str],
+                  batch) -> list[int]:
+    """Insert one batch of checked rows and their audit entries (inside the caller's
+    transaction); returns the new records' ids. Bulk INSERTs: no ORM object per row."""
+    model = importer.model
+    key_column = getattr(model, importer.key)
+    rows = [{**importer.row(values), "company_id": company_id} for values in batch]
+    # RETURNING the key with the id: the rows may come back in any order
+    ids = {key: record_id for record_id, key in db.session.execute(
+        insert(model).returning(model.id, key_column), rows)}
+    user_id, user_name = actor
+    now = utcnow()
+    db.session.execute(insert(AuditEntry), [
+        {"company_id": company_id, "user_id": user_id, "user_name": user_name,
+         "created_at": now, "action": "import", "record_type": importer.record_type,
+         "record_id": ids[values[importer.key]], "changes": {}, "ip_address": None,
+         "summary": f"Imported from CSV: {importer.describe_values(values)}"[:300]}
+        for values in batch])
+    return [ids[values[importer.key]] for values in batch]
+
+
+def _undo_import(importer: Importer, company_id: int, ids: list[int],
+                 batch_size: int) -> list[int]:
+    """Delete the records an import created (the compensating step), batch by batch.
+
+    Returns the ids that could not be deleted because another document refers to them
+    by now (RESTRICT): they are kept, and reported.
+    """
+    model = importer.model
+    kept: list[int] = []
+
+    def remove(chunk) -> None:
+        db.session.execute(delete(AuditEntry).where(
+            AuditEntry.company_id == company_id, AuditEntry.action == "import",
+            AuditEntry.record_type == importer.record_type, AuditEntry.record_id.in_(chunk)))
+        db.session.execute(delete(model).where(model.company_id == company_id,
+                                               model.id.in_(chunk)))
+
+    for chunk in chunks(ids, batch_size):
+        try:
+            with atomic():
+                remove(chunk)
+        except IntegrityError:
+            for record_id in chunk:  # one by one: keep only those in use
+                try:
+                    with atomic():
+                        remove([record_id])
+                except IntegrityError:
+                    kept.append(record_id)
+    return kept
+
+
+def _report_kept(report: ImportReport, importer: Importer, kept: list[int]) -> None:
+    if not kept:
+        return
+    names = db.session.scalars(select(getattr(importer.model, importer.key)).where(
+        importer.model.id.in_(kept[:20]))).all()
+    report.file_errors.append(
+        f"{len(kept)} {importer.label} created by this import were used by other documents "
+        f"before it was undone, so they were kept: {', '.join(map(str, names))}"
+        f"{' ...' if len(kept) > 20 else ''}.")
 
 
 def export_header(kind: str) -> list[str]:
