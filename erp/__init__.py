@@ -94,7 +94,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import auth, database
+    from erp import auth, database, login_throttle
     from erp.extensions import cache, csrf, db, limiter, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
@@ -107,6 +107,7 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_throttle.init_app(app)
     auth.init_login(app)
     talisman.init_app(
         app,

@@ -107,8 +107,9 @@ def deploy_problems(config, workers: int) -> list[str]:
     if not config.get("RATELIMIT_ENABLED", True):
         problems.append("Rate limiting is off.")
     if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://") and workers > 1:
-        problems.append(f"Rate limits are kept in memory with {workers} workers: each worker "
-                        "counts alone. Set REDIS_URL.")
+        problems.append(f"Rate limits (other than the login throttle, which shares a file) "
+                        f"are kept in memory with {workers} workers: each worker counts alone. "
+                        "Set REDIS_URL.")
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite") and workers > 1:
         problems.append(f"SQLite with {workers} workers: writes queue on one file lock and "
                         "nothing can scale out. Use PostgreSQL (DATABASE_URL).")

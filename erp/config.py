@@ -118,7 +118,17 @@ class Config:
 
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
+    # Login throttle (erp/login_throttle.py, a store all workers share): login POSTs per
+    # client address; then, per account and address, failures allowed before the waits
+    # (1 s, doubling, at most 15 min) and how long failures are remembered; and how long
+    # an address the account logged in from passes the account-wide lock.
     RATELIMIT_LOGIN = "10 per minute"
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_FIRST_DELAY_SECONDS = 1.0
+    LOGIN_MAX_DELAY_SECONDS = 900.0
+    LOGIN_REMEMBER_FAILURES_SECONDS = 24 * 3600
+    LOGIN_KNOWN_CLIENT_DAYS = 90
+    LOGIN_THROTTLE_DB: str | None = None  # default: login-throttle.sqlite3 beside the file cache
     RATELIMIT_PASSWORD = "5 per minute"
     RATELIMIT_EXPORT = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True

@@ -495,3 +495,261 @@ def test_the_import_refuses_to_run_inside_a_transaction(company):
 
     with pytest.raises(RuntimeError), atomic():
         imports.run_import("products", company_id=company.id, user=None, data=_products_csv(2))
+
+
+# -- 1. nobody can keep an account locked; the attacker is slowed, not the owner -------------
+
+def _client(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def _throttled(app, **settings):
+    """The app's login throttle rebuilt with these settings (it reads them at start)."""
+    from erp import login_throttle
+
+    app.config.update(settings)
+    login_throttle.init_app(app)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The login throttle's clock, moved forward by the test."""
+    import time
+
+    from erp import login_throttle
+
+    now = [time.time()]
+    monkeypatch.setattr(login_throttle, "clock", lambda: now[0])
+    return now
+
+
+def test_the_failure_count_starts_again_when_the_lock_expires(app, make_user):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from erp.extensions import db
+    from erp.models import User
+    from erp.services import users as user_service
+
+    user = make_user("admin")
+    for _ in range(user_service.LOCKOUT_THRESHOLD):
+        user_service.authenticate(user.email, "wrong password!")
+    assert user_service.authenticate(user.email, PASSWORD) is None  # locked
+    db.session.execute(update(User).where(User.id == user.id).values(
+        locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))  # the lock expires
+    db.session.commit()
+    user_service.authenticate(user.email, "wrong password!")  # one try every 15 minutes ...
+    db.session.rollback()
+    state = db.session.get(User, user.id)
+    assert (state.failed_logins, state.locked_until) == (1, None)  # ... locks nothing
+    assert user_service.authenticate(user.email, PASSWORD) is not None
+
+
+def test_failures_make_that_address_wait_longer_and_longer(app, make_user, clock):
+    _throttled(app, LOGIN_FREE_FAILURES=3, RATELIMIT_LOGIN="1000 per minute")
+    user = make_user()
+    attacker = _client(app, "192.0.2.7")
+    wrong = {"email": user.email, "password": "wrong password!"}
+    for _ in range(3):
+        assert attacker.post("/login", data=wrong).status_code == 422
+    waits = []
+    for _ in range(4):
+        refused = attacker.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert refused.status_code == 429  # not even the right password is looked at
+        waits.append(int(refused.headers["Retry-After"]))
+        clock[0] += waits[-1]  # wait as told ...
+        assert attacker.post("/login", data=wrong).status_code == 422  # ... and fail again
+    assert waits == [1, 2, 4, 8]
+    clock[0] += 3600 * 24
+    for _ in range(8):  # the delay is capped
+        clock[0] += app.config["LOGIN_MAX_DELAY_SECONDS"]
+        attacker.post("/login", data=wrong)
+    refused = attacker.post("/login", data=wrong)
+    assert int(refused.headers["Retry-After"]) <= app.config["LOGIN_MAX_DELAY_SECONDS"]
+
+
+def test_the_owner_logs_in_from_elsewhere_while_an_attacker_is_held_back(app, make_user):
+    user = make_user("admin")
+    attacker = _client(app, "198.51.100.1")
+    for _ in range(30):
+        attacker.post("/login", data={"email": user.email, "password": "wrong password!"})
+    assert attacker.post("/login", data={"email": user.email,
+                                         "password": PASSWORD}).status_code == 429
+    owner = _client(app, "203.0.113.9")  # never seen before
+    assert owner.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+
+
+def test_a_success_clears_the_addresss_failures(app, make_user):
+    _throttled(app, LOGIN_FREE_FAILURES=3)
+    user = make_user()
+    client = _client(app, "192.0.2.8")
+    for _ in range(2):
+        client.post("/login", data={"email": user.email, "password": "wrong password!"})
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+    client.post("/logout")
+    for _ in range(2):  # two more are free again
+        assert client.post("/login", data={"email": user.email,
+                                           "password": "wrong password!"}).status_code == 422
+
+
+def test_the_account_wide_lock_does_not_hold_back_addresses_the_owner_used(app, make_user,
+                                                                          monkeypatch):
+    """Guessing from very many addresses locks the account, but not for the owner's usual
+    address; and the lock is the same generic answer as a wrong password."""
+    from erp.services import users as user_service
+
+    monkeypatch.setattr(user_service, "LOCKOUT_THRESHOLD", 4)
+    user = make_user()
+    office = _client(app, "203.0.113.10")
+    assert office.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+    office.post("/logout")
+    for n in range(4):  # a botnet: one try per address
+        _client(app, f"198.51.100.{n + 10}").post(
+            "/login", data={"email": user.email, "password": "wrong password!"})
+    stranger = _client(app, "198.51.100.200")
+    refused = stranger.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert refused.status_code == 422 and b"Wrong email or password" in refused.data
+    assert office.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+
+
+# -- 2. no account enumeration through the login's statements, headers or hash cost ----------
+
+@pytest.fixture
+def outcomes(app, make_user):
+    """A failed login of each kind: (email, password) for a fresh address each."""
+    from datetime import datetime, timedelta, timezone
+
+    from erp.extensions import db
+
+    known = make_user("staff")
+    inactive = make_user("staff", active=False)
+    locked = make_user("staff")
+    locked.failed_logins = 50
+    locked.locked_until = datetime.now(timezone.utc) + timedelta(minutes=10)
+    db.session.commit()
+    return {"unknown e-mail": ("nobody@example.com", "wrong password!"),
+            "wrong password": (known.email, "wrong password!"),
+            "inactive account": (inactive.email, PASSWORD),
+            "locked account": (locked.email, PASSWORD)}
+
+
+def test_every_failed_login_runs_the_same_statements_and_headers(app, outcomes):
+    from tests.conftest import count_queries
+
+    seen = {}
+    for n, (name, (email, password)) in enumerate(outcomes.items()):
+        client = _client(app, f"192.0.2.{n + 50}")
+        client.get("/login")  # the session cookie, as a browser has it
+        with count_queries() as counter:
+            response = client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 422, name
+        assert "Server-Timing" not in response.headers, name
+        assert "X-Response-Time" not in response.headers, name
+        statements = [" ".join(s.split()[:3]) for s in counter.statements]
+        seen[name] = (statements, sorted(response.headers.keys()))
+    first = next(iter(seen.values()))
+    assert all(value == first for value in seen.values()), seen
+    assert any(s.startswith("UPDATE users") for s in first[0])
+    assert any(s.startswith("INSERT INTO audit_entries") for s in first[0])
+
+
+def test_every_failed_login_costs_one_password_hash(app, outcomes, monkeypatch):
+    import hashlib
+
+    calls = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(name, password, salt, iterations, *args):
+        calls.append(iterations)
+        return real(name, password, salt, iterations, *args)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
+    for n, (name, (email, password)) in enumerate(outcomes.items()):
+        calls.clear()
+        _client(app, f"192.0.2.{n + 60}").post("/login", data={"email": email,
+                                                              "password": password})
+        assert calls == [1000], name  # the tests' PASSWORD_HASH_METHOD: pbkdf2:sha256:1000
+
+
+def test_a_successful_login_has_no_timing_headers_either(client, make_user):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 303
+    assert "Server-Timing" not in response.headers
+    assert "Server-Timing" in client.get("/").headers  # other pages keep them
+
+
+# -- 4. the login throttle is shared by every worker, also without Redis ---------------------
+
+WORKER = """
+import json, sys
+from erp import create_app
+app = create_app(json.loads(sys.argv[1]))
+client = app.test_client()
+client.environ_base["REMOTE_ADDR"] = "192.0.2.99"
+print(json.dumps([client.post("/login", data={"email": f"w{n}@example.com",
+                                              "password": "wrong password!"}).status_code
+                  for n in range(int(sys.argv[2]))]))
+"""
+
+
+def test_two_workers_share_the_login_throttle(app, database_url, redis_url, tmp_path):
+    """This process and a second one stand for two gunicorn workers: the embedded default
+    (no Redis) on the SQLite pass, Redis on the PostgreSQL pass."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import app_config
+
+    from erp import create_app
+    from erp.extensions import db
+    from tests.conftest import IsolatedClient
+
+    config = {**app_config(database_url, redis_url, tmp_path), "RATELIMIT_LOGIN": "4 per minute"}
+    worker = create_app(config)
+    worker.test_client_class = IsolatedClient
+    here = [_client(worker, "192.0.2.99").post("/login", data={
+        "email": f"h{n}@example.com", "password": "wrong password!"}).status_code for n in range(2)]
+    with worker.app_context():
+        db.engine.dispose()
+    other = subprocess.run([sys.executable, "-c", WORKER, json.dumps(config), "3"],
+                           cwd=Path(__file__).resolve().parent.parent, check=True,
+                           capture_output=True, text=True)
+    assert here + json.loads(other.stdout.strip().splitlines()[-1]) == [422, 422, 422, 422, 429]
+
+
+def test_the_throttle_file_is_configurable_and_beside_the_cache_by_default(app, tmp_path,
+                                                                          monkeypatch):
+    from pathlib import Path
+
+    from erp import login_throttle
+
+    store = login_throttle.throttle().store
+    if app.config.get("REDIS_URL"):
+        assert store.kind == "redis"
+        return
+    assert store.kind == "sqlite"
+    assert Path(store.path) == Path(app.config["CACHE_DIR"]).parent / "login-throttle.sqlite3"
+    monkeypatch.setenv("LOGIN_THROTTLE_DB", str(tmp_path / "elsewhere.sqlite3"))
+    app.config["LOGIN_THROTTLE_DB"] = None
+    login_throttle.init_app(app)
+    assert login_throttle.throttle().store.path == str(tmp_path / "elsewhere.sqlite3")
+
+
+def test_a_broken_throttle_store_never_breaks_a_login(app, make_user, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    _throttled(app, REDIS_URL=None, LOGIN_THROTTLE_DB=str(tmp_path / "a-file" / "t.sqlite3"),
+               RATELIMIT_LOGIN="3 per minute")
+    user = make_user()
+    client = _client(app, "192.0.2.77")
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
+    client.post("/logout")
+    for _ in range(2):
+        client.post("/login", data={"email": user.email, "password": "wrong password!"})
+    assert client.post("/login", data={"email": user.email,
+                                       "password": "wrong password!"}).status_code == 429
