@@ -11,7 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from erp.config import INSTANCE_PATH, Config, check_production, from_environment
+from erp.config import (INSTANCE_PATH, Config, check_production, from_environment,
+                        secret_key_from_file)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(app)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -46,6 +48,9 @@ def derive_settings(app: Flask) -> None:
 
     config = app.config
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not config.get("SECRET_KEY") and config.get("ERP_ENV") != "production":
+        config["SECRET_KEY"] = secret_key_from_file(
+            config.get("SECRET_KEY_FILE") or os.path.join(app.instance_path, "secret_key"))
     uri = config["SQLALCHEMY_DATABASE_URI"]
     options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
     if uri.startswith("postgresql"):
@@ -71,6 +76,8 @@ def derive_settings(app: Flask) -> None:
         config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
         config.setdefault("CACHE_THRESHOLD", 5000)
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if not config.get("IMPORT_UPLOAD_DIR"):
+        config["IMPORT_UPLOAD_DIR"] = os.path.join(app.instance_path, "imports")
     config.setdefault("CACHE_KEY_PREFIX", "erp:")
     config.setdefault("CACHE_DEFAULT_TIMEOUT", 300)
     config.setdefault("RATELIMIT_KEY_PREFIX", "erp-limit")
@@ -86,7 +93,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import auth, cache_versions, database, monitoring
+    from erp import auth, cache_versions, database, login_throttle, monitoring
     from erp.extensions import cache, csrf, db, limiter, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
@@ -99,6 +106,7 @@ def register_extensions(app: Flask) -> None:
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_throttle.init_app(app)
     auth.init_login(app)
     talisman.init_app(
         app,
@@ -129,6 +137,13 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": "'none'",
 }
 PERMISSIONS_POLICY = {"geolocation": "()", "camera": "()", "microphone": "()", "payment": "()"}
+
+
+def register_security(app: Flask) -> None:
+    """The bounded int converter (before any rule is added) and the extra headers."""
+    from erp.security import register
+
+    register(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -13,6 +13,7 @@ from flask_login import current_user, logout_user
 
 from erp.extensions import db, login_manager
 from erp.models import ROLES, User
+from erp.models.core import INSTALL_ADMIN
 
 SESSION_LOGIN_AT = "login_at"
 SESSION_LAST_SEEN = "last_seen"
@@ -36,6 +37,23 @@ def require_role(role: str):
         return wrapped
 
     return decorator
+
+
+def require_install_admin(view):
+    """Allow an installation administrator only (an admin with `users.is_superuser`): the
+    system-wide pages, whose figures cover every company. Company admins get 403."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.has_role(INSTALL_ADMIN):
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.required_role = "admin"  # the company role it needs, and ...
+    wrapped.install_admin_only = True  # ... the installation flag on top
+    return wrapped
 
 
 def public(view):

@@ -8,7 +8,8 @@ inventory, catalog, production, tasks ...). Session events on `db.session`:
   `company_id`;
 - `do_orm_execute` notes the area of bulk UPDATE / DELETE / INSERT statements (the stock
   service's atomic `UPDATE ... RETURNING` never shows in `session.dirty`); their company
-  is read from the statement's `company_id = :x` criterion when there is one, else it is
+  is read from the statement's `company_id = :x` criterion (or, for a bulk INSERT, from
+  its rows when they all name one company) when there is one, else it is
   every company the same transaction wrote ORM objects for, else (never in this code
   base) a global epoch that every key includes;
 - `after_commit` gives each noted (company, area) a new version in the cache (a fresh
@@ -151,6 +152,14 @@ def _statement_company(statement) -> int | None:
     return None
 
 
+def _rows_company(parameters) -> int | None:
+    """The company of a bulk INSERT whose rows all name one (a CSV import's batch)."""
+    rows = parameters if isinstance(parameters, (list, tuple)) else [parameters]
+    companies = {row.get("company_id") for row in rows if isinstance(row, dict)}
+    value = companies.pop() if len(companies) == 1 else None
+    return value if isinstance(value, int) else None
+
+
 def _do_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
@@ -158,7 +167,8 @@ def _do_orm_execute(state: ORMExecuteState) -> None:
     name = getattr(table, "name", None)
     if name is None:
         return
-    company_id = _statement_company(state.statement) if not state.is_insert else None
+    company_id = (_rows_company(state.parameters) if state.is_insert
+                  else _statement_company(state.statement))
     pending = _pending(state.session)
     areas = areas_of(name)
     if state.is_update and name in COLUMN_AREAS:

@@ -9,7 +9,7 @@ from erp.cli_bench import register as register_bench
 from erp.cli_data import register as register_data
 from erp.extensions import db
 from erp.models import ROLES, Company
-from erp.services import ValidationError
+from erp.services import NotFound, ValidationError
 from erp.services import users as user_service
 
 
@@ -35,8 +35,13 @@ def create_company(name: str) -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--company", "company_name", required=True, help="Name of an existing company.")
 @click.option("--name", default="", help="Display name.")
-def create_user(email: str, password: str, role: str, company_name: str, name: str) -> None:
+@click.option("--install-admin", is_flag=True,
+              help="Also an installation administrator (monitoring); needs --role admin.")
+def create_user(email: str, password: str, role: str, company_name: str, name: str,
+                install_admin: bool) -> None:
     """Create a user in a company."""
+    if install_admin and role != "admin":
+        raise click.ClickException("--install-admin needs --role admin.")
     company = db.session.scalar(
         select(Company).where(func.lower(Company.name) == company_name.strip().lower()))
     if company is None:
@@ -47,7 +52,25 @@ def create_user(email: str, password: str, role: str, company_name: str, name: s
                                         role=role, name=name)
     except ValidationError as error:
         _fail(error)
-    click.echo(f"Created {user.role} {user.email} in {company.name!r}.")
+    if install_admin:
+        user_service.set_install_admin(user.email)
+    click.echo(f"Created {user.role} {user.email} in {company.name!r}"
+               f"{' (installation administrator)' if install_admin else ''}.")
+
+
+@click.command("set-install-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the right away instead.")
+def set_install_admin(email: str, revoke: bool) -> None:
+    """Let an admin see the system-wide pages (monitoring of every company), or stop it."""
+    try:
+        user = user_service.set_install_admin(email, not revoke)
+    except NotFound as error:
+        raise click.ClickException(str(error)) from error
+    except ValidationError as error:
+        _fail(error)
+    state = "no longer" if revoke else "now"
+    click.echo(f"{user.email} is {state} an installation administrator.")
 
 
 @click.command("seed-demo")
@@ -84,8 +107,9 @@ def deploy_problems(config, workers: int) -> list[str]:
     if not config.get("RATELIMIT_ENABLED", True):
         problems.append("Rate limiting is off.")
     if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://") and workers > 1:
-        problems.append(f"Rate limits are kept in memory with {workers} workers: each worker "
-                        "counts alone. Set REDIS_URL.")
+        problems.append(f"Rate limits (other than the login throttle, which shares a file) "
+                        f"are kept in memory with {workers} workers: each worker counts alone. "
+                        "Set REDIS_URL.")
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite") and workers > 1:
         problems.append(f"SQLite with {workers} workers: writes queue on one file lock and "
                         "nothing can scale out. Use PostgreSQL (DATABASE_URL).")
@@ -172,8 +196,8 @@ def copy_data_command(target_url: str) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (create_company, create_user, seed_demo, check_deploy, backup_command,
-                    restore_command, copy_data_command):
+    for command in (create_company, create_user, set_install_admin, seed_demo, check_deploy,
+                    backup_command, restore_command, copy_data_command):
         app.cli.add_command(command)
     register_data(app)
     register_bench(app)

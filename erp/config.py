@@ -1,12 +1,15 @@
 """Settings: class defaults, then the environment, then `instance/config.py`, then overrides.
 
-Development needs no variable at all: it runs on SQLite in `instance/` with a file cache.
+Development needs no variable at all: it runs on SQLite in `instance/` with a file cache
+and, without SECRET_KEY, a random key generated once into `instance/secret_key`.
 `ERP_ENV=production` switches on the secure settings and `check_production()` refuses
-to start with a default secret key or debug on.
+to start with a missing or default secret key or debug on.
 """
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +67,8 @@ def from_environment() -> dict:
     return {
         "ERP_ENV": env,
         "DEBUG": _env_bool("FLASK_DEBUG", False),
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-insecure-secret-key"),
+        # Unset: production refuses to start; development generates one (secret_key_from_file).
+        **({"SECRET_KEY": os.environ["SECRET_KEY"]} if os.environ.get("SECRET_KEY") else {}),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
@@ -75,6 +79,9 @@ def from_environment() -> dict:
         "FORCE_HTTPS": _env_bool("FORCE_HTTPS", production),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         **({"CACHE_DIR": os.environ["CACHE_DIR"]} if os.environ.get("CACHE_DIR") else {}),
+        **{name: _env_int(name, getattr(Config, name)) for name in (
+            "IMPORT_UPLOAD_USER_BYTES", "IMPORT_UPLOAD_USER_FILES", "IMPORT_UPLOAD_TOTAL_BYTES",
+            "IMPORT_UPLOAD_TOTAL_FILES")},
     }
 
 
@@ -84,7 +91,8 @@ class Config:
     ERP_ENV = "development"
     DEBUG = False
     TESTING = False
-    SECRET_KEY = "dev-insecure-secret-key"
+    SECRET_KEY: str | None = None  # see from_environment and secret_key_from_file
+    SECRET_KEY_FILE: str | None = None  # default: instance/secret_key
     SQLALCHEMY_DATABASE_URI = default_database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     REDIS_URL: str | None = None
@@ -110,13 +118,63 @@ class Config:
 
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"
+    # Login throttle (erp/login_throttle.py, a store all workers share): login POSTs per
+    # client address; then, per account and address, failures allowed before the waits
+    # (1 s, doubling, at most 15 min) and how long failures are remembered; and how long
+    # an address the account logged in from passes the account-wide lock.
     RATELIMIT_LOGIN = "10 per minute"
+    LOGIN_FREE_FAILURES = 5
+    LOGIN_FIRST_DELAY_SECONDS = 1.0
+    LOGIN_MAX_DELAY_SECONDS = 900.0
+    LOGIN_REMEMBER_FAILURES_SECONDS = 24 * 3600
+    LOGIN_KNOWN_CLIENT_DAYS = 90
+    LOGIN_THROTTLE_DB: str | None = None  # default: login-throttle.sqlite3 beside the file cache
     RATELIMIT_PASSWORD = "5 per minute"
     RATELIMIT_EXPORT = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
 
     PER_PAGE_DEFAULT = 20
     PER_PAGE_MAX = 100
+
+    # CSV import uploads wait (an hour at most) between preview and confirm in
+    # IMPORT_UPLOAD_DIR (default instance/imports); what may wait, per user and in total:
+    IMPORT_UPLOAD_DIR: str | None = None
+    IMPORT_UPLOAD_USER_BYTES = 64 * 1024 * 1024
+    IMPORT_UPLOAD_USER_FILES = 10
+    IMPORT_UPLOAD_TOTAL_BYTES = 1024 * 1024 * 1024
+    IMPORT_UPLOAD_TOTAL_FILES = 500
+
+
+def secret_key_from_file(path: str | os.PathLike) -> str:
+    """The development secret key kept in `path`, generated (random, mode 0600) on first use.
+
+    A key that ships with the code signs cookies anyone can forge (an admin's session
+    included); this one is known only to the files of this installation. Workers starting
+    together agree on one key: the file appears whole or not at all (a hard link of a
+    finished temporary file), and a worker that loses the race reads the winner's key.
+    """
+    path = Path(path)
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another worker wrote it first: use theirs
+    finally:
+        os.unlink(temporary)
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"{path} is empty: delete it to generate a new key, or set SECRET_KEY")
+    return key
 
 
 def check_production(config: dict) -> None:

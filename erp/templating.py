@@ -22,7 +22,7 @@ NAVIGATION = [
     ("Quality", "quality.inspection_list", "viewer"),
     ("Tasks", "tasks.task_list", "viewer"),
     ("Admin", "admin.user_list", "admin"),
-    ("Monitoring", "monitoring.dashboard", "admin"),
+    ("Monitoring", "monitoring.dashboard", "install_admin"),  # erp.models.core.INSTALL_ADMIN
 ]
 
 

@@ -39,4 +39,4 @@ def test_health_needs_no_login(client):
     assert ready.status_code == 200
     body = ready.get_json()
     assert body["status"] in {"healthy", "degraded"}  # create_all schema: no alembic_version
-    assert set(body["checks"]) == {"database", "cache", "migrations", "disk", "memory"}
+    assert set(body) == {"status"}  # the checks' figures are for a token or an admin (#24)

@@ -6,10 +6,15 @@ from erp.config import ConfigError
 
 
 def test_development_runs_with_no_settings(monkeypatch, tmp_path):
+    import erp
+
     for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ERP_ENV", "LOG_LEVEL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(erp, "INSTANCE_PATH", tmp_path)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
     assert app.config["ERP_ENV"] == "development"
+    # a random key of this installation, not one that ships with the code
+    assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
     assert app.config["CACHE_TYPE"] == "FileSystemCache"
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
 

@@ -15,6 +15,7 @@ from tests.servers import PostgresServer, RedisServer
 
 CHECKS = {"database", "cache", "migrations", "disk", "memory"}
 TOKEN = "health-token-" + "h" * 24
+TRUSTED = {"Authorization": f"Bearer {TOKEN}"}  # the checks' figures need the token (#24)
 
 
 def test_liveness_is_ok_and_not_rate_limited(client):
@@ -24,8 +25,20 @@ def test_liveness_is_ok_and_not_rate_limited(client):
     assert "X-RateLimit-Limit" not in response.headers
 
 
-def test_readiness_reports_every_check_with_its_latency(client):
+def test_anonymous_readiness_gives_the_status_only(client):
+    """Issue #24, finding 7: no free disk bytes, memory, cache backend or schema revision
+    for anyone who asks; the load balancer needs the status code and the status."""
     response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": response.get_json()["status"]}
+    assert response.get_json()["status"] in {"healthy", "degraded"}
+    assert response.headers["Cache-Control"] == "no-store"
+    for leak in (b"bytes", b"percent", b"Cache", b"head", b"current", b"latency"):
+        assert leak not in response.data
+
+
+def test_readiness_reports_every_check_with_its_latency(client):
+    response = client.get("/health/ready", headers=TRUSTED)
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) == {"status", "timestamp", "checks"}
@@ -42,7 +55,7 @@ def test_readiness_reports_every_check_with_its_latency(client):
 
 
 def test_a_schema_without_alembic_version_is_a_warning_not_unhealthy(client):
-    body = client.get("/health/ready").get_json()
+    body = client.get("/health/ready", headers=TRUSTED).get_json()
     check = body["checks"]["migrations"]
     assert check["status"] == "warning"
     assert "alembic_version" in check["message"]
@@ -64,13 +77,14 @@ def alembic_version(app):
 def test_migrations_at_head_are_healthy_and_behind_head_unhealthy(app, client, alembic_version):
     head = health.script_heads(_directory(app))
     alembic_version(head[0])
-    body = client.get("/health/ready").get_json()
+    body = client.get("/health/ready", headers=TRUSTED).get_json()
     assert body["checks"]["migrations"]["status"] == "healthy"
     assert body["checks"]["migrations"]["current"] == list(head)
     assert body["status"] in {"healthy", "degraded"}  # disk and memory of the machine decide
 
     alembic_version("0000_older")
-    response = client.get("/health/ready")
+    assert client.get("/health/ready").get_json() == {"status": "unhealthy"}
+    response = client.get("/health/ready", headers=TRUSTED)
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "unhealthy"
@@ -144,10 +158,11 @@ def test_health_check_command(runner):
 
 @pytest.mark.skipif(TEST_DB != "sqlite", reason="the PostgreSQL pass stops a real server")
 def test_an_unopenable_sqlite_database_is_unhealthy(tmp_path, redis_url):
-    app = create_app(app_config(f"sqlite:///{tmp_path}/missing/dir/erp.sqlite3", redis_url,
-                                tmp_path))
+    app = create_app({**app_config(f"sqlite:///{tmp_path}/missing/dir/erp.sqlite3", redis_url,
+                                   tmp_path), "HEALTH_TOKEN": TOKEN})
     client = app.test_client()
-    response = client.get("/health/ready")
+    assert client.get("/health/ready").get_json() == {"status": "unhealthy"}
+    response = client.get("/health/ready", headers=TRUSTED)
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "unhealthy"
@@ -162,14 +177,15 @@ def test_an_unopenable_sqlite_database_is_unhealthy(tmp_path, redis_url):
 def test_postgresql_down_gives_503_and_back_up_gives_200(tmp_path, redis_url):
     server = PostgresServer().init().start()
     try:
-        app = create_app(app_config(server.url + "/postgres", redis_url, tmp_path))
+        app = create_app({**app_config(server.url + "/postgres", redis_url, tmp_path),
+                          "HEALTH_TOKEN": TOKEN})
         client = app.test_client()
-        up = client.get("/health/ready")
+        up = client.get("/health/ready", headers=TRUSTED)
         assert up.status_code == 200, up.get_json()
         assert up.get_json()["checks"]["database"]["status"] == "healthy"
 
         server.stop()
-        down = client.get("/health/ready")
+        down = client.get("/health/ready", headers=TRUSTED)
         assert down.status_code == 503
         body = down.get_json()
         assert body["status"] == "unhealthy"
@@ -187,20 +203,21 @@ def test_postgresql_down_gives_503_and_back_up_gives_200(tmp_path, redis_url):
 
 
 def test_redis_down_degrades_but_answers_200(tmp_path, database_url, make_user):
-    admin = make_user("admin")
+    admin = make_user("admin", is_superuser=True)  # the monitoring page needs one
     db.session.commit()  # the test's own app below reads it on its own connection
     server = RedisServer().start()
     try:
         config = app_config(database_url, server.url, tmp_path)
         config["REDIS_URL"] = server.url + "/0"
+        config["HEALTH_TOKEN"] = TOKEN
         app = create_app(config)
         client = app.test_client()
-        up = client.get("/health/ready").get_json()
+        up = client.get("/health/ready", headers=TRUSTED).get_json()
         assert up["checks"]["cache"]["status"] == "healthy"
         assert up["checks"]["cache"]["backend"] == "RedisCache"
 
         server.stop()
-        response = client.get("/health/ready")
+        response = client.get("/health/ready", headers=TRUSTED)
         assert response.status_code == 200
         body = response.get_json()
         assert body["status"] == "degraded"

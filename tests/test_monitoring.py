@@ -19,8 +19,17 @@ from erp.monitoring.thresholds import THRESHOLDS, level
 
 # -- the page -------------------------------------------------------------------------------
 
-def test_monitoring_page_for_admins_only(client_as):
-    admin = client_as("admin")
+@pytest.fixture
+def admin_client(app, make_user):
+    """An installation administrator: the page shows every company's traffic, so a
+    company's admin does not see it (issue #24; tests/test_security_findings.py)."""
+    from tests.conftest import login
+
+    return login(app.test_client(), make_user("admin", is_superuser=True).email)
+
+
+def test_monitoring_page_for_installation_admins_only(client_as, admin_client):
+    admin = admin_client
     response = admin.get("/admin/monitoring")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -31,7 +40,7 @@ def test_monitoring_page_for_admins_only(client_as):
     assert '<div id="monitoring-history" hidden data-history="{&#34;' in html
     assert "chart-4.6.1.umd.min.js" in html and "js/monitoring.js" in html
     assert "<script>" not in html and "style=" not in html  # CSP: nothing inline
-    for role in ("manager", "staff", "viewer"):
+    for role in ("admin", "manager", "staff", "viewer"):
         assert client_as(role).get("/admin/monitoring").status_code == 403
         assert client_as(role).get("/admin/monitoring/tiles").status_code == 403
 

@@ -68,3 +68,37 @@ def test_the_production_config_carries_every_header_and_forces_https(monkeypatch
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     # other host names are refused
     assert client.get("/login", base_url="https://evil.example.com").status_code == 400
+
+
+# -- issue #24, finding 11: no caching of app pages, cross-origin isolation ----------------
+
+def test_logged_in_pages_are_not_stored_by_browsers_or_proxies(client_as):
+    client = client_as("admin")
+    for url in ("/", "/catalog/products", "/admin/users"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "no-store", url
+    fragment = client.get("/catalog/products", headers={"HX-Request": "true"})
+    assert fragment.headers["Cache-Control"] == "no-store"
+
+
+def test_the_login_page_and_errors_are_not_stored_either(client, client_as):
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    assert client_as("viewer").get("/no/such/page").headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_keep_their_own_caching(client):
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    url = re.findall(r'(?:src|href)="(/static/[^"]+\?v=[^"]+)"', page)[0]
+    assert client.get(url).headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "no-store" not in client.get(url.split("?")[0]).headers.get("Cache-Control", "")
+
+
+def test_every_response_carries_cross_origin_isolation_headers(client, client_as):
+    responses = [client.get("/login"), client.get("/health"), client_as("staff").get("/"),
+                 client.get("/static/css/app.css")]
+    for response in responses:
+        assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
@@ -12,6 +12,10 @@ from erp.models.base import AwareDateTime, CompanyScoped, TimestampMixin, in_che
 
 # Ordered from least to most privileged; a role may do everything the roles before it may.
 ROLES = ("viewer", "staff", "manager", "admin")
+# Not a role of a company: an admin who is also an installation administrator
+# (`users.is_superuser`) sees the system-wide pages (monitoring), which hold every
+# company's traffic. Granted from the shell only (`flask set-install-admin`).
+INSTALL_ADMIN = "install_admin"
 
 
 def role_rank(role: str) -> int:
@@ -46,6 +50,8 @@ class User(UserMixin, CompanyScoped, db.Model):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # An installation administrator (see INSTALL_ADMIN); no page of the app can set it.
+    is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     company: Mapped[Company] = relationship(lazy="joined", innerjoin=True)
 
@@ -57,7 +63,13 @@ class User(UserMixin, CompanyScoped, db.Model):
         return f"{self.id}:{self.session_version}"
 
     def has_role(self, role: str) -> bool:
+        if role == INSTALL_ADMIN:
+            return self.is_install_admin
         return role_rank(self.role) >= role_rank(role)
+
+    @property
+    def is_install_admin(self) -> bool:
+        return bool(self.is_superuser) and self.role == "admin" and self.active
 
     @property
     def display_name(self) -> str:

@@ -26,6 +26,9 @@ log = logging.getLogger("erp.monitoring")
 # monitoring page's figures (static files, probes, scrapes and the page's own polling).
 UNRECORDED = {"static", "health.liveness", "health.readiness", "metrics.metrics"}
 UNRECORDED_PREFIXES = ("monitoring.",)
+# Endpoints whose POST responses carry no timing headers: a login's query count and
+# database time told which e-mails have an account (issue #24). They are still measured.
+NO_TIMING_HEADERS = {"auth.login"}
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 
 
@@ -111,17 +114,18 @@ def _finish(response):
     if stats is None:
         return response
     duration_ms = (time.perf_counter() - stats.started) * 1000
-    response.headers["X-Response-Time"] = f"{duration_ms:.1f}ms"
-    parts = [f'app;dur={duration_ms:.1f};desc="total"',
-             f'db;dur={stats.db_ms:.1f};desc="{stats.db_count} queries"']
-    if stats.cache_calls:
-        parts.append(f'cache;dur={stats.cache_ms:.1f};desc="{stats.cache_hits} hits '
-                     f'{stats.cache_misses} misses"')
-    else:
-        parts.append('cache;dur=0.0;desc="0 calls"')
-    response.headers["Server-Timing"] = ", ".join(parts)
-
     endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+    if endpoint not in NO_TIMING_HEADERS or request.method == "GET":
+        response.headers["X-Response-Time"] = f"{duration_ms:.1f}ms"
+        parts = [f'app;dur={duration_ms:.1f};desc="total"',
+                 f'db;dur={stats.db_ms:.1f};desc="{stats.db_count} queries"']
+        if stats.cache_calls:
+            parts.append(f'cache;dur={stats.cache_ms:.1f};desc="{stats.cache_hits} hits '
+                         f'{stats.cache_misses} misses"')
+        else:
+            parts.append('cache;dur=0.0;desc="0 calls"')
+        response.headers["Server-Timing"] = ", ".join(parts)
+
     status = response.status_code
     metrics.observe_request(endpoint, request.method, status, duration_ms / 1000,
                             db_count=stats.db_count, db_seconds=stats.db_ms / 1000)

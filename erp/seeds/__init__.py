@@ -38,6 +38,9 @@ def seed_demo() -> Iterator[str]:
                                      name=name, check_password=False)
             yield f"Created {role} {email} (password: {password})."
     admin = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
+    if admin.role == "admin" and not admin.is_superuser:  # the demo's monitoring page
+        admin = user_service.set_install_admin(admin.email)
+        yield f"{admin.email} is an installation administrator (monitoring)."
     yield from seed_company(company, admin)
     yield "Demo login: admin@example.com / admin"
 

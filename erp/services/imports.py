@@ -6,38 +6,58 @@ exported here imports back unchanged. To add a kind, write a subclass and regist
 IMPORTERS; the web pages and the `import-csv` command pick it up. A list page exports its
 filtered rows in the same format with `export_rows(kind, company_id, stmt=<its select>)`.
 
-An import is all or nothing: `run_import` validates the whole file again and creates
-every record in one transaction (`atomic()`), or raises `ImportFailed` and writes nothing.
-Uploaded files wait between preview and confirm in `instance/imports/` under a random
-token, bound to the user and company that uploaded them (`save_upload`/`load_upload`).
+An import is all or nothing, without holding the database's write lock for its whole
+length (on SQLite one write transaction of 100,000 rows blocked every company's writes):
+`run_import` validates the whole file again first, with reads only, then creates the
+records in batches of BATCH_SIZE rows, each batch one short write transaction (with a
+pause on SQLite, so waiting writers get their turn). If a batch fails (someone created a
+conflicting record meanwhile, or the database went away), the batches already committed
+are undone by a compensating delete of exactly the records they created (and their
+audit entries), and `ImportFailed` reports what is wrong: nothing was imported. Other
+users may see the first batches' records while the import runs (seconds), never after a
+failed one.
+Uploaded files wait between preview and confirm in a folder (`IMPORT_UPLOAD_DIR`, by
+default `instance/imports/`) under a random token, bound to the user and company that
+uploaded them (`save_upload`/`load_upload`), for an hour at most, within quotas per user
+and in total (`UploadQuota`), so that nobody can fill the disk with uploads.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from erp.csv_io import (Column, CsvFormatError, ImportReport, ProgressCallback, RowError,
                         RowParser, chunks, export_select, iter_rows, read_csv)
 from erp.extensions import db
-from erp.models import Category, Product, Supplier, User
+from erp.models import AuditEntry, Category, Product, Supplier, User
+from erp.models.base import utcnow
 from erp.models.catalog import (CATEGORY_TEXT, PRODUCT_KINDS, PRODUCT_TEXT, SUPPLIER_TEXT,
                                 UNITS)
 from erp.models.sales import CUSTOMER_TEXT, Customer
 from erp.services import NotFound, ValidationError, atomic
-from erp.services import audit
 
 MONEY_MAX = Decimal("999999999999.99")
 QUANTITY_MAX = Decimal("99999999999.999")
-FLUSH_EVERY = 500
+# Rows per write transaction of an import: a batch takes tens of milliseconds.
+BATCH_SIZE = 1000
+# On SQLite, after each batch the import sleeps this share of the batch's time (at most
+# SQLITE_PAUSE_MAX seconds): a writer waiting in SQLite's busy handler polls every few to
+# 100 ms and must find the lock free at one of its polls.
+SQLITE_PAUSE_SHARE = 1.0
+SQLITE_PAUSE_MAX = 0.1
 
 
 class ImportFailed(ValidationError):
@@ -56,6 +76,8 @@ class Importer:
     label = ""  # plural, for pages: "products"
     record_type = ""  # the audit trail's name for the model
     columns: list[Column] = []
+    key = ""  # the column that is unique within a file (checked case-insensitively)
+    fields: tuple[str, ...] = ()  # the model's columns an import writes
 
     @property
     def column_names(self) -> list[str]:
@@ -68,7 +90,15 @@ class Importer:
         """Checks across rows and against the database (duplicates, references)."""
 
     def create(self, company_id: int, values: dict[str, Any]):
-        raise NotImplementedError
+        return self.model(company_id=company_id, **self.row(values))
+
+    def row(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The model's column values of a checked row (for a bulk INSERT)."""
+        return {name: values[name] for name in self.fields}
+
+    def describe_values(self, values: dict[str, Any]) -> str:
+        """The audit summary's name of an imported row (as `str(record)` would say)."""
+        return str(values[self.key])
 
     model: Any = None
 
@@ -177,11 +207,12 @@ class ProductImporter(Importer):
                 report.errors.append(_error(values, "category",
                                             f"Unknown category {name!r}. Create it first."))
 
-    def create(self, company_id: int, values: dict[str, Any]) -> Product:
-        fields = {k: values[k] for k in ("sku", "name", "kind", "unit", "sale_price", "cost_price",
-                                         "min_stock", "barcode", "description", "active",
-                                         "category_id")}
-        return Product(company_id=company_id, **fields)
+    key = "sku"
+    fields = ("sku", "name", "kind", "unit", "sale_price", "cost_price", "min_stock", "barcode",
+              "description", "active", "category_id")
+
+    def describe_values(self, values: dict[str, Any]) -> str:
+        return f"{values['sku']} · {values['name']}"
 
     model = Product
 
@@ -219,11 +250,8 @@ class SupplierImporter(Importer):
                                             func.lower(Supplier.name).in_(chunk))))
         _check_unique(report, "name", existing, "Supplier")
 
-    def create(self, company_id: int, values: dict[str, Any]) -> Supplier:
-        fields = {k: values[k] for k in ("name", "contact_person", "email", "phone", "address",
-                                         "tax_number", "active")}
-        return Supplier(company_id=company_id, **fields)
-
+    key = "name"
+    fields = ("name", "contact_person", "email", "phone", "address", "tax_number", "active")
     model = Supplier
 
     def export_columns(self) -> list[Any]:
@@ -262,11 +290,9 @@ class CustomerImporter(Importer):
                                             func.lower(Customer.name).in_(chunk))))
         _check_unique(report, "name", existing, "Customer")
 
-    def create(self, company_id: int, values: dict[str, Any]) -> Customer:
-        fields = {k: values[k] for k in ("name", "email", "phone", "billing_address",
-                                         "shipping_address", "tax_number", "credit_limit",
-                                         "active")}
-        return Customer(company_id=company_id, **fields)
+    key = "name"
+    fields = ("name", "email", "phone", "billing_address", "shipping_address", "tax_number",
+              "credit_limit", "active")
 
     def export_columns(self) -> list[Any]:
         return [Customer.name, Customer.email, Customer.phone, Customer.billing_address,
@@ -313,42 +339,119 @@ def preview_import(kind: str, company_id: int, data: bytes) -> ImportReport:
 
 
 def run_import(kind: str, *, company_id: int, user: User | None, data: bytes,
-               progress: ProgressCallback | None = None) -> ImportReport:
-    """Import a whole file, all or nothing, in one transaction.
+               progress: ProgressCallback | None = None,
+               batch_size: int = BATCH_SIZE) -> ImportReport:
+    """Import a whole file, all or nothing, in write transactions of `batch_size` rows.
 
-    The file is checked again first (the database may have changed since the preview).
-    Raises ImportFailed with the report when any row has an error (nothing is written).
-    Writes one audit entry per created record. Commits.
+    The file is checked again first, reading only (the database may have changed since the
+    preview): ImportFailed with the report when any row has an error, nothing written.
+    Then each batch commits its records and one audit entry per record; `progress(n)` is
+    called after each. When a batch fails, the committed batches are deleted again and
+    ImportFailed (or the database's error, when the data is not the cause) is raised:
+    nothing stays imported. Commits; not to be called inside another transaction.
     """
     importer = get_importer(kind)
-    with atomic():
-        report = preview_import(kind, company_id, data)
-        if not report.ok:
-            raise ImportFailed(report)
-        pending = []
-        for values in report.rows:
-            record = importer.create(company_id, values)
-            db.session.add(record)
-            pending.append(record)
-            if len(pending) >= FLUSH_EVERY:
-                _flush_and_audit(importer, company_id, user, pending)
-                if progress:
-                    progress(len(pending))
-                pending = []
-        if pending:
-            _flush_and_audit(importer, company_id, user, pending)
+    session = db.session()
+    if session.info.get("atomic_depth", 0):
+        raise RuntimeError("run_import commits batch by batch: call it outside atomic()")
+    report = preview_import(kind, company_id, data)
+    session.rollback()  # end the read; each batch below is its own write transaction
+    if not report.ok:
+        raise ImportFailed(report)
+    actor = (user.id, user.email) if user is not None else (None, "")
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    created: list[int] = []
+    try:
+        for batch in chunks(report.rows, batch_size):
+            started = time.perf_counter()
+            with atomic():
+                created.extend(_insert_batch(importer, company_id, actor, batch))
             if progress:
-                progress(len(pending))
-        report.imported = len(report.rows)
+                progress(len(batch))
+            if sqlite:  # let the writers that waited for this batch go first
+                time.sleep(min(SQLITE_PAUSE_MAX,
+                               (time.perf_counter() - started) * SQLITE_PAUSE_SHARE))
+    except Exception as error:
+        session.rollback()
+        kept = _undo_import(importer, company_id, created, batch_size) if created else []
+        if isinstance(error, IntegrityError):  # a conflicting record appeared meanwhile
+            again = preview_import(kind, company_id, data)
+            session.rollback()
+            if again.ok:
+                again.file_errors.append(
+                    "A record was created or changed by someone else while the file was "
+                    "being imported. Try again.")
+            _report_kept(again, importer, kept)
+            raise ImportFailed(again) from error
+        if kept:
+            _report_kept(report, importer, kept)
+            raise ImportFailed(report) from error
+        raise
+    report.imported = len(report.rows)
     return report
 
 
-def _flush_and_audit(importer: Importer, company_id: int, user: User | None, records: list) -> None:
-    db.session.flush()
-    for record in records:
-        audit.record(company_id=company_id, user=user, action="import",
-                     record_type=importer.record_type, record_id=record.id,
-                     summary=f"Imported from CSV: {importer.describe(record)}")
+def _insert_batch(importer: Importer, company_id: int, actor: tuple[int | None, str],
+                  batch) -> list[int]:
+    """Insert one batch of checked rows and their audit entries (inside the caller's
+    transaction); returns the new records' ids. Bulk INSERTs: no ORM object per row."""
+    model = importer.model
+    key_column = getattr(model, importer.key)
+    rows = [{**importer.row(values), "company_id": company_id} for values in batch]
+    # RETURNING the key with the id: the rows may come back in any order
+    ids = {key: record_id for record_id, key in db.session.execute(
+        insert(model).returning(model.id, key_column), rows)}
+    user_id, user_name = actor
+    now = utcnow()
+    db.session.execute(insert(AuditEntry), [
+        {"company_id": company_id, "user_id": user_id, "user_name": user_name,
+         "created_at": now, "action": "import", "record_type": importer.record_type,
+         "record_id": ids[values[importer.key]], "changes": {}, "ip_address": None,
+         "summary": f"Imported from CSV: {importer.describe_values(values)}"[:300]}
+        for values in batch])
+    return [ids[values[importer.key]] for values in batch]
+
+
+def _undo_import(importer: Importer, company_id: int, ids: list[int],
+                 batch_size: int) -> list[int]:
+    """Delete the records an import created (the compensating step), batch by batch.
+
+    Returns the ids that could not be deleted because another document refers to them
+    by now (RESTRICT): they are kept, and reported.
+    """
+    model = importer.model
+    kept: list[int] = []
+
+    def remove(chunk) -> None:
+        db.session.execute(delete(AuditEntry).where(
+            AuditEntry.company_id == company_id, AuditEntry.action == "import",
+            AuditEntry.record_type == importer.record_type, AuditEntry.record_id.in_(chunk)))
+        db.session.execute(delete(model).where(model.company_id == company_id,
+                                               model.id.in_(chunk)))
+
+    for chunk in chunks(ids, batch_size):
+        try:
+            with atomic():
+                remove(chunk)
+        except IntegrityError:
+            for record_id in chunk:  # one by one: keep only those in use
+                try:
+                    with atomic():
+                        remove([record_id])
+                except IntegrityError:
+                    kept.append(record_id)
+    return kept
+
+
+def _report_kept(report: ImportReport, importer: Importer, kept: list[int]) -> None:
+    if not kept:
+        return
+    names = db.session.scalars(select(getattr(importer.model, importer.key)).where(
+        importer.model.id.in_(kept[:20]))).all()
+    report.file_errors.append(
+        f"{len(kept)} {importer.label} created by this import were used by other documents "
+        f"before it was undone, so they were kept: {', '.join(map(str, names))}"
+        f"{' ...' if len(kept) > 20 else ''}.")
 
 
 def export_header(kind: str) -> list[str]:
@@ -375,51 +478,123 @@ def export_rows(kind: str, company_id: int, *, stmt: Select | None = None) -> It
 
 UPLOAD_TTL_SECONDS = 3600
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+GONE = "This upload does not exist or has expired. Upload the file again."
 
 
-def _upload_dir(instance_path: str) -> Path:
-    path = Path(instance_path) / "imports"
+@dataclass(frozen=True)
+class UploadQuota:
+    """How much may wait for confirmation: per user and over everyone (bytes and files)."""
+
+    user_bytes: int = 64 * 1024 * 1024
+    user_files: int = 10
+    total_bytes: int = 1024 * 1024 * 1024
+    total_files: int = 500
+
+    @classmethod
+    def from_config(cls, config) -> "UploadQuota":
+        return cls(user_bytes=config["IMPORT_UPLOAD_USER_BYTES"],
+                   user_files=config["IMPORT_UPLOAD_USER_FILES"],
+                   total_bytes=config["IMPORT_UPLOAD_TOTAL_BYTES"],
+                   total_files=config["IMPORT_UPLOAD_TOTAL_FILES"])
+
+
+class UploadQuotaExceeded(ValidationError):
+    """Too much is waiting for confirmation; nothing was stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field_errors={"file": [message]})
+
+
+def _upload_dir(folder: str | os.PathLike) -> Path:
+    path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def save_upload(instance_path: str, data: bytes, *, kind: str, user: User, filename: str = "") -> str:
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """One upload at a time over all processes (the quota check and the write are one step)."""
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _pending(folder: Path) -> list[tuple[int | None, int]]:
+    """(user id, bytes) of every upload waiting in `folder`."""
+    waiting = []
+    for meta_path in folder.glob("*.json"):
+        try:
+            meta = json.loads(meta_path.read_text())
+            size = (folder / f"{meta_path.stem}.csv").stat().st_size
+        except (OSError, ValueError):
+            continue
+        waiting.append((meta.get("user_id"), size))
+    return waiting
+
+
+def _check_quota(folder: Path, user: User, size: int, quota: UploadQuota) -> None:
+    waiting = _pending(folder)
+    mine = [s for owner, s in waiting if owner == user.id]
+    if len(mine) + 1 > quota.user_files or sum(mine) + size > quota.user_bytes:
+        raise UploadQuotaExceeded(
+            f"You have {len(mine)} upload{'s' if len(mine) != 1 else ''} waiting for "
+            "confirmation, which is as much as one person may keep. Confirm or leave them "
+            f"(they are removed {UPLOAD_TTL_SECONDS // 60} minutes after the upload), "
+            "then upload again.")
+    if (len(waiting) + 1 > quota.total_files
+            or sum(s for _, s in waiting) + size > quota.total_bytes):
+        raise UploadQuotaExceeded(
+            "Too many uploads are waiting for confirmation on this server right now. "
+            "Try again in a few minutes.")
+
+
+def save_upload(folder: str | os.PathLike, data: bytes, *, kind: str, user: User,
+                filename: str = "", quota: UploadQuota | None = None) -> str:
     """Keep an uploaded file for its confirmation; returns a random token naming it.
 
     The file name is ours (the token), never the client's; the owner (user, company,
-    kind) is stored next to it and checked by `load_upload`. Old uploads are removed.
+    kind) is stored next to it and checked by `load_upload`. Expired uploads are removed
+    first; then UploadQuotaExceeded when the user's waiting uploads, or everyone's, would
+    go over `quota` (nothing is stored).
     """
-    folder = _upload_dir(instance_path)
-    purge_uploads(instance_path)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.csv").write_bytes(data)
-    meta = {"user_id": user.id, "company_id": user.company_id, "kind": kind,
-            "created": time.time(), "filename": os.path.basename(filename or "")[:200]}
-    (folder / f"{token}.json").write_text(json.dumps(meta))
+    folder = _upload_dir(folder)
+    quota = quota or UploadQuota()
+    with _folder_lock(folder):
+        purge_uploads(folder)
+        _check_quota(folder, user, len(data), quota)
+        token = secrets.token_urlsafe(24)
+        (folder / f"{token}.csv").write_bytes(data)
+        meta = {"user_id": user.id, "company_id": user.company_id, "kind": kind,
+                "created": time.time(), "filename": os.path.basename(filename or "")[:200]}
+        (folder / f"{token}.json").write_text(json.dumps(meta))
     return token
 
 
-def load_upload(instance_path: str, token: str, *, kind: str, user: User) -> tuple[bytes, dict]:
+def load_upload(folder: str | os.PathLike, token: str, *, kind: str,
+                user: User) -> tuple[bytes, dict]:
     """The stored file of `token` if `user` uploaded it for `kind` and it has not expired."""
     if not TOKEN.match(token or ""):
-        raise NotFound("This upload does not exist or has expired. Upload the file again.")
-    folder = _upload_dir(instance_path)
+        raise NotFound(GONE)
+    folder = _upload_dir(folder)
     try:
         meta = json.loads((folder / f"{token}.json").read_text())
         data = (folder / f"{token}.csv").read_bytes()
     except (OSError, ValueError):
-        raise NotFound("This upload does not exist or has expired. Upload the file again.") from None
+        raise NotFound(GONE) from None
     if (meta.get("user_id") != user.id or meta.get("company_id") != user.company_id
             or meta.get("kind") != kind
             or time.time() - meta.get("created", 0) > UPLOAD_TTL_SECONDS):
-        raise NotFound("This upload does not exist or has expired. Upload the file again.")
+        raise NotFound(GONE)
     return data, meta
 
 
-def discard_upload(instance_path: str, token: str) -> None:
+def discard_upload(folder: str | os.PathLike, token: str) -> None:
     if not TOKEN.match(token or ""):
         return
-    folder = _upload_dir(instance_path)
+    folder = _upload_dir(folder)
     for suffix in (".csv", ".json"):
         try:
             (folder / f"{token}{suffix}").unlink()
@@ -427,11 +602,13 @@ def discard_upload(instance_path: str, token: str) -> None:
             pass
 
 
-def purge_uploads(instance_path: str, *, max_age: int = UPLOAD_TTL_SECONDS) -> None:
+def purge_uploads(folder: str | os.PathLike, *, max_age: int = UPLOAD_TTL_SECONDS) -> None:
     """Remove uploads older than `max_age` seconds (never confirmed)."""
-    folder = _upload_dir(instance_path)
+    folder = _upload_dir(folder)
     limit = time.time() - max_age
     for path in folder.glob("*"):
+        if path.name == ".lock":
+            continue
         try:
             if path.stat().st_mtime < limit:
                 path.unlink()

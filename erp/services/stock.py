@@ -26,6 +26,10 @@ from erp.services import DomainError, NotFound, ValidationError, atomic
 
 QUANTITY_STEP = Decimal("0.001")
 MAX_QUANTITY = Decimal("99999999999")  # fits Numeric(14, 3)
+# The largest on-hand, reserved or available quantity a Numeric(14, 3) column holds: a
+# movement whose result would leave the range is refused (PostgreSQL would fail with a
+# numeric overflow, SQLite would store a figure no report can show).
+MAX_STOCK = Decimal("99999999999.999")
 
 
 class InsufficientStock(DomainError):
@@ -39,6 +43,22 @@ class InsufficientStock(DomainError):
         self.warehouse_id = warehouse_id
         self.requested = requested
         self.available = available
+
+
+class StockOutOfRange(ValidationError):
+    """The stock that would result is beyond what the quantity columns can hold."""
+
+    def __init__(self, message: str, *, product_id: int | None = None,
+                 warehouse_id: int | None = None) -> None:
+        super().__init__(message, field_errors={"quantity": [message]})
+        self.product_id = product_id
+        self.warehouse_id = warehouse_id
+
+
+def _out_of_range(product: Product, where: str, *, warehouse_id: int | None = None):
+    return StockOutOfRange(
+        f"{product.sku}: the stock {where} would exceed {fmt(MAX_STOCK)}, the most a "
+        f"quantity can be. Nothing was changed.", product_id=product.id, warehouse_id=warehouse_id)
 
 
 @dataclass(frozen=True)
@@ -133,12 +153,15 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
     floor = StockLevel.reserved if protect_reserved and quantity < 0 else 0
     stmt = (
         update(StockLevel)
-        .where(StockLevel.id == level_id, _exact(StockLevel.on_hand + quantity) >= floor)
+        .where(StockLevel.id == level_id, _exact(StockLevel.on_hand + quantity) >= floor,
+               _exact(StockLevel.on_hand + quantity) <= MAX_STOCK)
         .values(on_hand=_exact(StockLevel.on_hand + quantity), updated_at=func.now())
         .returning(StockLevel.on_hand)
         .execution_options(synchronize_session=False)
     )
     if db.session.execute(stmt).scalar_one_or_none() is None:
+        if quantity > 0:
+            raise _out_of_range(product, f"in {warehouse.code}", warehouse_id=warehouse_id)
         level = db.session.get(StockLevel, level_id, populate_existing=True)
         available = level.on_hand - (level.reserved if protect_reserved else ZERO)
         raise InsufficientStock(
@@ -196,12 +219,22 @@ def release(*, company_id: int, product_id: int, warehouse_id: int, quantity: De
 
 
 def _change_available(company_id: int, product_id: int, delta: Decimal) -> None:
-    """Keep Product.available (on hand - reserved over all warehouses) in step, atomically."""
-    db.session.execute(
+    """Keep Product.available (on hand - reserved over all warehouses) in step, atomically.
+
+    StockOutOfRange when the total over the warehouses would leave the column's range
+    (each level may be in range while their sum is not); the caller's transaction, and
+    with it the level's change, is then rolled back."""
+    changed = db.session.execute(
         update(Product)
-        .where(Product.id == product_id, Product.company_id == company_id)
+        .where(Product.id == product_id, Product.company_id == company_id,
+               _exact(Product.available + delta).between(-MAX_STOCK, MAX_STOCK))
         .values(available=_exact(Product.available + delta))
-        .execution_options(synchronize_session=False))
+        .returning(Product.id)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if changed is None:
+        product = db.session.get(Product, product_id)
+        if product is not None and product.company_id == company_id:
+            raise _out_of_range(product, "over all warehouses")
 
 
 # Use cases: one transaction each.

@@ -4,21 +4,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import case, cast, func, insert, literal, null, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
-from erp.models import ROLES, Company, User
+from erp.models import ROLES, AuditEntry, Company, User
 from erp.services import NotFound, PermissionDenied, ValidationError, atomic
 from erp.services import audit
 
 MIN_PASSWORD_LENGTH = 10
-LOCKOUT_THRESHOLD = 10  # failed logins in a row before the account is locked
+# Failed logins in a row, from any address, before the account-wide lock (a backstop:
+# erp.login_throttle slows each address down long before; see authenticate()).
+LOCKOUT_THRESHOLD = 50
 LOCKOUT_MINUTES = 15
-
-# A hash to compare against when the email is unknown, so that a wrong email takes as
-# long as a wrong password and the answer time does not tell which accounts exist.
-_DUMMY_HASH: dict[str, str] = {}
 
 
 def hash_password(password: str) -> str:
@@ -86,6 +84,30 @@ def create_user(*, company: Company, email: str, password: str, role: str, name:
     return user
 
 
+def set_install_admin(email: str, granted: bool = True) -> User:
+    """Make an admin an installation administrator (system-wide pages), or stop it.
+
+    For the shell only (`flask set-install-admin`, `create-user --install-admin`,
+    `seed-demo`): no page can grant it, so no company's admin can give it to themselves.
+    Only an admin can hold it. Audited in the user's company. Commits.
+    """
+    with atomic():
+        user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+        if user is None:
+            raise NotFound(f"No user with the email {email!r}.")
+        if granted and user.role != "admin":
+            raise ValidationError(field_errors={"role": [
+                f"{user.email} is a {user.role}: only an admin can be an installation "
+                "administrator."]})
+        changes = audit.diff(user, {"is_superuser": granted})
+        if changes:
+            audit.record(company_id=user.company_id, user=None, action="update",
+                         record_type="User", record_id=user.id, changes=changes,
+                         summary=f"Installation administrator: {'yes' if granted else 'no'} "
+                                 f"({user.email})")
+    return user
+
+
 def get_user(user_id: int, *, company_id: int) -> User:
     user = db.session.scalar(select(User).where(User.id == user_id, User.company_id == company_id))
     if user is None:
@@ -125,25 +147,35 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
     return user
 
 
-def authenticate(email: str, password: str, *, ip_address: str | None = None) -> User | None:
+def authenticate(email: str, password: str, *, ip_address: str | None = None,
+                 known_client: bool = False) -> User | None:
     """Check a login. Returns the user, or None for any failure (one generic answer).
 
-    Failed attempts are counted per account; after LOCKOUT_THRESHOLD in a row the account
-    is locked for LOCKOUT_MINUTES. Successes and failures go to the audit trail. Commits.
+    Every failure costs the same and runs the same statements, whatever the cause (no
+    such account, inactive, locked, wrong password): one password hash (of a dummy when
+    there is no usable account), one UPDATE of the account's counters and one INSERT ...
+    SELECT of its audit entry (both match no row for an unknown e-mail). So neither the
+    answer, nor its time, nor its statements tell which accounts exist.
+
+    The account-wide lock is a backstop against guessing from very many addresses (one
+    address is slowed down long before by erp.login_throttle): after LOCKOUT_THRESHOLD
+    failures in a row the account is locked for LOCKOUT_MINUTES, except for addresses it
+    logged in from lately (`known_client`), so that its owner is not locked out. When the
+    lock expires, the count starts again from zero. Commits.
     """
     email = normalize_email(email)
     now = datetime.now(timezone.utc)
     with atomic():
-        user = db.session.scalar(select(User).where(User.email == email)) if email else None
-        if user is None:
-            method = current_app.config["PASSWORD_HASH_METHOD"]
-            if method not in _DUMMY_HASH:
-                _DUMMY_HASH[method] = generate_password_hash("not a password", method=method)
-            check_password_hash(_DUMMY_HASH[method], password or "")
-            return None
-        locked = user.locked_until is not None and user.locked_until > now
-        ok = (not locked and user.active
-              and check_password_hash(user.password_hash, password or ""))
+        user = db.session.scalar(select(User).where(User.email == email))
+        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        expired = user is not None and user.locked_until is not None and not locked
+        usable = user is not None and user.active and (not locked or known_client)
+        if usable:
+            ok = check_password_hash(user.password_hash, password or "")
+        else:  # the same cost as checking a real hash
+            generate_password_hash(password or "",
+                                   method=current_app.config["PASSWORD_HASH_METHOD"])
+            ok = False
         if ok:
             user.failed_logins = 0
             user.locked_until = None
@@ -152,20 +184,33 @@ def authenticate(email: str, password: str, *, ip_address: str | None = None) ->
                          record_type="User", record_id=user.id, summary="Logged in",
                          ip_address=ip_address)
             return user
-        # An atomic increment: concurrent failures are all counted.
-        failures = db.session.execute(
-            update(User).where(User.id == user.id)
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
-        if failures >= LOCKOUT_THRESHOLD and not locked:
-            user.locked_until = now + timedelta(minutes=LOCKOUT_MINUTES)
-        audit.record(company_id=user.company_id, user=user, action="login_failed",
-                     record_type="User", record_id=user.id,
-                     summary="Account locked" if locked else "Wrong password or inactive",
-                     ip_address=ip_address)
+        _record_failure(user, now=now, locked=locked, expired=expired, ip_address=ip_address)
     return None
+
+
+def _record_failure(user: User | None, *, now: datetime, locked: bool, expired: bool,
+                    ip_address: str | None) -> None:
+    """Count a failed login and audit it: two statements, also for an unknown e-mail."""
+    user_id, company_id = (user.id, user.company_id) if user is not None else (0, 0)
+    failures = case((literal(expired), 1), else_=User.failed_logins + 1)  # atomic
+    db.session.execute(
+        update(User).where(User.id == user_id, User.company_id == company_id)
+        .values(failed_logins=failures,
+                locked_until=case((literal(locked), User.locked_until),
+                                  (failures >= LOCKOUT_THRESHOLD,
+                                   literal(now + timedelta(minutes=LOCKOUT_MINUTES),
+                                           User.locked_until.type)),
+                                  (literal(expired), null()),
+                                  else_=User.locked_until))
+        .execution_options(synchronize_session=False))
+    summary = "Account locked" if locked else "Wrong password or inactive"
+    columns = ("company_id", "user_id", "user_name", "created_at", "action", "record_type",
+               "record_id", "summary", "changes", "ip_address")
+    db.session.execute(insert(AuditEntry).from_select(columns, select(
+        User.company_id, User.id, User.email, literal(now, AuditEntry.created_at.type),
+        literal("login_failed"), literal("User"), User.id, literal(summary),
+        cast(literal({}, AuditEntry.changes.type), AuditEntry.changes.type),
+        literal(ip_address, AuditEntry.ip_address.type)).where(User.id == user_id)))
 
 
 def logout(user: User) -> None:

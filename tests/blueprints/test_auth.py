@@ -140,21 +140,25 @@ def test_htmx_post_with_csrf_header_is_accepted(app, make_user):
 
 @pytest.fixture
 def config_overrides():
-    return {"RATELIMIT_LOGIN": "3 per minute"}
+    return {"RATELIMIT_LOGIN": "3 per minute", "LOGIN_FREE_FAILURES": 2}
 
 
-def test_login_posts_are_rate_limited_per_account(app, make_user):
+def test_login_failures_slow_down_the_address_not_the_owner(app, make_user):
+    """Failures are throttled per account *and* address (issue #24: an account-wide limit
+    let anyone keep the owner out from everywhere)."""
     user = make_user()
-    for n in range(3):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = f"10.0.0.{n + 1}"
-        client.post("/login", data={"email": user.email, "password": "wrong password!"})
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "10.0.0.99"
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "10.0.0.1"
+    for _ in range(app.config["LOGIN_FREE_FAILURES"]):
+        response = attacker.post("/login", data={"email": user.email, "password": "wrong password!"})
+        assert response.status_code == 422
+    response = attacker.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429
     assert "Retry-After" in response.headers
     assert b"Too many requests" in response.data
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    assert owner.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
 
 
 def test_login_posts_are_rate_limited_per_ip(client, make_user):

@@ -9,7 +9,7 @@ def config_overrides():
 
 
 def test_monitoring_tiles_refresh_without_a_reload(page, live_server, browser_login, make_user):
-    admin = make_user("admin")
+    admin = make_user("admin", is_superuser=True)
     browser_login(page, admin.email)
     page.goto(f"{live_server}/admin/monitoring")
     expect(page.locator("h1")).to_have_text("Monitoring")

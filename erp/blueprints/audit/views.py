@@ -14,9 +14,9 @@ from erp.csv_io import export_limited, stream_csv
 from erp.extensions import db
 from erp.models import AuditEntry
 from erp.queries import audit as audit_queries
-from erp.services import NotFound
+from erp.services import NotFound, ValidationError
 from erp.services import imports as import_service
-from erp.web import form_status, redirect_after_post, render
+from erp.web import apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
 
@@ -98,9 +98,15 @@ def import_upload(kind: str):
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
-        token = import_service.save_upload(current_app.instance_path, data, kind=kind,
-                                           user=current_user, filename=upload.filename or "")
-        return redirect_after_post("audit.import_preview", kind=kind, token=token)
+        try:
+            token = import_service.save_upload(
+                current_app.config["IMPORT_UPLOAD_DIR"], data, kind=kind, user=current_user,
+                filename=upload.filename or "",
+                quota=import_service.UploadQuota.from_config(current_app.config))
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            return redirect_after_post("audit.import_preview", kind=kind, token=token)
     status = form_status(form)
     return render("audit/import_upload.html", form=form, importer=importer,
                   import_kinds=_import_kinds(), status=status)
@@ -108,8 +114,8 @@ def import_upload(kind: str):
 
 def _load(kind: str, token: str):
     try:
-        return import_service.load_upload(current_app.instance_path, token, kind=kind,
-                                          user=current_user)
+        return import_service.load_upload(current_app.config["IMPORT_UPLOAD_DIR"], token,
+                                          kind=kind, user=current_user)
     except NotFound:
         abort(404)
 
@@ -139,7 +145,7 @@ def import_confirm(kind: str, token: str):
                                            user=current_user, data=data)
     except import_service.ImportFailed as error:
         return _preview_page(importer, error.report, token, meta, status=422)
-    import_service.discard_upload(current_app.instance_path, token)
+    import_service.discard_upload(current_app.config["IMPORT_UPLOAD_DIR"], token)
     flash(f"Imported {report.imported} {importer.label}.", "success")
     endpoint = LIST_ENDPOINTS.get(kind)
     if endpoint in current_app.view_functions:

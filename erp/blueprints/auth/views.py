@@ -1,13 +1,14 @@
-"""Logging in and out."""
+"""Logging in and out. Login attempts are throttled per address and per account and
+address in a store all workers share (erp/login_throttle.py), not by Flask-Limiter."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
-from erp import auth
+from erp import auth, login_throttle
 from erp.extensions import limiter
+from erp.security import safe_next
 from erp.services import users as user_service
 from erp.blueprints.auth.forms import LoginForm
 from erp.web import form_status, render
@@ -15,40 +16,27 @@ from erp.web import form_status, render
 bp = Blueprint("auth", __name__)
 
 
-def safe_next(target: str | None) -> str | None:
-    """Only a local path is a safe place to go after login (no open redirect)."""
-    if not target:
-        return None
-    target = target.replace("\\", "/").strip()
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
-def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
-
-
-def _login_account_key() -> str:
-    return "login-account:" + user_service.normalize_email(request.form.get("email", ""))[:254]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @auth.public
-@limiter.limit(_login_limit, methods=["POST"])  # per IP
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_account_key)  # per account
+@limiter.exempt  # limited by the login throttle instead, in the shared store
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = user_service.authenticate(form.email.data, form.password.data,
-                                         ip_address=request.remote_addr)
+        throttle = login_throttle.throttle()
+        email, address = form.email.data or "", request.remote_addr or ""
+        wait = throttle.attempt(email, address)  # the same for known and unknown e-mails
+        if wait:
+            raise TooManyRequests(retry_after=wait)
+        user = user_service.authenticate(email, form.password.data, ip_address=address,
+                                         known_client=throttle.known(email, address))
         if user is not None:
+            throttle.succeeded(email, address)
             auth.start_session(user)
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
+        throttle.failed(email, address)
         form.password.errors.append("Wrong email or password, or the account is locked.")
         return render("auth/login.html", form=form, status=422)
     status = form_status(form)

@@ -2,8 +2,10 @@
 
 `/health` is liveness (the process answers, touches nothing); `/health/ready` is
 readiness (database, cache, migrations, disk, memory: erp/monitoring/health.py), 503
-when unhealthy. `?detailed=1` adds versions and pool figures, for a `HEALTH_TOKEN`
-bearer token or an admin's session only.
+when unhealthy. An anonymous caller (the load balancer) gets the overall status only;
+the checks and their figures (free disk, memory, cache backend, schema revision) are for
+a `HEALTH_TOKEN` bearer token or an admin's session, and `?detailed=1` adds versions
+and pool figures for them.
 """
 from __future__ import annotations
 
@@ -42,10 +44,13 @@ def _may_see_details() -> bool:
 def readiness():
     """Database, cache, migrations, disk and memory: 503 when unhealthy, 200 otherwise."""
     detailed = request.args.get("detailed", "") in {"1", "true", "yes"}
-    if detailed and not _may_see_details():
+    trusted = _may_see_details()
+    if detailed and not trusted:
         response = jsonify(error="details need a HEALTH_TOKEN bearer token or an admin session")
         return response, 403
     body, code = run_readiness(detailed=detailed)
+    if not trusted:
+        body = {"status": body["status"]}  # no figures of the host for anyone who asks
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, code

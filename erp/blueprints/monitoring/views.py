@@ -1,8 +1,10 @@
-"""The live monitoring page for admins: tiles refreshed by htmx, a chart of the last hour,
-the slowest endpoints, the workers and the alert history (figures over all workers).
+"""The live monitoring page for installation administrators: tiles refreshed by htmx, a
+chart of the last hour, the slowest endpoints, the workers and the alert history (figures
+over all workers).
 
-The figures are system-wide (the whole installation, not one company's data): they
-hold timings and endpoint names only.
+The figures are system-wide (every company's traffic, not one company's data), so a
+company's admin does not see them: only an admin with `users.is_superuser`
+(`flask set-install-admin`).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 from flask import Blueprint, current_app
 from jinja2_fragments.flask import render_block
 
-from erp.auth import require_role
+from erp.auth import require_install_admin
 from erp.monitoring import get_monitor
 from erp.monitoring.thresholds import THRESHOLDS
 from erp.web import render
@@ -41,13 +43,13 @@ def _context() -> dict:
 
 
 @bp.route("/monitoring")
-@require_role("admin")
+@require_install_admin
 def dashboard():
     return render("monitoring/dashboard.html", block="tiles", **_context())
 
 
 @bp.route("/monitoring/tiles")
-@require_role("admin")
+@require_install_admin
 def tiles():
     """The tiles fragment the page polls (hx-trigger="every 5s")."""
     response = current_app.make_response(
