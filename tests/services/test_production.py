@@ -429,7 +429,7 @@ def test_two_orders_racing_for_too_few_components_never_go_negative(shop, app):
 
     def action(fn, order_id):
         def run():
-            fn(company_id, order_id, user=db.session.get(User, manager_id))
+            fn(company_id=company_id, order_id=order_id, user=db.session.get(User, manager_id))
         return run
 
     results = _race(app, [action(production.start_order, first),
