@@ -710,7 +710,7 @@ def test_two_workers_share_the_login_throttle(app, database_url, redis_url, tmp_
     from erp.extensions import db
     from tests.conftest import IsolatedClient
 
-    config = {**app_config(database_url, redis_url, tmp_path), "RATELIMIT_LOGIN": "4 per minute"}
+    config = {**app_config(database_url, redis_url, tmp_path), "RATELIMIT_LOGIN": "4 per day"}
     worker = create_app(config)
     worker.test_client_class = IsolatedClient
     here = [_client(worker, "192.0.2.99").post("/login", data={
@@ -741,10 +741,10 @@ def test_the_throttle_file_is_configurable_and_beside_the_cache_by_default(app, 
     assert login_throttle.throttle().store.path == str(tmp_path / "elsewhere.sqlite3")
 
 
-def test_a_broken_throttle_store_never_breaks_a_login(app, make_user, tmp_path):
+def test_a_broken_throttle_store_never_breaks_a_login(app, make_user, tmp_path, clock):
     (tmp_path / "a-file").write_text("")
     _throttled(app, REDIS_URL=None, LOGIN_THROTTLE_DB=str(tmp_path / "a-file" / "t.sqlite3"),
-               RATELIMIT_LOGIN="3 per minute")
+               RATELIMIT_LOGIN="3 per day")
     user = make_user()
     client = _client(app, "192.0.2.77")
     assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 303
