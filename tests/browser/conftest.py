@@ -17,8 +17,22 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 
 
 def pytest_collection_modifyitems(items):
+    # the hook sees every test of the session, not only this directory's
+    here = Path(__file__).parent
     for item in items:
-        item.add_marker(pytest.mark.browser)
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """The suite shares its cores with other runs: `expect` waits up to 15 s (not 5 s) for
+    what it asserts. A test fails on a wrong page, not on a slow one."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture
@@ -47,13 +61,32 @@ def browser():
         browser.close()
 
 
+# htmx reports an aborted request as two console errors, "htmx:afterRequest, <target>" then
+# "htmx:sendAbort, <target>". A request is aborted when the page it belongs to is left (a
+# suggestion list still loading when the form is submitted) or replaced by a newer one
+# (hx-sync="this:replace" on the pickers): expected, not a JavaScript error. A request that
+# failed (htmx:sendError, htmx:timeout, htmx:responseError...) still counts.
+ABORT = "htmx:sendAbort"
+ABORTED_AFTER_REQUEST = "htmx:afterRequest"
+
+
+def record_console_error(errors: list[str], text: str) -> None:
+    if text.startswith(ABORT):
+        target = text[len(ABORT):]
+        if errors and errors[-1] == ABORTED_AFTER_REQUEST + target:
+            errors.pop()  # the afterRequest "error" of this same abort
+        return
+    errors.append(text)
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
+    errors: list[str] = []  # uncaught exceptions and console errors, less aborted requests
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("console", lambda msg: record_console_error(errors, msg.text)
+            if msg.type == "error" else None)
     page.js_errors = errors
     yield page
     ARTIFACTS.mkdir(exist_ok=True)

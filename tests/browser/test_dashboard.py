@@ -36,7 +36,7 @@ def test_the_sales_chart_renders(page, live_server, browser_login, make_user, co
     expect(page.locator("h1")).to_have_text("Dashboard")
     expect(page.locator("#sales-chart")).to_have_attribute("data-drawn", "true")
     assert page.evaluate("() => !!Chart.getChart(document.getElementById('sales-chart'))")
-    assert page.evaluate(DRAWN_PIXELS) > 500
+    page.wait_for_function(f"({DRAWN_PIXELS})() > 500")
     expect(page.locator("#figure-sales-total")).to_contain_text("100.00")
     expect(page.locator("#top-products")).to_contain_text("CHART-1")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -2,20 +2,12 @@
 the component stock fall and the product stock rise."""
 from decimal import Decimal
 
-import pytest
 from playwright.sync_api import expect
 
+from erp.extensions import db
 from erp.services import stock
 from tests.browser.conftest import ARTIFACTS
 from tests.factories.catalog import ProductFactory, WarehouseFactory
-
-
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """The suite shares 2 cores with other runs: allow slow steps, then restore the default."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def test_build_a_bom_and_run_a_production_order(page, live_server, browser_login, make_user,
@@ -61,6 +53,7 @@ def test_build_a_bom_and_run_a_production_order(page, live_server, browser_login
 
     # plan an order for 3 shelves
     page.click("text=Plan production")
+    expect(page.locator("#order-form")).to_be_visible()  # the BOM page has a #quantity too
     page.fill("#quantity", "3")
     page.click("#order-form button[type=submit]")
     expect(page.locator("h1")).to_contain_text("MO-")
@@ -81,6 +74,7 @@ def test_build_a_bom_and_run_a_production_order(page, live_server, browser_login
     expect(page.locator(f"#stock-{board.id}")).to_have_text("4")
     expect(page.locator(f"#stock-{screw.id}")).to_have_text("76")
     expect(page.locator(f"#stock-{shelf.id}")).to_have_text("3")
+    db.session.rollback()  # end the snapshot: see what the requests wrote
     assert stock.ledger_mismatches(company.id) == []
     page.goto(f"{live_server}/production/orders")
     expect(page.locator("#results")).to_contain_text("Done")

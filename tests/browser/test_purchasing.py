@@ -94,6 +94,7 @@ def test_reorder_low_stock_creates_a_draft_per_supplier(page, live_server, brows
     expect(page.locator("#results")).to_contain_text("Acme Supplies")
     page.screenshot(path=str(ARTIFACTS / "purchasing-order-list.png"), full_page=True)
     page.click("#results tbody a")
+    expect(page.locator("#order-status")).to_have_text("Draft")
     page.click("text=Print")
     expect(page.locator("#po-print")).to_contain_text("BOLT-M8")
     page.screenshot(path=str(ARTIFACTS / "purchasing-print.png"), full_page=True)
