@@ -35,6 +35,8 @@ _servers: list = []
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql_only: needs PostgreSQL's concurrency")
     config.addinivalue_line("markers", "browser: drives Chromium through Playwright")
+    config.addinivalue_line("markers", "dialect_independent: the same on every database and "
+                            "cache: runs in the SQLite pass only")
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller has started the servers
     if "TEST_REDIS_URL" not in os.environ:
@@ -58,13 +60,20 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgresql_only" in item.keywords:
                 item.add_marker(skip)
-    elif os.environ.get("TEST_BROWSER_ON_POSTGRESQL") != "1":
-        # The browser tests check pages and their JavaScript, not the database: they run in
-        # the SQLite pass only, which keeps `make test` within its time budget.
-        skip = pytest.mark.skip(reason="browser tests run in the SQLite pass")
-        for item in items:
-            if item.nodeid.startswith("tests/browser/"):
-                item.add_marker(skip)
+        return
+    # The browser tests check pages and their JavaScript, and the tests marked
+    # dialect_independent (templates, escaping, config, parsing, URL-map declarations,
+    # pure functions, explicit SQLite files) give the same answer on every database and
+    # cache: they run in the SQLite pass only, which keeps `make test` within its budget.
+    browser = os.environ.get("TEST_BROWSER_ON_POSTGRESQL") != "1"
+    independent = os.environ.get("TEST_DIALECT_INDEPENDENT_ON_POSTGRESQL") != "1"
+    skip_browser = pytest.mark.skip(reason="browser tests run in the SQLite pass")
+    skip_independent = pytest.mark.skip(reason="dialect independent: runs in the SQLite pass")
+    for item in items:
+        if browser and item.nodeid.startswith("tests/browser/"):
+            item.add_marker(skip_browser)
+        elif independent and "dialect_independent" in item.keywords:
+            item.add_marker(skip_independent)
 
 
 def worker_id() -> str:

@@ -1,9 +1,12 @@
 """Every route declares who may use it; login is required everywhere else."""
+import pytest
+
 from erp.auth import require_role  # noqa: F401  (the decorator under test)
 
 PUBLIC = {"auth.login", "health.liveness", "health.readiness", "metrics.metrics", "static"}
 
 
+@pytest.mark.dialect_independent
 def test_every_route_declares_a_permission(app):
     undeclared = []
     for rule in app.url_map.iter_rules():
@@ -15,6 +18,7 @@ def test_every_route_declares_a_permission(app):
     assert undeclared == [], f"routes without @require_role or @public: {undeclared}"
 
 
+@pytest.mark.dialect_independent
 def test_only_the_known_public_routes_are_public(app):
     public = {rule.endpoint for rule in app.url_map.iter_rules()
               if rule.endpoint != "static"
@@ -22,6 +26,7 @@ def test_only_the_known_public_routes_are_public(app):
     assert public <= PUBLIC
 
 
+@pytest.mark.dialect_independent
 def test_every_protected_get_route_redirects_anonymous_users_to_login(app, client):
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]

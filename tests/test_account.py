@@ -1,4 +1,5 @@
 """Passwords: users change their own, admins reset; both end the other sessions."""
+import pytest
 from sqlalchemy import select
 
 from erp.extensions import db
@@ -58,6 +59,7 @@ def test_password_reset_is_admin_only_and_company_scoped(client_as, other_compan
     assert db.session.scalar(select(User.password_hash).where(User.id == user.id)).startswith("pbkdf2")
 
 
+@pytest.mark.dialect_independent
 def test_check_deploy_lists_insecure_settings_and_fails(app, runner):
     app.config.update(SECRET_KEY="dev-insecure-secret-key", RATELIMIT_STORAGE_URI="memory://",
                       SQLALCHEMY_DATABASE_URI="sqlite:///x.sqlite3", REDIS_URL=None)
@@ -68,6 +70,7 @@ def test_check_deploy_lists_insecure_settings_and_fails(app, runner):
         assert fragment in result.output
 
 
+@pytest.mark.dialect_independent
 def test_check_deploy_passes_a_secure_configuration(app, runner):
     app.config.update(SECRET_KEY="s" * 64, ERP_ENV="production", SESSION_COOKIE_SECURE=True,
                       FORCE_HTTPS=True, TRUSTED_HOSTS=["erp.example.com"],

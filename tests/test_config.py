@@ -4,6 +4,8 @@ import pytest
 from erp import create_app
 from erp.config import ConfigError
 
+pytestmark = pytest.mark.dialect_independent  # same on every database: SQLite pass only
+
 
 def test_development_runs_with_no_settings(monkeypatch, tmp_path):
     import erp

@@ -16,6 +16,8 @@ from erp.extensions import db
 from tests.conftest import app_config
 from tests.servers import _wait_for_port, free_port
 
+pytestmark = pytest.mark.dialect_independent  # same on every database: SQLite pass only
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -25,6 +25,8 @@ from erp.services import catalog, inventory, production, purchasing, quality, sa
 from tests.conftest import login
 from tests.factories.inventory_helpers import put_stock
 
+pytestmark = pytest.mark.dialect_independent  # same on every database: SQLite pass only
+
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 PAYLOADS = {

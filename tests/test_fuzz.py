@@ -335,6 +335,7 @@ CSRF_ONLY = {
 }
 
 
+@pytest.mark.dialect_independent
 def test_every_post_route_is_fuzzed_or_takes_no_fields(app):
     """A new POST route must be added to FORM_ROUTES (or to CSRF_ONLY when it has no fields)."""
     posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
@@ -611,12 +612,14 @@ def test_view_bug_found_by_fuzzing_stays_fixed(app, admin_client, method, endpoi
     assert response.status_code < 500
 
 
+@pytest.mark.dialect_independent
 def test_assignee_picker_answers_htmx(app, world):
     response = world.client("staff").get("/tasks/assignees/options?assignee=Fuzz",
                                           headers={"HX-Request": "true"})
     assert response.status_code == 200
 
 
+@pytest.mark.dialect_independent
 def test_htmx_get_of_a_whole_page(app, world):
     """A client may send HX-Request to any page: never a 500 (lists answer their fragment)."""
     client = world.client("admin")

@@ -97,6 +97,7 @@ def _directory(app) -> str:
         return health.migrations_directory()
 
 
+@pytest.mark.dialect_independent
 def test_disk_and_memory_levels():
     assert health._percent_status(84.9) == "healthy"
     assert health._percent_status(85) == "warning"
@@ -132,6 +133,7 @@ def test_details_need_the_token_or_an_admin(client, client_as):
     assert "pool" in admin.get_json()["details"]
 
 
+@pytest.mark.dialect_independent
 def test_health_token_is_read_from_the_environment(monkeypatch, database_url, redis_url, tmp_path):
     monkeypatch.setenv("HEALTH_TOKEN", "from-the-environment")
     app = create_app(app_config(database_url, redis_url, tmp_path))

@@ -78,6 +78,7 @@ def test_metrics_need_the_token_or_an_allowed_network(client):
     assert "X-RateLimit-Limit" not in client.get("/metrics").headers
 
 
+@pytest.mark.dialect_independent
 def test_metrics_allow_takes_a_list_of_networks(database_url, redis_url, tmp_path):
     config = app_config(database_url, redis_url, tmp_path)
     config["METRICS_ALLOW"] = "192.168.0.0/16, 10.0.0.0/8"
@@ -90,6 +91,7 @@ def test_metrics_allow_takes_a_list_of_networks(database_url, redis_url, tmp_pat
         db.engine.dispose()
 
 
+@pytest.mark.dialect_independent
 def test_a_bad_metrics_allow_refuses_to_start(database_url, redis_url, tmp_path):
     config = app_config(database_url, redis_url, tmp_path)
     config["METRICS_ALLOW"] = "10.0.0.0/8,not-a-network"
@@ -109,6 +111,7 @@ def test_timing_headers_carry_database_time_and_query_count(admin_client):
     assert "cache;dur=" in timing
 
 
+@pytest.mark.dialect_independent
 def test_every_response_is_timed_even_errors_and_static(client):
     for url in ("/nowhere", "/health", "/static/css/app.css", "/login"):
         response = client.get(url)
@@ -126,6 +129,7 @@ def slow_app(database_url, redis_url, tmp_path):
         db.engine.dispose()
 
 
+@pytest.mark.dialect_independent
 def test_slow_requests_are_logged_with_path_duration_and_queries(slow_app, caplog):
     with caplog.at_level(logging.WARNING, logger="erp.monitoring"):
         slow_app.test_client().get("/login?next=x")
@@ -134,6 +138,7 @@ def test_slow_requests_are_logged_with_path_duration_and_queries(slow_app, caplo
     assert re.search(r"took \d+ ms with \d+ queries", messages[0])
 
 
+@pytest.mark.dialect_independent
 def test_slow_request_threshold_defaults_to_500_ms(app):
     assert app.config["SLOW_REQUEST_MS"] == 500
 
@@ -153,6 +158,7 @@ MULTIPROCESS_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.dialect_independent
 def test_multiprocess_mode_merges_the_workers(tmp_path):
     """Two processes (as two gunicorn workers) share PROMETHEUS_MULTIPROC_DIR."""
     metrics_dir = tmp_path / "prometheus"

@@ -45,6 +45,7 @@ def test_monitoring_page_for_installation_admins_only(client_as, admin_client):
         assert client_as(role).get("/admin/monitoring/tiles").status_code == 403
 
 
+@pytest.mark.dialect_independent
 def test_tiles_fragment_and_htmx_request_render_only_the_block(admin_client):
     fragment = admin_client.get("/admin/monitoring/tiles")
     assert fragment.status_code == 200
@@ -56,6 +57,7 @@ def test_tiles_fragment_and_htmx_request_render_only_the_block(admin_client):
     assert htmx.get_data(as_text=True).lstrip().startswith('<div id="monitoring-tiles"')
 
 
+@pytest.mark.dialect_independent
 def test_bad_query_parameters_are_ignored(admin_client):
     assert admin_client.get("/admin/monitoring?window=-1&x=" + "a" * 4000).status_code == 200
     assert admin_client.get("/admin/monitoring/tiles?page=abc").status_code == 200
@@ -111,6 +113,7 @@ def test_old_minutes_leave_the_window(app):
 
 # -- thresholds and percentiles ---------------------------------------------------------------
 
+@pytest.mark.dialect_independent
 @pytest.mark.parametrize("name, value, expected", [
     ("response_time_ms", 500, "good"), ("response_time_ms", 1500, "warning"),
     ("response_time_ms", 3500, "critical"), ("memory_percent", 60, "good"),
@@ -125,6 +128,7 @@ def test_levels_follow_the_plan(name, value, expected):
     assert level(name, value) == expected
 
 
+@pytest.mark.dialect_independent
 def test_percentiles_from_the_histogram():
     assert percentile({}, 0.5) is None
     index_50 = LATENCY_BOUNDS_MS.index(50)
@@ -226,6 +230,7 @@ def test_a_critical_figure_alerts_once_and_posts_to_the_webhook(app, admin_clien
     assert len(webhook.bodies) == 1
 
 
+@pytest.mark.dialect_independent
 def test_alerts_fire_again_after_ten_minutes(tmp_path):
     recorder = Recorder(SQLiteStore(str(tmp_path / "alerts.sqlite3")))
     now = time.time()
@@ -238,6 +243,7 @@ def test_alerts_fire_again_after_ten_minutes(tmp_path):
     assert len(recorder.alerts()) == 2
 
 
+@pytest.mark.dialect_independent
 def test_ratios_need_enough_samples_to_alert():
     summary = summarize({int(time.time() // 60): {"n": 3, "err": 3, "h0": 3}}, now=time.time(),
                         workers=[], history=False)
@@ -245,12 +251,14 @@ def test_ratios_need_enough_samples_to_alert():
     assert alerts.critical_figures(summary) == []  # three requests are not an outage
 
 
+@pytest.mark.dialect_independent
 def test_a_failing_webhook_is_logged_not_raised(caplog):
     with caplog.at_level(logging.ERROR, logger="erp.monitoring.alerts"):
         alerts.post("http://127.0.0.1:9/nothing-listens", {"figure": "x"}, timeout=1)
     assert any("webhook" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.dialect_independent
 def test_a_webhook_url_must_be_http(database_url, redis_url, tmp_path):
     from erp import create_app
     from erp.config import ConfigError
@@ -291,12 +299,14 @@ def test_perf_test_exits_non_zero_when_a_figure_is_critical(runner, monkeypatch)
     assert "critical" in result.output
 
 
+@pytest.mark.dialect_independent
 def test_perf_test_rejects_bad_arguments(runner):
     assert runner.invoke(args=["perf-test", "--category", "disk"]).exit_code == 2
     assert runner.invoke(args=["perf-test", "--duration", "-5"]).exit_code == 2
     assert runner.invoke(args=["perf-test", "--duration", "abc"]).exit_code == 2
 
 
+@pytest.mark.dialect_independent
 def test_thresholds_are_the_plans():
     assert (THRESHOLDS["response_time_ms"].warning, THRESHOLDS["response_time_ms"].critical) \
         == (1000, 3000)

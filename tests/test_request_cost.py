@@ -13,6 +13,7 @@ from erp.monitoring.recorder import Recorder, Sample
 from erp.monitoring.store import SQLiteStore
 
 
+@pytest.mark.dialect_independent
 def test_template_urls_are_the_urls_flask_builds(app):
     calls = [("main.dashboard", {}), ("sales.order_detail", {"order_id": 7}),
              ("sales.order_list", {"status": "draft", "page": 2}),
@@ -38,6 +39,7 @@ def test_an_unchanged_session_is_not_rewritten_on_every_response(client_as):
     assert "Set-Cookie" not in response.headers
 
 
+@pytest.mark.dialect_independent
 def test_buffered_figures_reach_the_store_on_flush_and_before_a_summary(tmp_path):
     path = str(tmp_path / "monitoring.sqlite3")
     worker = Recorder(SQLiteStore(path), flush_seconds=60)
@@ -52,6 +54,7 @@ def test_buffered_figures_reach_the_store_on_flush_and_before_a_summary(tmp_path
     assert figures["slowest"][0]["max_ms"] == 90.0
 
 
+@pytest.mark.dialect_independent
 def test_the_flusher_thread_writes_without_a_read_and_stops_when_idle(tmp_path):
     path = str(tmp_path / "monitoring.sqlite3")
     worker = Recorder(SQLiteStore(path), flush_seconds=0.05)
@@ -92,6 +95,7 @@ def test_the_app_buffers_its_requests_figures(buffered_app):
     assert recorder.summary()["figures"]["requests"] >= 1  # a summary flushes first
 
 
+@pytest.mark.dialect_independent
 def test_nul_bytes_are_refused_in_forms_and_query_strings(client):
     assert client.get("/login?next=%00").status_code == 400
     assert client.post("/login", data={"email": "a\x00@example.com",

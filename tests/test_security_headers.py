@@ -1,4 +1,7 @@
 """Security headers on every page."""
+import pytest
+
+pytestmark = pytest.mark.dialect_independent  # same on every database: SQLite pass only
 
 
 def test_pages_carry_a_strict_content_security_policy(client):
