@@ -29,12 +29,12 @@ import hashlib
 import logging
 import math
 import os
-import sqlite3
 import threading
 import time
-from pathlib import Path
 
 from flask import Flask, current_app
+
+from erp.sqlite_files import LocalSQLite, beside_cache
 
 log = logging.getLogger(__name__)
 clock = time.time  # tests move time forward by replacing this
@@ -73,28 +73,12 @@ class MemoryStore:
                 self._data.pop(key, None)
 
 
-class SQLiteStore:
+class SQLiteStore(LocalSQLite):
     """A WAL SQLite file shared by the workers of one host: one connection per thread."""
 
-    kind = "sqlite"
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._last_prune = 0.0
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=2, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS throttle (key TEXT PRIMARY KEY, "
-                         "value INTEGER NOT NULL, expires REAL NOT NULL) WITHOUT ROWID")
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+    isolation_level = None
+    schema = ("CREATE TABLE IF NOT EXISTS throttle (key TEXT PRIMARY KEY, "
+              "value INTEGER NOT NULL, expires REAL NOT NULL) WITHOUT ROWID;")
 
     def incr(self, key: str, ttl: float, now: float) -> int:
         conn = self._conn()
@@ -229,12 +213,8 @@ def store_for(config: dict, instance_path: str):
     if config.get("REDIS_URL"):
         return RedisStore(config["REDIS_URL"], config.get("CACHE_OPTIONS") or {},
                           config.get("CACHE_KEY_PREFIX", "erp:") + "login:")
-    path = config.get("LOGIN_THROTTLE_DB")
-    if not path:
-        cache_dir = config.get("CACHE_DIR")
-        base = Path(cache_dir).parent if cache_dir else Path(instance_path)
-        path = str(base / "login-throttle.sqlite3")
-    return SQLiteStore(path)
+    return SQLiteStore(beside_cache(config, instance_path, "LOGIN_THROTTLE_DB",
+                                    "login-throttle.sqlite3"))
 
 
 def init_app(app: Flask) -> None:

@@ -20,6 +20,9 @@ TASK_STATUSES = {"open": "Open", "in_progress": "In progress", "done": "Done"}
 PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3}
 
 
+STATUS_BADGES = {"done": "success", "in_progress": "primary"}
+
+
 class Todo(CompanyScoped, db.Model):
     __tablename__ = "todos"
     __table_args__ = (
@@ -49,6 +52,14 @@ class Todo(CompanyScoped, db.Model):
                 and self.due_date < date.today())
 
     status_label = choice_label("status", TASK_STATUSES)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def status_badge(self) -> str:
+        return STATUS_BADGES.get(self.status, "secondary")
 
     priority_label = choice_label("priority", TASK_PRIORITIES)
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import sqlite3
-import threading
 import time
-from pathlib import Path
+
+from erp.sqlite_files import LocalSQLite, beside_cache
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +33,10 @@ def latency_bucket(ms: float) -> int:
     return len(LATENCY_BOUNDS_MS) - 1  # pragma: no cover - the last bound is inf
 
 
-class SQLiteStore:
+class SQLiteStore(LocalSQLite):
     """A WAL SQLite file: one connection per thread and process."""
 
-    kind = "sqlite"
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._last_prune = 0.0
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=2, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            with conn:
-                conn.executescript("""
+    schema = """
                     CREATE TABLE IF NOT EXISTS buckets (minute INTEGER NOT NULL,
                         key TEXT NOT NULL, value REAL NOT NULL,
                         PRIMARY KEY (minute, key)) WITHOUT ROWID;
@@ -62,9 +45,7 @@ class SQLiteStore:
                     CREATE TABLE IF NOT EXISTS alert_claims (figure TEXT PRIMARY KEY, at REAL);
                     CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT,
                         at REAL, body TEXT);
-                """)
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
+                """
 
     def add(self, minute: int, incr: dict[str, float], maxes: dict[str, float]) -> None:
         conn = self._conn()
@@ -211,9 +192,4 @@ def store_for(config: dict, instance_path: str):
     """Redis when REDIS_URL is set; else MONITORING_DB, or a file beside the file cache."""
     if config.get("REDIS_URL"):
         return RedisStore(config["REDIS_URL"], config.get("CACHE_KEY_PREFIX", "erp:"))
-    path = config.get("MONITORING_DB")
-    if not path:
-        cache_dir = config.get("CACHE_DIR")
-        base = Path(cache_dir).parent if cache_dir else Path(instance_path)
-        path = str(base / "monitoring.sqlite3")
-    return SQLiteStore(path)
+    return SQLiteStore(beside_cache(config, instance_path, "MONITORING_DB", "monitoring.sqlite3"))
