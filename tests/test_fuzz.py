@@ -36,7 +36,7 @@ from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, St
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
 from erp.blueprints.purchasing import forms as purchasing_forms
-from erp.blueprints.quality.forms import InspectionForm
+from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
@@ -308,7 +308,7 @@ FORM_ROUTES = dict([
     route("purchasing.reorder", "staff",
           {**form_fields(PUF.ReorderForm), "product": "text", "qty-{product}": "number"}),
     route("quality.inspection_create", "staff", InspectionForm),
-    route("quality.inspection_edit", "staff", InspectionForm, inspection_id="inspection"),
+    route("quality.inspection_supersede", "staff", SupersedeForm, inspection_id="inspection"),
     route("sales.customer_create", "staff", SF.CustomerForm),
     route("sales.customer_edit", "staff", SF.CustomerForm, customer_id="customer"),
     route("sales.customer_deactivate", "manager", fields(active="bool"),

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from erp.extensions import db
 from erp.formatting import quantity as fmt
@@ -515,13 +515,16 @@ def check_availability(company_id: int, order_id: int) -> list[Availability]:
 
 
 def has_open_failure(company_id: int, order: ProductionOrder) -> bool:
-    """A failed inspection of the order that no manager has overridden."""
+    """A failed inspection of the order that no re-inspection superseded and no manager has
+    overridden (an override covers the failures recorded before it)."""
+    later = aliased(QualityInspection)
     stmt = select(QualityInspection.id).where(
         QualityInspection.company_id == company_id,
         QualityInspection.production_order_id == order.id,
-        QualityInspection.result == "fail")
+        QualityInspection.result == "fail",
+        ~select(later.id).where(later.supersedes_id == QualityInspection.id).exists())
     if order.quality_override_at is not None:
-        stmt = stmt.where(QualityInspection.updated_at > order.quality_override_at)
+        stmt = stmt.where(QualityInspection.created_at > order.quality_override_at)
     return db.session.scalar(stmt.limit(1)) is not None
 
 

@@ -332,6 +332,32 @@ def test_a_new_failure_after_an_override_blocks_again(shop):
         production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
 
 
+def test_only_a_superseding_inspection_clears_a_failure_not_an_unrelated_pass(shop):
+    """The gate counts the latest inspection of each chain: a re-inspection that
+    supersedes the failure clears it; a pass recorded beside it does not."""
+    receive(shop, shop.frame, 5)
+    receive(shop, shop.wheel, 10)
+    order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    failed = quality.create_inspection(company_id=shop.company.id, user=shop.staff,
+                                       result="fail", inspected_on=order.planned_start,
+                                       production_order_id=order.id)
+    quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="pass",
+                              inspected_on=order.planned_start, production_order_id=order.id)
+    with pytest.raises(InvalidTransition, match="failed quality inspection"):
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    again = quality.supersede_inspection(company_id=shop.company.id, inspection_id=failed.id,
+                                         user=shop.staff, result="fail",
+                                         inspected_on=order.planned_start)
+    with pytest.raises(InvalidTransition, match="failed quality inspection"):
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    quality.supersede_inspection(company_id=shop.company.id, inspection_id=again.id,
+                                 user=shop.staff, result="pass",
+                                 inspected_on=order.planned_start, notes="Repainted")
+    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    assert level(shop.bike, shop.main) == (D(1), D(0))
+
+
 def test_planned_orders_can_be_changed_and_are_snapshot_again(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
     production.update_order(company_id=shop.company.id, order_id=order.id, user=shop.staff,

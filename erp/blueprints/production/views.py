@@ -265,10 +265,12 @@ def _order_context(order_id: int, **extra) -> dict:
         abort(404)
     inspections = list(db.session.scalars(
         company_select(QualityInspection).where(QualityInspection.production_order_id == order.id)
+        .options(joinedload(QualityInspection.superseded_by))
         .order_by(QualityInspection.inspected_on.desc(), QualityInspection.id.desc()).limit(50)))
     context = dict(order=order, availability=service.availability(order),
                    inspections=inspections,
-                   blocked=any(i.result == "fail" for i in inspections)
+                   blocked=any(i.result == "fail" and i.superseded_by is None
+                               for i in inspections)
                    and service.has_open_failure(_company_id(), order),
                    work_order_form=WorkOrderForm(formdata=None),
                    override_form=OverrideForm(formdata=None), statuses=WORK_ORDER_STATUSES,
