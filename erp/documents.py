@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from erp.services import InvalidTransition, PermissionDenied
 
@@ -41,6 +41,12 @@ class Action:
     replay: bool = True      # False: a repeated step is refused (InvalidTransition), not a no-op
     button: bool = True      # False: the document's page offers the step in a form of its own
     refused: str = ""        # the refusal from another state, when the generated one reads badly
+    # why the step is refused whatever the document's own state (None: it is not), e.g. a
+    # work order of a production order that is done; the buttons and the service both ask
+    guard: Callable[[Any], str | None] | None = None
+
+    def blocked(self, document) -> str | None:
+        return self.guard(document) if self.guard is not None else None
 
     def question(self, document) -> str | None:
         return self.confirm.format(number=document.number) if self.confirm else None
@@ -71,16 +77,19 @@ class Workflow:
     def allows(self, document, name: str, user=None) -> bool:
         """Whether `user` (anyone, when None) may take step `name` from the document's state."""
         action = self.actions[name]
-        return document.status in action.sources and (user is None or user.has_role(action.role))
+        return (document.status in action.sources and not action.blocked(document)
+                and (user is None or user.has_role(action.role)))
 
     def allowed(self, document, user) -> list[Action]:
         return [action for action in self.actions.values()
-                if document.status in action.sources and user.has_role(action.role)]
+                if document.status in action.sources and user.has_role(action.role)
+                and not action.blocked(document)]
 
     def begin(self, document, name: str, user) -> bool:
         """Check step `name` for `user` (None: the system itself) on the document, locked by
         the caller. True when the step is to run; False when the document already is in
-        the step's target state (a replay). Raises PermissionDenied, InvalidTransition."""
+        the step's target state (a replay). Raises PermissionDenied, InvalidTransition (a
+        state the step does not start from, or the action's guard refuses)."""
         action = self.actions[name]
         if user is not None and not user.has_role(action.role):
             raise PermissionDenied(f"Only a {action.role} may {action.label.lower()} "
@@ -94,6 +103,9 @@ class Workflow:
                                          f"{action.verb or action.label.lower()}")
             raise InvalidTransition(
                 f"{document.number} is {self.label(document.status).lower()}: {refused}.")
+        reason = action.blocked(document)
+        if reason:
+            raise InvalidTransition(reason)
         return True
 
     def url_endpoint(self, action: Action) -> str:

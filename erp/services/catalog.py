@@ -1,8 +1,15 @@
-"""Catalog use cases: categories, products, suppliers."""
+"""Catalog use cases: categories, products, suppliers, and a product's cost.
+
+Moving-average cost: whatever puts stock in at a known unit cost (a purchase receipt, a
+production order's output) goes through `receive_at_cost`, so the product's cost price
+becomes (max(on-hand before, 0) x old cost + quantity x unit cost) / (on-hand before +
+quantity), on-hand being the total over all warehouses just before, rounded half-up to
+cents.
+"""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from erp.extensions import db
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         User)
+from erp.services import stock
 from erp.models.base import ZERO
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
 from erp.services import DomainError, NotFound, ValidationError, atomic, audit, pickers
@@ -109,6 +117,58 @@ def _set_active(record, active: bool, *, company_id: int, user: User | None,
                          record_type=record_type, record_id=record.id,
                          summary=f"{'Reactivated' if active else 'Deactivated'} {label}",
                          changes=changes)
+
+
+# Cost
+
+def moving_average_cost(on_hand_before: Decimal, old_cost: Decimal, quantity: Decimal,
+                        unit_cost: Decimal) -> Decimal:
+    """The product's new cost price after receiving `quantity` at `unit_cost`.
+
+    new cost = (max(on_hand_before, 0) * old_cost + quantity * unit_cost)
+               / (max(on_hand_before, 0) + quantity), rounded half-up to cents.
+    `on_hand_before` is the product's on-hand total over all warehouses before the receipt.
+    """
+    before = max(Decimal(on_hand_before), ZERO)
+    denominator = before + quantity
+    value = (Decimal(unit_cost) if denominator <= 0
+             else (before * Decimal(old_cost) + quantity * Decimal(unit_cost)) / denominator)
+    return value.quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+
+
+def on_hand_total(company_id: int, product_id: int) -> Decimal:
+    """The product's on-hand quantity summed over its warehouses."""
+    total = db.session.scalar(select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
+        StockLevel.company_id == company_id, StockLevel.product_id == product_id))
+    return Decimal(str(total)).quantize(stock.QUANTITY_STEP)
+
+
+def receive_at_cost(*, company_id: int, user: User | None, product_id: int, warehouse_id: int,
+                    quantity: Decimal, unit_cost: Decimal, kind: str, source: stock.Source,
+                    ) -> StockMovement:
+    """Put `quantity` into stock (movement `kind`, from `source`) valued at `unit_cost`: the
+    product's cost price moves by moving average, with an audit entry when it changes.
+
+    The product row is locked first, so concurrent receipts of one product update its cost
+    in turn. Raises what `stock.move` raises. Flushes only: the caller's transaction.
+    """
+    product = db.session.scalar(
+        select(Product).where(Product.id == product_id, Product.company_id == company_id)
+        .with_for_update().execution_options(populate_existing=True))
+    if product is None:
+        raise NotFound("No such product.")
+    on_hand_before = on_hand_total(company_id, product.id)
+    movement = stock.move(company_id=company_id, product_id=product.id,
+                          warehouse_id=warehouse_id, quantity=quantity, kind=kind, user=user,
+                          source=source)
+    new_cost = moving_average_cost(on_hand_before, product.cost_price, quantity, unit_cost)
+    if new_cost != product.cost_price:
+        audit.record(company_id=company_id, user=user, action="update", record_type="product",
+                     record_id=product.id,
+                     summary=f"Cost of {product.sku} by moving average after {source.reference}",
+                     changes={"cost_price": (product.cost_price, new_cost)})
+        product.cost_price = new_cost
+    return movement
 
 
 # Products

@@ -34,7 +34,8 @@ from erp.models.base import ZERO, utcnow
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
-                          atomic, audit, sequences, stock, validation)
+                          atomic, audit, catalog, sequences, stock, validation)
+from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -45,21 +46,6 @@ REFERENCE_MAX = 60
 
 def round_money(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def moving_average_cost(on_hand_before: Decimal, old_cost: Decimal, quantity: Decimal,
-                        unit_cost: Decimal) -> Decimal:
-    """The product's new cost price after receiving `quantity` at `unit_cost`.
-
-    new cost = (max(on_hand_before, 0) * old_cost + quantity * unit_cost)
-               / (max(on_hand_before, 0) + quantity), rounded half-up to cents.
-    `on_hand_before` is the product's on-hand total over all warehouses before the receipt.
-    """
-    before = max(Decimal(on_hand_before), ZERO)
-    denominator = before + quantity
-    if denominator <= 0:
-        return round_money(unit_cost)
-    return round_money((before * Decimal(old_cost) + quantity * Decimal(unit_cost)) / denominator)
 
 
 # Parsing helpers: every bad value becomes a ValidationError for its field.
@@ -479,25 +465,10 @@ def _sku(item: PurchaseOrderItem) -> str:
 
 def _receive_line(company_id: int, user: User | None, order: PurchaseOrder,
                   item: PurchaseOrderItem, qty: Decimal, warehouse: Warehouse) -> None:
-    # Lock the product: concurrent receipts of one product update its cost in turn.
-    product = db.session.scalar(
-        select(Product).where(Product.id == item.product_id).with_for_update()
-        .execution_options(populate_existing=True))
-    on_hand_before = db.session.scalar(
-        select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
-            StockLevel.company_id == company_id, StockLevel.product_id == product.id))
-    stock.move(company_id=company_id, product_id=product.id, warehouse_id=warehouse.id,
-               quantity=qty, kind="purchase_receipt", user=user,
-               source=stock.Source("purchase_order_item", item.id, order.number))
-    on_hand_before = Decimal(str(on_hand_before)).quantize(stock.QUANTITY_STEP)
-    new_cost = moving_average_cost(on_hand_before, product.cost_price, qty,
-                                   item.unit_cost)
-    if new_cost != product.cost_price:
-        audit.record(company_id=company_id, user=user, action="update", record_type="product",
-                     record_id=product.id,
-                     summary=f"Cost of {product.sku} by moving average after {order.number}",
-                     changes={"cost_price": (product.cost_price, new_cost)})
-        product.cost_price = new_cost
+    catalog.receive_at_cost(company_id=company_id, user=user, product_id=item.product_id,
+                            warehouse_id=warehouse.id, quantity=qty, unit_cost=item.unit_cost,
+                            kind="purchase_receipt",
+                            source=stock.Source("purchase_order_item", item.id, order.number))
     item.received_quantity = item.received_quantity + qty
 
 
