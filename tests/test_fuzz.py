@@ -31,7 +31,7 @@ from wtforms.fields.core import UnboundField
 from erp.blueprints.account.forms import PasswordChangeForm
 from erp.blueprints.admin.forms import PasswordResetForm, RoleForm, UserCreateForm
 from erp.blueprints.auth.forms import LoginForm
-from erp.blueprints.catalog.forms import CategoryForm, ProductForm, SupplierForm
+from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
@@ -271,6 +271,7 @@ FORM_ROUTES = dict([
     route("catalog.product_create", "staff", ProductForm),
     route("catalog.product_edit", "staff", ProductForm, product_id="product"),
     route("catalog.product_deactivate", "manager", fields(active="bool"), product_id="product"),
+    route("catalog.product_revalue", "manager", RevalueForm, product_id="product"),
     route("catalog.category_create", "staff", CategoryForm),
     route("catalog.category_edit", "staff", CategoryForm, category_id="category"),
     route("catalog.category_deactivate", "manager", fields(active="bool"),
