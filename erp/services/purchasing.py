@@ -1,7 +1,8 @@
 """Purchasing use cases: purchase orders, goods receipts into stock, and reordering.
 
 Workflow: draft -> ordered -> partially_received -> received; cancel from draft or
-ordered. Each public function is one transaction (`atomic()`), allowed only from the
+ordered; close short from partially_received (what was not delivered is no longer
+expected, so it stops counting as on order). Each public function is one transaction (`atomic()`), allowed only from the
 right state (InvalidTransition otherwise), company-checked (NotFound for another
 company's records) and audited.
 
@@ -366,6 +367,25 @@ def cancel_order(*, company_id: int, user: User | None, order_id: int) -> Purcha
         audit.record(company_id=company_id, user=user, action="status",
                      record_type="purchase_order", record_id=order.id,
                      summary=f"Cancelled {order.number}", changes={"status": (old, "cancelled")})
+    return order
+
+
+def close_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
+    """partially_received -> closed: the supplier will not deliver the rest. The lines keep
+    what was ordered and received; their open quantity no longer counts as on order
+    (reorder suggestions). Manager. Raises InvalidTransition from any other state. Commits.
+    """
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        PurchaseOrder.workflow.begin(order, "close", user)
+        short = ", ".join(f"{fmt_qty(item.open_quantity)} x {_sku(item)}"
+                          for item in order.items if item.open_quantity > 0)
+        old = order.status
+        order.status = "closed"
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"Closed {order.number} short; no longer expected: {short or 'nothing'}",
+                     changes={"status": (old, "closed")})
     return order
 
 

@@ -119,6 +119,29 @@ def test_manager_places_and_cancels(client_as, po):
     assert b"only a draft or ordered purchase order can be cancelled" in response.data
 
 
+def test_a_manager_closes_a_partly_received_po_short_after_a_confirmation(client_as, po):
+    i = po.ids
+    url = f"/purchasing/orders/{i['order']}/close"
+    service.receive(company_id=po.company.id, user=None, order_id=i["order"],
+                    quantities={i["line1"]: "4"}, warehouse_id=i["main"])
+    staff, manager = client_as("staff"), client_as("manager")
+    assert f'action="{url}"' not in staff.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert staff.post(url).status_code == 403
+    page = manager.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert re.search(rf'action="{url}"[^>]*hx-confirm="Close {po.order.number} short\?', page)
+    response = manager.post(url, follow_redirects=True)
+    body = response.data.decode()
+    assert f"{po.order.number} closed short: the rest is no longer expected." in body
+    assert get_order(i["order"]).status == "closed"
+    assert 'id="order-status"><span class="badge text-bg-warning">Closed short</span>' in body
+    assert f'action="{url}"' not in body and "Receive goods" not in body
+    history = manager.get(f"/admin/audit/history/purchase_order/{i['order']}").data.decode()
+    assert "no longer expected: 6 x BOLT, 5 x NUT" in history
+    # again: refused with a message
+    response = manager.post(url, follow_redirects=True)
+    assert b"only a partially received purchase order can be closed short" in response.data
+
+
 # Company scope
 
 def test_another_company_gets_404_on_every_route_with_an_id(other_company_client, po):

@@ -170,7 +170,7 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
 # Status changes
 
 register_actions(bp, PurchaseOrder, service, detail="purchasing.order_detail",
-                 names=("place", "cancel"))
+                 names=("place", "cancel", "close"))
 
 
 def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str]):
