@@ -42,6 +42,9 @@ STATUS_BADGES = {"draft": "secondary", "ordered": "primary", "partially_received
 PURCHASE_ORDER_FLOW = Workflow(
     noun="purchase order", states=PO_STATUSES, badges=STATUS_BADGES,
     endpoint="purchasing.order",
+    # staff write a draft; once it went to the supplier a manager amends what is still
+    # open (the service keeps received quantities: erp.services.purchasing)
+    edits={"draft": "staff", "ordered": "manager", "partially_received": "manager"},
     actions=[
         # a repeated place or cancel is refused (as it always was), not a silent no-op
         Action("place", ("draft",), "ordered", "manager", "Place order", "place_order",
@@ -156,6 +159,16 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
     @property
     def open_quantity(self) -> Decimal:
         return max(self.quantity - (self.received_quantity or ZERO), ZERO)
+
+    @property
+    def amendable(self) -> bool:
+        """Its quantity and price may still change: not fully received."""
+        return self.open_quantity > 0
+
+    @property
+    def removable(self) -> bool:
+        """It may be removed: nothing of it was received."""
+        return not self.received_quantity
 
 
 class GoodsReceipt(CompanyScoped, db.Model):

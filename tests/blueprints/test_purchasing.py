@@ -295,11 +295,54 @@ def test_bad_line_update_is_shown_on_the_line(staff_client, po):
     assert get_order(i["draft"]).items[0].quantity == D("3")
 
 
-def test_lines_of_an_ordered_po_cannot_change(staff_client, po):
+def test_a_manager_amends_the_open_lines_of_an_ordered_po_in_place(client_as, po):
     i = po.ids
-    response = staff_client.post(f"/purchasing/orders/{i['order']}/lines",
-                                 data={"product": "BOLT", "quantity": "1"}, headers=HX)
-    assert response.status_code == 409 and b"only a draft can be changed" in response.data
+    service.receive(company_id=po.company.id, user=None, order_id=i["order"],
+                    quantities={i["line1"]: "4"}, warehouse_id=i["main"])
+    staff, manager = client_as("staff"), client_as("manager")
+    lines = f"/purchasing/orders/{i['order']}/lines"
+    page = staff.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert f'id="line-{i["line1"]}-quantity"' not in page and 'id="line-add-form"' not in page
+    page = manager.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert f'id="line-{i["line1"]}-quantity"' in page and 'id="line-add-form"' in page
+    assert f'action="{lines}/{i["line1"]}/delete"' not in page  # 4 received: it stays
+    assert f'action="{lines}/{i["line2"]}/delete"' in page
+
+    response = manager.post(f"{lines}/{i['line1']}", headers=HX,
+                            data={"quantity": "3", "unit_cost": "3.00", "tax_rate": "0"})
+    assert response.status_code == 422
+    assert "At least 4: that much was received already." in response.data.decode()
+    response = manager.post(f"{lines}/{i['line1']}", headers=HX,
+                            data={"quantity": "8", "unit_cost": "2.50", "tax_rate": "0"})
+    assert response.status_code == 200
+    assert f'id="line-{i["line1"]}-open">4<' in response.data.decode()
+    assert manager.post(lines, headers=HX, data={"product": "NUT", "quantity": "2"}
+                        ).status_code == 200
+    assert manager.post(f"{lines}/{i['line2']}/delete", headers=HX).status_code == 200
+    response = manager.post(f"{lines}/{i['line1']}/delete", headers=HX)
+    assert response.status_code == 409 and b"has received goods" in response.data
+    order = get_order(i["order"])
+    assert [(item.product.sku, item.quantity) for item in order.items] == [
+        ("BOLT", D("8")), ("NUT", D("2"))]
+    assert order.total == D("22.00")  # 8 x 2.50 + 2 x 1.00
+
+    response = staff.post(lines, data={"product": "BOLT", "quantity": "1"}, headers=HX)
+    assert response.status_code == 409
+    assert b"Only a manager may change the lines" in response.data
+    history = manager.get(f"/admin/audit/history/purchase_order/{i['order']}").data.decode()
+    assert history.count(">amend<") == 3
+
+
+def test_lines_of_a_received_or_cancelled_po_cannot_change(client_as, po):
+    i = po.ids
+    manager = client_as("manager")
+    service.cancel_order(company_id=po.company.id, user=None, order_id=i["order"])
+    assert f'id="line-{i["line1"]}-quantity"' not in manager.get(
+        f"/purchasing/orders/{i['order']}").data.decode()
+    response = manager.post(f"/purchasing/orders/{i['order']}/lines",
+                            data={"product": "BOLT", "quantity": "1"}, headers=HX)
+    assert response.status_code == 409
+    assert b"only the lines of a draft, ordered or partially received" in response.data
     assert len(get_order(i["order"]).items) == 2
 
 

@@ -223,7 +223,7 @@ def test_steps_only_from_the_right_state(ctx):
     service.place_order(company_id=ctx.company.id, user=ctx.manager, order_id=order.id)
     with pytest.raises(InvalidTransition):
         service.place_order(company_id=ctx.company.id, user=ctx.manager, order_id=order.id)
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(PermissionDenied):  # ordered: only a manager amends it
         service.add_line(company_id=ctx.company.id, user=ctx.staff, order_id=order.id,
                          product_id=ctx.nut.id, quantity="1")
     receive(ctx, order, {line.id: "1"})
@@ -317,6 +317,77 @@ def test_the_migrated_status_check_allows_every_status_and_only_those(tmp_path, 
         upgrade()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_manager_amends_what_is_still_open_on_an_ordered_order(ctx):
+    low(ctx, ctx.bolt, "50", ctx.supplier)
+    order = ordered(ctx, [(None, "10", "3.00", "0"), (ctx.nut, "5", "1.00", "0")])
+    bolt_line, nut_line = items(order.id)
+    kw = dict(company_id=ctx.company.id, user=ctx.manager, order_id=order.id)
+    receive(ctx, order, {bolt_line.id: "4"})
+    # more of what is still open, at a new price; received quantities stay
+    service.update_line(item_id=bolt_line.id, quantity="12", unit_cost="2.50", tax_rate="10",
+                        **kw)
+    extra = service.add_line(product_id=ctx.bolt.id, quantity="3", unit_cost="2.00", **kw)
+    service.remove_line(item_id=nut_line.id, **kw)
+    bolt_line, extra_line = items(order.id)
+    assert (bolt_line.quantity, bolt_line.received_quantity, bolt_line.unit_cost) == (
+        D("12"), D("4"), D("2.50"))
+    assert extra_line.id == extra.id
+    order = fresh(order.id)
+    assert order.status == "partially_received"
+    assert (order.subtotal, order.tax_total, order.total) == (D("36.00"), D("3.00"), D("39.00"))
+    [row] = service.reorder_rows(ctx.company.id)
+    assert row.on_order == D("11")  # 12 - 4 + 3
+    amendments = db.session.scalars(select(AuditEntry.summary).where(
+        AuditEntry.record_type == "purchase_order", AuditEntry.record_id == order.id,
+        AuditEntry.action == "amend").order_by(AuditEntry.id)).all()
+    assert amendments == [f"{order.number} amended: changed line 1 (BOLT)",
+                          f"{order.number} amended: added 3 x BOLT",
+                          f"{order.number} amended: removed line 2 (NUT)"]
+
+    # never below what was received; a line with goods received stays
+    with pytest.raises(ValidationError) as error:
+        service.update_line(item_id=bolt_line.id, quantity="3.999", unit_cost="2.50",
+                            tax_rate="0", **kw)
+    assert error.value.field_errors == {"quantity": [
+        "At least 4: that much was received already."]}
+    with pytest.raises(InvalidTransition, match="line 1 \\(BOLT\\) has received goods"):
+        service.remove_line(item_id=bolt_line.id, **kw)
+    # down to what was received, and the other open line gone: the order is received
+    service.update_line(item_id=bolt_line.id, quantity="4", unit_cost="2.50", tax_rate="0", **kw)
+    assert fresh(order.id).status == "partially_received"
+    service.remove_line(item_id=extra_line.id, **kw)
+    assert fresh(order.id).status == "received"
+    assert service.reorder_rows(ctx.company.id)[0].on_order == D("0")
+    with pytest.raises(InvalidTransition, match="only the lines of a draft, ordered or "
+                                                "partially received purchase order"):
+        service.add_line(product_id=ctx.nut.id, quantity="1", **kw)
+    assert items(order.id)[0].quantity == D("4")
+
+
+def test_amending_needs_a_manager_and_keeps_a_line_and_fully_received_lines(ctx):
+    order = ordered(ctx, [(None, "10", "3.00", "0"), (ctx.nut, "5", "1.00", "0")])
+    bolt_line, nut_line = items(order.id)
+    kw = dict(company_id=ctx.company.id, order_id=order.id)
+    with pytest.raises(PermissionDenied, match="Only a manager may change the lines"):
+        service.update_line(user=ctx.staff, item_id=bolt_line.id, quantity="1",
+                            unit_cost="1", tax_rate="0", **kw)
+    with pytest.raises(PermissionDenied):
+        service.remove_line(user=ctx.staff, item_id=bolt_line.id, **kw)
+    receive(ctx, order, {nut_line.id: "5"})
+    with pytest.raises(InvalidTransition, match="line 2 \\(NUT\\) is fully received"):
+        service.update_line(user=ctx.manager, item_id=nut_line.id, quantity="6",
+                            unit_cost="1", tax_rate="0", **kw)
+    service.update_line(user=ctx.manager, item_id=bolt_line.id, quantity="1", unit_cost="1",
+                        tax_rate="0", **kw)
+    lone = ordered(ctx)
+    (line,) = items(lone.id)
+    with pytest.raises(ValidationError, match="keeps at least one line; cancel the order"):
+        service.remove_line(company_id=ctx.company.id, user=ctx.manager, order_id=lone.id,
+                            item_id=line.id)
+    assert len(items(lone.id)) == 1
+    assert [i.quantity for i in items(order.id)] == [D("1"), D("5")]
 
 
 def test_roles_are_enforced_by_the_service(ctx):

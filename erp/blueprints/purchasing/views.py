@@ -151,7 +151,7 @@ LINES = LineEditor(
     load=_load_order, add_form=LineAddForm, edit_form=LineEditForm, add=service.add_line,
     update=service.update_line, remove=service.remove_line,
     pick=Pick("product", "product_id", "No product with this SKU; pick one from the list."),
-    section="order-{id}-lines", editable=lambda order: order.is_draft,
+    section="order-{id}-lines", role=PurchaseOrder.workflow.edit_role,
     added=lambda item: f"Added {item.product.sku}.", not_added="Please correct the line.",
     not_saved="Please correct the line.")
 
