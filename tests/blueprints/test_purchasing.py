@@ -397,6 +397,39 @@ def test_bad_receipt_quantities_are_shown_on_the_line(staff_client, po, qty, mes
     assert count(StockMovement) == 0
 
 
+def banners(body: str) -> list[str]:
+    """The text of each error banner (its messages are plain <div>s)."""
+    return [" ".join(re.sub(r"<[^>]+>", " ", inner).split()) for inner in re.findall(
+        r'<div class="alert alert-danger" role="alert">((?:[^<]|<div>[^<]*</div>)*)</div>', body)]
+
+
+@pytest.mark.parametrize("quantities,banner", [
+    ({"line1": "11"}, "Please correct the error below."),
+    ({"line1": "abc", "line2": "9"}, "Please correct the errors below."),
+    ({"line1": "0", "line2": ""}, "Enter a quantity to receive on at least one line."),
+])
+def test_a_receipt_error_shows_one_banner_that_agrees_with_the_lines(staff_client, po,
+                                                                      quantities, banner):
+    i = po.ids
+    data = {"warehouse_id": i["main"], "receipt_token": receipt_token(staff_client, i["order"]),
+            **{f"qty-{i[line]}": qty for line, qty in quantities.items()}}
+    body = staff_client.post(f"/purchasing/orders/{i['order']}/receive", data=data
+                             ).data.decode()
+    assert body.count('class="alert alert-danger') == 1
+    assert banners(body) == [banner]
+
+
+def test_a_receipt_error_of_a_line_without_an_input_is_in_the_banner(staff_client, po):
+    i = po.ids
+    service.receive(company_id=po.company.id, user=None, order_id=i["order"],
+                    quantities={i["line2"]: "5"}, warehouse_id=i["main"])
+    data = {"warehouse_id": i["main"], "receipt_token": receipt_token(staff_client, i["order"]),
+            f"qty-{i['line1']}": "1", f"qty-{i['line2']}": "1"}
+    body = staff_client.post(f"/purchasing/orders/{i['order']}/receive", data=data
+                             ).data.decode()
+    assert banners(body) == ["Line 2 (NUT): only 0 still open, 1 given."]
+
+
 @pytest.mark.parametrize("data", [
     {"warehouse_id": "999999"}, {"warehouse_id": "abc"}, {"receipt_token": ""},
     {"receipt_token": "x" * 400}, {"qty-999999": "1"}, {"reference": "r" * 4000}])
@@ -586,3 +619,18 @@ def test_reorder_query_count_does_not_grow(staff_client, po, queries_for):
     few = queries_for(staff_client, "/purchasing/reorder")
     add(55)
     assert queries_for(staff_client, "/purchasing/reorder") == few
+
+
+@pytest.mark.dialect_independent
+def test_an_htmx_answer_replaces_the_flash_even_without_a_message_of_its_own(app):
+    """_flash_oob.html: a new message (or none) replaces the old one; drawn inside a full
+    page (no `message`), it sends nothing."""
+    from flask import render_template
+
+    with app.test_request_context():
+        empty = render_template("_flash_oob.html", message=None)
+        saved = render_template("_flash_oob.html", message="Saved.", category="success")
+        inside = render_template("_flash_oob.html")
+    assert '<div id="flash" hx-swap-oob="true">' in empty and "alert" not in empty
+    assert '<div id="flash" hx-swap-oob="true">' in saved and "alert-success" in saved
+    assert inside.strip() == ""
