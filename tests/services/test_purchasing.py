@@ -390,6 +390,30 @@ def test_amending_needs_a_manager_and_keeps_a_line_and_fully_received_lines(ctx)
     assert [i.quantity for i in items(order.id)] == [D("1"), D("5")]
 
 
+@pytest.mark.parametrize("state", list(PurchaseOrder.workflow.states))
+def test_adding_a_line_follows_the_workflows_edits_in_every_state(ctx, state):
+    from tests.factories.purchasing import PurchaseOrderFactory
+
+    edits = PurchaseOrder.workflow.edits
+    order = PurchaseOrderFactory(company=ctx.company, status=state, supplier_id=ctx.supplier.id,
+                                 warehouse_id=ctx.main.id)
+    added = 0
+    for user in (ctx.viewer, ctx.staff, ctx.manager):
+        call = lambda: service.add_line(company_id=ctx.company.id, user=user,  # noqa: E731
+                                        order_id=order.id, product_id=ctx.nut.id, quantity="1")
+        if state not in edits:
+            with pytest.raises(InvalidTransition):
+                call()
+        elif not user.has_role(edits[state]):
+            with pytest.raises(PermissionDenied):
+                call()
+        else:
+            call()
+            added += 1
+    assert len(items(order.id)) == added == {"draft": 2, "ordered": 1,
+                                             "partially_received": 1}.get(state, 0)
+
+
 def test_roles_are_enforced_by_the_service(ctx):
     with pytest.raises(PermissionDenied):
         service.create_order(company_id=ctx.company.id, user=ctx.viewer,
