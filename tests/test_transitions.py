@@ -52,7 +52,7 @@ def _sales_order(company, state: str) -> SalesOrder:
 
 def _purchase_order(company, state: str) -> PurchaseOrder:
     order = PurchaseOrderFactory(company=company, status=state)
-    received = {"partially_received": "4", "received": "10"}.get(state, "0")
+    received = {"partially_received": "4", "received": "10", "closed": "4"}.get(state, "0")
     PurchaseOrderItemFactory(company=company, order=order, received_quantity=Decimal(received))
     return order
 

@@ -1,7 +1,11 @@
 """Purchasing use cases: purchase orders, goods receipts into stock, and reordering.
 
 Workflow: draft -> ordered -> partially_received -> received; cancel from draft or
-ordered. Each public function is one transaction (`atomic()`), allowed only from the
+ordered; close short from partially_received (what was not delivered is no longer
+expected, so it stops counting as on order). A manager may amend an ordered or
+partially received order (the workflow's `edits`): change what is still open on a line
+(never below what was received), add lines, remove lines with nothing received; each
+change is audited as "amend". Each public function is one transaction (`atomic()`), allowed only from the
 right state (InvalidTransition otherwise), company-checked (NotFound for another
 company's records) and audited.
 
@@ -234,11 +238,14 @@ def update_order(*, company_id: int, user: User | None, order_id: int, supplier_
 
 def add_line(*, company_id: int, user: User | None, order_id: int, product_id: int | None,
              quantity, unit_cost=None, tax_rate=None) -> PurchaseOrderItem:
-    """Add a line to a draft; the unit cost defaults to the product's cost price. Staff. Commits."""
-    _require(user, "staff")
+    """Add a line; the unit cost defaults to the product's cost price. Staff on a draft, a
+    manager on an ordered or partially received order (an amendment). Commits.
+
+    Raises PermissionDenied, InvalidTransition (another state), ValidationError.
+    """
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        _require_draft(order)
+        PurchaseOrder.workflow.begin_edit(order, user)
         errors: dict[str, list[str]] = {}
         product = qty = cost = rate = None
         try:
@@ -267,9 +274,7 @@ def add_line(*, company_id: int, user: User | None, order_id: int, product_id: i
         _recompute_totals(order)
         _check_amounts(order, item)
         db.session.flush()
-        audit.record(company_id=company_id, user=user, action="update",
-                     record_type="purchase_order", record_id=order.id,
-                     summary=f"{order.number}: added {qty} x {product.sku}")
+        _amended(order, user, f"added {fmt_qty(qty)} x {product.sku}")
     return item
 
 
@@ -282,12 +287,18 @@ def _item(order: PurchaseOrder, item_id: int) -> PurchaseOrderItem:
 
 def update_line(*, company_id: int, user: User | None, order_id: int, item_id: int,
                 quantity, unit_cost, tax_rate) -> PurchaseOrderItem:
-    """Change a draft line's quantity, unit cost and tax rate. Staff. Commits."""
-    _require(user, "staff")
+    """Change a line's quantity, unit cost and tax rate. Staff on a draft; a manager on an
+    ordered or partially received order, for a line not fully received and never below what
+    was received (a partially received order whose lines are all received then is
+    received). Commits. Raises PermissionDenied, InvalidTransition, ValidationError.
+    """
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        _require_draft(order)
+        PurchaseOrder.workflow.begin_edit(order, user)
         item = _item(order, item_id)
+        if not item.amendable:
+            raise InvalidTransition(f"{order.number}: {_line_name(order, item)} is fully "
+                                    "received; it cannot be changed.")
         errors: dict[str, list[str]] = {}
         values = {}
         for name, parse in (("quantity", lambda: stock.to_quantity(quantity)),
@@ -297,6 +308,9 @@ def update_line(*, company_id: int, user: User | None, order_id: int, item_id: i
                 values[name] = parse()
             except ValidationError as error:
                 errors.update(error.field_errors)
+        if "quantity" in values and values["quantity"] < item.received_quantity:
+            errors["quantity"] = [f"At least {fmt_qty(item.received_quantity)}: that much was "
+                                  "received already."]
         if errors:
             raise ValidationError(field_errors=errors)
         changes = audit.diff(item, values)
@@ -304,24 +318,49 @@ def update_line(*, company_id: int, user: User | None, order_id: int, item_id: i
         _recompute_totals(order)
         _check_amounts(order, item)
         if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="purchase_order", record_id=order.id,
-                         summary=f"{order.number}: changed line {item.id}", changes=changes)
+            _amended(order, user, f"changed {_line_name(order, item)}", changes)
     return item
 
 
 def remove_line(*, company_id: int, user: User | None, order_id: int, item_id: int) -> None:
-    """Remove a draft line. Staff. Commits."""
-    _require(user, "staff")
+    """Remove a line. Staff on a draft; a manager on an ordered or partially received order,
+    for a line with nothing received, as long as a line stays. Commits. Raises
+    PermissionDenied, InvalidTransition, ValidationError.
+    """
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        _require_draft(order)
+        PurchaseOrder.workflow.begin_edit(order, user)
         item = _item(order, item_id)
+        name = _line_name(order, item)
+        if not item.removable:
+            raise InvalidTransition(f"{order.number}: {name} has received goods; lower its "
+                                    "quantity to what was received instead.")
+        if not order.is_draft and len(order.items) == 1:
+            raise ValidationError(f"{order.number} keeps at least one line; cancel the order "
+                                  "instead.")
         order.items.remove(item)
         _recompute_totals(order)
-        audit.record(company_id=company_id, user=user, action="update",
-                     record_type="purchase_order", record_id=order.id,
-                     summary=f"{order.number}: removed line {item_id}")
+        _amended(order, user, f"removed {name}")
+
+
+def _line_name(order: PurchaseOrder, item: PurchaseOrderItem) -> str:
+    return f"line {order.items.index(item) + 1} ({_sku(item)})"
+
+
+def _amended(order: PurchaseOrder, user: User | None, what: str,
+             changes: dict | None = None) -> None:
+    """Audit a line change ("amend" once the order went to the supplier) and settle the
+    status: a partially received order whose open lines are all gone is received."""
+    changes = dict(changes or {})
+    if order.status == "partially_received" and all(
+            item.received_quantity >= item.quantity for item in order.items):
+        order.status = "received"
+        changes["status"] = ("partially_received", "received")
+    draft = order.is_draft
+    audit.record(company_id=order.company_id, user=user, action="update" if draft else "amend",
+                 record_type="purchase_order", record_id=order.id,
+                 summary=f"{order.number}{'' if draft else ' amended'}: {what}",
+                 changes=changes or None)
 
 
 def place_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
@@ -352,6 +391,25 @@ def cancel_order(*, company_id: int, user: User | None, order_id: int) -> Purcha
         audit.record(company_id=company_id, user=user, action="status",
                      record_type="purchase_order", record_id=order.id,
                      summary=f"Cancelled {order.number}", changes={"status": (old, "cancelled")})
+    return order
+
+
+def close_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
+    """partially_received -> closed: the supplier will not deliver the rest. The lines keep
+    what was ordered and received; their open quantity no longer counts as on order
+    (reorder suggestions). Manager. Raises InvalidTransition from any other state. Commits.
+    """
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        PurchaseOrder.workflow.begin(order, "close", user)
+        short = ", ".join(f"{fmt_qty(item.open_quantity)} x {_sku(item)}"
+                          for item in order.items if item.open_quantity > 0)
+        old = order.status
+        order.status = "closed"
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"Closed {order.number} short; no longer expected: {short or 'nothing'}",
+                     changes={"status": (old, "closed")})
     return order
 
 

@@ -151,7 +151,7 @@ LINES = LineEditor(
     load=_load_order, add_form=LineAddForm, edit_form=LineEditForm, add=service.add_line,
     update=service.update_line, remove=service.remove_line,
     pick=Pick("product", "product_id", "No product with this SKU; pick one from the list."),
-    section="order-{id}-lines", editable=lambda order: order.is_draft,
+    section="order-{id}-lines", role=PurchaseOrder.workflow.edit_role,
     added=lambda item: f"Added {item.product.sku}.", not_added="Please correct the line.",
     not_saved="Please correct the line.")
 
@@ -170,7 +170,7 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
 # Status changes
 
 register_actions(bp, PurchaseOrder, service, detail="purchasing.order_detail",
-                 names=("place", "cancel"))
+                 names=("place", "cancel", "close"))
 
 
 def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str]):
@@ -190,12 +190,13 @@ def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str
     except service.ReceiptReplayed as error:
         flash(str(error), "warning")
     except ValidationError as error:
-        line_errors = {k: v for k, v in error.field_errors.items() if k.startswith("qty-")}
-        apply_field_errors(form, ValidationError(
-            str(error), {k: v for k, v in error.field_errors.items()
-                         if not k.startswith("qty-")}))
-        if line_errors and not form.form_errors:
-            form.form_errors.append("Some quantities cannot be received.")
+        # errors of the lines with an input go under it, the others on the form: one
+        # banner (form_errors) counts them all
+        inputs = {f"qty-{item.id}" for item in order.items if item.open_quantity > 0}
+        line_errors = {k: v for k, v in error.field_errors.items() if k in inputs}
+        others = {k: v for k, v in error.field_errors.items() if k not in inputs}
+        if others or not line_errors:
+            apply_field_errors(form, ValidationError(str(error), others))
         return None, line_errors
     except DomainError as error:
         flash(str(error), "danger")
