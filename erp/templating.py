@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask.globals import _cv_request
+from flask_login import current_user
 
 from erp.formatting import money, quantity
+from erp.models.core import zone_of
 
 # (label, endpoint, minimum role). A module not yet built shows as disabled.
 NAVIGATION = [
@@ -26,11 +29,22 @@ NAVIGATION = [
 ]
 
 
-def when(value) -> str:
+def viewer_zone() -> ZoneInfo:
+    """The zone of the logged-in user's company; UTC outside a request or logged out."""
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.company.zone  # joined with the user: no query
+    return zone_of(None)
+
+
+def when(value, zone: ZoneInfo | None = None) -> str:
+    """A date as YYYY-MM-DD; a datetime as YYYY-MM-DD HH:MM in `zone` (by default the
+    viewer's company's zone). Datetimes are stored in UTC: a naive one is read as UTC."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(zone or viewer_zone()).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

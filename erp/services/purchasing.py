@@ -31,6 +31,7 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.core import company_today
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
@@ -190,7 +191,7 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
     or warehouse and for inconsistent dates.
     """
     _require(user, "staff")
-    order_date = order_date or date.today()
+    order_date = order_date or company_today(company_id)
     errors: dict[str, list[str]] = {}
     for check in (lambda: _supplier(company_id, supplier_id),
                   lambda: _warehouse(company_id, warehouse_id),

@@ -25,6 +25,7 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_quantity
 from erp.models import Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.core import company_today
 from erp.models.sales import CUSTOMER_TEXT, Customer, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
@@ -223,8 +224,8 @@ def _header_values(company_id: int, data: dict, errors: dict) -> dict:
     if warehouse is None:
         errors.setdefault("warehouse_id", []).append("Choose a warehouse.")
     values["warehouse_id"] = warehouse.id if warehouse else None
-    values["order_date"] = _date(data.get("order_date") or date.today(), "order_date", errors,
-                                 required=True)
+    values["order_date"] = _date(data.get("order_date") or company_today(company_id),
+                                 "order_date", errors, required=True)
     values["requested_date"] = _date(data.get("requested_date"), "requested_date", errors)
     if (values["order_date"] and values["requested_date"]
             and values["requested_date"] < values["order_date"]):

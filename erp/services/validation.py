@@ -3,8 +3,10 @@ the messages the forms show. A service collects every field's problems in an `er
 dict (field -> messages) and raises one ValidationError with all of them."""
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from sqlalchemy import select
 
@@ -80,6 +82,20 @@ def date_value(value, field: str, errors: dict, *, required: bool = False) -> da
     except ValueError:
         add_error(errors, field, "Enter a date as YYYY-MM-DD.")
         return None
+
+
+def timezone_name(value, field: str, errors: dict) -> str:
+    """An IANA time zone name this system knows (e.g. "Europe/Istanbul"), stripped."""
+    name = "" if value is None else str(value).strip()
+    if name not in available_zones():
+        add_error(errors, field, "Choose a time zone from the list (e.g. Europe/Istanbul).")
+    return name
+
+
+@lru_cache(maxsize=1)
+def available_zones() -> frozenset[str]:
+    """Every IANA zone name of the tz database (read once per process)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def company_record(model, company_id: int, record_id: int | None):
