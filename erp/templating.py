@@ -7,12 +7,11 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, request
 from flask.globals import _cv_request
-from flask_login import current_user
 
 from erp.formatting import money, quantity
-from erp.models.core import zone_of
+from erp.web import viewer_zone
 
 # (label, endpoint, minimum role). A module not yet built shows as disabled.
 NAVIGATION = [
@@ -27,13 +26,6 @@ NAVIGATION = [
     ("Admin", "admin.user_list", "admin"),
     ("Monitoring", "monitoring.dashboard", "install_admin"),  # erp.models.core.INSTALL_ADMIN
 ]
-
-
-def viewer_zone() -> ZoneInfo:
-    """The zone of the logged-in user's company; UTC outside a request or logged out."""
-    if has_request_context() and current_user.is_authenticated:
-        return current_user.company.zone  # joined with the user: no query
-    return zone_of(None)
 
 
 def when(value, zone: ZoneInfo | None = None) -> str:

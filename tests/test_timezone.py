@@ -187,3 +187,31 @@ def test_an_admin_changes_only_their_own_company(client_as, company, other_compa
     db.session.expire_all()
     assert db.session.get(Company, company.id).timezone == "UTC"
     assert db.session.get(Company, other_company.id).timezone == "America/New_York"
+
+
+# --- day filters of lists of times ------------------------------------------------------
+
+def test_a_day_filter_takes_the_day_the_list_shows(admin_client, turkish_company, make_user):
+    """An entry shown at 2026-03-02 00:30 (Istanbul) is on 2 March for the date filters,
+    though it is 1 March 21:30 in UTC."""
+    from erp.models import StockMovement
+    from erp.services import audit, stock
+    from tests.factories.catalog import ProductFactory
+
+    user = make_user("manager")
+    entry = audit.record(company_id=turkish_company.id, user=user, action="update",
+                         record_type="Product", record_id=1, summary="after-midnight")
+    warehouse = WarehouseFactory(company=turkish_company)
+    product = ProductFactory(company=turkish_company, sku="BOLT")
+    movement = stock.receive(company_id=turkish_company.id, product_id=product.id,
+                             warehouse_id=warehouse.id, quantity=1, user=user)
+    entry.created_at = db.session.get(StockMovement, movement.id).created_at = datetime(
+        2026, 3, 1, 21, 30, tzinfo=timezone.utc)
+    db.session.commit()
+    for url, marker in ((f"/admin/audit?", "after-midnight"),
+                        (f"/inventory/movements?", f'id="movement-{movement.id}"')):
+        def shown(query):
+            return marker in admin_client.get(url + query).get_data(as_text=True)
+
+        assert shown("date_from=2026-03-02") and shown("date_to=2026-03-02"), url
+        assert not shown("date_to=2026-03-01") and not shown("date_from=2026-03-03"), url
