@@ -29,7 +29,7 @@ from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectF
 from wtforms.fields.core import UnboundField
 
 from erp.blueprints.account.forms import PasswordChangeForm
-from erp.blueprints.admin.forms import PasswordResetForm, RoleForm, UserCreateForm
+from erp.blueprints.admin.forms import CompanyForm, PasswordResetForm, RoleForm, UserCreateForm
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
@@ -268,6 +268,7 @@ FORM_ROUTES = dict([
     route("admin.user_role", "admin", RoleForm, user_id="user"),
     route("admin.user_active", "admin", fields(active="bool"), user_id="user"),
     route("admin.user_password", "admin", PasswordResetForm, user_id="user"),
+    route("admin.company_settings", "admin", CompanyForm),
     route("catalog.product_create", "staff", ProductForm),
     route("catalog.product_edit", "staff", ProductForm, product_id="product"),
     route("catalog.product_deactivate", "manager", fields(active="bool"), product_id="product"),

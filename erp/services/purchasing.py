@@ -25,7 +25,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,8 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.core import company_today
+from erp.models.fields import PRICE, TAX_RATE, Number
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
@@ -43,7 +45,6 @@ from erp.services.catalog import moving_average_cost  # noqa: F401  (its home wa
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
-MAX_RATE = Decimal("1000")
 NOTES_MAX = 2000
 REFERENCE_MAX = 60
 
@@ -52,31 +53,23 @@ def round_money(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-# Parsing helpers: every bad value becomes a ValidationError for its field.
+# Parsing helpers: every bad value becomes a ValidationError for its field, under the
+# rules every document shares (erp/models/fields.py).
+
+def _ruled(value, field: str, rule: Number, default: Decimal | None) -> Decimal:
+    errors: dict[str, list[str]] = {}
+    result = validation.clean_number(value, field, rule, errors, default=default)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return result
+
 
 def to_money(value, *, field: str, default: Decimal | None = None) -> Decimal:
-    if validation.blank(value) and default is not None:
-        return default
-    try:
-        return validation.number(value, step=CENT, maximum=MAX_MONEY, invalid="Enter an amount.",
-                                 too_large="The amount is too large.")
-    except validation.BadValue as problem:
-        raise ValidationError(field_errors={field: [str(problem)]}) from None
+    return _ruled(value, field, PRICE, default)
 
 
 def to_rate(value, *, field: str = "tax_rate") -> Decimal:
-    text = "" if value is None else str(value).strip()
-    if text == "":
-        return ZERO
-    try:
-        rate = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise ValidationError(field_errors={field: ["Enter a percentage."]}) from None
-    if not rate.is_finite() or rate < 0 or rate > MAX_RATE:
-        raise ValidationError(field_errors={field: ["Enter a percentage from 0 to 1000."]})
-    if rate != rate.quantize(Decimal("0.001")):
-        raise ValidationError(field_errors={field: ["Use at most 3 decimals."]})
-    return rate.quantize(Decimal("0.001"))
+    return _ruled(value, field, TAX_RATE, ZERO)
 
 
 def _require(user: User | None, role: str) -> None:
@@ -180,7 +173,7 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
     or warehouse and for inconsistent dates.
     """
     _require(user, "staff")
-    order_date = order_date or date.today()
+    order_date = order_date or company_today(company_id)
     errors: dict[str, list[str]] = {}
     for check in (lambda: _supplier(company_id, supplier_id),
                   lambda: _warehouse(company_id, warehouse_id),

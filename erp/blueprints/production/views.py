@@ -5,7 +5,6 @@ of the same template (or a row partial) and plain requests a redirect after POST
 """
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from flask import Blueprint, abort, flash, render_template, request
@@ -22,6 +21,7 @@ from erp.blueprints.production.forms import (BomLineForm, BomQuantityForm, Emplo
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.lines import LineEditor, Pick
 from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
@@ -226,7 +226,7 @@ def order_create():
     form = ProductionOrderForm()
     form.set_warehouses(_warehouses())
     if request.method == "GET":
-        form.planned_start.data = date.today()
+        form.planned_start.data = company_today(current_user.company)
         product_id = _id_arg("product")
         if product_id:
             product = db.session.scalar(company_select(Product).where(Product.id == product_id))

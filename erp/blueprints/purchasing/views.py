@@ -2,7 +2,6 @@
 receipts, the printable order, a supplier's purchase history and the reorder list."""
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from flask import Blueprint, abort, flash, request, url_for
@@ -17,6 +16,7 @@ from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderFor
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Supplier, Warehouse
@@ -106,7 +106,7 @@ def order_create():
     form = OrderForm()
     form.warehouse_id.choices = choices(_warehouse_choices())
     if request.method == "GET":
-        form.order_date.data = date.today()
+        form.order_date.data = company_today(current_user.company)
         supplier_id = request.args.get("supplier_id", "")
         if supplier_id.isascii() and supplier_id.isdigit() and len(supplier_id) < 12:
             supplier = db.session.scalar(company_select(Supplier).where(

@@ -1,7 +1,6 @@
 """Quality pages: inspections of products, production orders and goods receipts."""
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from flask import Blueprint, flash, request
@@ -13,6 +12,7 @@ from erp.auth import require_role
 from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
 from erp.queries import company_select, scoped_get_or_404
@@ -87,7 +87,7 @@ def _submit(form: InspectionForm):
 def inspection_create():
     form = InspectionForm()
     if request.method == "GET":
-        form.inspected_on.data = date.today()
+        form.inspected_on.data = company_today(current_user.company)
         order_id = request.args.get("production_order", "")
         if order_id.isascii() and order_id.isdigit() and len(order_id) < 12 and int(order_id) < 2**31:
             order = db.session.scalar(company_select(ProductionOrder)
