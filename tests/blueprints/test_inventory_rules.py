@@ -38,3 +38,46 @@ def test_the_count_form_refuses_a_count_below_the_reservations_naming_the_order(
     assert movements() == 1
     level = db.session.scalar(select(StockLevel).where(StockLevel.warehouse_id == shop.main.id))
     assert level.available == D("2")
+
+
+# 10. Every product picker takes a SKU or a barcode (erp.services.catalog.find_product)
+
+def test_stock_forms_accept_a_barcode_where_they_accept_a_sku(staff_client, shop):
+    response = staff_client.post("/inventory/receive", data={
+        "direction": "receive", "product": "4006381333931", "warehouse_id": shop.main.id,
+        "quantity": "7"})
+    assert response.status_code == 303
+    response = staff_client.post("/inventory/count", data={
+        "product": " 4006381333931 ", "warehouse_id": shop.main.id, "counted": "5"})
+    assert response.status_code == 303
+    response = staff_client.post("/inventory/transfer", data={
+        "product": "4006381333931", "from_warehouse_id": shop.main.id,
+        "to_warehouse_id": shop.spare.id, "quantity": "1"})
+    assert response.status_code == 303
+    db.session.rollback()
+    assert dict(db.session.execute(select(StockLevel.warehouse_id, StockLevel.on_hand)).all()) == {
+        shop.main.id: D("4"), shop.spare.id: D("1")}
+
+
+def test_order_lines_accept_a_barcode(staff_client, shop):
+    order = sales.create_order(customer_id=shop.customer.id, warehouse_id=shop.main.id, **shop.kw)
+    response = staff_client.post(f"/sales/orders/{order.id}/lines", data={
+        "product": "4006381333931", "quantity": "2", "unit_price": "", "discount_percent": "0",
+        "tax_rate": "0"})
+    assert response.status_code == 303
+    db.session.rollback()
+    assert [item.product_id for item in db.session.get(type(order), order.id).items] == [
+        shop.product.id]
+
+
+def test_a_barcode_matches_exactly_a_sku_first_and_a_shared_barcode_names_none(shop):
+    from erp.services.catalog import find_product
+
+    company_id = shop.company.id
+    assert find_product(company_id, "4006381333931").id == shop.product.id
+    assert find_product(company_id, "400638133393") is None  # a part of it is not enough
+    shadow = ProductFactory(company=shop.company, sku="4006381333931")
+    assert find_product(company_id, "4006381333931").id == shadow.id  # the SKU wins
+    ProductFactory(company=shop.company, sku="NUT", barcode="111")
+    ProductFactory(company=shop.company, sku="NUT-2", barcode="111")
+    assert find_product(company_id, "111") is None  # ambiguous: pick from the list
