@@ -14,6 +14,7 @@ from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, con
                        id_filter)
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
+from erp.models.catalog import low_stock
 from erp.parsing import parse_date
 from erp.queries.search import product_matches
 
@@ -94,10 +95,8 @@ def stock_low() -> bool:
 
 
 def _stock_low(stmt: Select, value: str) -> Select:
-    if value != "1":
-        return stmt
-    return stmt.where(Product.min_stock > 0,
-                      StockLevel.on_hand - StockLevel.reserved < Product.min_stock)
+    """The levels of the products that are low over all warehouses (`low_stock`)."""
+    return stmt.where(low_stock()) if value == "1" else stmt
 
 
 def _stock_nonzero(stmt: Select, value: str) -> Select:

@@ -31,6 +31,7 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.catalog import low_stock
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
@@ -538,7 +539,8 @@ def suggested_quantity(*, min_stock: Decimal, on_hand: Decimal, reserved: Decima
 def reorder_rows(company_id: int, *, product_ids: list[int] | None = None,
                  limit: int = REORDER_LIMIT) -> list[ReorderRow]:
     """Active stocked products whose available stock (on hand - reserved, summed over
-    warehouses) is below their minimum stock, with what is already on open POs.
+    warehouses) is below their minimum stock (`low_stock`, the one rule of every page),
+    with what is already on open POs.
 
     One query (aggregate subqueries), whatever the number of products.
     """
@@ -563,9 +565,7 @@ def reorder_rows(company_id: int, *, product_ids: list[int] | None = None,
         .outerjoin(levels, levels.c.product_id == Product.id)
         .outerjoin(on_order, on_order.c.product_id == Product.id)
         .options(joinedload(Product.preferred_supplier))
-        .where(Product.company_id == company_id, Product.active.is_(True),
-               Product.kind != "service", Product.min_stock > 0,
-               func.round(on_hand - reserved, 3) < Product.min_stock)
+        .where(Product.company_id == company_id, low_stock())
         .order_by(Product.preferred_supplier_id, Product.sku, Product.id)
         .limit(limit))
     if product_ids is not None:

@@ -81,3 +81,33 @@ def test_a_barcode_matches_exactly_a_sku_first_and_a_shared_barcode_names_none(s
     ProductFactory(company=shop.company, sku="NUT", barcode="111")
     ProductFactory(company=shop.company, sku="NUT-2", barcode="111")
     assert find_product(company_id, "111") is None  # ambiguous: pick from the list
+
+
+# 9. One low-stock rule: the minimum applies to the available stock over all warehouses
+
+def test_low_stock_is_the_total_available_against_the_minimum_on_every_page(admin_client, shop):
+    from erp.queries.dashboard import low_stock_figures
+    from erp.services import purchasing, stock
+
+    put_stock(shop.product, shop.main, 8)
+    put_stock(shop.product, shop.spare, 5)  # 13 available in all, minimum 10: not low
+    hx = {"HX-Request": "true"}
+
+    def pages():
+        db.session.rollback()
+        stock_list = admin_client.get("/inventory/stock?low=1", headers=hx).data.decode()
+        every_level = admin_client.get("/inventory/stock", headers=hx).data.decode()
+        products = admin_client.get("/catalog/products?low=1", headers=hx).data.decode()
+        return {"stock list": "BOLT-8" in stock_list,
+                "stock badge": ">low</span>" in every_level,
+                "product list": "BOLT-8" in products,
+                "reorder": [r.product.sku for r in purchasing.reorder_rows(shop.company.id)]
+                == ["BOLT-8"],
+                "dashboard": low_stock_figures(shop.company.id)["low_stock"] == 1}
+
+    assert not any(pages().values()), pages()
+    stock.issue(company_id=shop.company.id, product_id=shop.product.id,
+                warehouse_id=shop.main.id, quantity=6, user=shop.user)  # 7 in all
+    assert all(pages().values()), pages()
+    body = admin_client.get("/inventory/stock?low=1", headers=hx).data.decode()
+    assert body.count('<tr id="level-') == 2  # both warehouses' levels of the low product
