@@ -36,6 +36,7 @@ from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock, validation)
+from erp.services.inventory import document_warehouse
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -117,9 +118,10 @@ def _supplier(company_id: int, supplier_id: int | None, *, field: str = "supplie
 
 def _warehouse(company_id: int, warehouse_id: int | None, *, field: str = "warehouse_id"
                ) -> Warehouse:
-    warehouse = validation.company_record(Warehouse, company_id, warehouse_id)
-    if warehouse is None or not warehouse.active:
-        raise ValidationError(field_errors={field: ["Choose a warehouse."]})
+    errors: dict[str, list[str]] = {}
+    warehouse = document_warehouse(company_id, warehouse_id, errors, field=field)
+    if warehouse is None:
+        raise ValidationError(field_errors=errors)
     return warehouse
 
 

@@ -8,7 +8,8 @@ Reservations change `reserved` the same way and write no movement (they move not
 
 The primitives (`move`, `reserve`, `release`) run inside the caller's transaction and
 only flush; the use cases (`receive`, `issue`, `transfer`, `adjust`) are one transaction
-each. They raise InsufficientStock, ValidationError or NotFound and never half-write.
+each, in active warehouses only. They raise InsufficientStock, ValidationError (also for
+an archived warehouse) or NotFound and never half-write.
 """
 from __future__ import annotations
 
@@ -125,6 +126,17 @@ def _warehouse(company_id: int, warehouse_id: int) -> Warehouse:
     if warehouse is None:
         raise NotFound("No such warehouse.")
     return warehouse
+
+
+def _open_warehouse(company_id: int, warehouse_id: int, field: str = "warehouse_id") -> None:
+    """A manual stock change (receipt, issue, transfer, count) names an active warehouse
+    of the company: NotFound for another company's, ValidationError for an archived one."""
+    from erp.services.inventory import document_warehouse
+
+    _warehouse(company_id, warehouse_id)
+    errors: dict[str, list[str]] = {}
+    if document_warehouse(company_id, warehouse_id, errors, field=field) is None:
+        raise ValidationError(field_errors=errors)
 
 
 def ensure_level(company_id: int, product_id: int, warehouse_id: int) -> int:
@@ -253,6 +265,7 @@ def receive(*, company_id: int, product_id: int, warehouse_id: int, quantity, us
     """Put stock in. Commits."""
     quantity = to_quantity(quantity)
     with atomic():
+        _open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=quantity, kind=kind, user=user, source=source, note=note)
 
@@ -262,6 +275,7 @@ def issue(*, company_id: int, product_id: int, warehouse_id: int, quantity, user
     """Take stock out (not what is reserved). Commits."""
     quantity = to_quantity(quantity)
     with atomic():
+        _open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=-quantity, kind=kind, user=user, source=source, note=note)
 
@@ -275,6 +289,8 @@ def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_war
     with atomic():
         to_warehouse = _warehouse(company_id, to_warehouse_id)
         from_warehouse = _warehouse(company_id, from_warehouse_id)
+        _open_warehouse(company_id, from_warehouse_id, "from_warehouse_id")
+        _open_warehouse(company_id, to_warehouse_id, "to_warehouse_id")
         out = move(company_id=company_id, product_id=product_id, warehouse_id=from_warehouse_id,
                    quantity=-quantity, kind="transfer_out", user=user, note=note,
                    source=Source("transfer", None, f"to {to_warehouse.code}"))
@@ -297,7 +313,7 @@ def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user
     counted = to_quantity(counted, field="counted", allow_zero=True)
     with atomic():
         _product(company_id, product_id)
-        _warehouse(company_id, warehouse_id)
+        _open_warehouse(company_id, warehouse_id)
         level_id = ensure_level(company_id, product_id, warehouse_id)
         on_hand, reserved = db.session.execute(
             select(StockLevel.on_hand, StockLevel.reserved)

@@ -111,3 +111,26 @@ def test_low_stock_is_the_total_available_against_the_minimum_on_every_page(admi
     assert all(pages().values()), pages()
     body = admin_client.get("/inventory/stock?low=1", headers=hx).data.decode()
     assert body.count('<tr id="level-') == 2  # both warehouses' levels of the low product
+
+
+# 11. Archived warehouses: refused even by a direct POST, nothing written
+
+def test_a_direct_post_to_an_archived_warehouse_is_refused(client_as, shop):
+    from erp.models.sales import SalesOrder
+    from erp.services import inventory
+
+    inventory.set_warehouse_active(company_id=shop.company.id, warehouse_id=shop.spare.id,
+                                   active=False, user=shop.user)
+    staff = client_as("staff")
+    response = staff.post("/sales/orders/new", data={
+        "customer": f"x [#{shop.customer.id}]", "warehouse_id": str(shop.spare.id),
+        "order_date": "2026-02-03"})
+    assert response.status_code == 422
+    for url, data in (("/inventory/receive", {"direction": "receive", "quantity": "1"}),
+                      ("/inventory/count", {"counted": "1"})):
+        response = staff.post(url, data={"product": "BOLT-8", "warehouse_id": shop.spare.id,
+                                         **data})
+        assert response.status_code == 422, url
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 0
+    assert movements() == 0
