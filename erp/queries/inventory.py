@@ -3,6 +3,7 @@ declarations, a warehouse's page, and the warehouse choices of the stock forms."
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
 
 from flask import g, request
 from flask_login import current_user
@@ -46,21 +47,29 @@ WAREHOUSES = ListSpec(
 )
 
 
+UNITS_SHOWN = 20  # units of measure in a warehouse's summary; a company has a handful
+
+
 def warehouse_page(warehouse: Warehouse) -> dict:
-    """A warehouse's stock summary (lines, on hand, reserved) and its last movements."""
+    """A warehouse's stock summary and its last movements. Quantities of different units
+    are never added: `per_unit` is (unit, products, on hand, reserved) for each unit."""
     company_id = current_user.company_id
-    summary = db.session.execute(
-        select(func.count(StockLevel.id), func.coalesce(func.sum(StockLevel.on_hand), 0),
-               func.coalesce(func.sum(StockLevel.reserved), 0))
+    per_unit = [(unit, products, Decimal(str(on_hand)), Decimal(str(reserved)))
+                for unit, products, on_hand, reserved in db.session.execute(
+        select(Product.unit, func.count(StockLevel.id), func.sum(StockLevel.on_hand),
+               func.sum(StockLevel.reserved))
+        .join(Product, Product.id == StockLevel.product_id)
         .where(StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
-               StockLevel.on_hand != 0)).one()
+               StockLevel.on_hand != 0)
+        .group_by(Product.unit).order_by(Product.unit).limit(UNITS_SHOWN))]
     movements = list(db.session.scalars(
         select(StockMovement)
         .where(StockMovement.company_id == company_id, StockMovement.warehouse_id == warehouse.id)
         .options(joinedload(StockMovement.product), joinedload(StockMovement.user),
                  raiseload("*"))
         .order_by(StockMovement.created_at.desc(), StockMovement.id.desc()).limit(10)))
-    return {"summary": summary, "movements": movements}
+    return {"products": sum(row[1] for row in per_unit), "per_unit": per_unit,
+            "movements": movements}
 
 
 # Stock levels

@@ -134,3 +134,23 @@ def test_a_direct_post_to_an_archived_warehouse_is_refused(client_as, shop):
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 0
     assert movements() == 0
+
+
+# 14b. The warehouse page never adds quantities of different units
+
+def test_the_warehouse_page_shows_stock_per_unit(admin_client, shop):
+    put_stock(shop.product, shop.main, 100)
+    put_stock(ProductFactory(company=shop.company, unit="pcs"), shop.main, 20)
+    put_stock(ProductFactory(company=shop.company, unit="kg"), shop.main, "35.5")
+    put_stock(ProductFactory(company=shop.company, unit="m2"), shop.main, 12)
+    put_stock(ProductFactory(company=shop.company, unit="kg"), shop.spare, 7)  # elsewhere
+    order = sales.create_order(customer_id=shop.customer.id, warehouse_id=shop.main.id, **shop.kw)
+    sales.add_line(order_id=order.id, product_id=shop.product.id, quantity="4", **shop.kw)
+    sales.confirm_order(order_id=order.id, **shop.kw)
+    body = admin_client.get(f"/inventory/warehouses/{shop.main.id}").data.decode()
+    assert '<dd class="col-sm-9" id="warehouse-on-hand">35.5 kg · 12 m2 · 120 pcs</dd>' in body
+    assert '<dd class="col-sm-9" id="warehouse-reserved">4 pcs</dd>' in body
+    assert ">4 · <a" in body  # four products in stock
+    assert "167.5" not in body
+    empty = admin_client.get(f"/inventory/warehouses/{shop.spare.id}").data.decode()
+    assert 'id="warehouse-reserved">—</dd>' in empty and 'id="warehouse-on-hand">7 kg</dd>' in empty
