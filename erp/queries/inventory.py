@@ -2,6 +2,8 @@
 declarations, a warehouse's page, and the warehouse choices of the stock forms."""
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 
@@ -15,6 +17,7 @@ from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, con
                        id_filter)
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
+from erp.models.base import ZERO
 from erp.models.catalog import low_stock
 from erp.parsing import parse_date
 from erp.queries.search import product_matches
@@ -70,6 +73,68 @@ def warehouse_page(warehouse: Warehouse) -> dict:
         .order_by(StockMovement.created_at.desc(), StockMovement.id.desc()).limit(10)))
     return {"products": sum(row[1] for row in per_unit), "per_unit": per_unit,
             "movements": movements}
+
+
+# Available stock beside a document's lines (a draft sales order)
+
+@dataclass(frozen=True)
+class Availability:
+    """A product's available stock in the document's warehouse, and what the document's
+    lines of the product need together: `short` when they need more."""
+
+    available: Decimal
+    needed: Decimal
+
+    @property
+    def short(self) -> bool:
+        return self.needed > self.available
+
+
+def available_in(warehouse_id: int, product_ids) -> dict[int, Decimal]:
+    """Available (on hand - reserved) of each product in one warehouse: one query."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved)
+        .where(StockLevel.company_id == current_user.company_id,
+               StockLevel.warehouse_id == warehouse_id, StockLevel.product_id.in_(ids)))
+    return {product_id: on_hand - reserved for product_id, on_hand, reserved in rows}
+
+
+def line_availability(warehouse_id: int, lines) -> dict[int, Availability]:
+    """{product id: Availability} for the stocked products of `lines` (each with a loaded
+    `product` and a `quantity`) in the warehouse: one query, whatever the number of lines."""
+    needed: dict[int, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        if line.product.stocked:
+            needed[line.product_id] += line.quantity
+    have = available_in(warehouse_id, needed)
+    return {product_id: Availability(have.get(product_id, ZERO), quantity)
+            for product_id, quantity in needed.items()}
+
+
+def availability_hint(warehouse_id: int | None, product_text: str, quantity_text: str) -> dict:
+    """What the add-line form shows beside the picked product: its availability in the
+    document's warehouse (nothing while no product is named, or for a service)."""
+    from erp.services import stock, validation
+    from erp.services.catalog import find_product
+
+    warehouse = db.session.scalar(select(Warehouse).where(
+        Warehouse.company_id == current_user.company_id,
+        Warehouse.id == warehouse_id)) if warehouse_id is not None else None
+    product = find_product(current_user.company_id, product_text[:300]) \
+        if warehouse is not None else None
+    if product is None or not product.stocked:
+        return {"product": None}
+    try:  # what the line form would accept; anything else is no quantity yet
+        quantity = validation.number(quantity_text[:40], step=stock.QUANTITY_STEP,
+                                     maximum=stock.MAX_QUANTITY)
+    except validation.BadValue:
+        quantity = ZERO
+    available = available_in(warehouse.id, [product.id]).get(product.id, ZERO)
+    return {"product": product, "warehouse": warehouse,
+            "availability": Availability(available, quantity)}
 
 
 # Stock levels

@@ -154,3 +154,77 @@ def test_the_warehouse_page_shows_stock_per_unit(admin_client, shop):
     assert "167.5" not in body
     empty = admin_client.get(f"/inventory/warehouses/{shop.spare.id}").data.decode()
     assert 'id="warehouse-reserved">—</dd>' in empty and 'id="warehouse-on-hand">7 kg</dd>' in empty
+
+
+# 20d. A draft order shows the available stock of its lines and of the product being added
+
+def draft_with_lines(shop, products, quantity="1"):
+    order = sales.create_order(customer_id=shop.customer.id, warehouse_id=shop.main.id, **shop.kw)
+    for product in products:
+        sales.add_line(order_id=order.id, product_id=product.id, quantity=quantity, **shop.kw)
+    return order
+
+
+def test_draft_lines_show_the_available_stock_and_warn_when_short(admin_client, shop):
+    put_stock(shop.product, shop.main, 5)
+    put_stock(shop.product, shop.spare, 50)  # another warehouse: not counted
+    nut = ProductFactory(company=shop.company, sku="NUT-8")
+    put_stock(nut, shop.main, 9)
+    order = draft_with_lines(shop, [shop.product, nut, shop.product], quantity="3")
+    lines = sorted(order.items, key=lambda item: item.id)
+    body = admin_client.get(f"/sales/orders/{order.id}").data.decode()
+    assert "Available in MAIN" in body
+
+    def cell(line):
+        start = body.index(f'id="line-{line.id}-available"')
+        return body[start:body.index("</td>", start)]
+
+    # the two BOLT-8 lines need 6 together, 5 are available: both warn
+    assert ">5 <span class=\"badge text-bg-danger\">short</span>" in cell(lines[0])
+    assert "short" in cell(lines[2]) and "need 6" in cell(lines[0])
+    assert ">9</span>" in cell(lines[1]) and "short" not in cell(lines[1])
+    response = admin_client.post(f"/sales/orders/{order.id}/lines/{lines[2].id}/remove",
+                                 headers={"HX-Request": "true"})
+    assert "short" not in response.data.decode()  # 3 needed, 5 available
+    sales.confirm_order(order_id=order.id, **shop.kw)
+    assert "Available in" not in admin_client.get(f"/sales/orders/{order.id}").data.decode()
+
+
+def test_the_order_page_reads_availability_in_one_query(admin_client, shop, queries_for):
+    products = [ProductFactory(company=shop.company) for _ in range(30)]
+    for product in products[:20]:
+        put_stock(product, shop.main, 2)
+    few, many = draft_with_lines(shop, products[:3]), draft_with_lines(shop, products)
+    assert queries_for(admin_client, f"/sales/orders/{few.id}") == queries_for(
+        admin_client, f"/sales/orders/{many.id}")
+
+
+def test_the_add_line_form_shows_the_picked_products_availability(client_as, shop,
+                                                                  other_company):
+    put_stock(shop.product, shop.main, 5)
+    order = draft_with_lines(shop, [])
+    viewer = client_as("viewer")
+    page = viewer.get(f"/sales/orders/{order.id}").data.decode()
+    assert f'id="order-{order.id}-add-available"' not in page  # no add form for a viewer
+    staff = client_as("staff")
+    page = staff.get(f"/sales/orders/{order.id}").data.decode()
+    assert f'hx-get="/inventory/available?warehouse={shop.main.id}"' in page
+
+    def hint(client, **args):
+        args.setdefault("warehouse", shop.main.id)
+        return client.get("/inventory/available", query_string=args,
+                          headers={"HX-Request": "true"}).data.decode()
+
+    assert "5 pcs of BOLT-8 available in MAIN" in hint(viewer, product="BOLT-8", quantity="2")
+    assert "text-muted" in hint(viewer, product="4006381333931", quantity="5")
+    short = hint(viewer, product=f"BOLT-8 [#{shop.product.id}]", quantity="6")
+    assert "text-danger" in short and "fewer than the 6 asked" in short
+    assert "available" not in hint(viewer, product="NOPE", quantity="1")
+    for nonsense in ("x", "NaN", "-Infinity", "9" * 400):  # no quantity yet: no warning
+        assert "text-muted" in hint(viewer, product="BOLT-8", quantity=nonsense)
+    assert "available" not in hint(viewer, product="BOLT-8", warehouse="abc")
+    service = ProductFactory(company=shop.company, kind="service", sku="FITTING")
+    assert "available" not in hint(viewer, product=service.sku)
+    theirs = client_as("staff", company=other_company)
+    assert "available" not in hint(theirs, product="BOLT-8")  # neither ours nor theirs
+    assert client_as("viewer").get("/inventory/available").status_code == 200
