@@ -493,7 +493,7 @@ QUERY_NAMES = [
     "date_from", "date_to", "from", "to", "employee", "number", "customer", "result", "view",
     "assignee", "priority", "overdue", "user", "action", "record_type", "record_id",
     "stocked", "active", "created", "in", "supplier_id", "customer_id", "production_order",
-    "direction", "export", "format", "next",
+    "direction", "export", "format", "next", "quantity",
 ]
 SORTS = ["name", "-name", "sku", "-date", "created", "-created", "due", "code", "-total",
          "sequence", "start", "email"]
@@ -506,6 +506,7 @@ LIST_ROUTES = {
     "catalog.supplier_options": {}, "catalog.product_detail": {"product_id": "product"},
     "inventory.warehouse_list": {}, "inventory.stock_list": {}, "inventory.movement_list": {},
     "inventory.stock_count": {}, "inventory.stock_transfer": {}, "inventory.stock_receive": {},
+    "inventory.stock_available": {},
     "production.employee_list": {}, "production.employee_options": {},
     "production.bom_list": {}, "production.bom_open": {}, "production.order_list": {},
     "production.order_options": {}, "production.workorder_list": {},

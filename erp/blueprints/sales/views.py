@@ -22,6 +22,7 @@ from erp.models import Warehouse
 from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
 from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
+from erp.queries.inventory import line_availability
 from erp.services import sales as sales_service
 from erp.web import picker_response, redirect_after_post, render
 
@@ -143,6 +144,8 @@ LINES = LineEditor(
     update=sales_service.update_line, remove=sales_service.remove_line,
     pick=Pick("product", "product_id"), section="order-{id}-lines",
     editable=lambda order: order.is_draft, oob=("sales/_order_totals.html",),
+    context=lambda order: {"availability": line_availability(order.warehouse_id, order.items)
+                           if order.is_draft else {}},
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
