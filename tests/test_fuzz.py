@@ -331,7 +331,8 @@ CSRF_ONLY = {
     "production.bom_line_remove", "production.order_start",
     "production.order_complete", "production.order_cancel", "production.workorder_start",
     "production.workorder_finish", "production.workorder_reopen", "purchasing.line_delete",
-    "purchasing.order_place", "purchasing.order_cancel", "sales.order_confirm",
+    "purchasing.order_place", "purchasing.order_cancel", "purchasing.order_close",
+    "sales.order_confirm",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
     "sales.order_line_remove", "tasks.task_delete",
 }
