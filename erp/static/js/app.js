@@ -27,6 +27,20 @@
     box.classList.remove("d-none");
   });
 
+  // The <details> menus (base.html) open without JavaScript; with it, a click elsewhere or
+  // Escape closes them as a menu would.
+  function closeMenus(except) {
+    document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+      if (menu !== except) { menu.removeAttribute("open"); }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    closeMenus(event.target.closest ? event.target.closest("details.dropdown") : null);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeMenus(null); }
+  });
+
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("htmx-error");
     if (box) { box.classList.add("d-none"); }
