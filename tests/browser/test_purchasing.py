@@ -43,6 +43,7 @@ def test_create_place_and_partly_receive_a_purchase_order(page, live_server, bro
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "purchasing-draft-lines.png"), full_page=True)
 
+    page.once("dialog", lambda dialog: dialog.accept())  # hx-confirm
     page.click("button:has-text('Place order')")
     expect(page.locator("#order-status")).to_have_text("Ordered")
 

@@ -4,16 +4,19 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from erp.services import sales
+from erp.extensions import db
+from erp.models.sales import SalesOrder
+from erp.services import purchasing, sales, stock
 from tests.browser.conftest import ARTIFACTS
-from tests.factories.catalog import ProductFactory, WarehouseFactory
+from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
 from tests.factories.sales import CustomerFactory
 
 PHONE = {"width": 390, "height": 844}
 
 
-def draft_order(company, user, lines: int = 1):
-    """A draft sales order with `lines` lines (through the service)."""
+def draft_order(company, user, lines: int = 1, in_stock: int = 0):
+    """A draft sales order with `lines` lines of 3 (through the service), each product with
+    `in_stock` in the order's warehouse."""
     warehouse = WarehouseFactory(company=company)
     customer = CustomerFactory(company=company, name="Bright Optics")
     order = sales.create_order(company_id=company.id, user=user, customer_id=customer.id,
@@ -21,9 +24,26 @@ def draft_order(company, user, lines: int = 1):
     for index in range(lines):
         product = ProductFactory(company=company, sku=f"LENS-{index}", name=f"Lens {index}",
                                  sale_price=Decimal("120.00"))
+        if in_stock:
+            stock.receive(company_id=company.id, product_id=product.id,
+                          warehouse_id=warehouse.id, quantity=in_stock, user=user)
         sales.add_line(company_id=company.id, order_id=order.id, user=user,
                        product_id=product.id, quantity=Decimal("3"))
     return order.id
+
+
+@pytest.fixture
+def order_page(live_server, browser_login, make_user, company):
+    """`order_page(page, lines=, in_stock=)`: a manager logged in on `page` looks at a new
+    draft sales order (`draft_order`); gives the order's id."""
+    def open_order(page, **order) -> int:
+        manager = make_user("manager")
+        order_id = draft_order(company, manager, **order)
+        browser_login(page, manager.email)
+        page.goto(f"{live_server}/sales/orders/{order_id}")
+        return order_id
+
+    return open_order
 
 
 @pytest.fixture
@@ -37,11 +57,8 @@ def phone_page(browser, request):
 
 
 def test_sales_order_page_fits_a_phone_and_its_add_line_field_can_be_tapped(
-        phone_page, live_server, browser_login, make_user, company):
-    manager = make_user("manager")
-    order_id = draft_order(company, manager, lines=2)
-    browser_login(phone_page, manager.email)
-    phone_page.goto(f"{live_server}/sales/orders/{order_id}")
+        phone_page, order_page):
+    order_page(phone_page, lines=2)
     expect(phone_page.locator("h1")).to_contain_text("SO-")
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
@@ -93,12 +110,9 @@ def test_without_javascript_the_navigation_works_and_one_can_log_out(
 
 
 def test_without_javascript_the_history_panel_links_to_the_history(
-        no_js, live_server, browser_login, make_user, company):
-    manager = make_user("manager")
-    order_id = draft_order(company, manager)
+        no_js, order_page):
     page = no_js({"width": 1280, "height": 900})
-    browser_login(page, manager.email)
-    page.goto(f"{live_server}/sales/orders/{order_id}")
+    order_page(page)
     panel = page.locator(".history-panel")
     expect(panel.get_by_text("Loading the history")).to_be_hidden()
     panel.get_by_role("link", name="Show the history").click()
@@ -119,3 +133,89 @@ def test_with_javascript_the_user_menu_opens_and_closes(page, live_server, brows
     log_out.click()
     expect(page).to_have_url(f"{live_server}/login")
     assert page.js_errors == []
+
+
+def order_status(order_id: int) -> str:
+    db.session.rollback()  # end the snapshot: see what the requests wrote
+    return db.session.get(SalesOrder, order_id).status
+
+
+def test_confirm_ship_and_invoice_ask_first_and_no_changes_nothing(
+        page, order_page):
+    order_id = order_page(page, in_stock=10)
+    questions: list[str] = []
+
+    def answer(dialog, accept: bool):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.click("#order-actions button:has-text('Confirm')")
+    expect(page.locator("#record-status")).to_have_text("Draft")
+    assert questions and questions[-1].startswith("Confirm SO-")
+    assert order_status(order_id) == "draft"
+    for button, status in (("Confirm", "Confirmed"), ("Ship", "Shipped"),
+                           ("Invoice", "Invoiced")):
+        page.once("dialog", lambda dialog: answer(dialog, True))
+        page.click(f"#order-actions button:has-text('{button}')")
+        expect(page.locator("#record-status")).to_have_text(status)
+        assert questions[-1].startswith(f"{button} SO-")
+    assert page.js_errors == []
+
+
+def test_place_order_asks_first(page, live_server, browser_login, make_user, company):
+    manager = make_user("manager")
+    supplier = SupplierFactory(company=company)
+    warehouse = WarehouseFactory(company=company)
+    order = purchasing.create_order(company_id=company.id, user=manager,
+                                    supplier_id=supplier.id, warehouse_id=warehouse.id)
+    order_id = order.id
+    browser_login(page, manager.email)
+    page.goto(f"{live_server}/purchasing/orders/{order_id}")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("button:has-text('Place order')")
+    expect(page.locator("#order-status")).to_have_text("Draft")
+    assert questions and questions[0].startswith("Place PO-")
+
+
+def test_without_javascript_confirm_cancel_and_remove_line_ask_on_a_page_first(
+        no_js, order_page):
+    page = no_js(PHONE)
+    order_id = order_page(page, lines=2)
+    detail = page.url
+
+    # remove a line: a page asks; Back leaves the line
+    page.locator("#order-%d-lines tbody tr" % order_id).first.get_by_role(
+        "button", name="Remove").click()
+    expect(page.locator("#confirm-question")).to_contain_text("Remove the line LENS-0")
+    page.click("#confirm-back")
+    expect(page).to_have_url(detail)
+    expect(page.locator(f"#order-{order_id}-lines tbody tr")).to_have_count(2)
+    page.locator("#order-%d-lines tbody tr" % order_id).first.get_by_role(
+        "button", name="Remove").click()
+    page.click("#confirm-step")
+    expect(page.locator("#flash")).to_contain_text("Line removed.")
+    expect(page.locator(f"#order-{order_id}-lines tbody tr")).to_have_count(1)
+
+    # cancel: a page asks first, then the order is cancelled
+    page.click("#order-actions button:has-text('Cancel order')")
+    expect(page.locator("#confirm-question")).to_contain_text("Cancel SO-")
+    assert order_status(order_id) == "draft"
+    page.click("#confirm-step")
+    expect(page.locator("#record-status")).to_have_text("Cancelled")
+    assert order_status(order_id) == "cancelled"
+
+
+def test_without_javascript_confirm_asks_on_a_page_and_back_changes_nothing(
+        no_js, order_page):
+    page = no_js({"width": 1280, "height": 900})
+    order_page(page, in_stock=10)
+    page.click("#order-actions button:has-text('Confirm')")
+    expect(page.locator("#confirm-question")).to_contain_text("Confirm SO-")
+    page.click("#confirm-back")
+    expect(page.locator("#record-status")).to_have_text("Draft")
+    page.click("#order-actions button:has-text('Confirm')")
+    page.click("#confirm-step")
+    expect(page.locator("#record-status")).to_have_text("Confirmed")
+    expect(page.locator("#flash")).to_contain_text("confirmed: stock reserved")
