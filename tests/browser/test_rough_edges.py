@@ -1,4 +1,5 @@
 """The rough edges of the pages (issue #16): a phone, no JavaScript, confirmations, feedback."""
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,6 +10,7 @@ from erp.models.sales import SalesOrder
 from erp.services import purchasing, sales, stock
 from tests.browser.conftest import ARTIFACTS
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
+from tests.factories.core import PASSWORD
 from tests.factories.sales import CustomerFactory
 
 PHONE = {"width": 390, "height": 844}
@@ -219,3 +221,62 @@ def test_without_javascript_confirm_asks_on_a_page_and_back_changes_nothing(
     page.click("#confirm-step")
     expect(page.locator("#record-status")).to_have_text("Confirmed")
     expect(page.locator("#flash")).to_contain_text("confirmed: stock reserved")
+
+
+def hold(page, pattern: str, method: str = "POST") -> list:
+    """Hold the requests to `pattern` with `method` (the test lets them go with
+    `.continue_()`): a deliberately slow server, without a sleep."""
+    held: list = []
+    page.route(pattern, lambda route: held.append(route) if route.request.method == method
+               else route.continue_())
+    return held
+
+
+# While a page is being left, Playwright cannot look into it: the login page writes what its
+# button looked like when it was left (the answer arrived) for the next page to read.
+RECORD_LOGIN_BUTTON = """
+window.addEventListener("pagehide", function () {
+  var button = document.querySelector("form button[type=submit]");
+  if (button && location.pathname === "/login") {
+    sessionStorage.setItem("login-button", JSON.stringify(
+      {disabled: button.disabled, busy: button.classList.contains("is-busy")}));
+  }
+});
+"""
+
+
+def test_the_login_button_is_disabled_with_a_spinner_while_the_login_runs(
+        page, live_server, make_user):
+    user = make_user("staff")
+    page.add_init_script(RECORD_LOGIN_BUTTON)
+    page.goto(f"{live_server}/login")
+    held = hold(page, "**/login")
+    page.fill("input[name=email]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]", no_wait_after=True)
+    while not held:  # the login is on its way (the route handler runs while Playwright waits)
+        page.wait_for_timeout(50)
+    page.wait_for_timeout(500)  # a slow server
+    held[0].continue_()
+    expect(page).to_have_url(f"{live_server}/")
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('login-button'))") == \
+        {"disabled": True, "busy": True}
+    assert page.js_errors == []
+
+
+def test_an_htmx_change_disables_its_button_and_shows_the_indicator_while_it_runs(
+        page, order_page):
+    order_id = order_page(page, lines=1)
+    held = hold(page, f"**/sales/orders/{order_id}/lines")
+    page.fill("#product", "LENS-0")
+    page.fill("#quantity", "2")
+    add = page.locator(f"#order-{order_id}-add-line button[type=submit]")
+    add.click()
+    expect(add).to_be_disabled()
+    expect(page.locator("#busy")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#flash")).to_contain_text("Line added.")
+    expect(page.locator("#busy")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
+    expect(page.locator(f"#order-{order_id}-add-line button[type=submit]")).to_be_enabled()
+    assert page.js_errors == []
