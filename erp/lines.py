@@ -154,6 +154,12 @@ class LineEditor:
             return self.respond(doc_id, status=409, message=str(error), category="danger")
         return self.respond(doc_id, message=self.removed)
 
+    def remove_view(self, doc_id: int | None, line_id: int):
+        """The remove URL: its GET asks first (`ask_remove`), its POST removes."""
+        if request.method == "GET":
+            return self.ask_remove(doc_id, line_id)
+        return self.remove_line(doc_id, line_id)
+
     def ask_remove(self, doc_id: int | None, line_id: int):
         """The question before a removal, for a browser without JavaScript (the GET of the
         remove URL; with JavaScript htmx asks): "Remove the line <its product> from <the
@@ -229,7 +235,7 @@ class LineEditor:
 def register_line_routes(bp, editor: LineEditor, *, url: str, line_url: str,
                          remove: str = "remove") -> None:
     """The three POST routes (staff) of `editor.endpoints`: add at `url`, update at
-    `line_url`, remove at `line_url/<remove>` (whose GET asks first: `ask_remove`)."""
+    `line_url`, remove at `line_url/<remove>` (whose GET asks first: `remove_view`)."""
     from erp.auth import require_role
 
     def add(**kwargs):
@@ -239,9 +245,7 @@ def register_line_routes(bp, editor: LineEditor, *, url: str, line_url: str,
         return editor.update_line(kwargs.get(editor.doc_key), kwargs[editor.line_key])
 
     def delete(**kwargs):
-        if request.method == "GET":  # without JavaScript: the question first
-            return editor.ask_remove(kwargs.get(editor.doc_key), kwargs[editor.line_key])
-        return editor.remove_line(kwargs.get(editor.doc_key), kwargs[editor.line_key])
+        return editor.remove_view(kwargs.get(editor.doc_key), kwargs[editor.line_key])
 
     rules = (url, line_url, f"{line_url}/{remove}")
     methods = (["POST"], ["POST"], ["GET", "POST"])

@@ -1,6 +1,7 @@
 """The rough edges of the pages (issue #16), through HTTP: the confirmation pages a browser
 without JavaScript shows before an irreversible step, the navigation, messages, pagers and
 the labels of the History panel."""
+import re
 from decimal import Decimal
 
 import pytest
@@ -138,3 +139,99 @@ def test_the_question_of_a_removal_from_a_confirmed_order_goes_back(app, company
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "can no longer be changed" in page
+
+
+# --- 19: the audit trail and the CSV import in the navigation ---------------------------
+
+@pytest.mark.parametrize("role, shown", [
+    ("viewer", set()), ("staff", set()), ("manager", {"Import"}),
+    ("admin", {"Import", "Audit trail"}),
+])
+def test_the_navigation_links_the_import_and_the_audit_trail_for_the_roles_allowed(
+        client_as, role, shown):
+    client = client_as(role)
+    page = client.get("/").get_data(as_text=True)
+    nav = page[page.index('id="main-nav"'):page.index("</nav>")]
+    links = {"Import": "/admin/import/products", "Audit trail": "/admin/audit"}
+    for label, url in links.items():
+        assert (f'href="{url}">{label}</a>' in nav) == (label in shown), (role, label)
+        assert client.get(url).status_code == (200 if label in shown else 403), (role, url)
+
+
+def test_the_current_page_is_marked_in_the_navigation(admin_client):
+    page = admin_client.get("/admin/import/products").get_data(as_text=True)
+    nav = page[page.index('id="main-nav"'):page.index("</nav>")]
+    current = re.findall(r'aria-current="page"\s+href="([^"]+)"', nav)
+    assert current == ["/admin/import/products"]
+
+
+# --- 20: the remaining rough edges ----------------------------------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+def test_an_htmx_answer_without_a_message_clears_the_old_one(app, company, manager):
+    product = ProductFactory(company=company, sku="TABLE")
+    client = login(app.test_client(), manager.email)
+    response = client.post(f"/production/boms/{product.id}/lines", headers=HX,
+                           data={"component": "TABLE", "quantity": "many"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    oob = html[html.index('<div id="flash" hx-swap-oob="true">'):]
+    assert oob.split("</div>", 1)[0].strip().endswith('hx-swap-oob="true">')  # empty: cleared
+
+
+def test_a_bom_line_removal_asks_first_without_javascript(app, company, manager):
+    from erp.services import production
+    table = ProductFactory(company=company, sku="TABLE", name="Table")
+    leg = ProductFactory(company=company, sku="LEG", name="Leg", kind="component")
+    line = production.add_bom_line(company_id=company.id, user=manager, product_id=table.id,
+                                   component_id=leg.id, quantity=Decimal("4"))
+    client = login(app.test_client(), manager.email)
+    page = client.get(f"/production/boms/lines/{line.id}/remove")
+    assert page.status_code == 200
+    assert "Remove the line LEG · Leg from TABLE · Table?" in page.get_data(as_text=True)
+    detail = client.get(f"/production/boms/{table.id}").get_data(as_text=True)
+    assert f'method="get" action="/production/boms/lines/{line.id}/remove"' in detail
+
+
+def test_a_list_of_one_page_has_no_pager_and_a_longer_one_has(app, company, manager):
+    client = login(app.test_client(), manager.email)
+    sales_order(company, manager, lines=0)
+    one = client.get("/sales/orders").get_data(as_text=True)
+    assert "Rows 1–1 of 1" in one
+    assert "Previous" not in one and "Page 1" not in one and "Next" not in one
+    sales_order(company, manager, lines=0)
+    two = client.get("/sales/orders?per_page=1").get_data(as_text=True)
+    assert 'rel="next"' in two and "Page 1" in two
+
+
+def test_the_history_shows_state_labels_quantities_and_plurals(app, company, manager):
+    supplier = SupplierFactory(company=company)
+    warehouse = WarehouseFactory(company=company)
+    product = ProductFactory(company=company, sku="BOLT")
+    kw = {"company_id": company.id, "user": manager}
+    order = purchasing.create_order(supplier_id=supplier.id, warehouse_id=warehouse.id, **kw)
+    line = purchasing.add_line(order_id=order.id, product_id=product.id,
+                               quantity=Decimal("10.000"), **kw)
+    purchasing.place_order(order_id=order.id, **kw)
+    purchasing.receive(order_id=order.id, quantities={line.id: Decimal("4")},
+                       warehouse_id=warehouse.id, **kw)
+    client = login(app.test_client(), manager.email)
+    history = client.get(f"/admin/audit/history/purchase_order/{order.id}").get_data(
+        as_text=True)
+    assert "added 10 x BOLT" in history and "10.000" not in history
+    assert "received 1 line of" in history and "line(s)" not in history
+    assert "Partially received" in history and "partially_received" not in history
+
+
+def test_a_sales_order_without_a_discount_shows_none(app, company, manager):
+    order = sales_order(company, manager)
+    client = login(app.test_client(), manager.email)
+    page = client.get(f"/sales/orders/{order.id}").get_data(as_text=True)
+    assert f'id="order-{order.id}-discount"' not in page and "−0.00" not in page
+    sales.update_line(company_id=company.id, order_id=order.id, line_id=order.items[0].id,
+                      user=manager, quantity=Decimal("10"), unit_price=Decimal("10.00"),
+                      discount_percent=Decimal("10"), tax_rate=Decimal("0"))
+    page = client.get(f"/sales/orders/{order.id}").get_data(as_text=True)
+    assert f'id="order-{order.id}-discount">−10.00' in page

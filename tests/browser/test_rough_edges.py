@@ -280,3 +280,18 @@ def test_an_htmx_change_disables_its_button_and_shows_the_indicator_while_it_run
     expect(page.locator("#busy")).not_to_have_class(re.compile(r"\bhtmx-request\b"))
     expect(page.locator(f"#order-{order_id}-add-line button[type=submit]")).to_be_enabled()
     assert page.js_errors == []
+
+
+def test_a_refused_change_replaces_the_old_success_message(page, order_page, company):
+    order_id = order_page(page, lines=1, in_stock=10)
+    page.fill("#product", "LENS-0")
+    page.fill("#quantity", "1")
+    page.click(f"#order-{order_id}-add-line button[type=submit]")
+    expect(page.locator("#flash")).to_contain_text("Line added.")
+    order = db.session.get(SalesOrder, order_id)
+    sales.confirm_order(company_id=company.id, order_id=order_id, user=order.created_by)
+    page.fill("#product", "LENS-0")  # meanwhile the order was confirmed elsewhere: 409
+    page.fill("#quantity", "1")
+    page.click(f"#order-{order_id}-add-line button[type=submit]")
+    expect(page.locator("#htmx-error")).to_contain_text("confirmed")
+    expect(page.locator("#flash")).not_to_contain_text("Line added.")
