@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from erp.extensions import db
 from erp.models.sales import SalesOrder
-from erp.services import purchasing, sales, stock
+from erp.services import production, purchasing, sales, stock
 from tests.browser.conftest import ARTIFACTS
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
 from tests.factories.core import PASSWORD
@@ -66,6 +66,28 @@ def test_sales_order_page_fits_a_phone_and_its_add_line_field_can_be_tapped(
     assert width <= PHONE["width"]
     phone_page.click("#product")  # no force: it must be the element under the finger
     expect(phone_page.locator("#product")).to_be_focused()
+
+
+def test_a_purchase_order_and_a_bill_of_materials_fit_a_phone(phone_page, live_server,
+                                                              browser_login, make_user, company):
+    manager = make_user("manager")
+    supplier = SupplierFactory(company=company)
+    warehouse = WarehouseFactory(company=company)
+    table = ProductFactory(company=company, sku="TABLE", name="Table", kind="finished_good")
+    leg = ProductFactory(company=company, sku="LEG", name="Leg", kind="component")
+    kw = {"company_id": company.id, "user": manager}
+    order = purchasing.create_order(supplier_id=supplier.id, warehouse_id=warehouse.id, **kw)
+    purchasing.add_line(order_id=order.id, product_id=leg.id, quantity=Decimal("40"), **kw)
+    production.add_bom_line(product_id=table.id, component_id=leg.id, quantity=Decimal("4"),
+                            **kw)
+    browser_login(phone_page, manager.email)
+    for url, field in ((f"/purchasing/orders/{order.id}", "#product"),
+                       (f"/production/boms/{table.id}", "#component")):
+        phone_page.goto(live_server + url)
+        expect(phone_page.locator(field)).to_be_visible()
+        assert phone_page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], url
+        phone_page.click(field)
+        expect(phone_page.locator(field)).to_be_focused()
 
 
 @pytest.fixture
