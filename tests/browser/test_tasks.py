@@ -33,5 +33,5 @@ def test_a_task_is_marked_done_in_place(page, live_server, browser_login, make_u
     assert db.session.get(Todo, task_id).status == "done"
 
     page.click(f"#task-{task_id} a")
-    expect(page.locator(f"#history-Todo-{task_id}")).to_contain_text("open → done")
+    expect(page.locator(f"#history-Todo-{task_id}")).to_contain_text("Open → Done")
     assert page.js_errors == []

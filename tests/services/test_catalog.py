@@ -154,10 +154,15 @@ def test_warehouse_rules(company, user):
     empty = WarehouseFactory(company=company)
     inventory.delete_warehouse(company_id=company.id, warehouse_id=empty.id, user=user)
     assert count(Warehouse) == 1
-    inventory.set_warehouse_active(company_id=company.id, warehouse_id=main.id, active=False,
+    with pytest.raises(InUse):  # it holds stock: move the stock first
+        inventory.set_warehouse_active(company_id=company.id, warehouse_id=main.id,
+                                       active=False, user=user)
+    spare = WarehouseFactory(company=company)
+    inventory.set_warehouse_active(company_id=company.id, warehouse_id=spare.id, active=False,
                                    user=user)
     db.session.rollback()
-    assert db.session.get(Warehouse, main.id).active is False
+    assert db.session.get(Warehouse, main.id).active is True
+    assert db.session.get(Warehouse, spare.id).active is False
 
 
 def test_a_product_with_stock_cannot_become_a_service(company, user):
