@@ -32,6 +32,9 @@ OPEN_STATUSES = ("draft", "confirmed")
 SOLD_STATUSES = ("confirmed", "shipped", "invoiced")  # orders that count as sales
 STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info",
                  "invoiced": "success", "cancelled": "dark"}
+# what the order's printout is, by status: a draft is an offer, a cancelled order binds nobody
+PRINT_TITLES = {"draft": "Quotation", "cancelled": "Cancelled order"}
+PRINT_TITLE = "Order confirmation"
 
 
 ADDRESS_MAX = 2000  # a customer's addresses
@@ -129,6 +132,11 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == "draft"
+
+    @property
+    def print_title(self) -> str:
+        """The title of the order's printout: a quotation, a confirmation or a cancelled order."""
+        return PRINT_TITLES.get(self.status, PRINT_TITLE)
 
     def __str__(self) -> str:
         return self.number

@@ -473,6 +473,23 @@ def test_print_pages(admin_client, env):
     assert response.status_code == 303  # no invoice yet
 
 
+@pytest.mark.parametrize("status,title", [
+    ("draft", "Quotation"), ("confirmed", "Order confirmation"),
+    ("shipped", "Order confirmation"), ("cancelled", "Cancelled order")])
+def test_the_print_says_what_the_order_is_by_its_status(admin_client, env, status, title):
+    order = make_order(env, status="confirmed" if status == "cancelled" else status)
+    if status == "cancelled":
+        sales.cancel_order(order_id=order.id, **env.kw)
+    body = admin_client.get(f"/sales/orders/{order.id}/print").data.decode()
+    assert f"<title>{title} {order.number}" in body
+    assert f'<h1 class="doc-title">{title}</h1>' in body
+    assert ('id="doc-cancelled"' in body) == (status == "cancelled")
+    if title != "Order confirmation":
+        assert "Order confirmation" not in body
+    page = admin_client.get(f"/sales/orders/{order.id}").data.decode()
+    assert f"Print {title.lower()}</a>" in page
+
+
 def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
