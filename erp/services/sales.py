@@ -196,7 +196,16 @@ def search_customers(company_id: int, q: str, *, limit: int = pickers.LIMIT,
 
 # --- order header -----------------------------------------------------------------------
 
-def _header_values(company_id: int, data: dict, errors: dict) -> dict:
+def default_warehouse_of(company_id: int) -> Warehouse | None:
+    """The warehouse a new order ships from unless another is chosen: the company's only
+    active warehouse, else its first active one by name (there is no company setting)."""
+    return db.session.scalar(
+        select(Warehouse).where(Warehouse.company_id == company_id, Warehouse.active.is_(True))
+        .order_by(Warehouse.name, Warehouse.code, Warehouse.id).limit(1))
+
+
+def _header_values(company_id: int, data: dict, errors: dict, *,
+                   default_warehouse: bool = False) -> dict:
     values: dict = {}
     customer_id = data.get("customer_id")
     customer = None
@@ -212,7 +221,9 @@ def _header_values(company_id: int, data: dict, errors: dict) -> dict:
     values["customer_id"] = customer.id if customer else None
     warehouse_id = data.get("warehouse_id")
     warehouse = None
-    if warehouse_id not in (None, ""):
+    if warehouse_id in (None, "") and default_warehouse:
+        warehouse = default_warehouse_of(company_id)
+    elif warehouse_id not in (None, ""):
         try:
             number = int(warehouse_id)
         except (TypeError, ValueError):
@@ -236,12 +247,13 @@ def _header_values(company_id: int, data: dict, errors: dict) -> dict:
 def create_order(*, company_id: int, user: User | None, **data) -> SalesOrder:
     """Create a draft order with the next "SO" number (unique under concurrency).
 
-    Data: customer_id, warehouse_id, order_date, requested_date, notes. Raises
-    ValidationError with every field problem. Commits.
+    Data: customer_id, warehouse_id (none: `default_warehouse_of` the company),
+    order_date, requested_date, notes. Raises ValidationError with every field problem.
+    Commits.
     """
     with atomic():
         errors: dict[str, list[str]] = {}
-        values = _header_values(company_id, data, errors)
+        values = _header_values(company_id, data, errors, default_warehouse=True)
         if errors:
             raise ValidationError(field_errors=errors)
         order = SalesOrder(company_id=company_id, status="draft",

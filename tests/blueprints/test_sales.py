@@ -1,4 +1,5 @@
 """Sales pages: roles, company scope, bad input, htmx fragments and constant query counts."""
+import re
 from decimal import Decimal
 
 import pytest
@@ -311,6 +312,16 @@ def test_order_form_preselects_and_bad_input_writes_nothing(staff_client, env, o
     assert response.status_code == 422
     assert b"Choose a customer." in response.data and b"Choose a warehouse." in response.data
     assert count(SalesOrder) == 0
+
+
+def test_the_new_order_form_preselects_the_default_warehouse(staff_client, env):
+    WarehouseFactory(company=env.company, code="B", name="Back store")
+    WarehouseFactory(company=env.company, code="A", name="Zone A")
+    page = staff_client.get("/sales/orders/new").data.decode()
+    back = sales.default_warehouse_of(env.company.id)
+    assert back.name == "Back store"
+    assert re.search(rf'<option selected value="{back.id}">|<option value="{back.id}" selected>',
+                     page), page
 
 
 def test_header_edit_only_while_draft(staff_client, env):

@@ -147,6 +147,16 @@ def test_orders_of_another_company_are_not_found(env, other_company):
     assert set(error.value.field_errors) == {"customer", "warehouse_id"}
 
 
+def test_a_new_order_without_a_warehouse_ships_from_the_default_one(env):
+    order = sales.create_order(customer_id=env.customer.id, **env.kw)
+    assert order.warehouse_id == env.warehouse.id  # the only warehouse
+    WarehouseFactory(company=env.company, code="AAA", name="Annex (closed)", active=False)
+    annex = WarehouseFactory(company=env.company, code="ZZZ", name="Annex")
+    assert sales.default_warehouse_of(env.company.id).id == annex.id  # first active by name
+    order = sales.create_order(customer_id=env.customer.id, warehouse_id="", **env.kw)
+    assert order.warehouse_id == annex.id
+
+
 def test_create_order_numbers_from_the_sequence_and_validates_the_header(env):
     first, second = new_order(env), new_order(env)
     assert first.number.startswith("SO-") and first.number.endswith("000001")

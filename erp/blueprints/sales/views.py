@@ -95,8 +95,8 @@ def order_create():
     form.warehouse_id.choices = _warehouse_choices()
     if request.method == "GET":
         form.order_date.data = date.today()
-        if len(form.warehouse_id.choices) == 2:  # only one warehouse: preselect it
-            form.warehouse_id.data = form.warehouse_id.choices[1].value
+        warehouse = sales_service.default_warehouse_of(_company_id())
+        form.warehouse_id.data = str(warehouse.id) if warehouse else ""
         customer_id = request.args.get("customer_id", type=int)
         if customer_id and 0 < customer_id < 2**31:
             customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
