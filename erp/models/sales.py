@@ -134,6 +134,11 @@ class SalesOrder(Document, CompanyScoped, db.Model):
         return self.status == "draft"
 
     @property
+    def net(self) -> Decimal:
+        """The order's sales amount: after discounts, before tax."""
+        return self.subtotal - self.discount_total
+
+    @property
     def print_title(self) -> str:
         """The title of the order's printout: a quotation, a confirmation or a cancelled order."""
         return PRINT_TITLES.get(self.status, PRINT_TITLE)
@@ -186,10 +191,11 @@ class SalesOrderItem(CompanyScoped, db.Model):
 # The dashboard reads these few rows instead of aggregating every order and line, so its
 # cost does not grow with the number of orders. An order counts as sold from its
 # confirmation on (confirmed, shipped, invoiced); cancelling a confirmed order takes it out.
-# `erp.services.sales.sales_totals_mismatches` checks them against the orders.
+# Sales are net of tax (after discounts, before tax): the tax is kept apart.
+# `erp.services.sales_totals.mismatches` checks them against the orders.
 
 class SalesMonthTotal(db.Model):
-    """Sold orders and their total per calendar month of the order date."""
+    """Sold orders, their net total and their tax, per calendar month of the order date."""
 
     __tablename__ = "sales_month_totals"
 
@@ -197,11 +203,13 @@ class SalesMonthTotal(db.Model):
                                             primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
     orders: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # net of tax
+    tax: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
 
 
 class SalesProductTotal(db.Model):
-    """Quantity sold and revenue (line totals) per product, over all sold orders."""
+    """Quantity sold and revenue (the lines' net amounts, before tax) per product, over all
+    sold orders."""
 
     __tablename__ = "sales_product_totals"
     __table_args__ = (
