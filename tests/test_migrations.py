@@ -6,11 +6,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from erp import create_app
 from erp.extensions import db
 from erp.models.base import column_lists, leads_an_index
+from erp.models.sales import SalesOrder
 from erp.models.search import include_object
 from erp.services import sales, sales_totals
 from tests.conftest import app_config, fresh_database_url
@@ -76,10 +77,17 @@ def _totals():
             D(str(product[1])).quantize(D("0.01")))
 
 
+def _issued(order_id: int):
+    with db.engine.connect() as conn:
+        return conn.execute(select(SalesOrder.issued).where(SalesOrder.id == order_id)).scalar()
+
+
 @pytest.mark.filterwarnings(SKIPPED_INDEX)
-def test_0008_turns_the_stored_sales_totals_net_of_tax(tmp_path, redis_url):
+def test_0008_turns_the_stored_sales_totals_net_and_freezes_issued_invoices(tmp_path,
+                                                                          redis_url):
     """The dashboard's running totals held amounts with their tax: migrated, they are net,
-    the tax apart; and back on downgrade."""
+    the tax apart (and back on downgrade). An order invoiced before the migration gets the
+    snapshot the invoicing would have frozen."""
     app = _migrated_app(tmp_path, redis_url, "erp_sales_rules")
     with app.app_context():
         upgrade()
@@ -92,11 +100,16 @@ def test_0008_turns_the_stored_sales_totals_net_of_tax(tmp_path, redis_url):
         order = sales.create_order(customer_id=customer.id, warehouse_id=warehouse.id, **kw)
         sales.add_line(order_id=order.id, product_id=service.id, quantity="2", unit_price="10",
                        discount_percent="10", tax_rate="20", **kw)  # net 18.00, tax 3.60
-        sales.confirm_order(order_id=order.id, **kw)
+        for step in (sales.confirm_order, sales.ship_order, sales.invoice_order):
+            step(order_id=order.id, **kw)
         assert _totals() == (1, D("18.00"), D("18.00"))
+        order_id, issued = order.id, _issued(order.id)
+        assert issued["customer"]["name"] == customer.name
         db.session.remove()
 
         downgrade(revision=BEFORE)  # the earlier revisions kept the totals with their tax
+        with db.engine.connect() as conn:  # and nothing else is lost on the way down
+            assert conn.execute(text("SELECT COUNT(*) FROM sales_order_items")).scalar() == 1
         assert _totals() == (1, D("21.60"), D("21.60"))
         upgrade()
         assert _totals() == (1, D("18.00"), D("18.00"))
@@ -104,5 +117,6 @@ def test_0008_turns_the_stored_sales_totals_net_of_tax(tmp_path, redis_url):
             assert D(str(conn.execute(text("SELECT tax FROM sales_month_totals")).scalar())) \
                 == D("3.60")
         assert sales_totals.mismatches(company_id) == []
+        assert _issued(order_id) == issued
         db.session.remove()
         db.engine.dispose()

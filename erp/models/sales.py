@@ -5,11 +5,12 @@ An order's totals are stored and recomputed from its lines on every line change
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
@@ -17,7 +18,7 @@ from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
                              in_check)
 from erp.models.catalog import Product
-from erp.models.core import User
+from erp.models.core import Company, User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
 
@@ -119,6 +120,9 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     invoiced_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    # What the invoice says, frozen when the order is invoiced (IssuedDocument.to_json):
+    # renaming the customer or a product later does not change an issued invoice.
+    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     customer: Mapped[Customer] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
@@ -145,6 +149,95 @@ class SalesOrder(Document, CompanyScoped, db.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# --- what a printed document says ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    billing_address: str = ""
+    shipping_address: str = ""
+    tax_number: str = ""
+
+    @property
+    def ship_to(self) -> str:
+        return self.shipping_address or self.billing_address
+
+
+@dataclass(frozen=True)
+class Seller:
+    name: str
+    address: str = ""  # the company has no address yet: kept for when it has one
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedLine:
+    sku: str
+    name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_rate: Decimal
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+AMOUNTS = ("subtotal", "discount_total", "tax_total", "total")
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """The parties, lines and amounts a sales document shows. `of(order, company)` reads
+    the snapshot frozen on the order when it was invoiced (`SalesOrder.issued`), or, before
+    that, the order's live records; `to_json` is what the snapshot stores (numbers as
+    exact strings)."""
+
+    seller: Seller
+    customer: Party
+    lines: tuple[IssuedLine, ...]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    frozen: bool = False  # read from the snapshot
+
+    @classmethod
+    def of(cls, order: SalesOrder, company: Company) -> IssuedDocument:
+        return cls.from_json(order.issued) if order.issued else cls.from_order(order, company)
+
+    @classmethod
+    def from_order(cls, order: SalesOrder, company: Company) -> IssuedDocument:
+        customer = order.customer
+        return cls(
+            seller=Seller(name=company.name, currency=company.currency),
+            customer=Party(customer.name, customer.billing_address, customer.shipping_address,
+                           customer.tax_number),
+            lines=tuple(IssuedLine(item.product.sku, item.product.name, item.product.unit,
+                                   item.quantity, item.unit_price, item.discount_percent,
+                                   item.tax_rate, item.net, item.tax_amount, item.total)
+                        for item in order.items),
+            **{name: getattr(order, name) for name in AMOUNTS})
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        del data["frozen"]
+        for line in data["lines"]:
+            line.update({k: str(v) for k, v in line.items() if isinstance(v, Decimal)})
+        data.update({name: str(data[name]) for name in AMOUNTS})
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> IssuedDocument:
+        numbers = {f.name for f in fields(IssuedLine)} - {"sku", "name", "unit"}
+        return cls(
+            seller=Seller(**data["seller"]), customer=Party(**data["customer"]),
+            lines=tuple(IssuedLine(**{k: Decimal(v) if k in numbers else v
+                                      for k, v in line.items()}) for line in data["lines"]),
+            frozen=True, **{name: Decimal(data[name]) for name in AMOUNTS})
 
 
 class SalesOrderItem(CompanyScoped, db.Model):

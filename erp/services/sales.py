@@ -23,9 +23,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.extensions import db
 from erp.formatting import quantity as fmt_quantity
-from erp.models import Product, User, Warehouse
+from erp.models import Company, Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
-from erp.models.sales import CUSTOMER_TEXT, Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import (CUSTOMER_TEXT, Customer, IssuedDocument, SalesOrder,
+                              SalesOrderItem)
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
@@ -498,13 +499,18 @@ def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrd
 
 
 def invoice_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
-    """shipped -> invoiced with a number from the "INV" sequence. Commits; replay no-op."""
+    """shipped -> invoiced with a number from the "INV" sequence; what the invoice says
+    (seller, customer and addresses, lines, prices, taxes, totals) is frozen on the order
+    (`SalesOrder.issued`), so later changes to the customer or the products leave it as
+    issued. Commits; replay no-op."""
     with atomic():
-        order = _lock_order(company_id, order_id)
+        order = _lock_order(company_id, order_id, with_items=True)
         if not SalesOrder.workflow.begin(order, "invoice", user):
             return order
         order.invoice_number = next_number(company_id, "INV")
         order.status, order.invoiced_at = "invoiced", utcnow()
+        order.issued = IssuedDocument.from_order(
+            order, db.session.get(Company, company_id)).to_json()
         _audit_status(order, user, "shipped",
                       f"Sales order {order.number} invoiced as {order.invoice_number}")
     return order

@@ -484,6 +484,44 @@ def test_print_pages(admin_client, env):
     assert response.status_code == 303  # no invoice yet
 
 
+def test_an_issued_invoice_keeps_what_it_said_when_it_was_issued(admin_client, env):
+    customer = env.customer
+    customer.billing_address, customer.shipping_address = "1 Old Road\nOldtown", "Dock 7"
+    customer.tax_number = "OLD-TAX-1"
+    db.session.commit()
+    order = make_order(env, lines=2, status="invoiced")
+    product_name = env.product.name
+    before = admin_client.get(f"/sales/orders/{order.id}/print/invoice").data.decode()
+    # everything the invoice names changes afterwards
+    customer = db.session.get(Customer, env.customer.id)
+    sales.update_customer(company_id=env.company.id, customer_id=customer.id, user=env.user,
+                          name="Renamed Retail", billing_address="9 New Street\nNewtown",
+                          shipping_address="", tax_number="NEW-TAX-9", credit_limit="0")
+    product = db.session.get(type(env.product), env.product.id)
+    product.name, product.sku, product.sale_price = "Renamed widget", "WIDGET-2", D("99")
+    env.company.name = "Renamed Company"
+    db.session.commit()
+
+    after = admin_client.get(f"/sales/orders/{order.id}/print/invoice").data.decode()
+    assert after == before
+    for said in ("Zenith Retail", "1 Old Road", "Dock 7", "OLD-TAX-1", product_name,
+                 "WIDGET", "12.50", "25.00", order.invoice_number):
+        assert said in after
+    for new in ("Renamed", "New Street", "Newtown", "NEW-TAX-9", "WIDGET-2", "99.00"):
+        assert new not in after
+    # the order's page shows the customer as it is now
+    assert "Renamed Retail" in admin_client.get(f"/sales/orders/{order.id}").data.decode()
+
+
+def test_a_confirmation_prints_the_customer_as_it_is_until_invoiced(admin_client, env):
+    order = make_order(env, status="confirmed")
+    customer = db.session.get(Customer, env.customer.id)
+    customer.name, customer.shipping_address = "Renamed Retail", "New dock"
+    db.session.commit()
+    body = admin_client.get(f"/sales/orders/{order.id}/print").data.decode()
+    assert "Renamed Retail" in body and "New dock" in body
+
+
 @pytest.mark.parametrize("status,title", [
     ("draft", "Quotation"), ("confirmed", "Order confirmation"),
     ("shipped", "Order confirmation"), ("cancelled", "Cancelled order")])

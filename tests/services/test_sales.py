@@ -157,6 +157,28 @@ def test_a_new_order_without_a_warehouse_ships_from_the_default_one(env):
     assert order.warehouse_id == annex.id
 
 
+def test_invoicing_freezes_what_the_invoice_says(env):
+    order = new_order(env, [(env.widget, "2", "12.50"), (env.service, "1", "80")])
+    for step in (sales.confirm_order, sales.ship_order):
+        step(order_id=order.id, **env.kw)
+    assert fresh(order.id).issued is None  # nothing is issued before the invoice
+    sales.invoice_order(order_id=order.id, **env.kw)
+    issued = fresh(order.id).issued
+    customer = env.customer
+    assert issued["seller"] == {"name": env.company.name, "address": "",
+                                "currency": env.company.currency}
+    assert issued["customer"] == {"name": customer.name,
+                                  "billing_address": customer.billing_address,
+                                  "shipping_address": customer.shipping_address,
+                                  "tax_number": customer.tax_number}
+    assert [(line["sku"], line["quantity"], line["unit_price"], line["total"])
+            for line in issued["lines"]] == [("WIDGET", "2.000", "12.50", "25.00"),
+                                             ("INSTALL", "1.000", "80.00", "80.00")]
+    assert (issued["subtotal"], issued["total"]) == ("105.00", "105.00")
+    sales.invoice_order(order_id=order.id, **env.kw)  # a replay leaves it as issued
+    assert fresh(order.id).issued == issued
+
+
 def test_create_order_numbers_from_the_sequence_and_validates_the_header(env):
     first, second = new_order(env), new_order(env)
     assert first.number.startswith("SO-") and first.number.endswith("000001")

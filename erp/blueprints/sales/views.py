@@ -18,7 +18,8 @@ from erp.extensions import db
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
-from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import (ORDER_STATUSES, Customer, IssuedDocument, SalesOrder,
+                              SalesOrderItem)
 from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
 from erp.services import sales as sales_service
@@ -164,7 +165,8 @@ register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
 @require_role("viewer")
 def order_print(order_id: int):
     order = _load_order(order_id)
-    return render_template("sales/order_print.html", order=order, company=current_user.company)
+    return render_template("sales/order_print.html", order=order,
+                           doc=IssuedDocument.of(order, current_user.company))
 
 
 @bp.route("/orders/<int:order_id>/print/invoice")
@@ -174,4 +176,5 @@ def invoice_print(order_id: int):
     if order.invoice_number is None:
         flash(f"{order.number} has no invoice yet.", "warning")
         return redirect_after_post("sales.order_detail", order_id=order.id)
-    return render_template("sales/invoice_print.html", order=order, company=current_user.company)
+    return render_template("sales/invoice_print.html", order=order,
+                           doc=IssuedDocument.of(order, current_user.company))
