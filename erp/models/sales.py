@@ -31,6 +31,9 @@ ORDER_STATUSES = {
 }
 OPEN_STATUSES = ("draft", "confirmed")
 SOLD_STATUSES = ("confirmed", "shipped", "invoiced")  # orders that count as sales
+# what a customer owes or will owe, against its credit limit: there is no paid state yet,
+# so an invoiced order stays open receivable
+CREDIT_STATUSES = ("confirmed", "shipped", "invoiced")
 STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info",
                  "invoiced": "success", "cancelled": "dark"}
 # what the order's printout is, by status: a draft is an offer, a cancelled order binds nobody
@@ -66,7 +69,7 @@ class Customer(CompanyScoped, db.Model):
     shipping_address: Mapped[str] = mapped_column(CUSTOMER_TEXT["shipping_address"].column(),
                                                   default="")
     tax_number: Mapped[str] = mapped_column(CUSTOMER_TEXT["tax_number"].column(), default="")
-    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 0: no limit
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __str__(self) -> str:
@@ -78,6 +81,13 @@ SALES_ORDER_FLOW = Workflow(
     actions=[
         Action("confirm", ("draft",), "confirmed", "manager", "Confirm", "confirm_order",
                done="{number} confirmed: stock reserved.", verb="confirmed"),
+        # offered on the order's page when the order takes its customer over the credit limit
+        Action("confirm_over_limit", ("draft",), "confirmed", "manager",
+               "Confirm over the credit limit", "confirm_order_over_credit_limit",
+               done="{number} confirmed over the credit limit: stock reserved.",
+               verb="confirmed", style="btn btn-warning", button=False,
+               confirm="Confirm {number} although it takes the customer over the credit "
+                       "limit? The override is recorded in the history."),
         Action("ship", ("confirmed",), "shipped", "manager", "Ship", "ship_order",
                done="{number} shipped: stock issued.", verb="shipped"),
         Action("invoice", ("shipped",), "invoiced", "manager", "Invoice", "invoice_order",

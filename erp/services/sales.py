@@ -22,12 +22,13 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.extensions import db
+from erp.formatting import money as fmt_money
 from erp.formatting import quantity as fmt_quantity
 from erp.models import Company, Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
-from erp.models.sales import (CUSTOMER_TEXT, Customer, IssuedDocument, SalesOrder,
-                              SalesOrderItem)
-from erp.services import InvalidTransition, NotFound, ValidationError, atomic
+from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, Customer, IssuedDocument,
+                              SalesOrder, SalesOrderItem)
+from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
 from erp.services.sequences import next_number
@@ -444,18 +445,98 @@ def _audit_status(order: SalesOrder, user: User | None, old: str, summary: str) 
                  changes={"status": (old, order.status)})
 
 
+class CreditLimitExceeded(DomainError):
+    """Confirming the order would take its customer over the credit limit."""
+
+    def __init__(self, message: str, credit: CreditCheck) -> None:
+        super().__init__(message)
+        self.credit = credit
+
+
+@dataclass(frozen=True)
+class CreditCheck:
+    """A customer's credit limit against its open orders (`CREDIT_STATUSES`, this order
+    left out) and this order; a limit of 0 means no limit."""
+
+    customer: str
+    limit: Decimal
+    open: Decimal
+    order: Decimal
+    currency: str = ""
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.open + self.order
+
+    @property
+    def exceeded(self) -> bool:
+        return self.limit > 0 and self.exposure > self.limit
+
+    @property
+    def figures(self) -> str:
+        def amount(value: Decimal) -> str:
+            return fmt_money(value, self.currency)
+        return (f"limit {amount(self.limit)}; open orders {amount(self.open)} + this order "
+                f"{amount(self.order)} = {amount(self.exposure)}")
+
+
+def credit_check(company_id: int, order: SalesOrder, *, lock: bool = False) -> CreditCheck:
+    """The credit figures of the order's customer (`lock`: the customer row is locked until
+    the transaction ends, so two confirmations of its orders are checked one after the
+    other). One query for the customer, one aggregate for its open orders."""
+    stmt = (select(Customer, Company.currency).join(Company, Company.id == Customer.company_id)
+            .where(Customer.id == order.customer_id, Customer.company_id == company_id))
+    customer, currency = db.session.execute(
+        stmt.with_for_update(of=Customer) if lock else stmt).one()
+    open_total = ZERO
+    if customer.credit_limit:
+        open_total = _dec(db.session.scalar(
+            select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
+                SalesOrder.company_id == company_id,
+                SalesOrder.customer_id == customer.id,
+                SalesOrder.status.in_(CREDIT_STATUSES), SalesOrder.id != order.id)))
+    return CreditCheck(customer.name, customer.credit_limit, open_total, order.total,
+                       currency or "")
+
+
+def _dec(value) -> Decimal:
+    """A SUM as exact Decimal cents (SQLite sums NUMERIC in floating point)."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 def confirm_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
     """draft -> confirmed: reserve every stocked line in the order's warehouse.
 
-    If any line is short, raises InsufficientStock naming every short line and reserves
-    nothing. A confirmed order is returned unchanged (replay). Commits.
+    Refuses (CreditLimitExceeded, naming the limit, the customer's open orders and this
+    order) an order that takes its customer over a credit limit: a manager may confirm it
+    anyway with `confirm_order_over_credit_limit`. If any line is short, raises
+    InsufficientStock naming every short line and reserves nothing. A confirmed order is
+    returned unchanged (replay). Commits.
     """
+    return _confirm(company_id, order_id, user, "confirm")
+
+
+def confirm_order_over_credit_limit(*, company_id: int, order_id: int,
+                                    user: User | None) -> SalesOrder:
+    """`confirm_order` for a manager who takes the order although it goes over the customer's
+    credit limit: the override and its figures are recorded in the audit trail. Within the
+    limit it is a plain confirmation. Commits."""
+    return _confirm(company_id, order_id, user, "confirm_over_limit")
+
+
+def _confirm(company_id: int, order_id: int, user: User | None, action: str) -> SalesOrder:
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
-        if not SalesOrder.workflow.begin(order, "confirm", user):
+        if not SalesOrder.workflow.begin(order, action, user):
             return order
         if not order.items:
             raise ValidationError("Add at least one line before confirming.")
+        credit = credit_check(company_id, order, lock=True)
+        if credit.exceeded and action == "confirm":
+            raise CreditLimitExceeded(
+                f"Cannot confirm {order.number}: it takes {credit.customer} over its credit "
+                f"limit ({credit.figures}). A manager can confirm it over the credit limit.",
+                credit)
         short: list[str] = []
         for number, item in enumerate(order.items, start=1):
             if not item.product.stocked:
@@ -476,6 +557,12 @@ def confirm_order(*, company_id: int, order_id: int, user: User | None) -> Sales
         order.status, order.confirmed_at = "confirmed", utcnow()
         sales_totals.count(order, +1)
         _audit_status(order, user, "draft", f"Sales order {order.number} confirmed")
+        if credit.exceeded:
+            # the figures first: the summary is cut at 300 characters, a name may be long
+            audit.record(company_id=company_id, user=user, action="credit_override",
+                         record_type="sales_order", record_id=order.id,
+                         summary=f"{order.number} confirmed over the credit limit "
+                                 f"({credit.figures}) of {credit.customer}")
     return order
 
 
@@ -553,7 +640,7 @@ def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
         .group_by(SalesOrder.status)).all()
     totals = CustomerTotals()
     for status, count, amount in rows:
-        amount = Decimal(str(amount)).quantize(CENT)
+        amount = _dec(amount)
         totals.orders += count
         if status in ("draft", "confirmed"):
             totals.open_orders += count

@@ -475,6 +475,51 @@ def test_short_stock_on_confirm_is_a_clear_message(client_as, env, company):
     assert reserved(env) == D(0)
 
 
+def test_over_the_credit_limit_a_manager_confirms_only_through_the_override(client_as, env):
+    env.customer.credit_limit = D("20")
+    db.session.commit()
+    order = make_order(env, lines=2)  # 25.00
+    manager, staff = client_as("manager"), client_as("staff")
+    body = manager.post(f"/sales/orders/{order.id}/confirm",
+                        follow_redirects=True).data.decode()
+    figures = "limit 20.00 EUR; open orders 0.00 EUR + this order 25.00 EUR = 25.00 EUR"
+    assert f"Cannot confirm {order.number}: it takes Zenith Retail over its credit limit " \
+           f"({figures})." in body
+    assert db.session.get(SalesOrder, order.id).status == "draft" and reserved(env) == D(0)
+    override = f'action="/sales/orders/{order.id}/confirm_over_limit"'
+    # the page says so before anyone clicks; only a manager is offered the override
+    assert override in body and "Confirm over the credit limit</button>" in body
+    assert "hx-confirm=" in body.split(override)[1].split(">")[0]
+    page = staff.get(f"/sales/orders/{order.id}").data.decode()
+    assert figures in page and override not in page
+    assert "A manager can confirm it over the credit limit." in page
+    assert staff.post(f"/sales/orders/{order.id}/confirm_over_limit").status_code == 403
+    response = manager.post(f"/sales/orders/{order.id}/confirm_over_limit")
+    assert response.status_code == 303
+    db.session.rollback()
+    assert db.session.get(SalesOrder, order.id).status == "confirmed"
+    assert reserved(env) == D(2)
+    assert override not in manager.get(f"/sales/orders/{order.id}").data.decode()
+    history = re.search(rf'id="history-sales_order-{order.id}" hx-get="([^"]+)"',
+                        manager.get(f"/sales/orders/{order.id}").data.decode()).group(1)
+    assert "confirmed over the credit limit (" + figures in manager.get(
+        history.replace("&amp;", "&")).data.decode()
+
+
+def test_a_line_that_goes_over_the_credit_limit_shows_the_warning_at_once(staff_client, env):
+    env.customer.credit_limit = D("20")
+    db.session.commit()
+    order = make_order(env, lines=1)  # 12.50
+    assert "over its credit limit" not in staff_client.get(
+        f"/sales/orders/{order.id}").data.decode()
+    response = staff_client.post(f"/sales/orders/{order.id}/lines", headers=HX, data={
+        "product": "WIDGET", "quantity": "1"})
+    body = response.data.decode()
+    assert f'id="order-{order.id}-credit" hx-swap-oob="true"' in body
+    assert "over its credit limit (limit 20.00 EUR; open orders 0.00 EUR + this order " \
+           "25.00 EUR = 25.00 EUR)" in body
+
+
 def test_print_pages(admin_client, env):
     order = make_order(env, lines=2, status="confirmed")
     body = admin_client.get(f"/sales/orders/{order.id}/print").data.decode()

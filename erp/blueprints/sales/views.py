@@ -142,7 +142,10 @@ LINES = LineEditor(
     load=_load_order, add_form=LineForm, edit_form=LineEditForm, add=sales_service.add_line,
     update=sales_service.update_line, remove=sales_service.remove_line,
     pick=Pick("product", "product_id"), section="order-{id}-lines",
-    editable=lambda order: order.is_draft, oob=("sales/_order_totals.html",),
+    editable=lambda order: order.is_draft,
+    oob=("sales/_order_totals.html", "sales/_order_credit.html"),
+    context=lambda order: {"credit": sales_service.credit_check(order.company_id, order)
+                           if order.is_draft else None},
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
