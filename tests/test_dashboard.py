@@ -203,6 +203,22 @@ def test_the_amounts_are_in_the_companys_currency(app, env, company):
     assert 'data-currency="CHF"' in html and "EUR" not in html
 
 
+def test_sales_figures_cached_before_they_were_net_are_not_read(app, env, company):
+    """After the upgrade, the cache may still hold the sales groups as they were: with the
+    tax in and no tax figures. The page neither shows them nor fails on them."""
+    from erp.cache_versions import cached
+    day = TODAY.isoformat()
+    old = {"sold_orders": 4, "sales_total": Decimal("146.00"), "sales_month": Decimal("86.00"),
+           "average_order": Decimal("36.50"), "chart": []}
+    cached(company.id, f"sales:{day}", dq.GROUP_AREAS["sales"], lambda: old)
+    cached(company.id, "top-products", dq.GROUP_AREAS["top-products"], lambda: [])
+    response = _client(app, env["manager"]).get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert tile(html, "sales-total") == "140.00 EUR" and 'id="top-products"' in html
+    assert "120.00" in html.split('id="top-products"')[1]
+
+
 def test_the_links_of_the_cards_and_rows_answer(app, env):
     client = _client(app, env["manager"])
     html = client.get("/").get_data(as_text=True)
