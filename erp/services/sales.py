@@ -630,6 +630,7 @@ class CustomerTotals:
     open_total: Decimal = ZERO
     invoiced_total: Decimal = ZERO
     shipped_total: Decimal = ZERO
+    credit_used: Decimal = ZERO  # what counts against the credit limit (CREDIT_STATUSES)
 
 
 def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
@@ -642,6 +643,8 @@ def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
     for status, count, amount in rows:
         amount = _dec(amount)
         totals.orders += count
+        if status in CREDIT_STATUSES:
+            totals.credit_used += amount
         if status in ("draft", "confirmed"):
             totals.open_orders += count
             totals.open_total += amount

@@ -206,6 +206,12 @@ def test_customer_detail_shows_contact_open_orders_history_and_totals(admin_clie
     assert env.customer.email in body
     assert draft.number in body and invoiced.number in body
     assert "25.00" in body  # invoiced total
+    assert "No limit" in body  # a credit limit of 0
+    assert 'id="customer-credit-used">25.00 EUR</dd>' in body  # the draft owes nothing
+    env.customer.credit_limit = D("1000")
+    db.session.commit()
+    body = admin_client.get(f"/sales/customers/{env.customer.id}").data.decode()
+    assert 'id="customer-credit-used">25.00 EUR of 1,000.00</dd>' in body
     fragment = admin_client.get(f"/sales/customers/{env.customer.id}?page=1&sort=number",
                                 headers=HX)
     assert fragment.data.lstrip().startswith(b'<div id="results">')
