@@ -8,7 +8,10 @@ table instead of writing status rules of their own:
   when the document is already where the step leads: a repeated click is a no-op);
 - the view registers one POST route per action (`register_actions`), answered by the
   service function the table names;
-- the template shows the buttons `document.allowed_actions(user)` gives.
+- the template shows the buttons `document.allowed_actions(user)` gives;
+- `edits` says in which states the document's lines may change, and for which role: the
+  service calls `workflow.begin_edit(document, user)`, the line editor (erp/lines.py) asks
+  `workflow.edit_role(document)` whether to draw its inputs.
 
 The table lives with the model (`Model.workflow`), so a state's label and colour come
 from the same place; `service` names the function in the domain's service module, which
@@ -18,9 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from erp.services import InvalidTransition, PermissionDenied
+
+
+def article(words: str) -> str:
+    return "an" if words[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,12 @@ class Action:
     replay: bool = True      # False: a repeated step is refused (InvalidTransition), not a no-op
     button: bool = True      # False: the document's page offers the step in a form of its own
     refused: str = ""        # the refusal from another state, when the generated one reads badly
+    # why the step is refused whatever the document's own state (None: it is not), e.g. a
+    # work order of a production order that is done; the buttons and the service both ask
+    guard: Callable[[Any], str | None] | None = None
+
+    def blocked(self, document) -> str | None:
+        return self.guard(document) if self.guard is not None else None
 
     def question(self, document) -> str | None:
         return self.confirm.format(number=document.number) if self.confirm else None
@@ -53,17 +66,21 @@ class Workflow:
     """The states of one kind of document and its transitions table."""
 
     def __init__(self, *, noun: str, states: Mapping[str, str], badges: Mapping[str, str],
-                 actions: Sequence[Action], endpoint: str, id_arg: str = "order_id") -> None:
+                 actions: Sequence[Action], endpoint: str, id_arg: str = "order_id",
+                 edits: Mapping[str, str] | None = None) -> None:
         self.noun = noun              # "order", in messages
         self.states = dict(states)    # state -> label
         self.badges = dict(badges)    # state -> Bootstrap colour
         self.actions = {action.name: action for action in actions}
         self.endpoint = endpoint      # "sales.order": the action routes are <endpoint>_<name>
         self.id_arg = id_arg
+        self.edits = dict(edits or {})  # state -> the role that may change the lines in it
         for action in actions:
             unknown = set(action.sources) | ({action.target} - {None})
             if not unknown <= set(states):
                 raise ValueError(f"{action.name}: unknown states {unknown - set(states)}")
+        if not set(self.edits) <= set(states):
+            raise ValueError(f"edits: unknown states {set(self.edits) - set(states)}")
 
     def label(self, state: str) -> str:
         return self.states.get(state, state)
@@ -71,16 +88,19 @@ class Workflow:
     def allows(self, document, name: str, user=None) -> bool:
         """Whether `user` (anyone, when None) may take step `name` from the document's state."""
         action = self.actions[name]
-        return document.status in action.sources and (user is None or user.has_role(action.role))
+        return (document.status in action.sources and not action.blocked(document)
+                and (user is None or user.has_role(action.role)))
 
     def allowed(self, document, user) -> list[Action]:
         return [action for action in self.actions.values()
-                if document.status in action.sources and user.has_role(action.role)]
+                if document.status in action.sources and user.has_role(action.role)
+                and not action.blocked(document)]
 
     def begin(self, document, name: str, user) -> bool:
         """Check step `name` for `user` (None: the system itself) on the document, locked by
         the caller. True when the step is to run; False when the document already is in
-        the step's target state (a replay). Raises PermissionDenied, InvalidTransition."""
+        the step's target state (a replay). Raises PermissionDenied, InvalidTransition (a
+        state the step does not start from, or the action's guard refuses)."""
         action = self.actions[name]
         if user is not None and not user.has_role(action.role):
             raise PermissionDenied(f"Only a {action.role} may {action.label.lower()} "
@@ -89,12 +109,34 @@ class Workflow:
             return False
         if document.status not in action.sources:
             states = " or ".join(self.label(state).lower() for state in action.sources)
-            article = "an" if states[:1] in ("a", "e", "i", "o", "u") else "a"
-            refused = action.refused or (f"only {article} {states} {self.noun} can be "
+            refused = action.refused or (f"only {article(states)} {states} {self.noun} can be "
                                          f"{action.verb or action.label.lower()}")
             raise InvalidTransition(
                 f"{document.number} is {self.label(document.status).lower()}: {refused}.")
+        reason = action.blocked(document)
+        if reason:
+            raise InvalidTransition(reason)
         return True
+
+    def edit_role(self, document) -> str | None:
+        """The role that may change the document's lines in its state (None: nobody)."""
+        return self.edits.get(document.status)
+
+    def begin_edit(self, document, user) -> None:
+        """Check that `user` (None: the system itself) may change the lines of the document,
+        locked by the caller, in its state. Raises InvalidTransition, PermissionDenied."""
+        role = self.edit_role(document)
+        state = self.label(document.status).lower()
+        if role is None:
+            labels = [self.label(s).lower() for s in self.edits]
+            if not labels:
+                raise InvalidTransition(f"The lines of {document.number} cannot be changed.")
+            states = " or ".join(filter(None, (", ".join(labels[:-1]), labels[-1])))
+            raise InvalidTransition(f"{document.number} is {state}: only the lines of "
+                                    f"{article(states)} {states} {self.noun} can be changed.")
+        if user is not None and not user.has_role(role):
+            raise PermissionDenied(f"Only a {role} may change the lines of {document.number} "
+                                   f"now that it is {state}.")
 
     def url_endpoint(self, action: Action) -> str:
         return f"{self.endpoint}_{action.name}"

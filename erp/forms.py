@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from wtforms import DecimalField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
+
+from erp.models.fields import Number
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
@@ -18,3 +22,25 @@ def text_validators(field, *before) -> list:
 
     first = [DataRequired()] if field.required else []
     return [*first, *before, Length(max=field.limit)]
+
+
+def finite(form, field) -> None:
+    """Refuse NaN and infinities ('sNaN' too) before NumberRange compares them (it would
+    raise, or let them through)."""
+    if field.data is not None and not field.data.is_finite():
+        field.errors[:] = []
+        raise StopValidation("Enter a number.")
+
+
+def number_field(label: str, rule: Number, *, required: bool | str = False,
+                 **kwargs) -> DecimalField:
+    """A number field under a declared rule (`erp.models.fields.Number`: tax rate,
+    discount, price, quantity): its range, with the rule's message, the service's too.
+    `required` is True or the message for an empty field; otherwise empty is allowed."""
+    first = (InputRequired(**({"message": required} if isinstance(required, str) else {}))
+             if required else Optional())
+    return DecimalField(label, places=None, validators=[
+        first, finite,
+        # NumberRange %-formats its message: "100 %." must reach it as "100 %%."
+        NumberRange(min=rule.minimum, max=rule.maximum, message=rule.message.replace("%", "%%"))],
+        render_kw={"inputmode": "decimal"}, **kwargs)

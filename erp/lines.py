@@ -61,6 +61,9 @@ class LineEditor:
     row_prefix: str = "line-"        # a row is `<row_prefix><line id>`
     context: Callable[[Any], dict] = field(default=lambda doc: {})
     editable: Callable[[Any], bool] = field(default=lambda doc: True)
+    # the role that may change the lines in the document's state (None: nobody), e.g. a
+    # document's `workflow.edit_role`; the services enforce the same rule
+    role: Callable[[Any], str | None] = field(default=lambda doc: "staff")
     nested: bool = True              # the line URLs carry the document id
     block: str = "lines"
     oob: tuple[str, ...] = ()        # templates sent out of band beside the lines
@@ -74,7 +77,8 @@ class LineEditor:
     # --- for the templates ------------------------------------------------------------
 
     def can_edit(self, doc, user) -> bool:
-        return self.editable(doc) and user.has_role("staff")
+        role = self.role(doc) if self.editable(doc) else None
+        return role is not None and user.has_role(role)
 
     def section_id(self, doc) -> str:
         return self.section.format(id=doc.id)

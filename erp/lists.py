@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import Response
@@ -24,7 +25,7 @@ from erp.csv_io import export_csv, wants_csv
 from erp.extensions import db
 from erp.queries import Page, company_select, paginate
 from erp.parsing import parse_date, parse_id, picked_id
-from erp.web import ListParams, render
+from erp.web import ListParams, render, viewer_zone
 
 ARCHIVE_CHOICES = [("active", "Active"), ("archived", "Archived"), ("all", "Active and archived")]
 
@@ -73,6 +74,20 @@ def date_filter(name: str, column, *, until: bool = False) -> Filter:
         if day is None:
             return stmt
         return stmt.where(column <= day if until else column >= day)
+    return Filter(name, apply)
+
+
+def day_filter(name: str, column, *, until: bool = False) -> Filter:
+    """Rows of a time column from the start of a day (or, `until`, to its end), the day
+    as the list shows it: in the viewer's company's time zone (times are stored in UTC)."""
+    def apply(stmt: Select, value: str) -> Select:
+        day = parse_date(value)
+        if day is None:
+            return stmt
+        start = datetime.combine(day, time.min, viewer_zone())
+        if until:
+            return stmt.where(column < start + timedelta(days=1))
+        return stmt.where(column >= start)
     return Filter(name, apply)
 
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
 from flask.globals import _cv_request
 
 from erp.formatting import money, quantity
+from erp.web import viewer_zone
 
 # (label, endpoint, minimum role). A module not yet built shows as disabled.
 NAVIGATION = [
@@ -26,11 +28,15 @@ NAVIGATION = [
 ]
 
 
-def when(value) -> str:
+def when(value, zone: ZoneInfo | None = None) -> str:
+    """A date as YYYY-MM-DD; a datetime as YYYY-MM-DD HH:MM in `zone` (by default the
+    viewer's company's zone). Datetimes are stored in UTC: a naive one is read as UTC."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(zone or viewer_zone()).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

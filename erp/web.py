@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from zoneinfo import ZoneInfo
+
+from flask import (current_app, has_request_context, make_response, redirect, render_template,
+                   request, url_for)
 from flask_login import current_user
 from jinja2 import nodes
+from erp.models.core import zone_of
 from erp.services import pickers
 
 # The bodies Werkzeug parses into request.form; for any other body the form is empty.
@@ -24,6 +28,14 @@ def reject_nul_bytes() -> None:
         for value in values.values():
             if "\x00" in value:
                 abort(400)
+
+
+def viewer_zone() -> ZoneInfo:
+    """The time zone of the logged-in user's company, the one its pages show times in;
+    UTC outside a request or logged out."""
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.company.zone  # joined with the user: no query
+    return zone_of(None)
 
 
 def is_htmx() -> bool:

@@ -123,7 +123,7 @@ def pages(r) -> list[tuple[str, dict]]:
         ("production.workorder_list", {}), ("production.shortages", {}),
         ("quality.inspection_list", {}), ("quality.inspection_detail",
                                           {"inspection_id": r["inspection"]}),
-        ("quality.inspection_edit", {"inspection_id": r["inspection"]}),
+        ("quality.inspection_supersede", {"inspection_id": r["inspection"]}),
         ("tasks.task_list", {"view": "all"}), ("tasks.task_detail", {"task_id": r["task"]}),
         ("tasks.task_edit", {"task_id": r["task"]}),
         ("tasks.assignee_options", {"q": "staff"}),

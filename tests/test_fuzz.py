@@ -29,14 +29,14 @@ from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectF
 from wtforms.fields.core import UnboundField
 
 from erp.blueprints.account.forms import PasswordChangeForm
-from erp.blueprints.admin.forms import PasswordResetForm, RoleForm, UserCreateForm
+from erp.blueprints.admin.forms import CompanyForm, PasswordResetForm, RoleForm, UserCreateForm
 from erp.blueprints.auth.forms import LoginForm
-from erp.blueprints.catalog.forms import CategoryForm, ProductForm, SupplierForm
+from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
 from erp.blueprints.purchasing import forms as purchasing_forms
-from erp.blueprints.quality.forms import InspectionForm
+from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
@@ -268,9 +268,11 @@ FORM_ROUTES = dict([
     route("admin.user_role", "admin", RoleForm, user_id="user"),
     route("admin.user_active", "admin", fields(active="bool"), user_id="user"),
     route("admin.user_password", "admin", PasswordResetForm, user_id="user"),
+    route("admin.company_settings", "admin", CompanyForm),
     route("catalog.product_create", "staff", ProductForm),
     route("catalog.product_edit", "staff", ProductForm, product_id="product"),
     route("catalog.product_deactivate", "manager", fields(active="bool"), product_id="product"),
+    route("catalog.product_revalue", "manager", RevalueForm, product_id="product"),
     route("catalog.category_create", "staff", CategoryForm),
     route("catalog.category_edit", "staff", CategoryForm, category_id="category"),
     route("catalog.category_deactivate", "manager", fields(active="bool"),
@@ -308,7 +310,7 @@ FORM_ROUTES = dict([
     route("purchasing.reorder", "staff",
           {**form_fields(PUF.ReorderForm), "product": "text", "qty-{product}": "number"}),
     route("quality.inspection_create", "staff", InspectionForm),
-    route("quality.inspection_edit", "staff", InspectionForm, inspection_id="inspection"),
+    route("quality.inspection_supersede", "staff", SupersedeForm, inspection_id="inspection"),
     route("sales.customer_create", "staff", SF.CustomerForm),
     route("sales.customer_edit", "staff", SF.CustomerForm, customer_id="customer"),
     route("sales.customer_deactivate", "manager", fields(active="bool"),

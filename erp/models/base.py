@@ -48,8 +48,11 @@ class AwareDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+        # naive is read as UTC; an aware time of another zone is converted, since SQLite
+        # stores the wall time without its offset (PostgreSQL's timestamptz would convert)
+        if value is not None:
+            value = (value.replace(tzinfo=timezone.utc) if value.tzinfo is None
+                     else value.astimezone(timezone.utc))
         return value
 
     def process_result_value(self, value, dialect):

@@ -1,7 +1,8 @@
 """Tenants and people: Company, User, and the per-company document number counters."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
@@ -16,6 +17,7 @@ ROLES = ("viewer", "staff", "manager", "admin")
 # (`users.is_superuser`) sees the system-wide pages (monitoring), which hold every
 # company's traffic. Granted from the shell only (`flask set-install-admin`).
 INSTALL_ADMIN = "install_admin"
+DEFAULT_TIMEZONE = "UTC"  # a company's zone until an admin sets its own
 
 
 def role_rank(role: str) -> int:
@@ -28,9 +30,41 @@ class Company(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # IANA name (checked with zoneinfo by erp.services.validation.timezone_name). Times are
+    # stored in UTC and shown in this zone; "today" for document dates is its today.
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE,
+                                          server_default=DEFAULT_TIMEZONE)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_of(self.timezone)
 
     def __repr__(self) -> str:
         return f"<Company {self.id} {self.name!r}>"
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """The zone of an IANA name; UTC for none or one this system does not know (a stored
+    name was validated when saved, but the tz database of another host may lack it)."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def company_now(company: Company | int | None) -> datetime:
+    """The current time in the company's zone (aware); a company id is looked up in the
+    session (usually already there: the logged-in user's company is loaded with them)."""
+    if isinstance(company, int):
+        company = db.session.get(Company, company)
+    return datetime.now(company.zone if company is not None else zone_of(None))
+
+
+def company_today(company: Company | int | None) -> date:
+    """Today's date where the company is (a Company or its id): the default of every
+    document date and the year of its number (an order entered at 00:30 in Istanbul is
+    dated that day, not the UTC day before)."""
+    return company_now(company).date()
 
 
 class User(UserMixin, CompanyScoped, db.Model):

@@ -42,10 +42,11 @@ PRODUCTION_ORDER_FLOW = Workflow(
                done="{number} started: components reserved.", verb="started",
                confirm="Start {number}? Its components will be reserved."),
         Action("complete", ("in_progress",), "done", "manager", "Complete", "complete_order",
-               done="{number} done: components consumed, product in stock.",
+               done="{number} done: components consumed, product in stock at their cost.",
                refused="only an order in progress can be completed",
                confirm="Complete {number}? Components are consumed and the product goes "
-                       "into stock.", style="btn btn-success"),
+                       "into stock at their cost. Every work order must be done.",
+               style="btn btn-success"),
         Action("cancel", OPEN_STATUSES, "cancelled", "manager", "Cancel order", "cancel_order",
                done="{number} cancelled.", verb="cancelled",
                confirm="Cancel {number}? Reservations are released.",
@@ -56,17 +57,30 @@ PRODUCTION_ORDER_FLOW = Workflow(
                "override_quality", verb="overridden", button=False),
     ])
 
-# A step may be reopened, and done straight from open: every move between states is a step.
+
+def _order_open(work_order) -> str | None:
+    """The steps of a done or cancelled production order are closed: none of them moves."""
+    order = work_order.production_order
+    if order.is_open:
+        return None
+    return (f"{order.number} is {order.status_label.lower()}: its work orders can no longer "
+            "change.")
+
+
+# A step may be reopened, and done straight from open: every move between states is a step,
+# and only while its production order is open (planned or in progress).
 WORK_ORDER_FLOW = Workflow(
     noun="work order", states=WORK_ORDER_STATUSES, badges=WORK_ORDER_BADGES,
     endpoint="production.workorder", id_arg="work_order_id",
     actions=[
         Action("start", ("open", "done"), "in_progress", "staff", "Start", "start_work_order",
-               done="{number}: in progress.", verb="started"),
+               done="{number}: in progress.", verb="started", guard=_order_open),
         Action("finish", ("open", "in_progress"), "done", "staff", "Done", "finish_work_order",
-               done="{number}: done.", verb="finished", style="btn btn-success"),
+               done="{number}: done.", verb="finished", style="btn btn-success",
+               guard=_order_open),
         Action("reopen", ("in_progress", "done"), "open", "staff", "Reopen", "reopen_work_order",
-               done="{number}: open.", verb="reopened", style="btn btn-outline-secondary"),
+               done="{number}: open.", verb="reopened", style="btn btn-outline-secondary",
+               guard=_order_open),
     ])
 
 

@@ -1,7 +1,8 @@
 """Purchasing: purchase orders, their lines, and goods receipts against them.
 
 A PurchaseOrder goes draft -> ordered -> partially_received -> received, or is cancelled
-from draft or ordered (see `erp.services.purchasing`). Its subtotal, tax and total are
+from draft or ordered, or closed short from partially_received (the rest is no longer
+expected; see `erp.services.purchasing`). Its subtotal, tax and total are
 stored and recomputed by the service whenever a line changes. Every delivery is a
 GoodsReceipt whose lines refer to the order lines they receive; its `receipt_token`
 (unique per company) makes a replayed receipt form harmless.
@@ -28,17 +29,22 @@ PO_STATUSES = {
     "ordered": "Ordered",
     "partially_received": "Partially received",
     "received": "Received",
+    "closed": "Closed short",
     "cancelled": "Cancelled",
 }
-# Orders whose unreceived quantity still counts as "on order" (for reordering).
+# Orders whose unreceived quantity still counts as "on order" (for reordering); a closed
+# (short) order's rest is not expected any more.
 OPEN_STATUSES = ("draft", "ordered", "partially_received")
 RECEIVABLE_STATUSES = ("ordered", "partially_received")
 STATUS_BADGES = {"draft": "secondary", "ordered": "primary", "partially_received": "info",
-                 "received": "success", "cancelled": "dark"}
+                 "received": "success", "closed": "warning", "cancelled": "dark"}
 
 PURCHASE_ORDER_FLOW = Workflow(
     noun="purchase order", states=PO_STATUSES, badges=STATUS_BADGES,
     endpoint="purchasing.order",
+    # staff write a draft; once it went to the supplier a manager amends what is still
+    # open (the service keeps received quantities: erp.services.purchasing)
+    edits={"draft": "staff", "ordered": "manager", "partially_received": "manager"},
     actions=[
         # a repeated place or cancel is refused (as it always was), not a silent no-op
         Action("place", ("draft",), "ordered", "manager", "Place order", "place_order",
@@ -50,6 +56,14 @@ PURCHASE_ORDER_FLOW = Workflow(
                "cancel_order", done="{number} cancelled.", verb="cancelled",
                confirm="Cancel {number}? This cannot be undone.",
                style="btn btn-outline-danger", replay=False),
+        # a partial delivery is all that will come: the rest stops counting as on order.
+        # Not from ordered: with nothing received, cancelling says the same thing.
+        Action("close", ("partially_received",), "closed", "manager", "Close short",
+               "close_order", done="{number} closed short: the rest is no longer expected.",
+               verb="closed short",
+               confirm="Close {number} short? The quantities not yet received will no longer "
+                       "be expected. This cannot be undone.",
+               style="btn btn-outline-warning", replay=False),
     ])
 
 
@@ -145,6 +159,16 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
     @property
     def open_quantity(self) -> Decimal:
         return max(self.quantity - (self.received_quantity or ZERO), ZERO)
+
+    @property
+    def amendable(self) -> bool:
+        """Its quantity and price may still change: not fully received."""
+        return self.open_quantity > 0
+
+    @property
+    def removable(self) -> bool:
+        """It may be removed: nothing of it was received."""
+        return not self.received_quantity
 
 
 class GoodsReceipt(CompanyScoped, db.Model):

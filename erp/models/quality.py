@@ -2,12 +2,16 @@
 
 A failed inspection of a production order blocks completing it until a manager
 overrides (see erp.services.production.complete_order).
+
+A recorded inspection is never edited: a new inspection supersedes it (`supersedes_id`),
+so who found what, and who re-inspected, stays on record. Only the latest inspection of
+such a chain (the one nobody superseded) counts for the quality gate.
 """
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
@@ -29,6 +33,8 @@ class QualityInspection(CompanyScoped, db.Model):
         Index("ix_quality_inspections_company_result_date", "company_id", "result",
               "inspected_on"),
         in_check("result", RESULTS),
+        # an inspection is superseded at most once: a chain, never a tree
+        UniqueConstraint("supersedes_id"),
     )
 
     product_id: Mapped[int | None] = mapped_column(
@@ -43,10 +49,18 @@ class QualityInspection(CompanyScoped, db.Model):
     inspected_on: Mapped[date] = mapped_column(Date)
     result: Mapped[str] = mapped_column(String(10))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # the earlier inspection (same subject) this one replaces. NO ACTION, not RESTRICT: it
+    # is checked at the end of the statement, so a company's inspections leave together
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quality_inspections.id"), nullable=True)
 
     product: Mapped[Product | None] = relationship()
     production_order: Mapped[ProductionOrder | None] = relationship()
     inspector: Mapped[User | None] = relationship()
+    supersedes: Mapped[QualityInspection | None] = relationship(
+        remote_side="QualityInspection.id", back_populates="superseded_by")
+    superseded_by: Mapped[QualityInspection | None] = relationship(
+        back_populates="supersedes", uselist=False)
 
     result_label = choice_label("result", RESULTS)
 

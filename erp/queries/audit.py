@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import re
 
-from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import Select, func, select
 
 from erp.extensions import db
-from erp.lists import Csv, Filter, ListSpec, id_filter
+from erp.lists import Csv, Filter, ListSpec, day_filter, id_filter
 from erp.models import AuditEntry
-from erp.parsing import parse_date
 
 HISTORY_LIMIT = 50
 
@@ -18,20 +16,6 @@ HISTORY_LIMIT = 50
 def _user_filter(stmt: Select, value: str) -> Select:
     """Part of the user's name as recorded in the entry (survives deletion)."""
     return stmt.where(func.lower(AuditEntry.user_name).contains(value.lower(), autoescape=True))
-
-
-def _day_filter(name: str, *, until: bool = False) -> Filter:
-    """Entries from the start of a day (UTC), or until its end."""
-    def apply(stmt: Select, value: str) -> Select:
-        day = parse_date(value)
-        if day is None:
-            return stmt
-        if until:
-            end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.utc)
-            return stmt.where(AuditEntry.created_at < end)
-        return stmt.where(AuditEntry.created_at >= datetime.combine(day, time.min,
-                                                                    tzinfo=timezone.utc))
-    return Filter(name, apply)
 
 
 def _changes_text(changes: dict | None) -> str:
@@ -52,7 +36,8 @@ ENTRIES = ListSpec(
              Filter("record_type", lambda stmt, value: stmt.where(
                  AuditEntry.record_type == value[:60])),
              id_filter("record_id", AuditEntry.record_id),
-             _day_filter("date_from"), _day_filter("date_to", until=True)],
+             day_filter("date_from", AuditEntry.created_at),
+             day_filter("date_to", AuditEntry.created_at, until=True)],
     csv=Csv("audit", [
         ("id", AuditEntry.id), ("time", AuditEntry.created_at), ("user", AuditEntry.user_name),
         ("action", AuditEntry.action), ("record_type", AuditEntry.record_type),

@@ -12,7 +12,8 @@ from erp.csv_io import dated_csv
 from erp.extensions import db
 from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains,
                        id_filter)
-from erp.models import PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier
+from erp.models import (PRODUCT_KINDS, AuditEntry, Category, Product, StockLevel,
+                        StockMovement, Supplier)
 from erp.models.inventory import Warehouse
 from erp.queries import company_select, paginate
 from erp.queries.search import product_matches
@@ -95,7 +96,18 @@ def product_page(product: Product, params) -> dict:
         page=params.page, per_page=params.per_page, count=False)
     zero = Decimal("0.000")
     totals = (sum((lv.on_hand for lv in levels), zero), sum((lv.reserved for lv in levels), zero))
-    return {"levels": levels, "movements": movements, "params": params, "totals": totals}
+    return {"levels": levels, "movements": movements, "params": params, "totals": totals,
+            "revaluations": revaluations(product.id)}
+
+
+def revaluations(product_id: int, limit: int = 5) -> list[AuditEntry]:
+    """The product's latest cost revaluations (erp.services.catalog.revalue_product)."""
+    return list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.company_id == current_user.company_id,
+                                 AuditEntry.record_type == "product",
+                                 AuditEntry.record_id == product_id,
+                                 AuditEntry.action == "revalue")
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)))
 
 
 def _category_csv(stmt):

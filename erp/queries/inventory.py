@@ -2,7 +2,6 @@
 declarations, a warehouse's page, and the warehouse choices of the stock forms."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
 
 from flask import g, request
 from flask_login import current_user
@@ -10,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, raiseload
 
 from erp.extensions import db
-from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains,
+from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains, day_filter,
                        id_filter)
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
@@ -155,19 +154,6 @@ def _movement_product(stmt: Select, value: str) -> Select:
     return stmt if product is None else stmt.where(StockMovement.product_id == product.id)
 
 
-def _movement_day(name: str, *, until: bool = False) -> Filter:
-    """Movements made on or after a day (or, `until`, on or before it), in UTC."""
-    def apply(stmt: Select, value: str) -> Select:
-        day = parse_date(value)
-        if day is None:
-            return stmt
-        start = datetime.combine(day, time.min, timezone.utc)
-        if until:
-            return stmt.where(StockMovement.created_at < start + timedelta(days=1))
-        return stmt.where(StockMovement.created_at >= start)
-    return Filter(name, apply)
-
-
 MOVEMENTS = ListSpec(
     model=StockMovement,
     sorts={"created": StockMovement.created_at},
@@ -176,7 +162,8 @@ MOVEMENTS = ListSpec(
     filters=[Filter("product", _movement_product),
              id_filter("warehouse", StockMovement.warehouse_id),
              choice_filter("kind", StockMovement.kind, MOVEMENT_KINDS),
-             _movement_day("date_from"), _movement_day("date_to", until=True)],
+             day_filter("date_from", StockMovement.created_at),
+             day_filter("date_to", StockMovement.created_at, until=True)],
     csv=Csv("movements", [
         ("id", StockMovement.id), ("created_at", StockMovement.created_at),
         ("sku", Product.sku), ("product", Product.name), ("warehouse", Warehouse.code),

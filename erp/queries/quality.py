@@ -34,5 +34,6 @@ INSPECTIONS = ListSpec(
              date_filter("to", QualityInspection.inspected_on, until=True)],
     csv=_inspections_csv(),
     options=[joinedload(QualityInspection.product),
-             joinedload(QualityInspection.production_order)],
+             joinedload(QualityInspection.production_order),
+             joinedload(QualityInspection.superseded_by)],
 )

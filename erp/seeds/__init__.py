@@ -16,6 +16,7 @@ from erp.seeds import catalog, inventory, production, purchasing, quality, sales
 from erp.services import users as user_service
 
 DEMO_COMPANY = "Demo Company"
+DEMO_TIMEZONE = "Europe/Istanbul"  # shows times away from UTC (issue #16)
 DEMO_USERS = [
     ("admin@example.com", "admin", "admin", "Ada Admin"),
     ("manager@example.com", "manager", "manager", "Max Manager"),
@@ -30,7 +31,7 @@ STEPS = (catalog, inventory, sales, purchasing, production, quality, tasks)
 def seed_demo() -> Iterator[str]:
     company = db.session.scalar(select(Company).where(Company.name == DEMO_COMPANY))
     if company is None:
-        company = user_service.create_company(DEMO_COMPANY)
+        company = user_service.create_company(DEMO_COMPANY, timezone=DEMO_TIMEZONE)
         yield f"Created company {DEMO_COMPANY!r}."
     for email, password, role, name in DEMO_USERS:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:

@@ -1,8 +1,15 @@
-"""Catalog use cases: categories, products, suppliers."""
+"""Catalog use cases: categories, products, suppliers, and a product's cost.
+
+Moving-average cost: whatever puts stock in at a known unit cost (a purchase receipt, a
+production order's output) goes through `receive_at_cost`, so the product's cost price
+becomes (max(on-hand before, 0) x old cost + quantity x unit cost) / (on-hand before +
+quantity), on-hand being the total over all warehouses just before, rounded half-up to
+cents.
+"""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -10,9 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from erp.extensions import db
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         User)
+from erp.services import stock
 from erp.models.base import ZERO
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
-from erp.services import DomainError, NotFound, ValidationError, atomic, audit, pickers
+from erp.formatting import quantity as fmt_quantity
+from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError, atomic,
+                          audit, pickers)
 from erp.services import validation
 from erp.services.validation import clean_texts
 
@@ -111,6 +121,65 @@ def _set_active(record, active: bool, *, company_id: int, user: User | None,
                          changes=changes)
 
 
+# Cost
+
+def moving_average_cost(on_hand_before: Decimal, old_cost: Decimal, quantity: Decimal,
+                        unit_cost: Decimal) -> Decimal:
+    """The product's new cost price after receiving `quantity` at `unit_cost`.
+
+    new cost = (max(on_hand_before, 0) * old_cost + quantity * unit_cost)
+               / (max(on_hand_before, 0) + quantity), rounded half-up to cents.
+    `on_hand_before` is the product's on-hand total over all warehouses before the receipt.
+    """
+    before = max(Decimal(on_hand_before), ZERO)
+    denominator = before + quantity
+    value = (Decimal(unit_cost) if denominator <= 0
+             else (before * Decimal(old_cost) + quantity * Decimal(unit_cost)) / denominator)
+    return value.quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+
+
+def on_hand_total(company_id: int, product_id: int) -> Decimal:
+    """The product's on-hand quantity summed over its warehouses."""
+    total = db.session.scalar(select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
+        StockLevel.company_id == company_id, StockLevel.product_id == product_id))
+    return Decimal(str(total)).quantize(stock.QUANTITY_STEP)
+
+
+def _locked_product(company_id: int, product_id: int) -> Product:
+    """The product row, locked until the transaction ends (its cost is read and written in
+    turn), with fresh values; NotFound for another company's."""
+    product = db.session.scalar(
+        select(Product).where(Product.id == product_id, Product.company_id == company_id)
+        .with_for_update().execution_options(populate_existing=True))
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+def receive_at_cost(*, company_id: int, user: User | None, product_id: int, warehouse_id: int,
+                    quantity: Decimal, unit_cost: Decimal, kind: str, source: stock.Source,
+                    ) -> StockMovement:
+    """Put `quantity` into stock (movement `kind`, from `source`) valued at `unit_cost`: the
+    product's cost price moves by moving average, with an audit entry when it changes.
+
+    The product row is locked first, so concurrent receipts of one product update its cost
+    in turn. Raises what `stock.move` raises. Flushes only: the caller's transaction.
+    """
+    product = _locked_product(company_id, product_id)
+    on_hand_before = on_hand_total(company_id, product.id)
+    movement = stock.move(company_id=company_id, product_id=product.id,
+                          warehouse_id=warehouse_id, quantity=quantity, kind=kind, user=user,
+                          source=source)
+    new_cost = moving_average_cost(on_hand_before, product.cost_price, quantity, unit_cost)
+    if new_cost != product.cost_price:
+        audit.record(company_id=company_id, user=user, action="update", record_type="product",
+                     record_id=product.id,
+                     summary=f"Cost of {product.sku} by moving average after {source.reference}",
+                     changes={"cost_price": (product.cost_price, new_cost)})
+        product.cost_price = new_cost
+    return movement
+
+
 # Products
 
 PRODUCT_FIELDS = ("sku", "name", "kind", "category_id", "unit", "sale_price", "cost_price",
@@ -167,10 +236,12 @@ def create_product(*, company_id: int, user: User | None, **values) -> Product:
 
 def update_product(*, company_id: int, product_id: int, user: User | None, **values) -> Product:
     """Change a product's fields (all validated as on create). NotFound for another
-    company's product. Commits."""
+    company's product. The unit of a product with stock movements does not change; the
+    cost of one with stock on hand changes only for a manager, recorded as a revaluation
+    (ValidationError for the others). Commits."""
     try:
         with atomic():
-            product = _get(Product, company_id, product_id, "product")
+            product = _locked_product(company_id, product_id)
             clean = _product_values(company_id, values, product_id=product.id)
             if "kind" in clean and clean["kind"] == "service" and product.kind != "service":
                 held = db.session.scalar(select(func.count()).select_from(StockLevel).where(
@@ -178,6 +249,12 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                 if held:
                     raise ValidationError(field_errors={
                         "kind": ["This product has stock; a service carries none."]})
+            _check_unit_and_cost(company_id, product, clean, user)
+            if clean["cost_price"] != product.cost_price and on_hand_total(company_id,
+                                                                         product.id):
+                # a manager (checked above): the cost change is a revaluation of the stock
+                _revalue(company_id, product, clean.pop("cost_price"), user,
+                         reason="changed on the product form")
             changes = audit.diff(product, clean)
             if changes:
                 audit.record(company_id=company_id, user=user, action="update",
@@ -185,6 +262,72 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                              summary=f"Updated product {product.sku}", changes=changes)
     except IntegrityError:
         raise ValidationError(field_errors={"sku": ["This SKU is taken."]}) from None
+    return product
+
+
+def _check_unit_and_cost(company_id: int, product: Product, clean: dict,
+                         user: User | None) -> None:
+    """The unit of a product with stock movements never changes (every quantity in the
+    ledger is in it); the cost of a product with stock on hand changes only by a manager's
+    revaluation. ValidationError names both problems at once."""
+    errors: dict[str, list[str]] = {}
+    if clean["unit"] != product.unit and db.session.scalar(select(StockMovement.id).where(
+            StockMovement.company_id == company_id,
+            StockMovement.product_id == product.id).limit(1)) is not None:
+        errors["unit"] = [f"{product.sku} has stock movements in {product.unit}: its unit "
+                          "cannot change. Create a new product for the new unit."]
+    if clean["cost_price"] != product.cost_price and not (user and user.has_role("manager")):
+        on_hand = on_hand_total(company_id, product.id)
+        if on_hand:
+            errors["cost_price"] = [
+                f"{product.sku} has {fmt_quantity(on_hand)} {product.unit} on hand: only a "
+                "manager can change its cost, as a revaluation of that stock."]
+    if errors:
+        raise ValidationError(field_errors=errors)
+
+
+def _revalue(company_id: int, product: Product, cost: Decimal, user: User | None, *,
+             reason: str) -> None:
+    """Set the cost of a product (locked by the caller: `_locked_product`) and record the
+    revaluation: the old and new cost, the quantity on hand and the value it changes.
+    Flushes nothing."""
+    on_hand = on_hand_total(company_id, product.id)
+    old, product.cost_price = product.cost_price, cost
+    change = ((cost - old) * on_hand).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+    audit.record(company_id=company_id, user=user, action="revalue", record_type="product",
+                 record_id=product.id,
+                 summary=f"Revalued {product.sku}: {fmt_quantity(on_hand)} {product.unit} on "
+                         f"hand from {old} to {cost} a unit ({'+' if change >= 0 else ''}"
+                         f"{change}): {reason}",
+                 changes={"cost_price": (old, cost), "on_hand": (on_hand, on_hand),
+                          "stock_value": ((old * on_hand).quantize(MONEY_STEP),
+                                          (cost * on_hand).quantize(MONEY_STEP))})
+
+
+def revalue_product(*, company_id: int, product_id: int, user: User | None, cost_price,
+                    reason: str) -> Product:
+    """A manager sets the cost of a product, typically one with stock on hand: a recorded
+    revaluation (audit entry `revalue` with the old and new cost, the quantity on hand and
+    the stock value before and after). Raises PermissionDenied, NotFound, ValidationError
+    (a bad cost, no reason, the same cost). Commits."""
+    if user is None or not user.has_role("manager"):
+        raise PermissionDenied("Only a manager may revalue a product's cost.")
+    errors: dict[str, list[str]] = {}
+    cost = _decimal({"cost_price": cost_price}, "cost_price", errors, step=MONEY_STEP,
+                    maximum=MAX_MONEY)
+    if validation.blank(cost_price):
+        errors.setdefault("cost_price", []).append("Enter the new cost.")
+    reason = validation.clean_text(reason, "reason", 200, errors, "Say why the cost changes.")
+    with atomic():
+        product = _locked_product(company_id, product_id)
+        if not product.stocked:
+            errors.setdefault("cost_price", []).append(
+                "A service carries no stock to revalue: edit the product instead.")
+        elif "cost_price" not in errors and cost == product.cost_price:
+            errors.setdefault("cost_price", []).append(f"The cost is {cost} already.")
+        if errors:
+            raise ValidationError(field_errors=errors)
+        _revalue(company_id, product, cost, user, reason=reason)
     return product
 
 

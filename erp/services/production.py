@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from erp.extensions import db
 from erp.formatting import quantity as fmt
@@ -25,7 +25,7 @@ from erp.models.production import (WORK_ORDER_STATUSES, BomLine, Employee, Produ
 from erp.models.quality import QualityInspection
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock)
-from erp.services.catalog import _delete, _set_active
+from erp.services.catalog import _delete, _set_active, receive_at_cost
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_text, clean_texts
 
@@ -515,13 +515,16 @@ def check_availability(company_id: int, order_id: int) -> list[Availability]:
 
 
 def has_open_failure(company_id: int, order: ProductionOrder) -> bool:
-    """A failed inspection of the order that no manager has overridden."""
+    """A failed inspection of the order that no re-inspection superseded and no manager has
+    overridden (an override covers the failures recorded before it)."""
+    later = aliased(QualityInspection)
     stmt = select(QualityInspection.id).where(
         QualityInspection.company_id == company_id,
         QualityInspection.production_order_id == order.id,
-        QualityInspection.result == "fail")
+        QualityInspection.result == "fail",
+        ~select(later.id).where(later.supersedes_id == QualityInspection.id).exists())
     if order.quality_override_at is not None:
-        stmt = stmt.where(QualityInspection.updated_at > order.quality_override_at)
+        stmt = stmt.where(QualityInspection.created_at > order.quality_override_at)
     return db.session.scalar(stmt.limit(1)) is not None
 
 
@@ -556,9 +559,11 @@ def start_order(*, company_id: int, order_id: int, user: User) -> ProductionOrde
 def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionOrder:
     """in_progress -> done: consume the components and produce the product, all or nothing.
 
-    Refused (InvalidTransition) while a failed inspection is not overridden. Each
-    reservation is released and the component issued (production_consume), then the
-    product received in the output warehouse (production_output). Manager only. Commits.
+    Refused (InvalidTransition) while a failed inspection is not overridden, and while a
+    work order is not done (naming them). Each reservation is released and the component
+    issued (production_consume), then the product received in the output warehouse
+    (production_output) valued at the consumed components' cost prices: its cost price
+    moves by moving average, as a purchase receipt's does. Manager only. Commits.
     """
     with atomic():
         order = _lock_order(company_id, order_id)
@@ -568,23 +573,36 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
             raise InvalidTransition(
                 f"{order.number} has a failed quality inspection: a manager must override "
                 "it before the order can be completed.")
+        unfinished = db.session.scalars(
+            select(WorkOrder).where(WorkOrder.company_id == company_id,
+                                    WorkOrder.production_order_id == order.id,
+                                    WorkOrder.status != "done")
+            .order_by(WorkOrder.sequence, WorkOrder.id)).all()
+        if unfinished:
+            raise InvalidTransition(
+                f"{order.number} has work orders not done: " + ", ".join(
+                    f"{w.name} ({w.status_label.lower()})" for w in unfinished)
+                + ". Finish them before completing the order.")
+        consumed = ZERO
         for line in order.components:
+            consumed += line.quantity * line.component.cost_price
             stock.release(company_id=company_id, product_id=line.component_id,
                           warehouse_id=order.component_warehouse_id, quantity=line.quantity)
             stock.move(company_id=company_id, product_id=line.component_id,
                        warehouse_id=order.component_warehouse_id, quantity=-line.quantity,
                        kind="production_consume", user=user,
                        source=stock.Source("production_order_component", line.id, order.number))
-        stock.move(company_id=company_id, product_id=order.product_id,
-                   warehouse_id=order.output_warehouse_id, quantity=order.quantity,
-                   kind="production_output", user=user,
-                   source=stock.Source("production_order", order.id, order.number))
+        receive_at_cost(company_id=company_id, user=user, product_id=order.product_id,
+                        warehouse_id=order.output_warehouse_id, quantity=order.quantity,
+                        unit_cost=consumed / order.quantity, kind="production_output",
+                        source=stock.Source("production_order", order.id, order.number))
         order.status = "done"
         order.completed_at = utcnow()
         audit.record(company_id=company_id, user=user, action="complete",
                      record_type="production_order", record_id=order.id,
                      summary=f"Production order {order.number} done: components consumed, "
-                             f"{fmt(order.quantity)} produced",
+                             f"{fmt(order.quantity)} produced at "
+                             f"{(consumed / order.quantity).quantize(MONEY_STEP)} a unit",
                      changes={"status": ("in_progress", "done")})
     return order
 
@@ -713,6 +731,9 @@ def _move_work_order(company_id: int, work_order_id: int, user: User, action: st
     """Take step `action` of WORK_ORDER_FLOW (a replay does nothing). Commits."""
     with atomic():
         work_order = _work_order(company_id, work_order_id)
+        # the production order's lock too: completing it (which checks its steps) and a
+        # step's move take turns, so no step moves once the order is done
+        _lock_order(company_id, work_order.production_order_id)
         if not WorkOrder.workflow.begin(work_order, action, user):
             return work_order
         changes = audit.diff(work_order, {"status": WorkOrder.workflow.actions[action].target})

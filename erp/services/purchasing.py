@@ -1,7 +1,11 @@
 """Purchasing use cases: purchase orders, goods receipts into stock, and reordering.
 
 Workflow: draft -> ordered -> partially_received -> received; cancel from draft or
-ordered. Each public function is one transaction (`atomic()`), allowed only from the
+ordered; close short from partially_received (what was not delivered is no longer
+expected, so it stops counting as on order). A manager may amend an ordered or
+partially received order (the workflow's `edits`): change what is still open on a line
+(never below what was received), add lines, remove lines with nothing received; each
+change is audited as "amend". Each public function is one transaction (`atomic()`), allowed only from the
 right state (InvalidTransition otherwise), company-checked (NotFound for another
 company's records) and audited.
 
@@ -21,7 +25,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,14 +35,16 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.core import company_today
+from erp.models.fields import PRICE, TAX_RATE, Number
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
-                          atomic, audit, sequences, stock, validation)
+                          atomic, audit, catalog, sequences, stock, validation)
+from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
-MAX_RATE = Decimal("1000")
 NOTES_MAX = 2000
 REFERENCE_MAX = 60
 
@@ -47,46 +53,23 @@ def round_money(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def moving_average_cost(on_hand_before: Decimal, old_cost: Decimal, quantity: Decimal,
-                        unit_cost: Decimal) -> Decimal:
-    """The product's new cost price after receiving `quantity` at `unit_cost`.
+# Parsing helpers: every bad value becomes a ValidationError for its field, under the
+# rules every document shares (erp/models/fields.py).
 
-    new cost = (max(on_hand_before, 0) * old_cost + quantity * unit_cost)
-               / (max(on_hand_before, 0) + quantity), rounded half-up to cents.
-    `on_hand_before` is the product's on-hand total over all warehouses before the receipt.
-    """
-    before = max(Decimal(on_hand_before), ZERO)
-    denominator = before + quantity
-    if denominator <= 0:
-        return round_money(unit_cost)
-    return round_money((before * Decimal(old_cost) + quantity * Decimal(unit_cost)) / denominator)
+def _ruled(value, field: str, rule: Number, default: Decimal | None) -> Decimal:
+    errors: dict[str, list[str]] = {}
+    result = validation.clean_number(value, field, rule, errors, default=default)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return result
 
-
-# Parsing helpers: every bad value becomes a ValidationError for its field.
 
 def to_money(value, *, field: str, default: Decimal | None = None) -> Decimal:
-    if validation.blank(value) and default is not None:
-        return default
-    try:
-        return validation.number(value, step=CENT, maximum=MAX_MONEY, invalid="Enter an amount.",
-                                 too_large="The amount is too large.")
-    except validation.BadValue as problem:
-        raise ValidationError(field_errors={field: [str(problem)]}) from None
+    return _ruled(value, field, PRICE, default)
 
 
 def to_rate(value, *, field: str = "tax_rate") -> Decimal:
-    text = "" if value is None else str(value).strip()
-    if text == "":
-        return ZERO
-    try:
-        rate = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise ValidationError(field_errors={field: ["Enter a percentage."]}) from None
-    if not rate.is_finite() or rate < 0 or rate > MAX_RATE:
-        raise ValidationError(field_errors={field: ["Enter a percentage from 0 to 1000."]})
-    if rate != rate.quantize(Decimal("0.001")):
-        raise ValidationError(field_errors={field: ["Use at most 3 decimals."]})
-    return rate.quantize(Decimal("0.001"))
+    return _ruled(value, field, TAX_RATE, ZERO)
 
 
 def _require(user: User | None, role: str) -> None:
@@ -190,7 +173,7 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
     or warehouse and for inconsistent dates.
     """
     _require(user, "staff")
-    order_date = order_date or date.today()
+    order_date = order_date or company_today(company_id)
     errors: dict[str, list[str]] = {}
     for check in (lambda: _supplier(company_id, supplier_id),
                   lambda: _warehouse(company_id, warehouse_id),
@@ -248,11 +231,14 @@ def update_order(*, company_id: int, user: User | None, order_id: int, supplier_
 
 def add_line(*, company_id: int, user: User | None, order_id: int, product_id: int | None,
              quantity, unit_cost=None, tax_rate=None) -> PurchaseOrderItem:
-    """Add a line to a draft; the unit cost defaults to the product's cost price. Staff. Commits."""
-    _require(user, "staff")
+    """Add a line; the unit cost defaults to the product's cost price. Staff on a draft, a
+    manager on an ordered or partially received order (an amendment). Commits.
+
+    Raises PermissionDenied, InvalidTransition (another state), ValidationError.
+    """
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        _require_draft(order)
+        PurchaseOrder.workflow.begin_edit(order, user)
         errors: dict[str, list[str]] = {}
         product = qty = cost = rate = None
         try:
@@ -281,9 +267,7 @@ def add_line(*, company_id: int, user: User | None, order_id: int, product_id: i
         _recompute_totals(order)
         _check_amounts(order, item)
         db.session.flush()
-        audit.record(company_id=company_id, user=user, action="update",
-                     record_type="purchase_order", record_id=order.id,
-                     summary=f"{order.number}: added {qty} x {product.sku}")
+        _amended(order, user, f"added {fmt_qty(qty)} x {product.sku}")
     return item
 
 
@@ -296,12 +280,18 @@ def _item(order: PurchaseOrder, item_id: int) -> PurchaseOrderItem:
 
 def update_line(*, company_id: int, user: User | None, order_id: int, item_id: int,
                 quantity, unit_cost, tax_rate) -> PurchaseOrderItem:
-    """Change a draft line's quantity, unit cost and tax rate. Staff. Commits."""
-    _require(user, "staff")
+    """Change a line's quantity, unit cost and tax rate. Staff on a draft; a manager on an
+    ordered or partially received order, for a line not fully received and never below what
+    was received (a partially received order whose lines are all received then is
+    received). Commits. Raises PermissionDenied, InvalidTransition, ValidationError.
+    """
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        _require_draft(order)
+        PurchaseOrder.workflow.begin_edit(order, user)
         item = _item(order, item_id)
+        if not item.amendable:
+            raise InvalidTransition(f"{order.number}: {_line_name(order, item)} is fully "
+                                    "received; it cannot be changed.")
         errors: dict[str, list[str]] = {}
         values = {}
         for name, parse in (("quantity", lambda: stock.to_quantity(quantity)),
@@ -311,6 +301,9 @@ def update_line(*, company_id: int, user: User | None, order_id: int, item_id: i
                 values[name] = parse()
             except ValidationError as error:
                 errors.update(error.field_errors)
+        if "quantity" in values and values["quantity"] < item.received_quantity:
+            errors["quantity"] = [f"At least {fmt_qty(item.received_quantity)}: that much was "
+                                  "received already."]
         if errors:
             raise ValidationError(field_errors=errors)
         changes = audit.diff(item, values)
@@ -318,24 +311,49 @@ def update_line(*, company_id: int, user: User | None, order_id: int, item_id: i
         _recompute_totals(order)
         _check_amounts(order, item)
         if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="purchase_order", record_id=order.id,
-                         summary=f"{order.number}: changed line {item.id}", changes=changes)
+            _amended(order, user, f"changed {_line_name(order, item)}", changes)
     return item
 
 
 def remove_line(*, company_id: int, user: User | None, order_id: int, item_id: int) -> None:
-    """Remove a draft line. Staff. Commits."""
-    _require(user, "staff")
+    """Remove a line. Staff on a draft; a manager on an ordered or partially received order,
+    for a line with nothing received, as long as a line stays. Commits. Raises
+    PermissionDenied, InvalidTransition, ValidationError.
+    """
     with atomic():
         order = _order(company_id, order_id, lock=True)
-        _require_draft(order)
+        PurchaseOrder.workflow.begin_edit(order, user)
         item = _item(order, item_id)
+        name = _line_name(order, item)
+        if not item.removable:
+            raise InvalidTransition(f"{order.number}: {name} has received goods; lower its "
+                                    "quantity to what was received instead.")
+        if not order.is_draft and len(order.items) == 1:
+            raise ValidationError(f"{order.number} keeps at least one line; cancel the order "
+                                  "instead.")
         order.items.remove(item)
         _recompute_totals(order)
-        audit.record(company_id=company_id, user=user, action="update",
-                     record_type="purchase_order", record_id=order.id,
-                     summary=f"{order.number}: removed line {item_id}")
+        _amended(order, user, f"removed {name}")
+
+
+def _line_name(order: PurchaseOrder, item: PurchaseOrderItem) -> str:
+    return f"line {order.items.index(item) + 1} ({_sku(item)})"
+
+
+def _amended(order: PurchaseOrder, user: User | None, what: str,
+             changes: dict | None = None) -> None:
+    """Audit a line change ("amend" once the order went to the supplier) and settle the
+    status: a partially received order whose open lines are all gone is received."""
+    changes = dict(changes or {})
+    if order.status == "partially_received" and all(
+            item.received_quantity >= item.quantity for item in order.items):
+        order.status = "received"
+        changes["status"] = ("partially_received", "received")
+    draft = order.is_draft
+    audit.record(company_id=order.company_id, user=user, action="update" if draft else "amend",
+                 record_type="purchase_order", record_id=order.id,
+                 summary=f"{order.number}{'' if draft else ' amended'}: {what}",
+                 changes=changes or None)
 
 
 def place_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
@@ -366,6 +384,25 @@ def cancel_order(*, company_id: int, user: User | None, order_id: int) -> Purcha
         audit.record(company_id=company_id, user=user, action="status",
                      record_type="purchase_order", record_id=order.id,
                      summary=f"Cancelled {order.number}", changes={"status": (old, "cancelled")})
+    return order
+
+
+def close_order(*, company_id: int, user: User | None, order_id: int) -> PurchaseOrder:
+    """partially_received -> closed: the supplier will not deliver the rest. The lines keep
+    what was ordered and received; their open quantity no longer counts as on order
+    (reorder suggestions). Manager. Raises InvalidTransition from any other state. Commits.
+    """
+    with atomic():
+        order = _order(company_id, order_id, lock=True)
+        PurchaseOrder.workflow.begin(order, "close", user)
+        short = ", ".join(f"{fmt_qty(item.open_quantity)} x {_sku(item)}"
+                          for item in order.items if item.open_quantity > 0)
+        old = order.status
+        order.status = "closed"
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="purchase_order", record_id=order.id,
+                     summary=f"Closed {order.number} short; no longer expected: {short or 'nothing'}",
+                     changes={"status": (old, "closed")})
     return order
 
 
@@ -479,25 +516,10 @@ def _sku(item: PurchaseOrderItem) -> str:
 
 def _receive_line(company_id: int, user: User | None, order: PurchaseOrder,
                   item: PurchaseOrderItem, qty: Decimal, warehouse: Warehouse) -> None:
-    # Lock the product: concurrent receipts of one product update its cost in turn.
-    product = db.session.scalar(
-        select(Product).where(Product.id == item.product_id).with_for_update()
-        .execution_options(populate_existing=True))
-    on_hand_before = db.session.scalar(
-        select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
-            StockLevel.company_id == company_id, StockLevel.product_id == product.id))
-    stock.move(company_id=company_id, product_id=product.id, warehouse_id=warehouse.id,
-               quantity=qty, kind="purchase_receipt", user=user,
-               source=stock.Source("purchase_order_item", item.id, order.number))
-    on_hand_before = Decimal(str(on_hand_before)).quantize(stock.QUANTITY_STEP)
-    new_cost = moving_average_cost(on_hand_before, product.cost_price, qty,
-                                   item.unit_cost)
-    if new_cost != product.cost_price:
-        audit.record(company_id=company_id, user=user, action="update", record_type="product",
-                     record_id=product.id,
-                     summary=f"Cost of {product.sku} by moving average after {order.number}",
-                     changes={"cost_price": (product.cost_price, new_cost)})
-        product.cost_price = new_cost
+    catalog.receive_at_cost(company_id=company_id, user=user, product_id=item.product_id,
+                            warehouse_id=warehouse.id, quantity=qty, unit_cost=item.unit_cost,
+                            kind="purchase_receipt",
+                            source=stock.Source("purchase_order_item", item.id, order.number))
     item.received_quantity = item.received_quantity + qty
 
 

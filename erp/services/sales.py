@@ -26,6 +26,8 @@ from erp.formatting import money as fmt_money
 from erp.formatting import quantity as fmt_quantity
 from erp.models import Company, Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.core import company_today
+from erp.models.fields import DISCOUNT, PRICE, TAX_RATE
 from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, Customer, IssuedDocument,
                               SalesOrder, SalesOrderItem)
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
@@ -33,13 +35,11 @@ from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
-from erp.services.validation import clean_text, clean_texts
+from erp.services.validation import clean_number, clean_text, clean_texts
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
-MAX_RATE = Decimal("100")
-RATE_STEP = Decimal("0.001")
 TEXT_MAX = 2000  # addresses and notes
 
 
@@ -236,8 +236,8 @@ def _header_values(company_id: int, data: dict, errors: dict, *,
     if warehouse is None:
         errors.setdefault("warehouse_id", []).append("Choose a warehouse.")
     values["warehouse_id"] = warehouse.id if warehouse else None
-    values["order_date"] = _date(data.get("order_date") or date.today(), "order_date", errors,
-                                 required=True)
+    values["order_date"] = _date(data.get("order_date") or company_today(company_id),
+                                 "order_date", errors, required=True)
     values["requested_date"] = _date(data.get("requested_date"), "requested_date", errors)
     if (values["order_date"] and values["requested_date"]
             and values["requested_date"] < values["order_date"]):
@@ -325,12 +325,12 @@ def _line_values(data: dict, product: Product | None, errors: dict) -> dict:
             errors.setdefault(name, []).extend(messages)
         values["quantity"] = None
     default_price = product.sale_price if product is not None else ZERO
-    values["unit_price"] = _decimal(data.get("unit_price"), "unit_price", errors,
-                                    default=default_price)
-    values["discount_percent"] = _decimal(data.get("discount_percent"), "discount_percent",
-                                          errors, default=ZERO, maximum=MAX_RATE, step=RATE_STEP)
-    values["tax_rate"] = _decimal(data.get("tax_rate"), "tax_rate", errors, default=ZERO,
-                                  maximum=MAX_RATE, step=RATE_STEP)
+    values["unit_price"] = clean_number(data.get("unit_price"), "unit_price", PRICE, errors,
+                                        default=default_price)
+    values["discount_percent"] = clean_number(data.get("discount_percent"), "discount_percent",
+                                              DISCOUNT, errors, default=ZERO)
+    values["tax_rate"] = clean_number(data.get("tax_rate"), "tax_rate", TAX_RATE, errors,
+                                      default=ZERO)
     if not errors:
         amounts = line_amounts(values["quantity"], values["unit_price"],
                                values["discount_percent"], values["tax_rate"])

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
 from erp.models import DocumentSequence
+from erp.models.core import company_today
 
 
 def next_number(company_id: int, series: str, *, on: date | None = None, width: int = 6) -> str:
@@ -15,9 +16,10 @@ def next_number(company_id: int, series: str, *, on: date | None = None, width: 
 
     Runs inside the caller's transaction (flushes, never commits). The counter row is
     incremented with an atomic UPDATE, which locks it until the caller commits, so two
-    transactions never get the same number; a rollback gives the number back.
+    transactions never get the same number; a rollback gives the number back. The year is
+    `on`'s, by default the company's today (its time zone's, not the server's).
     """
-    year = (on or date.today()).year
+    year = (on or company_today(company_id)).year
     value = _increment(company_id, series, year)
     if value is None:
         # First number of the year: create the row. A concurrent creator may win the

@@ -22,10 +22,11 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt
 from erp.models import Product, StockLevel, StockMovement, User, Warehouse
 from erp.models.base import ZERO
+from erp.models.fields import QUANTITY
 from erp.services import DomainError, NotFound, ValidationError, atomic
 
-QUANTITY_STEP = Decimal("0.001")
-MAX_QUANTITY = Decimal("99999999999")  # fits Numeric(14, 3)
+QUANTITY_STEP = QUANTITY.step  # the one quantity rule (erp/models/fields.py)
+MAX_QUANTITY = QUANTITY.maximum  # fits Numeric(14, 3)
 # The largest on-hand, reserved or available quantity a Numeric(14, 3) column holds: a
 # movement whose result would leave the range is refused (PostgreSQL would fail with a
 # numeric overflow, SQLite would store a figure no report can show).

@@ -1,6 +1,7 @@
 """Companies, users, roles, passwords and logging in."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -9,8 +10,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
 from erp.models import ROLES, AuditEntry, Company, User
+from erp.models.core import DEFAULT_TIMEZONE
 from erp.services import NotFound, PermissionDenied, ValidationError, atomic
-from erp.services import audit
+from erp.services import audit, validation
 
 MIN_PASSWORD_LENGTH = 10
 # Failed logins in a row, from any address, before the account-wide lock (a backstop:
@@ -38,16 +40,51 @@ def password_problems(password: str) -> list[str]:
     return problems
 
 
-def create_company(name: str) -> Company:
-    """Create a company; a blank or taken name raises ValidationError. Commits."""
+def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
+    """Create a company; a blank or taken name, or an unknown time zone, raises
+    ValidationError. Commits."""
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ValidationError(field_errors={"name": ["Give a name of 1 to 200 characters."]})
+    errors: dict[str, list[str]] = {}
+    timezone = validation.timezone_name(timezone, "timezone", errors)
+    if errors:
+        raise ValidationError(field_errors=errors)
     with atomic():
         if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
             raise ValidationError(field_errors={"name": [f"A company named {name!r} exists."]})
-        company = Company(name=name)
+        company = Company(name=name, timezone=timezone)
         db.session.add(company)
+    return company
+
+
+def update_company(*, company_id: int, user: User | None, name: str, currency: str,
+                   timezone: str) -> Company:
+    """Change the company's settings: its name (unique, 1 to 200 characters), currency (a
+    three-letter ISO code) and time zone (an IANA name: dates and times are shown in it,
+    new documents are dated with its today). Every field problem is raised at once
+    (ValidationError); NotFound for an unknown company. Audited. Commits."""
+    errors: dict[str, list[str]] = {}
+    values = {"name": validation.text(name, "name", errors, max_length=200, required=True,
+                                      missing="Enter the company's name."),
+              "currency": (currency or "").strip().upper(),
+              "timezone": validation.timezone_name(timezone, "timezone", errors)}
+    if not re.fullmatch(r"[A-Z]{3}", values["currency"]):
+        validation.add_error(errors, "currency", "Enter a three-letter code such as EUR.")
+    with atomic():
+        company = db.session.get(Company, company_id)
+        if company is None:
+            raise NotFound("No such company.")
+        if values["name"] and db.session.scalar(select(Company.id).where(
+                func.lower(Company.name) == values["name"].lower(), Company.id != company_id)):
+            validation.add_error(errors, "name", "Another company has this name.")
+        if errors:
+            raise ValidationError(field_errors=errors)
+        changes = audit.diff(company, values)
+        if changes:
+            audit.record(company_id=company.id, user=user, action="update",
+                         record_type="Company", record_id=company.id, changes=changes,
+                         summary="Company settings")
     return company
 
 

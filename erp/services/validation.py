@@ -3,12 +3,15 @@ the messages the forms show. A service collects every field's problems in an `er
 dict (field -> messages) and raises one ValidationError with all of them."""
 from __future__ import annotations
 
+import zoneinfo
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from sqlalchemy import select
 
 from erp.extensions import db
+from erp.models.fields import Number
 
 
 class BadValue(ValueError):
@@ -23,23 +26,56 @@ def blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def number(value, *, step: Decimal, maximum: Decimal, invalid: str = "Enter a number.",
-           too_large: str | None = None) -> Decimal:
-    """A non-negative number of at most `step`'s decimals and at most `maximum`, rounded
-    to `step`; raises BadValue with the message for the first problem."""
+def _finite(value, invalid: str) -> Decimal:
     try:
         result = Decimal("" if value is None else str(value).strip())
     except (InvalidOperation, ValueError):
         raise BadValue(invalid) from None
     if not result.is_finite():
         raise BadValue(invalid)
+    return result
+
+
+def _to_step(result: Decimal, step: Decimal) -> Decimal:
+    if result != result.quantize(step):
+        raise BadValue(f"Use at most {-step.as_tuple().exponent} decimals.")
+    return result.quantize(step)
+
+
+def number(value, *, step: Decimal, maximum: Decimal, invalid: str = "Enter a number.",
+           too_large: str | None = None) -> Decimal:
+    """A non-negative number of at most `step`'s decimals and at most `maximum`, rounded
+    to `step`; raises BadValue with the message for the first problem."""
+    result = _finite(value, invalid)
     if result < 0:
         raise BadValue("Enter zero or more.")
     if result > maximum:
         raise BadValue(too_large or f"Enter at most {maximum:,}.")
-    if result != result.quantize(step):
-        raise BadValue(f"Use at most {-step.as_tuple().exponent} decimals.")
-    return result.quantize(step)
+    return _to_step(result, step)
+
+
+def ruled(value, rule: Number) -> Decimal:
+    """The value under a declared rule (`erp.models.fields.Number`: a tax rate, discount,
+    price, quantity): in its range and of its precision; BadValue with the rule's message."""
+    result = _finite(value, "Enter a number.")
+    if not rule.minimum <= result <= rule.maximum:
+        raise BadValue(rule.message)
+    return _to_step(result, rule.step)
+
+
+def clean_number(value, field: str, rule: Number, errors: dict[str, list[str]], *,
+                 default: Decimal | None = None) -> Decimal | None:
+    """`ruled()` for a form value: a blank one is `default` (without a default it is
+    missing: "Enter a number."); a bad one adds its message and gives None."""
+    if blank(value):
+        if default is None:
+            add_error(errors, field, "Enter a number.")
+        return default
+    try:
+        return ruled(value, rule)
+    except BadValue as problem:
+        add_error(errors, field, str(problem))
+        return None
 
 
 def text(value, field: str, errors: dict, *, max_length: int, required: bool = False,
@@ -80,6 +116,20 @@ def date_value(value, field: str, errors: dict, *, required: bool = False) -> da
     except ValueError:
         add_error(errors, field, "Enter a date as YYYY-MM-DD.")
         return None
+
+
+def timezone_name(value, field: str, errors: dict) -> str:
+    """An IANA time zone name this system knows (e.g. "Europe/Istanbul"), stripped."""
+    name = "" if value is None else str(value).strip()
+    if name not in available_zones():
+        add_error(errors, field, "Choose a time zone from the list (e.g. Europe/Istanbul).")
+    return name
+
+
+@lru_cache(maxsize=1)
+def available_zones() -> frozenset[str]:
+    """Every IANA zone name of the tz database (read once per process)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
 def company_record(model, company_id: int, record_id: int | None):

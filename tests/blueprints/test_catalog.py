@@ -419,3 +419,47 @@ def test_picker_options_answer_htmx_requests_with_options(staff_client, records)
                 "/catalog/suppliers/options?q=acme", "/catalog/suppliers/options?preferred_supplier=ac"]:
         response = staff_client.get(url, headers={"HX-Request": "true"})
         assert response.status_code == 200 and b"<option" in response.data, url
+
+
+def _product_form(product, **changes) -> dict:
+    return {"sku": product.sku, "name": product.name, "kind": product.kind,
+            "unit": product.unit, "category_id": "", "sale_price": "20",
+            "cost_price": str(product.cost_price), "min_stock": "0",
+            "preferred_supplier": ""} | changes
+
+
+def test_stocked_product_cost_and_unit_are_guarded_on_the_form(client_as, company, records):
+    """Issue #16: staff overwrote the cost and the unit of a product with stock."""
+    product = records[0]
+    put_stock(product, WarehouseFactory(company=company), 3)
+    staff = client_as("staff")
+    response = staff.post(f"/catalog/products/{product.id}/edit",
+                          data=_product_form(product, cost_price="99", unit="kg"))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "only a manager can change its cost" in body and "its unit cannot change" in body
+    db.session.rollback()
+    saved = db.session.get(Product, product.id)
+    assert (saved.cost_price, saved.unit) == (product.cost_price, product.unit)
+
+
+def test_a_manager_revalues_and_the_product_page_shows_it(client_as, company, records,
+                                                          other_company_client):
+    product = records[0]
+    put_stock(product, WarehouseFactory(company=company), 3)
+    url = f"/catalog/products/{product.id}/revalue"
+    staff, manager = client_as("staff"), client_as("manager")
+    assert staff.get(url).status_code == 403
+    assert staff.post(url, data={"cost_price": "1", "reason": "x"}).status_code == 403
+    assert other_company_client.get(url).status_code == 404
+    assert 'id="revalue"' not in staff.get(f"/catalog/products/{product.id}").get_data(
+        as_text=True)
+    page = manager.get(url).get_data(as_text=True)
+    assert "on hand: <strong>3 pcs</strong>" in page
+    assert manager.post(url, data={"cost_price": "abc", "reason": ""}).status_code == 422
+    response = manager.post(url, data={"cost_price": "12.50", "reason": "Count at year end"})
+    assert response.status_code == 303
+    page = manager.get(f"/catalog/products/{product.id}").get_data(as_text=True)
+    assert 'id="revaluations"' in page and "Count at year end" in page and "12.50" in page
+    db.session.rollback()
+    assert db.session.get(Product, product.id).cost_price == Decimal("12.50")

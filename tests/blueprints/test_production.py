@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from erp.extensions import db
-from erp.models import StockLevel, StockMovement
+from erp.models import Product, StockLevel, StockMovement
 from erp.models.production import BomLine, Employee, ProductionOrder, WorkOrder
 from erp.services import production, stock
 from tests.conftest import login
@@ -159,14 +159,29 @@ def test_manager_runs_an_order_from_planned_to_done(shop, client_as):
                         data={"reason": ""}).status_code == 422
     assert manager.post(f"/production/orders/{shop.order.id}/override",
                         data={"reason": "Rework done"}).status_code == 303
+    # an open work order blocks completion, named in the message
+    manager.post(f"/production/orders/{shop.order.id}/complete")
+    page = manager.get(f"/production/orders/{shop.order.id}").get_data(as_text=True)
+    assert "work orders not done: Assemble (open)" in page
+    assert manager.post(f"/production/work-orders/{shop.work_order.id}/status",
+                        data={"status": "done"}).status_code == 303
     assert manager.post(f"/production/orders/{shop.order.id}/complete").status_code == 303
     db.session.rollback()
     assert db.session.get(ProductionOrder, shop.order.id).status == "done"
     levels = dict(db.session.execute(select(StockLevel.product_id, StockLevel.on_hand)).all())
     assert levels[shop.part.id] == D(4) and levels[shop.gadget.id] == D(3)
     assert stock.ledger_mismatches(shop.company.id) == []
+    # valued at its components: 2 parts at 2.00 a gadget
+    assert db.session.get(Product, shop.gadget.id).cost_price == D("4.00")
     page = manager.get(f"/production/orders/{shop.order.id}").get_data(as_text=True)
     assert "Rework done" in page
+    # the steps of a done order show their state, no longer a control that changes it
+    assert f'id="wo-status-{shop.work_order.id}"' not in page
+    manager.post(f"/production/work-orders/{shop.work_order.id}/status", data={"status": "open"})
+    page = manager.get(f"/production/orders/{shop.order.id}").get_data(as_text=True)
+    assert "its work orders can no longer change" in page
+    db.session.rollback()
+    assert db.session.get(WorkOrder, shop.work_order.id).status == "done"
 
 
 def test_start_with_shortages_shows_them_and_changes_nothing(shop, client_as):

@@ -119,6 +119,29 @@ def test_manager_places_and_cancels(client_as, po):
     assert b"only a draft or ordered purchase order can be cancelled" in response.data
 
 
+def test_a_manager_closes_a_partly_received_po_short_after_a_confirmation(client_as, po):
+    i = po.ids
+    url = f"/purchasing/orders/{i['order']}/close"
+    service.receive(company_id=po.company.id, user=None, order_id=i["order"],
+                    quantities={i["line1"]: "4"}, warehouse_id=i["main"])
+    staff, manager = client_as("staff"), client_as("manager")
+    assert f'action="{url}"' not in staff.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert staff.post(url).status_code == 403
+    page = manager.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert re.search(rf'action="{url}"[^>]*hx-confirm="Close {po.order.number} short\?', page)
+    response = manager.post(url, follow_redirects=True)
+    body = response.data.decode()
+    assert f"{po.order.number} closed short: the rest is no longer expected." in body
+    assert get_order(i["order"]).status == "closed"
+    assert 'id="order-status"><span class="badge text-bg-warning">Closed short</span>' in body
+    assert f'action="{url}"' not in body and "Receive goods" not in body
+    history = manager.get(f"/admin/audit/history/purchase_order/{i['order']}").data.decode()
+    assert "no longer expected: 6 x BOLT, 5 x NUT" in history
+    # again: refused with a message
+    response = manager.post(url, follow_redirects=True)
+    assert b"only a partially received purchase order can be closed short" in response.data
+
+
 # Company scope
 
 def test_another_company_gets_404_on_every_route_with_an_id(other_company_client, po):
@@ -242,11 +265,11 @@ def test_lines_work_without_javascript(staff_client, po):
 @pytest.mark.parametrize("data,message", [
     ({"product": "NOPE", "quantity": "1"}, "No product with this SKU"),
     ({"product": "BOLT", "quantity": "abc"}, "Not a valid decimal value"),
-    ({"product": "BOLT", "quantity": "-5"}, "Number must be between"),
-    ({"product": "BOLT", "quantity": "0"}, "Number must be between"),
+    ({"product": "BOLT", "quantity": "-5"}, "Enter a quantity from 0.001 to"),
+    ({"product": "BOLT", "quantity": "0"}, "Enter a quantity from 0.001 to"),
     ({"product": "BOLT", "quantity": "NaN"}, "Enter a number."),
-    ({"product": "BOLT", "quantity": "1", "unit_cost": "-1"}, "Number must be between"),
-    ({"product": "BOLT", "quantity": "1", "unit_cost": "1e20"}, "Number must be between"),
+    ({"product": "BOLT", "quantity": "1", "unit_cost": "-1"}, "Enter an amount from 0 to"),
+    ({"product": "BOLT", "quantity": "1", "unit_cost": "1e20"}, "Enter an amount from 0 to"),
     ({"product": "BOLT", "quantity": "1.00001"}, "Use at most 3 decimals"),
     ({"product": "BOLT", "quantity": "1", "unit_cost": "1.005"}, "Use at most 2 decimals"),
     ({"product": "x" * 4000, "quantity": "1"}, "Field cannot be longer than 300"),
@@ -272,11 +295,54 @@ def test_bad_line_update_is_shown_on_the_line(staff_client, po):
     assert get_order(i["draft"]).items[0].quantity == D("3")
 
 
-def test_lines_of_an_ordered_po_cannot_change(staff_client, po):
+def test_a_manager_amends_the_open_lines_of_an_ordered_po_in_place(client_as, po):
     i = po.ids
-    response = staff_client.post(f"/purchasing/orders/{i['order']}/lines",
-                                 data={"product": "BOLT", "quantity": "1"}, headers=HX)
-    assert response.status_code == 409 and b"only a draft can be changed" in response.data
+    service.receive(company_id=po.company.id, user=None, order_id=i["order"],
+                    quantities={i["line1"]: "4"}, warehouse_id=i["main"])
+    staff, manager = client_as("staff"), client_as("manager")
+    lines = f"/purchasing/orders/{i['order']}/lines"
+    page = staff.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert f'id="line-{i["line1"]}-quantity"' not in page and 'id="line-add-form"' not in page
+    page = manager.get(f"/purchasing/orders/{i['order']}").data.decode()
+    assert f'id="line-{i["line1"]}-quantity"' in page and 'id="line-add-form"' in page
+    assert f'action="{lines}/{i["line1"]}/delete"' not in page  # 4 received: it stays
+    assert f'action="{lines}/{i["line2"]}/delete"' in page
+
+    response = manager.post(f"{lines}/{i['line1']}", headers=HX,
+                            data={"quantity": "3", "unit_cost": "3.00", "tax_rate": "0"})
+    assert response.status_code == 422
+    assert "At least 4: that much was received already." in response.data.decode()
+    response = manager.post(f"{lines}/{i['line1']}", headers=HX,
+                            data={"quantity": "8", "unit_cost": "2.50", "tax_rate": "0"})
+    assert response.status_code == 200
+    assert f'id="line-{i["line1"]}-open">4<' in response.data.decode()
+    assert manager.post(lines, headers=HX, data={"product": "NUT", "quantity": "2"}
+                        ).status_code == 200
+    assert manager.post(f"{lines}/{i['line2']}/delete", headers=HX).status_code == 200
+    response = manager.post(f"{lines}/{i['line1']}/delete", headers=HX)
+    assert response.status_code == 409 and b"has received goods" in response.data
+    order = get_order(i["order"])
+    assert [(item.product.sku, item.quantity) for item in order.items] == [
+        ("BOLT", D("8")), ("NUT", D("2"))]
+    assert order.total == D("22.00")  # 8 x 2.50 + 2 x 1.00
+
+    response = staff.post(lines, data={"product": "BOLT", "quantity": "1"}, headers=HX)
+    assert response.status_code == 409
+    assert b"Only a manager may change the lines" in response.data
+    history = manager.get(f"/admin/audit/history/purchase_order/{i['order']}").data.decode()
+    assert history.count(">amend<") == 3
+
+
+def test_lines_of_a_received_or_cancelled_po_cannot_change(client_as, po):
+    i = po.ids
+    manager = client_as("manager")
+    service.cancel_order(company_id=po.company.id, user=None, order_id=i["order"])
+    assert f'id="line-{i["line1"]}-quantity"' not in manager.get(
+        f"/purchasing/orders/{i['order']}").data.decode()
+    response = manager.post(f"/purchasing/orders/{i['order']}/lines",
+                            data={"product": "BOLT", "quantity": "1"}, headers=HX)
+    assert response.status_code == 409
+    assert b"only the lines of a draft, ordered or partially received" in response.data
     assert len(get_order(i["order"]).items) == 2
 
 
@@ -329,6 +395,39 @@ def test_bad_receipt_quantities_are_shown_on_the_line(staff_client, po, qty, mes
     assert message in response.data.decode()
     assert f'value="{token}"' in response.data.decode()  # the same form can be sent again
     assert count(StockMovement) == 0
+
+
+def banners(body: str) -> list[str]:
+    """The text of each error banner (its messages are plain <div>s)."""
+    return [" ".join(re.sub(r"<[^>]+>", " ", inner).split()) for inner in re.findall(
+        r'<div class="alert alert-danger" role="alert">((?:[^<]|<div>[^<]*</div>)*)</div>', body)]
+
+
+@pytest.mark.parametrize("quantities,banner", [
+    ({"line1": "11"}, "Please correct the error below."),
+    ({"line1": "abc", "line2": "9"}, "Please correct the errors below."),
+    ({"line1": "0", "line2": ""}, "Enter a quantity to receive on at least one line."),
+])
+def test_a_receipt_error_shows_one_banner_that_agrees_with_the_lines(staff_client, po,
+                                                                      quantities, banner):
+    i = po.ids
+    data = {"warehouse_id": i["main"], "receipt_token": receipt_token(staff_client, i["order"]),
+            **{f"qty-{i[line]}": qty for line, qty in quantities.items()}}
+    body = staff_client.post(f"/purchasing/orders/{i['order']}/receive", data=data
+                             ).data.decode()
+    assert body.count('class="alert alert-danger') == 1
+    assert banners(body) == [banner]
+
+
+def test_a_receipt_error_of_a_line_without_an_input_is_in_the_banner(staff_client, po):
+    i = po.ids
+    service.receive(company_id=po.company.id, user=None, order_id=i["order"],
+                    quantities={i["line2"]: "5"}, warehouse_id=i["main"])
+    data = {"warehouse_id": i["main"], "receipt_token": receipt_token(staff_client, i["order"]),
+            f"qty-{i['line1']}": "1", f"qty-{i['line2']}": "1"}
+    body = staff_client.post(f"/purchasing/orders/{i['order']}/receive", data=data
+                             ).data.decode()
+    assert banners(body) == ["Line 2 (NUT): only 0 still open, 1 given."]
 
 
 @pytest.mark.parametrize("data", [
@@ -520,3 +619,18 @@ def test_reorder_query_count_does_not_grow(staff_client, po, queries_for):
     few = queries_for(staff_client, "/purchasing/reorder")
     add(55)
     assert queries_for(staff_client, "/purchasing/reorder") == few
+
+
+@pytest.mark.dialect_independent
+def test_an_htmx_answer_replaces_the_flash_even_without_a_message_of_its_own(app):
+    """_flash_oob.html: a new message (or none) replaces the old one; drawn inside a full
+    page (no `message`), it sends nothing."""
+    from flask import render_template
+
+    with app.test_request_context():
+        empty = render_template("_flash_oob.html", message=None)
+        saved = render_template("_flash_oob.html", message="Saved.", category="success")
+        inside = render_template("_flash_oob.html")
+    assert '<div id="flash" hx-swap-oob="true">' in empty and "alert" not in empty
+    assert '<div id="flash" hx-swap-oob="true">' in saved and "alert-success" in saved
+    assert inside.strip() == ""

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from erp.extensions import db
+from erp.models.production import ProductionOrder
 from erp.models.quality import QualityInspection
+from erp.services import production, stock
 from tests.conftest import login
 from tests.factories.catalog import ProductFactory, WarehouseFactory
 from tests.factories.core import CompanyFactory
@@ -19,6 +21,7 @@ HX = {"HX-Request": "true"}
 @pytest.fixture
 def setup(app, company, make_user):
     staff = make_user("staff")
+    manager = make_user("manager")
     part = ProductFactory(company=company, sku="PART", kind="component")
     gadget = ProductFactory(company=company, sku="GADGET")
     main = WarehouseFactory(company=company)
@@ -27,7 +30,7 @@ def setup(app, company, make_user):
     inspection = InspectionFactory(company=company, product_id=gadget.id,
                                    production_order_id=order.id, result="fail",
                                    notes="Cracked housing")
-    return dict(staff=staff, part=part, gadget=gadget, order=order, inspection=inspection)
+    return dict(staff=staff, manager=manager, part=part, gadget=gadget, order=order, inspection=inspection)
 
 
 def count() -> int:
@@ -40,7 +43,7 @@ def test_roles(setup, client_as):
     viewer, staff = client_as("viewer"), client_as("staff")
     for url in ("/quality/inspections", f"/quality/inspections/{i}"):
         assert viewer.get(url).status_code == 200
-    for url in ("/quality/inspections/new", f"/quality/inspections/{i}/edit"):
+    for url in ("/quality/inspections/new", f"/quality/inspections/{i}/supersede"):
         assert viewer.get(url).status_code == 403
         assert viewer.post(url, data={"result": "pass"}).status_code == 403
         assert staff.get(url).status_code == 200
@@ -49,9 +52,9 @@ def test_roles(setup, client_as):
 
 def test_another_company_gets_404(setup, other_company_client):
     i = setup["inspection"].id
-    for url in (f"/quality/inspections/{i}", f"/quality/inspections/{i}/edit"):
+    for url in (f"/quality/inspections/{i}", f"/quality/inspections/{i}/supersede"):
         assert other_company_client.get(url).status_code == 404
-    assert other_company_client.post(f"/quality/inspections/{i}/edit",
+    assert other_company_client.post(f"/quality/inspections/{i}/supersede",
                                      data={"result": "pass"}).status_code == 404
     # naming our order from the other company is refused, not linked
     response = other_company_client.post("/quality/inspections/new", data={
@@ -73,20 +76,58 @@ def test_preselected_production_order_and_back_to_the_order(setup, staff_client)
     assert count() == 2
 
 
-def test_receipt_inspection_and_edit(setup, staff_client):
-    response = staff_client.post("/quality/inspections/new", data={
-        "receipt_reference": "GR-2026-7", "inspected_on": "2026-02-01", "result": "pass"})
+def test_staff_cannot_edit_a_failed_inspection_into_a_pass(setup, client_as):
+    """Issue #16: staff edited a failed inspection to "pass" and a manager completed the
+    order with no override. A recorded result is read-only now."""
+    order, inspection = setup["order"], setup["inspection"]
+    staff, manager = client_as("staff"), client_as("manager")
+    form = {"production_order": order.number, "product": "GADGET",
+            "inspected_on": "2026-02-02", "result": "pass"}
+    assert staff.post(f"/quality/inspections/{inspection.id}/edit", data=form).status_code == 404
+    page = staff.get(f"/quality/inspections/{inspection.id}").get_data(as_text=True)
+    assert f"/quality/inspections/{inspection.id}/edit" not in page
+    db.session.rollback()
+    assert db.session.get(QualityInspection, inspection.id).result == "fail"
+    stock.receive(company_id=order.company_id, product_id=setup["part"].id,
+                  warehouse_id=order.component_warehouse_id, quantity="1", user=setup["manager"])
+    production.start_order(company_id=order.company_id, order_id=order.id,
+                           user=setup["manager"])
+    manager.post(f"/production/orders/{order.id}/complete")
+    db.session.rollback()
+    assert db.session.get(ProductionOrder, order.id).status == "in_progress"
+
+
+def test_a_re_inspection_supersedes_and_the_trail_shows_both(setup, client_as):
+    inspection = setup["inspection"]
+    staff = client_as("staff")
+    url = f"/quality/inspections/{inspection.id}/supersede"
+    form = staff.get(url).get_data(as_text=True)
+    assert setup["order"].number in form and 'name="product"' not in form
+    assert staff.post(url, data={"inspected_on": "2026-02-02", "result": "maybe",
+                                 "notes": "n" * 3000}).status_code == 422
+    assert count() == 1
+    response = staff.post(url, data={"inspected_on": "2026-02-02", "result": "pass",
+                                     "notes": "Housing replaced"})
     assert response.status_code == 303
     db.session.rollback()
-    inspection = db.session.scalar(select(QualityInspection).where(
-        QualityInspection.receipt_reference == "GR-2026-7"))
-    response = staff_client.post(f"/quality/inspections/{inspection.id}/edit", data={
-        "receipt_reference": "GR-2026-7", "product": "PART", "inspected_on": "2026-02-02",
-        "result": "fail", "notes": "wet boxes"})
-    assert response.status_code == 303
-    db.session.rollback()
-    inspection = db.session.get(QualityInspection, inspection.id)
-    assert (inspection.result, inspection.product_id) == ("fail", setup["part"].id)
+    new = db.session.scalar(select(QualityInspection).where(
+        QualityInspection.supersedes_id == inspection.id))
+    assert response.headers["Location"] == f"/quality/inspections/{new.id}"
+    assert (new.result, new.production_order_id) == ("pass", setup["order"].id)
+    old_page = staff.get(f"/quality/inspections/{inspection.id}").get_data(as_text=True)
+    assert 'id="superseded"' in old_page and f"Inspection #{new.id}" in old_page
+    assert 'id="reinspect"' not in old_page  # only the latest of a chain is re-inspected
+    assert "Cracked housing" in old_page  # the earlier result and notes stay as recorded
+    new_page = staff.get(f"/quality/inspections/{new.id}").get_data(as_text=True)
+    assert 'id="supersedes"' in new_page and 'id="reinspect"' in new_page
+    history = staff.get(f"/admin/audit/history/quality_inspection/{inspection.id}",
+                        headers=HX).get_data(as_text=True)
+    assert f"superseded by #{new.id}" in history
+    # superseding the earlier one again is refused with a message, nothing written
+    response = staff.post(url, data={"inspected_on": "2026-02-03", "result": "fail"})
+    assert response.status_code == 303 and count() == 2
+    order_page = staff.get(f"/production/orders/{setup['order'].id}").get_data(as_text=True)
+    assert f"Superseded by #{new.id}" in order_page and 'id="quality-blocked"' not in order_page
 
 
 @pytest.mark.parametrize("data", [
@@ -143,5 +184,5 @@ def test_query_counts_do_not_grow_with_rows(app, make_user, queries_for):
         web = login(app.test_client(), user.email)
         counts[size] = [queries_for(web, url) for url in (
             "/quality/inspections", "/quality/inspections?per_page=100",
-            f"/quality/inspections/{first}", f"/quality/inspections/{first}/edit")]
+            f"/quality/inspections/{first}", f"/quality/inspections/{first}/supersede")]
     assert counts[5] == counts[60]

@@ -391,10 +391,11 @@ def test_line_editor_works_as_plain_form_posts(staff_client, env):
 @pytest.mark.parametrize("data,message", [
     ({"product": "NOPE", "quantity": "1"}, "Choose a product."),
     ({"product": "WIDGET", "quantity": "abc"}, "Not a valid decimal value"),
-    ({"product": "WIDGET", "quantity": "-3"}, "Number must be between 0.001 and"),
-    ({"product": "WIDGET", "quantity": "1", "unit_price": "-1"}, "Number must be between 0 and"),
-    ({"product": "WIDGET", "quantity": "1", "discount_percent": "150"}, "between 0 and 100"),
-    ({"product": "WIDGET", "quantity": "1", "tax_rate": "NaN"}, "between 0 and 100"),
+    ({"product": "WIDGET", "quantity": "-3"}, "Enter a quantity from 0.001 to"),
+    ({"product": "WIDGET", "quantity": "1", "unit_price": "-1"}, "Enter an amount from 0 to"),
+    ({"product": "WIDGET", "quantity": "1", "discount_percent": "150"},
+     "Enter a discount from 0 to 100 %."),
+    ({"product": "WIDGET", "quantity": "1", "tax_rate": "NaN"}, "Enter a number."),
     ({"product": "W" * 4000, "quantity": "1"}, "longer than 300"),
     ({"product": "WIDGET", "quantity": "1.0001"}, "3 decimals"),
     ({"product": "WIDGET", "quantity": "99999999999", "unit_price": "99999999"}, "too large"),
@@ -417,7 +418,7 @@ def test_bad_line_change_is_shown_in_the_row(staff_client, env):
                                  data={"quantity": "-1", "unit_price": "x" * 4000})
     assert response.status_code == 422
     body = response.data.decode()
-    assert "is-invalid" in body and "Number must be between 0.001" in body
+    assert "is-invalid" in body and "Enter a quantity from 0.001" in body
     assert "Not a valid decimal value." in body
     db.session.rollback()
     assert db.session.get(SalesOrderItem, line_id).quantity == D("1")

@@ -99,3 +99,64 @@ def test_reorder_low_stock_creates_a_draft_per_supplier(page, live_server, brows
     expect(page.locator("#po-print")).to_contain_text("BOLT-M8")
     page.screenshot(path=str(ARTIFACTS / "purchasing-print.png"), full_page=True)
     assert page.js_errors == []
+
+
+def test_amend_an_ordered_po_receive_with_errors_and_close_it_short(page, live_server,
+                                                                    browser_login, make_user,
+                                                                    company):
+    """A manager amends the open lines in place; a refused change replaces the old success
+    message; a bad receipt shows one banner; the rest is closed short."""
+    from erp.services import purchasing as service
+
+    user = make_user("manager")
+    supplier = SupplierFactory(company=company, name="Acme Supplies")
+    main = WarehouseFactory(company=company, code="MAIN", name="Main warehouse")
+    bolt = ProductFactory(company=company, sku="BOLT-M8", cost_price=Decimal("0.50"))
+    nut = ProductFactory(company=company, sku="NUT-M8", cost_price=Decimal("0.10"))
+    kw = dict(company_id=company.id, user=user)
+    order = service.create_order(supplier_id=supplier.id, warehouse_id=main.id, **kw)
+    bolt_line = service.add_line(order_id=order.id, product_id=bolt.id, quantity="10", **kw)
+    nut_line = service.add_line(order_id=order.id, product_id=nut.id, quantity="5", **kw)
+    service.place_order(order_id=order.id, **kw)
+    service.receive(order_id=order.id, quantities={bolt_line.id: "4"}, warehouse_id=main.id,
+                    **kw)
+    ids = dict(order=order.id, bolt=bolt_line.id, nut=nut_line.id, main=main.id)
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    browser_login(page, user.email)
+    page.goto(f"{live_server}/purchasing/orders/{ids['order']}")
+    expect(page.locator("#order-status")).to_have_text("Partially received")
+
+    # amend the open nut line in place (htmx)
+    page.fill(f"#line-{ids['nut']}-quantity", "7")
+    page.click(f"#line-{ids['nut']}-form button")
+    expect(page.locator("#flash")).to_contain_text("Line saved.")
+    expect(page.locator(f"#order-{ids['order']}-total")).to_contain_text("5.70")  # 5 + 0.70
+    # the nut arrives meanwhile: removing it is refused, and the old success goes away
+    service.receive(order_id=ids["order"], quantities={ids["nut"]: "1"},
+                    warehouse_id=ids["main"], **kw)
+    page.click(f"#line-{ids['nut']} button:has-text('Remove')")
+    expect(page.locator("#htmx-error")).to_contain_text("has received goods")
+    expect(page.locator("#flash")).not_to_contain_text("Line saved.")
+    expect(page.locator("#flash .alert")).to_have_count(0)
+
+    # a bad receipt: one banner, the error under its line
+    page.click("text=Receive goods")
+    page.fill(f"#qty-{ids['bolt']}", "99")
+    page.click("button:has-text('Receive')")
+    expect(page.locator(f"#receive-line-{ids['bolt']} .invalid-feedback")).to_contain_text(
+        "only 6 still open")
+    expect(page.locator("#main .alert-danger:visible")).to_have_count(1)
+    expect(page.locator("#main .alert-danger:visible")).to_have_text(
+        "Please correct the error below.")
+    expect(page.locator("#flash .alert")).to_have_count(0)
+    page.click("text=Cancel")
+
+    # close the rest short (confirmed)
+    page.click("button:has-text('Close short')")
+    expect(page.locator("#order-status")).to_have_text("Closed short")
+    expect(page.locator("#flash")).to_contain_text("the rest is no longer expected")
+    expect(page.locator("button:has-text('Close short')")).to_have_count(0)
+    expect(page.locator(f"#line-{ids['bolt']}-open")).to_have_text("6")
+    # the refused removal (409) and the bad receipt (422) are the only failed requests
+    expected = ("status of 409", "status of 422", "Error Code 409")
+    assert [e for e in page.js_errors if not any(x in e for x in expected)] == []

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from erp.extensions import db
 from erp.models import AuditEntry, Category, Product, StockLevel, Supplier, Warehouse
-from erp.services import NotFound, ValidationError
+from erp.services import NotFound, PermissionDenied, ValidationError
 from erp.services import catalog, inventory, stock
 from erp.services.catalog import InUse
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
@@ -187,3 +187,76 @@ def test_seed_demo_builds_the_catalog_and_stock_through_the_ledger(runner):
     again = runner.invoke(args=["seed-demo"])  # idempotent
     assert again.exit_code == 0 and "catalog:" not in again.output
     assert count(Warehouse) == 3
+
+
+def _edit(product, user, **changes):
+    values = dict(sku=product.sku, name=product.name, kind=product.kind, unit=product.unit,
+                  sale_price=product.sale_price, cost_price=product.cost_price,
+                  min_stock=product.min_stock) | changes
+    return catalog.update_product(company_id=product.company_id, product_id=product.id,
+                                  user=user, **values)
+
+
+def test_staff_cannot_change_the_cost_of_a_product_with_stock(company, make_user):
+    """Issue #16: staff overwrote the moving-average cost of a stocked product."""
+    staff = make_user("staff")
+    product = ProductFactory(company=company, sku="BOLT", unit="pcs", cost_price=Decimal("2.00"))
+    _edit(product, staff, cost_price="2.50")  # no stock yet: the cost is just a field
+    put_stock(product, WarehouseFactory(company=company), 40)
+    with pytest.raises(ValidationError) as caught:
+        _edit(product, staff, cost_price="9.99", name="Renamed")
+    assert caught.value.field_errors["cost_price"] == [
+        "BOLT has 40 pcs on hand: only a manager can change its cost, as a revaluation of "
+        "that stock."]
+    _edit(product, staff, name="Renamed")  # the other fields still change
+    db.session.rollback()
+    assert db.session.get(Product, product.id).cost_price == Decimal("2.50")
+
+
+def test_a_managers_cost_change_on_stock_is_a_recorded_revaluation(company, make_user):
+    manager = make_user("manager")
+    product = ProductFactory(company=company, sku="BOLT", cost_price=Decimal("2.00"))
+    put_stock(product, WarehouseFactory(company=company), 40)
+    with pytest.raises(PermissionDenied):
+        catalog.revalue_product(company_id=company.id, product_id=product.id,
+                                user=make_user("staff"), cost_price="3", reason="price list")
+    with pytest.raises(ValidationError) as caught:
+        catalog.revalue_product(company_id=company.id, product_id=product.id, user=manager,
+                                cost_price="-1", reason=" ")
+    assert set(caught.value.field_errors) == {"cost_price", "reason"}
+    with pytest.raises(NotFound):
+        catalog.revalue_product(company_id=company.id + 999, product_id=product.id,
+                                user=manager, cost_price="3", reason="price list")
+    catalog.revalue_product(company_id=company.id, product_id=product.id, user=manager,
+                            cost_price="2.25", reason="Supplier price list 2026")
+    _edit(product, manager, cost_price="2.40")  # through the form: a revaluation as well
+    db.session.rollback()
+    assert db.session.get(Product, product.id).cost_price == Decimal("2.40")
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.record_id == product.id, AuditEntry.action == "revalue")
+        .order_by(AuditEntry.id)).all()
+    assert [e.changes for e in entries] == [
+        {"cost_price": ["2.00", "2.25"], "on_hand": ["40.000", "40.000"],
+         "stock_value": ["80.00", "90.00"]},
+        {"cost_price": ["2.25", "2.40"], "on_hand": ["40.000", "40.000"],
+         "stock_value": ["90.00", "96.00"]}]
+    assert {e.user_id for e in entries} == {manager.id}
+    assert "Supplier price list 2026" in entries[0].summary and "+10.00" in entries[0].summary
+
+
+def test_the_unit_of_a_product_with_movements_never_changes(company, make_user):
+    product = ProductFactory(company=company, sku="ROPE", unit="m")
+    _edit(product, make_user("staff"), unit="pcs")  # no movement yet: a plain field
+    _edit(product, make_user("staff"), unit="m")
+    warehouse = WarehouseFactory(company=company)
+    put_stock(product, warehouse, 5)
+    stock.issue(company_id=company.id, product_id=product.id, warehouse_id=warehouse.id,
+                quantity=5, user=None)  # none on hand, yet the ledger is in metres
+    for role in ("staff", "manager", "admin"):
+        with pytest.raises(ValidationError) as caught:
+            _edit(product, make_user(role), unit="kg")
+        assert caught.value.field_errors["unit"] == [
+            "ROPE has stock movements in m: its unit cannot change. Create a new product for "
+            "the new unit."]
+    db.session.rollback()
+    assert db.session.get(Product, product.id).unit == "m"

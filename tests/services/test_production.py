@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from erp.extensions import db
-from erp.models import AuditEntry, StockLevel, StockMovement
-from erp.models.production import BomLine, ProductionOrder
+from erp.models import AuditEntry, Product, StockLevel, StockMovement
+from erp.models.production import BomLine, ProductionOrder, WorkOrder
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           production, quality, stock)
 from erp.services.stock import InsufficientStock
@@ -230,6 +230,73 @@ def test_the_full_workflow_reserves_consumes_and_produces(shop):
         production.cancel_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
 
 
+def test_completion_values_the_output_at_the_consumed_components_cost(shop):
+    """Issue #16: the produced product kept its old cost (1.00) whatever its components
+    cost. The output is valued at the consumed components' cost prices (their stock
+    value, not a roll-up of their own BOMs), by moving average."""
+    receive(shop, shop.frame, 5)
+    receive(shop, shop.wheel, 10)
+    first = make_order(shop.company, shop.staff, shop.bike, "2", warehouse=shop.main)
+    production.start_order(company_id=shop.company.id, order_id=first.id, user=shop.manager)
+    production.complete_order(company_id=shop.company.id, order_id=first.id, user=shop.manager)
+    db.session.rollback()
+    assert db.session.get(Product, shop.bike.id).cost_price == D("90.00")  # 1 x 50 + 2 x 20
+    # dearer wheels: 1 more bike at 100, averaged with the 2 on hand at 90
+    db.session.get(Product, shop.wheel.id).cost_price = D("25.00")
+    db.session.commit()
+    second = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
+    production.start_order(company_id=shop.company.id, order_id=second.id, user=shop.manager)
+    production.complete_order(company_id=shop.company.id, order_id=second.id, user=shop.manager)
+    db.session.rollback()
+    assert db.session.get(Product, shop.bike.id).cost_price == D("93.33")
+    trail = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.record_type == "product", AuditEntry.record_id == shop.bike.id)
+        .order_by(AuditEntry.id)).all()
+    assert [e.changes["cost_price"] for e in trail] == [["1.00", "90.00"], ["90.00", "93.33"]]
+    assert second.number in trail[-1].summary
+    assert_ledger(shop)
+
+
+def test_completion_refuses_while_work_orders_are_open_and_names_them(shop):
+    receive(shop, shop.frame, 5)
+    receive(shop, shop.wheel, 10)
+    order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
+    ids = {"company_id": shop.company.id, "user": shop.staff}
+    cut, weld, paint = (production.create_work_order(order_id=order.id, name=name, sequence=n,
+                                                     **ids)
+                        for n, name in ((10, "Cut"), (20, "Weld"), (30, "Paint")))
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    production.start_work_order(work_order_id=weld.id, **ids)
+    production.finish_work_order(work_order_id=paint.id, **ids)
+    with pytest.raises(InvalidTransition, match=r"work orders not done: Cut \(open\), "
+                                                r"Weld \(in progress\)\."):
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    assert level(shop.frame, shop.main) == (D(5), D(1))  # nothing consumed
+    assert level(shop.bike, shop.main) == (D(0), D(0))
+    for work_order in (cut, weld):
+        production.finish_work_order(work_order_id=work_order.id, **ids)
+    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    assert level(shop.bike, shop.main) == (D(1), D(0))
+    # the steps of a done order stay done
+    for move in (production.start_work_order, production.reopen_work_order):
+        with pytest.raises(InvalidTransition, match="can no longer change"):
+            move(work_order_id=cut.id, **ids)
+    with pytest.raises(InvalidTransition, match="no new work orders"):
+        production.create_work_order(order_id=order.id, name="Late", **ids)
+
+
+def test_a_work_order_of_a_cancelled_order_cannot_be_started(shop):
+    order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
+    ids = {"company_id": shop.company.id, "user": shop.staff}
+    step = production.create_work_order(order_id=order.id, name="Cut", **ids)
+    production.cancel_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    for status in ("in_progress", "done"):
+        with pytest.raises(InvalidTransition, match="is cancelled: its work orders"):
+            production.set_work_order_status(work_order_id=step.id, status=status, **ids)
+    db.session.rollback()
+    assert db.session.get(WorkOrder, step.id).status == "open"
+
+
 def test_complete_is_only_from_in_progress_and_only_for_managers(shop):
     order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
     with pytest.raises(InvalidTransition, match="only an order in progress"):
@@ -330,6 +397,32 @@ def test_a_new_failure_after_an_override_blocks_again(shop):
                               inspected_on=order.planned_start, production_order_id=order.id)
     with pytest.raises(InvalidTransition):
         production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+
+
+def test_only_a_superseding_inspection_clears_a_failure_not_an_unrelated_pass(shop):
+    """The gate counts the latest inspection of each chain: a re-inspection that
+    supersedes the failure clears it; a pass recorded beside it does not."""
+    receive(shop, shop.frame, 5)
+    receive(shop, shop.wheel, 10)
+    order = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
+    production.start_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    failed = quality.create_inspection(company_id=shop.company.id, user=shop.staff,
+                                       result="fail", inspected_on=order.planned_start,
+                                       production_order_id=order.id)
+    quality.create_inspection(company_id=shop.company.id, user=shop.staff, result="pass",
+                              inspected_on=order.planned_start, production_order_id=order.id)
+    with pytest.raises(InvalidTransition, match="failed quality inspection"):
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    again = quality.supersede_inspection(company_id=shop.company.id, inspection_id=failed.id,
+                                         user=shop.staff, result="fail",
+                                         inspected_on=order.planned_start)
+    with pytest.raises(InvalidTransition, match="failed quality inspection"):
+        production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    quality.supersede_inspection(company_id=shop.company.id, inspection_id=again.id,
+                                 user=shop.staff, result="pass",
+                                 inspected_on=order.planned_start, notes="Repainted")
+    production.complete_order(company_id=shop.company.id, order_id=order.id, user=shop.manager)
+    assert level(shop.bike, shop.main) == (D(1), D(0))
 
 
 def test_planned_orders_can_be_changed_and_are_snapshot_again(shop):

@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from erp.forms import choices
 from erp.models import ROLES
+from erp.services.validation import available_zones
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
 
@@ -25,3 +26,19 @@ class RoleForm(FlaskForm):
 class PasswordResetForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
                              description="At least 10 characters. The user's sessions end.")
+
+
+class CompanyForm(FlaskForm):
+    """The company's settings; the service checks every field again."""
+
+    name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
+    currency = StringField("Currency", validators=[DataRequired(), Length(max=3)],
+                           description="Three-letter code, e.g. EUR, USD, TRY.")
+    timezone = SelectField("Time zone", validate_choice=False,
+                           description="Dates and times are shown in this zone, and new "
+                                       "documents are dated with its today.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the service answers an unknown zone next to the field (validate_choice off)
+        self.timezone.choices = choices((zone, zone) for zone in sorted(available_zones()))

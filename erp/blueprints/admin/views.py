@@ -5,7 +5,8 @@ from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 
 from erp.auth import require_role
-from erp.blueprints.admin.forms import ROLE_CHOICES, PasswordResetForm, RoleForm, UserCreateForm
+from erp.blueprints.admin.forms import (ROLE_CHOICES, CompanyForm, PasswordResetForm, RoleForm,
+                                       UserCreateForm)
 from erp.csv_io import export_limited
 from erp.models import User
 from erp.queries import admin as queries
@@ -13,7 +14,7 @@ from erp.queries import scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import users as user_service
 from erp.web import (apply_field_errors, form_status, is_htmx, redirect_after_post,
-                     render)
+                     render, submit_form)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -109,3 +110,23 @@ def user_password(user_id: int):
             return redirect_after_post("admin.user_detail", user_id=user.id)
     return render("admin/user_detail.html", user=user, role_form=RoleForm(role=user.role),
                   password_form=form, status=422)
+
+
+@bp.route("/company", methods=["GET", "POST"])
+@require_role("admin")
+def company_settings():
+    company = current_user.company
+    form = CompanyForm(obj=company)
+    done = submit_form(
+        form, lambda: user_service.update_company(
+            company_id=company.id, user=current_user, name=form.name.data,
+            currency=form.currency.data, timezone=form.timezone.data),
+        lambda _company: _company_saved())
+    if done is not None:
+        return done
+    return render("admin/company.html", form=form, status=form_status(form))
+
+
+def _company_saved():
+    flash("Company settings saved.", "success")
+    return redirect_after_post("admin.company_settings")

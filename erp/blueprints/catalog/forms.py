@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import (Email, Length, NumberRange, Optional,
+from wtforms.validators import (Email, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
 from erp.forms import choices, text_validators
@@ -58,3 +58,14 @@ class SupplierForm(FlaskForm):
     phone = StringField("Phone", validators=text_validators(SUPPLIER_TEXT["phone"]))
     tax_number = StringField("Tax number", validators=text_validators(SUPPLIER_TEXT["tax_number"]))
     address = TextAreaField("Address", validators=text_validators(SUPPLIER_TEXT["address"]))
+
+
+class RevalueForm(FlaskForm):
+    """A manager's revaluation of a product's cost (its stock on hand keeps its quantity)."""
+
+    cost_price = DecimalField("New cost price", places=2,
+                              validators=[InputRequired(message="Enter the new cost."), finite,
+                                          NumberRange(min=0, max=MAX_MONEY)])
+    reason = StringField("Reason", validators=[InputRequired(message="Say why the cost changes."),
+                                               Length(max=200)],
+                         description="e.g. supplier price list 2026, count of the stock value.")

@@ -7,10 +7,10 @@ service, shown next to the parent field), the product's stock and movements on i
 """
 from __future__ import annotations
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
-from erp.blueprints.catalog.forms import CategoryForm, ProductForm, SupplierForm
+from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.crud import Resource
 from erp.auth import require_role
 from erp.forms import choices
@@ -19,7 +19,9 @@ from erp.models import Category, Product, Supplier
 from erp.queries import catalog as queries
 from erp.services import catalog as catalog_service
 from erp.queries.search import product_matches
-from erp.web import ListParams, picker_response
+from erp.services import ValidationError
+from erp.web import (ListParams, apply_field_errors, form_status, picker_response,
+                     redirect_after_post, render)
 from sqlalchemy.orm import joinedload
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -74,6 +76,27 @@ products = Resource(
     detail_block="movements",
     error_names={"preferred_supplier_id": "preferred_supplier"},
 ).register(bp)
+
+
+@bp.route("/products/<int:product_id>/revalue", methods=["GET", "POST"])
+@require_role("manager")
+def product_revalue(product_id: int):
+    """A manager sets the cost of a product with stock: a recorded revaluation."""
+    product = products.get(product_id)
+    form = RevalueForm(obj=product if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            catalog_service.revalue_product(
+                company_id=current_user.company_id, product_id=product.id, user=current_user,
+                cost_price=form.cost_price.data, reason=form.reason.data)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"{product.sku} revalued at {product.cost_price} a unit.", "success")
+            return redirect_after_post("catalog.product_detail", product_id=product.id)
+    return render("catalog/product_revalue.html", form=form, product=product,
+                  on_hand=catalog_service.on_hand_total(current_user.company_id, product.id),
+                  status=form_status(form))
 
 
 # Categories

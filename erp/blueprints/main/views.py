@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from erp.auth import require_role
 from erp.cache_versions import cached
+from erp.models.core import company_today
 from erp.models.sales import ORDER_STATUSES, STATUS_BADGES
 from erp.queries import dashboard as dashboard_queries
 from erp.web import render
@@ -37,7 +38,7 @@ PARTS = {
 def dashboard():
     company_id, user_id = current_user.company_id, current_user.id
     currency = current_user.company.currency
-    data = dashboard_queries.dashboard(company_id, user_id)
+    data = dashboard_queries.dashboard(company_id, user_id, company_today(current_user.company))
     context = {"data": data, "order_statuses": ORDER_STATUSES, "status_badges": STATUS_BADGES,
                "currency": currency}
 

@@ -9,19 +9,10 @@ from wtforms import (BooleanField, DateField, DecimalField, IntegerField, Select
 from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
-from erp.forms import choices, text_validators
+from erp.forms import choices, finite, number_field, text_validators
+from erp.models.fields import QUANTITY
 from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import WORK_ORDER_STATUSES
-
-MAX_QUANTITY = Decimal("99999999999")
-
-
-def finite(form, field) -> None:
-    """Decimal('NaN') and infinities parse but cannot be compared: refuse them first."""
-    if field.data is not None and not field.data.is_finite():
-        field.errors[:] = []
-        raise StopValidation("Enter a number.")
-
 
 def whole_number(form, field) -> None:
     """Refuse integers too large for NumberRange (it converts them to float: OverflowError)."""
@@ -30,8 +21,13 @@ def whole_number(form, field) -> None:
         raise StopValidation("Enter a smaller number.")
 
 
-def quantity_field(label: str, *, required: bool = True, maximum=MAX_QUANTITY, minimum="0.001"):
-    first = InputRequired(message="Enter a quantity.") if required else Optional()
+def quantity_field(label: str) -> DecimalField:
+    """A quantity under the rule every document shares (erp/models/fields.py QUANTITY)."""
+    return number_field(label, QUANTITY, required="Enter a quantity.")
+
+
+def hours_field(label: str, *, required: bool = False, maximum=Decimal("99999"), minimum="0"):
+    first = InputRequired(message="Enter a number.") if required else Optional()
     return DecimalField(label, places=None, validators=[
         first, finite, NumberRange(min=Decimal(minimum), max=maximum,
                                    message=f"Enter a number from {minimum} to {maximum}.")],
@@ -84,10 +80,8 @@ class WorkOrderForm(FlaskForm):
     name = StringField("Step", validators=[DataRequired(), Length(max=200)])
     employee = StringField("Employee", validators=[Length(max=300)],
                            description="Type a name and pick from the list; empty: unassigned.")
-    planned_hours = quantity_field("Planned hours", required=False, maximum=Decimal("99999"),
-                                   minimum="0")
-    actual_hours = quantity_field("Actual hours", required=False, maximum=Decimal("99999"),
-                                  minimum="0")
+    planned_hours = hours_field("Planned hours")
+    actual_hours = hours_field("Actual hours")
     sequence = IntegerField("Sequence", default=10,
                             validators=[Optional(), whole_number,
                                         NumberRange(min=0, max=10000)])

@@ -5,7 +5,6 @@ of the same template (or a row partial) and plain requests a redirect after POST
 """
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from flask import Blueprint, abort, flash, render_template, request
@@ -22,6 +21,7 @@ from erp.blueprints.production.forms import (BomLineForm, BomQuantityForm, Emplo
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.lines import LineEditor, Pick
 from erp.models import Product, StockLevel, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
@@ -226,7 +226,7 @@ def order_create():
     form = ProductionOrderForm()
     form.set_warehouses(_warehouses())
     if request.method == "GET":
-        form.planned_start.data = date.today()
+        form.planned_start.data = company_today(current_user.company)
         product_id = _id_arg("product")
         if product_id:
             product = db.session.scalar(company_select(Product).where(Product.id == product_id))
@@ -265,10 +265,12 @@ def _order_context(order_id: int, **extra) -> dict:
         abort(404)
     inspections = list(db.session.scalars(
         company_select(QualityInspection).where(QualityInspection.production_order_id == order.id)
+        .options(joinedload(QualityInspection.superseded_by))
         .order_by(QualityInspection.inspected_on.desc(), QualityInspection.id.desc()).limit(50)))
     context = dict(order=order, availability=service.availability(order),
                    inspections=inspections,
-                   blocked=any(i.result == "fail" for i in inspections)
+                   blocked=any(i.result == "fail" and i.superseded_by is None
+                               for i in inspections)
                    and service.has_open_failure(_company_id(), order),
                    work_order_form=WorkOrderForm(formdata=None),
                    override_form=OverrideForm(formdata=None), statuses=WORK_ORDER_STATUSES,

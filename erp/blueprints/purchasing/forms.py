@@ -4,21 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
-                                StopValidation)
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
-MAX_MONEY = Decimal("999999999999.99")
-MAX_QUANTITY = Decimal("99999999999")
-
-
-class Finite:
-    """Refuse NaN and infinities before NumberRange compares them (which would raise)."""
-
-    def __call__(self, form, field):
-        if field.data is not None and not Decimal(field.data).is_finite():
-            raise StopValidation("Enter a number.")
-
+from erp.forms import number_field
+from erp.models.fields import PRICE, QUANTITY, TAX_RATE
 
 class OrderForm(FlaskForm):
     supplier = StringField("Supplier", validators=[DataRequired(), Length(max=230)],
@@ -29,25 +19,17 @@ class OrderForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Length(max=2000)])
 
 
-class LineAddForm(FlaskForm):
+class LineEditForm(FlaskForm):
+    quantity = number_field("Quantity", QUANTITY, required=True)
+    unit_cost = number_field("Unit cost", PRICE, required="Enter an amount.")
+    tax_rate = number_field("Tax %", TAX_RATE)
+
+
+class LineAddForm(LineEditForm):
     product = StringField("Product", validators=[DataRequired(), Length(max=300)],
                           description="SKU, or pick from the list.")
-    quantity = DecimalField("Quantity", places=None, validators=[
-        InputRequired(), Finite(), NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)])
-    unit_cost = DecimalField("Unit cost", places=None, validators=[
-        Optional(), Finite(), NumberRange(min=0, max=MAX_MONEY)],
-        description="Empty: the product's cost price.")
-    tax_rate = DecimalField("Tax %", places=None, default=Decimal("0"), validators=[
-        Optional(), Finite(), NumberRange(min=0, max=1000)])
-
-
-class LineEditForm(FlaskForm):
-    quantity = DecimalField("Quantity", places=None, validators=[
-        InputRequired(), Finite(), NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)])
-    unit_cost = DecimalField("Unit cost", places=None, validators=[
-        InputRequired(message="Enter an amount."), Finite(), NumberRange(min=0, max=MAX_MONEY)])
-    tax_rate = DecimalField("Tax %", places=None, validators=[
-        Optional(), Finite(), NumberRange(min=0, max=1000)])
+    unit_cost = number_field("Unit cost", PRICE, description="Empty: the product's cost price.")
+    tax_rate = number_field("Tax %", TAX_RATE, default=Decimal("0"))
 
 
 class ReceiveForm(FlaskForm):

@@ -2,7 +2,6 @@
 receipts, the printable order, a supplier's purchase history and the reorder list."""
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from flask import Blueprint, abort, flash, request, url_for
@@ -17,6 +16,7 @@ from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderFor
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Supplier, Warehouse
@@ -106,7 +106,7 @@ def order_create():
     form = OrderForm()
     form.warehouse_id.choices = choices(_warehouse_choices())
     if request.method == "GET":
-        form.order_date.data = date.today()
+        form.order_date.data = company_today(current_user.company)
         supplier_id = request.args.get("supplier_id", "")
         if supplier_id.isascii() and supplier_id.isdigit() and len(supplier_id) < 12:
             supplier = db.session.scalar(company_select(Supplier).where(
@@ -151,7 +151,7 @@ LINES = LineEditor(
     load=_load_order, add_form=LineAddForm, edit_form=LineEditForm, add=service.add_line,
     update=service.update_line, remove=service.remove_line,
     pick=Pick("product", "product_id", "No product with this SKU; pick one from the list."),
-    section="order-{id}-lines", editable=lambda order: order.is_draft,
+    section="order-{id}-lines", role=PurchaseOrder.workflow.edit_role,
     added=lambda item: f"Added {item.product.sku}.", not_added="Please correct the line.",
     not_saved="Please correct the line.")
 
@@ -170,7 +170,7 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
 # Status changes
 
 register_actions(bp, PurchaseOrder, service, detail="purchasing.order_detail",
-                 names=("place", "cancel"))
+                 names=("place", "cancel", "close"))
 
 
 def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str]):
@@ -190,12 +190,13 @@ def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str
     except service.ReceiptReplayed as error:
         flash(str(error), "warning")
     except ValidationError as error:
-        line_errors = {k: v for k, v in error.field_errors.items() if k.startswith("qty-")}
-        apply_field_errors(form, ValidationError(
-            str(error), {k: v for k, v in error.field_errors.items()
-                         if not k.startswith("qty-")}))
-        if line_errors and not form.form_errors:
-            form.form_errors.append("Some quantities cannot be received.")
+        # errors of the lines with an input go under it, the others on the form: one
+        # banner (form_errors) counts them all
+        inputs = {f"qty-{item.id}" for item in order.items if item.open_quantity > 0}
+        line_errors = {k: v for k, v in error.field_errors.items() if k in inputs}
+        others = {k: v for k, v in error.field_errors.items() if k not in inputs}
+        if others or not line_errors:
+            apply_field_errors(form, ValidationError(str(error), others))
         return None, line_errors
     except DomainError as error:
         flash(str(error), "danger")

@@ -19,3 +19,11 @@ class InspectionForm(FlaskForm):
     inspected_on = DateField("Inspected on", validators=[InputRequired(message="Enter a date.")])
     result = SelectField("Result", choices=choices(RESULTS.items()))
     notes = TextAreaField("Notes", validators=[Length(max=2000)])
+
+
+class SupersedeForm(FlaskForm):
+    """A re-inspection of what an earlier inspection inspected (the subject is its)."""
+
+    inspected_on = DateField("Inspected on", validators=[InputRequired(message="Enter a date.")])
+    result = SelectField("Result", choices=choices(RESULTS.items()))
+    notes = TextAreaField("Notes", validators=[Length(max=2000)])

@@ -1,7 +1,6 @@
 """Quality pages: inspections of products, production orders and goods receipts."""
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from flask import Blueprint, flash, request
@@ -10,20 +9,26 @@ from sqlalchemy import func
 from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
-from erp.blueprints.quality.forms import InspectionForm
+from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries import quality as queries
-from erp.services import ValidationError
+from erp.services import DomainError, ValidationError
 from erp.services import quality as service
 from erp.parsing import picked_id
 from erp.services.catalog import find_product
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
+# what an inspection's page shows: its subject and the chain of re-inspections around it
+DETAIL_OPTIONS = (joinedload(QualityInspection.product),
+                  joinedload(QualityInspection.production_order),
+                  joinedload(QualityInspection.supersedes),
+                  joinedload(QualityInspection.superseded_by))
 
 def _find_order(text: str | None) -> ProductionOrder | None:
     text = (text or "").strip()
@@ -55,7 +60,7 @@ def _picked(field, find, message: str):
     return record.id
 
 
-def _submit(form: InspectionForm, inspection: QualityInspection | None):
+def _submit(form: InspectionForm):
     product_id = _picked(form.product, partial(find_product, current_user.company_id),
                          "No such product: type its SKU or pick it from the list.")
     order_id = _picked(form.production_order, _find_order, "No such production order.")
@@ -66,16 +71,9 @@ def _submit(form: InspectionForm, inspection: QualityInspection | None):
                   inspected_on=form.inspected_on.data, result=form.result.data,
                   notes=form.notes.data or "")
     try:
-        if inspection is None:
-            inspection = service.create_inspection(company_id=current_user.company_id,
-                                                   user=current_user,
-                                                   **values)
-            flash(f"Inspection recorded: {inspection.result_label.lower()}.", "success")
-        else:
-            service.update_inspection(company_id=current_user.company_id,
-                                      inspection_id=inspection.id, user=current_user,
-                                      **values)
-            flash("Inspection saved.", "success")
+        inspection = service.create_inspection(company_id=current_user.company_id,
+                                               user=current_user, **values)
+        flash(f"Inspection recorded: {inspection.result_label.lower()}.", "success")
     except ValidationError as error:
         apply_field_errors(form, error)
         return None
@@ -89,7 +87,7 @@ def _submit(form: InspectionForm, inspection: QualityInspection | None):
 def inspection_create():
     form = InspectionForm()
     if request.method == "GET":
-        form.inspected_on.data = date.today()
+        form.inspected_on.data = company_today(current_user.company)
         order_id = request.args.get("production_order", "")
         if order_id.isascii() and order_id.isdigit() and len(order_id) < 12 and int(order_id) < 2**31:
             order = db.session.scalar(company_select(ProductionOrder)
@@ -104,7 +102,7 @@ def inspection_create():
             if product is not None:
                 form.product.data = product.sku
     if form.validate_on_submit():
-        response = _submit(form, None)
+        response = _submit(form)
         if response is not None:
             return response
     return render("quality/inspection_form.html", form=form, inspection=None,
@@ -114,26 +112,32 @@ def inspection_create():
 @bp.route("/inspections/<int:inspection_id>")
 @require_role("viewer")
 def inspection_detail(inspection_id: int):
-    inspection = scoped_get_or_404(QualityInspection, inspection_id,
-                                   joinedload(QualityInspection.product),
-                                   joinedload(QualityInspection.production_order))
+    inspection = scoped_get_or_404(QualityInspection, inspection_id, *DETAIL_OPTIONS)
     return render("quality/inspection_detail.html", inspection=inspection)
 
 
-@bp.route("/inspections/<int:inspection_id>/edit", methods=["GET", "POST"])
+@bp.route("/inspections/<int:inspection_id>/supersede", methods=["GET", "POST"])
 @require_role("staff")
-def inspection_edit(inspection_id: int):
-    inspection = scoped_get_or_404(QualityInspection, inspection_id,
-                                   joinedload(QualityInspection.product),
-                                   joinedload(QualityInspection.production_order))
-    form = InspectionForm(obj=None if request.method == "POST" else inspection)
+def inspection_supersede(inspection_id: int):
+    """Record a re-inspection that supersedes this one (a recorded result is not edited)."""
+    earlier = scoped_get_or_404(QualityInspection, inspection_id, *DETAIL_OPTIONS)
+    form = SupersedeForm()
     if request.method == "GET":
-        form.product.data = inspection.product.sku if inspection.product else ""
-        form.production_order.data = (inspection.production_order.number
-                                      if inspection.production_order else "")
+        form.inspected_on.data = date.today()
     if form.validate_on_submit():
-        response = _submit(form, inspection)
-        if response is not None:
-            return response
-    return render("quality/inspection_form.html", form=form, inspection=inspection,
+        try:
+            inspection = service.supersede_inspection(
+                company_id=current_user.company_id, inspection_id=earlier.id,
+                user=current_user, result=form.result.data,
+                inspected_on=form.inspected_on.data, notes=form.notes.data or "")
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        except DomainError as error:
+            flash(str(error), "danger")
+            return redirect_after_post("quality.inspection_detail", inspection_id=earlier.id)
+        else:
+            flash(f"Inspection #{inspection.id} recorded: {inspection.result_label.lower()}; "
+                  f"it supersedes #{earlier.id}.", "success")
+            return redirect_after_post("quality.inspection_detail", inspection_id=inspection.id)
+    return render("quality/inspection_form.html", form=form, inspection=earlier,
                   status=form_status(form))

@@ -5,23 +5,14 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
-                                StopValidation)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from erp.forms import text_validators
+from erp.forms import finite, number_field, text_validators
+from erp.models.fields import DISCOUNT, PRICE, QUANTITY, TAX_RATE
 from erp.models.sales import CUSTOMER_TEXT
 
 MAX_MONEY = Decimal("999999999999.99")
-MAX_QUANTITY = Decimal("99999999999")
 TEXT_MAX = 2000
-
-
-def finite(form, field) -> None:
-    """Refuse a signaling NaN ('sNaN' parses, and NumberRange's math.isnan raises on it);
-    NaN and infinities are left to NumberRange, whose message names the range."""
-    if field.data is not None and field.data.is_snan():
-        field.errors[:] = []
-        raise StopValidation("Enter a number.")
 
 
 class PickerField(StringField):
@@ -61,16 +52,10 @@ class OrderForm(FlaskForm):
 
 
 class LineEditForm(FlaskForm):
-    quantity = DecimalField("Quantity", places=None,
-                            validators=[InputRequired(), finite,
-                                        NumberRange(min=Decimal("0.001"), max=MAX_QUANTITY)])
-    unit_price = DecimalField("Unit price", places=None, validators=[
-        Optional(), finite, NumberRange(min=0, max=MAX_MONEY)],
-        description="Blank: the product's sale price.")
-    discount_percent = DecimalField("Discount %", places=None,
-                                    validators=[Optional(), finite, NumberRange(min=0, max=100)])
-    tax_rate = DecimalField("Tax %", places=None,
-                            validators=[Optional(), finite, NumberRange(min=0, max=100)])
+    quantity = number_field("Quantity", QUANTITY, required=True)
+    unit_price = number_field("Unit price", PRICE, description="Blank: the product's sale price.")
+    discount_percent = number_field("Discount %", DISCOUNT)
+    tax_rate = number_field("Tax %", TAX_RATE)
 
 
 class LineForm(LineEditForm):

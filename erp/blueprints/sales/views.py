@@ -15,6 +15,7 @@ from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, Ord
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
+from erp.models.core import company_today
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
@@ -95,7 +96,7 @@ def order_create():
     form = OrderForm()
     form.warehouse_id.choices = _warehouse_choices()
     if request.method == "GET":
-        form.order_date.data = date.today()
+        form.order_date.data = company_today(current_user.company)
         warehouse = sales_service.default_warehouse_of(_company_id())
         form.warehouse_id.data = str(warehouse.id) if warehouse else ""
         customer_id = request.args.get("customer_id", type=int)
