@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure Debian's PostgreSQL, Redis and Chromium are installed for the test suite.
+# Make sure Debian's PostgreSQL, Redis, Chromium and time zone data are installed.
 # As root, missing packages are installed; otherwise we stop and say what to install.
 set -euo pipefail
 
@@ -9,6 +9,7 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+[ -f /usr/share/zoneinfo/Europe/Istanbul ] || missing+=(tzdata)  # company time zones
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

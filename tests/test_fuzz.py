@@ -331,8 +331,8 @@ CSRF_ONLY = {
     "production.bom_line_remove", "production.order_start",
     "production.order_complete", "production.order_cancel", "production.workorder_start",
     "production.workorder_finish", "production.workorder_reopen", "purchasing.line_delete",
-    "purchasing.order_place", "purchasing.order_cancel", "sales.order_confirm",
-    "sales.order_confirm_over_limit",
+    "purchasing.order_place", "purchasing.order_cancel", "purchasing.order_close",
+    "sales.order_confirm", "sales.order_confirm_over_limit",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
     "sales.order_line_remove", "tasks.task_delete",
 }
@@ -494,7 +494,7 @@ QUERY_NAMES = [
     "date_from", "date_to", "from", "to", "employee", "number", "customer", "result", "view",
     "assignee", "priority", "overdue", "user", "action", "record_type", "record_id",
     "stocked", "active", "created", "in", "supplier_id", "customer_id", "production_order",
-    "direction", "export", "format", "next",
+    "direction", "export", "format", "next", "quantity",
 ]
 SORTS = ["name", "-name", "sku", "-date", "created", "-created", "due", "code", "-total",
          "sequence", "start", "email"]
@@ -507,6 +507,7 @@ LIST_ROUTES = {
     "catalog.supplier_options": {}, "catalog.product_detail": {"product_id": "product"},
     "inventory.warehouse_list": {}, "inventory.stock_list": {}, "inventory.movement_list": {},
     "inventory.stock_count": {}, "inventory.stock_transfer": {}, "inventory.stock_receive": {},
+    "inventory.stock_available": {},
     "production.employee_list": {}, "production.employee_options": {},
     "production.bom_list": {}, "production.bom_open": {}, "production.order_list": {},
     "production.order_options": {}, "production.workorder_list": {},

@@ -63,6 +63,25 @@ def test_no_single_column_index_repeats_the_lead_of_a_wider_one():
     assert redundant == []
 
 
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
+def test_migrating_down_and_up_keeps_every_companys_rows(tmp_path, redis_url):
+    """SQLite rebuilds a table to alter it (batch mode): with foreign keys on, dropping the
+    old `companies` would cascade into every child table. The rows must survive."""
+    app = _migrated_app(tmp_path, redis_url, "erp_migrations_rows")
+    with app.app_context():
+        upgrade()
+        ProductFactory()
+        WarehouseFactory()
+        db.session.remove()
+        downgrade(revision="0005_indexes")
+        upgrade()
+        counts = {table: db.session.scalar(text(f"SELECT count(*) FROM {table}"))
+                  for table in ("companies", "products", "warehouses")}
+        assert counts == {"companies": 2, "products": 1, "warehouses": 1}
+        db.session.remove()
+        db.engine.dispose()
+
+
 # --- migrations that change data --------------------------------------------------------
 
 D = Decimal

@@ -123,6 +123,12 @@ class Product(CompanyScoped, db.Model):
     kind_label = choice_label("kind", PRODUCT_KINDS)
 
     @property
+    def is_low(self) -> bool:
+        """`low_stock()` below, for a loaded product (the badge beside its stock)."""
+        return bool(self.active and self.stocked and self.min_stock > 0
+                    and self.available < self.min_stock)
+
+    @property
     def picker_label(self) -> str:
         return self.sku
 
@@ -132,6 +138,11 @@ class Product(CompanyScoped, db.Model):
 
 def low_stock():
     """An active stocked product with a minimum whose available stock is below it.
+
+    The one low-stock rule (issue #16): the minimum is per product and applies to its
+    available stock (on hand - reserved) summed over all warehouses, never to one
+    warehouse's level. The stock list, the product list, the reorder list and the dashboard
+    all filter with this expression; pages mark a row with `Product.is_low`.
 
     The same expression is the predicate of the partial index below, so a count with it
     reads only the low products' index entries.

@@ -14,6 +14,7 @@ from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, con
                        id_filter)
 from erp.models import (PRODUCT_KINDS, AuditEntry, Category, Product, StockLevel,
                         StockMovement, Supplier)
+from erp.models.catalog import low_stock
 from erp.models.inventory import Warehouse
 from erp.queries import company_select, paginate
 from erp.queries.search import product_matches
@@ -61,9 +62,7 @@ PRODUCTS = ListSpec(
     filters=[id_filter("category", Product.category_id),
              choice_filter("kind", Product.kind, PRODUCT_KINDS),
              archive_filter(Product),
-             Filter("low", lambda stmt, value: stmt.where(
-                 Product.kind != "service", Product.min_stock > 0,
-                 Product.available < Product.min_stock) if value == "1" else stmt),
+             Filter("low", lambda stmt, value: stmt.where(low_stock()) if value == "1" else stmt),
              id_filter("supplier", Product.preferred_supplier_id)],
     csv=import_format_csv("products"),
     options=[joinedload(Product.category), raiseload("*")],

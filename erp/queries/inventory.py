@@ -2,6 +2,9 @@
 declarations, a warehouse's page, and the warehouse choices of the stock forms."""
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import g, request
 from flask_login import current_user
@@ -13,6 +16,8 @@ from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, con
                        id_filter)
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
+from erp.models.base import ZERO
+from erp.models.catalog import low_stock
 from erp.parsing import parse_date
 from erp.queries.search import product_matches
 
@@ -44,21 +49,91 @@ WAREHOUSES = ListSpec(
 )
 
 
+UNITS_SHOWN = 20  # units of measure in a warehouse's summary; a company has a handful
+
+
 def warehouse_page(warehouse: Warehouse) -> dict:
-    """A warehouse's stock summary (lines, on hand, reserved) and its last movements."""
+    """A warehouse's stock summary and its last movements. Quantities of different units
+    are never added: `per_unit` is (unit, products, on hand, reserved) for each unit."""
     company_id = current_user.company_id
-    summary = db.session.execute(
-        select(func.count(StockLevel.id), func.coalesce(func.sum(StockLevel.on_hand), 0),
-               func.coalesce(func.sum(StockLevel.reserved), 0))
+    per_unit = [(unit, products, Decimal(str(on_hand)), Decimal(str(reserved)))
+                for unit, products, on_hand, reserved in db.session.execute(
+        select(Product.unit, func.count(StockLevel.id), func.sum(StockLevel.on_hand),
+               func.sum(StockLevel.reserved))
+        .join(Product, Product.id == StockLevel.product_id)
         .where(StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
-               StockLevel.on_hand != 0)).one()
+               StockLevel.on_hand != 0)
+        .group_by(Product.unit).order_by(Product.unit).limit(UNITS_SHOWN))]
     movements = list(db.session.scalars(
         select(StockMovement)
         .where(StockMovement.company_id == company_id, StockMovement.warehouse_id == warehouse.id)
         .options(joinedload(StockMovement.product), joinedload(StockMovement.user),
                  raiseload("*"))
         .order_by(StockMovement.created_at.desc(), StockMovement.id.desc()).limit(10)))
-    return {"summary": summary, "movements": movements}
+    return {"products": sum(row[1] for row in per_unit), "per_unit": per_unit,
+            "movements": movements}
+
+
+# Available stock beside a document's lines (a draft sales order)
+
+@dataclass(frozen=True)
+class Availability:
+    """A product's available stock in the document's warehouse, and what the document's
+    lines of the product need together: `short` when they need more."""
+
+    available: Decimal
+    needed: Decimal
+
+    @property
+    def short(self) -> bool:
+        return self.needed > self.available
+
+
+def available_in(warehouse_id: int, product_ids) -> dict[int, Decimal]:
+    """Available (on hand - reserved) of each product in one warehouse: one query."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(StockLevel.product_id, StockLevel.on_hand, StockLevel.reserved)
+        .where(StockLevel.company_id == current_user.company_id,
+               StockLevel.warehouse_id == warehouse_id, StockLevel.product_id.in_(ids)))
+    return {product_id: on_hand - reserved for product_id, on_hand, reserved in rows}
+
+
+def line_availability(warehouse_id: int, lines) -> dict[int, Availability]:
+    """{product id: Availability} for the stocked products of `lines` (each with a loaded
+    `product` and a `quantity`) in the warehouse: one query, whatever the number of lines."""
+    needed: dict[int, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        if line.product.stocked:
+            needed[line.product_id] += line.quantity
+    have = available_in(warehouse_id, needed)
+    return {product_id: Availability(have.get(product_id, ZERO), quantity)
+            for product_id, quantity in needed.items()}
+
+
+def availability_hint(warehouse_id: int | None, product_text: str, quantity_text: str) -> dict:
+    """What the add-line form shows beside the picked product: its availability in the
+    document's warehouse (nothing while no product is named, or for a service)."""
+    from erp.services import stock, validation
+    from erp.services.catalog import find_product
+
+    warehouse = db.session.scalar(select(Warehouse).where(
+        Warehouse.company_id == current_user.company_id,
+        Warehouse.id == warehouse_id)) if warehouse_id is not None else None
+    product = find_product(current_user.company_id, product_text[:300]) \
+        if warehouse is not None else None
+    if product is None or not product.stocked:
+        return {"product": None}
+    try:  # what the line form would accept; anything else is no quantity yet
+        quantity = validation.number(quantity_text[:40], step=stock.QUANTITY_STEP,
+                                     maximum=stock.MAX_QUANTITY)
+    except validation.BadValue:
+        quantity = ZERO
+    available = available_in(warehouse.id, [product.id]).get(product.id, ZERO)
+    return {"product": product, "warehouse": warehouse,
+            "availability": Availability(available, quantity)}
 
 
 # Stock levels
@@ -93,10 +168,8 @@ def stock_low() -> bool:
 
 
 def _stock_low(stmt: Select, value: str) -> Select:
-    if value != "1":
-        return stmt
-    return stmt.where(Product.min_stock > 0,
-                      StockLevel.on_hand - StockLevel.reserved < Product.min_stock)
+    """The levels of the products that are low over all warehouses (`low_stock`)."""
+    return stmt.where(low_stock()) if value == "1" else stmt
 
 
 def _stock_nonzero(stmt: Select, value: str) -> Select:

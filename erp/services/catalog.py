@@ -31,9 +31,11 @@ from erp.services.validation import clean_texts
 
 
 def find_product(company_id: int, text: str | None) -> Product | None:
-    """The product a picker value names: its SKU (case-insensitive), or 'anything [#id]'."""
+    """The product a picker value names: its SKU (case-insensitive), its barcode (exactly,
+    when no SKU matches), or 'anything [#id]'. Every product picker resolves here."""
     return pickers.resolve(Product, company_id, text, Product.sku,
-                           key=lambda value: value.split(" · ")[0].strip())
+                           key=lambda value: value.split(" · ")[0].strip(),
+                           exact=(Product.barcode,))
 
 
 # --- Create, update, archive and delete -------------------------------------------------

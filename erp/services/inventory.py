@@ -2,13 +2,15 @@
 `erp.services.stock`."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
 from erp.models import StockLevel, StockMovement, User, Warehouse
 from erp.models.inventory import WAREHOUSE_TEXT
-from erp.services import ValidationError, atomic, audit
+from erp.services import ValidationError, atomic, audit, validation
 from erp.services.catalog import InUse, _delete, _get, _set_active
 from erp.services.validation import clean_texts
 
@@ -63,11 +65,50 @@ def update_warehouse(*, company_id: int, warehouse_id: int, user: User | None,
 
 def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,
                          user: User | None) -> Warehouse:
-    """Archive or reactivate a warehouse (archived ones leave the stock forms). Commits."""
+    """Archive or reactivate a warehouse (archived ones leave the stock forms and take no
+    documents, see `document_warehouse`). A warehouse that holds stock (on hand or
+    reserved) is not archived: InUse, nothing written. Commits."""
     with atomic():
         warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
+        if not active and warehouse.active:
+            _refuse_archiving_stock(company_id, warehouse)
         _set_active(warehouse, active, company_id=company_id, user=user,
                     record_type="warehouse", label=warehouse.code)
+    return warehouse
+
+
+def _refuse_archiving_stock(company_id: int, warehouse: Warehouse) -> None:
+    products, reserved = db.session.execute(
+        select(func.count(StockLevel.id), func.coalesce(func.sum(StockLevel.reserved), 0))
+        .where(StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
+               (StockLevel.on_hand != 0) | (StockLevel.reserved != 0))).one()
+    if products:
+        held = (" (some of it reserved for orders: ship or cancel them)"
+                if Decimal(str(reserved)) != 0 else "")
+        raise InUse(f"{warehouse.code} still holds stock of {products} product"
+                    f"{'' if products == 1 else 's'}{held}. Move the stock first (a transfer "
+                    f"to another warehouse, or an issue), then archive it.")
+
+
+def document_warehouse(company_id: int, warehouse_id, errors: dict[str, list[str]], *,
+                       field: str = "warehouse_id") -> Warehouse | None:
+    """The warehouse a document (sales, purchase or production order, a stock count,
+    transfer, receipt or issue) is created or changed to: the company's, and active. Adds
+    the field's message to `errors` and returns None otherwise (an id in any form: a
+    direct POST may send anything)."""
+    try:
+        number = int(warehouse_id) if warehouse_id not in (None, "") else None
+    except (TypeError, ValueError):
+        number = None
+    # beyond 64 bits SQLite's driver raises
+    warehouse = (validation.company_record(Warehouse, company_id, number)
+                 if number is not None and 0 < number < 2**63 else None)
+    if warehouse is None:
+        validation.add_error(errors, field, "Choose a warehouse.")
+    elif not warehouse.active:
+        validation.add_error(errors, field, f"{warehouse.code} is archived: choose an active "
+                                            "warehouse.")
+        return None
     return warehouse
 
 

@@ -6,8 +6,9 @@ Two rules for every picker, whatever the model:
   contain what was typed, any case, bounded; a picked value's ' [#id]' ending is ignored,
   so a chosen record stays among the suggestions.
 - `resolve`: the record a submitted value names: 'anything [#id]' in the company, or else
-  the one record whose column equals the text (any case); None when there is none, or
-  when several match (the user then chooses from the list).
+  the one record whose column equals the text (any case), or else the one whose `exact`
+  column (a barcode) equals it; None when there is none, or when several match (the user
+  then chooses from the list).
 """
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ def search(model, company_id: int, q: str | None, columns: Sequence = (), *,
 
 
 def resolve(model, company_id: int, text: str | None, column=None, *,
-            key: Callable[[str], str] = str.strip):
+            key: Callable[[str], str] = str.strip, exact: Sequence = ()):
     """The record a picker value names: 'anything [#id]' in the company, else the only one
-    whose `column` equals `key(text)` in any case; None otherwise."""
+    whose `column` equals `key(text)` in any case, else the only one whose first `exact`
+    column equals the text as typed (e.g. a product's barcode); None otherwise."""
     text = (text or "").strip()
     if not text:
         return None
@@ -56,8 +58,10 @@ def resolve(model, company_id: int, text: str | None, column=None, *,
     record_id = picked_id(text)
     if record_id is not None:
         return db.session.scalar(stmt.where(model.id == record_id))
-    if column is None:
-        return None
-    found = list(db.session.scalars(stmt.where(func.lower(column) == key(text).lower())
-                                    .order_by(model.id).limit(2)))
-    return found[0] if len(found) == 1 else None
+    tries = ([func.lower(column) == key(text).lower()] if column is not None else []) + [
+        other == text for other in exact]
+    for criterion in tries:
+        found = list(db.session.scalars(stmt.where(criterion).order_by(model.id).limit(2)))
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None

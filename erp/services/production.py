@@ -26,6 +26,7 @@ from erp.models.quality import QualityInspection
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, sequences, stock)
 from erp.services.catalog import _delete, _set_active, receive_at_cost
+from erp.services.inventory import document_warehouse
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_text, clean_texts
 
@@ -90,13 +91,7 @@ def _product(company_id: int, product_id: int | None, *, field: str,
 
 def _warehouse(company_id: int, warehouse_id: int | None, *, field: str,
                errors: dict[str, list[str]]) -> Warehouse | None:
-    warehouse = None
-    if warehouse_id is not None:
-        warehouse = db.session.scalar(select(Warehouse).where(
-            Warehouse.id == warehouse_id, Warehouse.company_id == company_id))
-    if warehouse is None:
-        errors.setdefault(field, []).append("Choose a warehouse.")
-    return warehouse
+    return document_warehouse(company_id, warehouse_id, errors, field=field)
 
 
 def _raise(errors: dict[str, list[str]]) -> None:

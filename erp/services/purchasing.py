@@ -35,6 +35,7 @@ from erp.extensions import db
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
+from erp.models.catalog import low_stock
 from erp.models.core import company_today
 from erp.models.fields import PRICE, TAX_RATE, Number
 from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
@@ -42,6 +43,7 @@ from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, catalog, sequences, stock, validation)
 from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
+from erp.services.inventory import document_warehouse
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -99,9 +101,10 @@ def _supplier(company_id: int, supplier_id: int | None, *, field: str = "supplie
 
 def _warehouse(company_id: int, warehouse_id: int | None, *, field: str = "warehouse_id"
                ) -> Warehouse:
-    warehouse = validation.company_record(Warehouse, company_id, warehouse_id)
-    if warehouse is None or not warehouse.active:
-        raise ValidationError(field_errors={field: ["Choose a warehouse."]})
+    errors: dict[str, list[str]] = {}
+    warehouse = document_warehouse(company_id, warehouse_id, errors, field=field)
+    if warehouse is None:
+        raise ValidationError(field_errors=errors)
     return warehouse
 
 
@@ -560,7 +563,8 @@ def suggested_quantity(*, min_stock: Decimal, on_hand: Decimal, reserved: Decima
 def reorder_rows(company_id: int, *, product_ids: list[int] | None = None,
                  limit: int = REORDER_LIMIT) -> list[ReorderRow]:
     """Active stocked products whose available stock (on hand - reserved, summed over
-    warehouses) is below their minimum stock, with what is already on open POs.
+    warehouses) is below their minimum stock (`low_stock`, the one rule of every page),
+    with what is already on open POs.
 
     One query (aggregate subqueries), whatever the number of products.
     """
@@ -585,9 +589,7 @@ def reorder_rows(company_id: int, *, product_ids: list[int] | None = None,
         .outerjoin(levels, levels.c.product_id == Product.id)
         .outerjoin(on_order, on_order.c.product_id == Product.id)
         .options(joinedload(Product.preferred_supplier))
-        .where(Product.company_id == company_id, Product.active.is_(True),
-               Product.kind != "service", Product.min_stock > 0,
-               func.round(on_hand - reserved, 3) < Product.min_stock)
+        .where(Product.company_id == company_id, low_stock())
         .order_by(Product.preferred_supplier_id, Product.sku, Product.id)
         .limit(limit))
     if product_ids is not None:

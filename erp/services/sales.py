@@ -33,6 +33,7 @@ from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, Customer, IssuedDo
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
+from erp.services.inventory import document_warehouse
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_number, clean_text, clean_texts
@@ -222,19 +223,10 @@ def _header_values(company_id: int, data: dict, errors: dict, *,
             errors.setdefault("customer", []).append(f"{customer.name} is archived.")
     values["customer_id"] = customer.id if customer else None
     warehouse_id = data.get("warehouse_id")
-    warehouse = None
     if warehouse_id in (None, "") and default_warehouse:
-        warehouse = default_warehouse_of(company_id)
-    elif warehouse_id not in (None, ""):
-        try:
-            number = int(warehouse_id)
-        except (TypeError, ValueError):
-            number = None
-        if number is not None and 0 < number < 2**63:  # beyond 64 bits SQLite's driver raises
-            warehouse = db.session.scalar(select(Warehouse).where(
-                Warehouse.id == number, Warehouse.company_id == company_id))
-    if warehouse is None:
-        errors.setdefault("warehouse_id", []).append("Choose a warehouse.")
+        default = default_warehouse_of(company_id)
+        warehouse_id = default.id if default else None
+    warehouse = document_warehouse(company_id, warehouse_id, errors)
     values["warehouse_id"] = warehouse.id if warehouse else None
     values["order_date"] = _date(data.get("order_date") or company_today(company_id),
                                  "order_date", errors, required=True)

@@ -8,7 +8,8 @@ Reservations change `reserved` the same way and write no movement (they move not
 
 The primitives (`move`, `reserve`, `release`) run inside the caller's transaction and
 only flush; the use cases (`receive`, `issue`, `transfer`, `adjust`) are one transaction
-each. They raise InsufficientStock, ValidationError or NotFound and never half-write.
+each, in active warehouses only. They raise InsufficientStock, ValidationError (also for
+an archived warehouse) or NotFound and never half-write.
 """
 from __future__ import annotations
 
@@ -44,6 +45,15 @@ class InsufficientStock(DomainError):
         self.warehouse_id = warehouse_id
         self.requested = requested
         self.available = available
+
+
+class CountBelowReserved(InsufficientStock):
+    """A count below what orders hold reserved: the orders would be stranded (available
+    negative, only cancellable). `holders` are the (document number, quantity) reserving."""
+
+    def __init__(self, message: str, *, holders: list[tuple[str, Decimal]], **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.holders = holders
 
 
 class StockOutOfRange(ValidationError):
@@ -117,6 +127,17 @@ def _warehouse(company_id: int, warehouse_id: int) -> Warehouse:
     if warehouse is None:
         raise NotFound("No such warehouse.")
     return warehouse
+
+
+def _open_warehouse(company_id: int, warehouse_id: int, field: str = "warehouse_id") -> None:
+    """A manual stock change (receipt, issue, transfer, count) names an active warehouse
+    of the company: NotFound for another company's, ValidationError for an archived one."""
+    from erp.services.inventory import document_warehouse
+
+    _warehouse(company_id, warehouse_id)
+    errors: dict[str, list[str]] = {}
+    if document_warehouse(company_id, warehouse_id, errors, field=field) is None:
+        raise ValidationError(field_errors=errors)
 
 
 def ensure_level(company_id: int, product_id: int, warehouse_id: int) -> int:
@@ -245,6 +266,7 @@ def receive(*, company_id: int, product_id: int, warehouse_id: int, quantity, us
     """Put stock in. Commits."""
     quantity = to_quantity(quantity)
     with atomic():
+        _open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=quantity, kind=kind, user=user, source=source, note=note)
 
@@ -254,6 +276,7 @@ def issue(*, company_id: int, product_id: int, warehouse_id: int, quantity, user
     """Take stock out (not what is reserved). Commits."""
     quantity = to_quantity(quantity)
     with atomic():
+        _open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=-quantity, kind=kind, user=user, source=source, note=note)
 
@@ -267,6 +290,8 @@ def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_war
     with atomic():
         to_warehouse = _warehouse(company_id, to_warehouse_id)
         from_warehouse = _warehouse(company_id, from_warehouse_id)
+        _open_warehouse(company_id, from_warehouse_id, "from_warehouse_id")
+        _open_warehouse(company_id, to_warehouse_id, "to_warehouse_id")
         out = move(company_id=company_id, product_id=product_id, warehouse_id=from_warehouse_id,
                    quantity=-quantity, kind="transfer_out", user=user, note=note,
                    source=Source("transfer", None, f"to {to_warehouse.code}"))
@@ -282,21 +307,73 @@ def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user
     """A stock count: set on-hand to `counted`; the difference is the movement. Commits.
 
     Returns None when the count matches. The level row is locked while counting, so a
-    concurrent move is not overwritten.
+    concurrent move is not overwritten. A count below the reserved quantity is refused
+    with CountBelowReserved naming the orders that hold the reservations (nothing written):
+    they must be released first, or available stock would go negative.
     """
     counted = to_quantity(counted, field="counted", allow_zero=True)
     with atomic():
         _product(company_id, product_id)
-        _warehouse(company_id, warehouse_id)
+        _open_warehouse(company_id, warehouse_id)
         level_id = ensure_level(company_id, product_id, warehouse_id)
-        on_hand = db.session.scalar(
-            select(StockLevel.on_hand).where(StockLevel.id == level_id).with_for_update())
+        on_hand, reserved = db.session.execute(
+            select(StockLevel.on_hand, StockLevel.reserved)
+            .where(StockLevel.id == level_id).with_for_update()).one()
+        if counted < reserved:
+            raise _count_below_reserved(company_id, product_id, warehouse_id, counted, reserved)
         delta = counted - on_hand
         if delta == 0:
             return None
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=delta, kind="adjustment", user=user, note=note or "Stock count",
                     protect_reserved=False)
+
+
+HOLDERS_SHOWN = 10
+
+
+def reservation_holders(company_id: int, product_id: int, warehouse_id: int, *,
+                        limit: int = HOLDERS_SHOWN) -> list[tuple[str, Decimal]]:
+    """The documents holding a reservation of the product in the warehouse, as (number,
+    quantity), by number: confirmed sales orders and production orders in progress (their
+    components). Two bounded grouped queries."""
+    from erp.models.production import ProductionOrder, ProductionOrderComponent
+    from erp.models.sales import SalesOrder, SalesOrderItem
+
+    sales = (select(SalesOrder.number, func.sum(SalesOrderItem.quantity))
+             .join(SalesOrderItem, SalesOrderItem.order_id == SalesOrder.id)
+             .where(SalesOrder.company_id == company_id, SalesOrder.status == "confirmed",
+                    SalesOrder.warehouse_id == warehouse_id,
+                    SalesOrderItem.product_id == product_id)
+             .group_by(SalesOrder.id, SalesOrder.number)
+             .order_by(SalesOrder.number).limit(limit))
+    production = (select(ProductionOrder.number, func.sum(ProductionOrderComponent.quantity))
+                  .join(ProductionOrderComponent,
+                        ProductionOrderComponent.production_order_id == ProductionOrder.id)
+                  .where(ProductionOrder.company_id == company_id,
+                         ProductionOrder.status == "in_progress",
+                         ProductionOrder.component_warehouse_id == warehouse_id,
+                         ProductionOrderComponent.component_id == product_id)
+                  .group_by(ProductionOrder.id, ProductionOrder.number)
+                  .order_by(ProductionOrder.number).limit(limit))
+    rows = [(number, Decimal(str(quantity)).quantize(QUANTITY_STEP))
+            for stmt in (sales, production) for number, quantity in db.session.execute(stmt)]
+    return sorted(rows)[:limit]
+
+
+def _count_below_reserved(company_id: int, product_id: int, warehouse_id: int,
+                          counted: Decimal, reserved: Decimal) -> CountBelowReserved:
+    product = _product(company_id, product_id)
+    warehouse = _warehouse(company_id, warehouse_id)
+    holders = reservation_holders(company_id, product_id, warehouse_id)
+    held = ", ".join(f"{number} ({fmt(quantity)})" for number, quantity in holders)
+    return CountBelowReserved(
+        f"{product.sku} in {warehouse.code}: {fmt(reserved)} {product.unit} are reserved"
+        + (f" by {held}" if held else "")
+        + f", more than the {fmt(counted)} counted. Release the reservations first (cancel "
+        "the order, or ship it), then record the count. Nothing was changed.",
+        holders=holders, product_id=product_id, warehouse_id=warehouse_id,
+        requested=reserved, available=counted)
 
 
 def ledger_mismatches(company_id: int | None = None) -> list[tuple[int, Decimal, Decimal]]:

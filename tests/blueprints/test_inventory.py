@@ -120,6 +120,14 @@ def test_warehouse_delete_rules(client_as, setup):
     assert b"cannot be deleted" in response.data
     assert manager.post(f"/inventory/warehouses/{spare.id}/delete").status_code == 303
     assert ledger() == (1, 1)
+    response = manager.post(f"/inventory/warehouses/{main.id}/active", data={"active": "0"},
+                            follow_redirects=True)
+    assert b"MAIN still holds stock of 1 product. Move the stock first" in response.data
+    db.session.rollback()
+    assert db.session.get(Warehouse, main.id).active is True
+    product = db.session.scalar(select(StockLevel.product_id))
+    stock.issue(company_id=main.company_id, product_id=product, warehouse_id=main.id,
+                quantity=8, user=None)
     assert manager.post(f"/inventory/warehouses/{main.id}/active", data={"active": "0"}).status_code == 303
     db.session.rollback()
     assert db.session.get(Warehouse, main.id).active is False

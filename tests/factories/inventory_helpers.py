@@ -21,3 +21,19 @@ def unnest_categories() -> None:
     db.session.rollback()
     db.session.execute(update(Category).values(parent_id=None))
     db.session.commit()
+
+
+def stock_shop(company, user, **product):
+    """A company's product (BOLT-8, unit pcs, `product` overrides), two warehouses (MAIN,
+    SPARE) and a customer, with the service keywords `kw` of `user`."""
+    from types import SimpleNamespace
+
+    from tests.factories.catalog import ProductFactory, WarehouseFactory
+    from tests.factories.sales import CustomerFactory
+
+    return SimpleNamespace(
+        company=company, user=user, kw={"company_id": company.id, "user": user},
+        product=ProductFactory(company=company, **{"sku": "BOLT-8", "unit": "pcs", **product}),
+        main=WarehouseFactory(company=company, code="MAIN"),
+        spare=WarehouseFactory(company=company, code="SPARE"),
+        customer=CustomerFactory(company=company))

@@ -55,6 +55,16 @@ def stock_list():
         shortages_url=url_for("production.shortages"))
 
 
+@bp.route("/available")
+@require_role("viewer")
+def stock_available():
+    """The availability of the product typed in a document's add-line form, in the
+    document's warehouse (`warehouse`), against the quantity typed (`quantity`)."""
+    return render("inventory/_available.html", **queries.availability_hint(
+        parse_id(request.args.get("warehouse", "")), request.args.get("product", ""),
+        request.args.get("quantity", "")))
+
+
 # The ledger
 
 @bp.route("/movements")

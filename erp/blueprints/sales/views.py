@@ -23,6 +23,7 @@ from erp.models.sales import (ORDER_STATUSES, Customer, IssuedDocument, SalesOrd
                               SalesOrderItem)
 from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
+from erp.queries.inventory import line_availability
 from erp.services import sales as sales_service
 from erp.web import picker_response, redirect_after_post, render
 
@@ -136,6 +137,15 @@ def _load_order(order_id: int) -> SalesOrder:
         selectinload(SalesOrder.items).joinedload(SalesOrderItem.product))
 
 
+def _draft_figures(order: SalesOrder) -> dict:
+    """What a draft's page shows beside its lines: each line's available stock and the
+    customer's credit against its limit (a confirmed order's are settled)."""
+    if not order.is_draft:
+        return {"availability": {}, "credit": None}
+    return {"availability": line_availability(order.warehouse_id, order.items),
+            "credit": sales_service.credit_check(order.company_id, order)}
+
+
 LINES = LineEditor(
     model=SalesOrder, line_model=SalesOrderItem, doc_name="order", doc_key="order_id",
     line_key="line_id", detail="sales.order_detail", template="sales/order_detail.html",
@@ -145,8 +155,7 @@ LINES = LineEditor(
     pick=Pick("product", "product_id"), section="order-{id}-lines",
     editable=lambda order: order.is_draft,
     oob=("sales/_order_totals.html", "sales/_order_credit.html"),
-    context=lambda order: {"credit": sales_service.credit_check(order.company_id, order)
-                           if order.is_draft else None},
+    context=lambda order: _draft_figures(order),
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
