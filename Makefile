@@ -21,7 +21,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-i
 venv: $(VENV)/.runtime-installed
 dev-venv: $(VENV)/.dev-installed
 
-## make run: install, migrate the embedded SQLite database, seed the demo, serve on PORT.
+## make run: install, migrate the embedded SQLite database, seed the demo, serve on PORT
+## (2 gunicorn workers on SQLite: gunicorn.conf.py; GUNICORN_WORKERS=n for another number).
 run: venv
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo

@@ -1,12 +1,26 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Each value can be overridden
-from the environment (WEB_CONCURRENCY, GUNICORN_TIMEOUT, PORT)."""
+from the environment (GUNICORN_WORKERS or WEB_CONCURRENCY, GUNICORN_THREADS,
+GUNICORN_TIMEOUT, PORT)."""
 import gc
 import multiprocessing
 import os
 import shutil
 
+from gunicorn.glogging import Logger
+
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+
+
+def default_workers(database_url: str | None, cpus: int) -> int:
+    """2 on the embedded SQLite default (`make run`, a demo: one writer at a time anyway,
+    each worker about 100 MB), else 2 x cores + 1 (PostgreSQL in production)."""
+    if not database_url or database_url.startswith("sqlite"):
+        return 2
+    return cpus * 2 + 1
+
+
+workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY")
+              or default_workers(os.environ.get("DATABASE_URL"), multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -19,6 +33,22 @@ accesslog = "-"
 errorlog = "-"
 # %(M)s: the response time in milliseconds.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+QUIET_PREFIXES = ("/static/",)  # fingerprinted files: nginx serves them in production
+
+
+class AccessLogWithoutStatic(Logger):
+    """The access log without static files (a page brings half a dozen of them, which
+    buried the requests that matter); a static file's error still shows in the error log."""
+
+    def access(self, resp, req, environ, request_time):
+        quiet = environ.get("PATH_INFO", "").startswith(QUIET_PREFIXES)
+        if quiet and (getattr(resp, "status_code", None) or 0) < 400:
+            return
+        super().access(resp, req, environ, request_time)
+
+
+logger_class = AccessLogWithoutStatic
 
 _prom_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _prom_dir:  # a fresh folder at each start: figures of dead workers go

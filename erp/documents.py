@@ -168,14 +168,16 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
                      url: str = "/orders/<int:order_id>") -> None:
     """One POST route per action of `model.workflow` (or of `names`): `<url>/<name>` named
     `<endpoint>_<name>`, for the action's role; it runs the service and goes back to the
-    document's page with its message (or the refusal)."""
-    from flask import flash
+    document's page with its message (or the refusal). An action with a `confirm` question
+    also answers GET with that question (the page a browser without JavaScript shows
+    before the POST; `ask` in `document_actions`)."""
+    from flask import flash, request, url_for
     from flask_login import current_user
 
     from erp.auth import require_role
     from erp.queries import scoped_get_or_404
     from erp.services import DomainError
-    from erp.web import redirect_after_post
+    from erp.web import confirmation, redirect_after_post
 
     workflow: Workflow = model.workflow
     for action in workflow.actions.values():
@@ -185,6 +187,18 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
         def view(action: Action = action, **kwargs: Any):
             document = scoped_get_or_404(model, kwargs[workflow.id_arg])
             ids = {workflow.id_arg: document.id}
+            if request.method == "GET":
+                try:
+                    pending = workflow.begin(document, action.name, current_user)
+                except DomainError as error:
+                    flash(str(error), "warning")
+                    pending = False
+                if not pending:  # refused, or done already: the document says why
+                    return redirect_after_post(detail, **ids)
+                return confirmation(action.question(document),
+                                    url=url_for(workflow.url_endpoint(action), **ids),
+                                    button=action.label, style=action.style,
+                                    back=url_for(detail, **ids), nav=f"{bp.name}/_nav.html")
             try:
                 getattr(service_module, action.service)(
                     company_id=current_user.company_id, user=current_user, **ids)
@@ -196,8 +210,9 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
 
         endpoint = workflow.url_endpoint(action).split(".", 1)[1]
         view.__name__ = view.__qualname__ = endpoint
+        methods = ["GET", "POST"] if action.confirm and not action.page else ["POST"]
         bp.add_url_rule(f"{url}/{action.name}", endpoint, require_role(action.role)(view),
-                        methods=["POST"])
+                        methods=methods)
 
 
 def header_form(template: str, form, values, save, *, detail: str, saved, document=None,

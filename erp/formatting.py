@@ -19,3 +19,9 @@ def quantity(value) -> str:
     if value == value.to_integral():
         return f"{value:,.0f}"
     return f"{value:,f}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """"1 line", "2 lines" (and "0 lines"): the count with its noun."""
+    noun = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {noun}"

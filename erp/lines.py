@@ -7,7 +7,8 @@ change:
 - htmx: the page's lines block, the out-of-band parts (`oob`, e.g. totals) and the
   message out of band (`_flash_oob.html`), with `Vary: HX-Request`;
 - plain form posts: a flash and a redirect to the document, or the page again with 422
-  and the errors next to the fields.
+  and the errors next to the fields; a removal asks first (`ask_remove`, the GET of its
+  URL: the Remove button is a GET form there, htmx asks in a dialog and posts).
 
 The services are called with keywords: `company_id=`, `user=`, the document id
 (`doc_key`), the line id (`line_key`, for a change or a removal) and the form's values
@@ -27,7 +28,8 @@ from erp.extensions import db
 from erp.queries import scoped_get_or_404
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services.catalog import find_product
-from erp.web import apply_field_errors, is_htmx, redirect_after_post, render, render_block
+from erp.web import (apply_field_errors, confirmation, is_htmx, redirect_after_post, render,
+                     render_block)
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,28 @@ class LineEditor:
             return self.respond(doc_id, status=409, message=str(error), category="danger")
         return self.respond(doc_id, message=self.removed)
 
+    def remove_view(self, doc_id: int | None, line_id: int):
+        """The remove URL: its GET asks first (`ask_remove`), its POST removes."""
+        if request.method == "GET":
+            return self.ask_remove(doc_id, line_id)
+        return self.remove_line(doc_id, line_id)
+
+    def ask_remove(self, doc_id: int | None, line_id: int):
+        """The question before a removal, for a browser without JavaScript (the GET of the
+        remove URL; with JavaScript htmx asks): "Remove the line <its product> from <the
+        document>?", or back to the document when its lines may no longer change."""
+        doc_id = self._line_parent(doc_id, line_id)
+        doc = scoped_get_or_404(self.model, doc_id)
+        back = url_for(self.detail, **{self.doc_key: doc_id})
+        if not self.can_edit(doc, current_user):
+            flash(f"The lines of {doc} can no longer be changed.", "warning")
+            return redirect_after_post(back)
+        line = scoped_get_or_404(self.line_model, line_id)
+        item = getattr(line, "component", None) or getattr(line, "product", None)
+        return confirmation(f"Remove the line {item or line_id} from {doc}?",
+                            url=self.url("remove", doc, line), button="Remove",
+                            style="btn btn-danger", back=back)
+
     # --- the answer -------------------------------------------------------------------
 
     def respond(self, doc_id: int, *, status: int = 200, message: str | None = None,
@@ -211,7 +235,7 @@ class LineEditor:
 def register_line_routes(bp, editor: LineEditor, *, url: str, line_url: str,
                          remove: str = "remove") -> None:
     """The three POST routes (staff) of `editor.endpoints`: add at `url`, update at
-    `line_url`, remove at `line_url/<remove>`."""
+    `line_url`, remove at `line_url/<remove>` (whose GET asks first: `remove_view`)."""
     from erp.auth import require_role
 
     def add(**kwargs):
@@ -221,10 +245,12 @@ def register_line_routes(bp, editor: LineEditor, *, url: str, line_url: str,
         return editor.update_line(kwargs.get(editor.doc_key), kwargs[editor.line_key])
 
     def delete(**kwargs):
-        return editor.remove_line(kwargs.get(editor.doc_key), kwargs[editor.line_key])
+        return editor.remove_view(kwargs.get(editor.doc_key), kwargs[editor.line_key])
 
     rules = (url, line_url, f"{line_url}/{remove}")
-    for rule, endpoint, view in zip(rules, editor.endpoints, (add, update, delete)):
+    methods = (["POST"], ["POST"], ["GET", "POST"])
+    for rule, endpoint, view, allowed in zip(rules, editor.endpoints, (add, update, delete),
+                                             methods):
         name = endpoint.split(".", 1)[1]
         view.__name__ = view.__qualname__ = name
-        bp.add_url_rule(rule, name, require_role("staff")(view), methods=["POST"])
+        bp.add_url_rule(rule, name, require_role("staff")(view), methods=allowed)

@@ -3,28 +3,50 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
 from flask.globals import _cv_request
 
-from erp.formatting import money, quantity
+from erp.formatting import money, plural, quantity
 from erp.web import viewer_zone
 
-# (label, endpoint, minimum role). A module not yet built shows as disabled.
+@dataclass(frozen=True)
+class NavLink:
+    """A link of the navigation bar, shown to `role` and up; `section` is the endpoint
+    prefix of the pages it is current on (its blueprint by default); `args` its URL's."""
+
+    label: str
+    endpoint: str
+    role: str
+    section: str = ""
+    args: tuple[tuple[str, str], ...] = ()
+
+    def current(self, endpoint: str) -> bool:
+        section = self.section or self.endpoint.split(".")[0] + "."
+        return endpoint.startswith(section)
+
+
+# A module not yet built shows as disabled.
 NAVIGATION = [
-    ("Dashboard", "main.dashboard", "viewer"),
-    ("Catalog", "catalog.product_list", "viewer"),
-    ("Inventory", "inventory.stock_list", "viewer"),
-    ("Sales", "sales.order_list", "viewer"),
-    ("Purchasing", "purchasing.order_list", "viewer"),
-    ("Production", "production.order_list", "viewer"),
-    ("Quality", "quality.inspection_list", "viewer"),
-    ("Tasks", "tasks.task_list", "viewer"),
-    ("Admin", "admin.user_list", "admin"),
-    ("Monitoring", "monitoring.dashboard", "install_admin"),  # erp.models.core.INSTALL_ADMIN
+    NavLink("Dashboard", "main.dashboard", "viewer"),
+    NavLink("Catalog", "catalog.product_list", "viewer"),
+    NavLink("Inventory", "inventory.stock_list", "viewer"),
+    NavLink("Sales", "sales.order_list", "viewer"),
+    NavLink("Purchasing", "purchasing.order_list", "viewer"),
+    NavLink("Production", "production.order_list", "viewer"),
+    NavLink("Quality", "quality.inspection_list", "viewer"),
+    NavLink("Tasks", "tasks.task_list", "viewer"),
+    # the CSV import of master data and the audit trail: the roles of their routes
+    NavLink("Import", "audit.import_upload", "manager", section="audit.import",
+            args=(("kind", "products"),)),
+    NavLink("Admin", "admin.user_list", "admin"),
+    NavLink("Audit trail", "audit.audit_list", "admin", section="audit.audit_"),
+    NavLink("Monitoring", "monitoring.dashboard", "install_admin"),  # erp.models.core.INSTALL_ADMIN
 ]
 
 
@@ -40,6 +62,42 @@ def when(value, zone: ZoneInfo | None = None) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+@lru_cache(maxsize=1)
+def _state_labels() -> dict[str, str]:
+    """Every document state's label by its stored name (the workflows' dictionaries; a
+    name means the same in every document that has it)."""
+    from erp.documents import Document
+    from erp.extensions import db
+
+    labels: dict[str, str] = {}
+    for mapper in db.Model.registry.mappers:
+        workflow = getattr(mapper.class_, "workflow", None)
+        if isinstance(mapper.class_, type) and issubclass(mapper.class_, Document) and workflow:
+            labels.update(workflow.states)
+    return labels
+
+
+def state_label(value) -> str:
+    """`partially_received` -> "Partially received" (any document's state); else the value."""
+    return _state_labels().get(value, value) if isinstance(value, str) else value
+
+
+QUANTITY_FIELDS = ("quantity", "qty", "on_hand", "reserved")
+
+
+def change_value(value, field: str = ""):
+    """A value of an audit entry's changes as a page shows it: a state's label, a quantity
+    without its trailing zeros (the entry keeps "10.000")."""
+    if field == "status":
+        return state_label(value)
+    if isinstance(value, str) and any(name in field for name in QUANTITY_FIELDS):
+        try:
+            return quantity(Decimal(value))
+        except ArithmeticError:
+            return value
+    return value
 
 
 @lru_cache(maxsize=512)
@@ -102,7 +160,8 @@ FOREVER = "public, max-age=31536000, immutable"
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, quantity=quantity, when=when)
+    app.jinja_env.filters.update(money=money, quantity=quantity, when=when, plural=plural,
+                                 state_label=state_label, change_value=change_value)
     app.jinja_env.globals["url_for"] = template_url_for(app)
 
     @app.url_defaults
@@ -134,10 +193,9 @@ def register(app: Flask) -> None:
         navigation = built.get("navigation")
         if navigation is None:  # once: every blueprint is registered before a request
             navigation = built["navigation"] = tuple(
-                (label, endpoint, role, endpoint in current_app.view_functions)
-                for label, endpoint, role in NAVIGATION)
+                (link, link.endpoint in current_app.view_functions) for link in NAVIGATION)
         return {
             "navigation": navigation,
-            "active_section": (request.endpoint or "").split(".")[0],
+            "current_endpoint": request.endpoint or "",
             "current_app": current_app,
         }

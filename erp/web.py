@@ -102,6 +102,15 @@ def redirect_after_post(endpoint_or_url: str, **values):
     return redirect(url, 303)
 
 
+def confirmation(question: str, *, url: str, button: str, back: str,
+                 style: str = "btn btn-primary", nav: str | None = None):
+    """The page asking `question` before the POST to `url` (its `button`), for a browser
+    without JavaScript: a button with a question (`post_button(..., confirm=, ask=)`) is a
+    GET form to it there, while htmx asks in a dialog and posts."""
+    return render("_confirm.html", question=question, url=url, button=button, back=back,
+                  style=style, nav=nav)
+
+
 def form_status(form) -> int:
     """422 when the form has errors (field or form-level; htmx is configured to swap 422),
     else 200: the status of every re-rendered form."""

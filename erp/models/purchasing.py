@@ -48,7 +48,9 @@ PURCHASE_ORDER_FLOW = Workflow(
     actions=[
         # a repeated place or cancel is refused (as it always was), not a silent no-op
         Action("place", ("draft",), "ordered", "manager", "Place order", "place_order",
-               done="{number} ordered.", verb="ordered", replay=False),
+               done="{number} ordered.", verb="ordered", replay=False,
+               confirm="Place {number} with the supplier? From then on only a manager "
+                       "can change its lines."),
         # a receipt leads to partially_received or received: the service decides
         Action("receive", RECEIVABLE_STATUSES, None, "staff", "Receive goods", "receive",
                verb="received", style="btn btn-success", page=True),

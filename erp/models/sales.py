@@ -80,7 +80,9 @@ SALES_ORDER_FLOW = Workflow(
     noun="order", states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="sales.order",
     actions=[
         Action("confirm", ("draft",), "confirmed", "manager", "Confirm", "confirm_order",
-               done="{number} confirmed: stock reserved.", verb="confirmed"),
+               done="{number} confirmed: stock reserved.", verb="confirmed",
+               confirm="Confirm {number}? Its stock is reserved and its lines can no longer "
+                       "be changed."),
         # offered on the order's page when the order takes its customer over the credit limit
         Action("confirm_over_limit", ("draft",), "confirmed", "manager",
                "Confirm over the credit limit", "confirm_order_over_credit_limit",
@@ -89,9 +91,11 @@ SALES_ORDER_FLOW = Workflow(
                confirm="Confirm {number} although it takes the customer over the credit "
                        "limit? The override is recorded in the history."),
         Action("ship", ("confirmed",), "shipped", "manager", "Ship", "ship_order",
-               done="{number} shipped: stock issued.", verb="shipped"),
+               done="{number} shipped: stock issued.", verb="shipped",
+               confirm="Ship {number}? Its stock leaves the warehouse; this cannot be undone."),
         Action("invoice", ("shipped",), "invoiced", "manager", "Invoice", "invoice_order",
-               done="{number} invoiced.", verb="invoiced"),
+               done="{number} invoiced.", verb="invoiced",
+               confirm="Invoice {number}? It gets an invoice number; this cannot be undone."),
         Action("cancel", ("draft", "confirmed"), "cancelled", "manager", "Cancel order",
                "cancel_order", done="{number} cancelled.", verb="cancelled",
                confirm="Cancel {number}? Reserved stock is released.",

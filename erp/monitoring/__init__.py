@@ -1,7 +1,8 @@
 """Health, timing, metrics, alerts and the performance test: `init_app(app)` wires them.
 
 Settings (environment, or app config): HEALTH_TOKEN, METRICS_TOKEN, METRICS_ALLOW (comma
-list of CIDRs, default 127.0.0.1/32), SLOW_REQUEST_MS (default 500), ALERT_WEBHOOK_URL,
+list of CIDRs, default 127.0.0.1/32), SLOW_REQUEST_MS (default 500), SLOW_LOGIN_MS (the
+same for a login or password change, which hash on purpose; default 3000), ALERT_WEBHOOK_URL,
 PROMETHEUS_MULTIPROC_DIR (environment only: prometheus-client reads it at import), and
 MONITORING_DB (the SQLite file of the shared figures when there is no Redis; default
 beside the file cache), MONITORING_REFRESH_SECONDS (the page's refresh, default 5),
@@ -29,6 +30,7 @@ ENVIRONMENT_SETTINGS = {
     "METRICS_TOKEN": None,
     "METRICS_ALLOW": "127.0.0.1/32",
     "SLOW_REQUEST_MS": "500",
+    "SLOW_LOGIN_MS": "3000",
     "ALERT_WEBHOOK_URL": None,
     "MONITORING_DB": None,
     "MONITORING_REFRESH_SECONDS": "5",
@@ -67,7 +69,8 @@ def _settings(app: Flask) -> None:
         if config.get(name) is None:
             value = os.environ.get(name)
             config[name] = value if value not in (None, "") else default
-    for name in ("SLOW_REQUEST_MS", "MONITORING_REFRESH_SECONDS", "MONITORING_FLUSH_SECONDS"):
+    for name in ("SLOW_REQUEST_MS", "SLOW_LOGIN_MS", "MONITORING_REFRESH_SECONDS",
+                 "MONITORING_FLUSH_SECONDS"):
         try:
             config[name] = float(config[name])
         except (TypeError, ValueError) as exc:

@@ -288,7 +288,7 @@ def add_bom_line(*, company_id: int, user: User, product_id: int | None,
         db.session.flush()
         audit.record(company_id=company_id, user=user, action=action, record_type="bom_line",
                      record_id=line.id,
-                     summary=f"BOM of {product.sku}: {component.sku} x {line.quantity}")
+                     summary=f"BOM of {product.sku}: {component.sku} x {fmt(line.quantity)}")
     return line
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from erp.extensions import db
+from erp.formatting import plural
 from erp.formatting import quantity as fmt_qty
 from erp.models import Product, StockLevel, Supplier, User, Warehouse
 from erp.models.base import ZERO, utcnow
@@ -503,7 +504,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
             db.session.flush()
             audit.record(company_id=company_id, user=user, action="receive",
                          record_type="purchase_order", record_id=order.id,
-                         summary=f"{receipt.number}: received {len(wanted)} line(s) of "
+                         summary=f"{receipt.number}: received {plural(len(wanted), 'line')} of "
                                  f"{order.number} into {warehouse.code}",
                          changes={"status": (old, order.status)} if old != order.status else None)
     except IntegrityError:

@@ -373,7 +373,8 @@ def add_line(*, company_id: int, order_id: int, user: User | None, product_id: i
         db.session.flush()
         audit.record(company_id=company_id, user=user, action="update",
                      record_type="sales_order", record_id=order.id,
-                     summary=f"{order.number}: line {product.sku} x {values['quantity']} added")
+                     summary=f"{order.number}: line {product.sku} x "
+                             f"{fmt_quantity(values['quantity'])} added")
     return item
 
 

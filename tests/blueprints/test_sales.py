@@ -501,6 +501,10 @@ def test_over_the_credit_limit_a_manager_confirms_only_through_the_override(clie
     assert figures in page and override not in page
     assert "A manager can confirm it over the credit limit." in page
     assert staff.post(f"/sales/orders/{order.id}/confirm_over_limit").status_code == 403
+    question = manager.get(f"/sales/orders/{order.id}/confirm_over_limit")  # without JS
+    assert question.status_code == 200
+    assert "although it takes the customer over the credit limit" in question.data.decode()
+    assert db.session.get(SalesOrder, order.id).status == "draft"
     response = manager.post(f"/sales/orders/{order.id}/confirm_over_limit")
     assert response.status_code == 303
     db.session.rollback()

@@ -57,6 +57,7 @@ def test_order_from_draft_to_shipped_with_the_htmx_line_editor(page, live_server
     expect(totals).to_contain_text("537.00")  # 600 - 120 + 48 tax + 9.00
     page.screenshot(path=str(ARTIFACTS / "sales_order_draft_lines.png"), full_page=True)
 
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm: confirm, ship
     page.click("#order-actions button:has-text('Confirm')")
     expect(page.locator("h1")).to_contain_text("Confirmed")
     expect(page.locator("#flash")).to_contain_text("confirmed: stock reserved")

@@ -190,10 +190,10 @@ def bom_line_update(line_id: int):
     return BOM_LINES.update_line(None, line_id)
 
 
-@bp.route("/boms/lines/<int:line_id>/remove", methods=["POST"])
+@bp.route("/boms/lines/<int:line_id>/remove", methods=["GET", "POST"])
 @require_role("staff")
 def bom_line_remove(line_id: int):
-    return BOM_LINES.remove_line(None, line_id)
+    return BOM_LINES.remove_view(None, line_id)  # GET: the question first (no JavaScript)
 
 
 # ---------------------------------------------------------------- production orders

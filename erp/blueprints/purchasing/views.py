@@ -18,6 +18,7 @@ from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
 from erp.forms import choices
+from erp.formatting import plural
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
@@ -201,7 +202,7 @@ def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str
     except DomainError as error:
         flash(str(error), "danger")
     else:
-        flash(f"{receipt.number}: received {len(receipt.lines)} line(s) into "
+        flash(f"{receipt.number}: received {plural(len(receipt.lines), 'line')} into "
               f"{receipt.warehouse.code}.", "success")
     return redirect_after_post("purchasing.order_detail", order_id=order.id), {}
 
@@ -283,7 +284,7 @@ def _reorder_post(form: ReorderForm, selected: set[int], submitted: dict[int, st
         if not error.field_errors:
             form.form_errors.append(str(error))
         return None, error.field_errors
-    flash(f"Created {len(created)} draft purchase order(s).", "success")
+    flash(f"Created {plural(len(created), 'draft purchase order')}.", "success")
     return redirect_after_post(
         url_for("purchasing.reorder", created=",".join(str(o.id) for o in created))), {}
 

@@ -123,7 +123,7 @@ def inspection_supersede(inspection_id: int):
     earlier = scoped_get_or_404(QualityInspection, inspection_id, *DETAIL_OPTIONS)
     form = SupersedeForm()
     if request.method == "GET":
-        form.inspected_on.data = date.today()
+        form.inspected_on.data = company_today(current_user.company)
     if form.validate_on_submit():
         try:
             inspection = service.supersede_inspection(
