@@ -212,17 +212,17 @@ def test_the_dashboard_answers_with_redis_stopped(app, database_url, redis_serve
 
     client = login(redis_app.test_client(), user.email)
     response = client.get("/")
-    assert response.status_code == 200 and _total(response.get_data(as_text=True)) == "30.00"
-    assert _total(client.get("/").get_data(as_text=True)) == "30.00"  # from Redis
+    assert response.status_code == 200 and _total(response.get_data(as_text=True)) == "30.00 EUR"
+    assert _total(client.get("/").get_data(as_text=True)) == "30.00 EUR"  # from Redis
 
     redis_server.stop()
     response = client.get("/")
-    assert response.status_code == 200 and _total(response.get_data(as_text=True)) == "30.00"
+    assert response.status_code == 200 and _total(response.get_data(as_text=True)) == "30.00 EUR"
     # a write while Redis is down commits, and the next page shows it
     response = client.post(f"/sales/orders/{orders[1]}/confirm")
     assert response.status_code in (200, 303)
     response = client.get("/")
-    assert response.status_code == 200 and _total(response.get_data(as_text=True)) == "60.00"
+    assert response.status_code == 200 and _total(response.get_data(as_text=True)) == "60.00 EUR"
 
     # Redis back (empty, as after a restart): fresh versions, right figures
     port = redis_server.port
@@ -233,7 +233,7 @@ def test_the_dashboard_answers_with_redis_stopped(app, database_url, redis_serve
         for _ in range(2):
             response = client.get("/")
             assert response.status_code == 200
-            assert _total(response.get_data(as_text=True)) == "60.00"
+            assert _total(response.get_data(as_text=True)) == "60.00 EUR"
     finally:
         restarted.stop()
     with redis_app.app_context():

@@ -112,19 +112,22 @@ def test_every_figure_matches_the_hand_computed_values(env, company):
     assert sales["open_orders"] == 2  # o1, o6
     assert sales["draft_orders"] == 1  # o4
     assert sales["sold_orders"] == 4  # o1, o2, o3, o6
-    assert sales["sales_total"] == Decimal("146.00")
-    assert sales["average_order"] == Decimal("36.50")
-    assert sales["sales_month"] == Decimal("86.00")  # o1 + o2
+    # sales are net of tax: o2's 6.00 of tax is kept apart
+    assert sales["sales_total"] == Decimal("140.00")
+    assert sales["sales_tax"] == Decimal("6.00")
+    assert sales["average_order"] == Decimal("35.00")
+    assert sales["sales_month"] == Decimal("80.00")  # o1 + o2
+    assert sales["sales_month_tax"] == Decimal("6.00")
     chart = sales["chart"]
     assert len(chart) == 12
     assert chart[-1]["month"] == TODAY.strftime("%Y-%m")
-    assert chart[-1]["total"] == Decimal("86.00")
+    assert chart[-1]["total"] == Decimal("80.00")
     assert chart[-3]["total"] == Decimal("20.00")  # o3, two months ago
-    assert sum(m["total"] for m in chart) == Decimal("106.00")  # o6 is 12 months back
+    assert sum(m["total"] for m in chart) == Decimal("100.00")  # o6 is 12 months back
     assert data.purchasing == {"open_purchase_orders": 2}
     assert data.production == {"production_in_progress": 2}
     assert [(p["sku"], p["revenue"], p["quantity"]) for p in data.top_products] == [
-        ("P2", Decimal("126.00"), Decimal("6")), ("P1", Decimal("20.00"), Decimal("2"))]
+        ("P2", Decimal("120.00"), Decimal("6")), ("P1", Decimal("20.00"), Decimal("2"))]
     orders = env["orders"]
     assert [o["number"] for o in data.recent_orders] == [
         orders[k].number for k in ("o5", "o4", "o2", "o1", "o3", "o6")]
@@ -148,9 +151,9 @@ def test_cancelling_a_confirmed_order_takes_it_out_of_the_totals(env, company):
     assert sales_totals.mismatches(company.id) == []
     data = dq.dashboard(company.id, manager.id)
     assert data.sales["sold_orders"] == 3
-    assert data.sales["sales_total"] == Decimal("126.00")
-    assert data.sales["sales_month"] == Decimal("66.00")
-    assert [(p["sku"], p["revenue"]) for p in data.top_products] == [("P2", Decimal("126.00"))]
+    assert data.sales["sales_total"] == Decimal("120.00")
+    assert data.sales["sales_month"] == Decimal("60.00")
+    assert [(p["sku"], p["revenue"]) for p in data.top_products] == [("P2", Decimal("120.00"))]
 
 
 def test_rebuilding_the_totals_gives_what_the_services_kept(env, company):
@@ -170,9 +173,12 @@ def test_the_page_shows_the_figures_with_links(app, env):
     assert tile(html, "open-orders") == "2"
     assert tile(html, "open-purchase-orders") == "2"
     assert tile(html, "production") == "2"
-    assert tile(html, "sales-month") == "86.00"
-    assert tile(html, "sales-total") == "146.00"
-    assert tile(html, "average-order") == "36.50"
+    assert tile(html, "sales-month") == "80.00 EUR"  # net, in the company's currency
+    assert tile(html, "sales-total") == "140.00 EUR"
+    assert tile(html, "average-order") == "35.00 EUR"
+    assert "net of tax · tax 6.00 EUR" in html
+    assert "Revenue <span class=\"fw-normal text-muted\">(net, EUR)</span>" in html
+    assert ">66.00 EUR</td>" in html  # o2's order total in the recent orders
     assert "/catalog/products?low=1" in html
     assert "/sales/orders?status=confirmed" in html
     assert "/production/orders?status=in_progress" in html
@@ -184,6 +190,33 @@ def test_the_page_shows_the_figures_with_links(app, env):
     assert 'href="/catalog/products/%d"' % env["p2"].id in html
     assert 'id="sales-chart"' in html and "data-values='[" in html
     assert "<script>" not in html and "style=" not in html
+
+
+def test_the_amounts_are_in_the_companys_currency(app, env, company):
+    client = _client(app, env["manager"])
+    assert tile(client.get("/").get_data(as_text=True), "sales-total") == "140.00 EUR"
+    company.currency = "CHF"
+    db.session.commit()
+    html = client.get("/").get_data(as_text=True)
+    assert tile(html, "sales-total") == "140.00 CHF"
+    assert tile(html, "sales-month") == "80.00 CHF" and "(net, CHF)" in html
+    assert 'data-currency="CHF"' in html and "EUR" not in html
+
+
+def test_sales_figures_cached_before_they_were_net_are_not_read(app, env, company):
+    """After the upgrade, the cache may still hold the sales groups as they were: with the
+    tax in and no tax figures. The page neither shows them nor fails on them."""
+    from erp.cache_versions import cached
+    day = TODAY.isoformat()
+    old = {"sold_orders": 4, "sales_total": Decimal("146.00"), "sales_month": Decimal("86.00"),
+           "average_order": Decimal("36.50"), "chart": []}
+    cached(company.id, f"sales:{day}", dq.GROUP_AREAS["sales"], lambda: old)
+    cached(company.id, "top-products", dq.GROUP_AREAS["top-products"], lambda: [])
+    response = _client(app, env["manager"]).get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert tile(html, "sales-total") == "140.00 EUR" and 'id="top-products"' in html
+    assert "120.00" in html.split('id="top-products"')[1]
 
 
 def test_the_links_of_the_cards_and_rows_answer(app, env):
@@ -210,7 +243,7 @@ def test_a_new_company_shows_empty_states(client_as):
     assert 'id="dashboard-empty"' in html
     assert "No sales yet." in html and "No sales orders yet." in html
     assert "No open tasks assigned to you." in html
-    assert tile(html, "sales-total") == "0.00" and tile(html, "average-order") == "0.00"
+    assert tile(html, "sales-total") == "0.00 EUR" and tile(html, "average-order") == "0.00 EUR"
 
 
 def test_another_companys_data_never_appears(app, env, other_company, make_user):
@@ -226,12 +259,12 @@ def test_another_companys_data_never_appears(app, env, other_company, make_user)
     db.session.commit()
 
     html = _client(app, env["manager"]).get("/").get_data(as_text=True)
-    assert tile(html, "sales-total") == "146.00"
+    assert tile(html, "sales-total") == "140.00 EUR"
     assert tile(html, "products") == "4" and tile(html, "customers") == "2"
     assert f'href="/sales/orders/{foreign.id}"' not in html and "Foreign" not in html
 
     other = _client(app, outsider).get("/").get_data(as_text=True)
-    assert tile(other, "sales-total") == "4,995.00"
+    assert tile(other, "sales-total") == "4,995.00 EUR"
     assert tile(other, "products") == "1" and tile(other, "open-orders") == "1"
     assert f'href="/sales/orders/{env["orders"]["o1"].id}"' not in other
     assert "Alice Ltd" not in other and "Widget" not in other
@@ -250,10 +283,10 @@ def test_htmx_request_gets_the_content_block(app, env):
 def test_confirming_an_order_shows_at_once(app, env):
     client = _client(app, env["manager"])
     html = client.get("/").get_data(as_text=True)
-    assert tile(html, "open-orders") == "2" and tile(html, "sales-total") == "146.00"
+    assert tile(html, "open-orders") == "2" and tile(html, "sales-total") == "140.00 EUR"
     assert tile(html, "low-stock") == "2"
     # warm: the same figures from the cache
-    assert tile(client.get("/").get_data(as_text=True), "sales-total") == "146.00"
+    assert tile(client.get("/").get_data(as_text=True), "sales-total") == "140.00 EUR"
 
     draft = env["orders"]["o4"]
     response = client.post(f"/sales/orders/{draft.id}/confirm")
@@ -263,9 +296,9 @@ def test_confirming_an_order_shows_at_once(app, env):
 
     html = client.get("/").get_data(as_text=True)
     assert tile(html, "open-orders") == "3"
-    assert tile(html, "sales-total") == "156.00"
-    assert tile(html, "sales-month") == "96.00"
-    assert tile(html, "average-order") == "31.20"
+    assert tile(html, "sales-total") == "150.00 EUR"
+    assert tile(html, "sales-month") == "90.00 EUR"
+    assert tile(html, "average-order") == "30.00 EUR"
     assert tile(html, "low-stock") == "2"
 
 
@@ -325,7 +358,7 @@ def test_query_count_is_the_same_with_5_and_60_orders(app, company, make_user, q
         for i in range(n):
             SalesOrderFactory(company=company, warehouse_id=warehouse.id,
                               status=("draft", "confirmed", "shipped")[i % 3],
-                              total=Decimal("12.50"))
+                              subtotal=Decimal("12.50"), total=Decimal("12.50"))
         TodoFactory.create_batch(n, company=company, assignee_id=user.id)
         sales_totals.rebuild(company.id)  # factories bypass the sales service's totals
         db.session.commit()
@@ -339,7 +372,7 @@ def test_query_count_is_the_same_with_5_and_60_orders(app, company, make_user, q
     assert few == many
     html = client.get("/").get_data(as_text=True)
     assert tile(html, "open-orders") == "20"
-    assert tile(html, "sales-total") == "487.50"  # 3 + 36 confirmed or shipped x 12.50
+    assert tile(html, "sales-total") == "487.50 EUR"  # 3 + 36 confirmed or shipped x 12.50
 
 
 def test_a_draft_leaves_the_sales_sums_cached_and_its_confirmation_moves_them(app, env,
@@ -347,7 +380,8 @@ def test_a_draft_leaves_the_sales_sums_cached_and_its_confirmation_moves_them(ap
     from erp.cache_versions import cache_key
     manager = env["manager"]
     client = _client(app, manager)
-    before = Decimal(tile(client.get("/").get_data(as_text=True), "sales-total").replace(",", ""))
+    before = Decimal(tile(client.get("/").get_data(as_text=True), "sales-total")
+                     .removesuffix(" EUR").replace(",", ""))
     sums, counts = (cache_key(company.id, "sums", ["sales_totals"]),
                     cache_key(company.id, "counts", ["sales"]))
     order = _order(company, manager, env["c1"], env["warehouse"],
@@ -357,7 +391,8 @@ def test_a_draft_leaves_the_sales_sums_cached_and_its_confirmation_moves_them(ap
     assert order.number in client.get("/").get_data(as_text=True)  # in the recent orders
     sales_service.confirm_order(company_id=company.id, order_id=order.id, user=manager)
     assert cache_key(company.id, "sums", ["sales_totals"]) != sums
-    after = tile(client.get("/").get_data(as_text=True), "sales-total").replace(",", "")
+    after = (tile(client.get("/").get_data(as_text=True), "sales-total")
+             .removesuffix(" EUR").replace(",", ""))
     assert Decimal(after) == before + Decimal("20.00")
 
 
@@ -368,9 +403,9 @@ def test_the_parts_are_cached_as_html_and_my_tasks_per_user(app, env, company, m
     manager = env["manager"]
     html = _client(app, manager).get("/").get_data(as_text=True)
     assert "Overdue call" in html
-    day = TODAY.isoformat()
-    figures_key = cache_key(company.id, f"html:figures:{day}", dq.areas_of(*PARTS["figures"][1]))
-    stamp, html_part = cache_get(storage_key(company.id, f"html:figures:{day}"))
+    part = f"html:figures:{TODAY.isoformat()}:{company.currency}"  # the currency is shown
+    figures_key = cache_key(company.id, part, dq.areas_of(*PARTS["figures"][1]))
+    stamp, html_part = cache_get(storage_key(company.id, part))
     assert stamp == figures_key and 'id="figure-products"' in html_part
     # another user of the company: the company's parts from the cache, their own tasks
     other = make_user("viewer")
@@ -380,6 +415,5 @@ def test_the_parts_are_cached_as_html_and_my_tasks_per_user(app, env, company, m
     # a task write re-renders "my tasks" and leaves the figures' HTML where it was
     task_service.change_status(company_id=manager.company_id, task_id=env["tasks"]["t1"].id,
                                user=manager, status="done")
-    assert cache_key(company.id, f"html:figures:{day}",
-                     dq.areas_of(*PARTS["figures"][1])) == figures_key
+    assert cache_key(company.id, part, dq.areas_of(*PARTS["figures"][1])) == figures_key
     assert "Overdue call" not in _client(app, manager).get("/").get_data(as_text=True)

@@ -332,7 +332,7 @@ CSRF_ONLY = {
     "production.order_complete", "production.order_cancel", "production.workorder_start",
     "production.workorder_finish", "production.workorder_reopen", "purchasing.line_delete",
     "purchasing.order_place", "purchasing.order_cancel", "purchasing.order_close",
-    "sales.order_confirm",
+    "sales.order_confirm", "sales.order_confirm_over_limit",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
     "sales.order_line_remove", "tasks.task_delete",
 }

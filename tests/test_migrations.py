@@ -1,21 +1,37 @@
-"""The migrations build the schema the models describe, on SQLite and on PostgreSQL."""
+"""The migrations build the schema the models describe, on SQLite and on PostgreSQL, and
+carry the data of a database that holds orders."""
+from decimal import Decimal
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
+from sqlalchemy import select, text
 
 from erp import create_app
 from erp.extensions import db
 from erp.models.base import column_lists, leads_an_index
+from erp.models.sales import SalesOrder
 from erp.models.search import include_object
+from erp.services import sales, sales_totals
 from tests.conftest import app_config, fresh_database_url
+from tests.factories.catalog import ProductFactory, WarehouseFactory
+from tests.factories.core import CompanyFactory
+from tests.factories.sales import CustomerFactory
 
 
 # SQLite's reflection skips the expression index on lower(sku) (erp/models/search.py)
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+SKIPPED_INDEX = "ignore:Skipped unsupported reflection of expression-based index"
+
+
+def _migrated_app(tmp_path, redis_url, name: str):
+    """An app on a fresh, empty database of the kind under test (TEST_DB)."""
+    return create_app(app_config(fresh_database_url(tmp_path, name), redis_url, tmp_path))
+
+
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
 def test_migrations_match_the_models(tmp_path, redis_url):
-    url = fresh_database_url(tmp_path, "erp_migrations")
-    app = create_app(app_config(url, redis_url, tmp_path))
+    app = _migrated_app(tmp_path, redis_url, "erp_migrations")
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
@@ -47,16 +63,11 @@ def test_no_single_column_index_repeats_the_lead_of_a_wider_one():
     assert redundant == []
 
 
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
 def test_migrating_down_and_up_keeps_every_companys_rows(tmp_path, redis_url):
     """SQLite rebuilds a table to alter it (batch mode): with foreign keys on, dropping the
     old `companies` would cascade into every child table. The rows must survive."""
-    from sqlalchemy import text
-
-    from tests.factories.catalog import ProductFactory, WarehouseFactory
-
-    url = fresh_database_url(tmp_path, "erp_migrations_rows")
-    app = create_app(app_config(url, redis_url, tmp_path))
+    app = _migrated_app(tmp_path, redis_url, "erp_migrations_rows")
     with app.app_context():
         upgrade()
         ProductFactory()
@@ -67,5 +78,64 @@ def test_migrating_down_and_up_keeps_every_companys_rows(tmp_path, redis_url):
         counts = {table: db.session.scalar(text(f"SELECT count(*) FROM {table}"))
                   for table in ("companies", "products", "warehouses")}
         assert counts == {"companies": 2, "products": 1, "warehouses": 1}
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- migrations that change data --------------------------------------------------------
+
+D = Decimal
+BEFORE = "0008_sales_rules-1"  # the revision this one follows, however the chain is ordered
+
+
+def _totals():
+    with db.engine.connect() as conn:
+        month = conn.execute(text("SELECT orders, total FROM sales_month_totals")).one()
+        product = conn.execute(text("SELECT quantity, revenue FROM sales_product_totals")).one()
+    return (int(month[0]), D(str(month[1])).quantize(D("0.01")),
+            D(str(product[1])).quantize(D("0.01")))
+
+
+def _issued(order_id: int):
+    with db.engine.connect() as conn:
+        return conn.execute(select(SalesOrder.issued).where(SalesOrder.id == order_id)).scalar()
+
+
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
+def test_0008_turns_the_stored_sales_totals_net_and_freezes_issued_invoices(tmp_path,
+                                                                          redis_url):
+    """The dashboard's running totals held amounts with their tax: migrated, they are net,
+    the tax apart (and back on downgrade). An order invoiced before the migration gets the
+    snapshot the invoicing would have frozen."""
+    app = _migrated_app(tmp_path, redis_url, "erp_sales_rules")
+    with app.app_context():
+        upgrade()
+        company = CompanyFactory()
+        warehouse = WarehouseFactory(company=company)
+        service = ProductFactory(company=company, kind="service", sale_price=D("10"))
+        customer = CustomerFactory(company=company)
+        company_id = company.id
+        kw = {"company_id": company_id, "user": None}
+        order = sales.create_order(customer_id=customer.id, warehouse_id=warehouse.id, **kw)
+        sales.add_line(order_id=order.id, product_id=service.id, quantity="2", unit_price="10",
+                       discount_percent="10", tax_rate="20", **kw)  # net 18.00, tax 3.60
+        for step in (sales.confirm_order, sales.ship_order, sales.invoice_order):
+            step(order_id=order.id, **kw)
+        assert _totals() == (1, D("18.00"), D("18.00"))
+        order_id, issued = order.id, _issued(order.id)
+        assert issued["customer"]["name"] == customer.name
+        db.session.remove()
+
+        downgrade(revision=BEFORE)  # the earlier revisions kept the totals with their tax
+        with db.engine.connect() as conn:  # and nothing else is lost on the way down
+            assert conn.execute(text("SELECT COUNT(*) FROM sales_order_items")).scalar() == 1
+        assert _totals() == (1, D("21.60"), D("21.60"))
+        upgrade()
+        assert _totals() == (1, D("18.00"), D("18.00"))
+        with db.engine.connect() as conn:
+            assert D(str(conn.execute(text("SELECT tax FROM sales_month_totals")).scalar())) \
+                == D("3.60")
+        assert sales_totals.mismatches(company_id) == []
+        assert _issued(order_id) == issued
         db.session.remove()
         db.engine.dispose()

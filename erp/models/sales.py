@@ -5,11 +5,12 @@ An order's totals are stored and recomputed from its lines on every line change
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
@@ -17,7 +18,7 @@ from erp.extensions import db
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
                              in_check)
 from erp.models.catalog import Product
-from erp.models.core import User
+from erp.models.core import Company, User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
 
@@ -30,8 +31,14 @@ ORDER_STATUSES = {
 }
 OPEN_STATUSES = ("draft", "confirmed")
 SOLD_STATUSES = ("confirmed", "shipped", "invoiced")  # orders that count as sales
+# what a customer owes or will owe, against its credit limit: there is no paid state yet,
+# so an invoiced order stays open receivable
+CREDIT_STATUSES = ("confirmed", "shipped", "invoiced")
 STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info",
                  "invoiced": "success", "cancelled": "dark"}
+# what the order's printout is, by status: a draft is an offer, a cancelled order binds nobody
+PRINT_TITLES = {"draft": "Quotation", "cancelled": "Cancelled order"}
+PRINT_TITLE = "Order confirmation"
 
 
 ADDRESS_MAX = 2000  # a customer's addresses
@@ -62,7 +69,7 @@ class Customer(CompanyScoped, db.Model):
     shipping_address: Mapped[str] = mapped_column(CUSTOMER_TEXT["shipping_address"].column(),
                                                   default="")
     tax_number: Mapped[str] = mapped_column(CUSTOMER_TEXT["tax_number"].column(), default="")
-    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 0: no limit
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __str__(self) -> str:
@@ -76,6 +83,13 @@ SALES_ORDER_FLOW = Workflow(
                done="{number} confirmed: stock reserved.", verb="confirmed",
                confirm="Confirm {number}? Its stock is reserved and its lines can no longer "
                        "be changed."),
+        # offered on the order's page when the order takes its customer over the credit limit
+        Action("confirm_over_limit", ("draft",), "confirmed", "manager",
+               "Confirm over the credit limit", "confirm_order_over_credit_limit",
+               done="{number} confirmed over the credit limit: stock reserved.",
+               verb="confirmed", style="btn btn-warning", button=False,
+               confirm="Confirm {number} although it takes the customer over the credit "
+                       "limit? The override is recorded in the history."),
         Action("ship", ("confirmed",), "shipped", "manager", "Ship", "ship_order",
                done="{number} shipped: stock issued.", verb="shipped",
                confirm="Ship {number}? Its stock leaves the warehouse; this cannot be undone."),
@@ -120,6 +134,9 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     invoiced_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    # What the invoice says, frozen when the order is invoiced (IssuedDocument.to_json):
+    # renaming the customer or a product later does not change an issued invoice.
+    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     customer: Mapped[Customer] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
@@ -134,8 +151,107 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     def is_draft(self) -> bool:
         return self.status == "draft"
 
+    @property
+    def net(self) -> Decimal:
+        """The order's sales amount: after discounts, before tax."""
+        return self.subtotal - self.discount_total
+
+    @property
+    def print_title(self) -> str:
+        """The title of the order's printout: a quotation, a confirmation or a cancelled order."""
+        return PRINT_TITLES.get(self.status, PRINT_TITLE)
+
     def __str__(self) -> str:
         return self.number
+
+
+# --- what a printed document says ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    billing_address: str = ""
+    shipping_address: str = ""
+    tax_number: str = ""
+
+    @property
+    def ship_to(self) -> str:
+        return self.shipping_address or self.billing_address
+
+
+@dataclass(frozen=True)
+class Seller:
+    name: str
+    address: str = ""  # the company has no address yet: kept for when it has one
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedLine:
+    sku: str
+    name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_rate: Decimal
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+AMOUNTS = ("subtotal", "discount_total", "tax_total", "total")
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """The parties, lines and amounts a sales document shows. `of(order, company)` reads
+    the snapshot frozen on the order when it was invoiced (`SalesOrder.issued`), or, before
+    that, the order's live records; `to_json` is what the snapshot stores (numbers as
+    exact strings)."""
+
+    seller: Seller
+    customer: Party
+    lines: tuple[IssuedLine, ...]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    frozen: bool = False  # read from the snapshot
+
+    @classmethod
+    def of(cls, order: SalesOrder, company: Company) -> IssuedDocument:
+        return cls.from_json(order.issued) if order.issued else cls.from_order(order, company)
+
+    @classmethod
+    def from_order(cls, order: SalesOrder, company: Company) -> IssuedDocument:
+        customer = order.customer
+        return cls(
+            seller=Seller(name=company.name, currency=company.currency),
+            customer=Party(customer.name, customer.billing_address, customer.shipping_address,
+                           customer.tax_number),
+            lines=tuple(IssuedLine(item.product.sku, item.product.name, item.product.unit,
+                                   item.quantity, item.unit_price, item.discount_percent,
+                                   item.tax_rate, item.net, item.tax_amount, item.total)
+                        for item in order.items),
+            **{name: getattr(order, name) for name in AMOUNTS})
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        del data["frozen"]
+        for line in data["lines"]:
+            line.update({k: str(v) for k, v in line.items() if isinstance(v, Decimal)})
+        data.update({name: str(data[name]) for name in AMOUNTS})
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> IssuedDocument:
+        numbers = {f.name for f in fields(IssuedLine)} - {"sku", "name", "unit"}
+        return cls(
+            seller=Seller(**data["seller"]), customer=Party(**data["customer"]),
+            lines=tuple(IssuedLine(**{k: Decimal(v) if k in numbers else v
+                                      for k, v in line.items()}) for line in data["lines"]),
+            frozen=True, **{name: Decimal(data[name]) for name in AMOUNTS})
 
 
 class SalesOrderItem(CompanyScoped, db.Model):
@@ -182,10 +298,11 @@ class SalesOrderItem(CompanyScoped, db.Model):
 # The dashboard reads these few rows instead of aggregating every order and line, so its
 # cost does not grow with the number of orders. An order counts as sold from its
 # confirmation on (confirmed, shipped, invoiced); cancelling a confirmed order takes it out.
-# `erp.services.sales.sales_totals_mismatches` checks them against the orders.
+# Sales are net of tax (after discounts, before tax): the tax is kept apart.
+# `erp.services.sales_totals.mismatches` checks them against the orders.
 
 class SalesMonthTotal(db.Model):
-    """Sold orders and their total per calendar month of the order date."""
+    """Sold orders, their net total and their tax, per calendar month of the order date."""
 
     __tablename__ = "sales_month_totals"
 
@@ -193,11 +310,13 @@ class SalesMonthTotal(db.Model):
                                             primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
     orders: Mapped[int] = mapped_column(Integer, default=0)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # net of tax
+    tax: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
 
 
 class SalesProductTotal(db.Model):
-    """Quantity sold and revenue (line totals) per product, over all sold orders."""
+    """Quantity sold and revenue (the lines' net amounts, before tax) per product, over all
+    sold orders."""
 
     __tablename__ = "sales_product_totals"
     __table_args__ = (

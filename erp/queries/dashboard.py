@@ -30,6 +30,9 @@ MONTHS = 12
 TOP_PRODUCTS = 10
 RECENT_ORDERS = 10
 MY_TASKS = 10
+# in the names of the sales groups since sales are net of tax: a group cached before (with
+# the tax, without the tax figures the page now shows) is never read back
+NET = ":net"
 
 
 def _money(value) -> Decimal:
@@ -79,22 +82,28 @@ def order_counts(company_id: int) -> dict:
 
 
 def sales_figures(company_id: int, today: date) -> dict:
-    """Sales (confirmed, shipped, invoiced orders) in total, this month and per month for
-    the last 12 months, and the average order value, from the per-month running totals
-    (`SalesMonthTotal`): a row per month of history, however many orders there are."""
+    """Sales (confirmed, shipped, invoiced orders), net of tax, with their tax apart: in
+    total, this month and per month for the last 12 months, and the average net order
+    value, from the per-month running totals (`SalesMonthTotal`): a row per month of
+    history, however many orders there are."""
     months = dict(
-        (month, (int(orders), _money(total))) for month, orders, total in db.session.execute(
-            select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total)
+        (month, (int(orders), _money(total), _money(tax)))
+        for month, orders, total, tax in db.session.execute(
+            select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total,
+                   SalesMonthTotal.tax)
             .where(SalesMonthTotal.company_id == company_id)))
-    sold_count = sum(orders for orders, _ in months.values())
-    sold_total = sum((total for _, total in months.values()), ZERO)
+    sold_count = sum(orders for orders, _, _ in months.values())
+    sold_total = sum((total for _, total, _ in months.values()), ZERO)
+    this_month = months.get(month_start(today), (0, ZERO, ZERO))
     chart = [{"month": m.strftime("%Y-%m"), "label": m.strftime("%b %Y"),
-              "total": months.get(m, (0, ZERO))[1]}
+              "total": months.get(m, (0, ZERO, ZERO))[1]}
              for m in (month_start(today, back) for back in range(MONTHS - 1, -1, -1))]
     return {
         "sold_orders": sold_count,
         "sales_total": sold_total,
-        "sales_month": chart[-1]["total"],
+        "sales_tax": sum((tax for _, _, tax in months.values()), ZERO),
+        "sales_month": this_month[1],
+        "sales_month_tax": this_month[2],
         "average_order": (sold_total / sold_count).quantize(Decimal("0.01")) if sold_count
         else ZERO,
         "chart": chart,
@@ -116,8 +125,9 @@ def recent_orders(company_id: int) -> list[dict]:
 
 
 def top_products(company_id: int) -> list[dict]:
-    """The 10 products with the most revenue (line totals of orders that are neither drafts
-    nor cancelled), read from the running totals by the (company, revenue) index."""
+    """The 10 products with the most revenue (the lines' net amounts, before tax, of orders
+    that are neither drafts nor cancelled), read from the running totals by the (company,
+    revenue) index."""
     rows = db.session.execute(
         select(Product.id, Product.sku, Product.name, SalesProductTotal.quantity,
                SalesProductTotal.revenue)
@@ -206,7 +216,8 @@ class Dashboard:
     def sales(self) -> dict:
         cid, today = self.company_id, self.today
         return {**self._group("order-counts", lambda: order_counts(cid)),
-                **self._group("sales", lambda: sales_figures(cid, today), suffix=f":{self.day}")}
+                **self._group("sales", lambda: sales_figures(cid, today),
+                              suffix=f"{NET}:{self.day}")}
 
     @cached_property
     def recent_orders(self) -> list[dict]:
@@ -214,7 +225,7 @@ class Dashboard:
 
     @cached_property
     def top_products(self) -> list[dict]:
-        return self._group("top-products", lambda: top_products(self.company_id))
+        return self._group("top-products", lambda: top_products(self.company_id), suffix=NET)
 
     @cached_property
     def purchasing(self) -> dict:

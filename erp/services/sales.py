@@ -22,13 +22,15 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.extensions import db
+from erp.formatting import money as fmt_money
 from erp.formatting import quantity as fmt_quantity
-from erp.models import Product, User
+from erp.models import Company, Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
 from erp.models.fields import DISCOUNT, PRICE, TAX_RATE
-from erp.models.sales import CUSTOMER_TEXT, Customer, SalesOrder, SalesOrderItem
-from erp.services import InvalidTransition, NotFound, ValidationError, atomic
+from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, Customer, IssuedDocument,
+                              SalesOrder, SalesOrderItem)
+from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
 from erp.services.inventory import document_warehouse
@@ -197,7 +199,16 @@ def search_customers(company_id: int, q: str, *, limit: int = pickers.LIMIT,
 
 # --- order header -----------------------------------------------------------------------
 
-def _header_values(company_id: int, data: dict, errors: dict) -> dict:
+def default_warehouse_of(company_id: int) -> Warehouse | None:
+    """The warehouse a new order ships from unless another is chosen: the company's only
+    active warehouse, else its first active one by name (there is no company setting)."""
+    return db.session.scalar(
+        select(Warehouse).where(Warehouse.company_id == company_id, Warehouse.active.is_(True))
+        .order_by(Warehouse.name, Warehouse.code, Warehouse.id).limit(1))
+
+
+def _header_values(company_id: int, data: dict, errors: dict, *,
+                   default_warehouse: bool = False) -> dict:
     values: dict = {}
     customer_id = data.get("customer_id")
     customer = None
@@ -211,7 +222,11 @@ def _header_values(company_id: int, data: dict, errors: dict) -> dict:
         elif not customer.active:
             errors.setdefault("customer", []).append(f"{customer.name} is archived.")
     values["customer_id"] = customer.id if customer else None
-    warehouse = document_warehouse(company_id, data.get("warehouse_id"), errors)
+    warehouse_id = data.get("warehouse_id")
+    if warehouse_id in (None, "") and default_warehouse:
+        default = default_warehouse_of(company_id)
+        warehouse_id = default.id if default else None
+    warehouse = document_warehouse(company_id, warehouse_id, errors)
     values["warehouse_id"] = warehouse.id if warehouse else None
     values["order_date"] = _date(data.get("order_date") or company_today(company_id),
                                  "order_date", errors, required=True)
@@ -226,12 +241,13 @@ def _header_values(company_id: int, data: dict, errors: dict) -> dict:
 def create_order(*, company_id: int, user: User | None, **data) -> SalesOrder:
     """Create a draft order with the next "SO" number (unique under concurrency).
 
-    Data: customer_id, warehouse_id, order_date, requested_date, notes. Raises
-    ValidationError with every field problem. Commits.
+    Data: customer_id, warehouse_id (none: `default_warehouse_of` the company),
+    order_date, requested_date, notes. Raises ValidationError with every field problem.
+    Commits.
     """
     with atomic():
         errors: dict[str, list[str]] = {}
-        values = _header_values(company_id, data, errors)
+        values = _header_values(company_id, data, errors, default_warehouse=True)
         if errors:
             raise ValidationError(field_errors=errors)
         order = SalesOrder(company_id=company_id, status="draft",
@@ -422,18 +438,98 @@ def _audit_status(order: SalesOrder, user: User | None, old: str, summary: str) 
                  changes={"status": (old, order.status)})
 
 
+class CreditLimitExceeded(DomainError):
+    """Confirming the order would take its customer over the credit limit."""
+
+    def __init__(self, message: str, credit: CreditCheck) -> None:
+        super().__init__(message)
+        self.credit = credit
+
+
+@dataclass(frozen=True)
+class CreditCheck:
+    """A customer's credit limit against its open orders (`CREDIT_STATUSES`, this order
+    left out) and this order; a limit of 0 means no limit."""
+
+    customer: str
+    limit: Decimal
+    open: Decimal
+    order: Decimal
+    currency: str = ""
+
+    @property
+    def exposure(self) -> Decimal:
+        return self.open + self.order
+
+    @property
+    def exceeded(self) -> bool:
+        return self.limit > 0 and self.exposure > self.limit
+
+    @property
+    def figures(self) -> str:
+        def amount(value: Decimal) -> str:
+            return fmt_money(value, self.currency)
+        return (f"limit {amount(self.limit)}; open orders {amount(self.open)} + this order "
+                f"{amount(self.order)} = {amount(self.exposure)}")
+
+
+def credit_check(company_id: int, order: SalesOrder, *, lock: bool = False) -> CreditCheck:
+    """The credit figures of the order's customer (`lock`: the customer row is locked until
+    the transaction ends, so two confirmations of its orders are checked one after the
+    other). One query for the customer, one aggregate for its open orders."""
+    stmt = (select(Customer, Company.currency).join(Company, Company.id == Customer.company_id)
+            .where(Customer.id == order.customer_id, Customer.company_id == company_id))
+    customer, currency = db.session.execute(
+        stmt.with_for_update(of=Customer) if lock else stmt).one()
+    open_total = ZERO
+    if customer.credit_limit:
+        open_total = _dec(db.session.scalar(
+            select(func.coalesce(func.sum(SalesOrder.total), 0)).where(
+                SalesOrder.company_id == company_id,
+                SalesOrder.customer_id == customer.id,
+                SalesOrder.status.in_(CREDIT_STATUSES), SalesOrder.id != order.id)))
+    return CreditCheck(customer.name, customer.credit_limit, open_total, order.total,
+                       currency or "")
+
+
+def _dec(value) -> Decimal:
+    """A SUM as exact Decimal cents (SQLite sums NUMERIC in floating point)."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 def confirm_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
     """draft -> confirmed: reserve every stocked line in the order's warehouse.
 
-    If any line is short, raises InsufficientStock naming every short line and reserves
-    nothing. A confirmed order is returned unchanged (replay). Commits.
+    Refuses (CreditLimitExceeded, naming the limit, the customer's open orders and this
+    order) an order that takes its customer over a credit limit: a manager may confirm it
+    anyway with `confirm_order_over_credit_limit`. If any line is short, raises
+    InsufficientStock naming every short line and reserves nothing. A confirmed order is
+    returned unchanged (replay). Commits.
     """
+    return _confirm(company_id, order_id, user, "confirm")
+
+
+def confirm_order_over_credit_limit(*, company_id: int, order_id: int,
+                                    user: User | None) -> SalesOrder:
+    """`confirm_order` for a manager who takes the order although it goes over the customer's
+    credit limit: the override and its figures are recorded in the audit trail. Within the
+    limit it is a plain confirmation. Commits."""
+    return _confirm(company_id, order_id, user, "confirm_over_limit")
+
+
+def _confirm(company_id: int, order_id: int, user: User | None, action: str) -> SalesOrder:
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
-        if not SalesOrder.workflow.begin(order, "confirm", user):
+        if not SalesOrder.workflow.begin(order, action, user):
             return order
         if not order.items:
             raise ValidationError("Add at least one line before confirming.")
+        credit = credit_check(company_id, order, lock=True)
+        if credit.exceeded and action == "confirm":
+            raise CreditLimitExceeded(
+                f"Cannot confirm {order.number}: it takes {credit.customer} over its credit "
+                f"limit ({credit.figures}). A manager can confirm it over the credit limit.",
+                credit)
         short: list[str] = []
         for number, item in enumerate(order.items, start=1):
             if not item.product.stocked:
@@ -454,6 +550,12 @@ def confirm_order(*, company_id: int, order_id: int, user: User | None) -> Sales
         order.status, order.confirmed_at = "confirmed", utcnow()
         sales_totals.count(order, +1)
         _audit_status(order, user, "draft", f"Sales order {order.number} confirmed")
+        if credit.exceeded:
+            # the figures first: the summary is cut at 300 characters, a name may be long
+            audit.record(company_id=company_id, user=user, action="credit_override",
+                         record_type="sales_order", record_id=order.id,
+                         summary=f"{order.number} confirmed over the credit limit "
+                                 f"({credit.figures}) of {credit.customer}")
     return order
 
 
@@ -477,13 +579,18 @@ def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrd
 
 
 def invoice_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
-    """shipped -> invoiced with a number from the "INV" sequence. Commits; replay no-op."""
+    """shipped -> invoiced with a number from the "INV" sequence; what the invoice says
+    (seller, customer and addresses, lines, prices, taxes, totals) is frozen on the order
+    (`SalesOrder.issued`), so later changes to the customer or the products leave it as
+    issued. Commits; replay no-op."""
     with atomic():
-        order = _lock_order(company_id, order_id)
+        order = _lock_order(company_id, order_id, with_items=True)
         if not SalesOrder.workflow.begin(order, "invoice", user):
             return order
         order.invoice_number = next_number(company_id, "INV")
         order.status, order.invoiced_at = "invoiced", utcnow()
+        order.issued = IssuedDocument.from_order(
+            order, db.session.get(Company, company_id)).to_json()
         _audit_status(order, user, "shipped",
                       f"Sales order {order.number} invoiced as {order.invoice_number}")
     return order
@@ -516,6 +623,7 @@ class CustomerTotals:
     open_total: Decimal = ZERO
     invoiced_total: Decimal = ZERO
     shipped_total: Decimal = ZERO
+    credit_used: Decimal = ZERO  # what counts against the credit limit (CREDIT_STATUSES)
 
 
 def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
@@ -526,8 +634,10 @@ def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
         .group_by(SalesOrder.status)).all()
     totals = CustomerTotals()
     for status, count, amount in rows:
-        amount = Decimal(str(amount)).quantize(CENT)
+        amount = _dec(amount)
         totals.orders += count
+        if status in CREDIT_STATUSES:
+            totals.credit_used += amount
         if status in ("draft", "confirmed"):
             totals.open_orders += count
             totals.open_total += amount

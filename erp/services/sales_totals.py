@@ -6,6 +6,9 @@ change: each total is one atomic upsert (`INSERT ... ON CONFLICT DO UPDATE SET x
 excluded.x`), so concurrent confirmations never lose an addition. `rebuild` recomputes
 them from the orders (bulk-loaded data, the migration that added them); `mismatches` is
 the check the tests and the benchmark's generator run.
+
+Sales are net of tax: an order's `total` here is its net amount (subtotal - discount), its
+tax is kept apart in `tax`; a product's revenue is the sum of its lines' net amounts.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def _dec(value, step: Decimal) -> Decimal:
 
 def _upsert(model, keys: dict, increments: dict) -> None:
     stmt = conflict_insert(model).values(**keys, **increments)
-    scale = {"orders": None, "total": 2, "revenue": 2, "quantity": 3}
+    scale = {"orders": None, "total": 2, "tax": 2, "revenue": 2, "quantity": 3}
     set_ = {}
     for column in increments:
         summed = getattr(model, column) + stmt.excluded[column]
@@ -45,11 +48,11 @@ def count(order: SalesOrder, sign: int) -> None:
     """Add (+1) or take away (-1) a sold order and its lines, in the caller's transaction."""
     _upsert(SalesMonthTotal, {"company_id": order.company_id,
                               "month": order.order_date.replace(day=1)},
-            {"orders": sign, "total": sign * order.total})
+            {"orders": sign, "total": sign * order.net, "tax": sign * order.tax_total})
     per_product: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for item in order.items:
         per_product[item.product_id][0] += item.quantity
-        per_product[item.product_id][1] += item.total
+        per_product[item.product_id][1] += item.net
     for product_id in sorted(per_product):  # a fixed order: no deadlock between two orders
         quantity, revenue = per_product[product_id]
         _upsert(SalesProductTotal, {"company_id": order.company_id, "product_id": product_id},
@@ -64,22 +67,24 @@ def _month_key(dialect: str, column):
 
 
 def _expected(company_id: int) -> tuple[dict, dict]:
-    """The totals computed from the orders: ({month: (orders, total)},
-    {product_id: (quantity, revenue)})."""
+    """The totals computed from the orders: ({month: (orders, net total, tax)},
+    {product_id: (quantity, net revenue)})."""
     dialect = db.session.get_bind().dialect.name
     month = _month_key(dialect, SalesOrder.order_date).label("month")
     sold = (SalesOrder.company_id == company_id, SalesOrder.status.in_(SOLD_STATUSES))
     months = {}
-    for key, orders, total in db.session.execute(
-            select(month, func.count(), func.sum(SalesOrder.total)).where(*sold)
+    for key, orders, total, tax in db.session.execute(
+            select(month, func.count(),
+                   func.sum(SalesOrder.subtotal - SalesOrder.discount_total),
+                   func.sum(SalesOrder.tax_total)).where(*sold)
             .group_by(month)):
         key = date.fromisoformat(key[:10]) if isinstance(key, str) else key
-        months[key] = (int(orders), _dec(total, CENT))
+        months[key] = (int(orders), _dec(total, CENT), _dec(tax, CENT))
     products = {
         product_id: (_dec(quantity, MILLI), _dec(revenue, CENT))
         for product_id, quantity, revenue in db.session.execute(
             select(SalesOrderItem.product_id, func.sum(SalesOrderItem.quantity),
-                   func.sum(SalesOrderItem.total))
+                   func.sum(SalesOrderItem.subtotal - SalesOrderItem.discount_amount))
             .join(SalesOrder, SalesOrder.id == SalesOrderItem.order_id).where(*sold)
             .group_by(SalesOrderItem.product_id))}
     return months, products
@@ -93,8 +98,9 @@ def rebuild(company_id: int) -> None:
                        .where(SalesProductTotal.company_id == company_id))
     if months:
         db.session.execute(SalesMonthTotal.__table__.insert(), [
-            {"company_id": company_id, "month": month, "orders": orders, "total": total}
-            for month, (orders, total) in months.items()])
+            {"company_id": company_id, "month": month, "orders": orders, "total": total,
+             "tax": tax}
+            for month, (orders, total, tax) in months.items()])
     if products:
         db.session.execute(SalesProductTotal.__table__.insert(), [
             {"company_id": company_id, "product_id": product_id, "quantity": quantity,
@@ -106,11 +112,12 @@ def mismatches(company_id: int) -> list[str]:
     """What differs between the stored totals and the orders (empty when they agree)."""
     months, products = _expected(company_id)
     stored_months = {
-        month: (int(orders), _dec(total, CENT))
-        for month, orders, total in db.session.execute(
-            select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total)
+        month: (int(orders), _dec(total, CENT), _dec(tax, CENT))
+        for month, orders, total, tax in db.session.execute(
+            select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total,
+                   SalesMonthTotal.tax)
             .where(SalesMonthTotal.company_id == company_id))
-        if orders or total}
+        if orders or total or tax}
     stored_products = {
         product_id: (_dec(quantity, MILLI), _dec(revenue, CENT))
         for product_id, quantity, revenue in db.session.execute(

@@ -1,4 +1,5 @@
 """Sales pages: roles, company scope, bad input, htmx fragments and constant query counts."""
+import re
 from decimal import Decimal
 
 import pytest
@@ -205,6 +206,12 @@ def test_customer_detail_shows_contact_open_orders_history_and_totals(admin_clie
     assert env.customer.email in body
     assert draft.number in body and invoiced.number in body
     assert "25.00" in body  # invoiced total
+    assert "No limit" in body  # a credit limit of 0
+    assert 'id="customer-credit-used">25.00 EUR</dd>' in body  # the draft owes nothing
+    env.customer.credit_limit = D("1000")
+    db.session.commit()
+    body = admin_client.get(f"/sales/customers/{env.customer.id}").data.decode()
+    assert 'id="customer-credit-used">25.00 EUR of 1,000.00</dd>' in body
     fragment = admin_client.get(f"/sales/customers/{env.customer.id}?page=1&sort=number",
                                 headers=HX)
     assert fragment.data.lstrip().startswith(b'<div id="results">')
@@ -311,6 +318,16 @@ def test_order_form_preselects_and_bad_input_writes_nothing(staff_client, env, o
     assert response.status_code == 422
     assert b"Choose a customer." in response.data and b"Choose a warehouse." in response.data
     assert count(SalesOrder) == 0
+
+
+def test_the_new_order_form_preselects_the_default_warehouse(staff_client, env):
+    WarehouseFactory(company=env.company, code="B", name="Back store")
+    WarehouseFactory(company=env.company, code="A", name="Zone A")
+    page = staff_client.get("/sales/orders/new").data.decode()
+    back = sales.default_warehouse_of(env.company.id)
+    assert back.name == "Back store"
+    assert re.search(rf'<option selected value="{back.id}">|<option value="{back.id}" selected>',
+                     page), page
 
 
 def test_header_edit_only_while_draft(staff_client, env):
@@ -465,6 +482,55 @@ def test_short_stock_on_confirm_is_a_clear_message(client_as, env, company):
     assert reserved(env) == D(0)
 
 
+def test_over_the_credit_limit_a_manager_confirms_only_through_the_override(client_as, env):
+    env.customer.credit_limit = D("20")
+    db.session.commit()
+    order = make_order(env, lines=2)  # 25.00
+    manager, staff = client_as("manager"), client_as("staff")
+    body = manager.post(f"/sales/orders/{order.id}/confirm",
+                        follow_redirects=True).data.decode()
+    figures = "limit 20.00 EUR; open orders 0.00 EUR + this order 25.00 EUR = 25.00 EUR"
+    assert f"Cannot confirm {order.number}: it takes Zenith Retail over its credit limit " \
+           f"({figures})." in body
+    assert db.session.get(SalesOrder, order.id).status == "draft" and reserved(env) == D(0)
+    override = f'action="/sales/orders/{order.id}/confirm_over_limit"'
+    # the page says so before anyone clicks; only a manager is offered the override
+    assert override in body and "Confirm over the credit limit</button>" in body
+    assert "hx-confirm=" in body.split(override)[1].split(">")[0]
+    page = staff.get(f"/sales/orders/{order.id}").data.decode()
+    assert figures in page and override not in page
+    assert "A manager can confirm it over the credit limit." in page
+    assert staff.post(f"/sales/orders/{order.id}/confirm_over_limit").status_code == 403
+    question = manager.get(f"/sales/orders/{order.id}/confirm_over_limit")  # without JS
+    assert question.status_code == 200
+    assert "although it takes the customer over the credit limit" in question.data.decode()
+    assert db.session.get(SalesOrder, order.id).status == "draft"
+    response = manager.post(f"/sales/orders/{order.id}/confirm_over_limit")
+    assert response.status_code == 303
+    db.session.rollback()
+    assert db.session.get(SalesOrder, order.id).status == "confirmed"
+    assert reserved(env) == D(2)
+    assert override not in manager.get(f"/sales/orders/{order.id}").data.decode()
+    history = re.search(rf'id="history-sales_order-{order.id}" hx-get="([^"]+)"',
+                        manager.get(f"/sales/orders/{order.id}").data.decode()).group(1)
+    assert "confirmed over the credit limit (" + figures in manager.get(
+        history.replace("&amp;", "&")).data.decode()
+
+
+def test_a_line_that_goes_over_the_credit_limit_shows_the_warning_at_once(staff_client, env):
+    env.customer.credit_limit = D("20")
+    db.session.commit()
+    order = make_order(env, lines=1)  # 12.50
+    assert "over its credit limit" not in staff_client.get(
+        f"/sales/orders/{order.id}").data.decode()
+    response = staff_client.post(f"/sales/orders/{order.id}/lines", headers=HX, data={
+        "product": "WIDGET", "quantity": "1"})
+    body = response.data.decode()
+    assert f'id="order-{order.id}-credit" hx-swap-oob="true"' in body
+    assert "over its credit limit (limit 20.00 EUR; open orders 0.00 EUR + this order " \
+           "25.00 EUR = 25.00 EUR)" in body
+
+
 def test_print_pages(admin_client, env):
     order = make_order(env, lines=2, status="confirmed")
     body = admin_client.get(f"/sales/orders/{order.id}/print").data.decode()
@@ -472,6 +538,61 @@ def test_print_pages(admin_client, env):
     assert "css/print.css" in body and "25.00" in body
     response = admin_client.get(f"/sales/orders/{order.id}/print/invoice")
     assert response.status_code == 303  # no invoice yet
+
+
+def test_an_issued_invoice_keeps_what_it_said_when_it_was_issued(admin_client, env):
+    customer = env.customer
+    customer.billing_address, customer.shipping_address = "1 Old Road\nOldtown", "Dock 7"
+    customer.tax_number = "OLD-TAX-1"
+    db.session.commit()
+    order = make_order(env, lines=2, status="invoiced")
+    product_name = env.product.name
+    before = admin_client.get(f"/sales/orders/{order.id}/print/invoice").data.decode()
+    # everything the invoice names changes afterwards
+    customer = db.session.get(Customer, env.customer.id)
+    sales.update_customer(company_id=env.company.id, customer_id=customer.id, user=env.user,
+                          name="Renamed Retail", billing_address="9 New Street\nNewtown",
+                          shipping_address="", tax_number="NEW-TAX-9", credit_limit="0")
+    product = db.session.get(type(env.product), env.product.id)
+    product.name, product.sku, product.sale_price = "Renamed widget", "WIDGET-2", D("99")
+    env.company.name = "Renamed Company"
+    db.session.commit()
+
+    after = admin_client.get(f"/sales/orders/{order.id}/print/invoice").data.decode()
+    assert after == before
+    for said in ("Zenith Retail", "1 Old Road", "Dock 7", "OLD-TAX-1", product_name,
+                 "WIDGET", "12.50", "25.00", order.invoice_number):
+        assert said in after
+    for new in ("Renamed", "New Street", "Newtown", "NEW-TAX-9", "WIDGET-2", "99.00"):
+        assert new not in after
+    # the order's page shows the customer as it is now
+    assert "Renamed Retail" in admin_client.get(f"/sales/orders/{order.id}").data.decode()
+
+
+def test_a_confirmation_prints_the_customer_as_it_is_until_invoiced(admin_client, env):
+    order = make_order(env, status="confirmed")
+    customer = db.session.get(Customer, env.customer.id)
+    customer.name, customer.shipping_address = "Renamed Retail", "New dock"
+    db.session.commit()
+    body = admin_client.get(f"/sales/orders/{order.id}/print").data.decode()
+    assert "Renamed Retail" in body and "New dock" in body
+
+
+@pytest.mark.parametrize("status,title", [
+    ("draft", "Quotation"), ("confirmed", "Order confirmation"),
+    ("shipped", "Order confirmation"), ("cancelled", "Cancelled order")])
+def test_the_print_says_what_the_order_is_by_its_status(admin_client, env, status, title):
+    order = make_order(env, status="confirmed" if status == "cancelled" else status)
+    if status == "cancelled":
+        sales.cancel_order(order_id=order.id, **env.kw)
+    body = admin_client.get(f"/sales/orders/{order.id}/print").data.decode()
+    assert f"<title>{title} {order.number}" in body
+    assert f'<h1 class="doc-title">{title}</h1>' in body
+    assert ('id="doc-cancelled"' in body) == (status == "cancelled")
+    if title != "Order confirmation":
+        assert "Order confirmation" not in body
+    page = admin_client.get(f"/sales/orders/{order.id}").data.decode()
+    assert f"Print {title.lower()}</a>" in page
 
 
 def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app):

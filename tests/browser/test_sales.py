@@ -74,3 +74,35 @@ def test_order_from_draft_to_shipped_with_the_htmx_line_editor(page, live_server
     page.goto(f"{live_server}/sales/orders/{order_id}/print")
     expect(page.locator("h1")).to_have_text("Order confirmation")
     assert page.js_errors == []
+
+
+def test_a_manager_confirms_over_the_credit_limit_after_the_warning(page, live_server,
+                                                                   browser_login, make_user,
+                                                                   company):
+    from erp.services import sales
+    manager = make_user("manager")
+    warehouse = WarehouseFactory(company=company)
+    customer = CustomerFactory(company=company, name="Tight Budget", credit_limit=Decimal("100"))
+    ProductFactory(company=company, sku="SETUP", kind="service", sale_price=Decimal("120.00"))
+    order = sales.create_order(company_id=company.id, user=manager, customer_id=customer.id,
+                               warehouse_id=warehouse.id)
+    db.session.commit()
+    page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
+    browser_login(page, manager.email)
+    page.goto(f"{live_server}/sales/orders/{order.id}")
+    credit = page.locator(f"#order-{order.id}-credit")
+    expect(credit).to_be_empty()
+    page.fill("#product", "SETUP")
+    page.fill("#quantity", "1")
+    page.click(f"#order-{order.id}-add-line button[type=submit]")
+    # the line is in: the warning comes with it, before anyone confirms
+    expect(credit).to_contain_text("limit 100.00 EUR; open orders 0.00 EUR + this order "
+                                   "120.00 EUR = 120.00 EUR")
+    page.click("#order-actions button:has-text('Confirm')")
+    expect(page.locator("#flash")).to_contain_text(f"Cannot confirm {order.number}")
+    expect(page.locator("h1")).to_contain_text("Draft")
+    page.click(f"#order-{order.id}-credit button:has-text('Confirm over the credit limit')")
+    expect(page.locator("h1")).to_contain_text("Confirmed")
+    expect(page.locator("#flash")).to_contain_text("confirmed over the credit limit")
+    expect(credit).to_be_empty()
+    assert page.js_errors == []

@@ -18,7 +18,7 @@ class CustomerFactory(CompanyScopedFactory):
     billing_address = "1 Main Street\nSpringfield"
     shipping_address = ""
     tax_number = factory.Sequence(lambda n: f"TX{n:06d}")
-    credit_limit = Decimal("5000.00")
+    credit_limit = Decimal("0")  # no limit, like a new customer (the credit tests set one)
     active = True
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from erp.extensions import db
 from erp.models import AuditEntry, StockLevel, StockMovement
 from erp.models.sales import SalesOrder, SalesOrderItem
-from erp.services import InvalidTransition, NotFound, ValidationError
+from erp.services import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from erp.services import sales, stock
 from erp.services.stock import InsufficientStock
 from tests.factories.catalog import ProductFactory, WarehouseFactory
@@ -147,6 +147,38 @@ def test_orders_of_another_company_are_not_found(env, other_company):
     assert set(error.value.field_errors) == {"customer", "warehouse_id"}
 
 
+def test_a_new_order_without_a_warehouse_ships_from_the_default_one(env):
+    order = sales.create_order(customer_id=env.customer.id, **env.kw)
+    assert order.warehouse_id == env.warehouse.id  # the only warehouse
+    WarehouseFactory(company=env.company, code="AAA", name="Annex (closed)", active=False)
+    annex = WarehouseFactory(company=env.company, code="ZZZ", name="Annex")
+    assert sales.default_warehouse_of(env.company.id).id == annex.id  # first active by name
+    order = sales.create_order(customer_id=env.customer.id, warehouse_id="", **env.kw)
+    assert order.warehouse_id == annex.id
+
+
+def test_invoicing_freezes_what_the_invoice_says(env):
+    order = new_order(env, [(env.widget, "2", "12.50"), (env.service, "1", "80")])
+    for step in (sales.confirm_order, sales.ship_order):
+        step(order_id=order.id, **env.kw)
+    assert fresh(order.id).issued is None  # nothing is issued before the invoice
+    sales.invoice_order(order_id=order.id, **env.kw)
+    issued = fresh(order.id).issued
+    customer = env.customer
+    assert issued["seller"] == {"name": env.company.name, "address": "",
+                                "currency": env.company.currency}
+    assert issued["customer"] == {"name": customer.name,
+                                  "billing_address": customer.billing_address,
+                                  "shipping_address": customer.shipping_address,
+                                  "tax_number": customer.tax_number}
+    assert [(line["sku"], line["quantity"], line["unit_price"], line["total"])
+            for line in issued["lines"]] == [("WIDGET", "2.000", "12.50", "25.00"),
+                                             ("INSTALL", "1.000", "80.00", "80.00")]
+    assert (issued["subtotal"], issued["total"]) == ("105.00", "105.00")
+    sales.invoice_order(order_id=order.id, **env.kw)  # a replay leaves it as issued
+    assert fresh(order.id).issued == issued
+
+
 def test_create_order_numbers_from_the_sequence_and_validates_the_header(env):
     first, second = new_order(env), new_order(env)
     assert first.number.startswith("SO-") and first.number.endswith("000001")
@@ -244,6 +276,67 @@ def test_confirm_needs_lines_and_services_need_no_stock(env):
     assert db.session.scalar(select(func.count()).select_from(StockMovement).where(
         StockMovement.kind == "sales_shipment")) == 0
     assert_ledger(env)
+
+
+def _limit(env, amount: str) -> None:
+    env.customer.credit_limit = D(amount)
+    db.session.commit()
+
+
+def test_confirming_over_the_credit_limit_is_refused_with_the_figures(env):
+    _limit(env, "300")
+    first = new_order(env, [(env.service, "2")])  # 160.00
+    sales.confirm_order(order_id=first.id, **env.kw)
+    for step in (sales.ship_order, sales.invoice_order):  # invoiced: still owed (no paid
+        step(order_id=first.id, **env.kw)                 # state yet), so it counts
+    second = new_order(env, [(env.service, "1")])  # 80.00: 240.00 in all
+    sales.confirm_order(order_id=second.id, **env.kw)
+    new_order(env, [(env.service, "50")])  # a draft owes nothing
+    third = new_order(env, [(env.service, "1"), (env.widget, "1")])  # 92.50: 332.50 in all
+    with pytest.raises(sales.CreditLimitExceeded) as refused:
+        sales.confirm_order(order_id=third.id, **env.kw)
+    assert str(refused.value) == (
+        f"Cannot confirm {third.number}: it takes {env.customer.name} over its credit limit "
+        "(limit 300.00 EUR; open orders 240.00 EUR + this order 92.50 EUR = 332.50 EUR). "
+        "A manager can confirm it over the credit limit.")
+    assert fresh(third.id).status == "draft"
+    assert level(env, env.widget).reserved == 0  # nothing half-done
+    # a cancelled order owes nothing either: cancelling the second makes room
+    sales.cancel_order(order_id=second.id, **env.kw)
+    sales.confirm_order(order_id=third.id, **env.kw)
+    assert fresh(third.id).status == "confirmed"
+
+
+def test_a_credit_limit_of_zero_means_no_limit(env):
+    _limit(env, "0")
+    order = new_order(env, [(env.service, "10000")])  # 800,000.00
+    sales.confirm_order(order_id=order.id, **env.kw)
+    assert fresh(order.id).status == "confirmed"
+    assert not sales.credit_check(env.company.id, fresh(order.id)).exceeded
+
+
+def test_a_manager_confirms_over_the_credit_limit_and_it_is_recorded(env, make_user):
+    _limit(env, "100")
+    order = new_order(env, [(env.service, "2")])  # 160.00
+    with pytest.raises(PermissionDenied):
+        sales.confirm_order_over_credit_limit(order_id=order.id, company_id=env.company.id,
+                                              user=make_user("staff"))
+    sales.confirm_order_over_credit_limit(order_id=order.id, **env.kw)
+    assert fresh(order.id).status == "confirmed"
+    [entry] = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "credit_override")).all()
+    assert (entry.record_type, entry.record_id, entry.user_id) == (
+        "sales_order", order.id, env.user.id)
+    assert entry.summary == (
+        f"{order.number} confirmed over the credit limit (limit 100.00 EUR; open orders "
+        f"0.00 EUR + this order 160.00 EUR = 160.00 EUR) of {env.customer.name}")
+    # within the limit the override is a plain confirmation, recorded as nothing more
+    _limit(env, "0")
+    plain = new_order(env, [(env.service, "1")])
+    sales.confirm_order_over_credit_limit(order_id=plain.id, **env.kw)
+    assert fresh(plain.id).status == "confirmed"
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "credit_override")) == 1
 
 
 def test_cancel_releases_reservations(env):

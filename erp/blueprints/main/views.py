@@ -37,12 +37,15 @@ PARTS = {
 @require_role("viewer")
 def dashboard():
     company_id, user_id = current_user.company_id, current_user.id
+    currency = current_user.company.currency
     data = dashboard_queries.dashboard(company_id, user_id, company_today(current_user.company))
-    context = {"data": data, "order_statuses": ORDER_STATUSES, "status_badges": STATUS_BADGES}
+    context = {"data": data, "order_statuses": ORDER_STATUSES, "status_badges": STATUS_BADGES,
+               "currency": currency}
 
     def part(name: str) -> Markup:
         template, groups = PARTS[name]
-        key = f"html:{name}:{data.day}" + (f":user={user_id}" if name == "tasks" else "")
+        key = (f"html:{name}:{data.day}:{currency}"
+               + (f":user={user_id}" if name == "tasks" else ""))
         html = cached(company_id, key, dashboard_queries.areas_of(*groups),
                       lambda: render_template(template, **context))
         return Markup(html)  # our own template's output, escaped when it was rendered

@@ -36,6 +36,7 @@ class CustomerForm(FlaskForm):
     shipping_address = TextAreaField(
         "Shipping address", validators=text_validators(CUSTOMER_TEXT["shipping_address"]))
     credit_limit = DecimalField("Credit limit", places=2, default=Decimal("0"),
+                                description="Open orders may not exceed it; 0 or blank: no limit.",
                                 validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
     active = BooleanField("Active", default=True)
 

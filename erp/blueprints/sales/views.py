@@ -19,7 +19,8 @@ from erp.models.core import company_today
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
-from erp.models.sales import ORDER_STATUSES, Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import (ORDER_STATUSES, Customer, IssuedDocument, SalesOrder,
+                              SalesOrderItem)
 from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
@@ -97,8 +98,8 @@ def order_create():
     form.warehouse_id.choices = _warehouse_choices()
     if request.method == "GET":
         form.order_date.data = company_today(current_user.company)
-        if len(form.warehouse_id.choices) == 2:  # only one warehouse: preselect it
-            form.warehouse_id.data = form.warehouse_id.choices[1].value
+        warehouse = sales_service.default_warehouse_of(_company_id())
+        form.warehouse_id.data = str(warehouse.id) if warehouse else ""
         customer_id = request.args.get("customer_id", type=int)
         if customer_id and 0 < customer_id < 2**31:
             customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
@@ -136,6 +137,15 @@ def _load_order(order_id: int) -> SalesOrder:
         selectinload(SalesOrder.items).joinedload(SalesOrderItem.product))
 
 
+def _draft_figures(order: SalesOrder) -> dict:
+    """What a draft's page shows beside its lines: each line's available stock and the
+    customer's credit against its limit (a confirmed order's are settled)."""
+    if not order.is_draft:
+        return {"availability": {}, "credit": None}
+    return {"availability": line_availability(order.warehouse_id, order.items),
+            "credit": sales_service.credit_check(order.company_id, order)}
+
+
 LINES = LineEditor(
     model=SalesOrder, line_model=SalesOrderItem, doc_name="order", doc_key="order_id",
     line_key="line_id", detail="sales.order_detail", template="sales/order_detail.html",
@@ -143,9 +153,9 @@ LINES = LineEditor(
     load=_load_order, add_form=LineForm, edit_form=LineEditForm, add=sales_service.add_line,
     update=sales_service.update_line, remove=sales_service.remove_line,
     pick=Pick("product", "product_id"), section="order-{id}-lines",
-    editable=lambda order: order.is_draft, oob=("sales/_order_totals.html",),
-    context=lambda order: {"availability": line_availability(order.warehouse_id, order.items)
-                           if order.is_draft else {}},
+    editable=lambda order: order.is_draft,
+    oob=("sales/_order_totals.html", "sales/_order_credit.html"),
+    context=lambda order: _draft_figures(order),
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
@@ -168,7 +178,8 @@ register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
 @require_role("viewer")
 def order_print(order_id: int):
     order = _load_order(order_id)
-    return render_template("sales/order_print.html", order=order, company=current_user.company)
+    return render_template("sales/order_print.html", order=order,
+                           doc=IssuedDocument.of(order, current_user.company))
 
 
 @bp.route("/orders/<int:order_id>/print/invoice")
@@ -178,4 +189,5 @@ def invoice_print(order_id: int):
     if order.invoice_number is None:
         flash(f"{order.number} has no invoice yet.", "warning")
         return redirect_after_post("sales.order_detail", order_id=order.id)
-    return render_template("sales/invoice_print.html", order=order, company=current_user.company)
+    return render_template("sales/invoice_print.html", order=order,
+                           doc=IssuedDocument.of(order, current_user.company))
