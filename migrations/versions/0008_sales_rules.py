@@ -9,7 +9,7 @@ prices, taxes, totals), frozen when the order is invoiced (erp.models.sales.Issu
 Orders invoiced before this revision get theirs from their records as they are now.
 
 Revision ID: 0008_sales_rules
-Revises: 0011_company_timezone
+Revises: 0007_quality_supersede
 Create Date: 2026-12-02 11:00:00.000000
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008_sales_rules'
-down_revision = '0011_company_timezone'
+down_revision = '0007_quality_supersede'
 branch_labels = None
 depends_on = None
 

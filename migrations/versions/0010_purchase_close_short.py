@@ -6,7 +6,7 @@ is copied in batch mode). Downgrading turns closed orders into received ones (no
 more is expected from either).
 
 Revision ID: 0010_purchase_close_short
-Revises: 0007_quality_supersede
+Revises: 0008_sales_rules
 Create Date: 2026-12-01 10:00:00.000000
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_purchase_close_short'
-down_revision = '0007_quality_supersede'
+down_revision = '0008_sales_rules'
 branch_labels = None
 depends_on = None
 
