@@ -473,8 +473,8 @@ def test_print_pages(admin_client, env):
     assert response.status_code == 303  # no invoice yet
 
 
-def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app):
-    result = runner.invoke(args=["seed-demo"])
+def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app, seeded_demo):
+    result = seeded_demo
     assert result.exit_code == 0, result.output
     db.session.rollback()
     statuses = set(db.session.scalars(select(SalesOrder.status)))
