@@ -4,6 +4,14 @@
 embedded default does. `TEST_DB=postgresql` runs on a real PostgreSQL with Redis for
 cache and rate limits. The session starts the servers it needs (tests/servers.py); under
 pytest-xdist the controller starts them and every worker gets its own database.
+
+Speed: every worker builds its app once (`_apps`; one more per module `config_overrides`)
+and puts it back before each test as `create_app()` left it (`AppReset`): config,
+extensions, rate limits, caches, the login throttle's and the monitoring's stores; a test
+marked `fresh_app` gets an app of its own. Each test starts on an empty database
+(`clean_database`: DELETE of the tables that have rows). A data set many tests start from
+is a `scenario`, built once per worker and put back by INSERTs (`seeded_demo`, the fuzz
+world).
 """
 from __future__ import annotations
 
