@@ -72,6 +72,7 @@ def pytest_unconfigure(config):
 SCENARIO_GROUPS = {"seeded_demo": "demo data"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture, group in SCENARIO_GROUPS.items():
