@@ -5,12 +5,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 WORKERS=${TEST_WORKERS:-2}
+# loadgroup: tests marked xdist_group (those on a costly data set) share one worker
+XDIST="-n $WORKERS --dist loadgroup"
 
 status=0
 echo "== Test suite on SQLite"
-TEST_DB=sqlite "$BIN/pytest" -n "$WORKERS" ${PYTEST_ARGS:-} || status=1
+TEST_DB=sqlite "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || status=1
 echo "== Test suite on PostgreSQL with Redis"
-TEST_DB=postgresql "$BIN/pytest" -n "$WORKERS" ${PYTEST_ARGS:-} || status=1
+TEST_DB=postgresql "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || status=1
 if [ $status -ne 0 ]; then
   echo "FAILED: see the output above." >&2
 fi

@@ -4,15 +4,25 @@
 embedded default does. `TEST_DB=postgresql` runs on a real PostgreSQL with Redis for
 cache and rate limits. The session starts the servers it needs (tests/servers.py); under
 pytest-xdist the controller starts them and every worker gets its own database.
+
+Speed: every worker builds its app once (`_apps`; one more per module `config_overrides`)
+and puts it back before each test as `create_app()` left it (`AppReset`): config,
+extensions, rate limits, caches, the login throttle's and the monitoring's stores; a test
+marked `fresh_app` gets an app of its own. Each test starts on an empty database
+(`clean_database`: DELETE of the tables that have rows). A data set many tests start from
+is a `scenario`, built once per worker and put back by INSERTs (`seeded_demo`, the fuzz
+world).
 """
 from __future__ import annotations
 
+import copy
 import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import psycopg2
 import pytest
@@ -20,8 +30,9 @@ import redis as redis_lib
 from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
-from erp import create_app
-from erp.extensions import db
+from erp import create_app, login_throttle, monitoring
+from erp.extensions import cache, csrf, db, limiter, login_manager, migrate, talisman
+from erp.monitoring.recorder import Recorder
 from tests.factories.core import PASSWORD, CompanyFactory, UserFactory
 from tests.servers import PostgresServer, RedisServer
 
@@ -35,6 +46,8 @@ _servers: list = []
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql_only: needs PostgreSQL's concurrency")
     config.addinivalue_line("markers", "browser: drives Chromium through Playwright")
+    config.addinivalue_line("markers", "fresh_app: the test gets an app of its own, not the "
+                            "worker's shared one (e.g. it changes what the app reads at start)")
     config.addinivalue_line("markers", "dialect_independent: the same on every database and "
                             "cache: runs in the SQLite pass only")
     if hasattr(config, "workerinput"):
@@ -54,7 +67,17 @@ def pytest_unconfigure(config):
         _servers.pop().destroy()
 
 
+# Tests that start from a data set built once per worker (`scenario`) and costly to build:
+# under `--dist loadgroup` (scripts/run-tests.sh) they run on one worker, which builds it once.
+SCENARIO_GROUPS = {"seeded_demo": "demo data"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, group in SCENARIO_GROUPS.items():
+            if fixture in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(group))
     if TEST_DB != "postgresql":
         skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the TEST_DB=postgresql pass)")
         for item in items:
@@ -139,26 +162,234 @@ def app_config(database_url: str, redis_url: str, tmp_path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def _schema(database_url, redis_url, tmp_path_factory):
-    """Create the tables once per worker (the migrations are tested on their own)."""
-    app = create_app(app_config(database_url, redis_url, tmp_path_factory.mktemp("schema")))
-    with app.app_context():
+def _schema(_apps):
+    """The tables, created once per worker (the migrations are tested on their own)."""
+
+
+@pytest.fixture(scope="session")
+def _apps(database_url, redis_url, tmp_path_factory):
+    """The worker's apps, built once and reset before each test (building an app per test
+    cost more than most tests): the default one, which also creates the tables, and one per
+    module `config_overrides` (the last few kept)."""
+    apps = SharedApps(lambda overrides: _build_app(
+        {**app_config(database_url, redis_url, tmp_path_factory.mktemp("app")), **overrides}))
+    with apps.default.app.app_context():
         db.drop_all()
         db.create_all()
+    yield apps
+    apps.close()
+
+
+def _build_app(config: dict):
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+class SharedApps:
+    """Apps by their config overrides; those of settings read per request share the default."""
+
+    KEEP = 3  # apps with overrides kept besides the default one
+
+    def __init__(self, build) -> None:
+        self.build = build
+        self.default = AppReset(build({}))
+        self.others: dict[str, AppReset] = {}
+
+    def get(self, overrides: dict) -> tuple[AppReset, dict]:
+        """The app for these overrides and the overrides still to set on it at each reset."""
+        if overrides.keys() <= REQUEST_TIME_SETTINGS:
+            return self.default, overrides
+        key = repr(sorted(overrides.items()))
+        shared = self.others.pop(key, None)
+        if shared is None:
+            shared = AppReset(self.build(overrides))
+        self.others[key] = shared  # the most recently used last
+        while len(self.others) > self.KEEP:
+            _dispose(self.others.pop(next(iter(self.others))).app)
+        return shared, {}
+
+    def close(self) -> None:
+        for shared in [self.default, *self.others.values()]:
+            _dispose(shared.app)
+
+
+def _dispose(app) -> None:
+    with app.app_context():
         db.engine.dispose()
 
 
-def clean_database() -> None:
-    """Empty every table, fast, so each test starts from nothing."""
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+# Settings read on each request (never at start), so that a test module may set them on the
+# shared app with `config_overrides`; any other override builds a fresh app for the test.
+REQUEST_TIME_SETTINGS = frozenset({"WTF_CSRF_ENABLED", "HEALTH_TOKEN", "METRICS_TOKEN",
+                                   "MONITORING_REFRESH_SECONDS"})
+
+
+def _copy_setting(value):
+    if isinstance(value, (dict, list, set)):
+        return copy.deepcopy(value)
+    return value
+
+
+class AppReset:
+    """Puts the shared app back as `create_app()` left it, before each test: its config
+    (tests change `app.config`), its extensions (tests rebuild the login throttle), the
+    global extension objects that keep the settings of the last app built (Flask-Limiter,
+    Flask-Talisman...: a test that builds its own app rebinds them), the rate-limit and
+    cache stores, the login throttle's and the monitoring's stores."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.config = {key: _copy_setting(value) for key, value in app.config.items()}
+        self.extensions = dict(app.extensions)
+        self.globals = [(obj, dict(vars(obj))) for obj in _global_extension_objects()]
+        self.throttle = app.extensions[login_throttle.EXTENSION]
+        self.monitor = app.extensions["erp_monitoring"]
+
+    def reset(self, tmp_path, overrides: dict) -> None:
+        app = self.app
+        app.config.clear()
+        app.config.update({key: _copy_setting(value) for key, value in self.config.items()})
+        app.config["IMPORT_UPLOAD_DIR"] = str(tmp_path / "imports")  # quotas count per folder
+        app.config.update(overrides)
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        for obj, state in self.globals:
+            vars(obj).clear()
+            vars(obj).update(state)
+        self._empty_stores()
+        throttle = copy.copy(self.throttle)
+        throttle.fallback, throttle._failed = login_throttle.MemoryStore(), False
+        app.extensions[login_throttle.EXTENSION] = throttle
+        app.extensions["erp_monitoring"] = monitoring.Monitor(app, Recorder(
+            self.monitor.recorder.store, flush_seconds=app.config["MONITORING_FLUSH_SECONDS"]))
+
+    def _empty_stores(self) -> None:
+        config = self.app.config
+        if config.get("REDIS_URL"):  # the cache, rate limits, login throttle and monitoring
+            redis_lib.Redis.from_url(config["REDIS_URL"]).flushdb()
         else:
-            # SQLite checks the self-reference row by row: unlink nested categories first.
-            conn.execute(text("UPDATE categories SET parent_id = NULL"))
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+            with self.app.app_context():
+                cache.clear()
+            limiter.storage.reset()
+            for store in (self.throttle.store, self.monitor.recorder.store):
+                empty_sqlite_store(store)
+
+
+def _global_extension_objects() -> list:
+    """The extension objects every app shares, which keep settings of the last app built."""
+    return [limiter, limiter.limit_manager, talisman, login_manager, csrf, cache, migrate]
+
+
+def empty_sqlite_store(store) -> None:
+    """Delete every row of one of the app's own SQLite files (monitoring, login throttle)."""
+    conn = store._conn()
+    tables = [row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    for table in tables:
+        conn.execute(f'DELETE FROM "{table}"')
+    if conn.in_transaction:
+        conn.commit()
+
+
+def clean_database() -> None:
+    """Empty the tables that have rows, fast, so each test starts from nothing: a DELETE
+    of the few tables a test wrote (TRUNCATE of every table took 20 times longer on
+    PostgreSQL), and on PostgreSQL the sequences used start again at 1."""
+    tables = reversed(db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        probe = " UNION ALL ".join(
+            f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM {table.name})"
+            for table in db.metadata.sorted_tables)
+        filled = {row[0] for row in conn.execute(text(probe))}
+        postgresql = conn.dialect.name == "postgresql"
+        sequences = []
+        if postgresql:
+            sequences = list(conn.scalars(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+                "FROM pg_sequences WHERE last_value IS NOT NULL")))
+        for table in tables:
+            if table.name not in filled:
+                continue
+            for fk in table.foreign_keys:  # self-references: unlink nested rows first
+                if fk.column.table is table and fk.parent.nullable:
+                    conn.execute(text(f"UPDATE {table.name} SET {fk.parent.name} = NULL "
+                                      f"WHERE {fk.parent.name} IS NOT NULL"))
+            conn.execute(text(f"DELETE FROM {table.name}"))
+        for sequence in sequences:
+            conn.execute(text("SELECT setval(:name, 1, false)"), {"name": sequence})
+
+
+class Scenarios:
+    """Data sets built once per worker and put back, row for row, in later tests."""
+
+    def __init__(self) -> None:
+        self.built: dict[str, tuple[object, dict, list]] = {}
+
+    def get(self, name: str, build: Callable[[], object]):
+        if name in self.built:
+            value, rows, sequences = self.built[name]
+            restore_rows(rows, sequences)
+        else:
+            value = build()
+            db.session.commit()
+            self.built[name] = (value, *capture_rows())
+        return copy.deepcopy(value)
+
+
+def capture_rows() -> tuple[dict, list]:
+    """Every row of every table (and on PostgreSQL the sequences' positions)."""
+    db.session.remove()
+    rows, sequences = {}, []
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            found = [dict(row._mapping) for row in
+                     conn.execute(table.select().order_by(*table.primary_key.columns))]
+            if found:
+                rows[table.name] = found
+        if conn.dialect.name == "postgresql":
+            sequences = conn.execute(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), "
+                "last_value FROM pg_sequences WHERE last_value IS NOT NULL")).all()
+    return rows, sequences
+
+
+def restore_rows(rows: dict, sequences: list) -> None:
+    """Put captured rows back into the empty tables, parents first."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name in rows:
+                conn.execute(table.insert(), rows[table.name])
+        for name, value in sequences:
+            conn.execute(text("SELECT setval(:name, :value, true)"),
+                         {"name": name, "value": value})
+
+
+@pytest.fixture(scope="session")
+def _scenarios() -> Scenarios:
+    return Scenarios()
+
+
+@pytest.fixture
+def scenario(app, _scenarios) -> Callable:
+    """`scenario(name, build)`: the database as `build()` leaves it (from an empty one) and
+    what it returned (plain data: ids, names; a copy per test). Built once per worker, put
+    back by INSERTs of the captured rows in later tests: for a data set many tests start
+    from. `build` makes its own companies and users (not the `company` fixture's)."""
+    return _scenarios.get
+
+
+@pytest.fixture
+def seeded_demo(scenario, runner) -> SimpleNamespace:
+    """The database as `flask seed-demo` leaves an empty one, and what the command answered
+    (`exit_code`, `output`): the demo data set, built once per worker."""
+
+    def build():
+        result = runner.invoke(args=["seed-demo"])
+        return SimpleNamespace(exit_code=result.exit_code, output=result.output)
+
+    return scenario("seed-demo", build)
 
 
 class IsolatedClient(FlaskClient):
@@ -183,13 +414,23 @@ def config_overrides() -> dict:
 
 
 @pytest.fixture
-def app(database_url, redis_url, _schema, tmp_path, config_overrides):
+def app(request, database_url, redis_url, _schema, tmp_path, config_overrides):
+    """The app, from nothing: an empty database and stores, the default config plus the
+    module's `config_overrides`. One of the worker's shared apps, reset; a test marked
+    `fresh_app` gets an app of its own."""
+    if request.node.get_closest_marker("fresh_app") is None:
+        shared, overrides = request.getfixturevalue("_apps").get(config_overrides)
+        shared.reset(tmp_path, overrides)
+        with shared.app.app_context():
+            clean_database()
+            yield shared.app
+            db.session.remove()
+        return
     config = app_config(database_url, redis_url, tmp_path)
     config.update(config_overrides)
     if config.get("REDIS_URL"):
         redis_lib.Redis.from_url(config["REDIS_URL"]).flushdb()
-    app = create_app(config)
-    app.test_client_class = IsolatedClient
+    app = _build_app(config)
     with app.app_context():
         clean_database()
         yield app

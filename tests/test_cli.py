@@ -38,8 +38,8 @@ def test_create_user_with_bad_role_or_weak_password_is_refused(runner):
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_seed_demo_is_idempotent(runner):
-    first = runner.invoke(args=["seed-demo"])
+def test_seed_demo_is_idempotent(runner, seeded_demo):
+    first = seeded_demo
     assert first.exit_code == 0, first.output
     assert "admin@example.com / admin" in first.output
     counts = {m.__name__: db.session.scalar(select(func.count()).select_from(m)) for m in (Company, User)}
@@ -52,8 +52,7 @@ def test_seed_demo_is_idempotent(runner):
     assert counts["User"] == 4
 
 
-def test_demo_admin_can_log_in(app, runner):
-    runner.invoke(args=["seed-demo"])
+def test_demo_admin_can_log_in(app, seeded_demo):
     client = app.test_client()
     response = client.post("/login", data={"email": "admin@example.com", "password": "admin"})
     assert response.status_code == 303

@@ -16,6 +16,7 @@ treatment: never a 5xx. NUL characters are left out: they answer 400 by design
 """
 from __future__ import annotations
 
+import dataclasses
 import string
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,6 +45,7 @@ from erp.services import production, purchasing, quality, sales, tasks
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
+from tests.factories.core import CompanyFactory, UserFactory
 from tests.factories.inventory_helpers import put_stock
 
 # 12 hostile examples per route and database pass (24 per route over `make test`), plus the
@@ -79,7 +81,18 @@ class World:
 
 
 @pytest.fixture
-def world(app, company, other_company, make_user) -> World:
+def world(app, scenario) -> World:
+    """The records below, built once per worker and put back for each test."""
+    return dataclasses.replace(scenario("fuzz world", build_world), app=app, clients={})
+
+
+def build_world() -> World:
+    company = CompanyFactory(name="Acme Manufacturing")
+    other_company = CompanyFactory(name="Globex Trading")
+
+    def make_user(role, *, company=company, **kwargs):
+        return UserFactory(role=role, company=company, **kwargs)
+
     users = {role: make_user(role) for role in ("viewer", "staff", "manager", "admin")}
     staff, admin = users["staff"], users["admin"]
     other_user = make_user("staff", name="Target User")
@@ -166,7 +179,7 @@ def world(app, company, other_company, make_user) -> World:
     for name in ("warehouse_id", "from_warehouse_id", "to_warehouse_id",
                  "component_warehouse_id", "output_warehouse_id"):
         foreign[name] = str(f_warehouse.id)
-    return World(ids=ids, valid=valid, foreign=foreign, app=app,
+    return World(ids=ids, valid=valid, foreign=foreign,
                  emails={role: user.email for role, user in users.items()})
 
 

@@ -287,8 +287,8 @@ def test_no_page_lets_a_company_admin_grant_it(app, client_as, make_user):
     assert db.session.scalars(db.select(User.email).where(User.is_superuser)).all() == []
 
 
-def test_the_demo_admin_is_an_installation_admin(app, runner):
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+def test_the_demo_admin_is_an_installation_admin(app, seeded_demo):
+    assert seeded_demo.exit_code == 0
     client = login(app.test_client(), "admin@example.com", "admin")
     assert client.get("/admin/monitoring").status_code == 200
     manager = login(app.test_client(), "manager@example.com", "manager")

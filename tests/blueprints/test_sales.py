@@ -595,8 +595,8 @@ def test_the_print_says_what_the_order_is_by_its_status(admin_client, env, statu
     assert f"Print {title.lower()}</a>" in page
 
 
-def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app):
-    result = runner.invoke(args=["seed-demo"])
+def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app, seeded_demo):
+    result = seeded_demo
     assert result.exit_code == 0, result.output
     db.session.rollback()
     statuses = set(db.session.scalars(select(SalesOrder.status)))

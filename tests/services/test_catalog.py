@@ -174,8 +174,8 @@ def test_a_product_with_stock_cannot_become_a_service(company, user):
     assert "kind" in caught.value.field_errors
 
 
-def test_seed_demo_builds_the_catalog_and_stock_through_the_ledger(runner):
-    result = runner.invoke(args=["seed-demo"])
+def test_seed_demo_builds_the_catalog_and_stock_through_the_ledger(runner, seeded_demo):
+    result = seeded_demo
     assert result.exit_code == 0, result.output
     db.session.rollback()
     kinds = dict(db.session.execute(select(Product.kind, func.count()).group_by(Product.kind)).all())

@@ -41,8 +41,8 @@ def test_seed_demo_builds_production_and_quality_data_once(app, runner):
                       for m in (Employee, BomLine, ProductionOrder, QualityInspection)]
 
 
-def test_seed_without_products_does_nothing(app, runner):
-    result = runner.invoke(args=["seed-demo"])
+def test_seed_without_products_does_nothing(app, seeded_demo):
+    result = seeded_demo
     assert result.exit_code == 0, result.output
     db.session.rollback()
     if not db.session.scalar(select(func.count()).select_from(ProductionOrder)):
