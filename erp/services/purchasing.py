@@ -178,17 +178,7 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
     """
     _require(user, "staff")
     order_date = order_date or company_today(company_id)
-    errors: dict[str, list[str]] = {}
-    for check in (lambda: _supplier(company_id, supplier_id),
-                  lambda: _warehouse(company_id, warehouse_id),
-                  lambda: _check_dates(order_date, expected_date),
-                  lambda: _clean_notes(notes)):
-        try:
-            check()
-        except ValidationError as error:
-            errors.update(error.field_errors)
-    if errors:
-        raise ValidationError(field_errors=errors)
+    _check_header(company_id, supplier_id, warehouse_id, order_date, expected_date, notes)
     with atomic():
         order = PurchaseOrder(
             company_id=company_id, number=sequences.next_number(company_id, "PO", on=order_date),
@@ -204,6 +194,22 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
     return order
 
 
+def _check_header(company_id: int, supplier_id, warehouse_id, order_date, expected_date,
+                  notes) -> None:
+    """All the header's field errors at once (ValidationError), nothing written."""
+    errors: dict[str, list[str]] = {}
+    for check in (lambda: _supplier(company_id, supplier_id),
+                  lambda: _warehouse(company_id, warehouse_id),
+                  lambda: _check_dates(order_date, expected_date),
+                  lambda: _clean_notes(notes)):
+        try:
+            check()
+        except ValidationError as error:
+            errors.update(error.field_errors)
+    if errors:
+        raise ValidationError(field_errors=errors)
+
+
 def update_order(*, company_id: int, user: User | None, order_id: int, supplier_id: int | None,
                  warehouse_id: int | None, order_date: date | None,
                  expected_date: date | None = None, notes: str = "") -> PurchaseOrder:
@@ -212,17 +218,7 @@ def update_order(*, company_id: int, user: User | None, order_id: int, supplier_
     with atomic():
         order = _order(company_id, order_id, lock=True)
         _require_draft(order)
-        errors: dict[str, list[str]] = {}
-        for check in (lambda: _supplier(company_id, supplier_id),
-                      lambda: _warehouse(company_id, warehouse_id),
-                      lambda: _check_dates(order_date, expected_date),
-                      lambda: _clean_notes(notes)):
-            try:
-                check()
-            except ValidationError as error:
-                errors.update(error.field_errors)
-        if errors:
-            raise ValidationError(field_errors=errors)
+        _check_header(company_id, supplier_id, warehouse_id, order_date, expected_date, notes)
         changes = audit.diff(order, {
             "supplier_id": supplier_id, "warehouse_id": warehouse_id, "order_date": order_date,
             "expected_date": expected_date, "notes": _clean_notes(notes)})
