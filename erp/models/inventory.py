@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String,
-                        UniqueConstraint)
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
@@ -41,12 +41,19 @@ WAREHOUSE_TEXT = {
 
 class Warehouse(CompanyScoped, db.Model):
     __tablename__ = "warehouses"
-    __table_args__ = (UniqueConstraint("company_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "code"),
+        # at most one default per company (the company settings choose it)
+        Index("uq_warehouses_one_default", "company_id", "is_default", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+    )
 
     code: Mapped[str] = mapped_column(WAREHOUSE_TEXT["code"].column())
     name: Mapped[str] = mapped_column(WAREHOUSE_TEXT["name"].column())
     address: Mapped[str] = mapped_column(WAREHOUSE_TEXT["address"].column(), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # new documents start here unless another warehouse is chosen (`default_warehouse_of`)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"

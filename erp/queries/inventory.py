@@ -34,6 +34,12 @@ def warehouse_choices(*, active_only: bool = False) -> list[tuple[str, str]]:
     return [(str(wid), f"{code} · {name}") for wid, code, name in db.session.execute(stmt)]
 
 
+def chosen_default_warehouse_id() -> int | None:
+    """The warehouse the company settings made the default, if any."""
+    return db.session.scalar(select(Warehouse.id).where(
+        Warehouse.company_id == current_user.company_id, Warehouse.is_default.is_(True)))
+
+
 # Warehouses
 
 WAREHOUSES = ListSpec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
@@ -63,6 +63,43 @@ def update_warehouse(*, company_id: int, warehouse_id: int, user: User | None,
     return warehouse
 
 
+def default_warehouse_of(company_id: int) -> Warehouse | None:
+    """The warehouse a new document starts in unless another is chosen: the company's
+    default (company settings), else its only active warehouse, else its first active one
+    by name."""
+    return db.session.scalar(
+        select(Warehouse).where(Warehouse.company_id == company_id, Warehouse.active.is_(True))
+        .order_by(Warehouse.is_default.desc(), Warehouse.name, Warehouse.code, Warehouse.id)
+        .limit(1))
+
+
+def choose_default_warehouse(company_id: int, warehouse_id: int | None,
+                             errors: dict) -> dict:
+    """Make `warehouse_id` (an active warehouse of the company, or None for none) the
+    company's default, inside the caller's transaction. Returns the audit change
+    ({} when unchanged); a bad choice goes into `errors` and changes nothing."""
+    current = db.session.scalar(select(Warehouse).where(
+        Warehouse.company_id == company_id, Warehouse.is_default.is_(True)))
+    chosen = None
+    if warehouse_id is not None:
+        chosen = db.session.scalar(select(Warehouse).where(
+            Warehouse.id == warehouse_id, Warehouse.company_id == company_id,
+            Warehouse.active.is_(True)))
+        if chosen is None:
+            validation.add_error(errors, "default_warehouse_id",
+                                 "Choose an active warehouse of this company.")
+            return {}
+    if chosen is current or errors:
+        return {}
+    db.session.execute(update(Warehouse).where(Warehouse.company_id == company_id)
+                       .values(is_default=False))
+    if chosen is not None:
+        db.session.execute(update(Warehouse).where(Warehouse.id == chosen.id)
+                           .values(is_default=True))
+    return {"default_warehouse": (current.code if current else None,
+                                  chosen.code if chosen else None)}
+
+
 def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,
                          user: User | None) -> Warehouse:
     """Archive or reactivate a warehouse (archived ones leave the stock forms and take no
@@ -72,6 +109,7 @@ def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,
         warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
         if not active and warehouse.active:
             _refuse_archiving_stock(company_id, warehouse)
+            warehouse.is_default = False  # an archived warehouse takes no documents
         _set_active(warehouse, active, company_id=company_id, user=user,
                     record_type="warehouse", label=warehouse.code)
     return warehouse

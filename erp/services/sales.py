@@ -33,7 +33,7 @@ from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, Customer, IssuedDo
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
-from erp.services.inventory import document_warehouse
+from erp.services.inventory import default_warehouse_of, document_warehouse
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_number, clean_text, clean_texts
@@ -199,14 +199,6 @@ def search_customers(company_id: int, q: str, *, limit: int = pickers.LIMIT,
 
 # --- order header -----------------------------------------------------------------------
 
-def default_warehouse_of(company_id: int) -> Warehouse | None:
-    """The warehouse a new order ships from unless another is chosen: the company's only
-    active warehouse, else its first active one by name (there is no company setting)."""
-    return db.session.scalar(
-        select(Warehouse).where(Warehouse.company_id == company_id, Warehouse.active.is_(True))
-        .order_by(Warehouse.name, Warehouse.code, Warehouse.id).limit(1))
-
-
 def _header_values(company_id: int, data: dict, errors: dict, *,
                    default_warehouse: bool = False) -> dict:
     values: dict = {}
@@ -241,7 +233,7 @@ def _header_values(company_id: int, data: dict, errors: dict, *,
 def create_order(*, company_id: int, user: User | None, **data) -> SalesOrder:
     """Create a draft order with the next "SO" number (unique under concurrency).
 
-    Data: customer_id, warehouse_id (none: `default_warehouse_of` the company),
+    Data: customer_id, warehouse_id (none: `inventory.default_warehouse_of` the company),
     order_date, requested_date, notes. Raises ValidationError with every field problem.
     Commits.
     """

@@ -12,7 +12,7 @@ from erp.extensions import db
 from erp.models import ROLES, AuditEntry, Company, User
 from erp.models.core import DEFAULT_TIMEZONE
 from erp.services import NotFound, PermissionDenied, ValidationError, atomic
-from erp.services import audit, validation
+from erp.services import audit, inventory, validation
 
 MIN_PASSWORD_LENGTH = 10
 # Failed logins in a row, from any address, before the account-wide lock (a backstop:
@@ -59,10 +59,11 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
 
 
 def update_company(*, company_id: int, user: User | None, name: str, currency: str,
-                   timezone: str) -> Company:
+                   timezone: str, default_warehouse_id: int | None | object = ...) -> Company:
     """Change the company's settings: its name (unique, 1 to 200 characters), currency (a
     three-letter ISO code) and time zone (an IANA name: dates and times are shown in it,
-    new documents are dated with its today). Every field problem is raised at once
+    new documents are dated with its today) and default warehouse (new documents start in
+    it; None for none, left out: unchanged). Every field problem is raised at once
     (ValidationError); NotFound for an unknown company. Audited. Commits."""
     errors: dict[str, list[str]] = {}
     values = {"name": validation.text(name, "name", errors, max_length=200, required=True,
@@ -78,9 +79,13 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
         if values["name"] and db.session.scalar(select(Company.id).where(
                 func.lower(Company.name) == values["name"].lower(), Company.id != company_id)):
             validation.add_error(errors, "name", "Another company has this name.")
+        changes = {}
+        if default_warehouse_id is not ...:
+            changes = inventory.choose_default_warehouse(company_id, default_warehouse_id,
+                                                         errors)
         if errors:
             raise ValidationError(field_errors=errors)
-        changes = audit.diff(company, values)
+        changes.update(audit.diff(company, values))
         if changes:
             audit.record(company_id=company.id, user=user, action="update",
                          record_type="Company", record_id=company.id, changes=changes,

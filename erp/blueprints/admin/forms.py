@@ -7,6 +7,14 @@ from erp.forms import choices
 from erp.models import ROLES
 from erp.services.validation import available_zones
 
+def optional_id(value) -> int | None:
+    """A select's value as an id; blank or not a number: None (the service checks it)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
 
 
@@ -38,7 +46,13 @@ class CompanyForm(FlaskForm):
                            description="Dates and times are shown in this zone, and new "
                                        "documents are dated with its today.")
 
-    def __init__(self, *args, **kwargs):
+    default_warehouse_id = SelectField(
+        "Default warehouse", validate_choice=False, coerce=optional_id,
+        description="New orders start in it. Automatic: the only, else the first active "
+                    "warehouse by name.")
+
+    def __init__(self, *args, warehouses=(), **kwargs):
         super().__init__(*args, **kwargs)
-        # the service answers an unknown zone next to the field (validate_choice off)
+        # the service answers an unknown zone or warehouse next to the field
         self.timezone.choices = choices((zone, zone) for zone in sorted(available_zones()))
+        self.default_warehouse_id.choices = [("", "Automatic")] + list(warehouses)

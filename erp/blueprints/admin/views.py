@@ -11,6 +11,7 @@ from erp.csv_io import export_limited
 from erp.models import User
 from erp.queries import admin as queries
 from erp.queries import scoped_get_or_404
+from erp.queries.inventory import chosen_default_warehouse_id, warehouse_choices
 from erp.services import DomainError, ValidationError
 from erp.services import users as user_service
 from erp.web import (apply_field_errors, form_status, is_htmx, redirect_after_post,
@@ -116,11 +117,13 @@ def user_password(user_id: int):
 @require_role("admin")
 def company_settings():
     company = current_user.company
-    form = CompanyForm(obj=company)
+    form = CompanyForm(obj=company, warehouses=warehouse_choices(active_only=True),
+                       default_warehouse_id=chosen_default_warehouse_id())
     done = submit_form(
         form, lambda: user_service.update_company(
             company_id=company.id, user=current_user, name=form.name.data,
-            currency=form.currency.data, timezone=form.timezone.data),
+            currency=form.currency.data, timezone=form.timezone.data,
+            default_warehouse_id=form.default_warehouse_id.data),
         lambda _company: _company_saved())
     if done is not None:
         return done

@@ -25,6 +25,7 @@ from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import sales as sales_service
+from erp.services.inventory import default_warehouse_of
 from erp.web import picker_response, redirect_after_post, render
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
@@ -98,7 +99,7 @@ def order_create():
     form.warehouse_id.choices = _warehouse_choices()
     if request.method == "GET":
         form.order_date.data = company_today(current_user.company)
-        warehouse = sales_service.default_warehouse_of(_company_id())
+        warehouse = default_warehouse_of(_company_id())
         form.warehouse_id.data = str(warehouse.id) if warehouse else ""
         customer_id = request.args.get("customer_id", type=int)
         if customer_id and 0 < customer_id < 2**31:
