@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
 from erp.models import StockLevel, StockMovement, User, Warehouse
+from erp.models import production, purchasing, sales
 from erp.models.inventory import WAREHOUSE_TEXT
+from erp.models.production import ProductionOrder
+from erp.models.purchasing import PurchaseOrder
+from erp.models.sales import SalesOrder
 from erp.services import ValidationError, atomic, audit, validation
 from erp.services.catalog import InUse, _delete, _get, _set_active
 from erp.services.validation import clean_texts
@@ -109,6 +113,7 @@ def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,
         warehouse = _get(Warehouse, company_id, warehouse_id, "warehouse")
         if not active and warehouse.active:
             _refuse_archiving_stock(company_id, warehouse)
+            _refuse_archiving_open_documents(company_id, warehouse)
             warehouse.is_default = False  # an archived warehouse takes no documents
         _set_active(warehouse, active, company_id=company_id, user=user,
                     record_type="warehouse", label=warehouse.code)
@@ -126,6 +131,26 @@ def _refuse_archiving_stock(company_id: int, warehouse: Warehouse) -> None:
         raise InUse(f"{warehouse.code} still holds stock of {products} product"
                     f"{'' if products == 1 else 's'}{held}. Move the stock first (a transfer "
                     f"to another warehouse, or an issue), then archive it.")
+
+
+def _refuse_archiving_open_documents(company_id: int, warehouse: Warehouse) -> None:
+    """Open orders still ship from, receive into or produce in the warehouse: InUse naming
+    a few of them (an archived warehouse takes no documents, so they would be stranded)."""
+    kinds = ((SalesOrder, sales.OPEN_STATUSES, (SalesOrder.warehouse_id,)),
+             (PurchaseOrder, purchasing.OPEN_STATUSES, (PurchaseOrder.warehouse_id,)),
+             (ProductionOrder, production.OPEN_STATUSES,
+              (ProductionOrder.component_warehouse_id, ProductionOrder.output_warehouse_id)))
+    numbers: list[str] = []
+    for model, statuses, columns in kinds:
+        numbers += db.session.scalars(
+            select(model.number).where(model.company_id == company_id,
+                                       model.status.in_(statuses),
+                                       or_(*(column == warehouse.id for column in columns)))
+            .order_by(model.id).limit(3))
+    if numbers:
+        raise InUse(f"{warehouse.code} is the warehouse of open orders ({', '.join(numbers)}"
+                    f"{', ...' if len(numbers) >= 3 else ''}): finish, cancel or change "
+                    f"them first, then archive it.")
 
 
 def document_warehouse(company_id: int, warehouse_id, errors: dict[str, list[str]], *,

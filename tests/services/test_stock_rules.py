@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from erp.extensions import db
 from erp.models import Product, StockLevel, StockMovement
-from erp.services import ValidationError, sales, stock
+from erp.services import ValidationError, inventory, sales, stock
+from erp.services.catalog import InUse
 from erp.services.stock import CountBelowReserved
 from tests.factories.catalog import ProductFactory, WarehouseFactory
 from tests.factories.inventory_helpers import stock_shop
@@ -172,3 +173,28 @@ def test_no_stock_moves_into_or_is_counted_in_an_archived_warehouse(shop, archiv
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(StockMovement)) == 1
     assert level(shop, archived) is None or level(shop, archived).on_hand == 0
+
+
+def test_a_warehouse_named_by_open_orders_is_not_archived(company):
+    """#16 item 11: an archived warehouse takes no documents, so open orders that ship from,
+    receive into or produce in it would be stranded: archiving is refused naming them."""
+    from erp.models import Warehouse
+    from tests.factories.purchasing import PurchaseOrderFactory
+    from tests.factories.sales import SalesOrderFactory
+
+    busy = WarehouseFactory(company=company, code="BUSY")
+    order = SalesOrderFactory(company=company, warehouse_id=busy.id, status="confirmed")
+    purchase = PurchaseOrderFactory(company=company, warehouse_id=busy.id, status="ordered")
+    with pytest.raises(InUse) as refused:
+        inventory.set_warehouse_active(company_id=company.id, warehouse_id=busy.id,
+                                       active=False, user=None)
+    assert order.number in str(refused.value) and purchase.number in str(refused.value)
+    db.session.rollback()
+    assert db.session.get(Warehouse, busy.id).active is True
+    for document in (order, purchase):
+        document.status = "cancelled"
+    db.session.commit()
+    inventory.set_warehouse_active(company_id=company.id, warehouse_id=busy.id, active=False,
+                                   user=None)
+    db.session.expire_all()
+    assert db.session.get(Warehouse, busy.id).active is False
