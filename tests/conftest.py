@@ -67,17 +67,7 @@ def pytest_unconfigure(config):
         _servers.pop().destroy()
 
 
-# Tests that start from a data set built once per worker (`scenario`) and costly to build:
-# under `--dist loadgroup` (scripts/run-tests.sh) they run on one worker, which builds it once.
-SCENARIO_GROUPS = {"seeded_demo": "demo data"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        for fixture, group in SCENARIO_GROUPS.items():
-            if fixture in item.fixturenames:
-                item.add_marker(pytest.mark.xdist_group(group))
     if TEST_DB != "postgresql":
         skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the TEST_DB=postgresql pass)")
         for item in items:
