@@ -131,8 +131,8 @@ def test_companies_are_in_utc_until_an_admin_sets_a_zone(app):
     assert company.timezone == "UTC"
 
 
-def test_the_demo_company_is_in_istanbul(runner):
-    runner.invoke(args=["seed-demo"])
+def test_the_demo_company_is_in_istanbul(seeded_demo):
+    assert seeded_demo.exit_code == 0, seeded_demo.output
     demo = db.session.scalar(select(Company).where(Company.name == "Demo Company"))
     assert demo.timezone == "Europe/Istanbul"
 
