@@ -58,6 +58,11 @@ class Warehouse(CompanyScoped, db.Model):
     def __str__(self) -> str:
         return f"{self.code} · {self.name}"
 
+    @property
+    def archived_message(self) -> str:
+        """What a document or stock change naming this warehouse is told once it is archived."""
+        return f"{self.code} is archived: choose an active warehouse."
+
 
 class StockLevel(CompanyScoped, db.Model):
     __tablename__ = "stock_levels"

@@ -251,11 +251,12 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                 if held:
                     raise ValidationError(field_errors={
                         "kind": ["This product has stock; a service carries none."]})
-            _check_unit_and_cost(company_id, product, clean, user)
-            if clean["cost_price"] != product.cost_price and on_hand_total(company_id,
-                                                                         product.id):
+            on_hand = (on_hand_total(company_id, product.id)
+                       if clean["cost_price"] != product.cost_price else ZERO)
+            _check_unit_and_cost(company_id, product, clean, user, on_hand)
+            if on_hand:
                 # a manager (checked above): the cost change is a revaluation of the stock
-                _revalue(company_id, product, clean.pop("cost_price"), user,
+                _revalue(company_id, product, clean.pop("cost_price"), user, on_hand,
                          reason="changed on the product form")
             changes = audit.diff(product, clean)
             if changes:
@@ -268,32 +269,30 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
 
 
 def _check_unit_and_cost(company_id: int, product: Product, clean: dict,
-                         user: User | None) -> None:
+                         user: User | None, on_hand: Decimal) -> None:
     """The unit of a product with stock movements never changes (every quantity in the
-    ledger is in it); the cost of a product with stock on hand changes only by a manager's
-    revaluation. ValidationError names both problems at once."""
+    ledger is in it); the cost of a product with stock on hand (`on_hand`, read when the
+    cost changes) changes only by a manager's revaluation. ValidationError names both
+    problems at once."""
     errors: dict[str, list[str]] = {}
     if clean["unit"] != product.unit and db.session.scalar(select(StockMovement.id).where(
             StockMovement.company_id == company_id,
             StockMovement.product_id == product.id).limit(1)) is not None:
         errors["unit"] = [f"{product.sku} has stock movements in {product.unit}: its unit "
                           "cannot change. Create a new product for the new unit."]
-    if clean["cost_price"] != product.cost_price and not (user and user.has_role("manager")):
-        on_hand = on_hand_total(company_id, product.id)
-        if on_hand:
-            errors["cost_price"] = [
-                f"{product.sku} has {fmt_quantity(on_hand)} {product.unit} on hand: only a "
-                "manager can change its cost, as a revaluation of that stock."]
+    if on_hand and not (user and user.has_role("manager")):
+        errors["cost_price"] = [
+            f"{product.sku} has {fmt_quantity(on_hand)} {product.unit} on hand: only a "
+            "manager can change its cost, as a revaluation of that stock."]
     if errors:
         raise ValidationError(field_errors=errors)
 
 
-def _revalue(company_id: int, product: Product, cost: Decimal, user: User | None, *,
-             reason: str) -> None:
+def _revalue(company_id: int, product: Product, cost: Decimal, user: User | None,
+             on_hand: Decimal, *, reason: str) -> None:
     """Set the cost of a product (locked by the caller: `_locked_product`) and record the
-    revaluation: the old and new cost, the quantity on hand and the value it changes.
+    revaluation: the old and new cost, the quantity `on_hand` and the value it changes.
     Flushes nothing."""
-    on_hand = on_hand_total(company_id, product.id)
     old, product.cost_price = product.cost_price, cost
     change = ((cost - old) * on_hand).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
     audit.record(company_id=company_id, user=user, action="revalue", record_type="product",
@@ -329,7 +328,8 @@ def revalue_product(*, company_id: int, product_id: int, user: User | None, cost
             errors.setdefault("cost_price", []).append(f"The cost is {cost} already.")
         if errors:
             raise ValidationError(field_errors=errors)
-        _revalue(company_id, product, cost, user, reason=reason)
+        _revalue(company_id, product, cost, user, on_hand_total(company_id, product.id),
+                 reason=reason)
     return product
 
 

@@ -169,8 +169,7 @@ def document_warehouse(company_id: int, warehouse_id, errors: dict[str, list[str
     if warehouse is None:
         validation.add_error(errors, field, "Choose a warehouse.")
     elif not warehouse.active:
-        validation.add_error(errors, field, f"{warehouse.code} is archived: choose an active "
-                                            "warehouse.")
+        validation.add_error(errors, field, warehouse.archived_message)
         return None
     return warehouse
 

@@ -129,15 +129,17 @@ def _warehouse(company_id: int, warehouse_id: int) -> Warehouse:
     return warehouse
 
 
-def _open_warehouse(company_id: int, warehouse_id: int, field: str = "warehouse_id") -> None:
+def _open_warehouse(company_id: int, warehouse_id: int,
+                    field: str = "warehouse_id") -> Warehouse:
     """A manual stock change (receipt, issue, transfer, count) names an active warehouse
     of the company: NotFound for another company's, ValidationError for an archived one."""
-    from erp.services.inventory import document_warehouse
+    return _require_active(_warehouse(company_id, warehouse_id), field)
 
-    _warehouse(company_id, warehouse_id)
-    errors: dict[str, list[str]] = {}
-    if document_warehouse(company_id, warehouse_id, errors, field=field) is None:
-        raise ValidationError(field_errors=errors)
+
+def _require_active(warehouse: Warehouse, field: str) -> Warehouse:
+    if not warehouse.active:
+        raise ValidationError(field_errors={field: [warehouse.archived_message]})
+    return warehouse
 
 
 def ensure_level(company_id: int, product_id: int, warehouse_id: int) -> int:
@@ -289,9 +291,9 @@ def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_war
         raise ValidationError(field_errors={"to_warehouse_id": ["Choose another warehouse."]})
     with atomic():
         to_warehouse = _warehouse(company_id, to_warehouse_id)
-        from_warehouse = _warehouse(company_id, from_warehouse_id)
-        _open_warehouse(company_id, from_warehouse_id, "from_warehouse_id")
-        _open_warehouse(company_id, to_warehouse_id, "to_warehouse_id")
+        from_warehouse = _require_active(_warehouse(company_id, from_warehouse_id),
+                                         "from_warehouse_id")
+        _require_active(to_warehouse, "to_warehouse_id")
         out = move(company_id=company_id, product_id=product_id, warehouse_id=from_warehouse_id,
                    quantity=-quantity, kind="transfer_out", user=user, note=note,
                    source=Source("transfer", None, f"to {to_warehouse.code}"))
