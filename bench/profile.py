@@ -42,7 +42,7 @@ USERS = [f"user{i:03d}@bench.example" for i in range(1, 11)]  # 10 x 600 request
 QUERIES = re.compile(r'db;dur=[\d.]+;desc="(\d+) queries"')
 
 
-def build_app(database: str):
+def build_app(database: str, redis_url: str | None = None):
     os.environ.update({
         "ERP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "FORCE_HTTPS": "0",
         "SESSION_COOKIE_SECURE": "0", "ALLOWED_HOSTS": "localhost",
@@ -50,6 +50,8 @@ def build_app(database: str):
         "CACHE_DIR": tempfile.mkdtemp(prefix="erp-profile-cache-"), "LOG_LEVEL": "WARNING",
     })
     os.environ.pop("REDIS_URL", None)
+    if redis_url:  # cache, cache versions and rate limits in Redis, as in production
+        os.environ["REDIS_URL"] = redis_url
     # one process: no Prometheus multiprocess files (and gunicorn.conf.py, run below for its
     # garbage-collector set-up, would empty a folder named there)
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -124,9 +126,16 @@ def main() -> None:
     parser.add_argument("--cprofile", metavar="PAGE", help="profile N requests of PAGE")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative)")
     parser.add_argument("--dump", metavar="FILE", help="with --cprofile: also save the stats")
+    parser.add_argument("--redis", metavar="URL", help="use this Redis (default: no Redis)")
+    parser.add_argument("--layers", action="store_true",
+                        help="CPU per request by layer, per page (bench/layers.py)")
     args = parser.parse_args()
 
-    app = build_app(args.database)
+    app = build_app(args.database, args.redis)
+    if args.layers:
+        layer_timers = runpy.run_path(str(HERE / "layers.py"))  # bench/ is off the path
+
+        timers = layer_timers["instrument"](app)
     cookie_name, cookies, order_id = login_cookies(app)
     clients = Clients(app, cookie_name, cookies)
     pages = [p.format(order_id=order_id) for p in PAGES]
@@ -151,6 +160,10 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
         return
 
+    if args.layers:
+        print_layers(clients, pages, args.n, timers, layer_timers)
+        return
+
     print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production")
     print(f"{'page':<34} {'wall ms':>8} {'CPU ms':>7} {'CPU p50':>8} {'queries':>8} {'KB':>6}")
     totals = []
@@ -161,6 +174,38 @@ def main() -> None:
         print(f"{shown:<34} {row['wall']:8.2f} {row['cpu']:7.2f} {row['cpu_median']:8.2f} "
               f"{row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
     print(f"{'mean of the pages':<34} {'':>8} {statistics.mean(totals):7.2f}")
+
+
+def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timers) -> None:
+    """One column per page, one row per layer: thread CPU ms per request, exclusive."""
+    import redis
+
+    url = os.environ.get("REDIS_URL")
+    server = redis.Redis.from_url(url) if url else None
+    columns, round_trips = {}, {}
+    for path in pages:
+        timers.totals.clear()
+        before = server.info("stats")["total_commands_processed"] if server else 0
+        for _ in range(n):
+            clients.get(path)
+        if server:  # commands run by Redis per request (the INFO call itself excluded)
+            after = server.info("stats")["total_commands_processed"]
+            round_trips[path] = (after - before - 1) / n
+        columns[path] = dict(layer_timers["report"](timers, n))
+    names = sorted({name for column in columns.values() for name in column},
+                   key=lambda name: -sum(column.get(name, 0) for column in columns.values()))
+    short = [p.replace("/catalog/products", "products").replace("/sales/orders", "orders")
+             .replace("/inventory/stock", "stock")[:14] or "/" for p in pages]
+    short = [s if not s.startswith("orders/") else "order" for s in short]
+    print(f"{n} warm GETs per page; thread CPU ms per request, exclusive of inner layers")
+    print(f"| layer | {' | '.join(short)} |")
+    print(f"|---|{'---:|' * len(pages)}")
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{columns[p].get(name, 0):.2f}" for p in pages) + " |")
+    print("| **total** | " + " | ".join(f"**{sum(columns[p].values()):.2f}**" for p in pages) + " |")
+    if server:
+        print("| Redis commands per request | "
+              + " | ".join(f"{round_trips[p]:.1f}" for p in pages) + " |")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,9 @@ class Config:
     LOGIN_THROTTLE_DB: str | None = None  # default: login-throttle.sqlite3 beside the file cache
     RATELIMIT_PASSWORD = "5 per minute"
     RATELIMIT_EXPORT = "10 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers on pages: they cost two more round trips to the limiter's
+    # store on every request (#17); a 429 still says Retry-After (erp.errors).
+    RATELIMIT_HEADERS_ENABLED = False
 
     PER_PAGE_DEFAULT = 20
     PER_PAGE_MAX = 100

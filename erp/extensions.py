@@ -43,4 +43,12 @@ def user_or_ip() -> str:
     return f"ip:{get_remote_address()}"
 
 
-limiter = Limiter(key_func=user_or_ip)
+def default_limit() -> str:
+    """RATELIMIT_DEFAULT of the app serving the request: read per request, because the
+    limiter object keeps the default limits of the first app it was set up with."""
+    from flask import current_app
+
+    return current_app.config["RATELIMIT_DEFAULT"]
+
+
+limiter = Limiter(key_func=user_or_ip, default_limits=[default_limit])

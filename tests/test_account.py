@@ -82,10 +82,15 @@ def test_check_deploy_passes_a_secure_configuration(app, runner):
     assert "No insecure setting found." in result.output
 
 
-def test_default_rate_limit_is_per_user(app, make_user):
-    app.config["RATELIMIT_DEFAULT"] = "600 per minute"
-    user = make_user()
-    client = login(app.test_client(), user.email)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert response.headers.get("X-RateLimit-Limit") == "600"
+@pytest.mark.parametrize("config_overrides", [{"RATELIMIT_DEFAULT": "3 per minute"}])
+@pytest.mark.parametrize("path", ["/", "/sales/orders", "/sales/customers"])
+def test_the_default_rate_limit_counts_every_page_per_user(app, make_user, path):
+    """List pages too: their export limit adds to the default one, never replaces it."""
+    client = login(app.test_client(), make_user().email)
+    assert [client.get(path).status_code for _ in range(4)] == [200, 200, 200, 429]
+    refused = client.get(path)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61  # the minute, rounded up
+    assert "X-RateLimit-Limit" not in refused.headers  # no extra store reads on each page
+    other = login(app.test_client(), make_user().email)
+    assert other.get(path).status_code == 200  # per user, not per address
