@@ -338,7 +338,7 @@ def main() -> None:
                         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                         "python": sys.version.split()[0]},
             "gunicorn": {"workers": workers, "threads": int(env.get("GUNICORN_THREADS", 4)),
-                         "worker_class": "gthread", "max_requests": 2000},
+                         "worker_class": "QueueStampingWorker (gthread)", "max_requests": 2000},
             "load": {"migrate_s": round(migrate_s, 1), "seed_s": round(seed_s, 1),
                      "orders": data["orders"]},
             "rss_boot": rss_boot, "rss_final": rss_final,
