@@ -75,7 +75,7 @@ def derive_settings(app: Flask) -> None:
         config.setdefault("CACHE_TYPE", "FileSystemCache")
         config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
         config.setdefault("CACHE_THRESHOLD", 5000)
-        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        config.setdefault("RATELIMIT_STORAGE_URI", "erp-memory://")  # MemoryLimits
     if not config.get("IMPORT_UPLOAD_DIR"):
         config["IMPORT_UPLOAD_DIR"] = os.path.join(app.instance_path, "imports")
     config.setdefault("CACHE_KEY_PREFIX", "erp:")
