@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
@@ -38,6 +39,7 @@ import time  # noqa: E402
 
 PAGES = ["/", "/catalog/products", "/catalog/products?q=bracket", "/inventory/stock",
          "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}"]
+BUDGET = HERE / "cpu-budget.json"
 USERS = [f"user{i:03d}@bench.example" for i in range(1, 11)]  # 10 x 600 requests a minute
 QUERIES = re.compile(r'db;dur=[\d.]+;desc="(\d+) queries"')
 
@@ -126,6 +128,9 @@ def main() -> None:
     parser.add_argument("--cprofile", metavar="PAGE", help="profile N requests of PAGE")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative)")
     parser.add_argument("--dump", metavar="FILE", help="with --cprofile: also save the stats")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a page's CPU, in hello-world requests, is over its "
+                             "budget in bench/cpu-budget.json (the CPU regression check)")
     parser.add_argument("--redis", metavar="URL", help="use this Redis (default: no Redis)")
     parser.add_argument("--layers", action="store_true",
                         help="CPU per request by layer, per page (bench/layers.py)")
@@ -164,16 +169,41 @@ def main() -> None:
         print_layers(clients, pages, args.n, timers, layer_timers)
         return
 
-    print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production")
-    print(f"{'page':<34} {'wall ms':>8} {'CPU ms':>7} {'CPU p50':>8} {'queries':>8} {'KB':>6}")
-    totals = []
-    for path in pages:
+    hello = hello_cpu(args.n * 4)
+    print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production; "
+          f"a hello-world Flask request (bench/hello.py) costs {hello:.3f} ms of CPU here")
+    print(f"{'page':<34} {'wall ms':>8} {'CPU ms':>7} {'CPU p50':>8} {'x hello':>8} "
+          f"{'queries':>8} {'KB':>6}")
+    totals, over = [], []
+    budget = json.loads(BUDGET.read_text()) if args.check else {}
+    for page, path in zip(PAGES, pages):
         row = measure(clients, path, args.n)
         totals.append(row["cpu"])
+        ratio = row["cpu_median"] / hello
         shown = path if "orders/" not in path else "/sales/orders/<id>"
         print(f"{shown:<34} {row['wall']:8.2f} {row['cpu']:7.2f} {row['cpu_median']:8.2f} "
-              f"{row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
+              f"{ratio:8.1f} {row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
+        if page in budget and ratio > budget[page]:
+            over.append(f"{shown}: {ratio:.1f} x hello world, budget {budget[page]}")
     print(f"{'mean of the pages':<34} {'':>8} {statistics.mean(totals):7.2f}")
+    if args.check:
+        print("\n".join(["CPU budget exceeded (bench/cpu-budget.json):", *over]) if over
+              else "Every page within its CPU budget (bench/cpu-budget.json).")
+        raise SystemExit(1 if over else 0)
+
+
+def hello_cpu(n: int) -> float:
+    """Median CPU ms of a request to the bare Flask app of bench/hello.py, in this process:
+    the unit of the CPU budget, so that the check holds on a slower or faster machine."""
+    hello = runpy.run_path(str(HERE / "hello.py"))["app"].test_client()
+    for _ in range(50):
+        hello.get("/")
+    cpus = []
+    for _ in range(n):
+        cpu = time.process_time()
+        hello.get("/")
+        cpus.append((time.process_time() - cpu) * 1000)
+    return statistics.median(cpus)
 
 
 def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timers) -> None:
