@@ -14,7 +14,7 @@ import os
 from io import BytesIO
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template, send_file
+from flask import abort, current_app, render_template, request, send_file, url_for
 from werkzeug.security import safe_join
 
 # WeasyPrint loads Pango and friends through cffi when imported: import it on the first
@@ -23,18 +23,24 @@ _weasyprint = None
 
 
 def _library():
+    """WeasyPrint; a host without its Debian libraries answers PDFs with a 503 (logged)."""
     global _weasyprint
     if _weasyprint is None:
-        import weasyprint
+        try:
+            import weasyprint
+        except (ImportError, OSError):  # OSError: cffi found no Pango
+            current_app.logger.exception("PDF documents need WeasyPrint and Debian's Pango "
+                                         "(scripts/ensure-system-packages.sh --runtime)")
+            abort(503)
         _weasyprint = weasyprint
     return _weasyprint
 
 
-def static_fetcher(static_folder: str, static_url_path: str):
-    """A WeasyPrint URL fetcher that answers only `<static_url_path>/...` (from the files
-    in `static_folder`, whatever the host) and `data:` URLs; anything else is refused."""
+def static_fetcher(static_folder: str, static_path: str):
+    """A WeasyPrint URL fetcher that answers only `<static_path>/...` (from the files in
+    `static_folder`, whatever the host) and `data:` URLs; anything else is refused."""
     weasyprint = _library()
-    prefix = static_url_path.rstrip("/") + "/"
+    prefix = static_path.rstrip("/") + "/"
 
     class StaticFetcher(weasyprint.URLFetcher):
         def fetch(self, url, headers=None):
@@ -57,11 +63,10 @@ def static_fetcher(static_folder: str, static_url_path: str):
 def render_pdf(template: str, **context) -> bytes:
     """The PDF of `template` rendered with `pdf=True` (inside a request: the page's own
     `url_for` addresses are resolved against the app's root)."""
-    from flask import request
-
     weasyprint = _library()
     html = render_template(template, pdf=True, **context)
-    fetcher = static_fetcher(current_app.static_folder, current_app.static_url_path)
+    # the static files' address as the page names them (with the script root, if any)
+    fetcher = static_fetcher(current_app.static_folder, url_for("static", filename=""))
     return weasyprint.HTML(string=html, base_url=request.url_root,
                            url_fetcher=fetcher).write_pdf()
 

@@ -115,7 +115,7 @@ def test_another_companys_user_gets_404_for_every_pdf(other_company_client, turk
 
 @pytest.mark.dialect_independent
 def test_the_pdf_fetcher_reads_only_our_static_files(app):
-    fetcher = static_fetcher(app.static_folder, app.static_url_path)
+    fetcher = static_fetcher(app.static_folder, "/static")
     css = fetcher("http://localhost/static/css/print.css")
     assert b".doc-header" in css.read() and css.content_type == "text/css"
     assert fetcher("data:text/plain,hi").read() == b"hi"
@@ -125,4 +125,3 @@ def test_the_pdf_fetcher_reads_only_our_static_files(app):
                 "file:///etc/passwd", "ftp://example.com/x"):
         with pytest.raises(ValueError):
             fetcher(url)
-
