@@ -83,6 +83,7 @@ def test_the_invoice_pdf_is_named_by_the_invoice_number(client_as, turkish):
     viewer = client_as("viewer")
     response = viewer.get(f"/sales/orders/{order.id}/pdf/invoice")
     assert response.status_code == 303  # no invoice yet: back to the order, with a message
+    assert "has no invoice yet" in viewer.get(response.headers["Location"]).data.decode()
     for step in (sales.confirm_order, sales.ship_order, sales.invoice_order):
         step(order_id=order.id, **turkish["kw"])
     db.session.refresh(order)

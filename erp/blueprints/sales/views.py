@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -181,12 +181,12 @@ def _document(order: SalesOrder) -> dict:
     return {"order": order, "doc": IssuedDocument.of(order, current_user.company)}
 
 
-def _invoiced_order(order_id: int) -> SalesOrder | None:
-    """The order, if it has an invoice to print; else None, with a message."""
+def _invoiced_order(order_id: int) -> SalesOrder:
+    """The order, if it has an invoice to print; else back to the order, with a message."""
     order = _load_order(order_id)
     if order.invoice_number is None:
         flash(f"{order.number} has no invoice yet.", "warning")
-        return None
+        abort(redirect_after_post("sales.order_detail", order_id=order.id))
     return order
 
 
@@ -206,17 +206,12 @@ def order_pdf(order_id: int):
 @bp.route("/orders/<int:order_id>/print/invoice")
 @require_role("viewer")
 def invoice_print(order_id: int):
-    order = _invoiced_order(order_id)
-    if order is None:
-        return redirect_after_post("sales.order_detail", order_id=order_id)
-    return render_template("sales/invoice_print.html", **_document(order))
+    return render_template("sales/invoice_print.html", **_document(_invoiced_order(order_id)))
 
 
 @bp.route("/orders/<int:order_id>/pdf/invoice")
 @require_role("viewer")
 def invoice_pdf(order_id: int):
     order = _invoiced_order(order_id)
-    if order is None:
-        return redirect_after_post("sales.order_detail", order_id=order_id)
     return pdf_response("sales/invoice_print.html", filename=order.invoice_number,
                         **_document(order))
