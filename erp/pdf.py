@@ -4,7 +4,7 @@ The PDF is the print page's own template rendered with `pdf=True` (the flag hide
 screen-only toolbar and adds the PDF-only bits), so the two never say different things.
 WeasyPrint reads only our static files (and `data:` URLs, e.g. an embedded logo): any other
 address in a document is refused, so a document can never make the server fetch a URL.
-Fonts come from Debian's packages through fontconfig (print.css names DejaVu Sans, which
+Fonts come from Debian's packages through fontconfig (pdf.css names DejaVu Sans, which
 has the Turkish letters); see scripts/ensure-system-packages.sh.
 """
 from __future__ import annotations

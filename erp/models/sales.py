@@ -186,7 +186,6 @@ class Seller:
     name: str
     address: str = ""  # the company has no address yet: kept for when it has one
     currency: str = ""
-    tax_number: str = ""  # nor a tax number yet
 
     @classmethod
     def of(cls, company: Company) -> Seller:
