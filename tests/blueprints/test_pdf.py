@@ -126,3 +126,16 @@ def test_the_pdf_fetcher_reads_only_our_static_files(app):
                 "file:///etc/passwd", "ftp://example.com/x"):
         with pytest.raises(ValueError):
             fetcher(url)
+
+
+def test_a_host_without_weasyprint_answers_pdfs_503_and_serves_the_print_page(
+        client_as, turkish, monkeypatch):
+    import sys
+
+    import erp.pdf
+    monkeypatch.setattr(erp.pdf, "_weasyprint", None)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `import weasyprint` fails
+    viewer = client_as("viewer")
+    po = turkish["po"]
+    assert viewer.get(f"/purchasing/orders/{po.id}/pdf").status_code == 503
+    assert viewer.get(f"/purchasing/orders/{po.id}/print").status_code == 200
