@@ -1,4 +1,5 @@
-"""`flask --app wsgi health-check [--detailed]` and `flask --app wsgi perf-test ...`."""
+"""`flask --app wsgi health-check [--detailed]`, `flask --app wsgi perf-test ...` and
+`flask --app wsgi db-analyze ...`."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import json
 import click
 from flask import current_app
 
-from erp.monitoring import perf
+from erp.monitoring import database, perf
 from erp.monitoring.health import readiness
 
 
@@ -37,4 +38,28 @@ def perf_test(category: str, duration: float) -> None:
         raise SystemExit(1)
 
 
-COMMANDS = (health_check, perf_test)
+@click.command("db-analyze")
+@click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text",
+              show_default=True)
+@click.option("--probe", is_flag=True,
+              help="Also time the main pages' queries (as the first active admin) with their "
+                   "query counts and plans.")
+@click.option("--runs", type=click.IntRange(1, 100), default=database.PROBE_RUNS,
+              show_default=True, help="Renders of each page for the probe's median and p95.")
+@click.option("--fail-on", type=click.Choice(["warning", "critical"]), default=None,
+              help="Exit 1 when a finding is at this level or worse (CI, cron).")
+def db_analyze(output: str, probe: bool, runs: int, fail_on: str | None) -> None:
+    """Analyse the database: tables, rows, sizes, indexes, foreign keys, statistics,
+    recommendations and the database plan's targets."""
+    report = database.analyze(current_app._get_current_object(), probe=probe, runs=runs)
+    if output == "json":
+        click.echo(database.to_json(report))
+    else:
+        click.echo(database.format_text(report, markdown=output == "md"), nl=False)
+    if database.fails(report, fail_on):
+        if output != "json":
+            click.echo(f"\nFailing: a finding at {fail_on} level or worse.", err=True)
+        raise SystemExit(1)
+
+
+COMMANDS = (health_check, perf_test, db_analyze)
