@@ -139,13 +139,15 @@ def test_the_catalog_reads_do_not_grow_with_the_rows(app, scratch):
 # -- the probe -------------------------------------------------------------------------------
 
 def test_the_probe_times_pages_counts_queries_and_explains_them(app, seeded_demo, runner):
-    result = runner.invoke(args=["db-analyze", "--probe", "--runs", "1"])
+    result = runner.invoke(args=["db-analyze", "--probe", "--runs", "2",
+                                 "--page", "/sales/orders", "--page", "/catalog/products"])
     assert result.exit_code == 0, result.output
-    output = result.output
-    assert "Probe of the main pages" in output
-    assert "-- /sales/orders" in output
-    plan_word = "SEARCH" if TEST_DB == "sqlite" else "Scan"
-    assert plan_word in output.split("Probe of the main pages")[1]
+    output = result.output.split("Probe of the main pages")[1]
+    assert "-- /sales/orders" in output and "-- /catalog/products" in output
+    assert "/inventory/stock" not in output
+    assert ("SEARCH" if TEST_DB == "sqlite" else "Scan") in output  # the plans
+    bad = runner.invoke(args=["db-analyze", "--page", "sales/orders"])
+    assert bad.exit_code == 2 and "is not an address" in bad.output
     report = analysis.analyze(app, probe=True, runs=3,
                               pages=[("sales.order_list", "/sales/orders"),
                                      ("inventory.stock_list", "/inventory/stock")])

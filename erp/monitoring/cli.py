@@ -46,12 +46,20 @@ def perf_test(category: str, duration: float) -> None:
                    "query counts and plans.")
 @click.option("--runs", type=click.IntRange(1, 100), default=database.PROBE_RUNS,
               show_default=True, help="Renders of each page for the probe's median and p95.")
+@click.option("--page", "pages", multiple=True, metavar="PATH",
+              help="Probe only this address (repeatable), e.g. --page /sales/orders.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]), default=None,
               help="Exit 1 when a finding is at this level or worse (CI, cron).")
-def db_analyze(output: str, probe: bool, runs: int, fail_on: str | None) -> None:
+def db_analyze(output: str, probe: bool, runs: int, pages: tuple[str, ...],
+               fail_on: str | None) -> None:
     """Analyse the database: tables, rows, sizes, indexes, foreign keys, statistics,
     recommendations and the database plan's targets."""
-    report = database.analyze(current_app._get_current_object(), probe=probe, runs=runs)
+    for path in pages:
+        if not path.startswith("/"):
+            raise click.BadParameter(f"{path!r} is not an address such as /sales/orders.",
+                                     param_hint="--page")
+    report = database.analyze(current_app._get_current_object(), probe=probe or bool(pages),
+                              runs=runs, pages=[(path, path) for path in pages] or None)
     if output == "json":
         click.echo(database.to_json(report))
     else:

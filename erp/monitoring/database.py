@@ -756,7 +756,7 @@ def findings(report: Report) -> list[Finding]:
         basis = (f"never scanned since the statistics reset "
                  f"({report.figures.get('statistics_reset') or 'server start'})"
                  if index.scans is not None else "used by none of the probed statements")
-        if rows_of(index.table) < big:
+        if index.scans is None or rows_of(index.table) < big:
             quiet_unused.append((index, basis))
             continue
         found.append(Finding(
@@ -765,13 +765,20 @@ def findings(report: Report) -> list[Finding]:
              f"size {size_label(index.size)}; {index.table} has {tables[index.table].rows_label} rows"],
             f"If no report or rare job needs it, DROP INDEX {index.name}: every write to "
             f"{index.table} maintains it."))
-    if quiet_unused:
+    if quiet_unused and report.dialect == "postgresql":
         found.append(Finding(
             "info", f"Unused indexes on small tables: {len(quiet_unused)}",
             [f"{index.name} on {index.table}({_columns(index)}), {size_label(index.size)}: {basis}"
              for index, basis in quiet_unused],
             "Harmless while the tables are small; drop those no report or job needs before "
             "they grow."))
+    elif quiet_unused:  # SQLite keeps no statistics: only the probe's plans tell
+        found.append(Finding(
+            "info", f"Indexes none of the probed statements used: {len(quiet_unused)}",
+            [f"{index.name} on {index.table}({_columns(index)}), {size_label(index.size)}; "
+             f"{tables[index.table].rows_label} rows" for index, _basis in quiet_unused],
+            "The probe renders the lists unfiltered: check that a filter, a sort, a record "
+            "page or a report uses each of these before dropping it."))
     for table, index, other in _redundant_indexes(report):
         found.append(Finding(
             "info", f"Redundant index: {index.name}",

@@ -60,7 +60,7 @@ def tiles():
     return response
 
 
-PAGE_PROBE_RUNS = 3  # fewer than the command's: the page must answer within the timeout
+PAGE_PROBE_RUNS = 2  # fewer than the command's: the page must answer within the timeout
 
 
 @bp.route("/database")
