@@ -210,6 +210,13 @@ class Report:
         return found
 
     @property
+    def unused_label(self) -> str:
+        """The unused indexes' names, or why they are not known."""
+        if self.dialect == "sqlite" and "indexes_used_by_probe" not in self.figures:
+            return "not known (SQLite keeps no index statistics: run the probe)"
+        return ", ".join(index.name for index in self.unused_indexes) or "none"
+
+    @property
     def level(self) -> str:
         return max((f.level for f in self.findings), key=FINDING_LEVELS.index, default="info")
 
@@ -1074,8 +1081,7 @@ def format_text(report: Report, *, markdown: bool = False) -> str:
             continue
         shown = size_label(value) if name.endswith("_size") else value
         out.append(f"{name}: {shown}")
-    unused = report.unused_indexes
-    out.append("unused indexes: " + (", ".join(i.name for i in unused) if unused else "none"))
+    out.append(f"unused indexes: {report.unused_label}")
     if report.dialect == "postgresql":
         seq = [(t.name, t.stats.get("seq_scan"), t.stats.get("idx_scan"),
                 t.stats.get("n_live_tup"), t.stats.get("n_dead_tup"),
