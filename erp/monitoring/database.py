@@ -258,7 +258,7 @@ def analyze(app: Flask, *, probe: bool = False, runs: int = PROBE_RUNS,
         elif report.dialect == "sqlite":
             _sqlite_facts(conn, report)
         else:
-            report.notes.append(f"{report.dialect} is not analysed: only its models are listed.")
+            report.notes.append(f"{report.dialect} is not analysed (SQLite and PostgreSQL are).")
         _count_rows(conn, report)
         conn.rollback()
     _name_models(report)
@@ -769,7 +769,8 @@ def findings(report: Report) -> list[Finding]:
         found.append(Finding(
             "warning", f"Unused index: {index.name}",
             [f"{index.name} on {index.table}({_columns(index)}): {basis}",
-             f"size {size_label(index.size)}; {index.table} has {tables[index.table].rows_label} rows"],
+             f"size {size_label(index.size)}; {index.table} has "
+             f"{tables[index.table].rows_label} rows"],
             f"If no report or rare job needs it, DROP INDEX {index.name}: every write to "
             f"{index.table} maintains it."))
     if quiet_unused and report.dialect == "postgresql":
@@ -881,7 +882,7 @@ def _postgresql_findings(report: Report) -> list[Finding]:
                 "warning", f"Never analysed: {table.name}",
                 [f"{table.rows_label} rows; no ANALYZE nor autoanalyze yet"],
                 f"ANALYZE {table.name}: the planner guesses without statistics."))
-        if "stale_estimate" in stats:
+        if stats.get("stale_estimate") is not None:  # None: never analysed, said above
             found.append(_stale(table, "ANALYZE"))
     if (figures.get("buffer_hit_ratio") is not None and figures["buffer_hit_ratio"] < 90
             and figures["blocks_hit"] + figures["blocks_read"] >= MIN_BLOCKS):
@@ -946,16 +947,16 @@ def _sqlite_findings(report: Report) -> list[Finding]:
             "PRAGMA optimize (or ANALYZE) after bulk loads and migrations: a peer's list ran "
             "80 times faster after one ANALYZE."))
     for table in report.tables:
-        if "stale_estimate" in table.stats:
+        if table.stats.get("stale_estimate") is not None:  # None: no statistics, said above
             found.append(_stale(table, "ANALYZE"))
     return found
 
 
 def _stale(table: Table, command: str) -> Finding:
     return Finding("warning", f"Stale planner statistics: {table.name}",
-                   [f"more than {EXACT_COUNT_LIMIT:,} rows, the statistics say "
-                    f"{table.stats['stale_estimate'] if table.stats['stale_estimate'] is not None else 'nothing'}"],
-                   f"{command} {table.name}.")
+                   [f"more than {EXACT_COUNT_LIMIT:,} rows; the statistics say "
+                    f"{table.stats['stale_estimate']:,}"],
+                   f"{command} {table.name}: the planner chooses its plans by these figures.")
 
 
 # -- the pool's reuse (pool efficiency) --------------------------------------------------------
