@@ -42,6 +42,11 @@ GROWTH_PAGE_SIZES = (2, 100)  # a list rendered with these page sizes: same quer
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET")
 PG_DELETE_RULES = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
                    "d": "SET DEFAULT"}
+# pg_stat_statements rows left out (PostgreSQL regular expressions): transaction control
+# and maintenance, and this analysis's own catalog reads
+UTILITY_STATEMENTS = (r"^\s*(begin|commit|rollback|savepoint|release|set|show|vacuum|analyze"
+                      r"|create|alter|drop|copy|truncate|reindex|cluster|grant)\M")
+CATALOG_READS = r"\m(pg_stat_\w+|pg_statio_\w+|pg_class|pg_index|pg_constraint)\M"
 FINDING_LEVELS = ("info", "warning", "critical")
 ENABLE_PG_STAT_STATEMENTS = (
     "add `shared_preload_libraries = 'pg_stat_statements'` to postgresql.conf, restart "
@@ -244,15 +249,14 @@ def analyze(app: Flask, *, probe: bool = False, runs: int = PROBE_RUNS,
             ) -> Report:
     """The whole report. Needs an app context. `pages` (endpoint, url) narrows the probe."""
     engine = db.engine
-    info = engine.dialect.server_version_info or ()
-    version = ".".join(str(part) for part in info)
-    if engine.dialect.name == "sqlite":
-        version = sqlite3.sqlite_version
-    report = Report(dialect=engine.dialect.name, server_version=version,
+    report = Report(dialect=engine.dialect.name, server_version="",
                     database=engine.url.render_as_string(hide_password=True),
                     generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     big_table_rows=big_table_rows)
     with engine.connect() as conn:
+        # known once a connection is open
+        report.server_version = (sqlite3.sqlite_version if report.dialect == "sqlite" else
+                                 ".".join(map(str, engine.dialect.server_version_info or ())))
         if report.dialect == "postgresql":
             _postgresql_facts(conn, report)
         elif report.dialect == "sqlite":
@@ -424,9 +428,9 @@ def _pg_stat_statements(conn: Connection, report: Report) -> None:
             SELECT query, calls, total_exec_time, mean_exec_time, rows
             FROM pg_stat_statements
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND query !~* '^\s*(begin|commit|rollback|savepoint|release|set|show)\M'
-              AND query !~ '\m(pg_stat_\w+|pg_statio_\w+|pg_class|pg_index|pg_constraint)\M'
-            ORDER BY total_exec_time DESC""")).all()
+              AND query !~* :utility AND query !~ :catalog
+            ORDER BY total_exec_time DESC"""), {"utility": UTILITY_STATEMENTS,
+                                                "catalog": CATALOG_READS}).all()
     except Exception as error:  # e.g. not in shared_preload_libraries
         savepoint.rollback()
         report.statements_note = (f"pg_stat_statements cannot be read "
@@ -602,6 +606,7 @@ USING_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\w+)")
 PG_SCAN = re.compile(r"Seq Scan on (\w+)")
 PG_INDEX = re.compile(r"Index (?:Only )?Scan(?: Backward)? using (\w+)|Bitmap Index Scan on (\w+)")
 LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
+ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.IGNORECASE)
 ALIAS = re.compile(r'(?:FROM|JOIN)\s+"?(\w+)"?(?:\s+(?:AS\s+)?"?(\w+)"?)?', re.IGNORECASE)
 
 
@@ -636,21 +641,23 @@ def _explain(engine, statements, report: Report, used_indexes: set[str]) -> list
                                                "GROUP", "LIMIT", "AS"}:
                 aliases[alias] = table
         scans = []
+        # a LIMIT without ORDER BY stops a scan early; with ORDER BY only an index scan
+        # (which walks the rows in order) stops early, a table scan sorts every row first
         limited = LIMIT.search(sql) is not None
+        bounded = limited and ORDER_BY.search(sql) is None
         for line in plan:
             for match in USING_INDEX.finditer(line):
                 used_indexes.add(match.group(1))
             for match in PG_INDEX.finditer(line):
                 used_indexes.add(match.group(1) or match.group(2))
-            if engine.dialect.name == "sqlite":
-                # SCAN reads a whole table, or a whole index: the latter only counts
-                # without a LIMIT (with one, walking an index in order stops early)
+            if engine.dialect.name == "sqlite":  # SCAN: a whole table, or a whole index
                 found = SCAN.match(line.strip())
+                by_index = found is not None and "INDEX" in found.group(2)
                 name = (aliases.get(found.group(1), found.group(1))
-                        if found and ("INDEX" not in found.group(2) or not limited) else None)
+                        if found and not bounded and not (by_index and limited) else None)
             else:
                 found = PG_SCAN.search(line)
-                name = found.group(1) if found else None
+                name = found.group(1) if found and not bounded else None
             table = tables.get(name) if name else None
             if table is not None and (table.rows or 0) >= report.big_table_rows:
                 scans.append(name)
@@ -760,9 +767,10 @@ def findings(report: Report) -> list[Finding]:
     for index in report.unused_indexes:
         if index.serves:
             continue  # a foreign key's index serves deletes whether or not reads use it
-        basis = (f"never scanned since the statistics reset "
-                 f"({report.figures.get('statistics_reset') or 'server start'})"
-                 if index.scans is not None else "used by none of the probed statements")
+        reset = report.figures.get("statistics_reset")
+        basis = ("used by none of the probed statements" if index.scans is None else
+                 f"never scanned since the statistics reset of {reset}" if reset else
+                 "never scanned since the statistics began (never reset)")
         if index.scans is None or rows_of(index.table) < big:
             quiet_unused.append((index, basis))
             continue
@@ -862,7 +870,7 @@ def _postgresql_findings(report: Report) -> list[Finding]:
     for table in report.tables:
         stats, rows = table.stats, table.rows or 0
         seq, idx = stats.get("seq_scan") or 0, stats.get("idx_scan") or 0
-        if rows >= big and seq > idx:
+        if rows >= big and seq > idx and (stats.get("seq_tup_read") or 0) >= rows:
             found.append(Finding(
                 "warning", f"Mostly sequential scans: {table.name}",
                 [f"{seq:,} sequential scans ({stats.get('seq_tup_read') or 0:,} rows read) "
@@ -905,12 +913,14 @@ def _postgresql_findings(report: Report) -> list[Finding]:
         found.append(Finding("info", "pg_stat_statements is not available",
                              [report.statements_note], ENABLE_PG_STAT_STATEMENTS + "."))
     else:
-        for row in report.top_statements:
-            if row["mean_ms"] > SLOW_QUERY_MS:
-                found.append(Finding(
-                    "warning", "Slow statement",
-                    [f"mean {row['mean_ms']} ms over {row['calls']:,} calls: {row['query'][:200]}"],
-                    "EXPLAIN (ANALYZE, BUFFERS) it and index what it filters on."))
+        slow = [row for row in report.top_statements if row["mean_ms"] > SLOW_QUERY_MS]
+        if slow:
+            found.append(Finding(
+                "warning", f"Slow statements: {len(slow)} of the top {len(report.top_statements)}",
+                [f"mean {row['mean_ms']} ms over {row['calls']:,} calls: {row['query'][:200]}"
+                 for row in slow],
+                "EXPLAIN (ANALYZE, BUFFERS) each and index what it filters on (a bulk load's "
+                "statements are slow on purpose: pg_stat_statements_reset() after one)."))
     return found
 
 
