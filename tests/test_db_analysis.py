@@ -180,12 +180,20 @@ def test_a_query_per_row_and_a_full_scan_of_a_big_table_are_flagged(app, install
         return str(db.session.execute(text(
             "SELECT count(*) FROM scratch_children WHERE note LIKE '%5%'")).scalar())
 
+    @require_role("viewer")
+    def bounded_scan():  # a LIMIT without ORDER BY stops the scan early: not flagged
+        return str(db.session.execute(text(
+            "SELECT note FROM scratch_children WHERE note LIKE '%5%' LIMIT 5")).all())
+
     app.add_url_rule("/n-plus-one", "n_plus_one", query_per_row)
     app.add_url_rule("/full-scan", "full_scan", full_scan)
+    app.add_url_rule("/bounded-scan", "bounded_scan", bounded_scan)
     scratch(analysis.BIG_TABLE_ROWS)
-    report = analysis.analyze(app, probe=True, runs=1, pages=[("n_plus_one", "/n-plus-one"),
-                                                              ("full_scan", "/full-scan")])
-    rows, scan = report.probe
+    report = analysis.analyze(app, probe=True, runs=1, pages=[
+        ("n_plus_one", "/n-plus-one"), ("full_scan", "/full-scan"),
+        ("bounded_scan", "/bounded-scan")])
+    rows, scan, bounded = report.probe
+    assert bounded.statements and not bounded.full_scans
     assert rows.growth[1] - rows.growth[0] == 98  # per_page 100 against 2
     assert rows.grows_with_rows and not scan.grows_with_rows
     assert "Query count grows with rows: /n-plus-one" in titles(report)
