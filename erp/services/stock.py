@@ -337,14 +337,17 @@ HOLDERS_SHOWN = 10
 def reservation_holders(company_id: int, product_id: int, warehouse_id: int, *,
                         limit: int = HOLDERS_SHOWN) -> list[tuple[str, Decimal]]:
     """The documents holding a reservation of the product in the warehouse, as (number,
-    quantity), by number: confirmed sales orders and production orders in progress (their
-    components). Two bounded grouped queries."""
+    quantity), by number: confirmed or partly shipped sales orders (what is left to ship)
+    and production orders in progress (their components). Two bounded grouped queries."""
     from erp.models.production import ProductionOrder, ProductionOrderComponent
-    from erp.models.sales import SalesOrder, SalesOrderItem
+    from erp.models.sales import DELIVERABLE_STATUSES, SalesOrder, SalesOrderItem
 
-    sales = (select(SalesOrder.number, func.sum(SalesOrderItem.quantity))
+    # an order partly shipped holds what is left on its lines
+    sales = (select(SalesOrder.number,
+                    func.sum(SalesOrderItem.quantity - SalesOrderItem.shipped_quantity))
              .join(SalesOrderItem, SalesOrderItem.order_id == SalesOrder.id)
-             .where(SalesOrder.company_id == company_id, SalesOrder.status == "confirmed",
+             .where(SalesOrder.company_id == company_id,
+                    SalesOrder.status.in_(DELIVERABLE_STATUSES),
                     SalesOrder.warehouse_id == warehouse_id,
                     SalesOrderItem.product_id == product_id)
              .group_by(SalesOrder.id, SalesOrder.number)
