@@ -155,11 +155,17 @@ def _post(delivery: DeliveryNote, order: SalesOrder, user: User | None) -> None:
                  record_type="delivery_note", record_id=delivery.id,
                  summary=f"Delivery note {delivery.number} posted",
                  changes={"status": ("draft", "posted")})
-    audit.record(company_id=order.company_id, user=user, action="ship",
-                 record_type="sales_order", record_id=order.id,
-                 summary=f"{delivery.number}: {plural(len(delivery.lines), 'line')} of "
-                         f"{order.number} shipped from {order.warehouse.code}",
-                 changes={"status": (old, order.status)} if old != order.status else None)
+    shipped = f"{plural(len(delivery.lines), 'line')} shipped from {order.warehouse.code}"
+    if old != order.status:
+        audit.record(company_id=order.company_id, user=user, action="status",
+                     record_type="sales_order", record_id=order.id,
+                     summary=f"Sales order {order.number} {order.status_label.lower()} "
+                             f"({delivery.number}: {shipped})",
+                     changes={"status": (old, order.status)})
+    else:
+        audit.record(company_id=order.company_id, user=user, action="ship",
+                     record_type="sales_order", record_id=order.id,
+                     summary=f"{delivery.number}: {shipped} for {order.number}")
 
 
 def _lock_delivery(company_id: int, delivery_id: int) -> tuple[DeliveryNote, SalesOrder]:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from erp.auth import require_role
 from erp.crud import Resource
 from erp.lists import ARCHIVE_CHOICES
-from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
+from erp.blueprints.sales.forms import (CustomerForm, DeliveryForm, LineEditForm, LineForm,
+                                       OrderForm)
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
@@ -19,14 +20,16 @@ from erp.models.core import company_today
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
-from erp.models.sales import (ORDER_STATUSES, Customer, IssuedDocument, SalesOrder,
-                              SalesOrderItem)
+from erp.models.sales import (DELIVERY_STATUSES, ORDER_STATUSES, Customer, DeliveryNote,
+                              IssuedDocument, SalesOrder, SalesOrderItem)
 from erp.queries import sales as queries
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
+from erp.services import DomainError, ValidationError
+from erp.services import deliveries as delivery_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
-from erp.web import picker_response, redirect_after_post, render
+from erp.web import apply_field_errors, picker_response, redirect_after_post, render
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -156,7 +159,8 @@ LINES = LineEditor(
     pick=Pick("product", "product_id"), section="order-{id}-lines",
     editable=lambda order: order.is_draft,
     oob=("sales/_order_totals.html", "sales/_order_credit.html"),
-    context=lambda order: _draft_figures(order),
+    context=lambda order: {**_draft_figures(order),
+                           "deliveries": queries.order_deliveries(order)},
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
@@ -172,7 +176,8 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
                      line_url="/orders/<int:order_id>/lines/<int:line_id>")
 
 
-register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
+register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail",
+                 names=("confirm", "confirm_over_limit", "ship", "close", "invoice", "cancel"))
 
 
 @bp.route("/orders/<int:order_id>/print")
@@ -192,3 +197,81 @@ def invoice_print(order_id: int):
         return redirect_after_post("sales.order_detail", order_id=order.id)
     return render_template("sales/invoice_print.html", order=order,
                            doc=IssuedDocument.of(order, current_user.company))
+
+
+# --- delivery notes ---------------------------------------------------------------------
+
+@bp.route("/orders/<int:order_id>/deliver", methods=["GET", "POST"])
+@require_role("staff")
+def order_deliver(order_id: int):
+    """GET: a delivery form, each line's quantity left to ship prefilled; POST: the
+    delivery note as a draft, or posted at once ("Post now")."""
+    order = _load_order(order_id)
+    if not order.can("deliver"):
+        flash(f"{order.number} is {order.status_label.lower()}: there is nothing to deliver.",
+              "warning")
+        return redirect_after_post("sales.order_detail", order_id=order.id)
+    form = DeliveryForm()
+    values = delivery_service.left_to_ship(order)
+    line_errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        form.delivery_date.data = company_today(current_user.company)
+    else:
+        submitted = {key: request.form.get(key, "")[:40] for key in request.form
+                     if key.startswith("qty-")}
+        values.update(submitted)
+        if form.validate_on_submit():
+            try:
+                delivery = delivery_service.create_delivery(
+                    company_id=_company_id(), order_id=order.id, user=current_user,
+                    quantities={key[4:]: value for key, value in submitted.items()},
+                    delivery_date=form.delivery_date.data, notes=form.notes.data or "",
+                    post="post" in request.form)
+            except ValidationError as error:
+                line_errors = _line_errors(order, form, error)
+            except DomainError as error:
+                flash(str(error), "danger")
+                return redirect_after_post("sales.order_detail", order_id=order.id)
+            else:
+                flash(f"{delivery.number} {'posted: stock issued' if delivery.status == 'posted' else 'saved as a draft'}.",
+                      "success")
+                return redirect_after_post("sales.delivery_detail", delivery_id=delivery.id)
+    status = 422 if (form.errors or line_errors) else 200
+    return render("sales/delivery_form.html", form=form, order=order, values=values,
+                  line_errors=line_errors, status=status)
+
+
+def _line_errors(order: SalesOrder, form: DeliveryForm, error: ValidationError) -> dict:
+    """The errors of the lines with an input, to show under it; the others on the form."""
+    inputs = {f"qty-{item.id}" for item in order.items if item.left_quantity > 0}
+    line_errors = {k: v for k, v in error.field_errors.items() if k in inputs}
+    others = {k: v for k, v in error.field_errors.items() if k not in inputs}
+    if others or not line_errors:
+        apply_field_errors(form, ValidationError(str(error), others))
+    return line_errors
+
+
+@bp.route("/deliveries")
+@require_role("viewer")
+@export_limited
+def delivery_list():
+    return queries.DELIVERIES.response("sales/deliveries.html",
+                                       statuses=list(DELIVERY_STATUSES.items()))
+
+
+@bp.route("/deliveries/<int:delivery_id>")
+@require_role("viewer")
+def delivery_detail(delivery_id: int):
+    return render("sales/delivery_detail.html", delivery=queries.delivery_page(delivery_id))
+
+
+register_actions(bp, DeliveryNote, delivery_service, detail="sales.delivery_detail",
+                 url="/deliveries/<int:delivery_id>")
+
+
+@bp.route("/deliveries/<int:delivery_id>/print")
+@require_role("viewer")
+def delivery_print(delivery_id: int):
+    delivery = queries.delivery_page(delivery_id)
+    return render_template("sales/delivery_print.html", delivery=delivery,
+                           order=delivery.order, company=current_user.company)
