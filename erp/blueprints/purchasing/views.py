@@ -303,3 +303,19 @@ def _created_orders() -> list[PurchaseOrder]:
     return list(db.session.scalars(
         company_select(PurchaseOrder).where(PurchaseOrder.id.in_(created_ids))
         .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)))
+
+
+# Goods receipts: the same shape as the sales delivery notes
+
+@bp.route("/receipts")
+@require_role("viewer")
+@export_limited
+def receipt_list():
+    return queries.RECEIPTS.response("purchasing/receipts.html",
+                                     warehouses=_warehouse_choices())
+
+
+@bp.route("/receipts/<int:receipt_id>")
+@require_role("viewer")
+def receipt_detail(receipt_id: int):
+    return render("purchasing/receipt_detail.html", receipt=queries.receipt_page(receipt_id))
