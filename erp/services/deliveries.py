@@ -60,26 +60,9 @@ def create_delivery(*, company_id: int, order_id: int, user: User | None,
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
         SalesOrder.workflow.begin(order, "deliver", user)
-        by_id = {item.id: item for item in order.items}
-        wanted: list[tuple[SalesOrderItem, Decimal]] = []
-        for raw_id, raw_qty in quantities.items():
-            raw, field = str(raw_id), f"qty-{raw_id}"
-            item = by_id.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 12 \
-                else None
-            if item is None:
-                errors[field] = ["No such line on this order."]
-                continue
-            if raw_qty is None or str(raw_qty).strip() in ("", "0"):
-                continue
-            try:
-                qty = stock.to_quantity(raw_qty, field=field, allow_zero=True)
-            except ValidationError as error:
-                errors.update(error.field_errors)
-                continue
-            if qty > item.left_quantity:
-                errors[field] = [_over(order, item, qty)]
-            elif qty:
-                wanted.append((item, qty))
+        wanted = stock.line_quantities(
+            quantities, {item.id: item for item in order.items}, errors,
+            lambda item, qty: _over(order, item, qty) if qty > item.left_quantity else None)
         if errors:
             raise ValidationError(field_errors=errors)
         if not wanted:

@@ -29,7 +29,7 @@ from erp.services import DomainError, ValidationError
 from erp.services import deliveries as delivery_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
-from erp.web import apply_field_errors, picker_response, redirect_after_post, render
+from erp.web import picker_response, redirect_after_post, render, split_line_errors
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -228,7 +228,8 @@ def order_deliver(order_id: int):
                     delivery_date=form.delivery_date.data, notes=form.notes.data or "",
                     post="post" in request.form)
             except ValidationError as error:
-                line_errors = _line_errors(order, form, error)
+                line_errors = split_line_errors(
+                    form, error, {f"qty-{item.id}" for item in order.items if item.left_quantity})
             except DomainError as error:
                 flash(str(error), "danger")
                 return redirect_after_post("sales.order_detail", order_id=order.id)
@@ -239,16 +240,6 @@ def order_deliver(order_id: int):
     status = 422 if (form.errors or line_errors) else 200
     return render("sales/delivery_form.html", form=form, order=order, values=values,
                   line_errors=line_errors, status=status)
-
-
-def _line_errors(order: SalesOrder, form: DeliveryForm, error: ValidationError) -> dict:
-    """The errors of the lines with an input, to show under it; the others on the form."""
-    inputs = {f"qty-{item.id}" for item in order.items if item.left_quantity > 0}
-    line_errors = {k: v for k, v in error.field_errors.items() if k in inputs}
-    others = {k: v for k, v in error.field_errors.items() if k not in inputs}
-    if others or not line_errors:
-        apply_field_errors(form, ValidationError(str(error), others))
-    return line_errors
 
 
 @bp.route("/deliveries")
