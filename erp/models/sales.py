@@ -103,8 +103,8 @@ SALES_ORDER_FLOW = Workflow(
         # one click: a delivery of everything left, posted at once
         Action("ship", DELIVERABLE_STATUSES, "shipped", "manager", "Ship all", "ship_order",
                done="{number} shipped: stock issued.", verb="shipped",
-               confirm="Ship everything left on {number}? A delivery note is posted and its "
-                       "stock leaves the warehouse; this cannot be undone."),
+               confirm="Ship {number}? A delivery note of everything left to ship is posted "
+                       "and its stock leaves the warehouse; this cannot be undone."),
         # a partial delivery is all the customer gets: the rest's reservation is released
         Action("close", ("partly_shipped",), "closed", "manager", "Close short",
                "close_order", done="{number} closed short: the rest is released.",
