@@ -11,30 +11,18 @@ from erp.extensions import db
 from erp.models import StockLevel
 from erp.models.sales import DeliveryNote, SalesOrder
 from erp.services import deliveries, sales, stock
-from tests.factories.catalog import ProductFactory, WarehouseFactory
+from tests.blueprints.test_sales import HX, env  # noqa: F401  (the fixture)
+from tests.factories.catalog import ProductFactory
 from tests.factories.sales import CustomerFactory
 
 D = Decimal
-HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def env(app, company, make_user):
-    user = make_user("manager")
-    warehouse = WarehouseFactory(company=company, code="MAIN")
-    customer = CustomerFactory(company=company, name="Zenith Retail")
-    product = ProductFactory(company=company, sku="WIDGET", sale_price=D("12.50"))
-    stock.receive(company_id=company.id, product_id=product.id, warehouse_id=warehouse.id,
-                  quantity=100, user=user)
-
-    class Env:
-        pass
-
-    e = Env()
-    e.company, e.user, e.warehouse, e.customer, e.product = (company, user, warehouse,
-                                                             customer, product)
-    e.kw = {"company_id": company.id, "user": user}
-    return e
+@pytest.fixture(autouse=True)
+def more_stock(env):
+    """The sales pages' company (tests/blueprints/test_sales.py) with 100 WIDGET on hand."""
+    stock.receive(company_id=env.company.id, product_id=env.product.id,
+                  warehouse_id=env.warehouse.id, quantity=90, user=env.user)
 
 
 def confirmed_order(env, quantity="5", customer=None):
