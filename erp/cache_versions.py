@@ -45,6 +45,8 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "customers": ("sales",),
     "sales_orders": ("sales",),
     "sales_order_items": ("sales",),
+    "delivery_notes": ("sales",),
+    "delivery_note_lines": ("sales",),
     # only a confirmation or the cancelling of a confirmed order changes these: drafts and
     # their lines leave the sums and the top products cached
     "sales_month_totals": ("sales_totals",),

@@ -67,17 +67,18 @@ def low_stock_figures(company_id: int) -> dict:
 
 
 def order_counts(company_id: int) -> dict:
-    """Active customers; open (confirmed) and draft orders."""
+    """Active customers; open (confirmed or partly shipped) and draft orders."""
     customers = db.session.scalar(
         select(func.count()).select_from(Customer)
         .where(Customer.company_id == company_id, Customer.active.is_(True)))
     by_status = dict(db.session.execute(
         select(SalesOrder.status, func.count())
         .where(SalesOrder.company_id == company_id,
-               SalesOrder.status.in_(("draft", "confirmed")))
+               SalesOrder.status.in_(("draft", "confirmed", "partly_shipped")))
         .group_by(SalesOrder.status)).all())
     return {"customers": int(customers or 0),
-            "open_orders": int(by_status.get("confirmed", 0)),
+            "open_orders": int(by_status.get("confirmed", 0))
+            + int(by_status.get("partly_shipped", 0)),
             "draft_orders": int(by_status.get("draft", 0))}
 
 

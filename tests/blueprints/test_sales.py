@@ -604,7 +604,12 @@ def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app, seeded_
     statuses = set(db.session.scalars(select(SalesOrder.status)))
     if count(Customer) == 0:
         pytest.skip("no catalog seed yet: the sales seed needs products")
-    assert statuses == {"draft", "confirmed", "shipped", "invoiced", "cancelled"}
+    assert statuses == {"draft", "confirmed", "partly_shipped", "shipped", "invoiced",
+                        "cancelled"}
+    partly = db.session.scalars(select(SalesOrder).where(
+        SalesOrder.status == "partly_shipped")).all()
+    assert all(order.deliveries and any(item.left_quantity for item in order.items)
+               for order in partly)
     assert count(Customer) >= 30
     orders = count(SalesOrder)
     runner.invoke(args=["seed-demo"])
