@@ -1,0 +1,352 @@
+"""Custom forms pages: roles (manager designs, staff fills, viewer reads), another
+company's 404s, the designer without JavaScript, filling with every message at once,
+submissions list filters, CSV, printable page and query counts."""
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from erp.extensions import db
+from erp.models.forms import FormAnswer, FormField, FormSubmission, FormVersion
+from erp.services import forms as service
+from tests.conftest import login
+from tests.factories.catalog import ProductFactory
+from tests.factories.forms import checklist
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("staff")
+
+
+@pytest.fixture
+def designed(manager):
+    return checklist(manager)
+
+
+def fill(user, form, keys, temperature, *, intact="yes", submit=True, **extra):
+    answers = {keys["Packaging intact"]: intact, keys["Temperature"]: temperature,
+               keys["Damage notes"]: "Torn" if intact == "no" else "", **extra}
+    return service.save_submission(company_id=user.company_id, form_id=form.id, user=user,
+                                   answers=answers, submit=submit)
+
+
+def count(model):
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def urls(form, submission, key):
+    return {
+        "get": [f"/forms/{form.id}", f"/forms/{form.id}/edit", f"/forms/{form.id}/fields/new",
+                f"/forms/{form.id}/fields/{key}/edit", f"/forms/{form.id}/fields/{key}/delete",
+                f"/forms/{form.id}/fill", f"/forms/{form.id}/submissions",
+                f"/forms/{form.id}/submissions?format=csv",
+                f"/forms/{form.id}/submissions/{submission.id}",
+                f"/forms/{form.id}/submissions/{submission.id}/edit",
+                f"/forms/{form.id}/submissions/{submission.id}/delete"],
+        "post": [f"/forms/{form.id}/edit", f"/forms/{form.id}/active",
+                 f"/forms/{form.id}/fields/new", f"/forms/{form.id}/fields/{key}/edit",
+                 f"/forms/{form.id}/fields/{key}/move", f"/forms/{form.id}/fields/{key}/delete",
+                 f"/forms/{form.id}/fill",
+                 f"/forms/{form.id}/submissions/{submission.id}/edit",
+                 f"/forms/{form.id}/submissions/{submission.id}/delete"],
+    }
+
+
+# ---------------------------------------------------------------- roles and companies
+
+def test_every_form_address_answers_404_to_another_company(designed, staff,
+                                                          other_company_client):
+    form, keys = designed
+    draft = fill(staff, form, keys, "4", submit=False)
+    before = (count(FormField), count(FormSubmission), count(FormAnswer))
+    addresses = urls(form, draft, keys["Temperature"])
+    for url in addresses["get"]:
+        assert other_company_client.get(url).status_code == 404, url
+    for url in addresses["post"]:
+        assert other_company_client.post(url, data={"kind": "text", "label": "X",
+                                                    "action": "submit"}).status_code == 404, url
+    assert (count(FormField), count(FormSubmission), count(FormAnswer)) == before
+    page = other_company_client.get("/forms?status=all").get_data(as_text=True)
+    assert form.name not in page
+
+
+@pytest.mark.parametrize("role", ["viewer", "staff", "manager", "admin"])
+def test_roles_design_fill_and_read(designed, staff, client_as, role):
+    form, keys = designed
+    submitted = fill(staff, form, keys, "4")
+    client = client_as(role)
+    may_design = role in ("manager", "admin")
+    may_fill = role != "viewer"
+    for url in ("/forms", f"/forms/{form.id}", f"/forms/{form.id}/submissions",
+                f"/forms/{form.id}/submissions/{submitted.id}"):
+        assert client.get(url).status_code == 200, url
+    for url in ("/forms/new", f"/forms/{form.id}/edit", f"/forms/{form.id}/fields/new",
+                f"/forms/{form.id}/fields/{keys['Temperature']}/edit"):
+        assert client.get(url).status_code == (200 if may_design else 403), url
+    response = client.post(f"/forms/{form.id}/fields/new", data={"kind": "text",
+                                                                 "label": "By " + role})
+    assert response.status_code == (303 if may_design else 403)
+    assert client.get(f"/forms/{form.id}/fill").status_code == (200 if may_fill else 403)
+    response = client.post(f"/forms/{form.id}/fill", data={"action": "draft"})
+    assert response.status_code == (303 if may_fill else 403)
+
+
+def test_the_navigation_has_a_forms_link(client_as):
+    page = client_as("viewer").get("/forms").get_data(as_text=True)
+    assert 'href="/forms"' in page and ">Forms</a>" in page
+
+
+# ---------------------------------------------------------------- designing
+
+def test_a_manager_designs_a_form_without_javascript(manager, app):
+    client = login(app.test_client(), manager.email)
+    response = client.post("/forms/new", data={"name": "Machine log", "description": "Daily"})
+    assert response.status_code == 303
+    form_url = response.headers["Location"]
+    assert client.post(f"{form_url}/fields/new", data={
+        "kind": "yes_no", "label": "Oil level ok", "required": "y",
+        "must_be_yes": "y"}).status_code == 303
+    assert client.post(f"{form_url}/fields/new", data={
+        "kind": "decimal", "label": "Hours", "minimum": "0", "maximum": "24",
+        "unit": "h", "condition_key": "f1", "condition_value": "no"}).status_code == 303
+    page = client.get(form_url).get_data(as_text=True)
+    assert "Oil level ok" in page and "Must be yes" in page
+    assert "Only when “Oil level ok” is no" in page
+    assert client.post(f"{form_url}/fields/f2/move", data={"direction": "up"}).status_code == 303
+    page = client.get(form_url).get_data(as_text=True)
+    assert page.index("Hours") < page.index("Oil level ok")
+    # removing asks first without JavaScript, then removes
+    question = client.get(f"{form_url}/fields/f2/delete")
+    assert question.status_code == 200 and "Remove the field “Hours”" in question.get_data(
+        as_text=True)
+    assert client.post(f"{form_url}/fields/f2/delete").status_code == 303
+    page = client.get(form_url).get_data(as_text=True)
+    assert "Field “Hours” removed." in page and 'id="field-f2"' not in page
+
+
+def test_a_bad_field_shows_every_message_next_to_its_input(designed, manager, app):
+    form, _keys = designed
+    client = login(app.test_client(), manager.email)
+    response = client.post(f"/forms/{form.id}/fields/new", data={
+        "kind": "decimal", "label": "", "minimum": "abc", "maximum": "1"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Enter a label." in page and "Enter a number." in page
+    assert count(FormField) == 7
+
+
+def test_the_field_form_warns_that_a_form_with_submissions_gets_a_new_version(
+        designed, manager, staff, app):
+    form, keys = designed
+    fill(staff, form, keys, "4")
+    client = login(app.test_client(), manager.email)
+    url = f"/forms/{form.id}/fields/{keys['Temperature']}/edit"
+    assert 'id="new-version-note"' in client.get(url).get_data(as_text=True)
+    response = client.post(url, data={"kind": "decimal", "label": "Core temperature",
+                                      "maximum": "8"})
+    assert response.status_code == 303
+    assert count(FormVersion) == 2
+    assert "Version 2" in client.get(f"/forms/{form.id}").get_data(as_text=True)
+
+
+def test_archiving_a_form_stops_new_submissions(designed, manager, staff, app):
+    form, _keys = designed
+    client = login(app.test_client(), manager.email)
+    assert client.post(f"/forms/{form.id}/active", data={"active": "0"}).status_code == 303
+    assert f'id="form-{form.id}"' not in client.get("/forms").get_data(as_text=True)
+    assert f'id="form-{form.id}"' in client.get("/forms?status=archived").get_data(as_text=True)
+    staff_client = login(app.test_client(), staff.email)
+    assert staff_client.get(f"/forms/{form.id}/fill").status_code == 303
+    assert staff_client.post(f"/forms/{form.id}/fill", data={"action": "draft"}
+                             ).status_code == 303
+    assert count(FormSubmission) == 0
+
+
+# ---------------------------------------------------------------- filling
+
+def test_filling_shows_every_message_at_once_and_writes_nothing(designed, staff, app):
+    form, keys = designed
+    client = login(app.test_client(), staff.email)
+    page = client.get(f"/forms/{form.id}/fill").get_data(as_text=True)
+    assert "Packaging intact *" in page and "Arrival" in page
+    assert 'list="f7-options"' in page  # the product picker
+    response = client.post(f"/forms/{form.id}/fill", data={
+        "action": "submit", keys["Temperature"]: "30", keys["Best before"]: "tomorrow",
+        keys["Packaging intact"]: "no"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    for message in ("Enter a number from 0 to 20 °C.", "Enter a date as YYYY-MM-DD.",
+                    "This field is required."):
+        assert message in page
+    assert page.count("invalid-feedback") == 3  # temperature, date, the damage notes
+    assert 'value="30"' in page  # what was typed stays
+    assert count(FormSubmission) == 0
+
+
+def test_a_draft_is_saved_continued_and_submitted_then_read_only(designed, staff, app,
+                                                                 company):
+    product = ProductFactory(company=company, sku="FLOUR-25", name="Flour 25 kg")
+    form, keys = designed
+    client = login(app.test_client(), staff.email)
+    response = client.post(f"/forms/{form.id}/fill", data={
+        "action": "draft", keys["Temperature"]: "6.5", keys["Carrier"]: "UPS"})
+    assert response.status_code == 303
+    draft_url = response.headers["Location"]
+    page = client.get(draft_url).get_data(as_text=True)
+    assert "Draft" in page and "6.5 °C" in page and 'id="continue-draft"' in page
+    edit = client.get(draft_url + "/edit").get_data(as_text=True)
+    assert 'value="6.5"' in edit and '<option selected value="UPS">' in edit
+    response = client.post(draft_url + "/edit", data={
+        "action": "submit", keys["Temperature"]: "6.5", keys["Carrier"]: "UPS",
+        keys["Packaging intact"]: "yes", keys["Product"]: product.picker_label})
+    assert response.status_code == 303
+    page = client.get(draft_url).get_data(as_text=True)
+    assert "Submitted" in page and "Flour 25 kg" in page
+    assert 'id="continue-draft"' not in page
+    assert "Damage notes" not in page  # its condition (packaging not intact) is not met
+    # read-only: the edit page sends back to the record, a POST changes nothing
+    assert client.get(draft_url + "/edit").status_code == 303
+    client.post(draft_url + "/edit", data={"action": "submit", keys["Temperature"]: "1",
+                                           keys["Packaging intact"]: "yes"})
+    assert "6.5 °C" in client.get(draft_url).get_data(as_text=True)
+
+
+def test_user_text_is_escaped(manager, staff, app):
+    form = service.create_form(company_id=manager.company_id, user=manager,
+                               name="<script>alert(1)</script>")
+    field = service.add_field(company_id=manager.company_id, form_id=form.id, user=manager,
+                              kind="text", label="<b>Label</b>")
+    submission = service.save_submission(company_id=staff.company_id, form_id=form.id,
+                                         user=staff, answers={field.key: "<img src=x>"},
+                                         submit=True)
+    client = login(app.test_client(), staff.email)
+    for url in (f"/forms/{form.id}", f"/forms/{form.id}/submissions",
+                f"/forms/{form.id}/submissions/{submission.id}", "/forms"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in page and "<b>Label" not in page
+        assert "<img src=x>" not in page
+
+
+# ---------------------------------------------------------------- submissions list
+
+def test_submissions_filter_on_answer_values(designed, staff, client_as):
+    form, keys = designed
+    temp, date_key, carrier = keys["Temperature"], keys["Best before"], keys["Carrier"]
+    fill(staff, form, keys, "4", **{date_key: "2027-01-10", carrier: "DHL"})
+    fill(staff, form, keys, "9.5", **{date_key: "2027-02-10", carrier: "UPS"})
+    fill(staff, form, keys, "12", intact="no", **{date_key: "2027-03-10", carrier: "UPS"})
+    client = client_as("viewer")
+    base = f"/forms/{form.id}/submissions"
+
+    def temperatures(query):
+        page = client.get(f"{base}?{query}").get_data(as_text=True)
+        return sorted(t for t in ("4 °C", "9.5 °C", "12 °C") if f">{t}<" in page)
+
+    assert temperatures("") == ["12 °C", "4 °C", "9.5 °C"]
+    assert temperatures(f"{temp}_min=8") == ["12 °C", "9.5 °C"]
+    assert temperatures(f"{temp}_min=8&{temp}_max=10") == ["9.5 °C"]
+    assert temperatures(f"{date_key}_from=2027-02-01&{date_key}_to=2027-02-28") == ["9.5 °C"]
+    assert temperatures(f"{carrier}=UPS") == ["12 °C", "9.5 °C"]
+    assert temperatures(f"{keys['Packaging intact']}=no") == ["12 °C"]
+    # a value that does not parse is no filter, never a 500
+    assert temperatures(f"{temp}_min=warm&{date_key}_from=x&{carrier}=FedEx") == [
+        "12 °C", "4 °C", "9.5 °C"]
+    assert temperatures(f"{temp}_min=8&sort=id") == ["12 °C", "9.5 °C"]
+
+
+def test_submissions_list_by_created_day_and_status(designed, staff, client_as):
+    form, keys = designed
+    old = fill(staff, form, keys, "1")
+    old.created_at = old.created_at - timedelta(days=40)
+    db.session.commit()
+    fill(staff, form, keys, "2", submit=False)
+    client = client_as("viewer")
+    today = db.session.get(FormSubmission, old.id).created_at + timedelta(days=40)
+    page = client.get(f"/forms/{form.id}/submissions?from={today.date().isoformat()}"
+                      ).get_data(as_text=True)
+    assert f"submission-{old.id}\"" not in page and ">2 °C<" in page
+    page = client.get(f"/forms/{form.id}/submissions?status=submitted").get_data(as_text=True)
+    assert ">1 °C<" in page and ">2 °C<" not in page
+
+
+def test_the_csv_has_one_column_per_field_across_versions(designed, manager, staff,
+                                                          client_as):
+    form, keys = designed
+    first = fill(staff, form, keys, "4", **{keys["Carrier"]: "DHL"})
+    service.add_field(company_id=manager.company_id, form_id=form.id, user=manager,
+                      kind="text", label="Seal number")  # version 2
+    second = service.save_submission(
+        company_id=staff.company_id, form_id=form.id, user=staff, submit=True,
+        answers={keys["Packaging intact"]: "yes", keys["Temperature"]: "9",
+                 "f8": "=SUM(A1)"})
+    response = client_as("viewer").get(f"/forms/{form.id}/submissions?format=csv&sort=id")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    header = rows[0]
+    assert header[:6] == ["id", "status", "version", "created_by", "created_at", "submitted_at"]
+    assert header[6:] == ["Packaging intact", "Temperature", "Best before", "Carrier",
+                          "Damage notes", "Product", "Seal number"]
+    by_id = {row[0]: dict(zip(header, row)) for row in rows[1:]}
+    assert by_id[str(first.id)]["Temperature"] == "4 °C"
+    assert by_id[str(first.id)]["Carrier"] == "DHL" and by_id[str(first.id)]["version"] == "1"
+    assert by_id[str(first.id)]["Seal number"] == ""
+    assert by_id[str(second.id)]["Seal number"] == "'=SUM(A1)"  # no formula in a spreadsheet
+    assert by_id[str(second.id)]["version"] == "2"
+    filtered = client_as("viewer").get(
+        f"/forms/{form.id}/submissions?format=csv&{keys['Temperature']}_min=5")
+    assert len(list(csv.reader(io.StringIO(filtered.get_data(as_text=True))))) == 2
+
+
+def test_the_submission_page_is_printable(designed, staff, client_as):
+    form, keys = designed
+    submission = fill(staff, form, keys, "4")
+    page = client_as("viewer").get(f"/forms/{form.id}/submissions/{submission.id}"
+                                   ).get_data(as_text=True)
+    assert "data-print" in page and "js/purchasing.js" in page
+    assert 'id="answer-f3">4 °C' in page
+
+
+# ---------------------------------------------------------------- query counts
+
+def test_the_submissions_list_costs_the_same_for_5_or_60_rows(designed, staff, client_as,
+                                                              queries_for):
+    form, keys = designed
+    client = client_as("viewer")
+    for i in range(5):
+        fill(staff, form, keys, str(i % 20), **{keys["Carrier"]: "DHL"})
+    url = f"/forms/{form.id}/submissions?per_page=100&{keys['Temperature']}_min=0"
+    few = queries_for(client, url)
+    for i in range(55):
+        fill(staff, form, keys, str(i % 20), **{keys["Carrier"]: "UPS"})
+    assert queries_for(client, url) == few
+    for i in range(45):
+        fill(staff, form, keys, "5")
+    first = queries_for(client, f"/forms/{form.id}/submissions?per_page=5&page=1")
+    deep = queries_for(client, f"/forms/{form.id}/submissions?per_page=5&page=21")
+    assert deep == first + 1  # the page's ids, then its rows
+
+
+def test_the_forms_list_and_pages_cost_a_constant_number_of_queries(designed, manager, staff,
+                                                                    client_as, queries_for):
+    form, keys = designed
+    submission = fill(staff, form, keys, "4")
+    client = client_as("manager")
+    few = queries_for(client, "/forms")
+    for n in range(25):
+        service.create_form(company_id=manager.company_id, user=manager, name=f"Form {n}")
+    assert queries_for(client, "/forms?per_page=100") == few
+    detail = queries_for(client, f"/forms/{form.id}")
+    service.add_field(company_id=manager.company_id, form_id=form.id, user=manager,
+                      kind="text", label="More")
+    assert queries_for(client, f"/forms/{form.id}") == detail
+    assert queries_for(client, f"/forms/{form.id}/submissions/{submission.id}") <= 8
+    assert queries_for(client, f"/forms/{form.id}/fill") <= 6
