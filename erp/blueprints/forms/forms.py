@@ -35,9 +35,9 @@ class FieldForm(FlaskForm):
     options = TextAreaField("Choices", validators=[Optional(),
                                                    Length(max=OPTIONS_MAX * (OPTION_LIMIT + 2))],
                             description="For a list: one choice a line.")
-    minimum = StringField("Minimum", render_kw={"inputmode": "decimal"},
+    minimum = StringField("Minimum", validators=[Optional(), Length(max=40)], render_kw={"inputmode": "decimal"},
                           description="For a number: the least value accepted.")
-    maximum = StringField("Maximum", render_kw={"inputmode": "decimal"},
+    maximum = StringField("Maximum", validators=[Optional(), Length(max=40)], render_kw={"inputmode": "decimal"},
                           description="For a number: the greatest value accepted.")
     unit = StringField("Unit", validators=[Optional(), Length(max=20)],
                        description="For a number, e.g. °C or kg.")
