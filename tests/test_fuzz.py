@@ -351,6 +351,8 @@ FORM_ROUTES = dict([
     route("forms.field_edit", "manager", FieldForm, form_id="form", key="field"),
     route("forms.field_move", "manager", fields(direction="choice"), form_id="form",
           key="field"),
+    route("forms.link_create", "manager", fields(product="text", category_id="choice"),
+          form_id="form"),
     *(route(endpoint, "staff", fields(action="choice", f2="choice", f3="number", f4="date",
                                       f5="choice", f6="text", f7="text"), **args)
       for endpoint, args in (("forms.form_fill", {"form_id": "form"}),
@@ -369,7 +371,7 @@ CSRF_ONLY = {
     "sales.order_confirm", "sales.order_confirm_over_limit",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
     "sales.order_line_remove", "tasks.task_delete", "forms.field_delete",
-    "forms.submission_delete",
+    "forms.submission_delete", "forms.link_delete",
 }
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
+from erp.models.catalog import Category, Product
 from erp.models.core import User
 from erp.models.fields import Text as TextField
 
@@ -161,8 +162,16 @@ class FormSubmission(CompanyScoped, db.Model):
     created_by_name: Mapped[str] = mapped_column(String(254), default="")
     submitted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     submitted_by_name: Mapped[str] = mapped_column(String(254), default="")
+    # a quality inspection's form (#23 item 5): what was inspected, and the inspection its
+    # answers decided when it was submitted
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True, nullable=True)
+    receipt_reference: Mapped[str] = mapped_column(String(60), default="")
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quality_inspections.id", ondelete="SET NULL"), index=True, nullable=True)
 
     form: Mapped[CustomForm] = relationship()
+    product: Mapped[Product | None] = relationship()
     version: Mapped[FormVersion] = relationship()
     created_by: Mapped[User | None] = relationship()
     answers: Mapped[list[FormAnswer]] = relationship(
@@ -212,3 +221,31 @@ class FormAnswer(CompanyScoped, db.Model):
     value_bool: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     submission: Mapped[FormSubmission] = relationship(back_populates="answers")
+
+
+class FormLink(CompanyScoped, db.Model):
+    """A product or a category names the form its quality inspections are filled on (a
+    product's own link wins over its category's)."""
+
+    __tablename__ = "form_links"
+    __table_args__ = (
+        UniqueConstraint("company_id", "product_id"),
+        UniqueConstraint("company_id", "category_id"),
+        CheckConstraint("(product_id IS NULL) <> (category_id IS NULL)", name="one_subject"),
+    )
+
+    form_id: Mapped[int] = mapped_column(ForeignKey("custom_forms.id", ondelete="CASCADE"),
+                                         index=True)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True, nullable=True)
+
+    form: Mapped[CustomForm] = relationship()
+    product: Mapped[Product | None] = relationship()
+    category: Mapped[Category | None] = relationship()
+
+    @property
+    def subject(self) -> str:
+        return f"Product {self.product}" if self.product is not None else (
+            f"Category {self.category}")

@@ -9,13 +9,14 @@ from decimal import Decimal, InvalidOperation
 from flask import Response
 from flask_login import current_user
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from erp.csv_io import chunks, dated_csv
 from erp.extensions import db
 from erp.lists import Csv, Filter, ListSpec, archive_filter, choice_filter, contains, day_filter
-from erp.models.forms import (NUMBER_KINDS, SUBMISSION_STATUSES, CustomForm,
-                              FormAnswer, FormField, FormSubmission, FormVersion)
+from erp.models.catalog import Category
+from erp.models.forms import (NUMBER_KINDS, SUBMISSION_STATUSES, CustomForm, FormAnswer,
+                              FormField, FormLink, FormSubmission, FormVersion)
 from erp.parsing import parse_date
 from erp.services import forms as form_service
 
@@ -136,10 +137,21 @@ def export(form: CustomForm, stmt: Select) -> Response:
     return dated_csv(f"form-{form.id}-submissions", header, rows())
 
 
-def submission_count(form: CustomForm) -> int:
-    """Capped: how many submissions the form has (up to 1,001)."""
-    capped = select(FormSubmission.id).where(
-        FormSubmission.company_id == form.company_id,
-        FormSubmission.form_id == form.id).limit(1001).subquery()
-    return db.session.scalar(select(func.count()).select_from(capped))
+LINKS_SHOWN = 100  # the products and categories a form's page lists
+CATEGORY_CHOICES = 300
 
+
+def form_links(form: CustomForm) -> list[FormLink]:
+    """The products and categories inspected on `form` (categories first), bounded."""
+    return list(db.session.scalars(
+        select(FormLink).where(FormLink.company_id == form.company_id,
+                               FormLink.form_id == form.id)
+        .options(joinedload(FormLink.product), joinedload(FormLink.category))
+        .order_by(FormLink.category_id.is_(None), FormLink.id).limit(LINKS_SHOWN)))
+
+
+def category_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(
+        select(Category.id, Category.name).where(Category.company_id == current_user.company_id,
+                                                 Category.active.is_(True))
+        .order_by(Category.name).limit(CATEGORY_CHOICES)).all())

@@ -7,6 +7,10 @@ Rules:
 - A field's `key` (f1, f2 ...) is given once and kept by every copy; a condition names
   the key of another field of the form ("show when f3 is yes"), which is a yes / no or a
   list field and has no condition of its own (no chains, no cycles).
+- A product or a category may name the form its quality inspections are filled on
+  (`link_form`; the product's own link wins). A submission made for a product (and a
+  goods receipt) records, when submitted, the quality inspection its answers decide: a
+  yes / no field marked "must be yes" answered no fails it (`inspection_result`).
 - A submission is checked whole: every bad answer is reported at once (`ValidationError`
   keyed by the field's key). A draft may leave required fields empty; submitting may not.
   Answers of fields whose condition is not met are dropped. A submitted form is
@@ -19,22 +23,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from erp.extensions import db
 from erp.models import User
 from erp.models.base import utcnow
-from erp.models.catalog import Product, Supplier
+from erp.models.catalog import Category, Product, Supplier
+from erp.models.core import company_today
 from erp.models.forms import (FIELD_KINDS, FIELD_TEXT, FORM_TEXT, LIST_KINDS, LONG_TEXT_MAX,
                               NUMBER_KINDS, NUMBER_LIMIT, OPTION_LIMIT, OPTIONS_MAX,
                               RECORD_KINDS, SHORT_TEXT_MAX, CustomForm, FormAnswer, FormField,
-                              FormSubmission, FormVersion)
+                              FormLink, FormSubmission, FormVersion)
 from erp.models.production import Employee
 from erp.models.sales import Customer
 from erp.services import DomainError, NotFound, PermissionDenied, ValidationError, atomic
 from erp.services import audit, pickers
-from erp.services.validation import BadValue, add_error, clean_texts, date_value
+from erp.services.validation import add_error, clean_texts, company_record, date_value
 
 FORM_RECORD = "CustomForm"
 SUBMISSION_RECORD = "FormSubmission"
@@ -548,11 +553,15 @@ def can_edit_submission(submission: FormSubmission, user: User) -> bool:
 
 
 def save_submission(*, company_id: int, form_id: int, user: User, answers: Mapping[str, Any],
-                    submit: bool, submission_id: int | None = None) -> FormSubmission:
+                    submit: bool, submission_id: int | None = None,
+                    product_id: int | None = None,
+                    receipt_reference: str = "") -> FormSubmission:
     """Start (no `submission_id`) or continue a draft and save its answers; `submit`
-    finishes it (required fields answered), after which it is read-only. Raises NotFound,
-    ValidationError (every field's problem), DomainError (archived form, submitted already),
-    PermissionDenied (another's draft). Commits."""
+    finishes it (required fields answered), after which it is read-only. A new submission
+    may be a quality inspection of `product_id` (and a goods receipt): submitting it
+    records the inspection its answers decide. Raises NotFound, ValidationError (every
+    field's problem), DomainError (archived form, submitted already), PermissionDenied
+    (another's draft). Commits."""
     with atomic():
         form = get_form(company_id, form_id)
         if submission_id is None:
@@ -560,6 +569,7 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
                 raise DomainError("This form is archived: it takes no new submissions.")
             version = latest_version(form)
             submission = None
+            subject = _subject(company_id, product_id, receipt_reference)
         else:
             submission = get_submission(company_id, form_id, submission_id)
             if not submission.is_draft:
@@ -573,7 +583,7 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
             submission = FormSubmission(company_id=company_id, form_id=form.id,
                                         version_id=version.id, status="draft",
                                         created_by_id=user.id, created_by_name=user.email,
-                                        answers=[])
+                                        answers=[], **subject)
             db.session.add(submission)
         changes = _store(submission, version, values)
         if submit:
@@ -581,11 +591,107 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
             submission.submitted_at = utcnow()
             submission.submitted_by_name = user.email
         db.session.flush()
+        if submit and submission.product_id is not None:
+            _inspect(form, version, submission, values, user)
         audit.record(company_id=company_id, user=user,
                      action="submit" if submit else "save_draft",
                      record_type=SUBMISSION_RECORD, record_id=submission.id,
                      summary=f"{form.name} #{submission.id}", changes=changes)
     return submission
+
+
+def _subject(company_id: int, product_id: int | None, receipt_reference: str) -> dict:
+    """The product (of the company) and receipt a new submission inspects."""
+    receipt_reference = (receipt_reference or "").strip()
+    if len(receipt_reference) > 60:
+        raise ValidationError("A goods receipt's reference has at most 60 characters.")
+    if product_id is None:
+        return {"receipt_reference": receipt_reference}
+    if company_record(Product, company_id, product_id) is None:
+        raise NotFound("No such product.")
+    return {"product_id": product_id, "receipt_reference": receipt_reference}
+
+
+def inspection_result(version: FormVersion, values: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """pass, or fail with the labels of the shown "must be yes" fields answered no."""
+    failed = [field.label for field in version.fields
+              if field.must_be_yes and field.key in values and values[field.key] is False]
+    return ("fail" if failed else "pass"), failed
+
+
+def _inspect(form: CustomForm, version: FormVersion, submission: FormSubmission,
+             values: Mapping[str, Any], user: User) -> None:
+    """Record the quality inspection a submitted inspection form decides (same transaction)."""
+    from erp.services import quality
+
+    result, failed = inspection_result(version, values)
+    notes = f"Form “{form.name}” #{submission.id}" + (
+        f": not as required: {', '.join(failed)}." if failed else ".")
+    inspection = quality.create_inspection(
+        company_id=submission.company_id, user=user, result=result,
+        inspected_on=company_today(submission.company_id), product_id=submission.product_id,
+        receipt_reference=submission.receipt_reference, notes=notes[:2000])
+    submission.inspection_id = inspection.id
+
+
+def inspection_form(company_id: int, product: Product) -> CustomForm | None:
+    """The active form a product's inspections are filled on: its own, else its
+    category's; None when neither names one."""
+    criteria = [FormLink.product_id == product.id]
+    if product.category_id is not None:
+        criteria.append(FormLink.category_id == product.category_id)
+    links = db.session.execute(
+        select(FormLink.product_id, CustomForm).join(CustomForm, CustomForm.id == FormLink.form_id)
+        .where(FormLink.company_id == company_id, CustomForm.active.is_(True),
+               or_(*criteria))).all()
+    links.sort(key=lambda row: row[0] is None)  # the product's own link first
+    return links[0][1] if links else None
+
+
+def link_form(*, company_id: int, form_id: int, user: User, product_id: int | None = None,
+              category_id: int | None = None) -> FormLink:
+    """Name `form_id` as the inspection form of a product or a category (replacing the
+    one it named). Raises NotFound, ValidationError. Commits."""
+    if (product_id is None) == (category_id is None):
+        raise ValidationError(field_errors={"product": ["Choose a product or a category."]})
+    with atomic():
+        form = get_form(company_id, form_id)
+        model, record_id, column = ((Product, product_id, FormLink.product_id)
+                                    if product_id is not None else
+                                    (Category, category_id, FormLink.category_id))
+        subject = company_record(model, company_id, record_id)
+        if subject is None:
+            raise ValidationError(field_errors={
+                "product" if product_id is not None else "category": ["No such record."]})
+        link = db.session.scalar(select(FormLink).where(FormLink.company_id == company_id,
+                                                        column == record_id))
+        old = link.form_id if link is not None else None
+        if link is None:
+            link = FormLink(company_id=company_id, product_id=product_id,
+                            category_id=category_id)
+            db.session.add(link)
+        link.form_id = form.id
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="link", record_type=FORM_RECORD,
+                     record_id=form.id, summary=f"{form.name}: inspection form of {subject}",
+                     changes={"form_id": (old, form.id)})
+    return link
+
+
+def unlink_form(*, company_id: int, form_id: int, link_id: int, user: User) -> None:
+    """Stop a product or category using this form for its inspections. Raises NotFound.
+    Commits."""
+    with atomic():
+        form = get_form(company_id, form_id)
+        link = db.session.scalar(select(FormLink).where(
+            FormLink.id == link_id, FormLink.form_id == form.id,
+            FormLink.company_id == company_id))
+        if link is None:
+            raise NotFound("No such link.")
+        audit.record(company_id=company_id, user=user, action="unlink",
+                     record_type=FORM_RECORD, record_id=form.id,
+                     summary=f"{form.name}: no longer the inspection form of {link.subject}")
+        db.session.delete(link)
 
 
 def delete_draft(*, company_id: int, form_id: int, submission_id: int, user: User) -> None:

@@ -1,11 +1,13 @@
-"""custom forms: forms, their versions and fields, submissions and typed answer rows (#23)
+"""custom forms: forms, their versions and fields, submissions and typed answer rows, and
+the links naming a product's or a category's inspection form (#23)
 
 Answers are rows with one typed value column each (text, number, date, yes/no), indexed
 by (company, form, field key, value) so a submissions list filters on them by index.
+Only new tables: no existing table is altered.
 
 Revision ID: 0015_custom_forms
 Revises: 0012_default_warehouse
-Create Date: 2026-12-02 14:29:20.585230
+Create Date: 2026-12-02 14:42:52.443813
 
 """
 from alembic import op
@@ -78,6 +80,28 @@ def upgrade():
     with op.batch_alter_table('form_fields', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_form_fields_company_id'), ['company_id'], unique=False)
 
+    op.create_table('form_links',
+    sa.Column('form_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('(product_id IS NULL) <> (category_id IS NULL)', name=op.f('ck_form_links_one_subject')),
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_form_links_category_id_categories'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_form_links_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['form_id'], ['custom_forms.id'], name=op.f('fk_form_links_form_id_custom_forms'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_form_links_product_id_products'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_form_links')),
+    sa.UniqueConstraint('company_id', 'category_id', name=op.f('uq_form_links_company_id_category_id')),
+    sa.UniqueConstraint('company_id', 'product_id', name=op.f('uq_form_links_company_id_product_id'))
+    )
+    with op.batch_alter_table('form_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_form_links_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_form_links_form_id'), ['form_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_form_links_product_id'), ['product_id'], unique=False)
+
     op.create_table('form_submissions',
     sa.Column('form_id', sa.Integer(), nullable=False),
     sa.Column('version_id', sa.Integer(), nullable=False),
@@ -86,6 +110,9 @@ def upgrade():
     sa.Column('created_by_name', sa.String(length=254), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('submitted_by_name', sa.String(length=254), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('receipt_reference', sa.String(length=60), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=True),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('company_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -94,6 +121,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_form_submissions_company_id_companies'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_form_submissions_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['form_id'], ['custom_forms.id'], name=op.f('fk_form_submissions_form_id_custom_forms'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inspection_id'], ['quality_inspections.id'], name=op.f('fk_form_submissions_inspection_id_quality_inspections'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_form_submissions_product_id_products'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['version_id'], ['form_versions.id'], name=op.f('fk_form_submissions_version_id_form_versions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_form_submissions'))
     )
@@ -102,6 +131,8 @@ def upgrade():
         batch_op.create_index('ix_form_submissions_company_form_status', ['company_id', 'form_id', 'status', 'submitted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_form_submissions_created_by_id'), ['created_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_form_submissions_form_id'), ['form_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_form_submissions_inspection_id'), ['inspection_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_form_submissions_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_form_submissions_version_id'), ['version_id'], unique=False)
 
     op.create_table('form_answers',
@@ -146,12 +177,20 @@ def downgrade():
     op.drop_table('form_answers')
     with op.batch_alter_table('form_submissions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_submissions_version_id'))
+        batch_op.drop_index(batch_op.f('ix_form_submissions_product_id'))
+        batch_op.drop_index(batch_op.f('ix_form_submissions_inspection_id'))
         batch_op.drop_index(batch_op.f('ix_form_submissions_form_id'))
         batch_op.drop_index(batch_op.f('ix_form_submissions_created_by_id'))
         batch_op.drop_index('ix_form_submissions_company_form_status')
         batch_op.drop_index('ix_form_submissions_company_form_created')
 
     op.drop_table('form_submissions')
+    with op.batch_alter_table('form_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_form_links_product_id'))
+        batch_op.drop_index(batch_op.f('ix_form_links_form_id'))
+        batch_op.drop_index(batch_op.f('ix_form_links_category_id'))
+
+    op.drop_table('form_links')
     with op.batch_alter_table('form_fields', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_form_fields_company_id'))
 

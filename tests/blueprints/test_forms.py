@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from erp.extensions import db
-from erp.models.forms import FormAnswer, FormField, FormSubmission, FormVersion
+from erp.models.forms import FormAnswer, FormField, FormLink, FormSubmission, FormVersion
+from erp.models.quality import QualityInspection
 from erp.services import forms as service
 from tests.conftest import login
 from tests.factories.catalog import ProductFactory
@@ -63,18 +64,22 @@ def urls(form, submission, key):
 
 # ---------------------------------------------------------------- roles and companies
 
-def test_every_form_address_answers_404_to_another_company(designed, staff,
+def test_every_form_address_answers_404_to_another_company(designed, manager, staff, company,
                                                           other_company_client):
     form, keys = designed
     draft = fill(staff, form, keys, "4", submit=False)
-    before = (count(FormField), count(FormSubmission), count(FormAnswer))
+    link = service.link_form(company_id=company.id, form_id=form.id, user=manager,
+                             product_id=ProductFactory(company=company).id)
+    before = (count(FormField), count(FormSubmission), count(FormAnswer), count(FormLink))
     addresses = urls(form, draft, keys["Temperature"])
+    addresses["post"] += [f"/forms/{form.id}/links", f"/forms/{form.id}/links/{link.id}/delete"]
     for url in addresses["get"]:
         assert other_company_client.get(url).status_code == 404, url
     for url in addresses["post"]:
         assert other_company_client.post(url, data={"kind": "text", "label": "X",
                                                     "action": "submit"}).status_code == 404, url
-    assert (count(FormField), count(FormSubmission), count(FormAnswer)) == before
+    assert (count(FormField), count(FormSubmission), count(FormAnswer),
+            count(FormLink)) == before
     page = other_company_client.get("/forms?status=all").get_data(as_text=True)
     assert form.name not in page
 
@@ -350,3 +355,76 @@ def test_the_forms_list_and_pages_cost_a_constant_number_of_queries(designed, ma
     assert queries_for(client, f"/forms/{form.id}") == detail
     assert queries_for(client, f"/forms/{form.id}/submissions/{submission.id}") <= 8
     assert queries_for(client, f"/forms/{form.id}/fill") <= 6
+
+
+# ---------------------------------------------------------------- quality inspections
+
+def test_an_incoming_goods_checklist_decides_a_receipt_inspection(manager, staff, app,
+                                                                  company):
+    """#23's "done when": a manager designs the checklist and attaches it to a category;
+    staff inspect a receipt on it; a failed answer fails the inspection; the answers are
+    searched and exported."""
+    from tests.factories.catalog import CategoryFactory
+    category = CategoryFactory(company=company, name="Chilled")
+    product = ProductFactory(company=company, sku="YOG-1", name="Yoghurt",
+                             category_id=category.id)
+    form, keys = checklist(manager)
+    boss = login(app.test_client(), manager.email)
+    response = boss.post(f"/forms/{form.id}/links", data={"category_id": str(category.id)})
+    assert response.status_code == 303
+    assert "Category Chilled is now inspected" in boss.get(f"/forms/{form.id}").get_data(
+        as_text=True)
+
+    worker = login(app.test_client(), staff.email)
+    response = worker.post("/quality/inspections/new", data={
+        "product": "YOG-1", "receipt_reference": "PO-2026-000007",
+        "inspected_on": "2026-12-01", "result": "pass"})
+    assert response.status_code == 303
+    fill_url = response.headers["Location"]
+    assert fill_url.startswith(f"/forms/{form.id}/fill?") and f"product={product.id}" in fill_url
+    page = worker.get(fill_url).get_data(as_text=True)
+    assert "Quality inspection of" in page and "PO-2026-000007" in page
+    response = worker.post(fill_url, data={
+        "action": "submit", keys["Packaging intact"]: "no", keys["Temperature"]: "11",
+        keys["Damage notes"]: "Two trays crushed"})
+    assert response.status_code == 303
+    submission_page = worker.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="inspection-link"' in submission_page
+    db.session.rollback()
+    inspection = db.session.scalar(select(QualityInspection))
+    assert inspection.result == "fail" and inspection.product_id == product.id
+    assert inspection.receipt_reference == "PO-2026-000007"
+    page = worker.get(f"/quality/inspections/{inspection.id}").get_data(as_text=True)
+    assert 'id="inspection-form-answers"' in page
+
+    temp = keys["Temperature"]
+    found = worker.get(f"/forms/{form.id}/submissions?{temp}_min=8").get_data(as_text=True)
+    assert ">11 °C<" in found
+    exported = worker.get(f"/forms/{form.id}/submissions?format=csv&{temp}_min=8")
+    assert "Two trays crushed" in exported.get_data(as_text=True)
+
+
+def test_a_product_without_a_form_is_inspected_as_before(staff, app, company):
+    ProductFactory(company=company, sku="PLAIN-1")
+    worker = login(app.test_client(), staff.email)
+    response = worker.post("/quality/inspections/new", data={
+        "product": "PLAIN-1", "inspected_on": "2026-12-01", "result": "pass"})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/quality/inspections/")
+    assert count(QualityInspection) == 1
+
+
+def test_links_are_removed_and_refused_for_another_companys_records(designed, manager, app,
+                                                                    company, other_company):
+    form, _keys = designed
+    foreign = ProductFactory(company=other_company, sku="FOREIGN-1")
+    product = ProductFactory(company=company, sku="OWN-1")
+    boss = login(app.test_client(), manager.email)
+    boss.post(f"/forms/{form.id}/links", data={"product": f"x [#{foreign.id}]"})
+    boss.post(f"/forms/{form.id}/links", data={"product": "nothing-like-it"})
+    assert count(FormLink) == 0
+    assert boss.post(f"/forms/{form.id}/links", data={"product": "OWN-1"}).status_code == 303
+    link = db.session.scalar(select(FormLink))
+    assert link.product_id == product.id
+    assert boss.post(f"/forms/{form.id}/links/{link.id}/delete").status_code == 303
+    assert count(FormLink) == 0

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from erp.extensions import db
 from erp.models import AuditEntry
-from erp.models.forms import FormAnswer, FormField, FormSubmission, FormVersion
+from erp.models.forms import FormAnswer, FormField, FormLink, FormSubmission, FormVersion
+from erp.models.quality import QualityInspection
 from erp.services import DomainError, NotFound, PermissionDenied, ValidationError
 from erp.services import forms as service
 from tests.factories.catalog import ProductFactory
@@ -284,3 +285,68 @@ def test_an_archived_form_takes_no_new_submissions(manager, staff):
                             active=False)
     with pytest.raises(DomainError, match="archived"):
         save(staff, form, {}, submit=False)
+
+
+# ---------------------------------------------------------------- quality inspections
+
+def test_a_products_own_form_wins_over_its_categorys(manager, company):
+    from tests.factories.catalog import CategoryFactory
+    category = CategoryFactory(company=company, name="Dairy")
+    product = ProductFactory(company=company, category_id=category.id)
+    other = ProductFactory(company=company, category_id=category.id)
+    by_category, _ = checklist(manager, "Dairy check")
+    own, _ = checklist(manager, "Milk check")
+    service.link_form(company_id=company.id, form_id=by_category.id, user=manager,
+                      category_id=category.id)
+    service.link_form(company_id=company.id, form_id=own.id, user=manager,
+                      product_id=product.id)
+    assert service.inspection_form(company.id, product).id == own.id
+    assert service.inspection_form(company.id, other).id == by_category.id
+    # linking again replaces the product's form; an archived form is not used
+    service.link_form(company_id=company.id, form_id=by_category.id, user=manager,
+                      product_id=product.id)
+    assert count(FormLink) == 2
+    service.set_form_active(company_id=company.id, form_id=by_category.id, user=manager,
+                            active=False)
+    assert service.inspection_form(company.id, product) is None
+
+
+def test_a_form_is_not_linked_to_another_companys_product(manager, other_company):
+    foreign = ProductFactory(company=other_company)
+    form, _ = checklist(manager)
+    with pytest.raises(ValidationError):
+        service.link_form(company_id=manager.company_id, form_id=form.id, user=manager,
+                          product_id=foreign.id)
+    with pytest.raises(NotFound):
+        service.save_submission(company_id=manager.company_id, form_id=form.id, user=manager,
+                                answers={}, submit=False, product_id=foreign.id)
+
+
+@pytest.mark.parametrize("intact,result", [("yes", "pass"), ("no", "fail")])
+def test_submitting_an_inspection_form_records_the_inspection_its_answers_decide(
+        manager, staff, company, intact, result):
+    product = ProductFactory(company=company, sku="EGG-1")
+    form, keys = checklist(manager)
+    answers = {keys["Packaging intact"]: intact, keys["Temperature"]: "4",
+               keys["Damage notes"]: "Crushed"}
+    draft = service.save_submission(company_id=company.id, form_id=form.id, user=staff,
+                                    answers=answers, submit=False, product_id=product.id,
+                                    receipt_reference="PO-2026-000001")
+    assert draft.inspection_id is None and count(QualityInspection) == 0
+    done = save(staff, form, answers, submission_id=draft.id)
+    inspection = db.session.get(QualityInspection, done.inspection_id)
+    assert (inspection.result, inspection.product_id) == (result, product.id)
+    assert inspection.receipt_reference == "PO-2026-000001"
+    assert inspection.inspector_id == staff.id
+    assert ("Packaging intact" in inspection.notes) == (result == "fail")
+
+
+def test_a_failed_inspection_form_writes_nothing_when_an_answer_is_bad(manager, staff,
+                                                                       company):
+    product = ProductFactory(company=company)
+    form, keys = checklist(manager)
+    with pytest.raises(ValidationError):
+        service.save_submission(company_id=company.id, form_id=form.id, user=staff,
+                                answers={keys["Packaging intact"]: "no"}, submit=True,
+                                product_id=product.id)
+    assert count(QualityInspection) == 0 and count(FormSubmission) == 0

@@ -4,6 +4,7 @@
 | /forms, /forms/<id>                      | viewer  |
 | /forms/new, /forms/<id>/edit, .../active | manager |
 | /forms/<id>/fields/...                   | manager (add, edit, move, remove a field) |
+| /forms/<id>/links[/<link_id>/delete]     | manager (the products and categories inspected on it) |
 | /forms/<id>/fill                         | staff   |
 | /forms/<id>/submissions[/<sid>]          | viewer  (list, CSV, printable page) |
 | /forms/<id>/submissions/<sid>/edit       | staff   (continue a draft) |
@@ -17,7 +18,10 @@ from erp.auth import require_role
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm, fill_form, picker_url
 from erp.csv_io import export_limited
 from erp.extensions import db
-from erp.models.forms import CustomForm, FormSubmission, FormVersion
+from erp.models.catalog import Category, Product
+from erp.models.forms import CustomForm, FormLink, FormSubmission, FormVersion
+from erp.parsing import parse_id
+from erp.services.catalog import find_product
 from erp.queries import forms as queries
 from erp.queries import scoped_get_or_404
 from erp.services import DomainError, NotFound, ValidationError
@@ -67,7 +71,10 @@ def form_detail(form_id: int):
     version = service.latest_version(custom_form)
     return render("forms/detail.html", custom_form=custom_form, version=version,
                   by_key={field.key: field for field in version.fields},
-                  locked=service.version_has_submissions(version))
+                  locked=service.version_has_submissions(version),
+                  links=queries.form_links(custom_form),
+                  categories=queries.category_choices() if current_user.has_role("manager")
+                  else [])
 
 
 @bp.route("/<int:form_id>/edit", methods=["GET", "POST"])
@@ -91,6 +98,40 @@ def form_active(form_id: int):
     service.set_form_active(**_ids(), form_id=custom_form.id, active=active)
     flash(f"Form “{custom_form.name}” {'restored' if active else 'archived'}.", "success")
     return redirect_after_post("forms.form_detail", form_id=custom_form.id)
+
+
+@bp.route("/<int:form_id>/links", methods=["POST"])
+@require_role("manager")
+def link_create(form_id: int):
+    """Name this form as the inspection form of a product (picker) or a category."""
+    custom_form = _form(form_id)
+    text = request.form.get("product", "").strip()
+    product = find_product(current_user.company_id, text) if text else None
+    category_id = parse_id(request.form.get("category_id"))
+    try:
+        if text and product is None:
+            raise ValidationError("No such product: type its SKU or pick it from the list.")
+        link = service.link_form(**_ids(), form_id=custom_form.id,
+                                 product_id=product.id if product else None,
+                                 category_id=None if product else category_id)
+    except ValidationError as error:
+        messages = [m for ms in error.field_errors.values() for m in ms] or [str(error)]
+        flash(" ".join(messages), "danger")
+    else:
+        flash(f"{link.subject} is now inspected with this form.", "success")
+    return redirect_after_post(url_for("forms.form_detail", form_id=form_id) + "#links")
+
+
+@bp.route("/<int:form_id>/links/<int:link_id>/delete", methods=["POST"])
+@require_role("manager")
+def link_delete(form_id: int, link_id: int):
+    custom_form = _form(form_id)
+    try:
+        service.unlink_form(**_ids(), form_id=custom_form.id, link_id=link_id)
+    except NotFound:
+        abort(404)
+    flash("The link is removed.", "success")
+    return redirect_after_post(url_for("forms.form_detail", form_id=form_id) + "#links")
 
 
 # ---------------------------------------------------------------- designing fields
@@ -170,7 +211,16 @@ def field_delete(form_id: int, key: str):
 
 def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmission | None):
     """The fill page of a new submission or a draft; POST saves it (`action`: draft or
-    submit) and goes to the submission's page."""
+    submit) and goes to the submission's page. A new one may inspect a product (and a
+    goods receipt): `?product=<id>&receipt=<reference>`."""
+    subject = {}
+    if submission is None:
+        product = find_product(current_user.company_id,
+                               f"[#{parse_id(request.args.get('product'))}]"
+                               ) if parse_id(request.args.get("product")) else None
+        if product is not None:
+            subject = {"product_id": product.id,
+                       "receipt_reference": request.args.get("receipt", "").strip()[:60]}
     data = None
     if submission is not None and request.method == "GET":
         answers = {answer.field_id: answer for answer in submission.answers}
@@ -185,7 +235,7 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
         try:
             saved = service.save_submission(
                 **_ids(), form_id=custom_form.id, answers=answers, submit=submit,
-                submission_id=submission.id if submission is not None else None)
+                submission_id=submission.id if submission is not None else None, **subject)
         except ValidationError as error:
             apply_field_errors(form, error)
         except NotFound:
@@ -196,8 +246,11 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
             flash("Form submitted." if submit else "Draft saved: finish it later.", "success")
             return redirect_after_post("forms.submission_detail", form_id=custom_form.id,
                                        submission_id=saved.id)
+    product = (db.session.get(Product, subject["product_id"]) if subject else
+               submission.product if submission is not None else None)
     return render("forms/fill.html", form=form, custom_form=custom_form, version=version,
-                  submission=submission, picker_url=picker_url,
+                  submission=submission, picker_url=picker_url, product=product,
+                  receipt=subject.get("receipt_reference", ""), query=request.args.to_dict(),
                   by_key={field.key: field for field in version.fields},
                   status=form_status(form))
 
