@@ -423,6 +423,16 @@ def _range_message(field: FormField) -> str:
     return f"Enter at most {shown(field.maximum)}{unit}."
 
 
+def unmet(version: FormVersion, raw: Mapping[str, Any]) -> set[str]:
+    """The keys of the fields whose condition these (unchecked) answers do not meet: what
+    the fill page hides while it is filled."""
+    sources = {field.key: field for field in version.fields if field.kind in CONDITION_KINDS}
+    values = {key: _answer(field, raw.get(key), field.company_id, {})
+              for key, field in sources.items()}
+    return {field.key for field in version.fields
+            if field.condition_key and not visible(field, values, sources)}
+
+
 def parse_answers(version: FormVersion, raw: Mapping[str, Any], company_id: int, *,
                   submit: bool) -> dict[str, Any]:
     """The answers of the shown fields by key; every problem at once as a ValidationError

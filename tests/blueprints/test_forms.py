@@ -428,3 +428,22 @@ def test_links_are_removed_and_refused_for_another_companys_records(designed, ma
     assert link.product_id == product.id
     assert boss.post(f"/forms/{form.id}/links/{link.id}/delete").status_code == 303
     assert count(FormLink) == 0
+
+
+def test_htmx_shows_a_conditional_question_when_its_condition_is_met(designed, staff, app):
+    form, keys = designed
+    notes, intact = keys["Damage notes"], keys["Packaging intact"]
+    client = login(app.test_client(), staff.email)
+    page = client.get(f"/forms/{form.id}/fill").get_data(as_text=True)
+    # hidden while unmet (app.css); css/noscript.css shows it without JavaScript
+    assert f'id="question-{notes}" class="condition-unmet"' in page
+    assert f'id="question-{intact}"' in page and 'hx-vals=\'{"action": "refresh"}\'' in page
+    response = client.post(f"/forms/{form.id}/fill", data={"action": "refresh", intact: "no",
+                                                           keys["Temperature"]: "3"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    fragment = response.get_data(as_text=True)
+    assert fragment.lstrip().startswith("<form") and "<html" not in fragment
+    assert f'id="question-{notes}" class="condition-unmet"' not in fragment
+    assert 'value="3"' in fragment  # what was typed stays
+    assert count(FormSubmission) == 0

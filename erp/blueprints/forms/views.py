@@ -228,7 +228,9 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
                 for field in version.fields if field.answers}
     form = fill_form(version, data)
     submit = request.form.get("action") == "submit"
-    if request.method == "POST" and form.validate_on_submit():
+    raw = data if data is not None else request.form.to_dict(flat=False)
+    refresh = request.method == "POST" and request.form.get("action") == "refresh"
+    if request.method == "POST" and not refresh and form.validate_on_submit():
         answers = {field.key: (request.form.getlist(field.key) if field.kind == "choices"
                                else request.form.get(field.key, ""))
                    for field in version.fields if field.answers}
@@ -248,7 +250,11 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
                                        submission_id=saved.id)
     product = (db.session.get(Product, subject["product_id"]) if subject else
                submission.product if submission is not None else None)
-    return render("forms/fill.html", form=form, custom_form=custom_form, version=version,
+    # htmx posts `refresh` when a condition's source changes: the form again, nothing saved
+    hidden = service.unmet(version, {key: values if len(values) != 1 else values[0]
+                                     for key, values in raw.items()} if data is None else raw)
+    return render("forms/fill.html", block="fill_form" if refresh else None, form=form,
+                  custom_form=custom_form, version=version, hidden=hidden,
                   submission=submission, picker_url=picker_url, product=product,
                   receipt=subject.get("receipt_reference", ""), query=request.args.to_dict(),
                   by_key={field.key: field for field in version.fields},
