@@ -14,17 +14,7 @@ from erp.models.quality import QualityInspection
 from erp.services import forms as service
 from tests.conftest import login
 from tests.factories.catalog import ProductFactory
-from tests.factories.forms import checklist
-
-
-@pytest.fixture
-def manager(make_user):
-    return make_user("manager")
-
-
-@pytest.fixture
-def staff(make_user):
-    return make_user("staff")
+from tests.factories.forms import checklist, manager, staff  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

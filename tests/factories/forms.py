@@ -1,6 +1,19 @@
 """Custom forms: a checklist built through the service (its versions and keys are the
-service's to give)."""
+service's to give), and the designing manager and filling staff member as fixtures (import
+them into a test module)."""
+import pytest
+
 from erp.services import forms as form_service
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("staff")
 
 
 def checklist(user, name: str = "Incoming goods", *, required_temperature: bool = True):
