@@ -145,7 +145,8 @@ def test_the_field_form_warns_that_a_form_with_submissions_gets_a_new_version(
     fill(staff, form, keys, "4")
     client = login(app.test_client(), manager.email)
     url = f"/forms/{form.id}/fields/{keys['Temperature']}/edit"
-    assert 'id="new-version-note"' in client.get(url).get_data(as_text=True)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="new-version-note"' in page and 'value="20"' in page
     response = client.post(url, data={"kind": "decimal", "label": "Core temperature",
                                       "maximum": "8"})
     assert response.status_code == 303

@@ -142,6 +142,9 @@ def _field_view(custom_form: CustomForm, key: str | None):
     if key and field is None:
         abort(404)
     form = FieldForm(obj=field) if field is not None and request.method == "GET" else FieldForm()
+    if field is not None and request.method == "GET":  # 20, not the column's 20.000000
+        for bound in (form.minimum, form.maximum):
+            bound.data = "" if bound.data is None else f"{bound.data.normalize():f}"
     form.set_sources(version, key)
     if field is None and request.method == "GET" and request.args.get("kind"):
         form.kind.data = request.args["kind"]
