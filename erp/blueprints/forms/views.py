@@ -18,9 +18,10 @@ from erp.auth import require_role
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm, fill_form, picker_url
 from erp.csv_io import export_limited
 from erp.extensions import db
-from erp.models.catalog import Category, Product
-from erp.models.forms import CustomForm, FormLink, FormSubmission, FormVersion
+from erp.models.catalog import Product
+from erp.models.forms import CustomForm, FormSubmission, FormVersion
 from erp.parsing import parse_id
+from erp.services.validation import company_record
 from erp.services.catalog import find_product
 from erp.queries import forms as queries
 from erp.queries import scoped_get_or_404
@@ -216,11 +217,10 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
     """The fill page of a new submission or a draft; POST saves it (`action`: draft or
     submit) and goes to the submission's page. A new one may inspect a product (and a
     goods receipt): `?product=<id>&receipt=<reference>`."""
-    subject = {}
-    if submission is None:
-        product = find_product(current_user.company_id,
-                               f"[#{parse_id(request.args.get('product'))}]"
-                               ) if parse_id(request.args.get("product")) else None
+    product, subject = (submission.product if submission is not None else None), {}
+    product_id = parse_id(request.args.get("product")) if submission is None else None
+    if product_id is not None:
+        product = company_record(Product, current_user.company_id, product_id)
         if product is not None:
             subject = {"product_id": product.id,
                        "receipt_reference": request.args.get("receipt", "").strip()[:60]}
@@ -231,7 +231,8 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
                 for field in version.fields if field.answers}
     form = fill_form(version, data)
     submit = request.form.get("action") == "submit"
-    raw = data if data is not None else request.form.to_dict(flat=False)
+    raw = data if data is not None else {key: values if len(values) > 1 else values[0]
+                                         for key, values in request.form.lists()}
     refresh = request.method == "POST" and request.form.get("action") == "refresh"
     if request.method == "POST" and not refresh and form.validate_on_submit():
         answers = {field.key: (request.form.getlist(field.key) if field.kind == "choices"
@@ -251,15 +252,11 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
             flash("Form submitted." if submit else "Draft saved: finish it later.", "success")
             return redirect_after_post("forms.submission_detail", form_id=custom_form.id,
                                        submission_id=saved.id)
-    product = (db.session.get(Product, subject["product_id"]) if subject else
-               submission.product if submission is not None else None)
     # htmx posts `refresh` when a condition's source changes: the form again, nothing saved
-    hidden = service.unmet(version, {key: values if len(values) != 1 else values[0]
-                                     for key, values in raw.items()} if data is None else raw)
     return render("forms/fill.html", block="fill_form" if refresh else None, form=form,
-                  custom_form=custom_form, version=version, hidden=hidden,
+                  custom_form=custom_form, version=version, hidden=service.unmet(version, raw),
                   submission=submission, picker_url=picker_url, product=product,
-                  receipt=subject.get("receipt_reference", ""), query=request.args.to_dict(),
+                  receipt=subject.get("receipt_reference", ""),
                   by_key={field.key: field for field in version.fields},
                   status=form_status(form))
 
