@@ -181,9 +181,15 @@ class Party:
 
 @dataclass(frozen=True)
 class Seller:
+    """The company as its documents name it (the header of every print page and PDF)."""
+
     name: str
     address: str = ""  # the company has no address yet: kept for when it has one
     currency: str = ""
+
+    @classmethod
+    def of(cls, company: Company) -> Seller:
+        return cls(name=company.name, currency=company.currency)
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,7 @@ class IssuedDocument:
     def from_order(cls, order: SalesOrder, company: Company) -> IssuedDocument:
         customer = order.customer
         return cls(
-            seller=Seller(name=company.name, currency=company.currency),
+            seller=Seller.of(company),
             customer=Party(customer.name, customer.billing_address, customer.shipping_address,
                            customer.tax_number),
             lines=tuple(IssuedLine(item.product.sku, item.product.name, item.product.unit,

@@ -242,9 +242,14 @@ class Dashboard:
 
     @property
     def empty(self) -> bool:
-        """A new company: nothing in the catalog and no orders yet."""
+        """A new company: nothing in the catalog and no orders yet (EMPTY_GROUPS)."""
         return (not self.catalog["products"] and not self.recent_orders
                 and not self.purchasing["open_purchase_orders"])
+
+
+# the groups a dashboard reads even when all its parts are cached (`Dashboard.empty`; a
+# company without products reads the last two too)
+EMPTY_GROUPS = ("catalog", "low-stock", "recent-orders", "purchasing")
 
 
 def dashboard(company_id: int, user_id: int, today: date | None = None) -> Dashboard:

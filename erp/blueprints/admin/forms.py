@@ -5,14 +5,16 @@ from wtforms.validators import DataRequired, Email, Length
 
 from erp.forms import choices
 from erp.models import ROLES
+from erp.parsing import parse_id
 from erp.services.validation import available_zones
 
+
 def optional_id(value) -> int | None:
-    """A select's value as an id; blank or not a number: None (the service checks it)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A select's value as an id: blank is None (automatic); anything that is not an id
+    in range is 0, which no record has, so the service refuses it next to the field."""
+    if value is None or value == "":
         return None
+    return parse_id(str(value)) or 0
 
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]

@@ -17,6 +17,8 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.models.sales import Seller
+from erp.pdf import pdf_response
 from erp.forms import choices
 from erp.formatting import plural
 from erp.lines import LineEditor, Pick, register_line_routes
@@ -244,7 +246,15 @@ def order_receive(order_id: int):
 @require_role("viewer")
 def order_print(order_id: int):
     order = _load_order(order_id)
-    return render("purchasing/print.html", order=order)
+    return render("purchasing/print.html", order=order, seller=Seller.of(current_user.company))
+
+
+@bp.route("/orders/<int:order_id>/pdf")
+@require_role("viewer")
+def order_pdf(order_id: int):
+    order = _load_order(order_id)
+    return pdf_response("purchasing/print.html", filename=order.number, order=order,
+                        seller=Seller.of(current_user.company))
 
 
 # Reordering

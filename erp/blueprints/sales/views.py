@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -16,6 +16,7 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.pdf import pdf_response
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
@@ -175,20 +176,42 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
 register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
 
 
+def _document(order: SalesOrder) -> dict:
+    """What a sales document's print page and PDF show."""
+    return {"order": order, "doc": IssuedDocument.of(order, current_user.company)}
+
+
+def _invoiced_order(order_id: int) -> SalesOrder:
+    """The order, if it has an invoice to print; else back to the order, with a message."""
+    order = _load_order(order_id)
+    if order.invoice_number is None:
+        flash(f"{order.number} has no invoice yet.", "warning")
+        abort(redirect_after_post("sales.order_detail", order_id=order.id))
+    return order
+
+
 @bp.route("/orders/<int:order_id>/print")
 @require_role("viewer")
 def order_print(order_id: int):
+    return render_template("sales/order_print.html", **_document(_load_order(order_id)))
+
+
+@bp.route("/orders/<int:order_id>/pdf")
+@require_role("viewer")
+def order_pdf(order_id: int):
     order = _load_order(order_id)
-    return render_template("sales/order_print.html", order=order,
-                           doc=IssuedDocument.of(order, current_user.company))
+    return pdf_response("sales/order_print.html", filename=order.number, **_document(order))
 
 
 @bp.route("/orders/<int:order_id>/print/invoice")
 @require_role("viewer")
 def invoice_print(order_id: int):
-    order = _load_order(order_id)
-    if order.invoice_number is None:
-        flash(f"{order.number} has no invoice yet.", "warning")
-        return redirect_after_post("sales.order_detail", order_id=order.id)
-    return render_template("sales/invoice_print.html", order=order,
-                           doc=IssuedDocument.of(order, current_user.company))
+    return render_template("sales/invoice_print.html", **_document(_invoiced_order(order_id)))
+
+
+@bp.route("/orders/<int:order_id>/pdf/invoice")
+@require_role("viewer")
+def invoice_pdf(order_id: int):
+    order = _invoiced_order(order_id)
+    return pdf_response("sales/invoice_print.html", filename=order.invoice_number,
+                        **_document(order))
