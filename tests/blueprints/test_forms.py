@@ -307,7 +307,7 @@ def test_the_submission_page_is_printable(designed, staff, client_as):
     submission = fill(staff, form, keys, "4")
     page = client_as("viewer").get(f"/forms/{form.id}/submissions/{submission.id}"
                                    ).get_data(as_text=True)
-    assert "data-print" in page and "js/purchasing.js" in page
+    assert "data-print" in page and "js/print.js" in page
     assert 'id="answer-f3">4 °C' in page
 
 
