@@ -41,6 +41,8 @@ def urls(form, submission, key):
                 f"/forms/{form.id}/fill", f"/forms/{form.id}/submissions",
                 f"/forms/{form.id}/submissions?format=csv",
                 f"/forms/{form.id}/submissions/{submission.id}",
+                f"/forms/{form.id}/submissions/{submission.id}/print",
+                f"/forms/{form.id}/submissions/{submission.id}/pdf",
                 f"/forms/{form.id}/submissions/{submission.id}/edit",
                 f"/forms/{form.id}/submissions/{submission.id}/delete"],
         "post": [f"/forms/{form.id}/edit", f"/forms/{form.id}/active",
@@ -302,13 +304,21 @@ def test_the_csv_has_one_column_per_field_across_versions(designed, manager, sta
     assert len(list(csv.reader(io.StringIO(filtered.get_data(as_text=True))))) == 2
 
 
-def test_the_submission_page_is_printable(designed, staff, client_as):
+def test_the_submission_has_a_print_page_and_a_pdf(designed, staff, client_as):
     form, keys = designed
-    submission = fill(staff, form, keys, "4")
-    page = client_as("viewer").get(f"/forms/{form.id}/submissions/{submission.id}"
-                                   ).get_data(as_text=True)
-    assert "data-print" in page and "js/print.js" in page
+    submission = fill(staff, form, keys, "4", **{keys["Carrier"]: "Own truck"})
+    viewer = client_as("viewer")
+    base = f"/forms/{form.id}/submissions/{submission.id}"
+    page = viewer.get(base).get_data(as_text=True)
+    assert f'href="{base}/print"' in page and f'href="{base}/pdf"' in page
     assert 'id="answer-f3">4 °C' in page
+    printed = viewer.get(f"{base}/print").get_data(as_text=True)
+    assert "data-print" in printed and 'id="print-answer-f3">4 °C' in printed
+    response = viewer.get(f"{base}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].endswith(
+        f'filename=Incoming-goods-{submission.id}.pdf')
+    assert response.data.startswith(b"%PDF")
 
 
 # ---------------------------------------------------------------- query counts

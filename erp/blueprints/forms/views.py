@@ -6,7 +6,7 @@
 | /forms/<id>/fields/...                   | manager (add, edit, move, remove a field) |
 | /forms/<id>/links[/<link_id>/delete]     | manager (the products and categories inspected on it) |
 | /forms/<id>/fill                         | staff   |
-| /forms/<id>/submissions[/<sid>]          | viewer  (list, CSV, printable page) |
+| /forms/<id>/submissions[/<sid>[/print, /pdf]] | viewer (list, CSV, page, print, PDF) |
 | /forms/<id>/submissions/<sid>/edit       | staff   (continue a draft) |
 """
 from __future__ import annotations
@@ -16,10 +16,12 @@ from flask_login import current_user
 
 from erp.auth import require_role
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm, fill_form, picker_url
-from erp.csv_io import export_limited
+from erp.csv_io import SAFE_FILENAME, export_limited
 from erp.extensions import db
 from erp.models.catalog import Product
 from erp.models.forms import CustomForm, FormSubmission, FormVersion
+from erp.models.sales import Seller
+from erp.pdf import pdf_response
 from erp.parsing import parse_id
 from erp.services.validation import company_record
 from erp.services.catalog import find_product
@@ -344,3 +346,26 @@ def submission_detail(form_id: int, submission_id: int):
     return render("forms/submission.html", custom_form=custom_form, submission=submission,
                   version=version, rows=rows,
                   can_edit=service.can_edit_submission(submission, current_user))
+
+
+def _printed(form_id: int, submission_id: int) -> dict:
+    custom_form = _form(form_id)
+    submission = _submission(custom_form, submission_id)
+    version = _version(submission)
+    return {"custom_form": custom_form, "submission": submission, "version": version,
+            "rows": service.shown_answers(version, submission),
+            "seller": Seller.of(current_user.company)}
+
+
+@bp.route("/<int:form_id>/submissions/<int:submission_id>/print")
+@require_role("viewer")
+def submission_print(form_id: int, submission_id: int):
+    return render("forms/print.html", **_printed(form_id, submission_id))
+
+
+@bp.route("/<int:form_id>/submissions/<int:submission_id>/pdf")
+@require_role("viewer")
+def submission_pdf(form_id: int, submission_id: int):
+    context = _printed(form_id, submission_id)
+    name = f"{context['custom_form'].name}-{submission_id}"
+    return pdf_response("forms/print.html", filename=SAFE_FILENAME.sub("-", name), **context)
