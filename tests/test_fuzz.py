@@ -33,6 +33,7 @@ from erp.blueprints.account.forms import PasswordChangeForm
 from erp.blueprints.admin.forms import CompanyForm, PasswordResetForm, RoleForm, UserCreateForm
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
+from erp.blueprints.forms.forms import CustomFormForm, FieldForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
@@ -41,11 +42,13 @@ from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
+from erp.services import forms as custom_forms
 from erp.services import production, purchasing, quality, sales, tasks
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
 from tests.factories.core import CompanyFactory, UserFactory
+from tests.factories.forms import checklist
 from tests.factories.inventory_helpers import put_stock
 
 # 12 hostile examples per route and database pass (24 per route over `make test`), plus the
@@ -138,6 +141,9 @@ def build_world() -> World:
                                            inspected_on=date.today(), product_id=product.id)
     task = tasks.create_task(company_id=staff.company_id, user=staff,
                              title="Fuzz task", assignee_id=staff.id)
+    custom_form, form_keys = checklist(users["manager"], "Fuzz checklist")
+    draft = custom_forms.save_submission(company_id=company.id, form_id=custom_form.id,
+                                         user=staff, answers={}, submit=False)
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -152,7 +158,8 @@ def build_world() -> World:
                so_line=so_line.id, shipping=shipping.id, ship_line=ship_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
                placed_line=placed_line.id, bom_line=bom_line.id, employee=employee.id,
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
-               user=other_user.id, staff=staff.id)
+               user=other_user.id, staff=staff.id, form=custom_form.id, draft=draft.id,
+               field=form_keys["Temperature"])
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -174,6 +181,8 @@ def build_world() -> World:
         "delivery_date": date.today().isoformat(),
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
+        # the answers of the checklist (tests/factories/forms.py) and the fill form's button
+        "f2": "yes", "f3": "4.5", "f5": "UPS", "f7": "FUZZ-PART", "action": "submit",
     }
     foreign = {
         "product": f"x [#{f_product.id}]", "component": "FOREIGN-SKU",
@@ -344,6 +353,20 @@ FORM_ROUTES = dict([
     route("tasks.task_create", "staff", TaskForm),
     route("tasks.task_edit", "staff", TaskForm, task_id="task"),
     route("tasks.task_status", "staff", StatusForm, task_id="task"),
+    route("forms.form_create", "manager", CustomFormForm),
+    route("forms.form_edit", "manager", CustomFormForm, form_id="form"),
+    route("forms.form_active", "manager", fields(active="bool"), form_id="form"),
+    route("forms.field_create", "manager", FieldForm, form_id="form"),
+    route("forms.field_edit", "manager", FieldForm, form_id="form", key="field"),
+    route("forms.field_move", "manager", fields(direction="choice"), form_id="form",
+          key="field"),
+    route("forms.link_create", "manager", fields(product="text", category_id="choice"),
+          form_id="form"),
+    *(route(endpoint, "staff", fields(action="choice", f2="choice", f3="number", f4="date",
+                                      f5="choice", f6="text", f7="text"), **args)
+      for endpoint, args in (("forms.form_fill", {"form_id": "form"}),
+                             ("forms.submission_edit", {"form_id": "form",
+                                                        "submission_id": "draft"}))),
 ])
 
 CSRF_ONLY = {
@@ -357,7 +380,8 @@ CSRF_ONLY = {
     "sales.order_confirm", "sales.order_confirm_over_limit",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel", "sales.order_close",
     "sales.delivery_post", "sales.delivery_cancel",
-    "sales.order_line_remove", "tasks.task_delete",
+    "sales.order_line_remove", "tasks.task_delete", "forms.field_delete",
+    "forms.submission_delete", "forms.link_delete",
 }
 
 
@@ -518,6 +542,7 @@ QUERY_NAMES = [
     "assignee", "priority", "overdue", "user", "action", "record_type", "record_id",
     "stocked", "active", "created", "in", "supplier_id", "customer_id", "production_order",
     "direction", "export", "format", "next", "quantity",
+    "until", "f2", "f3_min", "f3_max", "f4_from", "f5", "f6",  # a form's submissions
 ]
 SORTS = ["name", "-name", "sku", "-date", "created", "-created", "due", "code", "-total",
          "sequence", "start", "email"]
@@ -544,6 +569,8 @@ LIST_ROUTES = {
     "sales.customer_detail": {"customer_id": "customer"}, "sales.order_list": {},
     "sales.order_create": {},
     "tasks.task_list": {}, "tasks.assignee_options": {}, "main.dashboard": {},
+    "forms.form_list": {}, "forms.submission_list": {"form_id": "form"},
+    "forms.field_create": {"form_id": "form"},
 }
 
 
@@ -658,7 +685,8 @@ def test_htmx_get_of_a_whole_page(app, world):
         names = {"product_id": "product", "category_id": "category", "supplier_id": "supplier",
                  "warehouse_id": "warehouse", "customer_id": "customer", "user_id": "user",
                  "employee_id": "employee", "inspection_id": "inspection", "task_id": "task",
-                 "work_order_id": "work_order"}
+                 "work_order_id": "work_order", "form_id": "form", "submission_id": "draft",
+                 "key": "field"}
         order = {"sales.": "so", "purchasing.": "po", "production.": "mo"}
         args = {}
         for argument in rule.arguments:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Blueprint, flash, request
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from erp.auth import require_role
@@ -13,11 +13,14 @@ from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.models.catalog import Product
+from erp.models.forms import FormSubmission
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries import quality as queries
 from erp.services import DomainError, ValidationError
+from erp.services import forms as form_service
 from erp.services import quality as service
 from erp.parsing import picked_id
 from erp.services.catalog import find_product
@@ -66,6 +69,16 @@ def _submit(form: InspectionForm):
     order_id = _picked(form.production_order, _find_order, "No such production order.")
     if product_id is False or order_id is False:
         return None
+    if product_id is not None and order_id is None:
+        # a product whose inspections are filled on a custom form: its answers decide
+        custom_form = form_service.inspection_form(
+            current_user.company_id, db.session.get(Product, product_id))
+        if custom_form is not None:
+            flash(f"This product is inspected with the form “{custom_form.name}”: fill it in.",
+                  "info")
+            return redirect_after_post(url_for(
+                "forms.form_fill", form_id=custom_form.id, product=product_id,
+                receipt=form.receipt_reference.data or None))
     values = dict(product_id=product_id, production_order_id=order_id,
                   receipt_reference=form.receipt_reference.data or "",
                   inspected_on=form.inspected_on.data, result=form.result.data,
@@ -113,7 +126,13 @@ def inspection_create():
 @require_role("viewer")
 def inspection_detail(inspection_id: int):
     inspection = scoped_get_or_404(QualityInspection, inspection_id, *DETAIL_OPTIONS)
-    return render("quality/inspection_detail.html", inspection=inspection)
+    # the custom form whose answers decided it, if any (erp/services/forms.py)
+    submission = db.session.execute(
+        select(FormSubmission.id, FormSubmission.form_id).where(
+            FormSubmission.company_id == inspection.company_id,
+            FormSubmission.inspection_id == inspection.id)).first()
+    return render("quality/inspection_detail.html", inspection=inspection,
+                  submission=submission)
 
 
 @bp.route("/inspections/<int:inspection_id>/supersede", methods=["GET", "POST"])

@@ -1,0 +1,1 @@
+"""Custom forms: designer, filling, submissions."""

@@ -1,0 +1,251 @@
+"""Custom forms: checklists and records a company designs itself (#23).
+
+A form (`CustomForm`) has numbered versions (`FormVersion`), each an ordered list of
+fields (`FormField`). A submission (`FormSubmission`) is filled on one version and keeps
+it: editing a form whose latest version has submissions first copies that version, so
+old submissions keep showing the fields they were filled with. A field's `key` stays the
+same in every version, so a filter or a CSV column names the same question across them.
+
+Storage: typed value rows (`FormAnswer`: value_text / value_number / value_date /
+value_bool), chosen over a JSON column because both databases index plain columns the
+same way: "Temperature > 8" is a range scan of (company, form, field key, value_number).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.extensions import db
+from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
+from erp.models.catalog import Category, Product
+from erp.models.core import User
+from erp.models.fields import Text as TextField
+
+FIELD_KINDS = {
+    "text": "Short text",
+    "long_text": "Long text",
+    "number": "Whole number",
+    "decimal": "Decimal number",
+    "date": "Date",
+    "yes_no": "Yes / no",
+    "choice": "One of a list",
+    "choices": "Several of a list",
+    "product": "Product",
+    "customer": "Customer",
+    "supplier": "Supplier",
+    "employee": "Employee",
+    "section": "Section heading",
+}
+NUMBER_KINDS = ("number", "decimal")
+LIST_KINDS = ("choice", "choices")
+RECORD_KINDS = ("product", "customer", "supplier", "employee")
+SUBMISSION_STATUSES = {"draft": "Draft", "submitted": "Submitted"}
+
+FORM_TEXT = {
+    "name": TextField(200, required="Enter a name."),
+    "description": TextField(2000, long=True),
+}
+FIELD_TEXT = {
+    "label": TextField(200, required="Enter a label."),
+    "help": TextField(500),
+    "unit": TextField(20),
+    "condition_value": TextField(200),
+}
+OPTIONS_MAX = 50          # choices of a list field
+OPTION_LIMIT = 100        # characters of one choice
+SHORT_TEXT_MAX = 200      # an answer of a short text field
+LONG_TEXT_MAX = 5000      # an answer of a long text field
+# value_number is Numeric(18, 6): twelve whole digits, six decimals
+NUMBER_LIMIT = Decimal("999999999999")
+NumberValue = Numeric(18, 6, asdecimal=True)
+
+
+class CustomForm(CompanyScoped, db.Model):
+    __tablename__ = "custom_forms"
+    __table_args__ = (
+        UniqueConstraint("company_id", "name"),
+    )
+
+    name: Mapped[str] = mapped_column(FORM_TEXT["name"].column())
+    description: Mapped[str] = mapped_column(FORM_TEXT["description"].column(), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    latest_number: Mapped[int] = mapped_column(Integer, default=1)  # the version edited
+    next_key: Mapped[int] = mapped_column(Integer, default=1)  # fields' keys: f1, f2 ...
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FormVersion(CompanyScoped, db.Model):
+    __tablename__ = "form_versions"
+    __table_args__ = (
+        UniqueConstraint("form_id", "number"),
+    )
+
+    form_id: Mapped[int] = mapped_column(ForeignKey("custom_forms.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+
+    form: Mapped[CustomForm] = relationship()
+    fields: Mapped[list[FormField]] = relationship(
+        back_populates="version", order_by="FormField.position", cascade="all, delete-orphan")
+
+    def __str__(self) -> str:
+        return f"version {self.number}"
+
+
+class FormField(CompanyScoped, db.Model):
+    __tablename__ = "form_fields"
+    __table_args__ = (
+        UniqueConstraint("version_id", "key"),
+        in_check("kind", FIELD_KINDS),
+    )
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(FIELD_TEXT["label"].column())
+    help: Mapped[str] = mapped_column(FIELD_TEXT["help"].column(), default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[str] = mapped_column(Text, default="")  # one choice a line
+    minimum: Mapped[Decimal | None] = mapped_column(NumberValue, nullable=True)
+    maximum: Mapped[Decimal | None] = mapped_column(NumberValue, nullable=True)
+    unit: Mapped[str] = mapped_column(FIELD_TEXT["unit"].column(), default="")
+    must_be_yes: Mapped[bool] = mapped_column(Boolean, default=False)  # a failed check if no
+    # shown only when the field of this key (earlier in the form) has this value
+    condition_key: Mapped[str] = mapped_column(String(20), default="")
+    condition_value: Mapped[str] = mapped_column(FIELD_TEXT["condition_value"].column(),
+                                                 default="")
+
+    version: Mapped[FormVersion] = relationship(back_populates="fields")
+
+    kind_label = choice_label("kind", FIELD_KINDS)
+
+    @property
+    def choices(self) -> list[str]:
+        return [line for line in self.options.splitlines() if line.strip()]
+
+    @property
+    def choice_pairs(self) -> list[tuple[str, str]]:
+        return [(choice, choice) for choice in self.choices]
+
+    @property
+    def answers(self) -> bool:
+        """Whether the field takes an answer (a section heading does not)."""
+        return self.kind != "section"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class FormSubmission(CompanyScoped, db.Model):
+    __tablename__ = "form_submissions"
+    __table_args__ = (
+        Index("ix_form_submissions_company_form_created", "company_id", "form_id",
+              "created_at"),
+        Index("ix_form_submissions_company_form_status", "company_id", "form_id", "status",
+              "submitted_at"),
+        in_check("status", SUBMISSION_STATUSES),
+    )
+
+    form_id: Mapped[int] = mapped_column(ForeignKey("custom_forms.id", ondelete="CASCADE"),
+                                         index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id", ondelete="CASCADE"),
+                                            index=True)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+    created_by_name: Mapped[str] = mapped_column(String(254), default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    submitted_by_name: Mapped[str] = mapped_column(String(254), default="")
+    # a quality inspection's form (#23 item 5): what was inspected, and the inspection its
+    # answers decided when it was submitted
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True, nullable=True)
+    receipt_reference: Mapped[str] = mapped_column(String(60), default="")
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quality_inspections.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    form: Mapped[CustomForm] = relationship()
+    product: Mapped[Product | None] = relationship()
+    version: Mapped[FormVersion] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    answers: Mapped[list[FormAnswer]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan")
+
+    status_label = choice_label("status", SUBMISSION_STATUSES)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def status_badge(self) -> str:
+        return "secondary" if self.is_draft else "success"
+
+    def __str__(self) -> str:
+        return f"#{self.id}"
+
+
+class FormAnswer(CompanyScoped, db.Model):
+    """One field's answer; only the value column of the field's kind is set (several of
+    a list: the choices, a line each, in value_text; a record: its id in value_number and
+    its name then in value_text)."""
+
+    __tablename__ = "form_answers"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "field_id"),
+        # the value filters of a form's submissions list (erp/queries/forms.py)
+        Index("ix_form_answers_number", "company_id", "form_id", "field_key", "value_number",
+              "submission_id"),
+        Index("ix_form_answers_date", "company_id", "form_id", "field_key", "value_date",
+              "submission_id"),
+        Index("ix_form_answers_bool", "company_id", "form_id", "field_key", "value_bool",
+              "submission_id"),
+    )
+
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("form_submissions.id", ondelete="CASCADE"))
+    field_id: Mapped[int] = mapped_column(ForeignKey("form_fields.id", ondelete="CASCADE"),
+                                          index=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("custom_forms.id", ondelete="CASCADE"),
+                                         index=True)
+    field_key: Mapped[str] = mapped_column(String(20))
+    value_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    value_number: Mapped[Decimal | None] = mapped_column(NumberValue, nullable=True)
+    value_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    value_bool: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+    submission: Mapped[FormSubmission] = relationship(back_populates="answers")
+
+
+class FormLink(CompanyScoped, db.Model):
+    """A product or a category names the form its quality inspections are filled on (a
+    product's own link wins over its category's)."""
+
+    __tablename__ = "form_links"
+    __table_args__ = (
+        UniqueConstraint("company_id", "product_id"),
+        UniqueConstraint("company_id", "category_id"),
+        CheckConstraint("(product_id IS NULL) <> (category_id IS NULL)", name="one_subject"),
+    )
+
+    form_id: Mapped[int] = mapped_column(ForeignKey("custom_forms.id", ondelete="CASCADE"),
+                                         index=True)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"), index=True, nullable=True)
+
+    form: Mapped[CustomForm] = relationship()
+    product: Mapped[Product | None] = relationship()
+    category: Mapped[Category | None] = relationship()
+
+    @property
+    def subject(self) -> str:
+        return f"Product {self.product}" if self.product is not None else (
+            f"Category {self.category}")

@@ -1,0 +1,159 @@
+"""Reads of the custom forms pages: the list of forms, and a form's submissions list
+(filters on answer values, built per form from its latest version's fields) and its CSV
+(one column per field the form ever had)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+
+from flask import Response
+from flask_login import current_user
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from erp.csv_io import chunks, dated_csv
+from erp.extensions import db
+from erp.lists import Csv, Filter, ListSpec, archive_filter, choice_filter, contains, day_filter
+from erp.models.catalog import Category
+from erp.models.forms import (NUMBER_KINDS, SUBMISSION_STATUSES, CustomForm, FormAnswer,
+                              FormField, FormLink, FormSubmission, FormVersion)
+from erp.parsing import parse_date
+from erp.services import forms as form_service
+
+FORMS = ListSpec(
+    model=CustomForm,
+    sorts={"name": CustomForm.name, "created": CustomForm.created_at},
+    default_sort="name",
+    search=contains(CustomForm.name),
+    filters=[archive_filter(CustomForm)],
+)
+
+LIST_COLUMNS = 4  # answers shown as columns of the submissions list
+
+
+def _answered(form: CustomForm, key: str, criterion):
+    """Submissions whose answer to the field `key` meets `criterion`: an IN over the
+    (company, form, key, value, submission) indexes of form_answers, read once per query
+    (a correlated EXISTS made SQLite rescan the value range for every submission)."""
+    return FormSubmission.id.in_(
+        select(FormAnswer.submission_id).where(
+            FormAnswer.company_id == form.company_id, FormAnswer.form_id == form.id,
+            FormAnswer.field_key == key, criterion))
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() and abs(value) < 10**12 else None
+
+
+def value_filters(form: CustomForm, field: FormField) -> list[Filter]:
+    """The query-string filters of one field: `<key>_min`/`<key>_max` for numbers,
+    `<key>_from`/`<key>_to` for dates, `<key>` for the rest (yes/no, a choice, contains)."""
+    key = field.key
+
+    def ranged(suffix: str, parse, column, greater: bool) -> Filter:
+        def apply(stmt: Select, value: str) -> Select:
+            parsed = parse(value)
+            if parsed is None:
+                return stmt
+            return stmt.where(_answered(form, key, column >= parsed if greater
+                                        else column <= parsed))
+        return Filter(f"{key}_{suffix}", apply)
+
+    if field.kind in NUMBER_KINDS:
+        return [ranged("min", _number, FormAnswer.value_number, True),
+                ranged("max", _number, FormAnswer.value_number, False)]
+    if field.kind == "date":
+        return [ranged("from", parse_date, FormAnswer.value_date, True),
+                ranged("to", parse_date, FormAnswer.value_date, False)]
+    if field.kind == "yes_no":
+        return [Filter(key, lambda stmt, value: stmt.where(_answered(
+            form, key, FormAnswer.value_bool.is_(value == "yes")))
+            if value in ("yes", "no") else stmt)]
+    if field.kind == "choice":
+        return [Filter(key, lambda stmt, value: stmt.where(_answered(
+            form, key, FormAnswer.value_text == value)) if value in field.choices else stmt)]
+    like = contains(FormAnswer.value_text)
+    return [Filter(key, lambda stmt, value: stmt.where(_answered(form, key, like(value))))]
+
+
+def filter_fields(version: FormVersion) -> list[FormField]:
+    return [field for field in version.fields if field.answers]
+
+
+def submissions_spec(form: CustomForm, version: FormVersion) -> ListSpec:
+    """The submissions list of `form`, with a filter for each field of its latest version."""
+    field_filters = [f for field in filter_fields(version) for f in value_filters(form, field)]
+    return ListSpec(
+        model=FormSubmission,
+        sorts={"created": FormSubmission.created_at, "submitted": FormSubmission.submitted_at,
+               "status": FormSubmission.status, "id": FormSubmission.id},
+        default_sort="-created",
+        stable_desc=True,
+        nulls_last=True,
+        base=lambda: select(FormSubmission).where(
+            FormSubmission.company_id == current_user.company_id,
+            FormSubmission.form_id == form.id),
+        filters=[choice_filter("status", FormSubmission.status, SUBMISSION_STATUSES),
+                 day_filter("from", FormSubmission.created_at),
+                 day_filter("until", FormSubmission.created_at, until=True),
+                 *field_filters],
+        csv=Csv(response=lambda stmt: export(form, stmt)),
+        options=[selectinload(FormSubmission.answers)],
+    )
+
+
+def export(form: CustomForm, stmt: Select) -> Response:
+    """The filtered submissions as CSV: a column per field the form ever had (its key
+    keeps it the same question across versions), rows read 500 at a time."""
+    columns = form_service.field_columns(form)
+    header = ["id", "status", "version", "created_by", "created_at", "submitted_at"] + [
+        label for _key, label, _kind in columns]
+    ids = list(db.session.scalars(stmt.with_only_columns(FormSubmission.id)))
+
+    def rows() -> Iterator[list]:
+        fields: dict[int, FormField] = {}
+        numbers: dict[int, int] = {}
+        for batch in chunks(ids):
+            found = {submission.id: submission for submission in db.session.scalars(
+                select(FormSubmission).where(FormSubmission.id.in_(batch))
+                .options(selectinload(FormSubmission.answers)))}
+            missing = {s.version_id for s in found.values()} - set(numbers)
+            if missing:
+                numbers.update(db.session.execute(select(FormVersion.id, FormVersion.number)
+                                                  .where(FormVersion.id.in_(missing))).all())
+                for version_fields in form_service.version_fields(list(missing)).values():
+                    fields.update({field.id: field for field in version_fields})
+            for submission_id in batch:
+                submission = found.get(submission_id)
+                if submission is None:
+                    continue
+                by_key = {answer.field_key: form_service.display(fields[answer.field_id], answer)
+                          for answer in submission.answers}
+                yield [submission.id, submission.status, numbers[submission.version_id],
+                       submission.created_by_name, submission.created_at,
+                       submission.submitted_at] + [by_key.get(key, "") for key, _l, _k in columns]
+    return dated_csv(f"form-{form.id}-submissions", header, rows())
+
+
+LINKS_SHOWN = 100  # the products and categories a form's page lists
+CATEGORY_CHOICES = 300
+
+
+def form_links(form: CustomForm) -> list[FormLink]:
+    """The products and categories inspected on `form` (categories first), bounded."""
+    return list(db.session.scalars(
+        select(FormLink).where(FormLink.company_id == form.company_id,
+                               FormLink.form_id == form.id)
+        .options(joinedload(FormLink.product), joinedload(FormLink.category))
+        .order_by(FormLink.category_id.is_(None), FormLink.id).limit(LINKS_SHOWN)))
+
+
+def category_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(
+        select(Category.id, Category.name).where(Category.company_id == current_user.company_id,
+                                                 Category.active.is_(True))
+        .order_by(Category.name).limit(CATEGORY_CHOICES)).all())
