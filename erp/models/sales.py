@@ -21,6 +21,7 @@ from erp.models.catalog import Product
 from erp.models.core import Company, User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
+from erp.models.money import PaymentTerms
 
 ORDER_STATUSES = {
     "draft": "Draft",
@@ -70,7 +71,12 @@ class Customer(CompanyScoped, db.Model):
                                                   default="")
     tax_number: Mapped[str] = mapped_column(CUSTOMER_TEXT["tax_number"].column(), default="")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 0: no limit
+    # when its invoices are due; none: the company's default terms
+    payment_terms_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_terms.id", ondelete="RESTRICT"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    payment_terms: Mapped[PaymentTerms | None] = relationship()
 
     def __str__(self) -> str:
         return self.name
