@@ -15,6 +15,14 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def optional_id(value) -> int | None:
+    """A select's value as an id; blank or not a number: None (the service checks it)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def text_validators(field, *before) -> list:
     """A declared text field's validators (`erp.models.fields.Text`): DataRequired when it is
     required, then `before` (e.g. Optional(), Email()), then its Length."""

@@ -41,6 +41,7 @@ NAVIGATION = [
     NavLink("Production", "production.order_list", "viewer"),
     NavLink("Quality", "quality.inspection_list", "viewer"),
     NavLink("Tasks", "tasks.task_list", "viewer"),
+    NavLink("Money", "money.tax_code_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
     NavLink("Import", "audit.import_upload", "manager", section="audit.import",
             args=(("kind", "products"),)),

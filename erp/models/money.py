@@ -28,6 +28,19 @@ TERMS_KINDS = {
 }
 MAX_TERM_DAYS = 365
 
+# ISO 4217 codes a company may keep its books in (the company's only currency for now).
+CURRENCIES = {
+    "AED": "UAE dirham", "AUD": "Australian dollar", "BGN": "Bulgarian lev",
+    "BRL": "Brazilian real", "CAD": "Canadian dollar", "CHF": "Swiss franc",
+    "CNY": "Chinese yuan", "CZK": "Czech koruna", "DKK": "Danish krone", "EUR": "Euro",
+    "GBP": "Pound sterling", "HKD": "Hong Kong dollar", "HUF": "Hungarian forint",
+    "ILS": "Israeli new shekel", "INR": "Indian rupee", "JPY": "Japanese yen",
+    "KRW": "South Korean won", "MXN": "Mexican peso", "NOK": "Norwegian krone",
+    "NZD": "New Zealand dollar", "PLN": "Polish złoty", "RON": "Romanian leu",
+    "SAR": "Saudi riyal", "SEK": "Swedish krona", "SGD": "Singapore dollar",
+    "TRY": "Turkish lira", "USD": "US dollar", "ZAR": "South African rand",
+}
+
 # Logos: PNG or JPEG, recognised by their first bytes, at most this size.
 LOGO_MAX_BYTES = 512 * 1024
 LOGO_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}

@@ -5,6 +5,7 @@ An order's totals are stored and recomputed from its lines on every line change
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -163,6 +164,11 @@ class SalesOrder(Document, CompanyScoped, db.Model):
         return self.subtotal - self.discount_total
 
     @property
+    def tax_by_rate(self) -> list[RateTax]:
+        """The order's tax per rate, from its loaded lines."""
+        return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
+
+    @property
     def print_title(self) -> str:
         """The title of the order's printout: a quotation, a confirmation or a cancelled order."""
         return PRINT_TITLES.get(self.status, PRINT_TITLE)
@@ -187,9 +193,41 @@ class Party:
 
 @dataclass(frozen=True)
 class Seller:
-    name: str
-    address: str = ""  # the company has no address yet: kept for when it has one
+    """The company as its documents name it (the company settings); a snapshot frozen
+    before these fields existed reads them as blank."""
+
+    name: str  # the legal name, else the company's name
+    address: str = ""
     currency: str = ""
+    tax_number: str = ""
+    bank_details: str = ""
+    footer: str = ""  # the invoice footer text
+
+    @classmethod
+    def of(cls, company: Company) -> Seller:
+        return cls(name=company.seller_name, address=company.address,
+                   currency=company.currency, tax_number=company.tax_number,
+                   bank_details=company.bank_details, footer=company.invoice_footer)
+
+
+@dataclass(frozen=True)
+class RateTax:
+    """One row of a document's "tax by rate" table: the net amount taxed at `rate` and the
+    tax on it (the sum of its lines' rounded taxes, so the rows add up to the tax total)."""
+
+    rate: Decimal
+    base: Decimal
+    tax: Decimal
+
+
+def tax_by_rate(lines: Iterable[tuple[Decimal, Decimal, Decimal]]) -> list[RateTax]:
+    """(rate, net, tax) of each line -> one row per rate, highest rate first."""
+    rows: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for rate, net, tax in lines:
+        base, total = rows.get(rate, (ZERO, ZERO))
+        rows[rate] = (base + net, total + tax)
+    return [RateTax(rate, base, tax) for rate, (base, tax) in
+            sorted(rows.items(), key=lambda row: row[0], reverse=True)]
 
 
 @dataclass(frozen=True)
@@ -233,7 +271,7 @@ class IssuedDocument:
     def from_order(cls, order: SalesOrder, company: Company) -> IssuedDocument:
         customer = order.customer
         return cls(
-            seller=Seller(name=company.name, currency=company.currency),
+            seller=Seller.of(company),
             customer=Party(customer.name, customer.billing_address, customer.shipping_address,
                            customer.tax_number),
             lines=tuple(IssuedLine(item.product.sku, item.product.name, item.product.unit,
@@ -241,6 +279,10 @@ class IssuedDocument:
                                    item.tax_rate, item.net, item.tax_amount, item.total)
                         for item in order.items),
             **{name: getattr(order, name) for name in AMOUNTS})
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        return tax_by_rate((line.tax_rate, line.net, line.tax) for line in self.lines)
 
     def to_json(self) -> dict:
         data = asdict(self)

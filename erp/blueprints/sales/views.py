@@ -22,8 +22,12 @@ from erp.models import Warehouse
 from erp.models.sales import (ORDER_STATUSES, Customer, IssuedDocument, SalesOrder,
                               SalesOrderItem)
 from erp.queries import sales as queries
+from erp.queries.money import payment_terms_choices
+from erp.models.money import PaymentTerms
+from erp.services.defaults import default_of
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
+from erp.services import money as money_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
 from erp.web import picker_response, redirect_after_post, render
@@ -34,7 +38,7 @@ ORDER_SORTS = {"date": SalesOrder.order_date, "number": SalesOrder.number,
                "total": SalesOrder.total}
 STATUS_CHOICES = list(ORDER_STATUSES.items())
 CUSTOMER_FIELDS = ("name", "email", "phone", "tax_number", "billing_address",
-                   "shipping_address", "credit_limit", "active")
+                   "shipping_address", "credit_limit", "payment_terms_id", "active")
 
 
 def _company_id() -> int:
@@ -50,6 +54,13 @@ def _parse_date(text: str) -> date | None:
 
 # --- customers --------------------------------------------------------------------------
 
+def _customer_form(form: CustomerForm, customer: Customer | None) -> None:
+    default = default_of(PaymentTerms, _company_id())
+    form.payment_terms_id.choices = choices(
+        [("", f"The company's default ({default.name if default else 'due on receipt'})")]
+        + payment_terms_choices(keep=customer.payment_terms_id if customer else None))
+
+
 customers = Resource(
     name="customer", plural="customers", model=Customer, label="Customer", form=CustomerForm,
     fields=CUSTOMER_FIELDS, templates="sales/customer", nav="sales/_nav.html",
@@ -57,6 +68,7 @@ customers = Resource(
     create=sales_service.create_customer, update=sales_service.update_customer,
     set_active=sales_service.set_customer_active, delete=sales_service.delete_customer,
     in_use=sales_service.customer_in_use, title=lambda customer: customer.name,
+    prepare_form=_customer_form, detail_options=[joinedload(Customer.payment_terms)],
     detail_context=queries.customer_page, detail_block="results",
 ).register(bp)
 
@@ -180,7 +192,8 @@ register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
 def order_print(order_id: int):
     order = _load_order(order_id)
     return render_template("sales/order_print.html", order=order,
-                           doc=IssuedDocument.of(order, current_user.company))
+                           doc=IssuedDocument.of(order, current_user.company),
+                           logo=money_service.has_logo(order.company_id))
 
 
 @bp.route("/orders/<int:order_id>/print/invoice")
@@ -191,4 +204,5 @@ def invoice_print(order_id: int):
         flash(f"{order.number} has no invoice yet.", "warning")
         return redirect_after_post("sales.order_detail", order_id=order.id)
     return render_template("sales/invoice_print.html", order=order,
-                           doc=IssuedDocument.of(order, current_user.company))
+                           doc=IssuedDocument.of(order, current_user.company),
+                           logo=money_service.has_logo(order.company_id))
