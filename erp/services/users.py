@@ -49,11 +49,11 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
         raise ValidationError(field_errors={"name": ["Give a name of 1 to 200 characters."]})
     errors: dict[str, list[str]] = {}
     timezone = validation.timezone_name(timezone, "timezone", errors)
-    if errors:
-        raise ValidationError(field_errors=errors)
     with atomic():
         if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
-            raise ValidationError(field_errors={"name": [f"A company named {name!r} exists."]})
+            validation.add_error(errors, "name", f"A company named {name!r} exists.")
+        if errors:
+            raise ValidationError(field_errors=errors)
         company = Company(name=name, timezone=timezone)
         db.session.add(company)
     return company
