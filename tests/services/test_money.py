@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from erp.extensions import db
-from erp.models import Company, User
+from erp.models import Company, Product, User
 from erp.models.audit import AuditEntry
 from erp.models.money import LOGO_MAX_BYTES, CompanyLogo, PaymentTerms, TaxCode
 from erp.models.sales import IssuedDocument
@@ -349,3 +349,20 @@ def test_a_new_company_with_bad_fields_writes_nothing_and_says_everything(compan
             name="Fine Name", timezone="UTC", currency="EUR", admin_email="not-an-email",
             admin_password="a long enough secret", user=creator)
     assert (count(Company), count(User)) == (1, 1)
+
+
+def test_the_demo_has_kdv_codes_terms_and_the_sellers_data(seeded_demo):
+    assert seeded_demo.exit_code == 0, seeded_demo.output
+    from erp.seeds import DEMO_COMPANY
+    company = db.session.scalar(select(Company).where(Company.name == DEMO_COMPANY))
+    codes = {code.name: (code.rate, code.is_default) for code in db.session.scalars(
+        select(TaxCode).where(TaxCode.company_id == company.id))}
+    assert codes == {"KDV 20": (D("20"), True), "KDV 10": (D("10"), False),
+                     "KDV 1": (D("1"), False), "KDV 0": (D("0"), False)}
+    default_terms = db.session.scalar(select(PaymentTerms.name).where(
+        PaymentTerms.company_id == company.id, PaymentTerms.is_default.is_(True)))
+    assert default_terms == "Net 30"
+    assert company.legal_name and company.tax_number and company.address
+    untaxed = db.session.scalar(select(func.count()).select_from(Product).where(
+        Product.company_id == company.id, Product.tax_code_id.is_(None)))
+    assert untaxed == 0
