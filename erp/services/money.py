@@ -76,6 +76,13 @@ def _archive(model, company_id: int, record_id: int, active: bool, user: User | 
     return record
 
 
+def _named_by(model, column, company_id: int, record_id: int, message: str) -> str | None:
+    """`message` when a record of `model` in the company names `record_id` in `column`."""
+    named = db.session.scalar(select(model.id).where(model.company_id == company_id,
+                                                     column == record_id).limit(1))
+    return message if named is not None else None
+
+
 # --- tax codes --------------------------------------------------------------------------
 
 def _tax_code_values(company_id: int, values: dict, tax_code_id: int | None) -> dict:
@@ -111,10 +118,8 @@ def set_tax_code_active(*, company_id: int, tax_code_id: int, active: bool,
 
 def tax_code_in_use(company_id: int, tax_code_id: int) -> str | None:
     """Why a tax code cannot be deleted (products name it), or None."""
-    if db.session.scalar(select(Product.id).where(
-            Product.company_id == company_id, Product.tax_code_id == tax_code_id).limit(1)):
-        return "Products name this tax code, so it cannot be deleted. Archive it instead."
-    return None
+    return _named_by(Product, Product.tax_code_id, company_id, tax_code_id,
+                     "Products name this tax code, so it cannot be deleted. Archive it instead.")
 
 
 def delete_tax_code(*, company_id: int, tax_code_id: int, user: User | None) -> None:
@@ -185,11 +190,9 @@ def set_payment_terms_active(*, company_id: int, payment_terms_id: int, active: 
 
 def payment_terms_in_use(company_id: int, payment_terms_id: int) -> str | None:
     """Why payment terms cannot be deleted (customers name them), or None."""
-    if db.session.scalar(select(Customer.id).where(
-            Customer.company_id == company_id,
-            Customer.payment_terms_id == payment_terms_id).limit(1)):
-        return "Customers have these payment terms, so they cannot be deleted. Archive them instead."
-    return None
+    return _named_by(Customer, Customer.payment_terms_id, company_id, payment_terms_id,
+                     "Customers have these payment terms, so they cannot be deleted. "
+                     "Archive them instead.")
 
 
 def delete_payment_terms(*, company_id: int, payment_terms_id: int, user: User | None) -> None:
