@@ -30,9 +30,11 @@ from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectF
 from wtforms.fields.core import UnboundField
 
 from erp.blueprints.account.forms import PasswordChangeForm
-from erp.blueprints.admin.forms import CompanyForm, PasswordResetForm, RoleForm, UserCreateForm
+from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordResetForm, RoleForm,
+                                       UserCreateForm)
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
+from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
@@ -46,6 +48,7 @@ from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
 from tests.factories.core import CompanyFactory, UserFactory
+from tests.factories.money import PaymentTermsFactory, TaxCodeFactory
 from tests.factories.inventory_helpers import put_stock
 
 # 12 hostile examples per route and database pass (24 per route over `make test`), plus the
@@ -95,6 +98,7 @@ def build_world() -> World:
 
     users = {role: make_user(role) for role in ("viewer", "staff", "manager", "admin")}
     staff, admin = users["staff"], users["admin"]
+    users["install_admin"] = make_user("admin", is_superuser=True)  # creates companies
     other_user = make_user("staff", name="Target User")
     category = CategoryFactory(company=company, name="Fuzz category")
     supplier = SupplierFactory(company=company, name="Fuzz supplier")
@@ -133,6 +137,8 @@ def build_world() -> World:
                                            inspected_on=date.today(), product_id=product.id)
     task = tasks.create_task(company_id=staff.company_id, user=staff,
                              title="Fuzz task", assignee_id=staff.id)
+    tax_code = TaxCodeFactory(company=company, name="Fuzz KDV")
+    terms = PaymentTermsFactory(company=company, name="Fuzz terms")
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -140,6 +146,8 @@ def build_world() -> World:
     f_supplier = SupplierFactory(company=other_company, name="Foreign supplier")
     f_category = CategoryFactory(company=other_company, name="Foreign category")
     f_user = make_user("staff", company=other_company)
+    f_tax_code = TaxCodeFactory(company=other_company)
+    f_terms = PaymentTermsFactory(company=other_company)
     db.session.commit()
 
     ids = dict(product=product.id, part=part.id, category=category.id, supplier=supplier.id,
@@ -147,7 +155,8 @@ def build_world() -> World:
                so_line=so_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
                placed_line=placed_line.id, bom_line=bom_line.id, employee=employee.id,
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
-               user=other_user.id, staff=staff.id)
+               user=other_user.id, staff=staff.id, tax_code=tax_code.id,
+               payment_terms=terms.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -168,6 +177,10 @@ def build_world() -> World:
         f"qty-{placed_line.id}": "1", "reference": "DN-1",
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
+        "tax_code_id": str(tax_code.id), "default_tax_code_id": str(tax_code.id),
+        "payment_terms_id": str(terms.id), "default_payment_terms_id": str(terms.id),
+        "rate": "20", "days": "30", "currency": "TRY", "timezone": "Europe/Istanbul",
+        "admin_email": "new-admin@example.com", "admin_password": "a much longer passphrase",
     }
     foreign = {
         "product": f"x [#{f_product.id}]", "component": "FOREIGN-SKU",
@@ -175,6 +188,8 @@ def build_world() -> World:
         "preferred_supplier": f"x [#{f_supplier.id}]",
         "category_id": str(f_category.id), "parent_id": str(f_category.id),
         "user_id": str(f_user.id), "assignee": f"x [#{f_user.id}]",
+        "tax_code_id": str(f_tax_code.id), "default_tax_code_id": str(f_tax_code.id),
+        "payment_terms_id": str(f_terms.id), "default_payment_terms_id": str(f_terms.id),
     }
     for name in ("warehouse_id", "from_warehouse_id", "to_warehouse_id",
                  "component_warehouse_id", "output_warehouse_id"):
@@ -335,6 +350,15 @@ FORM_ROUTES = dict([
     route("tasks.task_create", "staff", TaskForm),
     route("tasks.task_edit", "staff", TaskForm, task_id="task"),
     route("tasks.task_status", "staff", StatusForm, task_id="task"),
+    route("admin.company_create", "install_admin", NewCompanyForm),
+    route("money.tax_code_create", "manager", TaxCodeForm),
+    route("money.tax_code_edit", "manager", TaxCodeForm, tax_code_id="tax_code"),
+    route("money.tax_code_deactivate", "manager", fields(active="bool"), tax_code_id="tax_code"),
+    route("money.payment_terms_create", "manager", PaymentTermsForm),
+    route("money.payment_terms_edit", "manager", PaymentTermsForm,
+          payment_terms_id="payment_terms"),
+    route("money.payment_terms_deactivate", "manager", fields(active="bool"),
+          payment_terms_id="payment_terms"),
 ])
 
 CSRF_ONLY = {
@@ -347,7 +371,10 @@ CSRF_ONLY = {
     "purchasing.order_place", "purchasing.order_cancel", "purchasing.order_close",
     "sales.order_confirm", "sales.order_confirm_over_limit",
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
-    "sales.order_line_remove", "tasks.task_delete",
+    "sales.order_line_remove", "tasks.task_delete", "money.tax_code_delete",
+    "money.payment_terms_delete",
+    # the logo: a file upload (its checks: tests/blueprints/test_money.py), and its removal
+    "admin.company_logo_upload", "admin.company_logo_delete",
 }
 
 
@@ -452,6 +479,10 @@ def test_hostile_form_posts(app, world, endpoint):
 # What the fuzzing found and the forms/services now refuse, pinned as plain cases:
 # (endpoint, data, expected status). "{name}" is filled from World.ids / World.valid.
 REGRESSIONS = [
+    # a default (tax code, terms, warehouse) id beyond 64 bits overflowed SQLite's driver
+    ("admin.company_settings", {"name": "Acme Manufacturing", "currency": "EUR",
+                                "timezone": "UTC",
+                                "default_tax_code_id": "99999999999999999999"}, 422),
     # 'sNaN' parses as a Decimal and makes NumberRange raise (math.isnan): forms' `finite`
     ("catalog.product_create", {"sku": "N1", "name": "n", "sale_price": "sNaN"}, 422),
     ("inventory.stock_count", {"product": "FUZZ-PART", "warehouse_id": "{warehouse}",
@@ -534,6 +565,7 @@ LIST_ROUTES = {
     "sales.customer_detail": {"customer_id": "customer"}, "sales.order_list": {},
     "sales.order_create": {},
     "tasks.task_list": {}, "tasks.assignee_options": {}, "main.dashboard": {},
+    "money.tax_code_list": {}, "money.payment_terms_list": {},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from erp.extensions import db
+from erp.parsing import MAX_ID
 from erp.services import validation
 
 
@@ -18,7 +19,7 @@ def choose_default(model, company_id: int, record_id: int | None, errors: dict, 
         model.company_id == company_id, model.is_default.is_(True)))
     chosen = None
     if record_id is not None:
-        chosen = db.session.scalar(select(model).where(
+        chosen = None if not 0 < record_id <= MAX_ID else db.session.scalar(select(model).where(
             model.id == record_id, model.company_id == company_id, model.active.is_(True)))
         if chosen is None:
             validation.add_error(errors, field, message)
