@@ -40,6 +40,13 @@ def finite(form, field) -> None:
         raise StopValidation("Enter a number.")
 
 
+def whole_number(form, field) -> None:
+    """Refuse integers too large for NumberRange (it converts them to float: OverflowError)."""
+    if field.data is not None and abs(field.data) > 10**9:
+        field.errors[:] = []
+        raise StopValidation("Enter a smaller number.")
+
+
 def number_field(label: str, rule: Number, *, required: bool | str = False,
                  **kwargs) -> DecimalField:
     """A number field under a declared rule (`erp.models.fields.Number`: tax rate,

@@ -497,6 +497,7 @@ REGRESSIONS = [
                                  "warehouse_id": "{warehouse}", "direction": "receive"}, 422),
     # an integer with hundreds of digits: NumberRange converts it to float (OverflowError)
     ("production.workorder_create", {"name": "step", "sequence": "9" * 400}, 422),
+    ("money.payment_terms_create", {"name": "t", "kind": "net", "days": "9" * 400}, 422),
     # quantity x cost beyond Numeric(14, 2): stored by SQLite, refused by PostgreSQL (500)
     ("purchasing.line_update", {"quantity": "99999999999", "unit_cost": "999999999999.99"},
      422),

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange, Optional
 
-from erp.forms import choices, number_field, text_validators
+from erp.forms import choices, number_field, text_validators, whole_number
 from erp.models.fields import TAX_RATE
 from erp.models.money import MAX_TERM_DAYS, PAYMENT_TERMS_TEXT, TAX_CODE_TEXT, TERMS_KINDS
 
@@ -19,6 +19,6 @@ class PaymentTermsForm(FlaskForm):
                        description="e.g. Net 30")
     kind = SelectField("Kind", choices=choices(TERMS_KINDS.items()), default="net")
     days = IntegerField("Days", default=30, validators=[
-        Optional(), NumberRange(min=0, max=MAX_TERM_DAYS,
+        Optional(), whole_number, NumberRange(min=0, max=MAX_TERM_DAYS,
                                 message=f"Enter whole days from 0 to {MAX_TERM_DAYS}.")],
         description="Not used when due on receipt.")
