@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps bench clean
+.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps runtime-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ dev-venv: $(VENV)/.dev-installed
 
 ## make run: install, migrate the embedded SQLite database, seed the demo, serve on PORT
 ## (2 gunicorn workers on SQLite: gunicorn.conf.py; GUNICORN_WORKERS=n for another number).
-run: venv
+run: venv runtime-deps
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo
 	@echo ""
@@ -44,6 +44,10 @@ test-postgresql: dev-venv system-deps
 
 system-deps:
 	scripts/ensure-system-packages.sh
+
+## runtime-deps: only the Debian packages the app needs to run (Pango and fonts for PDFs).
+runtime-deps:
+	scripts/ensure-system-packages.sh --runtime
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

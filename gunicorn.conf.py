@@ -21,7 +21,9 @@ def default_workers(database_url: str | None, cpus: int) -> int:
 
 workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY")
               or default_workers(os.environ.get("DATABASE_URL"), multiprocessing.cpu_count()))
-worker_class = "gthread"
+# gunicorn's gthread worker, stamping when a request entered the queue (erp/overload.py sheds
+# the ones that waited longer than REQUEST_QUEUE_BUDGET_MS)
+worker_class = "erp.gunicorn_worker.QueueStampingWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30

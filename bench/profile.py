@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
@@ -38,11 +39,12 @@ import time  # noqa: E402
 
 PAGES = ["/", "/catalog/products", "/catalog/products?q=bracket", "/inventory/stock",
          "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}"]
+BUDGET = HERE / "cpu-budget.json"
 USERS = [f"user{i:03d}@bench.example" for i in range(1, 11)]  # 10 x 600 requests a minute
 QUERIES = re.compile(r'db;dur=[\d.]+;desc="(\d+) queries"')
 
 
-def build_app(database: str):
+def build_app(database: str, redis_url: str | None = None):
     os.environ.update({
         "ERP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "FORCE_HTTPS": "0",
         "SESSION_COOKIE_SECURE": "0", "ALLOWED_HOSTS": "localhost",
@@ -50,6 +52,8 @@ def build_app(database: str):
         "CACHE_DIR": tempfile.mkdtemp(prefix="erp-profile-cache-"), "LOG_LEVEL": "WARNING",
     })
     os.environ.pop("REDIS_URL", None)
+    if redis_url:  # cache, cache versions and rate limits in Redis, as in production
+        os.environ["REDIS_URL"] = redis_url
     # one process: no Prometheus multiprocess files (and gunicorn.conf.py, run below for its
     # garbage-collector set-up, would empty a folder named there)
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -124,9 +128,19 @@ def main() -> None:
     parser.add_argument("--cprofile", metavar="PAGE", help="profile N requests of PAGE")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative)")
     parser.add_argument("--dump", metavar="FILE", help="with --cprofile: also save the stats")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a page's CPU, in hello-world requests, is over its "
+                             "budget in bench/cpu-budget.json (the CPU regression check)")
+    parser.add_argument("--redis", metavar="URL", help="use this Redis (default: no Redis)")
+    parser.add_argument("--layers", action="store_true",
+                        help="CPU per request by layer, per page (bench/layers.py)")
     args = parser.parse_args()
 
-    app = build_app(args.database)
+    app = build_app(args.database, args.redis)
+    if args.layers:
+        layer_timers = runpy.run_path(str(HERE / "layers.py"))  # bench/ is off the path
+
+        timers = layer_timers["instrument"](app)
     cookie_name, cookies, order_id = login_cookies(app)
     clients = Clients(app, cookie_name, cookies)
     pages = [p.format(order_id=order_id) for p in PAGES]
@@ -151,16 +165,77 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
         return
 
-    print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production")
-    print(f"{'page':<34} {'wall ms':>8} {'CPU ms':>7} {'CPU p50':>8} {'queries':>8} {'KB':>6}")
-    totals = []
-    for path in pages:
+    if args.layers:
+        print_layers(clients, pages, args.n, timers, layer_timers)
+        return
+
+    hello = hello_cpu(args.n * 4)
+    print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production; "
+          f"a hello-world Flask request (bench/hello.py) costs {hello:.3f} ms of CPU here")
+    print(f"{'page':<34} {'wall ms':>8} {'CPU ms':>7} {'CPU p50':>8} {'x hello':>8} "
+          f"{'queries':>8} {'KB':>6}")
+    totals, over = [], []
+    budget = json.loads(BUDGET.read_text()) if args.check else {}
+    for page, path in zip(PAGES, pages):
         row = measure(clients, path, args.n)
         totals.append(row["cpu"])
+        ratio = row["cpu_median"] / hello
         shown = path if "orders/" not in path else "/sales/orders/<id>"
         print(f"{shown:<34} {row['wall']:8.2f} {row['cpu']:7.2f} {row['cpu_median']:8.2f} "
-              f"{row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
+              f"{ratio:8.1f} {row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
+        if page in budget and ratio > budget[page]:
+            over.append(f"{shown}: {ratio:.1f} x hello world, budget {budget[page]}")
     print(f"{'mean of the pages':<34} {'':>8} {statistics.mean(totals):7.2f}")
+    if args.check:
+        print("\n".join(["CPU budget exceeded (bench/cpu-budget.json):", *over]) if over
+              else "Every page within its CPU budget (bench/cpu-budget.json).")
+        raise SystemExit(1 if over else 0)
+
+
+def hello_cpu(n: int) -> float:
+    """Median CPU ms of a request to the bare Flask app of bench/hello.py, in this process:
+    the unit of the CPU budget, so that the check holds on a slower or faster machine."""
+    hello = runpy.run_path(str(HERE / "hello.py"))["app"].test_client()
+    for _ in range(50):
+        hello.get("/")
+    cpus = []
+    for _ in range(n):
+        cpu = time.process_time()
+        hello.get("/")
+        cpus.append((time.process_time() - cpu) * 1000)
+    return statistics.median(cpus)
+
+
+def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timers) -> None:
+    """One column per page, one row per layer: thread CPU ms per request, exclusive."""
+    import redis
+
+    url = os.environ.get("REDIS_URL")
+    server = redis.Redis.from_url(url) if url else None
+    columns, round_trips = {}, {}
+    for path in pages:
+        timers.totals.clear()
+        before = server.info("stats")["total_commands_processed"] if server else 0
+        for _ in range(n):
+            clients.get(path)
+        if server:  # commands run by Redis per request (the INFO call itself excluded)
+            after = server.info("stats")["total_commands_processed"]
+            round_trips[path] = (after - before - 1) / n
+        columns[path] = dict(layer_timers["report"](timers, n))
+    names = sorted({name for column in columns.values() for name in column},
+                   key=lambda name: -sum(column.get(name, 0) for column in columns.values()))
+    short = [p.replace("/catalog/products", "products").replace("/sales/orders", "orders")
+             .replace("/inventory/stock", "stock")[:14] or "/" for p in pages]
+    short = [s if not s.startswith("orders/") else "order" for s in short]
+    print(f"{n} warm GETs per page; thread CPU ms per request, exclusive of inner layers")
+    print(f"| layer | {' | '.join(short)} |")
+    print(f"|---|{'---:|' * len(pages)}")
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{columns[p].get(name, 0):.2f}" for p in pages) + " |")
+    print("| **total** | " + " | ".join(f"**{sum(columns[p].values()):.2f}**" for p in pages) + " |")
+    if server:
+        print("| Redis commands per request | "
+              + " | ".join(f"{round_trips[p]:.1f}" for p in pages) + " |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ TARGET_RSS_MB = 150
 TARGET_RSS_GROWTH = 0.10
 TARGET_HIT_RATIO = 0.90
 TARGET_LIST_SHARE = 0.2
+# #17: list pages' saturation throughput as a share of hello world's (SQLite; PostgreSQL),
+# stress throughput against the peak's, app CPU per request in hello-world requests
+TARGET_LIST_SHARE_17 = {"sqlite": 0.15, "postgresql": 0.12}
+TARGET_STRESS_OF_PEAK = 0.95
+TARGET_CPU_HELLOS = 8
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -78,6 +83,19 @@ def targets(result: dict) -> list[tuple[str, str, str, bool | None]]:
         errors = sc["stress"]["pages"]["ALL"]["errors"]
         rows.append((f"0 errors at {sc['stress']['users']} users", str(errors), "",
                      errors == 0))
+    if "stress" in sc and "peak" in sc:
+        peak, stress = sc["peak"]["pages"]["ALL"]["rps"], sc["stress"]["pages"]["ALL"]["rps"]
+        rows.append((f"stress throughput >= {TARGET_STRESS_OF_PEAK:.0%} of the peak's (#17)",
+                     f"{stress} vs {peak} req/s = {stress / peak:.2f}", "",
+                     stress >= TARGET_STRESS_OF_PEAK * peak))
+    if "overload" in sc and "peak" in sc:
+        over, peak = sc["overload"]["pages"]["ALL"], sc["peak"]["pages"]["ALL"]
+        shed = over["statuses"].get("503", 0)
+        rows.append((f"overload ({sc['overload']['users']} users): throughput stays near the "
+                     "peak's, late requests shed with 503 (#17)",
+                     f"{over['rps']} req/s ({over['rps'] / peak['rps']:.2f} of peak), "
+                     f"{shed} shed, other errors {over['errors'] - shed}, p50 {over['p50']} ms",
+                     "503 = waited past REQUEST_QUEUE_BUDGET_MS", over["errors"] == shed))
     warm = result["scaling"]
     dash = sc.get("normal", {}).get("pages", {}).get("dashboard")
     if dash:
@@ -116,6 +134,17 @@ def targets(result: dict) -> list[tuple[str, str, str, bool | None]]:
                      f"{sat['list pages']['rps']} vs {sat['hello world']['rps']} req/s "
                      f"= {share:.2f}", "16 connections, no think time",
                      share >= TARGET_LIST_SHARE))
+        goal = TARGET_LIST_SHARE_17.get(result["db"])
+        if goal:
+            rows.append((f"list throughput >= {goal} of hello world (#17)", f"{share:.2f}",
+                         "", share >= goal))
+        hello_cpu = sat["hello world"].get("app_cpu_ms_per_request")
+        mix_cpu = sc.get("peak", {}).get("app_cpu_ms_per_request")
+        if hello_cpu and mix_cpu:
+            rows.append((f"app CPU per request in the mix <= {TARGET_CPU_HELLOS}x hello world's "
+                         "(#17)", f"{mix_cpu} vs {hello_cpu} ms = {mix_cpu / hello_cpu:.1f}x",
+                         "peak scenario; hello world at saturation",
+                         mix_cpu <= TARGET_CPU_HELLOS * hello_cpu))
     return rows
 
 

@@ -4,7 +4,8 @@ Settings from the environment:
   BENCH_SIZE=s|m|l (s)        data set size (`flask seed-bench --size`)
   BENCH_DB=sqlite|postgresql  SQLite file under bench/data/, or a throwaway PostgreSQL
                               with Redis (started like tests/servers.py)
-  BENCH_USERS=50,100,200      users of the normal, peak and stress scenarios (soak: normal)
+  BENCH_USERS=50,100,200      users of the normal, peak and stress scenarios (soak: normal;
+                              a 4th number: overload, default twice the stress users)
   BENCH_DURATION=20           seconds per scenario (soak: 3x), unless BENCH_FULL=1
   BENCH_FULL=1                full length: normal 1 h, peak 30 min, stress 10 min, soak 10 min
   BENCH_THINK=0.5-1.5         think time of a user between pages, seconds (uniform)
@@ -93,8 +94,13 @@ class Gunicorn:
                 "mean_mb": round(sum(sizes) / len(sizes), 1) if sizes else 0}
 
     def cpu_seconds(self) -> dict[int, float]:
-        """CPU seconds of each live worker (pid -> seconds)."""
-        out = {}
+        """CPU seconds of each live worker (pid -> seconds), and under the key 0 those of
+        the workers that exited (recycled by max_requests), which the master reaped: a
+        difference of two readings is then the CPU the workers spent in between."""
+        import psutil
+
+        master = psutil.Process(self.process.pid).cpu_times()
+        out = {0: master.children_user + master.children_system}
         for w in self.workers():
             try:
                 t = w.cpu_times()
@@ -218,10 +224,8 @@ def scenario(app: Gunicorn, name: str, users: int, seconds: float, think, cookie
     rec, cpu = load.run_mix(HOST, app.port, cookie_name, user_cookies, data, seconds, think,
                             seed)
     rss_end = app.rss()
-    # workers recycled during the run (max_requests) take their CPU time with them: then
-    # this undercounts; new workers count from zero
-    cpu_end = app.cpu_seconds()
-    app_cpu = sum(seconds - cpu_start.get(pid, 0.0) for pid, seconds in cpu_end.items())
+    # workers recycled during the run (max_requests) count through the master (key 0)
+    app_cpu = sum(app.cpu_seconds().values()) - sum(cpu_start.values())
     result = {"users": users, "seconds": seconds, "think_s": list(think), "generator": cpu,
               "app_cpu_s": round(app_cpu, 1),
               "loadavg": [round(load_start, 1), round(os.getloadavg()[0], 1)],
@@ -235,6 +239,13 @@ def scenario(app: Gunicorn, name: str, users: int, seconds: float, think, cookie
           f"app CPU {result['app_cpu_ms_per_request']} ms/request, load {result['loadavg']}",
           flush=True)
     return result
+
+
+def cpu_per_request(app: "Gunicorn", cpu_start: dict, rec, label: str) -> float | None:
+    """The workers' CPU ms per request of a run (gunicorn's own HTTP work included)."""
+    spent = sum(app.cpu_seconds().values()) - sum(cpu_start.values())
+    requests = len(rec.pages[label].latencies)
+    return round(spent * 1000 / requests, 3) if requests else None
 
 
 def scaling(app: Gunicorn, cookie: str, data: dict, repeat: int = 30) -> dict:
@@ -269,15 +280,18 @@ def main() -> None:
     users = [int(n) for n in env_setting("BENCH_USERS", "50,100,200").split(",")]
     while len(users) < 3:
         users.append(users[-1])
+    if len(users) < 4:  # overload: twice the stress scenario's users (#17: load shedding)
+        users.append(users[2] * 2)
     duration = float(env_setting("BENCH_DURATION", "20"))
     low, _, high = env_setting("BENCH_THINK", "0.5-1.5").partition("-")
     think = (float(low), float(high or low))
     if full:
         plan = [("normal", users[0], 3600), ("peak", users[1], 1800),
-                ("stress", users[2], 600), ("soak", users[0], 600)]
+                ("stress", users[2], 600), ("overload", users[3], 300), ("soak", users[0], 600)]
     else:
         plan = [("normal", users[0], duration), ("peak", users[1], duration),
-                ("stress", users[2], duration), ("soak", users[0], duration * 3)]
+                ("stress", users[2], duration), ("overload", users[3], duration),
+                ("soak", users[0], duration * 3)]
 
     servers: list = []
     gunicorns: list[Gunicorn] = []
@@ -313,10 +327,13 @@ def main() -> None:
         print("  saturation: list pages, 16 connections, no think time ...", flush=True)
         lists = ["/sales/orders", "/catalog/products", "/inventory/stock",
                  "/sales/orders?status=confirmed"]
+        cpu_start = app.cpu_seconds()
         rec, cpu = load.run_fixed(HOST, app.port, "list pages", lists, 16, sat_seconds,
                                   full_cookies)
-        saturation = {"list pages": report.page_figures(rec.pages["list pages"],
-                                                        cpu["wall_s"]) | {"generator": cpu}}
+        saturation = {"list pages": report.page_figures(rec.pages["list pages"], cpu["wall_s"])
+                      | {"generator": cpu,
+                         "app_cpu_ms_per_request": cpu_per_request(app, cpu_start, rec,
+                                                                   "list pages")}}
         rss_final = app.rss()
         app.stop()
 
@@ -324,9 +341,11 @@ def main() -> None:
         gunicorns.append(hello)
         print("  saturation: hello world, 16 connections ...", flush=True)
         load.run_fixed(HOST, hello.port, "warm", ["/"], 4, 2.0)
+        cpu_start = hello.cpu_seconds()
         rec, cpu = load.run_fixed(HOST, hello.port, "hello world", ["/"], 16, sat_seconds)
-        saturation["hello world"] = report.page_figures(rec.pages["hello world"],
-                                                        cpu["wall_s"]) | {"generator": cpu}
+        saturation["hello world"] = report.page_figures(rec.pages["hello world"], cpu["wall_s"]) \
+            | {"generator": cpu,
+               "app_cpu_ms_per_request": cpu_per_request(hello, cpu_start, rec, "hello world")}
         hello.stop()
 
         import psutil
@@ -338,7 +357,7 @@ def main() -> None:
                         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
                         "python": sys.version.split()[0]},
             "gunicorn": {"workers": workers, "threads": int(env.get("GUNICORN_THREADS", 4)),
-                         "worker_class": "gthread", "max_requests": 2000},
+                         "worker_class": "QueueStampingWorker (gthread)", "max_requests": 2000},
             "load": {"migrate_s": round(migrate_s, 1), "seed_s": round(seed_s, 1),
                      "orders": data["orders"]},
             "rss_boot": rss_boot, "rss_final": rss_final,

@@ -75,7 +75,7 @@ def derive_settings(app: Flask) -> None:
         config.setdefault("CACHE_TYPE", "FileSystemCache")
         config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
         config.setdefault("CACHE_THRESHOLD", 5000)
-        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        config.setdefault("RATELIMIT_STORAGE_URI", "erp-memory://")  # MemoryLimits
     if not config.get("IMPORT_UPLOAD_DIR"):
         config["IMPORT_UPLOAD_DIR"] = os.path.join(app.instance_path, "imports")
     config.setdefault("CACHE_KEY_PREFIX", "erp:")
@@ -93,7 +93,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import auth, cache_versions, database, login_throttle, monitoring
+    from erp import auth, cache_versions, database, login_throttle, monitoring, overload
     from erp.extensions import cache, csrf, db, limiter, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
@@ -121,6 +121,7 @@ def register_extensions(app: Flask) -> None:
     )
     monitoring.init_app(app)
     cache_versions.init_app(app)
+    overload.init_app(app)  # the outermost layer: a shed request costs nothing else
 
 
 # No 'unsafe-inline' or 'unsafe-eval': templates hold no inline script or style.

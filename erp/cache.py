@@ -76,6 +76,25 @@ def cache_get(key: str, *, counted: bool = True) -> Any:
     return value
 
 
+def cache_get_many(keys: list[str]) -> list[Any]:
+    """The values of `keys` in one round trip (None for a miss), each counted as a hit or
+    miss; an outage is all misses."""
+    if not keys:
+        return []
+    started = time.perf_counter()
+    try:
+        values = list(cache.get_many(*keys))
+    except Exception as exc:
+        _failed(exc)
+        _observe("get", started, "error")
+        return [None] * len(keys)
+    _ok()
+    for value in values:
+        _observe("get", started, "miss" if value is None else "hit")
+        started = time.perf_counter()  # the round trip is charged to the first key
+    return values
+
+
 def cache_set(key: str, value: Any, timeout: int | None = None) -> bool:
     started = time.perf_counter()
     try:

@@ -36,7 +36,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.visitors import iterate
 
-from erp.cache import cache_available, cache_get, cache_set
+from erp.cache import cache_available, cache_get, cache_get_many, cache_set
 from erp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "customers": ("sales",),
     "sales_orders": ("sales",),
     "sales_order_items": ("sales",),
+    "delivery_notes": ("sales",),
+    "delivery_note_lines": ("sales",),
     # only a confirmation or the cancelling of a confirmed order changes these: drafts and
     # their lines leave the sums and the top products cached
     "sales_month_totals": ("sales_totals",),
@@ -76,6 +78,11 @@ COLUMN_AREAS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
     "products": (frozenset({"available"}), ("inventory",)),
 }
 OTHER = ("other",)
+# every area a version exists for: the first version read of a request reads all of its
+# company's at once (one round trip to the cache instead of one per area)
+ALL_AREAS: tuple[str, ...] = tuple(sorted(
+    {area for areas in TABLE_AREAS.values() for area in areas}
+    | {area for _, areas in COLUMN_AREAS.values() for area in areas} | set(OTHER)))
 VERSION_TIMEOUT = 0  # versions never expire on their own (a missing one is made anew)
 DEFAULT_TIMEOUT = 300  # a cached figure not read (or stale) for this long is dropped
 
@@ -255,8 +262,26 @@ def _memo() -> dict | None:
     return memo
 
 
-def _read(key: str) -> str:
+def _read_company(company_id: int, memo: dict) -> None:
+    """Read every version of the company (and the epoch) into the request's memo in one
+    round trip; a missing version is made anew by `_read`."""
+    keys = [_version_key(company_id, area) for area in ALL_AREAS] + [EPOCH_KEY]
+    for key, value in zip(keys, cache_get_many(keys)):
+        if value is None:  # first use, evicted or the cache is down: see _read
+            value = uuid.uuid4().hex
+            cache_set(key, value, timeout=VERSION_TIMEOUT)
+        memo[key] = value
+    memo[_company_read(company_id)] = True
+
+
+def _company_read(company_id: int) -> str:
+    return f"read:{company_id}"
+
+
+def _read(key: str, company_id: int | None = None) -> str:
     memo = _memo()
+    if memo is not None and company_id is not None and _company_read(company_id) not in memo:
+        _read_company(company_id, memo)
     if memo is not None and key in memo:
         return memo[key]
     value = cache_get(key)
@@ -272,7 +297,7 @@ def _read(key: str) -> str:
 
 def version(company_id: int, area: str) -> str:
     """The current version of (company, area)."""
-    return _read(_version_key(company_id, area))
+    return _read(_version_key(company_id, area), company_id)
 
 
 def cache_key(company_id: int, name: str, areas: Iterable[str]) -> str:
@@ -287,13 +312,26 @@ def cache_key(company_id: int, name: str, areas: Iterable[str]) -> str:
 
 def _key(company_id: int, name: str, areas: Iterable[str]) -> str:
     parts = [f"{area}={version(company_id, area)}" for area in sorted(set(areas))]
-    parts.append(f"epoch={_read(EPOCH_KEY)}")
+    parts.append(f"epoch={_read(EPOCH_KEY, company_id)}")
     return f"fig:{company_id}:{name}:" + ":".join(parts)
 
 
 def storage_key(company_id: int, name: str) -> str:
     """Where `cached` keeps a value: one entry per company and name, whatever the versions."""
     return f"fig:{company_id}:{name}"
+
+
+_PREFETCHED = "_cache_prefetched"  # flask.g: storage key -> entry read ahead by `prefetch`
+
+
+def prefetch(company_id: int, names: Iterable[str]) -> None:
+    """Read the entries of `names` in one round trip for the `cached` calls of this request
+    that follow (a page of several cached parts: one round trip instead of one per part)."""
+    if not has_request_context():
+        return
+    keys = [storage_key(company_id, name) for name in names]
+    store = g.setdefault(_PREFETCHED, {})
+    store.update(zip(keys, cache_get_many(keys)))
 
 
 def cached(company_id: int, name: str, areas: Iterable[str], compute: Callable[[], Any], *,
@@ -308,7 +346,8 @@ def cached(company_id: int, name: str, areas: Iterable[str], compute: Callable[[
     """
     stamp = cache_key(company_id, name, areas)
     key = storage_key(company_id, name)
-    hit = cache_get(key)
+    prefetched = g.get(_PREFETCHED) if has_request_context() else None
+    hit = prefetched.pop(key) if prefetched and key in prefetched else cache_get(key)
     if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == stamp:
         return hit[1]
     value = compute()

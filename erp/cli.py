@@ -106,7 +106,7 @@ def deploy_problems(config, workers: int) -> list[str]:
         problems.append("ALLOWED_HOSTS is not set: the app answers any Host header.")
     if not config.get("RATELIMIT_ENABLED", True):
         problems.append("Rate limiting is off.")
-    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://") and workers > 1:
+    if str(config.get("RATELIMIT_STORAGE_URI", "")).startswith(("memory://", "erp-memory://")) and workers > 1:
         problems.append(f"Rate limits (other than the login throttle, which shares a file) "
                         f"are kept in memory with {workers} workers: each worker counts alone. "
                         "Set REDIS_URL.")

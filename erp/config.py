@@ -81,7 +81,7 @@ def from_environment() -> dict:
         **({"CACHE_DIR": os.environ["CACHE_DIR"]} if os.environ.get("CACHE_DIR") else {}),
         **{name: _env_int(name, getattr(Config, name)) for name in (
             "IMPORT_UPLOAD_USER_BYTES", "IMPORT_UPLOAD_USER_FILES", "IMPORT_UPLOAD_TOTAL_BYTES",
-            "IMPORT_UPLOAD_TOTAL_FILES")},
+            "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS")},
     }
 
 
@@ -131,7 +131,13 @@ class Config:
     LOGIN_THROTTLE_DB: str | None = None  # default: login-throttle.sqlite3 beside the file cache
     RATELIMIT_PASSWORD = "5 per minute"
     RATELIMIT_EXPORT = "10 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers on pages: they cost two more round trips to the limiter's
+    # store on every request (#17); a 429 still says Retry-After (erp.errors).
+    RATELIMIT_HEADERS_ENABLED = False
+
+    # A request that waited longer than this in the queue (gunicorn's, or since nginx got it)
+    # is answered 503 with Retry-After at once (erp/overload.py); 0 turns shedding off.
+    REQUEST_QUEUE_BUDGET_MS = 3000
 
     PER_PAGE_DEFAULT = 20
     PER_PAGE_MAX = 100

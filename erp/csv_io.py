@@ -162,8 +162,9 @@ def not_csv() -> bool:
 
 
 # Decorates a list view (under @require_role): its CSV export (`?format=csv`) is rate-limited
-# by RATELIMIT_EXPORT per user; the page itself does not count.
-export_limited = limiter.limit(export_limit, exempt_when=not_csv)
+# by RATELIMIT_EXPORT per user, on top of the default limit that every request counts
+# against (without override_defaults=False a route limit replaces the default one).
+export_limited = limiter.limit(export_limit, exempt_when=not_csv, override_defaults=False)
 
 
 def wants_csv() -> bool:

@@ -29,6 +29,21 @@ def _page(code: int, detail: str | None = None):
     return response
 
 
+def _limit_resets_in() -> int | None:
+    """Seconds until the breached rate limit's window resets (Flask-Limiter only says so in
+    its headers, which are off: see RATELIMIT_HEADERS_ENABLED)."""
+    import math
+    import time
+
+    from erp.extensions import limiter
+
+    try:
+        breached = limiter.current_limit
+        return max(1, math.ceil(breached.reset_at - time.time())) if breached else None
+    except Exception:  # the limiter's store is down: no figure, the 429 still stands
+        return None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -42,9 +57,8 @@ def register(app: Flask) -> None:
             return error
         response = _page(error.code)
         if error.code == 429:
-            retry = getattr(error, "retry_after", None)
-            # Flask-Limiter adds Retry-After itself when headers are enabled.
-            if retry:
+            retry = getattr(error, "retry_after", None) or _limit_resets_in()
+            if retry and "Retry-After" not in response.headers:
                 response.headers["Retry-After"] = str(retry)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

@@ -16,11 +16,13 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 
 def optional_id(value) -> int | None:
-    """A select's value as an id; blank or not a number: None (the service checks it)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A select's value as an id: blank is None (automatic, or none); anything that is not
+    an id in range is 0, which no record has, so the service refuses it next to the field."""
+    from erp.parsing import parse_id
+
+    if value is None or value == "":
         return None
+    return parse_id(str(value)) or 0
 
 
 def text_validators(field, *before) -> list:

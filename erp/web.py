@@ -200,6 +200,19 @@ def apply_field_errors(form, error) -> None:
         form.form_errors.append(str(error))
 
 
+def split_line_errors(form, error, inputs: set[str]) -> dict[str, list[str]]:
+    """A document form with a quantity input per line (`qty-<id>`, a receipt, a delivery):
+    the errors of the lines with an input are returned, to show under it; the others go on
+    the form, whose one banner (`form_errors`) counts them all."""
+    from erp.services import ValidationError
+
+    line_errors = {k: v for k, v in error.field_errors.items() if k in inputs}
+    others = {k: v for k, v in error.field_errors.items() if k not in inputs}
+    if others or not line_errors:
+        apply_field_errors(form, ValidationError(str(error), others))
+    return line_errors
+
+
 PICKER_OPTIONS = {"stocked", "kind", "active"}
 
 

@@ -70,7 +70,9 @@ class PostgresServer:
     def start(self) -> "PostgresServer":
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=300 -c shared_buffers=128MB")
+                   "-c max_connections=300 -c shared_buffers=128MB "
+                   # the database analysis reads it (tests/test_db_analysis.py)
+                   "-c shared_preload_libraries=pg_stat_statements")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
                   "-l", str(self.dir / "server.log"), "-w", "-t", "30", "start")
         _wait_for_port(self.port)

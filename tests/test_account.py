@@ -61,7 +61,7 @@ def test_password_reset_is_admin_only_and_company_scoped(client_as, other_compan
 
 @pytest.mark.dialect_independent
 def test_check_deploy_lists_insecure_settings_and_fails(app, runner):
-    app.config.update(SECRET_KEY="dev-insecure-secret-key", RATELIMIT_STORAGE_URI="memory://",
+    app.config.update(SECRET_KEY="dev-insecure-secret-key", RATELIMIT_STORAGE_URI="erp-memory://",
                       SQLALCHEMY_DATABASE_URI="sqlite:///x.sqlite3", REDIS_URL=None)
     result = runner.invoke(args=["check-deploy", "--workers", "4"])
     assert result.exit_code == 1
@@ -82,10 +82,38 @@ def test_check_deploy_passes_a_secure_configuration(app, runner):
     assert "No insecure setting found." in result.output
 
 
-def test_default_rate_limit_is_per_user(app, make_user):
-    app.config["RATELIMIT_DEFAULT"] = "600 per minute"
-    user = make_user()
-    client = login(app.test_client(), user.email)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert response.headers.get("X-RateLimit-Limit") == "600"
+@pytest.mark.parametrize("config_overrides", [{"RATELIMIT_DEFAULT": "3 per minute"}])
+@pytest.mark.parametrize("path", ["/", "/sales/orders", "/sales/customers"])
+def test_the_default_rate_limit_counts_every_page_per_user(app, make_user, path):
+    """List pages too: their export limit adds to the default one, never replaces it."""
+    client = login(app.test_client(), make_user().email)
+    assert [client.get(path).status_code for _ in range(4)] == [200, 200, 200, 429]
+    refused = client.get(path)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61  # the minute, rounded up
+    assert "X-RateLimit-Limit" not in refused.headers  # no extra store reads on each page
+    other = login(app.test_client(), make_user().email)
+    assert other.get(path).status_code == 200  # per user, not per address
+
+
+@pytest.mark.dialect_independent
+def test_the_in_memory_limits_count_without_a_thread_per_request_and_expire():
+    """erp-memory:// (no Redis) drops expired counters inline, not from a timer thread."""
+    import threading
+
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    from erp.extensions import MemoryLimits
+
+    storage = MemoryLimits("erp-memory://")
+    limiter = FixedWindowRateLimiter(storage)
+    two_a_second = parse("2 per second")
+    threads = threading.active_count()
+    assert [limiter.hit(two_a_second, "user:1") for _ in range(3)] == [True, True, False]
+    assert threading.active_count() <= threads  # no timer thread started by the hits
+    storage.expirations["user:1/old"] = 0.0  # a counter whose window ended long ago
+    storage.storage["user:1/old"] = 5
+    storage._next_purge = 0.0
+    limiter.hit(two_a_second, "user:2")
+    assert "user:1/old" not in storage.storage  # purged inline

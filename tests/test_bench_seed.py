@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from erp.extensions import db
 from erp.models import Company, DocumentSequence, StockLevel, StockMovement, User
@@ -102,6 +102,14 @@ def check_ledger_and_reservations(seeded):
         StockMovement.company_id == company.id, StockMovement.kind == "sales_shipment",
         StockMovement.source_type == "sales_order_item"))
     assert shipments == shipped_lines > 0
+    # their lines are shipped whole, the others' not at all (no backorders in the bench)
+    whole = case((SalesOrder.status.in_(["shipped", "invoiced"]), SalesOrderItem.quantity),
+                 else_=0)
+    assert db.session.scalar(
+        select(func.count()).select_from(SalesOrderItem)
+        .join(SalesOrder, SalesOrder.id == SalesOrderItem.order_id)
+        .where(SalesOrder.company_id == company.id,
+               SalesOrderItem.shipped_quantity != whole)) == 0
 
 
 def check_totals_and_numbers(seeded):

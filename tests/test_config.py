@@ -18,7 +18,7 @@ def test_development_runs_with_no_settings(monkeypatch, tmp_path):
     # a random key of this installation, not one that ships with the code
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
     assert app.config["CACHE_TYPE"] == "FileSystemCache"
-    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "erp-memory://"
 
 
 @pytest.mark.parametrize("secret", [None, "dev-insecure-secret-key", "changeme", "short-but-unique"])

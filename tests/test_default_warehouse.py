@@ -49,7 +49,7 @@ def test_another_companys_or_an_archived_warehouse_is_refused(admin_client, comp
                                 currency="EUR", timezone="UTC", default_warehouse_id=mine.id)
     foreign = WarehouseFactory(company=other_company)
     archived = WarehouseFactory(company=company, active=False)
-    for bad in (foreign.id, archived.id):
+    for bad in (foreign.id, archived.id, "99999999999999999999", "-1", "x"):
         response = admin_client.post("/admin/company",
                                      data=settings(company, default_warehouse_id=str(bad)))
         assert response.status_code == 422

@@ -114,6 +114,11 @@ def build_world() -> World:
                             warehouse_id=main.id, order_date=date.today(), notes="")
     so_line = sales.add_line(company_id=company.id, order_id=so.id, user=staff,
                              product_id=product.id, quantity="2")
+    shipping = sales.create_order(company_id=company.id, user=staff, customer_id=customer.id,
+                                  warehouse_id=main.id)
+    ship_line = sales.add_line(company_id=company.id, order_id=shipping.id, user=staff,
+                               product_id=product.id, quantity="1")
+    sales.confirm_order(company_id=company.id, order_id=shipping.id, user=users["manager"])
     po = purchasing.create_order(company_id=company.id, user=staff, supplier_id=supplier.id,
                                  warehouse_id=main.id)
     po_line = purchasing.add_line(company_id=company.id, user=staff, order_id=po.id,
@@ -152,7 +157,7 @@ def build_world() -> World:
 
     ids = dict(product=product.id, part=part.id, category=category.id, supplier=supplier.id,
                warehouse=main.id, spare=spare.id, customer=customer.id, so=so.id,
-               so_line=so_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
+               so_line=so_line.id, shipping=shipping.id, ship_line=ship_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
                placed_line=placed_line.id, bom_line=bom_line.id, employee=employee.id,
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
                user=other_user.id, staff=staff.id, tax_code=tax_code.id,
@@ -174,7 +179,8 @@ def build_world() -> World:
         "direction": "issue", "active": "1", "password": "a much longer passphrase",
         "new_password": "a much longer passphrase", "confirm": "a much longer passphrase",
         "current_password": "wrong", "receipt_token": "tok" + "x" * 20,
-        f"qty-{placed_line.id}": "1", "reference": "DN-1",
+        f"qty-{placed_line.id}": "1", "reference": "DN-1", f"qty-{ship_line.id}": "1",
+        "delivery_date": date.today().isoformat(),
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
         "tax_code_id": str(tax_code.id), "default_tax_code_id": str(tax_code.id),
@@ -347,6 +353,9 @@ FORM_ROUTES = dict([
     route("sales.order_edit", "staff", SF.OrderForm, order_id="so"),
     route("sales.order_line_add", "staff", SF.LineForm, order_id="so"),
     route("sales.order_line_update", "staff", SF.LineEditForm, order_id="so", line_id="so_line"),
+    route("sales.order_deliver", "staff",
+          {**form_fields(SF.DeliveryForm), "qty-{ship_line}": "number", "post": "text"},
+          order_id="shipping"),
     route("tasks.task_create", "staff", TaskForm),
     route("tasks.task_edit", "staff", TaskForm, task_id="task"),
     route("tasks.task_status", "staff", StatusForm, task_id="task"),
@@ -370,7 +379,8 @@ CSRF_ONLY = {
     "production.workorder_finish", "production.workorder_reopen", "purchasing.line_delete",
     "purchasing.order_place", "purchasing.order_cancel", "purchasing.order_close",
     "sales.order_confirm", "sales.order_confirm_over_limit",
-    "sales.order_ship", "sales.order_invoice", "sales.order_cancel",
+    "sales.order_ship", "sales.order_invoice", "sales.order_cancel", "sales.order_close",
+    "sales.delivery_post", "sales.delivery_cancel",
     "sales.order_line_remove", "tasks.task_delete", "money.tax_code_delete",
     "money.payment_terms_delete",
     # the logo: a file upload (its checks: tests/blueprints/test_money.py), and its removal

@@ -141,3 +141,44 @@ def test_0008_turns_the_stored_sales_totals_net_and_freezes_issued_invoices(tmp_
         assert IssuedDocument.from_json(_issued(order_id)) == IssuedDocument.from_json(issued)
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
+def test_0014_gives_orders_shipped_before_it_their_shipped_quantities(tmp_path, redis_url):
+    """Orders shipped before delivery notes shipped every line whole: upgraded, their lines
+    are shipped; downgraded, a partly shipped order is confirmed again and the delivery
+    notes are gone."""
+    app = _migrated_app(tmp_path, redis_url, "erp_deliveries")
+    with app.app_context():
+        upgrade()
+        company = CompanyFactory()
+        warehouse = WarehouseFactory(company=company)
+        service = ProductFactory(company=company, kind="service", sale_price=D("10"))
+        customer = CustomerFactory(company=company)
+        kw = {"company_id": company.id, "user": None}
+        ids = []
+        for step in ("ship", "deliver"):
+            order = sales.create_order(customer_id=customer.id, warehouse_id=warehouse.id, **kw)
+            item = sales.add_line(order_id=order.id, product_id=service.id, quantity="3", **kw)
+            sales.confirm_order(order_id=order.id, **kw)
+            if step == "ship":
+                sales.ship_order(order_id=order.id, **kw)
+            else:
+                sales.create_delivery(order_id=order.id, quantities={item.id: "1"}, post=True,
+                                      **kw)
+            ids.append(order.id)
+        db.session.remove()
+
+        downgrade(revision="0014_deliveries-1")
+        with db.engine.connect() as conn:
+            statuses = conn.execute(text(
+                "SELECT status FROM sales_orders ORDER BY id")).scalars().all()
+            assert statuses == ["shipped", "confirmed"]
+        upgrade()
+        with db.engine.connect() as conn:
+            shipped = conn.execute(text(
+                "SELECT order_id, shipped_quantity FROM sales_order_items ORDER BY id")).all()
+            assert [(o, D(str(q))) for o, q in shipped] == [(ids[0], D(3)), (ids[1], D(0))]
+            assert conn.execute(text("SELECT COUNT(*) FROM delivery_notes")).scalar() == 0
+        db.session.remove()
+        db.engine.dispose()

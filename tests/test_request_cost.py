@@ -104,3 +104,55 @@ def test_nul_bytes_are_refused_in_forms_and_query_strings(client):
                        content_type="multipart/form-data").status_code == 400
     # a body that is not a form is not parsed as one (and holds no form field)
     assert client.post("/login", data=b"email=a\x00b", content_type="text/plain").status_code != 400
+
+
+@pytest.fixture
+def redis_app(database_url, redis_url, _schema, tmp_path):
+    """The app as deployed: cache, cache versions and rate limits in Redis, monitoring
+    figures buffered (the other tests of the SQLite pass use the file cache)."""
+    import redis as redis_lib
+
+    from tests.conftest import IsolatedClient, app_config, clean_database
+    config = app_config(database_url, redis_url, tmp_path) | {"REDIS_URL": redis_url}
+    config.pop("MONITORING_FLUSH_SECONDS")
+    app = create_app(config)
+    app.test_client_class = IsolatedClient  # each request in its own app context, as served
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    with app.app_context():
+        clean_database()
+        yield app
+        get_monitor(app).recorder.flush()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts the commands (or pipelines) this process sends to Redis: each is a round trip."""
+    from redis.connection import AbstractConnection
+
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        packed = b"".join(command) if isinstance(command, (list, tuple)) else command
+        sent.append(packed.split(b"\r\n")[2].decode())  # the command's name
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return sent
+
+
+def test_a_warm_page_costs_one_redis_round_trip_and_the_dashboard_three(redis_app,
+                                                                         redis_round_trips):
+    """The rate limit is one round trip (no header reads); the dashboard adds one for all
+    its company's cache versions and one for all its cached parts (#17)."""
+    from tests.conftest import login
+    from tests.factories.core import UserFactory
+
+    client = login(redis_app.test_client(), UserFactory(role="viewer").email)
+    for path, round_trips in (("/", 3), ("/sales/orders", 1), ("/catalog/products", 1)):
+        assert client.get(path).status_code == 200  # warm: versions and parts cached
+        redis_round_trips.clear()
+        assert client.get(path).status_code == 200
+        assert len(redis_round_trips) == round_trips, (path, redis_round_trips)

@@ -1,6 +1,7 @@
 """Every document's transitions table, walked: the service, the route and the buttons agree.
 
-For each action of each document (SalesOrder, PurchaseOrder, ProductionOrder, WorkOrder)
+For each action of each document (SalesOrder, DeliveryNote, PurchaseOrder, ProductionOrder,
+WorkOrder)
 and each state of its workflow:
 - the service refuses a user below the action's role (PermissionDenied) and a state the
   action does not start from (InvalidTransition; the target state itself is a no-op when
@@ -27,10 +28,11 @@ from erp.extensions import db
 from erp.models.core import ROLES
 from erp.models.production import ProductionOrder, WorkOrder
 from erp.models.purchasing import PurchaseOrder
-from erp.models.sales import SalesOrder, SalesOrderItem
+from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, PermissionDenied
 from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
+from erp.services import deliveries as delivery_service
 from erp.services import sales as sales_service
 from tests.conftest import login
 from tests.factories.catalog import ProductFactory, WarehouseFactory
@@ -48,6 +50,19 @@ def _sales_order(company, state: str) -> SalesOrder:
         unit_price=Decimal("10"), subtotal=Decimal("10"), total=Decimal("10")))
     db.session.commit()
     return order
+
+
+def _delivery(company, state: str) -> DeliveryNote:
+    order = _sales_order(company, "confirmed")
+    delivery = DeliveryNote(
+        company_id=company.id, number=f"DN-T-{order.id}", order_id=order.id,
+        customer_id=order.customer_id, warehouse_id=order.warehouse_id,
+        delivery_date=order.order_date, status=state,
+        lines=[DeliveryNoteLine(company_id=company.id, order_item_id=order.items[0].id,
+                                quantity=Decimal("1"))])
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery
 
 
 def _purchase_order(company, state: str) -> PurchaseOrder:
@@ -91,7 +106,15 @@ class Kind:
 
 
 KINDS = {
-    "sales": Kind(SalesOrder, sales_service, "sales.order_detail", _sales_order, {}, {}, {}),
+    "sales": Kind(
+        SalesOrder, sales_service, "sales.order_detail", _sales_order,
+        form={"deliver": lambda order: {"delivery_date": "2026-12-01", "post": "1",
+                                        **{f"qty-{item.id}": "1" for item in order.items}}},
+        service_args={"deliver": lambda order: {
+            "quantities": {item.id: "1" for item in order.items}}},
+        prepare={}),
+    "delivery": Kind(DeliveryNote, delivery_service, "sales.delivery_detail", _delivery,
+                     {}, {}, {}),
     "purchasing": Kind(
         PurchaseOrder, purchasing_service, "purchasing.order_detail", _purchase_order,
         form={"receive": _receive_form},
@@ -129,8 +152,9 @@ def _document(kind: Kind, company, state: str, action: Action):
 def _state(kind: Kind, document_id: int) -> tuple:
     db.session.expire_all()
     document = db.session.get(kind.model, document_id)
-    # a step without a target leaves a trace of its own: a receipt, an override
+    # a step without a target leaves a trace of its own: a receipt, a delivery, an override
     return (document.status, len(getattr(document, "receipts", ())),
+            len(getattr(document, "deliveries", ())),
             getattr(document, "quality_override_at", None))
 
 

@@ -27,17 +27,23 @@ from erp.models.money import PaymentTerms
 ORDER_STATUSES = {
     "draft": "Draft",
     "confirmed": "Confirmed",
+    "partly_shipped": "Partly shipped",
     "shipped": "Shipped",
+    "closed": "Closed short",
     "invoiced": "Invoiced",
     "cancelled": "Cancelled",
 }
-OPEN_STATUSES = ("draft", "confirmed")
-SOLD_STATUSES = ("confirmed", "shipped", "invoiced")  # orders that count as sales
+OPEN_STATUSES = ("draft", "confirmed", "partly_shipped")
+# orders that hold a reservation for what is left to ship, and may be delivered
+DELIVERABLE_STATUSES = ("confirmed", "partly_shipped")
+# orders that count as sales; an order closed short keeps counting (what was shipped sold)
+SOLD_STATUSES = ("confirmed", "partly_shipped", "shipped", "closed", "invoiced")
 # what a customer owes or will owe, against its credit limit: there is no paid state yet,
 # so an invoiced order stays open receivable
-CREDIT_STATUSES = ("confirmed", "shipped", "invoiced")
-STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "shipped": "info",
-                 "invoiced": "success", "cancelled": "dark"}
+CREDIT_STATUSES = SOLD_STATUSES
+STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "partly_shipped": "info",
+                 "shipped": "info", "closed": "warning", "invoiced": "success",
+                 "cancelled": "dark"}
 # what the order's printout is, by status: a draft is an offer, a cancelled order binds nobody
 PRINT_TITLES = {"draft": "Quotation", "cancelled": "Cancelled order"}
 PRINT_TITLE = "Order confirmation"
@@ -97,9 +103,21 @@ SALES_ORDER_FLOW = Workflow(
                verb="confirmed", style="btn btn-warning", button=False,
                confirm="Confirm {number} although it takes the customer over the credit "
                        "limit? The override is recorded in the history."),
-        Action("ship", ("confirmed",), "shipped", "manager", "Ship", "ship_order",
+        # a delivery note for part of the lines (its own page); posting it ships the order
+        # partly or whole (erp.services.deliveries)
+        Action("deliver", DELIVERABLE_STATUSES, None, "staff", "New delivery",
+               "create_delivery", verb="delivered", style="btn btn-success", page=True),
+        # one click: a delivery of everything left, posted at once
+        Action("ship", DELIVERABLE_STATUSES, "shipped", "manager", "Ship all", "ship_order",
                done="{number} shipped: stock issued.", verb="shipped",
-               confirm="Ship {number}? Its stock leaves the warehouse; this cannot be undone."),
+               confirm="Ship {number}? A delivery note of everything left to ship is posted "
+                       "and its stock leaves the warehouse; this cannot be undone."),
+        # a partial delivery is all the customer gets: the rest's reservation is released
+        Action("close", ("partly_shipped",), "closed", "manager", "Close short",
+               "close_order", done="{number} closed short: the rest is released.",
+               verb="closed short", replay=False, style="btn btn-outline-warning",
+               confirm="Close {number} short? What is left to ship is no longer reserved "
+                       "and will not be delivered. This cannot be undone."),
         Action("invoice", ("shipped",), "invoiced", "manager", "Invoice", "invoice_order",
                done="{number} invoiced.", verb="invoiced",
                confirm="Invoice {number}? It gets an invoice number; this cannot be undone."),
@@ -151,6 +169,8 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     items: Mapped[list[SalesOrderItem]] = relationship(
         back_populates="order", order_by="SalesOrderItem.id", cascade="all, delete-orphan",
         passive_deletes=True)
+    deliveries: Mapped[list[DeliveryNote]] = relationship(
+        back_populates="order", order_by="DeliveryNote.id", passive_deletes=True)
 
     workflow = SALES_ORDER_FLOW
 
@@ -193,8 +213,8 @@ class Party:
 
 @dataclass(frozen=True)
 class Seller:
-    """The company as its documents name it (the company settings); a snapshot frozen
-    before these fields existed reads them as blank."""
+    """The company as its documents name it (the header of every print page and PDF, from
+    the company settings); a snapshot frozen before these fields existed reads them blank."""
 
     name: str  # the legal name, else the company's name
     address: str = ""
@@ -311,6 +331,8 @@ class SalesOrderItem(CompanyScoped, db.Model):
         CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
                         name="discount_percent_range"),
         CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+        CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity",
+                        name="shipped_quantity_range"),
     )
 
     # indexed by the composite (order_id, product_id) index above
@@ -325,9 +347,17 @@ class SalesOrderItem(CompanyScoped, db.Model):
     discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # subtotal - discount + tax
+    # what posted delivery notes took (erp.services.deliveries); never more than ordered
+    shipped_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                      server_default="0")
 
     order: Mapped[SalesOrder] = relationship(back_populates="items")
     product: Mapped[Product] = relationship()
+
+    @property
+    def left_quantity(self) -> Decimal:
+        """What was ordered and not delivered (yet: an order closed short never will)."""
+        return max(self.quantity - (self.shipped_quantity or ZERO), ZERO)
 
     @property
     def net(self) -> Decimal:
@@ -340,6 +370,81 @@ class SalesOrderItem(CompanyScoped, db.Model):
                 "unit_price": f"{self.unit_price:.2f}",
                 "discount_percent": format(self.discount_percent.normalize(), "f"),
                 "tax_rate": format(self.tax_rate.normalize(), "f")}
+
+
+# --- delivery notes: what left the warehouse for an order ---------------------------------
+
+DELIVERY_STATUSES = {"draft": "Draft", "posted": "Posted", "cancelled": "Cancelled"}
+DELIVERY_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dark"}
+
+DELIVERY_FLOW = Workflow(
+    noun="delivery note", states=DELIVERY_STATUSES, badges=DELIVERY_BADGES,
+    endpoint="sales.delivery", id_arg="delivery_id",
+    actions=[
+        Action("post", ("draft",), "posted", "staff", "Post", "post_delivery",
+               done="{number} posted: stock issued.", verb="posted",
+               confirm="Post {number}? Its stock leaves the warehouse; this cannot be undone."),
+        Action("cancel", ("draft",), "cancelled", "staff", "Cancel delivery",
+               "cancel_delivery", done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}? Nothing was shipped with it.",
+               style="btn btn-outline-danger"),
+    ])
+
+
+class DeliveryNote(Document, CompanyScoped, db.Model):
+    """A delivery of all or part of a confirmed order's lines from the order's warehouse.
+    A draft moves nothing; posting it issues its stock (erp.services.deliveries). The
+    customer is the order's, kept here so that the list filters without a join."""
+
+    __tablename__ = "delivery_notes"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_delivery_notes_company_date_id", "company_id", "delivery_date", "id"),
+        Index("ix_delivery_notes_company_status", "company_id", "status"),
+        Index("ix_delivery_notes_company_customer", "company_id", "customer_id"),
+        in_check("status", DELIVERY_STATUSES),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"),
+                                          index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    delivery_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    order: Mapped[SalesOrder] = relationship(back_populates="deliveries")
+    customer: Mapped[Customer] = relationship()
+    warehouse: Mapped[Warehouse] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[DeliveryNoteLine]] = relationship(
+        back_populates="delivery", order_by="DeliveryNoteLine.id", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+    workflow = DELIVERY_FLOW
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DeliveryNoteLine(CompanyScoped, db.Model):
+    __tablename__ = "delivery_note_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_notes.id", ondelete="CASCADE"), index=True)
+    order_item_id: Mapped[int] = mapped_column(
+        ForeignKey("sales_order_items.id", ondelete="RESTRICT"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    delivery: Mapped[DeliveryNote] = relationship(back_populates="lines")
+    order_item: Mapped[SalesOrderItem] = relationship()
 
 
 # --- running totals of sales, kept by erp.services.sales in the transaction of the change ---

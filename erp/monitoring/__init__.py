@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 from flask import Flask, current_app
 
 from erp.config import ConfigError
-from erp.monitoring import alerts, cli, metrics, timing
+from erp.extensions import db
+from erp.monitoring import alerts, cli, database, metrics, timing
 from erp.monitoring.recorder import Recorder
 from erp.monitoring.store import store_for
 
@@ -91,6 +92,8 @@ def init_app(app: Flask) -> Monitor:
                                     flush_seconds=app.config["MONITORING_FLUSH_SECONDS"]))
     app.extensions["erp_monitoring"] = monitor
     timing.init_app(app)
+    with app.app_context():
+        database.instrument_pool(db.engine)
     app.register_blueprint(metrics.bp)
     for command in cli.COMMANDS:
         app.cli.add_command(command)

@@ -1,4 +1,5 @@
-"""`flask --app wsgi health-check [--detailed]` and `flask --app wsgi perf-test ...`."""
+"""`flask --app wsgi health-check [--detailed]`, `flask --app wsgi perf-test ...` and
+`flask --app wsgi db-analyze ...`."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import json
 import click
 from flask import current_app
 
-from erp.monitoring import perf
+from erp.monitoring import database, perf
 from erp.monitoring.health import readiness
 
 
@@ -37,4 +38,36 @@ def perf_test(category: str, duration: float) -> None:
         raise SystemExit(1)
 
 
-COMMANDS = (health_check, perf_test)
+@click.command("db-analyze")
+@click.option("--format", "output", type=click.Choice(["text", "json", "md"]), default="text",
+              show_default=True)
+@click.option("--probe", is_flag=True,
+              help="Also time the main pages' queries (as the first active admin) with their "
+                   "query counts and plans.")
+@click.option("--runs", type=click.IntRange(1, 100), default=database.PROBE_RUNS,
+              show_default=True, help="Renders of each page for the probe's median and p95.")
+@click.option("--page", "pages", multiple=True, metavar="PATH",
+              help="Probe only this address (repeatable), e.g. --page /sales/orders.")
+@click.option("--fail-on", type=click.Choice(["warning", "critical"]), default=None,
+              help="Exit 1 when a finding is at this level or worse (CI, cron).")
+def db_analyze(output: str, probe: bool, runs: int, pages: tuple[str, ...],
+               fail_on: str | None) -> None:
+    """Analyse the database: tables, rows, sizes, indexes, foreign keys, statistics,
+    recommendations and the database plan's targets."""
+    for path in pages:
+        if not path.startswith("/"):
+            raise click.BadParameter(f"{path!r} is not an address such as /sales/orders.",
+                                     param_hint="--page")
+    report = database.analyze(current_app._get_current_object(), probe=probe or bool(pages),
+                              runs=runs, pages=[(path, path) for path in pages] or None)
+    if output == "json":
+        click.echo(database.to_json(report))
+    else:
+        click.echo(database.format_text(report, markdown=output == "md"), nl=False)
+    if database.fails(report, fail_on):
+        if output != "json":
+            click.echo(f"\nFailing: a finding at {fail_on} level or worse.", err=True)
+        raise SystemExit(1)
+
+
+COMMANDS = (health_check, perf_test, db_analyze)

@@ -11,6 +11,7 @@ import re
 import statistics
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psutil
@@ -87,7 +88,7 @@ class PageRenderer:
                 "queries": queries}
 
 
-def _p95(values: list[float]) -> float | None:
+def p95(values: list[float]) -> float | None:
     if not values:
         return None
     if len(values) < 2:
@@ -129,7 +130,7 @@ def run_database(app: Flask, renderer: PageRenderer, duration: float) -> list[Ro
     rows.append(Row("database", "average query time (pages)",
                     db_ms / queries if queries else None, "ms", "query_time_ms",
                     f"{queries} queries"))
-    rows.append(Row("database", "page response time (p95)", _p95(all_ms), "ms",
+    rows.append(Row("database", "page response time (p95)", p95(all_ms), "ms",
                     "response_time_ms", f"{len(all_ms)} renders of {len(results)} pages"))
     rows.append(Row("database", "server error rate (pages)", 100.0 * errors / len(all_ms), "%",
                     "error_rate", f"{errors} answers 5xx: see the log" if errors else ""))
@@ -159,7 +160,7 @@ def run_cache(app: Flask, duration: float) -> list[Row]:
         Row("cache", "round trip hit ratio", 100.0 * hits / runs, "%", "cache_hit_ratio",
             f"{runs} set+get, backend {app.config.get('CACHE_TYPE')}"),
         Row("cache", "round trip time (avg)", _avg(latencies), "ms", None,
-            f"p95 {_p95(latencies):.2f} ms"),
+            f"p95 {p95(latencies):.2f} ms"),
         Row("cache", "failed writes", errors, "", None, "cache down?" if errors else ""),
     ]
 
@@ -187,20 +188,28 @@ def run_memory(app: Flask, renderer: PageRenderer, duration: float) -> list[Row]
     ]
 
 
-def run(app: Flask, category: str, duration: float) -> list[Row]:
-    renderer = PageRenderer(app)
-    enabled, limiter.enabled = limiter.enabled, False  # the test would trip the rate limit
+@contextmanager
+def quiet():
+    """Measuring requests: no rate limit (repeated renders would trip it) and not part of
+    the live figures (also used by the database probe, erp.monitoring.database)."""
+    enabled, limiter.enabled = limiter.enabled, False
     try:
-        with paused():  # not part of the live figures
-            rows = []
-            if category in {"database", "full"}:
-                rows += run_database(app, renderer, duration)
-            if category in {"cache", "full"}:
-                rows += run_cache(app, duration)
-            if category in {"memory", "full"}:
-                rows += run_memory(app, renderer, duration)
+        with paused():
+            yield
     finally:
         limiter.enabled = enabled
+
+
+def run(app: Flask, category: str, duration: float) -> list[Row]:
+    renderer = PageRenderer(app)
+    with quiet():
+        rows = []
+        if category in {"database", "full"}:
+            rows += run_database(app, renderer, duration)
+        if category in {"cache", "full"}:
+            rows += run_cache(app, duration)
+        if category in {"memory", "full"}:
+            rows += run_memory(app, renderer, duration)
     return rows
 
 

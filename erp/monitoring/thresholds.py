@@ -54,6 +54,18 @@ THRESHOLDS: dict[str, Threshold] = {
 }
 
 
+# The database optimization plan's targets (/work/shared/plans, "Success criteria" and "Key
+# metrics"): only the targets are the plan's; the warning and critical levels are ours.
+DATABASE_TARGETS: dict[str, Threshold] = {
+    "query_mean_ms": Threshold("Average query time", " ms", 50, 100, 500),
+    "slow_query_share": Threshold("Slow queries (over 100 ms)", "%", 1, 5, 10),
+    "index_hit_ratio": Threshold("Index hit ratio", "%", 90, 80, 60, higher_is_worse=False),
+    "connections": Threshold("Concurrent connections", "", 20, 50, 100),
+    "pool_efficiency": Threshold("Pool efficiency (checkouts reusing a connection)", "%", 90,
+                                 80, 50, higher_is_worse=False),
+}
+
+
 def level(name: str, value: float | None) -> str:
     return THRESHOLDS[name].level(value)
 

@@ -67,17 +67,18 @@ def low_stock_figures(company_id: int) -> dict:
 
 
 def order_counts(company_id: int) -> dict:
-    """Active customers; open (confirmed) and draft orders."""
+    """Active customers; open (confirmed or partly shipped) and draft orders."""
     customers = db.session.scalar(
         select(func.count()).select_from(Customer)
         .where(Customer.company_id == company_id, Customer.active.is_(True)))
     by_status = dict(db.session.execute(
         select(SalesOrder.status, func.count())
         .where(SalesOrder.company_id == company_id,
-               SalesOrder.status.in_(("draft", "confirmed")))
+               SalesOrder.status.in_(("draft", "confirmed", "partly_shipped")))
         .group_by(SalesOrder.status)).all())
     return {"customers": int(customers or 0),
-            "open_orders": int(by_status.get("confirmed", 0)),
+            "open_orders": int(by_status.get("confirmed", 0))
+            + int(by_status.get("partly_shipped", 0)),
             "draft_orders": int(by_status.get("draft", 0))}
 
 
@@ -242,9 +243,14 @@ class Dashboard:
 
     @property
     def empty(self) -> bool:
-        """A new company: nothing in the catalog and no orders yet."""
+        """A new company: nothing in the catalog and no orders yet (EMPTY_GROUPS)."""
         return (not self.catalog["products"] and not self.recent_orders
                 and not self.purchasing["open_purchase_orders"])
+
+
+# the groups a dashboard reads even when all its parts are cached (`Dashboard.empty`; a
+# company without products reads the last two too)
+EMPTY_GROUPS = ("catalog", "low-stock", "recent-orders", "purchasing")
 
 
 def dashboard(company_id: int, user_id: int, today: date | None = None) -> Dashboard:

@@ -1,11 +1,14 @@
 """Reads of the purchasing pages: the purchase order lists as declarations."""
 from __future__ import annotations
 
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from erp.lists import Csv, ListSpec, by_id, choice_filter, date_filter, text_filter
+from erp.lists import (Csv, ListSpec, by_id, choice_filter, date_filter, day_filter, id_filter,
+                       text_filter)
 from erp.models import Supplier, Warehouse
-from erp.models.purchasing import PO_STATUSES, PurchaseOrder
+from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder,
+                                   PurchaseOrderItem)
+from erp.queries import scoped_get_or_404
 
 ORDER_SORTS = {"date": PurchaseOrder.order_date, "number": PurchaseOrder.number,
                "total": PurchaseOrder.total}
@@ -49,3 +52,37 @@ SUPPLIER_ORDERS = ListSpec(
     options=[joinedload(PurchaseOrder.supplier)],
     per_page=10,
 )
+
+
+# goods receipts, newest first (ix_goods_receipts_company_received); a receipt's order and
+# supplier, warehouse, user and lines are loaded with the page's rows
+RECEIPTS = ListSpec(
+    model=GoodsReceipt,
+    sorts={"received": GoodsReceipt.received_at, "number": GoodsReceipt.number},
+    default_sort="-received",
+    stable_desc=True,
+    filters=[text_filter("number", GoodsReceipt.number),
+             id_filter("warehouse", GoodsReceipt.warehouse_id),
+             day_filter("date_from", GoodsReceipt.received_at),
+             day_filter("date_to", GoodsReceipt.received_at, until=True)],
+    csv=Csv("goods-receipts", [
+        ("number", GoodsReceipt.number), ("received_at", GoodsReceipt.received_at),
+        ("order", PurchaseOrder.number), ("warehouse", Warehouse.code),
+        ("reference", GoodsReceipt.reference), ("id", GoodsReceipt.id),
+        ("order_id", GoodsReceipt.order_id)],
+        joins=[(PurchaseOrder, PurchaseOrder.id == GoodsReceipt.order_id),
+               (Warehouse, Warehouse.id == GoodsReceipt.warehouse_id)]),
+    options=[joinedload(GoodsReceipt.order).joinedload(PurchaseOrder.supplier),
+             joinedload(GoodsReceipt.warehouse), joinedload(GoodsReceipt.user),
+             selectinload(GoodsReceipt.lines)],
+)
+
+
+def receipt_page(receipt_id: int) -> GoodsReceipt:
+    """A goods receipt of the company with what its page shows (404 for another company's)."""
+    return scoped_get_or_404(
+        GoodsReceipt, receipt_id,
+        joinedload(GoodsReceipt.order).joinedload(PurchaseOrder.supplier),
+        joinedload(GoodsReceipt.warehouse), joinedload(GoodsReceipt.user),
+        selectinload(GoodsReceipt.lines).joinedload(GoodsReceiptLine.order_item)
+        .joinedload(PurchaseOrderItem.product))

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
 from erp.lists import (Csv, ListSpec, archive_filter, by_id, choice_filter, contains,
                        date_filter, text_filter)
-from erp.models.sales import OPEN_STATUSES, ORDER_STATUSES, Customer, SalesOrder
-from erp.queries import company_select, paginate
+from erp.models.sales import (DELIVERY_STATUSES, OPEN_STATUSES, ORDER_STATUSES, Customer,
+                              DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem)
+from erp.queries import company_select, paginate, scoped_get_or_404
 from erp.queries.catalog import import_format_csv
 from erp.web import ListParams, is_htmx
 
@@ -65,3 +67,49 @@ def customer_page(customer: Customer) -> dict:
         .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc()).limit(20)))
     return {"history": history, "params": params, "open_orders": open_orders,
             "totals": customer_totals(current_user.company_id, customer.id)}
+
+
+# the filters read delivery_notes alone (its customer is kept on the note); the page's
+# customers and orders are loaded with its rows
+DELIVERIES = ListSpec(
+    model=DeliveryNote,
+    sorts={"date": DeliveryNote.delivery_date, "number": DeliveryNote.number},
+    default_sort="-date",
+    stable_desc=True,
+    filters=[choice_filter("status", DeliveryNote.status, DELIVERY_STATUSES),
+             by_id("customer", DeliveryNote.customer_id, Customer, Customer.name),
+             text_filter("number", DeliveryNote.number),
+             date_filter("date_from", DeliveryNote.delivery_date),
+             date_filter("date_to", DeliveryNote.delivery_date, until=True)],
+    csv=Csv(response=lambda stmt: Csv("delivery-notes", [
+        ("number", DeliveryNote.number), ("delivery_date", DeliveryNote.delivery_date),
+        ("order", SalesOrder.number), ("customer", Customer.name),
+        ("status", DeliveryNote.status), ("posted_at", DeliveryNote.posted_at),
+        ("id", DeliveryNote.id), ("order_id", DeliveryNote.order_id),
+        ("customer_id", DeliveryNote.customer_id)],
+    ).export(stmt.join(DeliveryNote.customer).join(DeliveryNote.order))),
+    options=[joinedload(DeliveryNote.customer), joinedload(DeliveryNote.order),
+             joinedload(DeliveryNote.warehouse)],
+)
+
+ORDER_DELIVERIES_SHOWN = 50
+
+
+def order_deliveries(order: SalesOrder) -> list[DeliveryNote]:
+    """The order's latest delivery notes, for its page (none for a draft: one query saved)."""
+    if order.is_draft:
+        return []
+    return list(db.session.scalars(
+        select(DeliveryNote).where(DeliveryNote.company_id == order.company_id,
+                                   DeliveryNote.order_id == order.id)
+        .order_by(DeliveryNote.id.desc()).limit(ORDER_DELIVERIES_SHOWN)))
+
+
+def delivery_page(delivery_id: int) -> DeliveryNote:
+    """A delivery note of the company with what its page shows: customer, warehouse,
+    order, and its lines with their order lines and products (404 for another company's)."""
+    return scoped_get_or_404(
+        DeliveryNote, delivery_id, joinedload(DeliveryNote.customer),
+        joinedload(DeliveryNote.warehouse), joinedload(DeliveryNote.order),
+        selectinload(DeliveryNote.lines).joinedload(DeliveryNoteLine.order_item)
+        .joinedload(SalesOrderItem.product))

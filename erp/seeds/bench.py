@@ -397,7 +397,10 @@ def generate(size: str = "s", seed: int = 1, *,
                     "unit_price": sale_price[p], "discount_percent": discount,
                     "tax_rate": tax_rate, "subtotal": amounts.subtotal,
                     "discount_amount": amounts.discount, "tax_amount": amounts.tax,
-                    "total": amounts.total, "created_at": created, "updated_at": created})
+                    "total": amounts.total, "created_at": created, "updated_at": created,
+                    # shipped whole, before delivery notes: like an order migrated by 0014
+                    "shipped_quantity": quantity if status in ("shipped", "invoiced")
+                    else Decimal("0")})
                 lines += 1
                 for i, value in enumerate((amounts.subtotal, amounts.discount, amounts.tax,
                                            amounts.total)):

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, Product, StockLevel, User, Warehouse
-from erp.models.sales import Customer
+from erp.models.sales import Customer, SalesOrderItem
 from erp.services import DomainError
-from erp.services import sales
+from erp.services import deliveries, sales
 
 COMPANIES = ["Acme", "Blue Harbor", "Cobalt", "Delta Works", "Evergreen", "Fjord", "Granite",
              "Helix", "Iris", "Juniper", "Kestrel", "Lumen", "Meridian", "Northwind", "Orion",
@@ -21,7 +21,9 @@ COMPANIES = ["Acme", "Blue Harbor", "Cobalt", "Delta Works", "Evergreen", "Fjord
 SUFFIXES = ["Ltd", "GmbH", "Inc", "Trading", "Supplies", "Retail", "& Co"]
 CITIES = ["Berlin", "Lyon", "Leeds", "Porto", "Gdansk", "Turin", "Ghent", "Malmo"]
 # (status, how many orders) — every state of the workflow is represented
-PLAN = [("draft", 8), ("confirmed", 8), ("shipped", 6), ("invoiced", 10), ("cancelled", 4)]
+# (partly shipped orders last: the earlier ones stay what they were before deliveries)
+PLAN = [("draft", 8), ("confirmed", 8), ("shipped", 6), ("invoiced", 10), ("cancelled", 4),
+        ("partly_shipped", 5)]
 
 
 def seed(company: Company, admin: User) -> str | None:
@@ -89,6 +91,13 @@ def _advance(order_id: int, status: str, kw: dict) -> str:
         sales.confirm_order(order_id=order_id, **kw)
         if status == "confirmed":
             return "confirmed"
+        if status == "partly_shipped":
+            # one unit of the first line goes out; the rest waits as a backorder
+            item_id = db.session.scalar(select(SalesOrderItem.id).where(
+                SalesOrderItem.order_id == order_id).order_by(SalesOrderItem.id).limit(1))
+            delivery = deliveries.create_delivery(order_id=order_id, post=True,
+                                                  quantities={item_id: "1"}, **kw)
+            return delivery.order.status
         sales.ship_order(order_id=order_id, **kw)
         if status == "shipped":
             return "shipped"

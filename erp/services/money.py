@@ -7,6 +7,7 @@ leaves it without one. Every public function is one transaction (`atomic()`), au
 """
 from __future__ import annotations
 
+import base64
 import calendar
 from datetime import date, timedelta
 from decimal import Decimal
@@ -270,6 +271,14 @@ def get_logo(company_id: int) -> CompanyLogo:
     if logo is None:
         raise NotFound("No logo.")
     return logo
+
+
+def logo_data_url(company_id: int) -> str | None:
+    """The logo as a data: URL (embedded in printed documents and PDFs), or None."""
+    logo = db.session.get(CompanyLogo, company_id)
+    if logo is None:
+        return None
+    return f"data:{logo.content_type};base64,{base64.b64encode(logo.data).decode('ascii')}"
 
 
 def has_logo(company_id: int) -> bool:

@@ -453,33 +453,13 @@ def receive(*, company_id: int, user: User | None, order_id: int,
                 select(PurchaseOrderItem).where(PurchaseOrderItem.order_id == order.id)
                 .order_by(PurchaseOrderItem.id).with_for_update()
                 .execution_options(populate_existing=True)))
-            by_id = {item.id: item for item in items}
             errors: dict[str, list[str]] = {}
-            wanted: list[tuple[PurchaseOrderItem, Decimal]] = []
-            for raw_id, raw_qty in quantities.items():
-                raw = str(raw_id)
-                # ASCII digits only: '²'.isdigit() is true but int('²') fails
-                item = (by_id.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 12
-                        else None)
-                field = f"qty-{raw_id}"
-                if item is None:
-                    errors[field] = ["No such line on this order."]
-                    continue
-                if raw_qty is None or str(raw_qty).strip() in ("", "0"):
-                    continue
-                try:
-                    qty = stock.to_quantity(raw_qty, field=field, allow_zero=True)
-                except ValidationError as error:
-                    errors.update(error.field_errors)
-                    continue
-                if qty == 0:
-                    continue
-                if qty > item.open_quantity:
-                    errors[field] = [
-                        f"Line {items.index(item) + 1} ({_sku(item)}): only "
-                        f"{fmt_qty(item.open_quantity)} still open, {fmt_qty(qty)} given."]
-                    continue
-                wanted.append((item, qty))
+            wanted = stock.line_quantities(
+                quantities, {item.id: item for item in items}, errors,
+                lambda item, qty: (
+                    f"Line {items.index(item) + 1} ({_sku(item)}): only "
+                    f"{fmt_qty(item.open_quantity)} still open, {fmt_qty(qty)} given."
+                    if qty > item.open_quantity else None))
             if errors:
                 raise ValidationError(field_errors=errors)
             if not wanted:

@@ -1,9 +1,10 @@
 """Sales use cases: customers, sales orders, their lines and their workflow.
 
-draft -> confirmed (stock reserved in the order's warehouse) -> shipped (reservation
-released and the stock issued through the stock service, one movement per line) ->
-invoiced (an invoice number from the "INV" sequence). Cancel from draft or confirmed
-gives the reservations back.
+draft -> confirmed (stock reserved in the order's warehouse) -> partly shipped -> shipped
+(delivery notes, erp.services.deliveries: each posted one releases its part of the
+reservation and issues the stock through the stock service) -> invoiced (an invoice
+number from the "INV" sequence). Cancel from draft or confirmed gives the reservations
+back; a manager closes a partly shipped order short, releasing what is left.
 
 Every public function is one transaction (`atomic()`). Transitions and line edits lock
 the order row first (`SELECT ... FOR UPDATE`; SQLite serialises writers with BEGIN
@@ -30,8 +31,8 @@ from erp.models.core import company_today
 from erp.models.fields import DISCOUNT, PRICE, TAX_RATE
 from erp.models.money import PaymentTerms
 from erp.parsing import parse_id
-from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, Customer, IssuedDocument,
-                              SalesOrder, SalesOrderItem)
+from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, OPEN_STATUSES, Customer,
+                              DeliveryNote, IssuedDocument, SalesOrder, SalesOrderItem)
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, money, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
@@ -572,21 +573,55 @@ def _confirm(company_id: int, order_id: int, user: User | None, action: str) -> 
 
 
 def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
-    """confirmed -> shipped: for each stocked line, release its reservation and issue the
-    stock (a "sales_shipment" movement referring to the line). Commits; replay is a no-op."""
+    """confirmed or partly shipped -> shipped: a delivery note for everything left on the
+    order, posted at once (`erp.services.deliveries`: each stocked line's reservation is
+    released and its stock issued, one "sales_shipment" movement per delivery line); its
+    draft deliveries are cancelled. Manager. Commits; replay is a no-op."""
+    from erp.services import deliveries
+
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
         if not SalesOrder.workflow.begin(order, "ship", user):
             return order
-        for item in _stocked(order):
-            stock.release(company_id=company_id, product_id=item.product_id,
-                          warehouse_id=order.warehouse_id, quantity=item.quantity)
-            stock.move(company_id=company_id, product_id=item.product_id,
-                       warehouse_id=order.warehouse_id, quantity=-item.quantity,
-                       kind="sales_shipment", user=user,
-                       source=stock.Source("sales_order_item", item.id, order.number))
-        order.status, order.shipped_at = "shipped", utcnow()
-        _audit_status(order, user, "confirmed", f"Sales order {order.number} shipped")
+        if deliveries.deliver_rest(order, user) is None:  # nothing left: make it true
+            order.status, order.shipped_at = "shipped", utcnow()
+        deliveries.cancel_drafts(order, user)
+    return order
+
+
+def create_delivery(*, company_id: int, order_id: int, user: User | None,
+                    **kwargs) -> DeliveryNote:
+    """The order's "deliver" step (erp.services.deliveries.create_delivery)."""
+    from erp.services import deliveries
+
+    return deliveries.create_delivery(company_id=company_id, order_id=order_id, user=user,
+                                      **kwargs)
+
+
+def close_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
+    """partly shipped -> closed short: what is left to ship will not be delivered, so its
+    reservation is released (a backorder given up); draft deliveries are cancelled. The
+    order keeps counting as sold. Manager. Raises InvalidTransition from any other state
+    (a repeated close included, as for purchase orders). Commits."""
+    from erp.services import deliveries
+
+    with atomic():
+        order = _lock_order(company_id, order_id, with_items=True)
+        SalesOrder.workflow.begin(order, "close", user)
+        short = []
+        for item in order.items:
+            if item.left_quantity > 0:
+                short.append(f"{fmt_quantity(item.left_quantity)} x {item.product.sku}")
+                if item.product.stocked:
+                    stock.release(company_id=company_id, product_id=item.product_id,
+                                  warehouse_id=order.warehouse_id, quantity=item.left_quantity)
+        old, order.status = order.status, "closed"
+        deliveries.cancel_drafts(order, user)
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type="sales_order", record_id=order.id,
+                     summary=f"Closed {order.number} short; not delivered: "
+                             f"{', '.join(short) or 'nothing'}",
+                     changes={"status": (old, "closed")})
     return order
 
 
@@ -617,10 +652,13 @@ def cancel_order(*, company_id: int, order_id: int, user: User | None) -> SalesO
         if not SalesOrder.workflow.begin(order, "cancel", user):
             return order
         if old == "confirmed":
+            from erp.services import deliveries
+
             for item in _stocked(order):
                 stock.release(company_id=company_id, product_id=item.product_id,
                               warehouse_id=order.warehouse_id, quantity=item.quantity)
             sales_totals.count(order, -1)
+            deliveries.cancel_drafts(order, user)
         order.status = "cancelled"
         _audit_status(order, user, old, f"Sales order {order.number} cancelled")
     return order
@@ -650,11 +688,11 @@ def customer_totals(company_id: int, customer_id: int) -> CustomerTotals:
         totals.orders += count
         if status in CREDIT_STATUSES:
             totals.credit_used += amount
-        if status in ("draft", "confirmed"):
+        if status in OPEN_STATUSES:
             totals.open_orders += count
             totals.open_total += amount
         elif status == "invoiced":
             totals.invoiced_total += amount
-        elif status == "shipped":
+        elif status in ("shipped", "closed"):
             totals.shipped_total += amount
     return totals

@@ -13,8 +13,10 @@ an archived warehouse) or NotFound and never half-write.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 
@@ -32,6 +34,7 @@ MAX_QUANTITY = QUANTITY.maximum  # fits Numeric(14, 3)
 # movement whose result would leave the range is refused (PostgreSQL would fail with a
 # numeric overflow, SQLite would store a figure no report can show).
 MAX_STOCK = Decimal("99999999999.999")
+T = TypeVar("T")
 
 
 class InsufficientStock(DomainError):
@@ -102,6 +105,35 @@ def to_quantity(value, *, field: str = "quantity", allow_zero: bool = False,
     if quantity == 0 and not allow_zero:
         raise ValidationError(field_errors={field: ["Enter a quantity other than zero."]})
     return quantity.quantize(QUANTITY_STEP)
+
+
+def line_quantities(quantities: Mapping, lines: Mapping[int, T], errors: dict,
+                    limit: Callable[[T, Decimal], str | None]) -> list[tuple[T, Decimal]]:
+    """The quantities a document form gives its lines ({line id: text}, from its
+    `qty-<id>` inputs), as (line, quantity) for those above zero; blank or 0 skips a line.
+    An unknown id, a quantity that does not parse, or one `limit(line, quantity)` refuses
+    (its message) goes into `errors` under `qty-<id>`: every line is checked at once."""
+    wanted = []
+    for raw_id, raw_qty in quantities.items():
+        raw, field = str(raw_id), f"qty-{raw_id}"
+        # ASCII digits only: '²'.isdigit() is true but int('²') fails
+        line = lines.get(int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
+        if line is None:
+            errors[field] = ["No such line on this order."]
+            continue
+        if raw_qty is None or str(raw_qty).strip() in ("", "0"):
+            continue
+        try:
+            qty = to_quantity(raw_qty, field=field, allow_zero=True)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+            continue
+        refused = limit(line, qty) if qty else None
+        if refused:
+            errors[field] = [refused]
+        elif qty:
+            wanted.append((line, qty))
+    return wanted
 
 
 def _exact(expression):
@@ -337,14 +369,17 @@ HOLDERS_SHOWN = 10
 def reservation_holders(company_id: int, product_id: int, warehouse_id: int, *,
                         limit: int = HOLDERS_SHOWN) -> list[tuple[str, Decimal]]:
     """The documents holding a reservation of the product in the warehouse, as (number,
-    quantity), by number: confirmed sales orders and production orders in progress (their
-    components). Two bounded grouped queries."""
+    quantity), by number: confirmed or partly shipped sales orders (what is left to ship)
+    and production orders in progress (their components). Two bounded grouped queries."""
     from erp.models.production import ProductionOrder, ProductionOrderComponent
-    from erp.models.sales import SalesOrder, SalesOrderItem
+    from erp.models.sales import DELIVERABLE_STATUSES, SalesOrder, SalesOrderItem
 
-    sales = (select(SalesOrder.number, func.sum(SalesOrderItem.quantity))
+    # an order partly shipped holds what is left on its lines
+    sales = (select(SalesOrder.number,
+                    func.sum(SalesOrderItem.quantity - SalesOrderItem.shipped_quantity))
              .join(SalesOrderItem, SalesOrderItem.order_id == SalesOrder.id)
-             .where(SalesOrder.company_id == company_id, SalesOrder.status == "confirmed",
+             .where(SalesOrder.company_id == company_id,
+                    SalesOrder.status.in_(DELIVERABLE_STATUSES),
                     SalesOrder.warehouse_id == warehouse_id,
                     SalesOrderItem.product_id == product_id)
              .group_by(SalesOrder.id, SalesOrder.number)

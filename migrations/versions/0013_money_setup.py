@@ -5,7 +5,7 @@ Existing companies get blank seller data (their documents keep showing the name)
 code and no terms: lines keep the rate typed on them until codes are set up.
 
 Revision ID: 0013_money_setup
-Revises: 0012_default_warehouse
+Revises: 0014_deliveries (merged from main; 0014 was numbered first)
 Create Date: 2026-12-02 15:00:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013_money_setup'
-down_revision = '0012_default_warehouse'
+down_revision = '0014_deliveries'
 branch_labels = None
 depends_on = None
 

@@ -149,7 +149,7 @@ def test_another_company_gets_404_on_every_route_with_an_id(other_company_client
     c = other_company_client
     gets = [f"/purchasing/orders/{i['order']}", f"/purchasing/orders/{i['draft']}/edit",
             f"/purchasing/orders/{i['order']}/receive", f"/purchasing/orders/{i['order']}/print",
-            f"/purchasing/suppliers/{i['supplier']}/orders"]
+            f"/purchasing/orders/{i['order']}/pdf", f"/purchasing/suppliers/{i['supplier']}/orders"]
     posts = [f"/purchasing/orders/{i['draft']}/edit", f"/purchasing/orders/{i['draft']}/lines",
              f"/purchasing/orders/{i['draft']}/lines/{i['dline']}",
              f"/purchasing/orders/{i['draft']}/lines/{i['dline']}/delete",
@@ -503,6 +503,7 @@ def test_supplier_options_are_picker_values_of_active_suppliers(staff_client, po
 
 def test_unknown_ids_are_404(staff_client, po):
     for url in ("/purchasing/orders/999999", "/purchasing/orders/999999/print",
+                "/purchasing/orders/999999/pdf",
                 "/purchasing/suppliers/999999/orders", "/purchasing/orders/999999/receive"):
         assert staff_client.get(url).status_code == 404, url
     assert staff_client.post("/purchasing/orders/999999/place").status_code in (403, 404)
@@ -511,7 +512,8 @@ def test_unknown_ids_are_404(staff_client, po):
 def test_print_page_shows_the_order(client_as, po):
     body = client_as("viewer").get(f"/purchasing/orders/{po.ids['order']}/print").data.decode()
     assert po.order.number in body and "Acme Supplies" in body and "BOLT" in body
-    assert "print-purchasing.css" in body
+    assert "css/print.css" in body and "navbar" not in body
+    assert 'href="/purchasing/orders/%d/pdf"' % po.ids["order"] in body
 
 
 # Reorder

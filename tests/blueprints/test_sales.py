@@ -109,7 +109,8 @@ def _id_urls(env):
     o, c = order.id, env.customer.id
     gets = [f"/sales/customers/{c}", f"/sales/customers/{c}/edit", f"/sales/orders/{o}",
             f"/sales/orders/{o}/edit", f"/sales/orders/{o}/print",
-            f"/sales/orders/{o}/print/invoice"]
+            f"/sales/orders/{o}/print/invoice", f"/sales/orders/{o}/pdf",
+            f"/sales/orders/{o}/pdf/invoice"]
     posts = [f"/sales/customers/{c}/edit", f"/sales/orders/{o}/edit",
              f"/sales/orders/{o}/lines", f"/sales/orders/{o}/lines/{line_id}",
              f"/sales/orders/{o}/lines/{line_id}/remove"] + [
@@ -126,7 +127,8 @@ def test_another_companys_user_gets_404_everywhere(env, other_company_client):
 
 
 def test_unknown_ids_answer_404(admin_client, env):
-    for url in ["/sales/customers/999999", "/sales/orders/999999", "/sales/orders/999999/print"]:
+    for url in ["/sales/customers/999999", "/sales/orders/999999", "/sales/orders/999999/print",
+                "/sales/orders/999999/pdf", "/sales/orders/999999/pdf/invoice"]:
         assert admin_client.get(url).status_code == 404
     order = make_order(env)
     assert admin_client.post(f"/sales/orders/{order.id}/lines/999999",
@@ -602,7 +604,12 @@ def test_seed_demo_adds_customers_and_orders_in_every_state(runner, app, seeded_
     statuses = set(db.session.scalars(select(SalesOrder.status)))
     if count(Customer) == 0:
         pytest.skip("no catalog seed yet: the sales seed needs products")
-    assert statuses == {"draft", "confirmed", "shipped", "invoiced", "cancelled"}
+    assert statuses == {"draft", "confirmed", "partly_shipped", "shipped", "invoiced",
+                        "cancelled"}
+    partly = db.session.scalars(select(SalesOrder).where(
+        SalesOrder.status == "partly_shipped")).all()
+    assert all(order.deliveries and any(item.left_quantity for item in order.items)
+               for order in partly)
     assert count(Customer) >= 30
     orders = count(SalesOrder)
     runner.invoke(args=["seed-demo"])

@@ -1,6 +1,8 @@
 """A buyer creates a purchase order in Chromium, adds a line in place, places it, receives
 part of it and sees the stock rise and the status change."""
+import re
 from decimal import Decimal
+from pathlib import Path
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -99,6 +101,10 @@ def test_reorder_low_stock_creates_a_draft_per_supplier(page, live_server, brows
     page.click("text=Print")
     expect(page.locator("#po-print")).to_contain_text("BOLT-M8")
     page.screenshot(path=str(ARTIFACTS / "purchasing-print.png"), full_page=True)
+    with page.expect_download() as download:  # the PDF beside the Print button
+        page.click("#pdf-button")
+    assert re.fullmatch(r"PO-\d{4}-\d{6}\.pdf", download.value.suggested_filename)
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     assert page.js_errors == []
 
 

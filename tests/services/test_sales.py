@@ -215,10 +215,14 @@ def test_full_workflow_moves_stock_and_keeps_the_ledger(env):
     assert (level(env, env.gadget).on_hand, level(env, env.gadget).reserved) == (D(1), D(0))
     movements = db.session.scalars(select(StockMovement).where(
         StockMovement.kind == "sales_shipment").order_by(StockMovement.id)).all()
+    # "Ship all" posts one delivery note of everything: a movement per delivery line
+    [delivery] = order.deliveries
+    assert delivery.status == "posted" and delivery.number.startswith("DN-")
     assert [(m.source_type, m.source_id, m.reference, m.quantity) for m in movements] == [
-        ("sales_order_item", order.items[0].id, order.number, D("-4")),
-        ("sales_order_item", order.items[1].id, order.number, D("-2")),
+        ("delivery_note_line", delivery.lines[0].id, delivery.number, D("-4")),
+        ("delivery_note_line", delivery.lines[1].id, delivery.number, D("-2")),
     ]
+    assert [item.shipped_quantity for item in order.items] == [i.quantity for i in order.items]
     assert_ledger(env)
 
     with pytest.raises(InvalidTransition):

@@ -20,7 +20,8 @@ def _password_limit() -> str:
 
 @bp.route("/password", methods=["GET", "POST"])
 @auth.require_role("viewer")
-@limiter.limit(_password_limit, methods=["POST"], key_func=lambda: f"password:{current_user.id}")
+@limiter.limit(_password_limit, methods=["POST"], key_func=lambda: f"password:{current_user.id}",
+               override_defaults=False)
 def password_change():
     form = PasswordChangeForm()
     if form.validate_on_submit():

@@ -14,7 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from erp.auth import require_role
-from erp.cache_versions import cached
+from erp.cache_versions import cached, prefetch
 from erp.models.core import company_today
 from erp.models.sales import ORDER_STATUSES, STATUS_BADGES
 from erp.queries import dashboard as dashboard_queries
@@ -44,13 +44,16 @@ def dashboard():
     context = {"data": data, "order_statuses": ORDER_STATUSES, "status_badges": STATUS_BADGES,
                "currency": currency}
 
+    def key(name: str) -> str:
+        return f"html:{name}:{data.day}:{currency}" + (f":user={user_id}" if name == "tasks" else "")
+
     def part(name: str) -> Markup:
         template, groups = PARTS[name]
-        key = (f"html:{name}:{data.day}:{currency}"
-               + (f":user={user_id}" if name == "tasks" else ""))
-        html = cached(company_id, key, dashboard_queries.areas_of(*groups),
+        html = cached(company_id, key(name), dashboard_queries.areas_of(*groups),
                       lambda: render_template(template, **context))
         return Markup(html)  # our own template's output, escaped when it was rendered
+
+    prefetch(company_id, [*map(key, PARTS), *dashboard_queries.EMPTY_GROUPS])
 
     return render("main/dashboard.html", block="content", company=current_user.company,
                   data=data, parts={name: part(name) for name in PARTS})

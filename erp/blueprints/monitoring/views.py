@@ -1,6 +1,7 @@
 """The live monitoring page for installation administrators: tiles refreshed by htmx, a
 chart of the last hour, the slowest endpoints, the workers and the alert history (figures
-over all workers).
+over all workers); and the database analysis (`/admin/database`, the report of
+`flask db-analyze`).
 
 The figures are system-wide (every company's traffic, not one company's data), so a
 company's admin does not see them: only an admin with `users.is_superuser`
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from jinja2_fragments.flask import render_block
 
 from erp.auth import require_install_admin
+from erp.monitoring import database as analysis
 from erp.monitoring import get_monitor
 from erp.monitoring.thresholds import THRESHOLDS
 from erp.web import render
@@ -56,3 +58,19 @@ def tiles():
         render_block("monitoring/dashboard.html", "tiles", **_context()))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+PAGE_PROBE_RUNS = 2  # fewer than the command's: the page must answer within the timeout
+
+
+@bp.route("/database")
+@require_install_admin
+def database():
+    """The database analysis; `?probe=1` also times the main pages (a few seconds)."""
+    probe = request.args.get("probe") == "1"
+    report = analysis.analyze(current_app._get_current_object(), probe=probe,
+                              runs=PAGE_PROBE_RUNS)
+    return render("monitoring/database.html", report=report, probe=probe,
+                  probe_runs=PAGE_PROBE_RUNS, sizes=analysis.GROWTH_PAGE_SIZES,
+                  size=analysis.size_label)
+

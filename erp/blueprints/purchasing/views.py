@@ -17,6 +17,8 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.models.sales import Seller
+from erp.pdf import pdf_response
 from erp.forms import choices
 from erp.formatting import plural
 from erp.lines import LineEditor, Pick, register_line_routes
@@ -29,7 +31,7 @@ from erp.queries import purchasing as queries
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
-from erp.web import apply_field_errors, redirect_after_post, render
+from erp.web import redirect_after_post, render, split_line_errors
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
 
@@ -174,18 +176,6 @@ register_actions(bp, PurchaseOrder, service, detail="purchasing.order_detail",
                  names=("place", "cancel", "close"))
 
 
-def _split_receipt_errors(order: PurchaseOrder, form: ReceiveForm,
-                          error: ValidationError) -> dict:
-    """Errors of the lines with an input go under it (returned), the others on the form:
-    one banner (form_errors) counts them all."""
-    inputs = {f"qty-{item.id}" for item in order.items if item.open_quantity > 0}
-    line_errors = {k: v for k, v in error.field_errors.items() if k in inputs}
-    others = {k: v for k, v in error.field_errors.items() if k not in inputs}
-    if others or not line_errors:
-        apply_field_errors(form, ValidationError(str(error), others))
-    return line_errors
-
-
 def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str]):
     """Receive the submitted quantities: a redirect when done (or refused as a whole),
     else the errors per line (also put on the form)."""
@@ -203,7 +193,8 @@ def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str
     except service.ReceiptReplayed as error:
         flash(str(error), "warning")
     except ValidationError as error:
-        return None, _split_receipt_errors(order, form, error)
+        return None, split_line_errors(
+            form, error, {f"qty-{item.id}" for item in order.items if item.open_quantity > 0})
     except DomainError as error:
         flash(str(error), "danger")
     else:
@@ -244,7 +235,15 @@ def order_receive(order_id: int):
 @require_role("viewer")
 def order_print(order_id: int):
     order = _load_order(order_id)
-    return render("purchasing/print.html", order=order)
+    return render("purchasing/print.html", order=order, seller=Seller.of(current_user.company))
+
+
+@bp.route("/orders/<int:order_id>/pdf")
+@require_role("viewer")
+def order_pdf(order_id: int):
+    order = _load_order(order_id)
+    return pdf_response("purchasing/print.html", filename=order.number, order=order,
+                        seller=Seller.of(current_user.company))
 
 
 # Reordering
@@ -303,3 +302,19 @@ def _created_orders() -> list[PurchaseOrder]:
     return list(db.session.scalars(
         company_select(PurchaseOrder).where(PurchaseOrder.id.in_(created_ids))
         .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)))
+
+
+# Goods receipts: the same shape as the sales delivery notes
+
+@bp.route("/receipts")
+@require_role("viewer")
+@export_limited
+def receipt_list():
+    return queries.RECEIPTS.response("purchasing/receipts.html",
+                                     warehouses=_warehouse_choices())
+
+
+@bp.route("/receipts/<int:receipt_id>")
+@require_role("viewer")
+def receipt_detail(receipt_id: int):
+    return render("purchasing/receipt_detail.html", receipt=queries.receipt_page(receipt_id))

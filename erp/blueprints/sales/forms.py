@@ -64,3 +64,11 @@ class LineEditForm(FlaskForm):
 class LineForm(LineEditForm):
     product = StringField("Product", validators=[DataRequired(), Length(max=300)])
     tax_rate = number_field("Tax %", TAX_RATE, description="Blank: the product's tax code.")
+
+
+class DeliveryForm(FlaskForm):
+    """A new delivery note's header; its quantities are `qty-<order item id>` inputs read
+    by the view (one per line of the order)."""
+
+    delivery_date = DateField("Delivery date", validators=[DataRequired("Enter a date.")])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=TEXT_MAX)])

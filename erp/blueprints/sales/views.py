@@ -4,33 +4,36 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
 from erp.crud import Resource
 from erp.lists import ARCHIVE_CHOICES
-from erp.blueprints.sales.forms import CustomerForm, LineEditForm, LineForm, OrderForm
+from erp.blueprints.sales.forms import (CustomerForm, DeliveryForm, LineEditForm, LineForm,
+                                       OrderForm)
 from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.pdf import pdf_response
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
-from erp.models.sales import (ORDER_STATUSES, Customer, IssuedDocument, SalesOrder,
-                              SalesOrderItem)
+from erp.models.sales import (DELIVERY_STATUSES, ORDER_STATUSES, Customer, DeliveryNote,
+                              IssuedDocument, SalesOrder, SalesOrderItem, Seller)
 from erp.queries import sales as queries
 from erp.queries.money import payment_terms_choices
 from erp.models.money import PaymentTerms
 from erp.services.defaults import default_of
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
-from erp.services import money as money_service
+from erp.services import DomainError, ValidationError
+from erp.services import deliveries as delivery_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
-from erp.web import picker_response, redirect_after_post, render
+from erp.web import picker_response, redirect_after_post, render, split_line_errors
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -168,7 +171,8 @@ LINES = LineEditor(
     pick=Pick("product", "product_id"), section="order-{id}-lines",
     editable=lambda order: order.is_draft,
     oob=("sales/_order_totals.html", "sales/_order_credit.html"),
-    context=lambda order: _draft_figures(order),
+    context=lambda order: {**_draft_figures(order),
+                           "deliveries": queries.order_deliveries(order)},
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
@@ -184,25 +188,127 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
                      line_url="/orders/<int:order_id>/lines/<int:line_id>")
 
 
-register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail")
+register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail",
+                 names=("confirm", "confirm_over_limit", "ship", "close", "invoice", "cancel"))
+
+
+def _document(order: SalesOrder) -> dict:
+    """What a sales document's print page and PDF show."""
+    return {"order": order, "doc": IssuedDocument.of(order, current_user.company)}
+
+
+def _invoiced_order(order_id: int) -> SalesOrder:
+    """The order, if it has an invoice to print; else back to the order, with a message."""
+    order = _load_order(order_id)
+    if order.invoice_number is None:
+        flash(f"{order.number} has no invoice yet.", "warning")
+        abort(redirect_after_post("sales.order_detail", order_id=order.id))
+    return order
 
 
 @bp.route("/orders/<int:order_id>/print")
 @require_role("viewer")
 def order_print(order_id: int):
+    return render_template("sales/order_print.html", **_document(_load_order(order_id)))
+
+
+@bp.route("/orders/<int:order_id>/pdf")
+@require_role("viewer")
+def order_pdf(order_id: int):
     order = _load_order(order_id)
-    return render_template("sales/order_print.html", order=order,
-                           doc=IssuedDocument.of(order, current_user.company),
-                           logo=money_service.has_logo(order.company_id))
+    return pdf_response("sales/order_print.html", filename=order.number, **_document(order))
 
 
 @bp.route("/orders/<int:order_id>/print/invoice")
 @require_role("viewer")
 def invoice_print(order_id: int):
+    return render_template("sales/invoice_print.html", **_document(_invoiced_order(order_id)))
+
+
+@bp.route("/orders/<int:order_id>/pdf/invoice")
+@require_role("viewer")
+def invoice_pdf(order_id: int):
+    order = _invoiced_order(order_id)
+    return pdf_response("sales/invoice_print.html", filename=order.invoice_number,
+                        **_document(order))
+
+# --- delivery notes ---------------------------------------------------------------------
+
+@bp.route("/orders/<int:order_id>/deliver", methods=["GET", "POST"])
+@require_role("staff")
+def order_deliver(order_id: int):
+    """GET: a delivery form, each line's quantity left to ship prefilled; POST: the
+    delivery note as a draft, or posted at once ("Post now")."""
     order = _load_order(order_id)
-    if order.invoice_number is None:
-        flash(f"{order.number} has no invoice yet.", "warning")
+    if not order.can("deliver"):
+        flash(f"{order.number} is {order.status_label.lower()}: there is nothing to deliver.",
+              "warning")
         return redirect_after_post("sales.order_detail", order_id=order.id)
-    return render_template("sales/invoice_print.html", order=order,
-                           doc=IssuedDocument.of(order, current_user.company),
-                           logo=money_service.has_logo(order.company_id))
+    form = DeliveryForm()
+    values = delivery_service.left_to_ship(order)
+    line_errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        form.delivery_date.data = company_today(current_user.company)
+    else:
+        submitted = {key: request.form.get(key, "")[:40] for key in request.form
+                     if key.startswith("qty-")}
+        values.update(submitted)
+        if form.validate_on_submit():
+            try:
+                delivery = delivery_service.create_delivery(
+                    company_id=_company_id(), order_id=order.id, user=current_user,
+                    quantities={key[4:]: value for key, value in submitted.items()},
+                    delivery_date=form.delivery_date.data, notes=form.notes.data or "",
+                    post="post" in request.form)
+            except ValidationError as error:
+                line_errors = split_line_errors(
+                    form, error, {f"qty-{item.id}" for item in order.items if item.left_quantity})
+            except DomainError as error:
+                flash(str(error), "danger")
+                return redirect_after_post("sales.order_detail", order_id=order.id)
+            else:
+                flash(f"{delivery.number} {'posted: stock issued' if delivery.status == 'posted' else 'saved as a draft'}.",
+                      "success")
+                return redirect_after_post("sales.delivery_detail", delivery_id=delivery.id)
+    status = 422 if (form.errors or line_errors) else 200
+    return render("sales/delivery_form.html", form=form, order=order, values=values,
+                  line_errors=line_errors, status=status)
+
+
+@bp.route("/deliveries")
+@require_role("viewer")
+@export_limited
+def delivery_list():
+    return queries.DELIVERIES.response("sales/deliveries.html",
+                                       statuses=list(DELIVERY_STATUSES.items()))
+
+
+@bp.route("/deliveries/<int:delivery_id>")
+@require_role("viewer")
+def delivery_detail(delivery_id: int):
+    return render("sales/delivery_detail.html", delivery=queries.delivery_page(delivery_id))
+
+
+register_actions(bp, DeliveryNote, delivery_service, detail="sales.delivery_detail",
+                 url="/deliveries/<int:delivery_id>")
+
+
+@bp.route("/deliveries/<int:delivery_id>/print")
+@require_role("viewer")
+def delivery_print(delivery_id: int):
+    return render_template("sales/delivery_print.html", **_delivery_document(delivery_id))
+
+
+@bp.route("/deliveries/<int:delivery_id>/pdf")
+@require_role("viewer")
+def delivery_pdf(delivery_id: int):
+    document = _delivery_document(delivery_id)
+    return pdf_response("sales/delivery_print.html", filename=document["delivery"].number,
+                        **document)
+
+
+def _delivery_document(delivery_id: int) -> dict:
+    """What a delivery note's print page and PDF show."""
+    delivery = queries.delivery_page(delivery_id)
+    return {"delivery": delivery, "order": delivery.order,
+            "seller": Seller.of(current_user.company)}

@@ -1,4 +1,4 @@
-// Purchasing: the print button of the printable purchase order (CSP allows no inline script).
+// Print pages: the Print button (CSP allows no inline script).
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
