@@ -4,9 +4,9 @@ roles and messages for every kind of record:
 
 | endpoint            | address                         | role    |
 | `<name>_list`       | `/<plural>`                     | viewer  |
-| `<name>_create`     | `/<plural>/new`                 | staff   |
+| `<name>_create`     | `/<plural>/new`                 | staff (or `edit_role`) |
 | `<name>_detail`     | `/<plural>/<name>_id>`          | viewer  |
-| `<name>_edit`       | `/<plural>/<name>_id>/edit`     | staff   |
+| `<name>_edit`       | `/<plural>/<name>_id>/edit`     | staff (or `edit_role`) |
 | `<name>_deactivate` | `/<plural>/<name>_id>/active`   | manager (POST active=0 archives, 1 restores) |
 | `<name>_delete`     | `/<plural>/<name>_id>/delete`   | manager (GET asks, POST deletes) |
 
@@ -62,6 +62,7 @@ class Resource:
     list_context: Callable | None = None
     list_template: str | None = None
     error_names: dict[str, str] = field(default_factory=dict)  # service field -> form field
+    edit_role: str = "staff"       # the role of create and edit (settings: "manager")
 
     @property
     def id_arg(self) -> str:
@@ -163,9 +164,9 @@ class Resource:
         self.module = bp.name
         base, one = f"/{self.plural}", f"/{self.plural}/<int:{self.id_arg}>"
         routes = [("list", base, "viewer", ["GET"], export_limited(self.list_view)),
-                  ("create", f"{base}/new", "staff", ["GET", "POST"], self.create_view),
+                  ("create", f"{base}/new", self.edit_role, ["GET", "POST"], self.create_view),
                   ("detail", one, "viewer", ["GET"], self.detail_view),
-                  ("edit", f"{one}/edit", "staff", ["GET", "POST"], self.edit_view)]
+                  ("edit", f"{one}/edit", self.edit_role, ["GET", "POST"], self.edit_view)]
         if self.set_active is not None:
             routes.append(("deactivate", f"{one}/active", "manager", ["POST"], self.active_view))
         if self.delete is not None:

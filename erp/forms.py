@@ -15,6 +15,16 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def optional_id(value) -> int | None:
+    """A select's value as an id: blank is None (automatic, or none); anything that is not
+    an id in range is 0, which no record has, so the service refuses it next to the field."""
+    from erp.parsing import parse_id
+
+    if value is None or value == "":
+        return None
+    return parse_id(str(value)) or 0
+
+
 def text_validators(field, *before) -> list:
     """A declared text field's validators (`erp.models.fields.Text`): DataRequired when it is
     required, then `before` (e.g. Optional(), Email()), then its Length."""
@@ -30,6 +40,13 @@ def finite(form, field) -> None:
     if field.data is not None and not field.data.is_finite():
         field.errors[:] = []
         raise StopValidation("Enter a number.")
+
+
+def whole_number(form, field) -> None:
+    """Refuse integers too large for NumberRange (it converts them to float: OverflowError)."""
+    if field.data is not None and abs(field.data) > 10**9:
+        field.errors[:] = []
+        raise StopValidation("Enter a smaller number.")
 
 
 def number_field(label: str, rule: Number, *, required: bool | str = False,

@@ -41,6 +41,7 @@ NAVIGATION = [
     NavLink("Production", "production.order_list", "viewer"),
     NavLink("Quality", "quality.inspection_list", "viewer"),
     NavLink("Tasks", "tasks.task_list", "viewer"),
+    NavLink("Money", "money.tax_code_list", "viewer"),
     NavLink("Forms", "forms.form_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
     NavLink("Import", "audit.import_upload", "manager", section="audit.import",
@@ -160,10 +161,23 @@ def template_url_for(app: Flask):
 FOREVER = "public, max-age=31536000, immutable"
 
 
+def company_logo() -> str | None:
+    """The logged-in user's company logo as a data: URL (printed documents and their PDFs,
+    which fetch no URL), or None without one."""
+    from flask_login import current_user
+
+    from erp.services.money import logo_data_url
+
+    if not current_user or not current_user.is_authenticated:
+        return None
+    return logo_data_url(current_user.company_id)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(money=money, quantity=quantity, when=when, plural=plural,
                                  state_label=state_label, change_value=change_value)
     app.jinja_env.globals["url_for"] = template_url_for(app)
+    app.jinja_env.globals["company_logo"] = company_logo
 
     @app.url_defaults
     def fingerprint_static_urls(endpoint, values):

@@ -30,10 +30,12 @@ from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectF
 from wtforms.fields.core import UnboundField
 
 from erp.blueprints.account.forms import PasswordChangeForm
-from erp.blueprints.admin.forms import CompanyForm, PasswordResetForm, RoleForm, UserCreateForm
+from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordResetForm, RoleForm,
+                                       UserCreateForm)
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm
+from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
@@ -49,6 +51,7 @@ from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFa
                                      WarehouseFactory)
 from tests.factories.core import CompanyFactory, UserFactory
 from tests.factories.forms import checklist
+from tests.factories.money import PaymentTermsFactory, TaxCodeFactory
 from tests.factories.inventory_helpers import put_stock
 
 # 12 hostile examples per route and database pass (24 per route over `make test`), plus the
@@ -98,6 +101,7 @@ def build_world() -> World:
 
     users = {role: make_user(role) for role in ("viewer", "staff", "manager", "admin")}
     staff, admin = users["staff"], users["admin"]
+    users["install_admin"] = make_user("admin", is_superuser=True)  # creates companies
     other_user = make_user("staff", name="Target User")
     category = CategoryFactory(company=company, name="Fuzz category")
     supplier = SupplierFactory(company=company, name="Fuzz supplier")
@@ -144,6 +148,8 @@ def build_world() -> World:
     custom_form, form_keys = checklist(users["manager"], "Fuzz checklist")
     draft = custom_forms.save_submission(company_id=company.id, form_id=custom_form.id,
                                          user=staff, answers={}, submit=False)
+    tax_code = TaxCodeFactory(company=company, name="Fuzz KDV")
+    terms = PaymentTermsFactory(company=company, name="Fuzz terms")
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -151,6 +157,8 @@ def build_world() -> World:
     f_supplier = SupplierFactory(company=other_company, name="Foreign supplier")
     f_category = CategoryFactory(company=other_company, name="Foreign category")
     f_user = make_user("staff", company=other_company)
+    f_tax_code = TaxCodeFactory(company=other_company)
+    f_terms = PaymentTermsFactory(company=other_company)
     db.session.commit()
 
     ids = dict(product=product.id, part=part.id, category=category.id, supplier=supplier.id,
@@ -159,7 +167,8 @@ def build_world() -> World:
                placed_line=placed_line.id, bom_line=bom_line.id, employee=employee.id,
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
                user=other_user.id, staff=staff.id, form=custom_form.id, draft=draft.id,
-               field=form_keys["Temperature"])
+               field=form_keys["Temperature"], tax_code=tax_code.id,
+               payment_terms=terms.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -183,6 +192,10 @@ def build_world() -> World:
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
         # the answers of the checklist (tests/factories/forms.py) and the fill form's button
         "f2": "yes", "f3": "4.5", "f5": "UPS", "f7": "FUZZ-PART", "action": "submit",
+        "tax_code_id": str(tax_code.id), "default_tax_code_id": str(tax_code.id),
+        "payment_terms_id": str(terms.id), "default_payment_terms_id": str(terms.id),
+        "rate": "20", "days": "30", "currency": "TRY", "timezone": "Europe/Istanbul",
+        "admin_email": "new-admin@example.com", "admin_password": "a much longer passphrase",
     }
     foreign = {
         "product": f"x [#{f_product.id}]", "component": "FOREIGN-SKU",
@@ -190,6 +203,8 @@ def build_world() -> World:
         "preferred_supplier": f"x [#{f_supplier.id}]",
         "category_id": str(f_category.id), "parent_id": str(f_category.id),
         "user_id": str(f_user.id), "assignee": f"x [#{f_user.id}]",
+        "tax_code_id": str(f_tax_code.id), "default_tax_code_id": str(f_tax_code.id),
+        "payment_terms_id": str(f_terms.id), "default_payment_terms_id": str(f_terms.id),
     }
     for name in ("warehouse_id", "from_warehouse_id", "to_warehouse_id",
                  "component_warehouse_id", "output_warehouse_id"):
@@ -367,6 +382,15 @@ FORM_ROUTES = dict([
       for endpoint, args in (("forms.form_fill", {"form_id": "form"}),
                              ("forms.submission_edit", {"form_id": "form",
                                                         "submission_id": "draft"}))),
+    route("admin.company_create", "install_admin", NewCompanyForm),
+    route("money.tax_code_create", "manager", TaxCodeForm),
+    route("money.tax_code_edit", "manager", TaxCodeForm, tax_code_id="tax_code"),
+    route("money.tax_code_deactivate", "manager", fields(active="bool"), tax_code_id="tax_code"),
+    route("money.payment_terms_create", "manager", PaymentTermsForm),
+    route("money.payment_terms_edit", "manager", PaymentTermsForm,
+          payment_terms_id="payment_terms"),
+    route("money.payment_terms_deactivate", "manager", fields(active="bool"),
+          payment_terms_id="payment_terms"),
 ])
 
 CSRF_ONLY = {
@@ -381,7 +405,10 @@ CSRF_ONLY = {
     "sales.order_ship", "sales.order_invoice", "sales.order_cancel", "sales.order_close",
     "sales.delivery_post", "sales.delivery_cancel",
     "sales.order_line_remove", "tasks.task_delete", "forms.field_delete",
-    "forms.submission_delete", "forms.link_delete",
+    "forms.submission_delete", "forms.link_delete", "money.tax_code_delete",
+    "money.payment_terms_delete",
+    # the logo: a file upload (its checks: tests/blueprints/test_money.py), and its removal
+    "admin.company_logo_upload", "admin.company_logo_delete",
 }
 
 
@@ -486,6 +513,10 @@ def test_hostile_form_posts(app, world, endpoint):
 # What the fuzzing found and the forms/services now refuse, pinned as plain cases:
 # (endpoint, data, expected status). "{name}" is filled from World.ids / World.valid.
 REGRESSIONS = [
+    # a default (tax code, terms, warehouse) id beyond 64 bits overflowed SQLite's driver
+    ("admin.company_settings", {"name": "Acme Manufacturing", "currency": "EUR",
+                                "timezone": "UTC",
+                                "default_tax_code_id": "99999999999999999999"}, 422),
     # 'sNaN' parses as a Decimal and makes NumberRange raise (math.isnan): forms' `finite`
     ("catalog.product_create", {"sku": "N1", "name": "n", "sale_price": "sNaN"}, 422),
     ("inventory.stock_count", {"product": "FUZZ-PART", "warehouse_id": "{warehouse}",
@@ -500,6 +531,7 @@ REGRESSIONS = [
                                  "warehouse_id": "{warehouse}", "direction": "receive"}, 422),
     # an integer with hundreds of digits: NumberRange converts it to float (OverflowError)
     ("production.workorder_create", {"name": "step", "sequence": "9" * 400}, 422),
+    ("money.payment_terms_create", {"name": "t", "kind": "net", "days": "9" * 400}, 422),
     # quantity x cost beyond Numeric(14, 2): stored by SQLite, refused by PostgreSQL (500)
     ("purchasing.line_update", {"quantity": "99999999999", "unit_cost": "999999999999.99"},
      422),
@@ -571,6 +603,7 @@ LIST_ROUTES = {
     "tasks.task_list": {}, "tasks.assignee_options": {}, "main.dashboard": {},
     "forms.form_list": {}, "forms.submission_list": {"form_id": "form"},
     "forms.field_create": {"form_id": "form"},
+    "money.tax_code_list": {}, "money.payment_terms_list": {},
 }
 
 

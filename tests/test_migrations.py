@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from erp import create_app
 from erp.extensions import db
 from erp.models.base import column_lists, leads_an_index
-from erp.models.sales import SalesOrder
+from erp.models.sales import IssuedDocument, SalesOrder
 from erp.models.search import include_object
 from erp.services import sales, sales_totals
 from tests.conftest import app_config, fresh_database_url
@@ -136,7 +136,9 @@ def test_0008_turns_the_stored_sales_totals_net_and_freezes_issued_invoices(tmp_
             assert D(str(conn.execute(text("SELECT tax FROM sales_month_totals")).scalar())) \
                 == D("3.60")
         assert sales_totals.mismatches(company_id) == []
-        assert _issued(order_id) == issued
+        # what the document says is the same (the seller's fields added by 0013 are blank
+        # for this company, and a snapshot without them reads them as blank)
+        assert IssuedDocument.from_json(_issued(order_id)) == IssuedDocument.from_json(issued)
         db.session.remove()
         db.engine.dispose()
 

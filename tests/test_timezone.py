@@ -156,7 +156,7 @@ def test_an_unknown_time_zone_is_refused_and_nothing_changes(admin_client, compa
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Choose a time zone from the list" in page
-    assert "Enter a three-letter code such as EUR." in page  # all problems at once
+    assert "Choose a currency from the list." in page  # all problems at once
     db.session.expire_all()
     saved = db.session.get(Company, company.id)
     assert (saved.name, saved.timezone) == ("Acme Manufacturing", "UTC")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = ["auth", "main", "admin", "health", "catalog", "inventory", "sales", "purchasing",
-           "production", "quality", "tasks", "forms", "audit", "monitoring", "account"]
+           "production", "quality", "tasks", "money", "forms", "audit", "monitoring", "account"]
 
 
 def load_blueprints() -> list:

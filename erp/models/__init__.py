@@ -8,7 +8,7 @@ from erp.models.core import ROLES, Company, DocumentSequence, User, role_rank
 from erp.models.inventory import MOVEMENT_KINDS, StockLevel, StockMovement, Warehouse
 
 # Domain modules added by later features register their tables by being imported here.
-from erp.models import sales, purchasing, production, quality, tasks, forms  # noqa: E402,F401
+from erp.models import money, sales, purchasing, production, quality, tasks, forms  # noqa: E402,F401
 from erp.models import search  # noqa: E402,F401  (search indexes: DDL events)
 
 __all__ = ["AuditEntry", "Category", "Company", "DocumentSequence", "MOVEMENT_KINDS",

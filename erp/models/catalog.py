@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.extensions import db
 from erp.models.base import ZERO, CompanyScoped, Money, Quantity, choice_label, in_check
 from erp.models.fields import LONG_TEXT, Text as TextField
+from erp.models.money import TaxCode
 
 PRODUCT_KINDS = {
     "raw_material": "Raw material",
@@ -106,6 +107,9 @@ class Product(CompanyScoped, db.Model):
     description: Mapped[str] = mapped_column(PRODUCT_TEXT["description"].column(), default="")
     preferred_supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True, nullable=True)
+    # the rate a sales line takes when the product is picked (none: the company's default)
+    tax_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tax_codes.id", ondelete="RESTRICT"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # on hand minus reserved, summed over the warehouses: kept by erp.services.stock in the
     # transaction of every stock change (and checked by stock.ledger_mismatches), so the
@@ -114,6 +118,7 @@ class Product(CompanyScoped, db.Model):
 
     category: Mapped[Category | None] = relationship()
     preferred_supplier: Mapped[Supplier | None] = relationship()
+    tax_code: Mapped[TaxCode | None] = relationship()
 
     @property
     def stocked(self) -> bool:

@@ -5,11 +5,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import AwareDateTime, CompanyScoped, TimestampMixin, in_check
+from erp.models.fields import Text as TextField
 
 # Ordered from least to most privileged; a role may do everything the roles before it may.
 ROLES = ("viewer", "staff", "manager", "admin")
@@ -18,6 +19,16 @@ ROLES = ("viewer", "staff", "manager", "admin")
 # company's traffic. Granted from the shell only (`flask set-install-admin`).
 INSTALL_ADMIN = "install_admin"
 DEFAULT_TIMEZONE = "UTC"  # a company's zone until an admin sets its own
+
+# What the company's documents say of the seller (the company settings): checked by
+# erp.services.users.update_company, frozen on an issued invoice.
+COMPANY_TEXT = {
+    "legal_name": TextField(200),
+    "address": TextField(1000, long=True),
+    "tax_number": TextField(50),
+    "bank_details": TextField(1000, long=True),
+    "invoice_footer": TextField(1000, long=True),
+}
 
 
 def role_rank(role: str) -> int:
@@ -34,6 +45,19 @@ class Company(TimestampMixin, db.Model):
     # stored in UTC and shown in this zone; "today" for document dates is its today.
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE,
                                           server_default=DEFAULT_TIMEZONE)
+    # the seller on documents: legal name (blank: the name), address, tax number, bank
+    # details and the invoice's footer text
+    legal_name: Mapped[str] = mapped_column(COMPANY_TEXT["legal_name"].column(), default="",
+                                            server_default="")
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    tax_number: Mapped[str] = mapped_column(COMPANY_TEXT["tax_number"].column(), default="",
+                                            server_default="")
+    bank_details: Mapped[str] = mapped_column(Text, default="", server_default="")
+    invoice_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    @property
+    def seller_name(self) -> str:
+        return self.legal_name or self.name
 
     @property
     def zone(self) -> ZoneInfo:

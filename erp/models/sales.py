@@ -5,6 +5,7 @@ An order's totals are stored and recomputed from its lines on every line change
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from erp.models.catalog import Product
 from erp.models.core import Company, User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
+from erp.models.money import PaymentTerms
 
 ORDER_STATUSES = {
     "draft": "Draft",
@@ -76,7 +78,12 @@ class Customer(CompanyScoped, db.Model):
                                                   default="")
     tax_number: Mapped[str] = mapped_column(CUSTOMER_TEXT["tax_number"].column(), default="")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 0: no limit
+    # when its invoices are due; none: the company's default terms
+    payment_terms_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_terms.id", ondelete="RESTRICT"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    payment_terms: Mapped[PaymentTerms | None] = relationship()
 
     def __str__(self) -> str:
         return self.name
@@ -177,6 +184,11 @@ class SalesOrder(Document, CompanyScoped, db.Model):
         return self.subtotal - self.discount_total
 
     @property
+    def tax_by_rate(self) -> list[RateTax]:
+        """The order's tax per rate, from its loaded lines."""
+        return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
+
+    @property
     def print_title(self) -> str:
         """The title of the order's printout: a quotation, a confirmation or a cancelled order."""
         return PRINT_TITLES.get(self.status, PRINT_TITLE)
@@ -201,15 +213,41 @@ class Party:
 
 @dataclass(frozen=True)
 class Seller:
-    """The company as its documents name it (the header of every print page and PDF)."""
+    """The company as its documents name it (the header of every print page and PDF, from
+    the company settings); a snapshot frozen before these fields existed reads them blank."""
 
-    name: str
-    address: str = ""  # the company has no address yet: kept for when it has one
+    name: str  # the legal name, else the company's name
+    address: str = ""
     currency: str = ""
+    tax_number: str = ""
+    bank_details: str = ""
+    footer: str = ""  # the invoice footer text
 
     @classmethod
     def of(cls, company: Company) -> Seller:
-        return cls(name=company.name, currency=company.currency)
+        return cls(name=company.seller_name, address=company.address,
+                   currency=company.currency, tax_number=company.tax_number,
+                   bank_details=company.bank_details, footer=company.invoice_footer)
+
+
+@dataclass(frozen=True)
+class RateTax:
+    """One row of a document's "tax by rate" table: the net amount taxed at `rate` and the
+    tax on it (the sum of its lines' rounded taxes, so the rows add up to the tax total)."""
+
+    rate: Decimal
+    base: Decimal
+    tax: Decimal
+
+
+def tax_by_rate(lines: Iterable[tuple[Decimal, Decimal, Decimal]]) -> list[RateTax]:
+    """(rate, net, tax) of each line -> one row per rate, highest rate first."""
+    rows: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for rate, net, tax in lines:
+        base, total = rows.get(rate, (ZERO, ZERO))
+        rows[rate] = (base + net, total + tax)
+    return [RateTax(rate, base, tax) for rate, (base, tax) in
+            sorted(rows.items(), key=lambda row: row[0], reverse=True)]
 
 
 @dataclass(frozen=True)
@@ -261,6 +299,10 @@ class IssuedDocument:
                                    item.tax_rate, item.net, item.tax_amount, item.total)
                         for item in order.items),
             **{name: getattr(order, name) for name in AMOUNTS})
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        return tax_by_rate((line.tax_rate, line.net, line.tax) for line in self.lines)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -20,6 +20,7 @@ from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovem
 from erp.services import stock
 from erp.models.base import ZERO
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
+from erp.models.money import TaxCode
 from erp.formatting import quantity as fmt_quantity
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError, atomic,
                           audit, pickers)
@@ -185,7 +186,8 @@ def receive_at_cost(*, company_id: int, user: User | None, product_id: int, ware
 # Products
 
 PRODUCT_FIELDS = ("sku", "name", "kind", "category_id", "unit", "sale_price", "cost_price",
-                  "min_stock", "barcode", "description", "preferred_supplier_id")
+                  "min_stock", "barcode", "description", "preferred_supplier_id",
+                  "tax_code_id")
 
 
 def _product_values(company_id: int, values: dict, *, product_id: int | None = None) -> dict:
@@ -200,6 +202,9 @@ def _product_values(company_id: int, values: dict, *, product_id: int | None = N
         "preferred_supplier_id": _reference_id(values, "preferred_supplier_id", errors, Supplier,
                                                company_id, "Choose a supplier of this company."),
     }
+    if "tax_code_id" in values:  # left out (an import): unchanged
+        clean["tax_code_id"] = _reference_id(values, "tax_code_id", errors, TaxCode,
+                                             company_id, "Choose a tax code of this company.")
     kind = values.get("kind") or "finished_good"
     if kind not in PRODUCT_KINDS:
         errors.setdefault("kind", []).append("Choose a kind.")

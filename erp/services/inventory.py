@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
@@ -16,6 +16,7 @@ from erp.models.purchasing import PurchaseOrder
 from erp.models.sales import SalesOrder
 from erp.services import ValidationError, atomic, audit, validation
 from erp.services.catalog import InUse, _delete, _get, _set_active
+from erp.services.defaults import choose_default
 from erp.services.validation import clean_texts
 
 
@@ -82,26 +83,10 @@ def choose_default_warehouse(company_id: int, warehouse_id: int | None,
     """Make `warehouse_id` (an active warehouse of the company, or None for none) the
     company's default, inside the caller's transaction. Returns the audit change
     ({} when unchanged); a bad choice goes into `errors` and changes nothing."""
-    current = db.session.scalar(select(Warehouse).where(
-        Warehouse.company_id == company_id, Warehouse.is_default.is_(True)))
-    chosen = None
-    if warehouse_id is not None:
-        chosen = db.session.scalar(select(Warehouse).where(
-            Warehouse.id == warehouse_id, Warehouse.company_id == company_id,
-            Warehouse.active.is_(True)))
-        if chosen is None:
-            validation.add_error(errors, "default_warehouse_id",
-                                 "Choose an active warehouse of this company.")
-            return {}
-    if chosen is current or errors:
-        return {}
-    db.session.execute(update(Warehouse).where(Warehouse.company_id == company_id)
-                       .values(is_default=False))
-    if chosen is not None:
-        db.session.execute(update(Warehouse).where(Warehouse.id == chosen.id)
-                           .values(is_default=True))
-    return {"default_warehouse": (current.code if current else None,
-                                  chosen.code if chosen else None)}
+    return choose_default(Warehouse, company_id, warehouse_id, errors,
+                          field="default_warehouse_id",
+                          message="Choose an active warehouse of this company.",
+                          label=lambda warehouse: warehouse.code)
 
 
 def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,

@@ -29,10 +29,12 @@ from erp.models import Company, Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
 from erp.models.fields import DISCOUNT, PRICE, TAX_RATE
+from erp.models.money import PaymentTerms
+from erp.parsing import parse_id
 from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, OPEN_STATUSES, Customer,
                               DeliveryNote, IssuedDocument, SalesOrder, SalesOrderItem)
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
-from erp.services import audit, pickers, sales_totals, stock, validation
+from erp.services import audit, money, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
 from erp.services.inventory import default_warehouse_of, document_warehouse
 from erp.services.sequences import next_number
@@ -107,7 +109,7 @@ _date = validation.date_value
 
 # --- customers --------------------------------------------------------------------------
 
-def _customer_values(data: dict) -> dict:
+def _customer_values(company_id: int, data: dict) -> dict:
     errors: dict[str, list[str]] = {}
     values = clean_texts(data, CUSTOMER_TEXT, errors)
     if values["email"] and ("@" not in values["email"] or " " in values["email"]):
@@ -116,14 +118,29 @@ def _customer_values(data: dict) -> dict:
     values["credit_limit"] = _decimal(data.get("credit_limit"), "credit_limit", errors,
                                       default=ZERO)
     values["active"] = bool(data.get("active", True))
+    if "payment_terms_id" in data:  # left out (an import): unchanged
+        values["payment_terms_id"] = _terms_id(company_id, data["payment_terms_id"], errors)
     if errors:
         raise ValidationError(field_errors=errors)
     return values
 
 
+def _terms_id(company_id: int, value, errors: dict) -> int | None:
+    """Payment terms of the company (None: the company's default terms)."""
+    if value in (None, ""):
+        return None
+    terms_id = parse_id(str(value))
+    if terms_id is None or validation.company_record(PaymentTerms, company_id,
+                                                     terms_id) is None:
+        validation.add_error(errors, "payment_terms_id",
+                             "Choose payment terms of this company.")
+        return None
+    return terms_id
+
+
 def create_customer(*, company_id: int, user: User | None, **data) -> Customer:
     """Create a customer; all field problems are raised at once (ValidationError). Commits."""
-    values = _customer_values(data)
+    values = _customer_values(company_id, data)
     with atomic():
         customer = Customer(company_id=company_id, **values)
         db.session.add(customer)
@@ -136,7 +153,7 @@ def create_customer(*, company_id: int, user: User | None, **data) -> Customer:
 def update_customer(*, company_id: int, customer_id: int, user: User | None,
                     **data) -> Customer:
     """Change a customer's data (ValidationError, NotFound). Commits."""
-    values = _customer_values(data)
+    values = _customer_values(company_id, data)
     with atomic():
         customer = _get_customer(company_id, customer_id)
         changes = audit.diff(customer, values)
@@ -301,7 +318,8 @@ def _require_draft(order: SalesOrder, verb: str) -> None:
 
 # --- lines ------------------------------------------------------------------------------
 
-def _line_values(data: dict, product: Product | None, errors: dict) -> dict:
+def _line_values(data: dict, product: Product | None, errors: dict, *,
+                 default_tax: Decimal = ZERO) -> dict:
     values: dict = {}
     try:
         values["quantity"] = stock.to_quantity(data.get("quantity"))
@@ -315,7 +333,7 @@ def _line_values(data: dict, product: Product | None, errors: dict) -> dict:
     values["discount_percent"] = clean_number(data.get("discount_percent"), "discount_percent",
                                               DISCOUNT, errors, default=ZERO)
     values["tax_rate"] = clean_number(data.get("tax_rate"), "tax_rate", TAX_RATE, errors,
-                                      default=ZERO)
+                                      default=default_tax)
     if not errors:
         amounts = line_amounts(values["quantity"], values["unit_price"],
                                values["discount_percent"], values["tax_rate"])
@@ -338,7 +356,8 @@ def _check_order_total(order: SalesOrder) -> None:
 
 def add_line(*, company_id: int, order_id: int, user: User | None, product_id: int | None,
              quantity, unit_price=None, discount_percent=None, tax_rate=None) -> SalesOrderItem:
-    """Add a line to a draft order; the unit price defaults to the product's sale price.
+    """Add a line to a draft order; the unit price defaults to the product's sale price,
+    the tax rate to its tax code's rate (else the company's default code's, else 0).
 
     Raises ValidationError (all fields at once), InvalidTransition unless draft, NotFound.
     Recomputes the order's totals. Commits.
@@ -355,7 +374,8 @@ def add_line(*, company_id: int, order_id: int, user: User | None, product_id: i
             errors["product"] = [f"{product.sku} is archived."]
         values = _line_values({"quantity": quantity, "unit_price": unit_price,
                                "discount_percent": discount_percent, "tax_rate": tax_rate},
-                              product, errors)
+                              product, errors,
+                              default_tax=money.line_tax_rate(company_id, product))
         if errors:
             raise ValidationError(field_errors=errors)
         item = SalesOrderItem(company_id=company_id, product_id=product.id, **values)

@@ -1,7 +1,6 @@
 """Companies, users, roles, passwords and logging in."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -10,9 +9,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
 from erp.models import ROLES, AuditEntry, Company, User
-from erp.models.core import DEFAULT_TIMEZONE
+from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
+from erp.models.money import CURRENCIES, PaymentTerms, TaxCode
 from erp.services import NotFound, PermissionDenied, ValidationError, atomic
 from erp.services import audit, inventory, validation
+from erp.services.defaults import choose_default
 
 MIN_PASSWORD_LENGTH = 10
 # Failed logins in a row, from any address, before the account-wide lock (a backstop:
@@ -48,34 +49,40 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
         raise ValidationError(field_errors={"name": ["Give a name of 1 to 200 characters."]})
     errors: dict[str, list[str]] = {}
     timezone = validation.timezone_name(timezone, "timezone", errors)
-    if errors:
-        raise ValidationError(field_errors=errors)
     with atomic():
         if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
-            raise ValidationError(field_errors={"name": [f"A company named {name!r} exists."]})
+            validation.add_error(errors, "name", f"A company named {name!r} exists.")
+        if errors:
+            raise ValidationError(field_errors=errors)
         company = Company(name=name, timezone=timezone)
         db.session.add(company)
     return company
 
 
 def update_company(*, company_id: int, user: User | None, name: str, currency: str,
-                   timezone: str, default_warehouse_id: int | None | object = ...) -> Company:
-    """Change the company's settings: its name (unique, 1 to 200 characters), currency (a
-    three-letter ISO code) and time zone (an IANA name: dates and times are shown in it,
-    new documents are dated with its today) and default warehouse (new documents start in
-    it; None for none, left out: unchanged). Every field problem is raised at once
+                   timezone: str, default_warehouse_id: int | None | object = ...,
+                   default_tax_code_id: int | None | object = ...,
+                   default_payment_terms_id: int | None | object = ..., **texts) -> Company:
+    """Change the company's settings: its name (unique, 1 to 200 characters), currency (an
+    ISO 4217 code of CURRENCIES, or the one it has), time zone (an IANA name: dates and
+    times are shown in it, new documents are dated with its today), the seller's data on
+    its documents (`COMPANY_TEXT`: legal name, address, tax number, bank details, invoice
+    footer; left out: unchanged) and its default warehouse, tax code and payment terms
+    (None for none, left out: unchanged). Every field problem is raised at once
     (ValidationError); NotFound for an unknown company. Audited. Commits."""
     errors: dict[str, list[str]] = {}
     values = {"name": validation.text(name, "name", errors, max_length=200, required=True,
                                       missing="Enter the company's name."),
               "currency": (currency or "").strip().upper(),
               "timezone": validation.timezone_name(timezone, "timezone", errors)}
-    if not re.fullmatch(r"[A-Z]{3}", values["currency"]):
-        validation.add_error(errors, "currency", "Enter a three-letter code such as EUR.")
+    values.update(validation.clean_texts(
+        texts, {key: spec for key, spec in COMPANY_TEXT.items() if key in texts}, errors))
     with atomic():
         company = db.session.get(Company, company_id)
         if company is None:
             raise NotFound("No such company.")
+        if values["currency"] not in CURRENCIES and values["currency"] != company.currency:
+            validation.add_error(errors, "currency", "Choose a currency from the list.")
         if values["name"] and db.session.scalar(select(Company.id).where(
                 func.lower(Company.name) == values["name"].lower(), Company.id != company_id)):
             validation.add_error(errors, "name", "Another company has this name.")
@@ -83,6 +90,14 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
         if default_warehouse_id is not ...:
             changes = inventory.choose_default_warehouse(company_id, default_warehouse_id,
                                                          errors)
+        if default_tax_code_id is not ...:
+            changes |= choose_default(TaxCode, company_id, default_tax_code_id, errors,
+                                      field="default_tax_code_id",
+                                      message="Choose an active tax code of this company.")
+        if default_payment_terms_id is not ...:
+            changes |= choose_default(PaymentTerms, company_id, default_payment_terms_id,
+                                      errors, field="default_payment_terms_id",
+                                      message="Choose active payment terms of this company.")
         if errors:
             raise ValidationError(field_errors=errors)
         changes.update(audit.diff(company, values))
@@ -93,12 +108,41 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
     return company
 
 
-def create_user(*, company: Company, email: str, password: str, role: str, name: str = "",
-                actor: User | None = None, check_password: bool = True) -> User:
-    """Create a user in `company`. All field problems are raised at once. Commits.
+def create_company_with_admin(*, name: str, timezone: str, currency: str, admin_email: str,
+                              admin_password: str, admin_name: str = "",
+                              user: User) -> tuple[Company, User]:
+    """A new company (a tenant) and its first admin, both or neither: every problem of
+    either is raised at once (ValidationError; the admin's fields as `admin_email`,
+    `admin_password`, `admin_name`). The new company shares nothing with the creator's: the
+    creator's company records the creation in its audit trail. Commits."""
+    errors: dict[str, list[str]] = {}
+    currency = (currency or "").strip().upper()
+    if currency not in CURRENCIES:
+        validation.add_error(errors, "currency", "Choose a currency from the list.")
+    for field, messages in user_problems(admin_email, admin_password, "admin",
+                                         admin_name).items():
+        errors.setdefault(f"admin_{field}", []).extend(messages)
+    with atomic():
+        try:
+            company = create_company(name, timezone=timezone)
+        except ValidationError as error:
+            for field, messages in error.field_errors.items():
+                errors.setdefault(field, []).extend(messages)
+            company = None
+        if errors:
+            raise ValidationError(field_errors=errors)
+        company.currency = currency
+        admin = create_user(company=company, email=admin_email, password=admin_password,
+                            role="admin", name=admin_name, actor=None)
+        audit.record(company_id=user.company_id, user=user, action="create",
+                     record_type="Company", record_id=company.id,
+                     summary=f"Created company {company.name} with admin {admin.email}")
+    return company, admin
 
-    `check_password=False` is for the demo seed only (its password is the short 'admin').
-    """
+
+def user_problems(email: str, password: str, role: str, name: str = "", *,
+                  check_password: bool = True) -> dict[str, list[str]]:
+    """What is wrong with a new user's fields (field -> messages), e.g. a taken email."""
     email = normalize_email(email)
     errors: dict[str, list[str]] = {}
     if not email or "@" not in email or len(email) > 254:
@@ -114,6 +158,17 @@ def create_user(*, company: Company, email: str, password: str, role: str, name:
         errors["password"] = ["Enter a password."]
     if len(name or "") > 200:
         errors["name"] = ["Use at most 200 characters."]
+    return errors
+
+
+def create_user(*, company: Company, email: str, password: str, role: str, name: str = "",
+                actor: User | None = None, check_password: bool = True) -> User:
+    """Create a user in `company`. All field problems are raised at once. Commits.
+
+    `check_password=False` is for the demo seed only (its password is the short 'admin').
+    """
+    email = normalize_email(email)
+    errors = user_problems(email, password, role, name, check_password=check_password)
     if errors:
         raise ValidationError(field_errors=errors)
     with atomic():

@@ -8,7 +8,7 @@ mode). Downgrading turns partly shipped orders back into confirmed ones and orde
 short into shipped ones (the deliveries and the shipped quantities are dropped).
 
 Revision ID: 0014_deliveries
-Revises: 0012_default_warehouse
+Revises: 0013_money_setup
 Create Date: 2026-12-02 14:50:00.000000
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_deliveries'
-down_revision = '0012_default_warehouse'
+down_revision = '0013_money_setup'
 branch_labels = None
 depends_on = None
 

@@ -166,7 +166,8 @@ def test_invoicing_freezes_what_the_invoice_says(env):
     issued = fresh(order.id).issued
     customer = env.customer
     assert issued["seller"] == {"name": env.company.name, "address": "",
-                                "currency": env.company.currency}
+                                "currency": env.company.currency, "tax_number": "",
+                                "bank_details": "", "footer": ""}
     assert issued["customer"] == {"name": customer.name,
                                   "billing_address": customer.billing_address,
                                   "shipping_address": customer.shipping_address,

@@ -1,21 +1,14 @@
 """Forms of the admin area."""
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from erp.forms import choices
+from erp.forms import choices, optional_id, text_validators
 from erp.models import ROLES
-from erp.parsing import parse_id
+from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
+from erp.models.money import CURRENCIES
 from erp.services.validation import available_zones
-
-
-def optional_id(value) -> int | None:
-    """A select's value as an id: blank is None (automatic); anything that is not an id
-    in range is 0, which no record has, so the service refuses it next to the field."""
-    if value is None or value == "":
-        return None
-    return parse_id(str(value)) or 0
-
 
 ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
 
@@ -38,12 +31,28 @@ class PasswordResetForm(FlaskForm):
                              description="At least 10 characters. The user's sessions end.")
 
 
+def currency_choices(current: str | None = None):
+    """The ISO 4217 codes of the list, and the company's own code if it is not on it."""
+    pairs = [(code, f"{code} · {name}") for code, name in sorted(CURRENCIES.items())]
+    if current and current not in CURRENCIES:
+        pairs.insert(0, (current, current))
+    return choices(pairs)
+
+
+def zone_choices():
+    return choices((zone, zone) for zone in sorted(available_zones()))
+
+
 class CompanyForm(FlaskForm):
     """The company's settings; the service checks every field again."""
 
     name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
-    currency = StringField("Currency", validators=[DataRequired(), Length(max=3)],
-                           description="Three-letter code, e.g. EUR, USD, TRY.")
+    legal_name = StringField("Legal name", validators=text_validators(COMPANY_TEXT["legal_name"]),
+                             description="As it appears on invoices; blank: the company name.")
+    address = TextAreaField("Address", validators=text_validators(COMPANY_TEXT["address"]))
+    tax_number = StringField("Tax number", validators=text_validators(COMPANY_TEXT["tax_number"]))
+    currency = SelectField("Currency", validate_choice=False,
+                           description="ISO 4217; every amount of the company is in it.")
     timezone = SelectField("Time zone", validate_choice=False,
                            description="Dates and times are shown in this zone, and new "
                                        "documents are dated with its today.")
@@ -52,9 +61,50 @@ class CompanyForm(FlaskForm):
         "Default warehouse", validate_choice=False, coerce=optional_id,
         description="New orders start in it. Automatic: the only, else the first active "
                     "warehouse by name.")
+    default_tax_code_id = SelectField(
+        "Default tax code", validate_choice=False, coerce=optional_id,
+        description="The rate of a sales line whose product names no tax code.")
+    default_payment_terms_id = SelectField(
+        "Default payment terms", validate_choice=False, coerce=optional_id,
+        description="For customers without terms of their own.")
+    bank_details = TextAreaField("Bank details",
+                                 validators=text_validators(COMPANY_TEXT["bank_details"]),
+                                 description="Bank, IBAN, BIC: printed on invoices.")
+    invoice_footer = TextAreaField("Invoice footer",
+                                   validators=text_validators(COMPANY_TEXT["invoice_footer"]),
+                                   description="Printed at the foot of every invoice.")
 
-    def __init__(self, *args, warehouses=(), **kwargs):
+    def __init__(self, *args, warehouses=(), tax_codes=(), payment_terms=(), **kwargs):
         super().__init__(*args, **kwargs)
-        # the service answers an unknown zone or warehouse next to the field
-        self.timezone.choices = choices((zone, zone) for zone in sorted(available_zones()))
+        # the service answers an unknown zone, currency or record next to the field
+        self.timezone.choices = zone_choices()
+        self.currency.choices = currency_choices(self.currency.data)
         self.default_warehouse_id.choices = [("", "Automatic")] + list(warehouses)
+        self.default_tax_code_id.choices = [("", "None (0 %)")] + list(tax_codes)
+        self.default_payment_terms_id.choices = [("", "None (due on receipt)")] + list(
+            payment_terms)
+
+
+class LogoForm(FlaskForm):
+    logo = FileField("Logo", validators=[FileRequired("Choose an image file.")],
+                     description="PNG or JPEG, at most 512 KB; shown on printed documents.")
+
+
+class NewCompanyForm(FlaskForm):
+    """A new company and its first admin (installation administrators only)."""
+
+    name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
+    currency = SelectField("Currency", validate_choice=False, default="EUR")
+    timezone = SelectField("Time zone", validate_choice=False, default=DEFAULT_TIMEZONE)
+    admin_email = EmailField("Admin's email", validators=[
+        DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    admin_name = StringField("Admin's name", validators=[Length(max=200)])
+    admin_password = PasswordField("Admin's password",
+                                   validators=[DataRequired(), Length(max=200)],
+                                   description="At least 10 characters; not a common "
+                                               "password. Give it to the new admin.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency.choices = currency_choices()
+        self.timezone.choices = zone_choices()

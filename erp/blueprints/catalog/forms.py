@@ -6,7 +6,7 @@ from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import (Email, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
-from erp.forms import choices, text_validators
+from erp.forms import choices, optional_id, text_validators
 from erp.models import PRODUCT_KINDS
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
 
@@ -35,6 +35,8 @@ class ProductForm(FlaskForm):
                              validators=[Optional(), finite,
                                          NumberRange(min=0, max=MAX_QUANTITY)],
                              description="Below this available quantity the product is low on stock.")
+    tax_code_id = SelectField("Tax code", choices=[], validate_choice=False, coerce=optional_id,
+                              description="The rate its sales lines take.")
     barcode = StringField("Barcode", validators=text_validators(PRODUCT_TEXT["barcode"]))
     preferred_supplier = StringField("Preferred supplier", validators=[Length(max=300)],
                                      description="Type to search suppliers.")

@@ -17,6 +17,7 @@ from erp.forms import choices
 from erp.lists import ARCHIVE_CHOICES
 from erp.models import Category, Product, Supplier
 from erp.queries import catalog as queries
+from erp.queries.money import tax_code_choices
 from erp.services import catalog as catalog_service
 from erp.queries.search import product_matches
 from erp.services import ValidationError
@@ -35,6 +36,8 @@ def _with_choices(page, params) -> dict:
 
 def _product_form(form: ProductForm, product: Product | None) -> None:
     form.category_id.choices = choices([("", "— none —")] + queries.category_choices())
+    form.tax_code_id.choices = choices([("", "The company's default")] + tax_code_choices(
+        keep=product.tax_code_id if product is not None else None))
     if product is not None and request.method == "GET":
         form.category_id.data = str(product.category_id or "")
         supplier = product.preferred_supplier
@@ -58,7 +61,7 @@ def _product_values(form: ProductForm) -> dict | None:
 
 
 PRODUCT_FIELDS = ("sku", "name", "kind", "unit", "sale_price", "cost_price", "min_stock",
-                  "barcode", "description")
+                  "barcode", "description", "tax_code_id")
 
 products = Resource(
     name="product", plural="products", model=Product, label="Product", form=ProductForm,
@@ -70,7 +73,8 @@ products = Resource(
     set_active=catalog_service.set_product_active, delete=catalog_service.delete_product,
     in_use=catalog_service.product_in_use, title=lambda product: product.sku,
     prepare_form=_product_form, values=_product_values,
-    detail_options=[joinedload(Product.category), joinedload(Product.preferred_supplier)],
+    detail_options=[joinedload(Product.category), joinedload(Product.preferred_supplier),
+                    joinedload(Product.tax_code)],
     detail_context=lambda product: queries.product_page(
         product, ListParams.from_request(sort_keys=["created"], default_sort="-created")),
     detail_block="movements",

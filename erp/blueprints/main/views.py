@@ -9,7 +9,7 @@ which are themselves mostly still cached.
 """
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, make_response, render_template
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -18,6 +18,8 @@ from erp.cache_versions import cached, prefetch
 from erp.models.core import company_today
 from erp.models.sales import ORDER_STATUSES, STATUS_BADGES
 from erp.queries import dashboard as dashboard_queries
+from erp.services import NotFound
+from erp.services import money as money_service
 from erp.web import render
 
 bp = Blueprint("main", __name__)
@@ -55,3 +57,19 @@ def dashboard():
 
     return render("main/dashboard.html", block="content", company=current_user.company,
                   data=data, parts={name: part(name) for name in PARTS})
+
+
+@bp.route("/company/logo")
+@require_role("viewer")
+def company_logo():
+    """The logo of the user's own company (there is no address for another's); 404 without
+    one. Private: the browser may keep it, shared caches may not."""
+    try:
+        logo = money_service.get_logo(current_user.company_id)
+    except NotFound:
+        abort(404)
+    response = make_response(logo.data)
+    response.headers["Content-Type"] = logo.content_type
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response

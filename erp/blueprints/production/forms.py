@@ -6,20 +6,12 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DecimalField, IntegerField, SelectField,
                      StringField, TextAreaField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional,
-                                StopValidation)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from erp.forms import choices, finite, number_field, text_validators
+from erp.forms import choices, finite, number_field, text_validators, whole_number
 from erp.models.fields import QUANTITY
 from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import WORK_ORDER_STATUSES
-
-def whole_number(form, field) -> None:
-    """Refuse integers too large for NumberRange (it converts them to float: OverflowError)."""
-    if field.data is not None and abs(field.data) > 10**9:
-        field.errors[:] = []
-        raise StopValidation("Enter a smaller number.")
-
 
 def quantity_field(label: str) -> DecimalField:
     """A quantity under the rule every document shares (erp/models/fields.py QUANTITY)."""

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from erp.forms import finite, number_field, text_validators
+from erp.forms import finite, number_field, optional_id, text_validators
 from erp.models.fields import DISCOUNT, PRICE, QUANTITY, TAX_RATE
 from erp.models.sales import CUSTOMER_TEXT
 
@@ -38,6 +38,9 @@ class CustomerForm(FlaskForm):
     credit_limit = DecimalField("Credit limit", places=2, default=Decimal("0"),
                                 description="Open orders may not exceed it; 0 or blank: no limit.",
                                 validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
+    payment_terms_id = SelectField("Payment terms", choices=[], validate_choice=False,
+                                   coerce=optional_id,
+                                   description="When its invoices are due.")
     active = BooleanField("Active", default=True)
 
 
@@ -60,6 +63,7 @@ class LineEditForm(FlaskForm):
 
 class LineForm(LineEditForm):
     product = StringField("Product", validators=[DataRequired(), Length(max=300)])
+    tax_rate = number_field("Tax %", TAX_RATE, description="Blank: the product's tax code.")
 
 
 class DeliveryForm(FlaskForm):

@@ -24,6 +24,9 @@ from erp.models import Warehouse
 from erp.models.sales import (DELIVERY_STATUSES, ORDER_STATUSES, Customer, DeliveryNote,
                               IssuedDocument, SalesOrder, SalesOrderItem, Seller)
 from erp.queries import sales as queries
+from erp.queries.money import payment_terms_choices
+from erp.models.money import PaymentTerms
+from erp.services.defaults import default_of
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import DomainError, ValidationError
@@ -38,7 +41,7 @@ ORDER_SORTS = {"date": SalesOrder.order_date, "number": SalesOrder.number,
                "total": SalesOrder.total}
 STATUS_CHOICES = list(ORDER_STATUSES.items())
 CUSTOMER_FIELDS = ("name", "email", "phone", "tax_number", "billing_address",
-                   "shipping_address", "credit_limit", "active")
+                   "shipping_address", "credit_limit", "payment_terms_id", "active")
 
 
 def _company_id() -> int:
@@ -54,6 +57,13 @@ def _parse_date(text: str) -> date | None:
 
 # --- customers --------------------------------------------------------------------------
 
+def _customer_form(form: CustomerForm, customer: Customer | None) -> None:
+    default = default_of(PaymentTerms, _company_id())
+    form.payment_terms_id.choices = choices(
+        [("", f"The company's default ({default.name if default else 'due on receipt'})")]
+        + payment_terms_choices(keep=customer.payment_terms_id if customer else None))
+
+
 customers = Resource(
     name="customer", plural="customers", model=Customer, label="Customer", form=CustomerForm,
     fields=CUSTOMER_FIELDS, templates="sales/customer", nav="sales/_nav.html",
@@ -61,6 +71,7 @@ customers = Resource(
     create=sales_service.create_customer, update=sales_service.update_customer,
     set_active=sales_service.set_customer_active, delete=sales_service.delete_customer,
     in_use=sales_service.customer_in_use, title=lambda customer: customer.name,
+    prepare_form=_customer_form, detail_options=[joinedload(Customer.payment_terms)],
     detail_context=queries.customer_page, detail_block="results",
 ).register(bp)
 

@@ -1,0 +1,24 @@
+"""Forms of the money settings: tax codes and payment terms."""
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from erp.forms import choices, number_field, text_validators, whole_number
+from erp.models.fields import TAX_RATE
+from erp.models.money import MAX_TERM_DAYS, PAYMENT_TERMS_TEXT, TAX_CODE_TEXT, TERMS_KINDS
+
+
+class TaxCodeForm(FlaskForm):
+    name = StringField("Name", validators=text_validators(TAX_CODE_TEXT["name"]),
+                       description="e.g. KDV 20")
+    rate = number_field("Rate %", TAX_RATE, required="Enter the rate.")
+
+
+class PaymentTermsForm(FlaskForm):
+    name = StringField("Name", validators=text_validators(PAYMENT_TERMS_TEXT["name"]),
+                       description="e.g. Net 30")
+    kind = SelectField("Kind", choices=choices(TERMS_KINDS.items()), default="net")
+    days = IntegerField("Days", default=30, validators=[
+        Optional(), whole_number, NumberRange(min=0, max=MAX_TERM_DAYS,
+                                message=f"Enter whole days from 0 to {MAX_TERM_DAYS}.")],
+        description="Not used when due on receipt.")
