@@ -18,13 +18,15 @@ from erp.web import viewer_zone
 @dataclass(frozen=True)
 class NavLink:
     """A link of the navigation bar, shown to `role` and up; `section` is the endpoint
-    prefix of the pages it is current on (its blueprint by default); `args` its URL's."""
+    prefix of the pages it is current on (its blueprint by default); `args` its URL's;
+    `menu` the drop-down it sits in (blank: on the bar itself)."""
 
     label: str
     endpoint: str
     role: str
     section: str = ""
     args: tuple[tuple[str, str], ...] = ()
+    menu: str = ""
 
     def current(self, endpoint: str) -> bool:
         section = self.section or self.endpoint.split(".")[0] + "."
@@ -44,11 +46,15 @@ NAVIGATION = [
     NavLink("Money", "money.tax_code_list", "viewer"),
     NavLink("Forms", "forms.form_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
+    # the set-up and oversight pages: one "Admin" menu, so the bar fits a laptop's screen
     NavLink("Import", "audit.import_upload", "manager", section="audit.import",
-            args=(("kind", "products"),)),
-    NavLink("Admin", "admin.user_list", "admin"),
-    NavLink("Audit trail", "audit.audit_list", "admin", section="audit.audit_"),
-    NavLink("Monitoring", "monitoring.dashboard", "install_admin"),  # erp.models.core.INSTALL_ADMIN
+            args=(("kind", "products"),), menu="Admin"),
+    NavLink("Users", "admin.user_list", "admin", section="admin.user", menu="Admin"),
+    NavLink("Company settings", "admin.company_settings", "admin", section="admin.compan",
+            menu="Admin"),
+    NavLink("Audit trail", "audit.audit_list", "admin", section="audit.audit_", menu="Admin"),
+    NavLink("Monitoring", "monitoring.dashboard", "install_admin",  # erp.models.core.INSTALL_ADMIN
+            section="monitoring.", menu="Admin"),
 ]
 
 
