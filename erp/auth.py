@@ -64,7 +64,10 @@ def public(view):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Load the user named by the session, if its session version still matches."""
+    """Load the user named by the session, if its session version still matches. The API
+    takes no session: its user comes from the bearer token (erp.api `load_api_user`)."""
+    if request.path.startswith("/api/"):
+        return None
     try:
         uid, version = (int(part) for part in user_id.split(":"))
     except (ValueError, AttributeError):
@@ -87,6 +90,8 @@ def enforce_session_lifetime() -> None:
     """Log out a session idle too long or older than its absolute lifetime (before_request)."""
     if request.endpoint == "static" or request.blueprint == "health":
         return  # health checks must not touch the database through the user loader
+    if request.path.startswith("/api/"):
+        return  # a token, not a session (erp.api)
     if not current_user.is_authenticated:
         return
     now = int(time.time())
@@ -104,6 +109,9 @@ def enforce_session_lifetime() -> None:
 
 def init_login(app) -> None:
     login_manager.init_app(app)
+    from erp.api import load_api_user
+
+    login_manager.request_loader(load_api_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"

@@ -133,3 +133,19 @@ def company_settings():
 def _company_saved():
     flash("Company settings saved.", "success")
     return redirect_after_post("admin.company_settings")
+
+
+@bp.route("/api-docs")
+@require_role("admin")
+def api_docs():
+    """The interactive API documentation (Swagger UI, served from erp/static/vendor)."""
+    return render("admin/api_docs.html")
+
+
+@bp.route("/api-docs/openapi.json")
+@require_role("admin")
+def api_openapi():
+    """The API's OpenAPI document for the docs page (it has the session, not a token)."""
+    from erp.api import current_api
+
+    return current_api().spec.to_dict()

@@ -1,0 +1,217 @@
+"""What the API answers and accepts: marshmallow schemas (the OpenAPI document's
+components). Money and quantities travel as decimal strings, never floats."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from erp.lists import ListSpec
+from erp.queries import COUNT_CAP
+
+Money = lambda **kw: fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731
+Quantity = lambda **kw: fields.Decimal(as_string=True, places=3, **kw)  # noqa: E731
+
+
+class Base(Schema):
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+
+class Category(Base):
+    id = fields.Integer()
+    name = fields.String()
+    parent_id = fields.Integer(allow_none=True)
+    description = fields.String()
+    active = fields.Boolean()
+
+
+class Supplier(Base):
+    id = fields.Integer()
+    name = fields.String()
+    contact_person = fields.String()
+    email = fields.String()
+    phone = fields.String()
+    address = fields.String()
+    tax_number = fields.String()
+    active = fields.Boolean()
+
+
+class Product(Base):
+    id = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    unit = fields.String()
+    category_id = fields.Integer(allow_none=True)
+    preferred_supplier_id = fields.Integer(allow_none=True)
+    sale_price = Money()
+    cost_price = Money()
+    min_stock = Quantity()
+    barcode = fields.String()
+    description = fields.String()
+    active = fields.Boolean()
+
+
+class Warehouse(Base):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    address = fields.String()
+    active = fields.Boolean()
+    is_default = fields.Boolean()
+
+
+class Customer(Base):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String()
+    billing_address = fields.String()
+    shipping_address = fields.String()
+    tax_number = fields.String()
+    credit_limit = Money()
+    active = fields.Boolean()
+
+
+class StockLevel(Base):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    sku = fields.String(attribute="product.sku")
+    warehouse_id = fields.Integer()
+    warehouse = fields.String(attribute="warehouse.code")
+    on_hand = Quantity()
+    reserved = Quantity()
+    available = fields.Method("_available")
+
+    def _available(self, level) -> str:
+        return f"{level.on_hand - level.reserved:.3f}"
+
+
+class StockMovement(Base):
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    product_id = fields.Integer()
+    sku = fields.String(attribute="product.sku")
+    warehouse_id = fields.Integer()
+    warehouse = fields.String(attribute="warehouse.code")
+    kind = fields.String()
+    quantity = Quantity()
+    reference = fields.String()
+    note = fields.String()
+    source_type = fields.String(allow_none=True)
+    source_id = fields.Integer(allow_none=True)
+
+
+class SalesOrderLine(Base):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    sku = fields.String(attribute="product.sku")
+    quantity = Quantity()
+    unit_price = Money()
+    discount_percent = fields.Decimal(as_string=True, places=3)
+    tax_rate = fields.Decimal(as_string=True, places=3)
+    subtotal = Money()
+    discount_amount = Money()
+    tax_amount = Money()
+    total = Money()
+
+
+class SalesOrder(Base):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    customer_id = fields.Integer()
+    customer = fields.String(attribute="customer.name")
+    warehouse_id = fields.Integer()
+    order_date = fields.Date()
+    requested_date = fields.Date(allow_none=True)
+    notes = fields.String()
+    subtotal = Money()
+    discount_total = Money()
+    tax_total = Money()
+    total = Money()
+    invoice_number = fields.String(allow_none=True)
+
+
+class SalesOrderDetail(SalesOrder):
+    lines = fields.List(fields.Nested(SalesOrderLine), attribute="items")
+    actions = fields.Method("_actions", metadata={
+        "description": "The steps the token's user may take now (POST .../<action>)."})
+
+    def _actions(self, order) -> list[str]:
+        from flask_login import current_user
+
+        return [action.name for action in order.allowed_actions(current_user)]
+
+
+# --- input ------------------------------------------------------------------------------
+
+DECIMAL_TEXT = validate.Regexp(r"^-?\d{1,12}(\.\d{1,3})?$", error="Not a decimal number.")
+
+
+class SalesOrderLineIn(Base):
+    product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+    unit_price = fields.String(validate=DECIMAL_TEXT)
+    discount_percent = fields.String(validate=DECIMAL_TEXT)
+    tax_rate = fields.String(validate=DECIMAL_TEXT)
+
+
+class SalesOrderIn(Base):
+    customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    warehouse_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    order_date = fields.Date()
+    requested_date = fields.Date()
+    notes = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
+
+
+class StockMoveIn(Base):
+    kind = fields.String(required=True, validate=validate.OneOf(["receipt", "issue", "transfer"]))
+    product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    warehouse_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                  metadata={"description": "From this warehouse, for a transfer."})
+    to_warehouse_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                     metadata={"description": "A transfer's destination."})
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+    note = fields.String(validate=validate.Length(max=300))
+
+
+class StockMoveOut(Base):
+    movements = fields.List(fields.Nested(StockMovement))
+
+
+# --- lists ------------------------------------------------------------------------------
+
+def page_schema(item: type[Schema]) -> type[Schema]:
+    """A page of a list: its rows and the links to the next and previous pages."""
+    return type(f"{item.__name__}Page", (Base,), {
+        "items": fields.List(fields.Nested(item)),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+        "has_next": fields.Boolean(),
+        "total": fields.Integer(allow_none=True, metadata={
+            "description": f"The number of rows, counted up to {COUNT_CAP + 1} "
+                           f"(more: {COUNT_CAP + 1}); null when not counted."}),
+        "next": fields.String(allow_none=True),
+        "previous": fields.String(allow_none=True),
+    })
+
+
+def list_query_schema(name: str, spec: ListSpec) -> type[Schema]:
+    """The query parameters of a list, from its ListSpec: the same search, filters, sort
+    keys and page sizes as its page (values a filter cannot read are ignored there too)."""
+    sorts = sorted(spec.sorts)
+    attrs = {
+        "sort": fields.String(validate=validate.OneOf(sorts + [f"-{key}" for key in sorts]),
+                              metadata={"description": f"Default {spec.default_sort}; "
+                                                       "'-key' sorts descending."}),
+        "page": fields.Integer(validate=validate.Range(min=1, max=100_000)),
+        "per_page": fields.Integer(validate=validate.Range(min=1, max=100)),
+    }
+    if spec.search is not None:
+        attrs["q"] = fields.String(validate=validate.Length(max=100),
+                                   metadata={"description": "Search text."})
+    for name_ in [f.name for f in spec.filters] + list(spec.extra_filters):
+        attrs[name_] = fields.String(validate=validate.Length(max=100))
+    return type(f"{name}Query", (Base,), attrs)

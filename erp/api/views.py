@@ -1,0 +1,264 @@
+"""The API's routes. Lists are the pages' ListSpecs (same filters, sorts and capped
+pagination), writes call the same services, and a sales order's actions are its
+workflow's transitions table (erp/documents.py), role for role: no rule lives here."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from flask import current_app, json, request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from erp.api import current_api, problem
+from erp.api import schemas as s
+from erp.auth import require_role
+from erp.extensions import db
+from erp.lists import ListSpec
+from erp.models.catalog import Category, Product, Supplier
+from erp.models.inventory import StockMovement, Warehouse
+from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.queries import scoped_get_or_404
+from erp.queries.catalog import CATEGORIES, PRODUCTS, SUPPLIERS
+from erp.queries.inventory import MOVEMENTS, STOCK, WAREHOUSES
+from erp.queries.sales import CUSTOMERS, ORDERS
+from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDenied,
+                          ValidationError, atomic)
+from erp.services import api_tokens
+from erp.services import sales as sales_service
+from erp.services import stock as stock_service
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="The ERP's JSON API. Authenticate with a personal API token.")
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """A service's refusal: 422 with the fields, 403, 404 or 409 (the document's state)."""
+    db.session.rollback()
+    if isinstance(error, ValidationError):
+        return problem(422, str(error), errors=error.field_errors)
+    if isinstance(error, PermissionDenied):
+        return problem(403, str(error))
+    if isinstance(error, NotFound):
+        return problem(404, str(error))
+    if isinstance(error, InvalidTransition):
+        return problem(409, str(error))
+    return problem(409, str(error))
+
+
+# --- the document -----------------------------------------------------------------------
+
+@bp.route("/openapi.json")
+@bp.doc(hide=True)
+@require_role("viewer")
+def openapi_json():
+    return current_api().spec.to_dict()
+
+
+# --- lists and records ------------------------------------------------------------------
+
+def page_body(spec: ListSpec, schema: type, base=None) -> dict:
+    """One page of `spec`'s list, read as its page reads it, with next/previous links."""
+    params = spec.params()
+    page = spec.page(params, spec.select(params, base))
+    args = request.args.to_dict()
+
+    def link(number: int) -> str:
+        return f"{request.base_url}?{urlencode({**args, 'page': number})}"
+
+    return {"items": page.items, "page": page.page,
+            "per_page": page.per_page, "has_next": page.has_next, "total": page.total,
+            "next": link(page.page + 1) if page.has_next else None,
+            "previous": link(page.page - 1) if page.page > 1 else None}
+
+
+def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
+                  model=None, detail_options: Callable[[], list] | None = None,
+                  detail_schema: type | None = None, role: str = "viewer") -> None:
+    """GET `path` (the list) and, with `model`, GET `path/<id>` (one record of the company;
+    another company's answers 404)."""
+    query = s.list_query_schema(name, spec)
+    page = s.page_schema(schema)
+
+    def listing(_args):
+        return page_body(spec, schema)
+
+    listing.__name__ = f"{name.lower()}_list"
+    listing.__doc__ = f"The {name} list: the page's filters, sorts and pagination."
+    bp.route(path, endpoint=listing.__name__, methods=["GET"])(
+        bp.arguments(query, location="query")(bp.response(200, page)(require_role(role)(listing))))
+    if model is None:
+        return
+
+    def detail(record_id: int):
+        options = detail_options() if detail_options else []
+        return scoped_get_or_404(model, record_id, *options)
+
+    detail.__name__ = f"{name.lower()}_detail"
+    detail.__doc__ = f"One {name} record."
+    bp.route(f"{path}/<int:record_id>", endpoint=detail.__name__, methods=["GET"])(
+        bp.response(200, detail_schema or schema)(require_role(role)(detail)))
+
+
+read_resource("/products", "Product", PRODUCTS, s.Product, model=Product)
+read_resource("/categories", "Category", CATEGORIES, s.Category, model=Category)
+read_resource("/suppliers", "Supplier", SUPPLIERS, s.Supplier, model=Supplier)
+read_resource("/warehouses", "Warehouse", WAREHOUSES, s.Warehouse, model=Warehouse)
+read_resource("/customers", "Customer", CUSTOMERS, s.Customer, model=Customer)
+read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
+read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
+read_resource("/sales-orders", "SalesOrder", ORDERS, s.SalesOrder, model=SalesOrder,
+              detail_schema=s.SalesOrderDetail,
+              detail_options=lambda: [joinedload(SalesOrder.customer),
+                                      selectinload(SalesOrder.items)
+                                      .joinedload(SalesOrderItem.product)])
+
+
+# --- idempotent writes ------------------------------------------------------------------
+
+def idempotent(run: Callable[[], tuple[int, dict]]):
+    """Answer a POST that creates a document or moves stock. With an `Idempotency-Key`
+    header, the work and the key (with its answer) commit in one transaction: a retry, or
+    a concurrent twin whose key then collides, gets the first answer and changes nothing.
+    The same key on another request is refused (422)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        status, body = run()
+        return _json(body, status)
+    if len(key) > api_tokens.IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        return problem(400, f"An Idempotency-Key is at most {api_tokens.IDEMPOTENCY_KEY_MAX} "
+                            "printable characters.")
+    fingerprint = (f"{request.method} {request.path} "
+                   + hashlib.sha256(request.get_data()).hexdigest()[:32])
+    ids = {"company_id": current_user.company_id, "user_id": current_user.id, "key": key}
+
+    def replay():
+        stored = api_tokens.stored_answer(**ids)
+        if stored is None:
+            return None
+        if stored.request != fingerprint:
+            return problem(422, "This Idempotency-Key was used for another request.")
+        response = current_app.response_class(stored.body, status=stored.status,
+                                              mimetype="application/json")
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    answer = replay()
+    if answer is not None:
+        return answer
+    try:
+        with atomic():
+            status, body = run()  # its services join this transaction
+            db.session.add(api_tokens.IdempotencyKey(request=fingerprint, status=status,
+                                                     body=json.dumps(body), **ids))
+    except IntegrityError:  # a concurrent request with the key committed first
+        db.session.rollback()
+        answer = replay()
+        if answer is not None:
+            return answer
+        raise
+    return _json(body, status)
+
+
+def _json(body: dict, status: int):
+    """A body dumped already (it is what an idempotency key stores): sent as it is."""
+    return current_app.response_class(json.dumps(body), status=status,
+                                      mimetype="application/json")
+
+
+# --- sales orders -----------------------------------------------------------------------
+
+def _order_body(order_id: int) -> dict:
+    db.session.expire_all()
+    order = scoped_get_or_404(SalesOrder, order_id, joinedload(SalesOrder.customer),
+                              selectinload(SalesOrder.items).joinedload(SalesOrderItem.product))
+    return s.SalesOrderDetail().dump(order)
+
+
+@bp.route("/sales-orders", methods=["POST"])
+@bp.arguments(s.SalesOrderIn)
+@bp.response(201, s.SalesOrderDetail)
+@bp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                     "schema": {"type": "string", "maxLength": 200},
+                     "description": "A retried request with the same key creates nothing."}])
+@require_role("staff")
+def salesorder_create(data: dict):
+    """Create a draft sales order with its lines (all or nothing)."""
+    def run():
+        with atomic():
+            lines = data.pop("lines", [])
+            order = sales_service.create_order(company_id=current_user.company_id,
+                                               user=current_user, **data)
+            errors: dict = {}
+            for index, line in enumerate(lines):
+                try:
+                    sales_service.add_line(company_id=current_user.company_id, order_id=order.id,
+                                           user=current_user, **line)
+                except ValidationError as error:
+                    for field, messages in error.field_errors.items():
+                        errors[f"lines.{index}.{field}"] = messages
+            if errors:
+                raise ValidationError("A line has invalid values: see errors.", errors)
+            return 201, _order_body(order.id)
+    return idempotent(run)
+
+
+def _action_view(action):
+    def view(record_id: int):
+        scoped_get_or_404(SalesOrder, record_id)
+        getattr(sales_service, action.service)(company_id=current_user.company_id,
+                                               order_id=record_id, user=current_user)
+        return _json(_order_body(record_id), 200)
+
+    view.__name__ = f"salesorder_{action.name}"
+    view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
+                    f"{action.target or 'the same state'}; needs the {action.role} role. "
+                    "409 from another state.")
+    return view
+
+
+for _action in SalesOrder.workflow.actions.values():
+    _view = _action_view(_action)
+    bp.route(f"/sales-orders/<int:record_id>/{_action.name}", endpoint=_view.__name__,
+             methods=["POST"])(bp.response(200, s.SalesOrderDetail)(
+                 require_role(_action.role)(_view)))
+
+
+# --- stock ------------------------------------------------------------------------------
+
+@bp.route("/stock-movements", methods=["POST"])
+@bp.arguments(s.StockMoveIn)
+@bp.response(201, s.StockMoveOut)
+@bp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                     "schema": {"type": "string", "maxLength": 200},
+                     "description": "A retried request with the same key moves nothing."}])
+@require_role("staff")
+def stockmovement_create(data: dict):
+    """Post a receipt, an issue or a transfer through the stock service."""
+    def run():
+        common = {"company_id": current_user.company_id, "user": current_user,
+                  "product_id": data["product_id"], "quantity": data["quantity"],
+                  "note": data.get("note", "")}
+        scoped_get_or_404(Product, data["product_id"])
+        if data["kind"] == "transfer":
+            if not data.get("to_warehouse_id"):
+                raise ValidationError(field_errors={"to_warehouse_id": [
+                    "A transfer needs the warehouse it goes to."]})
+            moved = stock_service.transfer(from_warehouse_id=data["warehouse_id"],
+                                           to_warehouse_id=data["to_warehouse_id"], **common)
+        else:
+            use_case = stock_service.receive if data["kind"] == "receipt" else stock_service.issue
+            moved = (use_case(warehouse_id=data["warehouse_id"], **common),)
+        ids = [movement.id for movement in moved]
+        movements = db.session.scalars(
+            select(StockMovement).where(StockMovement.company_id == current_user.company_id,
+                                        StockMovement.id.in_(ids))
+            .options(*MOVEMENTS.options).order_by(StockMovement.id)).all()
+        return 201, s.StockMoveOut().dump({"movements": movements})
+    return idempotent(run)
+

@@ -1,0 +1,254 @@
+"""The JSON API: tokens, scope, roles, lists, problems, idempotency, rate-limit headers."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from erp.extensions import db
+from erp.models.inventory import StockLevel, StockMovement
+from erp.models.sales import SalesOrder
+from erp.services import api_tokens
+from tests.conftest import count_queries, login
+from tests.factories.catalog import ProductFactory, WarehouseFactory
+from tests.factories.inventory_helpers import put_stock
+from tests.factories.sales import CustomerFactory
+
+
+def bearer(user, **options) -> dict:
+    _token, secret = api_tokens.create_token(company_id=user.company_id, user=user,
+                                             name="test", **options)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def shop(company, make_user):
+    warehouse = WarehouseFactory(company=company, code="MAIN")
+    product = ProductFactory(company=company, sku="BOLT-1", sale_price=Decimal("2.50"))
+    customer = CustomerFactory(company=company, name="Buyer Ltd")
+    manager = make_user("manager")
+    put_stock(product, warehouse, Decimal("10"), manager)
+    db.session.commit()
+    return dict(warehouse=warehouse, product=product, customer=customer, manager=manager)
+
+
+def test_no_token_is_401_problem_and_a_session_cookie_does_not_count(client, make_user):
+    user = make_user("admin")
+    login(client, user.email)  # a logged-in browser session...
+    response = client.get("/api/v1/products")
+    assert response.status_code == 401  # ...is not an API credential
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["status"] == 401
+    assert client.get("/api/v1/products", headers={"Authorization": "Bearer erp_nope"}
+                      ).status_code == 401
+
+
+def test_token_lifecycle_shown_once_hashed_revocable_and_expiring(app, client, make_user):
+    user = make_user("viewer")
+    token, secret = api_tokens.create_token(company_id=user.company_id, user=user, name="sync")
+    assert secret not in token.token_hash and token.token_hash == api_tokens.hash_secret(secret)
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/products", headers=headers).status_code == 200
+    api_tokens.revoke_token(company_id=user.company_id, token_id=token.id, user=user)
+    assert client.get("/api/v1/products", headers=headers).status_code == 401
+    expiring, secret2 = api_tokens.create_token(company_id=user.company_id, user=user, name="x",
+                                                expires_on=date.today() + timedelta(days=2))
+    assert client.get("/api/v1/products", headers={"Authorization": f"Bearer {secret2}"}
+                      ).status_code == 200
+    expiring.expires_at = expiring.created_at - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/api/v1/products", headers={"Authorization": f"Bearer {secret2}"}
+                      ).status_code == 401
+    with pytest.raises(api_tokens.ValidationError):
+        api_tokens.create_token(company_id=user.company_id, user=user, name=" ",
+                                expires_on=date.today() - timedelta(days=1))
+
+
+def test_tokens_page_creates_shows_once_and_revokes(app, make_user):
+    user = make_user("staff")
+    browser = login(app.test_client(), user.email)
+    page = browser.post("/account/tokens", data={"name": "shop", "read_only": "y"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "erp_" in html and "not shown again" in html
+    secret = html.split('id="new-token">')[1].split("<")[0]
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert app.test_client().get("/api/v1/customers", headers=headers).status_code == 200
+    assert secret not in browser.get("/account/tokens").get_data(as_text=True)
+    token_id = api_tokens.user_tokens(user.company_id, user.id)[0].id
+    assert "Revoke the token shop?" in browser.get(
+        f"/account/tokens/{token_id}/revoke").get_data(as_text=True)
+    assert browser.post(f"/account/tokens/{token_id}/revoke").status_code == 303
+    assert app.test_client().get("/api/v1/customers", headers=headers).status_code == 401
+    other = make_user("staff")
+    assert login(app.test_client(), other.email).post(
+        f"/account/tokens/{token_id}/revoke").status_code == 404
+
+
+def test_read_only_token_reads_but_does_not_write(client, shop):
+    headers = bearer(shop["manager"], read_only=True)
+    assert client.get("/api/v1/sales-orders", headers=headers).status_code == 200
+    response = client.post("/api/v1/sales-orders", json={"customer_id": shop["customer"].id},
+                           headers=headers)
+    assert response.status_code == 403 and "read-only" in response.get_json()["detail"]
+    assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 0
+
+
+def test_another_companys_records_are_404(client, shop, other_company, make_user):
+    stranger = bearer(make_user("admin", company=other_company))
+    for url in (f"/api/v1/products/{shop['product'].id}", f"/api/v1/customers/{shop['customer'].id}",
+                f"/api/v1/warehouses/{shop['warehouse'].id}"):
+        response = client.get(url, headers=stranger)
+        assert response.status_code == 404, url
+        assert response.mimetype == "application/problem+json"
+    assert client.get("/api/v1/products", headers=stranger).get_json()["items"] == []
+    assert client.get("/api/v1/stock-levels", headers=stranger).get_json()["items"] == []
+    order = client.post("/api/v1/sales-orders", headers=bearer(shop["manager"]),
+                        json={"customer_id": shop["customer"].id}).get_json()
+    assert client.post(f"/api/v1/sales-orders/{order['id']}/cancel",
+                       headers=stranger).status_code == 404
+    # a customer of another company cannot be ordered for
+    response = client.post("/api/v1/sales-orders", headers=stranger,
+                           json={"customer_id": shop["customer"].id})
+    assert response.status_code == 422 and "customer" in response.get_json()["errors"]
+
+
+def test_sales_order_create_and_its_workflow_actions_by_role(client, shop, make_user):
+    staff = bearer(make_user("staff"))
+    manager = bearer(shop["manager"])
+    body = {"customer_id": shop["customer"].id, "warehouse_id": shop["warehouse"].id,
+            "lines": [{"product_id": shop["product"].id, "quantity": "4"}]}
+    created = client.post("/api/v1/sales-orders", json=body, headers=staff)
+    assert created.status_code == 201, created.get_json()
+    order = created.get_json()
+    assert order["status"] == "draft" and order["lines"][0]["unit_price"] == "2.50"
+    assert order["total"] == order["lines"][0]["total"]
+    # confirming is a manager's step in the workflow table: staff get 403
+    refused = client.post(f"/api/v1/sales-orders/{order['id']}/confirm", headers=staff)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    confirmed = client.post(f"/api/v1/sales-orders/{order['id']}/confirm", headers=manager)
+    assert confirmed.status_code == 200 and confirmed.get_json()["status"] == "confirmed"
+    assert "ship" in confirmed.get_json()["actions"]
+    level = db.session.scalar(select(StockLevel))
+    db.session.refresh(level)
+    assert level.reserved == Decimal("4")
+    # a step from a state it does not start from: 409 with the workflow's message
+    wrong = client.post(f"/api/v1/sales-orders/{order['id']}/invoice", headers=manager)
+    assert wrong.status_code == 409 and "only a shipped order" in wrong.get_json()["detail"]
+    shipped = client.post(f"/api/v1/sales-orders/{order['id']}/ship", headers=manager)
+    assert shipped.get_json()["status"] == "shipped"
+
+
+def test_bad_input_is_a_422_problem_with_every_field_and_nothing_written(client, shop):
+    headers = bearer(shop["manager"])
+    response = client.post("/api/v1/sales-orders", headers=headers, json={
+        "customer_id": shop["customer"].id,
+        "lines": [{"product_id": shop["product"].id, "quantity": "abc"}]})
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert "lines" in problem["errors"]
+    response = client.post("/api/v1/sales-orders", headers=headers, json={
+        "customer_id": shop["customer"].id,
+        "lines": [{"product_id": shop["product"].id, "quantity": "-5"}]})
+    assert response.status_code == 422
+    assert "lines.0.quantity" in response.get_json()["errors"]
+    assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 0  # all or nothing
+    assert client.post("/api/v1/sales-orders", headers=headers, data="not json",
+                       content_type="application/json").status_code in (400, 422)
+    assert client.get("/api/v1/products?sort=nope", headers=headers).status_code == 422
+    assert client.get("/api/v1/products?per_page=1000", headers=headers).status_code == 422
+    assert client.get("/api/v1/nothing", headers=headers).mimetype == "application/problem+json"
+
+
+def test_idempotency_key_never_creates_twice(client, shop):
+    headers = {**bearer(shop["manager"]), "Idempotency-Key": "order-42"}
+    body = {"customer_id": shop["customer"].id}
+    first = client.post("/api/v1/sales-orders", json=body, headers=headers)
+    again = client.post("/api/v1/sales-orders", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 1
+    other = client.post("/api/v1/sales-orders", json={**body, "notes": "x"}, headers=headers)
+    assert other.status_code == 422  # the same key for another request
+    move = {"kind": "receipt", "product_id": shop["product"].id,
+            "warehouse_id": shop["warehouse"].id, "quantity": "3"}
+    key = {**headers, "Idempotency-Key": "receipt-1"}
+    assert client.post("/api/v1/stock-movements", json=move, headers=key).status_code == 201
+    assert client.post("/api/v1/stock-movements", json=move, headers=key).status_code == 201
+    level = db.session.scalar(select(StockLevel))
+    db.session.refresh(level)
+    assert level.on_hand == Decimal("13")
+
+
+def test_stock_receipt_issue_and_transfer_go_through_the_stock_service(client, shop, company):
+    headers = bearer(shop["manager"])
+    other = WarehouseFactory(company=company, code="SIDE")
+    db.session.commit()
+    base = {"product_id": shop["product"].id, "warehouse_id": shop["warehouse"].id}
+    moved = client.post("/api/v1/stock-movements", headers=headers,
+                        json={**base, "kind": "transfer", "quantity": "4",
+                              "to_warehouse_id": other.id})
+    assert moved.status_code == 201
+    assert [m["quantity"] for m in moved.get_json()["movements"]] == ["-4.000", "4.000"]
+    too_much = client.post("/api/v1/stock-movements", headers=headers,
+                           json={**base, "kind": "issue", "quantity": "100"})
+    assert too_much.status_code in (409, 422)
+    assert db.session.scalar(select(func.count()).select_from(StockMovement)) == 3
+    levels = client.get("/api/v1/stock-levels?sort=warehouse", headers=headers).get_json()
+    assert [(row["warehouse"], row["on_hand"]) for row in levels["items"]] == [
+        ("MAIN", "6.000"), ("SIDE", "4.000")]
+
+
+def test_lists_filter_sort_page_and_cost_a_constant_number_of_queries(client, shop, company):
+    headers = bearer(shop["manager"])
+    for i in range(30):
+        ProductFactory(company=company, sku=f"P-{i:03}")
+        CustomerFactory(company=company)
+    db.session.commit()
+    first = client.get("/api/v1/products?per_page=10&sort=-sku", headers=headers).get_json()
+    assert len(first["items"]) == 10 and first["has_next"] and first["total"] == 31
+    assert first["items"][0]["sku"] == "P-029"
+    second = client.get(first["next"].split("localhost")[1], headers=headers).get_json()
+    assert second["items"][0]["sku"] == "P-019" and second["previous"]
+    counts = {}
+    for url in ("/api/v1/products", "/api/v1/customers", "/api/v1/stock-levels",
+                "/api/v1/stock-movements", "/api/v1/sales-orders", "/api/v1/warehouses",
+                "/api/v1/categories", "/api/v1/suppliers"):
+        for per_page in (5, 50):
+            with count_queries() as counter:
+                assert client.get(f"{url}?per_page={per_page}", headers=headers).status_code == 200
+            counts.setdefault(url, set()).add(counter.count)
+    assert all(len(found) == 1 for found in counts.values()), counts
+    assert max(max(found) for found in counts.values()) <= 5, counts
+
+
+def test_rate_limit_is_per_token_with_headers_on_the_api_only(app, client, make_user):
+    app.config["RATELIMIT_API"] = "3 per minute"
+    user = make_user("viewer")
+    one, two = bearer(user), bearer(user)
+    answers = [client.get("/api/v1/warehouses", headers=one) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[0].headers["RateLimit-Limit"] == "3"
+    assert answers[0].headers["RateLimit-Remaining"] == "2"
+    assert answers[3].mimetype == "application/problem+json"
+    assert client.get("/api/v1/warehouses", headers=two).status_code == 200  # its own budget
+    page = login(app.test_client(), user.email).get("/catalog/products")
+    assert not any(name.lower().startswith(("ratelimit", "x-ratelimit")) for name, _ in page.headers)
+
+
+def test_openapi_document_and_admin_docs_page(app, client, make_user):
+    headers = bearer(make_user("viewer"))
+    document = client.get("/api/v1/openapi.json", headers=headers).get_json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/sales-orders/{record_id}/confirm" in document["paths"]
+    admin = login(app.test_client(), make_user("admin").email)
+    page = admin.get("/admin/api-docs")
+    assert page.status_code == 200 and "swagger-ui" in page.get_data(as_text=True)
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert admin.get("/admin/api-docs/openapi.json").get_json()["openapi"].startswith("3.")
+    staff = login(app.test_client(), make_user("staff").email)
+    assert staff.get("/admin/api-docs").status_code == 403
