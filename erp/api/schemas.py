@@ -7,8 +7,21 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from erp.lists import ListSpec
 from erp.queries import COUNT_CAP
 
-Money = lambda **kw: fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731
-Quantity = lambda **kw: fields.Decimal(as_string=True, places=3, **kw)  # noqa: E731
+
+
+def decimal_text(places: int, **kwargs) -> fields.Decimal:
+    """A Decimal sent as text with `places` decimals, documented as such (not a number)."""
+    return fields.Decimal(as_string=True, places=places, metadata={
+        "type": "string", "format": "decimal", "pattern": rf"^-?\d+\.\d{{{places}}}$",
+        "example": "12." + "0" * places}, **kwargs)
+
+
+def Money(**kwargs) -> fields.Decimal:  # noqa: N802  (reads like a field class)
+    return decimal_text(2, **kwargs)
+
+
+def Quantity(**kwargs) -> fields.Decimal:  # noqa: N802
+    return decimal_text(3, **kwargs)
 
 
 class Base(Schema):
@@ -81,7 +94,7 @@ class StockLevel(Base):
     warehouse = fields.String(attribute="warehouse.code")
     on_hand = Quantity()
     reserved = Quantity()
-    available = fields.Method("_available")
+    available = fields.Method("_available", metadata={"type": "string", "format": "decimal"})
 
     def _available(self, level) -> str:
         return f"{level.on_hand - level.reserved:.3f}"
@@ -108,8 +121,8 @@ class SalesOrderLine(Base):
     sku = fields.String(attribute="product.sku")
     quantity = Quantity()
     unit_price = Money()
-    discount_percent = fields.Decimal(as_string=True, places=3)
-    tax_rate = fields.Decimal(as_string=True, places=3)
+    discount_percent = decimal_text(3)
+    tax_rate = decimal_text(3)
     subtotal = Money()
     discount_amount = Money()
     tax_amount = Money()
@@ -136,6 +149,7 @@ class SalesOrder(Base):
 class SalesOrderDetail(SalesOrder):
     lines = fields.List(fields.Nested(SalesOrderLine), attribute="items")
     actions = fields.Method("_actions", metadata={
+        "type": "array", "items": {"type": "string"},
         "description": "The steps the token's user may take now (POST .../<action>)."})
 
     def _actions(self, order) -> list[str]:
