@@ -30,6 +30,18 @@ class Base(Schema):
         ordered = True
 
 
+ACTIONS = fields.Method("_actions", metadata={
+    "type": "array", "items": {"type": "string"},
+    "description": "The steps the token's user may take now (POST .../<action>)."})
+
+
+class WithActions:
+    def _actions(self, document) -> list[str]:
+        from flask_login import current_user
+
+        return [action.name for action in document.allowed_actions(current_user)]
+
+
 class Category(Base):
     id = fields.Integer()
     name = fields.String()
@@ -146,16 +158,60 @@ class SalesOrder(Base):
     invoice_number = fields.String(allow_none=True)
 
 
-class SalesOrderDetail(SalesOrder):
+class SalesOrderDetail(WithActions, SalesOrder):
     lines = fields.List(fields.Nested(SalesOrderLine), attribute="items")
-    actions = fields.Method("_actions", metadata={
-        "type": "array", "items": {"type": "string"},
-        "description": "The steps the token's user may take now (POST .../<action>)."})
+    actions = ACTIONS
 
-    def _actions(self, order) -> list[str]:
-        from flask_login import current_user
 
-        return [action.name for action in order.allowed_actions(current_user)]
+class PurchaseOrderLine(Base):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    sku = fields.String(attribute="product.sku")
+    quantity = Quantity()
+    received_quantity = Quantity()
+    unit_cost = Money()
+    tax_rate = decimal_text(3)
+    line_subtotal = Money()
+    line_tax = Money()
+    line_total = Money()
+
+
+class PurchaseOrder(Base):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    supplier_id = fields.Integer()
+    supplier = fields.String(attribute="supplier.name")
+    warehouse_id = fields.Integer()
+    order_date = fields.Date()
+    expected_date = fields.Date(allow_none=True)
+    notes = fields.String()
+    subtotal = Money()
+    tax_total = Money()
+    total = Money()
+
+
+class PurchaseOrderDetail(WithActions, PurchaseOrder):
+    lines = fields.List(fields.Nested(PurchaseOrderLine), attribute="items")
+    actions = ACTIONS
+
+
+class ProductionOrder(Base):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    product_id = fields.Integer()
+    sku = fields.String(attribute="product.sku")
+    quantity = Quantity()
+    component_warehouse_id = fields.Integer()
+    output_warehouse_id = fields.Integer()
+    planned_start = fields.Date()
+    planned_end = fields.Date(allow_none=True)
+    notes = fields.String()
+
+
+class ProductionOrderDetail(WithActions, ProductionOrder):
+    actions = ACTIONS
 
 
 # --- input ------------------------------------------------------------------------------
@@ -178,6 +234,20 @@ class SalesOrderIn(Base):
     requested_date = fields.Date()
     notes = fields.String(validate=validate.Length(max=2000))
     lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
+
+
+class ReceiptLineIn(Base):
+    line_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+
+
+class ReceiptIn(Base):
+    warehouse_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                                  metadata={"description": "Default: the order's warehouse."})
+    reference = fields.String(validate=validate.Length(max=60),
+                              metadata={"description": "The delivery note."})
+    lines = fields.List(fields.Nested(ReceiptLineIn), required=True,
+                        validate=validate.Length(min=1, max=500))
 
 
 class StockMoveIn(Base):

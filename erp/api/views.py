@@ -4,6 +4,7 @@ workflow's transitions table (erp/documents.py), role for role: no rule lives he
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -21,14 +22,20 @@ from erp.extensions import db
 from erp.lists import ListSpec
 from erp.models.catalog import Category, Product, Supplier
 from erp.models.inventory import StockMovement, Warehouse
+from erp.models.production import ProductionOrder
+from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.queries import scoped_get_or_404
 from erp.queries.catalog import CATEGORIES, PRODUCTS, SUPPLIERS
 from erp.queries.inventory import MOVEMENTS, STOCK, WAREHOUSES
+from erp.queries.production import ORDERS as PRODUCTION_ORDERS
+from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
 from erp.queries.sales import CUSTOMERS, ORDERS
 from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDenied,
                           ValidationError, atomic)
 from erp.services import api_tokens
+from erp.services import production as production_service
+from erp.services import purchasing as purchasing_service
 from erp.services import sales as sales_service
 from erp.services import stock as stock_service
 
@@ -112,11 +119,6 @@ read_resource("/warehouses", "Warehouse", WAREHOUSES, s.Warehouse, model=Warehou
 read_resource("/customers", "Customer", CUSTOMERS, s.Customer, model=Customer)
 read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
-read_resource("/sales-orders", "SalesOrder", ORDERS, s.SalesOrder, model=SalesOrder,
-              detail_schema=s.SalesOrderDetail,
-              detail_options=lambda: [joinedload(SalesOrder.customer),
-                                      selectinload(SalesOrder.items)
-                                      .joinedload(SalesOrderItem.product)])
 
 
 # --- idempotent writes ------------------------------------------------------------------
@@ -173,19 +175,73 @@ def _json(body: dict, status: int):
 
 # --- sales orders -----------------------------------------------------------------------
 
-def _order_body(order_id: int) -> dict:
-    db.session.expire_all()
-    order = scoped_get_or_404(SalesOrder, order_id, joinedload(SalesOrder.customer),
-                              selectinload(SalesOrder.items).joinedload(SalesOrderItem.product))
-    return s.SalesOrderDetail().dump(order)
+def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
+                      detail_schema: type, detail_options: Callable[[], list],
+                      service_module) -> Callable[[int], dict]:
+    """The list and records of a document, and one POST route per step of its workflow
+    (`<path>/<id>/<action>`) for the action's role, answered by the service the table
+    names: the pages' `register_actions`, as JSON. Steps that need more than the document
+    (a receipt's quantities, an override's reason) are left to routes of their own.
+    Returns the function that dumps one document as its detail."""
+    read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
+                  detail_options=detail_options)
+    workflow = model.workflow
+
+    def body(record_id: int) -> dict:
+        db.session.expire_all()
+        return detail_schema().dump(scoped_get_or_404(model, record_id, *detail_options()))
+
+    for action in workflow.actions.values():
+        service = getattr(service_module, action.service)
+        extra = [p for p in inspect.signature(service).parameters.values()
+                 if p.name not in ("company_id", "user", workflow.id_arg)
+                 and p.default is inspect.Parameter.empty]
+        if extra:
+            continue
+
+        def view(record_id: int, action=action, service=service):
+            scoped_get_or_404(model, record_id)
+            service(company_id=current_user.company_id, user=current_user,
+                    **{workflow.id_arg: record_id})
+            return _json(body(record_id), 200)
+
+        view.__name__ = f"{name.lower()}_{action.name}"
+        view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
+                        f"{action.target or 'the same state'}; needs the {action.role} role. "
+                        "409 from another state.")
+        bp.route(f"{path}/<int:record_id>/{action.name}", endpoint=view.__name__,
+                 methods=["POST"])(bp.response(200, detail_schema)(
+                     require_role(action.role)(view)))
+    return body
+
+
+_sales_order_body = document_resource(
+    "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
+    lambda: [joinedload(SalesOrder.customer),
+             selectinload(SalesOrder.items).joinedload(SalesOrderItem.product)],
+    sales_service)
+_purchase_order_body = document_resource(
+    "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
+    s.PurchaseOrderDetail,
+    lambda: [joinedload(PurchaseOrder.supplier),
+             selectinload(PurchaseOrder.items).joinedload(PurchaseOrderItem.product)],
+    purchasing_service)
+document_resource(
+    "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
+    s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
+    production_service)
+
+
+IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
+                      "schema": {"type": "string", "maxLength": 200},
+                      "description": "A retried request with the same key does nothing again "
+                                     "and gets the first answer."}
 
 
 @bp.route("/sales-orders", methods=["POST"])
 @bp.arguments(s.SalesOrderIn)
 @bp.response(201, s.SalesOrderDetail)
-@bp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                     "schema": {"type": "string", "maxLength": 200},
-                     "description": "A retried request with the same key creates nothing."}])
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @require_role("staff")
 def salesorder_create(data: dict):
     """Create a draft sales order with its lines (all or nothing)."""
@@ -204,29 +260,27 @@ def salesorder_create(data: dict):
                         errors[f"lines.{index}.{field}"] = messages
             if errors:
                 raise ValidationError("A line has invalid values: see errors.", errors)
-            return 201, _order_body(order.id)
+            return 201, _sales_order_body(order.id)
     return idempotent(run)
 
 
-def _action_view(action):
-    def view(record_id: int):
-        scoped_get_or_404(SalesOrder, record_id)
-        getattr(sales_service, action.service)(company_id=current_user.company_id,
-                                               order_id=record_id, user=current_user)
-        return _json(_order_body(record_id), 200)
+@bp.route("/purchase-orders/<int:record_id>/receive", methods=["POST"])
+@bp.arguments(s.ReceiptIn)
+@bp.response(201, s.PurchaseOrderDetail)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@require_role(PurchaseOrder.workflow.actions["receive"].role)
+def purchaseorder_receive(data: dict, record_id: int):
+    """Receive goods of an ordered purchase order (stock in, at the lines' cost)."""
+    order = scoped_get_or_404(PurchaseOrder, record_id)
+    warehouse_id = data.get("warehouse_id") or order.warehouse_id
 
-    view.__name__ = f"salesorder_{action.name}"
-    view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
-                    f"{action.target or 'the same state'}; needs the {action.role} role. "
-                    "409 from another state.")
-    return view
-
-
-for _action in SalesOrder.workflow.actions.values():
-    _view = _action_view(_action)
-    bp.route(f"/sales-orders/<int:record_id>/{_action.name}", endpoint=_view.__name__,
-             methods=["POST"])(bp.response(200, s.SalesOrderDetail)(
-                 require_role(_action.role)(_view)))
+    def run():
+        purchasing_service.receive(
+            company_id=current_user.company_id, user=current_user, order_id=record_id,
+            quantities={line["line_id"]: line["quantity"] for line in data["lines"]},
+            warehouse_id=warehouse_id, reference=data.get("reference", ""))
+        return 201, _purchase_order_body(record_id)
+    return idempotent(run)
 
 
 # --- stock ------------------------------------------------------------------------------
@@ -234,9 +288,7 @@ for _action in SalesOrder.workflow.actions.values():
 @bp.route("/stock-movements", methods=["POST"])
 @bp.arguments(s.StockMoveIn)
 @bp.response(201, s.StockMoveOut)
-@bp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                     "schema": {"type": "string", "maxLength": 200},
-                     "description": "A retried request with the same key moves nothing."}])
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
 @require_role("staff")
 def stockmovement_create(data: dict):
     """Post a receipt, an issue or a transfer through the stock service."""

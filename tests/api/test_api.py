@@ -168,7 +168,7 @@ def test_idempotency_key_never_creates_twice(client, shop):
     body = {"customer_id": shop["customer"].id}
     first = client.post("/api/v1/sales-orders", json=body, headers=headers)
     again = client.post("/api/v1/sales-orders", json=body, headers=headers)
-    assert first.status_code == again.status_code == 201
+    assert first.status_code == again.status_code == 201, (first.get_json(), again.get_json())
     assert first.get_json() == again.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 1
@@ -217,7 +217,8 @@ def test_lists_filter_sort_page_and_cost_a_constant_number_of_queries(client, sh
     counts = {}
     for url in ("/api/v1/products", "/api/v1/customers", "/api/v1/stock-levels",
                 "/api/v1/stock-movements", "/api/v1/sales-orders", "/api/v1/warehouses",
-                "/api/v1/categories", "/api/v1/suppliers"):
+                "/api/v1/categories", "/api/v1/suppliers", "/api/v1/purchase-orders",
+                "/api/v1/production-orders"):
         for per_page in (5, 50):
             with count_queries() as counter:
                 assert client.get(f"{url}?per_page={per_page}", headers=headers).status_code == 200
@@ -252,3 +253,56 @@ def test_openapi_document_and_admin_docs_page(app, client, make_user):
     assert admin.get("/admin/api-docs/openapi.json").get_json()["openapi"].startswith("3.")
     staff = login(app.test_client(), make_user("staff").email)
     assert staff.get("/admin/api-docs").status_code == 403
+
+
+def test_purchase_order_place_and_receive_with_an_idempotency_key(client, company, make_user):
+    from erp.models.purchasing import PurchaseOrder
+    from tests.factories.purchasing import PurchaseOrderFactory, PurchaseOrderItemFactory
+
+    manager = make_user("manager")
+    order = PurchaseOrderFactory(company=company)
+    line = PurchaseOrderItemFactory(company=company, order=order)
+    db.session.commit()
+    staff, boss = bearer(make_user("staff")), bearer(manager)
+    assert client.post(f"/api/v1/purchase-orders/{order.id}/place", headers=staff
+                       ).status_code == 403  # placing is a manager's step
+    placed = client.post(f"/api/v1/purchase-orders/{order.id}/place", headers=boss)
+    assert placed.status_code == 200 and placed.get_json()["status"] == "ordered"
+    assert "receive" in placed.get_json()["actions"]
+    receipt = {"lines": [{"line_id": line.id, "quantity": "4"}], "reference": "DN-1"}
+    key = {**staff, "Idempotency-Key": "dn-1"}
+    first = client.post(f"/api/v1/purchase-orders/{order.id}/receive", json=receipt, headers=key)
+    again = client.post(f"/api/v1/purchase-orders/{order.id}/receive", json=receipt, headers=key)
+    assert first.status_code == again.status_code == 201, (first.get_json(), again.get_json())
+    assert first.get_json()["lines"][0]["received_quantity"] == "4.000"
+    assert again.get_json() == first.get_json()
+    assert db.session.scalar(select(func.sum(StockMovement.quantity))) == Decimal("4")
+    too_much = client.post(f"/api/v1/purchase-orders/{order.id}/receive", headers=staff,
+                           json={"lines": [{"line_id": line.id, "quantity": "99"}]})
+    assert too_much.status_code == 422 and too_much.get_json()["errors"]
+    listed = client.get("/api/v1/purchase-orders?status=partially_received", headers=staff)
+    assert [o["number"] for o in listed.get_json()["items"]] == [
+        db.session.get(PurchaseOrder, order.id).number]
+
+
+def test_production_orders_are_listed_and_their_steps_follow_the_workflow(client, company,
+                                                                         make_user):
+    from tests.factories.production import BomLineFactory, make_order
+
+    manager = make_user("manager")
+    warehouse = WarehouseFactory(company=company)
+    product, component = ProductFactory(company=company), ProductFactory(company=company)
+    BomLineFactory(company=company, product_id=product.id, component_id=component.id,
+                   quantity=Decimal("2"))
+    put_stock(component, warehouse, Decimal("10"), manager)
+    db.session.commit()
+    order = make_order(company, manager, product, "3", warehouse=warehouse)
+    headers = bearer(manager)
+    listed = client.get("/api/v1/production-orders?status=planned", headers=headers).get_json()
+    assert [row["id"] for row in listed["items"]] == [order.id]
+    started = client.post(f"/api/v1/production-orders/{order.id}/start", headers=headers)
+    assert started.status_code == 200 and started.get_json()["status"] == "in_progress"
+    done = client.post(f"/api/v1/production-orders/{order.id}/complete", headers=headers)
+    assert done.get_json()["status"] == "done"
+    again = client.post(f"/api/v1/production-orders/{order.id}/start", headers=headers)
+    assert again.status_code == 409
