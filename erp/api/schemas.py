@@ -219,6 +219,61 @@ class ProductionOrderDetail(WithActions, ProductionOrder):
 DECIMAL_TEXT = validate.Regexp(r"^-?\d{1,12}(\.\d{1,3})?$", error="Not a decimal number.")
 
 
+def _id(**kwargs) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+def _text(maximum: int, **kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(max=maximum), **kwargs)
+
+
+class ProductIn(Base):
+    """A product's values; the service checks them as the page's form does."""
+
+    sku = _text(60)
+    name = _text(200)
+    kind = _text(20)
+    unit = _text(20)
+    sale_price = fields.String(validate=DECIMAL_TEXT)
+    cost_price = fields.String(validate=DECIMAL_TEXT)
+    min_stock = fields.String(validate=DECIMAL_TEXT)
+    barcode = _text(60)
+    description = _text(2000)
+    category_id = _id(allow_none=True)
+    preferred_supplier_id = _id(allow_none=True)
+
+
+class CategoryIn(Base):
+    name = _text(200)
+    description = _text(2000)
+    parent_id = _id(allow_none=True)
+
+
+class SupplierIn(Base):
+    name = _text(200)
+    contact_person = _text(200)
+    email = _text(254)
+    phone = _text(60)
+    tax_number = _text(60)
+    address = _text(2000)
+
+
+class WarehouseIn(Base):
+    code = _text(30)
+    name = _text(200)
+    address = _text(2000)
+
+
+class CustomerIn(Base):
+    name = _text(200)
+    email = _text(254)
+    phone = _text(60)
+    tax_number = _text(60)
+    billing_address = _text(2000)
+    shipping_address = _text(2000)
+    credit_limit = fields.String(validate=DECIMAL_TEXT)
+
+
 class SalesOrderLineIn(Base):
     product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)

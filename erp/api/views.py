@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import current_app, json, request
@@ -18,6 +19,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from erp.api import current_api, problem
 from erp.api import schemas as s
 from erp.auth import require_role
+from erp.blueprints.catalog import views as catalog_pages
+from erp.blueprints.inventory import views as inventory_pages
+from erp.blueprints.sales import views as sales_pages
+from erp.crud import Resource
 from erp.extensions import db
 from erp.lists import ListSpec
 from erp.models.catalog import Category, Product, Supplier
@@ -61,9 +66,9 @@ def domain_error(error: DomainError):
 # --- the document -----------------------------------------------------------------------
 
 @bp.route("/openapi.json")
-@bp.doc(hide=True)
 @require_role("viewer")
 def openapi_json():
+    """This document (OpenAPI 3)."""
     return current_api().spec.to_dict()
 
 
@@ -112,11 +117,44 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
         bp.response(200, detail_schema or schema)(require_role(role)(detail)))
 
 
-read_resource("/products", "Product", PRODUCTS, s.Product, model=Product)
-read_resource("/categories", "Category", CATEGORIES, s.Category, model=Category)
-read_resource("/suppliers", "Supplier", SUPPLIERS, s.Supplier, model=Supplier)
-read_resource("/warehouses", "Warehouse", WAREHOUSES, s.Warehouse, model=Warehouse)
-read_resource("/customers", "Customer", CUSTOMERS, s.Customer, model=Customer)
+def master_resource(resource: Resource, schema: type, input_schema: type) -> None:
+    """A master record kind from its page declaration (erp/crud.py Resource): the list and
+    records, POST to create and PATCH to change (staff, as on the pages), through the
+    resource's own create and update services."""
+    name = schema.__name__
+    path = f"/{resource.plural}"
+    read_resource(path, name, resource.list_spec, schema, model=resource.model)
+    keys = list(input_schema().fields)
+    id_arg = f"{resource.name}_id"
+
+    def create(data: dict):
+        record = resource.create(company_id=current_user.company_id, user=current_user, **data)
+        return _json(schema().dump(record), 201)
+
+    def change(data: dict, record_id: int):
+        record = scoped_get_or_404(resource.model, record_id)
+        values = {key: getattr(record, key) for key in keys} | data  # PATCH: the rest stays
+        values = {key: "" if value is None else str(value) if isinstance(value, Decimal)
+                  else value for key, value in values.items()}
+        record = resource.update(company_id=current_user.company_id, user=current_user,
+                                 **{id_arg: record_id}, **values)
+        return _json(schema().dump(record), 200)
+
+    create.__name__, create.__doc__ = f"{name.lower()}_create", f"Create a {resource.label.lower()}."
+    change.__name__ = f"{name.lower()}_update"
+    change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
+    bp.route(path, endpoint=create.__name__, methods=["POST"])(
+        bp.arguments(input_schema)(bp.response(201, schema)(require_role("staff")(create))))
+    bp.route(f"{path}/<int:record_id>", endpoint=change.__name__, methods=["PATCH"])(
+        bp.arguments(type(f"{name}Patch", (input_schema,), {})(partial=True))(
+            bp.response(200, schema)(require_role("staff")(change))))
+
+
+master_resource(catalog_pages.products, s.Product, s.ProductIn)
+master_resource(catalog_pages.categories, s.Category, s.CategoryIn)
+master_resource(catalog_pages.suppliers, s.Supplier, s.SupplierIn)
+master_resource(inventory_pages.warehouses, s.Warehouse, s.WarehouseIn)
+master_resource(sales_pages.customers, s.Customer, s.CustomerIn)
 read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
 

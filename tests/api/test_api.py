@@ -306,3 +306,32 @@ def test_production_orders_are_listed_and_their_steps_follow_the_workflow(client
     assert done.get_json()["status"] == "done"
     again = client.post(f"/api/v1/production-orders/{order.id}/start", headers=headers)
     assert again.status_code == 409
+
+
+def test_master_records_are_created_and_patched_through_their_services(client, company,
+                                                                       make_user):
+    staff, viewer = bearer(make_user("staff")), bearer(make_user("viewer"))
+    body = {"sku": "NUT-9", "name": "Nut", "sale_price": "0.40", "unit": "pcs"}
+    assert client.post("/api/v1/products", json=body, headers=viewer).status_code == 403
+    created = client.post("/api/v1/products", json=body, headers=staff)
+    assert created.status_code == 201, created.get_json()
+    product = created.get_json()
+    assert product["sale_price"] == "0.40" and product["kind"] == "finished_good"
+    taken = client.post("/api/v1/products", json=body, headers=staff)
+    assert taken.status_code == 422 and "sku" in taken.get_json()["errors"]
+    patched = client.patch(f"/api/v1/products/{product['id']}", json={"sale_price": "0.45"},
+                           headers=staff)
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json()["sale_price"] == "0.45" and patched.get_json()["name"] == "Nut"
+    bad = client.patch(f"/api/v1/products/{product['id']}", json={"sale_price": "-1"},
+                       headers=staff)
+    assert bad.status_code == 422 and "sale_price" in bad.get_json()["errors"]
+    customer = client.post("/api/v1/customers", json={"name": "Acme Retail",
+                                                     "credit_limit": "500"}, headers=staff)
+    assert customer.status_code == 201 and customer.get_json()["credit_limit"] == "500.00"
+    renamed = client.patch(f"/api/v1/customers/{customer.get_json()['id']}",
+                           json={"email": "buy@acme.test"}, headers=staff).get_json()
+    assert renamed["email"] == "buy@acme.test" and renamed["credit_limit"] == "500.00"
+    warehouse = client.post("/api/v1/warehouses", json={"code": "W2", "name": "Two"},
+                            headers=staff)
+    assert warehouse.status_code == 201
