@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from functools import wraps
 from collections.abc import Callable
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -61,6 +62,19 @@ def domain_error(error: DomainError):
     if isinstance(error, InvalidTransition):
         return problem(409, str(error))
     return problem(409, str(error))
+
+
+def guarded(role: str, model=None):
+    """The role (require_role), then, for a route of one record, that the record is the
+    company's (404), before the body is read: another company's id is a 404, never a 422."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if model is not None:
+                scoped_get_or_404(model, kwargs["record_id"])
+            return view(*args, **kwargs)
+        return require_role(role)(wrapped)
+    return decorator
 
 
 # --- the document -----------------------------------------------------------------------
@@ -143,11 +157,12 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     create.__name__, create.__doc__ = f"{name.lower()}_create", f"Create a {resource.label.lower()}."
     change.__name__ = f"{name.lower()}_update"
     change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
-    bp.route(path, endpoint=create.__name__, methods=["POST"])(
-        bp.arguments(input_schema)(bp.response(201, schema)(require_role("staff")(create))))
+    bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded("staff")(
+        bp.arguments(input_schema)(bp.response(201, schema)(create))))
     bp.route(f"{path}/<int:record_id>", endpoint=change.__name__, methods=["PATCH"])(
-        bp.arguments(type(f"{name}Patch", (input_schema,), {})(partial=True))(
-            bp.response(200, schema)(require_role("staff")(change))))
+        guarded("staff", resource.model)(
+            bp.arguments(type(f"{name}Patch", (input_schema,), {})(partial=True))(
+                bp.response(200, schema)(change))))
 
 
 master_resource(catalog_pages.products, s.Product, s.ProductIn)
@@ -277,10 +292,10 @@ IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": Fal
 
 
 @bp.route("/sales-orders", methods=["POST"])
+@guarded("staff")
 @bp.arguments(s.SalesOrderIn)
 @bp.response(201, s.SalesOrderDetail)
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
-@require_role("staff")
 def salesorder_create(data: dict):
     """Create a draft sales order with its lines (all or nothing)."""
     def run():
@@ -303,10 +318,10 @@ def salesorder_create(data: dict):
 
 
 @bp.route("/purchase-orders/<int:record_id>/receive", methods=["POST"])
+@guarded(PurchaseOrder.workflow.actions["receive"].role, PurchaseOrder)
 @bp.arguments(s.ReceiptIn)
 @bp.response(201, s.PurchaseOrderDetail)
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
-@require_role(PurchaseOrder.workflow.actions["receive"].role)
 def purchaseorder_receive(data: dict, record_id: int):
     """Receive goods of an ordered purchase order (stock in, at the lines' cost)."""
     order = scoped_get_or_404(PurchaseOrder, record_id)
@@ -324,10 +339,10 @@ def purchaseorder_receive(data: dict, record_id: int):
 # --- stock ------------------------------------------------------------------------------
 
 @bp.route("/stock-movements", methods=["POST"])
+@guarded("staff")
 @bp.arguments(s.StockMoveIn)
 @bp.response(201, s.StockMoveOut)
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
-@require_role("staff")
 def stockmovement_create(data: dict):
     """Post a receipt, an issue or a transfer through the stock service."""
     def run():
