@@ -103,22 +103,15 @@ def http_problem(error) -> Response:
 
 # --- authentication ---------------------------------------------------------------------
 
-def bearer_secret() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return None
-    return secret.strip()
-
-
 def load_api_user(_request=None):
     """Flask-Login's request loader: under /api/ the user of the bearer token (g.api_token),
     else nobody. Pages never take a token; the API never takes the session cookie."""
     if not is_api_request():
         return None
+    from erp.monitoring.metrics import bearer_token
     from erp.services.api_tokens import authenticate
 
-    secret = bearer_secret()
+    secret = bearer_token()
     token = authenticate(secret) if secret else None
     g.api_token = token
     return token.user if token is not None else None

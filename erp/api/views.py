@@ -291,11 +291,19 @@ IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": Fal
                                      "and gets the first answer."}
 
 
-@bp.route("/sales-orders", methods=["POST"])
-@guarded("staff")
-@bp.arguments(s.SalesOrderIn)
-@bp.response(201, s.SalesOrderDetail)
-@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+def idempotent_post(path: str, role: str, body: type, answer: type, model=None):
+    """A POST that creates a document or moves stock: its role and record (`guarded`), its
+    body and answer schemas, and the Idempotency-Key header in the document (the view
+    answers through `idempotent`)."""
+    def decorator(view):
+        documented = bp.doc(parameters=[IDEMPOTENCY_HEADER])(
+            bp.response(201, answer)(view))
+        return bp.route(path, methods=["POST"])(
+            guarded(role, model)(bp.arguments(body)(documented)))
+    return decorator
+
+
+@idempotent_post("/sales-orders", "staff", s.SalesOrderIn, s.SalesOrderDetail)
 def salesorder_create(data: dict):
     """Create a draft sales order with its lines (all or nothing)."""
     def run():
@@ -317,11 +325,9 @@ def salesorder_create(data: dict):
     return idempotent(run)
 
 
-@bp.route("/purchase-orders/<int:record_id>/receive", methods=["POST"])
-@guarded(PurchaseOrder.workflow.actions["receive"].role, PurchaseOrder)
-@bp.arguments(s.ReceiptIn)
-@bp.response(201, s.PurchaseOrderDetail)
-@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@idempotent_post("/purchase-orders/<int:record_id>/receive",
+                 PurchaseOrder.workflow.actions["receive"].role, s.ReceiptIn,
+                 s.PurchaseOrderDetail, PurchaseOrder)
 def purchaseorder_receive(data: dict, record_id: int):
     """Receive goods of an ordered purchase order (stock in, at the lines' cost)."""
     order = scoped_get_or_404(PurchaseOrder, record_id)
@@ -338,11 +344,7 @@ def purchaseorder_receive(data: dict, record_id: int):
 
 # --- stock ------------------------------------------------------------------------------
 
-@bp.route("/stock-movements", methods=["POST"])
-@guarded("staff")
-@bp.arguments(s.StockMoveIn)
-@bp.response(201, s.StockMoveOut)
-@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@idempotent_post("/stock-movements", "staff", s.StockMoveIn, s.StockMoveOut)
 def stockmovement_create(data: dict):
     """Post a receipt, an issue or a transfer through the stock service."""
     def run():

@@ -51,7 +51,9 @@ def test_token_lifecycle_shown_once_hashed_revocable_and_expiring(app, client, m
     token, secret = api_tokens.create_token(company_id=user.company_id, user=user, name="sync")
     assert secret not in token.token_hash and token.token_hash == api_tokens.hash_secret(secret)
     headers = {"Authorization": f"Bearer {secret}"}
-    assert client.get("/api/v1/products", headers=headers).status_code == 200
+    answer = client.get("/api/v1/products", headers=headers)
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers  # no session
+    assert client.post("/api/v1/nowhere", headers=headers).status_code == 404
     api_tokens.revoke_token(company_id=user.company_id, token_id=token.id, user=user)
     assert client.get("/api/v1/products", headers=headers).status_code == 401
     expiring, secret2 = api_tokens.create_token(company_id=user.company_id, user=user, name="x",
