@@ -337,3 +337,31 @@ def test_master_records_are_created_and_patched_through_their_services(client, c
     warehouse = client.post("/api/v1/warehouses", json={"code": "W2", "name": "Two"},
                             headers=staff)
     assert warehouse.status_code == 201
+
+
+@pytest.mark.postgresql_only
+def test_concurrent_requests_with_one_idempotency_key_create_one_order(app, shop):
+    import threading
+
+    headers = {**bearer(shop["manager"]), "Idempotency-Key": "burst-1"}
+    body = {"customer_id": shop["customer"].id}
+    db.session.commit()
+    barrier = threading.Barrier(6)
+    answers = []
+
+    def post():
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            response = client.post("/api/v1/sales-orders", json=body, headers=headers)
+            answers.append((response.status_code, (response.get_json() or {}).get("id")))
+            db.session.remove()
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 6 and {status for status, _ in answers} == {201}
+    assert len({order_id for _, order_id in answers}) == 1
+    assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 1
