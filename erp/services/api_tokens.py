@@ -60,7 +60,7 @@ def create_token(*, company_id: int, user: User, name: str, read_only: bool = Fa
                          read_only=bool(read_only), expires_at=expires_at)
         db.session.add(token)
         db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="api_token",
+        audit.record(company_id=company_id, user=user, action="create", record_type="ApiToken",
                      record_id=token.id, summary=f"API token {name} created"
                      + (" (read-only)" if read_only else ""))
     return token, secret
@@ -78,7 +78,7 @@ def revoke_token(*, company_id: int, token_id: int, user: User) -> ApiToken:
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             audit.record(company_id=company_id, user=user, action="update",
-                         record_type="api_token", record_id=token.id,
+                         record_type="ApiToken", record_id=token.id,
                          summary=f"API token {token.name} revoked")
     return token
 
