@@ -326,7 +326,8 @@ def page_schema(item: type[Schema]) -> type[Schema]:
     """A page of a list: its rows and the links to the next and previous pages."""
     return type(f"{item.__name__}Page", (Base,), {
         "items": fields.List(fields.Nested(item)),
-        "page": fields.Integer(),
+        "page": fields.Integer(allow_none=True, metadata={
+            "description": "null on a page reached by a cursor"}),
         "per_page": fields.Integer(),
         "has_next": fields.Boolean(),
         "total": fields.Integer(allow_none=True, metadata={
@@ -347,6 +348,9 @@ def list_query_schema(name: str, spec: ListSpec) -> type[Schema]:
                                                        "'-key' sorts descending."}),
         "page": fields.Integer(validate=validate.Range(min=1, max=100_000)),
         "per_page": fields.Integer(validate=validate.Range(min=1, max=100)),
+        "cursor": fields.String(validate=validate.Length(max=400), metadata={
+            "description": "Where the page starts: from a `next` link (lists ordered by "
+                           "a column of their own)."}),
     }
     if spec.search is not None:
         attrs["q"] = fields.String(validate=validate.Length(max=100),

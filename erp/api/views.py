@@ -11,13 +11,14 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import current_app, json, request
+from flask_smorest import abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from erp.api import current_api, problem
+from erp.api import current_api, cursor, problem
 from erp.api import schemas as s
 from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_pages
@@ -31,7 +32,7 @@ from erp.models.inventory import StockMovement, Warehouse
 from erp.models.production import ProductionOrder
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
-from erp.queries import scoped_get_or_404
+from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
 from erp.queries.catalog import CATEGORIES, PRODUCTS, SUPPLIERS
 from erp.queries.inventory import MOVEMENTS, STOCK, WAREHOUSES
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
@@ -89,18 +90,41 @@ def openapi_json():
 # --- lists and records ------------------------------------------------------------------
 
 def page_body(spec: ListSpec, schema: type, base=None) -> dict:
-    """One page of `spec`'s list, read as its page reads it, with next/previous links."""
+    """One page of `spec`'s list, read as its page reads it, with next/previous links.
+    Past the first pages, the `next` link of a list ordered by a column of its own is a
+    `cursor` (erp/api/cursor.py): that page starts after the last row, uncounted and
+    without a page number."""
     params = spec.params()
-    page = spec.page(params, spec.select(params, base))
+    stmt = spec.select(params, base)
     args = request.args.to_dict()
+    given = args.pop("cursor", None)
+    keyset = cursor.supports(spec, params.sort_key)
+    if given:
+        if not keyset:
+            abort(422, message="This list and sort take page numbers, not a cursor.")
+        try:
+            stmt = stmt.where(cursor.after(spec, params.sort, given))
+        except cursor.BadCursor:
+            abort(422, message="The cursor is not one this list gave for this sort.")
+        params.page = 1
+    page = spec.page(params, stmt) if not given else paginate(
+        stmt.options(*spec.options) if spec.options else stmt, page=1,
+        per_page=params.per_page, count=False)
 
-    def link(number: int) -> str:
-        return f"{request.base_url}?{urlencode({**args, 'page': number})}"
+    def link(**values) -> str:
+        return f"{request.base_url}?{urlencode({**args, **values})}"
 
-    return {"items": page.items, "page": page.page,
+    following = None
+    if page.has_next:
+        deep = given or page.page * page.per_page >= DEFERRED_FROM  # as `paginate` sees it
+        token = (cursor.encode(spec, params.sort, page.items[-1])
+                 if keyset and deep else None)
+        following = (link(cursor=token, sort=params.sort) if token
+                     else link(page=page.page + 1))
+    return {"items": page.items, "page": None if given else page.page,
             "per_page": page.per_page, "has_next": page.has_next, "total": page.total,
-            "next": link(page.page + 1) if page.has_next else None,
-            "previous": link(page.page - 1) if page.page > 1 else None}
+            "next": following,
+            "previous": link(page=page.page - 1) if page.page > 1 and not given else None}
 
 
 def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,

@@ -365,3 +365,32 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_order(app, shop
     assert len(answers) == 6 and {status for status, _ in answers} == {201}
     assert len({order_id for _, order_id in answers}) == 1
     assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 1
+
+
+def test_deep_pages_follow_cursor_links_in_the_lists_own_order(client, shop, company):
+    from tests.factories.sales import SalesOrderFactory
+
+    headers = bearer(shop["manager"])
+    start = date(2026, 1, 1)
+    for i in range(130):  # few distinct dates: the id decides most of the order
+        SalesOrderFactory(company=company, customer_id=shop["customer"].id,
+                          warehouse_id=shop["warehouse"].id,
+                          order_date=start + timedelta(days=i % 4), total=Decimal(i % 7))
+    db.session.commit()
+    for sort in ("-date", "total", "-total", "number"):
+        offset = []
+        for page in range(1, 8):
+            offset += [row["id"] for row in client.get(
+                f"/api/v1/sales-orders?per_page=20&sort={sort}&page={page}",
+                headers=headers).get_json()["items"]]
+        followed, url, cursors = [], f"/api/v1/sales-orders?per_page=20&sort={sort}", 0
+        while url:
+            body = client.get(url, headers=headers).get_json()
+            followed += [row["id"] for row in body["items"]]
+            url = body["next"] and body["next"].split("localhost", 1)[1]
+            cursors += bool(url and "cursor=" in url)
+        assert followed == offset and len(followed) == 130, sort
+        assert cursors >= 1, sort  # pages past the first hundred rows go by cursor
+    bad = client.get("/api/v1/sales-orders?sort=-date&cursor=nonsense", headers=headers)
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    assert client.get("/api/v1/stock-levels?cursor=x", headers=headers).status_code == 422
