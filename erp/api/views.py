@@ -1,19 +1,19 @@
-"""The API's routes. Lists are the pages' ListSpecs (same filters, sorts and capped
-pagination), writes call the same services, and a sales order's actions are its
-workflow's transitions table (erp/documents.py), role for role: no rule lives here."""
+"""The API's routes, made from the pages' declarations: lists are their ListSpecs (same
+filters, sorts and capped pagination), master records their crud Resources (create and
+update services), and a document's steps its workflow's transitions table
+(erp/documents.py), role for role. No rule lives here."""
 from __future__ import annotations
 
 import hashlib
 import inspect
-from functools import wraps
 from collections.abc import Callable
 from decimal import Decimal
+from functools import wraps
 from urllib.parse import urlencode
 
 from flask import current_app, json, request
-from flask_smorest import abort
 from flask_login import current_user
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -27,19 +27,18 @@ from erp.blueprints.sales import views as sales_pages
 from erp.crud import Resource
 from erp.extensions import db
 from erp.lists import ListSpec
-from erp.models.catalog import Category, Product, Supplier
-from erp.models.inventory import StockMovement, Warehouse
+from erp.models.catalog import Product
+from erp.models.inventory import StockMovement
 from erp.models.production import ProductionOrder
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.models.sales import SalesOrder, SalesOrderItem
 from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
-from erp.queries.catalog import CATEGORIES, PRODUCTS, SUPPLIERS
-from erp.queries.inventory import MOVEMENTS, STOCK, WAREHOUSES
+from erp.queries.inventory import MOVEMENTS, STOCK
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
-from erp.queries.sales import CUSTOMERS, ORDERS
-from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDenied,
-                          ValidationError, atomic)
+from erp.queries.sales import ORDERS
+from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
+                          atomic)
 from erp.services import api_tokens
 from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
@@ -60,9 +59,7 @@ def domain_error(error: DomainError):
         return problem(403, str(error))
     if isinstance(error, NotFound):
         return problem(404, str(error))
-    if isinstance(error, InvalidTransition):
-        return problem(409, str(error))
-    return problem(409, str(error))
+    return problem(409, str(error))  # InvalidTransition, or another rule of the record
 
 
 def guarded(role: str, model=None):
@@ -89,13 +86,13 @@ def openapi_json():
 
 # --- lists and records ------------------------------------------------------------------
 
-def page_body(spec: ListSpec, schema: type, base=None) -> dict:
+def page_body(spec: ListSpec) -> dict:
     """One page of `spec`'s list, read as its page reads it, with next/previous links.
     Past the first pages, the `next` link of a list ordered by a column of its own is a
     `cursor` (erp/api/cursor.py): that page starts after the last row, uncounted and
     without a page number."""
     params = spec.params()
-    stmt = spec.select(params, base)
+    stmt = spec.select(params)
     args = request.args.to_dict()
     given = args.pop("cursor", None)
     keyset = cursor.supports(spec, params.sort_key)
@@ -106,7 +103,6 @@ def page_body(spec: ListSpec, schema: type, base=None) -> dict:
             stmt = stmt.where(cursor.after(spec, params.sort, given))
         except cursor.BadCursor:
             abort(422, message="The cursor is not one this list gave for this sort.")
-        params.page = 1
     page = spec.page(params, stmt) if not given else paginate(
         stmt.options(*spec.options) if spec.options else stmt, page=1,
         per_page=params.per_page, count=False)
@@ -136,7 +132,7 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
     page = s.page_schema(schema)
 
     def listing(_args):
-        return page_body(spec, schema)
+        return page_body(spec)
 
     listing.__name__ = f"{name.lower()}_list"
     listing.__doc__ = f"The {name} list: the page's filters, sorts and pagination."
@@ -162,7 +158,8 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     name = schema.__name__
     path = f"/{resource.plural}"
     read_resource(path, name, resource.list_spec, schema, model=resource.model)
-    keys = list(input_schema().fields)
+    # what the page's edit form sends (e.g. a customer's `active`), so a PATCH keeps it
+    keys = list(dict.fromkeys([*resource.fields, *input_schema().fields]))
     id_arg = f"{resource.name}_id"
 
     def create(data: dict):

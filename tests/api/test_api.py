@@ -331,9 +331,14 @@ def test_master_records_are_created_and_patched_through_their_services(client, c
     customer = client.post("/api/v1/customers", json={"name": "Acme Retail",
                                                      "credit_limit": "500"}, headers=staff)
     assert customer.status_code == 201 and customer.get_json()["credit_limit"] == "500.00"
-    renamed = client.patch(f"/api/v1/customers/{customer.get_json()['id']}",
+    from erp.services.sales import set_customer_active
+
+    customer_id = customer.get_json()["id"]
+    set_customer_active(company_id=company.id, customer_id=customer_id, active=False, user=None)
+    renamed = client.patch(f"/api/v1/customers/{customer_id}",
                            json={"email": "buy@acme.test"}, headers=staff).get_json()
     assert renamed["email"] == "buy@acme.test" and renamed["credit_limit"] == "500.00"
+    assert renamed["active"] is False  # what the PATCH does not name stays
     warehouse = client.post("/api/v1/warehouses", json={"code": "W2", "name": "Two"},
                             headers=staff)
     assert warehouse.status_code == 201
