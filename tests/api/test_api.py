@@ -399,3 +399,23 @@ def test_deep_pages_follow_cursor_links_in_the_lists_own_order(client, shop, com
     bad = client.get("/api/v1/sales-orders?sort=-date&cursor=nonsense", headers=headers)
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
     assert client.get("/api/v1/stock-levels?cursor=x", headers=headers).status_code == 422
+
+
+def test_every_api_write_refuses_the_roles_below_its_own(app, client, make_user):
+    from erp.models import ROLES, role_rank
+
+    tokens = {role: bearer(make_user(role)) for role in ROLES}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        required = app.view_functions[rule.endpoint].required_role
+        url = rule.build({arg: 1 for arg in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"GET", "HEAD", "OPTIONS"}):
+            for role in ROLES:
+                if role_rank(role) >= role_rank(required):
+                    continue
+                response = client.open(url, method=method, json={}, headers=tokens[role])
+                assert response.status_code == 403, f"{role} {method} {url}"
+                checked += 1
+    assert checked >= 20
