@@ -12,6 +12,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from flask import current_app, json, request
+from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from erp.blueprints.sales import views as sales_pages
 from erp.crud import Resource
 from erp.extensions import db
 from erp.lists import ListSpec
+from erp.models import role_rank
 from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
 from erp.models.production import ProductionOrder
@@ -125,9 +127,10 @@ def page_body(spec: ListSpec) -> dict:
 
 def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
                   model=None, detail_options: Callable[[], list] | None = None,
-                  detail_schema: type | None = None, role: str = "viewer") -> None:
+                  detail_schema: type | None = None, patch=None) -> None:
     """GET `path` (the list) and, with `model`, GET `path/<id>` (one record of the company;
-    another company's answers 404)."""
+    another company's answers 404), and with `patch` (schema, function, role) PATCH on the
+    same rule: one rule per address, so an id beyond 64 bits is a 404 for every method."""
     query = s.list_query_schema(name, spec)
     page = s.page_schema(schema)
 
@@ -137,7 +140,8 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
     listing.__name__ = f"{name.lower()}_list"
     listing.__doc__ = f"The {name} list: the page's filters, sorts and pagination."
     bp.route(path, endpoint=listing.__name__, methods=["GET"])(
-        bp.arguments(query, location="query")(bp.response(200, page)(require_role(role)(listing))))
+        bp.arguments(query, location="query")(bp.response(200, page)(
+            require_role("viewer")(listing))))
     if model is None:
         return
 
@@ -145,10 +149,38 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
         options = detail_options() if detail_options else []
         return scoped_get_or_404(model, record_id, *options)
 
-    detail.__name__ = f"{name.lower()}_detail"
     detail.__doc__ = f"One {name} record."
-    bp.route(f"{path}/<int:record_id>", endpoint=detail.__name__, methods=["GET"])(
-        bp.response(200, detail_schema or schema)(require_role(role)(detail)))
+    endpoint = f"{name.lower()}_detail"
+    if patch is None:
+        detail.__name__ = endpoint
+        bp.route(f"{path}/<int:record_id>", endpoint=endpoint, methods=["GET"])(
+            bp.response(200, detail_schema or schema)(require_role("viewer")(detail)))
+        return
+    patch_schema, change, role = patch
+
+    def get(self, record_id: int):
+        return detail(record_id)
+
+    def patch_(self, data: dict, record_id: int):
+        return change(data, record_id)
+
+    get.__doc__, patch_.__doc__ = detail.__doc__, change.__doc__
+    view = type(f"{name}Record", (MethodView,), {
+        "get": require_role("viewer")(bp.response(200, detail_schema or schema)(get)),
+        "patch": guarded(role, model)(bp.arguments(patch_schema)(
+            bp.response(200, schema)(patch_)))})
+    view.decorators = [method_roles({"GET": "viewer", "PATCH": role})]
+    bp.route(f"{path}/<int:record_id>", endpoint=endpoint)(view)
+
+
+def method_roles(roles: dict[str, str]):
+    """Mark a view of several methods with each one's role (`method_roles`) and, for the
+    URL-map tests, the lowest as its `required_role`; each method checks its own."""
+    def mark(view):
+        view.method_roles = dict(roles)
+        view.required_role = min(roles.values(), key=role_rank)
+        return view
+    return mark
 
 
 def master_resource(resource: Resource, schema: type, input_schema: type) -> None:
@@ -157,7 +189,6 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     resource's own create and update services."""
     name = schema.__name__
     path = f"/{resource.plural}"
-    read_resource(path, name, resource.list_spec, schema, model=resource.model)
     # what the page's edit form sends (e.g. a customer's `active`), so a PATCH keeps it
     keys = list(dict.fromkeys([*resource.fields, *input_schema().fields]))
     id_arg = f"{resource.name}_id"
@@ -176,14 +207,11 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
         return _json(schema().dump(record), 200)
 
     create.__name__, create.__doc__ = f"{name.lower()}_create", f"Create a {resource.label.lower()}."
-    change.__name__ = f"{name.lower()}_update"
     change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
     bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded("staff")(
         bp.arguments(input_schema)(bp.response(201, schema)(create))))
-    bp.route(f"{path}/<int:record_id>", endpoint=change.__name__, methods=["PATCH"])(
-        guarded("staff", resource.model)(
-            bp.arguments(type(f"{name}Patch", (input_schema,), {})(partial=True))(
-                bp.response(200, schema)(change))))
+    read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
+        type(f"{name}Patch", (input_schema,), {})(partial=True), change, "staff"))
 
 
 master_resource(catalog_pages.products, s.Product, s.ProductIn)
