@@ -152,6 +152,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in load_blueprints():
         app.register_blueprint(blueprint)
+    from erp import api
+
+    api.init_app(app)  # the JSON API (/api/v1) and its OpenAPI document
 
 
 def register_errorhandlers(app: Flask) -> None:

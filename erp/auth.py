@@ -11,6 +11,7 @@ from functools import wraps
 from flask import abort, current_app, request, session
 from flask_login import current_user, logout_user
 
+from erp.api import is_api_request, load_api_user
 from erp.extensions import db, login_manager
 from erp.models import ROLES, User
 from erp.models.core import INSTALL_ADMIN
@@ -64,7 +65,10 @@ def public(view):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Load the user named by the session, if its session version still matches."""
+    """Load the user named by the session, if its session version still matches. The API
+    takes no session: its user comes from the bearer token (erp.api `load_api_user`)."""
+    if is_api_request():
+        return None
     try:
         uid, version = (int(part) for part in user_id.split(":"))
     except (ValueError, AttributeError):
@@ -87,6 +91,8 @@ def enforce_session_lifetime() -> None:
     """Log out a session idle too long or older than its absolute lifetime (before_request)."""
     if request.endpoint == "static" or request.blueprint == "health":
         return  # health checks must not touch the database through the user loader
+    if is_api_request():
+        return  # a token, not a session (erp.api)
     if not current_user.is_authenticated:
         return
     now = int(time.time())
@@ -104,6 +110,7 @@ def enforce_session_lifetime() -> None:
 
 def init_login(app) -> None:
     login_manager.init_app(app)
+    login_manager.request_loader(load_api_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"

@@ -82,6 +82,8 @@ def from_environment() -> dict:
         **{name: _env_int(name, getattr(Config, name)) for name in (
             "IMPORT_UPLOAD_USER_BYTES", "IMPORT_UPLOAD_USER_FILES", "IMPORT_UPLOAD_TOTAL_BYTES",
             "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS")},
+        **({"RATELIMIT_API": os.environ["RATELIMIT_API"]} if os.environ.get("RATELIMIT_API")
+           else {}),
     }
 
 
@@ -131,6 +133,8 @@ class Config:
     LOGIN_THROTTLE_DB: str | None = None  # default: login-throttle.sqlite3 beside the file cache
     RATELIMIT_PASSWORD = "5 per minute"
     RATELIMIT_EXPORT = "10 per minute"
+    # Per API token (erp/api); API answers carry RateLimit-* headers, pages do not.
+    RATELIMIT_API = "300 per minute"
     # No X-RateLimit-* headers on pages: they cost two more round trips to the limiter's
     # store on every request (#17); a 429 still says Retry-After (erp.errors).
     RATELIMIT_HEADERS_ENABLED = False

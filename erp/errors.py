@@ -23,6 +23,10 @@ MESSAGES = {
 
 
 def _page(code: int, detail: str | None = None):
+    from erp.api import is_api_request, problem
+
+    if is_api_request():  # the JSON API answers application/problem+json
+        return problem(code, detail or MESSAGES.get(code, ("", None))[1])
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
     response = render("errors/error.html", block="content", status=code, code=code, title=title,
                       message=detail or message)
@@ -55,7 +59,9 @@ def register(app: Flask) -> None:
             return error
         if request_ctx.url_adapter is None:  # an untrusted Host header: no URLs for a page
             return error
-        response = _page(error.code)
+        from erp.api import http_problem, is_api_request
+
+        response = http_problem(error) if is_api_request() else _page(error.code)
         if error.code == 429:
             retry = getattr(error, "retry_after", None) or _limit_resets_in()
             if retry and "Retry-After" not in response.headers:

@@ -34,8 +34,29 @@ def test_every_protected_get_route_redirects_anonymous_users_to_login(app, clien
             continue
         url = rule.build({arg: 1 for arg in rule.arguments}, append_unknown=False)[1]
         response = client.get(url)
+        if rule.endpoint.startswith("api."):  # the JSON API: a token, never a login page
+            assert response.status_code == 401, url
+            assert response.mimetype == "application/problem+json", url
+            continue
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/login"), url
+
+
+@pytest.mark.dialect_independent
+def test_every_api_route_refuses_a_session_without_a_token(app, make_user):
+    from tests.conftest import login
+
+    browser = login(app.test_client(), make_user("admin").email)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        url = rule.build({arg: 1 for arg in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = browser.open(url, method=method, json={})
+            assert response.status_code == 401, f"{method} {url}: {response.status_code}"
+            checked += 1
+    assert checked > 10
 
 
 def test_health_needs_no_login(client):

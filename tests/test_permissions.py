@@ -1,4 +1,6 @@
 """The permission matrix over the whole URL map (every route, every role, another company).
+The JSON API's routes (`api.*`) are called the same way with a personal API token of a
+user of the role instead of a logged-in session.
 
 - Every GET route without arguments answers 200 to the roles it declares and 403 below.
 - Every route with an id, called by an admin of company A with the ids of company B's
@@ -20,6 +22,13 @@ SKIP_GET = {"static", "auth.logout", "monitoring.metrics"}
 MAY_BE_ABSENT = {"main.company_logo"}
 
 
+def token_headers(user) -> dict:
+    from erp.services.api_tokens import create_token
+
+    _token, secret = create_token(company_id=user.company_id, user=user, name="matrix")
+    return {"Authorization": f"Bearer {secret}"}
+
+
 def routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -31,8 +40,9 @@ def routes(app):
 # The roles are declared on the views: the same answer on every database (and every list
 # page is rendered on PostgreSQL by tests/test_fuzz.py's query-string fuzzing).
 @pytest.mark.dialect_independent
-def test_get_routes_answer_by_role(app, client_as):
+def test_get_routes_answer_by_role(app, client_as, make_user):
     clients = {role: client_as(role) for role in ROLES}
+    tokens = {role: token_headers(make_user(role)) for role in ROLES}
     checked = 0
     for rule, required in routes(app):
         if required is None or rule.arguments or "GET" not in rule.methods:
@@ -44,7 +54,8 @@ def test_get_routes_answer_by_role(app, client_as):
         install_only = getattr(app.view_functions[rule.endpoint], "install_admin_only", False)
         for role, client in clients.items():
             allowed = role_rank(role) >= role_rank(required) and not install_only
-            status = client.get(url).status_code
+            headers = tokens[role] if rule.endpoint.startswith("api.") else {}
+            status = client.get(url, headers=headers).status_code
             # allowed: the page, or a redirect (e.g. a "go to" form without its input)
             answers = (200, 302, 303) + ((404,) if rule.endpoint in MAY_BE_ABSENT else ())
             assert (status in answers) if allowed else status == 403, \
@@ -74,8 +85,11 @@ def snapshot() -> dict:
                 for table in db.metadata.sorted_tables if table.name != "audit_entries"}
 
 
-def test_another_companys_ids_answer_404_and_change_nothing(app, foreign_data, client_as):
+def test_another_companys_ids_answer_404_and_change_nothing(app, foreign_data, client_as,
+                                                            make_user):
     client = client_as("admin")
+    api_headers = token_headers(make_user("admin"))
+    client.get("/api/v1/warehouses", headers=api_headers)  # the token's first use is noted
     before = snapshot()
     ids_b = {"user_id": foreign_data.id}
     checked = 0
@@ -91,7 +105,10 @@ def test_another_companys_ids_answer_404_and_change_nothing(app, foreign_data, c
                 values[argument] = "product" if "type" in argument else "x"
         url = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, data={})
+            if rule.endpoint.startswith("api."):
+                response = client.open(url, method=method, json={}, headers=api_headers)
+            else:
+                response = client.open(url, method=method, data={})
             if rule.endpoint == "audit.record_history" and response.status_code == 200:
                 # admins may open the history of deleted records: it must be empty here
                 assert b"audit-entry-" not in response.data, url

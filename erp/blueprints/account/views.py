@@ -1,15 +1,17 @@
-"""The logged-in user's own account: changing the password."""
+"""The logged-in user's own account: changing the password, personal API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash
+from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_user
 
 from erp import auth
-from erp.blueprints.account.forms import PasswordChangeForm
+from erp.blueprints.account.forms import ApiTokenForm, PasswordChangeForm
 from erp.extensions import limiter
-from erp.services import ValidationError
+from erp.services import NotFound, ValidationError
+from erp.services import api_tokens as token_service
 from erp.services import users as user_service
-from erp.web import apply_field_errors, form_status, redirect_after_post, render
+from erp.web import (apply_field_errors, confirmation, form_status, redirect_after_post,
+                     render)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -37,3 +39,50 @@ def password_change():
             flash("Your password has been changed. Other sessions have been logged out.", "success")
             return redirect_after_post("main.dashboard")
     return render("account/password.html", form=form, status=form_status(form))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@auth.require_role("viewer")
+def token_list():
+    """Your API tokens; a new one's secret is shown on this answer only (never flashed:
+    the flash travels in the cookie)."""
+    form = ApiTokenForm()
+    secret = None
+    if form.validate_on_submit():
+        try:
+            _token, secret = token_service.create_token(
+                company_id=current_user.company_id, user=current_user._get_current_object(),
+                name=form.name.data, read_only=form.read_only.data,
+                expires_on=form.expires_on.data)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            form = ApiTokenForm(formdata=None)
+    tokens = token_service.user_tokens(current_user.company_id, current_user.id)
+    response = render("account/tokens.html", form=form, tokens=tokens, secret=secret,
+                      status=form_status(form))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@auth.require_role("viewer")
+def token_revoke(token_id: int):
+    """Revoke one of your tokens (GET: the question, for a browser without JavaScript)."""
+    tokens = {t.id: t for t in token_service.user_tokens(current_user.company_id,
+                                                          current_user.id)}
+    if token_id not in tokens:
+        abort(404)
+    if request.method == "GET":
+        return confirmation(f"Revoke the token {tokens[token_id].name}? Programs using it "
+                            "stop working at once.", url=url_for("account.token_revoke",
+                                                                  token_id=token_id),
+                            button="Revoke", back=url_for("account.token_list"),
+                            style="btn btn-danger")
+    try:
+        token = token_service.revoke_token(company_id=current_user.company_id,
+                                           token_id=token_id, user=current_user._get_current_object())
+    except NotFound:
+        abort(404)
+    flash(f"Token {token.name} revoked.", "success")
+    return redirect_after_post("account.token_list")

@@ -205,3 +205,19 @@ def company_create():
     if done is not None:
         return done
     return render("admin/company_new.html", form=form, status=form_status(form))
+
+
+@bp.route("/api-docs")
+@require_role("admin")
+def api_docs():
+    """The interactive API documentation (Swagger UI, served from erp/static/vendor)."""
+    return render("admin/api_docs.html")
+
+
+@bp.route("/api-docs/openapi.json")
+@require_role("admin")
+def api_openapi():
+    """The API's OpenAPI document for the docs page (it has the session, not a token)."""
+    from erp.api import current_api
+
+    return current_api().spec.to_dict()

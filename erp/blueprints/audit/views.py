@@ -22,7 +22,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin")
 
 RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,59}$")
 # Record types whose history only admins may read (user accounts, logins).
-ADMIN_ONLY_TYPES = {"User"}
+ADMIN_ONLY_TYPES = {"User", "ApiToken"}  # a token's history (named by its owner): admins only
 PREVIEW_ERROR_LIMIT = 1000
 PREVIEW_SAMPLE = 20
 # Where a finished import sends the user, when that module's list exists.

@@ -1,0 +1,420 @@
+"""The API's routes, made from the pages' declarations: lists are their ListSpecs (same
+filters, sorts and capped pagination), master records their crud Resources (create and
+update services), and a document's steps its workflow's transitions table
+(erp/documents.py), role for role. No rule lives here."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from urllib.parse import urlencode
+
+from flask import current_app, json, request
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from erp.api import current_api, cursor, problem
+from erp.api import schemas as s
+from erp.auth import require_role
+from erp.blueprints.catalog import views as catalog_pages
+from erp.blueprints.inventory import views as inventory_pages
+from erp.blueprints.sales import views as sales_pages
+from erp.crud import Resource
+from erp.extensions import db
+from erp.lists import ListSpec
+from erp.models import role_rank
+from erp.models.catalog import Product
+from erp.models.inventory import StockMovement
+from erp.models.production import ProductionOrder
+from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
+from erp.models.sales import SalesOrder, SalesOrderItem
+from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
+from erp.queries.inventory import MOVEMENTS, STOCK
+from erp.queries.production import ORDERS as PRODUCTION_ORDERS
+from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
+from erp.queries.sales import ORDERS
+from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
+                          atomic)
+from erp.services import api_tokens
+from erp.services import production as production_service
+from erp.services import purchasing as purchasing_service
+from erp.services import sales as sales_service
+from erp.services import stock as stock_service
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="The ERP's JSON API. Authenticate with a personal API token.")
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """A service's refusal: 422 with the fields, 403, 404 or 409 (the document's state)."""
+    db.session.rollback()
+    if isinstance(error, ValidationError):
+        return problem(422, str(error), errors=error.field_errors)
+    if isinstance(error, PermissionDenied):
+        return problem(403, str(error))
+    if isinstance(error, NotFound):
+        return problem(404, str(error))
+    return problem(409, str(error))  # InvalidTransition, or another rule of the record
+
+
+def guarded(role: str, model=None):
+    """The role (require_role), then, for a route of one record, that the record is the
+    company's (404), before the body is read: another company's id is a 404, never a 422."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if model is not None:
+                scoped_get_or_404(model, kwargs["record_id"])
+            return view(*args, **kwargs)
+        return require_role(role)(wrapped)
+    return decorator
+
+
+# --- the document -----------------------------------------------------------------------
+
+@bp.route("/openapi.json")
+@require_role("viewer")
+def openapi_json():
+    """This document (OpenAPI 3)."""
+    return current_api().spec.to_dict()
+
+
+# --- lists and records ------------------------------------------------------------------
+
+def page_body(spec: ListSpec) -> dict:
+    """One page of `spec`'s list, read as its page reads it, with next/previous links.
+    Past the first pages, the `next` link of a list ordered by a column of its own is a
+    `cursor` (erp/api/cursor.py): that page starts after the last row, uncounted and
+    without a page number."""
+    params = spec.params()
+    stmt = spec.select(params)
+    args = request.args.to_dict()
+    given = args.pop("cursor", None)
+    keyset = cursor.supports(spec, params.sort_key)
+    if given:
+        if not keyset:
+            abort(422, message="This list and sort take page numbers, not a cursor.")
+        try:
+            stmt = stmt.where(cursor.after(spec, params.sort, given))
+        except cursor.BadCursor:
+            abort(422, message="The cursor is not one this list gave for this sort.")
+    page = spec.page(params, stmt) if not given else paginate(
+        stmt.options(*spec.options) if spec.options else stmt, page=1,
+        per_page=params.per_page, count=False)
+
+    def link(**values) -> str:
+        return f"{request.base_url}?{urlencode({**args, **values})}"
+
+    following = None
+    if page.has_next:
+        deep = given or page.page * page.per_page >= DEFERRED_FROM  # as `paginate` sees it
+        token = (cursor.encode(spec, params.sort, page.items[-1])
+                 if keyset and deep else None)
+        following = (link(cursor=token, sort=params.sort) if token
+                     else link(page=page.page + 1))
+    return {"items": page.items, "page": None if given else page.page,
+            "per_page": page.per_page, "has_next": page.has_next, "total": page.total,
+            "next": following,
+            "previous": link(page=page.page - 1) if page.page > 1 and not given else None}
+
+
+def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
+                  model=None, detail_options: Callable[[], list] | None = None,
+                  detail_schema: type | None = None, patch=None) -> None:
+    """GET `path` (the list) and, with `model`, GET `path/<id>` (one record of the company;
+    another company's answers 404), and with `patch` (schema, function, role) PATCH on the
+    same rule: one rule per address, so an id beyond 64 bits is a 404 for every method."""
+    query = s.list_query_schema(name, spec)
+    page = s.page_schema(schema)
+
+    def listing(_args):
+        return page_body(spec)
+
+    listing.__name__ = f"{name.lower()}_list"
+    listing.__doc__ = f"The {name} list: the page's filters, sorts and pagination."
+    bp.route(path, endpoint=listing.__name__, methods=["GET"])(
+        bp.arguments(query, location="query")(bp.response(200, page)(
+            require_role("viewer")(listing))))
+    if model is None:
+        return
+
+    def detail(record_id: int):
+        options = detail_options() if detail_options else []
+        return scoped_get_or_404(model, record_id, *options)
+
+    detail.__doc__ = f"One {name} record."
+    endpoint = f"{name.lower()}_detail"
+    if patch is None:
+        detail.__name__ = endpoint
+        bp.route(f"{path}/<int:record_id>", endpoint=endpoint, methods=["GET"])(
+            bp.response(200, detail_schema or schema)(require_role("viewer")(detail)))
+        return
+    patch_schema, change, role = patch
+
+    def get(self, record_id: int):
+        return detail(record_id)
+
+    def patch_(self, data: dict, record_id: int):
+        return change(data, record_id)
+
+    get.__doc__, patch_.__doc__ = detail.__doc__, change.__doc__
+    view = type(f"{name}Record", (MethodView,), {
+        "get": require_role("viewer")(bp.response(200, detail_schema or schema)(get)),
+        "patch": guarded(role, model)(bp.arguments(patch_schema)(
+            bp.response(200, schema)(patch_)))})
+    view.decorators = [method_roles({"GET": "viewer", "PATCH": role})]
+    bp.route(f"{path}/<int:record_id>", endpoint=endpoint)(view)
+
+
+def method_roles(roles: dict[str, str]):
+    """Mark a view of several methods with each one's role (`method_roles`) and, for the
+    URL-map tests, the lowest as its `required_role`; each method checks its own."""
+    def mark(view):
+        view.method_roles = dict(roles)
+        view.required_role = min(roles.values(), key=role_rank)
+        return view
+    return mark
+
+
+def master_resource(resource: Resource, schema: type, input_schema: type) -> None:
+    """A master record kind from its page declaration (erp/crud.py Resource): the list and
+    records, POST to create and PATCH to change (staff, as on the pages), through the
+    resource's own create and update services."""
+    name = schema.__name__
+    path = f"/{resource.plural}"
+    # what the page's edit form sends (e.g. a customer's `active`), so a PATCH keeps it
+    keys = list(dict.fromkeys([*resource.fields, *input_schema().fields]))
+    id_arg = f"{resource.name}_id"
+
+    def create(data: dict):
+        record = resource.create(company_id=current_user.company_id, user=current_user, **data)
+        return _json(schema().dump(record), 201)
+
+    def change(data: dict, record_id: int):
+        record = scoped_get_or_404(resource.model, record_id)
+        values = {key: getattr(record, key) for key in keys} | data  # PATCH: the rest stays
+        values = {key: "" if value is None else str(value) if isinstance(value, Decimal)
+                  else value for key, value in values.items()}
+        record = resource.update(company_id=current_user.company_id, user=current_user,
+                                 **{id_arg: record_id}, **values)
+        return _json(schema().dump(record), 200)
+
+    create.__name__, create.__doc__ = f"{name.lower()}_create", f"Create a {resource.label.lower()}."
+    change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
+    bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded("staff")(
+        bp.arguments(input_schema)(bp.response(201, schema)(create))))
+    read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
+        type(f"{name}Patch", (input_schema,), {})(partial=True), change, "staff"))
+
+
+master_resource(catalog_pages.products, s.Product, s.ProductIn)
+master_resource(catalog_pages.categories, s.Category, s.CategoryIn)
+master_resource(catalog_pages.suppliers, s.Supplier, s.SupplierIn)
+master_resource(inventory_pages.warehouses, s.Warehouse, s.WarehouseIn)
+master_resource(sales_pages.customers, s.Customer, s.CustomerIn)
+read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
+read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
+
+
+# --- idempotent writes ------------------------------------------------------------------
+
+def idempotent(run: Callable[[], tuple[int, dict]]):
+    """Answer a POST that creates a document or moves stock. With an `Idempotency-Key`
+    header, the work and the key (with its answer) commit in one transaction: a retry, or
+    a concurrent twin whose key then collides, gets the first answer and changes nothing.
+    The same key on another request is refused (422)."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        status, body = run()
+        return _json(body, status)
+    if len(key) > api_tokens.IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        return problem(400, f"An Idempotency-Key is at most {api_tokens.IDEMPOTENCY_KEY_MAX} "
+                            "printable characters.")
+    fingerprint = (f"{request.method} {request.path} "
+                   + hashlib.sha256(request.get_data()).hexdigest()[:32])
+    ids = {"company_id": current_user.company_id, "user_id": current_user.id, "key": key}
+
+    def replay():
+        stored = api_tokens.stored_answer(**ids)
+        if stored is None:
+            return None
+        if stored.request != fingerprint:
+            return problem(422, "This Idempotency-Key was used for another request.")
+        response = current_app.response_class(stored.body, status=stored.status,
+                                              mimetype="application/json")
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    answer = replay()
+    if answer is not None:
+        return answer
+    try:
+        with atomic():
+            status, body = run()  # its services join this transaction
+            db.session.add(api_tokens.IdempotencyKey(request=fingerprint, status=status,
+                                                     body=json.dumps(body), **ids))
+    except IntegrityError:  # a concurrent request with the key committed first
+        db.session.rollback()
+        answer = replay()
+        if answer is not None:
+            return answer
+        raise
+    return _json(body, status)
+
+
+def _json(body: dict, status: int):
+    """A body dumped already (it is what an idempotency key stores): sent as it is."""
+    return current_app.response_class(json.dumps(body), status=status,
+                                      mimetype="application/json")
+
+
+# --- sales orders -----------------------------------------------------------------------
+
+def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
+                      detail_schema: type, detail_options: Callable[[], list],
+                      service_module) -> Callable[[int], dict]:
+    """The list and records of a document, and one POST route per step of its workflow
+    (`<path>/<id>/<action>`) for the action's role, answered by the service the table
+    names: the pages' `register_actions`, as JSON. Steps that need more than the document
+    (a receipt's quantities, an override's reason) are left to routes of their own.
+    Returns the function that dumps one document as its detail."""
+    read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
+                  detail_options=detail_options)
+    workflow = model.workflow
+
+    def body(record_id: int) -> dict:
+        db.session.expire_all()
+        return detail_schema().dump(scoped_get_or_404(model, record_id, *detail_options()))
+
+    for action in workflow.actions.values():
+        service = getattr(service_module, action.service)
+        extra = [p for p in inspect.signature(service).parameters.values()
+                 if p.name not in ("company_id", "user", workflow.id_arg)
+                 and p.default is inspect.Parameter.empty]
+        if extra:
+            continue
+
+        def view(record_id: int, action=action, service=service):
+            scoped_get_or_404(model, record_id)
+            service(company_id=current_user.company_id, user=current_user,
+                    **{workflow.id_arg: record_id})
+            return _json(body(record_id), 200)
+
+        view.__name__ = f"{name.lower()}_{action.name}"
+        view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
+                        f"{action.target or 'the same state'}; needs the {action.role} role. "
+                        "409 from another state.")
+        bp.route(f"{path}/<int:record_id>/{action.name}", endpoint=view.__name__,
+                 methods=["POST"])(bp.response(200, detail_schema)(
+                     require_role(action.role)(view)))
+    return body
+
+
+_sales_order_body = document_resource(
+    "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
+    lambda: [joinedload(SalesOrder.customer),
+             selectinload(SalesOrder.items).joinedload(SalesOrderItem.product)],
+    sales_service)
+_purchase_order_body = document_resource(
+    "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
+    s.PurchaseOrderDetail,
+    lambda: [joinedload(PurchaseOrder.supplier),
+             selectinload(PurchaseOrder.items).joinedload(PurchaseOrderItem.product)],
+    purchasing_service)
+document_resource(
+    "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
+    s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
+    production_service)
+
+
+IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
+                      "schema": {"type": "string", "maxLength": 200},
+                      "description": "A retried request with the same key does nothing again "
+                                     "and gets the first answer."}
+
+
+def idempotent_post(path: str, role: str, body: type, answer: type, model=None):
+    """A POST that creates a document or moves stock: its role and record (`guarded`), its
+    body and answer schemas, and the Idempotency-Key header in the document (the view
+    answers through `idempotent`)."""
+    def decorator(view):
+        documented = bp.doc(parameters=[IDEMPOTENCY_HEADER])(
+            bp.response(201, answer)(view))
+        return bp.route(path, methods=["POST"])(
+            guarded(role, model)(bp.arguments(body)(documented)))
+    return decorator
+
+
+@idempotent_post("/sales-orders", "staff", s.SalesOrderIn, s.SalesOrderDetail)
+def salesorder_create(data: dict):
+    """Create a draft sales order with its lines (all or nothing)."""
+    def run():
+        with atomic():
+            lines = data.pop("lines", [])
+            order = sales_service.create_order(company_id=current_user.company_id,
+                                               user=current_user, **data)
+            errors: dict = {}
+            for index, line in enumerate(lines):
+                try:
+                    sales_service.add_line(company_id=current_user.company_id, order_id=order.id,
+                                           user=current_user, **line)
+                except ValidationError as error:
+                    for field, messages in error.field_errors.items():
+                        errors[f"lines.{index}.{field}"] = messages
+            if errors:
+                raise ValidationError("A line has invalid values: see errors.", errors)
+            return 201, _sales_order_body(order.id)
+    return idempotent(run)
+
+
+@idempotent_post("/purchase-orders/<int:record_id>/receive",
+                 PurchaseOrder.workflow.actions["receive"].role, s.ReceiptIn,
+                 s.PurchaseOrderDetail, PurchaseOrder)
+def purchaseorder_receive(data: dict, record_id: int):
+    """Receive goods of an ordered purchase order (stock in, at the lines' cost)."""
+    order = scoped_get_or_404(PurchaseOrder, record_id)
+    warehouse_id = data.get("warehouse_id") or order.warehouse_id
+
+    def run():
+        purchasing_service.receive(
+            company_id=current_user.company_id, user=current_user, order_id=record_id,
+            quantities={line["line_id"]: line["quantity"] for line in data["lines"]},
+            warehouse_id=warehouse_id, reference=data.get("reference", ""))
+        return 201, _purchase_order_body(record_id)
+    return idempotent(run)
+
+
+# --- stock ------------------------------------------------------------------------------
+
+@idempotent_post("/stock-movements", "staff", s.StockMoveIn, s.StockMoveOut)
+def stockmovement_create(data: dict):
+    """Post a receipt, an issue or a transfer through the stock service."""
+    def run():
+        common = {"company_id": current_user.company_id, "user": current_user,
+                  "product_id": data["product_id"], "quantity": data["quantity"],
+                  "note": data.get("note", "")}
+        scoped_get_or_404(Product, data["product_id"])
+        if data["kind"] == "transfer":
+            if not data.get("to_warehouse_id"):
+                raise ValidationError(field_errors={"to_warehouse_id": [
+                    "A transfer needs the warehouse it goes to."]})
+            moved = stock_service.transfer(from_warehouse_id=data["warehouse_id"],
+                                           to_warehouse_id=data["to_warehouse_id"], **common)
+        else:
+            use_case = stock_service.receive if data["kind"] == "receipt" else stock_service.issue
+            moved = (use_case(warehouse_id=data["warehouse_id"], **common),)
+        ids = [movement.id for movement in moved]
+        movements = db.session.scalars(
+            select(StockMovement).where(StockMovement.company_id == current_user.company_id,
+                                        StockMovement.id.in_(ids))
+            .options(*MOVEMENTS.options).order_by(StockMovement.id)).all()
+        return 201, s.StockMoveOut().dump({"movements": movements})
+    return idempotent(run)
+
