@@ -54,8 +54,11 @@ def derive_settings(app: Flask) -> None:
     uri = config["SQLALCHEMY_DATABASE_URI"]
     options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
     if uri.startswith("postgresql"):
+        from erp.monitoring.database import MeasuredQueuePool  # counts the pool waits
+
         options.update(pool_size=config["DB_POOL_SIZE"], max_overflow=config["DB_MAX_OVERFLOW"],
-                       pool_timeout=10, connect_args={"connect_timeout": 5})
+                       pool_timeout=10, connect_args={"connect_timeout": 5},
+                       poolclass=MeasuredQueuePool)
     elif uri.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False}
     options.update(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
