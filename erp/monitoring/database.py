@@ -400,8 +400,11 @@ def postgresql_statistics(conn: Connection) -> dict:
     and index hit ratios, connections by state against max_connections, replication."""
     figures: dict[str, Any] = {}
     (figures["database_size"], figures["blocks_hit"], figures["blocks_read"],
-     figures["statistics_reset"]) = conn.execute(text("""
-        SELECT pg_database_size(current_database()), blks_hit, blks_read, stats_reset
+     figures["statistics_reset"], figures["max_connections"], figures["in_recovery"],
+     standby_lag) = conn.execute(text("""
+        SELECT pg_database_size(current_database()), blks_hit, blks_read, stats_reset,
+               current_setting('max_connections')::int, pg_is_in_recovery(),
+               extract(epoch FROM now() - pg_last_xact_replay_timestamp())
         FROM pg_stat_database WHERE datname = current_database()""")).one()
     figures["statistics_reset"] = _iso(figures["statistics_reset"])
     figures["buffer_blocks"] = int(figures["blocks_hit"] + figures["blocks_read"])
@@ -411,7 +414,6 @@ def postgresql_statistics(conn: Connection) -> dict:
                              ).one()
     figures["index_blocks"] = int(hit + read)
     figures["index_hit_ratio"] = _ratio(hit, read)
-    figures["max_connections"] = int(conn.execute(text("SHOW max_connections")).scalar())
     states = conn.execute(text("""
         SELECT coalesce(state, 'unknown'), count(*) FILTER (WHERE datname = current_database()),
                count(*)
@@ -428,12 +430,11 @@ def postgresql_statistics(conn: Connection) -> dict:
             SELECT application_name, host(client_addr), state,
                    extract(epoch FROM coalesce(replay_lag, interval '0'))
             FROM pg_stat_replication ORDER BY application_name"""))]
-    figures["in_recovery"] = bool(conn.execute(text("SELECT pg_is_in_recovery()")).scalar())
-    if figures["in_recovery"]:
-        lag = conn.execute(text("SELECT extract(epoch FROM now() - "
-                                "pg_last_xact_replay_timestamp())")).scalar()
+    if figures["in_recovery"]:  # (the time since the last replayed commit: an idle
+        # primary makes it grow, a busy one shows the real delay)
         figures["replicas"].append({"name": "this server (standby)", "state": "recovery",
-                                    "lag_seconds": None if lag is None else round(float(lag), 3)})
+                                    "lag_seconds": None if standby_lag is None
+                                    else round(float(standby_lag), 3)})
     lags = [r["lag_seconds"] for r in figures["replicas"] if r["lag_seconds"] is not None]
     figures["replica_lag_seconds"] = max(lags) if lags else None
     return figures
