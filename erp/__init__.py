@@ -96,7 +96,8 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import auth, cache_versions, database, login_throttle, monitoring, overload
+    from erp import (auth, cache_versions, database, login_throttle, monitoring, overload,
+                     replicas)
     from erp.extensions import cache, csrf, db, limiter, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
@@ -104,6 +105,7 @@ def register_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     db.init_app(app)
     database.configure_engines(app)
+    replicas.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     cache.init_app(app)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
@@ -1070,6 +1070,12 @@ def server_health(engine) -> dict:
                 server = {"error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"}
             cached = _health_cache[key] = (time.monotonic(), server)
         figures.update(cached[1])
+        replicas = current_app.extensions.get("erp_replicas") if has_app_context() else None
+        if replicas is not None:  # the app's own replicas (DATABASE_REPLICA_URLS), as routed
+            figures["replicas"] = replicas.status()
+            lags = [r["lag_seconds"] for r in figures["replicas"] if r["lag_seconds"] is not None]
+            figures["replica_lag_seconds"] = max(lags) if lags else None
+            figures["replicas_skipped"] = sum(not r["usable"] for r in figures["replicas"])
         if figures.get("connections") is not None and figures.get("max_connections"):
             figures["server_connections_share"] = round(
                 100.0 * figures["server_connections"] / figures["max_connections"], 1)
