@@ -64,11 +64,13 @@ def standby_sql(servers, sql: str):
 
 
 def caught_up(servers, timeout: float = 10.0) -> None:
-    """Wait until the standby has replayed everything the primary has written."""
+    """Wait until the standby has replayed everything the primary has written (the insert
+    position: the test servers commit with synchronous_commit=off, so a commit's record
+    may not be written out yet)."""
     engine = create_engine(f"{servers[0].url}/postgres", poolclass=NullPool)
     try:
         with engine.connect() as conn:
-            target = conn.execute(text("SELECT pg_current_wal_lsn()::text")).scalar()
+            target = conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar()
     finally:
         engine.dispose()
     deadline = time.monotonic() + timeout
