@@ -114,7 +114,7 @@ def test_list_reads_land_on_the_replica_and_a_user_reads_their_own_write(app, cl
 
 
 @pytest.mark.postgresql_only
-def test_a_write_and_the_reads_after_it_in_a_request_go_to_the_primary(app, client_as):
+def test_a_post_never_reads_from_a_replica(app, client_as):
     replica = get_replicas(app).replicas[0]
     staff = client_as("staff")
     time.sleep(1.1)
