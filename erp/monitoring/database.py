@@ -12,6 +12,9 @@ plan's targets are derived from those facts, each with its evidence.
 
 Everything here reads; nothing is changed. On PostgreSQL the catalog queries are a fixed
 number whatever the number of tables or rows.
+
+The monitoring page and /metrics reuse the server-wide part live (`server_health`: the
+pool, `postgresql_statistics`, the replicas), and `MeasuredQueuePool` counts pool waits.
 """
 from __future__ import annotations
 
