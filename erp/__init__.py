@@ -54,8 +54,11 @@ def derive_settings(app: Flask) -> None:
     uri = config["SQLALCHEMY_DATABASE_URI"]
     options: dict = {"pool_pre_ping": True, "pool_recycle": 1800}
     if uri.startswith("postgresql"):
+        from erp.monitoring.database import MeasuredQueuePool  # counts the pool waits
+
         options.update(pool_size=config["DB_POOL_SIZE"], max_overflow=config["DB_MAX_OVERFLOW"],
-                       pool_timeout=10, connect_args={"connect_timeout": 5})
+                       pool_timeout=10, connect_args={"connect_timeout": 5},
+                       poolclass=MeasuredQueuePool)
     elif uri.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False}
     options.update(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -93,7 +96,8 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import auth, cache_versions, database, login_throttle, monitoring, overload
+    from erp import (auth, cache_versions, database, login_throttle, monitoring, overload,
+                     replicas)
     from erp.extensions import cache, csrf, db, limiter, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
@@ -101,6 +105,7 @@ def register_extensions(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     db.init_app(app)
     database.configure_engines(app)
+    replicas.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     cache.init_app(app)

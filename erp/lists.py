@@ -23,6 +23,7 @@ from sqlalchemy import Select, func, or_, select
 
 from erp.csv_io import export_csv, wants_csv
 from erp.extensions import db
+from erp.replicas import replica_reads
 from erp.queries import Page, company_select, paginate
 from erp.parsing import parse_date, parse_id, picked_id
 from erp.web import ListParams, render, viewer_zone
@@ -206,6 +207,7 @@ class ListSpec:
         return paginate(stmt.options(*self.options) if self.options else stmt,
                         page=params.page, per_page=params.per_page, count=count)
 
+    @replica_reads
     def response(self, template: str, *, base: Select | None = None,
                  context: Callable[[Page, ListParams], dict] | None = None, **extra):
         """The list page (or its results block for htmx), or its CSV for `?format=csv`."""

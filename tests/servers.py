@@ -90,6 +90,25 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class StandbyServer(PostgresServer):
+    """A streaming replica of `primary`: a base backup (`pg_basebackup -R`: standby.signal
+    and primary_conninfo) started on a port of its own. The primary's initdb with
+    --auth=trust allows replication connections from 127.0.0.1."""
+
+    def __init__(self, primary: PostgresServer) -> None:
+        super().__init__()
+        self.primary = primary
+
+    def init(self) -> "StandbyServer":
+        os.chmod(self.dir, 0o755)
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run(str(self.bin / "pg_basebackup"), "-h", "127.0.0.1",
+                  "-p", str(self.primary.port), "-U", "postgres", "-D", str(self.data),
+                  "-R", "-X", "stream", "--no-sync", "-c", "fast")
+        return self
+
+
 class RedisServer:
     def __init__(self) -> None:
         self.port = free_port()

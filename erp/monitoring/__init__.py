@@ -48,6 +48,19 @@ class Monitor:
         self._last_alert_check = 0.0
         self._lock = threading.Lock()
 
+    def summary(self, *, history: bool = True, server: bool = True) -> dict:
+        """The recorded figures over all workers plus the database's live health (this
+        process's pool; with `server`, the server's statistics too, a few catalog queries,
+        so not from inside a user's request)."""
+        summary = self.recorder.summary(history=history)
+        health = (database.server_health(db.engine) if server
+                  else database.pool_figures(db.engine))
+        summary["database"] = health
+        for key in database.HEALTH_FIGURES:
+            summary["figures"][key] = health.get(key)
+        summary["levels"].update(database.health_levels(health))
+        return summary
+
     def maybe_check_alerts(self) -> None:
         """From a request, at most every ALERT_CHECK_SECONDS per process."""
         now = time.monotonic()
@@ -59,7 +72,7 @@ class Monitor:
 
     def check_alerts(self, summary: dict | None = None) -> list[dict]:
         if summary is None:
-            summary = self.recorder.summary(history=False)
+            summary = self.summary(history=False, server=False)
         return alerts.check(self.recorder, summary,
                             webhook_url=self.app.config.get("ALERT_WEBHOOK_URL"))
 

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.request
 
-from erp.monitoring.thresholds import THRESHOLDS
+from erp.monitoring.thresholds import threshold as threshold_of
 
 log = logging.getLogger("erp.monitoring.alerts")
 
@@ -22,9 +22,21 @@ ALERTED = {
     "query_time_ms": "query_time_ms",
     "cache_hit_ratio": "cache_hit_ratio",
     "error_rate": "error_rate",
+    # the database's health (erp.monitoring.database.server_health and the recorded queries)
+    "db_time_p95_ms": "db_time_p95_ms",
+    "slow_query_share": "slow_query_share",
+    "pool_wait_share": "pool_wait_share",
+    "pool_usage": "pool_usage",
+    "connections": "connections",
+    "server_connections_share": "server_connections_share",
+    "buffer_hit_ratio": "buffer_hit_ratio",
+    "index_hit_ratio": "index_hit_ratio",
+    "replica_lag_seconds": "replica_lag_seconds",
 }
 # Too few requests or lookups make a ratio meaningless: no alert below these.
-MINIMUM_SAMPLES = {"error_rate": ("requests", 20), "cache_hit_ratio": ("cache_lookups", 20)}
+MINIMUM_SAMPLES = {"error_rate": ("requests", 20), "cache_hit_ratio": ("cache_lookups", 20),
+                   "db_time_p95_ms": ("requests", 20), "slow_query_share": ("queries", 100),
+                   "pool_wait_share": ("checkouts", 20)}
 
 
 def critical_figures(summary: dict) -> list[tuple[str, float]]:
@@ -49,7 +61,7 @@ def check(recorder, summary: dict, *, webhook_url: str | None, now: float | None
     for figure, value in critical_figures(summary):
         if not recorder.claim_alert(figure, now, interval):
             continue
-        threshold = THRESHOLDS[ALERTED[figure]]
+        threshold = threshold_of(ALERTED[figure])
         alert = {
             "figure": figure,
             "label": threshold.label,

@@ -12,6 +12,9 @@ plan's targets are derived from those facts, each with its evidence.
 
 Everything here reads; nothing is changed. On PostgreSQL the catalog queries are a fixed
 number whatever the number of tables or rows.
+
+The monitoring page and /metrics reuse the server-wide part live (`server_health`: the
+pool, `postgresql_statistics`, the replicas), and `MeasuredQueuePool` counts pool waits.
 """
 from __future__ import annotations
 
@@ -25,16 +28,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import QueuePool
 
 from erp.extensions import db
-from erp.monitoring.thresholds import DATABASE_TARGETS
+from erp.monitoring import metrics
+from erp.monitoring.thresholds import DATABASE_TARGETS, SLOW_QUERY_MS, level
+from erp.monitoring.timing import current_stats
 
 BIG_TABLE_ROWS = 10_000  # a full scan of a table this big is worth a finding
 EXACT_COUNT_LIMIT = 100_000  # rows counted exactly up to this many, else estimated
-SLOW_QUERY_MS = 100.0  # a statement slower than this counts as slow (the slow-query share)
 PROBE_RUNS = 5
 MIN_BLOCKS = 10_000  # a hit ratio over fewer block reads (a fresh server) says nothing
 MAX_EXPLAINED = 15  # statements explained per page (the slowest first)
@@ -386,21 +391,32 @@ def _postgresql_facts(conn: Connection, report: Report) -> None:
         report.foreign_keys.append(ForeignKey(table, list(columns), referred,
                                               PG_DELETE_RULES.get(rule, rule)))
     figures = report.figures
+    figures.update(postgresql_statistics(conn))
+    scans = conn.execute(text("SELECT coalesce(sum(idx_scan), 0), coalesce(sum(seq_scan), 0) "
+                              "FROM pg_stat_user_tables")).one()
+    figures["index_scan_share"] = _ratio(scans[0], scans[1])
+    _pg_stat_statements(conn, report)
+
+
+def postgresql_statistics(conn: Connection) -> dict:
+    """The server-wide figures of the analysis that monitoring shows live too: size, buffer
+    and index hit ratios, connections by state against max_connections, replication."""
+    figures: dict[str, Any] = {}
     (figures["database_size"], figures["blocks_hit"], figures["blocks_read"],
-     figures["statistics_reset"]) = conn.execute(text("""
-        SELECT pg_database_size(current_database()), blks_hit, blks_read, stats_reset
+     figures["statistics_reset"], figures["max_connections"], figures["in_recovery"],
+     standby_lag) = conn.execute(text("""
+        SELECT pg_database_size(current_database()), blks_hit, blks_read, stats_reset,
+               current_setting('max_connections')::int, pg_is_in_recovery(),
+               extract(epoch FROM now() - pg_last_xact_replay_timestamp())
         FROM pg_stat_database WHERE datname = current_database()""")).one()
     figures["statistics_reset"] = _iso(figures["statistics_reset"])
+    figures["buffer_blocks"] = int(figures["blocks_hit"] + figures["blocks_read"])
     figures["buffer_hit_ratio"] = _ratio(figures["blocks_hit"], figures["blocks_read"])
     hit, read = conn.execute(text("SELECT coalesce(sum(idx_blks_hit), 0), "
                                   "coalesce(sum(idx_blks_read), 0) FROM pg_statio_user_indexes")
                              ).one()
     figures["index_blocks"] = int(hit + read)
     figures["index_hit_ratio"] = _ratio(hit, read)
-    scans = conn.execute(text("SELECT coalesce(sum(idx_scan), 0), coalesce(sum(seq_scan), 0) "
-                              "FROM pg_stat_user_tables")).one()
-    figures["index_scan_share"] = _ratio(scans[0], scans[1])
-    figures["max_connections"] = int(conn.execute(text("SHOW max_connections")).scalar())
     states = conn.execute(text("""
         SELECT coalesce(state, 'unknown'), count(*) FILTER (WHERE datname = current_database()),
                count(*)
@@ -408,7 +424,23 @@ def _postgresql_facts(conn: Connection, report: Report) -> None:
     figures["connections_by_state"] = {state: mine for state, mine, _all in states}
     figures["connections"] = sum(mine for _state, mine, _all in states)
     figures["server_connections"] = sum(every for _state, _mine, every in states)
-    _pg_stat_statements(conn, report)
+    # Streaming replicas of this server and how far behind each has replayed (a NULL
+    # replay_lag means caught up and idle: 0); on a standby, its own delay.
+    figures["replicas"] = [
+        {"name": name or address or "replica", "state": state,
+         "lag_seconds": None if lag is None else round(float(lag), 3)}
+        for name, address, state, lag in conn.execute(text("""
+            SELECT application_name, host(client_addr), state,
+                   extract(epoch FROM coalesce(replay_lag, interval '0'))
+            FROM pg_stat_replication ORDER BY application_name"""))]
+    if figures["in_recovery"]:  # (the time since the last replayed commit: an idle
+        # primary makes it grow, a busy one shows the real delay)
+        figures["replicas"].append({"name": "this server (standby)", "state": "recovery",
+                                    "lag_seconds": None if standby_lag is None
+                                    else round(float(standby_lag), 3)})
+    lags = [r["lag_seconds"] for r in figures["replicas"] if r["lag_seconds"] is not None]
+    figures["replica_lag_seconds"] = max(lags) if lags else None
+    return figures
 
 
 def _pg_stat_statements(conn: Connection, report: Report) -> None:
@@ -971,7 +1003,7 @@ def _stale(table: Table, command: str) -> Finding:
 
 # -- the pool's reuse (pool efficiency) --------------------------------------------------------
 
-POOL_COUNTS = {"checkouts": 0, "connects": 0}
+POOL_COUNTS = {"checkouts": 0, "connects": 0, "waits": 0}
 
 
 def _on_connect(dbapi_connection, record) -> None:
@@ -980,6 +1012,96 @@ def _on_connect(dbapi_connection, record) -> None:
 
 def _on_checkout(dbapi_connection, record, proxy) -> None:
     POOL_COUNTS["checkouts"] += 1
+    stats = current_stats()
+    if stats is not None:
+        stats.checkouts += 1
+
+
+class MeasuredQueuePool(QueuePool):
+    """QueuePool that counts the checkouts which found every connection in use (pool and
+    overflow) and so waited for one to come back: the pool waits. SQLAlchemy has no event
+    before a checkout, hence the subclass (the engine's `poolclass`, erp/__init__.py)."""
+
+    def _do_get(self):
+        full = 0 <= self._max_overflow and self.checkedout() >= self.size() + self._max_overflow
+        if not full:
+            return super()._do_get()
+        started = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            seconds = time.perf_counter() - started
+            POOL_COUNTS["waits"] += 1
+            metrics.observe_pool_wait(seconds)
+            stats = current_stats()
+            if stats is not None:
+                stats.pool_waits += 1
+
+
+def pool_figures(engine) -> dict:
+    """This process's pool: connections checked out against its size plus overflow."""
+    pool = engine.pool
+    figures: dict[str, Any] = {"pool_class": type(pool).__name__}
+    if isinstance(pool, QueuePool):
+        capacity = pool.size() + max(pool._max_overflow, 0)
+        figures.update(pool_size=pool.size(), pool_checked_out=pool.checkedout(),
+                       pool_capacity=capacity,
+                       pool_usage=round(100.0 * pool.checkedout() / capacity, 1)
+                       if capacity else None)
+    return figures
+
+
+HEALTH_SECONDS = 5.0  # the server figures are read at most this often per process
+_health_cache: dict[str, tuple[float, dict]] = {}
+
+
+def server_health(engine) -> dict:
+    """The database's live health for monitoring: this process's pool, and on PostgreSQL
+    the server's statistics (`postgresql_statistics`, read at most every HEALTH_SECONDS).
+    The server's figures are {} when it cannot be read: monitoring never fails a page."""
+    figures = pool_figures(engine)
+    figures["dialect"] = engine.dialect.name
+    if engine.dialect.name == "postgresql":
+        key = str(engine.url)
+        cached = _health_cache.get(key)
+        if cached is None or time.monotonic() - cached[0] > HEALTH_SECONDS:
+            try:
+                with engine.connect() as conn:
+                    server = postgresql_statistics(conn)
+                    conn.rollback()
+            except Exception as exc:  # the database is down: health says so, never a 500
+                server = {"error": f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"}
+            cached = _health_cache[key] = (time.monotonic(), server)
+        figures.update(cached[1])
+        replicas = current_app.extensions.get("erp_replicas") if has_app_context() else None
+        if replicas is not None:  # the app's own replicas (DATABASE_REPLICA_URLS), as routed
+            figures["replicas"] = replicas.status()
+            lags = [r["lag_seconds"] for r in figures["replicas"] if r["lag_seconds"] is not None]
+            figures["replica_lag_seconds"] = max(lags) if lags else None
+            figures["replicas_skipped"] = sum(not r["usable"] for r in figures["replicas"])
+        if figures.get("connections") is not None and figures.get("max_connections"):
+            figures["server_connections_share"] = round(
+                100.0 * figures["server_connections"] / figures["max_connections"], 1)
+    return figures
+
+
+# The figures of `server_health` that join the monitoring summary's figures and levels.
+HEALTH_FIGURES = ("pool_checked_out", "pool_capacity", "pool_usage", "connections",
+                  "server_connections", "max_connections", "server_connections_share",
+                  "buffer_hit_ratio", "index_hit_ratio", "replica_lag_seconds")
+
+
+def health_levels(figures: dict) -> dict:
+    """The level of each database figure against its threshold; a hit ratio over fewer
+    than MIN_BLOCKS block reads is `unknown` (a fresh server says nothing)."""
+    levels = {key: level(key, figures.get(key))
+              for key in ("connections", "server_connections_share", "pool_usage",
+                          "replica_lag_seconds")}
+    for key, blocks in (("buffer_hit_ratio", "buffer_blocks"),
+                        ("index_hit_ratio", "index_blocks")):
+        enough = (figures.get(blocks) or 0) >= MIN_BLOCKS
+        levels[key] = level(key, figures.get(key) if enough else None)
+    return levels
 
 
 def instrument_pool(engine) -> None:

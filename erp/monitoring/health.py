@@ -120,6 +120,21 @@ CHECKS = {"database": check_database, "cache": check_cache, "migrations": check_
           "disk": check_disk, "memory": check_memory}
 
 
+def check_replicas() -> dict:
+    """Only with DATABASE_REPLICA_URLS: a replica down or lagging is skipped (its reads go
+    to the primary), so the app is degraded, not unhealthy."""
+    from erp.replicas import get_replicas
+
+    replicas = get_replicas()
+    for replica in replicas.replicas:
+        replicas.check(replica)
+    status = replicas.status()
+    skipped = [r["name"] for r in status if not r["usable"]]
+    return {"status": "degraded" if skipped else "healthy", "replicas": status,
+            **({"message": f"skipped, reads go to the primary: {', '.join(skipped)}"}
+               if skipped else {})}
+
+
 def overall(checks: dict) -> str:
     statuses = {check["status"] for check in checks.values()}
     if "unhealthy" in statuses:
@@ -138,6 +153,8 @@ def readiness(*, detailed: bool = False) -> tuple[dict, int]:
                             "error": "skipped: the database is down"}
             continue
         checks[name] = _timed(check)
+    if current_app.extensions.get("erp_replicas") is not None:
+        checks["replicas"] = _timed(check_replicas)
     status = overall(checks)
     body = {"status": status, "timestamp": datetime.now(timezone.utc).isoformat(),
             "checks": checks}

@@ -31,6 +31,28 @@ DB_QUERIES = Counter("erp_db_queries", "SQL statements sent to the database")
 DB_SECONDS = Counter("erp_db_query_seconds", "Time spent in SQL statements")
 DB_QUERIES_PER_REQUEST = Histogram("erp_db_queries_per_request", "SQL statements per request",
                                    buckets=(0, 1, 2, 5, 10, 20, 50, 100))
+DB_SLOW_QUERIES = Counter("erp_db_slow_queries", "SQL statements slower than 100 ms")
+DB_SECONDS_PER_REQUEST = Histogram("erp_db_seconds_per_request", "Database time per request",
+                                   buckets=LATENCY_BUCKETS)
+DB_POOL_WAITS = Counter("erp_db_pool_waits", "Checkouts that found the pool exhausted and "
+                        "waited for a connection")
+DB_POOL_WAIT_SECONDS = Counter("erp_db_pool_wait_seconds", "Time spent waiting for a pooled "
+                               "connection")
+# Read from the database and this process's pool at each scrape (erp.monitoring.database).
+DB_POOL_CHECKED_OUT = Gauge("erp_db_pool_checked_out", "Pooled connections in use",
+                            multiprocess_mode="livesum")
+DB_POOL_CAPACITY = Gauge("erp_db_pool_capacity", "Pool size plus overflow",
+                         multiprocess_mode="livesum")
+DB_CONNECTIONS = Gauge("erp_db_connections", "Client connections to this database",
+                       multiprocess_mode="max")
+DB_MAX_CONNECTIONS = Gauge("erp_db_max_connections", "The server's max_connections",
+                           multiprocess_mode="max")
+DB_BUFFER_HIT_RATIO = Gauge("erp_db_buffer_hit_ratio_percent", "Blocks found in the buffer "
+                            "cache (PostgreSQL)", multiprocess_mode="max")
+DB_INDEX_HIT_RATIO = Gauge("erp_db_index_hit_ratio_percent", "Index blocks found in the buffer "
+                           "cache (PostgreSQL)", multiprocess_mode="max")
+DB_REPLICA_LAG = Gauge("erp_db_replica_lag_seconds", "Replay lag of the most behind replica",
+                       multiprocess_mode="max")
 CACHE_HITS = Counter("erp_cache_hits", "Cache reads that found a value")
 CACHE_MISSES = Counter("erp_cache_misses", "Cache reads that found nothing")
 CACHE_ERRORS = Counter("erp_cache_errors", "Cache calls that failed (cache down)")
@@ -49,11 +71,31 @@ def observe_request(endpoint: str, method: str, status: int, seconds: float, *,
     REQUEST_LATENCY.labels(*labels).observe(seconds)
     REQUESTS.labels(*labels).inc()
     DB_QUERIES_PER_REQUEST.observe(db_count)
+    DB_SECONDS_PER_REQUEST.observe(db_seconds)
 
 
-def observe_query(seconds: float) -> None:
+def observe_query(seconds: float, *, slow: bool = False) -> None:
     DB_QUERIES.inc()
     DB_SECONDS.inc(seconds)
+    if slow:
+        DB_SLOW_QUERIES.inc()
+
+
+def observe_pool_wait(seconds: float) -> None:
+    DB_POOL_WAITS.inc()
+    DB_POOL_WAIT_SECONDS.inc(seconds)
+
+
+def set_database_gauges(health: dict) -> None:
+    """The database's figures (erp.monitoring.database.server_health) into the gauges; a
+    figure the database does not give (SQLite, no replica) is not set."""
+    gauges = {"pool_checked_out": DB_POOL_CHECKED_OUT, "pool_capacity": DB_POOL_CAPACITY,
+              "connections": DB_CONNECTIONS, "max_connections": DB_MAX_CONNECTIONS,
+              "buffer_hit_ratio": DB_BUFFER_HIT_RATIO, "index_hit_ratio": DB_INDEX_HIT_RATIO,
+              "replica_lag_seconds": DB_REPLICA_LAG}
+    for key, gauge in gauges.items():
+        if health.get(key) is not None:
+            gauge.set(float(health[key]))
 
 
 def observe_cache(seconds: float, outcome: str) -> None:
@@ -139,6 +181,10 @@ def metrics():
     elif not client_allowed(config["METRICS_ALLOW_NETWORKS"]):
         abort(404)
     refresh_memory()
+    from erp.extensions import db
+    from erp.monitoring.database import server_health
+
+    set_database_gauges(server_health(db.engine))
     response = Response(exposition(), mimetype=None)
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     response.headers["Cache-Control"] = "no-store"

@@ -43,6 +43,9 @@ class Sample:
     db_count: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
+    db_slow: int = 0
+    checkouts: int = 0
+    pool_waits: int = 0
     at: float = field(default_factory=time.time)
 
 
@@ -95,9 +98,17 @@ class Recorder:
         }
         if sample.status >= 500:
             incr["err"] = 1
+        # database time per request, in the same buckets as the response time (its p95)
+        incr[f"q{latency_bucket(sample.db_ms)}"] = 1
         if sample.db_count:
             incr["db_n"] = sample.db_count
             incr["db_ms"] = sample.db_ms
+        if sample.db_slow:
+            incr["db_slow"] = sample.db_slow
+        if sample.checkouts:
+            incr["co"] = sample.checkouts
+        if sample.pool_waits:
+            incr["pw"] = sample.pool_waits
         if sample.cache_hits:
             incr["ch"] = sample.cache_hits
         if sample.cache_misses:
@@ -188,9 +199,10 @@ def _merge(buckets: list[dict]) -> dict[str, float]:
     return total
 
 
-def percentile(figures: dict[str, float], q: float) -> float | None:
-    """The q-quantile (0..1) of the latency histogram, interpolated inside its bucket."""
-    counts = [figures.get(f"h{i}", 0.0) for i in range(len(LATENCY_BOUNDS_MS))]
+def percentile(figures: dict[str, float], q: float, prefix: str = "h") -> float | None:
+    """The q-quantile (0..1) of a latency histogram (`h`: response time, `q`: database time
+    per request), interpolated inside its bucket."""
+    counts = [figures.get(f"{prefix}{i}", 0.0) for i in range(len(LATENCY_BOUNDS_MS))]
     n = sum(counts)
     if n <= 0:
         return None
@@ -221,6 +233,15 @@ def _figures(merged: dict[str, float], seconds: float) -> dict:
         "query_time_ms": (_round(merged["db_ms"] / merged["db_n"])
                           if merged.get("db_n") else None),
         "queries": int(merged.get("db_n", 0.0)),
+        "db_time_mean_ms": _round(merged.get("db_ms", 0.0) / n) if n else None,
+        "db_time_p95_ms": _round(percentile(merged, 0.95, "q")),
+        "slow_queries": int(merged.get("db_slow", 0.0)),
+        "slow_query_share": (_round(100.0 * merged.get("db_slow", 0.0) / merged["db_n"], 2)
+                             if merged.get("db_n") else None),
+        "checkouts": int(merged.get("co", 0.0)),
+        "pool_waits": int(merged.get("pw", 0.0)),
+        "pool_wait_share": (_round(100.0 * merged.get("pw", 0.0) / merged["co"], 2)
+                            if merged.get("co") else None),
     }
 
 
@@ -262,6 +283,10 @@ def summarize(buckets: dict[int, dict[str, float]], *, now: float, workers: list
         "query_time_ms": level("query_time_ms", figures["query_time_ms"]),
         "cache_hit_ratio": level("cache_hit_ratio", figures["cache_hit_ratio"]),
         "error_rate": level("error_rate", figures["error_rate"]),
+        "query_mean_ms": level("query_mean_ms", figures["query_time_ms"]),
+        "db_time_p95_ms": level("db_time_p95_ms", figures["db_time_p95_ms"]),
+        "slow_query_share": level("slow_query_share", figures["slow_query_share"]),
+        "pool_wait_share": level("pool_wait_share", figures["pool_wait_share"]),
     }
     result = {"figures": figures, "levels": levels, "workers": worker_rows,
               "available": available, "generated_at": now}
@@ -273,7 +298,7 @@ def summarize(buckets: dict[int, dict[str, float]], *, now: float, workers: list
 
 
 def _history(buckets: dict[int, dict[str, float]], current: int) -> dict:
-    labels, rpm, p95, query, errors, memory = [], [], [], [], [], []
+    labels, rpm, p95, query, errors, memory, db_p95 = [], [], [], [], [], [], []
     for minute in range(current - HISTORY_MINUTES + 1, current + 1):
         bucket = buckets.get(minute, {})
         figures = _figures(bucket, 60)
@@ -281,9 +306,10 @@ def _history(buckets: dict[int, dict[str, float]], current: int) -> dict:
         rpm.append(figures["requests"])
         p95.append(figures["p95_ms"])
         query.append(figures["query_time_ms"])
+        db_p95.append(figures["db_time_p95_ms"])
         errors.append(figures["error_rate"])
         memory.append(_round(bucket.get("mem")))
     return {"labels": labels, "requests": rpm, "p95_ms": p95, "query_time_ms": query,
-            "error_rate": errors, "memory_percent": memory,
+            "db_time_p95_ms": db_p95, "error_rate": errors, "memory_percent": memory,
             "thresholds": {"response_time_ms": [THRESHOLDS["response_time_ms"].warning,
                                                 THRESHOLDS["response_time_ms"].critical]}}

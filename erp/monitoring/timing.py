@@ -19,6 +19,7 @@ from erp import cache as safe_cache
 from erp.extensions import db
 from erp.monitoring import metrics
 from erp.monitoring.recorder import Sample
+from erp.monitoring.thresholds import SLOW_QUERY_MS
 
 log = logging.getLogger("erp.monitoring")
 
@@ -44,6 +45,9 @@ class RequestStats:
     cache_hits: int = 0
     cache_misses: int = 0
     cache_calls: int = 0
+    db_slow: int = 0  # statements slower than SLOW_QUERY_MS
+    checkouts: int = 0  # pooled connections checked out (erp.monitoring.database)
+    pool_waits: int = 0  # ... of which found the pool exhausted and waited
 
 
 _current: contextvars.ContextVar[RequestStats | None] = contextvars.ContextVar(
@@ -79,7 +83,9 @@ def _after_cursor(conn, cursor, statement, parameters, context, executemany):
     stats.db_ms += seconds * 1000
     if not statement.lstrip()[:16].upper().startswith(TRANSACTION_CONTROL):
         stats.db_count += 1
-        metrics.observe_query(seconds)
+        slow = seconds * 1000 > SLOW_QUERY_MS
+        stats.db_slow += slow
+        metrics.observe_query(seconds, slow=slow)
 
 
 def _error_cursor(context):
@@ -146,7 +152,8 @@ def _finish(response):
         monitor.recorder.record(Sample(
             endpoint=endpoint, status=status, duration_ms=duration_ms, db_ms=stats.db_ms,
             db_count=stats.db_count, cache_hits=stats.cache_hits,
-            cache_misses=stats.cache_misses))
+            cache_misses=stats.cache_misses, db_slow=stats.db_slow, checkouts=stats.checkouts,
+            pool_waits=stats.pool_waits))
         monitor.maybe_check_alerts()
     return response
 

@@ -17,7 +17,7 @@ from jinja2_fragments.flask import render_block
 from erp.auth import require_install_admin
 from erp.monitoring import database as analysis
 from erp.monitoring import get_monitor
-from erp.monitoring.thresholds import THRESHOLDS
+from erp.monitoring.thresholds import DATABASE_HEALTH, DATABASE_TARGETS, THRESHOLDS
 from erp.web import render
 
 bp = Blueprint("monitoring", __name__, url_prefix="/admin")
@@ -34,14 +34,15 @@ def _context() -> dict:
     monitor = get_monitor()
     if monitor is None:
         return {"summary": None, "alerts": [], "refresh": 5, "thresholds": THRESHOLDS}
-    summary = monitor.recorder.summary()
+    summary = monitor.summary()
     monitor.check_alerts(summary)
     alerts = [dict(alert, when=_when(alert.get("at"), "%Y-%m-%d %H:%M:%S"))
               for alert in monitor.recorder.alerts(20)]
     return {"summary": summary, "alerts": alerts,
             "updated": _when(summary["generated_at"], "%H:%M:%S"),
             "refresh": current_app.config.get("MONITORING_REFRESH_SECONDS", 5),
-            "thresholds": THRESHOLDS, "store": monitor.recorder.store.kind}
+            "thresholds": THRESHOLDS, "db_thresholds": {**DATABASE_TARGETS, **DATABASE_HEALTH},
+            "store": monitor.recorder.store.kind}
 
 
 @bp.route("/monitoring")
