@@ -170,10 +170,11 @@ def _post_sales_return(sales_return: SalesReturn, delivery: DeliveryNote,
     pairs = [(by_id[line.delivery_line_id], line.quantity) for line in sales_return.lines]
     _check_posting(sales_return, pairs, _delivery_sku, "delivered minus returned")
     for line, (delivered, qty) in zip(sales_return.lines, pairs):
-        stock.move(company_id=sales_return.company_id, product_id=delivered.order_item.product_id,
-                   warehouse_id=sales_return.warehouse_id, quantity=qty, kind="sales_return",
-                   user=user, source=stock.Source("sales_return_line", line.id,
-                                                  sales_return.number))
+        if delivered.product.stocked:  # a service carries no stock: only the quantity counts
+            stock.move(company_id=sales_return.company_id, product_id=delivered.product.id,
+                       warehouse_id=sales_return.warehouse_id, quantity=qty,
+                       kind="sales_return", user=user,
+                       source=stock.Source("sales_return_line", line.id, sales_return.number))
         delivered.returned_quantity = delivered.returned_quantity + qty
     sales_return.status, sales_return.posted_at = "posted", utcnow()
     db.session.flush()
@@ -294,11 +295,12 @@ def _post_purchase_return(purchase_return: PurchaseReturn, order: PurchaseOrder,
     pairs = [(by_id[line.order_item_id], line.quantity) for line in purchase_return.lines]
     _check_posting(purchase_return, pairs, _item_sku, "received minus returned")
     for line, (item, qty) in zip(purchase_return.lines, pairs):
-        # never below what is available: stock promised to orders stays
-        stock.move(company_id=purchase_return.company_id, product_id=item.product_id,
-                   warehouse_id=purchase_return.warehouse_id, quantity=-qty,
-                   kind="purchase_return", user=user,
-                   source=stock.Source("purchase_return_line", line.id, purchase_return.number))
+        if item.product.stocked:  # never below what is available: promised stock stays
+            stock.move(company_id=purchase_return.company_id, product_id=item.product_id,
+                       warehouse_id=purchase_return.warehouse_id, quantity=-qty,
+                       kind="purchase_return", user=user,
+                       source=stock.Source("purchase_return_line", line.id,
+                                           purchase_return.number))
         item.returned_quantity = item.returned_quantity + qty
     purchase_return.status, purchase_return.posted_at = "posted", utcnow()
     db.session.flush()

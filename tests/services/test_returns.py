@@ -279,3 +279,22 @@ def test_concurrent_postings_never_return_more_than_delivered(ret, app):
     assert sorted(outcomes) == ["posted", "refused"]
     assert on_hand(ret.widget, ret.back) == D(3)
     assert_ledger(ret)
+
+
+def test_a_returned_service_counts_but_moves_no_stock(env, make_user):
+    env.staff = make_user("staff")
+    order = new_order(env, [(env.service, "2")])
+    sales.confirm_order(order_id=order.id, **env.kw)
+    order = fresh(order.id)
+    delivery = deliveries.create_delivery(order_id=order.id,
+                                          quantities={order.items[0].id: "2"}, post=True,
+                                          **env.kw)
+    db.session.rollback()
+    line = db.session.scalar(select(DeliveryNoteLine).where(
+        DeliveryNoteLine.delivery_id == delivery.id))
+    before = counts()
+    returns.create_sales_return(company_id=env.company.id, user=env.user,
+                                delivery_id=delivery.id, quantities={line.id: "2"},
+                                warehouse_id=env.warehouse.id, reason="Not needed", post=True)
+    assert counts()[2] == before[2]  # no movement
+    assert db.session.get(DeliveryNoteLine, line.id).returned_quantity == D(2)
