@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
@@ -50,7 +50,39 @@ PURCHASE_RETURN_FLOW = _flow("purchasing.return", "post_purchase_return",
                              "cancel_purchase_return", "the goods leave the warehouse")
 
 
-class SalesReturn(Document, CompanyScoped, db.Model):
+class ReturnDocument(Document, CompanyScoped):
+    """What both kinds of return hold: the warehouse the goods come back into (leave
+    from), the date, the status, the reason, notes, when it was posted and who drafted it."""
+
+    number: Mapped[str] = mapped_column(String(30))
+    return_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    @declared_attr
+    def warehouse_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
+
+    @declared_attr
+    def created_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True,
+                             nullable=True)
+
+    @declared_attr
+    def warehouse(cls) -> Mapped[Warehouse]:
+        return relationship(Warehouse)
+
+    @declared_attr
+    def created_by(cls) -> Mapped[User | None]:
+        return relationship(User)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SalesReturn(ReturnDocument, db.Model):
     """Goods a customer sends back, against one posted delivery note, into a warehouse of
     the company chosen by the user. The customer is the delivery's, kept for the list."""
 
@@ -63,25 +95,13 @@ class SalesReturn(Document, CompanyScoped, db.Model):
         in_check("status", RETURN_STATUSES),
     )
 
-    number: Mapped[str] = mapped_column(String(30))
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_notes.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
                                              index=True)
-    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
-                                              index=True)
-    return_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    reason: Mapped[str] = mapped_column(String(REASON_MAX))
-    notes: Mapped[str] = mapped_column(Text, default="")
-    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     delivery: Mapped[DeliveryNote] = relationship()
     customer: Mapped[Customer] = relationship()
-    warehouse: Mapped[Warehouse] = relationship()
-    created_by: Mapped[User | None] = relationship()
     lines: Mapped[list[SalesReturnLine]] = relationship(
         back_populates="sales_return", order_by="SalesReturnLine.id",
         cascade="all, delete-orphan", passive_deletes=True)
@@ -95,9 +115,6 @@ class SalesReturn(Document, CompanyScoped, db.Model):
     @property
     def source(self) -> DeliveryNote:
         return self.delivery
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class SalesReturnLine(CompanyScoped, db.Model):
@@ -118,7 +135,7 @@ class SalesReturnLine(CompanyScoped, db.Model):
         return self.delivery_line
 
 
-class PurchaseReturn(Document, CompanyScoped, db.Model):
+class PurchaseReturn(ReturnDocument, db.Model):
     """Received goods sent back to the supplier of a purchase order, out of a warehouse of
     the company chosen by the user (by default the order's)."""
 
@@ -131,25 +148,13 @@ class PurchaseReturn(Document, CompanyScoped, db.Model):
         in_check("status", RETURN_STATUSES),
     )
 
-    number: Mapped[str] = mapped_column(String(30))
     order_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
                                              index=True)
-    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
-                                              index=True)
-    return_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    reason: Mapped[str] = mapped_column(String(REASON_MAX))
-    notes: Mapped[str] = mapped_column(Text, default="")
-    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     order: Mapped[PurchaseOrder] = relationship()
     supplier: Mapped[Supplier] = relationship()
-    warehouse: Mapped[Warehouse] = relationship()
-    created_by: Mapped[User | None] = relationship()
     lines: Mapped[list[PurchaseReturnLine]] = relationship(
         back_populates="purchase_return", order_by="PurchaseReturnLine.id",
         cascade="all, delete-orphan", passive_deletes=True)
@@ -163,9 +168,6 @@ class PurchaseReturn(Document, CompanyScoped, db.Model):
     @property
     def source(self) -> PurchaseOrder:
         return self.order
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class PurchaseReturnLine(CompanyScoped, db.Model):
