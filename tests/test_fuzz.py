@@ -39,13 +39,14 @@ from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
+from erp.blueprints.returns_pages import ReturnForm
 from erp.blueprints.purchasing import forms as purchasing_forms
 from erp.blueprints.quality.forms import InspectionForm, SupersedeForm
 from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
 from erp.services import forms as custom_forms
-from erp.services import production, purchasing, quality, sales, tasks
+from erp.services import deliveries, production, purchasing, quality, sales, tasks
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
@@ -122,6 +123,16 @@ def build_world() -> World:
     ship_line = sales.add_line(company_id=company.id, order_id=shipping.id, user=staff,
                                product_id=product.id, quantity="1")
     sales.confirm_order(company_id=company.id, order_id=shipping.id, user=users["manager"])
+    # a posted delivery and an order that received goods: what returns are made against
+    returning = sales.create_order(company_id=company.id, user=staff, customer_id=customer.id,
+                                   warehouse_id=main.id)
+    returning_line = sales.add_line(company_id=company.id, order_id=returning.id, user=staff,
+                                    product_id=product.id, quantity="2")
+    sales.confirm_order(company_id=company.id, order_id=returning.id, user=users["manager"])
+    delivered = deliveries.create_delivery(
+        company_id=company.id, order_id=returning.id, user=users["manager"],
+        quantities={returning_line.id: "2"}, post=True)
+    delivered_line = delivered.lines[0]
     po = purchasing.create_order(company_id=company.id, user=staff, supplier_id=supplier.id,
                                  warehouse_id=main.id)
     po_line = purchasing.add_line(company_id=company.id, user=staff, order_id=po.id,
@@ -131,6 +142,13 @@ def build_world() -> World:
     placed_line = purchasing.add_line(company_id=company.id, user=staff, order_id=placed.id,
                                       product_id=part.id, quantity="1000")
     purchasing.place_order(company_id=company.id, user=users["manager"], order_id=placed.id)
+    received = purchasing.create_order(company_id=company.id, user=staff,
+                                       supplier_id=supplier.id, warehouse_id=main.id)
+    received_line = purchasing.add_line(company_id=company.id, user=staff, order_id=received.id,
+                                        product_id=part.id, quantity="10")
+    purchasing.place_order(company_id=company.id, user=users["manager"], order_id=received.id)
+    purchasing.receive(company_id=company.id, user=staff, order_id=received.id,
+                       quantities={received_line.id: "5"}, warehouse_id=main.id)
     bom_line = production.add_bom_line(company_id=company.id, user=staff, product_id=product.id,
                                        component_id=part.id, quantity="2")
     employee = production.create_employee(company_id=company.id, user=staff, name="Fuzz employee")
@@ -163,7 +181,9 @@ def build_world() -> World:
 
     ids = dict(product=product.id, part=part.id, category=category.id, supplier=supplier.id,
                warehouse=main.id, spare=spare.id, customer=customer.id, so=so.id,
-               so_line=so_line.id, shipping=shipping.id, ship_line=ship_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
+               so_line=so_line.id, shipping=shipping.id, ship_line=ship_line.id, delivered=delivered.id,
+               delivered_line=delivered_line.id, received=received.id,
+               received_line=received_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
                placed_line=placed_line.id, bom_line=bom_line.id, employee=employee.id,
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
                user=other_user.id, staff=staff.id, form=custom_form.id, draft=draft.id,
@@ -187,7 +207,8 @@ def build_world() -> World:
         "new_password": "a much longer passphrase", "confirm": "a much longer passphrase",
         "current_password": "wrong", "receipt_token": "tok" + "x" * 20,
         f"qty-{placed_line.id}": "1", "reference": "DN-1", f"qty-{ship_line.id}": "1",
-        "delivery_date": date.today().isoformat(),
+        "delivery_date": date.today().isoformat(), "return_date": date.today().isoformat(),
+        f"qty-{delivered_line.id}": "1", f"qty-{received_line.id}": "1", "reason": "Damaged",
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
         # the answers of the checklist (tests/factories/forms.py) and the fill form's button
@@ -366,6 +387,12 @@ FORM_ROUTES = dict([
     route("sales.order_deliver", "staff",
           {**form_fields(SF.DeliveryForm), "qty-{ship_line}": "number", "post": "text"},
           order_id="shipping"),
+    route("sales.return_create", "staff",
+          {**form_fields(ReturnForm), "qty-{delivered_line}": "number", "post": "text"},
+          document_id="delivered"),
+    route("purchasing.return_create", "staff",
+          {**form_fields(ReturnForm), "qty-{received_line}": "number", "post": "text"},
+          document_id="received"),
     route("tasks.task_create", "staff", TaskForm),
     route("tasks.task_edit", "staff", TaskForm, task_id="task"),
     route("tasks.task_status", "staff", StatusForm, task_id="task"),
@@ -410,6 +437,8 @@ CSRF_ONLY = {
     "money.payment_terms_delete",
     # the logo: a file upload (its checks: tests/blueprints/test_money.py), and its removal
     "admin.company_logo_upload", "admin.company_logo_delete", "account.token_revoke",
+    "sales.return_post", "sales.return_cancel", "purchasing.return_post",
+    "purchasing.return_cancel",
 }
 
 

@@ -182,3 +182,49 @@ def test_0014_gives_orders_shipped_before_it_their_shipped_quantities(tmp_path, 
             assert conn.execute(text("SELECT COUNT(*) FROM delivery_notes")).scalar() == 0
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
+def test_0017_returns_downgrade_and_upgrade_again(tmp_path, redis_url):
+    """Downgraded, the returns and the returned quantities are gone (the ledger stays);
+    upgraded again, every line has nothing returned and over-returning is refused by the
+    database too."""
+    from sqlalchemy.exc import IntegrityError
+
+    from erp.services import deliveries, returns
+
+    app = _migrated_app(tmp_path, redis_url, "erp_returns")
+    with app.app_context():
+        upgrade()
+        company = CompanyFactory()
+        warehouse = WarehouseFactory(company=company)
+        service = ProductFactory(company=company, kind="service", sale_price=D("10"))
+        customer = CustomerFactory(company=company)
+        kw = {"company_id": company.id, "user": None}
+        order = sales.create_order(customer_id=customer.id, warehouse_id=warehouse.id, **kw)
+        item = sales.add_line(order_id=order.id, product_id=service.id, quantity="3", **kw)
+        sales.confirm_order(order_id=order.id, **kw)
+        delivery = deliveries.create_delivery(order_id=order.id, quantities={item.id: "3"},
+                                              post=True, **kw)
+        line_id = delivery.lines[0].id
+        returns.create_sales_return(delivery_id=delivery.id, quantities={line_id: "1"},
+                                    warehouse_id=warehouse.id, reason="Damaged", post=True,
+                                    **kw)
+        db.session.remove()
+
+        downgrade(revision="0017_returns-1")
+        with db.engine.connect() as conn:
+            tables = set(db.inspect(conn).get_table_names())
+            assert not tables & {"sales_returns", "sales_return_lines", "purchase_returns",
+                                 "purchase_return_lines"}
+            columns = {c["name"] for c in db.inspect(conn).get_columns("delivery_note_lines")}
+            assert "returned_quantity" not in columns
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text(
+                "SELECT returned_quantity FROM delivery_note_lines")).scalar() == 0
+        with pytest.raises(IntegrityError):
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE delivery_note_lines SET returned_quantity = 4"))
+        db.session.remove()
+        db.engine.dispose()

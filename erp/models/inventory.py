@@ -29,6 +29,8 @@ MOVEMENT_KINDS = {
     "sales_shipment": "Sales shipment",
     "production_consume": "Production consumption",
     "production_output": "Production output",
+    "sales_return": "Sales return",
+    "purchase_return": "Purchase return",
 }
 
 

@@ -133,6 +133,8 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
         Index("ix_purchase_order_items_order_product", "order_id", "product_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("received_quantity >= 0", name="received_not_negative"),
+        CheckConstraint("returned_quantity >= 0 AND returned_quantity <= received_quantity",
+                        name="returned_quantity_range"),
         CheckConstraint("unit_cost >= 0", name="unit_cost_not_negative"),
         CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
     )
@@ -143,6 +145,9 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
                                             index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     received_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    # what posted purchase returns (erp.services.returns) sent back of this line
+    returned_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                       server_default="0")
     unit_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)  # percent
     line_subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
@@ -161,6 +166,15 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
     @property
     def open_quantity(self) -> Decimal:
         return max(self.quantity - (self.received_quantity or ZERO), ZERO)
+
+    @property
+    def moved_quantity(self) -> Decimal:
+        """What a purchase return may send back of (erp/templates/returns/)."""
+        return self.received_quantity or ZERO
+
+    @property
+    def returnable_quantity(self) -> Decimal:
+        return (self.received_quantity or ZERO) - (self.returned_quantity or ZERO)
 
     @property
     def amendable(self) -> bool:

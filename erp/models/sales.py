@@ -435,13 +435,33 @@ class DeliveryNote(Document, CompanyScoped, db.Model):
 
 class DeliveryNoteLine(CompanyScoped, db.Model):
     __tablename__ = "delivery_note_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity",
+                        name="returned_quantity_range"),
+    )
 
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_notes.id", ondelete="CASCADE"), index=True)
     order_item_id: Mapped[int] = mapped_column(
         ForeignKey("sales_order_items.id", ondelete="RESTRICT"), index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
+    # what posted sales returns (erp.services.returns) took back of this line
+    returned_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                       server_default="0")
+
+    @property
+    def returnable_quantity(self) -> Decimal:
+        return self.quantity - (self.returned_quantity or ZERO)
+
+    # what a return form and page show of the line it returns (erp/templates/returns/)
+    @property
+    def product(self) -> Product:
+        return self.order_item.product
+
+    @property
+    def moved_quantity(self) -> Decimal:
+        return self.quantity
 
     delivery: Mapped[DeliveryNote] = relationship(back_populates="lines")
     order_item: Mapped[SalesOrderItem] = relationship()

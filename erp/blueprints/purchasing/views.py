@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_views
+from erp.blueprints.returns_pages import ReturnPages, register_return_pages
 from erp.blueprints.purchasing.forms import (LineAddForm, LineEditForm, OrderForm, ReceiveForm,
                                              ReorderForm)
 from erp.documents import header_form, register_actions
@@ -23,14 +24,17 @@ from erp.forms import choices
 from erp.formatting import plural
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Supplier, Warehouse
+from erp.models.returns import PurchaseReturn
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
 from erp.parsing import parse_id
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries import purchasing as queries
+from erp.queries import returns as return_queries
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
+from erp.services import returns as return_service
 from erp.web import redirect_after_post, render, split_line_errors
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
@@ -156,7 +160,11 @@ LINES = LineEditor(
     pick=Pick("product", "product_id", "No product with this SKU; pick one from the list."),
     section="order-{id}-lines", role=PurchaseOrder.workflow.edit_role,
     added=lambda item: f"Added {item.product.sku}.", not_added="Please correct the line.",
-    not_saved="Please correct the line.")
+    not_saved="Please correct the line.",
+    context=lambda order: {"return_kind": return_queries.PURCHASE,
+                           "purchase_returns": return_queries.returns_of(
+                               PurchaseReturn, PurchaseReturn.order_id, order.id,
+                               order.company_id) if order.receipts else None})
 
 
 @bp.route("/orders/<int:order_id>")
@@ -318,3 +326,16 @@ def receipt_list():
 @require_role("viewer")
 def receipt_detail(receipt_id: int):
     return render("purchasing/receipt_detail.html", receipt=queries.receipt_page(receipt_id))
+
+
+# Purchase returns (erp/blueprints/returns_pages.py)
+
+register_return_pages(bp, ReturnPages(
+    kind=return_queries.PURCHASE, model=PurchaseReturn,
+    list_spec=return_queries.PURCHASE_RETURNS, page=return_queries.purchase_return_page,
+    document=return_queries.order_for_return, lines=lambda order: order.items,
+    create=return_service.create_purchase_return, id_arg="order_id",
+    url="/orders/<int:document_id>/return",
+    default_warehouse=lambda order: order.warehouse_id,
+    refused=lambda order: None if any(item.received_quantity for item in order.items) else (
+        f"{order.number} has received nothing: there is nothing to return.")), prefix="")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from erp.auth import require_role
 from erp.crud import Resource
 from erp.lists import ARCHIVE_CHOICES
+from erp.blueprints.returns_pages import ReturnPages, register_return_pages
 from erp.blueprints.sales.forms import (CustomerForm, DeliveryForm, LineEditForm, LineForm,
                                        OrderForm)
 from erp.documents import header_form, register_actions
@@ -21,8 +22,10 @@ from erp.pdf import pdf_response
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
+from erp.models.returns import SalesReturn
 from erp.models.sales import (DELIVERY_STATUSES, ORDER_STATUSES, Customer, DeliveryNote,
                               IssuedDocument, SalesOrder, SalesOrderItem, Seller)
+from erp.queries import returns as return_queries
 from erp.queries import sales as queries
 from erp.queries.money import payment_terms_choices
 from erp.models.money import PaymentTerms
@@ -31,6 +34,7 @@ from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import DomainError, ValidationError
 from erp.services import deliveries as delivery_service
+from erp.services import returns as return_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
 from erp.web import picker_response, redirect_after_post, render, split_line_errors
@@ -286,7 +290,12 @@ def delivery_list():
 @bp.route("/deliveries/<int:delivery_id>")
 @require_role("viewer")
 def delivery_detail(delivery_id: int):
-    return render("sales/delivery_detail.html", delivery=queries.delivery_page(delivery_id))
+    delivery = queries.delivery_page(delivery_id)
+    returns = (return_queries.returns_of(SalesReturn, SalesReturn.delivery_id, delivery.id,
+                                         delivery.company_id)
+               if delivery.status == "posted" else None)
+    return render("sales/delivery_detail.html", delivery=delivery, returns=returns,
+                  kind=return_queries.SALES)
 
 
 register_actions(bp, DeliveryNote, delivery_service, detail="sales.delivery_detail",
@@ -312,3 +321,16 @@ def _delivery_document(delivery_id: int) -> dict:
     delivery = queries.delivery_page(delivery_id)
     return {"delivery": delivery, "order": delivery.order,
             "seller": Seller.of(current_user.company)}
+
+
+# --- sales returns (erp/blueprints/returns_pages.py) --------------------------------------
+
+register_return_pages(bp, ReturnPages(
+    kind=return_queries.SALES, model=SalesReturn, list_spec=return_queries.SALES_RETURNS,
+    page=return_queries.sales_return_page, document=return_queries.delivery_for_return,
+    lines=lambda delivery: delivery.lines, create=return_service.create_sales_return,
+    id_arg="delivery_id", url="/deliveries/<int:document_id>/return",
+    default_warehouse=lambda delivery: delivery.warehouse_id,
+    refused=lambda delivery: None if delivery.status == "posted" else (
+        f"{delivery.number} is {delivery.status_label.lower()}: only goods of a posted "
+        "delivery note can be returned.")), prefix="")

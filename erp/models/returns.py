@@ -1,0 +1,188 @@
+"""Returns: goods a customer sends back against a posted delivery note (SalesReturn), and
+goods sent back to a supplier from a purchase order's receipts (PurchaseReturn).
+
+Both are documents: draft -> posted (stock moves, erp.services.returns) or cancelled. What
+posted returns took back is kept on the line they return (`DeliveryNoteLine.returned_quantity`,
+`PurchaseOrderItem.returned_quantity`), so "never more than delivered (received) minus
+already returned" is a check on one locked row, not a sum over returns.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from erp.documents import Action, Document, Workflow
+from erp.extensions import db
+from erp.models.base import AwareDateTime, CompanyScoped, Quantity, in_check
+from erp.models.catalog import Supplier
+from erp.models.core import User
+from erp.models.inventory import Warehouse
+from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
+from erp.models.sales import Customer, DeliveryNote, DeliveryNoteLine
+
+RETURN_STATUSES = {"draft": "Draft", "posted": "Posted", "cancelled": "Cancelled"}
+RETURN_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dark"}
+REASON_MAX = 300
+
+
+def _flow(endpoint: str, post_service: str, cancel_service: str, moves: str) -> Workflow:
+    """draft -> posted / cancelled; a staff member drafts, a manager posts and cancels."""
+    return Workflow(
+        noun="return", states=RETURN_STATUSES, badges=RETURN_BADGES, endpoint=endpoint,
+        id_arg="return_id",
+        actions=[
+            Action("post", ("draft",), "posted", "manager", "Post", post_service,
+                   done=f"{{number}} posted: {moves}.", verb="posted",
+                   confirm=f"Post {{number}}? {moves.capitalize()}; this cannot be undone."),
+            Action("cancel", ("draft",), "cancelled", "manager", "Cancel return",
+                   cancel_service, done="{number} cancelled.", verb="cancelled",
+                   confirm="Cancel {number}? No stock moved with it.",
+                   style="btn btn-outline-danger"),
+        ])
+
+
+SALES_RETURN_FLOW = _flow("sales.return", "post_sales_return", "cancel_sales_return",
+                          "the goods are back in stock")
+PURCHASE_RETURN_FLOW = _flow("purchasing.return", "post_purchase_return",
+                             "cancel_purchase_return", "the goods leave the warehouse")
+
+
+class ReturnDocument(Document, CompanyScoped):
+    """What both kinds of return hold: the warehouse the goods come back into (leave
+    from), the date, the status, the reason, notes, when it was posted and who drafted it."""
+
+    number: Mapped[str] = mapped_column(String(30))
+    return_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    reason: Mapped[str] = mapped_column(String(REASON_MAX))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    @declared_attr
+    def warehouse_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
+
+    @declared_attr
+    def created_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True,
+                             nullable=True)
+
+    @declared_attr
+    def warehouse(cls) -> Mapped[Warehouse]:
+        return relationship(Warehouse)
+
+    @declared_attr
+    def created_by(cls) -> Mapped[User | None]:
+        return relationship(User)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SalesReturn(ReturnDocument, db.Model):
+    """Goods a customer sends back, against one posted delivery note, into a warehouse of
+    the company chosen by the user. The customer is the delivery's, kept for the list."""
+
+    __tablename__ = "sales_returns"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_sales_returns_company_date_id", "company_id", "return_date", "id"),
+        Index("ix_sales_returns_company_status", "company_id", "status"),
+        Index("ix_sales_returns_company_customer", "company_id", "customer_id"),
+        in_check("status", RETURN_STATUSES),
+    )
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_notes.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+
+    delivery: Mapped[DeliveryNote] = relationship()
+    customer: Mapped[Customer] = relationship()
+    lines: Mapped[list[SalesReturnLine]] = relationship(
+        back_populates="sales_return", order_by="SalesReturnLine.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = SALES_RETURN_FLOW
+
+    @property
+    def party(self) -> Customer:
+        return self.customer
+
+    @property
+    def source(self) -> DeliveryNote:
+        return self.delivery
+
+
+class SalesReturnLine(CompanyScoped, db.Model):
+    __tablename__ = "sales_return_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("sales_returns.id", ondelete="CASCADE"), index=True)
+    delivery_line_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_note_lines.id", ondelete="RESTRICT"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    sales_return: Mapped[SalesReturn] = relationship(back_populates="lines")
+    delivery_line: Mapped[DeliveryNoteLine] = relationship()
+
+    @property
+    def source_line(self) -> DeliveryNoteLine:
+        return self.delivery_line
+
+
+class PurchaseReturn(ReturnDocument, db.Model):
+    """Received goods sent back to the supplier of a purchase order, out of a warehouse of
+    the company chosen by the user (by default the order's)."""
+
+    __tablename__ = "purchase_returns"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_purchase_returns_company_date_id", "company_id", "return_date", "id"),
+        Index("ix_purchase_returns_company_status", "company_id", "status"),
+        Index("ix_purchase_returns_company_supplier", "company_id", "supplier_id"),
+        in_check("status", RETURN_STATUSES),
+    )
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
+                                             index=True)
+
+    order: Mapped[PurchaseOrder] = relationship()
+    supplier: Mapped[Supplier] = relationship()
+    lines: Mapped[list[PurchaseReturnLine]] = relationship(
+        back_populates="purchase_return", order_by="PurchaseReturnLine.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = PURCHASE_RETURN_FLOW
+
+    @property
+    def party(self) -> Supplier:
+        return self.supplier
+
+    @property
+    def source(self) -> PurchaseOrder:
+        return self.order
+
+
+class PurchaseReturnLine(CompanyScoped, db.Model):
+    __tablename__ = "purchase_return_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_returns.id", ondelete="CASCADE"), index=True)
+    order_item_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_order_items.id", ondelete="RESTRICT"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    purchase_return: Mapped[PurchaseReturn] = relationship(back_populates="lines")
+    order_item: Mapped[PurchaseOrderItem] = relationship()
+
+    @property
+    def source_line(self) -> PurchaseOrderItem:
+        return self.order_item
