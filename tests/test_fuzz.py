@@ -183,6 +183,7 @@ def build_world() -> World:
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
         # the answers of the checklist (tests/factories/forms.py) and the fill form's button
         "f2": "yes", "f3": "4.5", "f5": "UPS", "f7": "FUZZ-PART", "action": "submit",
+        "form_id": str(custom_form.id),  # the form a work order asks for
     }
     foreign = {
         "product": f"x [#{f_product.id}]", "component": "FOREIGN-SKU",
@@ -328,6 +329,8 @@ FORM_ROUTES = dict([
     route("production.workorder_create", "staff", PF.WorkOrderForm, order_id="mo"),
     route("production.workorder_edit", "staff", PF.WorkOrderForm, work_order_id="work_order"),
     route("production.workorder_status", "staff", PF.WorkOrderStatusForm,
+          work_order_id="work_order"),
+    route("production.workorder_form", "manager", fields(form_id="choice"),
           work_order_id="work_order"),
     route("purchasing.order_create", "staff", PUF.OrderForm),
     route("purchasing.order_edit", "staff", PUF.OrderForm, order_id="po"),
