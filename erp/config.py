@@ -81,7 +81,7 @@ def from_environment() -> dict:
         **({"CACHE_DIR": os.environ["CACHE_DIR"]} if os.environ.get("CACHE_DIR") else {}),
         **{name: _env_int(name, getattr(Config, name)) for name in (
             "IMPORT_UPLOAD_USER_BYTES", "IMPORT_UPLOAD_USER_FILES", "IMPORT_UPLOAD_TOTAL_BYTES",
-            "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS")},
+            "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS", "FORM_UPLOAD_MAX_BYTES")},
         **({"RATELIMIT_API": os.environ["RATELIMIT_API"]} if os.environ.get("RATELIMIT_API")
            else {}),
     }
@@ -117,6 +117,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # a photo or file answer of a custom form (kept in the database); a request above
+    # MAX_CONTENT_LENGTH is refused whole (413), so keep this below it
+    FORM_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 
     RATELIMIT_ENABLED = True
     RATELIMIT_DEFAULT = "600 per minute"

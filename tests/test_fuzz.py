@@ -217,6 +217,7 @@ def build_world() -> World:
         "payment_terms_id": str(terms.id), "default_payment_terms_id": str(terms.id),
         "rate": "20", "days": "30", "currency": "TRY", "timezone": "Europe/Istanbul",
         "admin_email": "new-admin@example.com", "admin_password": "a much longer passphrase",
+        "form_id": str(custom_form.id),  # the form a work order asks for
     }
     foreign = {
         "product": f"x [#{f_product.id}]", "component": "FOREIGN-SKU",
@@ -365,6 +366,8 @@ FORM_ROUTES = dict([
     route("production.workorder_create", "staff", PF.WorkOrderForm, order_id="mo"),
     route("production.workorder_edit", "staff", PF.WorkOrderForm, work_order_id="work_order"),
     route("production.workorder_status", "staff", PF.WorkOrderStatusForm,
+          work_order_id="work_order"),
+    route("production.workorder_form", "manager", fields(form_id="choice"),
           work_order_id="work_order"),
     route("purchasing.order_create", "staff", PUF.OrderForm),
     route("purchasing.order_edit", "staff", PUF.OrderForm, order_id="po"),

@@ -15,14 +15,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
+                        LargeBinary, Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
 from erp.models.catalog import Category, Product
 from erp.models.core import User
+from erp.models.production import WorkOrder
 from erp.models.fields import Text as TextField
 
 FIELD_KINDS = {
@@ -38,11 +39,19 @@ FIELD_KINDS = {
     "customer": "Customer",
     "supplier": "Supplier",
     "employee": "Employee",
+    "photo": "Photo",
+    "file": "File (image or PDF)",
     "section": "Section heading",
 }
 NUMBER_KINDS = ("number", "decimal")
 LIST_KINDS = ("choice", "choices")
 RECORD_KINDS = ("product", "customer", "supplier", "employee")
+# an uploaded file, kept in the database (a tenant leaves whole; every app host serves it):
+# the content types each kind accepts, recognised by the file's first bytes
+FILE_KINDS = {"photo": ("image/png", "image/jpeg", "image/webp"),
+              "file": ("image/png", "image/jpeg", "image/webp", "application/pdf")}
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
+FILE_NAME_MAX = 200
 SUBMISSION_STATUSES = {"draft": "Draft", "submitted": "Submitted"}
 
 FORM_TEXT = {
@@ -169,9 +178,14 @@ class FormSubmission(CompanyScoped, db.Model):
     receipt_reference: Mapped[str] = mapped_column(String(60), default="")
     inspection_id: Mapped[int | None] = mapped_column(
         ForeignKey("quality_inspections.id", ondelete="SET NULL"), index=True, nullable=True)
+    # the work order it was filled for (its form, named by a FormLink): finishing the work
+    # order needs a submitted one
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="SET NULL"), index=True, nullable=True)
 
     form: Mapped[CustomForm] = relationship()
     product: Mapped[Product | None] = relationship()
+    work_order: Mapped[WorkOrder | None] = relationship()
     version: Mapped[FormVersion] = relationship()
     created_by: Mapped[User | None] = relationship()
     answers: Mapped[list[FormAnswer]] = relationship(
@@ -194,7 +208,8 @@ class FormSubmission(CompanyScoped, db.Model):
 class FormAnswer(CompanyScoped, db.Model):
     """One field's answer; only the value column of the field's kind is set (several of
     a list: the choices, a line each, in value_text; a record: its id in value_number and
-    its name then in value_text)."""
+    its name then in value_text; a file: its name in value_text, its bytes in file_data,
+    loaded only when asked for)."""
 
     __tablename__ = "form_answers"
     __table_args__ = (
@@ -219,19 +234,33 @@ class FormAnswer(CompanyScoped, db.Model):
     value_number: Mapped[Decimal | None] = mapped_column(NumberValue, nullable=True)
     value_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     value_bool: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    file_type: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    file_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    file_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
     submission: Mapped[FormSubmission] = relationship(back_populates="answers")
+
+    @property
+    def is_image(self) -> bool:
+        return self.file_type in IMAGE_TYPES
+
+
+ONE_SUBJECT = ("(CASE WHEN product_id IS NULL THEN 0 ELSE 1 END"
+               " + CASE WHEN category_id IS NULL THEN 0 ELSE 1 END"
+               " + CASE WHEN work_order_id IS NULL THEN 0 ELSE 1 END) = 1")
 
 
 class FormLink(CompanyScoped, db.Model):
     """A product or a category names the form its quality inspections are filled on (a
-    product's own link wins over its category's)."""
+    product's own link wins over its category's); a work order names the form that must
+    be submitted for it before it is finished."""
 
     __tablename__ = "form_links"
     __table_args__ = (
         UniqueConstraint("company_id", "product_id"),
         UniqueConstraint("company_id", "category_id"),
-        CheckConstraint("(product_id IS NULL) <> (category_id IS NULL)", name="one_subject"),
+        UniqueConstraint("company_id", "work_order_id"),
+        CheckConstraint(ONE_SUBJECT, name="one_subject"),
     )
 
     form_id: Mapped[int] = mapped_column(ForeignKey("custom_forms.id", ondelete="CASCADE"),
@@ -240,12 +269,18 @@ class FormLink(CompanyScoped, db.Model):
         ForeignKey("products.id", ondelete="CASCADE"), index=True, nullable=True)
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="CASCADE"), index=True, nullable=True)
+    work_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), index=True, nullable=True)
 
     form: Mapped[CustomForm] = relationship()
     product: Mapped[Product | None] = relationship()
     category: Mapped[Category | None] = relationship()
+    work_order: Mapped[WorkOrder | None] = relationship()
 
     @property
     def subject(self) -> str:
-        return f"Product {self.product}" if self.product is not None else (
-            f"Category {self.category}")
+        if self.product_id is not None:
+            return f"Product {self.product}"
+        if self.work_order_id is not None:
+            return f"Work order {self.work_order.name}"
+        return f"Category {self.category}"

@@ -148,7 +148,8 @@ def form_links(form: CustomForm) -> list[FormLink]:
     return list(db.session.scalars(
         select(FormLink).where(FormLink.company_id == form.company_id,
                                FormLink.form_id == form.id)
-        .options(joinedload(FormLink.product), joinedload(FormLink.category))
+        .options(joinedload(FormLink.product), joinedload(FormLink.category),
+                 joinedload(FormLink.work_order))
         .order_by(FormLink.category_id.is_(None), FormLink.id).limit(LINKS_SHOWN)))
 
 

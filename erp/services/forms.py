@@ -15,27 +15,39 @@ Rules:
   keyed by the field's key). A draft may leave required fields empty; submitting may not.
   Answers of fields whose condition is not met are dropped. A submitted form is
   read-only. Every save writes an audit entry in the same transaction.
+- A photo or file field takes an upload, recognised by its first bytes (PNG, JPEG, WebP;
+  a file field also a PDF), at most FORM_UPLOAD_MAX_BYTES; its bytes are kept on the
+  answer row (the database: a company leaves whole, every app host serves it). A draft
+  saved again without a new file keeps the one it has (`KEEP`).
+- A work order may name a form (`set_work_order_form`, a FormLink row): finishing it needs
+  a submitted submission of that form made for it (`work_order_form_missing`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import base64
+import os
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
 from erp.extensions import db
 from erp.models import User
 from erp.models.base import utcnow
 from erp.models.catalog import Category, Product, Supplier
 from erp.models.core import company_today
-from erp.models.forms import (FIELD_KINDS, FIELD_TEXT, FORM_TEXT, LIST_KINDS, LONG_TEXT_MAX,
+from erp.models.forms import (FIELD_KINDS, FIELD_TEXT, FILE_KINDS, FILE_NAME_MAX, FORM_TEXT,
+                              IMAGE_TYPES, LIST_KINDS, LONG_TEXT_MAX,
                               NUMBER_KINDS, NUMBER_LIMIT, OPTION_LIMIT, OPTIONS_MAX,
                               RECORD_KINDS, SHORT_TEXT_MAX, CustomForm, FormAnswer, FormField,
                               FormLink, FormSubmission, FormVersion)
-from erp.models.production import Employee
+from erp.models.production import Employee, WorkOrder
 from erp.models.sales import Customer
 from erp.services import DomainError, NotFound, PermissionDenied, ValidationError, atomic
 from erp.services import audit, pickers
@@ -355,11 +367,68 @@ def remove_field(*, company_id: int, form_id: int, key: str, user: User) -> None
 
 # ---------------------------------------------------------------- filling
 
+@dataclass(frozen=True)
+class Upload:
+    """A checked upload of a photo or file field."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+KEEP = object()  # a file field's answer: the file the draft has already
+UPLOAD_TYPES_TEXT = {"photo": "a PNG, JPEG or WebP image",
+                     "file": "a PNG, JPEG or WebP image or a PDF"}
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type the file's first bytes show (None: not one accepted)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def _file_name(name: str) -> str:
+    """The upload's own name, without a path or control characters, bounded."""
+    name = os.path.basename(name.replace("\\", "/"))
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[-FILE_NAME_MAX:] or "file"
+
+
+def _upload(field: FormField, raw: Any, errors: dict) -> Upload | None:
+    """A photo or file field's upload (a werkzeug FileStorage, or none chosen), checked by
+    its size and its content, never by its name or the browser's word."""
+    if raw is None or not getattr(raw, "filename", ""):
+        return None
+    limit = current_app.config["FORM_UPLOAD_MAX_BYTES"]
+    data = raw.read(limit + 1)
+    if not data:
+        add_error(errors, field.key, "The file is empty.")
+        return None
+    if len(data) > limit:
+        add_error(errors, field.key,
+                  f"The file is too large: at most {limit / 1024 / 1024:.3g} MB.")
+        return None
+    content_type = sniff(data)
+    if content_type not in FILE_KINDS[field.kind]:
+        add_error(errors, field.key, f"Upload {UPLOAD_TYPES_TEXT[field.kind]}.")
+        return None
+    return Upload(_file_name(raw.filename), content_type, data)
+
+
 def _answer(field: FormField, raw: Any, company_id: int, errors: dict) -> Any:
     """The parsed answer of one field (None: no answer), or an error on its key."""
     key = field.key
     if isinstance(raw, (list, tuple)) and field.kind != "choices":
         raw = raw[0] if raw else ""
+    if field.kind in FILE_KINDS:
+        return _upload(field, raw, errors)
     if field.kind == "choices":
         picked = [str(value) for value in (raw if isinstance(raw, (list, tuple)) else
                                            ([raw] if raw else []))]
@@ -434,13 +503,17 @@ def unmet(version: FormVersion, raw: Mapping[str, Any]) -> set[str]:
 
 
 def parse_answers(version: FormVersion, raw: Mapping[str, Any], company_id: int, *,
-                  submit: bool) -> dict[str, Any]:
+                  submit: bool, kept: Collection[str] = ()) -> dict[str, Any]:
     """The answers of the shown fields by key; every problem at once as a ValidationError
-    (a draft may leave required fields empty)."""
+    (a draft may leave required fields empty). `kept`: the keys of the file fields whose
+    file the draft has: without a new upload, their answer is KEEP."""
     errors: dict[str, list[str]] = {}
     fields = [field for field in version.fields if field.answers]
     values = {field.key: _answer(field, raw.get(field.key), company_id, errors)
               for field in fields}
+    for key in kept:
+        if key in values and values[key] is None and key not in errors:
+            values[key] = KEEP
     by_key = {field.key: field for field in fields}
     shown = {}
     for field in fields:
@@ -464,6 +537,8 @@ def _store(submission: FormSubmission, version: FormVersion, values: Mapping[str
             continue
         value = values.get(field.key)
         answer = by_field.get(field.id)
+        if value is KEEP:
+            continue
         old = display(field, answer) if answer is not None else ""
         if value is None:
             if answer is not None:
@@ -486,6 +561,10 @@ def _store(submission: FormSubmission, version: FormVersion, values: Mapping[str
             elif field.kind in RECORD_KINDS:
                 answer.value_number = Decimal(value.id)
                 answer.value_text = str(value)[:SHORT_TEXT_MAX]
+            elif field.kind in FILE_KINDS:
+                answer.value_text = value.name
+                answer.file_type, answer.file_size = value.content_type, len(value.data)
+                answer.file_data = value.data
             else:
                 answer.value_text = value
         new = display(field, answer) if value is not None else ""
@@ -512,7 +591,7 @@ def display(field: FormField, answer: FormAnswer | None) -> str:
 
 def raw_value(field: FormField, answer: FormAnswer | None) -> Any:
     """An answer as the fill form's input shows it again."""
-    if answer is None:
+    if answer is None or field.kind in FILE_KINDS:  # a file input shows no value
         return [] if field.kind == "choices" else ""
     if field.kind == "choices":
         return (answer.value_text or "").splitlines()
@@ -564,12 +643,13 @@ def can_edit_submission(submission: FormSubmission, user: User) -> bool:
 
 def save_submission(*, company_id: int, form_id: int, user: User, answers: Mapping[str, Any],
                     submit: bool, submission_id: int | None = None,
-                    product_id: int | None = None,
-                    receipt_reference: str = "") -> FormSubmission:
+                    product_id: int | None = None, receipt_reference: str = "",
+                    work_order_id: int | None = None) -> FormSubmission:
     """Start (no `submission_id`) or continue a draft and save its answers; `submit`
     finishes it (required fields answered), after which it is read-only. A new submission
     may be a quality inspection of `product_id` (and a goods receipt): submitting it
-    records the inspection its answers decide. Raises NotFound, ValidationError (every
+    records the inspection its answers decide; or made for `work_order_id`, which names
+    this form. A photo or file field's answer is an uploaded FileStorage. Raises NotFound, ValidationError (every
     field's problem), DomainError (archived form, submitted already), PermissionDenied
     (another's draft). Commits."""
     with atomic():
@@ -580,6 +660,9 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
             version = latest_version(form)
             submission = None
             subject = _subject(company_id, product_id, receipt_reference)
+            if work_order_id is not None:
+                subject["work_order_id"] = _form_work_order(company_id, form, work_order_id).id
+            kept: set[str] = set()
         else:
             submission = get_submission(company_id, form_id, submission_id)
             if not submission.is_draft:
@@ -588,7 +671,8 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
                 raise PermissionDenied("Only its author or a manager may continue this draft.")
             version = db.session.scalar(select(FormVersion).where(
                 FormVersion.id == submission.version_id).options(selectinload(FormVersion.fields)))
-        values = parse_answers(version, answers, company_id, submit=submit)
+            kept = {answer.field_key for answer in submission.answers if answer.file_type}
+        values = parse_answers(version, answers, company_id, submit=submit, kept=kept)
         if submission is None:
             submission = FormSubmission(company_id=company_id, form_id=form.id,
                                         version_id=version.id, status="draft",
@@ -702,6 +786,130 @@ def unlink_form(*, company_id: int, form_id: int, link_id: int, user: User) -> N
                      record_type=FORM_RECORD, record_id=form.id,
                      summary=f"{form.name}: no longer the inspection form of {link.subject}")
         db.session.delete(link)
+
+
+# ---------------------------------------------------------------- files
+
+def file_answers(submission: FormSubmission) -> dict[str, FormAnswer]:
+    """The answers of a submission that hold a file, by field key (no query: the answers
+    are loaded, their bytes are not)."""
+    return {answer.field_key: answer for answer in submission.answers if answer.file_type}
+
+
+def get_file(company_id: int, form_id: int, submission_id: int, key: str) -> FormAnswer:
+    """The answer holding the file of field `key`, with its bytes. Raises NotFound."""
+    answer = db.session.scalar(
+        select(FormAnswer).where(FormAnswer.company_id == company_id,
+                                 FormAnswer.form_id == form_id,
+                                 FormAnswer.submission_id == submission_id,
+                                 FormAnswer.field_key == key,
+                                 FormAnswer.file_type.is_not(None))
+        .options(undefer(FormAnswer.file_data)))
+    if answer is None:
+        raise NotFound("No such file.")
+    return answer
+
+
+def image_data_urls(submission: FormSubmission) -> dict[str, str]:
+    """The images of a submission as data: URLs by field key (one query), for its PDF."""
+    rows = db.session.execute(
+        select(FormAnswer.field_key, FormAnswer.file_type, FormAnswer.file_data)
+        .where(FormAnswer.company_id == submission.company_id,
+               FormAnswer.submission_id == submission.id,
+               FormAnswer.file_type.in_(IMAGE_TYPES)))
+    return {key: f"data:{kind};base64,{base64.b64encode(data).decode()}"
+            for key, kind, data in rows}
+
+
+# ---------------------------------------------------------------- work orders
+
+def _form_work_order(company_id: int, form: CustomForm, work_order_id: int) -> WorkOrder:
+    """The company's work order that names `form`. Raises NotFound, ValidationError."""
+    work_order = company_record(WorkOrder, company_id, work_order_id)
+    if work_order is None:
+        raise NotFound("No such work order.")
+    if work_order_form(company_id, work_order.id) != form:
+        raise ValidationError(f"Work order {work_order.name} does not ask for this form.")
+    return work_order
+
+
+def work_order_form(company_id: int, work_order_id: int) -> CustomForm | None:
+    """The form a work order asks for (None: none)."""
+    return db.session.scalar(
+        select(CustomForm).join(FormLink, FormLink.form_id == CustomForm.id)
+        .where(FormLink.company_id == company_id, FormLink.work_order_id == work_order_id))
+
+
+FORM_CHOICES = 300
+
+
+def form_choices(company_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the company's active forms, by name (bounded): a work order's choice."""
+    return list(db.session.execute(
+        select(CustomForm.id, CustomForm.name).where(CustomForm.company_id == company_id,
+                                                     CustomForm.active.is_(True))
+        .order_by(CustomForm.name).limit(FORM_CHOICES)).all())
+
+
+def work_order_submissions(company_id: int, work_order_id: int,
+                           limit: int = 20) -> list[FormSubmission]:
+    """The latest submissions made for a work order (bounded), newest first."""
+    return list(db.session.scalars(
+        select(FormSubmission).where(FormSubmission.company_id == company_id,
+                                     FormSubmission.work_order_id == work_order_id)
+        .order_by(FormSubmission.created_at.desc(), FormSubmission.id.desc()).limit(limit)))
+
+
+def work_order_form_missing(company_id: int, work_order: WorkOrder) -> str | None:
+    """Why the work order may not be finished yet: the form it asks for has no submitted
+    submission made for it (None: nothing is missing)."""
+    form = work_order_form(company_id, work_order.id)
+    if form is None:
+        return None
+    done = db.session.scalar(select(FormSubmission.id).where(
+        FormSubmission.company_id == company_id, FormSubmission.work_order_id == work_order.id,
+        FormSubmission.form_id == form.id, FormSubmission.status == "submitted").limit(1))
+    if done is not None:
+        return None
+    return (f"Work order {work_order.name} asks for the form “{form.name}”: "
+            "fill it in and submit it before finishing the work order.")
+
+
+def set_work_order_form(*, company_id: int, work_order_id: int, user: User,
+                        form_id: int | None) -> WorkOrder:
+    """Name the form a work order asks for (None: none), as a FormLink row. Manager.
+    Raises NotFound, ValidationError. Commits."""
+    if not user.has_role("manager"):
+        raise PermissionDenied("Only a manager may choose a work order's form.")
+    with atomic():
+        work_order = company_record(WorkOrder, company_id, work_order_id)
+        if work_order is None:
+            raise NotFound("No such work order.")
+        link = db.session.scalar(select(FormLink).where(
+            FormLink.company_id == company_id, FormLink.work_order_id == work_order.id))
+        old = link.form_id if link is not None else None
+        form = None
+        if form_id is not None:
+            form = db.session.scalar(select(CustomForm).where(
+                CustomForm.id == form_id, CustomForm.company_id == company_id))
+            if form is None or not form.active:
+                raise ValidationError(field_errors={"form_id": ["Choose an active form."]})
+        if old == form_id:
+            return work_order
+        if form is None:
+            db.session.delete(link)
+        else:
+            if link is None:
+                link = FormLink(company_id=company_id, work_order_id=work_order.id)
+                db.session.add(link)
+            link.form_id = form.id
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="form",
+                     record_type="work_order", record_id=work_order.id,
+                     summary=f"Work order {work_order.name}: "
+                             + (f"asks for the form “{form.name}”" if form else "no form"),
+                     changes={"form_id": (old, form_id)})
+    return work_order
 
 
 def delete_draft(*, company_id: int, form_id: int, submission_id: int, user: User) -> None:

@@ -23,8 +23,9 @@ from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import (WORK_ORDER_STATUSES, BomLine, Employee, ProductionOrder,
                                    ProductionOrderComponent, WorkOrder)
 from erp.models.quality import QualityInspection
-from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
-                          atomic, audit, sequences, stock)
+from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDenied,
+                          ValidationError, atomic, audit, sequences, stock)
+from erp.services import forms as form_service
 from erp.services.catalog import _delete, _set_active, receive_at_cost
 from erp.services.inventory import document_warehouse
 from erp.services.stock import InsufficientStock
@@ -729,6 +730,10 @@ def _move_work_order(company_id: int, work_order_id: int, user: User, action: st
         # the production order's lock too: completing it (which checks its steps) and a
         # step's move take turns, so no step moves once the order is done
         _lock_order(company_id, work_order.production_order_id)
+        if WorkOrder.workflow.actions[action].target == "done" and work_order.status != "done":
+            missing = form_service.work_order_form_missing(company_id, work_order)
+            if missing:
+                raise DomainError(missing)
         if not WorkOrder.workflow.begin(work_order, action, user):
             return work_order
         changes = audit.diff(work_order, {"status": WorkOrder.workflow.actions[action].target})

@@ -41,3 +41,54 @@ def checklist(user, name: str = "Incoming goods", *, required_temperature: bool 
         condition_value="no")
     add("Product", "product")
     return form, keys
+
+
+def image_bytes(kind: str = "PNG") -> bytes:
+    """A small real image (PNG, JPEG or WEBP), as a camera would upload it."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(buffer, kind)
+    return buffer.getvalue()
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def upload(data: bytes, name: str = "photo.png"):
+    """An uploaded file as the service receives it from a request."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    return FileStorage(BytesIO(data), filename=name)
+
+
+def photo_form(user, name: str = "Machine check"):
+    """A form with a required photo, an optional file (image or PDF) and a note.
+    Returns (form, {label: key})."""
+    form = form_service.create_form(company_id=user.company_id, user=user, name=name)
+    keys = {}
+    for label, kind, required in (("Photo", "photo", True), ("Report", "file", False),
+                                  ("Note", "text", False)):
+        keys[label] = form_service.add_field(company_id=user.company_id, form_id=form.id,
+                                             user=user, label=label, kind=kind,
+                                             required=required).key
+    return form, keys
+
+
+def work_order_for(company, user, name: str = "Assemble"):
+    """An open work order of a planned production order."""
+    from decimal import Decimal
+
+    from tests.factories.catalog import ProductFactory, WarehouseFactory
+    from tests.factories.production import BomLineFactory, WorkOrderFactory, make_order
+
+    part = ProductFactory(company=company, kind="component")
+    gadget = ProductFactory(company=company, kind="finished_good")
+    BomLineFactory(company=company, product_id=gadget.id, component_id=part.id,
+                   quantity=Decimal("1"))
+    order = make_order(company, user, gadget, "1", warehouse=WarehouseFactory(company=company))
+    return WorkOrderFactory(company=company, production_order_id=order.id, name=name)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, SelectField, SelectMultipleField, StringField,
+from wtforms import (BooleanField, FileField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import Length, Optional
 
 from erp.forms import choices
-from erp.models.forms import (FIELD_KINDS, LONG_TEXT_MAX, NUMBER_KINDS, OPTION_LIMIT,
+from erp.models.forms import (FIELD_KINDS, FILE_KINDS, LONG_TEXT_MAX, NUMBER_KINDS, OPTION_LIMIT,
                               OPTIONS_MAX, SHORT_TEXT_MAX, FormField, FormVersion)
 
 KIND_CHOICES = list(FIELD_KINDS.items())
@@ -87,6 +87,8 @@ def _question(field: FormField):
     if field.kind == "choices":
         return SelectMultipleField(**common, validate_choice=False, choices=choices(
             [(choice, choice) for choice in field.choices]))
+    if field.kind in FILE_KINDS:  # the accept list helps the browser; the service decides
+        return FileField(**common, render_kw={"accept": ",".join(FILE_KINDS[field.kind])})
     if field.kind in PICKER_URLS:
         return StringField(**common, render_kw={"placeholder": "Type to search"})
     return None

@@ -7,11 +7,14 @@
 | /forms/<id>/links[/<link_id>/delete]     | manager (the products and categories inspected on it) |
 | /forms/<id>/fill                         | staff   |
 | /forms/<id>/submissions[/<sid>[/print, /pdf]] | viewer (list, CSV, page, print, PDF) |
+| /forms/<id>/submissions/<sid>/files/<key> | viewer (a photo or file answer) |
 | /forms/<id>/submissions/<sid>/edit       | staff   (continue a draft) |
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, request, send_file, url_for
 from flask_login import current_user
 
 from erp.auth import require_role
@@ -19,7 +22,8 @@ from erp.blueprints.forms.forms import CustomFormForm, FieldForm, fill_form, pic
 from erp.csv_io import SAFE_FILENAME, export_limited
 from erp.extensions import db
 from erp.models.catalog import Product
-from erp.models.forms import CustomForm, FormSubmission, FormVersion
+from erp.models.forms import FILE_KINDS, CustomForm, FormSubmission, FormVersion
+from erp.models.production import WorkOrder
 from erp.models.sales import Seller
 from erp.pdf import pdf_response
 from erp.parsing import parse_id
@@ -218,8 +222,15 @@ def field_delete(form_id: int, key: str):
 def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmission | None):
     """The fill page of a new submission or a draft; POST saves it (`action`: draft or
     submit) and goes to the submission's page. A new one may inspect a product (and a
-    goods receipt): `?product=<id>&receipt=<reference>`."""
+    goods receipt): `?product=<id>&receipt=<reference>`, or be made for a work order that
+    asks for this form: `?work_order=<id>`."""
     product, subject = (submission.product if submission is not None else None), {}
+    work_order = submission.work_order if submission is not None else None
+    work_order_id = parse_id(request.args.get("work_order")) if submission is None else None
+    if work_order_id is not None:
+        work_order = company_record(WorkOrder, current_user.company_id, work_order_id)
+        if work_order is not None:
+            subject["work_order_id"] = work_order.id
     product_id = parse_id(request.args.get("product")) if submission is None else None
     if product_id is not None:
         product = company_record(Product, current_user.company_id, product_id)
@@ -238,6 +249,7 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
     refresh = request.method == "POST" and request.form.get("action") == "refresh"
     if request.method == "POST" and not refresh and form.validate_on_submit():
         answers = {field.key: (request.form.getlist(field.key) if field.kind == "choices"
+                               else request.files.get(field.key) if field.kind in FILE_KINDS
                                else request.form.get(field.key, ""))
                    for field in version.fields if field.answers}
         try:
@@ -258,7 +270,8 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
     return render("forms/fill.html", block="fill_form" if refresh else None, form=form,
                   custom_form=custom_form, version=version, hidden=service.unmet(version, raw),
                   submission=submission, picker_url=picker_url, product=product,
-                  receipt=subject.get("receipt_reference", ""),
+                  receipt=subject.get("receipt_reference", ""), work_order=work_order,
+                  files=service.file_answers(submission) if submission is not None else {},
                   by_key={field.key: field for field in version.fields},
                   status=form_status(form))
 
@@ -344,16 +357,23 @@ def submission_detail(form_id: int, submission_id: int):
     version = _version(submission)
     rows = service.shown_answers(version, submission)
     return render("forms/submission.html", custom_form=custom_form, submission=submission,
-                  version=version, rows=rows,
+                  version=version, rows=rows, files=service.file_answers(submission),
                   can_edit=service.can_edit_submission(submission, current_user))
 
 
-def _printed(form_id: int, submission_id: int) -> dict:
+def _printed(form_id: int, submission_id: int, *, pdf: bool = False) -> dict:
+    """The print page's context; its images are the file route's addresses, or, in the
+    PDF, data: URLs (erp/pdf.py fetches nothing else)."""
     custom_form = _form(form_id)
     submission = _submission(custom_form, submission_id)
     version = _version(submission)
+    files = service.file_answers(submission)
+    images = (service.image_data_urls(submission) if pdf and any(
+        answer.is_image for answer in files.values()) else {
+        key: url_for("forms.submission_file", form_id=form_id, submission_id=submission_id,
+                     key=key) for key, answer in files.items() if answer.is_image})
     return {"custom_form": custom_form, "submission": submission, "version": version,
-            "rows": service.shown_answers(version, submission),
+            "rows": service.shown_answers(version, submission), "images": images,
             "seller": Seller.of(current_user.company)}
 
 
@@ -366,6 +386,24 @@ def submission_print(form_id: int, submission_id: int):
 @bp.route("/<int:form_id>/submissions/<int:submission_id>/pdf")
 @require_role("viewer")
 def submission_pdf(form_id: int, submission_id: int):
-    context = _printed(form_id, submission_id)
+    context = _printed(form_id, submission_id, pdf=True)
     name = f"{context['custom_form'].name}-{submission_id}"
     return pdf_response("forms/print.html", filename=SAFE_FILENAME.sub("-", name), **context)
+
+
+@bp.route("/<int:form_id>/submissions/<int:submission_id>/files/<key>")
+@require_role("viewer")
+def submission_file(form_id: int, submission_id: int, key: str):
+    """A photo or file answer, as its checked type (an image inline, a PDF as a download),
+    never sniffed by the browser into anything else."""
+    custom_form = _form(form_id)
+    try:
+        answer = service.get_file(current_user.company_id, custom_form.id, submission_id, key)
+    except NotFound:
+        abort(404)
+    response = send_file(BytesIO(answer.file_data), mimetype=answer.file_type,
+                         as_attachment=not answer.is_image, download_name=answer.value_text,
+                         max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

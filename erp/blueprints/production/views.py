@@ -30,6 +30,7 @@ from erp.models.quality import QualityInspection
 from erp.queries import production as queries
 from erp.queries import Page, company_select, scoped_get_or_404
 from erp.services import DomainError, ValidationError
+from erp.services import forms as form_service
 from erp.services import pickers
 from erp.services import production as service
 from erp.services.catalog import find_product
@@ -391,7 +392,32 @@ def workorder_detail(work_order_id: int):
         WorkOrder, work_order_id,
         joinedload(WorkOrder.production_order).joinedload(ProductionOrder.product),
         joinedload(WorkOrder.employee))
-    return render("production/workorder_detail.html", work_order=work_order)
+    return render("production/workorder_detail.html", work_order=work_order,
+                  asked_form=form_service.work_order_form(_company_id(), work_order.id),
+                  submissions=form_service.work_order_submissions(_company_id(), work_order.id),
+                  form_choices=form_service.form_choices(_company_id())
+                  if current_user.has_role("manager") else [])
+
+
+@bp.route("/work-orders/<int:work_order_id>/form", methods=["POST"])
+@require_role("manager")
+def workorder_form(work_order_id: int):
+    """Name (or clear) the custom form the work order asks for before it is finished."""
+    work_order = scoped_get_or_404(WorkOrder, work_order_id)
+    form_id = parse_id(request.form.get("form_id"))
+    if request.form.get("form_id") and form_id is None:
+        flash("Choose an active form.", "danger")
+    else:
+        try:
+            form_service.set_work_order_form(company_id=_company_id(), user=current_user,
+                                             work_order_id=work_order.id, form_id=form_id)
+        except ValidationError as error:
+            flash(" ".join(m for ms in error.field_errors.values() for m in ms)
+                  or str(error), "danger")
+        else:
+            flash(f"Work order {work_order.name}: "
+                  + ("form saved." if form_id else "no form asked for."), "success")
+    return redirect_after_post("production.workorder_detail", work_order_id=work_order.id)
 
 
 register_actions(bp, WorkOrder, service, detail="production.workorder_detail",
