@@ -30,6 +30,9 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+MAX_LIFETIME = timedelta(days=3653)  # a later date is a typo (and 9999-12-31 overflows)
+
+
 def create_token(*, company_id: int, user: User, name: str, read_only: bool = False,
                  expires_on: date | None = None) -> tuple[ApiToken, str]:
     """A new token of `user` named `name`, optionally read-only and expiring at the end of
@@ -43,6 +46,8 @@ def create_token(*, company_id: int, user: User, name: str, read_only: bool = Fa
         errors["name"] = [f"At most {NAME_MAX} characters."]
     if expires_on is not None and expires_on <= company_today(company_id):
         errors["expires_on"] = ["The expiry date must be in the future."]
+    elif expires_on is not None and expires_on > company_today(company_id) + MAX_LIFETIME:
+        errors["expires_on"] = ["At most ten years ahead (leave it empty for no expiry)."]
     with atomic():
         count = len(db.session.scalars(select(ApiToken.id).where(
             ApiToken.company_id == company_id, ApiToken.user_id == user.id,

@@ -67,6 +67,10 @@ def test_token_lifecycle_shown_once_hashed_revocable_and_expiring(app, client, m
     with pytest.raises(api_tokens.ValidationError):
         api_tokens.create_token(company_id=user.company_id, user=user, name=" ",
                                 expires_on=date.today() - timedelta(days=1))
+    with pytest.raises(api_tokens.ValidationError) as refused:  # found by the fuzz test: a 500
+        api_tokens.create_token(company_id=user.company_id, user=user, name="far",
+                                expires_on=date(9999, 12, 31))
+    assert "ten years" in refused.value.field_errors["expires_on"][0]
 
 
 def test_tokens_page_creates_shows_once_and_revokes(app, make_user):
