@@ -129,6 +129,7 @@ def run_migrations_online():
             **conf_args
         )
 
+        before = context.get_context().get_current_heads()
         with context.begin_transaction():
             context.run_migrations()
         if sqlite:
@@ -137,6 +138,12 @@ def run_migrations_online():
             raw.execute("PRAGMA foreign_keys=ON")
             if broken:
                 raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+            if context.get_context().get_current_heads() != before:
+                # A rebuilt table (batch migration) loses its planner statistics: without
+                # them SQLite's planner sorted all 40,000 stock levels of the stock list
+                # (45 ms instead of 5). ANALYZE again whenever a migration ran.
+                connection.exec_driver_sql("ANALYZE")
+                connection.commit()  # reading the heads began a transaction
 
 
 if context.is_offline_mode():

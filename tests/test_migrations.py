@@ -82,6 +82,28 @@ def test_migrating_down_and_up_keeps_every_companys_rows(tmp_path, redis_url):
         db.engine.dispose()
 
 
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
+def test_a_table_rebuilt_by_a_migration_keeps_its_planner_statistics(tmp_path, redis_url):
+    """SQLite: a batch migration rebuilds a table and drops its sqlite_stat1 rows; without
+    them the stock list sorted every stock level (45 ms instead of 5 at size m). The
+    migrations run ANALYZE again (migrations/env.py)."""
+    app = _migrated_app(tmp_path, redis_url, "erp_migrations_stats")
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL keeps its statistics through ALTER TABLE")
+        upgrade()
+        ProductFactory()
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        downgrade(revision="0012_default_warehouse")  # 0013 rebuilds products
+        upgrade()
+        with db.engine.connect() as conn:
+            analysed = set(conn.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
+        assert "products" in analysed
+        db.engine.dispose()
+
+
 # --- migrations that change data --------------------------------------------------------
 
 D = Decimal
