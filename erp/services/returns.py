@@ -165,7 +165,7 @@ def create_sales_return(*, company_id: int, delivery_id: int, user: User | None,
 def _post_sales_return(sales_return: SalesReturn, delivery: DeliveryNote,
                        user: User | None) -> None:
     SalesReturn.workflow.begin(sales_return, "post", user)
-    stock._open_warehouse(sales_return.company_id, sales_return.warehouse_id)
+    stock.open_warehouse(sales_return.company_id, sales_return.warehouse_id)
     by_id = {line.id: line for line in delivery.lines}
     pairs = [(by_id[line.delivery_line_id], line.quantity) for line in sales_return.lines]
     _check_posting(sales_return, pairs, _delivery_sku, "delivered minus returned")
@@ -290,7 +290,7 @@ def create_purchase_return(*, company_id: int, order_id: int, user: User | None,
 def _post_purchase_return(purchase_return: PurchaseReturn, order: PurchaseOrder,
                           user: User | None) -> None:
     PurchaseReturn.workflow.begin(purchase_return, "post", user)
-    stock._open_warehouse(purchase_return.company_id, purchase_return.warehouse_id)
+    stock.open_warehouse(purchase_return.company_id, purchase_return.warehouse_id)
     by_id = {item.id: item for item in order.items}
     pairs = [(by_id[line.order_item_id], line.quantity) for line in purchase_return.lines]
     _check_posting(purchase_return, pairs, _item_sku, "received minus returned")

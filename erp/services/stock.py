@@ -161,7 +161,7 @@ def _warehouse(company_id: int, warehouse_id: int) -> Warehouse:
     return warehouse
 
 
-def _open_warehouse(company_id: int, warehouse_id: int,
+def open_warehouse(company_id: int, warehouse_id: int,
                     field: str = "warehouse_id") -> Warehouse:
     """A manual stock change (receipt, issue, transfer, count) names an active warehouse
     of the company: NotFound for another company's, ValidationError for an archived one."""
@@ -300,7 +300,7 @@ def receive(*, company_id: int, product_id: int, warehouse_id: int, quantity, us
     """Put stock in. Commits."""
     quantity = to_quantity(quantity)
     with atomic():
-        _open_warehouse(company_id, warehouse_id)
+        open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=quantity, kind=kind, user=user, source=source, note=note)
 
@@ -310,7 +310,7 @@ def issue(*, company_id: int, product_id: int, warehouse_id: int, quantity, user
     """Take stock out (not what is reserved). Commits."""
     quantity = to_quantity(quantity)
     with atomic():
-        _open_warehouse(company_id, warehouse_id)
+        open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=-quantity, kind=kind, user=user, source=source, note=note)
 
@@ -348,7 +348,7 @@ def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user
     counted = to_quantity(counted, field="counted", allow_zero=True)
     with atomic():
         _product(company_id, product_id)
-        _open_warehouse(company_id, warehouse_id)
+        open_warehouse(company_id, warehouse_id)
         level_id = ensure_level(company_id, product_id, warehouse_id)
         on_hand, reserved = db.session.execute(
             select(StockLevel.on_hand, StockLevel.reserved)
