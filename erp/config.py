@@ -13,7 +13,9 @@ import tempfile
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_PATH = PROJECT_ROOT / "instance"
+# The folder of this host's own files (SQLite database, file cache, secret key, uploads);
+# INSTANCE_DIR moves it, e.g. for several app hosts on one machine.
+INSTANCE_PATH = Path(os.environ.get("INSTANCE_DIR") or PROJECT_ROOT / "instance").absolute()
 
 # Secret keys that ship with the code or are commonly used as placeholders; production
 # refuses every one of them.

@@ -25,7 +25,8 @@ if [ "$runtime_only" = false ]; then
   [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  # nginx: tests/test_deploy.py and tests/test_hosts.py run deploy/nginx.conf in front of gunicorn
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
   [ -f /usr/share/zoneinfo/Europe/Istanbul ] || missing+=(tzdata)  # company time zones
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)  # PDF tests read text
 fi

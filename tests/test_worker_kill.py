@@ -5,16 +5,12 @@ stock level the confirmation must update), the worker is killed with SIGKILL, an
 order must be exactly as before: still a draft, nothing reserved. A new worker then
 confirms it normally.
 """
-import http.cookiejar
 import os
-import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,40 +26,10 @@ from erp.services import sales, stock
 from tests.conftest import app_config, create_postgres_database
 from tests.factories.catalog import ProductFactory, WarehouseFactory
 from tests.factories.core import PASSWORD, CompanyFactory, UserFactory
+from tests.http_client import Browser
 from tests.servers import _wait_for_port, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Browser:
-    """A tiny HTTP client with cookies and the CSRF token of the last page."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        self.token = ""
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path, timeout=30) as response:
-            body = response.read().decode()
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body) or \
-            re.search(r'"X-CSRFToken": "([^"]+)"', body)
-        if match:
-            self.token = match.group(1)
-        return body
-
-    def post(self, path: str, data: dict, timeout: float = 60) -> int:
-        body = urllib.parse.urlencode({**data, "csrf_token": self.token}).encode()
-        request = urllib.request.Request(self.base + path, data=body,
-                                         headers={"Referer": self.base + path})
-        try:
-            with self.opener.open(request, timeout=timeout) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except (ConnectionError, urllib.error.URLError):
-            return 0  # the worker died under the request
 
 
 @pytest.mark.postgresql_only
