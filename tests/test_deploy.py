@@ -48,14 +48,14 @@ def stack(tmp_path, redis_url):
         nginx.start()
         gunicorn.wait_ready()
         wait_for_http(f"http://127.0.0.1:{web_port}/health", 10, nginx.process)
-        yield f"http://127.0.0.1:{web_port}", tmp_path
+        yield f"http://127.0.0.1:{web_port}", tmp_path, gunicorn.url
     finally:
         nginx.stop()
         gunicorn.stop()
 
 
 def test_nginx_serves_pages_static_files_and_health(stack):
-    base, logs = stack
+    base, logs, _ = stack
     status, headers, _ = fetch(base + "/")
     assert status == 302 and headers["Location"].endswith("/login?next=%2F")
     status, headers, body = fetch(base + "/login")
@@ -74,3 +74,13 @@ def test_nginx_serves_pages_static_files_and_health(stack):
     time.sleep(0.2)  # nginx writes the access log line after the response
     log = (logs / "access.log").read_text()
     assert "GET /login" in log and "/health" not in log
+
+
+def test_nginx_stamps_when_it_got_the_request_over_what_a_client_sent(stack):
+    """The app sheds a request whose X-Request-Start is older than REQUEST_QUEUE_BUDGET_MS
+    and trusts the header behind a proxy (PROXY_COUNT=1): the sample's nginx must replace
+    a client's stamp with its own."""
+    base, _, app = stack
+    old = {"X-Request-Start": "t=1000000000.000"}  # 2001
+    assert fetch(app + "/login", old)[0] == 503  # straight to gunicorn: shed
+    assert fetch(base + "/login", old)[0] == 200  # through nginx: stamped anew

@@ -145,20 +145,25 @@ def test_two_hosts_behind_nginx_share_sessions_cache_and_limits_and_survive_a_ki
     assert draft_orders(on_b.get("/")) == before + 1
 
     # The login throttle counts across hosts: 10 login POSTs a minute per client address
-    # (RATELIMIT_LOGIN), here alternating between the hosts. The window is a fixed minute:
+    # (RATELIMIT_LOGIN), here alternating between the hosts, which trust the address that
+    # their one proxy (PROXY_COUNT=1) puts last in X-Forwarded-For. The same address forged
+    # through nginx is not trusted: nginx adds the real one. The window is a fixed minute:
     # a run that crossed its end is repeated from another address.
     for attempt in range(2):
-        address = f"198.51.100.{attempt + 1}"  # trusted from X-Forwarded-For (PROXY_COUNT=1)
-        anonymous = [Browser(host.url, follow_redirects=False) for host in (a, b)]
+        forwarded = {"X-Forwarded-For": f"198.51.100.{attempt + 1}"}
+        anonymous = [Browser(url, follow_redirects=False) for url in (a.url, b.url, hosts.url)]
         for browser in anonymous:
             browser.get("/login")
         started = time.time()
         statuses = [anonymous[n % 2].post(
             "/login", {"email": f"nobody{n}@example.com", "password": "wrong"},
-            headers={"X-Forwarded-For": address}) for n in range(11)]
+            headers=forwarded) for n in range(11)]
+        forged = anonymous[2].post("/login", {"email": "forger@example.com", "password": "x"},
+                                   headers=forwarded)
         if int(started // 60) == int(time.time() // 60):
             break
     assert statuses == [422] * 10 + [429], statuses
+    assert forged == 422  # counted for 127.0.0.1, not for the forged address
 
     # One host SIGKILLed under a bounded load through nginx.
     load = Load(hosts, user)
