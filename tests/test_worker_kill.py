@@ -57,7 +57,7 @@ def test_a_worker_killed_while_confirming_leaves_the_order_untouched(tmp_path, r
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "kill-test-" + "k" * 40,
            "ERP_ENV": "development", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4",
-           "REDIS_URL": ""}
+           "REDIS_URL": "", "INSTANCE_DIR": str(tmp_path / "instance")}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
          "--bind", f"127.0.0.1:{port}", "wsgi:app"],
