@@ -42,9 +42,13 @@ def phone(browser, request):
 
 
 def fits(page, what: str) -> None:
-    """The page scrolls only down, never sideways (nothing wider than the phone)."""
+    """The page scrolls only down, never sideways (nothing wider than the phone), and no
+    table scrolls sideways inside its own box either (a column out of sight)."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{what}: {width} px wide"
+    boxes = page.evaluate("""Array.from(document.querySelectorAll('.table-responsive'))
+        .filter(box => box.scrollWidth > box.clientWidth).length""")
+    assert boxes == 0, f"{what}: a table wider than its box"
 
 
 def tap(page, selector: str) -> None:
