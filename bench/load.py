@@ -159,7 +159,15 @@ class Mix:
             ("order detail", 20, lambda: f"/sales/orders/{rng.choice(d['order_ids'])}"),
             ("sales orders deep page", 5, lambda: f"/sales/orders?page={d['deep_page']}"),
             ("create+confirm order", 3, None),
+            # the incoming goods checklist's submissions (#23)
+            ("form submissions filtered", 4, self._form_filtered),
+            ("form submissions deep page", 2, lambda: f"{self.forms}?page={d['form_deep_page']}"),
+            ("form submission", 4,
+             lambda: f"{self.forms}/{rng.choice(d['form_submission_ids'])}"),
+            ("form submissions CSV", 1, lambda: f"{self.forms}?" + urlencode(
+                {"format": "csv", "f3_min": "8", "from": d["month_ago"]})),
         ]
+        self.forms = f"/forms/{d['form_id']}/submissions"
         self.weights = [w for _, w, _ in self.pages]
 
     def _filtered(self) -> str:
@@ -174,6 +182,19 @@ class Mix:
             params = {"date_from": d["date_from"], "date_to": d["date_to"],
                       "status": rng.choice(["confirmed", "invoiced"])}
         return "/sales/orders?" + urlencode(params)
+
+    def _form_filtered(self) -> str:
+        """A field filter (Temperature at least 8, Packaging intact no, a carrier), sorted."""
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.4:
+            params = {"f3_min": "8", "sort": rng.choice(["-created", "-submitted"])}
+        elif roll < 0.7:
+            params = {"f2": "no", "sort": "-created"}
+        else:
+            params = {"f4": rng.choice(["Own truck", "Parcel service", "Freight forwarder"]),
+                      "f3_max": "0", "sort": "id"}
+        return f"{self.forms}?" + urlencode(params)
 
     def pick(self):
         return self.rng.choices(self.pages, weights=self.weights)[0]

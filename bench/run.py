@@ -160,6 +160,7 @@ def mint_cookies(env: dict, emails: list[str]) -> tuple[str, list[str], dict]:
     from erp.extensions import db
     from erp.models import Company, StockLevel, User
     from erp.models.catalog import Product
+    from erp.models.forms import FormSubmission
     from erp.models.sales import Customer, SalesOrder
 
     app = create_app()
@@ -189,6 +190,10 @@ def mint_cookies(env: dict, emails: list[str]) -> tuple[str, list[str], dict]:
                    StockLevel.on_hand - StockLevel.reserved >= 100)
             .order_by(StockLevel.id).limit(2000))]
         orders = len(order_ids)
+        form_id = db.session.scalar(select(FormSubmission.form_id).where(
+            FormSubmission.company_id == cid).limit(1))
+        submission_ids = list(db.session.scalars(
+            select(FormSubmission.id).where(FormSubmission.company_id == cid)))
         db.session.remove()
     per_page = 20
     pages = max(1, -(-orders // per_page))
@@ -203,6 +208,10 @@ def mint_cookies(env: dict, emails: list[str]) -> tuple[str, list[str], dict]:
         "date_from": (today - timedelta(days=120)).isoformat(),
         "date_to": (today - timedelta(days=90)).isoformat(),
         "today": today.isoformat(),
+        "form_id": form_id,
+        "form_submission_ids": submission_ids[::max(1, len(submission_ids) // 5000)],
+        "form_deep_page": max(2, round(len(submission_ids) / per_page / 10)),
+        "month_ago": (today - timedelta(days=30)).isoformat(),
     }
     return cookie_name, cookies, data
 

@@ -7,6 +7,7 @@ size "xs" (a hundredth of m) to stay fast. BENCH_TEST_SIZE=m runs the big check 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -16,9 +17,11 @@ from sqlalchemy import case, func, select
 
 from erp.extensions import db
 from erp.models import Company, DocumentSequence, StockLevel, StockMovement, User
+from erp.models.forms import CustomForm, FormAnswer, FormLink, FormSubmission, FormVersion
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.seeds import bench
+from erp.services import forms as form_service
 from erp.services import sales, sales_totals, stock
 
 BIG = os.environ.get("BENCH_TEST_SIZE", "s")
@@ -44,12 +47,14 @@ def test_size_s_is_consistent(app, runner):
     check_counts(seeded, BIG)
     check_ledger_and_reservations(seeded)
     check_totals_and_numbers(seeded)
+    check_forms(seeded, BIG)
 
 
 def test_xs_is_consistent(seeded):
     check_counts(seeded, SIZE)
     check_ledger_and_reservations(seeded)
     check_totals_and_numbers(seeded)
+    check_forms(seeded, SIZE)
 
 
 def check_counts(seeded, size):
@@ -148,6 +153,41 @@ def check_totals_and_numbers(seeded):
         assert last == f"{seq.series}-{seq.year}-{seq.last_value:06d}"
 
 
+def check_forms(seeded, size):
+    """The checklist's submissions hold what the service would have stored: their answers,
+    read back into the fill form's values, parse to the same answers (a hidden field has
+    none, a submitted one has its required fields)."""
+    company, _ = seeded
+    cid = company.id
+    form = db.session.scalar(select(CustomForm).where(CustomForm.company_id == cid))
+    assert form.latest_number == 2
+    assert db.session.scalar(select(FormLink.category_id).where(
+        FormLink.company_id == cid, FormLink.form_id == form.id)) is not None
+    submissions = list(db.session.scalars(select(FormSubmission).where(
+        FormSubmission.company_id == cid).order_by(FormSubmission.id)))
+    assert len(submissions) == bench.plan_for(size).form_submissions
+    assert {s.status for s in submissions} == {"draft", "submitted"}
+    assert [s.created_at for s in submissions] == sorted(s.created_at for s in submissions)
+    versions = {v.id: v for v in db.session.scalars(select(FormVersion).where(
+        FormVersion.form_id == form.id))}
+    assert sorted(v.number for v in versions.values()) == [1, 2]
+    for submission in submissions:
+        version = versions[submission.version_id]
+        answers = {answer.field_id: answer for answer in submission.answers}
+        assert answers
+        raw = {field.key: form_service.raw_value(field, answers.get(field.id))
+               for field in version.fields if field.answers}
+        parsed = form_service.parse_answers(version, raw, cid,
+                                            submit=submission.status == "submitted")
+        stored = {field.key for field in version.fields if field.id in answers}
+        assert {key for key, value in parsed.items() if value is not None} == stored
+        assert (submission.submitted_at is None) == (submission.status == "draft")
+    no_answers = db.session.scalar(select(func.count()).select_from(FormAnswer).where(
+        FormAnswer.company_id == cid, FormAnswer.field_key == "f2",
+        FormAnswer.value_bool.is_(False)))
+    assert no_answers > 0
+
+
 def test_the_app_goes_on_numbering_and_confirming(seeded, client):
     company, _ = seeded
     admin = db.session.scalar(select(User).where(User.email == f"admin@{bench.BENCH_DOMAIN}"))
@@ -179,6 +219,31 @@ def test_the_app_goes_on_numbering_and_confirming(seeded, client):
                                            "password": bench.BENCH_PASSWORD})
     assert response.status_code == 303
     assert client.get("/sales/orders?page=2").status_code == 200
+
+
+def test_the_checklist_is_filtered_and_filled_on(seeded, client):
+    """The generated submissions answer the list's field filters, and the form takes a new
+    submission and a new field (version 3, key f9) like one made in the app."""
+    company, _ = seeded
+    form = db.session.scalar(select(CustomForm).where(CustomForm.company_id == company.id))
+    failed = set(db.session.scalars(select(FormAnswer.submission_id).where(
+        FormAnswer.form_id == form.id, FormAnswer.field_key == "f2",
+        FormAnswer.value_bool.is_(False))))
+    response = client.post("/login", data={"email": f"user001@{bench.BENCH_DOMAIN}",
+                                           "password": bench.BENCH_PASSWORD})
+    assert response.status_code == 303
+    page = client.get(f"/forms/{form.id}/submissions?f2=no&per_page=100").get_data(as_text=True)
+    shown = {int(n) for n in re.findall(r'id="submission-(\d+)"', page)}
+    assert shown and shown <= failed and len(shown) == min(len(failed), 100)
+    admin = db.session.scalar(select(User).where(User.email == f"admin@{bench.BENCH_DOMAIN}"))
+    field = form_service.add_field(company_id=company.id, form_id=form.id, user=admin,
+                                   label="Seal number", kind="text")
+    assert field.key == "f9"
+    submitted = form_service.save_submission(
+        company_id=company.id, form_id=form.id, user=admin, submit=True,
+        answers={"f2": "yes", "f3": "4.5", "f9": "S-1"})
+    assert submitted.status == "submitted"
+    assert db.session.get(FormVersion, submitted.version_id).number == 3
 
 
 def test_refuses_a_database_that_has_a_bench_company(seeded, runner):

@@ -24,6 +24,7 @@ from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
 from erp.models.catalog import Category, Product
 from erp.models.core import User
 from erp.models.production import WorkOrder
+from erp.models.quality import QualityInspection
 from erp.models.fields import Text as TextField
 
 FIELD_KINDS = {
@@ -158,6 +159,11 @@ class FormSubmission(CompanyScoped, db.Model):
               "created_at"),
         Index("ix_form_submissions_company_form_status", "company_id", "form_id", "status",
               "submitted_at"),
+        # the list sorted by submitted time (drafts, without one, last either way): SQLite
+        # reads it in both directions; PostgreSQL in the ascending one (descending with
+        # NULLS LAST would need "NULLS FIRST" in the index, which SQLite cannot declare)
+        Index("ix_form_submissions_company_form_submitted", "company_id", "form_id",
+              "submitted_at", "id"),
         in_check("status", SUBMISSION_STATUSES),
     )
 
@@ -186,6 +192,7 @@ class FormSubmission(CompanyScoped, db.Model):
     form: Mapped[CustomForm] = relationship()
     product: Mapped[Product | None] = relationship()
     work_order: Mapped[WorkOrder | None] = relationship()
+    inspection: Mapped[QualityInspection | None] = relationship()
     version: Mapped[FormVersion] = relationship()
     created_by: Mapped[User | None] = relationship()
     answers: Mapped[list[FormAnswer]] = relationship(

@@ -34,8 +34,16 @@ LIST_COLUMNS = 4  # answers shown as columns of the submissions list
 def _answered(form: CustomForm, key: str, criterion):
     """Submissions whose answer to the field `key` meets `criterion`: an IN over the
     (company, form, key, value, submission) indexes of form_answers, read once per query
-    (a correlated EXISTS made SQLite rescan the value range for every submission)."""
-    return FormSubmission.id.in_(
+    (a correlated EXISTS made SQLite rescan the value range for every submission).
+
+    On SQLite the id is written `id + 0`: else SQLite drives the query by the matching
+    ids, fetching and sorting every matching submission (29,000 of 100,000 for
+    "Temperature at least 8": 140 ms); so it reads the list's order index and probes the
+    set, fetching only the page's rows (bench/profile.py --forms, size l)."""
+    submission_id = FormSubmission.id
+    if db.session.get_bind().dialect.name == "sqlite":
+        submission_id = submission_id + 0
+    return submission_id.in_(
         select(FormAnswer.submission_id).where(
             FormAnswer.company_id == form.company_id, FormAnswer.form_id == form.id,
             FormAnswer.field_key == key, criterion))

@@ -18,6 +18,12 @@ The data obey the app's invariants:
 
 Goods receipt documents (GoodsReceipt rows) are not generated: purchase receipts show
 in the ledger and in the lines' received quantities only.
+
+Custom forms (#23): an incoming goods checklist (the inspection form of the first
+category) in two versions (version 2 added "Pallets"), with submissions spread over the
+two years (size l: 100,000) and their typed answer rows, as the service stores them: a
+field hidden by its condition has no answer, drafts leave some fields empty. They name
+no product (an inspection's submission records a QualityInspection, not generated).
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ from sqlalchemy import func, insert, select, text
 from erp.extensions import db
 from erp.models import (Category, Company, DocumentSequence, Product, StockLevel,
                         StockMovement, Supplier, User, Warehouse)
+from erp.models.forms import (CustomForm, FormAnswer, FormField, FormLink, FormSubmission,
+                              FormVersion)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.services import atomic, sales_totals, stock
@@ -84,6 +92,7 @@ class Plan:
     purchase_orders: int
     purchase_lines_per_order: int
     movements: int
+    form_submissions: int
 
     @property
     def stock_levels(self) -> int:
@@ -95,7 +104,8 @@ class Plan:
         return (self.categories + self.products + self.warehouses + self.customers
                 + self.suppliers + self.sales_orders * (1 + self.sales_lines_per_order)
                 + self.purchase_orders * (1 + self.purchase_lines_per_order)
-                + self.movements + self.stock_levels + VIRTUAL_USERS + len(ROLE_USERS))
+                + self.movements + self.stock_levels + VIRTUAL_USERS + len(ROLE_USERS)
+                + self.form_submissions * (1 + ANSWERS_PER_SUBMISSION))
 
 
 def plan_for(size: str) -> Plan:
@@ -106,7 +116,8 @@ def plan_for(size: str) -> Plan:
                 warehouses=max(2, round(10 * f)), customers=round(2_000 * f),
                 suppliers=max(5, round(500 * f)), sales_orders=round(10_000 * f),
                 sales_lines_per_order=5, purchase_orders=round(2_000 * f),
-                purchase_lines_per_order=5, movements=round(200_000 * f))
+                purchase_lines_per_order=5, movements=round(200_000 * f),
+                form_submissions=round(10_000 * f))
 
 
 def _next_ids(model) -> int:
@@ -140,7 +151,8 @@ class _Loader:
                 self.pending[m] = []
 
 
-PARENTS = {SalesOrderItem: SalesOrder, PurchaseOrderItem: PurchaseOrder}
+PARENTS = {SalesOrderItem: SalesOrder, PurchaseOrderItem: PurchaseOrder,
+           FormAnswer: FormSubmission}
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -465,6 +477,9 @@ def generate(size: str = "s", seed: int = 1, *,
                 "created_at": opening, "updated_at": now})
         load.flush(StockLevel)
 
+        _forms(load, cid, rng, users, user_id, category_ids[0], plan.form_submissions,
+               start_day, now)
+
         for (series, year), last in sorted(sequences.items()):
             load.add(DocumentSequence, {"company_id": cid, "series": series, "year": year,
                                         "last_value": last})
@@ -479,13 +494,105 @@ def generate(size: str = "s", seed: int = 1, *,
             "seed": seed, "seconds": round(time.perf_counter() - started, 1)}
 
 
+FORM_NAME = "Incoming goods checklist"
+# label, kind, settings; the last field came with version 2
+FORM_FIELDS = [
+    ("Arrival", "section", {}),
+    ("Packaging intact", "yes_no", {"required": True, "must_be_yes": True}),
+    ("Temperature", "decimal", {"minimum": Decimal(-30), "maximum": Decimal(40), "unit": "°C"}),
+    ("Carrier", "choice", {"options": "Own truck\nParcel service\nFreight forwarder"}),
+    ("Best before", "date", {}),
+    ("Damage notes", "long_text", {"required": True, "condition_key": "f2",
+                                   "condition_value": "no"}),
+    ("Checked by", "text", {}),
+    ("Pallets", "number", {"minimum": Decimal(1), "maximum": Decimal(60)}),
+]
+ANSWERS_PER_SUBMISSION = 6  # about (for the progress bar)
+CHECKERS = ["A. Novak", "B. Schulz", "C. Moreau", "D. Rossi", "E. Jensen", "F. Silva"]
+DAMAGES = ["Two cartons crushed at one corner.", "Wet pallet wrap.", "Seal broken.",
+           "Labels missing on one pallet."]
+
+
+def _forms(load: _Loader, cid: int, rng: random.Random, users: list[tuple[str, str, str]],
+           first_user_id: int, category_id: int, count: int, start_day: date,
+           now: datetime) -> None:
+    """The incoming goods checklist: form, versions, fields and link through the ORM (a
+    few rows), `count` submissions and their answers in bulk. The first 30% (by time) were
+    filled on version 1, the rest on version 2 (with "Pallets")."""
+    created = _at(start_day, rng)
+    form = CustomForm(company_id=cid, name=FORM_NAME, active=True, latest_number=2,
+                      next_key=len(FORM_FIELDS) + 1, created_at=created, updated_at=created,
+                      description="Filled at the receiving dock for each delivery.")
+    db.session.add(form)
+    db.session.flush()
+    versions = []
+    for number, fields in ((1, FORM_FIELDS[:-1]), (2, FORM_FIELDS)):
+        version = FormVersion(company_id=cid, form_id=form.id, number=number,
+                              created_at=created, updated_at=created)
+        version.fields = [FormField(company_id=cid, key=f"f{n}", position=n, kind=kind,
+                                    label=label, **settings)
+                          for n, (label, kind, settings) in enumerate(fields, start=1)]
+        db.session.add(version)
+        versions.append(version)
+    db.session.add(FormLink(company_id=cid, form_id=form.id, category_id=category_id))
+    db.session.flush()
+    field_ids = [{field.key: field.id for field in version.fields} for version in versions]
+
+    submission_id = _next_ids(FormSubmission)
+    answer_id = _next_ids(FormAnswer)
+    first = datetime.combine(start_day, dtime(8, 0), tzinfo=timezone.utc)
+    span = int((now - first).total_seconds()) - 3600
+    moments = sorted(first + timedelta(seconds=rng.randrange(span)) for _ in range(count))
+    for n, at in enumerate(moments):
+        v = 0 if n < count * 3 // 10 else 1
+        draft = rng.random() < 0.05
+        user = rng.randrange(len(users))
+        submitted_at = None if draft else min(at + timedelta(minutes=rng.randint(2, 40)), now)
+        intact = rng.random() < 0.92
+        values: dict[str, dict] = {
+            "f2": {"value_bool": intact},
+            "f3": {"value_number": Decimal(rng.randint(-50, 120)).scaleb(-1)},
+            "f4": {"value_text": rng.choice(["Own truck", "Parcel service",
+                                             "Freight forwarder"])},
+            "f5": {"value_date": at.date() + timedelta(days=rng.randint(30, 400))},
+            "f7": {"value_text": rng.choice(CHECKERS)},
+        }
+        if not intact:
+            values["f6"] = {"value_text": rng.choice(DAMAGES)}
+        if v == 1:
+            values["f8"] = {"value_number": Decimal(rng.randint(1, 33))}
+        if draft:  # a draft left some questions for later
+            for key in rng.sample(sorted(values), rng.randint(0, 2)):
+                if key != "f2":
+                    del values[key]
+        load.add(FormSubmission, {
+            "id": submission_id, "company_id": cid, "form_id": form.id,
+            "version_id": versions[v].id, "status": "draft" if draft else "submitted",
+            "created_by_id": first_user_id + user, "created_by_name": users[user][0],
+            "submitted_at": submitted_at,
+            "submitted_by_name": "" if draft else users[user][0], "product_id": None,
+            "receipt_reference": f"GR-{at.year}-{n + 1:06d}", "inspection_id": None,
+            "work_order_id": None, "created_at": at, "updated_at": submitted_at or at})
+        for key, value in values.items():
+            load.add(FormAnswer, {
+                "id": answer_id, "company_id": cid, "submission_id": submission_id,
+                "field_id": field_ids[v][key], "form_id": form.id, "field_key": key,
+                "value_text": None, "value_number": None, "value_date": None,
+                "value_bool": None, "file_type": None, "file_size": None, "file_data": None,
+                "created_at": at, "updated_at": submitted_at or at, **value})
+            answer_id += 1
+        submission_id += 1
+    load.flush(FormSubmission)
+    load.flush(FormAnswer)
+
+
 def _fix_sequences() -> None:
     """PostgreSQL: explicit ids do not advance the id sequences; move them past the max."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
     for model in (User, Category, Supplier, Warehouse, Product, PurchaseOrder,
                   PurchaseOrderItem, Customer, SalesOrder, SalesOrderItem, StockMovement,
-                  StockLevel):
+                  StockLevel, FormSubmission, FormAnswer):
         table = model.__tablename__
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -40,6 +40,18 @@ def config_overrides():
     return {"WTF_CSRF_ENABLED": True}  # the browser sends real tokens
 
 
+PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone
+
+
+def close_contexts(contexts, name: str) -> None:
+    """Keep a screenshot of every page of these browser contexts, then close them."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index, context in enumerate(contexts):
+        for page in context.pages:
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{index}.png"), full_page=True)
+        context.close()
+
+
 @pytest.fixture
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)

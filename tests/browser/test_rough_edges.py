@@ -8,12 +8,10 @@ from playwright.sync_api import expect
 from erp.extensions import db
 from erp.models.sales import SalesOrder
 from erp.services import production, purchasing, sales, stock
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, PHONE, close_contexts
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
 from tests.factories.core import PASSWORD
 from tests.factories.sales import CustomerFactory
-
-PHONE = {"width": 390, "height": 844}
 
 
 def draft_order(company, user, lines: int = 1, in_stock: int = 0):
@@ -101,12 +99,7 @@ def no_js(browser, request):
         return context.new_page()
 
     yield open_page
-    ARTIFACTS.mkdir(exist_ok=True)
-    for index, context in enumerate(contexts):
-        for page in context.pages:
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{index}.png"),
-                            full_page=True)
-        context.close()
+    close_contexts(contexts, request.node.name)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 900}],
