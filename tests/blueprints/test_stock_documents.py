@@ -423,3 +423,17 @@ def test_a_deep_page_of_the_transfers(client_as, env, queries_for):
     assert re.findall(r">(TR-\d{4}-\d+)<", html) == expected[100:120]
     assert queries_for(client, "/inventory/transfers?per_page=20&page=6") == \
         queries_for(client, "/inventory/transfers?per_page=20&page=1") + 1
+
+
+def test_the_demo_has_posted_and_draft_count_sheets_and_transfers(seeded_demo):
+    assert seeded_demo.exit_code == 0, seeded_demo.output
+    assert "stock_documents: 2 count sheets (one posted)" in seeded_demo.output
+    db.session.rollback()
+    for model in (StockCount, StockTransfer):
+        statuses = db.session.scalars(select(model.status).order_by(model.id)).all()
+        assert statuses == ["posted", "draft"], model
+    posted = db.session.scalar(select(StockCount).where(StockCount.status == "posted"))
+    assert any(line.adjusted for line in posted.lines)
+    draft = db.session.scalar(select(StockTransfer).where(StockTransfer.status == "draft"))
+    assert draft.lines
+    assert stock.ledger_mismatches() == []

@@ -122,7 +122,11 @@
         return response.json().then(function (body) { return {ok: response.ok, body: body}; });
       })
       .then(function (answer) {
-        if (!answer.ok) { scanned(input, answer.body.error || "No such product."); input.select(); return; }
+        if (!answer.ok || !answer.body.label) {
+          scanned(input, answer.body.error || "No such product.");
+          input.select();
+          return;
+        }
         input.value = answer.body.label;
         scanned(input, "");
         input.dispatchEvent(new Event("input", {bubbles: true}));
