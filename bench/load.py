@@ -159,6 +159,8 @@ class Mix:
             ("order detail", 20, lambda: f"/sales/orders/{rng.choice(d['order_ids'])}"),
             ("sales orders deep page", 5, lambda: f"/sales/orders?page={d['deep_page']}"),
             ("create+confirm order", 3, None),
+            ("transfers", 2, lambda: "/inventory/transfers"),
+            ("count sheets", 2, lambda: "/inventory/counts"),
         ]
         self.weights = [w for _, w, _ in self.pages]
 
