@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.extensions import db
 from erp.formatting import plural
@@ -33,8 +34,10 @@ from erp.models.base import ZERO, AwareDateTime, utcnow
 from erp.models.core import company_today
 from erp.models.stock_documents import (NOTES_MAX, StockCount, StockCountLine, StockTransfer,
                                         StockTransferLine)
+from erp.parsing import parse_id
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, stock
 from erp.services.inventory import document_warehouse
+from erp.services.sequences import next_number
 from erp.services.validation import add_error, clean_text, company_record
 
 COUNT_SERIES = "SC"
@@ -46,11 +49,6 @@ SHOWN = 5  # lines named in a refusal
 
 class StockMoved(ValidationError):
     """Stock of some counted lines moved since the sheet was made (or last updated)."""
-
-
-def _next(company_id: int, series: str) -> str:
-    from erp.services.sequences import next_number
-    return next_number(company_id, series)
 
 
 def _lock(model, company_id: int, document_id: int, noun: str):
@@ -65,7 +63,6 @@ def _lock(model, company_id: int, document_id: int, noun: str):
     lines = db.session.scalars(
         select(line_model).where(key == document.id).options(selectinload(line_model.product))
         .order_by(line_model.id).execution_options(populate_existing=True)).all()
-    from sqlalchemy.orm.attributes import set_committed_value
     set_committed_value(document, "lines", list(lines))
     return document
 
@@ -136,12 +133,7 @@ def create_count(*, company_id: int, user: User | None, warehouse_id, category_i
         warehouse = document_warehouse(company_id, warehouse_id, errors)
         category = None
         if category_id not in (None, ""):
-            number = category_id if isinstance(category_id, int) else None
-            if isinstance(category_id, str) and category_id.isascii() and \
-                    category_id.isdigit() and len(category_id) < 12:
-                number = int(category_id)
-            category = (company_record(Category, company_id, number)
-                        if number is not None and 0 < number < 2**63 else None)
+            category = company_record(Category, company_id, parse_id(str(category_id)))
             if category is None:
                 add_error(errors, "category_id", "Choose a category of this company.")
         if warehouse is not None and "category_id" not in errors:
@@ -156,7 +148,7 @@ def create_count(*, company_id: int, user: User | None, warehouse_id, category_i
                           f"More than {MAX_LINES} products: choose a category, one sheet each.")
         if errors:
             raise ValidationError(field_errors=errors)
-        count = StockCount(company_id=company_id, number=_next(company_id, COUNT_SERIES),
+        count = StockCount(company_id=company_id, number=next_number(company_id, COUNT_SERIES),
                            warehouse_id=warehouse.id, category_id=category.id if category else None,
                            count_date=count_date or company_today(company_id), status="draft",
                            notes=notes, created_by_id=user.id if user is not None else None)
@@ -362,7 +354,7 @@ def create_transfer(*, company_id: int, user: User | None, from_warehouse_id, to
     (fields `from_warehouse_id`, `to_warehouse_id`, `notes`). Staff. Commits."""
     with atomic():
         values = _transfer_values(company_id, from_warehouse_id, to_warehouse_id, notes)
-        transfer = StockTransfer(company_id=company_id, number=_next(company_id, TRANSFER_SERIES),
+        transfer = StockTransfer(company_id=company_id, number=next_number(company_id, TRANSFER_SERIES),
                                  transfer_date=transfer_date or company_today(company_id),
                                  status="draft", created_by_id=user.id if user else None,
                                  **values)

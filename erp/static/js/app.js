@@ -99,7 +99,7 @@
   function scanned(input, message) {
     var box = document.getElementById(input.id + "-scan-error");
     input.classList.toggle("is-invalid", !!message);
-    if (box) { box.textContent = message || ""; box.classList.toggle("d-block", !!message); }
+    if (box) { box.textContent = message || ""; box.classList.toggle("d-none", !message); }
   }
 
   function nextField(input) {
