@@ -166,6 +166,8 @@ class Mix:
              lambda: f"{self.forms}/{rng.choice(d['form_submission_ids'])}"),
             ("form submissions CSV", 1, lambda: f"{self.forms}?" + urlencode(
                 {"format": "csv", "f3_min": "8", "from": d["month_ago"]})),
+            ("transfers", 2, lambda: "/inventory/transfers"),
+            ("count sheets", 2, lambda: "/inventory/counts"),
         ]
         self.forms = f"/forms/{d['form_id']}/submissions"
         self.weights = [w for _, w, _ in self.pages]

@@ -38,6 +38,7 @@ from erp.blueprints.forms.forms import CustomFormForm, FieldForm
 from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
+from erp.blueprints.inventory import document_forms as stock_doc_forms
 from erp.blueprints.production import forms as production_forms
 from erp.blueprints.returns_pages import ReturnForm
 from erp.blueprints.purchasing import forms as purchasing_forms
@@ -47,6 +48,7 @@ from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
 from erp.services import forms as custom_forms
 from erp.services import deliveries, production, purchasing, quality, sales, tasks
+from erp.services import stock_documents
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
@@ -166,6 +168,14 @@ def build_world() -> World:
     custom_form, form_keys = checklist(users["manager"], "Fuzz checklist")
     draft = custom_forms.save_submission(company_id=company.id, form_id=custom_form.id,
                                          user=staff, answers={}, submit=False)
+    count = stock_documents.create_count(company_id=company.id, user=staff,
+                                         warehouse_id=main.id)
+    transfer = stock_documents.create_transfer(company_id=company.id, user=staff,
+                                               from_warehouse_id=main.id,
+                                               to_warehouse_id=spare.id)
+    transfer_line = stock_documents.add_transfer_line(
+        company_id=company.id, user=staff, transfer_id=transfer.id, product_id=part.id,
+        quantity="2")
     tax_code = TaxCodeFactory(company=company, name="Fuzz KDV")
     terms = PaymentTermsFactory(company=company, name="Fuzz terms")
 
@@ -188,7 +198,8 @@ def build_world() -> World:
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
                user=other_user.id, staff=staff.id, form=custom_form.id, draft=draft.id,
                field=form_keys["Temperature"], tax_code=tax_code.id,
-               payment_terms=terms.id)
+               payment_terms=terms.id, count=count.id, count_line=count.lines[0].id,
+               transfer=transfer.id, transfer_line=transfer_line.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -218,6 +229,8 @@ def build_world() -> World:
         "rate": "20", "days": "30", "currency": "TRY", "timezone": "Europe/Istanbul",
         "admin_email": "new-admin@example.com", "admin_password": "a much longer passphrase",
         "form_id": str(custom_form.id),  # the form a work order asks for
+        "counted": "3", "count_date": date.today().isoformat(),
+        "transfer_date": date.today().isoformat(),
     }
     foreign = {
         "product": f"x [#{f_product.id}]", "component": "FOREIGN-SKU",
@@ -354,6 +367,18 @@ FORM_ROUTES = dict([
     route("inventory.stock_count", "staff", StockCountForm),
     route("inventory.stock_transfer", "staff", StockTransferForm),
     route("inventory.stock_receive", "staff", StockReceiveForm),
+    route("inventory.count_create", "staff", stock_doc_forms.CountForm),
+    route("inventory.count_line_add", "staff", stock_doc_forms.CountLineAddForm,
+          count_id="count"),
+    route("inventory.count_line_update", "staff", stock_doc_forms.CountLineForm,
+          count_id="count", line_id="count_line"),
+    route("inventory.transfer_create", "staff", stock_doc_forms.TransferForm),
+    route("inventory.transfer_edit", "staff", stock_doc_forms.TransferForm,
+          transfer_id="transfer"),
+    route("inventory.transfer_line_add", "staff", stock_doc_forms.TransferLineAddForm,
+          transfer_id="transfer"),
+    route("inventory.transfer_line_update", "staff", stock_doc_forms.TransferLineForm,
+          transfer_id="transfer", line_id="transfer_line"),
     route("production.employee_create", "staff", PF.EmployeeForm),
     route("production.employee_edit", "staff", PF.EmployeeForm, employee_id="employee"),
     route("production.employee_deactivate", "manager", fields(active="bool"),
@@ -442,6 +467,9 @@ CSRF_ONLY = {
     "admin.company_logo_upload", "admin.company_logo_delete", "account.token_revoke",
     "sales.return_post", "sales.return_cancel", "purchasing.return_post",
     "purchasing.return_cancel",
+    "inventory.count_line_remove", "inventory.count_post", "inventory.count_cancel",
+    "inventory.count_refresh", "inventory.transfer_line_remove", "inventory.transfer_post",
+    "inventory.transfer_cancel",
 }
 
 
@@ -608,7 +636,7 @@ QUERY_NAMES = [
     "date_from", "date_to", "from", "to", "employee", "number", "customer", "result", "view",
     "assignee", "priority", "overdue", "user", "action", "record_type", "record_id",
     "stocked", "active", "created", "in", "supplier_id", "customer_id", "production_order",
-    "direction", "export", "format", "next", "quantity",
+    "direction", "export", "format", "next", "quantity", "code",
     "until", "f2", "f3_min", "f3_max", "f4_from", "f5", "f6",  # a form's submissions
 ]
 SORTS = ["name", "-name", "sku", "-date", "created", "-created", "due", "code", "-total",
@@ -622,7 +650,10 @@ LIST_ROUTES = {
     "catalog.supplier_options": {}, "catalog.product_detail": {"product_id": "product"},
     "inventory.warehouse_list": {}, "inventory.stock_list": {}, "inventory.movement_list": {},
     "inventory.stock_count": {}, "inventory.stock_transfer": {}, "inventory.stock_receive": {},
-    "inventory.stock_available": {},
+    "inventory.stock_available": {}, "inventory.count_list": {}, "inventory.transfer_list": {},
+    "inventory.count_detail": {"count_id": "count"},
+    "inventory.transfer_detail": {"transfer_id": "transfer"}, "inventory.count_create": {},
+    "inventory.transfer_create": {}, "catalog.product_scan": {},
     "production.employee_list": {}, "production.employee_options": {},
     "production.bom_list": {}, "production.bom_open": {}, "production.order_list": {},
     "production.order_options": {}, "production.workorder_list": {},
@@ -646,7 +677,8 @@ LIST_ROUTES = {
 # known problem (test_htmx_get_of_a_whole_page below).
 WHOLE_PAGES = {"inventory.stock_count", "inventory.stock_receive", "inventory.stock_transfer",
                "production.order_create", "purchasing.order_create", "purchasing.reorder",
-               "quality.inspection_create", "sales.order_create", "tasks.assignee_options"}
+               "quality.inspection_create", "sales.order_create", "tasks.assignee_options",
+               "inventory.count_create", "inventory.transfer_create", "catalog.product_scan"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(LIST_ROUTES))
@@ -754,7 +786,7 @@ def test_htmx_get_of_a_whole_page(app, world):
                  "warehouse_id": "warehouse", "customer_id": "customer", "user_id": "user",
                  "employee_id": "employee", "inspection_id": "inspection", "task_id": "task",
                  "work_order_id": "work_order", "form_id": "form", "submission_id": "draft",
-                 "key": "field"}
+                 "key": "field", "count_id": "count", "transfer_id": "transfer"}
         order = {"sales.": "so", "purchasing.": "po", "production.": "mo"}
         args = {}
         for argument in rule.arguments:

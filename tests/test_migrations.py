@@ -250,3 +250,34 @@ def test_0017_returns_downgrade_and_upgrade_again(tmp_path, redis_url):
                 conn.execute(text("UPDATE delivery_note_lines SET returned_quantity = 4"))
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.filterwarnings(SKIPPED_INDEX)
+def test_0021_keeps_a_repeated_barcode_on_its_oldest_product_only(tmp_path, redis_url):
+    """Before 0021 two products of a company could share a barcode (a scan picked neither):
+    upgraded, the oldest keeps it, the others' is blanked, another company's stays; then
+    the database refuses a repeat."""
+    from sqlalchemy.exc import IntegrityError
+
+    app = _migrated_app(tmp_path, redis_url, "erp_barcodes")
+    with app.app_context():
+        upgrade()
+        downgrade(revision="0021_stock_documents-1")
+        company, other = CompanyFactory(), CompanyFactory()
+        first, second = (ProductFactory(company=company, barcode="400") for _ in range(2))
+        theirs = ProductFactory(company=other, barcode="400")
+        blank = [ProductFactory(company=company, barcode="") for _ in range(2)]
+        db.session.commit()
+        ids = [first.id, second.id, theirs.id] + [p.id for p in blank]
+        second_id = second.id
+        db.session.remove()
+        upgrade()
+        with db.engine.connect() as conn:
+            barcodes = dict(conn.execute(text("SELECT id, barcode FROM products")).all())
+        assert [barcodes[i] for i in ids] == ["400", "", "400", "", ""]
+        with pytest.raises(IntegrityError):
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE products SET barcode = '400' WHERE id = :id"),
+                             {"id": second_id})
+        db.session.remove()
+        db.engine.dispose()

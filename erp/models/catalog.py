@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String,
-                        UniqueConstraint, literal_column, true)
+                        UniqueConstraint, literal_column, text, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
@@ -84,6 +84,9 @@ class Product(CompanyScoped, db.Model):
         Index("ix_products_company_category", "company_id", "category_id"),
         Index("ix_products_company_name", "company_id", "name"),
         Index("ix_products_company_barcode", "company_id", "barcode"),
+        # a scanned barcode names one product: unique per company when given
+        Index("uq_products_company_barcode", "company_id", "barcode", unique=True,
+              sqlite_where=text("barcode <> ''"), postgresql_where=text("barcode <> ''")),
         # the list's default filter (active) in its orders: no sort of every product, and
         # the dashboard's count of active products from the index alone
         Index("ix_products_company_active_sku", "company_id", "active", "sku"),

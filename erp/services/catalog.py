@@ -220,9 +220,34 @@ def _product_values(company_id: int, values: dict, *, product_id: int | None = N
             stmt = stmt.where(Product.id != product_id)
         if db.session.scalar(stmt) is not None:
             errors.setdefault("sku", []).append(f"SKU {clean['sku']} is taken.")
+    if clean.get("barcode") and "barcode" not in errors:
+        _check_barcode(company_id, clean["barcode"], product_id, errors)
     if errors:
         raise ValidationError(field_errors=errors)
     return clean
+
+
+def _check_barcode(company_id: int, barcode: str, product_id: int | None, errors: dict) -> None:
+    """A barcode names one product of the company: not another's barcode, nor another's SKU
+    (a scan resolves the SKU first, so that product would be picked instead)."""
+    others = select(Product.sku).where(Product.company_id == company_id)
+    if product_id is not None:
+        others = others.where(Product.id != product_id)
+    taken = db.session.scalar(others.where(Product.barcode == barcode).limit(1))
+    if taken is not None:
+        errors.setdefault("barcode", []).append(f"Barcode {barcode} is taken by {taken}.")
+        return
+    taken = db.session.scalar(others.where(func.lower(Product.sku) == barcode.lower()).limit(1))
+    if taken is not None:
+        errors.setdefault("barcode", []).append(
+            f"{barcode} is the SKU of {taken}: a scan would pick that product.")
+
+
+def _taken(error: IntegrityError) -> ValidationError:
+    """A concurrent create or change took the SKU or the barcode."""
+    if "barcode" in str(error.orig).lower():
+        return ValidationError(field_errors={"barcode": ["This barcode is taken."]})
+    return ValidationError(field_errors={"sku": ["This SKU is taken."]})
 
 
 def create_product(*, company_id: int, user: User | None, **values) -> Product:
@@ -236,8 +261,8 @@ def create_product(*, company_id: int, user: User | None, **values) -> Product:
             db.session.flush()
             audit.record(company_id=company_id, user=user, action="create", record_type="product",
                          record_id=product.id, summary=f"Created product {product.sku}")
-    except IntegrityError:  # a concurrent create took the SKU
-        raise ValidationError(field_errors={"sku": ["This SKU is taken."]}) from None
+    except IntegrityError as error:  # a concurrent create took the SKU or the barcode
+        raise _taken(error) from None
     return product
 
 
@@ -268,8 +293,8 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                 audit.record(company_id=company_id, user=user, action="update",
                              record_type="product", record_id=product.id,
                              summary=f"Updated product {product.sku}", changes=changes)
-    except IntegrityError:
-        raise ValidationError(field_errors={"sku": ["This SKU is taken."]}) from None
+    except IntegrityError as error:
+        raise _taken(error) from None
     return product
 
 

@@ -193,6 +193,13 @@ class ProductImporter(Importer):
                 select(Product.sku).where(Product.company_id == company_id,
                                           func.lower(Product.sku).in_(chunk))))
         _check_unique(report, "sku", existing, "SKU")
+        barcodes = sorted({v["barcode"] for v in report.rows if v.get("barcode")})
+        taken: set[str] = set()
+        for chunk in chunks(barcodes):  # a barcode names one product (a scan picks it)
+            taken.update(b.lower() for b in db.session.scalars(
+                select(Product.barcode).where(Product.company_id == company_id,
+                                              Product.barcode.in_(chunk))))
+        _check_unique(report, "barcode", taken, "Barcode")
         names = sorted({v["category"].lower() for v in report.rows if v["category"]})
         categories: dict[str, int] = {}
         for chunk in chunks(names):

@@ -79,8 +79,14 @@ def test_a_barcode_matches_exactly_a_sku_first_and_a_shared_barcode_names_none(s
     shadow = ProductFactory(company=shop.company, sku="4006381333931")
     assert find_product(company_id, "4006381333931").id == shadow.id  # the SKU wins
     ProductFactory(company=shop.company, sku="NUT", barcode="111")
-    ProductFactory(company=shop.company, sku="NUT-2", barcode="111")
-    assert find_product(company_id, "111") is None  # ambiguous: pick from the list
+    db.session.commit()
+    # a barcode names one product of a company (0021): a second one is refused
+    from sqlalchemy.exc import IntegrityError
+    with pytest.raises(IntegrityError):
+        ProductFactory(company=shop.company, sku="NUT-2", barcode="111")
+        db.session.flush()
+    db.session.rollback()
+    assert find_product(company_id, "111").sku == "NUT"
 
 
 # 9. One low-stock rule: the minimum applies to the available stock over all warehouses

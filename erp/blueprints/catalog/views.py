@@ -155,6 +155,19 @@ def supplier_options():
     return picker_response(Supplier, Supplier.name, hint=lambda supplier: supplier.email)
 
 
+@bp.route("/products/scan")
+@require_role("viewer")
+def product_scan():
+    """The product a scanned barcode or typed SKU names exactly (`code`), as JSON for a
+    picker's Enter (static/js/app.js): {"label": its picker value}, or {"error": ...} (200
+    too: an unknown code is an answer, not a failed request in the browser's console)."""
+    code = request.args.get("code", "")[:300]
+    product = catalog_service.find_product(current_user.company_id, code)
+    if product is None:
+        return {"error": f"No product with the barcode or SKU {code.strip()[:60]!r}."}
+    return {"label": product.picker_label, "sku": product.sku, "active": product.active}
+
+
 @bp.route("/products/options")
 @require_role("viewer")
 def product_options():

@@ -187,3 +187,7 @@ def stock_receive():
             return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("inventory/stock_receive.html", form=form, warehouses=warehouses,
                   status=form_status(form))
+
+
+# Count sheets and transfers: their pages register on `bp` (kept in their own module)
+from erp.blueprints.inventory import stock_documents  # noqa: E402,F401

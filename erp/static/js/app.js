@@ -91,6 +91,52 @@
     window.setTimeout(function () { busy(buttons, true); }, 0);
   });
 
+  // A product picker (data-scan-url, the picker macro): Enter does not submit the form with
+  // a half-typed product. A keyboard-wedge scanner types the barcode and presses Enter: the
+  // code is resolved exactly (barcode or SKU) and put in the box, and the cursor moves to
+  // the next field (the quantity); an unknown code is said next to the box. A value that
+  // is already a product's SKU is resolved again, cheaply, so Enter never submits from here.
+  function scanned(input, message) {
+    var box = document.getElementById(input.id + "-scan-error");
+    input.classList.toggle("is-invalid", !!message);
+    if (box) { box.textContent = message || ""; box.classList.toggle("d-none", !message); }
+  }
+
+  function nextField(input) {
+    var fields = Array.prototype.slice.call(input.form ? input.form.elements : []).filter(
+      function (el) { return !el.disabled && el.type !== "hidden" && el.tagName !== "FIELDSET"; });
+    var at = fields.indexOf(input);
+    return at >= 0 ? fields[at + 1] : null;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.matches || !input.matches("input[data-scan-url]")) { return; }
+    event.preventDefault();
+    var code = input.value.trim();
+    if (!code) { scanned(input, "Scan or type a barcode or SKU."); return; }
+    input.setAttribute("aria-busy", "true");
+    fetch(input.dataset.scanUrl + "?code=" + encodeURIComponent(code),
+          {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+      .then(function (response) {
+        return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+      })
+      .then(function (answer) {
+        if (!answer.ok || !answer.body.label) {
+          scanned(input, answer.body.error || "No such product.");
+          input.select();
+          return;
+        }
+        input.value = answer.body.label;
+        scanned(input, "");
+        input.dispatchEvent(new Event("input", {bubbles: true}));
+        var next = nextField(input);
+        if (next) { next.focus(); if (next.select) { next.select(); } }
+      })
+      .catch(function () { scanned(input, "The product could not be looked up. Try again."); })
+      .finally(function () { input.removeAttribute("aria-busy"); });
+  });
+
   // ... and enabled again when the browser shows the page from its cache (Back).
   window.addEventListener("pageshow", function (event) {
     if (event.persisted) { busy(Array.prototype.slice.call(document.querySelectorAll(".is-busy")), false); }

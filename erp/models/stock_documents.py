@@ -1,0 +1,191 @@
+"""Stock documents: count sheets and multi-line transfers.
+
+A count sheet (StockCount) lists the stocked products of a warehouse (optionally of one
+category) with the quantity the ledger expected when the sheet was made; the counted
+quantities are filled in on screen or on its printout. Posting it adjusts every counted
+difference at once (one `adjustment` movement per line, in one transaction): the posted
+sheet is the adjustment document. A transfer (StockTransfer) moves several lines of stock
+from one warehouse to another when posted. Both: draft -> posted, or cancelled from draft
+(erp.services.stock_documents); staff draft, a manager posts.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.documents import Action, Document, Workflow
+from erp.extensions import db
+from erp.models.base import AwareDateTime, CompanyScoped, Quantity, in_check
+from erp.models.catalog import Category, Product
+from erp.models.core import User
+from erp.models.inventory import Warehouse
+from erp.models.purchasing import plain_number
+
+STOCK_DOC_STATUSES = {"draft": "Draft", "posted": "Posted", "cancelled": "Cancelled"}
+STOCK_DOC_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dark"}
+NOTES_MAX = 2000
+
+
+def _flow(noun: str, kind: str, endpoint: str, id_arg: str, moves: str,
+          *extra: Action) -> Workflow:
+    """draft -> posted (a manager) or cancelled (staff); staff change a draft's lines."""
+    return Workflow(
+        noun=noun, states=STOCK_DOC_STATUSES, badges=STOCK_DOC_BADGES, endpoint=endpoint,
+        id_arg=id_arg, edits={"draft": "staff"},
+        actions=[
+            *extra,
+            Action("post", ("draft",), "posted", "manager", "Post", f"post_{kind}",
+                   done=f"{{number}} posted: {moves}.", verb="posted",
+                   confirm=f"Post {{number}}? {moves.capitalize()}; this cannot be undone."),
+            Action("cancel", ("draft",), "cancelled", "staff", f"Cancel {noun}",
+                   f"cancel_{kind}", done="{number} cancelled.", verb="cancelled",
+                   confirm="Cancel {number}? No stock moved with it.",
+                   style="btn btn-outline-danger"),
+        ])
+
+
+COUNT_FLOW = _flow(
+    "count sheet", "count", "inventory.count", "count_id", "every counted difference is adjusted",
+    # after stock moved while counting (posting refuses then): expected := on hand now
+    Action("refresh", ("draft",), None, "staff", "Update expected", "refresh_count",
+           done="{number}: the expected quantities are the stock now.",
+           style="btn btn-outline-secondary",
+           confirm="Set the expected quantities of {number} to the stock now? The counts stay."))
+TRANSFER_FLOW = _flow("transfer", "transfer", "inventory.transfer", "transfer_id",
+                      "the stock moves between the warehouses")
+
+
+class StockCount(Document, CompanyScoped, db.Model):
+    """A count sheet of one warehouse (and optionally one category)."""
+
+    __tablename__ = "stock_counts"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_stock_counts_company_date_id", "company_id", "count_date", "id"),
+        Index("ix_stock_counts_company_status", "company_id", "status"),
+        Index("ix_stock_counts_company_warehouse", "company_id", "warehouse_id"),
+        in_check("status", STOCK_DOC_STATUSES),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="RESTRICT"), index=True, nullable=True)
+    count_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    warehouse: Mapped[Warehouse] = relationship()
+    category: Mapped[Category | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[StockCountLine]] = relationship(
+        back_populates="count", order_by="StockCountLine.id", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+    workflow = COUNT_FLOW
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+
+class StockCountLine(CompanyScoped, db.Model):
+    """One product of a count sheet: what the ledger held when the line was made
+    (`expected`), what was counted (None: not counted yet, left as it is when posted) and,
+    once posted, the adjustment made (`adjusted`: counted minus the stock at posting)."""
+
+    __tablename__ = "stock_count_lines"
+    __table_args__ = (
+        UniqueConstraint("count_id", "product_id"),
+        CheckConstraint("counted IS NULL OR counted >= 0", name="counted_not_negative"),
+    )
+
+    count_id: Mapped[int] = mapped_column(ForeignKey("stock_counts.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    expected: Mapped[Decimal] = mapped_column(Quantity)
+    counted: Mapped[Decimal | None] = mapped_column(Quantity, nullable=True)
+    adjusted: Mapped[Decimal | None] = mapped_column(Quantity, nullable=True)
+
+    count: Mapped[StockCount] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def difference(self) -> Decimal | None:
+        return None if self.counted is None else self.counted - self.expected
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Plain values for the line editor's input."""
+        return {"counted": plain_number(self.counted)}
+
+
+class StockTransfer(Document, CompanyScoped, db.Model):
+    """Stock moving from one warehouse to another, several products at once."""
+
+    __tablename__ = "stock_transfers"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_stock_transfers_company_date_id", "company_id", "transfer_date", "id"),
+        Index("ix_stock_transfers_company_status", "company_id", "status"),
+        Index("ix_stock_transfers_company_from", "company_id", "from_warehouse_id"),
+        Index("ix_stock_transfers_company_to", "company_id", "to_warehouse_id"),
+        CheckConstraint("from_warehouse_id <> to_warehouse_id", name="two_warehouses"),
+        in_check("status", STOCK_DOC_STATUSES),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    from_warehouse_id: Mapped[int] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
+    to_warehouse_id: Mapped[int] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
+    transfer_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    from_warehouse: Mapped[Warehouse] = relationship(foreign_keys=[from_warehouse_id])
+    to_warehouse: Mapped[Warehouse] = relationship(foreign_keys=[to_warehouse_id])
+    created_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[StockTransferLine]] = relationship(
+        back_populates="transfer", order_by="StockTransferLine.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = TRANSFER_FLOW
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+
+class StockTransferLine(CompanyScoped, db.Model):
+    __tablename__ = "stock_transfer_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    transfer_id: Mapped[int] = mapped_column(
+        ForeignKey("stock_transfers.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    transfer: Mapped[StockTransfer] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        return {"quantity": plain_number(self.quantity)}

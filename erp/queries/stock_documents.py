@@ -1,0 +1,68 @@
+"""Reads of the count sheet and transfer pages: their lists and their record pages."""
+from __future__ import annotations
+
+from sqlalchemy.orm import joinedload, raiseload, selectinload
+
+from erp.lists import Csv, ListSpec, choice_filter, date_filter, id_filter, text_filter
+from erp.models import Category, Warehouse
+from erp.models.stock_documents import (STOCK_DOC_STATUSES, StockCount, StockCountLine,
+                                        StockTransfer, StockTransferLine)
+from erp.queries import scoped_get_or_404
+
+COUNTS = ListSpec(
+    model=StockCount,
+    sorts={"date": StockCount.count_date, "number": StockCount.number},
+    default_sort="-date",
+    stable_desc=True,
+    filters=[choice_filter("status", StockCount.status, STOCK_DOC_STATUSES),
+             id_filter("warehouse", StockCount.warehouse_id),
+             text_filter("number", StockCount.number),
+             date_filter("date_from", StockCount.count_date),
+             date_filter("date_to", StockCount.count_date, until=True)],
+    csv=Csv("count-sheets", [
+        ("number", StockCount.number), ("count_date", StockCount.count_date),
+        ("warehouse", Warehouse.code), ("category", Category.name),
+        ("status", StockCount.status), ("posted_at", StockCount.posted_at),
+        ("id", StockCount.id)],
+        joins=[(Warehouse, Warehouse.id == StockCount.warehouse_id),
+               (Category, Category.id == StockCount.category_id)]),
+    options=[joinedload(StockCount.warehouse), joinedload(StockCount.category),
+             raiseload("*")],
+)
+
+TRANSFERS = ListSpec(
+    model=StockTransfer,
+    sorts={"date": StockTransfer.transfer_date, "number": StockTransfer.number},
+    default_sort="-date",
+    stable_desc=True,
+    filters=[choice_filter("status", StockTransfer.status, STOCK_DOC_STATUSES),
+             id_filter("from", StockTransfer.from_warehouse_id),
+             id_filter("to", StockTransfer.to_warehouse_id),
+             text_filter("number", StockTransfer.number),
+             date_filter("date_from", StockTransfer.transfer_date),
+             date_filter("date_to", StockTransfer.transfer_date, until=True)],
+    csv=Csv("transfers", [
+        ("number", StockTransfer.number), ("transfer_date", StockTransfer.transfer_date),
+        ("status", StockTransfer.status), ("posted_at", StockTransfer.posted_at),
+        ("id", StockTransfer.id), ("from_warehouse_id", StockTransfer.from_warehouse_id),
+        ("to_warehouse_id", StockTransfer.to_warehouse_id)]),
+    options=[joinedload(StockTransfer.from_warehouse), joinedload(StockTransfer.to_warehouse),
+             raiseload("*")],
+)
+
+
+def count_page(count_id: int) -> StockCount:
+    """A count sheet of the company with its warehouse, category, author and lines with
+    their products (404 for another company's): a fixed number of queries."""
+    return scoped_get_or_404(
+        StockCount, count_id, joinedload(StockCount.warehouse), joinedload(StockCount.category),
+        joinedload(StockCount.created_by),
+        selectinload(StockCount.lines).joinedload(StockCountLine.product))
+
+
+def transfer_page(transfer_id: int) -> StockTransfer:
+    """A transfer of the company with its warehouses, author and lines with products."""
+    return scoped_get_or_404(
+        StockTransfer, transfer_id, joinedload(StockTransfer.from_warehouse),
+        joinedload(StockTransfer.to_warehouse), joinedload(StockTransfer.created_by),
+        selectinload(StockTransfer.lines).joinedload(StockTransferLine.product))
