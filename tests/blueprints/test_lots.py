@@ -279,3 +279,22 @@ def test_the_product_form_sets_tracking_but_not_while_there_is_stock(client_as, 
     assert response.status_code == 303
     page = client.get(f"/catalog/products/{fresh.id}").get_data(as_text=True)
     assert "By serial number" in page and "/inventory/lots?product=NEWONE" in page
+
+
+def test_the_demo_has_tracked_products_whose_lots_trace_to_customers(app, seeded_demo):
+    from erp.seeds.lots import PASTE
+    from erp.services import stock
+    from tests.conftest import login
+
+    assert "lots: tracked products with lots and serial numbers" in seeded_demo.output
+    db.session.rollback()
+    codes = set(db.session.scalars(select(Lot.code)))
+    assert {"TP-2401", "TP-2402", "X1-0001", "X1-0004"} <= codes
+    assert stock.ledger_mismatches() == []
+    client = login(app.test_client(), "viewer@example.com", "viewer")
+    listed = client.get(f"/inventory/lots?product={PASTE}").get_data(as_text=True)
+    assert ">TP-2401</a>" in listed and ">TP-2402</a>" in listed
+    page = client.get(f"/inventory/lots/{lot_id('TP-2401')}").get_data(as_text=True)
+    went = page[page.index('id="lot-went"'):]
+    assert went.count("/sales/deliveries/") == 2 and "/production/orders/" in went
+    assert "GR-" in page[:page.index('id="lot-went"')]
