@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, Product, Supplier, User, Warehouse
+from erp.models.money import TaxCode
 from erp.models.sales import Customer, SalesOrderItem
 from erp.services import DomainError, atomic, catalog, deliveries, production, purchasing, sales
 
@@ -32,11 +33,14 @@ def seed(company: Company, admin: User | None) -> str | None:
     if warehouse is None or supplier is None or len(customers) < 2:
         return None
     kw = {"company_id": cid, "user": admin}
+    # the demo's products all name a tax code (the money step set them before this one)
+    tax_code_id = db.session.scalar(select(TaxCode.id).where(
+        TaxCode.company_id == cid, TaxCode.is_default.is_(True)))
     with atomic():  # one transaction; the use cases nest inside it and only flush
         paste, scope, kit = (catalog.create_product(
             sku=sku, name=name, kind=kind, unit="pcs", tracking=tracking,
             cost_price=Decimal(cost), sale_price=Decimal(sale), preferred_supplier_id=supplier.id,
-            **kw) for sku, name, kind, tracking, cost, sale in (
+            tax_code_id=tax_code_id, **kw) for sku, name, kind, tracking, cost, sale in (
                 (PASTE, "Thermal paste 5 g (batch tracked)", "raw_material", "lot", "2.40", "0"),
                 (SCOPE, "Oscilloscope X1 (serial numbers)", "finished_good", "serial", "310.00",
                  "489.00"),
