@@ -57,6 +57,8 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "goods_receipt_lines": ("purchasing",),
     "stock_levels": ("inventory",),
     "stock_movements": ("inventory",),
+    "lots": ("inventory",),
+    "lot_levels": ("inventory",),
     "warehouses": ("inventory",),
     "products": ("inventory", "catalog"),
     "categories": ("catalog",),

@@ -200,6 +200,20 @@ def apply_field_errors(form, error) -> None:
         form.form_errors.append(str(error))
 
 
+LINE_INPUT_MAX = 2000  # the longest per-line input (a delivery line's serial numbers)
+
+
+def line_inputs(*prefixes: str) -> dict[str, str]:
+    """A document form's per-line inputs (`qty-<id>`, `lot-<id>` ...) as sent, truncated."""
+    return {key: request.form.get(key, "")[:LINE_INPUT_MAX] for key in request.form
+            if key.startswith(prefixes)}
+
+
+def by_line(inputs: dict[str, str], prefix: str) -> dict[str, str]:
+    """{line id text: value} of the inputs named `<prefix><id>`."""
+    return {key[len(prefix):]: value for key, value in inputs.items() if key.startswith(prefix)}
+
+
 def split_line_errors(form, error, inputs: set[str]) -> dict[str, list[str]]:
     """A document form with a quantity input per line (`qty-<id>`, a receipt, a delivery):
     the errors of the lines with an input are returned, to show under it; the others go on

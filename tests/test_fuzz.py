@@ -95,6 +95,11 @@ def world(app, scenario) -> World:
     return dataclasses.replace(scenario("fuzz world", build_world), app=app, clients={})
 
 
+def _lot_id(code: str) -> int:
+    from erp.models.inventory import Lot
+    return db.session.scalar(select(Lot.id).where(Lot.code == code))
+
+
 def build_world() -> World:
     company = CompanyFactory(name="Acme Manufacturing")
     other_company = CompanyFactory(name="Globex Trading")
@@ -120,10 +125,22 @@ def build_world() -> World:
                             warehouse_id=main.id, order_date=date.today(), notes="")
     so_line = sales.add_line(company_id=company.id, order_id=so.id, user=staff,
                              product_id=product.id, quantity="2")
+    # a lot-tracked product with lot FZ-1 in MAIN: the lot fields of receipts and deliveries
+    lotted = ProductFactory(company=company, sku="FUZZ-LOT", tracking="lot")
+    lot_po = purchasing.create_order(company_id=company.id, user=staff, supplier_id=supplier.id,
+                                     warehouse_id=main.id)
+    lot_po_line = purchasing.add_line(company_id=company.id, user=staff, order_id=lot_po.id,
+                                      product_id=lotted.id, quantity="10")
+    purchasing.place_order(company_id=company.id, user=users["manager"], order_id=lot_po.id)
+    purchasing.receive(company_id=company.id, user=staff, order_id=lot_po.id,
+                       quantities={lot_po_line.id: "10"}, lots={lot_po_line.id: "FZ-1"},
+                       warehouse_id=main.id)
     shipping = sales.create_order(company_id=company.id, user=staff, customer_id=customer.id,
                                   warehouse_id=main.id)
     ship_line = sales.add_line(company_id=company.id, order_id=shipping.id, user=staff,
                                product_id=product.id, quantity="1")
+    ship_lot_line = sales.add_line(company_id=company.id, order_id=shipping.id, user=staff,
+                                   product_id=lotted.id, quantity="2")
     sales.confirm_order(company_id=company.id, order_id=shipping.id, user=users["manager"])
     # a posted delivery and an order that received goods: what returns are made against
     returning = sales.create_order(company_id=company.id, user=staff, customer_id=customer.id,
@@ -143,6 +160,9 @@ def build_world() -> World:
                                      supplier_id=supplier.id, warehouse_id=main.id)
     placed_line = purchasing.add_line(company_id=company.id, user=staff, order_id=placed.id,
                                       product_id=part.id, quantity="1000")
+    placed_lot_line = purchasing.add_line(company_id=company.id, user=staff,
+                                          order_id=placed.id, product_id=lotted.id,
+                                          quantity="100")
     purchasing.place_order(company_id=company.id, user=users["manager"], order_id=placed.id)
     received = purchasing.create_order(company_id=company.id, user=staff,
                                        supplier_id=supplier.id, warehouse_id=main.id)
@@ -191,7 +211,9 @@ def build_world() -> World:
 
     ids = dict(product=product.id, part=part.id, category=category.id, supplier=supplier.id,
                warehouse=main.id, spare=spare.id, customer=customer.id, so=so.id,
-               so_line=so_line.id, shipping=shipping.id, ship_line=ship_line.id, delivered=delivered.id,
+               so_line=so_line.id, shipping=shipping.id, ship_line=ship_line.id,
+               ship_lot_line=ship_lot_line.id, placed_lot_line=placed_lot_line.id,
+               lot=_lot_id("FZ-1"), delivered=delivered.id,
                delivered_line=delivered_line.id, received=received.id,
                received_line=received_line.id, po=po.id, po_line=po_line.id, placed=placed.id,
                placed_line=placed_line.id, bom_line=bom_line.id, employee=employee.id,
@@ -218,6 +240,9 @@ def build_world() -> World:
         "new_password": "a much longer passphrase", "confirm": "a much longer passphrase",
         "current_password": "wrong", "receipt_token": "tok" + "x" * 20,
         f"qty-{placed_line.id}": "1", "reference": "DN-1", f"qty-{ship_line.id}": "1",
+        f"qty-{placed_lot_line.id}": "2", f"lot-{placed_lot_line.id}": "FZ-2: 1, FZ-1: 1",
+        f"expiry-{placed_lot_line.id}": "2030-06-30", f"qty-{ship_lot_line.id}": "2",
+        f"lot-{ship_lot_line.id}": "FZ-1", "tracking": "lot", "lot": "FZ-1",
         "delivery_date": date.today().isoformat(), "return_date": date.today().isoformat(),
         f"qty-{delivered_line.id}": "1", f"qty-{received_line.id}": "1", "reason": "Damaged",
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
@@ -399,7 +424,9 @@ FORM_ROUTES = dict([
     route("purchasing.line_add", "staff", PUF.LineAddForm, order_id="po"),
     route("purchasing.line_update", "staff", PUF.LineEditForm, order_id="po", item_id="po_line"),
     route("purchasing.order_receive", "staff",
-          {**form_fields(PUF.ReceiveForm), "qty-{placed_line}": "number"}, order_id="placed"),
+          {**form_fields(PUF.ReceiveForm), "qty-{placed_line}": "number",
+           "qty-{placed_lot_line}": "number", "lot-{placed_lot_line}": "text",
+           "expiry-{placed_lot_line}": "date"}, order_id="placed"),
     route("purchasing.reorder", "staff",
           {**form_fields(PUF.ReorderForm), "product": "text", "qty-{product}": "number"}),
     route("quality.inspection_create", "staff", InspectionForm),
@@ -413,7 +440,8 @@ FORM_ROUTES = dict([
     route("sales.order_line_add", "staff", SF.LineForm, order_id="so"),
     route("sales.order_line_update", "staff", SF.LineEditForm, order_id="so", line_id="so_line"),
     route("sales.order_deliver", "staff",
-          {**form_fields(SF.DeliveryForm), "qty-{ship_line}": "number", "post": "text"},
+          {**form_fields(SF.DeliveryForm), "qty-{ship_line}": "number",
+           "qty-{ship_lot_line}": "number", "lot-{ship_lot_line}": "text", "post": "text"},
           order_id="shipping"),
     route("sales.return_create", "staff",
           {**form_fields(ReturnForm), "qty-{delivered_line}": "number", "post": "text"},
@@ -637,10 +665,11 @@ QUERY_NAMES = [
     "assignee", "priority", "overdue", "user", "action", "record_type", "record_id",
     "stocked", "active", "created", "in", "supplier_id", "customer_id", "production_order",
     "direction", "export", "format", "next", "quantity", "code",
+    "tracking", "stock", "expires_from", "expires_to",  # the lot list
     "until", "f2", "f3_min", "f3_max", "f4_from", "f5", "f6",  # a form's submissions
 ]
 SORTS = ["name", "-name", "sku", "-date", "created", "-created", "due", "code", "-total",
-         "sequence", "start", "email"]
+         "sequence", "start", "email", "expiry", "-expiry"]
 
 # Every GET page that reads its query string: the lists, the pickers' options, the pages
 # that prefill a form from the query, and the detail pages with a paged list.
@@ -650,7 +679,8 @@ LIST_ROUTES = {
     "catalog.supplier_options": {}, "catalog.product_detail": {"product_id": "product"},
     "inventory.warehouse_list": {}, "inventory.stock_list": {}, "inventory.movement_list": {},
     "inventory.stock_count": {}, "inventory.stock_transfer": {}, "inventory.stock_receive": {},
-    "inventory.stock_available": {}, "inventory.count_list": {}, "inventory.transfer_list": {},
+    "inventory.stock_available": {}, "inventory.lot_list": {},
+    "inventory.lot_detail": {"lot_id": "lot"}, "inventory.count_list": {}, "inventory.transfer_list": {},
     "inventory.count_detail": {"count_id": "count"},
     "inventory.transfer_detail": {"transfer_id": "transfer"}, "inventory.count_create": {},
     "inventory.transfer_create": {}, "catalog.product_scan": {},
@@ -786,7 +816,8 @@ def test_htmx_get_of_a_whole_page(app, world):
                  "warehouse_id": "warehouse", "customer_id": "customer", "user_id": "user",
                  "employee_id": "employee", "inspection_id": "inspection", "task_id": "task",
                  "work_order_id": "work_order", "form_id": "form", "submission_id": "draft",
-                 "key": "field", "count_id": "count", "transfer_id": "transfer"}
+                 "key": "field", "count_id": "count", "transfer_id": "transfer",
+                 "lot_id": "lot"}
         order = {"sales.": "so", "purchasing.": "po", "production.": "mo"}
         args = {}
         for argument in rule.arguments:

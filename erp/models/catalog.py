@@ -18,6 +18,13 @@ PRODUCT_KINDS = {
     "finished_good": "Finished good",
     "service": "Service",
 }
+# how a product's stock is identified: every movement of a tracked product names its lot
+# (a batch, with an optional expiry) or its serial number (one unit each)
+TRACKING = {
+    "none": "Not tracked",
+    "lot": "By lot (batch)",
+    "serial": "By serial number",
+}
 UNITS = ["pcs", "kg", "g", "t", "l", "ml", "m", "m2", "m3", "h", "box", "set"]
 
 
@@ -95,6 +102,7 @@ class Product(CompanyScoped, db.Model):
         CheckConstraint("cost_price >= 0", name="cost_price_not_negative"),
         CheckConstraint("min_stock >= 0", name="min_stock_not_negative"),
         in_check("kind", PRODUCT_KINDS),
+        in_check("tracking", TRACKING),
     )
 
     sku: Mapped[str] = mapped_column(PRODUCT_TEXT["sku"].column())
@@ -114,6 +122,7 @@ class Product(CompanyScoped, db.Model):
     tax_code_id: Mapped[int | None] = mapped_column(
         ForeignKey("tax_codes.id", ondelete="RESTRICT"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    tracking: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
     # on hand minus reserved, summed over the warehouses: kept by erp.services.stock in the
     # transaction of every stock change (and checked by stock.ledger_mismatches), so the
     # dashboard counts low-stock products from an index instead of summing every level
@@ -129,6 +138,16 @@ class Product(CompanyScoped, db.Model):
         return self.kind != "service"
 
     kind_label = choice_label("kind", PRODUCT_KINDS)
+    tracking_label = choice_label("tracking", TRACKING)
+
+    @property
+    def tracked(self) -> bool:
+        """Every movement names a lot or serial number (`erp.services.lots`)."""
+        return self.tracking != "none"
+
+    @property
+    def serial(self) -> bool:
+        return self.tracking == "serial"
 
     @property
     def is_low(self) -> bool:

@@ -5,10 +5,10 @@ through `erp.services.stock`, in one transaction, with an atomic UPDATE.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, String,
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
                         UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -104,6 +104,9 @@ class StockMovement(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    # the lot or serial number moved: set exactly when the product is tracked
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"),
+                                               index=True, nullable=True)
     # indexed on their own too: deleting a product or warehouse checks the RESTRICT foreign
     # key across every company's ledger, which the (company_id, ...) indexes cannot serve
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
@@ -125,5 +128,61 @@ class StockMovement(db.Model):
     product: Mapped[Product] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
     user: Mapped[User | None] = relationship()
+    lot: Mapped[Lot | None] = relationship()
 
     kind_label = choice_label("kind", MOVEMENT_KINDS)
+
+
+LOT_CODE_MAX = 60
+
+
+class Lot(CompanyScoped, db.Model):
+    """A batch (product tracked by lot) or one unit (tracked by serial number) of a product.
+
+    Created by the first movement that brings it in (a receipt, production output); its
+    code is unique per product. Where it came from and went is read from the ledger
+    (`StockMovement.lot_id`); `LotLevel` holds its stock per warehouse."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        UniqueConstraint("company_id", "product_id", "code"),
+        Index("ix_lots_company_code", "company_id", "code"),
+        Index("ix_lots_company_expiry", "company_id", "expiry"),
+    )
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    code: Mapped[str] = mapped_column(String(LOT_CODE_MAX))
+    expiry: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    product: Mapped[Product] = relationship()
+    levels: Mapped[list[LotLevel]] = relationship(back_populates="lot",
+                                                  order_by="LotLevel.warehouse_id")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class LotLevel(CompanyScoped, db.Model):
+    """A lot's stock in one warehouse, kept by `erp.services.stock.move` with the same kind
+    of atomic UPDATE as StockLevel: it always equals the sum of the lot's movements there,
+    and a tracked product's StockLevel equals the sum of its lots' levels."""
+
+    __tablename__ = "lot_levels"
+    __table_args__ = (
+        UniqueConstraint("lot_id", "warehouse_id"),
+        # the lots of a product with stock in a warehouse (picking, first-expiring first)
+        Index("ix_lot_levels_company_product_warehouse", "company_id", "product_id",
+              "warehouse_id"),
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+    )
+
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    on_hand: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+
+    lot: Mapped[Lot] = relationship(back_populates="levels")
+    warehouse: Mapped[Warehouse] = relationship()

@@ -49,7 +49,8 @@ PRINT_TITLES = {"draft": "Quotation", "cancelled": "Cancelled order"}
 PRINT_TITLE = "Order confirmation"
 
 
-ADDRESS_MAX = 2000  # a customer's addresses
+ADDRESS_MAX = 2000
+LOTS_TEXT_MAX = 2000  # the lots picked on a delivery line  # a customer's addresses
 
 CUSTOMER_TEXT = {
     "name": TextField(200, required=True),
@@ -449,6 +450,9 @@ class DeliveryNoteLine(CompanyScoped, db.Model):
     # what posted sales returns (erp.services.returns) took back of this line
     returned_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
                                                        server_default="0")
+    # the lots or serial numbers picked for a tracked product, as typed ("L1: 5, L2: 3" or
+    # "SN1, SN2"); posting moves them (erp.services.lots.parse_picks)
+    lots: Mapped[str] = mapped_column(String(LOTS_TEXT_MAX), default="", server_default="")
 
     @property
     def returnable_quantity(self) -> Decimal:

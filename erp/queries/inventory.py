@@ -254,7 +254,7 @@ MOVEMENTS = ListSpec(
                (Warehouse, Warehouse.id == StockMovement.warehouse_id),
                (User, User.id == StockMovement.user_id)]),
     options=[joinedload(StockMovement.product), joinedload(StockMovement.warehouse),
-             joinedload(StockMovement.user), raiseload("*")],
+             joinedload(StockMovement.user), joinedload(StockMovement.lot), raiseload("*")],
 )
 
 

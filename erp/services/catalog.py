@@ -19,7 +19,7 @@ from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovem
                         User)
 from erp.services import stock
 from erp.models.base import ZERO
-from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
+from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, TRACKING, UNITS
 from erp.models.money import TaxCode
 from erp.formatting import quantity as fmt_quantity
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError, atomic,
@@ -161,7 +161,7 @@ def _locked_product(company_id: int, product_id: int) -> Product:
 
 def receive_at_cost(*, company_id: int, user: User | None, product_id: int, warehouse_id: int,
                     quantity: Decimal, unit_cost: Decimal, kind: str, source: stock.Source,
-                    ) -> StockMovement:
+                    lot_id: int | None = None) -> StockMovement:
     """Put `quantity` into stock (movement `kind`, from `source`) valued at `unit_cost`: the
     product's cost price moves by moving average, with an audit entry when it changes.
 
@@ -172,7 +172,7 @@ def receive_at_cost(*, company_id: int, user: User | None, product_id: int, ware
     on_hand_before = on_hand_total(company_id, product.id)
     movement = stock.move(company_id=company_id, product_id=product.id,
                           warehouse_id=warehouse_id, quantity=quantity, kind=kind, user=user,
-                          source=source)
+                          source=source, lot_id=lot_id)
     new_cost = moving_average_cost(on_hand_before, product.cost_price, quantity, unit_cost)
     if new_cost != product.cost_price:
         audit.record(company_id=company_id, user=user, action="update", record_type="product",
@@ -205,6 +205,12 @@ def _product_values(company_id: int, values: dict, *, product_id: int | None = N
     if "tax_code_id" in values:  # left out (an import): unchanged
         clean["tax_code_id"] = _reference_id(values, "tax_code_id", errors, TaxCode,
                                              company_id, "Choose a tax code of this company.")
+    if "tracking" in values:  # left out (an import, the API): unchanged
+        clean["tracking"] = values.get("tracking") or "none"
+        if clean["tracking"] not in TRACKING:
+            errors.setdefault("tracking", []).append("Choose how the product is tracked.")
+        elif clean["tracking"] != "none" and values.get("kind") == "service":
+            errors.setdefault("tracking", []).append("A service carries no stock to track.")
     kind = values.get("kind") or "finished_good"
     if kind not in PRODUCT_KINDS:
         errors.setdefault("kind", []).append("Choose a kind.")
@@ -281,6 +287,8 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                 if held:
                     raise ValidationError(field_errors={
                         "kind": ["This product has stock; a service carries none."]})
+            if clean.get("tracking", product.tracking) != product.tracking:
+                _check_tracking_change(company_id, product)
             on_hand = (on_hand_total(company_id, product.id)
                        if clean["cost_price"] != product.cost_price else ZERO)
             _check_unit_and_cost(company_id, product, clean, user, on_hand)
@@ -296,6 +304,16 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
     except IntegrityError as error:
         raise _taken(error) from None
     return product
+
+
+def _check_tracking_change(company_id: int, product: Product) -> None:
+    """How a product is tracked changes only while it has no stock: the stock on hand was
+    moved under the old rule (with or without lots), so it would not add up under the new."""
+    on_hand = on_hand_total(company_id, product.id)
+    if on_hand:
+        raise ValidationError(field_errors={"tracking": [
+            f"{product.sku} has {fmt_quantity(on_hand)} {product.unit} on hand: its tracking "
+            "changes only once it has no stock."]})
 
 
 def _check_unit_and_cost(company_id: int, product: Product, clean: dict,

@@ -31,6 +31,7 @@ from erp.models.base import utcnow
 from erp.models.core import company_today
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, stock
+from erp.services import lots as lots_service
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
 
@@ -39,20 +40,33 @@ NOTES_MAX = 2000
 
 
 def left_to_ship(order: SalesOrder) -> dict[str, str]:
-    """The delivery form's inputs, prefilled with what is left on each line."""
-    return {f"qty-{item.id}": format(item.left_quantity.normalize(), "f")
-            for item in order.items if item.left_quantity > 0}
+    """The delivery form's inputs, prefilled with what is left on each line, and for a
+    tracked product the first-expiring lots of the order's warehouse that cover it."""
+    left = [item for item in order.items if item.left_quantity > 0]
+    values = {f"qty-{item.id}": format(item.left_quantity.normalize(), "f") for item in left}
+    tracked = [item for item in left if item.product.tracked]
+    held = lots_service.in_stock(order.company_id, order.warehouse_id,
+                                 [item.product_id for item in tracked])
+    for item in tracked:  # lines of one product share its lots, in line order
+        picks = lots_service.first_expiring(held.get(item.product_id, []), item.left_quantity)
+        values[f"lot-{item.id}"] = lots_service.picks_text(item.product, picks)
+        taken = dict((lot.id, qty) for lot, qty in picks)
+        held[item.product_id] = [(lot, qty - taken.get(lot.id, 0)) for lot, qty
+                                 in held.get(item.product_id, []) if qty > taken.get(lot.id, 0)]
+    return values
 
 
 def create_delivery(*, company_id: int, order_id: int, user: User | None,
                     quantities: dict, delivery_date: date | None = None, notes: str = "",
-                    post: bool = False) -> DeliveryNote:
+                    post: bool = False, lots: dict | None = None) -> DeliveryNote:
     """A delivery note for `quantities` ({order item id: quantity}, blank or 0 skips the
     line) of a confirmed or partly shipped order, from the order's warehouse; `post`:
     posted at once. Staff (the order's "deliver" step). Refuses, all at once and naming
     the line, a quantity that does not parse or is more than is left to ship
-    (ValidationError, fields `qty-<item id>`), and a delivery with no quantity; an order
-    in another state raises InvalidTransition. Commits."""
+    (ValidationError, fields `qty-<item id>`), a tracked product's lots or serial numbers
+    (`lots` {item id: text}) missing, of another product, or not holding the quantity in
+    the order's warehouse (fields `lot-<item id>`), and a delivery with no quantity; an
+    order in another state raises InvalidTransition. Commits."""
     from erp.services.sales import _lock_order
 
     errors: dict[str, list[str]] = {}
@@ -63,26 +77,54 @@ def create_delivery(*, company_id: int, order_id: int, user: User | None,
         wanted = stock.line_quantities(
             quantities, {item.id: item for item in order.items}, errors,
             lambda item, qty: _over(order, item, qty) if qty > item.left_quantity else None)
+        picked = _picked(order, wanted, lots or {}, errors)
         if errors:
             raise ValidationError(field_errors=errors)
         if not wanted:
             raise ValidationError("Enter a quantity to deliver on at least one line.")
-        delivery = _new_delivery(order, user, wanted, delivery_date, notes)
+        delivery = _new_delivery(order, user, wanted, delivery_date, notes, picked)
         if post:
             _post(delivery, order, user)
     return delivery
 
 
+def _picked(order: SalesOrder, wanted: list[tuple[SalesOrderItem, Decimal]], lots: dict,
+            errors: dict) -> dict[int, str]:
+    """{item id: lots text} of the tracked lines, each checked against the warehouse's
+    stock (errors on `lot-<item id>`)."""
+    picked = {}
+    for item, qty in wanted:
+        if not item.product.tracked:
+            continue
+        field = f"lot-{item.id}"
+        try:
+            picks = lots_service.resolve(
+                order.company_id, item.product, lots_service.parse_picks(
+                    lots_service.for_line(lots, item.id), item.product, qty, field=field,
+                    what=_line_name(order, item)),
+                field=field, what=_line_name(order, item), warehouse=order.warehouse)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+        else:
+            picked[item.id] = lots_service.picks_text(item.product, picks)
+    return picked
+
+
+def _line_name(order: SalesOrder, item: SalesOrderItem) -> str:
+    return f"Line {order.items.index(item) + 1} ({item.product.sku})"
+
+
 def _new_delivery(order: SalesOrder, user: User | None,
                   wanted: list[tuple[SalesOrderItem, Decimal]], delivery_date: date | None,
-                  notes: str = "") -> DeliveryNote:
+                  notes: str = "", picked: dict[int, str] | None = None) -> DeliveryNote:
     delivery = DeliveryNote(
         company_id=order.company_id, number=next_number(order.company_id, SERIES),
         order_id=order.id, customer_id=order.customer_id, warehouse_id=order.warehouse_id,
         delivery_date=delivery_date or company_today(order.company_id), status="draft",
         notes=notes, created_by_id=user.id if user is not None else None,
         lines=[DeliveryNoteLine(company_id=order.company_id, order_item_id=item.id,
-                                quantity=qty) for item, qty in wanted])
+                                quantity=qty, lots=(picked or {}).get(item.id, ""))
+               for item, qty in wanted])
     db.session.add(delivery)
     db.session.flush()
     audit.record(company_id=order.company_id, user=user, action="create",
@@ -93,14 +135,14 @@ def _new_delivery(order: SalesOrder, user: User | None,
 
 
 def _over(order: SalesOrder, item: SalesOrderItem, qty: Decimal) -> str:
-    number = order.items.index(item) + 1
-    return (f"Line {number} ({item.product.sku}): only {fmt_qty(item.left_quantity)} left to "
+    return (f"{_line_name(order, item)}: only {fmt_qty(item.left_quantity)} left to "
             f"ship, {fmt_qty(qty)} given.")
 
 
 def deliver_rest(order: SalesOrder, user: User | None) -> DeliveryNote | None:
     """A posted delivery of everything left on the order (locked, with its lines, by the
-    caller), in the caller's transaction; None when nothing is left."""
+    caller), in the caller's transaction; None when nothing is left. Tracked products
+    ship from their first-expiring lots (nobody picked any)."""
     wanted = [(item, item.left_quantity) for item in order.items if item.left_quantity > 0]
     if not wanted:
         return None
@@ -122,10 +164,16 @@ def _post(delivery: DeliveryNote, order: SalesOrder, user: User | None) -> None:
         if item.product.stocked:
             stock.release(company_id=order.company_id, product_id=item.product_id,
                           warehouse_id=order.warehouse_id, quantity=line.quantity)
-            stock.move(company_id=order.company_id, product_id=item.product_id,
-                       warehouse_id=order.warehouse_id, quantity=-line.quantity,
-                       kind="sales_shipment", user=user,
-                       source=stock.Source("delivery_note_line", line.id, delivery.number))
+            source = stock.Source("delivery_note_line", line.id, delivery.number)
+            if item.product.tracked:
+                lots_service.move_picks(
+                    _line_lots(order, item, line), sign=-1, company_id=order.company_id,
+                    product_id=item.product_id, warehouse_id=order.warehouse_id,
+                    kind="sales_shipment", user=user, source=source)
+            else:
+                stock.move(company_id=order.company_id, product_id=item.product_id,
+                           warehouse_id=order.warehouse_id, quantity=-line.quantity,
+                           kind="sales_shipment", user=user, source=source)
         item.shipped_quantity = item.shipped_quantity + line.quantity
     old = order.status
     if all(item.left_quantity == 0 for item in order.items):
@@ -149,6 +197,21 @@ def _post(delivery: DeliveryNote, order: SalesOrder, user: User | None) -> None:
         audit.record(company_id=order.company_id, user=user, action="ship",
                      record_type="sales_order", record_id=order.id,
                      summary=f"{delivery.number}: {shipped} for {order.number}")
+
+
+def _line_lots(order: SalesOrder, item: SalesOrderItem, line: DeliveryNoteLine) -> list:
+    """The lots a line ships: those picked on it (checked again now), else first-expiring."""
+    what = _line_name(order, item)
+    if not line.lots:
+        picks = lots_service.auto_picks(order.company_id, item.product, order.warehouse,
+                                        line.quantity, what=what)
+        line.lots = lots_service.picks_text(item.product, picks)
+        return picks
+    field = f"lot-{item.id}"
+    return lots_service.resolve(
+        order.company_id, item.product,
+        lots_service.parse_picks(line.lots, item.product, line.quantity, field=field, what=what),
+        field=field, what=what, warehouse=order.warehouse)
 
 
 def _lock_delivery(company_id: int, delivery_id: int) -> tuple[DeliveryNote, SalesOrder]:

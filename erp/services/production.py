@@ -26,6 +26,7 @@ from erp.models.quality import QualityInspection
 from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDenied,
                           ValidationError, atomic, audit, sequences, stock)
 from erp.services import forms as form_service
+from erp.services import lots
 from erp.services.catalog import _delete, _set_active, receive_at_cost
 from erp.services.inventory import document_warehouse
 from erp.services.stock import InsufficientStock
@@ -584,14 +585,24 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
             consumed += line.quantity * line.component.cost_price
             stock.release(company_id=company_id, product_id=line.component_id,
                           warehouse_id=order.component_warehouse_id, quantity=line.quantity)
-            stock.move(company_id=company_id, product_id=line.component_id,
-                       warehouse_id=order.component_warehouse_id, quantity=-line.quantity,
-                       kind="production_consume", user=user,
-                       source=stock.Source("production_order_component", line.id, order.number))
-        receive_at_cost(company_id=company_id, user=user, product_id=order.product_id,
-                        warehouse_id=order.output_warehouse_id, quantity=order.quantity,
-                        unit_cost=consumed / order.quantity, kind="production_output",
-                        source=stock.Source("production_order", order.id, order.number))
+            source = stock.Source("production_order_component", line.id, order.number)
+            if line.component.tracked:  # first-expiring lots of the component warehouse
+                lots.move_picks(
+                    lots.auto_picks(company_id, line.component, order.component_warehouse,
+                                    line.quantity, what=order.number),
+                    sign=-1, company_id=company_id, product_id=line.component_id,
+                    warehouse_id=order.component_warehouse_id, kind="production_consume",
+                    user=user, source=source)
+            else:
+                stock.move(company_id=company_id, product_id=line.component_id,
+                           warehouse_id=order.component_warehouse_id, quantity=-line.quantity,
+                           kind="production_consume", user=user, source=source)
+        for lot_id, quantity in _output_lots(order):
+            receive_at_cost(company_id=company_id, user=user, product_id=order.product_id,
+                            warehouse_id=order.output_warehouse_id, quantity=quantity,
+                            unit_cost=consumed / order.quantity, kind="production_output",
+                            source=stock.Source("production_order", order.id, order.number),
+                            lot_id=lot_id)
         order.status = "done"
         order.completed_at = utcnow()
         audit.record(company_id=company_id, user=user, action="complete",
@@ -601,6 +612,25 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
                              f"{(consumed / order.quantity).quantize(MONEY_STEP)} a unit",
                      changes={"status": ("in_progress", "done")})
     return order
+
+
+def _output_lots(order: ProductionOrder) -> list[tuple[int | None, Decimal]]:
+    """What the order's output moves under: a lot named after the order (lot tracking), a
+    serial number per unit (<number>-001, ...), or none for an untracked product."""
+    product = order.product
+    if not product.tracked:
+        return [(None, order.quantity)]
+    if product.serial:
+        if order.quantity != order.quantity.to_integral_value():
+            raise ValidationError(f"{product.sku} is tracked by serial number: produce whole "
+                                  f"units, not {fmt(order.quantity)}.")
+        width = max(3, len(str(int(order.quantity))))
+        picks = [(f"{order.number}-{n:0{width}d}", Decimal(1))
+                 for n in range(1, int(order.quantity) + 1)]
+    else:
+        picks = [(order.number, order.quantity)]
+    return [(lot.id, qty) for lot, qty in lots.resolve(
+        order.company_id, product, picks, field="quantity", create=True)]
 
 
 def cancel_order(*, company_id: int, order_id: int, user: User) -> ProductionOrder:

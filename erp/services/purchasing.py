@@ -45,6 +45,7 @@ from erp.services import (InvalidTransition, NotFound, PermissionDenied, Validat
                           atomic, audit, catalog, sequences, stock, validation)
 from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
 from erp.services.inventory import document_warehouse
+from erp.services import lots as lots_service
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -422,12 +423,15 @@ def new_receipt_token() -> str:
 
 def receive(*, company_id: int, user: User | None, order_id: int,
             quantities: dict[int, object], warehouse_id: int | None,
-            token: str | None = None, reference: str = "") -> GoodsReceipt:
+            token: str | None = None, reference: str = "", lots: dict | None = None,
+            expiries: dict | None = None) -> GoodsReceipt:
     """Receive `quantities` ({order item id: quantity}) of an ordered PO into a warehouse.
 
     One transaction: locks the order and its lines, refuses more than each line's open
     quantity (ValidationError naming the line, field `qty-<item id>`), writes a
-    `purchase_receipt` movement per line, updates the cost price by moving average and
+    `purchase_receipt` movement per line (per lot or serial number of a tracked product:
+    `lots` {item id: text}, created when new, with `expiries` {item id: date text};
+    refused on `lot-<item id>` / `expiry-<item id>`, see `erp.services.lots`), updates the cost price by moving average and
     sets the status to partially_received or received. A token already used by an
     earlier receipt is refused (a replayed form). Staff. Commits.
     """
@@ -460,6 +464,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
                     f"Line {items.index(item) + 1} ({_sku(item)}): only "
                     f"{fmt_qty(item.open_quantity)} still open, {fmt_qty(qty)} given."
                     if qty > item.open_quantity else None))
+            picks = _lot_picks(items, wanted, lots or {}, expiries or {}, errors)
             if errors:
                 raise ValidationError(field_errors=errors)
             if not wanted:
@@ -471,9 +476,12 @@ def receive(*, company_id: int, user: User | None, order_id: int,
                 reference=reference, receipt_token=token)
             db.session.add(receipt)
             for item, qty in wanted:
-                _receive_line(company_id, user, order, item, qty, warehouse)
-                receipt.lines.append(GoodsReceiptLine(company_id=company_id,
-                                                      order_item_id=item.id, quantity=qty))
+                line = GoodsReceiptLine(company_id=company_id, order_item_id=item.id,
+                                        quantity=qty)
+                receipt.lines.append(line)
+                db.session.flush()
+                _receive_line(company_id, user, order, line, item, qty, warehouse,
+                              picks.get(item.id))
             old = order.status
             order.status = ("received" if all(i.received_quantity >= i.quantity for i in items)
                             else "partially_received")
@@ -494,12 +502,39 @@ def _sku(item: PurchaseOrderItem) -> str:
     return item.product.sku if item.product is not None else f"line {item.id}"
 
 
+def _lot_picks(items: list[PurchaseOrderItem], wanted: list, lots: dict, expiries: dict,
+               errors: dict) -> dict[int, tuple]:
+    """{item id: (picks, expiry)} of the tracked lines received; errors per line."""
+    picks = {}
+    for item, qty in wanted:
+        if item.product is None or not item.product.tracked:
+            continue
+        try:
+            expiry = lots_service.parse_expiry(lots_service.for_line(expiries, item.id),
+                                               field=f"expiry-{item.id}")
+            picks[item.id] = (lots_service.parse_picks(
+                lots_service.for_line(lots, item.id), item.product, qty, field=f"lot-{item.id}",
+                what=f"Line {items.index(item) + 1} ({_sku(item)})"), expiry)
+        except ValidationError as error:
+            errors.update(error.field_errors)
+    return picks
+
+
 def _receive_line(company_id: int, user: User | None, order: PurchaseOrder,
-                  item: PurchaseOrderItem, qty: Decimal, warehouse: Warehouse) -> None:
-    catalog.receive_at_cost(company_id=company_id, user=user, product_id=item.product_id,
-                            warehouse_id=warehouse.id, quantity=qty, unit_cost=item.unit_cost,
-                            kind="purchase_receipt",
-                            source=stock.Source("purchase_order_item", item.id, order.number))
+                  line: GoodsReceiptLine, item: PurchaseOrderItem, qty: Decimal,
+                  warehouse: Warehouse, picks: tuple | None) -> None:
+    """The line's movement (one per lot of a tracked product), from the receipt line."""
+    source = stock.Source("goods_receipt_line", line.id, order.number)
+    moves = [(None, qty)]
+    if picks is not None:
+        moves = [(lot.id, lot_qty) for lot, lot_qty in lots_service.resolve(
+            company_id, item.product, picks[0], field=f"lot-{item.id}", create=True,
+            expiry=picks[1])]
+    for lot_id, lot_qty in moves:
+        catalog.receive_at_cost(company_id=company_id, user=user, product_id=item.product_id,
+                                warehouse_id=warehouse.id, quantity=lot_qty,
+                                unit_cost=item.unit_cost, kind="purchase_receipt",
+                                source=source, lot_id=lot_id)
     item.received_quantity = item.received_quantity + qty
 
 

@@ -31,12 +31,13 @@ from erp.formatting import quantity as fmt_qty
 from erp.models import User, Warehouse
 from erp.models.base import utcnow
 from erp.models.core import company_today
-from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
+from erp.models.purchasing import GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import REASON_MAX, PurchaseReturn, PurchaseReturnLine, SalesReturn, \
     SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrderItem
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError, atomic,
                           audit, stock)
+from erp.services import lots
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
 
@@ -170,11 +171,18 @@ def _post_sales_return(sales_return: SalesReturn, delivery: DeliveryNote,
     pairs = [(by_id[line.delivery_line_id], line.quantity) for line in sales_return.lines]
     _check_posting(sales_return, pairs, _delivery_sku, "delivered minus returned")
     for line, (delivered, qty) in zip(sales_return.lines, pairs):
-        if delivered.product.stocked:  # a service carries no stock: only the quantity counts
+        source = stock.Source("sales_return_line", line.id, sales_return.number)
+        if delivered.product.tracked:  # the lots (serial numbers) that line delivered
+            lots.move_picks(
+                lots.take_back(_delivered_lots(delivered), qty, product=delivered.product,
+                               what=f"{sales_return.number} ({delivered.product.sku})"),
+                sign=1, company_id=sales_return.company_id, product_id=delivered.product.id,
+                warehouse_id=sales_return.warehouse_id, kind="sales_return", user=user,
+                source=source)
+        elif delivered.product.stocked:  # a service carries no stock: only the quantity counts
             stock.move(company_id=sales_return.company_id, product_id=delivered.product.id,
                        warehouse_id=sales_return.warehouse_id, quantity=qty,
-                       kind="sales_return", user=user,
-                       source=stock.Source("sales_return_line", line.id, sales_return.number))
+                       kind="sales_return", user=user, source=source)
         delivered.returned_quantity = delivered.returned_quantity + qty
     sales_return.status, sales_return.posted_at = "posted", utcnow()
     db.session.flush()
@@ -183,6 +191,25 @@ def _post_sales_return(sales_return: SalesReturn, delivery: DeliveryNote,
                  summary=f"Sales return {sales_return.number} posted: "
                          f"{plural(len(pairs), 'line')} back into {sales_return.warehouse.code}",
                  changes={"status": ("draft", "posted")})
+
+
+def _delivered_lots(delivered: DeliveryNoteLine) -> dict:
+    """{lot: quantity} a delivery line shipped and no return brought back yet."""
+    returned = select(SalesReturnLine.id).where(SalesReturnLine.delivery_line_id == delivered.id)
+    return {lot: -net for lot, net in lots.moved_by(
+        delivered.company_id, ("delivery_note_line", [delivered.id]),
+        ("sales_return_line", returned)).items()}
+
+
+def _received_lots(company_id: int, item: PurchaseOrderItem, warehouse_id: int) -> dict:
+    """{lot: quantity} the receipts of an order line brought in that the warehouse still
+    holds, first-expiring first."""
+    received = select(GoodsReceiptLine.id).where(GoodsReceiptLine.order_item_id == item.id)
+    ours = {lot.id for lot, net in lots.moved_by(
+        company_id, ("goods_receipt_line", received)).items() if net > 0}
+    return {lot: qty for lot, qty in
+            lots.in_stock(company_id, warehouse_id, [item.product_id]).get(item.product_id, [])
+            if lot.id in ours}
 
 
 def _locked_sales_return(company_id: int, return_id: int) -> tuple[SalesReturn, DeliveryNote]:
@@ -295,12 +322,20 @@ def _post_purchase_return(purchase_return: PurchaseReturn, order: PurchaseOrder,
     pairs = [(by_id[line.order_item_id], line.quantity) for line in purchase_return.lines]
     _check_posting(purchase_return, pairs, _item_sku, "received minus returned")
     for line, (item, qty) in zip(purchase_return.lines, pairs):
-        if item.product.stocked:  # never below what is available: promised stock stays
+        source = stock.Source("purchase_return_line", line.id, purchase_return.number)
+        if item.product.tracked:  # lots this order line received, first-expiring first
+            lots.move_picks(
+                lots.take_back(_received_lots(purchase_return.company_id, item,
+                                              purchase_return.warehouse_id), qty,
+                               product=item.product,
+                               what=f"{purchase_return.number} ({item.product.sku})"),
+                sign=-1, company_id=purchase_return.company_id, product_id=item.product_id,
+                warehouse_id=purchase_return.warehouse_id, kind="purchase_return", user=user,
+                source=source)
+        elif item.product.stocked:  # never below what is available: promised stock stays
             stock.move(company_id=purchase_return.company_id, product_id=item.product_id,
                        warehouse_id=purchase_return.warehouse_id, quantity=-qty,
-                       kind="purchase_return", user=user,
-                       source=stock.Source("purchase_return_line", line.id,
-                                           purchase_return.number))
+                       kind="purchase_return", user=user, source=source)
         item.returned_quantity = item.returned_quantity + qty
     purchase_return.status, purchase_return.posted_at = "posted", utcnow()
     db.session.flush()

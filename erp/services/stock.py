@@ -6,6 +6,12 @@ warehouse) in the same transaction with an atomic ``UPDATE ... SET on_hand = on_
 any concurrency (a plain read-modify-write lost half of the moves on PostgreSQL).
 Reservations change `reserved` the same way and write no movement (they move nothing).
 
+A product tracked by lot or serial number (`Product.tracking`) moves one lot at a time:
+`move(..., lot_id=)` also changes that lot's LotLevel in the warehouse the same atomic way
+(never below zero), so the lot levels of a tracked product add up to its StockLevel and
+each equals the sum of its lot's movements there. A serial number moves one unit and is in
+stock in at most one warehouse. Which lots a document moves is `erp.services.lots`'s.
+
 The primitives (`move`, `reserve`, `release`) run inside the caller's transaction and
 only flush; the use cases (`receive`, `issue`, `transfer`, `adjust`) are one transaction
 each, in active warehouses only. They raise InsufficientStock, ValidationError (also for
@@ -24,6 +30,7 @@ from erp.database import conflict_insert
 from erp.extensions import db
 from erp.formatting import quantity as fmt
 from erp.models import Product, StockLevel, StockMovement, User, Warehouse
+from erp.models.inventory import Lot, LotLevel
 from erp.models.base import ZERO
 from erp.models.fields import QUANTITY
 from erp.services import DomainError, NotFound, ValidationError, atomic
@@ -195,16 +202,21 @@ def _level_id(company_id: int, product_id: int, warehouse_id: int) -> int | None
 
 def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal, kind: str,
          user: User | None, source: Source = NO_SOURCE, note: str = "",
-         protect_reserved: bool = True) -> StockMovement:
+         protect_reserved: bool = True, lot_id: int | None = None) -> StockMovement:
     """Change on-hand stock by `quantity` (signed) and write the ledger line. Flushes only.
 
     A decrease is refused with InsufficientStock if it would take on-hand below zero, or
     below the reserved quantity when `protect_reserved` (stock promised to orders stays).
+    A tracked product names its lot (`lot_id`, a lot of that product): refused with
+    ValidationError (field `lot`) without one, with another product's, with a serial
+    number moving other than one unit or coming in while it is in stock; a decrease beyond
+    what the lot holds in the warehouse is InsufficientStock.
     """
     product = _product(company_id, product_id)
     warehouse = _warehouse(company_id, warehouse_id)
     if quantity == 0:
         raise ValidationError(field_errors={"quantity": ["Enter a quantity other than zero."]})
+    lot = _lot(product, lot_id, quantity)
     level_id = ensure_level(company_id, product_id, warehouse_id)
     floor = StockLevel.reserved if protect_reserved and quantity < 0 else 0
     stmt = (
@@ -226,14 +238,94 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
             product_id=product_id, warehouse_id=warehouse_id, requested=abs(quantity),
             available=available)
     _change_available(company_id, product_id, quantity)
+    if lot is not None:
+        _move_lot(product, lot, warehouse, quantity)
     movement = StockMovement(
         company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+        lot_id=lot.id if lot is not None else None,
         quantity=quantity, kind=kind, source_type=source.type, source_id=source.id,
         reference=source.reference[:60], note=(note or "")[:300],
         user_id=user.id if user is not None else None)
     db.session.add(movement)
     db.session.flush()
     return movement
+
+
+def _tracking_noun(product: Product) -> str:
+    return "serial number" if product.serial else "lot"
+
+
+def _lot(product: Product, lot_id: int | None, quantity: Decimal) -> Lot | None:
+    """The lot a movement of `product` names, checked (see `move`); None when untracked."""
+    if not product.tracked:
+        if lot_id is not None:
+            message = f"{product.sku} is not tracked by lot or serial number."
+            raise ValidationError(message, field_errors={"lot": [message]})
+        return None
+    noun = _tracking_noun(product)
+    if lot_id is None:
+        message = f"{product.sku} is tracked by {noun}: name the {noun} moved."
+        raise ValidationError(message, field_errors={"lot": [message]})
+    lot = db.session.scalar(select(Lot).where(Lot.id == lot_id,
+                                              Lot.company_id == product.company_id))
+    if lot is None:
+        raise NotFound(f"No such {noun}.")
+    if lot.product_id != product.id:
+        message = f"{noun.capitalize()} {lot.code} is not one of {product.sku}."
+        raise ValidationError(message, field_errors={"lot": [message]})
+    if product.serial and abs(quantity) != 1:
+        message = (f"Serial number {lot.code} is one unit: {fmt(abs(quantity))} cannot "
+                   "move under it.")
+        raise ValidationError(message, field_errors={"lot": [message]})
+    return lot
+
+
+def _move_lot(product: Product, lot: Lot, warehouse: Warehouse, quantity: Decimal) -> None:
+    """Change the lot's level in the warehouse by `quantity`, atomically, never below zero;
+    a serial number comes in only while it is in stock nowhere (its row locked meanwhile)."""
+    if product.serial and quantity > 0:
+        db.session.execute(select(Lot.id).where(Lot.id == lot.id).with_for_update())
+        where = db.session.scalar(
+            select(Warehouse.code).join(LotLevel, LotLevel.warehouse_id == Warehouse.id)
+            .where(LotLevel.lot_id == lot.id, LotLevel.on_hand > 0).limit(1))
+        if where is not None:
+            message = (f"Serial number {lot.code} of {product.sku} is already in stock "
+                       f"(in {where}): a serial number is one unit.")
+            raise ValidationError(message, field_errors={"lot": [message]})
+    level_id = _lot_level_id(lot, warehouse.id)
+    if level_id is None:
+        db.session.execute(conflict_insert(LotLevel).values(
+            company_id=lot.company_id, lot_id=lot.id, product_id=lot.product_id,
+            warehouse_id=warehouse.id, on_hand=ZERO, created_at=func.now(),
+            updated_at=func.now()).on_conflict_do_nothing(
+                index_elements=["lot_id", "warehouse_id"]))
+        level_id = _lot_level_id(lot, warehouse.id)
+    changed = db.session.execute(
+        update(LotLevel)
+        .where(LotLevel.id == level_id, _exact(LotLevel.on_hand + quantity) >= 0,
+               _exact(LotLevel.on_hand + quantity) <= MAX_STOCK)
+        .values(on_hand=_exact(LotLevel.on_hand + quantity), updated_at=func.now())
+        .returning(LotLevel.on_hand)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if changed is not None:
+        return
+    if quantity > 0:
+        raise _out_of_range(product, f"of {lot.code} in {warehouse.code}",
+                            warehouse_id=warehouse.id)
+    held = db.session.scalar(select(LotLevel.on_hand).where(LotLevel.id == level_id))
+    if product.serial:
+        message = (f"Serial number {lot.code} of {product.sku} is not in stock in "
+                   f"{warehouse.code} (shipped already, or elsewhere).")
+    else:
+        message = (f"Lot {lot.code} of {product.sku} holds {fmt(held)} in {warehouse.code}: "
+                   f"{fmt(abs(quantity))} needed.")
+    raise InsufficientStock(message, product_id=product.id, warehouse_id=warehouse.id,
+                            requested=abs(quantity), available=held)
+
+
+def _lot_level_id(lot: Lot, warehouse_id: int) -> int | None:
+    return db.session.scalar(select(LotLevel.id).where(LotLevel.lot_id == lot.id,
+                                                       LotLevel.warehouse_id == warehouse_id))
 
 
 def reserve(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal) -> None:
@@ -296,28 +388,35 @@ def _change_available(company_id: int, product_id: int, delta: Decimal) -> None:
 # Use cases: one transaction each.
 
 def receive(*, company_id: int, product_id: int, warehouse_id: int, quantity, user: User | None,
-            note: str = "", source: Source = NO_SOURCE, kind: str = "receipt") -> StockMovement:
-    """Put stock in. Commits."""
+            note: str = "", source: Source = NO_SOURCE, kind: str = "receipt",
+            lot_id: int | None = None) -> StockMovement:
+    """Put stock in (into lot `lot_id` for a tracked product). Commits."""
     quantity = to_quantity(quantity)
     with atomic():
         open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
-                    quantity=quantity, kind=kind, user=user, source=source, note=note)
+                    quantity=quantity, kind=kind, user=user, source=source, note=note,
+                    lot_id=lot_id)
 
 
 def issue(*, company_id: int, product_id: int, warehouse_id: int, quantity, user: User | None,
-          note: str = "", source: Source = NO_SOURCE, kind: str = "issue") -> StockMovement:
-    """Take stock out (not what is reserved). Commits."""
+          note: str = "", source: Source = NO_SOURCE, kind: str = "issue",
+          lot_id: int | None = None) -> StockMovement:
+    """Take stock out (not what is reserved; from lot `lot_id` for a tracked product).
+    Commits."""
     quantity = to_quantity(quantity)
     with atomic():
         open_warehouse(company_id, warehouse_id)
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
-                    quantity=-quantity, kind=kind, user=user, source=source, note=note)
+                    quantity=-quantity, kind=kind, user=user, source=source, note=note,
+                    lot_id=lot_id)
 
 
 def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_warehouse_id: int,
-             quantity, user: User | None, note: str = "") -> tuple[StockMovement, StockMovement]:
-    """Move stock between warehouses: two movements, one transaction, all or nothing."""
+             quantity, user: User | None, note: str = "",
+             lot_id: int | None = None) -> tuple[StockMovement, StockMovement]:
+    """Move stock between warehouses: two movements, one transaction, all or nothing (a
+    tracked product's lot `lot_id` moves with it)."""
     quantity = to_quantity(quantity)
     if from_warehouse_id == to_warehouse_id:
         raise ValidationError(field_errors={"to_warehouse_id": ["Choose another warehouse."]})
@@ -328,17 +427,18 @@ def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_war
         _require_active(to_warehouse, "to_warehouse_id")
         out = move(company_id=company_id, product_id=product_id, warehouse_id=from_warehouse_id,
                    quantity=-quantity, kind="transfer_out", user=user, note=note,
-                   source=Source("transfer", None, f"to {to_warehouse.code}"))
+                   source=Source("transfer", None, f"to {to_warehouse.code}"), lot_id=lot_id)
         into = move(company_id=company_id, product_id=product_id, warehouse_id=to_warehouse_id,
-                    quantity=quantity, kind="transfer_in", user=user, note=note,
+                    quantity=quantity, kind="transfer_in", user=user, note=note, lot_id=lot_id,
                     source=Source("transfer", out.id, f"from {from_warehouse.code}"))
         out.source_id = into.id
     return out, into
 
 
 def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user: User | None,
-           note: str = "") -> StockMovement | None:
+           note: str = "", lot_id: int | None = None) -> StockMovement | None:
     """A stock count: set on-hand to `counted`; the difference is the movement. Commits.
+    A tracked product is counted one lot at a time: `counted` is what lot `lot_id` holds.
 
     Returns None when the count matches. The level row is locked while counting, so a
     concurrent move is not overwritten. A count below the reserved quantity is refused
@@ -353,14 +453,20 @@ def adjust(*, company_id: int, product_id: int, warehouse_id: int, counted, user
         on_hand, reserved = db.session.execute(
             select(StockLevel.on_hand, StockLevel.reserved)
             .where(StockLevel.id == level_id).with_for_update()).one()
+        delta = counted - on_hand
+        if lot_id is not None:  # the lot's count replaces the lot's stock, not the product's
+            lot = _lot(_product(company_id, product_id), lot_id, Decimal(1))
+            held = db.session.scalar(select(LotLevel.on_hand).where(
+                LotLevel.lot_id == lot.id, LotLevel.warehouse_id == warehouse_id))
+            delta = counted - (held or ZERO)
+            counted = on_hand + delta
         if counted < reserved:
             raise _count_below_reserved(company_id, product_id, warehouse_id, counted, reserved)
-        delta = counted - on_hand
         if delta == 0:
             return None
         return move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
                     quantity=delta, kind="adjustment", user=user, note=note or "Stock count",
-                    protect_reserved=False)
+                    protect_reserved=False, lot_id=lot_id)
 
 
 HOLDERS_SHOWN = 10
@@ -450,7 +556,43 @@ def ledger_mismatches(company_id: int | None = None) -> list[tuple[int, Decimal,
         orphan = orphan.where(sums.c.company_id == company_id)
     for (total,) in db.session.execute(orphan):
         bad.append((0, ZERO, Decimal(total)))
-    return bad + available_mismatches(company_id)
+    return bad + available_mismatches(company_id) + lot_mismatches(company_id)
+
+
+def lot_mismatches(company_id: int | None = None) -> list[tuple[str, int, Decimal, Decimal]]:
+    """The ledger invariant per lot: ("lot level", id, on hand, sum of the lot's movements
+    in that warehouse) for a lot level that differs, ("lot movements", lot id, 0, sum) for
+    movements with no level, and ("tracked level", stock level id, on hand, sum of its
+    product's lot levels there) for a tracked product whose lots do not add up."""
+    sums = (select(StockMovement.lot_id, StockMovement.warehouse_id,
+                   func.sum(StockMovement.quantity).label("total"))
+            .where(StockMovement.lot_id.is_not(None))
+            .group_by(StockMovement.lot_id, StockMovement.warehouse_id).subquery())
+    on = (sums.c.lot_id == LotLevel.lot_id) & (sums.c.warehouse_id == LotLevel.warehouse_id)
+    levels = select(LotLevel.id, LotLevel.on_hand, func.coalesce(sums.c.total, 0)) \
+        .outerjoin(sums, on)
+    orphans = (select(sums.c.lot_id, sums.c.total).select_from(sums)
+               .outerjoin(LotLevel, on).where(LotLevel.id.is_(None)))
+    lot_sums = (select(LotLevel.product_id, LotLevel.warehouse_id,
+                       func.sum(LotLevel.on_hand).label("total"))
+                .group_by(LotLevel.product_id, LotLevel.warehouse_id).subquery())
+    tracked = (select(StockLevel.id, StockLevel.on_hand, func.coalesce(lot_sums.c.total, 0))
+               .join(Product, Product.id == StockLevel.product_id)
+               .outerjoin(lot_sums, (lot_sums.c.product_id == StockLevel.product_id)
+                          & (lot_sums.c.warehouse_id == StockLevel.warehouse_id))
+               .where(Product.tracking != "none"))
+    if company_id is not None:
+        levels = levels.where(LotLevel.company_id == company_id)
+        orphans = orphans.where(sums.c.lot_id.in_(
+            select(Lot.id).where(Lot.company_id == company_id)))
+        tracked = tracked.where(StockLevel.company_id == company_id)
+    def exact(value) -> Decimal:
+        return Decimal(str(value)).quantize(QUANTITY_STEP)
+    bad = [(name, row_id, exact(have), exact(total))
+           for name, stmt in (("lot level", levels), ("tracked level", tracked))
+           for row_id, have, total in db.session.execute(stmt) if exact(have) != exact(total)]
+    return bad + [("lot movements", lot_id, ZERO, exact(total))
+                  for lot_id, total in db.session.execute(orphans)]
 
 
 def rebuild_available(company_id: int) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from erp.extensions import db
 from erp.models import AuditEntry, Product, StockLevel, StockMovement
-from erp.models.purchasing import GoodsReceipt, PurchaseOrder, PurchaseOrderItem
+from erp.models.purchasing import GoodsReceipt, GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic)
 from erp.services import purchasing as service
@@ -160,8 +160,9 @@ def test_workflow_with_partial_receipts_adds_up_and_status_follows(ctx):
     assert on_hand(ctx.nut, ctx.spare) == D("5")
     movements = db.session.scalars(select(StockMovement).order_by(StockMovement.id)).all()
     assert [m.kind for m in movements] == ["purchase_receipt"] * 4
-    assert {m.source_type for m in movements} == {"purchase_order_item"}
-    assert movements[0].source_id == bolt_line.id
+    # each movement names the receipt line it came with (and through it the order line)
+    assert {m.source_type for m in movements} == {"goods_receipt_line"}
+    assert db.session.get(GoodsReceiptLine, movements[0].source_id).order_item_id == bolt_line.id
     assert movements[0].reference == fresh(order.id).number
     assert sum(m.quantity for m in movements) == D("15")
     assert db.session.scalar(select(func.count()).select_from(GoodsReceipt)) == 3

@@ -8,7 +8,7 @@ from wtforms.validators import (Email, InputRequired, Length, NumberRange, Optio
 
 from erp.forms import choices, optional_id, text_validators
 from erp.models import PRODUCT_KINDS
-from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, UNITS
+from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, TRACKING, UNITS
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("99999999999")
@@ -27,6 +27,8 @@ class ProductForm(FlaskForm):
     kind = SelectField("Kind", choices=choices(PRODUCT_KINDS.items()), default="finished_good")
     category_id = SelectField("Category", choices=[], default="")
     unit = SelectField("Unit", choices=choices((u, u) for u in UNITS), default="pcs")
+    tracking = SelectField("Tracking", choices=choices(TRACKING.items()), default="none",
+                           description="Lots or serial numbers are named on every movement.")
     sale_price = DecimalField("Sale price", places=2, default=Decimal("0"),
                               validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
     cost_price = DecimalField("Cost price", places=2, default=Decimal("0"),

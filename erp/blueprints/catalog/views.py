@@ -60,8 +60,8 @@ def _product_values(form: ProductForm) -> dict | None:
                      "preferred_supplier_id": supplier_id}
 
 
-PRODUCT_FIELDS = ("sku", "name", "kind", "unit", "sale_price", "cost_price", "min_stock",
-                  "barcode", "description", "tax_code_id")
+PRODUCT_FIELDS = ("sku", "name", "kind", "unit", "tracking", "sale_price", "cost_price",
+                  "min_stock", "barcode", "description", "tax_code_id")
 
 products = Resource(
     name="product", plural="products", model=Product, label="Product", form=ProductForm,

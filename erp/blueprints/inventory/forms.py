@@ -25,6 +25,11 @@ class WarehouseForm(FlaskForm):
     address = TextAreaField("Address", validators=text_validators(WAREHOUSE_TEXT["address"]))
 
 
+def _lot_field():
+    return StringField("Lot or serial number", validators=[Length(max=300)],
+                       description="For a product tracked by lot or serial number.")
+
+
 def _product_field():
     return StringField("Product", validators=[DataRequired(), Length(max=300)],
                        description="Type a SKU or name and pick from the list.")
@@ -36,6 +41,7 @@ class StockCountForm(FlaskForm):
     counted = DecimalField("Counted quantity", places=3,
                            validators=[InputRequired(), finite,
                                        NumberRange(min=0, max=MAX_QUANTITY)])
+    lot = _lot_field()
     note = StringField("Note", validators=[Length(max=300)])
 
 
@@ -46,6 +52,7 @@ class StockTransferForm(FlaskForm):
     quantity = DecimalField("Quantity", places=3,
                             validators=[InputRequired(), finite,
                                         NumberRange(min=0, max=MAX_QUANTITY)])
+    lot = _lot_field()
     note = StringField("Note", validators=[Length(max=300)])
 
 
@@ -59,4 +66,6 @@ class StockReceiveForm(FlaskForm):
     quantity = DecimalField("Quantity", places=3,
                             validators=[InputRequired(), finite,
                                         NumberRange(min=0, max=MAX_QUANTITY)])
+    lot = _lot_field()
+    expiry = StringField("Expiry of a new lot", validators=[Length(max=40)])
     note = StringField("Note", validators=[Length(max=300)])

@@ -18,10 +18,12 @@ from erp.lists import ARCHIVE_CHOICES
 from erp.models import MOVEMENT_KINDS, Warehouse
 from erp.parsing import parse_id
 from erp.queries import inventory as queries
+from erp.queries import lots as lot_queries
+from erp.models.catalog import TRACKING
 from erp.queries.catalog import category_choices
 from erp.services import DomainError, ValidationError
 from erp.services import inventory as inventory_service
-from erp.services import stock
+from erp.services import lots, stock
 from erp.services.catalog import find_product
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
 
@@ -80,6 +82,22 @@ def movement_list():
         warehouses=queries.warehouse_choices(), kinds=list(MOVEMENT_KINDS.items()))
 
 
+# Lots and serial numbers
+
+@bp.route("/lots")
+@require_role("viewer")
+def lot_list():
+    return lot_queries.LOTS.response(
+        "inventory/lots.html", trackings=[(k, v) for k, v in TRACKING.items() if k != "none"])
+
+
+@bp.route("/lots/<int:lot_id>")
+@require_role("viewer")
+def lot_detail(lot_id: int):
+    """Where the lot came from and where it went (erp/queries/lots.py)."""
+    return render("inventory/lot_detail.html", **lot_queries.lot_page(lot_id))
+
+
 # Stock forms (staff)
 
 def _stock_form(form, *fields: str):
@@ -124,10 +142,11 @@ def stock_count():
     form, warehouses = _stock_form(StockCountForm(), "warehouse_id")
     if form.validate_on_submit() and (product := _resolve_product(form)) is not None:
         try:
-            movement = stock.adjust(company_id=current_user.company_id, product_id=product.id,
-                                    warehouse_id=form.warehouse_id.data,
-                                    counted=form.counted.data, user=current_user,
-                                    note=form.note.data or "")
+            movement = lots.with_lot(stock.adjust, company_id=current_user.company_id,
+                                     product_id=product.id, lot=form.lot.data,
+                                     warehouse_id=form.warehouse_id.data,
+                                     counted=form.counted.data, user=current_user,
+                                     note=form.note.data or "")
         except DomainError as error:
             _show_stock_error(form, error, "counted")
         else:
@@ -150,8 +169,8 @@ def stock_transfer():
     form, warehouses = _stock_form(StockTransferForm(), "from_warehouse_id", "to_warehouse_id")
     if form.validate_on_submit() and (product := _resolve_product(form)) is not None:
         try:
-            stock.transfer(company_id=current_user.company_id, product_id=product.id,
-                           from_warehouse_id=form.from_warehouse_id.data,
+            lots.with_lot(stock.transfer, company_id=current_user.company_id,
+                          product_id=product.id, lot=form.lot.data, from_warehouse_id=form.from_warehouse_id.data,
                            to_warehouse_id=form.to_warehouse_id.data,
                            quantity=form.quantity.data, user=current_user,
                            note=form.note.data or "")
@@ -175,9 +194,11 @@ def stock_receive():
     if form.validate_on_submit() and (product := _resolve_product(form)) is not None:
         use_case = stock.issue if form.direction.data == "issue" else stock.receive
         try:
-            use_case(company_id=current_user.company_id, product_id=product.id,
-                     warehouse_id=form.warehouse_id.data, quantity=form.quantity.data,
-                     user=current_user, note=form.note.data or "")
+            lots.with_lot(use_case, company_id=current_user.company_id, product_id=product.id,
+                          lot=form.lot.data, expiry=form.expiry.data,
+                          create=use_case is stock.receive,
+                          warehouse_id=form.warehouse_id.data, quantity=form.quantity.data,
+                          user=current_user, note=form.note.data or "")
         except DomainError as error:
             _show_stock_error(form, error, "quantity")
         else:

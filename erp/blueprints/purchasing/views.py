@@ -35,7 +35,7 @@ from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
 from erp.services import returns as return_service
-from erp.web import redirect_after_post, render, split_line_errors
+from erp.web import by_line, line_inputs, redirect_after_post, render, split_line_errors
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
 
@@ -187,22 +187,22 @@ register_actions(bp, PurchaseOrder, service, detail="purchasing.order_detail",
 def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str]):
     """Receive the submitted quantities: a redirect when done (or refused as a whole),
     else the errors per line (also put on the form)."""
-    submitted = {key: request.form.get(key, "")[:40] for key in request.form
-                 if key.startswith("qty-")}
+    submitted = line_inputs("qty-", "lot-", "expiry-")
     values.update(submitted)
     if not form.validate_on_submit():
         return None, {}
     try:
         receipt = service.receive(
             company_id=current_user.company_id, user=_user(), order_id=order.id,
-            quantities={key[4:]: value for key, value in submitted.items()},
-            warehouse_id=int(form.warehouse_id.data),
+            quantities=by_line(submitted, "qty-"), lots=by_line(submitted, "lot-"),
+            expiries=by_line(submitted, "expiry-"), warehouse_id=int(form.warehouse_id.data),
             token=form.receipt_token.data, reference=form.reference.data or "")
     except service.ReceiptReplayed as error:
         flash(str(error), "warning")
     except ValidationError as error:
         return None, split_line_errors(
-            form, error, {f"qty-{item.id}" for item in order.items if item.open_quantity > 0})
+            form, error, {f"{prefix}{item.id}" for item in order.items if item.open_quantity > 0
+                          for prefix in ("qty-", "lot-", "expiry-")})
     except DomainError as error:
         flash(str(error), "danger")
     else:

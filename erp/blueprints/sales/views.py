@@ -37,7 +37,8 @@ from erp.services import deliveries as delivery_service
 from erp.services import returns as return_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
-from erp.web import picker_response, redirect_after_post, render, split_line_errors
+from erp.web import (by_line, line_inputs, picker_response, redirect_after_post, render,
+                     split_line_errors)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -254,19 +255,19 @@ def order_deliver(order_id: int):
     if request.method == "GET":
         form.delivery_date.data = company_today(current_user.company)
     else:
-        submitted = {key: request.form.get(key, "")[:40] for key in request.form
-                     if key.startswith("qty-")}
+        submitted = line_inputs("qty-", "lot-")
         values.update(submitted)
         if form.validate_on_submit():
             try:
                 delivery = delivery_service.create_delivery(
                     company_id=_company_id(), order_id=order.id, user=current_user,
-                    quantities={key[4:]: value for key, value in submitted.items()},
+                    quantities=by_line(submitted, "qty-"), lots=by_line(submitted, "lot-"),
                     delivery_date=form.delivery_date.data, notes=form.notes.data or "",
                     post="post" in request.form)
             except ValidationError as error:
                 line_errors = split_line_errors(
-                    form, error, {f"qty-{item.id}" for item in order.items if item.left_quantity})
+                    form, error, {f"{prefix}{item.id}" for item in order.items
+                                  if item.left_quantity for prefix in ("qty-", "lot-")})
             except DomainError as error:
                 flash(str(error), "danger")
                 return redirect_after_post("sales.order_detail", order_id=order.id)

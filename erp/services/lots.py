@@ -1,0 +1,275 @@
+"""Lots and serial numbers: which lots a document line of a tracked product moves.
+
+A document form names them in one text field per line (`lot-<line id>`): for a product
+tracked by lot, a lot code (the whole quantity) or several "CODE: quantity" separated by
+commas or new lines; for one tracked by serial number, one serial number per unit. Stock
+going out must come from lots with stock in the warehouse; the suggestion (and what a
+one-click shipment or a production order takes) is first-expiring first. Receipts and
+production output create the lots they name. The stock service (`stock.move(lot_id=)`)
+makes the final, atomic checks; this module parses, resolves and suggests.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from erp.database import conflict_insert
+from erp.extensions import db
+from erp.formatting import quantity as fmt
+from erp.models import Product, StockMovement, User, Warehouse
+from erp.models.inventory import LOT_CODE_MAX, Lot, LotLevel
+from erp.models.sales import LOTS_TEXT_MAX
+from erp.parsing import parse_date
+from erp.services import ValidationError, atomic, stock
+
+SEPARATORS = re.compile(r"[,;\n\r]+")
+Picks = list[tuple[str, Decimal]]
+
+
+def _noun(product: Product) -> str:
+    return "serial number" if product.serial else "lot"
+
+
+def _refuse(field: str, message: str) -> ValidationError:
+    return ValidationError(message, field_errors={field: [message]})
+
+
+def for_line(texts: dict, line_id: int) -> str | None:
+    """A line's text from a form's {line id: text} (ids as text, or as numbers)."""
+    return texts.get(str(line_id), texts.get(line_id))
+
+
+def parse_picks(text: str | None, product: Product, quantity: Decimal, *, field: str,
+                what: str = "") -> Picks:
+    """The (code, quantity) pairs a line's lot field names, adding up to `quantity`.
+    ValidationError on `field`: nothing named, a code too long, a quantity that does not
+    parse, a serial number named twice or for other than one unit, or a total that is not
+    the line's quantity. `what` starts the messages (e.g. "Line 2 (BOLT)")."""
+    what = f"{what}: " if what else ""
+    noun = _noun(product)
+    text = (text or "").strip()
+    if len(text) > LOTS_TEXT_MAX:
+        raise _refuse(field, f"{what}at most {LOTS_TEXT_MAX} characters.")
+    entries = [entry.strip() for entry in SEPARATORS.split(text) if entry.strip()]
+    if product.serial:
+        entries = [code for entry in entries for code in entry.split()] \
+            if all(":" not in entry for entry in entries) else entries
+    if not entries:
+        hint = "one per unit" if product.serial else "its code"
+        raise _refuse(field, f"{what}{product.sku} is tracked by {noun}: enter the {noun}"
+                             f"{'s' if product.serial else ''} ({hint}).")
+    picks: Picks = []
+    for entry in entries:
+        code, _, amount = entry.partition(":")
+        code = code.strip()
+        if not code or len(code) > LOT_CODE_MAX:
+            raise _refuse(field, f"{what}a {noun} is 1 to {LOT_CODE_MAX} characters.")
+        if not amount.strip():
+            qty = Decimal(1) if product.serial else (quantity if len(entries) == 1 else None)
+            if qty is None:
+                raise _refuse(field, f"{what}give each lot its quantity, e.g. "
+                                     f"\"{code}: 5, OTHER: 3\".")
+        else:
+            try:
+                qty = stock.to_quantity(amount, field=field)
+            except ValidationError as error:
+                raise _refuse(field, f"{what}{code}: {error.field_errors[field][0]}") from None
+        if product.serial and qty != 1:
+            raise _refuse(field, f"{what}serial number {code} is one unit, not {fmt(qty)}.")
+        if any(code == seen for seen, _ in picks):
+            raise _refuse(field, f"{what}{noun} {code} is named twice.")
+        picks.append((code, qty))
+    total = sum((qty for _, qty in picks), Decimal(0))
+    if total != quantity:
+        counted = (f"{len(picks)} serial numbers" if product.serial
+                   else f"the lots add up to {fmt(total)}")
+        raise _refuse(field, f"{what}{counted}, the quantity is {fmt(quantity)}.")
+    return picks
+
+
+def resolve(company_id: int, product: Product, picks: Picks, *, field: str, what: str = "",
+            warehouse: Warehouse | None = None, create: bool = False,
+            expiry: date | None = None) -> list[tuple[Lot, Decimal]]:
+    """The lots the picks name, one query. `create`: unknown codes become new lots (with
+    `expiry`); otherwise an unknown code is refused. With `warehouse` (stock going out),
+    each lot must hold its quantity there (checked again atomically by the stock service)."""
+    what = f"{what}: " if what else ""
+    codes = [code for code, _ in picks]
+    if create:
+        rows = [{"company_id": company_id, "product_id": product.id, "code": code,
+                 "expiry": expiry, "created_at": func.now(), "updated_at": func.now()}
+                for code in codes]
+        db.session.execute(conflict_insert(Lot).values(rows).on_conflict_do_nothing(
+            index_elements=["company_id", "product_id", "code"]))
+    found = {lot.code: lot for lot in db.session.scalars(
+        select(Lot).where(Lot.company_id == company_id, Lot.product_id == product.id,
+                          Lot.code.in_(codes)))}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise _refuse(field, f"{what}no {_noun(product)} {', '.join(missing)} of "
+                             f"{product.sku}.")
+    if expiry is not None:
+        for lot in found.values():
+            if lot.expiry is None:
+                lot.expiry = expiry
+    if warehouse is not None:
+        held = dict(db.session.execute(
+            select(LotLevel.lot_id, LotLevel.on_hand).where(
+                LotLevel.lot_id.in_([lot.id for lot in found.values()]),
+                LotLevel.warehouse_id == warehouse.id)).all())
+        short = [code for code, qty in picks if held.get(found[code].id, 0) < qty]
+        if short:
+            if product.serial:
+                message = (f"serial number{'s' if len(short) > 1 else ''} {', '.join(short)} "
+                           f"not in stock in {warehouse.code}.")
+            else:
+                message = "; ".join(f"lot {code} holds {fmt(held.get(found[code].id, 0))} in "
+                                    f"{warehouse.code}" for code in short) + "."
+            raise _refuse(field, f"{what}{message}")
+    return [(found[code], qty) for code, qty in picks]
+
+
+def in_stock(company_id: int, warehouse_id: int,
+             product_ids: Iterable[int]) -> dict[int, list[tuple[Lot, Decimal]]]:
+    """{product id: [(lot, on hand)]} of the lots with stock in the warehouse, first-expiring
+    first (no expiry last, then oldest): one query for all the products."""
+    ids = sorted(set(product_ids))
+    found: dict[int, list[tuple[Lot, Decimal]]] = defaultdict(list)
+    if not ids:
+        return found
+    for lot, on_hand in db.session.execute(
+            select(Lot, LotLevel.on_hand).join(LotLevel, LotLevel.lot_id == Lot.id)
+            .where(LotLevel.company_id == company_id, LotLevel.warehouse_id == warehouse_id,
+                   LotLevel.product_id.in_(ids), LotLevel.on_hand > 0)
+            .order_by(LotLevel.product_id, Lot.expiry.is_(None), Lot.expiry, Lot.id)):
+        found[lot.product_id].append((lot, on_hand))
+    return found
+
+
+def first_expiring(lots: list[tuple[Lot, Decimal]], quantity: Decimal) -> list[tuple[Lot, Decimal]]:
+    """The first-expiring lots covering `quantity` (fewer when the lots hold less)."""
+    picks, left = [], quantity
+    for lot, on_hand in lots:
+        if left <= 0:
+            break
+        take = min(on_hand, left)
+        picks.append((lot, take))
+        left -= take
+    return picks
+
+
+def picks_text(product: Product, picks: list[tuple[Lot, Decimal]]) -> str:
+    """Picks written as a lot field takes them."""
+    if product.serial:
+        return ", ".join(lot.code for lot, _ in picks)
+    if len(picks) == 1:
+        return picks[0][0].code
+    return ", ".join(f"{lot.code}: {format(qty.normalize(), 'f')}" for lot, qty in picks)
+
+
+def suggestions(company_id: int, warehouse_id: int,
+                needs: Iterable[tuple[Product, Decimal]]) -> dict[int, str]:
+    """{product id: lot field text} suggesting first-expiring lots for each tracked product
+    needed (summed by product), from the warehouse's stock: one query."""
+    wanted: dict[int, Decimal] = defaultdict(Decimal)
+    products = {}
+    for product, qty in needs:
+        if product.tracked:
+            wanted[product.id] += qty
+            products[product.id] = product
+    lots = in_stock(company_id, warehouse_id, wanted)
+    return {pid: picks_text(products[pid], first_expiring(lots.get(pid, []), qty))
+            for pid, qty in wanted.items()}
+
+
+def auto_picks(company_id: int, product: Product, warehouse: Warehouse, quantity: Decimal,
+               *, what: str = "") -> list[tuple[Lot, Decimal]]:
+    """First-expiring lots for a movement nobody picked lots for (a one-click shipment, a
+    production order's components); InsufficientStock when they hold too little."""
+    picks = first_expiring(in_stock(company_id, warehouse.id, [product.id]).get(product.id, []),
+                           quantity)
+    held = sum((qty for _, qty in picks), Decimal(0))
+    if held < quantity:
+        raise stock.InsufficientStock(
+            f"{what + ': ' if what else ''}the {_noun(product)}s of {product.sku} in "
+            f"{warehouse.code} hold {fmt(held)}, {fmt(quantity)} needed.",
+            product_id=product.id, warehouse_id=warehouse.id, requested=quantity,
+            available=held)
+    return picks
+
+
+def moved_by(company_id: int, *sources: tuple[str, object]) -> dict[Lot, Decimal]:
+    """{lot: net quantity} the movements of the given (source type, source id select) moved,
+    in the order the lots first moved: e.g. what a delivery line shipped (negative) and the
+    returns of it brought back. One query."""
+    from sqlalchemy import or_
+
+    rows = db.session.execute(
+        select(Lot, func.sum(StockMovement.quantity))
+        .join(StockMovement, StockMovement.lot_id == Lot.id)
+        .where(StockMovement.company_id == company_id, or_(*(
+            (StockMovement.source_type == kind) & StockMovement.source_id.in_(ids)
+            for kind, ids in sources)))
+        .group_by(Lot.id).order_by(func.min(StockMovement.id)))
+    return {lot: Decimal(str(total)).quantize(stock.QUANTITY_STEP) for lot, total in rows}
+
+
+def take_back(lots: dict[Lot, Decimal], quantity: Decimal, *, product: Product,
+              what: str) -> list[tuple[Lot, Decimal]]:
+    """`quantity` out of `lots` ({lot: what may come back}), in their order; ValidationError
+    when they hold too little (the document's lots are not these)."""
+    picks = first_expiring([(lot, qty) for lot, qty in lots.items() if qty > 0], quantity)
+    if sum((qty for _, qty in picks), Decimal(0)) < quantity:
+        raise ValidationError(f"{what}: the {_noun(product)}s of {product.sku} it moved hold "
+                              f"less than {fmt(quantity)}. Nothing was moved.")
+    return picks
+
+
+def move_picks(picks: list[tuple[Lot, Decimal]], *, sign: int, company_id: int,
+               product_id: int, warehouse_id: int, kind: str, user: User | None,
+               source: stock.Source) -> None:
+    """One movement per lot (in the caller's transaction)."""
+    for lot, qty in picks:
+        stock.move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+                   quantity=sign * qty, kind=kind, user=user, source=source, lot_id=lot.id)
+
+
+def parse_expiry(text: str | None, *, field: str) -> date | None:
+    """An optional expiry date (YYYY-MM-DD); ValidationError on `field` otherwise."""
+    text = (text or "").strip()[:40]
+    day = parse_date(text)
+    if text and day is None:
+        raise _refuse(field, "Enter the expiry as a date (YYYY-MM-DD).")
+    return day
+
+
+def with_lot(use_case, *, company_id: int, product_id: int, lot: str | None,
+             expiry: str | None = None, create: bool = False, **arguments):
+    """A manual stock form's use case (`stock.receive`, `issue`, `transfer`, `adjust`) for
+    the lot or serial number typed in its `lot` field, in one transaction: `create` makes a
+    new lot (with `expiry`) for stock coming in. ValidationError on `lot` / `expiry`: none
+    typed for a tracked product, one typed for an untracked one, an unknown one. Commits."""
+    code = (lot or "").strip()
+    with atomic():
+        product = db.session.scalar(select(Product).where(
+            Product.id == product_id, Product.company_id == company_id))
+        lot_id = None
+        if product is not None and product.tracked:
+            if not code:
+                raise _refuse("lot", f"{product.sku} is tracked by {_noun(product)}: enter "
+                                     f"the {_noun(product)}.")
+            if len(code) > LOT_CODE_MAX:
+                raise _refuse("lot", f"A {_noun(product)} is at most {LOT_CODE_MAX} characters.")
+            day = parse_expiry(expiry, field="expiry") if create else None
+            lot_id = resolve(company_id, product, [(code, Decimal(1))], field="lot",
+                             create=create, expiry=day)[0][0].id
+        elif code and product is not None:
+            raise _refuse("lot", f"{product.sku} is not tracked by lot or serial number: "
+                                 "leave the lot empty.")
+        return use_case(company_id=company_id, product_id=product_id, lot_id=lot_id,
+                        **arguments)
