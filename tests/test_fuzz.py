@@ -35,7 +35,7 @@ from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordRes
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm
-from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
+from erp.blueprints.money.forms import InvoiceForm, PaymentTermsForm, TaxCodeForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.production import forms as production_forms
@@ -46,7 +46,7 @@ from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
 from erp.services import forms as custom_forms
-from erp.services import deliveries, production, purchasing, quality, sales, tasks
+from erp.services import deliveries, invoices, production, purchasing, quality, sales, tasks
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
@@ -168,6 +168,10 @@ def build_world() -> World:
                                          user=staff, answers={}, submit=False)
     tax_code = TaxCodeFactory(company=company, name="Fuzz KDV")
     terms = PaymentTermsFactory(company=company, name="Fuzz terms")
+    invoice = invoices.create_invoice(company_id=company.id, user=staff,
+                                      customer_id=customer.id)
+    invoice_line = invoices.add_line(company_id=company.id, invoice_id=invoice.id, user=staff,
+                                     product_id=product.id, quantity="1")
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -188,7 +192,7 @@ def build_world() -> World:
                mo=mo.id, work_order=work_order.id, inspection=inspection.id, task=task.id,
                user=other_user.id, staff=staff.id, form=custom_form.id, draft=draft.id,
                field=form_keys["Temperature"], tax_code=tax_code.id,
-               payment_terms=terms.id)
+               payment_terms=terms.id, invoice=invoice.id, invoice_line=invoice_line.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -422,6 +426,10 @@ FORM_ROUTES = dict([
           payment_terms_id="payment_terms"),
     route("money.payment_terms_deactivate", "manager", fields(active="bool"),
           payment_terms_id="payment_terms"),
+    route("money.invoice_create", "staff", InvoiceForm),
+    route("money.invoice_line_add", "staff", SF.LineForm, invoice_id="invoice"),
+    route("money.invoice_line_update", "staff", SF.LineEditForm, invoice_id="invoice",
+          line_id="invoice_line"),
 ])
 
 CSRF_ONLY = {
@@ -442,6 +450,7 @@ CSRF_ONLY = {
     "admin.company_logo_upload", "admin.company_logo_delete", "account.token_revoke",
     "sales.return_post", "sales.return_cancel", "purchasing.return_post",
     "purchasing.return_cancel",
+    "money.invoice_issue", "money.invoice_cancel", "money.invoice_line_remove",
 }
 
 
@@ -639,6 +648,7 @@ LIST_ROUTES = {
     "forms.form_list": {}, "forms.submission_list": {"form_id": "form"},
     "forms.field_create": {"form_id": "form"},
     "money.tax_code_list": {}, "money.payment_terms_list": {},
+    "money.invoice_list": {}, "money.invoice_create": {},
 }
 
 
@@ -646,7 +656,8 @@ LIST_ROUTES = {
 # known problem (test_htmx_get_of_a_whole_page below).
 WHOLE_PAGES = {"inventory.stock_count", "inventory.stock_receive", "inventory.stock_transfer",
                "production.order_create", "purchasing.order_create", "purchasing.reorder",
-               "quality.inspection_create", "sales.order_create", "tasks.assignee_options"}
+               "quality.inspection_create", "sales.order_create", "tasks.assignee_options",
+               "money.invoice_create"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(LIST_ROUTES))

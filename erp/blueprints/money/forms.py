@@ -1,7 +1,7 @@
-"""Forms of the money settings: tax codes and payment terms."""
+"""Forms of the money area: tax codes, payment terms, invoices."""
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from erp.forms import choices, number_field, text_validators, whole_number
 from erp.models.fields import TAX_RATE
@@ -22,3 +22,12 @@ class PaymentTermsForm(FlaskForm):
         Optional(), whole_number, NumberRange(min=0, max=MAX_TERM_DAYS,
                                 message=f"Enter whole days from 0 to {MAX_TERM_DAYS}.")],
         description="Not used when due on receipt.")
+
+
+class InvoiceForm(FlaskForm):
+    """A direct invoice's header: its customer (a picker) and notes."""
+
+    customer = StringField("Customer", validators=[DataRequired("Choose a customer."),
+                                                   Length(max=250)],
+                           description="Type a name and pick from the list.")
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
