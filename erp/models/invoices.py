@@ -154,3 +154,182 @@ class InvoiceLine(PricedLine, CompanyScoped, db.Model):
     invoice: Mapped[Invoice] = relationship(back_populates="items")
     order_item: Mapped[SalesOrderItem | None] = relationship()
     product: Mapped[Product] = relationship()
+
+
+# --- credit notes: what an issued invoice no longer asks for -------------------------------
+
+CREDIT_NOTE_STATUSES = {"draft": "Draft", "issued": "Issued", "cancelled": "Cancelled"}
+CREDIT_NOTE_BADGES = {"draft": "secondary", "issued": "success", "cancelled": "dark"}
+
+CREDIT_NOTE_FLOW = Workflow(
+    noun="credit note", states=CREDIT_NOTE_STATUSES, badges=CREDIT_NOTE_BADGES,
+    endpoint="money.credit_note", id_arg="credit_note_id",
+    actions=[
+        Action("issue", ("draft",), "issued", "manager", "Issue", "issue_credit_note",
+               done="{number} issued: the invoice asks for that much less.", verb="issued",
+               confirm="Issue {number}? It gets its number and reduces what the customer "
+                       "owes; this cannot be undone."),
+        Action("cancel", ("draft",), "cancelled", "staff", "Cancel credit note",
+               "cancel_credit_note", done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}?", style="btn btn-outline-danger"),
+    ])
+
+
+class CreditNote(Document, CompanyScoped, db.Model):
+    """A full or partial credit of an issued invoice's lines, at the invoice's prices. A
+    draft credits nothing; issuing it (a manager's) takes the next "CN" number and lowers
+    the invoice's open balance (erp.services.credit_notes)."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        UniqueConstraint("company_id", "credit_number"),
+        Index("ix_credit_notes_company_date_id", "company_id", "credit_date", "id"),
+        Index("ix_credit_notes_company_status", "company_id", "status"),
+        Index("ix_credit_notes_company_customer", "company_id", "customer_id"),
+        in_check("status", CREDIT_NOTE_STATUSES),
+    )
+
+    credit_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"),
+                                            index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    credit_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    invoice: Mapped[Invoice] = relationship()
+    customer: Mapped[Customer] = relationship()
+    items: Mapped[list[CreditNoteLine]] = relationship(
+        back_populates="credit_note", order_by="CreditNoteLine.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = CREDIT_NOTE_FLOW
+
+    @property
+    def number(self) -> str:
+        return self.credit_number or f"Draft credit note {self.id}"
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        return tax_by_rate((line.tax_rate, line.net, line.tax_amount) for line in self.items)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(PricedLine, CompanyScoped, db.Model):
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    credit_note_id: Mapped[int] = mapped_column(
+        ForeignKey("credit_notes.id", ondelete="CASCADE"), index=True)
+    invoice_line_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice_lines.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+    credit_note: Mapped[CreditNote] = relationship(back_populates="items")
+    invoice_line: Mapped[InvoiceLine] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+# --- customer payments --------------------------------------------------------------------
+
+PAYMENT_STATUSES = {"recorded": "Recorded", "reversed": "Reversed"}
+PAYMENT_BADGES = {"recorded": "success", "reversed": "dark"}
+PAYMENT_METHODS = {"bank_transfer": "Bank transfer", "cash": "Cash", "card": "Card",
+                   "cheque": "Cheque", "other": "Other"}
+
+PAYMENT_FLOW = Workflow(
+    noun="payment", states=PAYMENT_STATUSES, badges=PAYMENT_BADGES,
+    endpoint="money.payment", id_arg="payment_id",
+    actions=[
+        Action("reverse", ("recorded",), "reversed", "manager", "Reverse payment",
+               "reverse_payment", done="{number} reversed: its invoices are open again.",
+               verb="reversed", style="btn btn-outline-danger",
+               confirm="Reverse {number}? What it paid on its invoices is owed again; the "
+                       "payment stays in the records as reversed."),
+    ])
+
+
+class Payment(Document, CompanyScoped, db.Model):
+    """Money received from a customer, allocated to one or several of its open invoices
+    (`allocations`); the rest (`unallocated`) is the customer's credit, allocated later.
+    A payment is never deleted: reversing it (recorded) takes its allocations back."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_payments_company_date_id", "company_id", "payment_date", "id"),
+        Index("ix_payments_company_customer_status", "company_id", "customer_id", "status"),
+        in_check("status", PAYMENT_STATUSES),
+        in_check("method", PAYMENT_METHODS),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("allocated_total >= 0 AND allocated_total <= amount",
+                        name="allocated_range"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    payment_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str] = mapped_column(String(20), default="bank_transfer")
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(20), default="recorded")
+    allocated_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    reversed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    customer: Mapped[Customer] = relationship()
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        back_populates="payment", order_by="PaymentAllocation.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = PAYMENT_FLOW
+
+    @property
+    def method_label(self) -> str:
+        return PAYMENT_METHODS.get(self.method, self.method)
+
+    @property
+    def unallocated(self) -> Decimal:
+        """The customer's credit from this payment (none once reversed)."""
+        return ZERO if self.status == "reversed" else self.amount - self.allocated_total
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PaymentAllocation(CompanyScoped, db.Model):
+    """Part of a payment set against one invoice."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"),
+                                            index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"),
+                                            index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+    invoice: Mapped[Invoice] = relationship()

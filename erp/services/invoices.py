@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,7 +22,8 @@ from erp.formatting import quantity as fmt_quantity
 from erp.models import Company, User
 from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
-from erp.models.invoices import Invoice, InvoiceLine
+from erp.models.invoices import (OPEN_INVOICE_STATUSES, CreditNote, CreditNoteLine, Invoice,
+                                 InvoiceLine, Payment, PaymentAllocation)
 from erp.models.sales import Customer, IssuedDocument, SalesOrder
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, money
 from erp.services.sequences import next_number
@@ -108,8 +109,23 @@ def _apply_amounts(line: InvoiceLine, line_amounts) -> None:
     line.tax_amount, line.total = amounts.tax, amounts.total
 
 
-def _recompute_totals(invoice: Invoice) -> None:
-    """The stored totals are the sums of the lines' rounded amounts."""
+def settled_status(invoice: Invoice) -> str:
+    """An issued invoice's state from what is still open: paid when nothing is, partly
+    paid while payments cover part of it, else issued (a credit note is no payment)."""
+    if invoice.status not in OPEN_INVOICE_STATUSES + ("paid",):
+        return invoice.status
+    if invoice.total - invoice.credited_total - invoice.paid_total == 0:
+        return "paid"
+    return "partly_paid" if invoice.paid_total > 0 else "issued"
+
+
+def settle(invoice: Invoice) -> None:
+    invoice.status = settled_status(invoice)
+
+
+def _recompute_totals(invoice) -> None:
+    """The stored totals (of an invoice or a credit note) are the sums of its lines'
+    rounded amounts."""
     from erp.services.sales import MAX_MONEY
 
     items = list(invoice.items)
@@ -118,8 +134,8 @@ def _recompute_totals(invoice: Invoice) -> None:
     invoice.tax_total = sum((i.tax_amount for i in items), ZERO)
     invoice.total = sum((i.total for i in items), ZERO)
     if invoice.subtotal > MAX_MONEY or invoice.total > MAX_MONEY:
-        raise ValidationError("The invoice total would be too large.", field_errors={
-            "quantity": ["The invoice total would be too large."]})
+        raise ValidationError("The total would be too large.", field_errors={
+            "quantity": ["The total would be too large."]})
 
 
 def lock_invoice(company_id: int, invoice_id: int) -> tuple[Invoice, SalesOrder | None]:
@@ -310,12 +326,20 @@ def remove_line(*, company_id: int, invoice_id: int, line_id: int, user: User | 
 # --- checks -------------------------------------------------------------------------------
 
 def mismatches(company_id: int) -> list[str]:
-    """Invoices whose stored figures disagree with their lines (totals, credited and paid
-    amounts within the total), like the stock ledger's check. Reads every invoice of the
+    """Invoices whose stored figures disagree with their lines, their issued credit notes
+    and the allocations of recorded payments (and their state with those figures), and
+    payments whose allocated total is not the sum of their allocations: like the stock
+    ledger's check against the levels. Reads every invoice of the
     company: for tests and the command line, not for pages."""
     from erp.services.sales import line_amounts
 
     problems = []
+    credits, credited_lines = _issued_credits(company_id)
+    payments = {k: Decimal(str(v)).quantize(Decimal("0.01")) for k, v in db.session.execute(
+        select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount))
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.company_id == company_id, Payment.status == "recorded")
+        .group_by(PaymentAllocation.invoice_id)).all()}
     invoices = db.session.scalars(
         select(Invoice).where(Invoice.company_id == company_id)
         .options(selectinload(Invoice.items))).all()
@@ -336,4 +360,41 @@ def mismatches(company_id: int) -> list[str]:
                 problems.append(f"{invoice.number}: {name} {getattr(invoice, name)} != {value}")
         if invoice.issued and Decimal(invoice.issued["total"]) != invoice.total:
             problems.append(f"{invoice.number}: issued total {invoice.issued['total']}")
+        credited = credits.get(invoice.id, ZERO)
+        if invoice.credited_total != credited:
+            problems.append(f"{invoice.number}: credited {invoice.credited_total} != {credited}")
+        for line in invoice.items:
+            if line.credited_quantity != credited_lines.get(line.id, ZERO):
+                problems.append(f"{invoice.number} line {line.id}: credited quantity")
+        paid = payments.get(invoice.id, ZERO)
+        if invoice.paid_total != paid:
+            problems.append(f"{invoice.number}: paid {invoice.paid_total} != {paid}")
+        if invoice.balance < 0:
+            problems.append(f"{invoice.number}: over-paid")
+        if settled_status(invoice) != invoice.status:
+            problems.append(f"{invoice.number}: {invoice.status} by its state, "
+                            f"{settled_status(invoice)} by its figures")
+    for payment_id, allocated, stored in db.session.execute(
+            select(Payment.id, func.coalesce(func.sum(PaymentAllocation.amount), 0),
+                   Payment.allocated_total)
+            .outerjoin(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+            .where(Payment.company_id == company_id, Payment.status == "recorded")
+            .group_by(Payment.id, Payment.allocated_total)):
+        if Decimal(str(allocated)) != stored:
+            problems.append(f"payment {payment_id}: allocated {stored} != {allocated}")
     return problems
+
+
+def _issued_credits(company_id: int) -> tuple[dict, dict]:
+    """Issued credit notes' totals per invoice and quantities per invoice line."""
+    totals = dict(db.session.execute(
+        select(CreditNote.invoice_id, func.sum(CreditNote.total))
+        .where(CreditNote.company_id == company_id, CreditNote.status == "issued")
+        .group_by(CreditNote.invoice_id)).all())
+    lines = dict(db.session.execute(
+        select(CreditNoteLine.invoice_line_id, func.sum(CreditNoteLine.quantity))
+        .join(CreditNote, CreditNote.id == CreditNoteLine.credit_note_id)
+        .where(CreditNote.company_id == company_id, CreditNote.status == "issued")
+        .group_by(CreditNoteLine.invoice_line_id)).all())
+    return ({k: Decimal(str(v)).quantize(Decimal("0.01")) for k, v in totals.items()},
+            {k: Decimal(str(v)).quantize(Decimal("0.001")) for k, v in lines.items()})

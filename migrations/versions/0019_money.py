@@ -1,11 +1,12 @@
 """money: sales invoices as documents of their own
 
-New tables invoices and invoice_lines; sales_order_items.invoiced_quantity (what
+New tables invoices and invoice_lines, credit_notes and credit_note_lines, payments and
+payment_allocations; sales_order_items.invoiced_quantity (what
 invoices take of the shipped quantity). Every order invoiced before (an invoice number on
 the order) becomes an issued invoice with that number, its order's lines and totals, the
 snapshot frozen on the order, dated the day it was invoiced and due that day (the terms
-it was issued under are not known); its lines count as invoiced. Downgrading drops the
-invoices (the orders keep their invoice numbers and snapshots).
+it was issued under are not known); its lines count as invoiced. Downgrading drops
+them all (the orders keep their invoice numbers and snapshots).
 
 Revision ID: 0019_money
 Revises: 0018_form_files_work_orders
@@ -104,6 +105,120 @@ def upgrade():
 
     # ### end Alembic commands ###
     _invoices_of_invoiced_orders()
+    # credit notes and customer payments
+    op.create_table('payments',
+    sa.Column('number', sa.String(length=30), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('payment_date', sa.Date(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('reference', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('allocated_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('reversed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("method IN ('bank_transfer', 'cash', 'card', 'cheque', 'other')", name=op.f('ck_payments_method')),
+    sa.CheckConstraint("status IN ('recorded', 'reversed')", name=op.f('ck_payments_status')),
+    sa.CheckConstraint('allocated_total >= 0 AND allocated_total <= amount', name=op.f('ck_payments_allocated_range')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_payments_amount_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_payments_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_payments_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_payments_customer_id_customers'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
+    sa.UniqueConstraint('company_id', 'number', name=op.f('uq_payments_company_id_number'))
+    )
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.create_index('ix_payments_company_customer_status', ['company_id', 'customer_id', 'status'], unique=False)
+        batch_op.create_index('ix_payments_company_date_id', ['company_id', 'payment_date', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payments_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payments_customer_id'), ['customer_id'], unique=False)
+
+    op.create_table('credit_notes',
+    sa.Column('credit_number', sa.String(length=30), nullable=True),
+    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('credit_date', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('subtotal', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('discount_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('tax_total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('issued', sa.JSON(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('draft', 'issued', 'cancelled')", name=op.f('ck_credit_notes_status')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_credit_notes_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_credit_notes_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_credit_notes_customer_id_customers'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_credit_notes_invoice_id_invoices'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_notes')),
+    sa.UniqueConstraint('company_id', 'credit_number', name=op.f('uq_credit_notes_company_id_credit_number'))
+    )
+    with op.batch_alter_table('credit_notes', schema=None) as batch_op:
+        batch_op.create_index('ix_credit_notes_company_customer', ['company_id', 'customer_id'], unique=False)
+        batch_op.create_index('ix_credit_notes_company_date_id', ['company_id', 'credit_date', 'id'], unique=False)
+        batch_op.create_index('ix_credit_notes_company_status', ['company_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_notes_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_notes_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_notes_invoice_id'), ['invoice_id'], unique=False)
+
+    op.create_table('payment_allocations',
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('invoice_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_payment_allocations_amount_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_payment_allocations_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_payment_allocations_invoice_id_invoices'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_payment_allocations_payment_id_payments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_allocations'))
+    )
+    with op.batch_alter_table('payment_allocations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_allocations_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_allocations_invoice_id'), ['invoice_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_allocations_payment_id'), ['payment_id'], unique=False)
+
+    op.create_table('credit_note_lines',
+    sa.Column('credit_note_id', sa.Integer(), nullable=False),
+    sa.Column('invoice_line_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('unit_price', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('discount_percent', sa.Numeric(precision=7, scale=3), nullable=False),
+    sa.Column('tax_rate', sa.Numeric(precision=7, scale=3), nullable=False),
+    sa.Column('subtotal', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('discount_amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('tax_amount', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_credit_note_lines_quantity_positive')),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_credit_note_lines_company_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['credit_note_id'], ['credit_notes.id'], name=op.f('fk_credit_note_lines_credit_note_id_credit_notes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invoice_line_id'], ['invoice_lines.id'], name=op.f('fk_credit_note_lines_invoice_line_id_invoice_lines'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_credit_note_lines_product_id_products'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_note_lines'))
+    )
+    with op.batch_alter_table('credit_note_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_credit_note_lines_company_id'), ['company_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_note_lines_credit_note_id'), ['credit_note_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_note_lines_invoice_line_id'), ['invoice_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_credit_note_lines_product_id'), ['product_id'], unique=False)
+
 
 
 def _invoices_of_invoiced_orders():
@@ -133,6 +248,35 @@ def _invoices_of_invoiced_orders():
 
 
 def downgrade():
+    with op.batch_alter_table('credit_note_lines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credit_note_lines_product_id'))
+        batch_op.drop_index(batch_op.f('ix_credit_note_lines_invoice_line_id'))
+        batch_op.drop_index(batch_op.f('ix_credit_note_lines_credit_note_id'))
+        batch_op.drop_index(batch_op.f('ix_credit_note_lines_company_id'))
+
+    op.drop_table('credit_note_lines')
+    with op.batch_alter_table('payment_allocations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_allocations_payment_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_allocations_invoice_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_allocations_company_id'))
+
+    op.drop_table('payment_allocations')
+    with op.batch_alter_table('credit_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_credit_notes_invoice_id'))
+        batch_op.drop_index(batch_op.f('ix_credit_notes_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_credit_notes_created_by_id'))
+        batch_op.drop_index('ix_credit_notes_company_status')
+        batch_op.drop_index('ix_credit_notes_company_date_id')
+        batch_op.drop_index('ix_credit_notes_company_customer')
+
+    op.drop_table('credit_notes')
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payments_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_payments_created_by_id'))
+        batch_op.drop_index('ix_payments_company_date_id')
+        batch_op.drop_index('ix_payments_company_customer_status')
+
+    op.drop_table('payments')
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('sales_order_items', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_sales_order_items_invoiced_quantity_not_negative'),

@@ -4,12 +4,14 @@ invoice's stored figures add up to its lines."""
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from erp.extensions import db
-from erp.models.invoices import Invoice
-from erp.services import InvalidTransition, PermissionDenied, ValidationError, invoices, sales
+from erp.models.invoices import Invoice, Payment
+from erp.services import (InvalidTransition, PermissionDenied, ValidationError, credit_notes,
+                          invoices, payments, sales)
 from tests.factories.core import UserFactory
+from tests.factories.sales import CustomerFactory
 from tests.services.test_sales import env, fresh, new_order  # noqa: F401  (the fixture)
 from tests.services.test_sales_concurrency import run_threads
 
@@ -116,3 +118,124 @@ def test_two_drafts_racing_for_one_order_never_invoice_twice(app, env):
     assert sorted(run_threads(app, env.user.id, draft, n=4)) == ["ok", "refused", "refused",
                                                                  "refused"]
     assert fresh(order.id).items[0].invoiced_quantity == D(2)
+
+
+# --- credit notes -------------------------------------------------------------------------
+
+def issued_invoice(env, quantity="4") -> Invoice:
+    invoice = direct(env, quantity)
+    return invoices.issue_invoice(invoice_id=invoice.id, **env.kw)
+
+
+def test_credit_notes_never_credit_more_than_was_invoiced(env):
+    invoice = issued_invoice(env, "4")  # 4 x 10.05 + 18 % = 47.44
+    line_id = invoice.items[0].id
+    with pytest.raises(ValidationError) as error:
+        credit_notes.create_credit_note(invoice_id=invoice.id, quantities={line_id: "5"},
+                                        **env.kw)
+    assert "only 4 can be credited, 5 given" in error.value.field_errors[f"qty-{line_id}"][0]
+    for bad in ("-1", "x", "1e9"):
+        with pytest.raises(ValidationError):
+            credit_notes.create_credit_note(invoice_id=invoice.id, quantities={line_id: bad},
+                                            **env.kw)
+    first = credit_notes.create_credit_note(invoice_id=invoice.id, quantities={line_id: "3"},
+                                            **env.kw)
+    second = credit_notes.create_credit_note(invoice_id=invoice.id, quantities={line_id: "3"},
+                                             **env.kw)
+    staff = UserFactory(company=env.company, role="staff")
+    with pytest.raises(PermissionDenied):
+        credit_notes.issue_credit_note(company_id=env.company.id, credit_note_id=first.id,
+                                       user=staff)
+    first = credit_notes.issue_credit_note(credit_note_id=first.id, **env.kw)
+    assert first.credit_number.startswith("CN-") and first.total == D("35.58")
+    with pytest.raises(ValidationError, match="only 1 can be credited"):  # two drafts, one fits
+        credit_notes.issue_credit_note(credit_note_id=second.id, **env.kw)
+    invoice = db.session.get(Invoice, invoice.id)
+    db.session.refresh(invoice)
+    assert (invoice.credited_total, invoice.balance, invoice.status) == (D("35.58"),
+                                                                       D("11.86"), "issued")
+    last = credit_notes.create_credit_note(invoice_id=invoice.id, quantities={line_id: "1"},
+                                           **env.kw)
+    credit_notes.issue_credit_note(credit_note_id=last.id, **env.kw)
+    db.session.refresh(invoice)
+    assert invoice.balance == D(0) and invoice.status == "paid"  # nothing is owed
+    with pytest.raises(InvalidTransition):
+        credit_notes.create_credit_note(invoice_id=invoice.id, quantities={line_id: "1"},
+                                        **env.kw)
+    assert invoices.mismatches(env.company.id) == []
+
+
+# --- payments -------------------------------------------------------------------------------
+
+def pay(env, amount, allocations=None, customer=None):
+    return payments.record_payment(customer_id=(customer or env.customer).id, amount=amount,
+                                   method="bank_transfer", reference="TX-1",
+                                   allocations=allocations or {}, **env.kw)
+
+
+def test_payments_are_allocated_partly_and_reversed(env):
+    a, b = issued_invoice(env, "1"), issued_invoice(env, "2")  # 11.86 and 23.72
+    first = pay(env, "10.00", {a.id: "10.00"})
+    assert first.number.startswith("PAY-") and first.unallocated == D(0)
+    assert db.session.get(Invoice, a.id).status == "partly_paid"
+    second = pay(env, "50", {a.id: "1.86", b.id: "20"})
+    assert second.unallocated == D("28.14")  # the customer's credit
+    assert payments.customer_credit(env.company.id, env.customer.id) == D("28.14")
+    assert [db.session.get(Invoice, i).status for i in (a.id, b.id)] == ["paid", "partly_paid"]
+    # over-allocation: above the invoice's balance, above the payment, a paid invoice
+    for allocations, field in (({b.id: "3.73"}, f"alloc-{b.id}"), ({a.id: "1"}, f"alloc-{a.id}")):
+        with pytest.raises(ValidationError) as error:
+            payments.allocate_payment(payment_id=second.id, allocations=allocations, **env.kw)
+        assert field in error.value.field_errors
+    with pytest.raises(ValidationError) as error:
+        pay(env, "2", {b.id: "3"})  # more than the payment holds
+    assert "more than the payment has" in error.value.field_errors["amount"][0]
+    payments.allocate_payment(payment_id=second.id, allocations={b.id: "3.72"}, **env.kw)
+    assert db.session.get(Invoice, b.id).status == "paid"
+    assert invoices.mismatches(env.company.id) == []
+    # reversing the second payment opens both invoices again
+    payments.reverse_payment(payment_id=second.id, **env.kw)
+    payments.reverse_payment(payment_id=second.id, **env.kw)  # a replay does nothing
+    db.session.rollback()
+    a, b = db.session.get(Invoice, a.id), db.session.get(Invoice, b.id)
+    assert (a.status, a.balance, b.status, b.balance) == ("partly_paid", D("1.86"), "issued",
+                                                          D("23.72"))
+    assert payments.customer_credit(env.company.id, env.customer.id) == D(0)
+    assert invoices.mismatches(env.company.id) == []
+
+
+def test_a_payment_of_another_customer_or_company_is_refused(env, other_company):
+    invoice = issued_invoice(env, "1")
+    other = CustomerFactory(company=env.company)
+    with pytest.raises(ValidationError) as error:
+        pay(env, "5", {invoice.id: "5"}, customer=other)
+    assert f"alloc-{invoice.id}" in error.value.field_errors
+    with pytest.raises(ValidationError) as error:
+        payments.record_payment(company_id=other_company.id, user=None,
+                                customer_id=env.customer.id, amount="5")
+    assert "customer" in error.value.field_errors
+    for amount in ("-5", "0", "abc", "1e20", "1.234"):
+        with pytest.raises(ValidationError):
+            pay(env, amount)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+@pytest.mark.postgresql_only
+def test_two_payments_racing_for_one_invoice_never_over_pay_it(app, env):
+    invoice = issued_invoice(env, "1")  # 11.86 open
+
+    def record(i, actor):
+        try:
+            payments.record_payment(company_id=env.company.id, user=actor,
+                                    customer_id=env.customer.id, amount="10",
+                                    allocations={invoice.id: "10"})
+            return "ok"
+        except ValidationError:
+            return "refused"
+
+    assert sorted(run_threads(app, env.user.id, record, n=4)) == ["ok", "refused", "refused",
+                                                                 "refused"]
+    db.session.rollback()
+    assert db.session.get(Invoice, invoice.id).paid_total == D(10)
+    assert invoices.mismatches(env.company.id) == []
