@@ -155,6 +155,11 @@ class InvoiceLine(PricedLine, CompanyScoped, db.Model):
     order_item: Mapped[SalesOrderItem | None] = relationship()
     product: Mapped[Product] = relationship()
 
+    @property
+    def creditable_quantity(self) -> Decimal:
+        """What was invoiced and no issued credit note took back."""
+        return self.quantity - (self.credited_quantity or ZERO)
+
 
 # --- credit notes: what an issued invoice no longer asks for -------------------------------
 

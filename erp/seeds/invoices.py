@@ -1,9 +1,11 @@
 """Demo invoices in every state, beside the issued ones of the invoiced orders (the sales
-step): a draft of a shipped order's goods, a direct draft, a cancelled draft, and issued
-invoices dated weeks back so that some are overdue."""
+step): a draft of a shipped order's goods, a direct draft, a cancelled draft, issued
+invoices dated weeks back so that some are overdue, one paid, one partly paid (the rest of
+its payment the customer's credit), credit notes issued and draft."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -12,7 +14,9 @@ from erp.models import Company, Product, User
 from erp.models.core import company_today
 from erp.models.invoices import Invoice
 from erp.models.sales import Customer, SalesOrder
-from erp.services import DomainError, invoices
+from erp.services import DomainError, credit_notes, invoices, payments
+
+CENT = Decimal("0.01")
 
 
 def seed(company: Company, admin: User) -> str | None:
@@ -28,7 +32,7 @@ def seed(company: Company, admin: User) -> str | None:
         return None
     kw = {"company_id": company.id, "user": admin}
     today = company_today(company.id)
-    made = 0
+    made, issued = 0, []
     for n, (days_ago, state) in enumerate([(75, "issued"), (40, "issued"), (5, "issued"),
                                            (0, "draft"), (0, "cancelled")]):
         invoice = invoices.create_invoice(customer_id=customers[n % len(customers)].id,
@@ -36,11 +40,26 @@ def seed(company: Company, admin: User) -> str | None:
         invoices.add_line(invoice_id=invoice.id, product_id=service.id, quantity=str(n + 1),
                           **kw)
         if state == "issued":
-            invoices.issue_invoice(invoice_id=invoice.id, on=today - timedelta(days=days_ago),
-                                   **kw)
+            issued.append(invoices.issue_invoice(
+                invoice_id=invoice.id, on=today - timedelta(days=days_ago), **kw))
         elif state == "cancelled":
             invoices.cancel_invoice(invoice_id=invoice.id, **kw)
         made += 1
+    # paid, partly paid (and the rest overdue), credited, and a customer's credit
+    paid, partly, credited = issued
+    payments.record_payment(customer_id=paid.customer_id, amount=str(paid.total),
+                            payment_date=today - timedelta(days=50), reference="EFT 1001",
+                            allocations={paid.id: str(paid.total)}, **kw)
+    payments.record_payment(customer_id=partly.customer_id, amount=str(partly.total),
+                            method="cheque", reference="CHQ 77",
+                            allocations={partly.id: str((partly.total / 2).quantize(CENT))},
+                            **kw)
+    line = credited.items[0]
+    note = credit_notes.create_credit_note(invoice_id=credited.id, quantities={line.id: "1"},
+                                           reason="One session not held", **kw)
+    credit_notes.issue_credit_note(credit_note_id=note.id, **kw)
+    credit_notes.create_credit_note(invoice_id=credited.id, quantities={line.id: "1"},
+                                    reason="Draft: to check", **kw)
     # a draft of what a shipped order sent, waiting for a manager
     shipped = db.session.scalars(select(SalesOrder.id).where(
         SalesOrder.company_id == company.id,
@@ -51,4 +70,5 @@ def seed(company: Company, admin: User) -> str | None:
             made += 1
         except DomainError:
             pass
-    return f"{made} invoices (drafts, cancelled, issued and overdue) besides the invoiced orders'"
+    return (f"{made} invoices (drafts, cancelled, issued, overdue, partly paid, paid), credit "
+            "notes and payments besides the invoiced orders' invoices")

@@ -36,7 +36,7 @@ REASON_MAX = 2000
 
 
 def creditable(line: InvoiceLine) -> Decimal:
-    return line.quantity - (line.credited_quantity or ZERO)
+    return line.creditable_quantity
 
 
 def prefill(invoice: Invoice) -> dict[str, str]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models.core import company_today
-from erp.models.invoices import Invoice
+from erp.models.invoices import CreditNote, Invoice, Payment
 from erp.models.sales import SalesOrder
 from erp.services import deliveries, invoices
 from tests.blueprints.test_deliveries import confirmed_order, more_stock  # noqa: F401
@@ -221,3 +221,74 @@ def test_list_and_record_query_counts_are_constant(client_as, env, queries_for):
     assert queries_for(client, f"/money/invoices/{wide.id}") == record
     # a deep page answers
     assert client.get("/money/invoices?page=500").status_code == 200
+
+
+def test_credit_note_pages_and_pdf(client_as, env, other_company_client):
+    invoice = issued(env)  # 5 x 12.50 = 62.50
+    line_id = invoice.items[0].id
+    staff, manager = client_as("staff"), client_as("manager")
+    form = staff.get(f"/money/invoices/{invoice.id}/credit").get_data(as_text=True)
+    assert f'name="qty-{line_id}" value="5"' in form  # a full credit, prefilled
+    response = staff.post(f"/money/invoices/{invoice.id}/credit", data={f"qty-{line_id}": "6"})
+    assert response.status_code == 422
+    assert "only 5 can be credited, 6 given" in response.get_data(as_text=True)
+    response = staff.post(f"/money/invoices/{invoice.id}/credit",
+                          data={f"qty-{line_id}": "2", "reason": "Two came back broken"})
+    note_id = db.session.scalar(select(CreditNote.id))
+    assert response.headers["Location"].endswith(f"/money/credit-notes/{note_id}")
+    assert staff.post(f"/money/credit-notes/{note_id}/issue").status_code == 403
+    assert manager.post(f"/money/credit-notes/{note_id}/issue").status_code == 303
+    db.session.rollback()
+    note = db.session.get(CreditNote, note_id)
+    assert note.credit_number.startswith("CN-") and note.total == D("25.00")
+    assert db.session.get(Invoice, invoice.id).balance == D("37.50")
+    page = client_as("viewer").get(f"/money/invoices/{invoice.id}").get_data(as_text=True)
+    assert note.credit_number in page and 'id="invoice-%d-balance">37.50' % invoice.id in page
+    text = pdf_text(client_as("viewer").get(f"/money/credit-notes/{note_id}/pdf"))
+    assert "CREDIT NOTE" in text.upper() and note.credit_number in text and "25.00" in text
+    assert note.credit_number in client_as("viewer").get("/money/credit-notes").get_data(
+        as_text=True)
+    for url in (f"/money/credit-notes/{note_id}", f"/money/credit-notes/{note_id}/pdf",
+                f"/money/invoices/{invoice.id}/credit"):
+        assert other_company_client.get(url).status_code == 404, url
+    assert invoices.mismatches(env.company.id) == []
+
+
+def test_payments_pages_settle_invoices_and_show_on_the_customer(client_as, env,
+                                                                 other_company_client):
+    first, second = issued(env), issued(env)  # 62.50 each
+    manager = client_as("manager")
+    assert client_as("staff").get("/money/payments/new").status_code == 403
+    form = manager.get(f"/money/payments/new?customer_id={env.customer.id}"
+                       f"&invoice={first.id}").get_data(as_text=True)
+    assert f'name="alloc-{first.id}" value="62.50"' in form and f'name="alloc-{second.id}"' in form
+    data = {"customer": env.customer.picker_label, "payment_date": "2026-12-01",
+            "amount": "100", "method": "bank_transfer", "reference": "TX-9"}
+    for bad in ({"amount": "-1"}, {"amount": "abc"}, {f"alloc-{first.id}": "70"},
+                {f"alloc-{first.id}": "62.50", f"alloc-{second.id}": "62.50"}):
+        response = manager.post("/money/payments/new", data={**data, **bad})
+        assert response.status_code == 422, bad
+    db.session.rollback()
+    assert db.session.scalar(select(Payment.id)) is None
+    response = manager.post("/money/payments/new", data={
+        **data, f"alloc-{first.id}": "62.50", f"alloc-{second.id}": "20"})
+    payment = db.session.scalar(select(Payment))
+    assert response.headers["Location"].endswith(f"/money/payments/{payment.id}")
+    assert payment.unallocated == D("17.50")
+    page = client_as("viewer").get(f"/sales/customers/{env.customer.id}").get_data(as_text=True)
+    assert 'id="customer-balance">25.00' in page  # 42.50 open less 17.50 credit
+    assert 'id="customer-credit">17.50' in page
+    manager.post(f"/money/payments/{payment.id}/allocate", data={f"alloc-{second.id}": "17.50"})
+    db.session.rollback()
+    assert [db.session.get(Invoice, i).status for i in (first.id, second.id)] == [
+        "paid", "partly_paid"]
+    assert other_company_client.get(f"/money/payments/{payment.id}").status_code == 404
+    page = other_company_client.get(f"/money/payments/new?customer_id={env.customer.id}")
+    assert "Zenith Retail" not in page.get_data(as_text=True)  # not their customer
+    assert other_company_client.post(f"/money/payments/{payment.id}/reverse").status_code in (
+        403, 404)
+    assert manager.post(f"/money/payments/{payment.id}/reverse").status_code == 303
+    db.session.rollback()
+    assert [db.session.get(Invoice, i).status for i in (first.id, second.id)] == [
+        "issued", "issued"]
+    assert invoices.mismatches(env.company.id) == []
