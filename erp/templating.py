@@ -43,7 +43,7 @@ NAVIGATION = [
     NavLink("Production", "production.order_list", "viewer"),
     NavLink("Quality", "quality.inspection_list", "viewer"),
     NavLink("Tasks", "tasks.task_list", "viewer"),
-    NavLink("Money", "money.tax_code_list", "viewer"),
+    NavLink("Money", "money.invoice_list", "viewer"),
     NavLink("Forms", "forms.form_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
     # the set-up and oversight pages: one "Admin" menu, so the bar fits a laptop's screen

@@ -56,3 +56,14 @@ def test_demo_admin_can_log_in(app, seeded_demo):
     client = app.test_client()
     response = client.post("/login", data={"email": "admin@example.com", "password": "admin"})
     assert response.status_code == 303
+
+
+def test_the_demo_has_invoices_in_every_state_that_add_up(seeded_demo):
+    from erp.models.invoices import INVOICE_STATUSES, Invoice
+    from erp.services import invoices
+
+    company = db.session.scalar(select(Company).where(Company.name == "Demo Company"))
+    states = set(db.session.scalars(select(Invoice.status).where(
+        Invoice.company_id == company.id).distinct()))
+    assert states == set(INVOICE_STATUSES)
+    assert invoices.mismatches(company.id) == []

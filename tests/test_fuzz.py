@@ -35,7 +35,8 @@ from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordRes
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm
-from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
+from erp.blueprints.money.forms import (CreditNoteForm, InvoiceForm, PaymentForm,
+                                       PaymentTermsForm, TaxCodeForm)
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
 from erp.blueprints.inventory import document_forms as stock_doc_forms
@@ -47,7 +48,8 @@ from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
 from erp.services import forms as custom_forms
-from erp.services import deliveries, production, purchasing, quality, sales, tasks
+from erp.services import (deliveries, invoices, payments, production, purchasing, quality,
+                          sales, tasks)
 from erp.services import stock_documents
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
@@ -198,6 +200,12 @@ def build_world() -> World:
         quantity="2")
     tax_code = TaxCodeFactory(company=company, name="Fuzz KDV")
     terms = PaymentTermsFactory(company=company, name="Fuzz terms")
+    invoice = invoices.create_invoice(company_id=company.id, user=staff,
+                                      customer_id=customer.id)
+    invoice_line = invoices.add_line(company_id=company.id, invoice_id=invoice.id, user=staff,
+                                     product_id=product.id, quantity="1")
+    payment = payments.record_payment(company_id=company.id, user=users["manager"],
+                                      customer_id=customer.id, amount="5")
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -221,7 +229,8 @@ def build_world() -> World:
                user=other_user.id, staff=staff.id, form=custom_form.id, draft=draft.id,
                field=form_keys["Temperature"], tax_code=tax_code.id,
                payment_terms=terms.id, count=count.id, count_line=count.lines[0].id,
-               transfer=transfer.id, transfer_line=transfer_line.id)
+               transfer=transfer.id, transfer_line=transfer_line.id, invoice=invoice.id,
+               invoice_line=invoice_line.id, payment=payment.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -245,6 +254,8 @@ def build_world() -> World:
         f"lot-{ship_lot_line.id}": "FZ-1", "tracking": "lot", "lot": "FZ-1",
         "delivery_date": date.today().isoformat(), "return_date": date.today().isoformat(),
         f"qty-{delivered_line.id}": "1", f"qty-{received_line.id}": "1", "reason": "Damaged",
+        f"qty-{invoice_line.id}": "1", f"alloc-{invoice.id}": "1", "amount": "1",
+        "payment_date": date.today().isoformat(), "method": "cash",
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
         # the answers of the checklist (tests/factories/forms.py) and the fill form's button
@@ -475,6 +486,16 @@ FORM_ROUTES = dict([
           payment_terms_id="payment_terms"),
     route("money.payment_terms_deactivate", "manager", fields(active="bool"),
           payment_terms_id="payment_terms"),
+    route("money.invoice_create", "staff", InvoiceForm),
+    route("money.invoice_line_add", "staff", SF.LineForm, invoice_id="invoice"),
+    route("money.invoice_line_update", "staff", SF.LineEditForm, invoice_id="invoice",
+          line_id="invoice_line"),
+    route("money.invoice_credit", "staff",
+          {**form_fields(CreditNoteForm), "qty-{invoice_line}": "number"}, invoice_id="invoice"),
+    route("money.payment_create", "manager",
+          {**form_fields(PaymentForm), "alloc-{invoice}": "number"}),
+    route("money.payment_allocate", "manager", fields(**{"alloc-{invoice}": "number"}),
+          payment_id="payment"),
 ])
 
 CSRF_ONLY = {
@@ -498,6 +519,8 @@ CSRF_ONLY = {
     "inventory.count_line_remove", "inventory.count_post", "inventory.count_cancel",
     "inventory.count_refresh", "inventory.transfer_line_remove", "inventory.transfer_post",
     "inventory.transfer_cancel",
+    "money.invoice_issue", "money.invoice_cancel", "money.invoice_line_remove",
+    "money.credit_note_issue", "money.credit_note_cancel", "money.payment_reverse",
 }
 
 
@@ -700,6 +723,8 @@ LIST_ROUTES = {
     "forms.form_list": {}, "forms.submission_list": {"form_id": "form"},
     "forms.field_create": {"form_id": "form"},
     "money.tax_code_list": {}, "money.payment_terms_list": {},
+    "money.invoice_list": {}, "money.invoice_create": {}, "money.credit_note_list": {},
+    "money.payment_list": {}, "money.payment_create": {},
 }
 
 
@@ -708,7 +733,8 @@ LIST_ROUTES = {
 WHOLE_PAGES = {"inventory.stock_count", "inventory.stock_receive", "inventory.stock_transfer",
                "production.order_create", "purchasing.order_create", "purchasing.reorder",
                "quality.inspection_create", "sales.order_create", "tasks.assignee_options",
-               "inventory.count_create", "inventory.transfer_create", "catalog.product_scan"}
+               "inventory.count_create", "inventory.transfer_create", "catalog.product_scan",
+               "money.invoice_create", "money.payment_create"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(LIST_ROUTES))

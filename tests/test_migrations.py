@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 from erp import create_app
 from erp.extensions import db
 from erp.models.base import column_lists, leads_an_index
-from erp.models.sales import IssuedDocument, SalesOrder
+from erp.models.invoices import Invoice
+from erp.models.sales import IssuedDocument
 from erp.models.search import include_object
 from erp.services import sales, sales_totals
 from tests.conftest import app_config, fresh_database_url
@@ -119,8 +120,9 @@ def _totals():
 
 
 def _issued(order_id: int):
+    """What the order's invoice says (0019 makes the invoice of an order invoiced before)."""
     with db.engine.connect() as conn:
-        return conn.execute(select(SalesOrder.issued).where(SalesOrder.id == order_id)).scalar()
+        return conn.execute(select(Invoice.issued).where(Invoice.order_id == order_id)).scalar()
 
 
 @pytest.mark.filterwarnings(SKIPPED_INDEX)

@@ -49,7 +49,6 @@ def status_of(order_id: int) -> str:
 @pytest.mark.parametrize("action, status, question", [
     ("confirm", "draft", "Confirm SO-"),
     ("ship", "confirmed", "Ship SO-"),
-    ("invoice", "shipped", "Invoice SO-"),
     ("cancel", "draft", "Cancel SO-"),
 ])
 def test_a_step_of_a_sales_order_asks_first_without_javascript(app, company, manager, action,

@@ -22,9 +22,11 @@ from typing import Any, Callable
 
 import pytest
 from flask import url_for
+from sqlalchemy import func, select
 
 from erp.documents import Action
 from erp.extensions import db
+from erp.models.invoices import Invoice
 from erp.models.core import ROLES
 from erp.models.production import ProductionOrder, WorkOrder
 from erp.models.purchasing import PurchaseOrder
@@ -41,13 +43,19 @@ from tests.factories.purchasing import PurchaseOrderFactory, PurchaseOrderItemFa
 from tests.factories.sales import SalesOrderFactory
 
 
+SHIPPED = {"partly_shipped": "1", "closed": "1", "shipped": "2", "invoiced": "2"}
+
+
 def _sales_order(company, state: str) -> SalesOrder:
     warehouse = WarehouseFactory(company=company)
     order = SalesOrderFactory(company=company, status=state, warehouse_id=warehouse.id)
     product = ProductFactory(company=company, kind="service")  # no stock to reserve or issue
     db.session.add(SalesOrderItem(
-        company_id=company.id, order_id=order.id, product_id=product.id, quantity=Decimal("1"),
-        unit_price=Decimal("10"), subtotal=Decimal("10"), total=Decimal("10")))
+        company_id=company.id, order_id=order.id, product_id=product.id, quantity=Decimal("2"),
+        unit_price=Decimal("10"), subtotal=Decimal("20"), total=Decimal("20"),
+        # what a (partly) shipped order sent: what its invoice step invoices
+        shipped_quantity=Decimal(SHIPPED.get(state, "0")),
+        invoiced_quantity=Decimal("2" if state == "invoiced" else "0")))
     db.session.commit()
     return order
 
@@ -153,9 +161,11 @@ def _state(kind: Kind, document_id: int) -> tuple:
     db.session.expire_all()
     document = db.session.get(kind.model, document_id)
     # a step without a target leaves a trace of its own: a receipt, a delivery, an override
+    invoices = db.session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.order_id == document_id)) if kind.model is SalesOrder else 0
     return (document.status, len(getattr(document, "receipts", ())),
             len(getattr(document, "deliveries", ())),
-            getattr(document, "quality_override_at", None))
+            getattr(document, "quality_override_at", None), invoices)
 
 
 def _moved(kind: Kind, action: Action, before: tuple, after: tuple) -> bool:

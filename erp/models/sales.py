@@ -44,6 +44,8 @@ CREDIT_STATUSES = SOLD_STATUSES
 STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "partly_shipped": "info",
                  "shipped": "info", "closed": "warning", "invoiced": "success",
                  "cancelled": "dark"}
+# orders whose shipped goods may be invoiced
+INVOICEABLE_STATUSES = ("partly_shipped", "shipped", "closed")
 # what the order's printout is, by status: a draft is an offer, a cancelled order binds nobody
 PRINT_TITLES = {"draft": "Quotation", "cancelled": "Cancelled order"}
 PRINT_TITLE = "Order confirmation"
@@ -119,9 +121,12 @@ SALES_ORDER_FLOW = Workflow(
                verb="closed short", replay=False, style="btn btn-outline-warning",
                confirm="Close {number} short? What is left to ship is no longer reserved "
                        "and will not be delivered. This cannot be undone."),
-        Action("invoice", ("shipped",), "invoiced", "manager", "Invoice", "invoice_order",
-               done="{number} invoiced.", verb="invoiced",
-               confirm="Invoice {number}? It gets an invoice number; this cannot be undone."),
+        # a draft invoice of what was shipped and is not invoiced yet (its own page asks
+        # first); the order is invoiced once an issued invoice covers all it shipped
+        Action("invoice", INVOICEABLE_STATUSES, None, "staff", "Create invoice",
+               "create_invoice_from_order", verb="invoiced", style="btn btn-success",
+               page=True, guard=lambda order: None if order.to_invoice else
+               f"Everything {order.number} shipped is invoiced already."),
         Action("cancel", ("draft", "confirmed"), "cancelled", "manager", "Cancel order",
                "cancel_order", done="{number} cancelled.", verb="cancelled",
                confirm="Cancel {number}? Reserved stock is released.",
@@ -188,6 +193,11 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     def tax_by_rate(self) -> list[RateTax]:
         """The order's tax per rate, from its loaded lines."""
         return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
+
+    @property
+    def to_invoice(self) -> bool:
+        """Whether a line shipped more than is invoiced (its lines loaded)."""
+        return any(item.uninvoiced_quantity > 0 for item in self.items)
 
     @property
     def print_title(self) -> str:
@@ -323,7 +333,23 @@ class IssuedDocument:
             frozen=True, **{name: Decimal(data[name]) for name in AMOUNTS})
 
 
-class SalesOrderItem(CompanyScoped, db.Model):
+class PricedLine:
+    """What a priced line (an order's, an invoice's) shows and its editor's inputs read."""
+
+    @property
+    def net(self) -> Decimal:
+        return self.subtotal - self.discount_amount
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """Plain values for the line editor's inputs."""
+        return {"quantity": format(self.quantity.normalize(), "f"),
+                "unit_price": f"{self.unit_price:.2f}",
+                "discount_percent": format(self.discount_percent.normalize(), "f"),
+                "tax_rate": format(self.tax_rate.normalize(), "f")}
+
+
+class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "sales_order_items"
     __table_args__ = (
         Index("ix_sales_order_items_order_product", "order_id", "product_id"),
@@ -334,6 +360,7 @@ class SalesOrderItem(CompanyScoped, db.Model):
         CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
         CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity",
                         name="shipped_quantity_range"),
+        CheckConstraint("invoiced_quantity >= 0", name="invoiced_quantity_not_negative"),
     )
 
     # indexed by the composite (order_id, product_id) index above
@@ -351,6 +378,10 @@ class SalesOrderItem(CompanyScoped, db.Model):
     # what posted delivery notes took (erp.services.deliveries); never more than ordered
     shipped_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
                                                       server_default="0")
+    # what invoices that are not cancelled (drafts included) take of the shipped quantity
+    # (erp.services.invoices), so that nothing shipped is invoiced twice
+    invoiced_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                       server_default="0")
 
     order: Mapped[SalesOrder] = relationship(back_populates="items")
     product: Mapped[Product] = relationship()
@@ -361,16 +392,9 @@ class SalesOrderItem(CompanyScoped, db.Model):
         return max(self.quantity - (self.shipped_quantity or ZERO), ZERO)
 
     @property
-    def net(self) -> Decimal:
-        return self.subtotal - self.discount_amount
-
-    @property
-    def inputs(self) -> dict[str, str]:
-        """Plain values for the line editor's inputs."""
-        return {"quantity": format(self.quantity.normalize(), "f"),
-                "unit_price": f"{self.unit_price:.2f}",
-                "discount_percent": format(self.discount_percent.normalize(), "f"),
-                "tax_rate": format(self.tax_rate.normalize(), "f")}
+    def uninvoiced_quantity(self) -> Decimal:
+        """What was shipped and no invoice takes yet."""
+        return max((self.shipped_quantity or ZERO) - (self.invoiced_quantity or ZERO), ZERO)
 
 
 # --- delivery notes: what left the warehouse for an order ---------------------------------

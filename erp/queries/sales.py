@@ -61,12 +61,18 @@ def customer_page(customer: Customer) -> dict:
                                      SalesOrder.id.desc()),
                        page=params.page, per_page=params.per_page)
     if is_htmx():
-        return {"history": history, "params": params, "open_orders": [], "totals": None}
+        return {"history": history, "params": params, "open_orders": [], "totals": None,
+                "receivables": None}
     open_orders = list(db.session.scalars(
         base.where(SalesOrder.status.in_(OPEN_STATUSES))
         .order_by(SalesOrder.order_date.desc(), SalesOrder.id.desc()).limit(20)))
+    from erp.models.core import company_today
+    from erp.queries.invoices import customer_receivables
+
     return {"history": history, "params": params, "open_orders": open_orders,
-            "totals": customer_totals(current_user.company_id, customer.id)}
+            "totals": customer_totals(current_user.company_id, customer.id),
+            "receivables": customer_receivables(current_user.company_id, customer.id),
+            "today": company_today(current_user.company_id)}
 
 
 # the filters read delivery_notes alone (its customer is kept on the note); the page's

@@ -2,8 +2,8 @@
 
 draft -> confirmed (stock reserved in the order's warehouse) -> partly shipped -> shipped
 (delivery notes, erp.services.deliveries: each posted one releases its part of the
-reservation and issues the stock through the stock service) -> invoiced (an invoice
-number from the "INV" sequence). Cancel from draft or confirmed gives the reservations
+reservation and issues the stock through the stock service) -> invoiced (once issued
+invoices, erp.services.invoices, take everything it shipped). Cancel from draft or confirmed gives the reservations
 back; a manager closes a partly shipped order short, releasing what is left.
 
 Every public function is one transaction (`atomic()`). Transitions and line edits lock
@@ -32,7 +32,7 @@ from erp.models.fields import DISCOUNT, PRICE, TAX_RATE
 from erp.models.money import PaymentTerms
 from erp.parsing import parse_id
 from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, OPEN_STATUSES, Customer,
-                              DeliveryNote, IssuedDocument, SalesOrder, SalesOrderItem)
+                              DeliveryNote, SalesOrder, SalesOrderItem)
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import audit, money, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
@@ -342,6 +342,26 @@ def _line_values(data: dict, product: Product | None, errors: dict, *,
     return values
 
 
+def new_line_values(company_id: int, product_id: int | None, quantity, unit_price,
+                    discount_percent, tax_rate) -> tuple[Product, dict]:
+    """The product and values of a new priced line (an order's, an invoice's): an active
+    product of the company, the price defaulting to its sale price and the tax rate to its
+    tax code's. Raises ValidationError with every field's problem."""
+    errors: dict[str, list[str]] = {}
+    product = db.session.scalar(select(Product).where(
+        Product.id == product_id, Product.company_id == company_id)) if product_id else None
+    if product is None:
+        errors["product"] = ["Choose a product."]
+    elif not product.active:
+        errors["product"] = [f"{product.sku} is archived."]
+    values = _line_values({"quantity": quantity, "unit_price": unit_price,
+                           "discount_percent": discount_percent, "tax_rate": tax_rate},
+                          product, errors, default_tax=money.line_tax_rate(company_id, product))
+    if errors:
+        raise ValidationError(field_errors=errors)
+    return product, values
+
+
 def _apply_amounts(item: SalesOrderItem) -> None:
     amounts = line_amounts(item.quantity, item.unit_price, item.discount_percent, item.tax_rate)
     item.subtotal, item.discount_amount = amounts.subtotal, amounts.discount
@@ -365,19 +385,8 @@ def add_line(*, company_id: int, order_id: int, user: User | None, product_id: i
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
         _require_draft(order, "changed")
-        errors: dict[str, list[str]] = {}
-        product = db.session.scalar(select(Product).where(
-            Product.id == product_id, Product.company_id == company_id)) if product_id else None
-        if product is None:
-            errors["product"] = ["Choose a product."]
-        elif not product.active:
-            errors["product"] = [f"{product.sku} is archived."]
-        values = _line_values({"quantity": quantity, "unit_price": unit_price,
-                               "discount_percent": discount_percent, "tax_rate": tax_rate},
-                              product, errors,
-                              default_tax=money.line_tax_rate(company_id, product))
-        if errors:
-            raise ValidationError(field_errors=errors)
+        product, values = new_line_values(company_id, product_id, quantity, unit_price,
+                                          discount_percent, tax_rate)
         item = SalesOrderItem(company_id=company_id, product_id=product.id, **values)
         _apply_amounts(item)
         order.items.append(item)
@@ -625,22 +634,22 @@ def close_order(*, company_id: int, order_id: int, user: User | None) -> SalesOr
     return order
 
 
+def create_invoice_from_order(*, company_id: int, order_id: int, user: User | None):
+    """The order's "invoice" step: a draft invoice of what it shipped and no invoice takes
+    yet (`erp.services.invoices.create_invoice_from_order`). Staff. Commits."""
+    from erp.services import invoices
+
+    return invoices.create_invoice_from_order(company_id=company_id, order_id=order_id,
+                                              user=user)
+
+
 def invoice_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
-    """shipped -> invoiced with a number from the "INV" sequence; what the invoice says
-    (seller, customer and addresses, lines, prices, taxes, totals) is frozen on the order
-    (`SalesOrder.issued`), so later changes to the customer or the products leave it as
-    issued. Commits; replay no-op."""
-    with atomic():
-        order = _lock_order(company_id, order_id, with_items=True)
-        if not SalesOrder.workflow.begin(order, "invoice", user):
-            return order
-        order.invoice_number = next_number(company_id, "INV")
-        order.status, order.invoiced_at = "invoiced", utcnow()
-        order.issued = IssuedDocument.from_order(
-            order, db.session.get(Company, company_id)).to_json()
-        _audit_status(order, user, "shipped",
-                      f"Sales order {order.number} invoiced as {order.invoice_number}")
-    return order
+    """The invoice of everything the order shipped and no invoice takes yet, drafted and
+    issued at once (`erp.services.invoices.invoice_order`; a manager's). Commits."""
+    from erp.services import invoices
+
+    invoices.invoice_order(company_id=company_id, order_id=order_id, user=user)
+    return db.session.get(SalesOrder, order_id)
 
 
 def cancel_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:

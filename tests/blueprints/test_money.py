@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from erp.extensions import db
 from erp.models import Company, Product, User
+from erp.models.invoices import Invoice
 from erp.models.money import CompanyLogo, PaymentTerms, TaxCode
 from erp.models.sales import Customer
 from erp.services import money, sales
@@ -340,7 +341,8 @@ def test_the_invoice_shows_the_sellers_legal_data_logo_and_tax_per_rate(client_a
     for step in (sales.confirm_order, sales.ship_order, sales.invoice_order):
         step(order_id=order.id, **kw)
     money.set_logo(company_id=company.id, user=None, data=PNG)
-    page = client_as("viewer").get(f"/sales/orders/{order.id}/print/invoice").get_data(
+    invoice_id = db.session.scalar(select(Invoice.id).where(Invoice.order_id == order.id))
+    page = client_as("viewer").get(f"/money/invoices/{invoice_id}/print").get_data(
         as_text=True)
     for text in ("Acme Sanayi A.Ş.", "Street 9\nİzmir", "Tax number: TAX-777", "IBAN TR12",
                  "Footer words", 'id="doc-tax-by-rate"',

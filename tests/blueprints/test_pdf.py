@@ -7,8 +7,10 @@ import subprocess
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from erp.extensions import db
+from erp.models.invoices import Invoice
 from erp.pdf import static_fetcher
 from erp.services import purchasing, sales, stock
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
@@ -81,20 +83,20 @@ def test_the_order_confirmation_pdf_says_what_its_print_page_says(client_as, tur
 def test_the_invoice_pdf_is_named_by_the_invoice_number(client_as, turkish):
     order = turkish["order"]
     viewer = client_as("viewer")
-    response = viewer.get(f"/sales/orders/{order.id}/pdf/invoice")
-    assert response.status_code == 303  # no invoice yet: back to the order, with a message
-    assert "has no invoice yet" in viewer.get(response.headers["Location"]).data.decode()
     for step in (sales.confirm_order, sales.ship_order, sales.invoice_order):
         step(order_id=order.id, **turkish["kw"])
     db.session.refresh(order)
-    response = viewer.get(f"/sales/orders/{order.id}/pdf/invoice")
+    invoice_id = db.session.scalar(select(Invoice.id).where(Invoice.order_id == order.id))
+    response = viewer.get(f"/money/invoices/{invoice_id}/pdf")
     text = pdf_text(response)
     assert attachment_name(response) == f"{order.invoice_number}.pdf"
     for said in ("INVOICE", order.invoice_number, order.number, "Işıklı Ağaç Ticaret",
                  "Çelik şaft ğ", "Dişli İğne", "41.00", "Thank you for your business."):
         assert said in text, said
     detail = viewer.get(f"/sales/orders/{order.id}").data.decode()
-    assert f'href="/sales/orders/{order.id}/pdf/invoice"' in detail
+    assert f'href="/money/invoices/{invoice_id}"' in detail
+    detail = viewer.get(f"/money/invoices/{invoice_id}").data.decode()
+    assert f'href="/money/invoices/{invoice_id}/pdf"' in detail
 
 
 def test_the_purchase_order_pdf_names_the_supplier_lines_and_totals(client_as, turkish):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from erp.extensions import db
 from erp.models import Company, Product, User
 from erp.models.audit import AuditEntry
+from erp.models.invoices import Invoice
 from erp.models.money import LOGO_MAX_BYTES, CompanyLogo, PaymentTerms, TaxCode
 from erp.models.sales import IssuedDocument
 from erp.services import DomainError, ValidationError
@@ -246,8 +247,8 @@ def test_the_issued_invoice_keeps_the_sellers_legal_data(company, order_setup):
     for step in (sales.confirm_order, sales.ship_order, sales.invoice_order):
         step(**kw)
     user_service.update_company(**_settings(company, legal_name="Renamed", tax_number="999"))
-    order = db.session.get(type(order_setup), order_setup.id)
-    doc = IssuedDocument.of(order, db.session.get(Company, company.id))
+    invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order_setup.id))
+    doc = IssuedDocument.of(invoice, db.session.get(Company, company.id))
     assert doc.frozen
     assert (doc.seller.name, doc.seller.address, doc.seller.tax_number, doc.seller.bank_details,
             doc.seller.footer) == ("Acme Manufacturing A.Ş.", "Street 1\nİstanbul",

@@ -1,10 +1,11 @@
-"""Forms of the money settings: tax codes and payment terms."""
+"""Forms of the money area: tax codes, payment terms, invoices."""
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import NumberRange, Optional
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from erp.forms import choices, number_field, text_validators, whole_number
 from erp.models.fields import TAX_RATE
+from erp.models.invoices import PAYMENT_METHODS
 from erp.models.money import MAX_TERM_DAYS, PAYMENT_TERMS_TEXT, TAX_CODE_TEXT, TERMS_KINDS
 
 
@@ -22,3 +23,37 @@ class PaymentTermsForm(FlaskForm):
         Optional(), whole_number, NumberRange(min=0, max=MAX_TERM_DAYS,
                                 message=f"Enter whole days from 0 to {MAX_TERM_DAYS}.")],
         description="Not used when due on receipt.")
+
+
+class InvoiceForm(FlaskForm):
+    """A direct invoice's header: its customer (a picker) and notes."""
+
+    customer = StringField("Customer", validators=[DataRequired("Choose a customer."),
+                                                   Length(max=250)],
+                           description="Type a name and pick from the list.")
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+
+
+class CreditNoteForm(FlaskForm):
+    """A credit note's reason; its quantities are `qty-<invoice line id>` inputs."""
+
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)],
+                           description="e.g. goods returned, price agreed lower.")
+
+
+class PaymentForm(FlaskForm):
+    """A payment's header; its allocations are `alloc-<invoice id>` inputs."""
+
+    customer = StringField("Customer", validators=[DataRequired("Choose a customer."),
+                                                   Length(max=250)])
+    payment_date = DateField("Date", validators=[DataRequired("Enter a date.")])
+    amount = StringField("Amount", validators=[DataRequired("Enter an amount."),
+                                               Length(max=40)])
+    method = SelectField("Method", choices=choices(PAYMENT_METHODS.items()),
+                         default="bank_transfer")
+    reference = StringField("Reference", validators=[Optional(), Length(max=100)],
+                            description="e.g. the bank's transaction id.")
+
+
+class AllocateForm(FlaskForm):
+    """Allocating a payment's rest: only `alloc-<invoice id>` inputs."""

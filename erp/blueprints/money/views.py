@@ -1,16 +1,39 @@
-"""Money settings: tax codes and payment terms, each a `Resource` (erp/crud.py) whose
-create and edit are for managers (they change what every new line and invoice takes).
-The company's defaults of both are chosen in the company settings (/admin/company)."""
+"""Money: invoices (a document with a line editor, print page and PDF), and the settings
+they take: tax codes and payment terms, each a `Resource` (erp/crud.py) whose create and
+edit are for managers (they change what every new line and invoice takes). The company's
+defaults of both are chosen in the company settings (/admin/company)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, render_template, request
+from flask_login import current_user
 
-from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
+from erp.auth import require_role
+from erp.blueprints.money.forms import (AllocateForm, CreditNoteForm, InvoiceForm,
+                                       PaymentForm, PaymentTermsForm, TaxCodeForm)
+from erp.blueprints.sales.forms import LineEditForm, LineForm
 from erp.crud import Resource
+from erp.csv_io import export_limited
+from erp.documents import register_actions
+from erp.extensions import db
+from erp.lines import LineEditor, Pick, register_line_routes
 from erp.lists import ARCHIVE_CHOICES
+from erp.models.core import company_today
+from erp.models.invoices import (CREDIT_NOTE_STATUSES, INVOICE_STATUSES,
+                                 OPEN_INVOICE_STATUSES, PAYMENT_STATUSES, CreditNote, Invoice,
+                                 InvoiceLine, Payment)
 from erp.models.money import TERMS_KINDS, PaymentTerms, TaxCode
+from erp.models.sales import Customer, IssuedDocument
+from erp.pdf import pdf_response
+from erp.queries import company_select
+from erp.queries import invoices as invoice_queries
 from erp.queries import money as queries
+from erp.services import DomainError, ValidationError
+from erp.services import credit_notes as credit_service
+from erp.services import invoices as invoice_service
 from erp.services import money as money_service
+from erp.services import payments as payment_service
+from erp.services import sales as sales_service
+from erp.web import form_status, redirect_after_post, render, split_line_errors, submit_form
 
 bp = Blueprint("money", __name__, url_prefix="/money")
 
@@ -39,3 +62,279 @@ payment_terms = Resource(
     delete=money_service.delete_payment_terms, in_use=money_service.payment_terms_in_use,
     title=lambda terms: terms.name, edit_role="manager",
 ).register(bp)
+
+
+# --- invoices ---------------------------------------------------------------------------
+
+@bp.route("/invoices")
+@require_role("viewer")
+@export_limited
+def invoice_list():
+    return invoice_queries.INVOICES.response(
+        "money/invoices.html", statuses=list(INVOICE_STATUSES.items()),
+        today=company_today(current_user.company_id))
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+@require_role("staff")
+def invoice_create():
+    """A direct invoice for a customer: its header here, its lines on its page."""
+    form = InvoiceForm()
+    if request.method == "GET":
+        customer_id = request.args.get("customer_id", type=int)
+        if customer_id and 0 < customer_id < 2**31:
+            customer = db.session.scalar(
+                company_select(Customer).where(Customer.id == customer_id))
+            if customer is not None:
+                form.customer.data = customer.picker_label
+
+    def save():
+        customer = sales_service.find_customer(current_user.company_id, form.customer.data)
+        return invoice_service.create_invoice(
+            company_id=current_user.company_id, user=current_user,
+            customer_id=customer.id if customer else None, notes=form.notes.data or "")
+
+    def done(invoice):
+        flash(f"{invoice.number} created. Add its lines.", "success")
+        return redirect_after_post("money.invoice_detail", invoice_id=invoice.id)
+
+    return submit_form(form, save, done) or render(
+        "money/invoice_form.html", form=form, status=form_status(form))
+
+
+INVOICE_LINES = LineEditor(
+    model=Invoice, line_model=InvoiceLine, doc_name="invoice", doc_key="invoice_id",
+    line_key="line_id", detail="money.invoice_detail", template="money/invoice_detail.html",
+    endpoints=("money.invoice_line_add", "money.invoice_line_update",
+               "money.invoice_line_remove"),
+    load=invoice_queries.invoice_page, add_form=LineForm, edit_form=LineEditForm,
+    add=invoice_service.add_line, update=invoice_service.update_line,
+    remove=invoice_service.remove_line, pick=Pick("product", "product_id"),
+    section="invoice-{id}-lines", role=Invoice.workflow.edit_role,
+    editable=lambda invoice: invoice.order_id is None,
+    oob=("money/_invoice_totals.html",),
+    context=lambda invoice: {"today": company_today(invoice.company_id),
+                             **invoice_queries.invoice_settlements(invoice)},
+    not_added="The line was not added: see the errors.",
+    not_saved="The line was not saved: see the errors.")
+
+
+@bp.route("/invoices/<int:invoice_id>")
+@require_role("viewer")
+def invoice_detail(invoice_id: int):
+    invoice = invoice_queries.invoice_page(invoice_id)
+    return render("money/invoice_detail.html", block="lines",
+                  **INVOICE_LINES.page_context(invoice))
+
+
+register_line_routes(bp, INVOICE_LINES, url="/invoices/<int:invoice_id>/lines",
+                     line_url="/invoices/<int:invoice_id>/lines/<int:line_id>")
+register_actions(bp, Invoice, invoice_service, detail="money.invoice_detail",
+                 url="/invoices/<int:invoice_id>")
+
+
+def _invoice_document(invoice_id: int) -> dict:
+    """What an invoice's print page and PDF show: frozen once issued, live as a draft."""
+    invoice = invoice_queries.invoice_page(invoice_id)
+    return {"invoice": invoice, "order": invoice,
+            "doc": IssuedDocument.of(invoice, current_user.company)}
+
+
+@bp.route("/invoices/<int:invoice_id>/print")
+@require_role("viewer")
+def invoice_print(invoice_id: int):
+    return render_template("money/invoice_print.html", **_invoice_document(invoice_id))
+
+
+@bp.route("/invoices/<int:invoice_id>/pdf")
+@require_role("viewer")
+def invoice_pdf(invoice_id: int):
+    document = _invoice_document(invoice_id)
+    return pdf_response("money/invoice_print.html", filename=document["invoice"].number,
+                        **document)
+
+
+# --- credit notes -----------------------------------------------------------------------
+
+def _quantities(prefix: str) -> dict[str, str]:
+    """The `<prefix><id>` inputs of a document form ({id text: value}), bounded."""
+    return {key[len(prefix):]: request.form.get(key, "")[:40] for key in request.form
+            if key.startswith(prefix)}
+
+
+@bp.route("/invoices/<int:invoice_id>/credit", methods=["GET", "POST"])
+@require_role("staff")
+def invoice_credit(invoice_id: int):
+    """GET: a credit note form, each line's creditable quantity prefilled (a full credit);
+    POST: the draft credit note."""
+    invoice = invoice_queries.invoice_page(invoice_id)
+    back = ("money.invoice_detail", {"invoice_id": invoice.id})
+    if invoice.status not in OPEN_INVOICE_STATUSES:
+        flash(f"{invoice.number} is {invoice.status_label.lower()}: there is nothing to "
+              "credit.", "warning")
+        return redirect_after_post(back[0], **back[1])
+    form = CreditNoteForm()
+    values = credit_service.prefill(invoice)
+    line_errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        submitted = _quantities("qty-")
+        values.update({f"qty-{key}": value for key, value in submitted.items()})
+        if form.validate_on_submit():
+            try:
+                note = credit_service.create_credit_note(
+                    company_id=current_user.company_id, invoice_id=invoice.id,
+                    user=current_user, quantities=submitted, reason=form.reason.data or "")
+            except ValidationError as error:
+                line_errors = split_line_errors(form, error, set(values))
+            except DomainError as error:
+                flash(str(error), "danger")
+                return redirect_after_post(back[0], **back[1])
+            else:
+                flash(f"{note.number} saved: a manager issues it.", "success")
+                return redirect_after_post("money.credit_note_detail", credit_note_id=note.id)
+    status = 422 if (form.errors or line_errors) else 200
+    return render("money/credit_form.html", form=form, invoice=invoice, values=values,
+                  line_errors=line_errors, status=status)
+
+
+@bp.route("/credit-notes")
+@require_role("viewer")
+@export_limited
+def credit_note_list():
+    return invoice_queries.CREDIT_NOTES.response(
+        "money/credit_notes.html", statuses=list(CREDIT_NOTE_STATUSES.items()))
+
+
+@bp.route("/credit-notes/<int:credit_note_id>")
+@require_role("viewer")
+def credit_note_detail(credit_note_id: int):
+    return render("money/credit_note_detail.html",
+                  note=invoice_queries.credit_note_page(credit_note_id))
+
+
+register_actions(bp, CreditNote, credit_service, detail="money.credit_note_detail",
+                 url="/credit-notes/<int:credit_note_id>")
+
+
+def _credit_document(credit_note_id: int) -> dict:
+    note = invoice_queries.credit_note_page(credit_note_id)
+    return {"note": note, "order": note, "doc": IssuedDocument.of(note, current_user.company)}
+
+
+@bp.route("/credit-notes/<int:credit_note_id>/print")
+@require_role("viewer")
+def credit_note_print(credit_note_id: int):
+    return render_template("money/credit_note_print.html", **_credit_document(credit_note_id))
+
+
+@bp.route("/credit-notes/<int:credit_note_id>/pdf")
+@require_role("viewer")
+def credit_note_pdf(credit_note_id: int):
+    document = _credit_document(credit_note_id)
+    return pdf_response("money/credit_note_print.html", filename=document["note"].number,
+                        **document)
+
+
+# --- payments ---------------------------------------------------------------------------
+
+@bp.route("/payments")
+@require_role("viewer")
+@export_limited
+def payment_list():
+    return invoice_queries.PAYMENTS.response(
+        "money/payments.html", statuses=list(PAYMENT_STATUSES.items()))
+
+
+@bp.route("/payments/new", methods=["GET", "POST"])
+@require_role("manager")
+def payment_create():
+    """A payment of a customer: the picker first (a GET of this page with `customer`),
+    then the amount and what goes to each of the customer's open invoices."""
+    form = PaymentForm()
+    customer = sales_service.find_customer(
+        current_user.company_id,
+        (form.customer.data if request.method == "POST" else request.args.get("customer"))
+        or "")
+    if customer is None and request.method == "GET":
+        customer_id = request.args.get("customer_id", "")
+        if customer_id.isascii() and customer_id.isdigit() and len(customer_id) < 12:
+            customer = sales_service.find_customer(current_user.company_id,
+                                                   f"[#{customer_id}]")
+    values: dict[str, str] = {}
+    line_errors: dict[str, list[str]] = {}
+    if request.method == "GET":
+        form.payment_date.data = company_today(current_user.company_id)
+        if customer is not None:
+            form.customer.data = customer.picker_label
+            invoice_id = request.args.get("invoice", "")
+            for invoice in payment_service.open_invoices(current_user.company_id, customer.id):
+                if str(invoice.id) == invoice_id:  # "Record payment" on an invoice
+                    values[f"alloc-{invoice.id}"] = f"{invoice.balance:.2f}"
+                    form.amount.data = f"{invoice.balance:.2f}"
+    else:
+        values = {f"alloc-{key}": value for key, value in _quantities("alloc-").items()}
+        if form.validate_on_submit():
+            try:
+                payment = payment_service.record_payment(
+                    company_id=current_user.company_id, user=current_user,
+                    customer_id=customer.id if customer else None, amount=form.amount.data,
+                    payment_date=form.payment_date.data, method=form.method.data,
+                    reference=form.reference.data or "",
+                    allocations={key[6:]: value for key, value in values.items()})
+            except ValidationError as error:
+                line_errors = split_line_errors(form, error, {
+                    key for key in error.field_errors if key.startswith("alloc-")})
+            else:
+                flash(f"{payment.number} recorded.", "success")
+                return redirect_after_post("money.payment_detail", payment_id=payment.id)
+    invoices = (payment_service.open_invoices(current_user.company_id, customer.id)
+                if customer is not None else [])
+    status = 422 if (form.errors or line_errors) else 200
+    return render("money/payment_form.html", form=form, customer=customer, invoices=invoices,
+                  values=values, line_errors=line_errors, status=status)
+
+
+@bp.route("/payments/<int:payment_id>")
+@require_role("viewer")
+def payment_detail(payment_id: int):
+    payment = invoice_queries.payment_page(payment_id)
+    return render("money/payment_detail.html", payment=payment, form=AllocateForm(),
+                  **_allocation_context(payment))
+
+
+def _allocation_context(payment, values=None, line_errors=None) -> dict:
+    invoices = (payment_service.open_invoices(payment.company_id, payment.customer_id)
+                if payment.unallocated > 0 else [])
+    return {"invoices": invoices, "values": values or {}, "line_errors": line_errors or {}}
+
+
+@bp.route("/payments/<int:payment_id>/allocate", methods=["POST"])
+@require_role("manager")
+def payment_allocate(payment_id: int):
+    """Allocate what the payment has left to the customer's open invoices."""
+    payment = invoice_queries.payment_page(payment_id)
+    form = AllocateForm()
+    values = {f"alloc-{key}": value for key, value in _quantities("alloc-").items()}
+    line_errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            payment_service.allocate_payment(
+                company_id=current_user.company_id, payment_id=payment.id, user=current_user,
+                allocations={key[6:]: value for key, value in values.items()})
+        except ValidationError as error:
+            line_errors = split_line_errors(form, error, {
+                key for key in error.field_errors if key.startswith("alloc-")})
+        except DomainError as error:
+            flash(str(error), "danger")
+            return redirect_after_post("money.payment_detail", payment_id=payment.id)
+        else:
+            flash(f"{payment.number} allocated.", "success")
+            return redirect_after_post("money.payment_detail", payment_id=payment.id)
+    db.session.rollback()
+    payment = invoice_queries.payment_page(payment_id)
+    return render("money/payment_detail.html", payment=payment, form=form, status=422,
+                  **_allocation_context(payment, values, line_errors))
+
+
+register_actions(bp, Payment, payment_service, detail="money.payment_detail",
+                 url="/payments/<int:payment_id>")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -25,6 +25,7 @@ from erp.models import Warehouse
 from erp.models.returns import SalesReturn
 from erp.models.sales import (DELIVERY_STATUSES, ORDER_STATUSES, Customer, DeliveryNote,
                               IssuedDocument, SalesOrder, SalesOrderItem, Seller)
+from erp.queries import invoices as invoice_queries
 from erp.queries import returns as return_queries
 from erp.queries import sales as queries
 from erp.queries.money import payment_terms_choices
@@ -34,11 +35,12 @@ from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import DomainError, ValidationError
 from erp.services import deliveries as delivery_service
+from erp.services import invoices as invoice_service
 from erp.services import returns as return_service
 from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
-from erp.web import (by_line, line_inputs, picker_response, redirect_after_post, render,
-                     split_line_errors)
+from erp.web import (by_line, confirmation, line_inputs, picker_response, redirect_after_post,
+                     render, split_line_errors)
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -177,7 +179,8 @@ LINES = LineEditor(
     editable=lambda order: order.is_draft,
     oob=("sales/_order_totals.html", "sales/_order_credit.html"),
     context=lambda order: {**_draft_figures(order),
-                           "deliveries": queries.order_deliveries(order)},
+                           "deliveries": queries.order_deliveries(order),
+                           "invoices": invoice_queries.order_invoices(order)},
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
 
@@ -194,21 +197,12 @@ register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
 
 
 register_actions(bp, SalesOrder, sales_service, detail="sales.order_detail",
-                 names=("confirm", "confirm_over_limit", "ship", "close", "invoice", "cancel"))
+                 names=("confirm", "confirm_over_limit", "ship", "close", "cancel"))
 
 
 def _document(order: SalesOrder) -> dict:
     """What a sales document's print page and PDF show."""
     return {"order": order, "doc": IssuedDocument.of(order, current_user.company)}
-
-
-def _invoiced_order(order_id: int) -> SalesOrder:
-    """The order, if it has an invoice to print; else back to the order, with a message."""
-    order = _load_order(order_id)
-    if order.invoice_number is None:
-        flash(f"{order.number} has no invoice yet.", "warning")
-        abort(redirect_after_post("sales.order_detail", order_id=order.id))
-    return order
 
 
 @bp.route("/orders/<int:order_id>/print")
@@ -224,18 +218,34 @@ def order_pdf(order_id: int):
     return pdf_response("sales/order_print.html", filename=order.number, **_document(order))
 
 
-@bp.route("/orders/<int:order_id>/print/invoice")
-@require_role("viewer")
-def invoice_print(order_id: int):
-    return render_template("sales/invoice_print.html", **_document(_invoiced_order(order_id)))
+@bp.route("/orders/<int:order_id>/invoice", methods=["GET", "POST"])
+@require_role("staff")
+def order_invoice(order_id: int):
+    """The order's "invoice" step: GET asks first, POST drafts the invoice of what was
+    shipped and not invoiced yet and opens it."""
+    order = _load_order(order_id)
+    back = url_for("sales.order_detail", order_id=order.id)
+    if request.method == "GET":
+        try:
+            SalesOrder.workflow.begin(order, "invoice", current_user)
+        except DomainError as error:
+            flash(str(error), "warning")
+            return redirect_after_post(back)
+        return confirmation(f"Create a draft invoice of what {order.number} shipped and is "
+                            "not invoiced yet?", url=url_for("sales.order_invoice",
+                                                             order_id=order.id),
+                            button="Create invoice", style="btn btn-success", back=back,
+                            nav="sales/_nav.html")
+    try:
+        invoice = invoice_service.create_invoice_from_order(
+            company_id=_company_id(), order_id=order.id, user=current_user)
+    except DomainError as error:
+        flash(str(error), "danger")
+        return redirect_after_post(back)
+    flash(f"{invoice.number} created for {order.number}: check it, then a manager issues it.",
+          "success")
+    return redirect_after_post("money.invoice_detail", invoice_id=invoice.id)
 
-
-@bp.route("/orders/<int:order_id>/pdf/invoice")
-@require_role("viewer")
-def invoice_pdf(order_id: int):
-    order = _invoiced_order(order_id)
-    return pdf_response("sales/invoice_print.html", filename=order.invoice_number,
-                        **_document(order))
 
 # --- delivery notes ---------------------------------------------------------------------
 

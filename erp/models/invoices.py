@@ -1,0 +1,340 @@
+"""Sales invoices: a document of its own on the document engine (erp/documents.py).
+
+An invoice is made from what a sales order shipped and is not invoiced yet, or directly
+for a customer (its lines typed in). A draft has no number; issuing it takes the next
+number of the "INV" sequence in the same transaction (gapless: a rollback gives the
+number back) and freezes what it says (seller, customer, addresses, lines, prices,
+taxes: `issued`, an `IssuedDocument`), so later changes to the customer, the products or
+the company leave it as issued. Its due date comes from the customer's payment terms.
+Credit notes and payments reduce what is still owed (`balance`).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erp.documents import Action, Document, Workflow
+from erp.extensions import db
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate, in_check
+from erp.models.catalog import Product
+from erp.models.core import User
+from erp.models.sales import (Customer, PricedLine, RateTax, SalesOrder, SalesOrderItem,
+                              tax_by_rate)
+
+INVOICE_STATUSES = {"draft": "Draft", "issued": "Issued", "partly_paid": "Partly paid",
+                    "paid": "Paid", "cancelled": "Cancelled"}
+INVOICE_BADGES = {"draft": "secondary", "issued": "primary", "partly_paid": "info",
+                  "paid": "success", "cancelled": "dark"}
+# invoices the customer still owes (part of)
+OPEN_INVOICE_STATUSES = ("issued", "partly_paid")
+
+INVOICE_FLOW = Workflow(
+    noun="invoice", states=INVOICE_STATUSES, badges=INVOICE_BADGES,
+    endpoint="money.invoice", id_arg="invoice_id", edits={"draft": "staff"},
+    actions=[
+        Action("issue", ("draft",), "issued", "manager", "Issue", "issue_invoice",
+               done="{number} issued.", verb="issued",
+               confirm="Issue {number}? It gets its invoice number and can no longer be "
+                       "changed."),
+        Action("cancel", ("draft",), "cancelled", "staff", "Cancel invoice",
+               "cancel_invoice", done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}? What it invoices can be invoiced again.",
+               style="btn btn-outline-danger"),
+    ])
+
+
+class Invoice(Document, CompanyScoped, db.Model):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("company_id", "invoice_number"),
+        Index("ix_invoices_company_date_id", "company_id", "invoice_date", "id"),
+        Index("ix_invoices_company_status_due", "company_id", "status", "due_date"),
+        Index("ix_invoices_company_customer_status", "company_id", "customer_id", "status"),
+        in_check("status", INVOICE_STATUSES),
+        CheckConstraint("credited_total >= 0 AND paid_total >= 0", name="settled_not_negative"),
+        CheckConstraint("credited_total + paid_total <= total", name="not_overpaid"),
+    )
+
+    # None until issued: a draft has no number, so issued numbers have no gaps
+    invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    # the order it invoices the shipped goods of (None: a direct invoice)
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_orders.id", ondelete="RESTRICT"), index=True, nullable=True)
+    invoice_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    credited_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+    paid_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+    issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # what the invoice says, frozen at issue (IssuedDocument.to_json)
+    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    customer: Mapped[Customer] = relationship()
+    order: Mapped[SalesOrder | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    items: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+    workflow = INVOICE_FLOW
+
+    @property
+    def number(self) -> str:
+        return self.invoice_number or f"Draft invoice {self.id}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def net(self) -> Decimal:
+        return self.subtotal - self.discount_total
+
+    @property
+    def balance(self) -> Decimal:
+        """What the customer still owes on it: the total less credit notes and payments."""
+        if self.status in ("draft", "cancelled"):
+            return ZERO
+        return self.total - self.credited_total - self.paid_total
+
+    def overdue(self, today: date) -> bool:
+        return self.status in OPEN_INVOICE_STATUSES and self.due_date < today
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        return tax_by_rate((line.tax_rate, line.net, line.tax_amount) for line in self.items)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(PricedLine, CompanyScoped, db.Model):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
+                        name="discount_percent_range"),
+        CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+        CheckConstraint("credited_quantity >= 0 AND credited_quantity <= quantity",
+                        name="credited_quantity_range"),
+    )
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"),
+                                            index=True)
+    # the order line whose shipped quantity it invoices (None on a direct invoice)
+    order_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_order_items.id", ondelete="RESTRICT"), index=True, nullable=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    # what issued credit notes took back of this line
+    credited_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                       server_default="0")
+
+    invoice: Mapped[Invoice] = relationship(back_populates="items")
+    order_item: Mapped[SalesOrderItem | None] = relationship()
+    product: Mapped[Product] = relationship()
+
+    @property
+    def creditable_quantity(self) -> Decimal:
+        """What was invoiced and no issued credit note took back."""
+        return self.quantity - (self.credited_quantity or ZERO)
+
+
+# --- credit notes: what an issued invoice no longer asks for -------------------------------
+
+CREDIT_NOTE_STATUSES = {"draft": "Draft", "issued": "Issued", "cancelled": "Cancelled"}
+CREDIT_NOTE_BADGES = {"draft": "secondary", "issued": "success", "cancelled": "dark"}
+
+CREDIT_NOTE_FLOW = Workflow(
+    noun="credit note", states=CREDIT_NOTE_STATUSES, badges=CREDIT_NOTE_BADGES,
+    endpoint="money.credit_note", id_arg="credit_note_id",
+    actions=[
+        Action("issue", ("draft",), "issued", "manager", "Issue", "issue_credit_note",
+               done="{number} issued: the invoice asks for that much less.", verb="issued",
+               confirm="Issue {number}? It gets its number and reduces what the customer "
+                       "owes; this cannot be undone."),
+        Action("cancel", ("draft",), "cancelled", "staff", "Cancel credit note",
+               "cancel_credit_note", done="{number} cancelled.", verb="cancelled",
+               confirm="Cancel {number}?", style="btn btn-outline-danger"),
+    ])
+
+
+class CreditNote(Document, CompanyScoped, db.Model):
+    """A full or partial credit of an issued invoice's lines, at the invoice's prices. A
+    draft credits nothing; issuing it (a manager's) takes the next "CN" number and lowers
+    the invoice's open balance (erp.services.credit_notes)."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        UniqueConstraint("company_id", "credit_number"),
+        Index("ix_credit_notes_company_date_id", "company_id", "credit_date", "id"),
+        Index("ix_credit_notes_company_status", "company_id", "status"),
+        Index("ix_credit_notes_company_customer", "company_id", "customer_id"),
+        in_check("status", CREDIT_NOTE_STATUSES),
+    )
+
+    credit_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"),
+                                            index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    credit_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    invoice: Mapped[Invoice] = relationship()
+    customer: Mapped[Customer] = relationship()
+    items: Mapped[list[CreditNoteLine]] = relationship(
+        back_populates="credit_note", order_by="CreditNoteLine.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = CREDIT_NOTE_FLOW
+
+    @property
+    def number(self) -> str:
+        return self.credit_number or f"Draft credit note {self.id}"
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        return tax_by_rate((line.tax_rate, line.net, line.tax_amount) for line in self.items)
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(PricedLine, CompanyScoped, db.Model):
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    credit_note_id: Mapped[int] = mapped_column(
+        ForeignKey("credit_notes.id", ondelete="CASCADE"), index=True)
+    invoice_line_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice_lines.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+    credit_note: Mapped[CreditNote] = relationship(back_populates="items")
+    invoice_line: Mapped[InvoiceLine] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+# --- customer payments --------------------------------------------------------------------
+
+PAYMENT_STATUSES = {"recorded": "Recorded", "reversed": "Reversed"}
+PAYMENT_BADGES = {"recorded": "success", "reversed": "dark"}
+PAYMENT_METHODS = {"bank_transfer": "Bank transfer", "cash": "Cash", "card": "Card",
+                   "cheque": "Cheque", "other": "Other"}
+
+PAYMENT_FLOW = Workflow(
+    noun="payment", states=PAYMENT_STATUSES, badges=PAYMENT_BADGES,
+    endpoint="money.payment", id_arg="payment_id",
+    actions=[
+        Action("reverse", ("recorded",), "reversed", "manager", "Reverse payment",
+               "reverse_payment", done="{number} reversed: its invoices are open again.",
+               verb="reversed", style="btn btn-outline-danger",
+               confirm="Reverse {number}? What it paid on its invoices is owed again; the "
+                       "payment stays in the records as reversed."),
+    ])
+
+
+class Payment(Document, CompanyScoped, db.Model):
+    """Money received from a customer, allocated to one or several of its open invoices
+    (`allocations`); the rest (`unallocated`) is the customer's credit, allocated later.
+    A payment is never deleted: reversing it (recorded) takes its allocations back."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_payments_company_date_id", "company_id", "payment_date", "id"),
+        Index("ix_payments_company_customer_status", "company_id", "customer_id", "status"),
+        in_check("status", PAYMENT_STATUSES),
+        in_check("method", PAYMENT_METHODS),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("allocated_total >= 0 AND allocated_total <= amount",
+                        name="allocated_range"),
+    )
+
+    number: Mapped[str] = mapped_column(String(30))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+    payment_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    method: Mapped[str] = mapped_column(String(20), default="bank_transfer")
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(20), default="recorded")
+    allocated_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    reversed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    customer: Mapped[Customer] = relationship()
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        back_populates="payment", order_by="PaymentAllocation.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = PAYMENT_FLOW
+
+    @property
+    def method_label(self) -> str:
+        return PAYMENT_METHODS.get(self.method, self.method)
+
+    @property
+    def unallocated(self) -> Decimal:
+        """The customer's credit from this payment (none once reversed)."""
+        return ZERO if self.status == "reversed" else self.amount - self.allocated_total
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PaymentAllocation(CompanyScoped, db.Model):
+    """Part of a payment set against one invoice."""
+
+    __tablename__ = "payment_allocations"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"),
+                                            index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"),
+                                            index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+    invoice: Mapped[Invoice] = relationship()
