@@ -12,6 +12,7 @@ from erp.models import money, sales, purchasing, production, quality, tasks, for
 from erp.models import returns  # noqa: E402,F401
 from erp.models import search  # noqa: E402,F401  (search indexes: DDL events)
 from erp.models import api  # noqa: E402,F401
+from erp.models import jobs  # noqa: E402,F401
 
 __all__ = ["AuditEntry", "Category", "Company", "DocumentSequence", "MOVEMENT_KINDS",
            "PRODUCT_KINDS", "Product", "ROLES", "StockLevel", "StockMovement", "Supplier",

@@ -1,0 +1,16 @@
+"""Forms of the webhooks pages."""
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, widgets
+from wtforms.validators import Length
+
+from erp.services.webhooks import EVENTS
+
+
+class EndpointForm(FlaskForm):
+    url = StringField("URL", validators=[Length(max=500)],
+                      description="https://... that receives a signed JSON POST per event.")
+    description = StringField("Description", validators=[Length(max=200)])
+    events = SelectMultipleField("Events", choices=list(EVENTS.items()),
+                                 option_widget=widgets.CheckboxInput(),
+                                 widget=widgets.ListWidget(prefix_label=False),
+                                 validate_choice=False)
