@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import Length
 
+from erp.forms import choices
 from erp.services.webhooks import EVENTS
 
 
@@ -10,7 +11,7 @@ class EndpointForm(FlaskForm):
     url = StringField("URL", validators=[Length(max=500)],
                       description="https://... that receives a signed JSON POST per event.")
     description = StringField("Description", validators=[Length(max=200)])
-    events = SelectMultipleField("Events", choices=list(EVENTS.items()),
+    events = SelectMultipleField("Events", choices=choices(EVENTS.items()),
                                  option_widget=widgets.CheckboxInput(),
                                  widget=widgets.ListWidget(prefix_label=False),
                                  validate_choice=False)
