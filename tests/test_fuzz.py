@@ -35,6 +35,7 @@ from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordRes
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm
+from erp.blueprints.jobs.forms import EmailDocumentForm, EndpointForm
 from erp.blueprints.money.forms import PaymentTermsForm, TaxCodeForm
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
@@ -422,6 +423,9 @@ FORM_ROUTES = dict([
           payment_terms_id="payment_terms"),
     route("money.payment_terms_deactivate", "manager", fields(active="bool"),
           payment_terms_id="payment_terms"),
+    route("jobs.endpoint_create", "admin", EndpointForm),
+    route("jobs.sales_order_email", "staff", EmailDocumentForm, order_id="so"),
+    route("jobs.purchase_order_email", "staff", EmailDocumentForm, order_id="po"),
 ])
 
 CSRF_ONLY = {
@@ -442,6 +446,9 @@ CSRF_ONLY = {
     "admin.company_logo_upload", "admin.company_logo_delete", "account.token_revoke",
     "sales.return_post", "sales.return_cancel", "purchasing.return_post",
     "purchasing.return_cancel",
+    # background jobs and webhooks (tests/test_jobs.py, tests/test_webhooks.py): a job run
+    # again, a delivery replayed, an endpoint's state (a choice the service checks)
+    "jobs.job_retry", "jobs.delivery_replay", "jobs.endpoint_state",
 }
 
 
@@ -639,6 +646,7 @@ LIST_ROUTES = {
     "forms.form_list": {}, "forms.submission_list": {"form_id": "form"},
     "forms.field_create": {"form_id": "form"},
     "money.tax_code_list": {}, "money.payment_terms_list": {},
+    "jobs.job_list": {}, "jobs.endpoint_list": {},
 }
 
 

@@ -1,6 +1,6 @@
 """Forms of the webhooks pages."""
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, widgets
+from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import Length
 
 from erp.forms import choices
@@ -15,3 +15,10 @@ class EndpointForm(FlaskForm):
                                  option_widget=widgets.CheckboxInput(),
                                  widget=widgets.ListWidget(prefix_label=False),
                                  validate_choice=False)
+
+
+class EmailDocumentForm(FlaskForm):
+    to = StringField("To", validators=[Length(max=254)],
+                     description="The address the PDF is sent to.")
+    message = TextAreaField("Message", validators=[Length(max=2000)],
+                            description="Optional; printed above the greeting.")

@@ -1,19 +1,20 @@
 """Background jobs (a job's page with its progress, its file; the admin's list of the
-company's jobs, failed ones run again) and the webhooks admin pages (endpoints, their
-delivery log, replay, pause and resume)."""
+company's jobs, failed ones run again), the webhooks admin pages (endpoints, their
+delivery log, replay, pause and resume) and the forms that e-mail a document as a PDF."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_login import current_user
 
 from erp.auth import require_role
-from erp.blueprints.jobs.forms import EndpointForm
+from erp.blueprints.jobs.forms import EmailDocumentForm, EndpointForm
 from erp.extensions import db
 from erp.models.jobs import DELIVERY_STATUSES, JOB_KINDS, JOB_STATUSES, WebhookEndpoint
 from erp.queries import company_select
 from erp.queries import jobs as queries
 from erp.services import DomainError, NotFound, ValidationError
 from erp.services import jobs as job_service
+from erp.services import mail as mail_service
 from erp.services import webhooks as webhook_service
 from erp.web import apply_field_errors, form_status, is_htmx, redirect_after_post, render
 
@@ -155,3 +156,41 @@ def delivery_replay(delivery_id: int):
         return redirect_after_post("jobs.endpoint_detail", endpoint_id=old.endpoint_id)
     flash(f"Delivery {delivery_id} queued again as {delivery.id}.", "success")
     return redirect_after_post("jobs.endpoint_detail", endpoint_id=delivery.endpoint_id)
+
+
+# ---------------------------------------------------------------- e-mailing documents
+
+def _email_document(kind: str, document_id: int, detail: str):
+    try:
+        record = mail_service.load_document(kind, current_user.company_id, document_id)
+    except NotFound:
+        abort(404)
+    form = EmailDocumentForm()
+    if request.method == "GET":
+        form.to.data = mail_service.default_recipient(kind, record)
+    elif form.validate_on_submit():
+        try:
+            job = mail_service.send_document(
+                company_id=current_user.company_id, document_id=record.id, user=current_user,
+                kind=kind, to=form.to.data, message=form.message.data or "")
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            flash(f"{record.number} is being sent to {job.params['to']}.", "success")
+            return redirect_after_post("jobs.job_detail", job_id=job.id)
+    return render("jobs/email_form.html", form=form, record=record,
+                  cancel=url_for(detail, order_id=record.id), status=form_status(form))
+
+
+@bp.route("/sales/orders/<int:order_id>/email", methods=["GET", "POST"])
+@require_role("staff")
+def sales_order_email(order_id: int):
+    """Send the order confirmation (a quotation while it is a draft) as a PDF."""
+    return _email_document("sales_order", order_id, "sales.order_detail")
+
+
+@bp.route("/purchasing/orders/<int:order_id>/email", methods=["GET", "POST"])
+@require_role("staff")
+def purchase_order_email(order_id: int):
+    """Send the purchase order as a PDF to its supplier."""
+    return _email_document("purchase_order", order_id, "purchasing.order_detail")
