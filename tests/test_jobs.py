@@ -253,3 +253,26 @@ def test_the_queue_is_a_sqlite_file_in_the_instance_folder_without_redis(app):
     assert queue.huey.storage.filename == app.config["JOBS_DB"]
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
     assert type(JobQueue(app).huey).__name__ == "RedisHuey"
+
+
+def test_the_periodic_tasks_forget_old_idempotency_keys_and_back_up(app, company, make_user,
+                                                                    tmp_path):
+    from datetime import timedelta
+
+    from erp.models.api import IdempotencyKey
+    from erp.models.base import utcnow
+
+    user = make_user("staff")
+    for key, age in (("old", 8), ("fresh", 1)):
+        db.session.add(IdempotencyKey(company_id=company.id, user_id=user.id, key=key,
+                                      request="POST /api/v1/sales-orders", status=201, body="{}",
+                                      created_at=utcnow() - timedelta(days=age)))
+    db.session.commit()
+    assert job_service.purge_idempotency_keys() == 1
+    assert db.session.scalars(select(IdempotencyKey.key)).all() == ["fresh"]
+    app.config["JOBS_BACKUP_HOUR"] = 2
+    names = {task.__name__ for task in JobQueue(app).huey._registry._periodic_tasks}
+    assert names == {"purge_idempotency_keys", "nightly_backup"}
+    if TEST_DB == "sqlite":  # pg_dump's backup is tested with the `backup` command
+        app.instance_path = str(tmp_path)
+        assert Path(job_service.nightly_backup()).stat().st_size > 0

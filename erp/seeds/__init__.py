@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, User
-from erp.seeds import (catalog, forms, inventory, money, production, purchasing, quality, returns,
-                       sales, tasks)
+from erp.seeds import (catalog, forms, inventory, jobs, money, production, purchasing, quality,
+                       returns, sales, tasks)
 from erp.services import users as user_service
 
 DEMO_COMPANY = "Demo Company"
@@ -26,7 +26,8 @@ DEMO_USERS = [
 ]
 
 # Module steps, in dependency order.
-STEPS = (catalog, money, inventory, sales, purchasing, returns, production, quality, tasks, forms)
+STEPS = (catalog, money, inventory, sales, purchasing, returns, production, quality, tasks, forms,
+         jobs)
 
 
 def seed_demo() -> Iterator[str]:
