@@ -763,7 +763,8 @@ def test_htmx_get_of_a_whole_page(app, world):
                  "employee_id": "employee", "inspection_id": "inspection", "task_id": "task",
                  "work_order_id": "work_order", "form_id": "form", "submission_id": "draft",
                  "key": "field"}
-        order = {"sales.": "so", "purchasing.": "po", "production.": "mo"}
+        order = {"sales.": "so", "purchasing.": "po", "production.": "mo",
+                 "jobs.sales_": "so", "jobs.purchase_": "po"}
         args = {}
         for argument in rule.arguments:
             if argument == "order_id":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -115,6 +116,31 @@ class Progress:
             conn.execute(update(Job).where(Job.id == self.job_id).values(**values))
 
 
+@contextmanager
+def heartbeat(job_id: int) -> Iterator[None]:
+    """While the runner works, a thread tells the sweeper every quarter of the lease that
+    the job is alive (progress also does, but a runner may be quiet for long: an import
+    checks its whole file before its first batch)."""
+    app = current_app._get_current_object()
+    stop = threading.Event()
+
+    def beat() -> None:
+        interval = max(app.config["JOBS_LEASE_SECONDS"] / 4, 0.2)
+        while not stop.wait(interval):
+            with app.app_context():
+                with db.engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+                    conn.execute(update(Job).where(Job.id == job_id, Job.status == "running")
+                                 .values(heartbeat_at=utcnow()))
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _claim(job_id: int) -> bool:
     """Take the job for this worker: one conditional UPDATE, so that of two messages (or
     workers) for one job only one runs it; a running job whose heartbeat stopped (its
@@ -153,7 +179,7 @@ def run_job(job_id: int) -> None:
     runner = getattr(importlib.import_module(module), name)
     progress = Progress(job_id)
     try:
-        with acting_as(job):
+        with acting_as(job), heartbeat(job_id):
             runner(job, progress)
     except DomainError as error:  # a refusal: another attempt would say the same
         db.session.rollback()
