@@ -22,6 +22,7 @@ venv: $(VENV)/.runtime-installed
 dev-venv: $(VENV)/.dev-installed
 
 ## make run: install, migrate the embedded SQLite database, seed the demo, serve on PORT
+## with a job worker beside gunicorn (its queue: instance/jobs.sqlite3, no other service)
 ## (2 gunicorn workers on SQLite: gunicorn.conf.py; GUNICORN_WORKERS=n for another number).
 run: venv runtime-deps
 	$(BIN)/flask --app wsgi db upgrade
@@ -30,6 +31,9 @@ run: venv runtime-deps
 	@echo "  ERP is starting on http://127.0.0.1:$(PORT)"
 	@echo "  Demo login: admin@example.com / admin"
 	@echo ""
+	@echo "  Background jobs: a worker (flask worker) runs beside it and stops with it"
+	$(BIN)/flask --app wsgi worker --workers 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## make test: the whole suite on SQLite, then on PostgreSQL with Redis.

@@ -96,9 +96,9 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import (auth, cache_versions, database, login_throttle, monitoring, overload,
-                     replicas)
-    from erp.extensions import cache, csrf, db, limiter, migrate, talisman
+    from erp import (auth, cache_versions, database, jobs, login_throttle, monitoring,
+                     overload, replicas)
+    from erp.extensions import cache, csrf, db, limiter, mail, migrate, talisman
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
@@ -126,6 +126,8 @@ def register_extensions(app: Flask) -> None:
     )
     monitoring.init_app(app)
     cache_versions.init_app(app)
+    jobs.init_app(app)
+    mail.init_app(app)
     overload.init_app(app)  # the outermost layer: a shed request costs nothing else
 
 

@@ -86,6 +86,17 @@ def from_environment() -> dict:
             "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS", "FORM_UPLOAD_MAX_BYTES")},
         **({"RATELIMIT_API": os.environ["RATELIMIT_API"]} if os.environ.get("RATELIMIT_API")
            else {}),
+        **({"JOBS_DB": os.environ["JOBS_DB"]} if os.environ.get("JOBS_DB") else {}),
+        **{name: _env_int(name, getattr(Config, name)) for name in (
+            "JOBS_SWEEP_SECONDS", "JOBS_LEASE_SECONDS", "JOBS_MAX_ATTEMPTS", "EXPORT_JOB_ROWS",
+            "IMPORT_JOB_ROWS", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_PAUSE_AFTER", "MAIL_PORT")},
+        **({"JOBS_BACKUP_HOUR": _env_int("JOBS_BACKUP_HOUR", 2)}
+           if os.environ.get("JOBS_BACKUP_HOUR") else {}),
+        "WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
+        **{name: os.environ[name] for name in (
+            "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER")
+           if os.environ.get(name)},
+        **{name: _env_bool(name, False) for name in ("MAIL_USE_TLS", "MAIL_USE_SSL")},
     }
 
 
@@ -158,6 +169,40 @@ class Config:
     IMPORT_UPLOAD_USER_FILES = 10
     IMPORT_UPLOAD_TOTAL_BYTES = 1024 * 1024 * 1024
     IMPORT_UPLOAD_TOTAL_FILES = 500
+
+    # Background jobs (erp/jobs.py): Huey's SQLite file (default instance/jobs.sqlite3;
+    # Redis instead when REDIS_URL is set) and the queue's name in it; how often a worker
+    # looks for work a killed worker left behind, and after how long without a heartbeat
+    # a running job counts as left behind; attempts before a job is failed.
+    JOBS_DB: str | None = None
+    JOBS_QUEUE_NAME = "erp"
+    JOBS_SWEEP_SECONDS = 30
+    JOBS_LEASE_SECONDS = 120
+    JOBS_MAX_ATTEMPTS = 3
+    JOBS_RETRY_SECONDS = 30   # the wait before attempt n+1 is n times this
+    JOBS_BACKUP_HOUR: int | None = None  # set: a nightly `backup` at that hour (UTC)
+    JOBS_BACKUP_KEEP = 14
+    # A list's CSV export of more rows than this, and an import of more lines, run as jobs.
+    EXPORT_JOB_ROWS = 5000
+    IMPORT_JOB_ROWS = 2000
+    # Webhooks: attempts per delivery (waits of WEBHOOK_RETRY_SECONDS x 4^n between them),
+    # failed attempts in a row after which an endpoint is paused, the request's timeout,
+    # and whether loopback, private and link-local addresses may be called (never in
+    # production unless you mean it: it lets a company admin reach your internal network).
+    WEBHOOK_MAX_ATTEMPTS = 6
+    WEBHOOK_RETRY_SECONDS = 30.0
+    WEBHOOK_PAUSE_AFTER = 15
+    WEBHOOK_TIMEOUT_SECONDS = 10.0
+    WEBHOOK_ALLOW_PRIVATE = False
+    # E-mail (Flask-Mailman, SMTP): documents sent as PDF attachments by a job.
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_DEFAULT_SENDER = "erp@localhost"
+    MAIL_TIMEOUT = 10
 
 
 def secret_key_from_file(path: str | os.PathLike) -> str:

@@ -7,6 +7,7 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
@@ -37,6 +38,7 @@ cache = Cache()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 talisman = Talisman()
+mail = Mail()  # SMTP from MAIL_* settings (erp/services/mail.py)
 
 
 def user_or_ip() -> str:

@@ -210,10 +210,17 @@ class ListSpec:
     @replica_reads
     def response(self, template: str, *, base: Select | None = None,
                  context: Callable[[Page, ListParams], dict] | None = None, **extra):
-        """The list page (or its results block for htmx), or its CSV for `?format=csv`."""
+        """The list page (or its results block for htmx), or its CSV for `?format=csv`
+        (above EXPORT_JOB_ROWS rows: a redirect to the job that makes it)."""
         params = self.params()
         stmt = self.select(params, base)
         if wants_csv() and self.csv is not None:
+            if base is None:  # a big export becomes a background job (erp/exports.py)
+                from erp.exports import export_as_job
+
+                job_page = export_as_job(self, stmt)
+                if job_page is not None:
+                    return job_page
             return self.csv.export(stmt)
         page = self.page(params, stmt)
         if context is not None:

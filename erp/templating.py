@@ -53,6 +53,8 @@ NAVIGATION = [
     NavLink("Company settings", "admin.company_settings", "admin", section="admin.compan",
             menu="Admin"),
     NavLink("Audit trail", "audit.audit_list", "admin", section="audit.audit_", menu="Admin"),
+    NavLink("Background jobs", "jobs.job_list", "admin", section="jobs.job_", menu="Admin"),
+    NavLink("Webhooks", "jobs.endpoint_list", "admin", section="jobs.endpoint", menu="Admin"),
     NavLink("Monitoring", "monitoring.dashboard", "install_admin",  # erp.models.core.INSTALL_ADMIN
             section="monitoring.", menu="Admin"),
 ]

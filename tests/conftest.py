@@ -141,6 +141,7 @@ def app_config(database_url: str, redis_url: str, tmp_path) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "CACHE_DIR": str(tmp_path / "cache"),
         "IMPORT_UPLOAD_DIR": str(tmp_path / "imports"),  # the upload quotas count per folder
+        "JOBS_DB": str(tmp_path / "jobs.sqlite3"),  # the job queue (tests/test_jobs.py)
         "REDIS_URL": None,
         # monitoring figures written at once: a buffered flush a second later could land
         # in the next test's store (tests/test_request_cost.py tests the buffering)

@@ -35,6 +35,7 @@ from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordRes
 from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm
+from erp.blueprints.jobs.forms import EmailDocumentForm, EndpointForm
 from erp.blueprints.money.forms import (CreditNoteForm, InvoiceForm, PaymentForm,
                                        PaymentTermsForm, TaxCodeForm)
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
@@ -496,6 +497,9 @@ FORM_ROUTES = dict([
           {**form_fields(PaymentForm), "alloc-{invoice}": "number"}),
     route("money.payment_allocate", "manager", fields(**{"alloc-{invoice}": "number"}),
           payment_id="payment"),
+    route("jobs.endpoint_create", "admin", EndpointForm),
+    route("jobs.sales_order_email", "staff", EmailDocumentForm, order_id="so"),
+    route("jobs.purchase_order_email", "staff", EmailDocumentForm, order_id="po"),
 ])
 
 CSRF_ONLY = {
@@ -521,6 +525,9 @@ CSRF_ONLY = {
     "inventory.transfer_cancel",
     "money.invoice_issue", "money.invoice_cancel", "money.invoice_line_remove",
     "money.credit_note_issue", "money.credit_note_cancel", "money.payment_reverse",
+    # background jobs and webhooks (tests/test_jobs.py, tests/test_webhooks.py): a job run
+    # again, a delivery replayed, an endpoint's state (a choice the service checks)
+    "jobs.job_retry", "jobs.delivery_replay", "jobs.endpoint_state",
 }
 
 
@@ -725,6 +732,7 @@ LIST_ROUTES = {
     "money.tax_code_list": {}, "money.payment_terms_list": {},
     "money.invoice_list": {}, "money.invoice_create": {}, "money.credit_note_list": {},
     "money.payment_list": {}, "money.payment_create": {},
+    "jobs.job_list": {}, "jobs.endpoint_list": {},
 }
 
 
@@ -844,7 +852,8 @@ def test_htmx_get_of_a_whole_page(app, world):
                  "work_order_id": "work_order", "form_id": "form", "submission_id": "draft",
                  "key": "field", "count_id": "count", "transfer_id": "transfer",
                  "lot_id": "lot"}
-        order = {"sales.": "so", "purchasing.": "po", "production.": "mo"}
+        order = {"sales.": "so", "purchasing.": "po", "production.": "mo",
+                 "jobs.sales_": "so", "jobs.purchase_": "po"}
         args = {}
         for argument in rule.arguments:
             if argument == "order_id":

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 
 MODULES = ["auth", "main", "admin", "health", "catalog", "inventory", "sales", "purchasing",
-           "production", "quality", "tasks", "money", "forms", "audit", "monitoring", "account"]
+           "production", "quality", "tasks", "money", "forms", "audit", "monitoring", "account",
+           "jobs"]
 
 
 def load_blueprints() -> list:

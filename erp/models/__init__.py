@@ -14,6 +14,7 @@ from erp.models import invoices  # noqa: E402,F401
 from erp.models import search  # noqa: E402,F401  (search indexes: DDL events)
 from erp.models import api  # noqa: E402,F401
 from erp.models import stock_documents  # noqa: E402,F401
+from erp.models import jobs  # noqa: E402,F401
 
 __all__ = ["AuditEntry", "Category", "Company", "DocumentSequence", "MOVEMENT_KINDS",
            "PRODUCT_KINDS", "Product", "ROLES", "StockLevel", "StockMovement", "Supplier",

@@ -32,6 +32,7 @@ from erp.models.core import company_today
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, stock
 from erp.services import lots as lots_service
+from erp.services import webhooks
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
 
@@ -178,6 +179,7 @@ def _post(delivery: DeliveryNote, order: SalesOrder, user: User | None) -> None:
     old = order.status
     if all(item.left_quantity == 0 for item in order.items):
         order.status, order.shipped_at = "shipped", utcnow()
+        webhooks.emit(order.company_id, "sales_order.shipped", order)
     else:
         order.status = "partly_shipped"
     delivery.status, delivery.posted_at = "posted", utcnow()

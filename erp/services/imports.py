@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -347,13 +347,15 @@ def preview_import(kind: str, company_id: int, data: bytes) -> ImportReport:
 
 def run_import(kind: str, *, company_id: int, user: User | None, data: bytes,
                progress: ProgressCallback | None = None,
-               batch_size: int = BATCH_SIZE) -> ImportReport:
+               batch_size: int = BATCH_SIZE,
+               on_batch: Callable[[list[int]], None] | None = None) -> ImportReport:
     """Import a whole file, all or nothing, in write transactions of `batch_size` rows.
 
     The file is checked again first, reading only (the database may have changed since the
     preview): ImportFailed with the report when any row has an error, nothing written.
     Then each batch commits its records and one audit entry per record; `progress(n)` is
-    called after each. When a batch fails, the committed batches are deleted again and
+    called after each, `on_batch(ids)` inside each batch's transaction (a job records
+    what it created with the records themselves). When a batch fails, the committed batches are deleted again and
     ImportFailed (or the database's error, when the data is not the cause) is raised:
     nothing stays imported. Commits; not to be called inside another transaction.
     """
@@ -372,7 +374,10 @@ def run_import(kind: str, *, company_id: int, user: User | None, data: bytes,
         for batch in chunks(report.rows, batch_size):
             started = time.perf_counter()
             with atomic():
-                created.extend(_insert_batch(importer, company_id, actor, batch))
+                ids = _insert_batch(importer, company_id, actor, batch)
+                if on_batch:
+                    on_batch(ids)
+                created.extend(ids)
             if progress:
                 progress(len(batch))
             if sqlite:  # let the writers that waited for this batch go first
@@ -448,6 +453,46 @@ def _undo_import(importer: Importer, company_id: int, ids: list[int],
                 except IntegrityError:
                     kept.append(record_id)
     return kept
+
+
+def run_import_job(job, progress) -> None:
+    """The background job of a big import (erp/services/jobs.py): `run_import` of the file
+    kept in the job, as its user. Each batch records its records' ids in the job in its
+    own transaction, so an attempt that was killed mid-way is undone first and the file
+    imported again whole: all or nothing, also across a killed worker."""
+    from erp.models.jobs import Job
+
+    kind = job.params["kind"]
+    importer = get_importer(kind)
+    left = list((job.params or {}).get("created") or [])
+    if left:
+        _undo_import(importer, job.company_id, left, BATCH_SIZE)
+        _record_created(job.id, None)
+    data = job.data or b""
+    user = db.session.get(User, job.user_id)
+    try:
+        report = run_import(kind, company_id=job.company_id, user=user, data=data,
+                            progress=progress.add,
+                            batch_size=int(job.params.get("batch_size") or BATCH_SIZE),
+                            on_batch=lambda ids: _record_created(job.id, ids))
+    except ImportFailed as error:
+        _record_created(job.id, None)
+        raise ValidationError(f"{error} {error.report.text()}") from error
+    with atomic():
+        job = db.session.get(Job, job.id, populate_existing=True)
+        job.params = {**job.params, "created": []}
+        job.result_name = f"Imported {report.imported} {importer.label}."
+
+
+def _record_created(job_id: int, ids: list[int] | None) -> None:
+    """Add `ids` to the records the job's import created (None: forget them), in the
+    caller's transaction if there is one."""
+    from erp.models.jobs import Job
+
+    with atomic():
+        job = db.session.get(Job, job_id, populate_existing=True)
+        created = [] if ids is None else list(job.params.get("created") or []) + ids
+        job.params = {**job.params, "created": created}
 
 
 def _report_kept(report: ImportReport, importer: Importer, kept: list[int]) -> None:

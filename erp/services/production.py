@@ -25,6 +25,7 @@ from erp.models.production import (WORK_ORDER_STATUSES, BomLine, Employee, Produ
 from erp.models.quality import QualityInspection
 from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDenied,
                           ValidationError, atomic, audit, sequences, stock)
+from erp.services import webhooks
 from erp.services import forms as form_service
 from erp.services import lots
 from erp.services.catalog import _delete, _set_active, receive_at_cost
@@ -605,6 +606,7 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
                             lot_id=lot_id)
         order.status = "done"
         order.completed_at = utcnow()
+        webhooks.emit(company_id, "production_order.done", order)
         audit.record(company_id=company_id, user=user, action="complete",
                      record_type="production_order", record_id=order.id,
                      summary=f"Production order {order.number} done: components consumed, "

@@ -43,6 +43,7 @@ from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, catalog, sequences, stock, validation)
+from erp.services import webhooks
 from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
 from erp.services.inventory import document_warehouse
 from erp.services import lots as lots_service
@@ -486,6 +487,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
             order.status = ("received" if all(i.received_quantity >= i.quantity for i in items)
                             else "partially_received")
             db.session.flush()
+            webhooks.emit(company_id, "purchase_order.received", order, receipt_id=receipt.id)
             audit.record(company_id=company_id, user=user, action="receive",
                          record_type="purchase_order", record_id=order.id,
                          summary=f"{receipt.number}: received {plural(len(wanted), 'line')} of "

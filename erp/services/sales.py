@@ -34,6 +34,7 @@ from erp.parsing import parse_id
 from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, OPEN_STATUSES, Customer,
                               DeliveryNote, SalesOrder, SalesOrderItem)
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
+from erp.services import webhooks
 from erp.services import audit, money, pickers, sales_totals, stock, validation
 from erp.services.catalog import _delete, _set_active
 from erp.services.inventory import default_warehouse_of, document_warehouse
@@ -571,6 +572,7 @@ def _confirm(company_id: int, order_id: int, user: User | None, action: str) -> 
                 f"{order.warehouse.code} for " + "; ".join(short) + ".")
         order.status, order.confirmed_at = "confirmed", utcnow()
         sales_totals.count(order, +1)
+        webhooks.emit(company_id, "sales_order.confirmed", order)
         _audit_status(order, user, "draft", f"Sales order {order.number} confirmed")
         if credit.exceeded:
             # the figures first: the summary is cut at 300 characters, a name may be long
@@ -594,6 +596,7 @@ def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrd
             return order
         if deliveries.deliver_rest(order, user) is None:  # nothing left: make it true
             order.status, order.shipped_at = "shipped", utcnow()
+            webhooks.emit(company_id, "sales_order.shipped", order)
         deliveries.cancel_drafts(order, user)
     return order
 
@@ -669,6 +672,7 @@ def cancel_order(*, company_id: int, order_id: int, user: User | None) -> SalesO
             sales_totals.count(order, -1)
             deliveries.cancel_drafts(order, user)
         order.status = "cancelled"
+        webhooks.emit(company_id, "sales_order.cancelled", order)
         _audit_status(order, user, old, f"Sales order {order.number} cancelled")
     return order
 

@@ -34,6 +34,7 @@ from erp.models.inventory import Lot, LotLevel
 from erp.models.base import ZERO
 from erp.models.fields import QUANTITY
 from erp.services import DomainError, NotFound, ValidationError, atomic
+from erp.services import webhooks
 
 QUANTITY_STEP = QUANTITY.step  # the one quantity rule (erp/models/fields.py)
 MAX_QUANTITY = QUANTITY.maximum  # fits Numeric(14, 3)
@@ -377,8 +378,13 @@ def _change_available(company_id: int, product_id: int, delta: Decimal) -> None:
         .where(Product.id == product_id, Product.company_id == company_id,
                _exact(Product.available + delta).between(-MAX_STOCK, MAX_STOCK))
         .values(available=_exact(Product.available + delta))
-        .returning(Product.id)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
+        .returning(Product.id, Product.available, Product.min_stock, Product.sku)
+        .execution_options(synchronize_session=False)).one_or_none()
+    if changed is not None:
+        _, available, minimum, sku = changed
+        if delta < 0 and available < minimum <= available - delta:  # it just went below
+            webhooks.emit(company_id, "stock.below_minimum", None, product_id=product_id,
+                          sku=sku, available=available, min_stock=minimum)
     if changed is None:
         product = db.session.get(Product, product_id)
         if product is not None and product.company_id == company_id:

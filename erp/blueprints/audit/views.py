@@ -16,6 +16,7 @@ from erp.models import AuditEntry
 from erp.queries import audit as audit_queries
 from erp.services import NotFound, ValidationError
 from erp.services import imports as import_service
+from erp.services import jobs as job_service
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
 
 bp = Blueprint("audit", __name__, url_prefix="/admin")
@@ -140,6 +141,13 @@ def _preview_page(importer, report, token, meta, status=200):
 def import_confirm(kind: str, token: str):
     importer = _importer(kind)
     data, meta = _load(kind, token)
+    if data.count(b"\n") > current_app.config["IMPORT_JOB_ROWS"]:  # a big file: a job
+        job = job_service.create_job(
+            company_id=current_user.company_id, user=current_user, kind="import",
+            title=f"CSV import of {importer.label} ({meta.get('filename') or 'file'})",
+            params={"kind": kind}, data=data)
+        import_service.discard_upload(current_app.config["IMPORT_UPLOAD_DIR"], token)
+        return redirect_after_post("jobs.job_detail", job_id=job.id)
     try:
         report = import_service.run_import(kind, company_id=current_user.company_id,
                                            user=current_user, data=data)

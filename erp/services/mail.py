@@ -1,0 +1,117 @@
+"""E-mailing documents: a sales order (quotation or order confirmation) to its customer,
+a purchase order to its supplier, as a PDF attachment, sent by a background job over SMTP
+(Flask-Mailman; MAIL_* settings, read when each message is sent).
+
+The PDF is made by the document's own PDF view (erp/pdf.py renders its print page), called
+in the job as the user who asked, so the attachment is exactly what that user downloads.
+The message's Message-ID names the job: a job that runs again after its worker was killed
+between sending and recording it sends the same message, which mail clients show once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_mailman import EmailMessage
+from werkzeug.exceptions import HTTPException
+
+from erp.extensions import db, mail
+from erp.models.core import Company, User
+from erp.models.jobs import Job
+from erp.models.purchasing import PurchaseOrder
+from erp.models.sales import SalesOrder
+from erp.services import DomainError, NotFound, ValidationError, atomic
+from erp.services import jobs as job_service
+
+
+@dataclass(frozen=True)
+class Document:
+    """A kind of document that can be e-mailed: its model, its PDF view (endpoint and id
+    argument), and whom it goes to."""
+
+    model: type
+    pdf_endpoint: str
+    id_arg: str
+    party: str       # the relationship that holds the recipient's `email`
+    noun: str
+
+
+DOCUMENTS = {
+    "sales_order": Document(SalesOrder, "sales.order_pdf", "order_id", "customer", "order"),
+    "purchase_order": Document(PurchaseOrder, "purchasing.order_pdf", "order_id", "supplier",
+                               "purchase order"),
+}
+
+
+def load_document(kind: str, company_id: int, document_id: int):
+    document = DOCUMENTS.get(kind)
+    record = db.session.get(document.model, document_id) if document else None
+    if record is None or record.company_id != company_id:
+        raise NotFound("No such document.")
+    return record
+
+
+def default_recipient(kind: str, record) -> str:
+    party = getattr(record, DOCUMENTS[kind].party, None)
+    return (getattr(party, "email", "") or "") if party is not None else ""
+
+
+def send_document(*, company_id: int, document_id: int, user: User, kind: str, to: str,
+                  message: str = "") -> Job:
+    """Queue the document's PDF to `to` as a job. ValidationError for a bad address or
+    message, NotFound for another company's document; nothing is written then. Commits."""
+    record = load_document(kind, company_id, document_id)
+    errors: dict[str, list[str]] = {}
+    try:
+        to = validate_email((to or "").strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        errors["to"] = [str(error)]
+    if len(message or "") > 2000:
+        errors["message"] = ["At most 2,000 characters."]
+    if errors:
+        raise ValidationError(field_errors=errors)
+    spec = DOCUMENTS[kind]
+    with current_app.test_request_context():
+        from flask import url_for
+        path = url_for(spec.pdf_endpoint, **{spec.id_arg: record.id})
+    return job_service.create_job(
+        company_id=company_id, user=user, kind="email",
+        title=f"E-mail {record.number} to {to}",
+        params={"document": kind, "id": record.id, "to": to, "message": message or "",
+                "path": path})
+
+
+def run_email_job(job: Job, progress) -> None:
+    """The runner: render the PDF as the job's user, send it, record it."""
+    params = job.params
+    spec = DOCUMENTS[params["document"]]
+    try:
+        response = current_app.view_functions[spec.pdf_endpoint](**{spec.id_arg: params["id"]})
+    except HTTPException as error:
+        raise DomainError(f"The document cannot be made any more ({error.code}).") from None
+    response.direct_passthrough = False
+    pdf = response.get_data()
+    filename = response.headers["Content-Disposition"].partition("filename=")[2].strip('"')
+    record = load_document(params["document"], job.company_id, params["id"])
+    sender_name = db.session.get(Company, job.company_id).name
+    user = db.session.get(User, job.user_id)
+    body = ((params.get("message") or "").strip() + "\n\n" if params.get("message") else "")
+    body += f"Please find {record.number} attached.\n\n{sender_name}\n"
+    config = current_app.config
+    connection = mail.get_connection(
+        backend="smtp", host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
+        username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
+        use_tls=config["MAIL_USE_TLS"], use_ssl=config["MAIL_USE_SSL"],
+        timeout=config["MAIL_TIMEOUT"])
+    domain = config["MAIL_DEFAULT_SENDER"].rpartition("@")[2].strip("> ") or "erp"
+    message = EmailMessage(
+        subject=f"{sender_name}: {record.number}", body=body,
+        from_email=config["MAIL_DEFAULT_SENDER"], to=[params["to"]],
+        reply_to=[user.email] if user is not None else None,
+        headers={"Message-ID": f"<erp-job-{job.id}@{domain}>"}, connection=connection)
+    message.attach(filename, pdf, "application/pdf")
+    message.send()
+    with atomic():
+        saved = db.session.get(Job, job.id, populate_existing=True)
+        saved.result_name = f"Sent {filename} to {params['to']}."
