@@ -1,10 +1,19 @@
 """What the API answers and accepts: marshmallow schemas (the OpenAPI document's
-components). Money and quantities travel as decimal strings, never floats."""
+components). Money and quantities travel as decimal strings, never floats.
+
+The schemas are read from the models, not restated: an answer's fields are typed from
+the model's columns (`model_schema`), a record's text inputs take the limits its form and
+service check (`text_inputs`, from the declared `erp.models.fields.Text`)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from marshmallow import EXCLUDE, Schema, fields, validate
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
+from erp.models import catalog, inventory, production, purchasing, sales
+from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
 
@@ -16,205 +25,11 @@ def decimal_text(places: int, **kwargs) -> fields.Decimal:
         "example": "12." + "0" * places}, **kwargs)
 
 
-def Money(**kwargs) -> fields.Decimal:  # noqa: N802  (reads like a field class)
-    return decimal_text(2, **kwargs)
-
-
-def Quantity(**kwargs) -> fields.Decimal:  # noqa: N802
-    return decimal_text(3, **kwargs)
-
-
 class Base(Schema):
     class Meta:
         unknown = EXCLUDE
         ordered = True
 
-
-ACTIONS = fields.Method("_actions", metadata={
-    "type": "array", "items": {"type": "string"},
-    "description": "The steps the token's user may take now (POST .../<action>)."})
-
-
-class WithActions:
-    def _actions(self, document) -> list[str]:
-        from flask_login import current_user
-
-        return [action.name for action in document.allowed_actions(current_user)]
-
-
-class Category(Base):
-    id = fields.Integer()
-    name = fields.String()
-    parent_id = fields.Integer(allow_none=True)
-    description = fields.String()
-    active = fields.Boolean()
-
-
-class Supplier(Base):
-    id = fields.Integer()
-    name = fields.String()
-    contact_person = fields.String()
-    email = fields.String()
-    phone = fields.String()
-    address = fields.String()
-    tax_number = fields.String()
-    active = fields.Boolean()
-
-
-class Product(Base):
-    id = fields.Integer()
-    sku = fields.String()
-    name = fields.String()
-    kind = fields.String()
-    unit = fields.String()
-    category_id = fields.Integer(allow_none=True)
-    preferred_supplier_id = fields.Integer(allow_none=True)
-    sale_price = Money()
-    cost_price = Money()
-    min_stock = Quantity()
-    barcode = fields.String()
-    description = fields.String()
-    active = fields.Boolean()
-
-
-class Warehouse(Base):
-    id = fields.Integer()
-    code = fields.String()
-    name = fields.String()
-    address = fields.String()
-    active = fields.Boolean()
-    is_default = fields.Boolean()
-
-
-class Customer(Base):
-    id = fields.Integer()
-    name = fields.String()
-    email = fields.String()
-    phone = fields.String()
-    billing_address = fields.String()
-    shipping_address = fields.String()
-    tax_number = fields.String()
-    credit_limit = Money()
-    active = fields.Boolean()
-
-
-class StockLevel(Base):
-    id = fields.Integer()
-    product_id = fields.Integer()
-    sku = fields.String(attribute="product.sku")
-    warehouse_id = fields.Integer()
-    warehouse = fields.String(attribute="warehouse.code")
-    on_hand = Quantity()
-    reserved = Quantity()
-    available = fields.Method("_available", metadata={"type": "string", "format": "decimal"})
-
-    def _available(self, level) -> str:
-        return f"{level.on_hand - level.reserved:.3f}"
-
-
-class StockMovement(Base):
-    id = fields.Integer()
-    created_at = fields.DateTime()
-    product_id = fields.Integer()
-    sku = fields.String(attribute="product.sku")
-    warehouse_id = fields.Integer()
-    warehouse = fields.String(attribute="warehouse.code")
-    kind = fields.String()
-    quantity = Quantity()
-    reference = fields.String()
-    note = fields.String()
-    source_type = fields.String(allow_none=True)
-    source_id = fields.Integer(allow_none=True)
-
-
-class SalesOrderLine(Base):
-    id = fields.Integer()
-    product_id = fields.Integer()
-    sku = fields.String(attribute="product.sku")
-    quantity = Quantity()
-    unit_price = Money()
-    discount_percent = decimal_text(3)
-    tax_rate = decimal_text(3)
-    subtotal = Money()
-    discount_amount = Money()
-    tax_amount = Money()
-    total = Money()
-
-
-class SalesOrder(Base):
-    id = fields.Integer()
-    number = fields.String()
-    status = fields.String()
-    customer_id = fields.Integer()
-    customer = fields.String(attribute="customer.name")
-    warehouse_id = fields.Integer()
-    order_date = fields.Date()
-    requested_date = fields.Date(allow_none=True)
-    notes = fields.String()
-    subtotal = Money()
-    discount_total = Money()
-    tax_total = Money()
-    total = Money()
-    invoice_number = fields.String(allow_none=True)
-
-
-class SalesOrderDetail(WithActions, SalesOrder):
-    lines = fields.List(fields.Nested(SalesOrderLine), attribute="items")
-    actions = ACTIONS
-
-
-class PurchaseOrderLine(Base):
-    id = fields.Integer()
-    product_id = fields.Integer()
-    sku = fields.String(attribute="product.sku")
-    quantity = Quantity()
-    received_quantity = Quantity()
-    unit_cost = Money()
-    tax_rate = decimal_text(3)
-    line_subtotal = Money()
-    line_tax = Money()
-    line_total = Money()
-
-
-class PurchaseOrder(Base):
-    id = fields.Integer()
-    number = fields.String()
-    status = fields.String()
-    supplier_id = fields.Integer()
-    supplier = fields.String(attribute="supplier.name")
-    warehouse_id = fields.Integer()
-    order_date = fields.Date()
-    expected_date = fields.Date(allow_none=True)
-    notes = fields.String()
-    subtotal = Money()
-    tax_total = Money()
-    total = Money()
-
-
-class PurchaseOrderDetail(WithActions, PurchaseOrder):
-    lines = fields.List(fields.Nested(PurchaseOrderLine), attribute="items")
-    actions = ACTIONS
-
-
-class ProductionOrder(Base):
-    id = fields.Integer()
-    number = fields.String()
-    status = fields.String()
-    product_id = fields.Integer()
-    sku = fields.String(attribute="product.sku")
-    quantity = Quantity()
-    component_warehouse_id = fields.Integer()
-    output_warehouse_id = fields.Integer()
-    planned_start = fields.Date()
-    planned_end = fields.Date(allow_none=True)
-    notes = fields.String()
-
-
-class ProductionOrderDetail(WithActions, ProductionOrder):
-    actions = ACTIONS
-
-
-# --- input ------------------------------------------------------------------------------
 
 DECIMAL_TEXT = validate.Regexp(r"^-?\d{1,12}(\.\d{1,3})?$", error="Not a decimal number.")
 
@@ -227,51 +42,120 @@ def _text(maximum: int, **kwargs) -> fields.String:
     return fields.String(validate=validate.Length(max=maximum), **kwargs)
 
 
-class ProductIn(Base):
-    """A product's values; the service checks them as the page's form does."""
-
-    sku = _text(60)
-    name = _text(200)
-    kind = _text(20)
-    unit = _text(20)
-    sale_price = fields.String(validate=DECIMAL_TEXT)
-    cost_price = fields.String(validate=DECIMAL_TEXT)
-    min_stock = fields.String(validate=DECIMAL_TEXT)
-    barcode = _text(60)
-    description = _text(2000)
-    category_id = _id(allow_none=True)
-    preferred_supplier_id = _id(allow_none=True)
+def column_field(column) -> fields.Field:
+    """The output field of a model's column, typed from it: a Numeric travels as decimal
+    text with the column's scale, a nullable column may be null."""
+    kind, none = column.type, {"allow_none": True} if column.nullable else {}
+    if isinstance(kind, Numeric):
+        return decimal_text(kind.scale, **none)
+    for sql_type, field in ((Boolean, fields.Boolean), (Integer, fields.Integer),
+                            (DateTime, fields.DateTime), (Date, fields.Date)):
+        if isinstance(kind, sql_type) or isinstance(getattr(kind, "impl", None), sql_type):
+            return field(**none)
+    return fields.String(**none)
 
 
-class CategoryIn(Base):
-    name = _text(200)
-    description = _text(2000)
-    parent_id = _id(allow_none=True)
+def model_schema(name: str, model, columns: str, base: type[Schema] = Base,
+                 **more: fields.Field) -> type[Schema]:
+    """The schema `name` of `model`'s `columns` (space-separated, in this order) as they are
+    declared on the model, then `more` (what is not a column: a product's SKU ...)."""
+    table = model.__table__
+    declared = {column: column_field(table.c[column]) for column in columns.split()}
+    return base.from_dict({**declared, **more}, name=name)
 
 
-class SupplierIn(Base):
-    name = _text(200)
-    contact_person = _text(200)
-    email = _text(254)
-    phone = _text(60)
-    tax_number = _text(60)
-    address = _text(2000)
+def sku() -> fields.String:
+    return fields.String(attribute="product.sku")
 
 
-class WarehouseIn(Base):
-    code = _text(30)
-    name = _text(200)
-    address = _text(2000)
+def actions() -> fields.Function:
+    """The steps the token's user may take now on a document."""
+    from flask_login import current_user
+
+    return fields.Function(
+        lambda document: [action.name for action in document.allowed_actions(current_user)],
+        metadata={"type": "array", "items": {"type": "string"},
+                  "description": "The steps the token's user may take now (POST .../<action>)."})
 
 
-class CustomerIn(Base):
-    name = _text(200)
-    email = _text(254)
-    phone = _text(60)
-    tax_number = _text(60)
-    billing_address = _text(2000)
-    shipping_address = _text(2000)
-    credit_limit = fields.String(validate=DECIMAL_TEXT)
+Category = model_schema("Category", catalog.Category, "id name parent_id description active")
+Supplier = model_schema("Supplier", catalog.Supplier,
+                        "id name contact_person email phone address tax_number active")
+Product = model_schema("Product", catalog.Product,
+                       "id sku name kind unit category_id preferred_supplier_id sale_price "
+                       "cost_price min_stock barcode description active")
+Warehouse = model_schema("Warehouse", inventory.Warehouse,
+                         "id code name address active is_default")
+Customer = model_schema("Customer", sales.Customer,
+                        "id name email phone billing_address shipping_address tax_number "
+                        "credit_limit active")
+StockLevel = model_schema(
+    "StockLevel", inventory.StockLevel, "id product_id warehouse_id on_hand reserved", sku=sku(),
+    warehouse=fields.String(attribute="warehouse.code"),
+    available=fields.Function(lambda level: f"{level.on_hand - level.reserved:.3f}",
+                              metadata={"type": "string", "format": "decimal"}))
+StockMovement = model_schema(
+    "StockMovement", inventory.StockMovement,
+    "id created_at product_id warehouse_id kind quantity reference note source_type source_id",
+    sku=sku(), warehouse=fields.String(attribute="warehouse.code"))
+SalesOrderLine = model_schema(
+    "SalesOrderLine", sales.SalesOrderItem,
+    "id product_id quantity unit_price discount_percent tax_rate subtotal discount_amount "
+    "tax_amount total", sku=sku())
+SalesOrder = model_schema(
+    "SalesOrder", sales.SalesOrder,
+    "id number status customer_id warehouse_id order_date requested_date notes subtotal "
+    "discount_total tax_total total invoice_number",
+    customer=fields.String(attribute="customer.name"))
+SalesOrderDetail = SalesOrder.from_dict({
+    "lines": fields.List(fields.Nested(SalesOrderLine), attribute="items"),
+    "actions": actions()}, name="SalesOrderDetail")
+PurchaseOrderLine = model_schema(
+    "PurchaseOrderLine", purchasing.PurchaseOrderItem,
+    "id product_id quantity received_quantity unit_cost tax_rate line_subtotal line_tax "
+    "line_total", sku=sku())
+PurchaseOrder = model_schema(
+    "PurchaseOrder", purchasing.PurchaseOrder,
+    "id number status supplier_id warehouse_id order_date expected_date notes subtotal "
+    "tax_total total", supplier=fields.String(attribute="supplier.name"))
+PurchaseOrderDetail = PurchaseOrder.from_dict({
+    "lines": fields.List(fields.Nested(PurchaseOrderLine), attribute="items"),
+    "actions": actions()}, name="PurchaseOrderDetail")
+ProductionOrder = model_schema(
+    "ProductionOrder", production.ProductionOrder,
+    "id number status product_id quantity component_warehouse_id output_warehouse_id "
+    "planned_start planned_end notes", sku=sku())
+ProductionOrderDetail = ProductionOrder.from_dict({"actions": actions()},
+                                                  name="ProductionOrderDetail")
+
+
+# --- input ------------------------------------------------------------------------------
+
+def text_inputs(model, declared: Mapping[str, TextField], *columns: str) -> dict:
+    """Input fields for a record's declared texts (`erp.models.fields.Text`, the limits the
+    form and the service check) and for other text `columns` of the model (their size)."""
+    table = model.__table__
+    return {**{name: _text(spec.limit) for name, spec in declared.items()},
+            **{name: _text(table.c[name].type.length) for name in columns}}
+
+
+def decimal_inputs(*names: str) -> dict:
+    return {name: fields.String(validate=DECIMAL_TEXT) for name in names}
+
+
+ProductIn = Base.from_dict({
+    **text_inputs(catalog.Product, catalog.PRODUCT_TEXT, "kind", "unit"),
+    **decimal_inputs("sale_price", "cost_price", "min_stock"),
+    "category_id": _id(allow_none=True), "preferred_supplier_id": _id(allow_none=True)},
+    name="ProductIn")
+CategoryIn = Base.from_dict({**text_inputs(catalog.Category, catalog.CATEGORY_TEXT),
+                             "parent_id": _id(allow_none=True)}, name="CategoryIn")
+SupplierIn = Base.from_dict(text_inputs(catalog.Supplier, catalog.SUPPLIER_TEXT),
+                            name="SupplierIn")
+WarehouseIn = Base.from_dict(text_inputs(inventory.Warehouse, inventory.WAREHOUSE_TEXT),
+                             name="WarehouseIn")
+CustomerIn = Base.from_dict({**text_inputs(sales.Customer, sales.CUSTOMER_TEXT),
+                             **decimal_inputs("credit_limit")}, name="CustomerIn")
 
 
 class SalesOrderLineIn(Base):
