@@ -8,6 +8,7 @@ from sqlalchemy import case, cast, func, insert, literal, null, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
+from erp.i18n import LANGUAGES
 from erp.models import ROLES, AuditEntry, Company, User
 from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
 from erp.models.money import CURRENCIES, PaymentTerms, TaxCode
@@ -60,7 +61,7 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
 
 
 def update_company(*, company_id: int, user: User | None, name: str, currency: str,
-                   timezone: str, default_warehouse_id: int | None | object = ...,
+                   timezone: str, default_language: str | None = None, default_warehouse_id: int | None | object = ...,
                    default_tax_code_id: int | None | object = ...,
                    default_payment_terms_id: int | None | object = ..., **texts) -> Company:
     """Change the company's settings: its name (unique, 1 to 200 characters), currency (an
@@ -75,6 +76,9 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
                                       missing="Enter the company's name."),
               "currency": (currency or "").strip().upper(),
               "timezone": validation.timezone_name(timezone, "timezone", errors)}
+    if default_language is not None:  # left out: unchanged
+        values["default_language"] = language_code(default_language, "default_language",
+                                                   errors, required=True)
     values.update(validation.clean_texts(
         texts, {key: spec for key, spec in COMPANY_TEXT.items() if key in texts}, errors))
     with atomic():
@@ -341,6 +345,31 @@ starwars12 q1w2e3r4t5 zaq12wsxcde sunshine12 123qweasdzxc qazwsxedcrfv monkey123
 michael123 computer12 internet12 123456789a a123456789 1234567890a 987654321a 11111111111
 1234512345 1122334455 5555555555 7777777777 8888888888 asdfghjkl1 asdfghjkl123 zxcvbnm123
 """.split())
+
+
+def language_code(value, field: str, errors: dict, *, required: bool = False) -> str | None:
+    """A language we have a catalog for (erp.i18n.LANGUAGES); blank is None unless required."""
+    value = (value or "").strip()
+    if not value and not required:
+        return None
+    if value not in LANGUAGES:
+        validation.add_error(errors, field, "Choose a language from the list.")
+    return value
+
+
+def set_language(user: User, language: str | None) -> User:
+    """A user chooses the language of their pages (blank: their company's). Commits."""
+    errors: dict[str, list[str]] = {}
+    language = language_code(language, "language", errors)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    with atomic():
+        user = db.session.get(User, user.id)
+        if changes := audit.diff(user, {"language": language}):
+            audit.record(company_id=user.company_id, user=user, action="update",
+                         record_type="User", record_id=user.id, changes=changes,
+                         summary="Changed own language")
+    return user
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:

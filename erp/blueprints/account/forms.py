@@ -1,6 +1,8 @@
 """The user's own account."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, PasswordField, StringField
+
+from erp.i18n import _l, language_choices
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
@@ -19,3 +21,15 @@ class ApiTokenForm(FlaskForm):
     read_only = BooleanField("Read-only (GET requests only)")
     expires_on = DateField("Expires on", validators=[Optional()],
                            description="Empty: never. It stops working at the end of that day.")
+
+
+class PreferencesForm(FlaskForm):
+    language = SelectField(_l("Language"), validate_choice=False,
+                           description=_l("The language of your pages, dates and numbers."))
+
+    def __init__(self, *args, company_language: str = "en", **kwargs):
+        super().__init__(*args, **kwargs)
+        names = dict(language_choices())
+        self.language.choices = [("", _l("The company's (%(language)s)",
+                                          language=names.get(company_language, company_language)))
+                                 ] + language_choices()

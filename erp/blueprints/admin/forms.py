@@ -5,6 +5,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Email, Length
 
 from erp.forms import choices, optional_id, text_validators
+from erp.i18n import _l, language_choices
 from erp.models import ROLES
 from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
 from erp.models.money import CURRENCIES
@@ -56,6 +57,8 @@ class CompanyForm(FlaskForm):
     timezone = SelectField("Time zone", validate_choice=False,
                            description="Dates and times are shown in this zone, and new "
                                        "documents are dated with its today.")
+    default_language = SelectField(_l("Default language"), validate_choice=False,
+                                   description=_l("The language of users who chose none."))
 
     default_warehouse_id = SelectField(
         "Default warehouse", validate_choice=False, coerce=optional_id,
@@ -78,6 +81,7 @@ class CompanyForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # the service answers an unknown zone, currency or record next to the field
         self.timezone.choices = zone_choices()
+        self.default_language.choices = language_choices()
         self.currency.choices = currency_choices(self.currency.data)
         self.default_warehouse_id.choices = [("", "Automatic")] + list(warehouses)
         self.default_tax_code_id.choices = [("", "None (0 %)")] + list(tax_codes)

@@ -126,6 +126,7 @@ def company_settings():
         form, lambda: user_service.update_company(
             company_id=company.id, user=current_user, name=form.name.data,
             currency=form.currency.data, timezone=form.timezone.data,
+            default_language=form.default_language.data,
             default_warehouse_id=form.default_warehouse_id.data,
             default_tax_code_id=form.default_tax_code_id.data,
             default_payment_terms_id=form.default_payment_terms_id.data,
