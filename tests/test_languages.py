@@ -1,4 +1,5 @@
 """Languages: who reads which one, the locale formats that follow it, complete catalogs."""
+import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from erp import formatting
 from erp.extensions import db
-from erp.models import Company, User
+from erp.models import Company, Product, User
 from tests.conftest import login
 from tests.factories.catalog import ProductFactory
 
@@ -114,3 +115,31 @@ def test_every_marked_text_has_a_turkish_translation(tmp_path):
     missing = sorted(str(text) for text in wanted if not turkish.get(text))
     assert not missing, f"untranslated into Turkish (make messages, then translate): {missing}"
     assert len(wanted) > 30
+
+
+def test_a_turkish_user_types_decimals_with_a_comma(app, make_user):
+    user = make_user("staff", language="tr")
+    client = login(app.test_client(), user.email)
+    response = client.post("/catalog/products/new", data={
+        "sku": "VIRGUL-1", "name": "Çelik boru", "kind": "component", "unit": "kg",
+        "sale_price": "1.234,5", "cost_price": "7,25", "min_stock": "3.5", "barcode": "",
+        "description": ""})
+    assert response.status_code == 303, response.data.decode()[:2000]
+    db.session.rollback()
+    product = db.session.scalar(select(Product).where(Product.sku == "VIRGUL-1"))
+    assert (product.sale_price, product.cost_price, product.min_stock) == (
+        Decimal("1234.50"), Decimal("7.25"), Decimal("3.5"))
+    response = client.post("/catalog/products/new", data={
+        "sku": "VIRGUL-2", "name": "Bozuk", "kind": "component", "unit": "kg",
+        "sale_price": "12,3,4", "cost_price": "0", "min_stock": "0", "description": ""})
+    assert response.status_code == 422
+    assert db.session.scalar(select(Product).where(Product.sku == "VIRGUL-2")) is None
+
+
+def test_every_form_reads_decimals_in_the_readers_language():
+    """A form that took WTForms' own DecimalField would refuse a Turkish user's 12,5."""
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "erp").rglob("*.py")
+                 if path != ROOT / "erp/forms.py"
+                 if re.search(r"from wtforms(?:\.fields)? import (?:\([^)]*|[^\n]*)\bDecimalField\b|"
+                              r"wtforms\.DecimalField\(", path.read_text())]
+    assert not offenders, f"use erp.forms.DecimalField in {offenders}"
