@@ -14,7 +14,7 @@ from flask.globals import _cv_request
 
 from erp import formatting
 from erp.formatting import plural, quantity
-from erp.i18n import N_, current_language
+from erp.i18n import N_, current_language, gettext
 from erp.web import viewer_zone
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _state_labels() -> dict[str, str]:
 
 def state_label(value) -> str:
     """`partially_received` -> "Partially received" (any document's state); else the value."""
-    return _state_labels().get(value, value) if isinstance(value, str) else value
+    return gettext(_state_labels().get(value, value)) if isinstance(value, str) else value
 
 
 QUANTITY_FIELDS = ("quantity", "qty", "on_hand", "reserved")
