@@ -68,6 +68,9 @@ def init_app(app: Flask) -> None:
                    default_translation_directories="translations",
                    default_domain="messages")
     app.jinja_env.globals["current_language"] = current_language
+    # a text kept as data and marked where it is declared (N_): `{{ link.label|translate }}`
+    # (`_()` would %-format it: a label such as "Discount %" would break)
+    app.jinja_env.filters["translate"] = lambda text: gettext(text) if text else text
 
 
 def refresh_language() -> None:
@@ -76,3 +79,9 @@ def refresh_language() -> None:
     from flask_babel import refresh
 
     refresh()
+
+
+def translated(pairs) -> list[tuple[str, object]]:
+    """(value, label) choices whose labels are marked texts (`N_`), each label translated
+    when shown (lazily: choices are often built at import time)."""
+    return [(value, lazy_gettext(label)) for value, label in pairs]

@@ -37,7 +37,7 @@ def password_change():
             # Other sessions end (the version changed); this one is renewed.
             auth.start_session(user)
             login_user(user)
-            flash("Your password has been changed. Other sessions have been logged out.", "success")
+            flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect_after_post("main.dashboard")
     return render("account/password.html", form=form, status=form_status(form))
 
@@ -104,5 +104,5 @@ def token_revoke(token_id: int):
                                            token_id=token_id, user=current_user._get_current_object())
     except NotFound:
         abort(404)
-    flash(f"Token {token.name} revoked.", "success")
+    flash(_("Token %(name)s revoked.", name=token.name), "success")
     return redirect_after_post("account.token_list")
