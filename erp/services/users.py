@@ -8,7 +8,7 @@ from sqlalchemy import case, cast, func, insert, literal, null, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
-from erp.i18n import LANGUAGES
+from erp.i18n import _, LANGUAGES
 from erp.models import ROLES, AuditEntry, Company, User
 from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
 from erp.models.money import CURRENCIES, PaymentTerms, TaxCode
@@ -73,7 +73,7 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
     (ValidationError); NotFound for an unknown company. Audited. Commits."""
     errors: dict[str, list[str]] = {}
     values = {"name": validation.text(name, "name", errors, max_length=200, required=True,
-                                      missing="Enter the company's name."),
+                                      missing=_("Enter the company's name.")),
               "currency": (currency or "").strip().upper(),
               "timezone": validation.timezone_name(timezone, "timezone", errors)}
     if default_language is not None:  # left out: unchanged
@@ -84,12 +84,12 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
     with atomic():
         company = db.session.get(Company, company_id)
         if company is None:
-            raise NotFound("No such company.")
+            raise NotFound(_("No such company."))
         if values["currency"] not in CURRENCIES and values["currency"] != company.currency:
-            validation.add_error(errors, "currency", "Choose a currency from the list.")
+            validation.add_error(errors, "currency", _("Choose a currency from the list."))
         if values["name"] and db.session.scalar(select(Company.id).where(
                 func.lower(Company.name) == values["name"].lower(), Company.id != company_id)):
-            validation.add_error(errors, "name", "Another company has this name.")
+            validation.add_error(errors, "name", _("Another company has this name."))
         changes = {}
         if default_warehouse_id is not ...:
             changes = inventory.choose_default_warehouse(company_id, default_warehouse_id,
@@ -97,11 +97,11 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
         if default_tax_code_id is not ...:
             changes |= choose_default(TaxCode, company_id, default_tax_code_id, errors,
                                       field="default_tax_code_id",
-                                      message="Choose an active tax code of this company.")
+                                      message=_("Choose an active tax code of this company."))
         if default_payment_terms_id is not ...:
             changes |= choose_default(PaymentTerms, company_id, default_payment_terms_id,
                                       errors, field="default_payment_terms_id",
-                                      message="Choose active payment terms of this company.")
+                                      message=_("Choose active payment terms of this company."))
         if errors:
             raise ValidationError(field_errors=errors)
         changes.update(audit.diff(company, values))
@@ -122,7 +122,7 @@ def create_company_with_admin(*, name: str, timezone: str, currency: str, admin_
     errors: dict[str, list[str]] = {}
     currency = (currency or "").strip().upper()
     if currency not in CURRENCIES:
-        validation.add_error(errors, "currency", "Choose a currency from the list.")
+        validation.add_error(errors, "currency", _("Choose a currency from the list."))
     for field, messages in user_problems(admin_email, admin_password, "admin",
                                          admin_name).items():
         errors.setdefault(f"admin_{field}", []).extend(messages)
@@ -212,7 +212,7 @@ def set_install_admin(email: str, granted: bool = True) -> User:
 def get_user(user_id: int, *, company_id: int) -> User:
     user = db.session.scalar(select(User).where(User.id == user_id, User.company_id == company_id))
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -223,7 +223,7 @@ def change_role(user_id: int, role: str, *, actor: User) -> User:
     with atomic():
         user = get_user(user_id, company_id=actor.company_id)
         if user.id == actor.id and role != user.role:
-            raise PermissionDenied("You cannot change your own role.")
+            raise PermissionDenied(_("You cannot change your own role."))
         changes = audit.diff(user, {"role": role})
         if changes:
             audit.record(company_id=user.company_id, user=actor, action="update",
@@ -237,7 +237,7 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
     with atomic():
         user = get_user(user_id, company_id=actor.company_id)
         if user.id == actor.id:
-            raise PermissionDenied("You cannot deactivate yourself.")
+            raise PermissionDenied(_("You cannot deactivate yourself."))
         changes = audit.diff(user, {"active": active})
         if changes:
             user.session_version += 1
@@ -353,7 +353,7 @@ def language_code(value, field: str, errors: dict, *, required: bool = False) ->
     if not value and not required:
         return None
     if value not in LANGUAGES:
-        validation.add_error(errors, field, "Choose a language from the list.")
+        validation.add_error(errors, field, _("Choose a language from the list."))
     return value
 
 
