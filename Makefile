@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps runtime-deps bench clean
+.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps runtime-deps bench clean \
+	translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,7 @@ dev-venv: $(VENV)/.dev-installed
 ## make run: install, migrate the embedded SQLite database, seed the demo, serve on PORT
 ## with a job worker beside gunicorn (its queue: instance/jobs.sqlite3, no other service)
 ## (2 gunicorn workers on SQLite: gunicorn.conf.py; GUNICORN_WORKERS=n for another number).
-run: venv runtime-deps
+run: venv runtime-deps translations
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo
 	@echo ""
@@ -37,14 +38,26 @@ run: venv runtime-deps
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## make test: the whole suite on SQLite, then on PostgreSQL with Redis.
-test: dev-venv system-deps
+test: dev-venv system-deps translations
 	scripts/run-tests.sh
 
-test-sqlite: dev-venv system-deps
+test-sqlite: dev-venv system-deps translations
 	TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: dev-venv system-deps
+test-postgresql: dev-venv system-deps translations
 	TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+## make translations: compile the catalogs (erp/translations/*/LC_MESSAGES/messages.po) into
+## the .mo files the app reads; `make run` and `make test` do it.
+translations: venv
+	$(BIN)/pybabel -q compile -d erp/translations
+
+## make messages: after changing texts, extract them (babel.cfg) and update every catalog;
+## then translate the new entries in the .po files (an empty msgstr shows the English).
+messages: venv
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+		-o erp/translations/messages.pot .
+	$(BIN)/pybabel -q update -N -i erp/translations/messages.pot -d erp/translations
 
 system-deps:
 	scripts/ensure-system-packages.sh

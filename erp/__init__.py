@@ -96,7 +96,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from erp import (auth, cache_versions, database, jobs, login_throttle, monitoring,
+    from erp import (auth, cache_versions, database, i18n, jobs, login_throttle, monitoring,
                      overload, replicas)
     from erp.extensions import cache, csrf, db, limiter, mail, migrate, talisman
 
@@ -113,6 +113,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_throttle.init_app(app)
     auth.init_login(app)
+    i18n.init_app(app)
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
+from erp.i18n import gettext
 from erp.services import InvalidTransition, PermissionDenied
 
 
@@ -56,10 +57,10 @@ class Action:
         return self.guard(document) if self.guard is not None else None
 
     def question(self, document) -> str | None:
-        return self.confirm.format(number=document.number) if self.confirm else None
+        return gettext(self.confirm).format(number=document.number) if self.confirm else None
 
     def message(self, document) -> str:
-        return self.done.format(number=document.number)
+        return gettext(self.done).format(number=document.number)
 
 
 class Workflow:

@@ -8,17 +8,18 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from erp.extensions import db, login_manager
+from erp.i18n import N_, gettext
 from erp.web import render
 
 MESSAGES = {
-    400: ("Bad request", "The request could not be understood."),
-    403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need it."),
-    404: ("Not found", "There is nothing here. It may have been removed, or the address is wrong."),
-    405: ("Not allowed", "This address does not accept that kind of request."),
-    413: ("Too large", "The upload is larger than allowed."),
-    429: ("Too many requests", "Slow down a little and try again shortly."),
-    500: ("Something went wrong", "The error has been logged. Please try again."),
-    503: ("Temporarily unavailable", "The service is busy or restarting. Please try again in a moment."),
+    400: (N_("Bad request"), N_("The request could not be understood.")),
+    403: (N_("Not allowed"), N_("Your role does not allow this. Ask an administrator if you need it.")),
+    404: (N_("Not found"), N_("There is nothing here. It may have been removed, or the address is wrong.")),
+    405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
+    413: (N_("Too large"), N_("The upload is larger than allowed.")),
+    429: (N_("Too many requests"), N_("Slow down a little and try again shortly.")),
+    500: (N_("Something went wrong"), N_("The error has been logged. Please try again.")),
+    503: (N_("Temporarily unavailable"), N_("The service is busy or restarting. Please try again in a moment.")),
 }
 
 
@@ -27,9 +28,9 @@ def _page(code: int, detail: str | None = None):
 
     if is_api_request():  # the JSON API answers application/problem+json
         return problem(code, detail or MESSAGES.get(code, ("", None))[1])
-    title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
-    response = render("errors/error.html", block="content", status=code, code=code, title=title,
-                      message=detail or message)
+    title, message = MESSAGES.get(code, (N_("Error"), N_("Something went wrong.")))
+    response = render("errors/error.html", block="content", status=code, code=code,
+                      title=gettext(title), message=detail or gettext(message))
     return response
 
 

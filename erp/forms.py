@@ -3,11 +3,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from wtforms import DecimalField
+import wtforms
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
 from erp.models.fields import Number
+
+
+class DecimalField(wtforms.DecimalField):
+    """WTForms' DecimalField reading the reader's language: a Turkish user types 12,5 or
+    1.234,5 (erp.parsing.local_number). Every form imports this one, not WTForms'."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            from erp.i18n import current_language
+            from erp.parsing import local_number
+
+            valuelist = [local_number(valuelist[0], current_language()), *valuelist[1:]]
+        super().process_formdata(valuelist)
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from babel.numbers import NumberFormatError, parse_decimal
+
 # Record ids are positive and fit a 64-bit signed column; anything else is not an id.
 MAX_ID = 2**63 - 1
 PICKED_ID = re.compile(r"\[#(\d{1,19})\]\s*$")
@@ -32,3 +34,18 @@ def parse_date(text: str | None) -> date | None:
         return date.fromisoformat(text.strip()) if text else None
     except ValueError:
         return None
+
+
+def local_number(text: str, language: str) -> str:
+    """A number typed in `language` as Python writes it ("1.234,5" in Turkish -> "1234.5"),
+    for Decimal() to read. Only a text with the language's own decimal comma is read by the
+    locale's rules: a text without one is taken as the browser's number inputs and the
+    app's own form values write it ("12.5"). Text that is no number is returned as it is
+    (the caller refuses it)."""
+    text = (text or "").strip()
+    if language == "en" or "," not in text:
+        return text
+    try:
+        return str(parse_decimal(text, locale=language, strict=True))
+    except (NumberFormatError, ValueError):
+        return text

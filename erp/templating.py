@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request
 from flask.globals import _cv_request
 
-from erp.formatting import money, plural, quantity
+from erp import formatting
+from erp.formatting import plural, quantity
+from erp.i18n import N_, current_language, gettext
 from erp.web import viewer_zone
 
 @dataclass(frozen=True)
@@ -35,43 +37,56 @@ class NavLink:
 
 # A module not yet built shows as disabled.
 NAVIGATION = [
-    NavLink("Dashboard", "main.dashboard", "viewer"),
-    NavLink("Catalog", "catalog.product_list", "viewer"),
-    NavLink("Inventory", "inventory.stock_list", "viewer"),
-    NavLink("Sales", "sales.order_list", "viewer"),
-    NavLink("Purchasing", "purchasing.order_list", "viewer"),
-    NavLink("Production", "production.order_list", "viewer"),
-    NavLink("Quality", "quality.inspection_list", "viewer"),
-    NavLink("Tasks", "tasks.task_list", "viewer"),
-    NavLink("Money", "money.invoice_list", "viewer"),
-    NavLink("Forms", "forms.form_list", "viewer"),
+    NavLink(N_("Dashboard"), "main.dashboard", "viewer"),
+    NavLink(N_("Catalog"), "catalog.product_list", "viewer"),
+    NavLink(N_("Inventory"), "inventory.stock_list", "viewer"),
+    NavLink(N_("Sales"), "sales.order_list", "viewer"),
+    NavLink(N_("Purchasing"), "purchasing.order_list", "viewer"),
+    NavLink(N_("Production"), "production.order_list", "viewer"),
+    NavLink(N_("Quality"), "quality.inspection_list", "viewer"),
+    NavLink(N_("Tasks"), "tasks.task_list", "viewer"),
+    NavLink(N_("Money"), "money.invoice_list", "viewer"),
+    NavLink(N_("Forms"), "forms.form_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
     # the set-up and oversight pages: one "Admin" menu, so the bar fits a laptop's screen
-    NavLink("Import", "audit.import_upload", "manager", section="audit.import",
-            args=(("kind", "products"),), menu="Admin"),
-    NavLink("Users", "admin.user_list", "admin", section="admin.user", menu="Admin"),
-    NavLink("Company settings", "admin.company_settings", "admin", section="admin.compan",
-            menu="Admin"),
-    NavLink("Audit trail", "audit.audit_list", "admin", section="audit.audit_", menu="Admin"),
-    NavLink("Background jobs", "jobs.job_list", "admin", section="jobs.job_", menu="Admin"),
-    NavLink("Webhooks", "jobs.endpoint_list", "admin", section="jobs.endpoint", menu="Admin"),
-    NavLink("Monitoring", "monitoring.dashboard", "install_admin",  # erp.models.core.INSTALL_ADMIN
-            section="monitoring.", menu="Admin"),
+    NavLink(N_("Import"), "audit.import_upload", "manager", section="audit.import",
+            args=(("kind", "products"),), menu=N_("Admin")),
+    NavLink(N_("Users"), "admin.user_list", "admin", section="admin.user", menu=N_("Admin")),
+    NavLink(N_("Company settings"), "admin.company_settings", "admin", section="admin.compan",
+            menu=N_("Admin")),
+    NavLink(N_("Audit trail"), "audit.audit_list", "admin", section="audit.audit_", menu=N_("Admin")),
+    NavLink(N_("Background jobs"), "jobs.job_list", "admin", section="jobs.job_", menu=N_("Admin")),
+    NavLink(N_("Webhooks"), "jobs.endpoint_list", "admin", section="jobs.endpoint", menu=N_("Admin")),
+    NavLink(N_("Monitoring"), "monitoring.dashboard", "install_admin",  # erp.models.core.INSTALL_ADMIN
+            section="monitoring.", menu=N_("Admin")),
 ]
 
 
 def when(value, zone: ZoneInfo | None = None) -> str:
-    """A date as YYYY-MM-DD; a datetime as YYYY-MM-DD HH:MM in `zone` (by default the
-    viewer's company's zone). Datetimes are stored in UTC: a naive one is read as UTC."""
+    """A date, or a datetime in `zone` (by default the viewer's company's zone), in the
+    request's language (erp.formatting.day / moment). Datetimes are stored in UTC: a naive
+    one is read as UTC."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(zone or viewer_zone()).strftime("%Y-%m-%d %H:%M")
+        return formatting.moment(value.astimezone(zone or viewer_zone()), current_language())
     if isinstance(value, date):
-        return value.isoformat()
+        return formatting.day(value, current_language())
     return str(value)
+
+
+def money(value, currency: str | None = None) -> str:
+    return formatting.money(value, currency, current_language())
+
+
+def local_quantity(value) -> str:
+    return formatting.quantity(value, current_language())
+
+
+def number(value) -> str:
+    return formatting.number(value, current_language())
 
 
 @lru_cache(maxsize=1)
@@ -91,7 +106,7 @@ def _state_labels() -> dict[str, str]:
 
 def state_label(value) -> str:
     """`partially_received` -> "Partially received" (any document's state); else the value."""
-    return _state_labels().get(value, value) if isinstance(value, str) else value
+    return gettext(_state_labels().get(value, value)) if isinstance(value, str) else value
 
 
 QUANTITY_FIELDS = ("quantity", "qty", "on_hand", "reserved")
@@ -182,7 +197,7 @@ def company_logo() -> str | None:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, quantity=quantity, when=when, plural=plural,
+    app.jinja_env.filters.update(money=money, quantity=local_quantity, number=number, when=when, plural=plural,
                                  state_label=state_label, change_value=change_value)
     app.jinja_env.globals["url_for"] = template_url_for(app)
     app.jinja_env.globals["company_logo"] = company_logo

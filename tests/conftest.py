@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import psycopg2
@@ -43,6 +44,15 @@ if TEST_DB not in {"sqlite", "postgresql"}:
 _servers: list = []
 
 
+def compile_catalogs() -> None:
+    """The Turkish pages read the compiled catalogs: compile them from the .po files as
+    `make translations` does, so a test never reads a stale one."""
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d",
+                                str(Path(__file__).resolve().parents[1] / "erp/translations")])
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgresql_only: needs PostgreSQL's concurrency")
     config.addinivalue_line("markers", "browser: drives Chromium through Playwright")
@@ -51,7 +61,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "dialect_independent: the same on every database and "
                             "cache: runs in the SQLite pass only")
     if hasattr(config, "workerinput"):
-        return  # an xdist worker: the controller has started the servers
+        return  # an xdist worker: the controller has started the servers and the catalogs
+    compile_catalogs()
     if "TEST_REDIS_URL" not in os.environ:
         server = RedisServer().start()
         _servers.append(server)

@@ -29,7 +29,7 @@ from sqlalchemy import Numeric, String, TypeDecorator, select
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField
 from wtforms.fields.core import UnboundField
 
-from erp.blueprints.account.forms import ApiTokenForm, PasswordChangeForm
+from erp.blueprints.account.forms import ApiTokenForm, PasswordChangeForm, PreferencesForm
 from erp.blueprints.admin.forms import (CompanyForm, NewCompanyForm, PasswordResetForm, RoleForm,
                                        UserCreateForm)
 from erp.blueprints.auth.forms import LoginForm
@@ -380,6 +380,7 @@ FORM_ROUTES = dict([
     route("auth.login", None, LoginForm, ignore_audit=True),
     route("account.password_change", "viewer", PasswordChangeForm),
     route("account.token_list", "viewer", ApiTokenForm),
+    route("account.preferences", "viewer", PreferencesForm),
     route("admin.user_create", "admin", UserCreateForm),
     route("admin.user_role", "admin", RoleForm, user_id="user"),
     route("admin.user_active", "admin", fields(active="bool"), user_id="user"),

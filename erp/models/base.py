@@ -28,11 +28,14 @@ def in_check(column: str, values: Iterable[str]) -> CheckConstraint:
 
 def choice_label(column: str, choices: Mapping[str, str]) -> property:
     """A read-only property: the label of the column's value in `choices` (the value itself
-    when it has none), e.g. `status_label = choice_label("status", ORDER_STATUSES)`."""
+    when it has none) in the reader's language, e.g. `status_label = choice_label("status",
+    ORDER_STATUSES)` (the labels are marked with `N_` where they are declared)."""
 
     def label(self) -> str:
+        from erp.i18n import gettext
+
         value = getattr(self, column)
-        return choices.get(value, value)
+        return gettext(choices[value]) if value in choices else value
 
     return property(label)
 

@@ -54,6 +54,8 @@ class Company(TimestampMixin, db.Model):
                                             server_default="")
     bank_details: Mapped[str] = mapped_column(Text, default="", server_default="")
     invoice_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # the language of its users who chose none (erp.i18n.LANGUAGES)
+    default_language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
 
     @property
     def seller_name(self) -> str:
@@ -110,6 +112,8 @@ class User(UserMixin, CompanyScoped, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     # An installation administrator (see INSTALL_ADMIN); no page of the app can set it.
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the pages' language (erp.i18n.LANGUAGES); None: the company's default
+    language: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
     company: Mapped[Company] = relationship(lazy="joined", innerjoin=True)
 

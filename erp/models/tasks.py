@@ -11,11 +11,12 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
+from erp.i18n import N_
 from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
 from erp.models.core import User
 
-TASK_PRIORITIES = {"low": "Low", "normal": "Normal", "high": "High"}
-TASK_STATUSES = {"open": "Open", "in_progress": "In progress", "done": "Done"}
+TASK_PRIORITIES = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High")}
+TASK_STATUSES = {"open": N_("Open"), "in_progress": N_("In progress"), "done": N_("Done")}
 # Sorting by priority means high first: the rank is stored, not the label's alphabet.
 PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3}
 

@@ -54,7 +54,9 @@ class Page(Generic[T]):
     def total_label(self) -> str:
         if self.total is None:
             return ""
-        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+        from erp.templating import number  # in the reader's language
+
+        return number(COUNT_CAP) + "+" if self.total > COUNT_CAP else number(self.total)
 
 
 DEFERRED_FROM = 100  # rows skipped from which a page's ids are read first

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import Select, func, select
 
 from erp.extensions import db
+from erp.i18n import N_
 from erp.lists import Csv, Filter, ListSpec, day_filter, id_filter
 from erp.models import AuditEntry
 
@@ -78,5 +79,6 @@ def record_in_company(record_type: str, record_id: int, company_id: int) -> bool
 
 
 # Common actions, offered as suggestions in the filter (any action can be typed).
-KNOWN_ACTIONS = ["create", "update", "delete", "status", "import", "login", "login_failed",
-                 "activate", "deactivate", "unlock", "confirm", "cancel", "ship", "receive"]
+KNOWN_ACTIONS = [N_("create"), N_("update"), N_("delete"), N_("status"), N_("import"),
+                 N_("login"), N_("login_failed"), N_("activate"), N_("deactivate"), N_("unlock"),
+                 N_("confirm"), N_("cancel"), N_("ship"), N_("receive")]

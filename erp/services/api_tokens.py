@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from erp.i18n import _
 from erp.extensions import db
 from erp.models.api import ApiToken, IdempotencyKey
 from erp.models.base import utcnow
@@ -79,7 +80,7 @@ def revoke_token(*, company_id: int, token_id: int, user: User) -> ApiToken:
             ApiToken.id == token_id, ApiToken.company_id == company_id,
             ApiToken.user_id == user.id))
         if token is None:
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             audit.record(company_id=company_id, user=user, action="update",

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import case, or_, select
 
+from erp.i18n import _
 from erp.extensions import db
 from erp.models import User
 from erp.models.tasks import PRIORITY_RANK, TASK_PRIORITIES, TASK_STATUSES, Todo
@@ -106,7 +107,7 @@ def get_task(*, company_id: int, task_id: int, user: User) -> Todo:
     task = db.session.scalar(select(Todo).where(Todo.id == task_id,
                                                 Todo.company_id == company_id))
     if task is None or not can_view(task, user):
-        raise NotFound("No such task.")
+        raise NotFound(_("No such task."))
     return task
 
 
@@ -157,7 +158,7 @@ def change_status(*, company_id: int, task_id: int, user: User, status: str) -> 
     Raises ValidationError (unknown status), NotFound, PermissionDenied. Commits.
     """
     if status not in TASK_STATUSES:
-        raise ValidationError(f"Status must be one of: {', '.join(TASK_STATUSES)}.",
+        raise ValidationError(_("Status must be one of: %(join)s.", join=', '.join(TASK_STATUSES)),
                               field_errors={"status": ["Choose a valid status."]})
     with atomic():
         task = _editable(company_id, task_id, user, "You may change only your own tasks.")

@@ -8,6 +8,7 @@ from sqlalchemy import case, cast, func, insert, literal, null, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
+from erp.i18n import _, LANGUAGES
 from erp.models import ROLES, AuditEntry, Company, User
 from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
 from erp.models.money import CURRENCIES, PaymentTerms, TaxCode
@@ -60,7 +61,7 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
 
 
 def update_company(*, company_id: int, user: User | None, name: str, currency: str,
-                   timezone: str, default_warehouse_id: int | None | object = ...,
+                   timezone: str, default_language: str | None = None, default_warehouse_id: int | None | object = ...,
                    default_tax_code_id: int | None | object = ...,
                    default_payment_terms_id: int | None | object = ..., **texts) -> Company:
     """Change the company's settings: its name (unique, 1 to 200 characters), currency (an
@@ -72,20 +73,23 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
     (ValidationError); NotFound for an unknown company. Audited. Commits."""
     errors: dict[str, list[str]] = {}
     values = {"name": validation.text(name, "name", errors, max_length=200, required=True,
-                                      missing="Enter the company's name."),
+                                      missing=_("Enter the company's name.")),
               "currency": (currency or "").strip().upper(),
               "timezone": validation.timezone_name(timezone, "timezone", errors)}
+    if default_language is not None:  # left out: unchanged
+        values["default_language"] = language_code(default_language, "default_language",
+                                                   errors, required=True)
     values.update(validation.clean_texts(
         texts, {key: spec for key, spec in COMPANY_TEXT.items() if key in texts}, errors))
     with atomic():
         company = db.session.get(Company, company_id)
         if company is None:
-            raise NotFound("No such company.")
+            raise NotFound(_("No such company."))
         if values["currency"] not in CURRENCIES and values["currency"] != company.currency:
-            validation.add_error(errors, "currency", "Choose a currency from the list.")
+            validation.add_error(errors, "currency", _("Choose a currency from the list."))
         if values["name"] and db.session.scalar(select(Company.id).where(
                 func.lower(Company.name) == values["name"].lower(), Company.id != company_id)):
-            validation.add_error(errors, "name", "Another company has this name.")
+            validation.add_error(errors, "name", _("Another company has this name."))
         changes = {}
         if default_warehouse_id is not ...:
             changes = inventory.choose_default_warehouse(company_id, default_warehouse_id,
@@ -93,11 +97,11 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
         if default_tax_code_id is not ...:
             changes |= choose_default(TaxCode, company_id, default_tax_code_id, errors,
                                       field="default_tax_code_id",
-                                      message="Choose an active tax code of this company.")
+                                      message=_("Choose an active tax code of this company."))
         if default_payment_terms_id is not ...:
             changes |= choose_default(PaymentTerms, company_id, default_payment_terms_id,
                                       errors, field="default_payment_terms_id",
-                                      message="Choose active payment terms of this company.")
+                                      message=_("Choose active payment terms of this company."))
         if errors:
             raise ValidationError(field_errors=errors)
         changes.update(audit.diff(company, values))
@@ -118,7 +122,7 @@ def create_company_with_admin(*, name: str, timezone: str, currency: str, admin_
     errors: dict[str, list[str]] = {}
     currency = (currency or "").strip().upper()
     if currency not in CURRENCIES:
-        validation.add_error(errors, "currency", "Choose a currency from the list.")
+        validation.add_error(errors, "currency", _("Choose a currency from the list."))
     for field, messages in user_problems(admin_email, admin_password, "admin",
                                          admin_name).items():
         errors.setdefault(f"admin_{field}", []).extend(messages)
@@ -208,7 +212,7 @@ def set_install_admin(email: str, granted: bool = True) -> User:
 def get_user(user_id: int, *, company_id: int) -> User:
     user = db.session.scalar(select(User).where(User.id == user_id, User.company_id == company_id))
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return user
 
 
@@ -219,7 +223,7 @@ def change_role(user_id: int, role: str, *, actor: User) -> User:
     with atomic():
         user = get_user(user_id, company_id=actor.company_id)
         if user.id == actor.id and role != user.role:
-            raise PermissionDenied("You cannot change your own role.")
+            raise PermissionDenied(_("You cannot change your own role."))
         changes = audit.diff(user, {"role": role})
         if changes:
             audit.record(company_id=user.company_id, user=actor, action="update",
@@ -233,7 +237,7 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
     with atomic():
         user = get_user(user_id, company_id=actor.company_id)
         if user.id == actor.id:
-            raise PermissionDenied("You cannot deactivate yourself.")
+            raise PermissionDenied(_("You cannot deactivate yourself."))
         changes = audit.diff(user, {"active": active})
         if changes:
             user.session_version += 1
@@ -341,6 +345,31 @@ starwars12 q1w2e3r4t5 zaq12wsxcde sunshine12 123qweasdzxc qazwsxedcrfv monkey123
 michael123 computer12 internet12 123456789a a123456789 1234567890a 987654321a 11111111111
 1234512345 1122334455 5555555555 7777777777 8888888888 asdfghjkl1 asdfghjkl123 zxcvbnm123
 """.split())
+
+
+def language_code(value, field: str, errors: dict, *, required: bool = False) -> str | None:
+    """A language we have a catalog for (erp.i18n.LANGUAGES); blank is None unless required."""
+    value = (value or "").strip()
+    if not value and not required:
+        return None
+    if value not in LANGUAGES:
+        validation.add_error(errors, field, _("Choose a language from the list."))
+    return value
+
+
+def set_language(user: User, language: str | None) -> User:
+    """A user chooses the language of their pages (blank: their company's). Commits."""
+    errors: dict[str, list[str]] = {}
+    language = language_code(language, "language", errors)
+    if errors:
+        raise ValidationError(field_errors=errors)
+    with atomic():
+        user = db.session.get(User, user.id)
+        if changes := audit.diff(user, {"language": language}):
+            audit.record(company_id=user.company_id, user=user, action="update",
+                         record_type="User", record_id=user.id, changes=changes,
+                         summary="Changed own language")
+    return user
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:

@@ -5,7 +5,8 @@ from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_login import current_user, login_user
 
 from erp import auth
-from erp.blueprints.account.forms import ApiTokenForm, PasswordChangeForm
+from erp.blueprints.account.forms import ApiTokenForm, PasswordChangeForm, PreferencesForm
+from erp.i18n import _, refresh_language
 from erp.extensions import limiter
 from erp.services import NotFound, ValidationError
 from erp.services import api_tokens as token_service
@@ -36,9 +37,28 @@ def password_change():
             # Other sessions end (the version changed); this one is renewed.
             auth.start_session(user)
             login_user(user)
-            flash("Your password has been changed. Other sessions have been logged out.", "success")
+            flash(_("Your password has been changed. Other sessions have been logged out."), "success")
             return redirect_after_post("main.dashboard")
     return render("account/password.html", form=form, status=form_status(form))
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@auth.require_role("viewer")
+def preferences():
+    """The user's language (blank: the company's default)."""
+    user = current_user._get_current_object()
+    form = PreferencesForm(company_language=user.company.default_language,
+                           data={"language": user.language or ""})
+    if form.validate_on_submit():
+        try:
+            user_service.set_language(user, form.language.data)
+        except ValidationError as error:
+            apply_field_errors(form, error)
+        else:
+            refresh_language()
+            flash(_("Your preferences have been saved."), "success")
+            return redirect_after_post("account.preferences")
+    return render("account/preferences.html", form=form, status=form_status(form))
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -84,5 +104,5 @@ def token_revoke(token_id: int):
                                            token_id=token_id, user=current_user._get_current_object())
     except NotFound:
         abort(404)
-    flash(f"Token {token.name} revoked.", "success")
+    flash(_("Token %(name)s revoked.", name=token.name), "success")
     return redirect_after_post("account.token_list")

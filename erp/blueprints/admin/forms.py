@@ -5,6 +5,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Email, Length
 
 from erp.forms import choices, optional_id, text_validators
+from erp.i18n import _l, language_choices
 from erp.models import ROLES
 from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
 from erp.models.money import CURRENCIES
@@ -14,21 +15,21 @@ ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
 
 
 class UserCreateForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False),
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
                                             Length(max=254)])
-    name = StringField("Name", validators=[Length(max=200)])
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), default="staff")
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
-                             description="At least 10 characters; not a common password.")
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES), default="staff")
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters; not a common password."))
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=choices(ROLE_CHOICES))
+    role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES))
 
 
 class PasswordResetForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
-                             description="At least 10 characters. The user's sessions end.")
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)],
+                             description=_l("At least 10 characters. The user's sessions end."))
 
 
 def currency_choices(current: str | None = None):
@@ -46,38 +47,39 @@ def zone_choices():
 class CompanyForm(FlaskForm):
     """The company's settings; the service checks every field again."""
 
-    name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
-    legal_name = StringField("Legal name", validators=text_validators(COMPANY_TEXT["legal_name"]),
-                             description="As it appears on invoices; blank: the company name.")
-    address = TextAreaField("Address", validators=text_validators(COMPANY_TEXT["address"]))
-    tax_number = StringField("Tax number", validators=text_validators(COMPANY_TEXT["tax_number"]))
-    currency = SelectField("Currency", validate_choice=False,
-                           description="ISO 4217; every amount of the company is in it.")
-    timezone = SelectField("Time zone", validate_choice=False,
-                           description="Dates and times are shown in this zone, and new "
-                                       "documents are dated with its today.")
+    name = StringField(_l("Company name"), validators=[DataRequired(), Length(max=200)])
+    legal_name = StringField(_l("Legal name"), validators=text_validators(COMPANY_TEXT["legal_name"]),
+                             description=_l("As it appears on invoices; blank: the company name."))
+    address = TextAreaField(_l("Address"), validators=text_validators(COMPANY_TEXT["address"]))
+    tax_number = StringField(_l("Tax number"), validators=text_validators(COMPANY_TEXT["tax_number"]))
+    currency = SelectField(_l("Currency"), validate_choice=False,
+                           description=_l("ISO 4217; every amount of the company is in it."))
+    timezone = SelectField(_l("Time zone"), validate_choice=False,
+                           description=_l("Dates and times are shown in this zone, and new documents are dated with its today."))
+    default_language = SelectField(_l("Default language"), validate_choice=False,
+                                   description=_l("The language of users who chose none."))
 
     default_warehouse_id = SelectField(
-        "Default warehouse", validate_choice=False, coerce=optional_id,
-        description="New orders start in it. Automatic: the only, else the first active "
-                    "warehouse by name.")
+        _l("Default warehouse"), validate_choice=False, coerce=optional_id,
+        description=_l("New orders start in it. Automatic: the only, else the first active warehouse by name."))
     default_tax_code_id = SelectField(
-        "Default tax code", validate_choice=False, coerce=optional_id,
-        description="The rate of a sales line whose product names no tax code.")
+        _l("Default tax code"), validate_choice=False, coerce=optional_id,
+        description=_l("The rate of a sales line whose product names no tax code."))
     default_payment_terms_id = SelectField(
-        "Default payment terms", validate_choice=False, coerce=optional_id,
-        description="For customers without terms of their own.")
-    bank_details = TextAreaField("Bank details",
+        _l("Default payment terms"), validate_choice=False, coerce=optional_id,
+        description=_l("For customers without terms of their own."))
+    bank_details = TextAreaField(_l("Bank details"),
                                  validators=text_validators(COMPANY_TEXT["bank_details"]),
-                                 description="Bank, IBAN, BIC: printed on invoices.")
-    invoice_footer = TextAreaField("Invoice footer",
+                                 description=_l("Bank, IBAN, BIC: printed on invoices."))
+    invoice_footer = TextAreaField(_l("Invoice footer"),
                                    validators=text_validators(COMPANY_TEXT["invoice_footer"]),
-                                   description="Printed at the foot of every invoice.")
+                                   description=_l("Printed at the foot of every invoice."))
 
     def __init__(self, *args, warehouses=(), tax_codes=(), payment_terms=(), **kwargs):
         super().__init__(*args, **kwargs)
         # the service answers an unknown zone, currency or record next to the field
         self.timezone.choices = zone_choices()
+        self.default_language.choices = language_choices()
         self.currency.choices = currency_choices(self.currency.data)
         self.default_warehouse_id.choices = [("", "Automatic")] + list(warehouses)
         self.default_tax_code_id.choices = [("", "None (0 %)")] + list(tax_codes)
@@ -86,23 +88,22 @@ class CompanyForm(FlaskForm):
 
 
 class LogoForm(FlaskForm):
-    logo = FileField("Logo", validators=[FileRequired("Choose an image file.")],
-                     description="PNG or JPEG, at most 512 KB; shown on printed documents.")
+    logo = FileField(_l("Logo"), validators=[FileRequired("Choose an image file.")],
+                     description=_l("PNG or JPEG, at most 512 KB; shown on printed documents."))
 
 
 class NewCompanyForm(FlaskForm):
     """A new company and its first admin (installation administrators only)."""
 
-    name = StringField("Company name", validators=[DataRequired(), Length(max=200)])
-    currency = SelectField("Currency", validate_choice=False, default="EUR")
-    timezone = SelectField("Time zone", validate_choice=False, default=DEFAULT_TIMEZONE)
-    admin_email = EmailField("Admin's email", validators=[
+    name = StringField(_l("Company name"), validators=[DataRequired(), Length(max=200)])
+    currency = SelectField(_l("Currency"), validate_choice=False, default="EUR")
+    timezone = SelectField(_l("Time zone"), validate_choice=False, default=DEFAULT_TIMEZONE)
+    admin_email = EmailField(_l("Admin's email"), validators=[
         DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    admin_name = StringField("Admin's name", validators=[Length(max=200)])
-    admin_password = PasswordField("Admin's password",
+    admin_name = StringField(_l("Admin's name"), validators=[Length(max=200)])
+    admin_password = PasswordField(_l("Admin's password"),
                                    validators=[DataRequired(), Length(max=200)],
-                                   description="At least 10 characters; not a common "
-                                               "password. Give it to the new admin.")
+                                   description=_l("At least 10 characters; not a common password. Give it to the new admin."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

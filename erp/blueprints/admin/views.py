@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user
 
+from erp.i18n import _
 from erp.auth import require_install_admin, require_role
 from erp.blueprints.admin.forms import (ROLE_CHOICES, CompanyForm, LogoForm, NewCompanyForm,
                                        PasswordResetForm, RoleForm, UserCreateForm)
@@ -43,7 +44,7 @@ def user_create():
         except ValidationError as error:
             apply_field_errors(form, error)
         else:
-            flash(f"User {user.email} created.", "success")
+            flash(_("User %(email)s created.", email=user.email), "success")
             return redirect_after_post("admin.user_detail", user_id=user.id)
     status = form_status(form)
     return render("admin/user_form.html", form=form, status=status)
@@ -85,7 +86,8 @@ def user_active(user_id: int):
     active = request.form.get("active") == "1"
     try:
         user_service.set_active(user.id, active, actor=current_user)
-        flash(f"{user.email} {'reactivated' if active else 'deactivated'}.", "success")
+        flash(_("%(email)s reactivated.", email=user.email) if active
+              else _("%(email)s deactivated.", email=user.email), "success")
     except DomainError as error:
         flash(str(error), "danger")
     return redirect_after_post("admin.user_detail", user_id=user.id)
@@ -96,7 +98,7 @@ def user_active(user_id: int):
 def user_unlock(user_id: int):
     user = scoped_get_or_404(User, user_id)
     user_service.unlock(user.id, actor=current_user)
-    flash(f"{user.email} unlocked.", "success")
+    flash(_("%(email)s unlocked.", email=user.email), "success")
     return redirect_after_post("admin.user_detail", user_id=user.id)
 
 
@@ -111,7 +113,7 @@ def user_password(user_id: int):
         except ValidationError as error:
             apply_field_errors(form, error)
         else:
-            flash(f"New password set for {user.email}; their sessions have ended.", "success")
+            flash(_("New password set for %(email)s; their sessions have ended.", email=user.email), "success")
             return redirect_after_post("admin.user_detail", user_id=user.id)
     return render("admin/user_detail.html", user=user, role_form=RoleForm(role=user.role),
                   password_form=form, status=422)
@@ -126,6 +128,7 @@ def company_settings():
         form, lambda: user_service.update_company(
             company_id=company.id, user=current_user, name=form.name.data,
             currency=form.currency.data, timezone=form.timezone.data,
+            default_language=form.default_language.data,
             default_warehouse_id=form.default_warehouse_id.data,
             default_tax_code_id=form.default_tax_code_id.data,
             default_payment_terms_id=form.default_payment_terms_id.data,

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash
 from flask_login import current_user
 
+from erp.i18n import _
 from erp.auth import require_role
 from erp.blueprints.audit.forms import ImportForm
 from erp.csv_io import export_limited, stream_csv
@@ -154,7 +155,7 @@ def import_confirm(kind: str, token: str):
     except import_service.ImportFailed as error:
         return _preview_page(importer, error.report, token, meta, status=422)
     import_service.discard_upload(current_app.config["IMPORT_UPLOAD_DIR"], token)
-    flash(f"Imported {report.imported} {importer.label}.", "success")
+    flash(_("Imported %(imported)s %(label)s.", imported=report.imported, label=importer.label), "success")
     endpoint = LIST_ENDPOINTS.get(kind)
     if endpoint in current_app.view_functions:
         return redirect_after_post(endpoint)

@@ -8,6 +8,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from erp import auth, login_throttle
 from erp.extensions import limiter
+from erp.i18n import _
 from erp.security import safe_next
 from erp.services import users as user_service
 from erp.blueprints.auth.forms import LoginForm
@@ -37,7 +38,7 @@ def login():
             login_user(user)
             return redirect(safe_next(request.args.get("next")) or url_for("main.dashboard"), 303)
         throttle.failed(email, address)
-        form.password.errors.append("Wrong email or password, or the account is locked.")
+        form.password.errors.append(_("Wrong email or password, or the account is locked."))
         return render("auth/login.html", form=form, status=422)
     status = form_status(form)
     return render("auth/login.html", form=form, status=status)
@@ -49,5 +50,5 @@ def logout():
     user_service.logout(current_user._get_current_object())
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), 303)

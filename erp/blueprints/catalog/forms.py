@@ -2,11 +2,11 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import (Email, InputRequired, Length, NumberRange, Optional,
                                 StopValidation)
 
-from erp.forms import choices, optional_id, text_validators
+from erp.forms import DecimalField, choices, optional_id, text_validators
 from erp.models import PRODUCT_KINDS
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, TRACKING, UNITS
 

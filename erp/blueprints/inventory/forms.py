@@ -2,10 +2,10 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
 
-from erp.forms import choices, text_validators
+from erp.forms import DecimalField, choices, text_validators
 from erp.models.inventory import WAREHOUSE_TEXT
 
 MAX_QUANTITY = Decimal("99999999999")

@@ -4,11 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DecimalField, IntegerField, SelectField,
+from wtforms import (BooleanField, DateField, IntegerField, SelectField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from erp.forms import choices, finite, number_field, text_validators, whole_number
+from erp.forms import DecimalField, choices, finite, number_field, text_validators, whole_number
 from erp.models.fields import QUANTITY
 from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import WORK_ORDER_STATUSES

@@ -4,10 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from erp.forms import finite, number_field, optional_id, text_validators
+from erp.forms import DecimalField, finite, number_field, optional_id, text_validators
 from erp.models.fields import DISCOUNT, PRICE, QUANTITY, TAX_RATE
 from erp.models.sales import CUSTOMER_TEXT
 

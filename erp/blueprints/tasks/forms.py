@@ -3,11 +3,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from erp.i18n import _l, translated
 from erp.forms import choices
 from erp.models.tasks import TASK_PRIORITIES, TASK_STATUSES
 
-PRIORITY_CHOICES = list(TASK_PRIORITIES.items())
-STATUS_CHOICES = list(TASK_STATUSES.items())
+PRIORITY_CHOICES = translated(TASK_PRIORITIES.items())
+STATUS_CHOICES = translated(TASK_STATUSES.items())
 
 
 class UserPickerField(StringField):
@@ -21,13 +22,13 @@ class UserPickerField(StringField):
 
 
 class TaskForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    assignee = UserPickerField("Assignee", validators=[Optional(), Length(max=300)],
-                           description="Type a name or email and pick a user; empty for nobody.")
-    due_date = DateField("Due date", validators=[Optional()])
-    priority = SelectField("Priority", choices=choices(PRIORITY_CHOICES), default="normal")
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    assignee = UserPickerField(_l("Assignee"), validators=[Optional(), Length(max=300)],
+                           description=_l("Type a name or email and pick a user; empty for nobody."))
+    due_date = DateField(_l("Due date"), validators=[Optional()])
+    priority = SelectField(_l("Priority"), choices=choices(PRIORITY_CHOICES), default="normal")
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", choices=choices(STATUS_CHOICES))
+    status = SelectField(_l("Status"), choices=choices(STATUS_CHOICES))

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from erp.i18n import N_, _, translated
 from erp.auth import require_role
 from erp.blueprints.tasks.forms import PRIORITY_CHOICES, STATUS_CHOICES, StatusForm, TaskForm
 from erp.csv_io import export_limited
@@ -19,7 +20,7 @@ from erp.web import (form_status, submit_form, is_htmx, picker_response,
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
-STATUS_FILTERS = STATUS_CHOICES + [("not_done", "Not done")]
+STATUS_FILTERS = STATUS_CHOICES + translated([("not_done", N_("Not done"))])
 
 
 @bp.route("")
@@ -148,6 +149,6 @@ def task_delete(task_id: int):
         except DomainError as error:
             flash(str(error), "danger")
             return redirect_after_post("tasks.task_detail", task_id=task.id)
-        flash(f"Task “{title}” deleted.", "success")
+        flash(_("Task “%(title)s” deleted.", title=title), "success")
         return redirect_after_post("tasks.task_list")
     return render("tasks/delete.html", task=task)
