@@ -7,7 +7,7 @@ a movement of a tracked product moved; NULL for the existing ledger, whose produ
 untracked); delivery_note_lines.lots (the picks of a draft delivery, '' for existing lines).
 
 Revision ID: 0020_lots
-Revises: 0018_form_files_work_orders
+Revises: 0019_money
 Create Date: 2026-12-02 18:24:30.549295
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020_lots'
-down_revision = '0018_form_files_work_orders'
+down_revision = '0019_money'
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ product and blanked on the others first (a scan could not tell them apart anyway
 picker resolved a repeated barcode to no product); the blanked products are printed.
 
 Revision ID: 0021_stock_documents
-Revises: 0018_form_files_work_orders
+Revises: 0020_lots
 Create Date: 2026-12-02 18:40:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0021_stock_documents'
-down_revision = '0018_form_files_work_orders'
+down_revision = '0020_lots'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 e-mails) with their progress, and the webhooks a company registers with their delivery log
 
 Revision ID: 0022_jobs_webhooks
-Revises: 0018_form_files_work_orders
+Revises: 0021_stock_documents
 Create Date: 2026-12-02 18:25:12
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0022_jobs_webhooks'
-down_revision = '0018_form_files_work_orders'
+down_revision = '0021_stock_documents'
 branch_labels = None
 depends_on = None
 

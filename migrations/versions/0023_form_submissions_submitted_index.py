@@ -2,7 +2,7 @@
 100,000 submissions SQLite sorted them all in a temporary b-tree, 170 ms)
 
 Revision ID: 0023
-Revises: 0018_form_files_work_orders
+Revises: 0022_jobs_webhooks
 Create Date: 2026-12-02 19:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '0023'
-down_revision = '0018_form_files_work_orders'
+down_revision = '0022_jobs_webhooks'
 branch_labels = None
 depends_on = None
 

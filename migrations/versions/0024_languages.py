@@ -1,7 +1,7 @@
 """languages: a user's own language (none: the company's) and the company's default
 
 Revision ID: 0024_languages
-Revises: 0018_form_files_work_orders
+Revises: 0023
 Create Date: 2026-12-02 19:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0024_languages'
-down_revision = '0018_form_files_work_orders'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
