@@ -1,6 +1,8 @@
 """The migrations build the schema the models describe, on SQLite and on PostgreSQL, and
 carry the data of a database that holds orders."""
+from datetime import datetime, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -265,7 +267,12 @@ def test_0021_keeps_a_repeated_barcode_on_its_oldest_product_only(tmp_path, redi
     with app.app_context():
         upgrade()
         downgrade(revision="0021_stock_documents-1")
-        company, other = CompanyFactory(), CompanyFactory()
+        # the companies as that revision has them (a later one adds columns the model has)
+        company, other = (SimpleNamespace(id=db.session.execute(text(
+            "INSERT INTO companies (name, currency, timezone, created_at, updated_at) "
+            "VALUES (:name, 'EUR', 'UTC', :now, :now) RETURNING id"),
+            {"name": name, "now": datetime.now(timezone.utc)}).scalar_one())
+            for name in ("Barcodes one", "Barcodes two"))
         first, second = (ProductFactory(company=company, barcode="400") for _ in range(2))
         theirs = ProductFactory(company=other, barcode="400")
         blank = [ProductFactory(company=company, barcode="") for _ in range(2)]
