@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from collections.abc import Callable
 from io import BytesIO
 from urllib.parse import unquote, urlsplit
 
@@ -76,3 +77,24 @@ def pdf_response(template: str, *, filename: str, **context):
     pdf = render_pdf(template, **context)
     return send_file(BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                      download_name=f"{filename}.pdf", max_age=0)
+
+
+def register_printout(bp, name: str, url: str, template: str,
+                      document: Callable[..., dict], number: Callable[[dict], str]) -> None:
+    """A document's print page `<name>_print` (GET `<url>/print`) and its PDF `<name>_pdf`
+    (GET `<url>/pdf`), both for a viewer and both from `template` with `document(**the
+    URL's ids)`, so the two never say different things; the PDF is named `number(context)`
+    (the document's number)."""
+    from erp.auth import require_role
+    from erp.web import render
+
+    def print_page(**ids):
+        return render(template, **document(**ids))
+
+    def pdf(**ids):
+        context = document(**ids)
+        return pdf_response(template, filename=number(context), **context)
+
+    for view, suffix in ((print_page, "print"), (pdf, "pdf")):
+        view.__name__ = f"{name}_{suffix}"
+        bp.add_url_rule(f"{url}/{suffix}", f"{name}_{suffix}", require_role("viewer")(view))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import flash, render_template, request
+from flask import flash, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
@@ -21,7 +21,7 @@ from erp.models import Warehouse
 from erp.models.core import company_today
 from erp.models.returns import REASON_MAX, RETURN_STATUSES
 from erp.models.sales import Seller
-from erp.pdf import pdf_response
+from erp.pdf import register_printout
 from erp.queries import company_select
 from erp.queries.returns import ReturnKind
 from erp.services import DomainError, ValidationError
@@ -133,18 +133,8 @@ def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
     register_actions(bp, pages.model, service, detail=f"{kind.endpoint}_detail",
                      url=f"{prefix}/returns/<int:return_id>")
 
-    def printed(return_id: int) -> dict:
-        return {"record": pages.page(return_id), "seller": Seller.of(current_user.company),
-                **template_context}
-
-    def return_print(return_id: int):
-        return render_template("returns/print.html", **printed(return_id))
-
-    def return_pdf(return_id: int):
-        document = printed(return_id)
-        return pdf_response("returns/print.html", filename=document["record"].number, **document)
-
-    for view, suffix in ((return_print, "print"), (return_pdf, "pdf")):
-        view.__name__ = f"{name}_{suffix}"
-        bp.add_url_rule(f"{prefix}/returns/<int:return_id>/{suffix}", f"{name}_{suffix}",
-                        require_role("viewer")(view))
+    register_printout(
+        bp, name, f"{prefix}/returns/<int:return_id>", "returns/print.html",
+        lambda return_id: {"record": pages.page(return_id),
+                           "seller": Seller.of(current_user.company), **template_context},
+        lambda document: document["record"].number)

@@ -54,9 +54,11 @@ class Page(Generic[T]):
     def total_label(self) -> str:
         if self.total is None:
             return ""
-        from erp.templating import number  # in the reader's language
+        from erp.formatting import number
+        from erp.i18n import current_language
 
-        return number(COUNT_CAP) + "+" if self.total > COUNT_CAP else number(self.total)
+        shown = min(self.total, COUNT_CAP)
+        return number(shown, current_language()) + ("+" if self.total > COUNT_CAP else "")
 
 
 DEFERRED_FROM = 100  # rows skipped from which a page's ids are read first

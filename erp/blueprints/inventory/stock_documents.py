@@ -20,7 +20,7 @@ from erp.models.sales import Seller
 from erp.models.stock_documents import (STOCK_DOC_STATUSES, StockCount, StockCountLine,
                                         StockTransfer, StockTransferLine)
 from erp.parsing import parse_id
-from erp.pdf import pdf_response
+from erp.pdf import register_printout
 from erp.queries import inventory as inventory_queries
 from erp.queries import scoped_get_or_404
 from erp.queries import stock_documents as queries
@@ -116,19 +116,11 @@ register_actions(bp, StockCount, service, detail="inventory.count_detail",
                  url="/counts/<int:count_id>")
 
 
-@bp.route("/counts/<int:count_id>/print")
-@require_role("viewer")
-def count_print(count_id: int):
-    return render("inventory/count_print.html", count=queries.count_page(count_id),
-                  seller=Seller.of(current_user.company))
-
-
-@bp.route("/counts/<int:count_id>/pdf")
-@require_role("viewer")
-def count_pdf(count_id: int):
-    count = queries.count_page(count_id)
-    return pdf_response("inventory/count_print.html", filename=count.number, count=count,
-                        seller=Seller.of(current_user.company))
+register_printout(
+    bp, "count", "/counts/<int:count_id>", "inventory/count_print.html",
+    lambda count_id: {"count": queries.count_page(count_id),
+                      "seller": Seller.of(current_user.company)},
+    lambda document: document["count"].number)
 
 
 # --- transfers ------------------------------------------------------------------------------
@@ -219,16 +211,8 @@ register_actions(bp, StockTransfer, service, detail="inventory.transfer_detail",
                  url="/transfers/<int:transfer_id>")
 
 
-@bp.route("/transfers/<int:transfer_id>/print")
-@require_role("viewer")
-def transfer_print(transfer_id: int):
-    return render("inventory/transfer_print.html", transfer=queries.transfer_page(transfer_id),
-                  seller=Seller.of(current_user.company))
-
-
-@bp.route("/transfers/<int:transfer_id>/pdf")
-@require_role("viewer")
-def transfer_pdf(transfer_id: int):
-    transfer = queries.transfer_page(transfer_id)
-    return pdf_response("inventory/transfer_print.html", filename=transfer.number,
-                        transfer=transfer, seller=Seller.of(current_user.company))
+register_printout(
+    bp, "transfer", "/transfers/<int:transfer_id>", "inventory/transfer_print.html",
+    lambda transfer_id: {"transfer": queries.transfer_page(transfer_id),
+                         "seller": Seller.of(current_user.company)},
+    lambda document: document["transfer"].number)

@@ -4,7 +4,7 @@ edit are for managers (they change what every new line and invoice takes). The c
 defaults of both are chosen in the company settings (/admin/company)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, render_template, request
+from flask import Blueprint, flash, request
 from flask_login import current_user
 
 from erp.auth import require_role
@@ -23,7 +23,7 @@ from erp.models.invoices import (CREDIT_NOTE_STATUSES, INVOICE_STATUSES,
                                  InvoiceLine, Payment)
 from erp.models.money import TERMS_KINDS, PaymentTerms, TaxCode
 from erp.models.sales import Customer, IssuedDocument
-from erp.pdf import pdf_response
+from erp.pdf import register_printout
 from erp.queries import company_select
 from erp.queries import invoices as invoice_queries
 from erp.queries import money as queries
@@ -140,18 +140,8 @@ def _invoice_document(invoice_id: int) -> dict:
             "doc": IssuedDocument.of(invoice, current_user.company)}
 
 
-@bp.route("/invoices/<int:invoice_id>/print")
-@require_role("viewer")
-def invoice_print(invoice_id: int):
-    return render_template("money/invoice_print.html", **_invoice_document(invoice_id))
-
-
-@bp.route("/invoices/<int:invoice_id>/pdf")
-@require_role("viewer")
-def invoice_pdf(invoice_id: int):
-    document = _invoice_document(invoice_id)
-    return pdf_response("money/invoice_print.html", filename=document["invoice"].number,
-                        **document)
+register_printout(bp, "invoice", "/invoices/<int:invoice_id>", "money/invoice_print.html",
+                  _invoice_document, lambda document: document["invoice"].number)
 
 
 # --- credit notes -----------------------------------------------------------------------
@@ -221,18 +211,9 @@ def _credit_document(credit_note_id: int) -> dict:
     return {"note": note, "order": note, "doc": IssuedDocument.of(note, current_user.company)}
 
 
-@bp.route("/credit-notes/<int:credit_note_id>/print")
-@require_role("viewer")
-def credit_note_print(credit_note_id: int):
-    return render_template("money/credit_note_print.html", **_credit_document(credit_note_id))
-
-
-@bp.route("/credit-notes/<int:credit_note_id>/pdf")
-@require_role("viewer")
-def credit_note_pdf(credit_note_id: int):
-    document = _credit_document(credit_note_id)
-    return pdf_response("money/credit_note_print.html", filename=document["note"].number,
-                        **document)
+register_printout(bp, "credit_note", "/credit-notes/<int:credit_note_id>",
+                  "money/credit_note_print.html", _credit_document,
+                  lambda document: document["note"].number)
 
 
 # --- payments ---------------------------------------------------------------------------

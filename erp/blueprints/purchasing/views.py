@@ -19,7 +19,7 @@ from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
 from erp.models.sales import Seller
-from erp.pdf import pdf_response
+from erp.pdf import register_printout
 from erp.forms import choices
 from erp.formatting import plural
 from erp.lines import LineEditor, Pick, register_line_routes
@@ -239,19 +239,10 @@ def order_receive(order_id: int):
                   line_errors=line_errors, status=status)
 
 
-@bp.route("/orders/<int:order_id>/print")
-@require_role("viewer")
-def order_print(order_id: int):
-    order = _load_order(order_id)
-    return render("purchasing/print.html", order=order, seller=Seller.of(current_user.company))
-
-
-@bp.route("/orders/<int:order_id>/pdf")
-@require_role("viewer")
-def order_pdf(order_id: int):
-    order = _load_order(order_id)
-    return pdf_response("purchasing/print.html", filename=order.number, order=order,
-                        seller=Seller.of(current_user.company))
+register_printout(bp, "order", "/orders/<int:order_id>", "purchasing/print.html",
+                  lambda order_id: {"order": _load_order(order_id),
+                                    "seller": Seller.of(current_user.company)},
+                  lambda document: document["order"].number)
 
 
 # Reordering

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from functools import partial
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -18,7 +18,7 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
-from erp.pdf import pdf_response
+from erp.pdf import register_printout
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.models import Warehouse
@@ -205,17 +205,9 @@ def _document(order: SalesOrder) -> dict:
     return {"order": order, "doc": IssuedDocument.of(order, current_user.company)}
 
 
-@bp.route("/orders/<int:order_id>/print")
-@require_role("viewer")
-def order_print(order_id: int):
-    return render_template("sales/order_print.html", **_document(_load_order(order_id)))
-
-
-@bp.route("/orders/<int:order_id>/pdf")
-@require_role("viewer")
-def order_pdf(order_id: int):
-    order = _load_order(order_id)
-    return pdf_response("sales/order_print.html", filename=order.number, **_document(order))
+register_printout(bp, "order", "/orders/<int:order_id>", "sales/order_print.html",
+                  lambda order_id: _document(_load_order(order_id)),
+                  lambda document: document["order"].number)
 
 
 @bp.route("/orders/<int:order_id>/invoice", methods=["GET", "POST"])
@@ -313,25 +305,15 @@ register_actions(bp, DeliveryNote, delivery_service, detail="sales.delivery_deta
                  url="/deliveries/<int:delivery_id>")
 
 
-@bp.route("/deliveries/<int:delivery_id>/print")
-@require_role("viewer")
-def delivery_print(delivery_id: int):
-    return render_template("sales/delivery_print.html", **_delivery_document(delivery_id))
-
-
-@bp.route("/deliveries/<int:delivery_id>/pdf")
-@require_role("viewer")
-def delivery_pdf(delivery_id: int):
-    document = _delivery_document(delivery_id)
-    return pdf_response("sales/delivery_print.html", filename=document["delivery"].number,
-                        **document)
-
-
 def _delivery_document(delivery_id: int) -> dict:
     """What a delivery note's print page and PDF show."""
     delivery = queries.delivery_page(delivery_id)
     return {"delivery": delivery, "order": delivery.order,
             "seller": Seller.of(current_user.company)}
+
+
+register_printout(bp, "delivery", "/deliveries/<int:delivery_id>", "sales/delivery_print.html",
+                  _delivery_document, lambda document: document["delivery"].number)
 
 
 # --- sales returns (erp/blueprints/returns_pages.py) --------------------------------------
