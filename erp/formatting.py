@@ -67,6 +67,11 @@ def day(value: date, language: str = ENGLISH) -> str:
     return format_date(value, DATE_PATTERN, locale=language)
 
 
+def month(value: date, language: str = ENGLISH) -> str:
+    """A month: Dec 2026 / Ara 2026."""
+    return format_date(value, "MMM y", locale=language)
+
+
 def moment(value: datetime, language: str = ENGLISH) -> str:
     """An aware datetime already in the reader's zone: 2026-12-02 14:05 / 2 Ara 2026 14:05."""
     if language == ENGLISH:

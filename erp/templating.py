@@ -89,6 +89,11 @@ def number(value) -> str:
     return formatting.number(value, current_language())
 
 
+def month_label(value: str) -> str:
+    """"2026-12" as the reader's month (Dec 2026, Ara 2026)."""
+    return formatting.month(date.fromisoformat(value + "-01"), current_language())
+
+
 @lru_cache(maxsize=1)
 def _state_labels() -> dict[str, str]:
     """Every document state's label by its stored name (the workflows' dictionaries; a
@@ -197,7 +202,8 @@ def company_logo() -> str | None:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(money=money, quantity=local_quantity, number=number, when=when, plural=plural,
+    app.jinja_env.filters.update(money=money, quantity=local_quantity, number=number, when=when,
+                                 month_label=month_label, plural=plural,
                                  state_label=state_label, change_value=change_value)
     app.jinja_env.globals["url_for"] = template_url_for(app)
     app.jinja_env.globals["company_logo"] = company_logo

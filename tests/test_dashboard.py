@@ -403,7 +403,8 @@ def test_the_parts_are_cached_as_html_and_my_tasks_per_user(app, env, company, m
     manager = env["manager"]
     html = _client(app, manager).get("/").get_data(as_text=True)
     assert "Overdue call" in html
-    part = f"html:figures:{TODAY.isoformat()}:{company.currency}"  # the currency is shown
+    # the currency and the language are shown
+    part = f"html:figures:{TODAY.isoformat()}:{company.currency}:en"
     figures_key = cache_key(company.id, part, dq.areas_of(*PARTS["figures"][1]))
     stamp, html_part = cache_get(storage_key(company.id, part))
     assert stamp == figures_key and 'id="figure-products"' in html_part

@@ -172,3 +172,15 @@ def test_every_page_without_arguments_renders_in_turkish(app, make_user, company
         if response.status_code >= 500:
             failures.append((rule.rule, response.status_code))
     assert not failures
+
+
+def test_the_cached_dashboard_parts_follow_the_readers_language(app, make_user, company):
+    """The dashboard's parts are kept rendered per company: one read in English must not be
+    served to a Turkish reader (nor the other way round)."""
+    ProductFactory(company=company)
+    english = login(app.test_client(), make_user("manager").email)
+    turkish = login(app.test_client(), make_user("manager", language="tr").email)
+    assert "Active products" in english.get("/").data.decode()
+    page = turkish.get("/").data.decode()
+    assert "Etkin ürünler" in page and "Active products" not in page
+    assert "Active products" in english.get("/").data.decode()

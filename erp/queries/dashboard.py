@@ -96,8 +96,8 @@ def sales_figures(company_id: int, today: date) -> dict:
     sold_count = sum(orders for orders, _, _ in months.values())
     sold_total = sum((total for _, total, _ in months.values()), ZERO)
     this_month = months.get(month_start(today), (0, ZERO, ZERO))
-    chart = [{"month": m.strftime("%Y-%m"), "label": m.strftime("%b %Y"),
-              "total": months.get(m, (0, ZERO, ZERO))[1]}
+    # the month's label is the page's ("Dec 2026", "Ara 2026"): this group is the company's
+    chart = [{"month": m.strftime("%Y-%m"), "total": months.get(m, (0, ZERO, ZERO))[1]}
              for m in (month_start(today, back) for back in range(MONTHS - 1, -1, -1))]
     return {
         "sold_orders": sold_count,

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from erp.auth import require_role
 from erp.cache_versions import cached, prefetch
+from erp.i18n import current_language
 from erp.models.core import company_today
 from erp.models.sales import ORDER_STATUSES, STATUS_BADGES
 from erp.queries import dashboard as dashboard_queries
@@ -44,8 +45,13 @@ def dashboard():
     context = {"data": data, "order_statuses": ORDER_STATUSES, "status_badges": STATUS_BADGES,
                "currency": currency}
 
+    language = current_language()
+
     def key(name: str) -> str:
-        return f"html:{name}:{data.day}:{currency}" + (f":user={user_id}" if name == "tasks" else "")
+        """A rendered part depends on the day, the currency and the reader's language (its
+        texts and number formats); the task list also on the reader."""
+        return (f"html:{name}:{data.day}:{currency}:{language}"
+                + (f":user={user_id}" if name == "tasks" else ""))
 
     def part(name: str) -> Markup:
         template, groups = PARTS[name]
