@@ -11,6 +11,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from erp.i18n import _
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The folder of this host's own files (SQLite database, file cache, secret key, uploads);
@@ -49,7 +50,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from exc
+        raise ConfigError(_('%(name)s must be a whole number, not %(value)s', name=name, value=repr(value))) from exc
 
 
 def default_database_url() -> str:
@@ -60,7 +61,7 @@ def from_environment() -> dict:
     """Read every setting the app takes from the environment (all documented in README)."""
     env = os.environ.get("ERP_ENV", "development").strip().lower()
     if env not in {"development", "production"}:
-        raise ConfigError(f"ERP_ENV must be 'development' or 'production', not {env!r}")
+        raise ConfigError(_("ERP_ENV must be 'development' or 'production', not %(value)s", value=repr(env)))
     production = env == "production"
     database_url = os.environ.get("DATABASE_URL") or default_database_url()
     if database_url.startswith("postgres://"):  # Heroku-style alias
@@ -233,7 +234,7 @@ def secret_key_from_file(path: str | os.PathLike) -> str:
         os.unlink(temporary)
     key = path.read_text().strip()
     if not key:
-        raise ConfigError(f"{path} is empty: delete it to generate a new key, or set SECRET_KEY")
+        raise ConfigError(_('%(path)s is empty: delete it to generate a new key, or set SECRET_KEY', path=path))
     return key
 
 
@@ -244,11 +245,11 @@ def check_production(config: dict) -> None:
     problems = []
     secret = config.get("SECRET_KEY") or ""
     if secret in KNOWN_DEFAULT_SECRETS:
-        problems.append("SECRET_KEY is missing or a known default: set a long random value "
-                        "(python -c 'import secrets; print(secrets.token_hex(32))')")
+        problems.append(_("SECRET_KEY is missing or a known default: set a long random value "
+                        "(python -c 'import secrets; print(secrets.token_hex(32))')"))
     elif len(secret) < 32:
-        problems.append("SECRET_KEY is shorter than 32 characters")
+        problems.append(_("SECRET_KEY is shorter than 32 characters"))
     if config.get("DEBUG"):
-        problems.append("debug is on: unset FLASK_DEBUG")
+        problems.append(_("debug is on: unset FLASK_DEBUG"))
     if problems:
         raise ConfigError("Refusing to start in production: " + "; ".join(problems))

@@ -33,6 +33,7 @@ from erp.lists import ListSpec
 from erp.queries import scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
+from erp.i18n import _
 
 
 @dataclass
@@ -101,8 +102,9 @@ class Resource:
             self.prepare_form(form, record)
         saved = self._save(form, record)
         if saved is not None:
-            flash(f"{self.label} {self.title(saved)} {'saved' if record else 'created'}.",
-                  "success")
+            title = self.title(saved)
+            flash(_("%(label)s %(title)s saved.", label=self.label, title=title) if record
+                  else _("%(label)s %(title)s created.", label=self.label, title=title), "success")
             return redirect_after_post(self.endpoint("detail"), **{self.id_arg: saved.id})
         return render(f"{self.templates}_form.html", form=form, **{self.name: record},
                       status=form_status(form))
@@ -136,7 +138,8 @@ class Resource:
         except DomainError as error:
             flash(str(error), "danger")
         else:
-            flash(f"{self.title(record)} {'reactivated' if active else 'archived'}.", "success")
+            flash(_("%(title)s reactivated.", title=self.title(record)) if active
+                  else _("%(title)s archived.", title=self.title(record)), "success")
         return redirect_after_post(self.endpoint("detail"), **{self.id_arg: record.id})
 
     def delete_view(self, **kwargs):
@@ -148,7 +151,7 @@ class Resource:
             except DomainError as error:
                 flash(str(error), "danger")
                 return redirect_after_post(self.endpoint("detail"), **ids)
-            flash(f"{self.label} {self.title(record)} deleted.", "success")
+            flash(_('%(label)s %(title)s deleted.', label=self.label, title=self.title(record)), "success")
             return redirect_after_post(self.endpoint("list"))
         reason = self.in_use(current_user.company_id, record.id) if self.in_use else None
         return render("_confirm_delete.html", record=record, kind=self.label.lower(),

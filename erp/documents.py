@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
-from erp.i18n import gettext
+from erp.i18n import _, gettext
 from erp.services import InvalidTransition, PermissionDenied
 
 
@@ -84,7 +84,8 @@ class Workflow:
             raise ValueError(f"edits: unknown states {set(self.edits) - set(states)}")
 
     def label(self, state: str) -> str:
-        return self.states.get(state, state)
+        """The state's name in the reader's language."""
+        return gettext(self.states[state]) if state in self.states else state
 
     def allows(self, document, name: str, user=None) -> bool:
         """Whether `user` (anyone, when None) may take step `name` from the document's state."""
@@ -104,16 +105,19 @@ class Workflow:
         state the step does not start from, or the action's guard refuses)."""
         action = self.actions[name]
         if user is not None and not user.has_role(action.role):
-            raise PermissionDenied(f"Only a {action.role} may {action.label.lower()} "
-                                   f"{document.number}.")
+            raise PermissionDenied(_("Only a %(role)s may %(action)s %(number)s.",
+                                     role=gettext(action.role), action=gettext(action.label).lower(),
+                                     number=document.number))
         if action.replay and action.target is not None and document.status == action.target:
             return False
         if document.status not in action.sources:
-            states = " or ".join(self.label(state).lower() for state in action.sources)
-            refused = action.refused or (f"only {article(states)} {states} {self.noun} can be "
-                                         f"{action.verb or action.label.lower()}")
-            raise InvalidTransition(
-                f"{document.number} is {self.label(document.status).lower()}: {refused}.")
+            states = _(" or ").join(self.label(state).lower() for state in action.sources)
+            refused = gettext(action.refused) if action.refused else _(
+                "only %(article)s %(states)s %(noun)s can be %(verb)s", article=article(states),
+                states=states, noun=gettext(self.noun),
+                verb=gettext(action.verb) if action.verb else gettext(action.label).lower())
+            raise InvalidTransition(_("%(number)s is %(state)s: %(refused)s.", number=document.number,
+                                      state=self.label(document.status).lower(), refused=refused))
         reason = action.blocked(document)
         if reason:
             raise InvalidTransition(reason)
@@ -131,13 +135,16 @@ class Workflow:
         if role is None:
             labels = [self.label(s).lower() for s in self.edits]
             if not labels:
-                raise InvalidTransition(f"The lines of {document.number} cannot be changed.")
-            states = " or ".join(filter(None, (", ".join(labels[:-1]), labels[-1])))
-            raise InvalidTransition(f"{document.number} is {state}: only the lines of "
-                                    f"{article(states)} {states} {self.noun} can be changed.")
+                raise InvalidTransition(_('The lines of %(number)s cannot be changed.', number=document.number))
+            states = _(" or ").join(filter(None, (", ".join(labels[:-1]), labels[-1])))
+            raise InvalidTransition(_(
+                "%(number)s is %(state)s: only the lines of %(article)s %(states)s %(noun)s can be "
+                "changed.", number=document.number, state=state, article=article(states),
+                states=states, noun=gettext(self.noun)))
         if user is not None and not user.has_role(role):
-            raise PermissionDenied(f"Only a {role} may change the lines of {document.number} "
-                                   f"now that it is {state}.")
+            raise PermissionDenied(_(
+                "Only a %(role)s may change the lines of %(number)s now that it is %(state)s.",
+                role=gettext(role), number=document.number, state=state))
 
     def url_endpoint(self, action: Action) -> str:
         return f"{self.endpoint}_{action.name}"
@@ -198,7 +205,7 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
                     return redirect_after_post(detail, **ids)
                 return confirmation(action.question(document),
                                     url=url_for(workflow.url_endpoint(action), **ids),
-                                    button=action.label, style=action.style,
+                                    button=gettext(action.label), style=action.style,
                                     back=url_for(detail, **ids), nav=f"{bp.name}/_nav.html")
             try:
                 getattr(service_module, action.service)(

@@ -4,9 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import wtforms
+from flask_babel import LazyString
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, StopValidation
 
+from erp.i18n import gettext
 from erp.models.fields import Number
 
 
@@ -24,8 +26,12 @@ class DecimalField(wtforms.DecimalField):
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
-    """Select options from (value, label) pairs (WTForms 3.3 deprecates plain tuples)."""
-    return [SelectChoice(value, label) for value, label in pairs]
+    """Select options from (value, label) pairs (WTForms 3.3 deprecates plain tuples); a
+    label marked with `N_` where it is declared shows in the reader's language."""
+    from erp.i18n import lazy_gettext
+
+    return [SelectChoice(value, lazy_gettext(label) if isinstance(label, str) else label)
+            for value, label in pairs]
 
 
 def optional_id(value) -> int | None:
@@ -52,14 +58,14 @@ def finite(form, field) -> None:
     raise, or let them through)."""
     if field.data is not None and not field.data.is_finite():
         field.errors[:] = []
-        raise StopValidation("Enter a number.")
+        raise StopValidation(gettext("Enter a number."))
 
 
 def whole_number(form, field) -> None:
     """Refuse integers too large for NumberRange (it converts them to float: OverflowError)."""
     if field.data is not None and abs(field.data) > 10**9:
         field.errors[:] = []
-        raise StopValidation("Enter a smaller number.")
+        raise StopValidation(gettext("Enter a smaller number."))
 
 
 def number_field(label: str, rule: Number, *, required: bool | str = False,
@@ -67,10 +73,13 @@ def number_field(label: str, rule: Number, *, required: bool | str = False,
     """A number field under a declared rule (`erp.models.fields.Number`: tax rate,
     discount, price, quantity): its range, with the rule's message, the service's too.
     `required` is True or the message for an empty field; otherwise empty is allowed."""
-    first = (InputRequired(**({"message": required} if isinstance(required, str) else {}))
+    from erp.i18n import lazy_gettext
+
+    first = (InputRequired(**({"message": lazy_gettext(required)} if isinstance(required, str)
+                              else {}))
              if required else Optional())
     return DecimalField(label, places=None, validators=[
         first, finite,
         # NumberRange %-formats its message: "100 %." must reach it as "100 %%."
-        NumberRange(min=rule.minimum, max=rule.maximum, message=rule.message.replace("%", "%%"))],
+        NumberRange(min=rule.minimum, max=rule.maximum, message=LazyString(lambda: gettext(rule.message).replace("%", "%%")))],
         render_kw={"inputmode": "decimal"}, **kwargs)

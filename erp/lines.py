@@ -30,6 +30,7 @@ from erp.services import DomainError, NotFound, ValidationError
 from erp.services.catalog import find_product
 from erp.web import (apply_field_errors, confirmation, is_htmx, redirect_after_post, render,
                      render_block)
+from erp.i18n import _
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ class LineEditor:
         doc = scoped_get_or_404(self.model, doc_id)
         back = url_for(self.detail, **{self.doc_key: doc_id})
         if not self.can_edit(doc, current_user):
-            flash(f"The lines of {doc} can no longer be changed.", "warning")
+            flash(_('The lines of %(doc)s can no longer be changed.', doc=doc), "warning")
             return redirect_after_post(back)
         line = scoped_get_or_404(self.line_model, line_id)
         item = getattr(line, "component", None) or getattr(line, "product", None)

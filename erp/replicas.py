@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 
 from erp.config import ConfigError
+from erp.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -230,16 +231,15 @@ def _settings(app: Flask) -> list[str]:
         try:
             config[name] = float(config[name])
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{name} must be a number, not {config[name]!r}") from exc
+            raise ConfigError(_('%(name)s must be a number, not %(value)s', name=name, value=repr(config[name]))) from exc
     urls = config["DATABASE_REPLICA_URLS"]
     if isinstance(urls, str):
         urls = [url.strip() for url in urls.split(",") if url.strip()]
     for url in urls:
         if not url.startswith("postgresql"):
-            raise ConfigError(f"DATABASE_REPLICA_URLS: {url.split('@')[-1]!r} is not a "
-                              "PostgreSQL URL (replicas are PostgreSQL streaming standbys)")
+            raise ConfigError(_('DATABASE_REPLICA_URLS: %(value)s is not a PostgreSQL URL (replicas are PostgreSQL streaming standbys)', value=repr(url.split('@')[-1])))
     if urls and not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        raise ConfigError("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL")
+        raise ConfigError(_("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL"))
     return urls
 
 

@@ -46,9 +46,10 @@ from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
 from erp.services import sales as sales_service
 from erp.services import stock as stock_service
+from erp.i18n import _, _l
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
-               description="The ERP's JSON API. Authenticate with a personal API token.")
+               description=_l("The ERP's JSON API. Authenticate with a personal API token."))
 
 
 @bp.errorhandler(DomainError)
@@ -100,11 +101,11 @@ def page_body(spec: ListSpec) -> dict:
     keyset = cursor.supports(spec, params.sort_key)
     if given:
         if not keyset:
-            abort(422, message="This list and sort take page numbers, not a cursor.")
+            abort(422, message=_("This list and sort take page numbers, not a cursor."))
         try:
             stmt = stmt.where(cursor.after(spec, params.sort, given))
         except cursor.BadCursor:
-            abort(422, message="The cursor is not one this list gave for this sort.")
+            abort(422, message=_("The cursor is not one this list gave for this sort."))
     page = spec.page(params, stmt) if not given else paginate(
         stmt.options(*spec.options) if spec.options else stmt, page=1,
         per_page=params.per_page, count=False)
@@ -369,7 +370,7 @@ def salesorder_create(data: dict):
                     for field, messages in error.field_errors.items():
                         errors[f"lines.{index}.{field}"] = messages
             if errors:
-                raise ValidationError("A line has invalid values: see errors.", errors)
+                raise ValidationError(_("A line has invalid values: see errors."), errors)
             return 201, _sales_order_body(order.id)
     return idempotent(run)
 

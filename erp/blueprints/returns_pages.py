@@ -27,17 +27,18 @@ from erp.queries.returns import ReturnKind
 from erp.services import DomainError, ValidationError
 from erp.services import returns as service
 from erp.web import redirect_after_post, render, split_line_errors
+from erp.i18n import _l
 
 
 class ReturnForm(FlaskForm):
     """A new return's header; its quantities are `qty-<line id>` inputs read by the view.
     The warehouse is checked by the service (another company's id gets its message)."""
 
-    return_date = DateField("Return date", validators=[DataRequired("Enter a date.")])
-    warehouse_id = SelectField("Warehouse", validate_choice=False)
-    reason = StringField("Reason", validators=[DataRequired("Say why the goods are returned."),
+    return_date = DateField(_l("Return date"), validators=[DataRequired(_l("Enter a date."))])
+    warehouse_id = SelectField(_l("Warehouse"), validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("Say why the goods are returned.")),
                                                Length(max=REASON_MAX)])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=service.NOTES_MAX)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=service.NOTES_MAX)])
 
 
 def warehouse_choices() -> list[tuple[str, str]]:
@@ -102,9 +103,9 @@ def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
                     flash(str(error), "danger")
                     return redirect_after_post(source_url[0], **source_url[1])
                 else:
-                    done = ("posted: stock moved" if created.status == "posted"
-                            else "saved as a draft")
-                    flash(f"{created.number} {done}.", "success")
+                    flash(_("%(number)s posted: stock moved.", number=created.number)
+                          if created.status == "posted"
+                          else _("%(number)s saved as a draft.", number=created.number), "success")
                     return redirect_after_post(f"{kind.endpoint}_detail", return_id=created.id)
         status = 422 if (form.errors or line_errors) else 200
         return render("returns/form.html", form=form, document=document, lines=lines,

@@ -11,31 +11,32 @@ from erp.extensions import db
 from erp.models.base import ZERO, CompanyScoped, Money, Quantity, choice_label, in_check
 from erp.models.fields import LONG_TEXT, Text as TextField
 from erp.models.money import TaxCode
+from erp.i18n import N_
 
 PRODUCT_KINDS = {
-    "raw_material": "Raw material",
-    "component": "Component",
-    "finished_good": "Finished good",
-    "service": "Service",
+    "raw_material": N_("Raw material"),
+    "component": N_("Component"),
+    "finished_good": N_("Finished good"),
+    "service": N_("Service"),
 }
 # how a product's stock is identified: every movement of a tracked product names its lot
 # (a batch, with an optional expiry) or its serial number (one unit each)
 TRACKING = {
-    "none": "Not tracked",
-    "lot": "By lot (batch)",
-    "serial": "By serial number",
+    "none": N_("Not tracked"),
+    "lot": N_("By lot (batch)"),
+    "serial": N_("By serial number"),
 }
 UNITS = ["pcs", "kg", "g", "t", "l", "ml", "m", "m2", "m3", "h", "box", "set"]
 
 
 CATEGORY_TEXT = {
-    "name": TextField(120, required="Enter a name."),
+    "name": TextField(120, required=N_("Enter a name.")),
     "description": TextField(LONG_TEXT, long=True),
 }
 
 PRODUCT_TEXT = {
-    "sku": TextField(64, required="Enter a SKU."),
-    "name": TextField(200, required="Enter a name."),
+    "sku": TextField(64, required=N_("Enter a SKU.")),
+    "name": TextField(200, required=N_("Enter a name.")),
     "barcode": TextField(64),
     "description": TextField(LONG_TEXT, long=True),
 }
@@ -58,7 +59,7 @@ class Category(CompanyScoped, db.Model):
 
 
 SUPPLIER_TEXT = {
-    "name": TextField(200, required="Enter a name."),
+    "name": TextField(200, required=N_("Enter a name.")),
     "contact_person": TextField(200),
     "email": TextField(254),
     "phone": TextField(50),

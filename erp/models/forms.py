@@ -26,41 +26,42 @@ from erp.models.core import User
 from erp.models.production import WorkOrder
 from erp.models.quality import QualityInspection
 from erp.models.fields import Text as TextField
+from erp.i18n import N_
 
 FIELD_KINDS = {
-    "text": "Short text",
-    "long_text": "Long text",
-    "number": "Whole number",
-    "decimal": "Decimal number",
-    "date": "Date",
-    "yes_no": "Yes / no",
-    "choice": "One of a list",
-    "choices": "Several of a list",
-    "product": "Product",
-    "customer": "Customer",
-    "supplier": "Supplier",
-    "employee": "Employee",
-    "photo": "Photo",
-    "file": "File (image or PDF)",
-    "section": "Section heading",
+    "text": N_("Short text"),
+    "long_text": N_("Long text"),
+    "number": N_("Whole number"),
+    "decimal": N_("Decimal number"),
+    "date": N_("Date"),
+    "yes_no": N_("Yes / no"),
+    "choice": N_("One of a list"),
+    "choices": N_("Several of a list"),
+    "product": N_("Product"),
+    "customer": N_("Customer"),
+    "supplier": N_("Supplier"),
+    "employee": N_("Employee"),
+    "photo": N_("Photo"),
+    "file": N_("File (image or PDF)"),
+    "section": N_("Section heading"),
 }
 NUMBER_KINDS = ("number", "decimal")
 LIST_KINDS = ("choice", "choices")
 RECORD_KINDS = ("product", "customer", "supplier", "employee")
 # an uploaded file, kept in the database (a tenant leaves whole; every app host serves it):
 # the content types each kind accepts, recognised by the file's first bytes
-FILE_KINDS = {"photo": ("image/png", "image/jpeg", "image/webp"),
-              "file": ("image/png", "image/jpeg", "image/webp", "application/pdf")}
+FILE_KINDS = {"photo": (N_("image/png"), "image/jpeg", "image/webp"),
+              "file": (N_("image/png"), "image/jpeg", "image/webp", "application/pdf")}
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 FILE_NAME_MAX = 200
-SUBMISSION_STATUSES = {"draft": "Draft", "submitted": "Submitted"}
+SUBMISSION_STATUSES = {"draft": N_("Draft"), "submitted": N_("Submitted")}
 
 FORM_TEXT = {
-    "name": TextField(200, required="Enter a name."),
+    "name": TextField(200, required=N_("Enter a name.")),
     "description": TextField(2000, long=True),
 }
 FIELD_TEXT = {
-    "label": TextField(200, required="Enter a label."),
+    "label": TextField(200, required=N_("Enter a label.")),
     "help": TextField(500),
     "unit": TextField(20),
     "condition_value": TextField(200),

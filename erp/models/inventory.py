@@ -18,25 +18,26 @@ from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choic
 from erp.models.catalog import Product
 from erp.models.fields import LONG_TEXT, Text as TextField
 from erp.models.core import User
+from erp.i18n import N_
 
 MOVEMENT_KINDS = {
-    "receipt": "Receipt",
-    "issue": "Issue",
-    "transfer_in": "Transfer in",
-    "transfer_out": "Transfer out",
-    "adjustment": "Adjustment",
-    "purchase_receipt": "Purchase receipt",
-    "sales_shipment": "Sales shipment",
-    "production_consume": "Production consumption",
-    "production_output": "Production output",
-    "sales_return": "Sales return",
-    "purchase_return": "Purchase return",
+    "receipt": N_("Receipt"),
+    "issue": N_("Issue"),
+    "transfer_in": N_("Transfer in"),
+    "transfer_out": N_("Transfer out"),
+    "adjustment": N_("Adjustment"),
+    "purchase_receipt": N_("Purchase receipt"),
+    "sales_shipment": N_("Sales shipment"),
+    "production_consume": N_("Production consumption"),
+    "production_output": N_("Production output"),
+    "sales_return": N_("Sales return"),
+    "purchase_return": N_("Purchase return"),
 }
 
 
 WAREHOUSE_TEXT = {
-    "code": TextField(20, required="Enter a code."),
-    "name": TextField(120, required="Enter a name."),
+    "code": TextField(20, required=N_("Enter a code.")),
+    "name": TextField(120, required=N_("Enter a name.")),
     "address": TextField(LONG_TEXT, long=True),
 }
 

@@ -23,25 +23,26 @@ from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.sales import (Customer, PricedLine, RateTax, SalesOrder, SalesOrderItem,
                               tax_by_rate)
+from erp.i18n import N_
 
-INVOICE_STATUSES = {"draft": "Draft", "issued": "Issued", "partly_paid": "Partly paid",
-                    "paid": "Paid", "cancelled": "Cancelled"}
+INVOICE_STATUSES = {"draft": N_("Draft"), "issued": N_("Issued"), "partly_paid": N_("Partly paid"),
+                    "paid": N_("Paid"), "cancelled": N_("Cancelled")}
 INVOICE_BADGES = {"draft": "secondary", "issued": "primary", "partly_paid": "info",
                   "paid": "success", "cancelled": "dark"}
 # invoices the customer still owes (part of)
 OPEN_INVOICE_STATUSES = ("issued", "partly_paid")
 
 INVOICE_FLOW = Workflow(
-    noun="invoice", states=INVOICE_STATUSES, badges=INVOICE_BADGES,
+    noun=N_("invoice"), states=INVOICE_STATUSES, badges=INVOICE_BADGES,
     endpoint="money.invoice", id_arg="invoice_id", edits={"draft": "staff"},
     actions=[
         Action("issue", ("draft",), "issued", "manager", "Issue", "issue_invoice",
-               done="{number} issued.", verb="issued",
-               confirm="Issue {number}? It gets its invoice number and can no longer be "
-                       "changed."),
+               done=N_("{number} issued."), verb=N_("issued"),
+               confirm=N_("Issue {number}? It gets its invoice number and can no longer be "
+                       "changed.")),
         Action("cancel", ("draft",), "cancelled", "staff", "Cancel invoice",
-               "cancel_invoice", done="{number} cancelled.", verb="cancelled",
-               confirm="Cancel {number}? What it invoices can be invoiced again.",
+               "cancel_invoice", done=N_("{number} cancelled."), verb=N_("cancelled"),
+               confirm=N_("Cancel {number}? What it invoices can be invoiced again."),
                style="btn btn-outline-danger"),
     ])
 
@@ -163,20 +164,20 @@ class InvoiceLine(PricedLine, CompanyScoped, db.Model):
 
 # --- credit notes: what an issued invoice no longer asks for -------------------------------
 
-CREDIT_NOTE_STATUSES = {"draft": "Draft", "issued": "Issued", "cancelled": "Cancelled"}
+CREDIT_NOTE_STATUSES = {"draft": N_("Draft"), "issued": N_("Issued"), "cancelled": N_("Cancelled")}
 CREDIT_NOTE_BADGES = {"draft": "secondary", "issued": "success", "cancelled": "dark"}
 
 CREDIT_NOTE_FLOW = Workflow(
-    noun="credit note", states=CREDIT_NOTE_STATUSES, badges=CREDIT_NOTE_BADGES,
+    noun=N_("credit note"), states=CREDIT_NOTE_STATUSES, badges=CREDIT_NOTE_BADGES,
     endpoint="money.credit_note", id_arg="credit_note_id",
     actions=[
         Action("issue", ("draft",), "issued", "manager", "Issue", "issue_credit_note",
-               done="{number} issued: the invoice asks for that much less.", verb="issued",
-               confirm="Issue {number}? It gets its number and reduces what the customer "
-                       "owes; this cannot be undone."),
+               done=N_("{number} issued: the invoice asks for that much less."), verb=N_("issued"),
+               confirm=N_("Issue {number}? It gets its number and reduces what the customer "
+                       "owes; this cannot be undone.")),
         Action("cancel", ("draft",), "cancelled", "staff", "Cancel credit note",
-               "cancel_credit_note", done="{number} cancelled.", verb="cancelled",
-               confirm="Cancel {number}?", style="btn btn-outline-danger"),
+               "cancel_credit_note", done=N_("{number} cancelled."), verb=N_("cancelled"),
+               confirm=N_("Cancel {number}?"), style="btn btn-outline-danger"),
     ])
 
 
@@ -257,20 +258,20 @@ class CreditNoteLine(PricedLine, CompanyScoped, db.Model):
 
 # --- customer payments --------------------------------------------------------------------
 
-PAYMENT_STATUSES = {"recorded": "Recorded", "reversed": "Reversed"}
+PAYMENT_STATUSES = {"recorded": N_("Recorded"), "reversed": N_("Reversed")}
 PAYMENT_BADGES = {"recorded": "success", "reversed": "dark"}
-PAYMENT_METHODS = {"bank_transfer": "Bank transfer", "cash": "Cash", "card": "Card",
-                   "cheque": "Cheque", "other": "Other"}
+PAYMENT_METHODS = {"bank_transfer": N_("Bank transfer"), "cash": N_("Cash"), "card": N_("Card"),
+                   "cheque": N_("Cheque"), "other": N_("Other")}
 
 PAYMENT_FLOW = Workflow(
-    noun="payment", states=PAYMENT_STATUSES, badges=PAYMENT_BADGES,
+    noun=N_("payment"), states=PAYMENT_STATUSES, badges=PAYMENT_BADGES,
     endpoint="money.payment", id_arg="payment_id",
     actions=[
         Action("reverse", ("recorded",), "reversed", "manager", "Reverse payment",
-               "reverse_payment", done="{number} reversed: its invoices are open again.",
-               verb="reversed", style="btn btn-outline-danger",
-               confirm="Reverse {number}? What it paid on its invoices is owed again; the "
-                       "payment stays in the records as reversed."),
+               "reverse_payment", done=N_("{number} reversed: its invoices are open again."),
+               verb=N_("reversed"), style="btn btn-outline-danger",
+               confirm=N_("Reverse {number}? What it paid on its invoices is owed again; the "
+                       "payment stays in the records as reversed.")),
     ])
 
 
@@ -313,7 +314,9 @@ class Payment(Document, CompanyScoped, db.Model):
 
     @property
     def method_label(self) -> str:
-        return PAYMENT_METHODS.get(self.method, self.method)
+        from erp.i18n import gettext
+
+        return gettext(PAYMENT_METHODS[self.method]) if self.method in PAYMENT_METHODS else self.method
 
     @property
     def unallocated(self) -> Decimal:

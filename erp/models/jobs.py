@@ -19,12 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.extensions import db
 from erp.models.base import AwareDateTime, CompanyScoped, choice_label, in_check
 from erp.models.core import User
+from erp.i18n import N_
 
-JOB_STATUSES = {"queued": "Queued", "running": "Running", "retrying": "Waiting to retry",
-                "done": "Done", "failed": "Failed"}
+JOB_STATUSES = {"queued": N_("Queued"), "running": N_("Running"), "retrying": N_("Waiting to retry"),
+                "done": N_("Done"), "failed": N_("Failed")}
 JOB_BADGES = {"queued": "secondary", "running": "info", "retrying": "warning",
               "done": "success", "failed": "danger"}
-JOB_KINDS = {"export": "CSV export", "import": "CSV import", "email": "E-mail"}
+JOB_KINDS = {"export": N_("CSV export"), "import": N_("CSV import"), "email": N_("E-mail")}
 
 
 class Job(CompanyScoped, db.Model):
@@ -76,8 +77,8 @@ class Job(CompanyScoped, db.Model):
         return min(100, int(self.done * 100 / self.total))
 
 
-DELIVERY_STATUSES = {"pending": "Pending", "retrying": "Waiting to retry",
-                     "delivered": "Delivered", "failed": "Failed"}
+DELIVERY_STATUSES = {"pending": N_("Pending"), "retrying": N_("Waiting to retry"),
+                     "delivered": N_("Delivered"), "failed": N_("Failed")}
 DELIVERY_BADGES = {"pending": "secondary", "retrying": "warning", "delivered": "success",
                    "failed": "danger"}
 

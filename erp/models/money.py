@@ -17,14 +17,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from erp.extensions import db
 from erp.models.base import ZERO, CompanyScoped, Rate, TimestampMixin, choice_label, in_check
 from erp.models.fields import Text as TextField
+from erp.i18n import N_
 
-TAX_CODE_TEXT = {"name": TextField(60, required="Enter a name.")}
-PAYMENT_TERMS_TEXT = {"name": TextField(60, required="Enter a name.")}
+TAX_CODE_TEXT = {"name": TextField(60, required=N_("Enter a name."))}
+PAYMENT_TERMS_TEXT = {"name": TextField(60, required=N_("Enter a name."))}
 
 TERMS_KINDS = {
-    "net": "Net: n days after the invoice date",
-    "receipt": "Due on receipt",
-    "end_of_month": "n days after the end of the invoice's month",
+    "net": N_("Net: n days after the invoice date"),
+    "receipt": N_("Due on receipt"),
+    "end_of_month": N_("n days after the end of the invoice's month"),
 }
 MAX_TERM_DAYS = 365
 

@@ -22,39 +22,40 @@ from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
+from erp.i18n import N_
 
 ORDER_STATUSES = {
-    "planned": "Planned",
-    "in_progress": "In progress",
-    "done": "Done",
-    "cancelled": "Cancelled",
+    "planned": N_("Planned"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+    "cancelled": N_("Cancelled"),
 }
 OPEN_STATUSES = ("planned", "in_progress")  # work still to do: cancel, override, add steps
 STATUS_BADGES = {"planned": "secondary", "in_progress": "primary", "done": "success",
                  "cancelled": "dark"}
-WORK_ORDER_STATUSES = {"open": "Open", "in_progress": "In progress", "done": "Done"}
+WORK_ORDER_STATUSES = {"open": N_("Open"), "in_progress": N_("In progress"), "done": N_("Done")}
 WORK_ORDER_BADGES = {"open": "secondary", "in_progress": "primary", "done": "success"}
 
 PRODUCTION_ORDER_FLOW = Workflow(
-    noun="order", states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="production.order",
+    noun=N_("order"), states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="production.order",
     actions=[
         Action("start", ("planned",), "in_progress", "manager", "Start", "start_order",
-               done="{number} started: components reserved.", verb="started",
-               confirm="Start {number}? Its components will be reserved."),
+               done=N_("{number} started: components reserved."), verb=N_("started"),
+               confirm=N_("Start {number}? Its components will be reserved.")),
         Action("complete", ("in_progress",), "done", "manager", "Complete", "complete_order",
-               done="{number} done: components consumed, product in stock at their cost.",
-               refused="only an order in progress can be completed",
-               confirm="Complete {number}? Components are consumed and the product goes "
-                       "into stock at their cost. Every work order must be done.",
+               done=N_("{number} done: components consumed, product in stock at their cost."),
+               refused=N_("only an order in progress can be completed"),
+               confirm=N_("Complete {number}? Components are consumed and the product goes "
+                       "into stock at their cost. Every work order must be done."),
                style="btn btn-success"),
         Action("cancel", OPEN_STATUSES, "cancelled", "manager", "Cancel order", "cancel_order",
-               done="{number} cancelled.", verb="cancelled",
-               confirm="Cancel {number}? Reservations are released.",
+               done=N_("{number} cancelled."), verb=N_("cancelled"),
+               confirm=N_("Cancel {number}? Reservations are released."),
                style="btn btn-outline-danger"),
         # a manager lets the order be completed despite a failed inspection: a form with a
         # reason, in the page's quality section
         Action("override", OPEN_STATUSES, None, "manager", "Override failed inspection",
-               "override_quality", verb="overridden", button=False),
+               "override_quality", verb=N_("overridden"), button=False),
     ])
 
 
@@ -70,16 +71,16 @@ def _order_open(work_order) -> str | None:
 # A step may be reopened, and done straight from open: every move between states is a step,
 # and only while its production order is open (planned or in progress).
 WORK_ORDER_FLOW = Workflow(
-    noun="work order", states=WORK_ORDER_STATUSES, badges=WORK_ORDER_BADGES,
+    noun=N_("work order"), states=WORK_ORDER_STATUSES, badges=WORK_ORDER_BADGES,
     endpoint="production.workorder", id_arg="work_order_id",
     actions=[
         Action("start", ("open", "done"), "in_progress", "staff", "Start", "start_work_order",
-               done="{number}: in progress.", verb="started", guard=_order_open),
+               done=N_("{number}: in progress."), verb=N_("started"), guard=_order_open),
         Action("finish", ("open", "in_progress"), "done", "staff", "Done", "finish_work_order",
-               done="{number}: done.", verb="finished", style="btn btn-success",
+               done=N_("{number}: done."), verb=N_("finished"), style="btn btn-success",
                guard=_order_open),
         Action("reopen", ("in_progress", "done"), "open", "staff", "Reopen", "reopen_work_order",
-               done="{number}: open.", verb="reopened", style="btn btn-outline-secondary",
+               done=N_("{number}: open."), verb=N_("reopened"), style="btn btn-outline-secondary",
                guard=_order_open),
     ])
 

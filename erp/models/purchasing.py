@@ -23,14 +23,15 @@ from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity
 from erp.models.catalog import Product, Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
+from erp.i18n import N_
 
 PO_STATUSES = {
-    "draft": "Draft",
-    "ordered": "Ordered",
-    "partially_received": "Partially received",
-    "received": "Received",
-    "closed": "Closed short",
-    "cancelled": "Cancelled",
+    "draft": N_("Draft"),
+    "ordered": N_("Ordered"),
+    "partially_received": N_("Partially received"),
+    "received": N_("Received"),
+    "closed": N_("Closed short"),
+    "cancelled": N_("Cancelled"),
 }
 # Orders whose unreceived quantity still counts as "on order" (for reordering); a closed
 # (short) order's rest is not expected any more.
@@ -40,7 +41,7 @@ STATUS_BADGES = {"draft": "secondary", "ordered": "primary", "partially_received
                  "received": "success", "closed": "warning", "cancelled": "dark"}
 
 PURCHASE_ORDER_FLOW = Workflow(
-    noun="purchase order", states=PO_STATUSES, badges=STATUS_BADGES,
+    noun=N_("purchase order"), states=PO_STATUSES, badges=STATUS_BADGES,
     endpoint="purchasing.order",
     # staff write a draft; once it went to the supplier a manager amends what is still
     # open (the service keeps received quantities: erp.services.purchasing)
@@ -48,23 +49,23 @@ PURCHASE_ORDER_FLOW = Workflow(
     actions=[
         # a repeated place or cancel is refused (as it always was), not a silent no-op
         Action("place", ("draft",), "ordered", "manager", "Place order", "place_order",
-               done="{number} ordered.", verb="ordered", replay=False,
-               confirm="Place {number} with the supplier? From then on only a manager "
-                       "can change its lines."),
+               done=N_("{number} ordered."), verb=N_("ordered"), replay=False,
+               confirm=N_("Place {number} with the supplier? From then on only a manager "
+                       "can change its lines.")),
         # a receipt leads to partially_received or received: the service decides
         Action("receive", RECEIVABLE_STATUSES, None, "staff", "Receive goods", "receive",
-               verb="received", style="btn btn-success", page=True),
+               verb=N_("received"), style="btn btn-success", page=True),
         Action("cancel", ("draft", "ordered"), "cancelled", "manager", "Cancel order",
-               "cancel_order", done="{number} cancelled.", verb="cancelled",
-               confirm="Cancel {number}? This cannot be undone.",
+               "cancel_order", done=N_("{number} cancelled."), verb=N_("cancelled"),
+               confirm=N_("Cancel {number}? This cannot be undone."),
                style="btn btn-outline-danger", replay=False),
         # a partial delivery is all that will come: the rest stops counting as on order.
         # Not from ordered: with nothing received, cancelling says the same thing.
         Action("close", ("partially_received",), "closed", "manager", "Close short",
-               "close_order", done="{number} closed short: the rest is no longer expected.",
-               verb="closed short",
-               confirm="Close {number} short? The quantities not yet received will no longer "
-                       "be expected. This cannot be undone.",
+               "close_order", done=N_("{number} closed short: the rest is no longer expected."),
+               verb=N_("closed short"),
+               confirm=N_("Close {number} short? The quantities not yet received will no longer "
+                       "be expected. This cannot be undone."),
                style="btn btn-outline-warning", replay=False),
     ])
 

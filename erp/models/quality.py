@@ -19,8 +19,9 @@ from erp.models.base import CompanyScoped, choice_label, in_check
 from erp.models.catalog import Product
 from erp.models.core import User
 from erp.models.production import ProductionOrder
+from erp.i18n import N_
 
-RESULTS = {"pass": "Pass", "fail": "Fail"}
+RESULTS = {"pass": N_("Pass"), "fail": N_("Fail")}
 
 
 class QualityInspection(CompanyScoped, db.Model):

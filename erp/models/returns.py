@@ -22,8 +22,9 @@ from erp.models.core import User
 from erp.models.inventory import Warehouse
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, DeliveryNote, DeliveryNoteLine
+from erp.i18n import N_
 
-RETURN_STATUSES = {"draft": "Draft", "posted": "Posted", "cancelled": "Cancelled"}
+RETURN_STATUSES = {"draft": N_("Draft"), "posted": N_("Posted"), "cancelled": N_("Cancelled")}
 RETURN_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dark"}
 REASON_MAX = 300
 
@@ -31,15 +32,15 @@ REASON_MAX = 300
 def _flow(endpoint: str, post_service: str, cancel_service: str, moves: str) -> Workflow:
     """draft -> posted / cancelled; a staff member drafts, a manager posts and cancels."""
     return Workflow(
-        noun="return", states=RETURN_STATUSES, badges=RETURN_BADGES, endpoint=endpoint,
+        noun=N_("return"), states=RETURN_STATUSES, badges=RETURN_BADGES, endpoint=endpoint,
         id_arg="return_id",
         actions=[
             Action("post", ("draft",), "posted", "manager", "Post", post_service,
-                   done=f"{{number}} posted: {moves}.", verb="posted",
+                   done=f"{{number}} posted: {moves}.", verb=N_("posted"),
                    confirm=f"Post {{number}}? {moves.capitalize()}; this cannot be undone."),
             Action("cancel", ("draft",), "cancelled", "manager", "Cancel return",
-                   cancel_service, done="{number} cancelled.", verb="cancelled",
-                   confirm="Cancel {number}? No stock moved with it.",
+                   cancel_service, done=N_("{number} cancelled."), verb=N_("cancelled"),
+                   confirm=N_("Cancel {number}? No stock moved with it."),
                    style="btn btn-outline-danger"),
         ])
 

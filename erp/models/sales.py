@@ -23,15 +23,16 @@ from erp.models.core import Company, User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
 from erp.models.money import PaymentTerms
+from erp.i18n import N_
 
 ORDER_STATUSES = {
-    "draft": "Draft",
-    "confirmed": "Confirmed",
-    "partly_shipped": "Partly shipped",
-    "shipped": "Shipped",
-    "closed": "Closed short",
-    "invoiced": "Invoiced",
-    "cancelled": "Cancelled",
+    "draft": N_("Draft"),
+    "confirmed": N_("Confirmed"),
+    "partly_shipped": N_("Partly shipped"),
+    "shipped": N_("Shipped"),
+    "closed": N_("Closed short"),
+    "invoiced": N_("Invoiced"),
+    "cancelled": N_("Cancelled"),
 }
 OPEN_STATUSES = ("draft", "confirmed", "partly_shipped")
 # orders that hold a reservation for what is left to ship, and may be delivered
@@ -47,8 +48,8 @@ STATUS_BADGES = {"draft": "secondary", "confirmed": "primary", "partly_shipped":
 # orders whose shipped goods may be invoiced
 INVOICEABLE_STATUSES = ("partly_shipped", "shipped", "closed")
 # what the order's printout is, by status: a draft is an offer, a cancelled order binds nobody
-PRINT_TITLES = {"draft": "Quotation", "cancelled": "Cancelled order"}
-PRINT_TITLE = "Order confirmation"
+PRINT_TITLES = {"draft": N_("Quotation"), "cancelled": N_("Cancelled order")}
+PRINT_TITLE = N_("Order confirmation")
 
 
 ADDRESS_MAX = 2000
@@ -93,43 +94,43 @@ class Customer(CompanyScoped, db.Model):
 
 
 SALES_ORDER_FLOW = Workflow(
-    noun="order", states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="sales.order",
+    noun=N_("order"), states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="sales.order",
     actions=[
         Action("confirm", ("draft",), "confirmed", "manager", "Confirm", "confirm_order",
-               done="{number} confirmed: stock reserved.", verb="confirmed",
-               confirm="Confirm {number}? Its stock is reserved and its lines can no longer "
-                       "be changed."),
+               done=N_("{number} confirmed: stock reserved."), verb=N_("confirmed"),
+               confirm=N_("Confirm {number}? Its stock is reserved and its lines can no longer "
+                       "be changed.")),
         # offered on the order's page when the order takes its customer over the credit limit
         Action("confirm_over_limit", ("draft",), "confirmed", "manager",
                "Confirm over the credit limit", "confirm_order_over_credit_limit",
-               done="{number} confirmed over the credit limit: stock reserved.",
-               verb="confirmed", style="btn btn-warning", button=False,
-               confirm="Confirm {number} although it takes the customer over the credit "
-                       "limit? The override is recorded in the history."),
+               done=N_("{number} confirmed over the credit limit: stock reserved."),
+               verb=N_("confirmed"), style="btn btn-warning", button=False,
+               confirm=N_("Confirm {number} although it takes the customer over the credit "
+                       "limit? The override is recorded in the history.")),
         # a delivery note for part of the lines (its own page); posting it ships the order
         # partly or whole (erp.services.deliveries)
         Action("deliver", DELIVERABLE_STATUSES, None, "staff", "New delivery",
-               "create_delivery", verb="delivered", style="btn btn-success", page=True),
+               "create_delivery", verb=N_("delivered"), style="btn btn-success", page=True),
         # one click: a delivery of everything left, posted at once
         Action("ship", DELIVERABLE_STATUSES, "shipped", "manager", "Ship all", "ship_order",
-               done="{number} shipped: stock issued.", verb="shipped",
-               confirm="Ship {number}? A delivery note of everything left to ship is posted "
-                       "and its stock leaves the warehouse; this cannot be undone."),
+               done=N_("{number} shipped: stock issued."), verb=N_("shipped"),
+               confirm=N_("Ship {number}? A delivery note of everything left to ship is posted "
+                       "and its stock leaves the warehouse; this cannot be undone.")),
         # a partial delivery is all the customer gets: the rest's reservation is released
         Action("close", ("partly_shipped",), "closed", "manager", "Close short",
-               "close_order", done="{number} closed short: the rest is released.",
-               verb="closed short", replay=False, style="btn btn-outline-warning",
-               confirm="Close {number} short? What is left to ship is no longer reserved "
-                       "and will not be delivered. This cannot be undone."),
+               "close_order", done=N_("{number} closed short: the rest is released."),
+               verb=N_("closed short"), replay=False, style="btn btn-outline-warning",
+               confirm=N_("Close {number} short? What is left to ship is no longer reserved "
+                       "and will not be delivered. This cannot be undone.")),
         # a draft invoice of what was shipped and is not invoiced yet (its own page asks
         # first); the order is invoiced once an issued invoice covers all it shipped
         Action("invoice", INVOICEABLE_STATUSES, None, "staff", "Create invoice",
-               "create_invoice_from_order", verb="invoiced", style="btn btn-success",
+               "create_invoice_from_order", verb=N_("invoiced"), style="btn btn-success",
                page=True, guard=lambda order: None if order.to_invoice else
                f"Everything {order.number} shipped is invoiced already."),
         Action("cancel", ("draft", "confirmed"), "cancelled", "manager", "Cancel order",
-               "cancel_order", done="{number} cancelled.", verb="cancelled",
-               confirm="Cancel {number}? Reserved stock is released.",
+               "cancel_order", done=N_("{number} cancelled."), verb=N_("cancelled"),
+               confirm=N_("Cancel {number}? Reserved stock is released."),
                style="btn btn-outline-danger"),
     ])
 
@@ -202,7 +203,9 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     @property
     def print_title(self) -> str:
         """The title of the order's printout: a quotation, a confirmation or a cancelled order."""
-        return PRINT_TITLES.get(self.status, PRINT_TITLE)
+        from erp.i18n import gettext
+
+        return gettext(PRINT_TITLES.get(self.status, PRINT_TITLE))
 
     def __str__(self) -> str:
         return self.number
@@ -399,19 +402,19 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
 
 # --- delivery notes: what left the warehouse for an order ---------------------------------
 
-DELIVERY_STATUSES = {"draft": "Draft", "posted": "Posted", "cancelled": "Cancelled"}
+DELIVERY_STATUSES = {"draft": N_("Draft"), "posted": N_("Posted"), "cancelled": N_("Cancelled")}
 DELIVERY_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dark"}
 
 DELIVERY_FLOW = Workflow(
-    noun="delivery note", states=DELIVERY_STATUSES, badges=DELIVERY_BADGES,
+    noun=N_("delivery note"), states=DELIVERY_STATUSES, badges=DELIVERY_BADGES,
     endpoint="sales.delivery", id_arg="delivery_id",
     actions=[
         Action("post", ("draft",), "posted", "staff", "Post", "post_delivery",
-               done="{number} posted: stock issued.", verb="posted",
-               confirm="Post {number}? Its stock leaves the warehouse; this cannot be undone."),
+               done=N_("{number} posted: stock issued."), verb=N_("posted"),
+               confirm=N_("Post {number}? Its stock leaves the warehouse; this cannot be undone.")),
         Action("cancel", ("draft",), "cancelled", "staff", "Cancel delivery",
-               "cancel_delivery", done="{number} cancelled.", verb="cancelled",
-               confirm="Cancel {number}? Nothing was shipped with it.",
+               "cancel_delivery", done=N_("{number} cancelled."), verb=N_("cancelled"),
+               confirm=N_("Cancel {number}? Nothing was shipped with it."),
                style="btn btn-outline-danger"),
     ])
 

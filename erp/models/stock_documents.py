@@ -23,8 +23,9 @@ from erp.models.catalog import Category, Product
 from erp.models.core import User
 from erp.models.inventory import Warehouse
 from erp.models.purchasing import plain_number
+from erp.i18n import N_
 
-STOCK_DOC_STATUSES = {"draft": "Draft", "posted": "Posted", "cancelled": "Cancelled"}
+STOCK_DOC_STATUSES = {"draft": N_("Draft"), "posted": N_("Posted"), "cancelled": N_("Cancelled")}
 STOCK_DOC_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dark"}
 NOTES_MAX = 2000
 
@@ -38,11 +39,11 @@ def _flow(noun: str, kind: str, endpoint: str, id_arg: str, moves: str,
         actions=[
             *extra,
             Action("post", ("draft",), "posted", "manager", "Post", f"post_{kind}",
-                   done=f"{{number}} posted: {moves}.", verb="posted",
+                   done=f"{{number}} posted: {moves}.", verb=N_("posted"),
                    confirm=f"Post {{number}}? {moves.capitalize()}; this cannot be undone."),
             Action("cancel", ("draft",), "cancelled", "staff", f"Cancel {noun}",
-                   f"cancel_{kind}", done="{number} cancelled.", verb="cancelled",
-                   confirm="Cancel {number}? No stock moved with it.",
+                   f"cancel_{kind}", done=N_("{number} cancelled."), verb=N_("cancelled"),
+                   confirm=N_("Cancel {number}? No stock moved with it."),
                    style="btn btn-outline-danger"),
         ])
 
@@ -51,9 +52,9 @@ COUNT_FLOW = _flow(
     "count sheet", "count", "inventory.count", "count_id", "every counted difference is adjusted",
     # after stock moved while counting (posting refuses then): expected := on hand now
     Action("refresh", ("draft",), None, "staff", "Update expected", "refresh_count",
-           done="{number}: the expected quantities are the stock now.",
+           done=N_("{number}: the expected quantities are the stock now."),
            style="btn btn-outline-secondary",
-           confirm="Set the expected quantities of {number} to the stock now? The counts stay."))
+           confirm=N_("Set the expected quantities of {number} to the stock now? The counts stay.")))
 TRANSFER_FLOW = _flow("transfer", "transfer", "inventory.transfer", "transfer_id",
                       "the stock moves between the warehouses")
 

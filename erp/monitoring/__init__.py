@@ -23,6 +23,7 @@ from erp.extensions import db
 from erp.monitoring import alerts, cli, database, metrics, timing
 from erp.monitoring.recorder import Recorder
 from erp.monitoring.store import store_for
+from erp.i18n import _
 
 ALERT_CHECK_SECONDS = 30.0
 
@@ -88,14 +89,14 @@ def _settings(app: Flask) -> None:
         try:
             config[name] = float(config[name])
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{name} must be a number, not {config[name]!r}") from exc
+            raise ConfigError(_('%(name)s must be a number, not %(value)s', name=name, value=repr(config[name]))) from exc
     try:
         config["METRICS_ALLOW_NETWORKS"] = metrics.parse_networks(config["METRICS_ALLOW"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
     url = config.get("ALERT_WEBHOOK_URL")
     if url and urlparse(url).scheme not in {"http", "https"}:
-        raise ConfigError(f"ALERT_WEBHOOK_URL must be an http(s) URL, not {url!r}")
+        raise ConfigError(_('ALERT_WEBHOOK_URL must be an http(s) URL, not %(value)s', value=repr(url)))
 
 
 def init_app(app: Flask) -> Monitor:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from erp.i18n import _
 
 PREFIX = "erp-backup-"
 
@@ -24,7 +25,7 @@ class BackupError(RuntimeError):
 
 def _sqlite_path(url) -> Path:
     if not url.database or url.database == ":memory:":
-        raise BackupError("An in-memory SQLite database cannot be backed up.")
+        raise BackupError(_("An in-memory SQLite database cannot be backed up."))
     return Path(url.database)
 
 
@@ -42,7 +43,7 @@ def _tool(name: str) -> str:
     if path is None:
         candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
         if not candidates:
-            raise BackupError(f"{name} is not installed (apt-get install postgresql-client).")
+            raise BackupError(_('%(name)s is not installed (apt-get install postgresql-client).', name=name))
         path = str(candidates[-1])
     return path
 
@@ -71,9 +72,9 @@ def backup(database_url: str, directory: str | Path, *, keep: int | None = None,
                                 env=env, capture_output=True, text=True)
         if result.returncode != 0:
             target.unlink(missing_ok=True)
-            raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+            raise BackupError(_('pg_dump failed: %(value)s', value=result.stderr.strip()))
     else:
-        raise BackupError(f"Backups of {url.get_backend_name()} are not supported.")
+        raise BackupError(_('Backups of %(value)s are not supported.', value=url.get_backend_name()))
     if keep is not None:
         rotate(directory, keep)
     return target
@@ -82,7 +83,7 @@ def backup(database_url: str, directory: str | Path, *, keep: int | None = None,
 def rotate(directory: Path, keep: int) -> list[Path]:
     """Delete all but the newest `keep` backups in `directory`; return what was deleted."""
     if keep < 1:
-        raise BackupError("--keep must be at least 1.")
+        raise BackupError(_("--keep must be at least 1."))
     backups = sorted(p for p in Path(directory).glob(f"{PREFIX}*") if p.is_file())
     old = backups[:-keep]
     for path in old:
@@ -95,10 +96,10 @@ def restore(database_url: str, file: str | Path) -> None:
     url = make_url(database_url)
     file = Path(file)
     if not file.is_file():
-        raise BackupError(f"No backup file at {file}.")
+        raise BackupError(_('No backup file at %(file)s.', file=file))
     if url.get_backend_name() == "sqlite":
         if file.suffix != ".sqlite3":
-            raise BackupError("This is not a SQLite backup (.sqlite3).")
+            raise BackupError(_("This is not a SQLite backup (.sqlite3)."))
         source = sqlite3.connect(file)
         destination = sqlite3.connect(_sqlite_path(url))
         try:
@@ -108,12 +109,12 @@ def restore(database_url: str, file: str | Path) -> None:
             source.close()
     elif url.get_backend_name() == "postgresql":
         if file.suffix != ".pgdump":
-            raise BackupError("This is not a PostgreSQL backup (.pgdump).")
+            raise BackupError(_("This is not a PostgreSQL backup (.pgdump)."))
         args, env = _pg_args(url)
         result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
                                  "--single-transaction", "--exit-on-error", *args, str(file)],
                                 env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+            raise BackupError(_('pg_restore failed: %(value)s', value=result.stderr.strip()))
     else:
-        raise BackupError(f"Restores of {url.get_backend_name()} are not supported.")
+        raise BackupError(_('Restores of %(value)s are not supported.', value=url.get_backend_name()))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy import MetaData, create_engine, func, select
 from sqlalchemy.engine import Engine
+from erp.i18n import _
 
 BATCH = 2000
 
@@ -28,11 +29,10 @@ def copy_data(source: Engine, target_url: str, metadata: MetaData,
             existing = set(target.dialect.get_table_names(check))
             missing = [t.name for t in metadata.sorted_tables if t.name not in existing]
             if missing:
-                raise CopyError("The target is not migrated (missing tables: "
-                                f"{', '.join(missing[:5])}). Run flask db upgrade against it first.")
+                raise CopyError(_('The target is not migrated (missing tables: %(value)s). Run flask db upgrade against it first.', value=', '.join(missing[:5])))
             for table in metadata.sorted_tables:
                 if check.execute(select(func.count()).select_from(table)).scalar():
-                    raise CopyError(f"The target is not empty (table {table.name} has rows).")
+                    raise CopyError(_('The target is not empty (table %(name)s has rows).', name=table.name))
         with source.connect() as src, target.begin() as dst:
             for table in metadata.sorted_tables:
                 rows = src.execute(select(table).order_by(*table.primary_key.columns))

@@ -20,6 +20,7 @@ from erp.models.base import ZERO
 from erp.models.catalog import low_stock
 from erp.parsing import parse_date
 from erp.queries.search import product_matches
+from erp.i18n import _
 
 CHOICE_LIMIT = 200  # warehouses in a select; a company has a handful
 
@@ -263,9 +264,9 @@ def movement_problems(params) -> list[str]:
     problems = []
     text = params.filters.get("product", "")
     if text and movement_product(text) is None:
-        problems.append(f"No product {text!r}: showing all products.")
+        problems.append(_('No product %(value)s: showing all products.', value=repr(text)))
     for name, label in (("date_from", "From"), ("date_to", "To")):
         value = params.filters.get(name, "")
         if value and parse_date(value) is None:
-            problems.append(f"{label} date {value!r} is not a date (YYYY-MM-DD): ignored.")
+            problems.append(_('%(label)s date %(value)s is not a date (YYYY-MM-DD): ignored.', label=label, value=repr(value)))
     return problems

@@ -55,7 +55,7 @@ def create_token(*, company_id: int, user: User, name: str, read_only: bool = Fa
             ApiToken.revoked_at.is_(None))).all())
         if count >= MAX_TOKENS_PER_USER:
             errors.setdefault("name", []).append(
-                f"You have {MAX_TOKENS_PER_USER} tokens: revoke one you no longer use first.")
+                _('You have %(MAX_TOKENS_PER_USER)s tokens: revoke one you no longer use first.', MAX_TOKENS_PER_USER=MAX_TOKENS_PER_USER))
         if errors:
             raise ValidationError(field_errors=errors)
         secret = PREFIX + secrets.token_urlsafe(30)

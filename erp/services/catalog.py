@@ -26,6 +26,7 @@ from erp.services import (DomainError, NotFound, PermissionDenied, ValidationErr
                           audit, pickers)
 from erp.services import validation
 from erp.services.validation import clean_texts
+from erp.i18n import _
 
 # ASCII digits, at most 18 (\d would take "²" and "١", which int() refuses or maps; more
 # digits than a BIGINT holds overflow SQLite's driver)
@@ -86,7 +87,7 @@ def _reference_id(values: dict, name: str, errors: dict, model, company_id: int,
 def _get(model, company_id: int, record_id: int, what: str):
     record = validation.company_record(model, company_id, record_id)
     if record is None:
-        raise NotFound(f"No such {what}.")
+        raise NotFound(_('No such %(what)s.', what=what))
     return record
 
 
@@ -108,8 +109,7 @@ def _delete(record, *, company_id: int, user: User | None, record_type: str, lab
                          record_type=record_type, record_id=record_id,
                          summary=f"Deleted {record_type} {label}")
     except IntegrityError:
-        raise InUse(f"{label} is in use by other records and cannot be deleted. "
-                    "Deactivate it instead.") from None
+        raise InUse(_('%(label)s is in use by other records and cannot be deleted. Deactivate it instead.', label=label)) from None
 
 
 def _set_active(record, active: bool, *, company_id: int, user: User | None,
@@ -155,7 +155,7 @@ def _locked_product(company_id: int, product_id: int) -> Product:
         select(Product).where(Product.id == product_id, Product.company_id == company_id)
         .with_for_update().execution_options(populate_existing=True))
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     return product
 
 
@@ -208,16 +208,16 @@ def _product_values(company_id: int, values: dict, *, product_id: int | None = N
     if "tracking" in values:  # left out (an import, the API): unchanged
         clean["tracking"] = values.get("tracking") or "none"
         if clean["tracking"] not in TRACKING:
-            errors.setdefault("tracking", []).append("Choose how the product is tracked.")
+            errors.setdefault("tracking", []).append(_("Choose how the product is tracked."))
         elif clean["tracking"] != "none" and values.get("kind") == "service":
-            errors.setdefault("tracking", []).append("A service carries no stock to track.")
+            errors.setdefault("tracking", []).append(_("A service carries no stock to track."))
     kind = values.get("kind") or "finished_good"
     if kind not in PRODUCT_KINDS:
-        errors.setdefault("kind", []).append("Choose a kind.")
+        errors.setdefault("kind", []).append(_("Choose a kind."))
     clean["kind"] = kind
     unit = values.get("unit") or "pcs"
     if unit not in UNITS:
-        errors.setdefault("unit", []).append("Choose a unit.")
+        errors.setdefault("unit", []).append(_("Choose a unit."))
     clean["unit"] = unit
     if clean["sku"] and "sku" not in errors:
         stmt = select(Product.id).where(Product.company_id == company_id,
@@ -225,7 +225,7 @@ def _product_values(company_id: int, values: dict, *, product_id: int | None = N
         if product_id is not None:
             stmt = stmt.where(Product.id != product_id)
         if db.session.scalar(stmt) is not None:
-            errors.setdefault("sku", []).append(f"SKU {clean['sku']} is taken.")
+            errors.setdefault("sku", []).append(_('SKU %(value)s is taken.', value=clean['sku']))
     if clean.get("barcode") and "barcode" not in errors:
         _check_barcode(company_id, clean["barcode"], product_id, errors)
     if errors:
@@ -241,12 +241,12 @@ def _check_barcode(company_id: int, barcode: str, product_id: int | None, errors
         others = others.where(Product.id != product_id)
     taken = db.session.scalar(others.where(Product.barcode == barcode).limit(1))
     if taken is not None:
-        errors.setdefault("barcode", []).append(f"Barcode {barcode} is taken by {taken}.")
+        errors.setdefault("barcode", []).append(_('Barcode %(barcode)s is taken by %(taken)s.', barcode=barcode, taken=taken))
         return
     taken = db.session.scalar(others.where(func.lower(Product.sku) == barcode.lower()).limit(1))
     if taken is not None:
         errors.setdefault("barcode", []).append(
-            f"{barcode} is the SKU of {taken}: a scan would pick that product.")
+            _('%(barcode)s is the SKU of %(taken)s: a scan would pick that product.', barcode=barcode, taken=taken))
 
 
 def _taken(error: IntegrityError) -> ValidationError:
@@ -360,20 +360,20 @@ def revalue_product(*, company_id: int, product_id: int, user: User | None, cost
     the stock value before and after). Raises PermissionDenied, NotFound, ValidationError
     (a bad cost, no reason, the same cost). Commits."""
     if user is None or not user.has_role("manager"):
-        raise PermissionDenied("Only a manager may revalue a product's cost.")
+        raise PermissionDenied(_("Only a manager may revalue a product's cost."))
     errors: dict[str, list[str]] = {}
     cost = _decimal({"cost_price": cost_price}, "cost_price", errors, step=MONEY_STEP,
                     maximum=MAX_MONEY)
     if validation.blank(cost_price):
-        errors.setdefault("cost_price", []).append("Enter the new cost.")
+        errors.setdefault("cost_price", []).append(_("Enter the new cost."))
     reason = validation.clean_text(reason, "reason", 200, errors, "Say why the cost changes.")
     with atomic():
         product = _locked_product(company_id, product_id)
         if not product.stocked:
             errors.setdefault("cost_price", []).append(
-                "A service carries no stock to revalue: edit the product instead.")
+                _("A service carries no stock to revalue: edit the product instead."))
         elif "cost_price" not in errors and cost == product.cost_price:
-            errors.setdefault("cost_price", []).append(f"The cost is {cost} already.")
+            errors.setdefault("cost_price", []).append(_('The cost is %(cost)s already.', cost=cost))
         if errors:
             raise ValidationError(field_errors=errors)
         _revalue(company_id, product, cost, user, on_hand_total(company_id, product.id),
@@ -421,8 +421,7 @@ def delete_product(*, company_id: int, product_id: int, user: User | None) -> No
                 _delete(product, company_id=company_id, user=user, record_type="product",
                         label=label)
         except IntegrityError:
-            reason = (f"{label} is in use by other records and cannot be deleted. "
-                      "Deactivate it instead.")
+            reason = (_('%(label)s is in use by other records and cannot be deleted. Deactivate it instead.', label=label))
     if reason:
         raise InUse(reason)
 
@@ -441,14 +440,14 @@ def _category_values(company_id: int, values: dict, *, category_id: int | None =
         if category_id is not None:
             stmt = stmt.where(Category.id != category_id)
         if db.session.scalar(stmt) is not None:
-            errors.setdefault("name", []).append(f"A category named {clean['name']} exists.")
+            errors.setdefault("name", []).append(_('A category named %(value)s exists.', value=clean['name']))
     if category_id is not None and clean["parent_id"] is not None:
         # walk up from the new parent: reaching this category would make a loop
         seen, current = set(), clean["parent_id"]
         while current is not None and current not in seen:
             if current == category_id:
                 errors.setdefault("parent_id", []).append(
-                    "A category cannot be inside itself or one of its subcategories.")
+                    _("A category cannot be inside itself or one of its subcategories."))
                 break
             seen.add(current)
             current = db.session.scalar(select(Category.parent_id).where(Category.id == current))
@@ -505,10 +504,10 @@ def delete_category(*, company_id: int, category_id: int, user: User | None) -> 
     reason = None
     if db.session.scalar(select(Product.id).where(Product.company_id == company_id,
                                                   Product.category_id == category.id).limit(1)):
-        reason = "Products belong to this category, so it cannot be deleted. Deactivate it instead."
+        reason = _("Products belong to this category, so it cannot be deleted. Deactivate it instead.")
     elif db.session.scalar(select(Category.id).where(Category.company_id == company_id,
                                                      Category.parent_id == category.id).limit(1)):
-        reason = "This category has subcategories, so it cannot be deleted. Deactivate it instead."
+        reason = _("This category has subcategories, so it cannot be deleted. Deactivate it instead.")
     _delete(category, company_id=company_id, user=user, record_type="category",
             label=category.name, in_use=reason)
 
@@ -519,7 +518,7 @@ def _supplier_values(values: dict) -> dict:
     errors: dict[str, list[str]] = {}
     clean = clean_texts(values, SUPPLIER_TEXT, errors)
     if clean["email"] and "email" not in errors and not EMAIL.match(clean["email"]):
-        errors.setdefault("email", []).append("Enter a valid email address.")
+        errors.setdefault("email", []).append(_("Enter a valid email address."))
     if errors:
         raise ValidationError(field_errors=errors)
     return clean
@@ -569,8 +568,8 @@ def delete_supplier(*, company_id: int, supplier_id: int, user: User | None) -> 
     if db.session.scalar(select(Product.id).where(
             Product.company_id == company_id,
             Product.preferred_supplier_id == supplier.id).limit(1)):
-        reason = ("Products name this supplier as preferred, so it cannot be deleted. "
-                  "Deactivate it instead.")
+        reason = (_("Products name this supplier as preferred, so it cannot be deleted. "
+                  "Deactivate it instead."))
     _delete(supplier, company_id=company_id, user=user, record_type="supplier",
             label=supplier.name, in_use=reason)
 

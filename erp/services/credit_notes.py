@@ -30,6 +30,7 @@ from erp.services import InvalidTransition, NotFound, ValidationError, atomic, a
 from erp.services.invoices import lock_invoice, settle
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
+from erp.i18n import _
 
 SERIES = "CN"
 REASON_MAX = 2000
@@ -91,16 +92,14 @@ def create_credit_note(*, company_id: int, invoice_id: int, user: User | None,
     errors: dict[str, list[str]] = {}
     reason = clean_text(reason, "reason", REASON_MAX, errors)
     with atomic():
-        invoice, _ = lock_invoice(company_id, invoice_id)
+        invoice, _unused = lock_invoice(company_id, invoice_id)
         if invoice.status not in OPEN_INVOICE_STATUSES:
-            raise InvalidTransition(f"{invoice.number} is {invoice.status_label.lower()}: only "
-                                    "an issued invoice with something still open can be "
-                                    "credited.")
+            raise InvalidTransition(_('%(number)s is %(value)s: only an issued invoice with something still open can be credited.', number=invoice.number, value=invoice.status_label.lower()))
         wanted = _check(invoice, quantities, errors)
         if errors:
             raise ValidationError(field_errors=errors)
         if not wanted:
-            raise ValidationError("Enter a quantity to credit on at least one line.")
+            raise ValidationError(_("Enter a quantity to credit on at least one line."))
         note = CreditNote(company_id=company_id, invoice_id=invoice.id,
                           customer_id=invoice.customer_id, credit_date=company_today(company_id),
                           status="draft", reason=reason, items=_lines(invoice, wanted),
@@ -122,8 +121,8 @@ def _lock(company_id: int, credit_note_id: int) -> tuple[CreditNote, Invoice]:
     invoice_id = db.session.scalar(select(CreditNote.invoice_id).where(
         CreditNote.id == credit_note_id, CreditNote.company_id == company_id))
     if invoice_id is None:
-        raise NotFound("No such credit note.")
-    invoice, _ = lock_invoice(company_id, invoice_id)
+        raise NotFound(_("No such credit note."))
+    invoice, _unused = lock_invoice(company_id, invoice_id)
     note = db.session.scalar(
         select(CreditNote).where(CreditNote.id == credit_note_id).with_for_update(of=CreditNote)
         .execution_options(populate_existing=True))
@@ -146,17 +145,16 @@ def issue_credit_note(*, company_id: int, credit_note_id: int, user: User | None
         if not CreditNote.workflow.begin(note, "issue", user):
             return note
         if invoice.status not in OPEN_INVOICE_STATUSES:
-            raise InvalidTransition(f"{invoice.number} is {invoice.status_label.lower()}: "
-                                    f"{note.number} can no longer be issued. Cancel it.")
+            raise InvalidTransition(_('%(number)s is %(value)s: %(number2)s can no longer be issued. Cancel it.', number=invoice.number, value=invoice.status_label.lower(), number2=note.number))
         by_id = {line.id: line for line in invoice.items}
         over = [f"{line.product.sku}: only {fmt_qty(creditable(by_id[line.invoice_line_id]))} "
                 f"can be credited" for line in note.items
                 if line.quantity > creditable(by_id[line.invoice_line_id])]
         refused = _over_balance(invoice, note.total)
         if over or refused:
-            raise ValidationError(f"Cannot issue {note.number}: "
-                                  + "; ".join(over + [refused or ""]).strip("; ")
-                                  + ". Nothing was credited.")
+            raise ValidationError(_("Cannot issue %(number)s: %(problems)s. Nothing was credited.",
+                                    number=note.number,
+                                    problems="; ".join(over + [refused or ""]).strip("; ")))
         for line in note.items:
             credited = by_id[line.invoice_line_id]
             credited.credited_quantity = credited.credited_quantity + line.quantity
@@ -177,7 +175,7 @@ def cancel_credit_note(*, company_id: int, credit_note_id: int,
                        user: User | None) -> CreditNote:
     """draft -> cancelled (a draft credited nothing). Staff. Replay no-op. Commits."""
     with atomic():
-        note, _ = _lock(company_id, credit_note_id)
+        note, _unused = _lock(company_id, credit_note_id)
         if not CreditNote.workflow.begin(note, "cancel", user):
             return note
         note.status = "cancelled"

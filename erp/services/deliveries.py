@@ -35,6 +35,7 @@ from erp.services import lots as lots_service
 from erp.services import webhooks
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
+from erp.i18n import _
 
 SERIES = "DN"
 NOTES_MAX = 2000
@@ -82,7 +83,7 @@ def create_delivery(*, company_id: int, order_id: int, user: User | None,
         if errors:
             raise ValidationError(field_errors=errors)
         if not wanted:
-            raise ValidationError("Enter a quantity to deliver on at least one line.")
+            raise ValidationError(_("Enter a quantity to deliver on at least one line."))
         delivery = _new_delivery(order, user, wanted, delivery_date, notes, picked)
         if post:
             _post(delivery, order, user)
@@ -158,8 +159,8 @@ def _post(delivery: DeliveryNote, order: SalesOrder, user: User | None) -> None:
     over = [_over(order, by_id[line.order_item_id], line.quantity) for line in delivery.lines
             if line.quantity > by_id[line.order_item_id].left_quantity]
     if over:
-        raise ValidationError(f"Cannot post {delivery.number}: " + " ".join(over)
-                              + " Nothing was shipped.")
+        raise ValidationError(_("Cannot post %(number)s: %(problems)s Nothing was shipped.",
+                                number=delivery.number, problems=" ".join(over)))
     for line in delivery.lines:
         item = by_id[line.order_item_id]
         if item.product.stocked:
@@ -224,7 +225,7 @@ def _lock_delivery(company_id: int, delivery_id: int) -> tuple[DeliveryNote, Sal
     order_id = db.session.scalar(select(DeliveryNote.order_id).where(
         DeliveryNote.id == delivery_id, DeliveryNote.company_id == company_id))
     if order_id is None:
-        raise NotFound("No such delivery note.")
+        raise NotFound(_("No such delivery note."))
     order = _lock_order(company_id, order_id, with_items=True)
     delivery = db.session.scalar(
         select(DeliveryNote).where(DeliveryNote.id == delivery_id)
@@ -243,8 +244,7 @@ def post_delivery(*, company_id: int, delivery_id: int, user: User | None) -> De
             return delivery
         if order.status not in SalesOrder.workflow.actions["deliver"].sources:
             raise InvalidTransition(
-                f"{order.number} is {order.status_label.lower()}: {delivery.number} can no "
-                "longer be posted. Cancel it.")
+                _('%(number)s is %(value)s: %(number2)s can no longer be posted. Cancel it.', number=order.number, value=order.status_label.lower(), number2=delivery.number))
         _post(delivery, order, user)
     return delivery
 
@@ -253,7 +253,7 @@ def cancel_delivery(*, company_id: int, delivery_id: int, user: User | None) -> 
     """draft -> cancelled (a draft moved nothing, so nothing is undone). Staff. Replay
     no-op; a posted delivery raises InvalidTransition. Commits."""
     with atomic():
-        delivery, _ = _lock_delivery(company_id, delivery_id)
+        delivery, _unused = _lock_delivery(company_id, delivery_id)
         if not DeliveryNote.workflow.begin(delivery, "cancel", user):
             return delivery
         delivery.status = "cancelled"

@@ -52,6 +52,7 @@ from erp.models.sales import Customer
 from erp.services import DomainError, NotFound, PermissionDenied, ValidationError, atomic
 from erp.services import audit, pickers
 from erp.services.validation import add_error, clean_texts, company_record, date_value
+from erp.i18n import _
 
 FORM_RECORD = "CustomForm"
 SUBMISSION_RECORD = "FormSubmission"
@@ -69,7 +70,7 @@ def get_form(company_id: int, form_id: int) -> CustomForm:
     form = db.session.scalar(select(CustomForm).where(CustomForm.id == form_id,
                                                       CustomForm.company_id == company_id))
     if form is None:
-        raise NotFound("No such form.")
+        raise NotFound(_("No such form."))
     return form
 
 
@@ -205,16 +206,16 @@ def _decimal(value: Any, name: str, errors: dict, *, whole: bool) -> Decimal | N
         if not result.is_finite():
             raise ValueError
     except (ArithmeticError, ValueError):
-        add_error(errors, name, "Enter a number.")
+        add_error(errors, name, _("Enter a number."))
         return None
     if abs(result) > NUMBER_LIMIT:
-        add_error(errors, name, f"Enter a number from -{NUMBER_LIMIT:,} to {NUMBER_LIMIT:,}.")
+        add_error(errors, name, _('Enter a number from -%(value)s to %(value)s.', value=format(NUMBER_LIMIT, ',')))
         return None
     if whole and result != result.to_integral_value():
-        add_error(errors, name, "Enter a whole number.")
+        add_error(errors, name, _("Enter a whole number."))
         return None
     if result != result.quantize(Decimal("0.000001")):
-        add_error(errors, name, "Use at most 6 decimals.")
+        add_error(errors, name, _("Use at most 6 decimals."))
         return None
     return result
 
@@ -225,7 +226,7 @@ def _clean_field(version: FormVersion, values: Mapping[str, Any],
     errors: dict[str, list[str]] = {}
     kind = values.get("kind")
     if kind not in FIELD_KINDS:
-        add_error(errors, "kind", "Choose a field type.")
+        add_error(errors, "kind", _("Choose a field type."))
     cleaned: dict[str, Any] = clean_texts(values, FIELD_TEXT, errors)
     cleaned.update(kind=kind, required=bool(values.get("required")) and kind != "section",
                    must_be_yes=bool(values.get("must_be_yes")) and kind == "yes_no",
@@ -234,13 +235,13 @@ def _clean_field(version: FormVersion, values: Mapping[str, Any],
         choices = [line.strip() for line in str(values.get("options") or "").splitlines()
                    if line.strip()]
         if not choices:
-            add_error(errors, "options", "Enter the choices, one a line.")
+            add_error(errors, "options", _("Enter the choices, one a line."))
         elif len(choices) > OPTIONS_MAX:
-            add_error(errors, "options", f"Enter at most {OPTIONS_MAX} choices.")
+            add_error(errors, "options", _('Enter at most %(OPTIONS_MAX)s choices.', OPTIONS_MAX=OPTIONS_MAX))
         elif any(len(choice) > OPTION_LIMIT for choice in choices):
-            add_error(errors, "options", f"Use at most {OPTION_LIMIT} characters a choice.")
+            add_error(errors, "options", _('Use at most %(OPTION_LIMIT)s characters a choice.', OPTION_LIMIT=OPTION_LIMIT))
         elif len({choice.lower() for choice in choices}) != len(choices):
-            add_error(errors, "options", "Each choice once, please.")
+            add_error(errors, "options", _("Each choice once, please."))
         cleaned["options"] = "\n".join(choices)
     if kind in NUMBER_KINDS:
         whole = kind == "number"
@@ -248,7 +249,7 @@ def _clean_field(version: FormVersion, values: Mapping[str, Any],
         cleaned["maximum"] = _decimal(values.get("maximum"), "maximum", errors, whole=whole)
         if (cleaned["minimum"] is not None and cleaned["maximum"] is not None
                 and cleaned["minimum"] > cleaned["maximum"]):
-            add_error(errors, "maximum", "The maximum is less than the minimum.")
+            add_error(errors, "maximum", _("The maximum is less than the minimum."))
     else:
         cleaned["unit"] = ""
     condition_key = str(values.get("condition_key") or "").strip()
@@ -258,18 +259,18 @@ def _clean_field(version: FormVersion, values: Mapping[str, Any],
     else:
         source = next((field for field in version.fields if field.key == condition_key), None)
         if source is None or source.key == key or source.kind not in CONDITION_KINDS:
-            add_error(errors, "condition_key", "Choose a yes / no or list field of this form.")
+            add_error(errors, "condition_key", _("Choose a yes / no or list field of this form."))
         elif source.condition_key:
             add_error(errors, "condition_key",
-                      f"“{source.label}” is shown on a condition itself: choose another field.")
+                      _('“%(label)s” is shown on a condition itself: choose another field.', label=source.label))
         elif key is not None and any(field.condition_key == key for field in version.fields):
             add_error(errors, "condition_key",
-                      "Other fields are shown on this one's answer: it cannot have a condition.")
+                      _("Other fields are shown on this one's answer: it cannot have a condition."))
         elif source.kind == "yes_no" and cleaned["condition_value"] not in YES_NO:
-            add_error(errors, "condition_value", "Enter yes or no.")
+            add_error(errors, "condition_value", _("Enter yes or no."))
         elif source.kind in LIST_KINDS and cleaned["condition_value"] not in source.choices:
             add_error(errors, "condition_value",
-                      f"Enter one of the choices of “{source.label}”.")
+                      _('Enter one of the choices of “%(label)s”.', label=source.label))
     if errors:
         raise ValidationError(field_errors=errors)
     return cleaned
@@ -278,7 +279,7 @@ def _clean_field(version: FormVersion, values: Mapping[str, Any],
 def _field_of(version: FormVersion, key: str) -> FormField:
     field = next((field for field in version.fields if field.key == key), None)
     if field is None:
-        raise NotFound("No such field.")
+        raise NotFound(_("No such field."))
     return field
 
 
@@ -289,7 +290,7 @@ def add_field(*, company_id: int, form_id: int, user: User, **values: Any) -> Fo
         version = latest_version(form)
         cleaned = _clean_field(version, values)
         if len(version.fields) >= FIELDS_MAX:
-            raise ValidationError(f"A form has at most {FIELDS_MAX} fields.")
+            raise ValidationError(_('A form has at most %(FIELDS_MAX)s fields.', FIELDS_MAX=FIELDS_MAX))
         version = _editable_version(form)
         field = FormField(company_id=company_id, key=f"f{form.next_key}",
                           position=max((f.position for f in version.fields), default=0) + 1,
@@ -330,7 +331,7 @@ def move_field(*, company_id: int, form_id: int, key: str, user: User,
     """Swap a field with the one above (`up`) or below (`down`); nothing at an end.
     Raises NotFound, ValidationError. Commits."""
     if direction not in ("up", "down"):
-        raise ValidationError("Move a field up or down.")
+        raise ValidationError(_("Move a field up or down."))
     with atomic():
         form = get_form(company_id, form_id)
         version = _editable_version(form)
@@ -355,8 +356,7 @@ def remove_field(*, company_id: int, form_id: int, key: str, user: User) -> None
         field = _field_of(version, key)
         dependants = [other.label for other in version.fields if other.condition_key == key]
         if dependants:
-            raise DomainError(f"“{', '.join(dependants)}” shown on this field's answer: "
-                              "change their condition first.")
+            raise DomainError(_("“%(value)s” shown on this field's answer: change their condition first.", value=', '.join(dependants)))
         version = _editable_version(form)
         field = _field_of(version, key)
         version.fields.remove(field)
@@ -409,15 +409,15 @@ def _upload(field: FormField, raw: Any, errors: dict) -> Upload | None:
     limit = current_app.config["FORM_UPLOAD_MAX_BYTES"]
     data = raw.read(limit + 1)
     if not data:
-        add_error(errors, field.key, "The file is empty.")
+        add_error(errors, field.key, _("The file is empty."))
         return None
     if len(data) > limit:
         add_error(errors, field.key,
-                  f"The file is too large: at most {limit / 1024 / 1024:.3g} MB.")
+                  _('The file is too large: at most %(value)s MB.', value=format(limit / 1024 / 1024, '.3g')))
         return None
     content_type = sniff(data)
     if content_type not in FILE_KINDS[field.kind]:
-        add_error(errors, field.key, f"Upload {UPLOAD_TYPES_TEXT[field.kind]}.")
+        add_error(errors, field.key, _('Upload %(value)s.', value=UPLOAD_TYPES_TEXT[field.kind]))
         return None
     return Upload(_file_name(raw.filename), content_type, data)
 
@@ -433,7 +433,7 @@ def _answer(field: FormField, raw: Any, company_id: int, errors: dict) -> Any:
         picked = [str(value) for value in (raw if isinstance(raw, (list, tuple)) else
                                            ([raw] if raw else []))]
         if any(value not in field.choices for value in picked):
-            add_error(errors, key, "Choose from the list.")
+            add_error(errors, key, _("Choose from the list."))
             return None
         return [choice for choice in field.choices if choice in picked] or None
     text = "" if raw is None else str(raw).strip()
@@ -442,7 +442,7 @@ def _answer(field: FormField, raw: Any, company_id: int, errors: dict) -> Any:
     if field.kind in ("text", "long_text"):
         limit = SHORT_TEXT_MAX if field.kind == "text" else LONG_TEXT_MAX
         if len(text) > limit:
-            add_error(errors, key, f"Use at most {limit} characters.")
+            add_error(errors, key, _('Use at most %(limit)s characters.', limit=limit))
             return None
         return text
     if field.kind in NUMBER_KINDS:
@@ -458,24 +458,24 @@ def _answer(field: FormField, raw: Any, company_id: int, errors: dict) -> Any:
     if field.kind == "date":
         value = date_value(text, key, errors)
         if value is not None and not date(1900, 1, 1) <= value <= date(2200, 12, 31):
-            add_error(errors, key, "Enter a date between 1900 and 2200.")
+            add_error(errors, key, _("Enter a date between 1900 and 2200."))
             return None
         return value
     if field.kind == "yes_no":
         if text not in YES_NO:
-            add_error(errors, key, "Choose yes or no.")
+            add_error(errors, key, _("Choose yes or no."))
             return None
         return YES_NO[text]
     if field.kind == "choice":
         if text not in field.choices:
-            add_error(errors, key, "Choose from the list.")
+            add_error(errors, key, _("Choose from the list."))
             return None
         return text
     if field.kind in RECORD_KINDS:
         model, column = RECORD_MODELS[field.kind]
         record = pickers.resolve(model, company_id, text, column)
         if record is None:
-            add_error(errors, key, f"Choose a {field.kind} from the list.")
+            add_error(errors, key, _('Choose a %(kind)s from the list.', kind=field.kind))
             return None
         return record
     return None
@@ -521,7 +521,7 @@ def parse_answers(version: FormVersion, raw: Mapping[str, Any], company_id: int,
             errors.pop(field.key, None)  # a hidden field's answer is dropped, not checked
             continue
         if submit and field.required and values[field.key] is None and field.key not in errors:
-            add_error(errors, field.key, "This field is required.")
+            add_error(errors, field.key, _("This field is required."))
         shown[field.key] = values[field.key]
     if errors:
         raise ValidationError(field_errors=errors)
@@ -631,7 +631,7 @@ def get_submission(company_id: int, form_id: int, submission_id: int) -> FormSub
                                      FormSubmission.company_id == company_id)
         .options(selectinload(FormSubmission.answers)))
     if submission is None:
-        raise NotFound("No such submission.")
+        raise NotFound(_("No such submission."))
     return submission
 
 
@@ -656,7 +656,7 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
         form = get_form(company_id, form_id)
         if submission_id is None:
             if not form.active:
-                raise DomainError("This form is archived: it takes no new submissions.")
+                raise DomainError(_("This form is archived: it takes no new submissions."))
             version = latest_version(form)
             submission = None
             subject = _subject(company_id, product_id, receipt_reference)
@@ -666,9 +666,9 @@ def save_submission(*, company_id: int, form_id: int, user: User, answers: Mappi
         else:
             submission = get_submission(company_id, form_id, submission_id)
             if not submission.is_draft:
-                raise DomainError("This form was submitted: it is read-only.")
+                raise DomainError(_("This form was submitted: it is read-only."))
             if not can_edit_submission(submission, user):
-                raise PermissionDenied("Only its author or a manager may continue this draft.")
+                raise PermissionDenied(_("Only its author or a manager may continue this draft."))
             version = db.session.scalar(select(FormVersion).where(
                 FormVersion.id == submission.version_id).options(selectinload(FormVersion.fields)))
             kept = {answer.field_key for answer in submission.answers if answer.file_type}
@@ -698,11 +698,11 @@ def _subject(company_id: int, product_id: int | None, receipt_reference: str) ->
     """The product (of the company) and receipt a new submission inspects."""
     receipt_reference = (receipt_reference or "").strip()
     if len(receipt_reference) > 60:
-        raise ValidationError("A goods receipt's reference has at most 60 characters.")
+        raise ValidationError(_("A goods receipt's reference has at most 60 characters."))
     if product_id is None:
         return {"receipt_reference": receipt_reference}
     if company_record(Product, company_id, product_id) is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     return {"product_id": product_id, "receipt_reference": receipt_reference}
 
 
@@ -781,7 +781,7 @@ def unlink_form(*, company_id: int, form_id: int, link_id: int, user: User) -> N
             FormLink.id == link_id, FormLink.form_id == form.id,
             FormLink.company_id == company_id))
         if link is None:
-            raise NotFound("No such link.")
+            raise NotFound(_("No such link."))
         audit.record(company_id=company_id, user=user, action="unlink",
                      record_type=FORM_RECORD, record_id=form.id,
                      summary=f"{form.name}: no longer the inspection form of {link.subject}")
@@ -806,7 +806,7 @@ def get_file(company_id: int, form_id: int, submission_id: int, key: str) -> For
                                  FormAnswer.file_type.is_not(None))
         .options(undefer(FormAnswer.file_data)))
     if answer is None:
-        raise NotFound("No such file.")
+        raise NotFound(_("No such file."))
     return answer
 
 
@@ -827,9 +827,9 @@ def _form_work_order(company_id: int, form: CustomForm, work_order_id: int) -> W
     """The company's work order that names `form`. Raises NotFound, ValidationError."""
     work_order = company_record(WorkOrder, company_id, work_order_id)
     if work_order is None:
-        raise NotFound("No such work order.")
+        raise NotFound(_("No such work order."))
     if work_order_form(company_id, work_order.id) != form:
-        raise ValidationError(f"Work order {work_order.name} does not ask for this form.")
+        raise ValidationError(_('Work order %(name)s does not ask for this form.', name=work_order.name))
     return work_order
 
 
@@ -880,11 +880,11 @@ def set_work_order_form(*, company_id: int, work_order_id: int, user: User,
     """Name the form a work order asks for (None: none), as a FormLink row. Manager.
     Raises NotFound, ValidationError. Commits."""
     if not user.has_role("manager"):
-        raise PermissionDenied("Only a manager may choose a work order's form.")
+        raise PermissionDenied(_("Only a manager may choose a work order's form."))
     with atomic():
         work_order = company_record(WorkOrder, company_id, work_order_id)
         if work_order is None:
-            raise NotFound("No such work order.")
+            raise NotFound(_("No such work order."))
         link = db.session.scalar(select(FormLink).where(
             FormLink.company_id == company_id, FormLink.work_order_id == work_order.id))
         old = link.form_id if link is not None else None
@@ -918,9 +918,9 @@ def delete_draft(*, company_id: int, form_id: int, submission_id: int, user: Use
     with atomic():
         submission = get_submission(company_id, form_id, submission_id)
         if not submission.is_draft:
-            raise DomainError("A submitted form is kept: it cannot be deleted.")
+            raise DomainError(_("A submitted form is kept: it cannot be deleted."))
         if not can_edit_submission(submission, user):
-            raise PermissionDenied("Only its author or a manager may delete this draft.")
+            raise PermissionDenied(_("Only its author or a manager may delete this draft."))
         audit.record(company_id=company_id, user=user, action="delete",
                      record_type=SUBMISSION_RECORD, record_id=submission.id,
                      summary=f"Draft #{submission.id}")

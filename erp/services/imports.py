@@ -48,6 +48,7 @@ from erp.models.catalog import (CATEGORY_TEXT, PRODUCT_KINDS, PRODUCT_TEXT, SUPP
                                 UNITS)
 from erp.models.sales import CUSTOMER_TEXT, Customer
 from erp.services import NotFound, ValidationError, atomic
+from erp.i18n import _, ngettext
 
 MONEY_MAX = Decimal("999999999999.99")
 QUANTITY_MAX = Decimal("99999999999.999")
@@ -320,7 +321,7 @@ def get_importer(kind: str) -> Importer:
     try:
         return IMPORTERS[kind]
     except KeyError:
-        raise NotFound(f"Nothing to import as {kind!r}.") from None
+        raise NotFound(_('Nothing to import as %(value)s.', value=repr(kind))) from None
 
 
 def preview_import(kind: str, company_id: int, data: bytes) -> ImportReport:
@@ -338,7 +339,7 @@ def preview_import(kind: str, company_id: int, data: bytes) -> ImportReport:
         parsed["_line"] = line
         report.rows.append(parsed)
     if not report.rows:
-        report.file_errors.append("The file has a header but no rows.")
+        report.file_errors.append(_("The file has a header but no rows."))
         return report
     importer.check(company_id, report)
     report.errors.sort(key=lambda e: e.line)
@@ -391,8 +392,8 @@ def run_import(kind: str, *, company_id: int, user: User | None, data: bytes,
             session.rollback()
             if again.ok:
                 again.file_errors.append(
-                    "A record was created or changed by someone else while the file was "
-                    "being imported. Try again.")
+                    _("A record was created or changed by someone else while the file was "
+                    "being imported. Try again."))
             _report_kept(again, importer, kept)
             raise ImportFailed(again) from error
         if kept:
@@ -501,9 +502,7 @@ def _report_kept(report: ImportReport, importer: Importer, kept: list[int]) -> N
     names = db.session.scalars(select(getattr(importer.model, importer.key)).where(
         importer.model.id.in_(kept[:20]))).all()
     report.file_errors.append(
-        f"{len(kept)} {importer.label} created by this import were used by other documents "
-        f"before it was undone, so they were kept: {', '.join(map(str, names))}"
-        f"{' ...' if len(kept) > 20 else ''}.")
+        _('%(value)s %(label)s created by this import were used by other documents before it was undone, so they were kept: %(value2)s%(value3)s.', value=len(kept), label=importer.label, value2=', '.join(map(str, names)), value3=' ...' if len(kept) > 20 else ''))
 
 
 def export_header(kind: str) -> list[str]:
@@ -592,15 +591,18 @@ def _check_quota(folder: Path, user: User, size: int, quota: UploadQuota) -> Non
     mine = [s for owner, s in waiting if owner == user.id]
     if len(mine) + 1 > quota.user_files or sum(mine) + size > quota.user_bytes:
         raise UploadQuotaExceeded(
-            f"You have {len(mine)} upload{'s' if len(mine) != 1 else ''} waiting for "
-            "confirmation, which is as much as one person may keep. Confirm or leave them "
-            f"(they are removed {UPLOAD_TTL_SECONDS // 60} minutes after the upload), "
-            "then upload again.")
+            ngettext("You have %(num)d upload waiting for confirmation, which is as much as one "
+                     "person may keep. Confirm or leave it (it is removed %(minutes)s minutes "
+                     "after the upload), then upload again.",
+                     "You have %(num)d uploads waiting for confirmation, which is as much as one "
+                     "person may keep. Confirm or leave them (they are removed %(minutes)s minutes "
+                     "after the upload), then upload again.", len(mine),
+                     minutes=UPLOAD_TTL_SECONDS // 60))
     if (len(waiting) + 1 > quota.total_files
             or sum(s for _, s in waiting) + size > quota.total_bytes):
         raise UploadQuotaExceeded(
-            "Too many uploads are waiting for confirmation on this server right now. "
-            "Try again in a few minutes.")
+            _("Too many uploads are waiting for confirmation on this server right now. "
+            "Try again in a few minutes."))
 
 
 def save_upload(folder: str | os.PathLike, data: bytes, *, kind: str, user: User,

@@ -18,6 +18,7 @@ from erp.services import ValidationError, atomic, audit, validation
 from erp.services.catalog import InUse, _delete, _get, _set_active
 from erp.services.defaults import choose_default
 from erp.services.validation import clean_texts
+from erp.i18n import _, ngettext
 
 
 def _warehouse_values(company_id: int, values: dict, *, warehouse_id: int | None = None) -> dict:
@@ -30,7 +31,7 @@ def _warehouse_values(company_id: int, values: dict, *, warehouse_id: int | None
         if warehouse_id is not None:
             stmt = stmt.where(Warehouse.id != warehouse_id)
         if db.session.scalar(stmt) is not None:
-            errors.setdefault("code", []).append(f"Code {clean['code']} is taken.")
+            errors.setdefault("code", []).append(_('Code %(value)s is taken.', value=clean['code']))
     if errors:
         raise ValidationError(field_errors=errors)
     return clean
@@ -85,7 +86,7 @@ def choose_default_warehouse(company_id: int, warehouse_id: int | None,
     ({} when unchanged); a bad choice goes into `errors` and changes nothing."""
     return choose_default(Warehouse, company_id, warehouse_id, errors,
                           field="default_warehouse_id",
-                          message="Choose an active warehouse of this company.",
+                          message=_("Choose an active warehouse of this company."),
                           label=lambda warehouse: warehouse.code)
 
 
@@ -111,11 +112,14 @@ def _refuse_archiving_stock(company_id: int, warehouse: Warehouse) -> None:
         .where(StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
                (StockLevel.on_hand != 0) | (StockLevel.reserved != 0))).one()
     if products:
-        held = (" (some of it reserved for orders: ship or cancel them)"
+        held = (_(" (some of it reserved for orders: ship or cancel them)")
                 if Decimal(str(reserved)) != 0 else "")
-        raise InUse(f"{warehouse.code} still holds stock of {products} product"
-                    f"{'' if products == 1 else 's'}{held}. Move the stock first (a transfer "
-                    f"to another warehouse, or an issue), then archive it.")
+        raise InUse(ngettext(
+            "%(code)s still holds stock of %(num)d product%(held)s. Move the stock first (a "
+            "transfer to another warehouse, or an issue), then archive it.",
+            "%(code)s still holds stock of %(num)d products%(held)s. Move the stock first (a "
+            "transfer to another warehouse, or an issue), then archive it.", products,
+            code=warehouse.code, held=held))
 
 
 def _refuse_archiving_open_documents(company_id: int, warehouse: Warehouse) -> None:
@@ -133,9 +137,7 @@ def _refuse_archiving_open_documents(company_id: int, warehouse: Warehouse) -> N
                                        or_(*(column == warehouse.id for column in columns)))
             .order_by(model.id).limit(3))
     if numbers:
-        raise InUse(f"{warehouse.code} is the warehouse of open orders ({', '.join(numbers)}"
-                    f"{', ...' if len(numbers) >= 3 else ''}): finish, cancel or change "
-                    f"them first, then archive it.")
+        raise InUse(_('%(code)s is the warehouse of open orders (%(value)s%(value2)s): finish, cancel or change them first, then archive it.', code=warehouse.code, value=', '.join(numbers), value2=', ...' if len(numbers) >= 3 else ''))
 
 
 def document_warehouse(company_id: int, warehouse_id, errors: dict[str, list[str]], *,
@@ -152,7 +154,7 @@ def document_warehouse(company_id: int, warehouse_id, errors: dict[str, list[str
     warehouse = (validation.company_record(Warehouse, company_id, number)
                  if number is not None and 0 < number < 2**63 else None)
     if warehouse is None:
-        validation.add_error(errors, field, "Choose a warehouse.")
+        validation.add_error(errors, field, _("Choose a warehouse."))
     elif not warehouse.active:
         validation.add_error(errors, field, warehouse.archived_message)
         return None
@@ -166,11 +168,11 @@ def delete_warehouse(*, company_id: int, warehouse_id: int, user: User | None) -
     if db.session.scalar(select(StockMovement.id).where(
             StockMovement.company_id == company_id,
             StockMovement.warehouse_id == warehouse.id).limit(1)) is not None:
-        reason = "This warehouse has stock movements, so it cannot be deleted. Deactivate it instead."
+        reason = _("This warehouse has stock movements, so it cannot be deleted. Deactivate it instead.")
     elif db.session.scalar(select(StockLevel.id).where(
             StockLevel.company_id == company_id, StockLevel.warehouse_id == warehouse.id,
             (StockLevel.on_hand != 0) | (StockLevel.reserved != 0)).limit(1)) is not None:
-        reason = "This warehouse holds stock, so it cannot be deleted. Deactivate it instead."
+        reason = _("This warehouse holds stock, so it cannot be deleted. Deactivate it instead.")
     if reason:
         raise InUse(reason)
     label = warehouse.code

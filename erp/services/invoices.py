@@ -28,6 +28,7 @@ from erp.models.sales import Customer, IssuedDocument, SalesOrder
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, money
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
+from erp.i18n import _
 
 SERIES = "INV"
 NOTES_MAX = 2000
@@ -59,9 +60,9 @@ def create_invoice(*, company_id: int, user: User | None, customer_id: int | Non
         try:
             customer = _get_customer(company_id, customer_id)
         except NotFound:
-            errors.setdefault("customer", []).append("Choose a customer.")
+            errors.setdefault("customer", []).append(_("Choose a customer."))
         if customer is not None and not customer.active:
-            errors.setdefault("customer", []).append(f"{customer.name} is archived.")
+            errors.setdefault("customer", []).append(_('%(name)s is archived.', name=customer.name))
         if errors:
             raise ValidationError(field_errors=errors)
         invoice = _new(company_id, customer, user, notes=notes)
@@ -134,7 +135,7 @@ def _recompute_totals(invoice) -> None:
     invoice.tax_total = sum((i.tax_amount for i in items), ZERO)
     invoice.total = sum((i.total for i in items), ZERO)
     if invoice.subtotal > MAX_MONEY or invoice.total > MAX_MONEY:
-        raise ValidationError("The total would be too large.", field_errors={
+        raise ValidationError(_("The total would be too large."), field_errors={
             "quantity": ["The total would be too large."]})
 
 
@@ -148,7 +149,7 @@ def lock_invoice(company_id: int, invoice_id: int) -> tuple[Invoice, SalesOrder 
     exists = order_id is not None or db.session.scalar(select(Invoice.id).where(
         Invoice.id == invoice_id, Invoice.company_id == company_id)) is not None
     if not exists:
-        raise NotFound("No such invoice.")
+        raise NotFound(_("No such invoice."))
     order = _lock_order(company_id, order_id, with_items=True) if order_id else None
     invoice = db.session.scalar(
         select(Invoice).where(Invoice.id == invoice_id, Invoice.company_id == company_id)
@@ -173,7 +174,7 @@ def issue_invoice(*, company_id: int, invoice_id: int, user: User | None,
         if not Invoice.workflow.begin(invoice, "issue", user):
             return invoice
         if not invoice.items:
-            raise ValidationError(f"{invoice.number} has no lines: add one before issuing it.")
+            raise ValidationError(_('%(number)s has no lines: add one before issuing it.', number=invoice.number))
         company = db.session.get(Company, company_id)
         day = on or company_today(company_id)
         invoice.invoice_number = next_number(company_id, SERIES, on=day)
@@ -250,8 +251,7 @@ def invoice_order(*, company_id: int, order_id: int, user: User | None) -> Invoi
 def _editable(invoice: Invoice, user: User | None) -> None:
     Invoice.workflow.begin_edit(invoice, user)
     if invoice.order_id is not None:
-        raise InvalidTransition(f"The lines of {invoice.number} are what its order shipped: "
-                                "cancel it to invoice differently.")
+        raise InvalidTransition(_('The lines of %(number)s are what its order shipped: cancel it to invoice differently.', number=invoice.number))
 
 
 def add_line(*, company_id: int, invoice_id: int, user: User | None, product_id: int | None,
@@ -262,7 +262,7 @@ def add_line(*, company_id: int, invoice_id: int, user: User | None, product_id:
     from erp.services.sales import line_amounts, new_line_values
 
     with atomic():
-        invoice, _ = lock_invoice(company_id, invoice_id)
+        invoice, _unused = lock_invoice(company_id, invoice_id)
         _editable(invoice, user)
         product, values = new_line_values(company_id, product_id, quantity, unit_price,
                                           discount_percent, tax_rate)
@@ -284,10 +284,10 @@ def update_line(*, company_id: int, invoice_id: int, line_id: int, user: User | 
     from erp.services.sales import _line_values, line_amounts
 
     with atomic():
-        invoice, _ = lock_invoice(company_id, invoice_id)
+        invoice, _unused = lock_invoice(company_id, invoice_id)
         line = next((i for i in invoice.items if i.id == line_id), None)
         if line is None:
-            raise NotFound("No such line.")
+            raise NotFound(_("No such line."))
         _editable(invoice, user)
         errors: dict[str, list[str]] = {}
         values = _line_values({"quantity": quantity,
@@ -311,7 +311,7 @@ def update_line(*, company_id: int, invoice_id: int, line_id: int, user: User | 
 def remove_line(*, company_id: int, invoice_id: int, line_id: int, user: User | None) -> None:
     """Remove a line of a direct draft; a line already gone is a replay. Commits."""
     with atomic():
-        invoice, _ = lock_invoice(company_id, invoice_id)
+        invoice, _unused = lock_invoice(company_id, invoice_id)
         line = next((i for i in invoice.items if i.id == line_id), None)
         if line is None:
             return
@@ -350,7 +350,7 @@ def mismatches(company_id: int) -> list[str]:
                                    line.tax_rate)
             stored = (line.subtotal, line.discount_amount, line.tax_amount, line.total)
             if stored != (amounts.subtotal, amounts.discount, amounts.tax, amounts.total):
-                problems.append(f"{invoice.number} line {line.id}: amounts {stored}")
+                problems.append(_('%(number)s line %(id)s: amounts %(stored)s', number=invoice.number, id=line.id, stored=stored))
             sums["subtotal"] += line.subtotal
             sums["discount_total"] += line.discount_amount
             sums["tax_total"] += line.tax_amount
@@ -359,21 +359,20 @@ def mismatches(company_id: int) -> list[str]:
             if getattr(invoice, name) != value:
                 problems.append(f"{invoice.number}: {name} {getattr(invoice, name)} != {value}")
         if invoice.issued and Decimal(invoice.issued["total"]) != invoice.total:
-            problems.append(f"{invoice.number}: issued total {invoice.issued['total']}")
+            problems.append(_('%(number)s: issued total %(value)s', number=invoice.number, value=invoice.issued['total']))
         credited = credits.get(invoice.id, ZERO)
         if invoice.credited_total != credited:
-            problems.append(f"{invoice.number}: credited {invoice.credited_total} != {credited}")
+            problems.append(_('%(number)s: credited %(credited_total)s != %(credited)s', number=invoice.number, credited_total=invoice.credited_total, credited=credited))
         for line in invoice.items:
             if line.credited_quantity != credited_lines.get(line.id, ZERO):
-                problems.append(f"{invoice.number} line {line.id}: credited quantity")
+                problems.append(_('%(number)s line %(id)s: credited quantity', number=invoice.number, id=line.id))
         paid = payments.get(invoice.id, ZERO)
         if invoice.paid_total != paid:
-            problems.append(f"{invoice.number}: paid {invoice.paid_total} != {paid}")
+            problems.append(_('%(number)s: paid %(paid_total)s != %(paid)s', number=invoice.number, paid_total=invoice.paid_total, paid=paid))
         if invoice.balance < 0:
-            problems.append(f"{invoice.number}: over-paid")
+            problems.append(_('%(number)s: over-paid', number=invoice.number))
         if settled_status(invoice) != invoice.status:
-            problems.append(f"{invoice.number}: {invoice.status} by its state, "
-                            f"{settled_status(invoice)} by its figures")
+            problems.append(_('%(number)s: %(status)s by its state, %(value)s by its figures', number=invoice.number, status=invoice.status, value=settled_status(invoice)))
     for payment_id, allocated, stored in db.session.execute(
             select(Payment.id, func.coalesce(func.sum(PaymentAllocation.amount), 0),
                    Payment.allocated_total)
@@ -381,7 +380,7 @@ def mismatches(company_id: int) -> list[str]:
             .where(Payment.company_id == company_id, Payment.status == "recorded")
             .group_by(Payment.id, Payment.allocated_total)):
         if Decimal(str(allocated)) != stored:
-            problems.append(f"payment {payment_id}: allocated {stored} != {allocated}")
+            problems.append(_('payment %(payment_id)s: allocated %(stored)s != %(allocated)s', payment_id=payment_id, stored=stored, allocated=allocated))
     return problems
 
 

@@ -33,6 +33,7 @@ from erp.models.base import utcnow
 from erp.models.core import User
 from erp.models.jobs import Job, WebhookDelivery
 from erp.services import DomainError, InvalidTransition, NotFound, atomic
+from erp.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def get_job(*, company_id: int, job_id: int, user: User) -> Job:
     job = db.session.get(Job, job_id)
     if (job is None or job.company_id != company_id
             or (job.user_id != user.id and not user.has_role("admin"))):
-        raise NotFound("No such job.")
+        raise NotFound(_("No such job."))
     return job
 
 
@@ -77,7 +78,7 @@ def retry_job(*, company_id: int, job_id: int, user: User) -> Job:
     with atomic():
         job = get_job(company_id=company_id, job_id=job_id, user=user)
         if job.status != "failed":
-            raise InvalidTransition("Only a failed job can be run again.")
+            raise InvalidTransition(_("Only a failed job can be run again."))
         job.status, job.attempts, job.error, job.finished_at = "queued", 0, "", None
         job.done = 0
         jobs = queue()
@@ -162,7 +163,7 @@ def acting_as(job: Job) -> Iterator[User]:
     """A request context of the job's own, logged in as the user who started it."""
     user = db.session.get(User, job.user_id) if job.user_id else None
     if user is None or not user.active:
-        raise DomainError("The user who started this job can no longer use the app.")
+        raise DomainError(_("The user who started this job can no longer use the app."))
     params = job.params or {}
     with current_app.test_request_context(params.get("path", "/"),
                                           query_string=params.get("args") or {}):
@@ -175,7 +176,7 @@ def run_job(job_id: int) -> None:
     if not _claim(job_id):
         return
     job = db.session.get(Job, job_id)
-    module, _, name = RUNNERS[job.kind].partition(":")
+    module, _unused, name = RUNNERS[job.kind].partition(":")
     runner = getattr(importlib.import_module(module), name)
     progress = Progress(job_id)
     try:

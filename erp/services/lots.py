@@ -26,6 +26,7 @@ from erp.models.inventory import LOT_CODE_MAX, Lot, LotLevel
 from erp.models.sales import LOTS_TEXT_MAX
 from erp.parsing import parse_date
 from erp.services import ValidationError, atomic, stock
+from erp.i18n import _, ngettext
 
 SEPARATORS = re.compile(r"[,;\n\r]+")
 Picks = list[tuple[str, Decimal]]
@@ -65,7 +66,7 @@ def parse_picks(text: str | None, product: Product, quantity: Decimal, *, field:
                              f"{'s' if product.serial else ''} ({hint}).")
     picks: Picks = []
     for entry in entries:
-        code, _, amount = entry.partition(":")
+        code, _unused, amount = entry.partition(":")
         code = code.strip()
         if not code or len(code) > LOT_CODE_MAX:
             raise _refuse(field, f"{what}a {noun} is 1 to {LOT_CODE_MAX} characters.")
@@ -125,8 +126,9 @@ def resolve(company_id: int, product: Product, picks: Picks, *, field: str, what
         short = [code for code, qty in picks if held.get(found[code].id, 0) < qty]
         if short:
             if product.serial:
-                message = (f"serial number{'s' if len(short) > 1 else ''} {', '.join(short)} "
-                           f"not in stock in {warehouse.code}.")
+                message = ngettext('serial number %(codes)s not in stock in %(code)s.',
+                                   'serial numbers %(codes)s not in stock in %(code)s.', len(short),
+                                   codes=', '.join(short), code=warehouse.code)
             else:
                 message = "; ".join(f"lot {code} holds {fmt(held.get(found[code].id, 0))} in "
                                     f"{warehouse.code}" for code in short) + "."
@@ -196,8 +198,7 @@ def auto_picks(company_id: int, product: Product, warehouse: Warehouse, quantity
     held = sum((qty for _, qty in picks), Decimal(0))
     if held < quantity:
         raise stock.InsufficientStock(
-            f"{what + ': ' if what else ''}the {_noun(product)}s of {product.sku} in "
-            f"{warehouse.code} hold {fmt(held)}, {fmt(quantity)} needed.",
+            _('%(value)sthe %(value2)ss of %(sku)s in %(code)s hold %(value3)s, %(value4)s needed.', value=what + ': ' if what else '', value2=_noun(product), sku=product.sku, code=warehouse.code, value3=fmt(held), value4=fmt(quantity)),
             product_id=product.id, warehouse_id=warehouse.id, requested=quantity,
             available=held)
     return picks
@@ -225,8 +226,7 @@ def take_back(lots: dict[Lot, Decimal], quantity: Decimal, *, product: Product,
     when they hold too little (the document's lots are not these)."""
     picks = first_expiring([(lot, qty) for lot, qty in lots.items() if qty > 0], quantity)
     if sum((qty for _, qty in picks), Decimal(0)) < quantity:
-        raise ValidationError(f"{what}: the {_noun(product)}s of {product.sku} it moved hold "
-                              f"less than {fmt(quantity)}. Nothing was moved.")
+        raise ValidationError(_('%(what)s: the %(value)ss of %(sku)s it moved hold less than %(value2)s. Nothing was moved.', what=what, value=_noun(product), sku=product.sku, value2=fmt(quantity)))
     return picks
 
 

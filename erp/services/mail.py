@@ -23,6 +23,7 @@ from erp.models.purchasing import PurchaseOrder
 from erp.models.sales import SalesOrder
 from erp.services import DomainError, NotFound, ValidationError, atomic
 from erp.services import jobs as job_service
+from erp.i18n import _
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def load_document(kind: str, company_id: int, document_id: int):
     document = DOCUMENTS.get(kind)
     record = db.session.get(document.model, document_id) if document else None
     if record is None or record.company_id != company_id:
-        raise NotFound("No such document.")
+        raise NotFound(_("No such document."))
     return record
 
 
@@ -89,7 +90,7 @@ def run_email_job(job: Job, progress) -> None:
     try:
         response = current_app.view_functions[spec.pdf_endpoint](**{spec.id_arg: params["id"]})
     except HTTPException as error:
-        raise DomainError(f"The document cannot be made any more ({error.code}).") from None
+        raise DomainError(_('The document cannot be made any more (%(code)s).', code=error.code)) from None
     response.direct_passthrough = False
     pdf = response.get_data()
     filename = response.headers["Content-Disposition"].partition("filename=")[2].strip('"')

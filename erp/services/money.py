@@ -26,6 +26,7 @@ from erp.services import NotFound, ValidationError, atomic, audit, validation
 from erp.services.catalog import _delete, _get, _set_active
 from erp.services.defaults import default_of
 from erp.services.validation import clean_number, clean_texts
+from erp.i18n import _
 
 
 def _unique_name(model, company_id: int, name: str, record_id: int | None, errors: dict,
@@ -37,7 +38,7 @@ def _unique_name(model, company_id: int, name: str, record_id: int | None, error
     if record_id is not None:
         stmt = stmt.where(model.id != record_id)
     if db.session.scalar(stmt) is not None:
-        validation.add_error(errors, "name", f"A {what} named {name} exists.")
+        validation.add_error(errors, "name", _('A %(what)s named %(name)s exists.', what=what, name=name))
 
 
 def _save(model, company_id: int, record_id: int | None, user: User | None, clean: dict,
@@ -149,20 +150,20 @@ def _terms_values(company_id: int, values: dict, terms_id: int | None) -> dict:
     clean = clean_texts(values, PAYMENT_TERMS_TEXT, errors)
     kind = values.get("kind") or "net"
     if kind not in TERMS_KINDS:
-        validation.add_error(errors, "kind", "Choose a kind of terms.")
+        validation.add_error(errors, "kind", _("Choose a kind of terms."))
     clean["kind"] = kind
     days = values.get("days")
     if kind == "receipt":
         clean["days"] = 0
     elif validation.blank(days):
-        validation.add_error(errors, "days", "Enter the number of days.")
+        validation.add_error(errors, "days", _("Enter the number of days."))
     else:
         try:
             clean["days"] = int(str(days).strip())
         except ValueError:
             clean["days"] = None
         if clean["days"] is None or not 0 <= clean["days"] <= MAX_TERM_DAYS:
-            validation.add_error(errors, "days", f"Enter whole days from 0 to {MAX_TERM_DAYS}.")
+            validation.add_error(errors, "days", _('Enter whole days from 0 to %(MAX_TERM_DAYS)s.', MAX_TERM_DAYS=MAX_TERM_DAYS))
     _unique_name(PaymentTerms, company_id, clean["name"], terms_id, errors, "payment term")
     if errors:
         raise ValidationError(field_errors=errors)
@@ -269,7 +270,7 @@ def remove_logo(*, company_id: int, user: User | None) -> None:
 def get_logo(company_id: int) -> CompanyLogo:
     logo = db.session.get(CompanyLogo, company_id)
     if logo is None:
-        raise NotFound("No logo.")
+        raise NotFound(_("No logo."))
     return logo
 
 

@@ -33,6 +33,7 @@ from erp.services import NotFound, ValidationError, atomic, audit, validation
 from erp.services.invoices import settle
 from erp.parsing import parse_id
 from erp.services.sequences import next_number
+from erp.i18n import _
 
 SERIES = "PAY"
 CENT = Decimal("0.01")
@@ -44,7 +45,7 @@ def _amount(value, field: str, errors: dict, *, required: bool) -> Decimal | Non
     """A positive amount of money (at most cents); blank or 0 is None (no allocation)."""
     if validation.blank(value):
         if required:
-            validation.add_error(errors, field, "Enter an amount.")
+            validation.add_error(errors, field, _("Enter an amount."))
         return None
     try:
         amount = validation.number(value, step=CENT, maximum=MAX_MONEY)
@@ -53,7 +54,7 @@ def _amount(value, field: str, errors: dict, *, required: bool) -> Decimal | Non
         return None
     if amount == 0:
         if required:
-            validation.add_error(errors, field, "Enter an amount above zero.")
+            validation.add_error(errors, field, _("Enter an amount above zero."))
         return None
     return amount
 
@@ -77,7 +78,7 @@ def _allocate(payment: Payment, allocations: dict, errors: dict, *, room: Decima
         invoice_id = parse_id(str(raw_id))
         amount = _amount(raw, field, errors, required=False)
         if invoice_id is None:
-            validation.add_error(errors, field, "No such invoice.")
+            validation.add_error(errors, field, _("No such invoice."))
         elif amount is not None:
             wanted.append((invoice_id, amount))
     result = []
@@ -89,19 +90,16 @@ def _allocate(payment: Payment, allocations: dict, errors: dict, *, room: Decima
             .with_for_update(of=Invoice).execution_options(populate_existing=True))
         field = f"alloc-{invoice_id}"
         if invoice is None:
-            validation.add_error(errors, field, "Choose an invoice of this customer.")
+            validation.add_error(errors, field, _("Choose an invoice of this customer."))
         elif invoice.status not in OPEN_INVOICE_STATUSES:
-            validation.add_error(errors, field, f"{invoice.number} is "
-                                                f"{invoice.status_label.lower()}: nothing is open.")
+            validation.add_error(errors, field, _('%(number)s is %(value)s: nothing is open.', number=invoice.number, value=invoice.status_label.lower()))
         elif amount > invoice.balance:
-            validation.add_error(errors, field, f"{invoice.number} asks for only "
-                                                f"{fmt_money(invoice.balance)}.")
+            validation.add_error(errors, field, _('%(number)s asks for only %(value)s.', number=invoice.number, value=fmt_money(invoice.balance)))
         else:
             result.append((invoice, amount))
     total = sum((amount for _, amount in result), ZERO)
     if total > room:
-        validation.add_error(errors, "amount", f"The allocations ({fmt_money(total)}) are "
-                                               f"more than the payment has ({fmt_money(room)}).")
+        validation.add_error(errors, "amount", _('The allocations (%(value)s) are more than the payment has (%(value2)s).', value=fmt_money(total), value2=fmt_money(room)))
     return result
 
 
@@ -128,13 +126,13 @@ def record_payment(*, company_id: int, user: User | None, customer_id: int | Non
     day = validation.date_value(payment_date or company_today(company_id), "payment_date",
                                 errors, required=True)
     if method not in PAYMENT_METHODS:
-        validation.add_error(errors, "method", "Choose a method.")
+        validation.add_error(errors, "method", _("Choose a method."))
     reference = validation.clean_text(reference, "reference", REFERENCE_MAX, errors)
     with atomic():
         customer = db.session.scalar(select(Customer).where(
             Customer.id == customer_id, Customer.company_id == company_id)) if customer_id else None
         if customer is None:
-            validation.add_error(errors, "customer", "Choose a customer.")
+            validation.add_error(errors, "customer", _("Choose a customer."))
         payment = Payment(company_id=company_id, customer_id=customer.id if customer else None,
                           payment_date=day, amount=value, method=method, reference=reference,
                           status="recorded", allocated_total=ZERO,
@@ -165,7 +163,7 @@ def _lock(company_id: int, payment_id: int) -> Payment:
         select(Payment).where(Payment.id == payment_id, Payment.company_id == company_id)
         .with_for_update(of=Payment).execution_options(populate_existing=True))
     if payment is None:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
     allocations = db.session.scalars(
         select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
         .order_by(PaymentAllocation.id).execution_options(populate_existing=True)).all()
@@ -184,12 +182,12 @@ def allocate_payment(*, company_id: int, payment_id: int, user: User | None,
     with atomic():
         payment = _lock(company_id, payment_id)
         if payment.status != "recorded":
-            raise InvalidTransition(f"{payment.number} is reversed: it has nothing to allocate.")
+            raise InvalidTransition(_('%(number)s is reversed: it has nothing to allocate.', number=payment.number))
         allocated = _allocate(payment, allocations, errors, room=payment.unallocated)
         if errors:
             raise ValidationError(field_errors=errors)
         if not allocated:
-            raise ValidationError("Enter an amount for at least one invoice.")
+            raise ValidationError(_("Enter an amount for at least one invoice."))
         _apply(payment, allocated)
         audit.record(company_id=company_id, user=user, action="update", record_type="payment",
                      record_id=payment.id,

@@ -32,6 +32,7 @@ from erp.services.catalog import _delete, _set_active, receive_at_cost
 from erp.services.inventory import document_warehouse
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_text, clean_texts
+from erp.i18n import _
 
 MAX_HOURS = Decimal("99999")
 MONEY_STEP = Decimal("0.01")
@@ -41,7 +42,7 @@ MONEY_STEP = Decimal("0.01")
 
 def _require(user: User | None, role: str) -> None:
     if user is None or not user.has_role(role):
-        raise PermissionDenied(f"Only a {role} may do this.")
+        raise PermissionDenied(_('Only a %(role)s may do this.', role=role))
 
 
 def _text(value: str | None, *, field: str, max_length: int, required: bool = False,
@@ -55,17 +56,17 @@ def _hours(value, *, field: str, errors: dict[str, list[str]]) -> Decimal:
     try:
         hours = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append("Enter a number.")
+        errors.setdefault(field, []).append(_("Enter a number."))
         return ZERO
     if not hours.is_finite():
-        errors.setdefault(field, []).append("Enter a number.")
+        errors.setdefault(field, []).append(_("Enter a number."))
         return ZERO
     if hours < 0:
-        errors.setdefault(field, []).append("Enter zero or more hours.")
+        errors.setdefault(field, []).append(_("Enter zero or more hours."))
     elif hours > MAX_HOURS:
-        errors.setdefault(field, []).append("The number is too large.")
+        errors.setdefault(field, []).append(_("The number is too large."))
     elif hours != hours.quantize(Decimal("0.001")):
-        errors.setdefault(field, []).append("Use at most 3 decimals.")
+        errors.setdefault(field, []).append(_("Use at most 3 decimals."))
     return hours.quantize(Decimal("0.001")) if hours.is_finite() and hours <= MAX_HOURS else ZERO
 
 
@@ -81,14 +82,14 @@ def _quantity(value, *, field: str, errors: dict[str, list[str]]) -> Decimal | N
 def _product(company_id: int, product_id: int | None, *, field: str,
              errors: dict[str, list[str]], stocked: bool = True) -> Product | None:
     if product_id is None:
-        errors.setdefault(field, []).append("Choose a product.")
+        errors.setdefault(field, []).append(_("Choose a product."))
         return None
     product = db.session.scalar(select(Product).where(Product.id == product_id,
                                                       Product.company_id == company_id))
     if product is None:
-        errors.setdefault(field, []).append("No such product.")
+        errors.setdefault(field, []).append(_("No such product."))
     elif stocked and not product.stocked:
-        errors.setdefault(field, []).append("Services carry no stock.")
+        errors.setdefault(field, []).append(_("Services carry no stock."))
     return product
 
 
@@ -113,19 +114,19 @@ def _employee_values(company_id: int, *, name, user_id, department, position, em
         "user_id": None,
     }
     if values["email"] and "@" not in values["email"]:
-        errors.setdefault("email", []).append("Enter an email address.")
+        errors.setdefault("email", []).append(_("Enter an email address."))
     if user_id is not None:
         found = db.session.scalar(select(User.id).where(User.id == user_id,
                                                         User.company_id == company_id))
         if found is None:
-            errors.setdefault("user_id", []).append("No such user.")
+            errors.setdefault("user_id", []).append(_("No such user."))
         else:
             taken = db.session.scalar(select(Employee.id).where(
                 Employee.company_id == company_id, Employee.user_id == user_id,
                 Employee.id != (employee_id or 0)))
             if taken is not None:
                 errors.setdefault("user_id", []).append(
-                    "This user is already linked to another employee.")
+                    _("This user is already linked to another employee."))
             values["user_id"] = user_id
     _raise(errors)
     return values
@@ -156,7 +157,7 @@ def update_employee(*, company_id: int, employee_id: int, user: User, name: str,
         employee = db.session.scalar(select(Employee).where(
             Employee.id == employee_id, Employee.company_id == company_id))
         if employee is None:
-            raise NotFound("No such employee.")
+            raise NotFound(_("No such employee."))
         values = _employee_values(company_id, name=name, user_id=user_id, department=department,
                                   position=position, email=email, active=active,
                                   employee_id=employee.id)
@@ -172,7 +173,7 @@ def _get_employee(company_id: int, employee_id: int) -> Employee:
     employee = db.session.scalar(select(Employee).where(
         Employee.id == employee_id, Employee.company_id == company_id))
     if employee is None:
-        raise NotFound("No such employee.")
+        raise NotFound(_("No such employee."))
     return employee
 
 
@@ -268,11 +269,10 @@ def add_bom_line(*, company_id: int, user: User, product_id: int | None,
         if product is not None and component is not None and not errors.get("component"):
             if product.id == component.id:
                 errors.setdefault("component", []).append(
-                    f"{product.sku} cannot be a component of itself.")
+                    _('%(sku)s cannot be a component of itself.', sku=product.sku))
             elif would_cycle(company_id, product.id, component.id):
                 errors.setdefault("component", []).append(
-                    f"{component.sku} already needs {product.sku} (directly or through its "
-                    f"components): adding it would make a cycle.")
+                    _('%(sku)s already needs %(sku2)s (directly or through its components): adding it would make a cycle.', sku=component.sku, sku2=product.sku))
         _raise(errors)
         # Serialise BOM edits of the company's product row: two concurrent additions
         # could otherwise each pass the cycle check and together close a loop.
@@ -299,7 +299,7 @@ def _bom_line(company_id: int, line_id: int, product_id: int | None = None) -> B
     line = db.session.scalar(select(BomLine).where(BomLine.id == line_id,
                                                    BomLine.company_id == company_id))
     if line is None or product_id not in (None, line.product_id):
-        raise NotFound("No such BOM line.")
+        raise NotFound(_("No such BOM line."))
     return line
 
 
@@ -376,7 +376,7 @@ def _lock_order(company_id: int, order_id: int) -> ProductionOrder:
         .with_for_update()
         .execution_options(populate_existing=True))
     if order is None:
-        raise NotFound("No such production order.")
+        raise NotFound(_("No such production order."))
     return order
 
 
@@ -388,9 +388,9 @@ def _order_values(company_id: int, *, product_id, quantity, component_warehouse_
     _warehouse(company_id, component_warehouse_id, field="component_warehouse_id", errors=errors)
     _warehouse(company_id, output_warehouse_id, field="output_warehouse_id", errors=errors)
     if not isinstance(planned_start, date):
-        errors.setdefault("planned_start", []).append("Enter a date.")
+        errors.setdefault("planned_start", []).append(_("Enter a date."))
     elif isinstance(planned_end, date) and planned_end < planned_start:
-        errors.setdefault("planned_end", []).append("The end cannot be before the start.")
+        errors.setdefault("planned_end", []).append(_("The end cannot be before the start."))
     notes = _text(notes, field="notes", max_length=2000, errors=errors)
     lines: list = []
     if product is not None and not errors.get("product"):
@@ -399,7 +399,7 @@ def _order_values(company_id: int, *, product_id, quantity, component_warehouse_
             .order_by(BomLine.id)).all()
         if not lines:
             errors.setdefault("product", []).append(
-                f"{product.sku} has no bill of materials yet: add its components first.")
+                _('%(sku)s has no bill of materials yet: add its components first.', sku=product.sku))
     _raise(errors)
     values = dict(product_id=product.id, quantity=qty,
                   component_warehouse_id=component_warehouse_id,
@@ -450,8 +450,7 @@ def update_order(*, company_id: int, order_id: int, user: User, product_id: int 
     with atomic():
         order = _lock_order(company_id, order_id)
         if not order.is_planned:
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: only a "
-                                    "planned order can be changed.")
+            raise InvalidTransition(_('%(number)s is %(value)s: only a planned order can be changed.', number=order.number, value=order.status_label.lower()))
         values, lines = _order_values(
             company_id, product_id=product_id, quantity=quantity,
             component_warehouse_id=component_warehouse_id,
@@ -508,7 +507,7 @@ def check_availability(company_id: int, order_id: int) -> list[Availability]:
         select(ProductionOrder).where(ProductionOrder.id == order_id,
                                       ProductionOrder.company_id == company_id))
     if order is None:
-        raise NotFound("No such production order.")
+        raise NotFound(_("No such production order."))
     return availability(order)
 
 
@@ -569,8 +568,7 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
             return order
         if has_open_failure(company_id, order):
             raise InvalidTransition(
-                f"{order.number} has a failed quality inspection: a manager must override "
-                "it before the order can be completed.")
+                _('%(number)s has a failed quality inspection: a manager must override it before the order can be completed.', number=order.number))
         unfinished = db.session.scalars(
             select(WorkOrder).where(WorkOrder.company_id == company_id,
                                     WorkOrder.production_order_id == order.id,
@@ -624,8 +622,7 @@ def _output_lots(order: ProductionOrder) -> list[tuple[int | None, Decimal]]:
         return [(None, order.quantity)]
     if product.serial:
         if order.quantity != order.quantity.to_integral_value():
-            raise ValidationError(f"{product.sku} is tracked by serial number: produce whole "
-                                  f"units, not {fmt(order.quantity)}.")
+            raise ValidationError(_('%(sku)s is tracked by serial number: produce whole units, not %(value)s.', sku=product.sku, value=fmt(order.quantity)))
         width = max(3, len(str(int(order.quantity))))
         picks = [(f"{order.number}-{n:0{width}d}", Decimal(1))
                  for n in range(1, int(order.quantity) + 1)]
@@ -667,7 +664,7 @@ def override_quality(*, company_id: int, order_id: int, user: User,
         order = _lock_order(company_id, order_id)
         ProductionOrder.workflow.begin(order, "override", user)
         if not has_open_failure(company_id, order):
-            raise InvalidTransition(f"{order.number} has no failed inspection to override.")
+            raise InvalidTransition(_('%(number)s has no failed inspection to override.', number=order.number))
         order.quality_override_by = user.id
         order.quality_override_at = utcnow()
         order.quality_override_reason = reason
@@ -694,12 +691,12 @@ def _work_order_values(company_id: int, *, name, employee_id, planned_hours, act
         if not 0 <= values["sequence"] <= 10000:
             raise ValueError
     except (TypeError, ValueError):
-        errors.setdefault("sequence", []).append("Enter a whole number from 0 to 10000.")
+        errors.setdefault("sequence", []).append(_("Enter a whole number from 0 to 10000."))
     if employee_id is not None:
         found = db.session.scalar(select(Employee.id).where(Employee.id == employee_id,
                                                             Employee.company_id == company_id))
         if found is None:
-            errors.setdefault("employee", []).append("No such employee.")
+            errors.setdefault("employee", []).append(_("No such employee."))
         values["employee_id"] = employee_id
     _raise(errors)
     return values
@@ -713,8 +710,7 @@ def create_work_order(*, company_id: int, order_id: int, user: User, name: str,
     with atomic():
         order = _lock_order(company_id, order_id)
         if not order.is_open:
-            raise InvalidTransition(f"{order.number} is {order.status_label.lower()}: "
-                                    "no new work orders.")
+            raise InvalidTransition(_('%(number)s is %(value)s: no new work orders.', number=order.number, value=order.status_label.lower()))
         values = _work_order_values(company_id, name=name, employee_id=employee_id,
                                     planned_hours=planned_hours, actual_hours=actual_hours,
                                     sequence=sequence)
@@ -733,7 +729,7 @@ def _work_order(company_id: int, work_order_id: int) -> WorkOrder:
                                                            WorkOrder.company_id == company_id)
                                    .with_for_update())
     if work_order is None:
-        raise NotFound("No such work order.")
+        raise NotFound(_("No such work order."))
     return work_order
 
 

@@ -47,6 +47,7 @@ from erp.services import webhooks
 from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
 from erp.services.inventory import document_warehouse
 from erp.services import lots as lots_service
+from erp.i18n import _
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
@@ -79,7 +80,7 @@ def to_rate(value, *, field: str = "tax_rate") -> Decimal:
 
 def _require(user: User | None, role: str) -> None:
     if user is not None and not user.has_role(role):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(_("Your role does not allow this."))
 
 
 def _order(company_id: int, order_id: int, *, lock: bool = False) -> PurchaseOrder:
@@ -89,7 +90,7 @@ def _order(company_id: int, order_id: int, *, lock: bool = False) -> PurchaseOrd
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     order = db.session.scalar(stmt)
     if order is None:
-        raise NotFound("No such purchase order.")
+        raise NotFound(_("No such purchase order."))
     return order
 
 
@@ -125,7 +126,7 @@ def _product(company_id: int, product_id: int | None, *, field: str = "product")
 def _require_draft(order: PurchaseOrder) -> None:
     if not order.is_draft:
         raise InvalidTransition(
-            f"{order.number} is {order.status_label.lower()}; only a draft can be changed.")
+            _('%(number)s is %(value)s; only a draft can be changed.', number=order.number, value=order.status_label.lower()))
 
 
 def _check_dates(order_date: date | None, expected_date: date | None) -> None:
@@ -164,7 +165,7 @@ def _check_amounts(order: PurchaseOrder, item: PurchaseOrderItem) -> None:
     amounts = (item.line_subtotal, item.line_tax, item.line_total,
                order.subtotal, order.tax_total, order.total)
     if any(amount > MAX_MONEY for amount in amounts):
-        message = "The line or order total would be too large: lower the quantity or the cost."
+        message = _("The line or order total would be too large: lower the quantity or the cost.")
         raise ValidationError(message, field_errors={"quantity": [message]})
 
 
@@ -277,7 +278,7 @@ def _item(order: PurchaseOrder, item_id: int) -> PurchaseOrderItem:
     for item in order.items:
         if item.id == item_id:
             return item
-    raise NotFound("No such line on this order.")
+    raise NotFound(_("No such line on this order."))
 
 
 def update_line(*, company_id: int, user: User | None, order_id: int, item_id: int,
@@ -292,8 +293,7 @@ def update_line(*, company_id: int, user: User | None, order_id: int, item_id: i
         PurchaseOrder.workflow.begin_edit(order, user)
         item = _item(order, item_id)
         if not item.amendable:
-            raise InvalidTransition(f"{order.number}: {_line_name(order, item)} is fully "
-                                    "received; it cannot be changed.")
+            raise InvalidTransition(_('%(number)s: %(value)s is fully received; it cannot be changed.', number=order.number, value=_line_name(order, item)))
         errors: dict[str, list[str]] = {}
         values = {}
         for name, parse in (("quantity", lambda: stock.to_quantity(quantity)),
@@ -328,11 +328,9 @@ def remove_line(*, company_id: int, user: User | None, order_id: int, item_id: i
         item = _item(order, item_id)
         name = _line_name(order, item)
         if not item.removable:
-            raise InvalidTransition(f"{order.number}: {name} has received goods; lower its "
-                                    "quantity to what was received instead.")
+            raise InvalidTransition(_('%(number)s: %(name)s has received goods; lower its quantity to what was received instead.', number=order.number, name=name))
         if not order.is_draft and len(order.items) == 1:
-            raise ValidationError(f"{order.number} keeps at least one line; cancel the order "
-                                  "instead.")
+            raise ValidationError(_('%(number)s keeps at least one line; cancel the order instead.', number=order.number))
         order.items.remove(item)
         _recompute_totals(order)
         _amended(order, user, f"removed {name}")
@@ -367,7 +365,7 @@ def place_order(*, company_id: int, user: User | None, order_id: int) -> Purchas
         order = _order(company_id, order_id, lock=True)
         PurchaseOrder.workflow.begin(order, "place", user)
         if not order.items:
-            raise ValidationError("Add at least one line before ordering.")
+            raise ValidationError(_("Add at least one line before ordering."))
         order.status = "ordered"
         order.ordered_at = utcnow()
         audit.record(company_id=company_id, user=user, action="status",
@@ -439,7 +437,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
     _require(user, PurchaseOrder.workflow.actions["receive"].role)
     token = (token or "").strip() or new_receipt_token()
     if len(token) > 64:
-        raise ValidationError("The receipt form is invalid. Reload the page and try again.")
+        raise ValidationError(_("The receipt form is invalid. Reload the page and try again."))
     reference = (reference or "").strip()
     if len(reference) > REFERENCE_MAX:
         raise ValidationError(field_errors={"reference": [f"At most {REFERENCE_MAX} characters."]})
@@ -469,7 +467,7 @@ def receive(*, company_id: int, user: User | None, order_id: int,
             if errors:
                 raise ValidationError(field_errors=errors)
             if not wanted:
-                raise ValidationError("Enter a quantity to receive on at least one line.")
+                raise ValidationError(_("Enter a quantity to receive on at least one line."))
             receipt = GoodsReceipt(
                 company_id=company_id, number=sequences.next_number(company_id, "GR"),
                 order_id=order.id, warehouse_id=warehouse.id,
@@ -645,7 +643,7 @@ def create_reorder_drafts(*, company_id: int, user: User | None, product_ids: li
     quantities = quantities or {}
     product_ids = sorted({int(p) for p in product_ids})
     if not product_ids:
-        raise ValidationError("Select at least one product.")
+        raise ValidationError(_("Select at least one product."))
     with atomic():
         warehouse = _warehouse(company_id, warehouse_id)
         rows = {row.product.id: row for row in reorder_rows(company_id, product_ids=product_ids)}

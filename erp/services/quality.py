@@ -17,6 +17,7 @@ from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit)
+from erp.i18n import _
 
 
 def _values(company_id: int, *, product_id, production_order_id, receipt_reference,
@@ -27,27 +28,27 @@ def _values(company_id: int, *, product_id, production_order_id, receipt_referen
         product = db.session.scalar(select(Product).where(Product.id == product_id,
                                                           Product.company_id == company_id))
         if product is None:
-            errors.setdefault("product", []).append("No such product.")
+            errors.setdefault("product", []).append(_("No such product."))
     if production_order_id is not None:
         order = db.session.scalar(select(ProductionOrder).where(
             ProductionOrder.id == production_order_id, ProductionOrder.company_id == company_id))
         if order is None:
-            errors.setdefault("production_order", []).append("No such production order.")
+            errors.setdefault("production_order", []).append(_("No such production order."))
         elif product is None and "product" not in errors:
             product = order.product  # an order's inspection is of the product it makes
     receipt_reference = (receipt_reference or "").strip()
     if len(receipt_reference) > 60:
-        errors.setdefault("receipt_reference", []).append("At most 60 characters.")
+        errors.setdefault("receipt_reference", []).append(_("At most 60 characters."))
     if product is None and order is None and not receipt_reference and not errors:
         errors.setdefault("product", []).append(
-            "Name what was inspected: a product, a production order or a receipt.")
+            _("Name what was inspected: a product, a production order or a receipt."))
     if not isinstance(inspected_on, date):
-        errors.setdefault("inspected_on", []).append("Enter a date.")
+        errors.setdefault("inspected_on", []).append(_("Enter a date."))
     if result not in RESULTS:
-        errors.setdefault("result", []).append("Choose pass or fail.")
+        errors.setdefault("result", []).append(_("Choose pass or fail."))
     notes = (notes or "").strip()
     if len(notes) > 2000:
-        errors.setdefault("notes", []).append("At most 2000 characters.")
+        errors.setdefault("notes", []).append(_("At most 2000 characters."))
     if errors:
         raise ValidationError(field_errors=errors)
     values = dict(product_id=product.id if product else None,
@@ -65,7 +66,7 @@ def create_inspection(*, company_id: int, user: User, result: str, inspected_on:
                       inspector: User | None = None) -> QualityInspection:
     """Record an inspection (the inspector defaults to the acting user). Commits."""
     if not user.has_role("staff"):
-        raise PermissionDenied("Only staff may record inspections.")
+        raise PermissionDenied(_("Only staff may record inspections."))
     with atomic():
         values = _values(company_id, product_id=product_id,
                          production_order_id=production_order_id,
@@ -90,14 +91,14 @@ def supersede_inspection(*, company_id: int, inspection_id: int, user: User, res
     InvalidTransition (already superseded: supersede the latest one). Staff. Commits.
     """
     if not user.has_role("staff"):
-        raise PermissionDenied("Only staff may record inspections.")
+        raise PermissionDenied(_("Only staff may record inspections."))
     try:
         with atomic():
             earlier = db.session.scalar(select(QualityInspection).where(
                 QualityInspection.id == inspection_id,
                 QualityInspection.company_id == company_id).with_for_update())
             if earlier is None:
-                raise NotFound("No such inspection.")
+                raise NotFound(_("No such inspection."))
             later = db.session.scalar(select(QualityInspection.id).where(
                 QualityInspection.supersedes_id == earlier.id))
             if later is not None:

@@ -40,6 +40,7 @@ from erp.services import (InvalidTransition, NotFound, PermissionDenied, Validat
 from erp.services import lots
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
+from erp.i18n import _
 
 SALES_SERIES = "RET"
 PURCHASE_SERIES = "PRT"
@@ -58,9 +59,9 @@ def _header(user: User | None, company_id: int, warehouse_id, reason: str, notes
     the notes and the warehouse (an active one of the company; another company's reads as
     unknown)."""
     if user is not None and not user.has_role(DRAFT_ROLE):
-        raise PermissionDenied("Your role does not allow this.")
+        raise PermissionDenied(_("Your role does not allow this."))
     reason = clean_text(reason, "reason", REASON_MAX, errors,
-                        required="Say why the goods are returned.")
+                        required=_("Say why the goods are returned."))
     notes = clean_text(notes, "notes", NOTES_MAX, errors)
     warehouse = None
     try:
@@ -90,7 +91,7 @@ def _wanted(quantities: dict, lines: list, errors: dict, sku: Callable, what: st
     if errors:
         raise ValidationError(field_errors=errors)
     if not wanted:
-        raise ValidationError("Enter a quantity to return on at least one line.")
+        raise ValidationError(_("Enter a quantity to return on at least one line."))
     return wanted
 
 
@@ -99,8 +100,8 @@ def _check_posting(document, lines_and_qty: list, sku: Callable, what: str) -> N
             f"{fmt_qty(qty)} on this return." for line, qty in lines_and_qty
             if qty > line.returnable_quantity]
     if over:
-        raise ValidationError(f"Cannot post {document.number}: " + " ".join(over)
-                              + " Nothing was moved.")
+        raise ValidationError(_("Cannot post %(number)s: %(problems)s Nothing was moved.",
+                                number=document.number, problems=" ".join(over)))
 
 
 # --- sales returns ----------------------------------------------------------------------
@@ -117,7 +118,7 @@ def _lock_delivery(company_id: int, delivery_id: int) -> DeliveryNote:
                                    DeliveryNote.company_id == company_id)
         .with_for_update(of=DeliveryNote).execution_options(populate_existing=True))
     if delivery is None:
-        raise NotFound("No such delivery note.")
+        raise NotFound(_("No such delivery note."))
     db.session.scalars(
         select(DeliveryNoteLine).where(DeliveryNoteLine.delivery_id == delivery.id)
         .options(selectinload(DeliveryNoteLine.order_item).selectinload(SalesOrderItem.product))
@@ -140,8 +141,7 @@ def create_sales_return(*, company_id: int, delivery_id: int, user: User | None,
         warehouse, reason, notes = _header(user, company_id, warehouse_id, reason, notes, errors)
         delivery = _lock_delivery(company_id, delivery_id)
         if delivery.status != "posted":
-            raise InvalidTransition(f"{delivery.number} is {delivery.status_label.lower()}: "
-                                    "only goods of a posted delivery note can be returned.")
+            raise InvalidTransition(_('%(number)s is %(value)s: only goods of a posted delivery note can be returned.', number=delivery.number, value=delivery.status_label.lower()))
         wanted = _wanted(quantities, list(delivery.lines), errors, _delivery_sku, "delivered "
                          "minus returned")
         sales_return = SalesReturn(
@@ -216,7 +216,7 @@ def _locked_sales_return(company_id: int, return_id: int) -> tuple[SalesReturn, 
     delivery_id = db.session.scalar(select(SalesReturn.delivery_id).where(
         SalesReturn.id == return_id, SalesReturn.company_id == company_id))
     if delivery_id is None:
-        raise NotFound("No such sales return.")
+        raise NotFound(_("No such sales return."))
     delivery = _lock_delivery(company_id, delivery_id)
     sales_return = db.session.scalar(
         select(SalesReturn).where(SalesReturn.id == return_id)
@@ -242,7 +242,7 @@ def cancel_sales_return(*, company_id: int, return_id: int, user: User | None) -
     """draft -> cancelled (a draft moved nothing). Manager. Replay no-op; a posted return
     raises InvalidTransition. Commits."""
     with atomic():
-        sales_return, _ = _locked_sales_return(company_id, return_id)
+        sales_return, _unused = _locked_sales_return(company_id, return_id)
         _cancel(sales_return, user, "sales_return")
     return sales_return
 
@@ -270,7 +270,7 @@ def _lock_order(company_id: int, order_id: int) -> PurchaseOrder:
                                     PurchaseOrder.company_id == company_id)
         .with_for_update(of=PurchaseOrder).execution_options(populate_existing=True))
     if order is None:
-        raise NotFound("No such purchase order.")
+        raise NotFound(_("No such purchase order."))
     db.session.scalars(
         select(PurchaseOrderItem).where(PurchaseOrderItem.order_id == order.id)
         .options(selectinload(PurchaseOrderItem.product))
@@ -292,8 +292,7 @@ def create_purchase_return(*, company_id: int, order_id: int, user: User | None,
         warehouse, reason, notes = _header(user, company_id, warehouse_id, reason, notes, errors)
         order = _lock_order(company_id, order_id)
         if not any(item.received_quantity for item in order.items):
-            raise InvalidTransition(f"{order.number} has received nothing: there is nothing "
-                                    "to return.")
+            raise InvalidTransition(_('%(number)s has received nothing: there is nothing to return.', number=order.number))
         wanted = _wanted(quantities, list(order.items), errors, _item_sku,
                          "received minus returned")
         purchase_return = PurchaseReturn(
@@ -351,7 +350,7 @@ def _locked_purchase_return(company_id: int,
     order_id = db.session.scalar(select(PurchaseReturn.order_id).where(
         PurchaseReturn.id == return_id, PurchaseReturn.company_id == company_id))
     if order_id is None:
-        raise NotFound("No such purchase return.")
+        raise NotFound(_("No such purchase return."))
     order = _lock_order(company_id, order_id)
     purchase_return = db.session.scalar(
         select(PurchaseReturn).where(PurchaseReturn.id == return_id)
@@ -380,6 +379,6 @@ def cancel_purchase_return(*, company_id: int, return_id: int,
     """draft -> cancelled (a draft moved nothing). Manager. Replay no-op; a posted return
     raises InvalidTransition. Commits."""
     with atomic():
-        purchase_return, _ = _locked_purchase_return(company_id, return_id)
+        purchase_return, _unused = _locked_purchase_return(company_id, return_id)
         _cancel(purchase_return, user, "purchase_return")
     return purchase_return

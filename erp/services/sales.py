@@ -41,6 +41,7 @@ from erp.services.inventory import default_warehouse_of, document_warehouse
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_number, clean_text, clean_texts
+from erp.i18n import N_, _, gettext
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -93,7 +94,7 @@ def _decimal(value, field: str, errors: dict, *, default: Decimal | None = None,
     """Parse a non-negative number; add a message to `errors` and return None if bad."""
     if validation.blank(value):
         if default is None:
-            validation.add_error(errors, field, "Enter a number.")
+            validation.add_error(errors, field, _("Enter a number."))
         return default
     try:
         return validation.number(value, step=step, maximum=maximum)
@@ -114,7 +115,7 @@ def _customer_values(company_id: int, data: dict) -> dict:
     errors: dict[str, list[str]] = {}
     values = clean_texts(data, CUSTOMER_TEXT, errors)
     if values["email"] and ("@" not in values["email"] or " " in values["email"]):
-        errors.setdefault("email", []).append("Enter a valid email address.")
+        errors.setdefault("email", []).append(_("Enter a valid email address."))
     values["email"] = values["email"].lower()
     values["credit_limit"] = _decimal(data.get("credit_limit"), "credit_limit", errors,
                                       default=ZERO)
@@ -134,7 +135,7 @@ def _terms_id(company_id: int, value, errors: dict) -> int | None:
     if terms_id is None or validation.company_record(PaymentTerms, company_id,
                                                      terms_id) is None:
         validation.add_error(errors, "payment_terms_id",
-                             "Choose payment terms of this company.")
+                             _("Choose payment terms of this company."))
         return None
     return terms_id
 
@@ -169,7 +170,7 @@ def _get_customer(company_id: int, customer_id: int | None) -> Customer:
     customer = db.session.scalar(select(Customer).where(
         Customer.id == customer_id, Customer.company_id == company_id)) if customer_id else None
     if customer is None:
-        raise NotFound("No such customer.")
+        raise NotFound(_("No such customer."))
     return customer
 
 
@@ -224,14 +225,14 @@ def _header_values(company_id: int, data: dict, errors: dict, *,
     customer_id = data.get("customer_id")
     customer = None
     if customer_id in (None, ""):
-        errors.setdefault("customer", []).append("Choose a customer.")
+        errors.setdefault("customer", []).append(_("Choose a customer."))
     else:
         customer = db.session.scalar(select(Customer).where(
             Customer.id == customer_id, Customer.company_id == company_id))
         if customer is None:
-            errors.setdefault("customer", []).append("No such customer.")
+            errors.setdefault("customer", []).append(_("No such customer."))
         elif not customer.active:
-            errors.setdefault("customer", []).append(f"{customer.name} is archived.")
+            errors.setdefault("customer", []).append(_('%(name)s is archived.', name=customer.name))
     values["customer_id"] = customer.id if customer else None
     warehouse_id = data.get("warehouse_id")
     if warehouse_id in (None, "") and default_warehouse:
@@ -244,7 +245,7 @@ def _header_values(company_id: int, data: dict, errors: dict, *,
     values["requested_date"] = _date(data.get("requested_date"), "requested_date", errors)
     if (values["order_date"] and values["requested_date"]
             and values["requested_date"] < values["order_date"]):
-        errors.setdefault("requested_date", []).append("Must not be before the order date.")
+        errors.setdefault("requested_date", []).append(_("Must not be before the order date."))
     values["notes"] = _text(data.get("notes"), "notes", TEXT_MAX, errors)
     return values
 
@@ -278,7 +279,7 @@ def update_order(*, company_id: int, order_id: int, user: User | None, **data) -
     """Change a draft order's header (InvalidTransition unless draft). Commits."""
     with atomic():
         order = _lock_order(company_id, order_id)
-        _require_draft(order, "edited")
+        _require_draft(order, N_("edited"))
         errors: dict[str, list[str]] = {}
         values = _header_values(company_id, data, errors)
         if errors:
@@ -299,7 +300,7 @@ def _lock_order(company_id: int, order_id: int, *, with_items: bool = False) -> 
             .execution_options(populate_existing=True))
     order = db.session.scalar(stmt)
     if order is None:
-        raise NotFound("No such sales order.")
+        raise NotFound(_("No such sales order."))
     if with_items:
         # a second query: FOR UPDATE cannot be combined with an outer join on PostgreSQL
         items = db.session.scalars(
@@ -314,7 +315,7 @@ def _lock_order(company_id: int, order_id: int, *, with_items: bool = False) -> 
 def _require_draft(order: SalesOrder, verb: str) -> None:
     if order.status != "draft":
         raise InvalidTransition(
-            f"{order.number} is {order.status_label.lower()}: only a draft can be {verb}.")
+            _('%(number)s is %(value)s: only a draft can be %(verb)s.', number=order.number, value=order.status_label.lower(), verb=gettext(verb)))
 
 
 # --- lines ------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def _line_values(data: dict, product: Product | None, errors: dict, *,
         amounts = line_amounts(values["quantity"], values["unit_price"],
                                values["discount_percent"], values["tax_rate"])
         if amounts.subtotal > MAX_MONEY or amounts.total > MAX_MONEY:
-            errors.setdefault("quantity", []).append("The line total is too large.")
+            errors.setdefault("quantity", []).append(_("The line total is too large."))
     return values
 
 
@@ -371,7 +372,7 @@ def _apply_amounts(item: SalesOrderItem) -> None:
 
 def _check_order_total(order: SalesOrder) -> None:
     if order.subtotal > MAX_MONEY or order.total > MAX_MONEY:
-        raise ValidationError("The order total would be too large.",
+        raise ValidationError(_("The order total would be too large."),
                               field_errors={"quantity": ["The order total would be too large."]})
 
 
@@ -385,7 +386,7 @@ def add_line(*, company_id: int, order_id: int, user: User | None, product_id: i
     """
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
-        _require_draft(order, "changed")
+        _require_draft(order, N_("changed"))
         product, values = new_line_values(company_id, product_id, quantity, unit_price,
                                           discount_percent, tax_rate)
         item = SalesOrderItem(company_id=company_id, product_id=product.id, **values)
@@ -409,8 +410,8 @@ def update_line(*, company_id: int, order_id: int, line_id: int, user: User | No
         order = _lock_order(company_id, order_id, with_items=True)
         item = next((i for i in order.items if i.id == line_id), None)
         if item is None:
-            raise NotFound("No such line.")
-        _require_draft(order, "changed")
+            raise NotFound(_("No such line."))
+        _require_draft(order, N_("changed"))
         errors: dict[str, list[str]] = {}
         values = _line_values({"quantity": quantity,
                                "unit_price": item.unit_price if unit_price in (None, "")
@@ -441,7 +442,7 @@ def remove_line(*, company_id: int, order_id: int, line_id: int, user: User | No
         item = next((i for i in order.items if i.id == line_id), None)
         if item is None:
             return
-        _require_draft(order, "changed")
+        _require_draft(order, N_("changed"))
         order.items.remove(item)
         _recompute_totals(order)
         audit.record(company_id=company_id, user=user, action="update",
@@ -546,12 +547,11 @@ def _confirm(company_id: int, order_id: int, user: User | None, action: str) -> 
         if not SalesOrder.workflow.begin(order, action, user):
             return order
         if not order.items:
-            raise ValidationError("Add at least one line before confirming.")
+            raise ValidationError(_("Add at least one line before confirming."))
         credit = credit_check(company_id, order, lock=True)
         if credit.exceeded and action == "confirm":
             raise CreditLimitExceeded(
-                f"Cannot confirm {order.number}: it takes {credit.customer} over its credit "
-                f"limit ({credit.figures}). A manager can confirm it over the credit limit.",
+                _('Cannot confirm %(number)s: it takes %(customer)s over its credit limit (%(figures)s). A manager can confirm it over the credit limit.', number=order.number, customer=credit.customer, figures=credit.figures),
                 credit)
         short: list[str] = []
         for number, item in enumerate(order.items, start=1):

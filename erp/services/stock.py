@@ -35,6 +35,7 @@ from erp.models.base import ZERO
 from erp.models.fields import QUANTITY
 from erp.services import DomainError, NotFound, ValidationError, atomic
 from erp.services import webhooks
+from erp.i18n import _
 
 QUANTITY_STEP = QUANTITY.step  # the one quantity rule (erp/models/fields.py)
 MAX_QUANTITY = QUANTITY.maximum  # fits Numeric(14, 3)
@@ -79,8 +80,7 @@ class StockOutOfRange(ValidationError):
 
 def _out_of_range(product: Product, where: str, *, warehouse_id: int | None = None):
     return StockOutOfRange(
-        f"{product.sku}: the stock {where} would exceed {fmt(MAX_STOCK)}, the most a "
-        f"quantity can be. Nothing was changed.", product_id=product.id, warehouse_id=warehouse_id)
+        _('%(sku)s: the stock %(where)s would exceed %(value)s, the most a quantity can be. Nothing was changed.', sku=product.sku, where=where, value=fmt(MAX_STOCK)), product_id=product.id, warehouse_id=warehouse_id)
 
 
 @dataclass(frozen=True)
@@ -154,9 +154,9 @@ def _product(company_id: int, product_id: int) -> Product:
     product = db.session.scalar(
         select(Product).where(Product.id == product_id, Product.company_id == company_id))
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     if not product.stocked:
-        raise ValidationError(f"{product.sku} is a service and carries no stock.",
+        raise ValidationError(_('%(sku)s is a service and carries no stock.', sku=product.sku),
                               field_errors={"product_id": ["Services carry no stock."]})
     return product
 
@@ -165,7 +165,7 @@ def _warehouse(company_id: int, warehouse_id: int) -> Warehouse:
     warehouse = db.session.scalar(
         select(Warehouse).where(Warehouse.id == warehouse_id, Warehouse.company_id == company_id))
     if warehouse is None:
-        raise NotFound("No such warehouse.")
+        raise NotFound(_("No such warehouse."))
     return warehouse
 
 
@@ -234,8 +234,7 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
         level = db.session.get(StockLevel, level_id, populate_existing=True)
         available = level.on_hand - (level.reserved if protect_reserved else ZERO)
         raise InsufficientStock(
-            f"Not enough {product.sku} in {warehouse.code}: {fmt(abs(quantity))} needed, "
-            f"{fmt(max(available, ZERO))} available.",
+            _('Not enough %(sku)s in %(code)s: %(value)s needed, %(value2)s available.', sku=product.sku, code=warehouse.code, value=fmt(abs(quantity)), value2=fmt(max(available, ZERO))),
             product_id=product_id, warehouse_id=warehouse_id, requested=abs(quantity),
             available=available)
     _change_available(company_id, product_id, quantity)
@@ -260,23 +259,22 @@ def _lot(product: Product, lot_id: int | None, quantity: Decimal) -> Lot | None:
     """The lot a movement of `product` names, checked (see `move`); None when untracked."""
     if not product.tracked:
         if lot_id is not None:
-            message = f"{product.sku} is not tracked by lot or serial number."
+            message = _('%(sku)s is not tracked by lot or serial number.', sku=product.sku)
             raise ValidationError(message, field_errors={"lot": [message]})
         return None
     noun = _tracking_noun(product)
     if lot_id is None:
-        message = f"{product.sku} is tracked by {noun}: name the {noun} moved."
+        message = _('%(sku)s is tracked by %(noun)s: name the %(noun)s moved.', sku=product.sku, noun=noun)
         raise ValidationError(message, field_errors={"lot": [message]})
     lot = db.session.scalar(select(Lot).where(Lot.id == lot_id,
                                               Lot.company_id == product.company_id))
     if lot is None:
-        raise NotFound(f"No such {noun}.")
+        raise NotFound(_('No such %(noun)s.', noun=noun))
     if lot.product_id != product.id:
-        message = f"{noun.capitalize()} {lot.code} is not one of {product.sku}."
+        message = _('%(value)s %(code)s is not one of %(sku)s.', value=noun.capitalize(), code=lot.code, sku=product.sku)
         raise ValidationError(message, field_errors={"lot": [message]})
     if product.serial and abs(quantity) != 1:
-        message = (f"Serial number {lot.code} is one unit: {fmt(abs(quantity))} cannot "
-                   "move under it.")
+        message = (_('Serial number %(code)s is one unit: %(value)s cannot move under it.', code=lot.code, value=fmt(abs(quantity))))
         raise ValidationError(message, field_errors={"lot": [message]})
     return lot
 
@@ -290,8 +288,7 @@ def _move_lot(product: Product, lot: Lot, warehouse: Warehouse, quantity: Decima
             select(Warehouse.code).join(LotLevel, LotLevel.warehouse_id == Warehouse.id)
             .where(LotLevel.lot_id == lot.id, LotLevel.on_hand > 0).limit(1))
         if where is not None:
-            message = (f"Serial number {lot.code} of {product.sku} is already in stock "
-                       f"(in {where}): a serial number is one unit.")
+            message = (_('Serial number %(code)s of %(sku)s is already in stock (in %(where)s): a serial number is one unit.', code=lot.code, sku=product.sku, where=where))
             raise ValidationError(message, field_errors={"lot": [message]})
     level_id = _lot_level_id(lot, warehouse.id)
     if level_id is None:
@@ -315,11 +312,9 @@ def _move_lot(product: Product, lot: Lot, warehouse: Warehouse, quantity: Decima
                             warehouse_id=warehouse.id)
     held = db.session.scalar(select(LotLevel.on_hand).where(LotLevel.id == level_id))
     if product.serial:
-        message = (f"Serial number {lot.code} of {product.sku} is not in stock in "
-                   f"{warehouse.code} (shipped already, or elsewhere).")
+        message = (_('Serial number %(code)s of %(sku)s is not in stock in %(code2)s (shipped already, or elsewhere).', code=lot.code, sku=product.sku, code2=warehouse.code))
     else:
-        message = (f"Lot {lot.code} of {product.sku} holds {fmt(held)} in {warehouse.code}: "
-                   f"{fmt(abs(quantity))} needed.")
+        message = (_('Lot %(code)s of %(sku)s holds %(value)s in %(code2)s: %(value2)s needed.', code=lot.code, sku=product.sku, value=fmt(held), code2=warehouse.code, value2=fmt(abs(quantity))))
     raise InsufficientStock(message, product_id=product.id, warehouse_id=warehouse.id,
                             requested=abs(quantity), available=held)
 
@@ -345,8 +340,7 @@ def reserve(*, company_id: int, product_id: int, warehouse_id: int, quantity: De
     if db.session.execute(stmt).scalar_one_or_none() is None:
         level = db.session.get(StockLevel, level_id, populate_existing=True)
         raise InsufficientStock(
-            f"Not enough {product.sku} available in {warehouse.code}: {fmt(quantity)} needed, "
-            f"{fmt(max(level.available, ZERO))} available.",
+            _('Not enough %(sku)s available in %(code)s: %(value)s needed, %(value2)s available.', sku=product.sku, code=warehouse.code, value=fmt(quantity), value2=fmt(max(level.available, ZERO))),
             product_id=product_id, warehouse_id=warehouse_id, requested=quantity,
             available=level.available)
     _change_available(company_id, product_id, -quantity)
@@ -363,7 +357,7 @@ def release(*, company_id: int, product_id: int, warehouse_id: int, quantity: De
         .execution_options(synchronize_session=False)
     )
     if level_id is None or db.session.execute(stmt).scalar_one_or_none() is None:
-        raise DomainError("Cannot release more than is reserved.")
+        raise DomainError(_("Cannot release more than is reserved."))
     _change_available(company_id, product_id, quantity)
 
 
@@ -381,7 +375,7 @@ def _change_available(company_id: int, product_id: int, delta: Decimal) -> None:
         .returning(Product.id, Product.available, Product.min_stock, Product.sku)
         .execution_options(synchronize_session=False)).one_or_none()
     if changed is not None:
-        _, available, minimum, sku = changed
+        _unused, available, minimum, sku = changed
         if delta < 0 and available < minimum <= available - delta:  # it just went below
             webhooks.emit(company_id, "stock.below_minimum", None, product_id=product_id,
                           sku=sku, available=available, min_stock=minimum)

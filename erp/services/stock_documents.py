@@ -39,6 +39,7 @@ from erp.services import InvalidTransition, NotFound, ValidationError, atomic, a
 from erp.services.inventory import document_warehouse
 from erp.services.sequences import next_number
 from erp.services.validation import add_error, clean_text, company_record
+from erp.i18n import _
 
 COUNT_SERIES = "SC"
 TRANSFER_SERIES = "TR"
@@ -57,7 +58,7 @@ def _lock(model, company_id: int, document_id: int, noun: str):
         select(model).where(model.id == document_id, model.company_id == company_id)
         .with_for_update(of=model).execution_options(populate_existing=True))
     if document is None:
-        raise NotFound(f"No such {noun}.")
+        raise NotFound(_('No such %(noun)s.', noun=noun))
     line_model = model.lines.property.mapper.class_
     key = StockCountLine.count_id if model is StockCount else StockTransferLine.transfer_id
     lines = db.session.scalars(
@@ -71,7 +72,7 @@ def _line(document, line_id: int):
     for line in document.lines:
         if line.id == line_id:
             return line
-    raise NotFound("No such line.")
+    raise NotFound(_("No such line."))
 
 
 def _line_name(document, line) -> str:
@@ -135,17 +136,17 @@ def create_count(*, company_id: int, user: User | None, warehouse_id, category_i
         if category_id not in (None, ""):
             category = company_record(Category, company_id, parse_id(str(category_id)))
             if category is None:
-                add_error(errors, "category_id", "Choose a category of this company.")
+                add_error(errors, "category_id", _("Choose a category of this company."))
         if warehouse is not None and "category_id" not in errors:
             products = _sheet_products(company_id, warehouse.id,
                                        category.id if category else None)
             found = db.session.scalar(select(func.count()).select_from(
                 products.order_by(None).limit(MAX_LINES + 1).subquery()))
             if not found:
-                add_error(errors, "category_id", "There is no stocked product to count here.")
+                add_error(errors, "category_id", _("There is no stocked product to count here."))
             elif found > MAX_LINES:
                 add_error(errors, "category_id",
-                          f"More than {MAX_LINES} products: choose a category, one sheet each.")
+                          _('More than %(MAX_LINES)s products: choose a category, one sheet each.', MAX_LINES=MAX_LINES))
         if errors:
             raise ValidationError(field_errors=errors)
         count = StockCount(company_id=company_id, number=next_number(company_id, COUNT_SERIES),
@@ -190,7 +191,7 @@ def add_count_line(*, company_id: int, user: User | None, count_id: int,
         try:
             quantity = _counted(counted)
             if quantity is None:
-                add_error(errors, "counted", "Enter the counted quantity.")
+                add_error(errors, "counted", _("Enter the counted quantity."))
         except ValidationError as error:
             errors.update(error.field_errors)
         if errors:
@@ -259,29 +260,23 @@ def post_count(*, company_id: int, count_id: int, user: User | None) -> StockCou
             return count
         warehouse = count.warehouse
         if not warehouse.active:
-            raise InvalidTransition(f"{warehouse.archived_message} {count.number} cannot "
-                                    "be posted; cancel it.")
+            raise InvalidTransition(_('%(archived_message)s %(number)s cannot be posted; cancel it.', archived_message=warehouse.archived_message, number=count.number))
         lines = [line for line in count.lines if line.counted is not None]
         if not lines:
-            raise ValidationError(f"{count.number}: enter a counted quantity on at least one "
-                                  "line first.")
+            raise ValidationError(_('%(number)s: enter a counted quantity on at least one line first.', number=count.number))
         levels = _locked_levels(count, lines)
         moved = [f"{line.product.sku} expected {fmt(line.expected)}, now "
                  f"{fmt(levels[line.product_id][0])}" for line in lines
                  if levels[line.product_id][0] != line.expected]
         if moved:
             raise StockMoved(
-                f"Stock moved in {warehouse.code} since {count.number} was made: "
-                f"{_named(moved)}. Check those counts, choose \"Update expected\", then post "
-                "again. Nothing was adjusted.")
+                _('Stock moved in %(code)s since %(number)s was made: %(value)s. Check those counts, choose "Update expected", then post again. Nothing was adjusted.', code=warehouse.code, number=count.number, value=_named(moved)))
         reserved = [f"{line.product.sku}: {fmt(levels[line.product_id][1])} reserved, "
                     f"{fmt(line.counted)} counted" for line in lines
                     if line.counted < levels[line.product_id][1]]
         if reserved:
             raise ValidationError(
-                f"Counts below what orders hold reserved in {warehouse.code}: "
-                f"{_named(reserved)}. Release the reservations first (ship or cancel the "
-                "orders). Nothing was adjusted.")
+                _('Counts below what orders hold reserved in %(code)s: %(value)s. Release the reservations first (ship or cancel the orders). Nothing was adjusted.', code=warehouse.code, value=_named(reserved)))
         changed = 0
         for line in lines:
             line.adjusted = line.counted - levels[line.product_id][0]
@@ -341,8 +336,8 @@ def _transfer_values(company_id: int, from_warehouse_id, to_warehouse_id, notes:
     source = document_warehouse(company_id, from_warehouse_id, errors, field="from_warehouse_id")
     target = document_warehouse(company_id, to_warehouse_id, errors, field="to_warehouse_id")
     if source is not None and target is not None and source.id == target.id:
-        add_error(errors, "to_warehouse_id", "Choose another warehouse than the one the "
-                                             "stock comes from.")
+        add_error(errors, "to_warehouse_id", _("Choose another warehouse than the one the "
+                                             "stock comes from."))
     if errors:
         raise ValidationError(field_errors=errors)
     return {"from_warehouse_id": source.id, "to_warehouse_id": target.id, "notes": notes}
@@ -451,10 +446,9 @@ def post_transfer(*, company_id: int, transfer_id: int, user: User | None) -> St
             return transfer
         for warehouse in (transfer.from_warehouse, transfer.to_warehouse):
             if not warehouse.active:
-                raise InvalidTransition(f"{warehouse.archived_message} {transfer.number} "
-                                        "cannot be posted; change it or cancel it.")
+                raise InvalidTransition(_('%(archived_message)s %(number)s cannot be posted; change it or cancel it.', archived_message=warehouse.archived_message, number=transfer.number))
         if not transfer.lines:
-            raise ValidationError(f"{transfer.number} has no lines: add what moves first.")
+            raise ValidationError(_('%(number)s has no lines: add what moves first.', number=transfer.number))
         short = []
         source, target = transfer.from_warehouse, transfer.to_warehouse
         for line in transfer.lines:
@@ -473,8 +467,7 @@ def post_transfer(*, company_id: int, transfer_id: int, user: User | None) -> St
                        user=user, note=f"from {source.code}",
                        source=stock.Source("stock_transfer_line", line.id, transfer.number))
         if short:
-            raise stock.InsufficientStock(f"{transfer.number} cannot be posted: "
-                                          f"{' '.join(short)} Nothing was moved.")
+            raise stock.InsufficientStock(_('%(number)s cannot be posted: %(value)s Nothing was moved.', number=transfer.number, value=' '.join(short)))
         transfer.status, transfer.posted_at = "posted", utcnow()
         db.session.flush()
         _status(transfer, user, "draft", f"posted: {plural(len(transfer.lines), 'line')} from "

@@ -8,7 +8,7 @@ from sqlalchemy import case, cast, func, insert, literal, null, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erp.extensions import db
-from erp.i18n import _, LANGUAGES
+from erp.i18n import LANGUAGES, _
 from erp.models import ROLES, AuditEntry, Company, User
 from erp.models.core import COMPANY_TEXT, DEFAULT_TIMEZONE
 from erp.models.money import CURRENCIES, PaymentTerms, TaxCode
@@ -34,11 +34,11 @@ def normalize_email(email: str) -> str:
 def password_problems(password: str) -> list[str]:
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        problems.append(_('Use at least %(MIN_PASSWORD_LENGTH)s characters.', MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH))
     if len(password) > 200:
-        problems.append("Use at most 200 characters.")
+        problems.append(_("Use at most 200 characters."))
     if password.lower() in COMMON_PASSWORDS:
-        problems.append("This password is too common.")
+        problems.append(_("This password is too common."))
     return problems
 
 
@@ -52,7 +52,7 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
     timezone = validation.timezone_name(timezone, "timezone", errors)
     with atomic():
         if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
-            validation.add_error(errors, "name", f"A company named {name!r} exists.")
+            validation.add_error(errors, "name", _('A company named %(value)s exists.', value=repr(name)))
         if errors:
             raise ValidationError(field_errors=errors)
         company = Company(name=name, timezone=timezone)
@@ -195,7 +195,7 @@ def set_install_admin(email: str, granted: bool = True) -> User:
     with atomic():
         user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
         if user is None:
-            raise NotFound(f"No user with the email {email!r}.")
+            raise NotFound(_('No user with the email %(value)s.', value=repr(email)))
         if granted and user.role != "admin":
             raise ValidationError(field_errors={"role": [
                 f"{user.email} is a {user.role}: only an admin can be an installation "

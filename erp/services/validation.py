@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models.fields import Number
+from erp.i18n import N_, _, gettext
 
 
 class BadValue(ValueError):
@@ -19,7 +20,8 @@ class BadValue(ValueError):
 
 
 def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
+    """Add a message (a text marked with `N_` where it is declared is translated here)."""
+    errors.setdefault(field, []).append(gettext(message))
 
 
 def blank(value) -> bool:
@@ -30,25 +32,25 @@ def _finite(value, invalid: str) -> Decimal:
     try:
         result = Decimal("" if value is None else str(value).strip())
     except (InvalidOperation, ValueError):
-        raise BadValue(invalid) from None
+        raise BadValue(gettext(invalid)) from None
     if not result.is_finite():
-        raise BadValue(invalid)
+        raise BadValue(gettext(invalid))
     return result
 
 
 def _to_step(result: Decimal, step: Decimal) -> Decimal:
     if result != result.quantize(step):
-        raise BadValue(f"Use at most {-step.as_tuple().exponent} decimals.")
+        raise BadValue(_('Use at most %(value)s decimals.', value=-step.as_tuple().exponent))
     return result.quantize(step)
 
 
-def number(value, *, step: Decimal, maximum: Decimal, invalid: str = "Enter a number.",
+def number(value, *, step: Decimal, maximum: Decimal, invalid: str = N_("Enter a number."),
            too_large: str | None = None) -> Decimal:
     """A non-negative number of at most `step`'s decimals and at most `maximum`, rounded
     to `step`; raises BadValue with the message for the first problem."""
     result = _finite(value, invalid)
     if result < 0:
-        raise BadValue("Enter zero or more.")
+        raise BadValue(_("Enter zero or more."))
     if result > maximum:
         raise BadValue(too_large or f"Enter at most {maximum:,}.")
     return _to_step(result, step)
@@ -57,9 +59,9 @@ def number(value, *, step: Decimal, maximum: Decimal, invalid: str = "Enter a nu
 def ruled(value, rule: Number) -> Decimal:
     """The value under a declared rule (`erp.models.fields.Number`: a tax rate, discount,
     price, quantity): in its range and of its precision; BadValue with the rule's message."""
-    result = _finite(value, "Enter a number.")
+    result = _finite(value, N_("Enter a number."))
     if not rule.minimum <= result <= rule.maximum:
-        raise BadValue(rule.message)
+        raise BadValue(gettext(rule.message))
     return _to_step(result, rule.step)
 
 
@@ -69,7 +71,7 @@ def clean_number(value, field: str, rule: Number, errors: dict[str, list[str]], 
     missing: "Enter a number."); a bad one adds its message and gives None."""
     if blank(value):
         if default is None:
-            add_error(errors, field, "Enter a number.")
+            add_error(errors, field, _("Enter a number."))
         return default
     try:
         return ruled(value, rule)
@@ -79,13 +81,13 @@ def clean_number(value, field: str, rule: Number, errors: dict[str, list[str]], 
 
 
 def text(value, field: str, errors: dict, *, max_length: int, required: bool = False,
-         missing: str = "This field is required.") -> str:
+         missing: str = N_("This field is required.")) -> str:
     """The value stripped ('' for None); a missing or too long value adds its message."""
     result = "" if value is None else str(value).strip()
     if required and not result:
         add_error(errors, field, missing)
     if len(result) > max_length:
-        add_error(errors, field, f"Use at most {max_length} characters.")
+        add_error(errors, field, _('Use at most %(max_length)s characters.', max_length=max_length))
     return result
 
 
@@ -94,7 +96,7 @@ def clean_text(value, field: str, limit: int, errors: dict[str, list[str]],
     """`text()` with the limit of a field declaration (`erp.models.fields`); `required` may
     be the message itself."""
     return text(value, field, errors, max_length=limit, required=bool(required),
-                missing=required if isinstance(required, str) else "This field is required.")
+                missing=required if isinstance(required, str) else N_("This field is required."))
 
 
 def clean_texts(data, fields, errors: dict[str, list[str]]) -> dict[str, str]:
@@ -107,14 +109,14 @@ def date_value(value, field: str, errors: dict, *, required: bool = False) -> da
     """A date, or an ISO date (YYYY-MM-DD) as text; None when empty."""
     if value in (None, ""):
         if required:
-            add_error(errors, field, "Enter a date.")
+            add_error(errors, field, _("Enter a date."))
         return None
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        add_error(errors, field, "Enter a date as YYYY-MM-DD.")
+        add_error(errors, field, _("Enter a date as YYYY-MM-DD."))
         return None
 
 
@@ -122,7 +124,7 @@ def timezone_name(value, field: str, errors: dict) -> str:
     """An IANA time zone name this system knows (e.g. "Europe/Istanbul"), stripped."""
     name = "" if value is None else str(value).strip()
     if name not in available_zones():
-        add_error(errors, field, "Choose a time zone from the list (e.g. Europe/Istanbul).")
+        add_error(errors, field, _("Choose a time zone from the list (e.g. Europe/Istanbul)."))
     return name
 
 

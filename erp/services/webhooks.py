@@ -41,14 +41,15 @@ from erp.models.base import utcnow
 from erp.models.core import User
 from erp.models.jobs import WebhookDelivery, WebhookEndpoint
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
+from erp.i18n import N_, _
 
 EVENTS = {
-    "sales_order.confirmed": "Sales order confirmed",
-    "sales_order.shipped": "Sales order shipped",
-    "sales_order.cancelled": "Sales order cancelled",
-    "purchase_order.received": "Purchase order received",
-    "production_order.done": "Production order done",
-    "stock.below_minimum": "Stock below minimum",
+    "sales_order.confirmed": N_("Sales order confirmed"),
+    "sales_order.shipped": N_("Sales order shipped"),
+    "sales_order.cancelled": N_("Sales order cancelled"),
+    "purchase_order.received": N_("Purchase order received"),
+    "production_order.done": N_("Production order done"),
+    "stock.below_minimum": N_("Stock below minimum"),
 }
 SIGNATURE_HEADER = "X-ERP-Signature"
 MAX_ENDPOINTS = 20
@@ -64,24 +65,23 @@ def check_url(url: str, *, allow_private: bool) -> tuple[str, int, list[str]]:
     """(host, port, addresses) of a URL that may be called; UnsafeUrl else."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeUrl("Enter an http:// or https:// address.")
+        raise UnsafeUrl(_("Enter an http:// or https:// address."))
     if parts.username or parts.password:
-        raise UnsafeUrl("Leave user names and passwords out of the address.")
+        raise UnsafeUrl(_("Leave user names and passwords out of the address."))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise UnsafeUrl("The port is not a number from 1 to 65535.") from None
+        raise UnsafeUrl(_("The port is not a number from 1 to 65535.")) from None
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise UnsafeUrl(f"{parts.hostname} cannot be resolved.") from None
+        raise UnsafeUrl(_('%(hostname)s cannot be resolved.', hostname=parts.hostname)) from None
     addresses = sorted({info[4][0] for info in infos})
     if not allow_private:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%")[0])
             if not ip.is_global or ip.is_multicast:
-                raise UnsafeUrl(f"{parts.hostname} resolves to {ip}, which is not a public "
-                                f"address.")
+                raise UnsafeUrl(_('%(hostname)s resolves to %(ip)s, which is not a public address.', hostname=parts.hostname, ip=ip))
     return parts.hostname, port, addresses
 
 
@@ -129,7 +129,7 @@ def create_endpoint(*, company_id: int, user: User, url: str, events: list[str],
 def get_endpoint(*, company_id: int, endpoint_id: int) -> WebhookEndpoint:
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.company_id != company_id:
-        raise NotFound("No such endpoint.")
+        raise NotFound(_("No such endpoint."))
     return endpoint
 
 
@@ -138,7 +138,7 @@ def set_endpoint_state(*, company_id: int, endpoint_id: int, user: User,
     """`active` (resume a paused one: its failures are forgotten), `paused` or `archived`.
     Commits."""
     if state not in ("active", "paused", "archived"):
-        raise ValidationError("Unknown state.")
+        raise ValidationError(_("Unknown state."))
     with atomic():
         endpoint = get_endpoint(company_id=company_id, endpoint_id=endpoint_id)
         endpoint.active = state != "archived"
@@ -153,9 +153,9 @@ def replay(*, company_id: int, delivery_id: int, user: User) -> WebhookDelivery:
     with atomic():
         old = db.session.get(WebhookDelivery, delivery_id)
         if old is None or old.company_id != company_id:
-            raise NotFound("No such delivery.")
+            raise NotFound(_("No such delivery."))
         if old.endpoint.state != "active":
-            raise InvalidTransition("The endpoint is paused or archived: resume it first.")
+            raise InvalidTransition(_("The endpoint is paused or archived: resume it first."))
         new = WebhookDelivery(company_id=company_id, endpoint_id=old.endpoint_id,
                               event=old.event, body=old.body, status="pending")
         db.session.add(new)

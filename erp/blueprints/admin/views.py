@@ -67,7 +67,7 @@ def user_role(user_id: int):
     if form.validate_on_submit():
         try:
             user_service.change_role(user.id, form.role.data, actor=current_user)
-            message = f"{user.email} is now {user.role}."
+            message = _('%(email)s is now %(role)s.', email=user.email, role=user.role)
         except DomainError as error:
             message, category = str(error), "danger"
     else:

@@ -9,6 +9,7 @@ from wtforms.validators import (Email, InputRequired, Length, NumberRange, Optio
 from erp.forms import DecimalField, choices, optional_id, text_validators
 from erp.models import PRODUCT_KINDS
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, TRACKING, UNITS
+from erp.i18n import _l
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_QUANTITY = Decimal("99999999999")
@@ -22,54 +23,54 @@ def finite(form, field) -> None:
 
 
 class ProductForm(FlaskForm):
-    sku = StringField("SKU", validators=text_validators(PRODUCT_TEXT["sku"]))
-    name = StringField("Name", validators=text_validators(PRODUCT_TEXT["name"]))
-    kind = SelectField("Kind", choices=choices(PRODUCT_KINDS.items()), default="finished_good")
-    category_id = SelectField("Category", choices=[], default="")
-    unit = SelectField("Unit", choices=choices((u, u) for u in UNITS), default="pcs")
-    tracking = SelectField("Tracking", choices=choices(TRACKING.items()), default="none",
-                           description="Lots or serial numbers are named on every movement.")
-    sale_price = DecimalField("Sale price", places=2, default=Decimal("0"),
+    sku = StringField(_l("SKU"), validators=text_validators(PRODUCT_TEXT["sku"]))
+    name = StringField(_l("Name"), validators=text_validators(PRODUCT_TEXT["name"]))
+    kind = SelectField(_l("Kind"), choices=choices(PRODUCT_KINDS.items()), default="finished_good")
+    category_id = SelectField(_l("Category"), choices=[], default="")
+    unit = SelectField(_l("Unit"), choices=choices((u, u) for u in UNITS), default="pcs")
+    tracking = SelectField(_l("Tracking"), choices=choices(TRACKING.items()), default="none",
+                           description=_l("Lots or serial numbers are named on every movement."))
+    sale_price = DecimalField(_l("Sale price"), places=2, default=Decimal("0"),
                               validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
-    cost_price = DecimalField("Cost price", places=2, default=Decimal("0"),
+    cost_price = DecimalField(_l("Cost price"), places=2, default=Decimal("0"),
                               validators=[Optional(), finite, NumberRange(min=0, max=MAX_MONEY)])
-    min_stock = DecimalField("Minimum stock", places=3, default=Decimal("0"),
+    min_stock = DecimalField(_l("Minimum stock"), places=3, default=Decimal("0"),
                              validators=[Optional(), finite,
                                          NumberRange(min=0, max=MAX_QUANTITY)],
-                             description="Below this available quantity the product is low on stock.")
-    tax_code_id = SelectField("Tax code", choices=[], validate_choice=False, coerce=optional_id,
-                              description="The rate its sales lines take.")
-    barcode = StringField("Barcode", validators=text_validators(PRODUCT_TEXT["barcode"]))
-    preferred_supplier = StringField("Preferred supplier", validators=[Length(max=300)],
-                                     description="Type to search suppliers.")
-    description = TextAreaField("Description",
+                             description=_l("Below this available quantity the product is low on stock."))
+    tax_code_id = SelectField(_l("Tax code"), choices=[], validate_choice=False, coerce=optional_id,
+                              description=_l("The rate its sales lines take."))
+    barcode = StringField(_l("Barcode"), validators=text_validators(PRODUCT_TEXT["barcode"]))
+    preferred_supplier = StringField(_l("Preferred supplier"), validators=[Length(max=300)],
+                                     description=_l("Type to search suppliers."))
+    description = TextAreaField(_l("Description"),
                                 validators=text_validators(PRODUCT_TEXT["description"]))
 
 
 class CategoryForm(FlaskForm):
-    name = StringField("Name", validators=text_validators(CATEGORY_TEXT["name"]))
-    parent_id = SelectField("Parent category", choices=[], default="")
-    description = TextAreaField("Description",
+    name = StringField(_l("Name"), validators=text_validators(CATEGORY_TEXT["name"]))
+    parent_id = SelectField(_l("Parent category"), choices=[], default="")
+    description = TextAreaField(_l("Description"),
                                 validators=text_validators(CATEGORY_TEXT["description"]))
 
 
 class SupplierForm(FlaskForm):
-    name = StringField("Name", validators=text_validators(SUPPLIER_TEXT["name"]))
-    contact_person = StringField("Contact person",
+    name = StringField(_l("Name"), validators=text_validators(SUPPLIER_TEXT["name"]))
+    contact_person = StringField(_l("Contact person"),
                                  validators=text_validators(SUPPLIER_TEXT["contact_person"]))
-    email = StringField("Email", validators=text_validators(
+    email = StringField(_l("Email"), validators=text_validators(
         SUPPLIER_TEXT["email"], Optional(), Email(check_deliverability=False)))
-    phone = StringField("Phone", validators=text_validators(SUPPLIER_TEXT["phone"]))
-    tax_number = StringField("Tax number", validators=text_validators(SUPPLIER_TEXT["tax_number"]))
-    address = TextAreaField("Address", validators=text_validators(SUPPLIER_TEXT["address"]))
+    phone = StringField(_l("Phone"), validators=text_validators(SUPPLIER_TEXT["phone"]))
+    tax_number = StringField(_l("Tax number"), validators=text_validators(SUPPLIER_TEXT["tax_number"]))
+    address = TextAreaField(_l("Address"), validators=text_validators(SUPPLIER_TEXT["address"]))
 
 
 class RevalueForm(FlaskForm):
     """A manager's revaluation of a product's cost (its stock on hand keeps its quantity)."""
 
-    cost_price = DecimalField("New cost price", places=2,
-                              validators=[InputRequired(message="Enter the new cost."), finite,
+    cost_price = DecimalField(_l("New cost price"), places=2,
+                              validators=[InputRequired(message=_l("Enter the new cost.")), finite,
                                           NumberRange(min=0, max=MAX_MONEY)])
-    reason = StringField("Reason", validators=[InputRequired(message="Say why the cost changes."),
+    reason = StringField(_l("Reason"), validators=[InputRequired(message=_l("Say why the cost changes.")),
                                                Length(max=200)],
-                         description="e.g. supplier price list 2026, count of the stock value.")
+                         description=_l("e.g. supplier price list 2026, count of the stock value."))

@@ -24,6 +24,7 @@ from erp.services import ValidationError
 from erp.web import (ListParams, apply_field_errors, form_status, picker_response,
                      redirect_after_post, render)
 from sqlalchemy.orm import joinedload
+from erp.i18n import _, _l
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -64,7 +65,7 @@ PRODUCT_FIELDS = ("sku", "name", "kind", "unit", "tracking", "sale_price", "cost
                   "min_stock", "barcode", "description", "tax_code_id")
 
 products = Resource(
-    name="product", plural="products", model=Product, label="Product", form=ProductForm,
+    name="product", plural="products", model=Product, label=_l("Product"), form=ProductForm,
     fields=PRODUCT_FIELDS, templates="catalog/product", nav="catalog/_nav.html",
     list_spec=queries.PRODUCTS,
     list_context=lambda page, params: queries.product_list_context(page, params)
@@ -96,7 +97,7 @@ def product_revalue(product_id: int):
         except ValidationError as error:
             apply_field_errors(form, error)
         else:
-            flash(f"{product.sku} revalued at {product.cost_price} a unit.", "success")
+            flash(_('%(sku)s revalued at %(cost_price)s a unit.', sku=product.sku, cost_price=product.cost_price), "success")
             return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("catalog/product_revalue.html", form=form, product=product,
                   on_hand=catalog_service.on_hand_total(current_user.company_id, product.id),
@@ -114,7 +115,7 @@ def _category_form(form: CategoryForm, category: Category | None) -> None:
 
 
 categories = Resource(
-    name="category", plural="categories", model=Category, label="Category",
+    name="category", plural="categories", model=Category, label=_l("Category"),
     form=CategoryForm, fields=("name", "description"), templates="catalog/category",
     nav="catalog/_nav.html", list_spec=queries.CATEGORIES,
     list_template="catalog/categories.html",
@@ -132,7 +133,7 @@ categories = Resource(
 # Suppliers
 
 suppliers = Resource(
-    name="supplier", plural="suppliers", model=Supplier, label="Supplier",
+    name="supplier", plural="suppliers", model=Supplier, label=_l("Supplier"),
     form=SupplierForm, fields=("name", "contact_person", "email", "phone", "tax_number",
                                "address"),
     templates="catalog/supplier", nav="catalog/_nav.html", list_spec=queries.SUPPLIERS,

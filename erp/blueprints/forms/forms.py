@@ -13,6 +13,7 @@ from wtforms.validators import Length, Optional
 from erp.forms import choices
 from erp.models.forms import (FIELD_KINDS, FILE_KINDS, LONG_TEXT_MAX, NUMBER_KINDS, OPTION_LIMIT,
                               OPTIONS_MAX, SHORT_TEXT_MAX, FormField, FormVersion)
+from erp.i18n import _l
 
 KIND_CHOICES = list(FIELD_KINDS.items())
 PICKER_URLS = {"product": "catalog.product_options", "customer": "sales.customer_options",
@@ -20,31 +21,31 @@ PICKER_URLS = {"product": "catalog.product_options", "customer": "sales.customer
 
 
 class CustomFormForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=200)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
 class FieldForm(FlaskForm):
     """A field's settings; the service checks them together (e.g. a list needs choices)."""
 
-    kind = SelectField("Type", choices=choices(KIND_CHOICES), validate_choice=False)
-    label = StringField("Label", validators=[Length(max=200)])
-    help = StringField("Help text", validators=[Optional(), Length(max=500)],
-                       description="Shown under the field.")
-    required = BooleanField("Required")
-    options = TextAreaField("Choices", validators=[Optional(),
+    kind = SelectField(_l("Type"), choices=choices(KIND_CHOICES), validate_choice=False)
+    label = StringField(_l("Label"), validators=[Length(max=200)])
+    help = StringField(_l("Help text"), validators=[Optional(), Length(max=500)],
+                       description=_l("Shown under the field."))
+    required = BooleanField(_l("Required"))
+    options = TextAreaField(_l("Choices"), validators=[Optional(),
                                                    Length(max=OPTIONS_MAX * (OPTION_LIMIT + 2))],
-                            description="For a list: one choice a line.")
-    minimum = StringField("Minimum", validators=[Optional(), Length(max=40)], render_kw={"inputmode": "decimal"},
-                          description="For a number: the least value accepted.")
-    maximum = StringField("Maximum", validators=[Optional(), Length(max=40)], render_kw={"inputmode": "decimal"},
-                          description="For a number: the greatest value accepted.")
-    unit = StringField("Unit", validators=[Optional(), Length(max=20)],
-                       description="For a number, e.g. °C or kg.")
-    must_be_yes = BooleanField("Must be yes (a “no” fails the check)")
-    condition_key = SelectField("Show only when", validate_choice=False)
-    condition_value = StringField("has the answer", validators=[Optional(), Length(max=200)],
-                                  description="yes or no, or one of the list's choices.")
+                            description=_l("For a list: one choice a line."))
+    minimum = StringField(_l("Minimum"), validators=[Optional(), Length(max=40)], render_kw={"inputmode": "decimal"},
+                          description=_l("For a number: the least value accepted."))
+    maximum = StringField(_l("Maximum"), validators=[Optional(), Length(max=40)], render_kw={"inputmode": "decimal"},
+                          description=_l("For a number: the greatest value accepted."))
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)],
+                       description=_l("For a number, e.g. °C or kg."))
+    must_be_yes = BooleanField(_l("Must be yes (a “no” fails the check)"))
+    condition_key = SelectField(_l("Show only when"), validate_choice=False)
+    condition_value = StringField(_l("has the answer"), validators=[Optional(), Length(max=200)],
+                                  description=_l("yes or no, or one of the list's choices."))
 
     def set_sources(self, version: FormVersion, key: str | None) -> None:
         """The fields a condition may name: the version's yes / no and list fields."""

@@ -35,6 +35,7 @@ from erp.services import DomainError, NotFound, ValidationError
 from erp.services import forms as service
 from erp.web import (apply_field_errors, confirmation, form_status, redirect_after_post,
                      render, submit_form)
+from erp.i18n import _
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
 
@@ -103,7 +104,7 @@ def form_active(form_id: int):
     custom_form = _form(form_id)
     active = request.form.get("active") == "1"
     service.set_form_active(**_ids(), form_id=custom_form.id, active=active)
-    flash(f"Form “{custom_form.name}” {'restored' if active else 'archived'}.", "success")
+    flash(_('Form “%(name)s” restored.', name=custom_form.name) if active else _('Form “%(name)s” archived.', name=custom_form.name), "success")
     return redirect_after_post("forms.form_detail", form_id=custom_form.id)
 
 
@@ -117,7 +118,7 @@ def link_create(form_id: int):
     category_id = parse_id(request.form.get("category_id"))
     try:
         if text and product is None:
-            raise ValidationError("No such product: type its SKU or pick it from the list.")
+            raise ValidationError(_("No such product: type its SKU or pick it from the list."))
         link = service.link_form(**_ids(), form_id=custom_form.id,
                                  product_id=product.id if product else None,
                                  category_id=None if product else category_id)
@@ -125,7 +126,7 @@ def link_create(form_id: int):
         messages = [m for ms in error.field_errors.values() for m in ms] or [str(error)]
         flash(" ".join(messages), "danger")
     else:
-        flash(f"{link.subject} is now inspected with this form.", "success")
+        flash(_('%(subject)s is now inspected with this form.', subject=link.subject), "success")
     return redirect_after_post(url_for("forms.form_detail", form_id=form_id) + "#links")
 
 
@@ -137,7 +138,7 @@ def link_delete(form_id: int, link_id: int):
         service.unlink_form(**_ids(), form_id=custom_form.id, link_id=link_id)
     except NotFound:
         abort(404)
-    flash("The link is removed.", "success")
+    flash(_("The link is removed."), "success")
     return redirect_after_post(url_for("forms.form_detail", form_id=form_id) + "#links")
 
 
@@ -213,7 +214,7 @@ def field_delete(form_id: int, key: str):
     except DomainError as error:
         flash(str(error), "danger")
     else:
-        flash(f"Field “{field.label}” removed.", "success")
+        flash(_('Field “%(label)s” removed.', label=field.label), "success")
     return redirect_after_post(back)
 
 
@@ -281,7 +282,7 @@ def _fill(custom_form: CustomForm, version: FormVersion, submission: FormSubmiss
 def form_fill(form_id: int):
     custom_form = _form(form_id)
     if not custom_form.active:
-        flash("This form is archived: it takes no new submissions.", "danger")
+        flash(_("This form is archived: it takes no new submissions."), "danger")
         return redirect_after_post("forms.form_detail", form_id=custom_form.id)
     return _fill(custom_form, service.latest_version(custom_form), None)
 
@@ -328,7 +329,7 @@ def submission_delete(form_id: int, submission_id: int):
     except DomainError as error:
         flash(str(error), "danger")
         return redirect_after_post(back)
-    flash(f"Draft #{submission_id} deleted.", "success")
+    flash(_('Draft #%(submission_id)s deleted.', submission_id=submission_id), "success")
     return redirect_after_post("forms.submission_list", form_id=form_id)
 
 

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from erp.forms import number_field
 from erp.models.fields import QUANTITY, Number
 from erp.models.stock_documents import NOTES_MAX
+from erp.i18n import N_, _l
 
 
 # a count may be zero (nothing there), unlike a quantity to move
@@ -16,38 +17,38 @@ COUNTED = Number(QUANTITY.step, QUANTITY.maximum, "Enter a count from 0 to 99,99
 
 
 def _product_field():
-    return StringField("Product", validators=[DataRequired("Scan or type a barcode or SKU."),
+    return StringField(_l("Product"), validators=[DataRequired(_l("Scan or type a barcode or SKU.")),
                                               Length(max=300)],
-                       description="Scan a barcode, or type a SKU or name and pick.")
+                       description=_l("Scan a barcode, or type a SKU or name and pick."))
 
 
 class CountForm(FlaskForm):
-    warehouse_id = SelectField("Warehouse", validators=[DataRequired("Choose a warehouse.")])
-    category_id = SelectField("Category", validators=[Optional()],
-                              description="Empty: every stocked product of the warehouse.")
-    count_date = DateField("Count date", validators=[DataRequired("Enter a date.")])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=NOTES_MAX)])
+    warehouse_id = SelectField(_l("Warehouse"), validators=[DataRequired(_l("Choose a warehouse."))])
+    category_id = SelectField(_l("Category"), validators=[Optional()],
+                              description=_l("Empty: every stocked product of the warehouse."))
+    count_date = DateField(_l("Count date"), validators=[DataRequired(_l("Enter a date."))])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=NOTES_MAX)])
 
 
 class CountLineForm(FlaskForm):
-    counted = number_field("Counted", COUNTED)
+    counted = number_field(_l("Counted"), COUNTED)
 
 
 class CountLineAddForm(FlaskForm):
     product = _product_field()
-    counted = number_field("Counted", COUNTED, required="Enter the counted quantity.")
+    counted = number_field(_l("Counted"), COUNTED, required=N_("Enter the counted quantity."))
 
 
 class TransferForm(FlaskForm):
-    from_warehouse_id = SelectField("From warehouse",
-                                    validators=[DataRequired("Choose a warehouse.")])
-    to_warehouse_id = SelectField("To warehouse", validators=[DataRequired("Choose a warehouse.")])
-    transfer_date = DateField("Transfer date", validators=[DataRequired("Enter a date.")])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=NOTES_MAX)])
+    from_warehouse_id = SelectField(_l("From warehouse"),
+                                    validators=[DataRequired(_l("Choose a warehouse."))])
+    to_warehouse_id = SelectField(_l("To warehouse"), validators=[DataRequired(_l("Choose a warehouse."))])
+    transfer_date = DateField(_l("Transfer date"), validators=[DataRequired(_l("Enter a date."))])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=NOTES_MAX)])
 
 
 class TransferLineForm(FlaskForm):
-    quantity = number_field("Quantity", QUANTITY, required="Enter a quantity.")
+    quantity = number_field(_l("Quantity"), QUANTITY, required=N_("Enter a quantity."))
 
 
 class TransferLineAddForm(TransferLineForm):

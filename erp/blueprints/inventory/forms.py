@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from erp.forms import DecimalField, choices, text_validators
 from erp.models.inventory import WAREHOUSE_TEXT
+from erp.i18n import _l
 
 MAX_QUANTITY = Decimal("99999999999")
 
@@ -19,53 +20,53 @@ def finite(form, field) -> None:
 
 
 class WarehouseForm(FlaskForm):
-    code = StringField("Code", validators=text_validators(WAREHOUSE_TEXT["code"]),
-                       description="Short and unique, e.g. MAIN.")
-    name = StringField("Name", validators=text_validators(WAREHOUSE_TEXT["name"]))
-    address = TextAreaField("Address", validators=text_validators(WAREHOUSE_TEXT["address"]))
+    code = StringField(_l("Code"), validators=text_validators(WAREHOUSE_TEXT["code"]),
+                       description=_l("Short and unique, e.g. MAIN."))
+    name = StringField(_l("Name"), validators=text_validators(WAREHOUSE_TEXT["name"]))
+    address = TextAreaField(_l("Address"), validators=text_validators(WAREHOUSE_TEXT["address"]))
 
 
 def _lot_field():
-    return StringField("Lot or serial number", validators=[Length(max=300)],
-                       description="For a product tracked by lot or serial number.")
+    return StringField(_l("Lot or serial number"), validators=[Length(max=300)],
+                       description=_l("For a product tracked by lot or serial number."))
 
 
 def _product_field():
-    return StringField("Product", validators=[DataRequired(), Length(max=300)],
-                       description="Type a SKU or name and pick from the list.")
+    return StringField(_l("Product"), validators=[DataRequired(), Length(max=300)],
+                       description=_l("Type a SKU or name and pick from the list."))
 
 
 class StockCountForm(FlaskForm):
     product = _product_field()
-    warehouse_id = SelectField("Warehouse", coerce=int, choices=[])
-    counted = DecimalField("Counted quantity", places=3,
+    warehouse_id = SelectField(_l("Warehouse"), coerce=int, choices=[])
+    counted = DecimalField(_l("Counted quantity"), places=3,
                            validators=[InputRequired(), finite,
                                        NumberRange(min=0, max=MAX_QUANTITY)])
     lot = _lot_field()
-    note = StringField("Note", validators=[Length(max=300)])
+    note = StringField(_l("Note"), validators=[Length(max=300)])
 
 
 class StockTransferForm(FlaskForm):
     product = _product_field()
-    from_warehouse_id = SelectField("From warehouse", coerce=int, choices=[])
-    to_warehouse_id = SelectField("To warehouse", coerce=int, choices=[])
-    quantity = DecimalField("Quantity", places=3,
+    from_warehouse_id = SelectField(_l("From warehouse"), coerce=int, choices=[])
+    to_warehouse_id = SelectField(_l("To warehouse"), coerce=int, choices=[])
+    quantity = DecimalField(_l("Quantity"), places=3,
                             validators=[InputRequired(), finite,
                                         NumberRange(min=0, max=MAX_QUANTITY)])
     lot = _lot_field()
-    note = StringField("Note", validators=[Length(max=300)])
+    note = StringField(_l("Note"), validators=[Length(max=300)])
 
 
 DIRECTIONS = [("receive", "Receive (stock in)"), ("issue", "Issue (stock out)")]
 
 
 class StockReceiveForm(FlaskForm):
-    direction = SelectField("Movement", choices=choices(DIRECTIONS), default="receive")
+    direction = SelectField(_l("Movement"), choices=choices(DIRECTIONS), default="receive")
     product = _product_field()
-    warehouse_id = SelectField("Warehouse", coerce=int, choices=[])
-    quantity = DecimalField("Quantity", places=3,
+    warehouse_id = SelectField(_l("Warehouse"), coerce=int, choices=[])
+    quantity = DecimalField(_l("Quantity"), places=3,
                             validators=[InputRequired(), finite,
                                         NumberRange(min=0, max=MAX_QUANTITY)])
     lot = _lot_field()
-    expiry = StringField("Expiry of a new lot", validators=[Length(max=40)])
-    note = StringField("Note", validators=[Length(max=300)])
+    expiry = StringField(_l("Expiry of a new lot"), validators=[Length(max=40)])
+    note = StringField(_l("Note"), validators=[Length(max=300)])

@@ -28,6 +28,7 @@ from erp.queries.catalog import category_choices
 from erp.services import DomainError, ValidationError
 from erp.services import stock_documents as service
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
+from erp.i18n import _
 
 STATUSES = list(STOCK_DOC_STATUSES.items())
 NO_PRODUCT = "No product with this barcode or SKU; pick one from the list."
@@ -167,8 +168,7 @@ def transfer_create():
 def transfer_edit(transfer_id: int):
     transfer = scoped_get_or_404(StockTransfer, transfer_id)
     if not transfer.is_draft:
-        flash(f"{transfer.number} is {transfer.status_label.lower()}; only a draft can be "
-              "changed.", "warning")
+        flash(_('%(number)s is %(value)s; only a draft can be changed.', number=transfer.number, value=transfer.status_label.lower()), "warning")
         return redirect_after_post("inventory.transfer_detail", transfer_id=transfer.id)
     form = _transfer_form()
     if request.method == "GET":

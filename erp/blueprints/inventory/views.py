@@ -26,6 +26,7 @@ from erp.services import inventory as inventory_service
 from erp.services import lots, stock
 from erp.services.catalog import find_product
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
+from erp.i18n import _, _l
 
 bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 
@@ -33,7 +34,7 @@ bp = Blueprint("inventory", __name__, url_prefix="/inventory")
 # Warehouses
 
 warehouses = Resource(
-    name="warehouse", plural="warehouses", model=Warehouse, label="Warehouse",
+    name="warehouse", plural="warehouses", model=Warehouse, label=_l("Warehouse"),
     form=WarehouseForm, fields=("code", "name", "address"), templates="inventory/warehouse",
     nav="inventory/_nav.html", list_spec=queries.WAREHOUSES,
     list_context=lambda page, params: {"statuses": ARCHIVE_CHOICES},
@@ -151,11 +152,10 @@ def stock_count():
             _show_stock_error(form, error, "counted")
         else:
             if movement is None:
-                flash(f"{product.sku}: the count matches the stock; nothing changed.", "info")
+                flash(_('%(sku)s: the count matches the stock; nothing changed.', sku=product.sku), "info")
             else:
                 sign = "+" if movement.quantity > 0 else ""
-                flash(f"{product.sku} counted: {sign}{movement.quantity.normalize():f} "
-                      f"adjusted.", "success")
+                flash(_('%(sku)s counted: %(sign)s%(value)s adjusted.', sku=product.sku, sign=sign, value=format(movement.quantity.normalize(), 'f')), "success")
             return redirect_after_post("inventory.stock_count",
                                        warehouse=form.warehouse_id.data)
     return render("inventory/stock_count.html", form=form, warehouses=warehouses,
@@ -177,8 +177,7 @@ def stock_transfer():
         except DomainError as error:
             _show_stock_error(form, error, "quantity")
         else:
-            flash(f"Transferred {form.quantity.data.normalize():f} {product.unit} of "
-                  f"{product.sku}.", "success")
+            flash(_('Transferred %(value)s %(unit)s of %(sku)s.', value=format(form.quantity.data.normalize(), 'f'), unit=product.unit, sku=product.sku), "success")
             return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("inventory/stock_transfer.html", form=form, warehouses=warehouses,
                   status=form_status(form))
@@ -202,8 +201,9 @@ def stock_receive():
         except DomainError as error:
             _show_stock_error(form, error, "quantity")
         else:
-            verb = "Issued" if form.direction.data == "issue" else "Received"
-            flash(f"{verb} {form.quantity.data.normalize():f} {product.unit} of {product.sku}.",
+            moved = dict(value=format(form.quantity.data.normalize(), 'f'), unit=product.unit, sku=product.sku)
+            flash(_('Issued %(value)s %(unit)s of %(sku)s.', **moved) if form.direction.data == "issue"
+                  else _('Received %(value)s %(unit)s of %(sku)s.', **moved),
                   "success")
             return redirect_after_post("catalog.product_detail", product_id=product.id)
     return render("inventory/stock_receive.html", form=form, warehouses=warehouses,

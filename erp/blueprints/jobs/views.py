@@ -17,6 +17,7 @@ from erp.services import jobs as job_service
 from erp.services import mail as mail_service
 from erp.services import webhooks as webhook_service
 from erp.web import apply_field_errors, form_status, is_htmx, redirect_after_post, render
+from erp.i18n import _
 
 bp = Blueprint("jobs", __name__)
 
@@ -72,7 +73,7 @@ def job_retry(job_id: int):
     except DomainError as error:
         flash(str(error), "danger")
     else:
-        flash("The job was queued again.", "success")
+        flash(_("The job was queued again."), "success")
     return redirect_after_post("jobs.job_detail", job_id=job_id)
 
 
@@ -96,7 +97,7 @@ def endpoint_create():
         except ValidationError as error:
             apply_field_errors(form, error)
         else:
-            flash("Endpoint added. Its secret is on this page.", "success")
+            flash(_("Endpoint added. Its secret is on this page."), "success")
             return redirect_after_post("jobs.endpoint_detail", endpoint_id=endpoint.id)
     return render("jobs/endpoint_form.html", form=form, status=form_status(form))
 
@@ -154,7 +155,7 @@ def delivery_replay(delivery_id: int):
 
         old = db.session.get(WebhookDelivery, delivery_id)
         return redirect_after_post("jobs.endpoint_detail", endpoint_id=old.endpoint_id)
-    flash(f"Delivery {delivery_id} queued again as {delivery.id}.", "success")
+    flash(_('Delivery %(delivery_id)s queued again as %(id)s.', delivery_id=delivery_id, id=delivery.id), "success")
     return redirect_after_post("jobs.endpoint_detail", endpoint_id=delivery.endpoint_id)
 
 
@@ -176,7 +177,7 @@ def _email_document(kind: str, document_id: int, detail: str):
         except ValidationError as error:
             apply_field_errors(form, error)
         else:
-            flash(f"{record.number} is being sent to {job.params['to']}.", "success")
+            flash(_('%(number)s is being sent to %(value)s.', number=record.number, value=job.params['to']), "success")
             return redirect_after_post("jobs.job_detail", job_id=job.id)
     return render("jobs/email_form.html", form=form, record=record,
                   cancel=url_for(detail, order_id=record.id), status=form_status(form))

@@ -7,52 +7,53 @@ from erp.forms import choices, number_field, text_validators, whole_number
 from erp.models.fields import TAX_RATE
 from erp.models.invoices import PAYMENT_METHODS
 from erp.models.money import MAX_TERM_DAYS, PAYMENT_TERMS_TEXT, TAX_CODE_TEXT, TERMS_KINDS
+from erp.i18n import N_, _l
 
 
 class TaxCodeForm(FlaskForm):
-    name = StringField("Name", validators=text_validators(TAX_CODE_TEXT["name"]),
-                       description="e.g. KDV 20")
-    rate = number_field("Rate %", TAX_RATE, required="Enter the rate.")
+    name = StringField(_l("Name"), validators=text_validators(TAX_CODE_TEXT["name"]),
+                       description=_l("e.g. KDV 20"))
+    rate = number_field(_l("Rate %"), TAX_RATE, required=N_("Enter the rate."))
 
 
 class PaymentTermsForm(FlaskForm):
-    name = StringField("Name", validators=text_validators(PAYMENT_TERMS_TEXT["name"]),
-                       description="e.g. Net 30")
-    kind = SelectField("Kind", choices=choices(TERMS_KINDS.items()), default="net")
-    days = IntegerField("Days", default=30, validators=[
+    name = StringField(_l("Name"), validators=text_validators(PAYMENT_TERMS_TEXT["name"]),
+                       description=_l("e.g. Net 30"))
+    kind = SelectField(_l("Kind"), choices=choices(TERMS_KINDS.items()), default="net")
+    days = IntegerField(_l("Days"), default=30, validators=[
         Optional(), whole_number, NumberRange(min=0, max=MAX_TERM_DAYS,
-                                message=f"Enter whole days from 0 to {MAX_TERM_DAYS}.")],
-        description="Not used when due on receipt.")
+                                message=_l('Enter whole days from 0 to %(MAX_TERM_DAYS)s.', MAX_TERM_DAYS=MAX_TERM_DAYS))],
+        description=_l("Not used when due on receipt."))
 
 
 class InvoiceForm(FlaskForm):
     """A direct invoice's header: its customer (a picker) and notes."""
 
-    customer = StringField("Customer", validators=[DataRequired("Choose a customer."),
+    customer = StringField(_l("Customer"), validators=[DataRequired(_l("Choose a customer.")),
                                                    Length(max=250)],
-                           description="Type a name and pick from the list.")
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)])
+                           description=_l("Type a name and pick from the list."))
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
 
 
 class CreditNoteForm(FlaskForm):
     """A credit note's reason; its quantities are `qty-<invoice line id>` inputs."""
 
-    reason = TextAreaField("Reason", validators=[Optional(), Length(max=2000)],
-                           description="e.g. goods returned, price agreed lower.")
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)],
+                           description=_l("e.g. goods returned, price agreed lower."))
 
 
 class PaymentForm(FlaskForm):
     """A payment's header; its allocations are `alloc-<invoice id>` inputs."""
 
-    customer = StringField("Customer", validators=[DataRequired("Choose a customer."),
+    customer = StringField(_l("Customer"), validators=[DataRequired(_l("Choose a customer.")),
                                                    Length(max=250)])
-    payment_date = DateField("Date", validators=[DataRequired("Enter a date.")])
-    amount = StringField("Amount", validators=[DataRequired("Enter an amount."),
+    payment_date = DateField(_l("Date"), validators=[DataRequired(_l("Enter a date."))])
+    amount = StringField(_l("Amount"), validators=[DataRequired(_l("Enter an amount.")),
                                                Length(max=40)])
-    method = SelectField("Method", choices=choices(PAYMENT_METHODS.items()),
+    method = SelectField(_l("Method"), choices=choices(PAYMENT_METHODS.items()),
                          default="bank_transfer")
-    reference = StringField("Reference", validators=[Optional(), Length(max=100)],
-                            description="e.g. the bank's transaction id.")
+    reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)],
+                            description=_l("e.g. the bank's transaction id."))
 
 
 class AllocateForm(FlaskForm):

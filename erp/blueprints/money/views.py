@@ -34,6 +34,7 @@ from erp.services import money as money_service
 from erp.services import payments as payment_service
 from erp.services import sales as sales_service
 from erp.web import form_status, redirect_after_post, render, split_line_errors, submit_form
+from erp.i18n import _, _l
 
 bp = Blueprint("money", __name__, url_prefix="/money")
 
@@ -43,7 +44,7 @@ def _list_context(page, params) -> dict:
 
 
 tax_codes = Resource(
-    name="tax_code", plural="tax-codes", model=TaxCode, label="Tax code", form=TaxCodeForm,
+    name="tax_code", plural="tax-codes", model=TaxCode, label=_l("Tax code"), form=TaxCodeForm,
     fields=("name", "rate"), templates="money/tax_code", nav="money/_nav.html",
     list_spec=queries.TAX_CODES, list_context=_list_context,
     create=money_service.create_tax_code, update=money_service.update_tax_code,
@@ -53,7 +54,7 @@ tax_codes = Resource(
 ).register(bp)
 
 payment_terms = Resource(
-    name="payment_terms", plural="payment-terms", model=PaymentTerms, label="Payment terms",
+    name="payment_terms", plural="payment-terms", model=PaymentTerms, label=_l("Payment terms"),
     form=PaymentTermsForm, fields=("name", "kind", "days"), templates="money/payment_terms",
     nav="money/_nav.html", list_spec=queries.PAYMENT_TERMS, list_context=_list_context,
     list_template="money/payment_terms_list.html",
@@ -95,7 +96,7 @@ def invoice_create():
             customer_id=customer.id if customer else None, notes=form.notes.data or "")
 
     def done(invoice):
-        flash(f"{invoice.number} created. Add its lines.", "success")
+        flash(_('%(number)s created. Add its lines.', number=invoice.number), "success")
         return redirect_after_post("money.invoice_detail", invoice_id=invoice.id)
 
     return submit_form(form, save, done) or render(
@@ -160,8 +161,7 @@ def invoice_credit(invoice_id: int):
     invoice = invoice_queries.invoice_page(invoice_id)
     back = ("money.invoice_detail", {"invoice_id": invoice.id})
     if invoice.status not in OPEN_INVOICE_STATUSES:
-        flash(f"{invoice.number} is {invoice.status_label.lower()}: there is nothing to "
-              "credit.", "warning")
+        flash(_('%(number)s is %(value)s: there is nothing to credit.', number=invoice.number, value=invoice.status_label.lower()), "warning")
         return redirect_after_post(back[0], **back[1])
     form = CreditNoteForm()
     values = credit_service.prefill(invoice)
@@ -180,7 +180,7 @@ def invoice_credit(invoice_id: int):
                 flash(str(error), "danger")
                 return redirect_after_post(back[0], **back[1])
             else:
-                flash(f"{note.number} saved: a manager issues it.", "success")
+                flash(_('%(number)s saved: a manager issues it.', number=note.number), "success")
                 return redirect_after_post("money.credit_note_detail", credit_note_id=note.id)
     status = 422 if (form.errors or line_errors) else 200
     return render("money/credit_form.html", form=form, invoice=invoice, values=values,
@@ -266,7 +266,7 @@ def payment_create():
                 line_errors = split_line_errors(form, error, {
                     key for key in error.field_errors if key.startswith("alloc-")})
             else:
-                flash(f"{payment.number} recorded.", "success")
+                flash(_('%(number)s recorded.', number=payment.number), "success")
                 return redirect_after_post("money.payment_detail", payment_id=payment.id)
     invoices = (payment_service.open_invoices(current_user.company_id, customer.id)
                 if customer is not None else [])
@@ -309,7 +309,7 @@ def payment_allocate(payment_id: int):
             flash(str(error), "danger")
             return redirect_after_post("money.payment_detail", payment_id=payment.id)
         else:
-            flash(f"{payment.number} allocated.", "success")
+            flash(_('%(number)s allocated.', number=payment.number), "success")
             return redirect_after_post("money.payment_detail", payment_id=payment.id)
     db.session.rollback()
     payment = invoice_queries.payment_page(payment_id)

@@ -12,29 +12,30 @@ from erp.forms import DecimalField, choices, finite, number_field, text_validato
 from erp.models.fields import QUANTITY
 from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import WORK_ORDER_STATUSES
+from erp.i18n import _, _l
 
 def quantity_field(label: str) -> DecimalField:
     """A quantity under the rule every document shares (erp/models/fields.py QUANTITY)."""
-    return number_field(label, QUANTITY, required="Enter a quantity.")
+    return number_field(label, QUANTITY, required=_("Enter a quantity."))
 
 
 def hours_field(label: str, *, required: bool = False, maximum=Decimal("99999"), minimum="0"):
-    first = InputRequired(message="Enter a number.") if required else Optional()
+    first = InputRequired(message=_l("Enter a number.")) if required else Optional()
     return DecimalField(label, places=None, validators=[
         first, finite, NumberRange(min=Decimal(minimum), max=maximum,
-                                   message=f"Enter a number from {minimum} to {maximum}.")],
+                                   message=_l('Enter a number from %(minimum)s to %(maximum)s.', minimum=minimum, maximum=maximum))],
         render_kw={"inputmode": "decimal"})
 
 
 class EmployeeForm(FlaskForm):
-    name = StringField("Name", validators=text_validators(EMPLOYEE_TEXT["name"]))
-    user_id = SelectField("Login user", choices=[], validate_choice=True,
-                          description="Links the employee to a login: their work orders show "
-                                      "under “My work orders”.")
-    department = StringField("Department", validators=text_validators(EMPLOYEE_TEXT["department"]))
-    position = StringField("Position", validators=text_validators(EMPLOYEE_TEXT["position"]))
-    email = StringField("Email", validators=text_validators(EMPLOYEE_TEXT["email"]))
-    active = BooleanField("Active", default=True)
+    name = StringField(_l("Name"), validators=text_validators(EMPLOYEE_TEXT["name"]))
+    user_id = SelectField(_l("Login user"), choices=[], validate_choice=True,
+                          description=_l("Links the employee to a login: their work orders show "
+                                      "under “My work orders”."))
+    department = StringField(_l("Department"), validators=text_validators(EMPLOYEE_TEXT["department"]))
+    position = StringField(_l("Position"), validators=text_validators(EMPLOYEE_TEXT["position"]))
+    email = StringField(_l("Email"), validators=text_validators(EMPLOYEE_TEXT["email"]))
+    active = BooleanField(_l("Active"), default=True)
 
     def set_users(self, users) -> None:
         self.user_id.choices = choices([("", "— none —")] + [
@@ -42,7 +43,7 @@ class EmployeeForm(FlaskForm):
 
 
 class BomLineForm(FlaskForm):
-    component = StringField("Component", validators=[DataRequired(message="Choose a component."),
+    component = StringField(_l("Component"), validators=[DataRequired(message=_l("Choose a component.")),
                                                      Length(max=300)])
     quantity = quantity_field("Quantity per unit")
 
@@ -52,15 +53,15 @@ class BomQuantityForm(FlaskForm):
 
 
 class ProductionOrderForm(FlaskForm):
-    product = StringField("Product", validators=[DataRequired(message="Choose a product."),
+    product = StringField(_l("Product"), validators=[DataRequired(message=_l("Choose a product.")),
                                                  Length(max=300)],
-                          description="Type a SKU or name and pick from the list.")
+                          description=_l("Type a SKU or name and pick from the list."))
     quantity = quantity_field("Quantity")
-    component_warehouse_id = SelectField("Component warehouse", choices=[])
-    output_warehouse_id = SelectField("Output warehouse", choices=[])
-    planned_start = DateField("Planned start", validators=[InputRequired(message="Enter a date.")])
-    planned_end = DateField("Planned end", validators=[Optional()])
-    notes = TextAreaField("Notes", validators=[Length(max=2000)])
+    component_warehouse_id = SelectField(_l("Component warehouse"), choices=[])
+    output_warehouse_id = SelectField(_l("Output warehouse"), choices=[])
+    planned_start = DateField(_l("Planned start"), validators=[InputRequired(message=_l("Enter a date."))])
+    planned_end = DateField(_l("Planned end"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)])
 
     def set_warehouses(self, warehouses) -> None:
         options = choices([(str(w.id), str(w)) for w in warehouses])
@@ -69,20 +70,20 @@ class ProductionOrderForm(FlaskForm):
 
 
 class WorkOrderForm(FlaskForm):
-    name = StringField("Step", validators=[DataRequired(), Length(max=200)])
-    employee = StringField("Employee", validators=[Length(max=300)],
-                           description="Type a name and pick from the list; empty: unassigned.")
+    name = StringField(_l("Step"), validators=[DataRequired(), Length(max=200)])
+    employee = StringField(_l("Employee"), validators=[Length(max=300)],
+                           description=_l("Type a name and pick from the list; empty: unassigned."))
     planned_hours = hours_field("Planned hours")
     actual_hours = hours_field("Actual hours")
-    sequence = IntegerField("Sequence", default=10,
+    sequence = IntegerField(_l("Sequence"), default=10,
                             validators=[Optional(), whole_number,
                                         NumberRange(min=0, max=10000)])
 
 
 class WorkOrderStatusForm(FlaskForm):
-    status = SelectField("Status", choices=choices(WORK_ORDER_STATUSES.items()))
+    status = SelectField(_l("Status"), choices=choices(WORK_ORDER_STATUSES.items()))
 
 
 class OverrideForm(FlaskForm):
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Give a reason."),
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Give a reason.")),
                                                  Length(max=500)])

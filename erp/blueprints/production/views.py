@@ -36,6 +36,7 @@ from erp.services import production as service
 from erp.services.catalog import find_product
 from erp.web import (ListParams, apply_field_errors, form_status, int_arg, is_htmx, picker_response,
                      redirect_after_post, render)
+from erp.i18n import _, _l
 
 bp = Blueprint("production", __name__, url_prefix="/production")
 
@@ -97,7 +98,7 @@ def _employee_values(form: EmployeeForm) -> dict:
 
 
 employees = Resource(
-    name="employee", plural="employees", model=Employee, label="Employee", form=EmployeeForm,
+    name="employee", plural="employees", model=Employee, label=_l("Employee"), form=EmployeeForm,
     fields=(), templates="production/employee", nav="production/_nav.html",
     list_spec=queries.EMPLOYEES,
     list_context=lambda page, params: {"statuses": queries.EMPLOYEE_STATUSES},
@@ -132,7 +133,7 @@ def bom_open():
     """Go to the BOM of the product typed into the picker (a new BOM starts empty)."""
     product = find_product(_company_id(), request.args.get("product", "")[:300])
     if product is None:
-        flash("No such product: type its SKU or pick it from the list.", "danger")
+        flash(_("No such product: type its SKU or pick it from the list."), "danger")
         return redirect_after_post("production.bom_list")
     return redirect_after_post("production.bom_detail", product_id=product.id)
 
@@ -314,7 +315,7 @@ def order_override(order_id: int):
             flash(str(error), "danger")
             return redirect_after_post("production.order_detail", order_id=order.id)
         else:
-            flash(f"Failed inspection of {order.number} overridden.", "success")
+            flash(_('Failed inspection of %(number)s overridden.', number=order.number), "success")
             return redirect_after_post("production.order_detail", order_id=order.id)
     return render("production/order_detail.html", status=422,
                   **_order_context(order.id, override_form=form))
@@ -378,7 +379,7 @@ def workorder_create(order_id: int):
                 form.form_errors.append(str(error))
             else:
                 if not is_htmx():
-                    flash(f"Work order {form.name.data} added.", "success")
+                    flash(_('Work order %(data)s added.', data=form.name.data), "success")
                     return redirect_after_post("production.order_detail", order_id=order.id)
                 form, status = WorkOrderForm(formdata=None), 200
     return render("production/order_detail.html", block="work_orders", status=status,
@@ -406,7 +407,7 @@ def workorder_form(work_order_id: int):
     work_order = scoped_get_or_404(WorkOrder, work_order_id)
     form_id = parse_id(request.form.get("form_id"))
     if request.form.get("form_id") and form_id is None:
-        flash("Choose an active form.", "danger")
+        flash(_("Choose an active form."), "danger")
     else:
         try:
             form_service.set_work_order_form(company_id=_company_id(), user=current_user,
@@ -415,8 +416,8 @@ def workorder_form(work_order_id: int):
             flash(" ".join(m for ms in error.field_errors.values() for m in ms)
                   or str(error), "danger")
         else:
-            flash(f"Work order {work_order.name}: "
-                  + ("form saved." if form_id else "no form asked for."), "success")
+            flash(_("Work order %(name)s: form saved.", name=work_order.name) if form_id
+                  else _("Work order %(name)s: no form asked for.", name=work_order.name), "success")
     return redirect_after_post("production.workorder_detail", work_order_id=work_order.id)
 
 
@@ -443,7 +444,7 @@ def workorder_edit(work_order_id: int):
             except ValidationError as error:
                 apply_field_errors(form, error)
             else:
-                flash(f"Work order {work_order.name} saved.", "success")
+                flash(_('Work order %(name)s saved.', name=work_order.name), "success")
                 return redirect_after_post("production.order_detail",
                                            order_id=work_order.production_order_id)
     return render("production/workorder_form.html", form=form, work_order=work_order,

@@ -9,36 +9,37 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from erp.forms import number_field
 from erp.models.fields import PRICE, QUANTITY, TAX_RATE
+from erp.i18n import N_, _l
 
 class OrderForm(FlaskForm):
-    supplier = StringField("Supplier", validators=[DataRequired(), Length(max=230)],
-                           description='Type to search; the choice reads "Name [#id]".')
-    warehouse_id = SelectField("Receiving warehouse", validators=[DataRequired()])
-    order_date = DateField("Order date", validators=[DataRequired()])
-    expected_date = DateField("Expected date", validators=[Optional()])
-    notes = TextAreaField("Notes", validators=[Length(max=2000)])
+    supplier = StringField(_l("Supplier"), validators=[DataRequired(), Length(max=230)],
+                           description=_l('Type to search; the choice reads "Name [#id]".'))
+    warehouse_id = SelectField(_l("Receiving warehouse"), validators=[DataRequired()])
+    order_date = DateField(_l("Order date"), validators=[DataRequired()])
+    expected_date = DateField(_l("Expected date"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=2000)])
 
 
 class LineEditForm(FlaskForm):
-    quantity = number_field("Quantity", QUANTITY, required=True)
-    unit_cost = number_field("Unit cost", PRICE, required="Enter an amount.")
-    tax_rate = number_field("Tax %", TAX_RATE)
+    quantity = number_field(_l("Quantity"), QUANTITY, required=True)
+    unit_cost = number_field(_l("Unit cost"), PRICE, required=N_("Enter an amount."))
+    tax_rate = number_field(_l("Tax %"), TAX_RATE)
 
 
 class LineAddForm(LineEditForm):
-    product = StringField("Product", validators=[DataRequired(), Length(max=300)],
-                          description="SKU, or pick from the list.")
-    unit_cost = number_field("Unit cost", PRICE, description="Empty: the product's cost price.")
-    tax_rate = number_field("Tax %", TAX_RATE, default=Decimal("0"))
+    product = StringField(_l("Product"), validators=[DataRequired(), Length(max=300)],
+                          description=_l("SKU, or pick from the list."))
+    unit_cost = number_field(_l("Unit cost"), PRICE, description=_l("Empty: the product's cost price."))
+    tax_rate = number_field(_l("Tax %"), TAX_RATE, default=Decimal("0"))
 
 
 class ReceiveForm(FlaskForm):
     """The warehouse, the delivery note and the one-time token; quantities are `qty-<line id>`."""
 
-    warehouse_id = SelectField("Into warehouse", validators=[DataRequired()])
-    reference = StringField("Delivery note", validators=[Length(max=60)])
+    warehouse_id = SelectField(_l("Into warehouse"), validators=[DataRequired()])
+    reference = StringField(_l("Delivery note"), validators=[Length(max=60)])
     receipt_token = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
 class ReorderForm(FlaskForm):
-    warehouse_id = SelectField("Receiving warehouse", validators=[DataRequired()])
+    warehouse_id = SelectField(_l("Receiving warehouse"), validators=[DataRequired()])

@@ -36,6 +36,7 @@ from erp.services import catalog as catalog_service
 from erp.services import purchasing as service
 from erp.services import returns as return_service
 from erp.web import by_line, line_inputs, redirect_after_post, render, split_line_errors
+from erp.i18n import _
 
 bp = Blueprint("purchasing", __name__, url_prefix="/purchasing")
 
@@ -206,8 +207,7 @@ def _receive_post(order: PurchaseOrder, form: ReceiveForm, values: dict[str, str
     except DomainError as error:
         flash(str(error), "danger")
     else:
-        flash(f"{receipt.number}: received {plural(len(receipt.lines), 'line')} into "
-              f"{receipt.warehouse.code}.", "success")
+        flash(_('%(number)s: received %(value)s into %(code)s.', number=receipt.number, value=plural(len(receipt.lines), 'line'), code=receipt.warehouse.code), "success")
     return redirect_after_post("purchasing.order_detail", order_id=order.id), {}
 
 
@@ -218,7 +218,7 @@ def order_receive(order_id: int):
     POST: receive them, once per form (the hidden one-time token)."""
     order = _load_order(order_id)
     if not order.can("receive"):
-        flash(f"{order.number} is {order.status_label.lower()}; there is nothing to receive.",
+        flash(_('%(number)s is %(value)s; there is nothing to receive.', number=order.number, value=order.status_label.lower()),
               "warning")
         return redirect_after_post("purchasing.order_detail", order_id=order.id)
     form = ReceiveForm()
@@ -287,7 +287,7 @@ def _reorder_post(form: ReorderForm, selected: set[int], submitted: dict[int, st
         if not error.field_errors:
             form.form_errors.append(str(error))
         return None, error.field_errors
-    flash(f"Created {plural(len(created), 'draft purchase order')}.", "success")
+    flash(_('Created %(value)s.', value=plural(len(created), 'draft purchase order')), "success")
     return redirect_after_post(
         url_for("purchasing.reorder", created=",".join(str(o.id) for o in created))), {}
 

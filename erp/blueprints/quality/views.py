@@ -25,6 +25,7 @@ from erp.services import quality as service
 from erp.parsing import picked_id
 from erp.services.catalog import find_product
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
+from erp.i18n import _
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 # what an inspection's page shows: its subject and the chain of re-inspections around it
@@ -74,7 +75,7 @@ def _submit(form: InspectionForm):
         custom_form = form_service.inspection_form(
             current_user.company_id, db.session.get(Product, product_id))
         if custom_form is not None:
-            flash(f"This product is inspected with the form “{custom_form.name}”: fill it in.",
+            flash(_('This product is inspected with the form “%(name)s”: fill it in.', name=custom_form.name),
                   "info")
             return redirect_after_post(url_for(
                 "forms.form_fill", form_id=custom_form.id, product=product_id,
@@ -86,7 +87,7 @@ def _submit(form: InspectionForm):
     try:
         inspection = service.create_inspection(company_id=current_user.company_id,
                                                user=current_user, **values)
-        flash(f"Inspection recorded: {inspection.result_label.lower()}.", "success")
+        flash(_('Inspection recorded: %(value)s.', value=inspection.result_label.lower()), "success")
     except ValidationError as error:
         apply_field_errors(form, error)
         return None
@@ -155,8 +156,7 @@ def inspection_supersede(inspection_id: int):
             flash(str(error), "danger")
             return redirect_after_post("quality.inspection_detail", inspection_id=earlier.id)
         else:
-            flash(f"Inspection #{inspection.id} recorded: {inspection.result_label.lower()}; "
-                  f"it supersedes #{earlier.id}.", "success")
+            flash(_('Inspection #%(id)s recorded: %(value)s; it supersedes #%(id2)s.', id=inspection.id, value=inspection.result_label.lower(), id2=earlier.id), "success")
             return redirect_after_post("quality.inspection_detail", inspection_id=inspection.id)
     return render("quality/inspection_form.html", form=form, inspection=earlier,
                   status=form_status(form))

@@ -41,6 +41,7 @@ from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
 from erp.web import (by_line, confirmation, line_inputs, picker_response, redirect_after_post,
                      render, split_line_errors)
+from erp.i18n import _, _l
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -72,7 +73,7 @@ def _customer_form(form: CustomerForm, customer: Customer | None) -> None:
 
 
 customers = Resource(
-    name="customer", plural="customers", model=Customer, label="Customer", form=CustomerForm,
+    name="customer", plural="customers", model=Customer, label=_l("Customer"), form=CustomerForm,
     fields=CUSTOMER_FIELDS, templates="sales/customer", nav="sales/_nav.html",
     list_spec=queries.CUSTOMERS, list_context=lambda page, params: {"statuses": ARCHIVE_CHOICES},
     create=sales_service.create_customer, update=sales_service.update_customer,
@@ -234,7 +235,7 @@ def order_invoice(order_id: int):
     except DomainError as error:
         flash(str(error), "danger")
         return redirect_after_post(back)
-    flash(f"{invoice.number} created for {order.number}: check it, then a manager issues it.",
+    flash(_('%(number)s created for %(number2)s: check it, then a manager issues it.', number=invoice.number, number2=order.number),
           "success")
     return redirect_after_post("money.invoice_detail", invoice_id=invoice.id)
 
@@ -248,7 +249,7 @@ def order_deliver(order_id: int):
     delivery note as a draft, or posted at once ("Post now")."""
     order = _load_order(order_id)
     if not order.can("deliver"):
-        flash(f"{order.number} is {order.status_label.lower()}: there is nothing to deliver.",
+        flash(_('%(number)s is %(value)s: there is nothing to deliver.', number=order.number, value=order.status_label.lower()),
               "warning")
         return redirect_after_post("sales.order_detail", order_id=order.id)
     form = DeliveryForm()
@@ -274,8 +275,9 @@ def order_deliver(order_id: int):
                 flash(str(error), "danger")
                 return redirect_after_post("sales.order_detail", order_id=order.id)
             else:
-                flash(f"{delivery.number} {'posted: stock issued' if delivery.status == 'posted' else 'saved as a draft'}.",
-                      "success")
+                flash(_("%(number)s posted: stock issued.", number=delivery.number)
+                      if delivery.status == "posted"
+                      else _("%(number)s saved as a draft.", number=delivery.number), "success")
                 return redirect_after_post("sales.delivery_detail", delivery_id=delivery.id)
     status = 422 if (form.errors or line_errors) else 200
     return render("sales/delivery_form.html", form=form, order=order, values=values,

@@ -120,7 +120,7 @@ def task_status(task_id: int):
         try:
             task = task_service.change_status(company_id=task.company_id, task_id=task.id,
                                               user=current_user, status=form.status.data)
-            message = f"“{task.title}” is {task.status_label.lower()}."
+            message = _('“%(title)s” is %(value)s.', title=task.title, value=task.status_label.lower())
         except NotFound:
             abort(404)
         except DomainError as error:

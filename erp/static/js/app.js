@@ -2,6 +2,13 @@
 (function () {
   "use strict";
 
+  // The texts in the reader's language (base.html's #js-texts), English when missing.
+  function text(key, fallback) {
+    var node = document.getElementById("js-texts");
+    try { return (node && JSON.parse(node.textContent)[key]) || fallback; } catch (e) { return fallback; }
+  }
+  window.erpText = text;
+
   // An htmx request that failed (403, 404, 409, 429, 500 ...): show the server's message
   // (its error page, or the message it sent for #flash) in place of the page's old ones,
   // so an earlier success never stays beside the new error.
@@ -13,7 +20,8 @@
     var sent = doc.querySelector("#flash .alert");
     var text = page || sent;
     box.textContent = text ? text.textContent.replace(/\s+/g, " ").trim()
-                           : "The request failed (" + event.detail.xhr.status + ").";
+                           : text("request_failed", "The request failed ({status}).")
+                               .replace("{status}", event.detail.xhr.status);
     box.classList.remove("d-none");
     var flash = document.getElementById("flash");
     if (flash) { flash.replaceChildren(); }
@@ -23,7 +31,7 @@
   document.addEventListener("htmx:sendError", function () {
     var box = document.getElementById("htmx-error");
     if (!box) { return; }
-    box.textContent = "The server could not be reached. Check the connection and try again.";
+    box.textContent = text("unreachable", "The server could not be reached. Check the connection and try again.");
     box.classList.remove("d-none");
   });
 
@@ -114,7 +122,7 @@
     if (event.key !== "Enter" || !input.matches || !input.matches("input[data-scan-url]")) { return; }
     event.preventDefault();
     var code = input.value.trim();
-    if (!code) { scanned(input, "Scan or type a barcode or SKU."); return; }
+    if (!code) { scanned(input, text("scan_empty", "Scan or type a barcode or SKU.")); return; }
     input.setAttribute("aria-busy", "true");
     fetch(input.dataset.scanUrl + "?code=" + encodeURIComponent(code),
           {headers: {"Accept": "application/json"}, credentials: "same-origin"})
@@ -123,7 +131,7 @@
       })
       .then(function (answer) {
         if (!answer.ok || !answer.body.label) {
-          scanned(input, answer.body.error || "No such product.");
+          scanned(input, answer.body.error || text("no_product", "No such product."));
           input.select();
           return;
         }
@@ -133,7 +141,7 @@
         var next = nextField(input);
         if (next) { next.focus(); if (next.select) { next.select(); } }
       })
-      .catch(function () { scanned(input, "The product could not be looked up. Try again."); })
+      .catch(function () { scanned(input, text("lookup_failed", "The product could not be looked up. Try again.")); })
       .finally(function () { input.removeAttribute("aria-busy"); });
   });
 

@@ -17,7 +17,7 @@
       type: "bar",
       data: {
         labels: labels,
-        datasets: [{ label: "Net sales" + (canvas.dataset.currency ? " (" + canvas.dataset.currency + ")" : ""), data: values, backgroundColor: "rgba(13, 110, 253, 0.6)",
+        datasets: [{ label: (window.erpText ? window.erpText("net_sales", "Net sales") : "Net sales") + (canvas.dataset.currency ? " (" + canvas.dataset.currency + ")" : ""), data: values, backgroundColor: "rgba(13, 110, 253, 0.6)",
                      borderColor: "#0d6efd", borderWidth: 1 }]
       },
       options: {

@@ -31,11 +31,11 @@
       data: {
         labels: history.labels,
         datasets: [
-          { type: "bar", label: "Requests per minute", data: history.requests, yAxisID: "count",
+          { type: "bar", label: (window.erpText ? window.erpText("requests_per_minute", "Requests per minute") : "Requests per minute"), data: history.requests, yAxisID: "count",
             backgroundColor: "rgba(13, 110, 253, 0.35)" },
-          { type: "line", label: "p95 response (ms)", data: history.p95_ms, yAxisID: "ms",
+          { type: "line", label: (window.erpText ? window.erpText("p95", "p95 response (ms)") : "p95 response (ms)"), data: history.p95_ms, yAxisID: "ms",
             borderColor: "#dc3545", backgroundColor: "#dc3545", spanGaps: true, pointRadius: 1 },
-          { type: "line", label: "Average query (ms)", data: history.query_time_ms, yAxisID: "ms",
+          { type: "line", label: (window.erpText ? window.erpText("average_query", "Average query (ms)") : "Average query (ms)"), data: history.query_time_ms, yAxisID: "ms",
             borderColor: "#198754", backgroundColor: "#198754", spanGaps: true, pointRadius: 1 }
         ]
       },
