@@ -173,8 +173,8 @@ class LineEditor:
             return redirect_after_post(back)
         line = scoped_get_or_404(self.line_model, line_id)
         item = getattr(line, "component", None) or getattr(line, "product", None)
-        return confirmation(f"Remove the line {item or line_id} from {doc}?",
-                            url=self.url("remove", doc, line), button="Remove",
+        return confirmation(_('Remove the line %(value)s from %(doc)s?', value=item or line_id, doc=doc),
+                            url=self.url("remove", doc, line), button=_("Remove"),
                             style="btn btn-danger", back=back)
 
     # --- the answer -------------------------------------------------------------------

@@ -184,3 +184,22 @@ def test_the_cached_dashboard_parts_follow_the_readers_language(app, make_user, 
     page = turkish.get("/").data.decode()
     assert "Etkin ürünler" in page and "Active products" not in page
     assert "Active products" in english.get("/").data.decode()
+
+
+def test_no_template_shows_a_text_that_bypasses_gettext(app):
+    """Every English word a template shows (between tags, or in a title, placeholder,
+    aria-label or alt) goes through gettext; a new page with a bare text fails here."""
+    tags = re.compile(r"<(script|style)\b.*?</\1>|<!--.*?-->|<[^>]*>", re.S)
+    shown_attributes = re.compile(r'\b(title|placeholder|aria-label|alt)="([^"{]*[A-Za-z][^"{]*)"')
+    not_prose = re.compile(r"&#?\w+;|[\w-]+=\"[^\"]*\"|[\w-]+='[^']*'"  # entities, attributes
+                           r"|\b[a-z0-9]+(?:-[a-z0-9]+)+\b"             # CSS classes
+                           r"|/api/v1/\S*|\b(?:table|api|openapi|json)\b")  # classes, paths
+    offenders = {}
+    for path in sorted((ROOT / "erp/templates").rglob("*.html")):
+        data = "".join(value for _, kind, value in app.jinja_env.lex(path.read_text())
+                       if kind == "data")
+        words = [f'{name}="{value}"' for name, value in shown_attributes.findall(data)]
+        words += re.findall(r"[A-Za-z]{2,}", not_prose.sub(" ", tags.sub(" ", data)))
+        if words:
+            offenders[str(path.relative_to(ROOT))] = words[:10]
+    assert not offenders, f"mark these texts with _(): {offenders}"

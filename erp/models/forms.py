@@ -287,8 +287,10 @@ class FormLink(CompanyScoped, db.Model):
 
     @property
     def subject(self) -> str:
+        from erp.i18n import gettext
+
         if self.product_id is not None:
-            return f"Product {self.product}"
+            return gettext("Product %(product)s", product=self.product)
         if self.work_order_id is not None:
-            return f"Work order {self.work_order.name}"
-        return f"Category {self.category}"
+            return gettext("Work order %(name)s", name=self.work_order.name)
+        return gettext("Category %(category)s", category=self.category)

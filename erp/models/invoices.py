@@ -36,11 +36,11 @@ INVOICE_FLOW = Workflow(
     noun=N_("invoice"), states=INVOICE_STATUSES, badges=INVOICE_BADGES,
     endpoint="money.invoice", id_arg="invoice_id", edits={"draft": "staff"},
     actions=[
-        Action("issue", ("draft",), "issued", "manager", "Issue", "issue_invoice",
+        Action("issue", ("draft",), "issued", "manager", N_("Issue invoice"), "issue_invoice",
                done=N_("{number} issued."), verb=N_("issued"),
                confirm=N_("Issue {number}? It gets its invoice number and can no longer be "
                        "changed.")),
-        Action("cancel", ("draft",), "cancelled", "staff", "Cancel invoice",
+        Action("cancel", ("draft",), "cancelled", "staff", N_("Cancel invoice"),
                "cancel_invoice", done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}? What it invoices can be invoiced again."),
                style="btn btn-outline-danger"),
@@ -171,11 +171,11 @@ CREDIT_NOTE_FLOW = Workflow(
     noun=N_("credit note"), states=CREDIT_NOTE_STATUSES, badges=CREDIT_NOTE_BADGES,
     endpoint="money.credit_note", id_arg="credit_note_id",
     actions=[
-        Action("issue", ("draft",), "issued", "manager", "Issue", "issue_credit_note",
+        Action("issue", ("draft",), "issued", "manager", N_("Issue credit note"), "issue_credit_note",
                done=N_("{number} issued: the invoice asks for that much less."), verb=N_("issued"),
                confirm=N_("Issue {number}? It gets its number and reduces what the customer "
                        "owes; this cannot be undone.")),
-        Action("cancel", ("draft",), "cancelled", "staff", "Cancel credit note",
+        Action("cancel", ("draft",), "cancelled", "staff", N_("Cancel credit note"),
                "cancel_credit_note", done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}?"), style="btn btn-outline-danger"),
     ])
@@ -267,7 +267,7 @@ PAYMENT_FLOW = Workflow(
     noun=N_("payment"), states=PAYMENT_STATUSES, badges=PAYMENT_BADGES,
     endpoint="money.payment", id_arg="payment_id",
     actions=[
-        Action("reverse", ("recorded",), "reversed", "manager", "Reverse payment",
+        Action("reverse", ("recorded",), "reversed", "manager", N_("Reverse payment"),
                "reverse_payment", done=N_("{number} reversed: its invoices are open again."),
                verb=N_("reversed"), style="btn btn-outline-danger",
                confirm=N_("Reverse {number}? What it paid on its invoices is owed again; the "

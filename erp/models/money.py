@@ -94,11 +94,13 @@ class PaymentTerms(CompanyScoped, db.Model):
 
     @property
     def description(self) -> str:
+        from erp.i18n import gettext
+
         if self.kind == "receipt":
-            return "Due on receipt"
+            return gettext("Due on receipt")
         if self.kind == "end_of_month":
-            return f"{self.days} days after the end of the month"
-        return f"{self.days} days after the invoice date"
+            return gettext("%(days)s days after the end of the month", days=self.days)
+        return gettext("%(days)s days after the invoice date", days=self.days)
 
     def __str__(self) -> str:
         return self.name

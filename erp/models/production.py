@@ -39,22 +39,22 @@ WORK_ORDER_BADGES = {"open": "secondary", "in_progress": "primary", "done": "suc
 PRODUCTION_ORDER_FLOW = Workflow(
     noun=N_("order"), states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="production.order",
     actions=[
-        Action("start", ("planned",), "in_progress", "manager", "Start", "start_order",
+        Action("start", ("planned",), "in_progress", "manager", N_("Start"), "start_order",
                done=N_("{number} started: components reserved."), verb=N_("started"),
                confirm=N_("Start {number}? Its components will be reserved.")),
-        Action("complete", ("in_progress",), "done", "manager", "Complete", "complete_order",
+        Action("complete", ("in_progress",), "done", "manager", N_("Complete"), "complete_order",
                done=N_("{number} done: components consumed, product in stock at their cost."),
                refused=N_("only an order in progress can be completed"),
                confirm=N_("Complete {number}? Components are consumed and the product goes "
                        "into stock at their cost. Every work order must be done."),
                style="btn btn-success"),
-        Action("cancel", OPEN_STATUSES, "cancelled", "manager", "Cancel order", "cancel_order",
+        Action("cancel", OPEN_STATUSES, "cancelled", "manager", N_("Cancel order"), "cancel_order",
                done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}? Reservations are released."),
                style="btn btn-outline-danger"),
         # a manager lets the order be completed despite a failed inspection: a form with a
         # reason, in the page's quality section
-        Action("override", OPEN_STATUSES, None, "manager", "Override failed inspection",
+        Action("override", OPEN_STATUSES, None, "manager", N_("Override failed inspection"),
                "override_quality", verb=N_("overridden"), button=False),
     ])
 
@@ -74,12 +74,12 @@ WORK_ORDER_FLOW = Workflow(
     noun=N_("work order"), states=WORK_ORDER_STATUSES, badges=WORK_ORDER_BADGES,
     endpoint="production.workorder", id_arg="work_order_id",
     actions=[
-        Action("start", ("open", "done"), "in_progress", "staff", "Start", "start_work_order",
+        Action("start", ("open", "done"), "in_progress", "staff", N_("Start"), "start_work_order",
                done=N_("{number}: in progress."), verb=N_("started"), guard=_order_open),
-        Action("finish", ("open", "in_progress"), "done", "staff", "Done", "finish_work_order",
+        Action("finish", ("open", "in_progress"), "done", "staff", N_("Done"), "finish_work_order",
                done=N_("{number}: done."), verb=N_("finished"), style="btn btn-success",
                guard=_order_open),
-        Action("reopen", ("in_progress", "done"), "open", "staff", "Reopen", "reopen_work_order",
+        Action("reopen", ("in_progress", "done"), "open", "staff", N_("Reopen"), "reopen_work_order",
                done=N_("{number}: open."), verb=N_("reopened"), style="btn btn-outline-secondary",
                guard=_order_open),
     ])

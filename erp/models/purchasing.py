@@ -48,20 +48,20 @@ PURCHASE_ORDER_FLOW = Workflow(
     edits={"draft": "staff", "ordered": "manager", "partially_received": "manager"},
     actions=[
         # a repeated place or cancel is refused (as it always was), not a silent no-op
-        Action("place", ("draft",), "ordered", "manager", "Place order", "place_order",
+        Action("place", ("draft",), "ordered", "manager", N_("Place order"), "place_order",
                done=N_("{number} ordered."), verb=N_("ordered"), replay=False,
                confirm=N_("Place {number} with the supplier? From then on only a manager "
                        "can change its lines.")),
         # a receipt leads to partially_received or received: the service decides
-        Action("receive", RECEIVABLE_STATUSES, None, "staff", "Receive goods", "receive",
+        Action("receive", RECEIVABLE_STATUSES, None, "staff", N_("Receive goods"), "receive",
                verb=N_("received"), style="btn btn-success", page=True),
-        Action("cancel", ("draft", "ordered"), "cancelled", "manager", "Cancel order",
+        Action("cancel", ("draft", "ordered"), "cancelled", "manager", N_("Cancel order"),
                "cancel_order", done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}? This cannot be undone."),
                style="btn btn-outline-danger", replay=False),
         # a partial delivery is all that will come: the rest stops counting as on order.
         # Not from ordered: with nothing received, cancelling says the same thing.
-        Action("close", ("partially_received",), "closed", "manager", "Close short",
+        Action("close", ("partially_received",), "closed", "manager", N_("Close short"),
                "close_order", done=N_("{number} closed short: the rest is no longer expected."),
                verb=N_("closed short"),
                confirm=N_("Close {number} short? The quantities not yet received will no longer "

@@ -35,10 +35,10 @@ def _flow(endpoint: str, post_service: str, cancel_service: str, moves: str) -> 
         noun=N_("return"), states=RETURN_STATUSES, badges=RETURN_BADGES, endpoint=endpoint,
         id_arg="return_id",
         actions=[
-            Action("post", ("draft",), "posted", "manager", "Post", post_service,
+            Action("post", ("draft",), "posted", "manager", N_("Post"), post_service,
                    done=f"{{number}} posted: {moves}.", verb=N_("posted"),
                    confirm=f"Post {{number}}? {moves.capitalize()}; this cannot be undone."),
-            Action("cancel", ("draft",), "cancelled", "manager", "Cancel return",
+            Action("cancel", ("draft",), "cancelled", "manager", N_("Cancel return"),
                    cancel_service, done=N_("{number} cancelled."), verb=N_("cancelled"),
                    confirm=N_("Cancel {number}? No stock moved with it."),
                    style="btn btn-outline-danger"),

@@ -96,39 +96,39 @@ class Customer(CompanyScoped, db.Model):
 SALES_ORDER_FLOW = Workflow(
     noun=N_("order"), states=ORDER_STATUSES, badges=STATUS_BADGES, endpoint="sales.order",
     actions=[
-        Action("confirm", ("draft",), "confirmed", "manager", "Confirm", "confirm_order",
+        Action("confirm", ("draft",), "confirmed", "manager", N_("Confirm"), "confirm_order",
                done=N_("{number} confirmed: stock reserved."), verb=N_("confirmed"),
                confirm=N_("Confirm {number}? Its stock is reserved and its lines can no longer "
                        "be changed.")),
         # offered on the order's page when the order takes its customer over the credit limit
         Action("confirm_over_limit", ("draft",), "confirmed", "manager",
-               "Confirm over the credit limit", "confirm_order_over_credit_limit",
+               N_("Confirm over the credit limit"), "confirm_order_over_credit_limit",
                done=N_("{number} confirmed over the credit limit: stock reserved."),
                verb=N_("confirmed"), style="btn btn-warning", button=False,
                confirm=N_("Confirm {number} although it takes the customer over the credit "
                        "limit? The override is recorded in the history.")),
         # a delivery note for part of the lines (its own page); posting it ships the order
         # partly or whole (erp.services.deliveries)
-        Action("deliver", DELIVERABLE_STATUSES, None, "staff", "New delivery",
+        Action("deliver", DELIVERABLE_STATUSES, None, "staff", N_("New delivery"),
                "create_delivery", verb=N_("delivered"), style="btn btn-success", page=True),
         # one click: a delivery of everything left, posted at once
-        Action("ship", DELIVERABLE_STATUSES, "shipped", "manager", "Ship all", "ship_order",
+        Action("ship", DELIVERABLE_STATUSES, "shipped", "manager", N_("Ship all"), "ship_order",
                done=N_("{number} shipped: stock issued."), verb=N_("shipped"),
                confirm=N_("Ship {number}? A delivery note of everything left to ship is posted "
                        "and its stock leaves the warehouse; this cannot be undone.")),
         # a partial delivery is all the customer gets: the rest's reservation is released
-        Action("close", ("partly_shipped",), "closed", "manager", "Close short",
+        Action("close", ("partly_shipped",), "closed", "manager", N_("Close short"),
                "close_order", done=N_("{number} closed short: the rest is released."),
                verb=N_("closed short"), replay=False, style="btn btn-outline-warning",
                confirm=N_("Close {number} short? What is left to ship is no longer reserved "
                        "and will not be delivered. This cannot be undone.")),
         # a draft invoice of what was shipped and is not invoiced yet (its own page asks
         # first); the order is invoiced once an issued invoice covers all it shipped
-        Action("invoice", INVOICEABLE_STATUSES, None, "staff", "Create invoice",
+        Action("invoice", INVOICEABLE_STATUSES, None, "staff", N_("Create invoice"),
                "create_invoice_from_order", verb=N_("invoiced"), style="btn btn-success",
                page=True, guard=lambda order: None if order.to_invoice else
                f"Everything {order.number} shipped is invoiced already."),
-        Action("cancel", ("draft", "confirmed"), "cancelled", "manager", "Cancel order",
+        Action("cancel", ("draft", "confirmed"), "cancelled", "manager", N_("Cancel order"),
                "cancel_order", done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}? Reserved stock is released."),
                style="btn btn-outline-danger"),
@@ -409,10 +409,10 @@ DELIVERY_FLOW = Workflow(
     noun=N_("delivery note"), states=DELIVERY_STATUSES, badges=DELIVERY_BADGES,
     endpoint="sales.delivery", id_arg="delivery_id",
     actions=[
-        Action("post", ("draft",), "posted", "staff", "Post", "post_delivery",
+        Action("post", ("draft",), "posted", "staff", N_("Post"), "post_delivery",
                done=N_("{number} posted: stock issued."), verb=N_("posted"),
                confirm=N_("Post {number}? Its stock leaves the warehouse; this cannot be undone.")),
-        Action("cancel", ("draft",), "cancelled", "staff", "Cancel delivery",
+        Action("cancel", ("draft",), "cancelled", "staff", N_("Cancel delivery"),
                "cancel_delivery", done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}? Nothing was shipped with it."),
                style="btn btn-outline-danger"),

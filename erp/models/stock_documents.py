@@ -30,18 +30,18 @@ STOCK_DOC_BADGES = {"draft": "secondary", "posted": "success", "cancelled": "dar
 NOTES_MAX = 2000
 
 
-def _flow(noun: str, kind: str, endpoint: str, id_arg: str, moves: str,
-          *extra: Action) -> Workflow:
-    """draft -> posted (a manager) or cancelled (staff); staff change a draft's lines."""
+def _flow(noun: str, kind: str, endpoint: str, id_arg: str, *extra: Action, posted: str,
+          confirm: str, cancel: str) -> Workflow:
+    """draft -> posted (a manager) or cancelled (staff); staff change a draft's lines. The
+    texts come marked (`N_`): `posted` and `confirm` name what posting moves."""
     return Workflow(
         noun=noun, states=STOCK_DOC_STATUSES, badges=STOCK_DOC_BADGES, endpoint=endpoint,
         id_arg=id_arg, edits={"draft": "staff"},
         actions=[
             *extra,
-            Action("post", ("draft",), "posted", "manager", "Post", f"post_{kind}",
-                   done=f"{{number}} posted: {moves}.", verb=N_("posted"),
-                   confirm=f"Post {{number}}? {moves.capitalize()}; this cannot be undone."),
-            Action("cancel", ("draft",), "cancelled", "staff", f"Cancel {noun}",
+            Action("post", ("draft",), "posted", "manager", N_("Post"), f"post_{kind}",
+                   done=posted, verb=N_("posted"), confirm=confirm),
+            Action("cancel", ("draft",), "cancelled", "staff", cancel,
                    f"cancel_{kind}", done=N_("{number} cancelled."), verb=N_("cancelled"),
                    confirm=N_("Cancel {number}? No stock moved with it."),
                    style="btn btn-outline-danger"),
@@ -49,14 +49,20 @@ def _flow(noun: str, kind: str, endpoint: str, id_arg: str, moves: str,
 
 
 COUNT_FLOW = _flow(
-    "count sheet", "count", "inventory.count", "count_id", "every counted difference is adjusted",
+    N_("count sheet"), "count", "inventory.count", "count_id",
     # after stock moved while counting (posting refuses then): expected := on hand now
-    Action("refresh", ("draft",), None, "staff", "Update expected", "refresh_count",
+    Action("refresh", ("draft",), None, "staff", N_("Update expected"), "refresh_count",
            done=N_("{number}: the expected quantities are the stock now."),
            style="btn btn-outline-secondary",
-           confirm=N_("Set the expected quantities of {number} to the stock now? The counts stay.")))
-TRANSFER_FLOW = _flow("transfer", "transfer", "inventory.transfer", "transfer_id",
-                      "the stock moves between the warehouses")
+           confirm=N_("Set the expected quantities of {number} to the stock now? The counts stay.")),
+    posted=N_("{number} posted: every counted difference is adjusted."),
+    confirm=N_("Post {number}? Every counted difference is adjusted; this cannot be undone."),
+    cancel=N_("Cancel count sheet"))
+TRANSFER_FLOW = _flow(
+    N_("transfer"), "transfer", "inventory.transfer", "transfer_id",
+    posted=N_("{number} posted: the stock moves between the warehouses."),
+    confirm=N_("Post {number}? The stock moves between the warehouses; this cannot be undone."),
+    cancel=N_("Cancel transfer"))
 
 
 class StockCount(Document, CompanyScoped, db.Model):

@@ -397,12 +397,12 @@ def product_in_use(company_id: int, product_id: int) -> str | None:
     moved = db.session.scalar(select(StockMovement.id).where(
         StockMovement.company_id == company_id, StockMovement.product_id == product_id).limit(1))
     if moved is not None:
-        return "This product has stock movements, so it cannot be deleted. Deactivate it instead."
+        return _("This product has stock movements, so it cannot be deleted. Deactivate it instead.")
     held = db.session.scalar(select(StockLevel.id).where(
         StockLevel.company_id == company_id, StockLevel.product_id == product_id,
         (StockLevel.on_hand != 0) | (StockLevel.reserved != 0)).limit(1))
     if held is not None:
-        return "This product holds stock, so it cannot be deleted. Deactivate it instead."
+        return _("This product holds stock, so it cannot be deleted. Deactivate it instead.")
     return None
 
 

@@ -121,7 +121,7 @@ def set_tax_code_active(*, company_id: int, tax_code_id: int, active: bool,
 def tax_code_in_use(company_id: int, tax_code_id: int) -> str | None:
     """Why a tax code cannot be deleted (products name it), or None."""
     return _named_by(Product, Product.tax_code_id, company_id, tax_code_id,
-                     "Products name this tax code, so it cannot be deleted. Archive it instead.")
+                     _("Products name this tax code, so it cannot be deleted. Archive it instead."))
 
 
 def delete_tax_code(*, company_id: int, tax_code_id: int, user: User | None) -> None:
@@ -193,8 +193,8 @@ def set_payment_terms_active(*, company_id: int, payment_terms_id: int, active: 
 def payment_terms_in_use(company_id: int, payment_terms_id: int) -> str | None:
     """Why payment terms cannot be deleted (customers name them), or None."""
     return _named_by(Customer, Customer.payment_terms_id, company_id, payment_terms_id,
-                     "Customers have these payment terms, so they cannot be deleted. "
-                     "Archive them instead.")
+                     _("Customers have these payment terms, so they cannot be deleted. "
+                       "Archive them instead."))
 
 
 def delete_payment_terms(*, company_id: int, payment_terms_id: int, user: User | None) -> None:

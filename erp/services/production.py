@@ -193,8 +193,8 @@ def employee_in_use(company_id: int, employee_id: int) -> str | None:
     if db.session.scalar(select(WorkOrder.id).where(
             WorkOrder.company_id == company_id,
             WorkOrder.employee_id == employee_id).limit(1)) is not None:
-        return ("Work orders are assigned to this employee, so they cannot be deleted. "
-                "Archive them instead.")
+        return (_("Work orders are assigned to this employee, so they cannot be deleted. "
+                "Archive them instead."))
     return None
 
 

@@ -192,8 +192,8 @@ def customer_in_use(company_id: int, customer_id: int) -> str | None:
     if db.session.scalar(select(SalesOrder.id).where(
             SalesOrder.company_id == company_id,
             SalesOrder.customer_id == customer_id).limit(1)) is not None:
-        return ("This customer has sales orders, so it cannot be deleted. "
-                "Archive it instead.")
+        return (_("This customer has sales orders, so it cannot be deleted. "
+                "Archive it instead."))
     return None
 
 

@@ -94,10 +94,9 @@ def token_revoke(token_id: int):
     if token_id not in tokens:
         abort(404)
     if request.method == "GET":
-        return confirmation(f"Revoke the token {tokens[token_id].name}? Programs using it "
-                            "stop working at once.", url=url_for("account.token_revoke",
+        return confirmation(_('Revoke the token %(value)s? Programs using it stop working at once.', value=tokens[token_id].name), url=url_for("account.token_revoke",
                                                                   token_id=token_id),
-                            button="Revoke", back=url_for("account.token_list"),
+                            button=_("Revoke"), back=url_for("account.token_list"),
                             style="btn btn-danger")
     try:
         token = token_service.revoke_token(company_id=current_user.company_id,

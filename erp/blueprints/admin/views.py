@@ -183,8 +183,8 @@ def company_logo_upload():
 def company_logo_delete():
     """Remove the logo (GET asks first when JavaScript is off)."""
     if request.method == "GET":
-        return confirmation("Remove the company's logo from its documents?",
-                            url=url_for("admin.company_logo_delete"), button="Remove logo",
+        return confirmation(_("Remove the company's logo from its documents?"),
+                            url=url_for("admin.company_logo_delete"), button=_("Remove logo"),
                             back=url_for("admin.company_settings"),
                             style="btn btn-outline-danger")
     money_service.remove_logo(company_id=current_user.company_id, user=current_user)

@@ -205,10 +205,9 @@ def field_delete(form_id: int, key: str):
         abort(404)
     back = url_for("forms.form_detail", form_id=custom_form.id)
     if request.method == "GET":
-        return confirmation(f"Remove the field “{field.label}” from “{custom_form.name}”? "
-                            "Submissions made so far keep it.",
+        return confirmation(_('Remove the field “%(label)s” from “%(name)s”? Submissions made so far keep it.', label=field.label, name=custom_form.name),
                             url=url_for("forms.field_delete", form_id=form_id, key=key),
-                            button="Remove field", back=back, style="btn btn-danger")
+                            button=_("Remove field"), back=back, style="btn btn-danger")
     try:
         service.remove_field(**_ids(), form_id=custom_form.id, key=key)
     except DomainError as error:
@@ -320,10 +319,10 @@ def submission_delete(form_id: int, submission_id: int):
     submission = _submission(custom_form, submission_id)
     back = url_for("forms.submission_detail", form_id=form_id, submission_id=submission_id)
     if request.method == "GET":
-        return confirmation(f"Delete the draft #{submission.id} of “{custom_form.name}”?",
+        return confirmation(_('Delete the draft #%(id)s of “%(name)s”?', id=submission.id, name=custom_form.name),
                             url=url_for("forms.submission_delete", form_id=form_id,
                                         submission_id=submission_id),
-                            button="Delete draft", back=back, style="btn btn-danger")
+                            button=_("Delete draft"), back=back, style="btn btn-danger")
     try:
         service.delete_draft(**_ids(), form_id=form_id, submission_id=submission_id)
     except DomainError as error:

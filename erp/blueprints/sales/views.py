@@ -224,10 +224,10 @@ def order_invoice(order_id: int):
         except DomainError as error:
             flash(str(error), "warning")
             return redirect_after_post(back)
-        return confirmation(f"Create a draft invoice of what {order.number} shipped and is "
-                            "not invoiced yet?", url=url_for("sales.order_invoice",
-                                                             order_id=order.id),
-                            button="Create invoice", style="btn btn-success", back=back,
+        return confirmation(_("Create a draft invoice of what %(number)s shipped and is not "
+                              "invoiced yet?", number=order.number),
+                            url=url_for("sales.order_invoice", order_id=order.id),
+                            button=_("Create invoice"), style="btn btn-success", back=back,
                             nav="sales/_nav.html")
     try:
         invoice = invoice_service.create_invoice_from_order(
