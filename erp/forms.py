@@ -28,9 +28,9 @@ class DecimalField(wtforms.DecimalField):
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """Select options from (value, label) pairs (WTForms 3.3 deprecates plain tuples); a
     label marked with `N_` where it is declared shows in the reader's language."""
-    from erp.i18n import lazy_gettext
+    from erp.i18n import lazy_label
 
-    return [SelectChoice(value, lazy_gettext(label) if isinstance(label, str) else label)
+    return [SelectChoice(value, lazy_label(label) if isinstance(label, str) else label)
             for value, label in pairs]
 
 

@@ -10,7 +10,8 @@ translations` (which `make run` and `make test` call). English is the source lan
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext  # noqa: F401
+from flask_babel import Babel, LazyString, get_locale, gettext, lazy_gettext, ngettext  # noqa: F401
+from markupsafe import escape
 
 # The languages with a catalog, by their code, in their own names (a language is chosen
 # by a reader of that language).
@@ -81,7 +82,22 @@ def refresh_language() -> None:
     refresh()
 
 
+class LazyLabel(LazyString):
+    """A label translated when it is shown, and escaped there like any text: flask_babel's
+    LazyString passes through Jinja unescaped (its `__html__`), which is safe for a
+    constant message but not for a label that may be a record's name."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_label(text: str) -> LazyLabel:
+    """`text` in the reader's language when shown: marked texts (`N_`) are translated, any
+    other text (a record's name) shows as it is."""
+    return LazyLabel(gettext, text)
+
+
 def translated(pairs) -> list[tuple[str, object]]:
     """(value, label) choices whose labels are marked texts (`N_`), each label translated
     when shown (lazily: choices are often built at import time)."""
-    return [(value, lazy_gettext(label)) for value, label in pairs]
+    return [(value, lazy_label(label)) for value, label in pairs]

@@ -19,6 +19,7 @@ from erp.documents import register_actions
 from erp.extensions import db
 from erp.models import Warehouse
 from erp.models.core import company_today
+from erp.i18n import _, _l
 from erp.models.returns import REASON_MAX, RETURN_STATUSES
 from erp.models.sales import Seller
 from erp.pdf import register_printout
@@ -27,7 +28,6 @@ from erp.queries.returns import ReturnKind
 from erp.services import DomainError, ValidationError
 from erp.services import returns as service
 from erp.web import redirect_after_post, render, split_line_errors
-from erp.i18n import _l
 
 
 class ReturnForm(FlaskForm):

@@ -24,7 +24,7 @@ from erp.services import ValidationError
 from erp.web import (ListParams, apply_field_errors, form_status, picker_response,
                      redirect_after_post, render)
 from sqlalchemy.orm import joinedload
-from erp.i18n import _, _l
+from erp.i18n import N_, _, _l
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -36,8 +36,8 @@ def _with_choices(page, params) -> dict:
 # Products
 
 def _product_form(form: ProductForm, product: Product | None) -> None:
-    form.category_id.choices = choices([("", "— none —")] + queries.category_choices())
-    form.tax_code_id.choices = choices([("", "The company's default")] + tax_code_choices(
+    form.category_id.choices = choices([("", _("— none —"))] + queries.category_choices())
+    form.tax_code_id.choices = choices([("", _("The company's default"))] + tax_code_choices(
         keep=product.tax_code_id if product is not None else None))
     if product is not None and request.method == "GET":
         form.category_id.data = str(product.category_id or "")
@@ -108,7 +108,7 @@ def product_revalue(product_id: int):
 
 def _category_form(form: CategoryForm, category: Category | None) -> None:
     exclude = category.id if category is not None else None
-    form.parent_id.choices = choices([("", "— none —")]
+    form.parent_id.choices = choices([("", N_("— none —"))]
                                      + queries.category_choices(exclude=exclude))
     if category is not None and request.method == "GET":
         form.parent_id.data = str(category.parent_id or "")

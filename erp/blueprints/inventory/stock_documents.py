@@ -28,7 +28,7 @@ from erp.queries.catalog import category_choices
 from erp.services import DomainError, ValidationError
 from erp.services import stock_documents as service
 from erp.web import apply_field_errors, form_status, redirect_after_post, render
-from erp.i18n import _
+from erp.i18n import N_, _
 
 STATUSES = list(STOCK_DOC_STATUSES.items())
 NO_PRODUCT = "No product with this barcode or SKU; pick one from the list."
@@ -73,7 +73,7 @@ def count_list():
 def count_create():
     form = CountForm()
     form.warehouse_id.choices = choices(_warehouses())
-    form.category_id.choices = choices([("", "All categories")] + category_choices())
+    form.category_id.choices = choices([("", N_("All categories"))] + category_choices())
     if request.method == "GET":
         form.count_date.data = company_today(current_user.company)
         warehouse = parse_id(request.args.get("warehouse", ""))

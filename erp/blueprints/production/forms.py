@@ -12,7 +12,7 @@ from erp.forms import DecimalField, choices, finite, number_field, text_validato
 from erp.models.fields import QUANTITY
 from erp.models.production import EMPLOYEE_TEXT
 from erp.models.production import WORK_ORDER_STATUSES
-from erp.i18n import _, _l
+from erp.i18n import N_, _, _l
 
 def quantity_field(label: str) -> DecimalField:
     """A quantity under the rule every document shares (erp/models/fields.py QUANTITY)."""
@@ -38,7 +38,7 @@ class EmployeeForm(FlaskForm):
     active = BooleanField(_l("Active"), default=True)
 
     def set_users(self, users) -> None:
-        self.user_id.choices = choices([("", "— none —")] + [
+        self.user_id.choices = choices([("", N_("— none —"))] + [
             (str(u.id), f"{u.display_name} ({u.email})") for u in users])
 
 

@@ -41,7 +41,7 @@ from erp.services import sales as sales_service
 from erp.services.inventory import default_warehouse_of
 from erp.web import (by_line, confirmation, line_inputs, picker_response, redirect_after_post,
                      render, split_line_errors)
-from erp.i18n import _, _l
+from erp.i18n import N_, _, _l
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 
@@ -68,7 +68,8 @@ def _parse_date(text: str) -> date | None:
 def _customer_form(form: CustomerForm, customer: Customer | None) -> None:
     default = default_of(PaymentTerms, _company_id())
     form.payment_terms_id.choices = choices(
-        [("", f"The company's default ({default.name if default else 'due on receipt'})")]
+        [("", _("The company's default (%(terms)s)",
+                 terms=default.name if default else _("due on receipt")))]
         + payment_terms_choices(keep=customer.payment_terms_id if customer else None))
 
 
@@ -105,7 +106,7 @@ def _warehouse_choices():
     warehouses = db.session.scalars(
         company_select(Warehouse).where(Warehouse.active.is_(True))
         .order_by(Warehouse.code, Warehouse.id).limit(200))
-    return choices([("", "Choose a warehouse")] + [(str(w.id), str(w)) for w in warehouses])
+    return choices([("", N_("Choose a warehouse"))] + [(str(w.id), str(w)) for w in warehouses])
 
 
 def _header_data(form: OrderForm) -> dict:

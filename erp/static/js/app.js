@@ -5,7 +5,7 @@
   // The texts in the reader's language (base.html's #js-texts), English when missing.
   function text(key, fallback) {
     var node = document.getElementById("js-texts");
-    try { return (node && JSON.parse(node.textContent)[key]) || fallback; } catch (e) { return fallback; }
+    try { return (node && JSON.parse(node.dataset.texts)[key]) || fallback; } catch (e) { return fallback; }
   }
   window.erpText = text;
 
