@@ -21,6 +21,7 @@
                      borderColor: "#0d6efd", borderWidth: 1 }]
       },
       options: {
+        locale: document.documentElement.lang || "en",
         responsive: true,
         maintainAspectRatio: false,
         animation: false,

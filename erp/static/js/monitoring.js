@@ -40,6 +40,7 @@
         ]
       },
       options: {
+        locale: document.documentElement.lang || "en",
         responsive: true,
         maintainAspectRatio: false,
         animation: false,
