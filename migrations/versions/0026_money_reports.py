@@ -1,6 +1,6 @@
 """money reports: running totals of net sales per customer / product and month (the sales
 analysis), filled from the issued invoices and credit notes; indexes of a customer's
-documents by date (the statement)
+documents by date (the statement); the "not overpaid" check of invoices in whole cents
 
 Revision ID: 0026_money_reports
 Revises: 0024_languages
@@ -25,7 +25,16 @@ def _month(column: str) -> str:
     return f"date({column}, 'start of month')"
 
 
+def _not_overpaid(condition: str) -> None:
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_invoices_not_overpaid'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_invoices_not_overpaid'), condition)
+
+
 def upgrade():
+    # compared in whole cents: SQLite adds NUMERIC in floating point (12.10 + 50.20 >
+    # 62.30), which refused paying the rest of an invoice a credit note had reduced
+    _not_overpaid("ROUND((credited_total + paid_total) * 100) <= ROUND(total * 100)")
     op.create_table(
         'sales_customer_months',
         sa.Column('company_id', sa.Integer(), nullable=False),
@@ -85,6 +94,7 @@ def upgrade():
 
 
 def downgrade():
+    _not_overpaid("credited_total + paid_total <= total")
     op.drop_index('ix_payments_company_customer_date', table_name='payments')
     op.create_index('ix_credit_notes_company_customer', 'credit_notes',
                     ['company_id', 'customer_id'])
