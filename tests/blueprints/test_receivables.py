@@ -280,3 +280,25 @@ def test_sales_analysis_scope_roles_and_query_count(client_as, env, other_compan
     for by, count in counts.items():
         assert queries_for(viewer, f"/money/sales-analysis?by={by}&per_page=100") == count, by
     assert viewer.get("/money/sales-analysis?by=customer", headers=HX).status_code == 200
+
+
+def test_the_rest_of_a_credited_invoice_can_be_paid(env, client_as):
+    """12.10 + 50.20 is more than 62.30 in SQLite's floating point: the "not overpaid"
+    check compares whole cents, so paying what a credit note left is accepted."""
+    cheap = ProductFactory(company=env.company, sale_price=D("12.10"))
+    dear = ProductFactory(company=env.company, sale_price=D("50.20"))
+    invoice = invoices.create_invoice(customer_id=env.customer.id, **env.kw)
+    for product in (cheap, dear):
+        invoices.add_line(invoice_id=invoice.id, product_id=product.id, quantity="1", **env.kw)
+    invoices.issue_invoice(invoice_id=invoice.id, **env.kw)
+    db.session.rollback()
+    credit(env, db.session.get(Invoice, invoice.id), "1")
+    response = client_as("manager").post("/money/payments/new", data={
+        "customer": env.customer.picker_label, "amount": "50.20", "method": "cash",
+        "payment_date": company_today(env.company.id).isoformat(),
+        f"alloc-{invoice.id}": "50.20"})
+    assert response.status_code == 303
+    db.session.rollback()
+    invoice = db.session.get(Invoice, invoice.id)
+    assert invoice.status == "paid" and invoice.balance == D("0.00")
+    assert invoices.mismatches(env.company.id) == []
