@@ -155,6 +155,9 @@ def customer_statement(company: Company, customer: Customer, start: date,
             in db.session.execute(
                 select(documents).order_by(documents.c.day, documents.c.id)
                 .limit(STATEMENT_MAX_ROWS + 1))]
+    if len(rows) > STATEMENT_MAX_ROWS:  # cut: no reversal after the last document shown
+        until = min(until, datetime.combine(rows[STATEMENT_MAX_ROWS - 1][0], time.min, zone)
+                    + timedelta(days=1))
     rows += [(when.astimezone(zone).date(), "reversal", id_, number, _money(amount))
              for id_, number, amount, when in db.session.execute(
                  select(Payment.id, Payment.number, Payment.amount, Payment.reversed_at)

@@ -302,3 +302,16 @@ def test_the_rest_of_a_credited_invoice_can_be_paid(env, client_as):
     invoice = db.session.get(Invoice, invoice.id)
     assert invoice.status == "paid" and invoice.balance == D("0.00")
     assert invoices.mismatches(env.company.id) == []
+
+
+def test_a_statement_too_long_asks_for_a_shorter_period(client_as, env, history, monkeypatch):
+    from erp.queries import receivables
+
+    monkeypatch.setattr(receivables, "STATEMENT_MAX_ROWS", 2)
+    old, new, paid, note, undone = history
+    html = client_as("viewer").get(f"/sales/customers/{env.customer.id}/statement").get_data(
+        as_text=True)
+    assert 'id="statement-truncated"' in html
+    assert f'id="statement-payment-{paid.id}"' in html
+    assert f'id="statement-credit_note-{note.id}"' not in html
+    assert f'id="statement-reversal-{undone.id}"' not in html
