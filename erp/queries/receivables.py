@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from erp.extensions import db
@@ -200,17 +200,11 @@ def aging_columns(as_of: date) -> list[ColumnElement]:
             conditions.append(Invoice.due_date <= as_of - timedelta(days=least))
         if most is not None:
             conditions.append(Invoice.due_date >= as_of - timedelta(days=most))
-        columns.append(func.coalesce(func.sum(case((_all(conditions), OWED), else_=0)), 0)
+        columns.append(func.coalesce(func.sum(case((and_(*conditions), OWED), else_=0)), 0)
                        .label(key))
     columns.append(func.coalesce(func.sum(OWED), 0).label("total"))
     columns.append(func.count(Invoice.id).label("invoices"))
     return columns
-
-
-def _all(conditions):
-    from sqlalchemy import and_
-
-    return and_(*conditions)
 
 
 def aging_select(company_id: int, as_of: date) -> Select:
