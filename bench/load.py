@@ -168,6 +168,15 @@ class Mix:
                 {"format": "csv", "f3_min": "8", "from": d["month_ago"]})),
             ("transfers", 2, lambda: "/inventory/transfers"),
             ("count sheets", 2, lambda: "/inventory/counts"),
+            # receivables (#18): the invoice list, the aging, a customer's statement and
+            # the sales analysis by each grouping
+            ("invoices", 3, lambda: "/money/invoices"),
+            ("invoices overdue", 1, lambda: "/money/invoices?overdue=1"),
+            ("receivables aging", 2, lambda: "/money/receivables-aging"),
+            ("customer statement", 2,
+             lambda: f"/sales/customers/{rng.choice(d['customer_ids'])}/statement"),
+            ("sales analysis", 2, lambda: "/money/sales-analysis?" + urlencode(
+                {"by": rng.choice(["customer", "product", "category", "month"])})),
         ]
         self.forms = f"/forms/{d['form_id']}/submissions"
         self.weights = [w for _, w, _ in self.pages]

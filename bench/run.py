@@ -201,6 +201,7 @@ def mint_cookies(env: dict, emails: list[str]) -> tuple[str, list[str], dict]:
     data = {
         "order_ids": order_ids[::max(1, len(order_ids) // 5000)],
         "customers": customers, "stocked": stocked,
+        "customer_ids": [int(label.rsplit("#", 1)[1].rstrip("]")) for label in customers],
         "search_terms": ["bracket", "hinge", "steel", "oak lamp", "BP-00012", "valve 1",
                          "desk", "copper"],
         "deep_page": max(2, round(pages / 10)),  # page 500 of 5,000 at size l: 10% deep

@@ -70,6 +70,15 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "employees": ("production",),
     "quality_inspections": ("quality",),
     "todos": ("tasks",),
+    # receivables: the dashboard's money figures
+    "invoices": ("money",),
+    "invoice_lines": ("money",),
+    "credit_notes": ("money",),
+    "credit_note_lines": ("money",),
+    "payments": ("money",),
+    "payment_allocations": ("money",),
+    "sales_customer_months": ("money",),
+    "sales_product_months": ("money",),
     "audit_entries": ("audit",),
     "users": ("users",),
 }

@@ -46,6 +46,10 @@ NAVIGATION = [
     NavLink(N_("Quality"), "quality.inspection_list", "viewer"),
     NavLink(N_("Tasks"), "tasks.task_list", "viewer"),
     NavLink(N_("Money"), "money.invoice_list", "viewer"),
+    NavLink(N_("Receivables aging"), "money.receivables_aging", "viewer",
+            section="money.receivables_aging", menu=N_("Reports")),
+    NavLink(N_("Sales analysis"), "money.sales_analysis", "viewer",
+            section="money.sales_analysis", menu=N_("Reports")),
     NavLink(N_("Forms"), "forms.form_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
     # the set-up and oversight pages: one "Admin" menu, so the bar fits a laptop's screen

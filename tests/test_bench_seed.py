@@ -17,12 +17,13 @@ from sqlalchemy import case, func, select
 
 from erp.extensions import db
 from erp.models import Company, DocumentSequence, StockLevel, StockMovement, User
+from erp.models.invoices import CreditNote, Invoice, Payment
 from erp.models.forms import CustomForm, FormAnswer, FormLink, FormSubmission, FormVersion
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.seeds import bench
 from erp.services import forms as form_service
-from erp.services import sales, sales_totals, stock
+from erp.services import invoice_totals, invoices, sales, sales_totals, stock
 
 BIG = os.environ.get("BENCH_TEST_SIZE", "s")
 SIZE = "xs"
@@ -48,6 +49,7 @@ def test_size_s_is_consistent(app, runner):
     check_ledger_and_reservations(seeded)
     check_totals_and_numbers(seeded)
     check_forms(seeded, BIG)
+    check_receivables(seeded, BIG)
 
 
 def test_xs_is_consistent(seeded):
@@ -55,6 +57,7 @@ def test_xs_is_consistent(seeded):
     check_ledger_and_reservations(seeded)
     check_totals_and_numbers(seeded)
     check_forms(seeded, SIZE)
+    check_receivables(seeded, SIZE)
 
 
 def check_counts(seeded, size):
@@ -146,11 +149,33 @@ def check_totals_and_numbers(seeded):
     # the counters hold the last number used, per series and year
     for seq in db.session.scalars(select(DocumentSequence).where(
             DocumentSequence.company_id == company.id)):
-        model = {"SO": SalesOrder, "PO": PurchaseOrder, "INV": SalesOrder}[seq.series]
-        column = SalesOrder.invoice_number if seq.series == "INV" else model.number
-        last = db.session.scalar(select(func.max(column)).where(
-            model.company_id == company.id, column.like(f"{seq.series}-{seq.year}-%")))
+        columns = {"SO": [SalesOrder.number], "PO": [PurchaseOrder.number],
+                   "INV": [SalesOrder.invoice_number, Invoice.invoice_number],
+                   "CN": [CreditNote.credit_number], "PAY": [Payment.number]}[seq.series]
+        last = max(filter(None, (db.session.scalar(select(func.max(column)).where(
+            column.class_.company_id == company.id,
+            column.like(f"{seq.series}-{seq.year}-%"))) for column in columns)))
         assert last == f"{seq.series}-{seq.year}-{seq.last_value:06d}"
+
+
+def check_receivables(seeded, size):
+    """Invoices, credit notes and payments in every state, their figures as the services
+    keep them (the same check as after every service test) and the sales analysis' totals."""
+    company, _ = seeded
+    plan = bench.plan_for(size)
+    count = lambda model: db.session.scalar(select(func.count()).select_from(model).where(  # noqa: E731
+        model.company_id == company.id))
+    assert count(Invoice) == plan.invoices and count(Payment) == plan.payments
+    states = set(db.session.scalars(select(Invoice.status).where(
+        Invoice.company_id == company.id).distinct()))
+    assert states == {"draft", "cancelled", "issued", "partly_paid", "paid"}
+    assert set(db.session.scalars(select(Payment.status).where(
+        Payment.company_id == company.id).distinct())) == {"recorded", "reversed"}
+    assert set(db.session.scalars(select(CreditNote.status).where(
+        CreditNote.company_id == company.id).distinct())) <= {"issued", "draft"}
+    assert count(CreditNote) > 0
+    assert invoices.mismatches(company.id) == []
+    assert invoice_totals.mismatches(company.id) == []
 
 
 def check_forms(seeded, size):

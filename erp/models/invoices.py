@@ -29,6 +29,7 @@ INVOICE_STATUSES = {"draft": N_("Draft"), "issued": N_("Issued"), "partly_paid":
                     "paid": N_("Paid"), "cancelled": N_("Cancelled")}
 INVOICE_BADGES = {"draft": "secondary", "issued": "primary", "partly_paid": "info",
                   "paid": "success", "cancelled": "dark"}
+NOT_OVERPAID = "ROUND((credited_total + paid_total) * 100) <= ROUND(total * 100)"
 # invoices the customer still owes (part of)
 OPEN_INVOICE_STATUSES = ("issued", "partly_paid")
 
@@ -54,9 +55,13 @@ class Invoice(Document, CompanyScoped, db.Model):
         Index("ix_invoices_company_date_id", "company_id", "invoice_date", "id"),
         Index("ix_invoices_company_status_due", "company_id", "status", "due_date"),
         Index("ix_invoices_company_customer_status", "company_id", "customer_id", "status"),
+        # a customer's statement: its documents of a period
+        Index("ix_invoices_company_customer_date", "company_id", "customer_id", "invoice_date"),
         in_check("status", INVOICE_STATUSES),
         CheckConstraint("credited_total >= 0 AND paid_total >= 0", name="settled_not_negative"),
-        CheckConstraint("credited_total + paid_total <= total", name="not_overpaid"),
+        # in whole cents: SQLite adds NUMERIC in binary floating point (12.10 + 50.20 is
+        # more than 62.30 there), which refused paying the rest of a credited invoice
+        CheckConstraint(NOT_OVERPAID, name="not_overpaid"),
     )
 
     # None until issued: a draft has no number, so issued numbers have no gaps
@@ -191,7 +196,9 @@ class CreditNote(Document, CompanyScoped, db.Model):
         UniqueConstraint("company_id", "credit_number"),
         Index("ix_credit_notes_company_date_id", "company_id", "credit_date", "id"),
         Index("ix_credit_notes_company_status", "company_id", "status"),
-        Index("ix_credit_notes_company_customer", "company_id", "customer_id"),
+        # a customer's credit notes, and of a period (its statement)
+        Index("ix_credit_notes_company_customer_date", "company_id", "customer_id",
+              "credit_date"),
         in_check("status", CREDIT_NOTE_STATUSES),
     )
 
@@ -285,6 +292,7 @@ class Payment(Document, CompanyScoped, db.Model):
         UniqueConstraint("company_id", "number"),
         Index("ix_payments_company_date_id", "company_id", "payment_date", "id"),
         Index("ix_payments_company_customer_status", "company_id", "customer_id", "status"),
+        Index("ix_payments_company_customer_date", "company_id", "customer_id", "payment_date"),
         in_check("status", PAYMENT_STATUSES),
         in_check("method", PAYMENT_METHODS),
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -341,3 +349,35 @@ class PaymentAllocation(CompanyScoped, db.Model):
 
     payment: Mapped[Payment] = relationship(back_populates="allocations")
     invoice: Mapped[Invoice] = relationship()
+
+
+# --- running totals of net sales: what the sales analysis reads -----------------------------
+
+class SalesCustomerMonth(db.Model):
+    """Net sales (issued invoices less issued credit notes, before tax) per customer and
+    calendar month of the document's date; kept by erp.services.invoice_totals in the
+    transaction that issues the document. A row per customer and month with sales, however
+    many invoices there are."""
+
+    __tablename__ = "sales_customer_months"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
+    net: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+
+class SalesProductMonth(db.Model):
+    """Net quantity and net sales per product and calendar month (as SalesCustomerMonth)."""
+
+    __tablename__ = "sales_product_months"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            primary_key=True, index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    net: Mapped[Decimal] = mapped_column(Money, default=ZERO)

@@ -185,6 +185,7 @@ GROUP_AREAS = {
     "purchasing": ("purchasing",),
     "production": ("production",),
     "tasks": ("tasks",),
+    "receivables": ("money",),
 }
 
 
@@ -227,6 +228,15 @@ class Dashboard:
     @cached_property
     def top_products(self) -> list[dict]:
         return self._group("top-products", lambda: top_products(self.company_id), suffix=NET)
+
+    @cached_property
+    def receivables(self) -> dict:
+        """Open and overdue receivables (overdue depends on the day: in the key's name)."""
+        from erp.queries.receivables import receivables_figures
+
+        cid, today = self.company_id, self.today
+        return self._group("receivables", lambda: receivables_figures(cid, today),
+                           suffix=f":{self.day}")
 
     @cached_property
     def purchasing(self) -> dict:

@@ -43,7 +43,10 @@ from erp.models.forms import (CustomForm, FormAnswer, FormField, FormLink, FormS
                               FormVersion)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
-from erp.services import atomic, sales_totals, stock
+from erp.models.invoices import (CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
+                                 PaymentAllocation)
+from erp.seeds import bench_money
+from erp.services import atomic, invoice_totals, sales_totals, stock
 from erp.services.purchasing import round_money
 from erp.services.sales import line_amounts
 
@@ -93,6 +96,8 @@ class Plan:
     purchase_lines_per_order: int
     movements: int
     form_submissions: int
+    invoices: int = 0
+    payments: int = 0
 
     @property
     def stock_levels(self) -> int:
@@ -105,7 +110,8 @@ class Plan:
                 + self.suppliers + self.sales_orders * (1 + self.sales_lines_per_order)
                 + self.purchase_orders * (1 + self.purchase_lines_per_order)
                 + self.movements + self.stock_levels + VIRTUAL_USERS + len(ROLE_USERS)
-                + self.form_submissions * (1 + ANSWERS_PER_SUBMISSION))
+                + self.form_submissions * (1 + ANSWERS_PER_SUBMISSION)
+                + self.invoices * (1 + INVOICE_LINES) + self.payments * 2)
 
 
 def plan_for(size: str) -> Plan:
@@ -117,7 +123,8 @@ def plan_for(size: str) -> Plan:
                 suppliers=max(5, round(500 * f)), sales_orders=round(10_000 * f),
                 sales_lines_per_order=5, purchase_orders=round(2_000 * f),
                 purchase_lines_per_order=5, movements=round(200_000 * f),
-                form_submissions=round(10_000 * f))
+                form_submissions=round(10_000 * f), invoices=round(10_000 * f),
+                payments=round(8_000 * f))
 
 
 def _next_ids(model) -> int:
@@ -152,7 +159,8 @@ class _Loader:
 
 
 PARENTS = {SalesOrderItem: SalesOrder, PurchaseOrderItem: PurchaseOrder,
-           FormAnswer: FormSubmission}
+           FormAnswer: FormSubmission, InvoiceLine: Invoice, CreditNoteLine: CreditNote,
+           PaymentAllocation: Payment}
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -479,6 +487,10 @@ def generate(size: str = "s", seed: int = 1, *,
 
         _forms(load, cid, rng, users, user_id, category_ids[0], plan.form_submissions,
                start_day, now)
+        bench_money.generate(load, cid, rng, invoices=plan.invoices, payments=plan.payments,
+                             customer_ids=customer_ids, product_ids=product_ids,
+                             sale_price=sale_price, user_ids=user_ids, number=number,
+                             start_day=start_day, today=today, now=now)
 
         for (series, year), last in sorted(sequences.items()):
             load.add(DocumentSequence, {"company_id": cid, "series": series, "year": year,
@@ -488,6 +500,7 @@ def generate(size: str = "s", seed: int = 1, *,
         # what the services keep in step with every change, computed once for the bulk load
         stock.rebuild_available(cid)
         sales_totals.rebuild(cid)
+        invoice_totals.rebuild(cid)
     analyze()
     counts = dict(load.counts)
     return {"company_id": cid, "admin_id": admin_id, "counts": counts, "size": size,
@@ -508,6 +521,7 @@ FORM_FIELDS = [
     ("Pallets", "number", {"minimum": Decimal(1), "maximum": Decimal(60)}),
 ]
 ANSWERS_PER_SUBMISSION = 6  # about (for the progress bar)
+INVOICE_LINES = 2  # about (for the progress bar)
 CHECKERS = ["A. Novak", "B. Schulz", "C. Moreau", "D. Rossi", "E. Jensen", "F. Silva"]
 DAMAGES = ["Two cartons crushed at one corner.", "Wet pallet wrap.", "Seal broken.",
            "Labels missing on one pallet."]
@@ -592,7 +606,8 @@ def _fix_sequences() -> None:
         return
     for model in (User, Category, Supplier, Warehouse, Product, PurchaseOrder,
                   PurchaseOrderItem, Customer, SalesOrder, SalesOrderItem, StockMovement,
-                  StockLevel, FormSubmission, FormAnswer):
+                  StockLevel, FormSubmission, FormAnswer, Invoice, InvoiceLine, CreditNote,
+                  CreditNoteLine, Payment, PaymentAllocation):
         table = model.__tablename__
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

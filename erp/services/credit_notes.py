@@ -26,7 +26,8 @@ from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
 from erp.models.invoices import OPEN_INVOICE_STATUSES, CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from erp.models.sales import IssuedDocument
-from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, stock
+from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, audit,
+                          invoice_totals, stock)
 from erp.services.invoices import lock_invoice, settle
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
@@ -164,6 +165,7 @@ def issue_credit_note(*, company_id: int, credit_note_id: int, user: User | None
         note.credit_number = next_number(company_id, SERIES, on=day)
         note.credit_date, note.status, note.issued_at = day, "issued", utcnow()
         note.issued = IssuedDocument.from_order(note, db.session.get(Company, company_id)).to_json()
+        invoice_totals.count(note, -1)  # the sales analysis' running totals
         audit.record(company_id=company_id, user=user, action="status",
                      record_type="credit_note", record_id=note.id,
                      summary=f"Credit note {note.credit_number} issued: {note.total} off "

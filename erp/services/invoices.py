@@ -25,7 +25,8 @@ from erp.models.core import company_today
 from erp.models.invoices import (OPEN_INVOICE_STATUSES, CreditNote, CreditNoteLine, Invoice,
                                  InvoiceLine, Payment, PaymentAllocation)
 from erp.models.sales import Customer, IssuedDocument, SalesOrder
-from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, money
+from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, audit,
+                          invoice_totals, money)
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
 from erp.i18n import _
@@ -183,6 +184,7 @@ def issue_invoice(*, company_id: int, invoice_id: int, user: User | None,
                                           day)
         invoice.status, invoice.issued_at = "issued", utcnow()
         invoice.issued = IssuedDocument.from_order(invoice, company).to_json()
+        invoice_totals.count(invoice, +1)  # the sales analysis' running totals
         audit.record(company_id=company_id, user=user, action="status", record_type="invoice",
                      record_id=invoice.id,
                      summary=f"Invoice {invoice.invoice_number} issued: {invoice.total} "

@@ -28,14 +28,15 @@ CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 
 
-def _dec(value, step: Decimal) -> Decimal:
+def exact(value, step: Decimal) -> Decimal:
     """A SUM or stored NUMERIC as an exact Decimal at `step` (SQLite returns floats)."""
     return Decimal(str(value or 0)).quantize(step)
 
 
-def _upsert(model, keys: dict, increments: dict) -> None:
+def upsert(model, keys: dict, increments: dict) -> None:
+    """Add `increments` to the row of `keys` (made when missing), atomically."""
     stmt = conflict_insert(model).values(**keys, **increments)
-    scale = {"orders": None, "total": 2, "tax": 2, "revenue": 2, "quantity": 3}
+    scale = {"orders": None, "total": 2, "tax": 2, "revenue": 2, "quantity": 3, "net": 2}
     set_ = {}
     for column in increments:
         summed = getattr(model, column) + stmt.excluded[column]
@@ -46,20 +47,25 @@ def _upsert(model, keys: dict, increments: dict) -> None:
 
 def count(order: SalesOrder, sign: int) -> None:
     """Add (+1) or take away (-1) a sold order and its lines, in the caller's transaction."""
-    _upsert(SalesMonthTotal, {"company_id": order.company_id,
+    upsert(SalesMonthTotal, {"company_id": order.company_id,
                               "month": order.order_date.replace(day=1)},
             {"orders": sign, "total": sign * order.net, "tax": sign * order.tax_total})
-    per_product: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for item in order.items:
-        per_product[item.product_id][0] += item.quantity
-        per_product[item.product_id][1] += item.net
-    for product_id in sorted(per_product):  # a fixed order: no deadlock between two orders
-        quantity, revenue = per_product[product_id]
-        _upsert(SalesProductTotal, {"company_id": order.company_id, "product_id": product_id},
+    for product_id, (quantity, revenue) in by_product(order.items):
+        upsert(SalesProductTotal, {"company_id": order.company_id, "product_id": product_id},
                 {"quantity": sign * quantity, "revenue": sign * revenue})
 
 
-def _month_key(dialect: str, column):
+def by_product(lines) -> list[tuple[int, tuple[Decimal, Decimal]]]:
+    """(product id, (quantity, net amount)) of a document's lines, by product id: the order
+    the totals are upserted in, so that two writers never deadlock."""
+    per_product: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for line in lines:
+        per_product[line.product_id][0] += line.quantity
+        per_product[line.product_id][1] += line.net
+    return [(product_id, tuple(per_product[product_id])) for product_id in sorted(per_product)]
+
+
+def month_key(dialect: str, column):
     """The first day of a DATE column's month, as a date, on SQLite and PostgreSQL."""
     if dialect == "postgresql":
         return func.date_trunc("month", column).cast(SalesOrder.order_date.type)
@@ -70,7 +76,7 @@ def _expected(company_id: int) -> tuple[dict, dict]:
     """The totals computed from the orders: ({month: (orders, net total, tax)},
     {product_id: (quantity, net revenue)})."""
     dialect = db.session.get_bind().dialect.name
-    month = _month_key(dialect, SalesOrder.order_date).label("month")
+    month = month_key(dialect, SalesOrder.order_date).label("month")
     sold = (SalesOrder.company_id == company_id, SalesOrder.status.in_(SOLD_STATUSES))
     months = {}
     for key, orders, total, tax in db.session.execute(
@@ -79,9 +85,9 @@ def _expected(company_id: int) -> tuple[dict, dict]:
                    func.sum(SalesOrder.tax_total)).where(*sold)
             .group_by(month)):
         key = date.fromisoformat(key[:10]) if isinstance(key, str) else key
-        months[key] = (int(orders), _dec(total, CENT), _dec(tax, CENT))
+        months[key] = (int(orders), exact(total, CENT), exact(tax, CENT))
     products = {
-        product_id: (_dec(quantity, MILLI), _dec(revenue, CENT))
+        product_id: (exact(quantity, MILLI), exact(revenue, CENT))
         for product_id, quantity, revenue in db.session.execute(
             select(SalesOrderItem.product_id, func.sum(SalesOrderItem.quantity),
                    func.sum(SalesOrderItem.subtotal - SalesOrderItem.discount_amount))
@@ -112,14 +118,14 @@ def mismatches(company_id: int) -> list[str]:
     """What differs between the stored totals and the orders (empty when they agree)."""
     months, products = _expected(company_id)
     stored_months = {
-        month: (int(orders), _dec(total, CENT), _dec(tax, CENT))
+        month: (int(orders), exact(total, CENT), exact(tax, CENT))
         for month, orders, total, tax in db.session.execute(
             select(SalesMonthTotal.month, SalesMonthTotal.orders, SalesMonthTotal.total,
                    SalesMonthTotal.tax)
             .where(SalesMonthTotal.company_id == company_id))
         if orders or total or tax}
     stored_products = {
-        product_id: (_dec(quantity, MILLI), _dec(revenue, CENT))
+        product_id: (exact(quantity, MILLI), exact(revenue, CENT))
         for product_id, quantity, revenue in db.session.execute(
             select(SalesProductTotal.product_id, SalesProductTotal.quantity,
                    SalesProductTotal.revenue)

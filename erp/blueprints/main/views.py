@@ -28,7 +28,7 @@ bp = Blueprint("main", __name__)
 # part -> (template, the figure groups it shows)
 PARTS = {
     "figures": ("main/_figures.html", ("catalog", "low-stock", "order-counts", "sales",
-                                       "purchasing", "production")),
+                                       "purchasing", "production", "receivables")),
     "chart": ("main/_sales_chart.html", ("sales",)),
     "tasks": ("main/_my_tasks.html", ("tasks",)),
     "top_products": ("main/_top_products.html", ("top-products",)),

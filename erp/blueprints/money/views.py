@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, request
 from flask_login import current_user
+from sqlalchemy import select
 
 from erp.auth import require_role
 from erp.blueprints.money.forms import (AllocateForm, CreditNoteForm, InvoiceForm,
@@ -15,6 +16,7 @@ from erp.crud import Resource
 from erp.csv_io import export_limited
 from erp.documents import register_actions
 from erp.extensions import db
+from erp.i18n import _
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.lists import ARCHIVE_CHOICES
 from erp.models.core import company_today
@@ -23,10 +25,12 @@ from erp.models.invoices import (CREDIT_NOTE_STATUSES, INVOICE_STATUSES,
                                  InvoiceLine, Payment)
 from erp.models.money import TERMS_KINDS, PaymentTerms, TaxCode
 from erp.models.sales import Customer, IssuedDocument
+from erp.parsing import parse_date
 from erp.pdf import register_printout
 from erp.queries import company_select
 from erp.queries import invoices as invoice_queries
 from erp.queries import money as queries
+from erp.queries import receivables as receivables_queries
 from erp.services import DomainError, ValidationError
 from erp.services import credit_notes as credit_service
 from erp.services import invoices as invoice_service
@@ -319,3 +323,51 @@ def payment_allocate(payment_id: int):
 
 register_actions(bp, Payment, payment_service, detail="money.payment_detail",
                  url="/payments/<int:payment_id>")
+
+
+# --- reports: receivables aging, sales analysis -------------------------------------------
+
+@bp.route("/receivables-aging")
+@require_role("viewer")
+@export_limited
+def receivables_aging():
+    """Per customer, what its open invoices still ask for, by days past due as of today in
+    the company's time zone (or `as_of`), with a totals row; CSV with `format=csv`."""
+    company_id = current_user.company_id
+    today = company_today(current_user.company)
+    text = request.args.get("as_of", "").strip()[:20]
+    as_of, problem = (parse_date(text) if text else today), None
+    if as_of is None:
+        as_of, problem = today, _("The date was not understood (YYYY-MM-DD): the aging is "
+                                  "as of today.")
+    spec = receivables_queries.AGING
+    params = spec.params()
+    base = receivables_queries.aging_select(company_id, as_of)
+    chosen = (select(spec.select(params, base).subquery().c.id)
+              if params.filters.get("customer") else None)
+    return spec.response(
+        "money/receivables_aging.html", base=base, as_of=as_of, problem=problem,
+        buckets=receivables_queries.AGING_BUCKETS,
+        totals=receivables_queries.aging_totals(company_id, as_of, chosen))
+
+
+@bp.route("/sales-analysis")
+@require_role("viewer")
+@export_limited
+def sales_analysis():
+    """Net sales (issued invoices less credit notes, before tax) of a period of months by
+    customer, product, category or month (`by`), with a chart and CSV."""
+    company_id = current_user.company_id
+    by = request.args.get("by", "customer")
+    if by not in receivables_queries.ANALYSIS_BY:
+        by = "customer"
+    first, last, problem = receivables_queries.analysis_period(
+        company_today(current_user.company), request.args.get("start", "")[:20],
+        request.args.get("end", "")[:20])
+    spec = receivables_queries.ANALYSIS[by]
+    return spec.response(
+        "money/sales_analysis.html",
+        base=receivables_queries.analysis_select(by, company_id, first, last),
+        by=by, choices=list(receivables_queries.ANALYSIS_BY.items()), first=first,
+        last=last, problem=problem,
+        total=receivables_queries.analysis_total(company_id, first, last))

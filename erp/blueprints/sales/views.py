@@ -26,6 +26,7 @@ from erp.models.returns import SalesReturn
 from erp.models.sales import (DELIVERY_STATUSES, ORDER_STATUSES, Customer, DeliveryNote,
                               IssuedDocument, SalesOrder, SalesOrderItem, Seller)
 from erp.queries import invoices as invoice_queries
+from erp.queries import receivables as receivables_queries
 from erp.queries import returns as return_queries
 from erp.queries import sales as queries
 from erp.queries.money import payment_terms_choices
@@ -91,6 +92,32 @@ def customer_options():
     """Active customers by name, email or tax number."""
     return picker_response(Customer, *sales_service.CUSTOMER_SEARCH,
                            hint=lambda customer: customer.email)
+
+
+def _statement(customer_id: int) -> dict:
+    """A customer's statement of the period in the query string (`start`, `end`: ISO
+    dates; by default the last 90 days in the company's time zone)."""
+    customer = scoped_get_or_404(Customer, customer_id)
+    company = current_user.company
+    start, end, problem = receivables_queries.statement_period(
+        company, request.args.get("start", "")[:20], request.args.get("end", "")[:20])
+    return {"customer": customer, "problem": problem, "seller": Seller.of(company),
+            "statement": receivables_queries.customer_statement(company, customer, start,
+                                                                end)}
+
+
+@bp.route("/customers/<int:customer_id>/statement")
+@require_role("viewer")
+def customer_statement(customer_id: int):
+    """Every invoice, credit note, payment and reversal of a period, with a running
+    balance; its print page and PDF are `customer_statement_print` / `_pdf`."""
+    return render("money/statement.html", **_statement(customer_id))
+
+
+register_printout(bp, "customer_statement", "/customers/<int:customer_id>/statement",
+                  "money/statement_print.html", _statement,
+                  lambda document: "statement-{}-{}".format(
+                      document["customer"].id, document["statement"].end.isoformat()))
 
 
 # --- orders -----------------------------------------------------------------------------

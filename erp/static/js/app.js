@@ -94,7 +94,8 @@
   // browser has read the form (a disabled button's name would not be sent) ...
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") { return; }
+    // the attribute, not form.method: a field named "method" (a payment's) shadows it
+    if (event.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
     var buttons = submitButtons(form);
     window.setTimeout(function () { busy(buttons, true); }, 0);
   });

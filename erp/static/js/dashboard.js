@@ -1,6 +1,7 @@
-// The dashboard's "sales per month" bar chart, drawn with Chart.js from the canvas's
-// data-labels and data-values attributes (JSON). Loaded as a file: CSP allows no inline
-// script.
+// Bar (or line) charts of net sales, drawn with Chart.js from a canvas's data-labels and
+// data-values attributes (JSON; data-type "line" for a line): the dashboard's "sales per
+// month" and the sales analysis (drawn again after an htmx swap of its results). Loaded
+// as a file: CSP allows no inline script.
 (function () {
   "use strict";
 
@@ -8,13 +9,12 @@
     try { return JSON.parse(text || "[]"); } catch (error) { return []; }
   }
 
-  function draw() {
-    var canvas = document.getElementById("sales-chart");
-    if (!canvas || canvas.dataset.drawn === "true" || typeof window.Chart === "undefined") { return; }
+  function drawOne(canvas) {
+    if (canvas.dataset.drawn === "true" || typeof window.Chart === "undefined") { return; }
     var labels = parse(canvas.dataset.labels);
     var values = parse(canvas.dataset.values).map(Number);
     canvas.chart = new window.Chart(canvas, {
-      type: "bar",
+      type: canvas.dataset.type || "bar",
       data: {
         labels: labels,
         datasets: [{ label: (window.erpText ? window.erpText("net_sales", "Net sales") : "Net sales") + (canvas.dataset.currency ? " (" + canvas.dataset.currency + ")" : ""), data: values, backgroundColor: "rgba(13, 110, 253, 0.6)",
@@ -30,6 +30,10 @@
       }
     });
     canvas.dataset.drawn = "true";
+  }
+
+  function draw() {
+    document.querySelectorAll("canvas[data-labels]").forEach(drawOne);
   }
 
   document.addEventListener("DOMContentLoaded", draw);

@@ -1,0 +1,186 @@
+"""The receivables of the benchmark data set (erp/seeds/bench.py): invoices, credit notes
+and customer payments in every state over the two years, in bulk.
+
+Invoices are direct invoices (no order) of 1-3 lines at the products' prices, due 30 days
+after their date: drafts (no number), cancelled drafts, and issued ones that are open (the
+older ones overdue), partly paid, paid in one or two payments, some partly credited.
+Payments are recorded (allocated in full, or the rest the customer's credit) or reversed.
+Every figure obeys what erp.services.invoices.mismatches checks: line amounts by the
+services' own function, totals the sums of the lines, credited and paid totals the sums of
+the issued credit notes and the recorded payments' allocations; numbers follow the date
+within their series (the DocumentSequence rows are written by the caller).
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from erp.models.invoices import (CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
+                                 PaymentAllocation)
+from erp.services.sales import line_amounts
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+METHODS = ["bank_transfer"] * 6 + ["card", "cash", "cheque", "other"]
+DUE_DAYS = 30
+
+
+@dataclass
+class _Payment:
+    day: date
+    customer_id: int
+    amount: Decimal
+    allocations: list[tuple[int, Decimal]] = field(default_factory=list)
+    reversed: bool = False
+
+
+def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int,
+             customer_ids: list[int], product_ids: list[int], sale_price: list[Decimal],
+             user_ids: list[int], number: Callable[[str, date], str], start_day: date,
+             today: date, now: datetime) -> None:
+    """`invoices` invoices and exactly `payments` payments (the last ones, when the
+    invoices leave too few, are payments on account: the customer's credit)."""
+    from erp.seeds.bench import _at, _next_ids
+
+    stamp = {"company_id": cid}
+    days = (today - start_day).days
+    invoice_id, line_id = _next_ids(Invoice), _next_ids(InvoiceLine)
+    note_id, note_line_id = _next_ids(CreditNote), _next_ids(CreditNoteLine)
+    planned: list[_Payment] = []
+    notes: list[tuple[dict, list[dict]]] = []
+    for day in sorted(start_day + timedelta(days=rng.randrange(days + 1))
+                      for _ in range(invoices)):
+        roll = rng.random()
+        status = "draft" if roll < 0.05 else "cancelled" if roll < 0.08 else "issued"
+        customer = rng.choice(customer_ids)
+        created = _at(day, rng)
+        lines, sums = [], [ZERO] * 4
+        for p in rng.sample(range(len(product_ids)), rng.randint(1, 3)):
+            quantity = Decimal(rng.randint(1, 10))
+            discount = Decimal(rng.choice([0, 0, 0, 5, 10]))
+            rate = Decimal(rng.choice([0, 7, 19, 19]))
+            amounts = line_amounts(quantity, sale_price[p], discount, rate)
+            lines.append({"id": line_id, **stamp, "invoice_id": invoice_id,
+                          "order_item_id": None, "product_id": product_ids[p],
+                          "quantity": quantity, "unit_price": sale_price[p],
+                          "discount_percent": discount, "tax_rate": rate,
+                          "subtotal": amounts.subtotal, "discount_amount": amounts.discount,
+                          "tax_amount": amounts.tax, "total": amounts.total,
+                          "credited_quantity": Decimal(0), "created_at": created,
+                          "updated_at": created})
+            for i, value in enumerate((amounts.subtotal, amounts.discount, amounts.tax,
+                                       amounts.total)):
+                sums[i] += value
+            line_id += 1
+        total, credited, paid = sums[3], ZERO, ZERO
+        issued_at = None
+        if status == "issued":
+            issued_at = created
+            if rng.random() < 0.06:  # one unit of the first line credited
+                line = lines[0]
+                one = line_amounts(Decimal(1), line["unit_price"], line["discount_percent"],
+                                   line["tax_rate"])
+                credit_day = min(day + timedelta(days=rng.randint(1, 20)), today)
+                state = "issued" if rng.random() < 0.85 else "draft"
+                if state == "issued":
+                    line["credited_quantity"] = Decimal(1)
+                    credited = one.total
+                note = {"id": note_id, **stamp,
+                        "credit_number": number("CN", credit_day) if state == "issued"
+                        else None,
+                        "invoice_id": invoice_id, "customer_id": customer,
+                        "credit_date": credit_day, "status": state,
+                        "reason": "Returned damaged", "subtotal": one.subtotal,
+                        "discount_total": one.discount, "tax_total": one.tax,
+                        "total": one.total,
+                        "issued_at": _at(credit_day, rng) if state == "issued" else None,
+                        "issued": None, "created_by_id": rng.choice(user_ids),
+                        "created_at": created, "updated_at": created}
+                notes.append((note, [{
+                    "id": note_line_id, **stamp, "credit_note_id": note_id,
+                    "invoice_line_id": line["id"], "product_id": line["product_id"],
+                    "quantity": Decimal(1), "unit_price": line["unit_price"],
+                    "discount_percent": line["discount_percent"], "tax_rate": line["tax_rate"],
+                    "subtotal": one.subtotal, "discount_amount": one.discount,
+                    "tax_amount": one.tax, "total": one.total,
+                    "created_at": created, "updated_at": created}]))
+                note_id += 1
+                note_line_id += 1
+            owed = total - credited
+            settle = rng.random()
+            if day >= today - timedelta(days=3):
+                settle = 1.0  # the last days' invoices are open
+            if owed <= 0:  # credited in full
+                parts = []
+            elif settle < 0.45 or (settle < 0.57 and owed < 2 * CENT):  # paid at once
+                parts = [owed]
+            elif settle < 0.57:  # paid in two payments
+                first = (owed / 2).quantize(CENT)
+                parts = [first, owed - first]
+            elif settle < 0.70 and owed >= 2 * CENT:  # partly paid
+                parts = [(owed * Decimal(rng.choice([25, 50, 75])) / 100).quantize(CENT)]
+            else:
+                parts = []
+            if len(planned) + len(parts) > payments:
+                parts = []  # the payments' count is reached: open
+            paid_day = day
+            for part in parts:
+                paid_day = min(paid_day + timedelta(days=rng.randint(5, 45)), today)
+                planned.append(_Payment(paid_day, customer, part, [(invoice_id, part)]))
+                paid += part
+            status = ("paid" if paid == owed else "partly_paid" if paid else "issued")
+        load.add(Invoice, {
+            "id": invoice_id, **stamp,
+            "invoice_number": number("INV", day) if issued_at else None,
+            "customer_id": customer, "order_id": None, "invoice_date": day,
+            "due_date": day + timedelta(days=DUE_DAYS), "status": status, "notes": "",
+            "subtotal": sums[0], "discount_total": sums[1], "tax_total": sums[2],
+            "total": total, "credited_total": credited, "paid_total": paid,
+            "issued_at": issued_at, "issued": None, "created_by_id": rng.choice(user_ids),
+            "created_at": created, "updated_at": created})
+        for row in lines:
+            load.add(InvoiceLine, row)
+        invoice_id += 1
+    load.flush(Invoice)
+    load.flush(InvoiceLine)
+    for note, note_lines in notes:
+        load.add(CreditNote, note)
+        for row in note_lines:
+            load.add(CreditNoteLine, row)
+    load.flush(CreditNote)
+    load.flush(CreditNoteLine)
+
+    # payments on account (the customer's credit), some of them reversed, up to the count
+    while len(planned) < payments:
+        day = start_day + timedelta(days=rng.randrange(days + 1))
+        planned.append(_Payment(day, rng.choice(customer_ids),
+                                Decimal(rng.randint(1000, 50000)).scaleb(-2),
+                                reversed=rng.random() < 0.3))
+    planned.sort(key=lambda payment: payment.day)
+    payment_id, allocation_id = _next_ids(Payment), _next_ids(PaymentAllocation)
+    for payment in planned:
+        created = _at(payment.day, rng)
+        allocated = sum((amount for _, amount in payment.allocations), ZERO)
+        load.add(Payment, {
+            "id": payment_id, **stamp, "number": number("PAY", payment.day),
+            "customer_id": payment.customer_id, "payment_date": payment.day,
+            "amount": payment.amount, "method": rng.choice(METHODS),
+            "reference": f"REF {payment_id}",
+            "status": "reversed" if payment.reversed else "recorded",
+            "allocated_total": allocated,
+            "reversed_at": min(created + timedelta(days=rng.randint(1, 20)), now)
+            if payment.reversed else None,
+            "created_by_id": rng.choice(user_ids), "created_at": created,
+            "updated_at": created})
+        for invoice, amount in payment.allocations:
+            load.add(PaymentAllocation, {"id": allocation_id, **stamp,
+                                         "payment_id": payment_id, "invoice_id": invoice,
+                                         "amount": amount, "created_at": created,
+                                         "updated_at": created})
+            allocation_id += 1
+        payment_id += 1
+    load.flush(Payment)
+    load.flush(PaymentAllocation)
