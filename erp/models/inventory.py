@@ -13,6 +13,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integ
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
+from erp.i18n import N_
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
                              utcnow)
 from erp.models.catalog import Product
@@ -37,7 +38,7 @@ MOVEMENT_KINDS = {
     "sales_return": "Sales return",
     "purchase_return": "Purchase return",
     # no quantity: a manager's change of the cost changes the value of the stock on hand
-    "revaluation": "Revaluation",
+    "revaluation": N_("Revaluation"),
 }
 
 

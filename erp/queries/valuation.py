@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask import request
 from flask_login import current_user
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload, raiseload
 
 from erp.csv_io import export_csv
@@ -96,6 +96,17 @@ def totals(day: date, category_key: int, warehouse_key: int) -> dict:
             "uncategorized": Decimal(str(uncategorized or 0)).quantize(Decimal("0.01"))}
 
 
+def _before_any_stock(day: date) -> bool:
+    """No value had been booked under the filters by `day` (e.g. a day before the first
+    receipt): the page has no rows, found by one seek instead of trying every level."""
+    return db.session.scalar(
+        select(StockValueTotal.id).where(
+            StockValueTotal.company_id == current_user.company_id,
+            StockValueTotal.category_key == _key("category"),
+            StockValueTotal.warehouse_key == _key("warehouse"),
+            StockValueTotal.day <= day).limit(1)) is None
+
+
 # Per product and warehouse
 
 def _levels_base() -> Select:
@@ -109,7 +120,8 @@ def _levels_base() -> Select:
             .join(StockLevel, (StockLevel.product_id == Product.id)
                   & (StockLevel.company_id == Product.company_id))
             .where(Product.company_id == current_user.company_id,
-                   or_(quantity != 0, value != 0))
+                   or_(quantity != 0, value != 0),
+                   false() if _before_any_stock(day) else true())
             .options(contains_eager(StockLevel.product).joinedload(Product.category),
                      joinedload(StockLevel.warehouse), raiseload("*")))
 
@@ -158,12 +170,14 @@ PRODUCTS = ListSpec(
 # Per category, per warehouse: a row per record with its total of the other filter
 
 def _totals_spec(model, sort: str, name: str, value, csv_columns) -> ListSpec:
-    """The list of the company's `model` rows whose total (`value(model)`: the SQL of its
+    """The list of the company's `model` rows whose total (`value(model, day)`: the SQL of its
     StockValueTotal as of the day) is not 0, with that total (`as_of_value`)."""
     def base() -> Select:
-        total = value(model).label("as_of_value")
+        day = as_of().day
+        total = value(model, day).label("as_of_value")
         return (select(model, total)
-                .where(model.company_id == current_user.company_id, total != 0))
+                .where(model.company_id == current_user.company_id, total != 0,
+                       false() if _before_any_stock(day) else true()))
 
     other = "warehouse" if name == "category" else "category"
     return ListSpec(
@@ -178,11 +192,11 @@ def _totals_spec(model, sort: str, name: str, value, csv_columns) -> ListSpec:
 
 CATEGORIES = _totals_spec(
     Category, "name", "category",
-    lambda model: total_value(model.id, _key("warehouse"), as_of().day),
+    lambda model, day: total_value(model.id, _key("warehouse"), day),
     [("category", Category.name)])
 WAREHOUSES = _totals_spec(
     Warehouse, "code", "warehouse",
-    lambda model: total_value(_key("category"), model.id, as_of().day),
+    lambda model, day: total_value(_key("category"), model.id, day),
     [("warehouse", Warehouse.code), ("name", Warehouse.name)])
 
 SPECS = {"product": PRODUCTS, "category": CATEGORIES, "warehouse": WAREHOUSES}
