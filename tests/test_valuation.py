@@ -326,3 +326,17 @@ def test_racing_receipts_at_different_costs_keep_the_average(app, shop):
     spare = level(shop.bolt, shop.spare)
     assert (spare.on_hand, spare.value) == (D(72), D("36.00"))
     assert_valuation(shop)
+
+
+def test_a_product_moved_to_another_category_takes_its_value_along(shop, client_as):
+    buy(shop, shop.drill, shop.main, 3, "5.00")
+    buy(shop, shop.bolt, shop.main, 10, "1.00")
+    catalog.update_product(company_id=shop.company.id, product_id=shop.bolt.id,
+                           user=shop.manager, sku="BOLT", name=shop.bolt.name,
+                           kind=shop.bolt.kind, unit=shop.bolt.unit,
+                           sale_price=str(shop.bolt.sale_price),
+                           cost_price=str(shop.bolt.cost_price), min_stock="0",
+                           category_id=str(shop.tools.id))
+    assert_valuation(shop)  # the category totals follow the products' categories now
+    rows = read_csv(client_as("viewer").get(f"{URL}?group=category&format=csv"))
+    assert {r["category"]: r["value"] for r in rows} == {"Tools": "25.00"}

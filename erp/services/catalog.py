@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from erp.extensions import db
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         User)
-from erp.services import stock
+from erp.services import stock, valuation
 from erp.models.base import ZERO
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, TRACKING, UNITS
 from erp.models.money import TaxCode
@@ -298,6 +298,9 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                 # a manager (checked above): the cost change is a revaluation of the stock
                 _revalue(company_id, product, clean.pop("cost_price"), user, on_hand,
                          reason="changed on the product form")
+            if clean.get("category_id", product.category_id) != product.category_id:
+                valuation.recategorize(company_id=company_id, product_id=product.id,
+                                       old=product.category_id, new=clean["category_id"])
             changes = audit.diff(product, clean)
             if changes:
                 audit.record(company_id=company_id, user=user, action="update",

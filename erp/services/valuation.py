@@ -106,6 +106,22 @@ def defer_total(*, company_id: int, category_id: int | None, warehouse_id: int, 
         pending[(company_id, *key, day)] += change
 
 
+def recategorize(*, company_id: int, product_id: int, old: int | None,
+                 new: int | None) -> None:
+    """A product moves to another category: its value today moves from the old category's
+    totals to the new one's (earlier days keep the category it had then), at the commit."""
+    from erp.models import StockLevel
+
+    day = company_today(company_id)
+    for warehouse_id, value in db.session.execute(
+            select(StockLevel.warehouse_id, StockLevel.value).where(
+                StockLevel.company_id == company_id, StockLevel.product_id == product_id,
+                StockLevel.value != 0)):
+        for category, change in ((old, -Decimal(value)), (new, Decimal(value))):
+            defer_total(company_id=company_id, category_id=category,
+                        warehouse_id=warehouse_id, day=day, change=change)
+
+
 def apply_totals(session: Session) -> None:
     """Add the transaction's pending value changes to StockValueTotal, in key order: the
     row of the day (created from the day before's value) and every later day's row. The
@@ -225,11 +241,12 @@ def mismatches(company_id: int) -> list[tuple[str, object, Decimal, Decimal]]:
     """The valuation invariants, as (what, key, kept, recomputed) for each that fails:
     a level's value is the sum of its movements' values, and 0 when it is empty; its
     latest day row holds its quantity and value; the latest "all categories, all
-    warehouses" total is the sum of the levels' values. Empty when they hold (tests and
+    warehouses" total is the sum of the levels' values, and so is the latest total of each category (by the
+product's category now). Empty when they hold (tests and
     `seed-bench`'s check use it)."""
     from sqlalchemy import func
 
-    from erp.models import StockLevel, StockMovement
+    from erp.models import Product, StockLevel, StockMovement
 
     bad: list[tuple[str, object, Decimal, Decimal]] = []
     sums = (select(StockMovement.product_id, StockMovement.warehouse_id,
@@ -267,4 +284,20 @@ def mismatches(company_id: int) -> list[tuple[str, object, Decimal, Decimal]]:
     kept = cents(session_total) if kept is not None else ZERO
     if kept != total:
         bad.append(("total", company_id, kept, total))
+    per_category = dict(db.session.execute(
+        select(func.coalesce(Product.category_id, NO_CATEGORY), func.sum(StockLevel.value))
+        .join(Product, Product.id == StockLevel.product_id)
+        .where(StockLevel.company_id == company_id)
+        .group_by(func.coalesce(Product.category_id, NO_CATEGORY))).all())
+    keys = db.session.scalars(select(StockValueTotal.category_key).where(
+        StockValueTotal.company_id == company_id, StockValueTotal.warehouse_key == ALL,
+        StockValueTotal.category_key != ALL).distinct()).all()
+    for key in set(keys) | set(per_category):
+        latest = db.session.scalar(select(StockValueTotal.value).where(
+            StockValueTotal.company_id == company_id, StockValueTotal.category_key == key,
+            StockValueTotal.warehouse_key == ALL)
+            .order_by(StockValueTotal.day.desc()).limit(1))
+        have, want = cents(latest or 0), cents(per_category.get(key) or 0)
+        if have != want:
+            bad.append(("category total", key, have, want))
     return bad
