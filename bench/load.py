@@ -15,6 +15,7 @@ import re
 import resource
 import time
 from collections import defaultdict
+from datetime import date, timedelta
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -177,9 +178,19 @@ class Mix:
              lambda: f"/sales/customers/{rng.choice(d['customer_ids'])}/statement"),
             ("sales analysis", 2, lambda: "/money/sales-analysis?" + urlencode(
                 {"by": rng.choice(["customer", "product", "category", "month"])})),
+            # the stock's value as of a day of the last two years (#19): day-table seeks
+            ("stock valuation", 3, self._valuation),
         ]
         self.forms = f"/forms/{d['form_id']}/submissions"
         self.weights = [w for _, w, _ in self.pages]
+
+    def _valuation(self) -> str:
+        rng = self.rng
+        day = date.today() - timedelta(days=rng.choice([0, 0, rng.randint(1, 729)]))
+        return "/inventory/valuation?" + urlencode({
+            "date": day.isoformat(), "group": rng.choice(["product", "product", "category",
+                                                          "warehouse"]),
+            "page": rng.randint(1, 3)})
 
     def _filtered(self) -> str:
         d, rng = self.data, self.rng

@@ -40,6 +40,7 @@ NAVIGATION = [
     NavLink(N_("Dashboard"), "main.dashboard", "viewer"),
     NavLink(N_("Catalog"), "catalog.product_list", "viewer"),
     NavLink(N_("Inventory"), "inventory.stock_list", "viewer"),
+    NavLink(N_("Valuation"), "inventory.valuation", "viewer", section="inventory.valuation"),
     NavLink(N_("Sales"), "sales.order_list", "viewer"),
     NavLink(N_("Purchasing"), "purchasing.order_list", "viewer"),
     NavLink(N_("Production"), "production.order_list", "viewer"),

@@ -23,7 +23,7 @@ from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.seeds import bench
 from erp.services import forms as form_service
-from erp.services import invoice_totals, invoices, sales, sales_totals, stock
+from erp.services import invoice_totals, invoices, sales, sales_totals, stock, valuation
 
 BIG = os.environ.get("BENCH_TEST_SIZE", "s")
 SIZE = "xs"
@@ -88,6 +88,7 @@ def check_ledger_and_reservations(seeded):
     company, _ = seeded
     assert stock.ledger_mismatches(company.id) == []
     assert sales_totals.mismatches(company.id) == []
+    assert valuation.mismatches(company.id) == []
     # reserved = the confirmed orders' quantities per (product, warehouse), never above on hand
     expected = defaultdict(Decimal)
     rows = db.session.execute(
@@ -239,6 +240,7 @@ def test_the_app_goes_on_numbering_and_confirming(seeded, client):
     assert invoiced.invoice_number.startswith(f"INV-{year}-")
     assert stock.ledger_mismatches(company.id) == []
     assert sales_totals.mismatches(company.id) == []
+    assert valuation.mismatches(company.id) == []
     # a bench user logs in with the documented password and sees the orders
     response = client.post("/login", data={"email": f"user001@{bench.BENCH_DOMAIN}",
                                            "password": bench.BENCH_PASSWORD})

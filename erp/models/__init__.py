@@ -5,7 +5,8 @@ One module per domain; import models from their module (`erp.models.catalog`) or
 from erp.models.audit import AuditEntry
 from erp.models.catalog import PRODUCT_KINDS, Category, Product, Supplier
 from erp.models.core import ROLES, Company, DocumentSequence, User, role_rank
-from erp.models.inventory import MOVEMENT_KINDS, StockLevel, StockMovement, Warehouse
+from erp.models.inventory import (MOVEMENT_KINDS, StockLevel, StockMovement, StockValueDay,
+                                  StockValueTotal, Warehouse)
 
 # Domain modules added by later features register their tables by being imported here.
 from erp.models import money, sales, purchasing, production, quality, tasks, forms  # noqa: E402,F401
@@ -17,5 +18,5 @@ from erp.models import stock_documents  # noqa: E402,F401
 from erp.models import jobs  # noqa: E402,F401
 
 __all__ = ["AuditEntry", "Category", "Company", "DocumentSequence", "MOVEMENT_KINDS",
-           "PRODUCT_KINDS", "Product", "ROLES", "StockLevel", "StockMovement", "Supplier",
+           "PRODUCT_KINDS", "Product", "ROLES", "StockLevel", "StockMovement", "StockValueDay", "StockValueTotal", "Supplier",
            "User", "Warehouse", "role_rank"]

@@ -8,17 +8,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
-                        UniqueConstraint, false, text)
+from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric,
+                        String, UniqueConstraint, false, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
+from erp.i18n import N_
 from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Quantity, choice_label,
                              utcnow)
 from erp.models.catalog import Product
 from erp.models.fields import LONG_TEXT, Text as TextField
 from erp.models.core import User
-from erp.i18n import N_
+
+# The value of stock: quantity (3 decimals) x cost, in the money's cents, wide enough for the
+# largest quantity at the largest cost. A unit cost keeps 4 decimals (an average of cents).
+StockValue = Numeric(20, 2, asdecimal=True)
+UnitCost = Numeric(16, 4, asdecimal=True)
 
 MOVEMENT_KINDS = {
     "receipt": N_("Receipt"),
@@ -32,6 +37,8 @@ MOVEMENT_KINDS = {
     "production_output": N_("Production output"),
     "sales_return": N_("Sales return"),
     "purchase_return": N_("Purchase return"),
+    # no quantity: a manager's change of the cost changes the value of the stock on hand
+    "revaluation": N_("Revaluation"),
 }
 
 
@@ -82,6 +89,9 @@ class StockLevel(CompanyScoped, db.Model):
                                               index=True)
     on_hand: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
     reserved: Mapped[Decimal] = mapped_column(Quantity, default=ZERO)
+    # what the stock on hand is worth: the sum of its movements' values, 0 when empty; the
+    # moving-average cost of the product in this warehouse is value / on_hand
+    value: Mapped[Decimal] = mapped_column(StockValue, default=ZERO, server_default="0")
 
     product: Mapped[Product] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
@@ -89,6 +99,11 @@ class StockLevel(CompanyScoped, db.Model):
     @property
     def available(self) -> Decimal:
         return self.on_hand - self.reserved
+
+    @property
+    def average_cost(self) -> Decimal | None:
+        """The moving-average cost of a unit here (None while empty)."""
+        return (self.value / self.on_hand).quantize(Decimal("0.0001")) if self.on_hand else None
 
 
 class StockMovement(db.Model):
@@ -115,6 +130,10 @@ class StockMovement(db.Model):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
                                               index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)  # signed: + in, - out
+    # the cost of a unit it moved at, and the signed value it added to or took from its
+    # level (quantity x unit cost in cents; see erp.services.valuation)
+    unit_cost: Mapped[Decimal] = mapped_column(UnitCost, default=ZERO, server_default="0")
+    value: Mapped[Decimal] = mapped_column(StockValue, default=ZERO, server_default="0")
     kind: Mapped[str] = mapped_column(String(30))
     # The document line that caused the movement, e.g. ("sales_order_item", 42), and the
     # document's number for display; adjustments and manual moves have none.
@@ -187,3 +206,48 @@ class LotLevel(CompanyScoped, db.Model):
 
     lot: Mapped[Lot] = relationship(back_populates="levels")
     warehouse: Mapped[Warehouse] = relationship()
+
+
+class StockValueDay(db.Model):
+    """The quantity and value of a product in a warehouse after the last movement of a day
+    (the company's day), written by `erp.services.stock.move` under the level's lock: the
+    valuation as of a date is the latest row on or before it, one index seek per level."""
+
+    __tablename__ = "stock_value_days"
+    __table_args__ = (
+        UniqueConstraint("company_id", "product_id", "warehouse_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
+                                              index=True)
+    day: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    value: Mapped[Decimal] = mapped_column(StockValue)
+
+
+ALL = -1  # StockValueTotal's key for "every category" or "every warehouse"
+NO_CATEGORY = 0  # its category key for the products without a category
+
+
+class StockValueTotal(db.Model):
+    """The value of the stock of a category (`category_key`: a category id, NO_CATEGORY or
+    ALL) in a warehouse (`warehouse_key`: a warehouse id or ALL) at the end of a day: each
+    movement's value is added at the commit (`erp.services.valuation`), so a total as of a
+    date is one index seek, whatever the size of the ledger. The category is the product's
+    when it moved."""
+
+    __tablename__ = "stock_value_totals"
+    __table_args__ = (
+        UniqueConstraint("company_id", "category_key", "warehouse_key", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    category_key: Mapped[int] = mapped_column(Integer)
+    warehouse_key: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    value: Mapped[Decimal] = mapped_column(StockValue)

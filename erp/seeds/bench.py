@@ -11,6 +11,8 @@ The data obey the app's invariants:
   confirmed sales orders' quantities in that warehouse and never above on_hand;
 - shipped and invoiced sales orders have one "sales_shipment" movement per line, received
   purchase order quantities one "purchase_receipt" movement per line (sources set);
+- every movement has its unit cost and value, every level its value, and the day tables
+  their rows (`erp.services.valuation.rebuild`, at each product's cost price);
 - line amounts are computed by the services' own functions, order totals are the sums
   of their lines;
 - document numbers are unique per series and year, and the DocumentSequence rows hold
@@ -46,7 +48,7 @@ from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.models.invoices import (CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
                                  PaymentAllocation)
 from erp.seeds import bench_money
-from erp.services import atomic, invoice_totals, sales_totals, stock
+from erp.services import atomic, invoice_totals, sales_totals, stock, valuation
 from erp.services.purchasing import round_money
 from erp.services.sales import line_amounts
 
@@ -501,6 +503,9 @@ def generate(size: str = "s", seed: int = 1, *,
         stock.rebuild_available(cid)
         sales_totals.rebuild(cid)
         invoice_totals.rebuild(cid)
+        # the movements' unit costs and values, the levels' values and the day tables, in
+        # bulk SQL: the ledger valued at each product's cost price
+        valuation.rebuild(db.session.connection(), cid, company.timezone or "UTC")
     analyze()
     counts = dict(load.counts)
     return {"company_id": cid, "admin_id": admin_id, "counts": counts, "size": size,

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from erp.extensions import db
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         User)
-from erp.services import stock
+from erp.services import stock, valuation
 from erp.models.base import ZERO
 from erp.models.catalog import CATEGORY_TEXT, PRODUCT_TEXT, SUPPLIER_TEXT, TRACKING, UNITS
 from erp.models.money import TaxCode
@@ -161,18 +161,20 @@ def _locked_product(company_id: int, product_id: int) -> Product:
 
 def receive_at_cost(*, company_id: int, user: User | None, product_id: int, warehouse_id: int,
                     quantity: Decimal, unit_cost: Decimal, kind: str, source: stock.Source,
-                    lot_id: int | None = None) -> StockMovement:
+                    lot_id: int | None = None, value: Decimal | None = None) -> StockMovement:
     """Put `quantity` into stock (movement `kind`, from `source`) valued at `unit_cost`: the
     product's cost price moves by moving average, with an audit entry when it changes.
 
     The product row is locked first, so concurrent receipts of one product update its cost
-    in turn. Raises what `stock.move` raises. Flushes only: the caller's transaction.
+    in turn. The movement (and its warehouse's stock value) is valued at `unit_cost`, or at
+    exactly `value` when given (production output: what its components left with). Raises
+    what `stock.move` raises. Flushes only: the caller's transaction.
     """
     product = _locked_product(company_id, product_id)
     on_hand_before = on_hand_total(company_id, product.id)
     movement = stock.move(company_id=company_id, product_id=product.id,
                           warehouse_id=warehouse_id, quantity=quantity, kind=kind, user=user,
-                          source=source, lot_id=lot_id)
+                          source=source, lot_id=lot_id, unit_cost=unit_cost, value=value)
     new_cost = moving_average_cost(on_hand_before, product.cost_price, quantity, unit_cost)
     if new_cost != product.cost_price:
         audit.record(company_id=company_id, user=user, action="update", record_type="product",
@@ -296,6 +298,9 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
                 # a manager (checked above): the cost change is a revaluation of the stock
                 _revalue(company_id, product, clean.pop("cost_price"), user, on_hand,
                          reason="changed on the product form")
+            if clean.get("category_id", product.category_id) != product.category_id:
+                valuation.recategorize(company_id=company_id, product_id=product.id,
+                                       old=product.category_id, new=clean["category_id"])
             changes = audit.diff(product, clean)
             if changes:
                 audit.record(company_id=company_id, user=user, action="update",
@@ -340,7 +345,10 @@ def _revalue(company_id: int, product: Product, cost: Decimal, user: User | None
              on_hand: Decimal, *, reason: str) -> None:
     """Set the cost of a product (locked by the caller: `_locked_product`) and record the
     revaluation: the old and new cost, the quantity `on_hand` and the value it changes.
-    Flushes nothing."""
+    The stock on hand in every warehouse is valued at the new cost (a "revaluation"
+    movement per warehouse, erp.services.stock.revalue). Flushes."""
+    stock.revalue(company_id=company_id, product=product, cost=cost, user=user,
+                  note=f"Revaluation: {reason}")
     old, product.cost_price = product.cost_price, cost
     change = ((cost - old) * on_hand).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
     audit.record(company_id=company_id, user=user, action="revalue", record_type="product",

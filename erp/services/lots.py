@@ -232,11 +232,11 @@ def take_back(lots: dict[Lot, Decimal], quantity: Decimal, *, product: Product,
 
 def move_picks(picks: list[tuple[Lot, Decimal]], *, sign: int, company_id: int,
                product_id: int, warehouse_id: int, kind: str, user: User | None,
-               source: stock.Source) -> None:
-    """One movement per lot (in the caller's transaction)."""
-    for lot, qty in picks:
-        stock.move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
-                   quantity=sign * qty, kind=kind, user=user, source=source, lot_id=lot.id)
+               source: stock.Source) -> list:
+    """One movement per lot (in the caller's transaction); the movements."""
+    return [stock.move(company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
+                       quantity=sign * qty, kind=kind, user=user, source=source, lot_id=lot.id)
+            for lot, qty in picks]
 
 
 def parse_expiry(text: str | None, *, field: str) -> date | None:

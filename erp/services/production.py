@@ -579,29 +579,35 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
                 f"{order.number} has work orders not done: " + ", ".join(
                     f"{w.name} ({w.status_label.lower()})" for w in unfinished)
                 + ". Finish them before completing the order.")
-        consumed = ZERO
+        consumed = ZERO  # the value the components leave their warehouse with
         for line in order.components:
-            consumed += line.quantity * line.component.cost_price
             stock.release(company_id=company_id, product_id=line.component_id,
                           warehouse_id=order.component_warehouse_id, quantity=line.quantity)
             source = stock.Source("production_order_component", line.id, order.number)
             if line.component.tracked:  # first-expiring lots of the component warehouse
-                lots.move_picks(
+                moved = lots.move_picks(
                     lots.auto_picks(company_id, line.component, order.component_warehouse,
                                     line.quantity, what=order.number),
                     sign=-1, company_id=company_id, product_id=line.component_id,
                     warehouse_id=order.component_warehouse_id, kind="production_consume",
                     user=user, source=source)
             else:
-                stock.move(company_id=company_id, product_id=line.component_id,
-                           warehouse_id=order.component_warehouse_id, quantity=-line.quantity,
-                           kind="production_consume", user=user, source=source)
-        for lot_id, quantity in _output_lots(order):
+                moved = [stock.move(company_id=company_id, product_id=line.component_id,
+                                    warehouse_id=order.component_warehouse_id,
+                                    quantity=-line.quantity, kind="production_consume",
+                                    user=user, source=source)]
+            consumed -= sum((movement.value for movement in moved), ZERO)
+        outputs = _output_lots(order)
+        left = consumed  # the output's lots share the value; the last takes the cents left
+        for index, (lot_id, quantity) in enumerate(outputs):
+            share = (left if index == len(outputs) - 1
+                     else (consumed * quantity / order.quantity).quantize(MONEY_STEP))
+            left -= share
             receive_at_cost(company_id=company_id, user=user, product_id=order.product_id,
                             warehouse_id=order.output_warehouse_id, quantity=quantity,
                             unit_cost=consumed / order.quantity, kind="production_output",
                             source=stock.Source("production_order", order.id, order.number),
-                            lot_id=lot_id)
+                            lot_id=lot_id, value=share)
         order.status = "done"
         order.completed_at = utcnow()
         webhooks.emit(company_id, "production_order.done", order)

@@ -34,7 +34,8 @@ from erp.models.inventory import Lot, LotLevel
 from erp.models.base import ZERO
 from erp.models.fields import QUANTITY
 from erp.services import DomainError, NotFound, ValidationError, atomic
-from erp.services import webhooks
+from erp.services import valuation, webhooks
+from erp.models.base import utcnow
 from erp.i18n import _
 
 QUANTITY_STEP = QUANTITY.step  # the one quantity rule (erp/models/fields.py)
@@ -150,6 +151,11 @@ def _exact(expression):
     return func.round(expression, 3)
 
 
+def _cents(expression):
+    """A value computed in SQL, kept to cents (SQLite adds values as floats)."""
+    return func.round(expression, 2)
+
+
 def _product(company_id: int, product_id: int) -> Product:
     product = db.session.scalar(
         select(Product).where(Product.id == product_id, Product.company_id == company_id))
@@ -203,7 +209,8 @@ def _level_id(company_id: int, product_id: int, warehouse_id: int) -> int | None
 
 def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decimal, kind: str,
          user: User | None, source: Source = NO_SOURCE, note: str = "",
-         protect_reserved: bool = True, lot_id: int | None = None) -> StockMovement:
+         protect_reserved: bool = True, lot_id: int | None = None,
+         unit_cost: Decimal | None = None, value: Decimal | None = None) -> StockMovement:
     """Change on-hand stock by `quantity` (signed) and write the ledger line. Flushes only.
 
     A decrease is refused with InsufficientStock if it would take on-hand below zero, or
@@ -212,6 +219,11 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
     ValidationError (field `lot`) without one, with another product's, with a serial
     number moving other than one unit or coming in while it is in stock; a decrease beyond
     what the lot holds in the warehouse is InsufficientStock.
+
+    The movement is valued at the moving-average cost of the level (its row locked first):
+    an increase at `unit_cost` when known, or at exactly `value` (a transfer in, production
+    output); see erp.services.valuation. The level's value, its day row and the day's
+    totals change in the same transaction.
     """
     product = _product(company_id, product_id)
     warehouse = _warehouse(company_id, warehouse_id)
@@ -219,16 +231,25 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
         raise ValidationError(field_errors={"quantity": ["Enter a quantity other than zero."]})
     lot = _lot(product, lot_id, quantity)
     level_id = ensure_level(company_id, product_id, warehouse_id)
+    # the level's row is locked until the commit: its value is priced from what it holds
+    on_hand, held_value = db.session.execute(
+        select(StockLevel.on_hand, StockLevel.value)
+        .where(StockLevel.id == level_id).with_for_update()).one()
+    cost, change = valuation.price(on_hand=on_hand, value=held_value, quantity=quantity,
+                                   cost_price=product.cost_price, unit_cost=unit_cost,
+                                   change=value)
     floor = StockLevel.reserved if protect_reserved and quantity < 0 else 0
     stmt = (
         update(StockLevel)
         .where(StockLevel.id == level_id, _exact(StockLevel.on_hand + quantity) >= floor,
                _exact(StockLevel.on_hand + quantity) <= MAX_STOCK)
-        .values(on_hand=_exact(StockLevel.on_hand + quantity), updated_at=func.now())
-        .returning(StockLevel.on_hand)
+        .values(on_hand=_exact(StockLevel.on_hand + quantity),
+                value=_cents(StockLevel.value + change), updated_at=func.now())
+        .returning(StockLevel.on_hand, StockLevel.value)
         .execution_options(synchronize_session=False)
     )
-    if db.session.execute(stmt).scalar_one_or_none() is None:
+    after = db.session.execute(stmt).one_or_none()
+    if after is None:
         if quantity > 0:
             raise _out_of_range(product, f"in {warehouse.code}", warehouse_id=warehouse_id)
         level = db.session.get(StockLevel, level_id, populate_existing=True)
@@ -240,15 +261,55 @@ def move(*, company_id: int, product_id: int, warehouse_id: int, quantity: Decim
     _change_available(company_id, product_id, quantity)
     if lot is not None:
         _move_lot(product, lot, warehouse, quantity)
-    movement = StockMovement(
+    return _ledger_line(product, warehouse_id, after, StockMovement(
         company_id=company_id, product_id=product_id, warehouse_id=warehouse_id,
         lot_id=lot.id if lot is not None else None,
-        quantity=quantity, kind=kind, source_type=source.type, source_id=source.id,
-        reference=source.reference[:60], note=(note or "")[:300],
-        user_id=user.id if user is not None else None)
+        quantity=quantity, unit_cost=cost, value=change, kind=kind, source_type=source.type,
+        source_id=source.id, reference=source.reference[:60], note=(note or "")[:300],
+        user_id=user.id if user is not None else None))
+
+
+def _ledger_line(product: Product, warehouse_id: int, level_after, movement: StockMovement
+                 ) -> StockMovement:
+    """Write the movement, the level's figures of the day (`level_after`: its on hand and
+    value after the movement) and the day's totals to add at the commit. Flushes."""
+    movement.created_at = utcnow()
+    day = valuation.day_of(product.company_id, movement.created_at)
+    valuation.record_day(company_id=product.company_id, product_id=product.id,
+                         warehouse_id=warehouse_id, day=day, quantity=level_after[0],
+                         value=level_after[1])
+    valuation.defer_total(company_id=product.company_id, category_id=product.category_id,
+                          warehouse_id=warehouse_id, day=day, change=movement.value)
     db.session.add(movement)
     db.session.flush()
     return movement
+
+
+def revalue(*, company_id: int, product: Product, cost: Decimal, user: User | None,
+            note: str) -> list[StockMovement]:
+    """Value the stock of `product` on hand in every warehouse at `cost` a unit: one
+    "revaluation" movement (no quantity, the value's change) per level whose value changes,
+    each level locked first. Flushes only."""
+    movements = []
+    levels = db.session.execute(
+        select(StockLevel.id, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.value)
+        .where(StockLevel.company_id == company_id, StockLevel.product_id == product.id,
+               StockLevel.on_hand > 0)
+        .order_by(StockLevel.id).with_for_update()).all()
+    for level_id, warehouse_id, on_hand, held in levels:
+        change = valuation.cents(Decimal(on_hand) * cost) - Decimal(held)
+        if not change:
+            continue
+        after = db.session.execute(
+            update(StockLevel).where(StockLevel.id == level_id)
+            .values(value=_cents(StockLevel.value + change), updated_at=func.now())
+            .returning(StockLevel.on_hand, StockLevel.value)
+            .execution_options(synchronize_session=False)).one()
+        movements.append(_ledger_line(product, warehouse_id, after, StockMovement(
+            company_id=company_id, product_id=product.id, warehouse_id=warehouse_id,
+            quantity=ZERO, unit_cost=valuation.unit(cost), value=change, kind="revaluation",
+            note=(note or "")[:300], user_id=user.id if user is not None else None)))
+    return movements
 
 
 def _tracking_noun(product: Product) -> str:
@@ -430,7 +491,8 @@ def transfer(*, company_id: int, product_id: int, from_warehouse_id: int, to_war
                    source=Source("transfer", None, f"to {to_warehouse.code}"), lot_id=lot_id)
         into = move(company_id=company_id, product_id=product_id, warehouse_id=to_warehouse_id,
                     quantity=quantity, kind="transfer_in", user=user, note=note, lot_id=lot_id,
-                    source=Source("transfer", out.id, f"from {from_warehouse.code}"))
+                    source=Source("transfer", out.id, f"from {from_warehouse.code}"),
+                    unit_cost=out.unit_cost, value=-out.value)
         out.source_id = into.id
     return out, into
 

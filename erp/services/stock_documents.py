@@ -453,7 +453,7 @@ def post_transfer(*, company_id: int, transfer_id: int, user: User | None) -> St
         source, target = transfer.from_warehouse, transfer.to_warehouse
         for line in transfer.lines:
             try:
-                stock.move(company_id=company_id, product_id=line.product_id,
+                out = stock.move(company_id=company_id, product_id=line.product_id,
                                  warehouse_id=source.id, quantity=-line.quantity,
                                  kind="transfer_out", user=user, note=f"to {target.code}",
                                  source=stock.Source("stock_transfer_line", line.id,
@@ -465,7 +465,8 @@ def post_transfer(*, company_id: int, transfer_id: int, user: User | None) -> St
             stock.move(company_id=company_id, product_id=line.product_id,
                        warehouse_id=target.id, quantity=line.quantity, kind="transfer_in",
                        user=user, note=f"from {source.code}",
-                       source=stock.Source("stock_transfer_line", line.id, transfer.number))
+                       source=stock.Source("stock_transfer_line", line.id, transfer.number),
+                       unit_cost=out.unit_cost, value=-out.value)
         if short:
             raise stock.InsufficientStock(_('%(number)s cannot be posted: %(value)s Nothing was moved.', number=transfer.number, value=' '.join(short)))
         transfer.status, transfer.posted_at = "posted", utcnow()

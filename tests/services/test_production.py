@@ -10,7 +10,7 @@ from erp.extensions import db
 from erp.models import AuditEntry, Product, StockLevel, StockMovement
 from erp.models.production import BomLine, ProductionOrder, WorkOrder
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
-                          production, quality, stock)
+                          catalog, production, quality, stock)
 from erp.services.stock import InsufficientStock
 from tests.factories.catalog import ProductFactory, WarehouseFactory
 from tests.factories.production import EmployeeFactory, make_order
@@ -241,9 +241,10 @@ def test_completion_values_the_output_at_the_consumed_components_cost(shop):
     production.complete_order(company_id=shop.company.id, order_id=first.id, user=shop.manager)
     db.session.rollback()
     assert db.session.get(Product, shop.bike.id).cost_price == D("90.00")  # 1 x 50 + 2 x 20
-    # dearer wheels: 1 more bike at 100, averaged with the 2 on hand at 90
-    db.session.get(Product, shop.wheel.id).cost_price = D("25.00")
-    db.session.commit()
+    # dearer wheels (a manager's revaluation of the wheels in stock): 1 more bike at 100,
+    # averaged with the 2 on hand at 90
+    catalog.revalue_product(company_id=shop.company.id, product_id=shop.wheel.id,
+                            user=shop.manager, cost_price="25.00", reason="Dearer wheels")
     second = make_order(shop.company, shop.staff, shop.bike, "1", warehouse=shop.main)
     production.start_order(company_id=shop.company.id, order_id=second.id, user=shop.manager)
     production.complete_order(company_id=shop.company.id, order_id=second.id, user=shop.manager)

@@ -19,6 +19,7 @@ from erp.models import MOVEMENT_KINDS, Warehouse
 from erp.parsing import parse_id
 from erp.queries import inventory as queries
 from erp.queries import lots as lot_queries
+from erp.queries import valuation as valuation_queries
 from erp.models.catalog import TRACKING
 from erp.queries.catalog import category_choices
 from erp.services import DomainError, ValidationError
@@ -66,6 +67,20 @@ def stock_available():
     return render("inventory/_available.html", **queries.availability_hint(
         parse_id(request.args.get("warehouse", "")), request.args.get("product", ""),
         request.args.get("quantity", "")))
+
+
+# Stock valuation
+
+@bp.route("/valuation")
+@require_role("viewer")
+@export_limited
+def valuation():
+    """The value of the stock as of a day (`date`, today by default), grouped by product
+    and warehouse, category or warehouse (`group`), filtered by warehouse and category."""
+    return valuation_queries.SPECS[valuation_queries.group()].response(
+        "inventory/valuation.html", context=valuation_queries.page_context,
+        warehouses=queries.warehouse_choices(), categories=category_choices(),
+        average=valuation_queries.average)
 
 
 # The ledger
