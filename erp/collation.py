@@ -11,14 +11,14 @@ LC_CTYPE.) SQL per database:
   search's pg_trgm GIN indexes are built on it (erp/models/search.py); the Turkish capitals
   are translated explicitly so that a database with LC_CTYPE=C folds them too.
 - SQLite: `erp_fold(col)`, a deterministic Python function registered on every connection
-  (erp/database.py). The product search's FTS5 trigram table stores `SQLITE_FOLD` (plain
-  SQL, so a sqlite3 shell can still write products): FTS5 folds the other capitals itself.
+  (erp/database.py). The product search's FTS5 trigram table is written by triggers with
+  `sqlite_fold` (İ, I, ı as i in plain SQL); FTS5 folds the other capitals itself.
 
 Sorting by name: Turkish order (a b c ç d e f g ğ h ı i j k l m n o ö p r s ş t u ü v y z),
 case-insensitive, for Turkish readers only (`reader_order`): PostgreSQL's ICU collation
-`tr-TR-x-icu` (served by collated indexes on products and customers), on SQLite the
-`turkish` collation registered on every connection (`compare`). An English reader's list
-keeps the plain b-tree order its indexes serve.
+`tr-TR-x-icu`, on SQLite the `turkish` collation registered on every connection
+(`compare`); indexes in that order serve the product and customer lists on both
+(erp/models/search.py). An English reader's list keeps the plain order its indexes serve.
 """
 from __future__ import annotations
 
@@ -85,30 +85,28 @@ _RANK = {letter: n for n, letter in enumerate(ALPHABET)}
 _TURKISH_LOWER = str.maketrans({"I": "ı", "İ": "i"})
 
 
-@lru_cache(maxsize=16384)
-def sort_key(text: str) -> tuple:
+@lru_cache(maxsize=65536)
+def sort_key(text: str) -> str:
     """A key that orders texts as ICU's Turkish collation does for names: letters by the
     Turkish alphabet, case and accents only breaking ties (lower case first), spaces and
-    punctuation before digits before letters."""
+    punctuation before digits before letters. A string (compared in C, and small in the
+    cache): each level's characters as (class, value) pairs, the levels apart by NUL."""
     lowered = text.translate(_TURKISH_LOWER).lower()
     primary, secondary = [], []
     for char in lowered:
+        accent = 0
         if char in _RANK:
-            primary.append((2, _RANK[char]))
-            secondary.append(0)
-            continue
-        base = unicodedata.normalize("NFD", char)
-        if base[0] in _RANK:  # é, â, ...: the letter, the accent a tie-breaker
-            primary.append((2, _RANK[base[0]]))
-            secondary.append(1)
+            kind, value = 3, _RANK[char]
+        elif (base := unicodedata.normalize("NFD", char)[0]) in _RANK:
+            kind, value, accent = 3, _RANK[base], 1  # é, â: the letter, the accent a tie
         elif char.isdigit():
-            primary.append((1, unicodedata.digit(char, 0)))
-            secondary.append(0)
+            kind, value = 2, unicodedata.digit(char, 0)
         else:
-            primary.append((0 if not char.isalpha() else 3, ord(char)))
-            secondary.append(0)
-    tertiary = tuple(0 if not c.isupper() else 1 for c in text)
-    return tuple(primary), tuple(secondary), tertiary, text
+            kind, value = (4 if char.isalpha() else 1), ord(char)
+        primary.append(chr(kind) + chr(min(value + 1, 0x10FFFF)))
+        secondary.append(chr(accent + 1))
+    tertiary = "".join("\x02" if c.isupper() else "\x01" for c in text)
+    return "\x00".join(("".join(primary), "".join(secondary), tertiary, text))
 
 
 def compare(left: str, right: str) -> int:

@@ -21,7 +21,8 @@ from flask import Response
 from flask_login import current_user
 from sqlalchemy import Select, or_, select
 
-from erp.collation import fold, folded, reader_order
+from erp.collation import fold, folded
+from erp.collation import reader_order as in_language_order
 from erp.csv_io import export_csv, wants_csv
 from erp.extensions import db
 from erp.replicas import replica_reads
@@ -185,8 +186,10 @@ class ListSpec:
         return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
                                        filters=names, per_page_default=self.per_page)
 
-    def select(self, params: ListParams, base: Select | None = None) -> Select:
-        """The filtered, ordered select of the rows asked for (before pagination)."""
+    def select(self, params: ListParams, base: Select | None = None, *,
+               reader_order: bool = True) -> Select:
+        """The filtered, ordered select of the rows asked for (before pagination); the
+        `collated` sorts in the reader's language's order unless `reader_order` is off."""
         stmt = base if base is not None else (self.base() if self.base else
                                               company_select(self.model))
         if params.q and self.search is not None:
@@ -198,8 +201,8 @@ class ListSpec:
         if self.order is not None:
             return self.order(stmt, params)
         column = self.sorts[params.sort_key]
-        if params.sort_key in self.collated:
-            column = reader_order(column, db.session.get_bind(), current_language())
+        if reader_order and params.sort_key in self.collated:
+            column = in_language_order(column, db.session.get_bind(), current_language())
         tiebreak = self.model.id.desc() if self.id_desc or (
             self.stable_desc and params.descending) else self.model.id.asc()
         ordered = column.desc() if params.descending else column.asc()

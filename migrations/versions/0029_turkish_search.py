@@ -1,6 +1,7 @@
 """Turkish search: the product search indexes hold the folded text (İ, I and ı as i, lower
-case: erp.collation), and PostgreSQL gets indexes in Turkish order for the product and
-customer lists of Turkish readers (where the server has the ICU collation)
+case: erp.collation), and indexes in Turkish order for the product and customer lists of
+Turkish readers (PostgreSQL: where the server has the ICU collation; SQLite: in the
+collation the app registers on each connection)
 
 PostgreSQL: the pg_trgm GIN indexes are made again on the folded columns. SQLite: the
 FTS5 table's triggers write the folded text, and the table is filled again with it.
@@ -12,8 +13,8 @@ Create Date: 2026-12-03 06:30:00
 """
 from alembic import op
 
-from erp.models.search import (COLUMNS, FILL_SQLITE, SEARCH_TABLE, SQLITE_TRIGGERS,
-                               SQLITE_TRIGGERS_DROP, TRIGRAM_INDEXES, COLLATED_INDEXES,
+from erp.models.search import (COLLATED_DROP, COLUMNS, FILL_SQLITE, SEARCH_TABLE,
+                               SQLITE_TRIGGERS, SQLITE_TRIGGERS_DROP, TRIGRAM_INDEXES,
                                collated_indexes)
 
 revision = '0029_turkish_search'
@@ -50,17 +51,18 @@ def upgrade():
                           "ANALYZE customers"]:
             op.execute(statement)
     elif dialect == "sqlite":
-        for statement in [*SQLITE_TRIGGERS_DROP, *SQLITE_TRIGGERS, *FILL_SQLITE]:
+        for statement in [*SQLITE_TRIGGERS_DROP, *SQLITE_TRIGGERS, *FILL_SQLITE,
+                          *collated_indexes("products", "sqlite"),
+                          *collated_indexes("customers", "sqlite")]:
             op.execute(statement)
 
 
 def downgrade():
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
-        for statement in [*TRIGRAM_DROP, *OLD_TRIGRAM_INDEXES,
-                          *(f"DROP INDEX IF EXISTS {name}" for name in COLLATED_INDEXES)]:
+        for statement in [*TRIGRAM_DROP, *OLD_TRIGRAM_INDEXES, *COLLATED_DROP]:
             op.execute(statement)
     elif dialect == "sqlite":
-        for statement in [*SQLITE_TRIGGERS_DROP, *OLD_SQLITE_TRIGGERS,
+        for statement in [*SQLITE_TRIGGERS_DROP, *OLD_SQLITE_TRIGGERS, *COLLATED_DROP,
                           f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('rebuild')"]:
             op.execute(statement)
