@@ -74,7 +74,7 @@ SQLITE_DROP = SQLITE_TRIGGERS_DROP + [
 # products through SQLite's Python collation took 0.6-0.9 s a page). Without `active`, so
 # one index serves the active, the archived and all rows. PostgreSQL: on a server built
 # with ICU. SQLite: in the collation the app registers on each connection, so a connection
-# without it (a sqlite3 shell) can read these tables but not write them.
+# without it (a sqlite3 shell) reads these tables but cannot add rows or change the names.
 COLLATED_INDEXES = {
     "ix_products_company_sku_tr": "products (company_id, sku COLLATE {c}, id)",
     "ix_products_company_name_tr": "products (company_id, name COLLATE {c}, id)",
