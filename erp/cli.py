@@ -74,11 +74,13 @@ def set_install_admin(email: str, revoke: bool) -> None:
 
 
 @click.command("seed-demo")
-def seed_demo() -> None:
+@click.option("--locale", type=click.Choice(["en", "tr"]), default="en", show_default=True,
+              help="tr: the Turkish demo company (Turkish names, language, TRY, Istanbul).")
+def seed_demo(locale: str) -> None:
     """Create the demo company and its data; re-running keeps what exists."""
     from erp.seeds import seed_demo as run
 
-    for line in run():
+    for line in run(locale):
         click.echo(line)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from erp.collation import register_sqlite
 from erp.extensions import db
 
 WRITE_OPTION = "erp_write_transaction"
@@ -58,6 +59,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        register_sqlite(dbapi_connection)  # Turkish search folding and sort order
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):

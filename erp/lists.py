@@ -19,13 +19,16 @@ from typing import Any
 
 from flask import Response
 from flask_login import current_user
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 
+from erp.collation import fold, folded
+from erp.collation import reader_order as in_language_order
 from erp.csv_io import export_csv, wants_csv
 from erp.extensions import db
 from erp.replicas import replica_reads
 from erp.queries import Page, company_select, paginate
 from erp.parsing import parse_date, parse_id, picked_id
+from erp.i18n import current_language
 from erp.web import ListParams, render, viewer_zone
 
 ARCHIVE_CHOICES = [("active", "Active"), ("archived", "Archived"), ("all", "Active and archived")]
@@ -93,11 +96,12 @@ def day_filter(name: str, column, *, until: bool = False) -> Filter:
 
 
 def contains(*columns) -> Callable[[str], Any]:
-    """A case-insensitive "contains" search over text columns (small tables only: big ones
-    are searched through an index, see `erp.queries.search`)."""
+    """A case-insensitive "contains" search over text columns, Turkish I's included
+    (erp.collation; small tables only: big ones are searched through an index, see
+    `erp.queries.search`)."""
     def criterion(text: str):
-        like = f"%{text.lower()}%"
-        return or_(*(func.lower(column).like(like) for column in columns))
+        like = f"%{fold(text)}%"
+        return or_(*(folded(column).like(like) for column in columns))
     return criterion
 
 
@@ -173,14 +177,19 @@ class ListSpec:
     nulls_last: bool = False       # rows without a value of the sort column come last
     # the ORDER BY itself, for a list whose indexes want their own tie-breakers (stock)
     order: Callable[[Select, "ListParams"], Select] | None = None
+    # sort keys of names and codes: in the reader's language's order (Turkish: ç after c,
+    # ı before i, any case; erp.collation.reader_order), others as the database compares
+    collated: Sequence[str] = ()
 
     def params(self) -> ListParams:
         names = [f.name for f in self.filters] + list(self.extra_filters)
         return ListParams.from_request(sort_keys=list(self.sorts), default_sort=self.default_sort,
                                        filters=names, per_page_default=self.per_page)
 
-    def select(self, params: ListParams, base: Select | None = None) -> Select:
-        """The filtered, ordered select of the rows asked for (before pagination)."""
+    def select(self, params: ListParams, base: Select | None = None, *,
+               reader_order: bool = True) -> Select:
+        """The filtered, ordered select of the rows asked for (before pagination); the
+        `collated` sorts in the reader's language's order unless `reader_order` is off."""
         stmt = base if base is not None else (self.base() if self.base else
                                               company_select(self.model))
         if params.q and self.search is not None:
@@ -192,6 +201,8 @@ class ListSpec:
         if self.order is not None:
             return self.order(stmt, params)
         column = self.sorts[params.sort_key]
+        if reader_order and params.sort_key in self.collated:
+            column = in_language_order(column, db.session.get_bind(), current_language())
         tiebreak = self.model.id.desc() if self.id_desc or (
             self.stable_desc and params.descending) else self.model.id.asc()
         ordered = column.desc() if params.descending else column.asc()

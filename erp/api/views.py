@@ -95,7 +95,8 @@ def page_body(spec: ListSpec) -> dict:
     `cursor` (erp/api/cursor.py): that page starts after the last row, uncounted and
     without a page number."""
     params = spec.params()
-    stmt = spec.select(params)
+    # the plain order in every language: a cursor compares plain values (erp/api/cursor.py)
+    stmt = spec.select(params, reader_order=False)
     args = request.args.to_dict()
     given = args.pop("cursor", None)
     keyset = cursor.supports(spec, params.sort_key)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
+from erp.collation import fold, folded
 from erp.extensions import db
 from erp.i18n import N_
 from erp.lists import Csv, Filter, ListSpec, day_filter, id_filter
@@ -16,7 +17,7 @@ HISTORY_LIMIT = 50
 
 def _user_filter(stmt: Select, value: str) -> Select:
     """Part of the user's name as recorded in the entry (survives deletion)."""
-    return stmt.where(func.lower(AuditEntry.user_name).contains(value.lower(), autoescape=True))
+    return stmt.where(folded(AuditEntry.user_name).contains(fold(value), autoescape=True))
 
 
 def _changes_text(changes: dict | None) -> str:

@@ -47,6 +47,7 @@ WAREHOUSES = ListSpec(
     model=Warehouse,
     sorts={"code": Warehouse.code, "name": Warehouse.name, "created": Warehouse.created_at},
     default_sort="code",
+    collated=("code", "name"),
     search=contains(Warehouse.code, Warehouse.name, Warehouse.address),
     filters=[archive_filter(Warehouse)],
     csv=Csv("warehouses", [("id", Warehouse.id), ("code", Warehouse.code),

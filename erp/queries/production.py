@@ -41,6 +41,7 @@ BOMS = ListSpec(
     model=Product,
     sorts={"sku": Product.sku, "name": Product.name},
     default_sort="sku",
+    collated=("sku", "name"),
     search=product_matches,
     base=_boms,
     csv=Csv(response=_boms_csv),
@@ -133,6 +134,7 @@ EMPLOYEES = ListSpec(
     sorts={"name": Employee.name, "department": Employee.department,
            "position": Employee.position},
     default_sort="name",
+    collated=("name", "department", "position"),
     search=contains(Employee.name, Employee.department, Employee.position),
     filters=[archive_filter(Employee, default="all")],  # every employee unless asked
     csv=Csv("employees", [

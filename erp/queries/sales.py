@@ -19,6 +19,7 @@ CUSTOMERS = ListSpec(
     sorts={"name": Customer.name, "created": Customer.created_at,
            "credit_limit": Customer.credit_limit},
     default_sort="name",
+    collated=("name",),
     search=contains(Customer.name, Customer.email, Customer.tax_number),
     filters=[archive_filter(Customer)],
     csv=import_format_csv("customers"),

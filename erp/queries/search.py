@@ -2,8 +2,9 @@
 databases (erp/models/search.py)."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, column, func, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, column, literal_column, or_, select, table
 
+from erp.collation import fold, folded
 from erp.extensions import db
 from erp.models import Product
 from erp.models.search import SEARCH_TABLE
@@ -12,12 +13,14 @@ TRIGRAM = 3  # shorter terms have no trigram: they are matched by reading the ro
 
 
 def product_matches(q: str) -> ColumnElement[bool]:
-    """A WHERE criterion: products whose SKU, name or barcode contains `q` (any case)."""
-    like = f"%{q.lower()}%"
-    scan = or_(func.lower(Product.sku).like(like), func.lower(Product.name).like(like),
-               func.lower(Product.barcode).like(like))
+    """A WHERE criterion: products whose SKU, name or barcode contains `q` (any case, the
+    Turkish I's included: erp.collation)."""
+    q = fold(q)
+    like = f"%{q}%"
+    scan = or_(folded(Product.sku).like(like), folded(Product.name).like(like),
+               folded(Product.barcode).like(like))
     if db.session.get_bind().dialect.name != "sqlite" or len(q) < TRIGRAM:
-        return scan  # PostgreSQL: the pg_trgm indexes serve this LIKE as it is
+        return scan  # PostgreSQL: the pg_trgm indexes on the folded columns serve this LIKE
     # SQLite: the FTS5 trigram table; a quoted phrase matches it as a substring. `id + 0`
     # keeps the planner from fetching every match by id and sorting them: it walks the
     # list's ordering index instead and checks each id against the matches (11 ms instead

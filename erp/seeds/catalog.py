@@ -6,12 +6,14 @@ goods are sold; a few services carry no stock. Deterministic and idempotent.
 from __future__ import annotations
 
 import random
+import sys
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, Product, User
+from erp.seeds.turkish import slug, words
 from erp.services import atomic, catalog
 
 # Flat on purpose: the SQLite test clean-up deletes all categories in one statement, and a
@@ -100,13 +102,14 @@ def seed(company: Company, admin: User | None) -> str | None:
 def _seed(company: Company, admin: User | None) -> str:
     rng = random.Random(20260301)
     cid = company.id
+    w = words(company, sys.modules[__name__])
     categories: dict[str, int] = {}
-    for name, parent in CATEGORIES:
+    for name, parent in w.CATEGORIES:
         categories[name] = catalog.create_category(
             company_id=cid, user=admin, name=name, parent_id=categories.get(parent)).id
     suppliers = []
-    for n, (name, contact, address) in enumerate(SUPPLIERS):
-        domain = name.split()[0].lower().strip(".&")
+    for n, (name, contact, address) in enumerate(w.SUPPLIERS):
+        domain = slug(name.split()[0]).strip(".&")
         suppliers.append(catalog.create_supplier(
             company_id=cid, user=admin, name=name, contact_person=contact,
             email=f"orders@{domain}.example.com", phone=f"+49 30 {5550100 + n}",
@@ -124,27 +127,27 @@ def _seed(company: Company, admin: User | None) -> str:
             barcode=f"40{rng.randrange(10**10, 10**11)}")
 
     n = 0
-    for template, unit, cost, category, supplier, variants in RAW:
+    for template, unit, cost, category, supplier, variants in w.RAW:
         for variant in variants:
             n += 1
             add(f"RM-{n:04d}", template.format(variant), "raw_material", unit, cost,
                 "0.00", category, suppliers[supplier], rng.choice(["20", "50", "100"]))
     n = 0
-    for template, unit, cost, category, supplier, variants in COMPONENTS:
+    for template, unit, cost, category, supplier, variants in w.COMPONENTS:
         for variant in variants:
             n += 1
             add(f"CP-{n:04d}", template.format(variant), "component", unit, cost,
                 str((Decimal(cost) * Decimal("1.6")).quantize(Decimal("0.01"))), category,
                 suppliers[supplier], rng.choice(["50", "100", "200", "500"]))
     n = 0
-    for template, unit, price, category, variants in FINISHED:
+    for template, unit, price, category, variants in w.FINISHED:
         for variant in variants:
-            for finish in FINISHES[: 2 if len(variants) > 3 else 3]:
+            for finish in w.FINISHES[: 2 if len(variants) > 3 else 3]:
                 n += 1
                 sale = Decimal(price) + Decimal(rng.randrange(0, 40))
                 add(f"FG-{n:04d}", f"{template.format(variant)}, {finish}", "finished_good",
                     unit, str((sale * Decimal("0.45")).quantize(Decimal("0.01"))), str(sale),
                     category, None, rng.choice(["2", "5", "10"]))
-    for k, (name, unit, price) in enumerate(SERVICES, start=1):
-        add(f"SV-{k:03d}", name, "service", unit, "0.00", price, "Services", None, "0")
+    for k, (name, unit, price) in enumerate(w.SERVICES, start=1):
+        add(f"SV-{k:03d}", name, "service", unit, "0.00", price, w.CATEGORIES[-1][0], None, "0")
     return f"{len(categories)} categories, {len(suppliers)} suppliers, {count} products."

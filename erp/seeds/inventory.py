@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import sys
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, Product, User, Warehouse
+from erp.seeds.turkish import words
 from erp.services import atomic, inventory, stock
 
 WAREHOUSES = [("MAIN", "Main warehouse", "Hafenstraße 1, Hamburg"),
@@ -28,7 +30,7 @@ def _seed(company: Company, admin: User | None) -> str:
     cid = company.id
     warehouses = [inventory.create_warehouse(company_id=cid, user=admin, code=code, name=name,
                                              address=address).id
-                  for code, name, address in WAREHOUSES]
+                  for code, name, address in words(company, sys.modules[__name__]).WAREHOUSES]
     products = list(db.session.execute(
         select(Product.id, Product.kind, Product.min_stock)
         .where(Product.company_id == cid, Product.kind != "service").order_by(Product.sku)))

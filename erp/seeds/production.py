@@ -6,6 +6,7 @@ has employees already, or if the catalog has no products to build from.
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from erp.extensions import db
 from erp.models import Product, User, Warehouse
 from erp.models.production import BomLine, Employee
+from erp.seeds.turkish import slug, words
 from erp.services import production, stock
 
 EMPLOYEES = [("Alice Assembler", "Assembly", "Team lead"), ("Bob Builder", "Assembly", "Operator"),
@@ -41,10 +43,11 @@ def seed(company, admin: User | None) -> str | None:
     user = admin
 
     employees = []
-    for i, (name, department, position) in enumerate(EMPLOYEES):
+    w = words(company, sys.modules[__name__])
+    for i, (name, department, position) in enumerate(w.EMPLOYEES):
         employees.append(production.create_employee(
             company_id=company.id, user=user, name=name, department=department, position=position,
-            email=name.split()[0].lower() + "@example.com",
+            email=slug(name.split()[0]) + "@example.com",
             user_id=admin.id if i == 0 and admin is not None else None))
 
     lines = 0
@@ -77,7 +80,7 @@ def seed(company, admin: User | None) -> str | None:
             planned_end=today + timedelta(days=i * 3 - 2),
             notes="Demo order")
         orders.append((order, status))
-        for seq, step in enumerate(STEPS[:rng.randint(2, 4)], start=1):
+        for seq, step in enumerate(w.STEPS[:rng.randint(2, 4)], start=1):
             work_order = production.create_work_order(
                 company_id=company.id, order_id=order.id, user=user, name=step,
                 employee_id=employees[seq % len(employees)].id,

@@ -3,6 +3,7 @@ stock ledger stays right. Needs products and a warehouse from the earlier seed s
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from erp.extensions import db
 from erp.models import Company, Product, StockLevel, User, Warehouse
 from erp.models.sales import Customer, SalesOrderItem
 from erp.services import DomainError
+from erp.seeds.turkish import slug, words
 from erp.services import deliveries, sales
 
 COMPANIES = ["Acme", "Blue Harbor", "Cobalt", "Delta Works", "Evergreen", "Fjord", "Granite",
@@ -20,6 +22,9 @@ COMPANIES = ["Acme", "Blue Harbor", "Cobalt", "Delta Works", "Evergreen", "Fjord
              "Willow", "Xenon", "Yarrow", "Zephyr", "Atlas", "Beacon", "Cedar", "Dune"]
 SUFFIXES = ["Ltd", "GmbH", "Inc", "Trading", "Supplies", "Retail", "& Co"]
 CITIES = ["Berlin", "Lyon", "Leeds", "Porto", "Gdansk", "Turin", "Ghent", "Malmo"]
+STREET = "{} Market Street"
+DOCK = "Dock {}, {} Harbour Road"
+PHONE = "+49 30 {}"
 # (status, how many orders) — every state of the workflow is represented
 # (partly shipped orders last: the earlier ones stay what they were before deliveries)
 PLAN = [("draft", 8), ("confirmed", 8), ("shipped", 6), ("invoiced", 10), ("cancelled", 4),
@@ -50,13 +55,15 @@ def seed(company: Company, admin: User) -> str | None:
     rng = random.Random(4)
     kw = {"company_id": company.id, "user": admin}
     customers = []
-    for n, name in enumerate(COMPANIES):
-        city = rng.choice(CITIES)
+    w = words(company, sys.modules[__name__])
+    for n, name in enumerate(w.COMPANIES):
+        city = rng.choice(w.CITIES)
         customers.append(sales.create_customer(
-            name=f"{name} {rng.choice(SUFFIXES)}", email=f"orders@{name.lower().replace(' ', '')}.example",
-            phone=f"+49 30 {rng.randint(1000000, 9999999)}",
-            billing_address=f"{rng.randint(1, 200)} Market Street\n{city}",
-            shipping_address=f"Dock {rng.randint(1, 9)}, {rng.randint(1, 200)} Harbour Road\n{city}"
+            name=f"{name} {rng.choice(w.SUFFIXES)}",
+            email=f"orders@{slug(name).replace(' ', '')}.example",
+            phone=w.PHONE.format(rng.randint(1000000, 9999999)),
+            billing_address=w.STREET.format(rng.randint(1, 200)) + f"\n{city}",
+            shipping_address=w.DOCK.format(rng.randint(1, 9), rng.randint(1, 200)) + f"\n{city}"
             if rng.random() < 0.4 else "",
             tax_number=f"EU{rng.randint(100000000, 999999999)}",
             credit_limit=Decimal(rng.choice([0, 5000, 10000, 25000, 50000])),

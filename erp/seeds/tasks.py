@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from erp.extensions import db
 from erp.models import Company, User
 from erp.models.tasks import Todo
+from erp.seeds.turkish import words
 from erp.services import tasks as task_service
 
 TITLES = [
@@ -35,7 +37,7 @@ def seed(company: Company, admin: User) -> str | None:
     today = date.today()
     count = 0
     for user in users:
-        titles = rng.sample(TITLES, len(PLAN))
+        titles = rng.sample(words(company, sys.modules[__name__]).TITLES, len(PLAN))
         for title, (days, priority, status) in zip(titles, PLAN):
             creator = user if user.has_role("staff") else manager
             task = task_service.create_task(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import ColumnElement, func, or_, select
 
+from erp.collation import fold, folded
 from erp.extensions import db
 from erp.parsing import PICKED_ID, picked_id
 
@@ -39,9 +40,9 @@ def search(model, company_id: int, q: str | None, columns: Sequence = (), *,
         stmt = stmt.where(model.active.is_(True))
     q = typed(q)
     if q:
-        like = f"%{q.lower()}%"
+        like = f"%{fold(q)}%"
         stmt = stmt.where(match(q) if match is not None
-                          else or_(*(func.lower(column).like(like) for column in columns)))
+                          else or_(*(folded(column).like(like) for column in columns)))
     order = tuple(order_by) or (*columns, model.id)
     return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
 

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from erp.collation import fold, folded
 from erp.extensions import db
 from erp.formatting import quantity as fmt
 from erp.models import Product, StockLevel, User, Warehouse
@@ -217,7 +218,7 @@ def search_employees(company_id: int, q: str, *, limit: int = 20) -> list[Employ
     stmt = select(Employee).where(Employee.company_id == company_id, Employee.active.is_(True))
     q = (q or "").strip()[:100]
     if q:
-        stmt = stmt.where(func.lower(Employee.name).like(f"%{q.lower()}%"))
+        stmt = stmt.where(folded(Employee.name).like(f"%{fold(q)}%"))
     return list(db.session.scalars(stmt.order_by(Employee.name, Employee.id).limit(limit)))
 
 
