@@ -1,5 +1,6 @@
 """E-mailing documents: a sales order (quotation or order confirmation) to its customer,
-a purchase order to its supplier, as a PDF attachment, sent by a background job over SMTP
+a purchase order to its supplier, an issued invoice or credit note to its customer, as a
+PDF attachment, sent by a background job over SMTP
 (Flask-Mailman; MAIL_* settings, read when each message is sent).
 
 The PDF is made by the document's own PDF view (erp/pdf.py renders its print page), called
@@ -17,30 +18,51 @@ from flask_mailman import EmailMessage
 from werkzeug.exceptions import HTTPException
 
 from erp.extensions import db, mail
+from erp.i18n import _
 from erp.models.core import Company, User
+from erp.models.invoices import CreditNote, Invoice
 from erp.models.jobs import Job
 from erp.models.purchasing import PurchaseOrder
 from erp.models.sales import SalesOrder
-from erp.services import DomainError, NotFound, ValidationError, atomic
+from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import jobs as job_service
 
 
 @dataclass(frozen=True)
 class Document:
     """A kind of document that can be e-mailed: its model, its PDF view (endpoint and id
-    argument), and whom it goes to."""
+    argument), whom it goes to, its page (the e-mail form is `<url>/email`, endpoint
+    `jobs.<kind>_email`, back to `detail`) and the states it may be sent in (None: any)."""
 
     model: type
     pdf_endpoint: str
     id_arg: str
     party: str       # the relationship that holds the recipient's `email`
     noun: str
+    url: str
+    detail: str
+    states: tuple[str, ...] | None = None
 
+    def sendable(self, record) -> bool:
+        return self.states is None or record.status in self.states
+
+
+# an invoice or a credit note goes out once issued (a draft has no number yet); paid and
+# partly paid invoices may be sent again (a copy for the customer's books)
+ISSUED_INVOICE = ("issued", "partly_paid", "paid")
 
 DOCUMENTS = {
-    "sales_order": Document(SalesOrder, "sales.order_pdf", "order_id", "customer", "order"),
+    "sales_order": Document(SalesOrder, "sales.order_pdf", "order_id", "customer", "order",
+                            "/sales/orders/<int:order_id>", "sales.order_detail"),
     "purchase_order": Document(PurchaseOrder, "purchasing.order_pdf", "order_id", "supplier",
-                               "purchase order"),
+                               "purchase order", "/purchasing/orders/<int:order_id>",
+                               "purchasing.order_detail"),
+    "invoice": Document(Invoice, "money.invoice_pdf", "invoice_id", "customer", "invoice",
+                        "/money/invoices/<int:invoice_id>", "money.invoice_detail",
+                        ISSUED_INVOICE),
+    "credit_note": Document(CreditNote, "money.credit_note_pdf", "credit_note_id", "customer",
+                            "credit note", "/money/credit-notes/<int:credit_note_id>",
+                            "money.credit_note_detail", ("issued",)),
 }
 
 
@@ -52,6 +74,11 @@ def load_document(kind: str, company_id: int, document_id: int):
     return record
 
 
+def can_send(kind: str, record) -> bool:
+    """Whether the document may be e-mailed in its state (the page shows the button)."""
+    return DOCUMENTS[kind].sendable(record)
+
+
 def default_recipient(kind: str, record) -> str:
     party = getattr(record, DOCUMENTS[kind].party, None)
     return (getattr(party, "email", "") or "") if party is not None else ""
@@ -60,8 +87,12 @@ def default_recipient(kind: str, record) -> str:
 def send_document(*, company_id: int, document_id: int, user: User, kind: str, to: str,
                   message: str = "") -> Job:
     """Queue the document's PDF to `to` as a job. ValidationError for a bad address or
-    message, NotFound for another company's document; nothing is written then. Commits."""
+    message, NotFound for another company's document, InvalidTransition for a document not
+    to be sent in its state (a draft invoice); nothing is written then. Commits."""
     record = load_document(kind, company_id, document_id)
+    if not can_send(kind, record):
+        raise InvalidTransition(_("%(number)s is not issued: only an issued document is "
+                                  "e-mailed.", number=record.number))
     errors: dict[str, list[str]] = {}
     try:
         to = validate_email((to or "").strip(), check_deliverability=False).normalized
