@@ -24,7 +24,8 @@ JOB_STATUSES = {"queued": "Queued", "running": "Running", "retrying": "Waiting t
                 "done": "Done", "failed": "Failed"}
 JOB_BADGES = {"queued": "secondary", "running": "info", "retrying": "warning",
               "done": "success", "failed": "danger"}
-JOB_KINDS = {"export": "CSV export", "import": "CSV import", "email": "E-mail"}
+JOB_KINDS = {"export": "CSV export", "import": "CSV import", "email": "E-mail",
+             "reorder": "Reorder suggestions"}
 
 
 class Job(CompanyScoped, db.Model):

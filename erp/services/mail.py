@@ -113,6 +113,16 @@ def send_document(*, company_id: int, document_id: int, user: User, kind: str, t
                 "path": path})
 
 
+def smtp():
+    """A connection to the SMTP server of the MAIL_* settings (read now)."""
+    config = current_app.config
+    return mail.get_connection(
+        backend="smtp", host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
+        username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
+        use_tls=config["MAIL_USE_TLS"], use_ssl=config["MAIL_USE_SSL"],
+        timeout=config["MAIL_TIMEOUT"])
+
+
 def run_email_job(job: Job, progress) -> None:
     """The runner: render the PDF as the job's user, send it, record it."""
     params = job.params
@@ -130,19 +140,50 @@ def run_email_job(job: Job, progress) -> None:
     body = ((params.get("message") or "").strip() + "\n\n" if params.get("message") else "")
     body += f"Please find {record.number} attached.\n\n{sender_name}\n"
     config = current_app.config
-    connection = mail.get_connection(
-        backend="smtp", host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
-        username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
-        use_tls=config["MAIL_USE_TLS"], use_ssl=config["MAIL_USE_SSL"],
-        timeout=config["MAIL_TIMEOUT"])
     domain = config["MAIL_DEFAULT_SENDER"].rpartition("@")[2].strip("> ") or "erp"
     message = EmailMessage(
         subject=f"{sender_name}: {record.number}", body=body,
         from_email=config["MAIL_DEFAULT_SENDER"], to=[params["to"]],
         reply_to=[user.email] if user is not None else None,
-        headers={"Message-ID": f"<erp-job-{job.id}@{domain}>"}, connection=connection)
+        headers={"Message-ID": f"<erp-job-{job.id}@{domain}>"}, connection=smtp())
     message.attach(filename, pdf, "application/pdf")
     message.send()
     with atomic():
         saved = db.session.get(Job, job.id, populate_existing=True)
         saved.result_name = f"Sent {filename} to {params['to']}."
+
+
+# --- monitoring alerts -------------------------------------------------------------------
+
+INSTALL_ADMINS = "install-admins"
+
+
+def alert_recipients() -> list[str]:
+    """ALERT_EMAIL_TO: comma-separated addresses, or `install-admins` for the active
+    installation administrators (the only users who see the monitoring page); unset:
+    nobody."""
+    setting = (current_app.config.get("ALERT_EMAIL_TO") or "").strip()
+    if setting != INSTALL_ADMINS:
+        return [address.strip() for address in setting.split(",") if address.strip()]
+    from sqlalchemy import select
+
+    return list(db.session.scalars(select(User.email).where(
+        User.is_superuser.is_(True), User.active.is_(True)).order_by(User.id)))
+
+
+def send_alerts(alerts: list[dict], recipients: list[str]) -> None:
+    """One message listing the alerts fired together (the worker's periodic check). A
+    failure to send is logged: the alerts are in the history and the log already."""
+    import logging
+
+    lines = [alert["message"] for alert in alerts]
+    body = ("The ERP's monitoring found critical figures:\n\n" + "\n".join(
+        f"- {line}" for line in lines) + "\n\nSee /admin/monitoring.\n")
+    config = current_app.config
+    try:
+        EmailMessage(subject=f"ERP alert: {lines[0]}"[:200]
+                     + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""),
+                     body=body, from_email=config["MAIL_DEFAULT_SENDER"], to=recipients,
+                     connection=smtp()).send()
+    except Exception as error:  # noqa: BLE001 (SMTP down: the log has the alert)
+        logging.getLogger("erp.monitoring.alerts").error("alert e-mail failed: %s", error)
