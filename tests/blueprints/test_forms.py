@@ -30,6 +30,14 @@ def fill(user, form, keys, temperature, *, intact="yes", submit=True, **extra):
                                    answers=answers, submit=submit)
 
 
+def listed(client, form):
+    """The temperatures (of 4, 9.5 and 12 °C) the submissions list shows for a query."""
+    def temperatures(query):
+        page = client.get(f"/forms/{form.id}/submissions?{query}").get_data(as_text=True)
+        return sorted(t for t in ("4 °C", "9.5 °C", "12 °C") if f">{t}<" in page)
+    return temperatures
+
+
 def count(model):
     db.session.rollback()
     return db.session.scalar(select(func.count()).select_from(model))
@@ -245,12 +253,7 @@ def test_submissions_filter_on_answer_values(designed, staff, client_as):
     fill(staff, form, keys, "4", **{date_key: "2027-01-10", carrier: "DHL"})
     fill(staff, form, keys, "9.5", **{date_key: "2027-02-10", carrier: "UPS"})
     fill(staff, form, keys, "12", intact="no", **{date_key: "2027-03-10", carrier: "UPS"})
-    client = client_as("viewer")
-    base = f"/forms/{form.id}/submissions"
-
-    def temperatures(query):
-        page = client.get(f"{base}?{query}").get_data(as_text=True)
-        return sorted(t for t in ("4 °C", "9.5 °C", "12 °C") if f">{t}<" in page)
+    temperatures = listed(client_as("viewer"), form)
 
     assert temperatures("") == ["12 °C", "4 °C", "9.5 °C"]
     assert temperatures(f"{temp}_min=8") == ["12 °C", "9.5 °C"]
@@ -466,12 +469,7 @@ def test_text_and_choice_filters_read_the_answers_index_and_miss_nothing(designe
     fill(staff, form, keys, "4", intact="no", **{notes: long_note, carrier: "DHL"})
     fill(staff, form, keys, "9.5", intact="no", **{notes: "Seal BROKEN", carrier: "UPS"})
     fill(staff, form, keys, "12", intact="no", **{notes: "Wet pallet", carrier: "Own truck"})
-    client = client_as("viewer")
-    base = f"/forms/{form.id}/submissions"
-
-    def temperatures(query):
-        page = client.get(f"{base}?{query}").get_data(as_text=True)
-        return sorted(t for t in ("4 °C", "9.5 °C", "12 °C") if f">{t}<" in page)
+    temperatures = listed(client_as("viewer"), form)
 
     assert temperatures(f"{notes}=seal+broken") == ["4 °C", "9.5 °C"]
     assert temperatures(f"{notes}=x+seal") == ["4 °C"]  # past the indexed characters
