@@ -93,6 +93,10 @@ def from_environment() -> dict:
             "IMPORT_JOB_ROWS", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_PAUSE_AFTER", "MAIL_PORT")},
         **({"JOBS_BACKUP_HOUR": _env_int("JOBS_BACKUP_HOUR", 2)}
            if os.environ.get("JOBS_BACKUP_HOUR") else {}),
+        **({"JOBS_REORDER_HOUR": _env_int("JOBS_REORDER_HOUR", 4)}
+           if os.environ.get("JOBS_REORDER_HOUR") else {}),
+        **({"ALERT_EMAIL_TO": os.environ["ALERT_EMAIL_TO"]}
+           if os.environ.get("ALERT_EMAIL_TO") else {}),
         "WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", False),
         **{name: os.environ[name] for name in (
             "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER")
@@ -183,6 +187,10 @@ class Config:
     JOBS_RETRY_SECONDS = 30   # the wait before attempt n+1 is n times this
     JOBS_BACKUP_HOUR: int | None = None  # set: a nightly `backup` at that hour (UTC)
     JOBS_BACKUP_KEEP = 14
+    JOBS_REORDER_HOUR = 4  # the nightly reorder suggestions (and drafts) at 04:20 UTC
+    # The worker's monitoring check e-mails critical alerts to these (comma-separated
+    # addresses, or "install-admins"); None: no e-mail.
+    ALERT_EMAIL_TO: str | None = None
     # A list's CSV export of more rows than this, and an import of more lines, run as jobs.
     EXPORT_JOB_ROWS = 5000
     IMPORT_JOB_ROWS = 2000

@@ -59,6 +59,10 @@ class JobQueue:
             self._task("deliver_webhook"))
         huey.periodic_task(crontab(hour="3", minute="10"), name="purge_idempotency_keys")(
             self._task("purge_idempotency_keys"))
+        huey.periodic_task(crontab(minute="*"), name="monitoring_alerts")(
+            self._task("monitoring_alerts"))
+        huey.periodic_task(crontab(hour=str(config["JOBS_REORDER_HOUR"]), minute="20"),
+                           name="nightly_reorder")(self._task("nightly_reorder"))
         if config.get("JOBS_BACKUP_HOUR") is not None:
             huey.periodic_task(crontab(hour=str(config["JOBS_BACKUP_HOUR"]), minute="0"),
                                name="nightly_backup")(self._task("nightly_backup"))

@@ -206,7 +206,13 @@ class ListSpec:
         tiebreak = self.model.id.desc() if self.id_desc or (
             self.stable_desc and params.descending) else self.model.id.asc()
         ordered = column.desc() if params.descending else column.asc()
-        return stmt.order_by(ordered.nulls_last() if self.nulls_last else ordered, tiebreak)
+        # only a column that can be NULL says NULLS LAST: on PostgreSQL a DESC NULLS LAST
+        # order cannot be read backwards from an ascending index, so a NOT NULL column's
+        # (a submission's created time) would sort the whole table instead of reading 20
+        # rows from its index
+        if self.nulls_last and getattr(getattr(column, "expression", column), "nullable", True):
+            ordered = ordered.nulls_last()
+        return stmt.order_by(ordered, tiebreak)
 
     def page(self, params: ListParams, stmt: Select) -> Page:
         if self.rows:

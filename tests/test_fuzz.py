@@ -49,8 +49,8 @@ from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
 from erp.services import forms as custom_forms
-from erp.services import (deliveries, invoices, payments, production, purchasing, quality,
-                          sales, tasks)
+from erp.services import (credit_notes, deliveries, invoices, payments, production,
+                          purchasing, quality, sales, tasks)
 from erp.services import stock_documents
 from tests.conftest import TEST_DB, login
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
@@ -207,6 +207,12 @@ def build_world() -> World:
                                      product_id=product.id, quantity="1")
     payment = payments.record_payment(company_id=company.id, user=users["manager"],
                                       customer_id=customer.id, amount="5")
+    issued = invoices.create_invoice(company_id=company.id, user=staff, customer_id=customer.id)
+    issued_line = invoices.add_line(company_id=company.id, invoice_id=issued.id, user=staff,
+                                    product_id=product.id, quantity="2")
+    invoices.issue_invoice(company_id=company.id, invoice_id=issued.id, user=users["manager"])
+    credit_note = credit_notes.create_credit_note(company_id=company.id, invoice_id=issued.id,
+                                                  user=staff, quantities={issued_line.id: "1"})
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -231,7 +237,8 @@ def build_world() -> World:
                field=form_keys["Temperature"], tax_code=tax_code.id,
                payment_terms=terms.id, count=count.id, count_line=count.lines[0].id,
                transfer=transfer.id, transfer_line=transfer_line.id, invoice=invoice.id,
-               invoice_line=invoice_line.id, payment=payment.id)
+               invoice_line=invoice_line.id, payment=payment.id,
+               issued_invoice=issued.id, credit_note=credit_note.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -501,6 +508,8 @@ FORM_ROUTES = dict([
     route("jobs.endpoint_create", "admin", EndpointForm),
     route("jobs.sales_order_email", "staff", EmailDocumentForm, order_id="so"),
     route("jobs.purchase_order_email", "staff", EmailDocumentForm, order_id="po"),
+    route("jobs.invoice_email", "staff", EmailDocumentForm, invoice_id="issued_invoice"),
+    route("jobs.credit_note_email", "staff", EmailDocumentForm, credit_note_id="credit_note"),
 ])
 
 CSRF_ONLY = {

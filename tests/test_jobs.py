@@ -272,7 +272,8 @@ def test_the_periodic_tasks_forget_old_idempotency_keys_and_back_up(app, company
     assert db.session.scalars(select(IdempotencyKey.key)).all() == ["fresh"]
     app.config["JOBS_BACKUP_HOUR"] = 2
     names = {task.__name__ for task in JobQueue(app).huey._registry._periodic_tasks}
-    assert names == {"purge_idempotency_keys", "nightly_backup"}
+    assert names == {"purge_idempotency_keys", "nightly_backup", "monitoring_alerts",
+                     "nightly_reorder"}
     if TEST_DB == "sqlite":  # pg_dump's backup is tested with the `backup` command
         app.instance_path = str(tmp_path)
         assert Path(job_service.nightly_backup()).stat().st_size > 0

@@ -59,6 +59,25 @@ def a_sales_order(company, user):
     return order, shop.customer
 
 
+def sent_pdf(sent, smtp, *, to: str, number: str, text: str = ""):
+    """The job a send form queued ran, and `smtp` received one message to `to` with
+    `number`'s PDF: (the job's id, the message)."""
+    assert sent.status_code == 303 and "/jobs/" in sent.headers["Location"]
+    job_id = int(sent.headers["Location"].rsplit("/", 1)[1])
+    job = wait_for(lambda: job_finished(job_id), timeout=60)
+    assert job.status == "done", job.error
+    wait_for(lambda: smtp.messages, what="the message")
+    recipients, message = smtp.messages[0]
+    assert recipients == [to]
+    assert message["Subject"] == f"Acme Manufacturing: {number}"
+    assert text in message.get_body(("plain",)).get_content()
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == f"{number}.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content().startswith(b"%PDF-")
+    return job_id, message
+
+
 def test_an_order_confirmation_goes_to_the_customer_as_a_pdf(app, company, make_user, smtp):
     staff = make_user("staff")
     client = login(app.test_client(), staff.email)
@@ -68,21 +87,10 @@ def test_an_order_confirmation_goes_to_the_customer_as_a_pdf(app, company, make_
     assert form.status_code == 200 and customer.email.encode() in form.data
     sent = client.post(f"/sales/orders/{order.id}/email",
                        data={"to": customer.email, "message": "Thank you for your order."})
-    assert sent.status_code == 303 and "/jobs/" in sent.headers["Location"]
-    job_id = int(sent.headers["Location"].rsplit("/", 1)[1])
-    job = wait_for(lambda: job_finished(job_id), timeout=60)
-    assert job.status == "done", job.error
-    wait_for(lambda: smtp.messages, what="the message")
-    recipients, message = smtp.messages[0]
-    assert recipients == [customer.email]
-    assert message["Subject"] == f"Acme Manufacturing: {order.number}"
+    job_id, message = sent_pdf(sent, smtp, to=customer.email, number=order.number,
+                               text="Thank you for your order.")
     assert message["Reply-To"] == staff.email
     assert message["Message-ID"] == f"<erp-job-{job_id}@acme.example>"
-    assert "Thank you for your order." in message.get_body(("plain",)).get_content()
-    [attachment] = list(message.iter_attachments())
-    assert attachment.get_filename() == f"{order.number}.pdf"
-    assert attachment.get_content_type() == "application/pdf"
-    assert attachment.get_content().startswith(b"%PDF-")
     assert f"Sent {order.number}.pdf to {customer.email}.".encode() in client.get(
         sent.headers["Location"]).data
 
@@ -139,3 +147,77 @@ def test_an_unreachable_smtp_server_is_retried_then_failed(app, company, make_us
                        timeout=60)
     assert job.status == "failed" and job.attempts == 2
     assert "ConnectionRefusedError" in job.error
+
+
+# --- invoices and credit notes -------------------------------------------------------------
+
+def an_issued_invoice(company, manager, quantity="3"):
+    """An issued direct invoice of BOLT-8 (3 x 10.00, no tax) for a customer with an
+    address, and the customer."""
+    from erp.services import invoices
+
+    shop = stock_shop(company, manager)
+    invoice = invoices.create_invoice(company_id=company.id, user=manager,
+                                      customer_id=shop.customer.id)
+    invoices.add_line(company_id=company.id, invoice_id=invoice.id, user=manager,
+                      product_id=shop.product.id, quantity=quantity, unit_price="10",
+                      tax_rate="0")
+    return invoices.issue_invoice(company_id=company.id, invoice_id=invoice.id,
+                                  user=manager), shop.customer
+
+
+def test_an_issued_invoice_goes_to_the_customer_as_a_pdf(app, company, make_user, smtp):
+    manager = make_user("manager")
+    invoice, customer = an_issued_invoice(company, manager)
+    client = login(app.test_client(), make_user("staff").email)
+    assert b'id="invoice-email"' in client.get(f"/money/invoices/{invoice.id}").data
+    form = client.get(f"/money/invoices/{invoice.id}/email")
+    assert form.status_code == 200 and customer.email.encode() in form.data
+    sent = client.post(f"/money/invoices/{invoice.id}/email",
+                       data={"to": customer.email, "message": "Our invoice, thank you."})
+    sent_pdf(sent, smtp, to=customer.email, number=invoice.invoice_number,
+             text="Our invoice, thank you.")
+
+
+def test_an_issued_credit_note_goes_to_the_customer_as_a_pdf(app, company, make_user, smtp):
+    from erp.services import credit_notes
+
+    manager = make_user("manager")
+    invoice, customer = an_issued_invoice(company, manager)
+    note = credit_notes.create_credit_note(company_id=company.id, invoice_id=invoice.id,
+                                           user=manager, quantities={invoice.items[0].id: "1"})
+    client = login(app.test_client(), make_user("staff").email)
+    assert b'id="credit-note-email"' not in client.get(f"/money/credit-notes/{note.id}").data
+    note = credit_notes.issue_credit_note(company_id=company.id, credit_note_id=note.id,
+                                          user=manager)
+    assert b'id="credit-note-email"' in client.get(f"/money/credit-notes/{note.id}").data
+    sent = client.post(f"/money/credit-notes/{note.id}/email", data={"to": customer.email})
+    sent_pdf(sent, smtp, to=customer.email, number=note.credit_number)
+
+
+def test_a_draft_invoice_is_not_e_mailed_and_nothing_is_queued(app, company, make_user):
+    from erp.services import invoices
+
+    staff = make_user("staff")
+    shop = stock_shop(company, staff)
+    draft = invoices.create_invoice(company_id=company.id, user=staff,
+                                    customer_id=shop.customer.id)
+    client = login(app.test_client(), staff.email)
+    assert b'id="invoice-email"' not in client.get(f"/money/invoices/{draft.id}").data
+    refused = client.post(f"/money/invoices/{draft.id}/email",
+                          data={"to": "a@example.com"}, follow_redirects=True)
+    assert refused.status_code == 200 and b"only an issued document is e-mailed" in refused.data
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_e_mailing_an_invoice_is_for_staff_of_its_company(app, company, make_user, client_as,
+                                                         other_company_client):
+    invoice, _ = an_issued_invoice(company, make_user("manager"))
+    url = f"/money/invoices/{invoice.id}/email"
+    assert other_company_client.get(url).status_code == 404
+    assert other_company_client.post(url, data={"to": "a@example.com"}).status_code == 404
+    assert client_as("viewer").get(url).status_code == 403
+    assert client_as("viewer").post(url, data={"to": "a@example.com"}).status_code == 403
+    assert b'id="invoice-email"' not in client_as("viewer").get(
+        f"/money/invoices/{invoice.id}").data
+    assert db.session.scalar(select(func.count()).select_from(Job)) == 0

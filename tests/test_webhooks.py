@@ -286,3 +286,42 @@ def test_stock_going_below_its_minimum_is_an_event_once(app, company, make_user,
                             warehouse_id=shop.main.id, quantity=Decimal("1"), user=manager)
     events = db.session.scalars(select(WebhookDelivery.body)).all()
     assert len(events) == 1 and json.loads(events[0])["data"]["available"] == "4.000"
+
+
+def test_an_issued_and_then_paid_invoice_are_events(app, company, make_user, monkeypatch):
+    """`invoice.issued` when a manager issues it, `invoice.paid` once payments (or credit
+    notes) leave nothing open: written with the change, sent after the commit."""
+    from erp.services import invoices, payments
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    manager = make_user("manager")
+    endpoint_for(company, manager, "http://127.0.0.1:9/", ["invoice.issued", "invoice.paid"])
+    shop = stock_shop(company, manager)
+    invoice = invoices.create_invoice(company_id=company.id, user=manager,
+                                      customer_id=shop.customer.id)
+    invoices.add_line(company_id=company.id, invoice_id=invoice.id, user=manager,
+                      product_id=shop.product.id, quantity="2", unit_price="10", tax_rate="0")
+
+    def events():
+        return [json.loads(body) for body in db.session.scalars(
+            select(WebhookDelivery.body).order_by(WebhookDelivery.id))]
+
+    assert events() == []  # a draft is no event
+    invoices.issue_invoice(company_id=company.id, invoice_id=invoice.id, user=manager)
+    [issued] = events()
+    assert issued["event"] == "invoice.issued"
+    assert issued["data"]["number"].startswith("INV-") and issued["data"]["status"] == "issued"
+    assert issued["data"]["total"] == "20.00" and issued["data"]["customer_id"] == shop.customer.id
+    payments.record_payment(company_id=company.id, user=manager, customer_id=shop.customer.id,
+                            amount="5", allocations={invoice.id: "5"})
+    assert len(events()) == 1  # partly paid: not yet
+    with pytest.raises(ValidationError):  # refused: rolled back, nothing recorded
+        payments.record_payment(company_id=company.id, user=manager,
+                                customer_id=shop.customer.id, amount="15",
+                                allocations={invoice.id: "16"})
+    assert len(events()) == 1
+    payments.record_payment(company_id=company.id, user=manager, customer_id=shop.customer.id,
+                            amount="15", allocations={invoice.id: "15"})
+    paid = events()[1]
+    assert paid["event"] == "invoice.paid" and paid["data"]["status"] == "paid"
+    assert paid["data"]["paid_total"] == "20.00"

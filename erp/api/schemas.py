@@ -12,17 +12,18 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
-from erp.models import catalog, inventory, production, purchasing, sales
+from erp.models import catalog, inventory, invoices, production, purchasing, returns, sales
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
 
 
-def decimal_text(places: int, **kwargs) -> fields.Decimal:
+def decimal_text(places: int, description: str | None = None, **kwargs) -> fields.Decimal:
     """A Decimal sent as text with `places` decimals, documented as such (not a number)."""
+    described = {"description": description} if description else {}
     return fields.Decimal(as_string=True, places=places, metadata={
         "type": "string", "format": "decimal", "pattern": rf"^-?\d+\.\d{{{places}}}$",
-        "example": "12." + "0" * places}, **kwargs)
+        "example": "12." + "0" * places, **described}, **kwargs)
 
 
 class Base(Schema):
@@ -62,6 +63,12 @@ def model_schema(name: str, model, columns: str, base: type[Schema] = Base,
     table = model.__table__
     declared = {column: column_field(table.c[column]) for column in columns.split()}
     return base.from_dict({**declared, **more}, name=name)
+
+
+def detail(name: str, row: type[Schema], line: type[Schema]) -> type[Schema]:
+    """A document's record: its row, its lines and the steps the token's user may take."""
+    return row.from_dict({"lines": fields.List(fields.Nested(line), attribute="items"),
+                          "actions": actions()}, name=name)
 
 
 def sku() -> fields.String:
@@ -107,9 +114,7 @@ SalesOrder = model_schema(
     "id number status customer_id warehouse_id order_date requested_date notes subtotal "
     "discount_total tax_total total invoice_number",
     customer=fields.String(attribute="customer.name"))
-SalesOrderDetail = SalesOrder.from_dict({
-    "lines": fields.List(fields.Nested(SalesOrderLine), attribute="items"),
-    "actions": actions()}, name="SalesOrderDetail")
+SalesOrderDetail = detail("SalesOrderDetail", SalesOrder, SalesOrderLine)
 PurchaseOrderLine = model_schema(
     "PurchaseOrderLine", purchasing.PurchaseOrderItem,
     "id product_id quantity received_quantity unit_cost tax_rate line_subtotal line_tax "
@@ -118,15 +123,89 @@ PurchaseOrder = model_schema(
     "PurchaseOrder", purchasing.PurchaseOrder,
     "id number status supplier_id warehouse_id order_date expected_date notes subtotal "
     "tax_total total", supplier=fields.String(attribute="supplier.name"))
-PurchaseOrderDetail = PurchaseOrder.from_dict({
-    "lines": fields.List(fields.Nested(PurchaseOrderLine), attribute="items"),
-    "actions": actions()}, name="PurchaseOrderDetail")
+PurchaseOrderDetail = detail("PurchaseOrderDetail", PurchaseOrder, PurchaseOrderLine)
 ProductionOrder = model_schema(
     "ProductionOrder", production.ProductionOrder,
     "id number status product_id quantity component_warehouse_id output_warehouse_id "
     "planned_start planned_end notes", sku=sku())
 ProductionOrderDetail = ProductionOrder.from_dict({"actions": actions()},
                                                   name="ProductionOrderDetail")
+
+# --- receivables: invoices, credit notes, customer payments
+PRICED_LINE = ("id product_id quantity unit_price discount_percent tax_rate subtotal "
+               "discount_amount tax_amount total")
+
+
+def number() -> fields.String:
+    return fields.String(metadata={"description": "The document's number (a draft: "
+                                                  "'Draft ... <id>', it has none yet)."})
+
+
+def billed(name: str, model, line_model, columns: str, line_columns: str,
+           **more: fields.Field) -> tuple[type[Schema], type[Schema], type[Schema]]:
+    """An invoice-like document's row, line and detail: its own `columns`, then its
+    customer and totals."""
+    line = model_schema(f"{name}Line", line_model, f"{PRICED_LINE} {line_columns}", sku=sku())
+    row = model_schema(name, model, f"id {columns} status customer_id subtotal discount_total "
+                                    "tax_total total issued_at",
+                       number=number(), customer=fields.String(attribute="customer.name"),
+                       **more)
+    return row, line, detail(f"{name}Detail", row, line)
+
+
+Invoice, InvoiceLine, InvoiceDetail = billed(
+    "Invoice", invoices.Invoice, invoices.InvoiceLine,
+    "invoice_number order_id invoice_date due_date notes credited_total paid_total",
+    "order_item_id credited_quantity",
+    balance=decimal_text(2, "What the customer still owes on it."))
+CreditNote, CreditNoteLine, CreditNoteDetail = billed(
+    "CreditNote", invoices.CreditNote, invoices.CreditNoteLine,
+    "credit_number invoice_id credit_date reason", "invoice_line_id")
+PaymentAllocation = model_schema("PaymentAllocation", invoices.PaymentAllocation,
+                                 "id invoice_id amount")
+Payment = model_schema(
+    "Payment", invoices.Payment,
+    "id number status customer_id payment_date amount method reference allocated_total "
+    "reversed_at", customer=fields.String(attribute="customer.name"),
+    unallocated=decimal_text(2, "The customer's credit from it."))
+PaymentDetail = Payment.from_dict({
+    "allocations": fields.List(fields.Nested(PaymentAllocation)),
+    "actions": actions()}, name="PaymentDetail")
+
+
+# --- deliveries and returns (read-only)
+DeliveryNoteLine = model_schema("DeliveryNoteLine", sales.DeliveryNoteLine,
+                                "id order_item_id quantity returned_quantity lots",
+                                product_id=fields.Integer(attribute="order_item.product_id"),
+                                sku=fields.String(attribute="order_item.product.sku"))
+DeliveryNote = model_schema(
+    "DeliveryNote", sales.DeliveryNote,
+    "id number status order_id customer_id warehouse_id delivery_date notes posted_at",
+    customer=fields.String(attribute="customer.name"))
+DeliveryNoteDetail = DeliveryNote.from_dict({
+    "lines": fields.List(fields.Nested(DeliveryNoteLine))}, name="DeliveryNoteDetail")
+
+
+def return_schemas(name: str, model, line_model, line_columns: str, source_line: str,
+                   columns: str, party: str) -> tuple[type[Schema], type[Schema]]:
+    """A return's list row and its detail with its lines (each line's product is that of
+    the document line it returns, `source_line`)."""
+    line = model_schema(f"{name}Line", line_model, line_columns,
+                        product_id=fields.Integer(attribute=f"{source_line}.product_id"),
+                        sku=fields.String(attribute=f"{source_line}.product.sku"))
+    row = model_schema(name, model, "id number status warehouse_id return_date reason notes "
+                                    "posted_at " + columns,
+                       **{party: fields.String(attribute=f"{party}.name")})
+    return row, row.from_dict({"lines": fields.List(fields.Nested(line))},
+                              name=f"{name}Detail")
+
+
+SalesReturn, SalesReturnDetail = return_schemas(
+    "SalesReturn", returns.SalesReturn, returns.SalesReturnLine, "id delivery_line_id quantity",
+    "delivery_line.order_item", "delivery_id customer_id", "customer")
+PurchaseReturn, PurchaseReturnDetail = return_schemas(
+    "PurchaseReturn", returns.PurchaseReturn, returns.PurchaseReturnLine,
+    "id order_item_id quantity", "order_item", "order_id supplier_id", "supplier")
 
 
 # --- input ------------------------------------------------------------------------------
@@ -175,6 +254,29 @@ class SalesOrderIn(Base):
     lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
 
 
+class InvoiceIn(Base):
+    customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    notes = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
+
+
+class AllocationIn(Base):
+    invoice_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    amount = fields.String(required=True, validate=DECIMAL_TEXT)
+
+
+class PaymentIn(Base):
+    customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    amount = fields.String(required=True, validate=DECIMAL_TEXT)
+    payment_date = fields.Date(metadata={"description": "Default: the company's today."})
+    method = fields.String(validate=validate.OneOf(list(invoices.PAYMENT_METHODS)))
+    reference = fields.String(validate=validate.Length(max=100))
+    allocations = fields.List(fields.Nested(AllocationIn), validate=validate.Length(max=100),
+                              metadata={"description": "Parts of the amount set against open "
+                                                       "invoices of the customer; the rest is "
+                                                       "the customer's credit."})
+
+
 class ReceiptLineIn(Base):
     line_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)
@@ -187,6 +289,14 @@ class ReceiptIn(Base):
                               metadata={"description": "The delivery note."})
     lines = fields.List(fields.Nested(ReceiptLineIn), required=True,
                         validate=validate.Length(min=1, max=500))
+
+
+class CreditNoteIn(Base):
+    reason = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(ReceiptLineIn), required=True,
+                        validate=validate.Length(min=1, max=500),
+                        metadata={"description": "The invoice's lines (`line_id`) and the "
+                                                 "quantity of each to credit."})
 
 
 class StockMoveIn(Base):

@@ -31,17 +31,24 @@ from erp.lists import ListSpec
 from erp.models import role_rank
 from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
+from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
 from erp.models.production import ProductionOrder
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.models.sales import SalesOrder, SalesOrderItem
+from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
+from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
 from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
 from erp.queries.inventory import MOVEMENTS, STOCK
+from erp.queries.invoices import CREDIT_NOTES, INVOICES, PAYMENTS
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
-from erp.queries.sales import ORDERS
+from erp.queries.returns import PURCHASE_RETURNS, SALES_RETURNS
+from erp.queries.sales import DELIVERIES, ORDERS
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
                           atomic)
 from erp.services import api_tokens
+from erp.services import credit_notes as credit_note_service
+from erp.services import invoices as invoice_service
+from erp.services import payments as payment_service
 from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
 from erp.services import sales as sales_service
@@ -223,6 +230,21 @@ master_resource(inventory_pages.warehouses, s.Warehouse, s.WarehouseIn)
 master_resource(sales_pages.customers, s.Customer, s.CustomerIn)
 read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
+read_resource("/delivery-notes", "DeliveryNote", DELIVERIES, s.DeliveryNote, model=DeliveryNote,
+              detail_schema=s.DeliveryNoteDetail, detail_options=lambda: [
+                  joinedload(DeliveryNote.customer),
+                  selectinload(DeliveryNote.lines).joinedload(DeliveryNoteLine.order_item)
+                  .joinedload(SalesOrderItem.product)])
+read_resource("/sales-returns", "SalesReturn", SALES_RETURNS, s.SalesReturn, model=SalesReturn,
+              detail_schema=s.SalesReturnDetail, detail_options=lambda: [
+                  joinedload(SalesReturn.customer),
+                  selectinload(SalesReturn.lines).joinedload(SalesReturnLine.delivery_line)
+                  .joinedload(DeliveryNoteLine.order_item).joinedload(SalesOrderItem.product)])
+read_resource("/purchase-returns", "PurchaseReturn", PURCHASE_RETURNS, s.PurchaseReturn,
+              model=PurchaseReturn, detail_schema=s.PurchaseReturnDetail, detail_options=lambda: [
+                  joinedload(PurchaseReturn.supplier),
+                  selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
+                  .joinedload(PurchaseOrderItem.product)])
 
 
 # --- idempotent writes ------------------------------------------------------------------
@@ -319,21 +341,36 @@ def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
     return body
 
 
+def with_lines(party, items, product) -> Callable[[], list]:
+    """The loader options of a document's detail: its party, its lines and their products."""
+    return lambda: [joinedload(party), selectinload(items).joinedload(product)]
+
+
 _sales_order_body = document_resource(
     "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
-    lambda: [joinedload(SalesOrder.customer),
-             selectinload(SalesOrder.items).joinedload(SalesOrderItem.product)],
-    sales_service)
+    with_lines(SalesOrder.customer, SalesOrder.items, SalesOrderItem.product), sales_service)
 _purchase_order_body = document_resource(
     "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
     s.PurchaseOrderDetail,
-    lambda: [joinedload(PurchaseOrder.supplier),
-             selectinload(PurchaseOrder.items).joinedload(PurchaseOrderItem.product)],
+    with_lines(PurchaseOrder.supplier, PurchaseOrder.items, PurchaseOrderItem.product),
     purchasing_service)
 document_resource(
     "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
     s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
     production_service)
+_invoice_body = document_resource(
+    "/invoices", "Invoice", Invoice, INVOICES, s.Invoice, s.InvoiceDetail,
+    with_lines(Invoice.customer, Invoice.items, InvoiceLine.product), invoice_service)
+_credit_note_body = document_resource(
+    "/credit-notes", "CreditNote", CreditNote, CREDIT_NOTES, s.CreditNote, s.CreditNoteDetail,
+    with_lines(CreditNote.customer, CreditNote.items, CreditNoteLine.product),
+    credit_note_service)
+_payment_body = document_resource(
+    "/payments", "Payment", Payment, PAYMENTS, s.Payment, s.PaymentDetail,
+    lambda: [joinedload(Payment.customer), selectinload(Payment.allocations)],
+    payment_service)
+# recording a payment is a manager's, as on the page (/money/payments/new)
+PAYMENT_ROLE = "manager"
 
 
 IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
@@ -354,25 +391,69 @@ def idempotent_post(path: str, role: str, body: type, answer: type, model=None):
     return decorator
 
 
-@idempotent_post("/sales-orders", "staff", s.SalesOrderIn, s.SalesOrderDetail)
-def salesorder_create(data: dict):
-    """Create a draft sales order with its lines (all or nothing)."""
+def create_with_lines(data: dict, create: Callable, add_line: Callable, id_arg: str,
+                      body: Callable[[int], dict]):
+    """A draft document (`create`) and its lines (`add_line` each), all or nothing: every
+    line's invalid fields at once (`lines.<n>.<field>`); answered with `body`."""
     def run():
         with atomic():
             lines = data.pop("lines", [])
-            order = sales_service.create_order(company_id=current_user.company_id,
-                                               user=current_user, **data)
+            document = create(company_id=current_user.company_id, user=current_user, **data)
             errors: dict = {}
             for index, line in enumerate(lines):
                 try:
-                    sales_service.add_line(company_id=current_user.company_id, order_id=order.id,
-                                           user=current_user, **line)
+                    add_line(company_id=current_user.company_id, user=current_user,
+                             **{id_arg: document.id}, **line)
                 except ValidationError as error:
                     for field, messages in error.field_errors.items():
                         errors[f"lines.{index}.{field}"] = messages
             if errors:
                 raise ValidationError(_("A line has invalid values: see errors."), errors)
-            return 201, _sales_order_body(order.id)
+            return 201, body(document.id)
+    return idempotent(run)
+
+
+@idempotent_post("/sales-orders", "staff", s.SalesOrderIn, s.SalesOrderDetail)
+def salesorder_create(data: dict):
+    """Create a draft sales order with its lines (all or nothing)."""
+    return create_with_lines(data, sales_service.create_order, sales_service.add_line,
+                             "order_id", _sales_order_body)
+
+
+@idempotent_post("/invoices", "staff", s.InvoiceIn, s.InvoiceDetail)
+def invoice_create(data: dict):
+    """Create a direct draft invoice for a customer with its lines (all or nothing); a
+    manager issues it (POST /invoices/<id>/issue)."""
+    return create_with_lines(data, invoice_service.create_invoice, invoice_service.add_line,
+                             "invoice_id", _invoice_body)
+
+
+@idempotent_post("/invoices/<int:record_id>/credit-notes", "staff", s.CreditNoteIn,
+                 s.CreditNoteDetail, Invoice)
+def invoice_credit(data: dict, record_id: int):
+    """Draft a credit note of some of an issued invoice's quantities (never more than was
+    invoiced and not yet credited, nor more than it still asks for); a manager issues it
+    (POST /credit-notes/<id>/issue)."""
+    def run():
+        note = credit_note_service.create_credit_note(
+            company_id=current_user.company_id, user=current_user, invoice_id=record_id,
+            quantities={line["line_id"]: line["quantity"] for line in data["lines"]},
+            reason=data.get("reason", ""))
+        return 201, _credit_note_body(note.id)
+    return idempotent(run)
+
+
+@idempotent_post("/payments", PAYMENT_ROLE, s.PaymentIn, s.PaymentDetail)
+def payment_create(data: dict):
+    """Record a customer's payment and allocate it to open invoices of the customer (the
+    rest is the customer's credit); every invalid field at once, nothing written then."""
+    def run():
+        allocations = {line["invoice_id"]: line["amount"]
+                       for line in data.pop("allocations", [])}
+        payment = payment_service.record_payment(
+            company_id=current_user.company_id, user=current_user, allocations=allocations,
+            **data)
+        return 201, _payment_body(payment.id)
     return idempotent(run)
 
 

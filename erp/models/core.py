@@ -56,6 +56,8 @@ class Company(TimestampMixin, db.Model):
     invoice_footer: Mapped[str] = mapped_column(Text, default="", server_default="")
     # the language of its users who chose none (erp.i18n.LANGUAGES)
     default_language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
+    # the nightly reorder job drafts the purchase orders of its low stock (one per supplier)
+    auto_reorder: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def seller_name(self) -> str:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
-                        LargeBinary, Numeric, String, Text, UniqueConstraint)
+                        LargeBinary, Numeric, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.extensions import db
@@ -229,6 +229,10 @@ class FormAnswer(CompanyScoped, db.Model):
               "submission_id"),
         Index("ix_form_answers_bool", "company_id", "form_id", "field_key", "value_bool",
               "submission_id"),
+        # a choice's and a text's filter: on the answer's first 100 characters
+        # (erp.queries.forms.text_key)
+        Index("ix_form_answers_text", "company_id", "form_id", "field_key",
+              text("substr(value_text, 1, 100)"), "submission_id"),
     )
 
     submission_id: Mapped[int] = mapped_column(

@@ -25,7 +25,8 @@ JOB_STATUSES = {"queued": N_("Queued"), "running": N_("Running"), "retrying": N_
                 "done": N_("Done"), "failed": N_("Failed")}
 JOB_BADGES = {"queued": "secondary", "running": "info", "retrying": "warning",
               "done": "success", "failed": "danger"}
-JOB_KINDS = {"export": N_("CSV export"), "import": N_("CSV import"), "email": N_("E-mail")}
+JOB_KINDS = {"export": N_("CSV export"), "import": N_("CSV import"), "email": N_("E-mail"),
+             "reorder": N_("Reorder suggestions")}
 
 
 class Job(CompanyScoped, db.Model):

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Response
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.csv_io import chunks, dated_csv
@@ -83,9 +83,40 @@ def value_filters(form: CustomForm, field: FormField) -> list[Filter]:
             if value in ("yes", "no") else stmt)]
     if field.kind == "choice":
         return [Filter(key, lambda stmt, value: stmt.where(_answered(
-            form, key, FormAnswer.value_text == value)) if value in field.choices else stmt)]
-    like = contains(FormAnswer.value_text)
-    return [Filter(key, lambda stmt, value: stmt.where(_answered(form, key, like(value))))]
+            form, key, text_is(value))) if value in field.choices else stmt)]
+    return [Filter(key, lambda stmt, value: stmt.where(_answered(form, key, text_has(value))))]
+
+
+# The choice and text filters read the answers' first TEXT_KEY characters from the
+# expression index ix_form_answers_text (company, form, key, substr(value_text, 1, 100),
+# submission; migration 0028), not every answer row of the field: an answer equal to a
+# choice is one index range, a "contains" is checked on the index's entries and reads the
+# whole text only of answers that long (#23: 100,000 submissions, SQLite 300 -> 26 ms for
+# a choice, CPU 74 -> 37 ms for a text).
+TEXT_KEY = 100
+
+
+def text_key(column=FormAnswer.value_text):
+    """The indexed expression, written out with its numbers (as bound parameters neither
+    planner would see it is the index's)."""
+    return func.substr(column, literal_column("1"), literal_column(str(TEXT_KEY)))
+
+
+def text_is(value: str):
+    """The answer is exactly `value`: a seek on the index for a value shorter than the key,
+    else on its first characters and then the whole text."""
+    criterion = text_key() == value[:TEXT_KEY]
+    return criterion if len(value) < TEXT_KEY else and_(criterion,
+                                                        FormAnswer.value_text == value)
+
+
+def text_has(value: str):
+    """The answer contains `value` (case-insensitive): in its first characters (from the
+    index), or, for an answer as long as the key, anywhere in its whole text."""
+    like = f"%{value.lower()}%"
+    return or_(func.lower(text_key()).like(like),
+               and_(func.length(text_key()) == TEXT_KEY,
+                    func.lower(FormAnswer.value_text).like(like)))
 
 
 def filter_fields(version: FormVersion) -> list[FormField]:

@@ -26,7 +26,7 @@ from erp.models.invoices import (OPEN_INVOICE_STATUSES, CreditNote, CreditNoteLi
                                  InvoiceLine, Payment, PaymentAllocation)
 from erp.models.sales import Customer, IssuedDocument, SalesOrder
 from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, audit,
-                          invoice_totals, money)
+                          invoice_totals, money, webhooks)
 from erp.services.sequences import next_number
 from erp.services.validation import clean_text
 from erp.i18n import _
@@ -122,7 +122,17 @@ def settled_status(invoice: Invoice) -> str:
 
 
 def settle(invoice: Invoice) -> None:
-    invoice.status = settled_status(invoice)
+    """The invoice's state from its figures; turning paid is the `invoice.paid` webhook
+    event (sent after the commit; a payment's reversal and a new payment send it again)."""
+    old, invoice.status = invoice.status, settled_status(invoice)
+    if invoice.status == "paid" and old != "paid":
+        webhooks.emit(invoice.company_id, "invoice.paid", invoice, **_event_data(invoice))
+
+
+def _event_data(invoice: Invoice) -> dict:
+    return {"customer_id": invoice.customer_id, "total": invoice.total,
+            "paid_total": invoice.paid_total, "credited_total": invoice.credited_total,
+            "due_date": invoice.due_date}
 
 
 def _recompute_totals(invoice) -> None:
@@ -192,6 +202,7 @@ def issue_invoice(*, company_id: int, invoice_id: int, user: User | None,
                      changes={"status": ("draft", "issued")})
         if order is not None:
             _mark_order_invoiced(order, invoice, user)
+        webhooks.emit(company_id, "invoice.issued", invoice, **_event_data(invoice))
     return invoice
 
 

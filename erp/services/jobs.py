@@ -269,3 +269,76 @@ def nightly_backup() -> str:
                   keep=config["JOBS_BACKUP_KEEP"])
     log.info("nightly backup written to %s", path)
     return str(path)
+
+
+def nightly_reorder() -> int:
+    """Periodic (JOBS_REORDER_HOUR): each company's low-stock reorder suggestions, what
+    /purchasing/reorder shows; a company with `auto_reorder` set also gets its draft
+    purchase orders (erp.services.purchasing.draft_reorders: a second run drafts nothing
+    twice). Each company with suggestions gets a finished job on /admin/jobs saying what
+    was found and drafted. A company's failure is logged and does not stop the others.
+    Commits per company; returns the number of draft orders made."""
+    from erp.models.core import Company
+    from erp.services import purchasing
+
+    made = 0
+    companies = db.session.execute(select(Company.id, Company.auto_reorder)
+                                   .order_by(Company.id)).all()
+    db.session.rollback()
+    for company_id, auto in companies:
+        try:
+            if auto:
+                rows, drafts = purchasing.draft_reorders(
+                    company_id=company_id, notes="Drafted by the nightly reorder job.")
+            else:
+                rows, drafts = purchasing.reorder_rows(company_id), []
+            if rows:
+                _record_reorder(company_id, rows, drafts, auto=auto)
+            made += len(drafts)
+        except Exception:
+            db.session.rollback()
+            log.exception("nightly reorder of company %s failed", company_id)
+    return made
+
+
+def _record_reorder(company_id: int, rows: list, drafts: list, *, auto: bool) -> None:
+    """A finished `reorder` job of the company: what the night found and drafted."""
+    from erp.services.purchasing import orderable
+
+    count = sum(1 for row in rows if orderable(row))
+    if drafts:
+        result = "Drafted " + ", ".join(order.number for order in drafts)
+    elif auto:
+        result = "Nothing new to draft"
+    else:
+        result = "Drafting is off in the company settings"
+    now = utcnow()
+    with atomic():
+        db.session.add(Job(
+            company_id=company_id, user_id=None, kind="reorder", status="done",
+            title=f"Reorder: {len(rows)} products below their minimum stock, {count} to "
+                  f"order from their suppliers",
+            params={"products": [row.product.id for row in rows][:500],
+                    "orders": [order.id for order in drafts]},
+            result_name=f"{result}."[:200], total=len(rows), done=len(rows), attempts=1,
+            finished_at=now, heartbeat_at=now))
+
+
+def monitoring_alerts() -> list[dict]:
+    """Periodic (every minute): judge the monitored figures with the database server's own
+    (which no user's request reads), fire the critical ones (erp.monitoring.alerts: logged,
+    kept in the alert history, posted to ALERT_WEBHOOK_URL, each at most once per ten
+    minutes over every process) and e-mail them to ALERT_EMAIL_TO. Returns the alerts
+    fired."""
+    from erp.monitoring import get_monitor
+    from erp.services import mail
+
+    monitor = get_monitor()
+    if monitor is None:
+        return []
+    fired = monitor.check_alerts(monitor.summary(history=False, server=True))
+    db.session.rollback()
+    recipients = mail.alert_recipients()
+    if fired and recipients:
+        mail.send_alerts(fired, recipients)
+    return fired

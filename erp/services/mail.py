@@ -1,5 +1,6 @@
 """E-mailing documents: a sales order (quotation or order confirmation) to its customer,
-a purchase order to its supplier, as a PDF attachment, sent by a background job over SMTP
+a purchase order to its supplier, an issued invoice or credit note to its customer, as a
+PDF attachment, sent by a background job over SMTP
 (Flask-Mailman; MAIL_* settings, read when each message is sent).
 
 The PDF is made by the document's own PDF view (erp/pdf.py renders its print page), called
@@ -17,11 +18,13 @@ from flask_mailman import EmailMessage
 from werkzeug.exceptions import HTTPException
 
 from erp.extensions import db, mail
+from erp.i18n import _
 from erp.models.core import Company, User
+from erp.models.invoices import CreditNote, Invoice
 from erp.models.jobs import Job
 from erp.models.purchasing import PurchaseOrder
 from erp.models.sales import SalesOrder
-from erp.services import DomainError, NotFound, ValidationError, atomic
+from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import jobs as job_service
 from erp.i18n import _
 
@@ -29,19 +32,38 @@ from erp.i18n import _
 @dataclass(frozen=True)
 class Document:
     """A kind of document that can be e-mailed: its model, its PDF view (endpoint and id
-    argument), and whom it goes to."""
+    argument), whom it goes to, its page (the e-mail form is `<url>/email`, endpoint
+    `jobs.<kind>_email`, back to `detail`) and the states it may be sent in (None: any)."""
 
     model: type
     pdf_endpoint: str
     id_arg: str
     party: str       # the relationship that holds the recipient's `email`
     noun: str
+    url: str
+    detail: str
+    states: tuple[str, ...] | None = None
 
+    def sendable(self, record) -> bool:
+        return self.states is None or record.status in self.states
+
+
+# an invoice or a credit note goes out once issued (a draft has no number yet); paid and
+# partly paid invoices may be sent again (a copy for the customer's books)
+ISSUED_INVOICE = ("issued", "partly_paid", "paid")
 
 DOCUMENTS = {
-    "sales_order": Document(SalesOrder, "sales.order_pdf", "order_id", "customer", "order"),
+    "sales_order": Document(SalesOrder, "sales.order_pdf", "order_id", "customer", "order",
+                            "/sales/orders/<int:order_id>", "sales.order_detail"),
     "purchase_order": Document(PurchaseOrder, "purchasing.order_pdf", "order_id", "supplier",
-                               "purchase order"),
+                               "purchase order", "/purchasing/orders/<int:order_id>",
+                               "purchasing.order_detail"),
+    "invoice": Document(Invoice, "money.invoice_pdf", "invoice_id", "customer", "invoice",
+                        "/money/invoices/<int:invoice_id>", "money.invoice_detail",
+                        ISSUED_INVOICE),
+    "credit_note": Document(CreditNote, "money.credit_note_pdf", "credit_note_id", "customer",
+                            "credit note", "/money/credit-notes/<int:credit_note_id>",
+                            "money.credit_note_detail", ("issued",)),
 }
 
 
@@ -53,6 +75,11 @@ def load_document(kind: str, company_id: int, document_id: int):
     return record
 
 
+def can_send(kind: str, record) -> bool:
+    """Whether the document may be e-mailed in its state (the page shows the button)."""
+    return DOCUMENTS[kind].sendable(record)
+
+
 def default_recipient(kind: str, record) -> str:
     party = getattr(record, DOCUMENTS[kind].party, None)
     return (getattr(party, "email", "") or "") if party is not None else ""
@@ -61,8 +88,12 @@ def default_recipient(kind: str, record) -> str:
 def send_document(*, company_id: int, document_id: int, user: User, kind: str, to: str,
                   message: str = "") -> Job:
     """Queue the document's PDF to `to` as a job. ValidationError for a bad address or
-    message, NotFound for another company's document; nothing is written then. Commits."""
+    message, NotFound for another company's document, InvalidTransition for a document not
+    to be sent in its state (a draft invoice); nothing is written then. Commits."""
     record = load_document(kind, company_id, document_id)
+    if not can_send(kind, record):
+        raise InvalidTransition(_("%(number)s is not issued: only an issued document is "
+                                  "e-mailed.", number=record.number))
     errors: dict[str, list[str]] = {}
     try:
         to = validate_email((to or "").strip(), check_deliverability=False).normalized
@@ -83,6 +114,16 @@ def send_document(*, company_id: int, document_id: int, user: User, kind: str, t
                 "path": path})
 
 
+def smtp():
+    """A connection to the SMTP server of the MAIL_* settings (read now)."""
+    config = current_app.config
+    return mail.get_connection(
+        backend="smtp", host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
+        username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
+        use_tls=config["MAIL_USE_TLS"], use_ssl=config["MAIL_USE_SSL"],
+        timeout=config["MAIL_TIMEOUT"])
+
+
 def run_email_job(job: Job, progress) -> None:
     """The runner: render the PDF as the job's user, send it, record it."""
     params = job.params
@@ -100,19 +141,50 @@ def run_email_job(job: Job, progress) -> None:
     body = ((params.get("message") or "").strip() + "\n\n" if params.get("message") else "")
     body += f"Please find {record.number} attached.\n\n{sender_name}\n"
     config = current_app.config
-    connection = mail.get_connection(
-        backend="smtp", host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
-        username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
-        use_tls=config["MAIL_USE_TLS"], use_ssl=config["MAIL_USE_SSL"],
-        timeout=config["MAIL_TIMEOUT"])
     domain = config["MAIL_DEFAULT_SENDER"].rpartition("@")[2].strip("> ") or "erp"
     message = EmailMessage(
         subject=f"{sender_name}: {record.number}", body=body,
         from_email=config["MAIL_DEFAULT_SENDER"], to=[params["to"]],
         reply_to=[user.email] if user is not None else None,
-        headers={"Message-ID": f"<erp-job-{job.id}@{domain}>"}, connection=connection)
+        headers={"Message-ID": f"<erp-job-{job.id}@{domain}>"}, connection=smtp())
     message.attach(filename, pdf, "application/pdf")
     message.send()
     with atomic():
         saved = db.session.get(Job, job.id, populate_existing=True)
         saved.result_name = f"Sent {filename} to {params['to']}."
+
+
+# --- monitoring alerts -------------------------------------------------------------------
+
+INSTALL_ADMINS = "install-admins"
+
+
+def alert_recipients() -> list[str]:
+    """ALERT_EMAIL_TO: comma-separated addresses, or `install-admins` for the active
+    installation administrators (the only users who see the monitoring page); unset:
+    nobody."""
+    setting = (current_app.config.get("ALERT_EMAIL_TO") or "").strip()
+    if setting != INSTALL_ADMINS:
+        return [address.strip() for address in setting.split(",") if address.strip()]
+    from sqlalchemy import select
+
+    return list(db.session.scalars(select(User.email).where(
+        User.is_superuser.is_(True), User.active.is_(True)).order_by(User.id)))
+
+
+def send_alerts(alerts: list[dict], recipients: list[str]) -> None:
+    """One message listing the alerts fired together (the worker's periodic check). A
+    failure to send is logged: the alerts are in the history and the log already."""
+    import logging
+
+    lines = [alert["message"] for alert in alerts]
+    body = ("The ERP's monitoring found critical figures:\n\n" + "\n".join(
+        f"- {line}" for line in lines) + "\n\nSee /admin/monitoring.\n")
+    config = current_app.config
+    try:
+        EmailMessage(subject=f"ERP alert: {lines[0]}"[:200]
+                     + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""),
+                     body=body, from_email=config["MAIL_DEFAULT_SENDER"], to=recipients,
+                     connection=smtp()).send()
+    except Exception as error:  # noqa: BLE001 (SMTP down: the log has the alert)
+        logging.getLogger("erp.monitoring.alerts").error("alert e-mail failed: %s", error)

@@ -630,9 +630,13 @@ def group_by_supplier(rows: list[ReorderRow]) -> list[tuple[Supplier | None, lis
     return result
 
 
+REORDER_NOTE = "Created from the reorder list."
+
+
 def create_reorder_drafts(*, company_id: int, user: User | None, product_ids: list[int],
                           warehouse_id: int | None,
-                          quantities: dict[int, object] | None = None) -> list[PurchaseOrder]:
+                          quantities: dict[int, object] | None = None,
+                          notes: str = REORDER_NOTE) -> list[PurchaseOrder]:
     """One draft PO per preferred supplier for the selected low-stock products. Staff. Commits.
 
     A product's quantity is the given one, or the suggestion; products that are not low,
@@ -674,9 +678,32 @@ def create_reorder_drafts(*, company_id: int, user: User | None, product_ids: li
         created = []
         for supplier_id in sorted(per_supplier):
             order = create_order(company_id=company_id, user=user, supplier_id=supplier_id,
-                                 warehouse_id=warehouse.id, notes="Created from the reorder list.")
+                                 warehouse_id=warehouse.id, notes=notes)
             for row, qty in per_supplier[supplier_id]:
                 add_line(company_id=company_id, user=user, order_id=order.id,
                          product_id=row.product.id, quantity=qty)
             created.append(order)
     return created
+
+
+def orderable(row: ReorderRow) -> bool:
+    """A suggestion that can be drafted as it is: something to order, from an active
+    preferred supplier."""
+    return row.suggested > 0 and row.supplier is not None and row.supplier.active
+
+
+def draft_reorders(*, company_id: int, user: User | None = None,
+                   notes: str = REORDER_NOTE) -> tuple[list[ReorderRow], list[PurchaseOrder]]:
+    """The company's reorder suggestions (the /purchasing/reorder page's rows) and the draft
+    orders made of the orderable ones into its default warehouse, one per supplier. Running
+    it again makes nothing new: open drafts count as on order, so their products suggest
+    nothing more. All or nothing. Commits."""
+    from erp.services.inventory import default_warehouse_of
+
+    rows = reorder_rows(company_id)
+    wanted = [row.product.id for row in rows if orderable(row)]
+    warehouse = default_warehouse_of(company_id)
+    if not wanted or warehouse is None:
+        return rows, []
+    return rows, create_reorder_drafts(company_id=company_id, user=user, product_ids=wanted,
+                                       warehouse_id=warehouse.id, notes=notes)

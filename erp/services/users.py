@@ -63,13 +63,15 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
 def update_company(*, company_id: int, user: User | None, name: str, currency: str,
                    timezone: str, default_language: str | None = None, default_warehouse_id: int | None | object = ...,
                    default_tax_code_id: int | None | object = ...,
-                   default_payment_terms_id: int | None | object = ..., **texts) -> Company:
+                   default_payment_terms_id: int | None | object = ...,
+                   auto_reorder: bool | None = None, **texts) -> Company:
     """Change the company's settings: its name (unique, 1 to 200 characters), currency (an
     ISO 4217 code of CURRENCIES, or the one it has), time zone (an IANA name: dates and
     times are shown in it, new documents are dated with its today), the seller's data on
     its documents (`COMPANY_TEXT`: legal name, address, tax number, bank details, invoice
-    footer; left out: unchanged) and its default warehouse, tax code and payment terms
-    (None for none, left out: unchanged). Every field problem is raised at once
+    footer; left out: unchanged), its default warehouse, tax code and payment terms
+    (None for none, left out: unchanged) and whether the nightly reorder job drafts its
+    purchase orders (`auto_reorder`; None: unchanged). Every field problem is raised at once
     (ValidationError); NotFound for an unknown company. Audited. Commits."""
     errors: dict[str, list[str]] = {}
     values = {"name": validation.text(name, "name", errors, max_length=200, required=True,
@@ -81,6 +83,8 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
                                                    errors, required=True)
     values.update(validation.clean_texts(
         texts, {key: spec for key, spec in COMPANY_TEXT.items() if key in texts}, errors))
+    if auto_reorder is not None:
+        values["auto_reorder"] = bool(auto_reorder)
     with atomic():
         company = db.session.get(Company, company_id)
         if company is None:

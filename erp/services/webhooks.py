@@ -36,6 +36,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from erp.extensions import db
+from erp.i18n import N_
 from erp.jobs import on_commit, queue
 from erp.models.base import utcnow
 from erp.models.core import User
@@ -50,6 +51,8 @@ EVENTS = {
     "purchase_order.received": N_("Purchase order received"),
     "production_order.done": N_("Production order done"),
     "stock.below_minimum": N_("Stock below minimum"),
+    "invoice.issued": N_("Invoice issued"),
+    "invoice.paid": N_("Invoice paid"),
 }
 SIGNATURE_HEADER = "X-ERP-Signature"
 MAX_ENDPOINTS = 20

@@ -18,7 +18,7 @@ from erp.models.search import (COLLATED_DROP, COLUMNS, FILL_SQLITE, SEARCH_TABLE
                                collated_indexes)
 
 revision = '0029_turkish_search'
-down_revision = '0027_stock_valuation'
+down_revision = '0028_jobs_more'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,8 @@
 """Forms of the admin area."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Email, Length
 
 from erp.forms import choices, optional_id, text_validators
@@ -68,6 +69,11 @@ class CompanyForm(FlaskForm):
     default_payment_terms_id = SelectField(
         _l("Default payment terms"), validate_choice=False, coerce=optional_id,
         description=_l("For customers without terms of their own."))
+    auto_reorder = BooleanField(
+        _l("Draft purchase orders for low stock every night"),
+        description=_l("The nightly reorder job drafts one purchase order per preferred "
+                       "supplier of what the reorder list suggests, into the default "
+                       "warehouse; a manager checks and places them."))
     bank_details = TextAreaField(_l("Bank details"),
                                  validators=text_validators(COMPANY_TEXT["bank_details"]),
                                  description=_l("Bank, IBAN, BIC: printed on invoices."))

@@ -132,6 +132,7 @@ def company_settings():
             default_warehouse_id=form.default_warehouse_id.data,
             default_tax_code_id=form.default_tax_code_id.data,
             default_payment_terms_id=form.default_payment_terms_id.data,
+            auto_reorder=form.auto_reorder.data,
             **{name: getattr(form, name).data for name in COMPANY_TEXT}),
         lambda _company: _company_saved("Company settings saved."))
     if done is not None:

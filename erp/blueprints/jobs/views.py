@@ -161,11 +161,13 @@ def delivery_replay(delivery_id: int):
 
 # ---------------------------------------------------------------- e-mailing documents
 
-def _email_document(kind: str, document_id: int, detail: str):
+def _email_document(kind: str, document_id: int):
+    spec = mail_service.DOCUMENTS[kind]
     try:
         record = mail_service.load_document(kind, current_user.company_id, document_id)
     except NotFound:
         abort(404)
+    back = url_for(spec.detail, **{spec.id_arg: record.id})
     form = EmailDocumentForm()
     if request.method == "GET":
         form.to.data = mail_service.default_recipient(kind, record)
@@ -176,22 +178,33 @@ def _email_document(kind: str, document_id: int, detail: str):
                 kind=kind, to=form.to.data, message=form.message.data or "")
         except ValidationError as error:
             apply_field_errors(form, error)
+        except DomainError as error:  # not to be sent in its state (a draft invoice)
+            flash(str(error), "danger")
+            return redirect_after_post(spec.detail, **{spec.id_arg: record.id})
         else:
             flash(_('%(number)s is being sent to %(value)s.', number=record.number, value=job.params['to']), "success")
             return redirect_after_post("jobs.job_detail", job_id=job.id)
-    return render("jobs/email_form.html", form=form, record=record,
-                  cancel=url_for(detail, order_id=record.id), status=form_status(form))
+    return render("jobs/email_form.html", form=form, record=record, cancel=back,
+                  status=form_status(form))
 
 
-@bp.route("/sales/orders/<int:order_id>/email", methods=["GET", "POST"])
-@require_role("staff")
-def sales_order_email(order_id: int):
-    """Send the order confirmation (a quotation while it is a draft) as a PDF."""
-    return _email_document("sales_order", order_id, "sales.order_detail")
+def _register_email_forms() -> None:
+    """`<document's url>/email` (endpoint `<kind>_email`) for each document of
+    erp.services.mail.DOCUMENTS: the form that sends it as a PDF (staff)."""
+    for kind, spec in mail_service.DOCUMENTS.items():
+        def view(kind=kind, spec=spec, **ids):
+            return _email_document(kind, ids[spec.id_arg])
+
+        view.__name__ = f"{kind}_email"
+        view.__doc__ = f"Send the {spec.noun} as a PDF to its {spec.party}."
+        bp.add_url_rule(f"{spec.url}/email", view.__name__, require_role("staff")(view),
+                        methods=["GET", "POST"])
 
 
-@bp.route("/purchasing/orders/<int:order_id>/email", methods=["GET", "POST"])
-@require_role("staff")
-def purchase_order_email(order_id: int):
-    """Send the purchase order as a PDF to its supplier."""
-    return _email_document("purchase_order", order_id, "purchasing.order_detail")
+_register_email_forms()
+
+
+@bp.app_template_global("can_email")
+def can_email(kind: str, record) -> bool:
+    """Whether the page shows the document's E-mail button (staff, a state it is sent in)."""
+    return current_user.has_role("staff") and mail_service.can_send(kind, record)
