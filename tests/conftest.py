@@ -10,14 +10,19 @@ and puts it back before each test as `create_app()` left it (`AppReset`): config
 extensions, rate limits, caches, the login throttle's and the monitoring's stores; a test
 marked `fresh_app` gets an app of its own. Each test starts on an empty database
 (`clean_database`: DELETE of the tables that have rows). A data set many tests start from
-is a `scenario`, built once per worker and put back by INSERTs (`seeded_demo`, the fuzz
-world).
+is a `scenario`, built once per session (by the first worker that needs it; the others read
+its rows from the session's shared folder, $ERP_TEST_SHARED_DIR) and put back by INSERTs
+(`seeded_demo`, the fuzz world).
 """
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
+import pickle
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +47,8 @@ if TEST_DB not in {"sqlite", "postgresql"}:
     raise RuntimeError(f"TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
 
 _servers: list = []
+_shared_dirs: list[str] = []
+SHARED_DIR = "ERP_TEST_SHARED_DIR"  # set by the controller, read by its workers
 
 
 def compile_catalogs() -> None:
@@ -63,6 +70,9 @@ def pytest_configure(config):
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller has started the servers and the catalogs
     compile_catalogs()
+    # the session's folder that its workers share (the scenarios built once per session)
+    _shared_dirs.append(tempfile.mkdtemp(prefix="erp-tests-"))
+    os.environ[SHARED_DIR] = _shared_dirs[-1]
     if "TEST_REDIS_URL" not in os.environ:
         server = RedisServer().start()
         _servers.append(server)
@@ -76,6 +86,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     while _servers:
         _servers.pop().destroy()
+    while _shared_dirs:
+        shutil.rmtree(_shared_dirs.pop(), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -323,20 +335,58 @@ def clean_database() -> None:
 
 
 class Scenarios:
-    """Data sets built once per worker and put back, row for row, in later tests."""
+    """Data sets built once per session and put back, row for row, in later tests.
 
-    def __init__(self) -> None:
+    The first worker that needs a data set builds it and leaves its rows in the session's
+    shared folder (`shared`, one pickle per data set, under a file lock); the other
+    workers put those rows back instead of building it again (seed-demo alone costs
+    seconds). A data set whose value cannot be pickled is built once per worker."""
+
+    def __init__(self, shared: Path | None = None) -> None:
         self.built: dict[str, tuple[object, dict, list]] = {}
+        self.shared = shared
 
     def get(self, name: str, build: Callable[[], object]):
-        if name in self.built:
-            value, rows, sequences = self.built[name]
-            restore_rows(rows, sequences)
-        else:
-            value = build()
-            db.session.commit()
-            self.built[name] = (value, *capture_rows())
+        if name not in self.built:
+            with self._shared_lock(name) as path:
+                if path is not None and path.exists():
+                    self.built[name] = pickle.loads(path.read_bytes())
+                else:
+                    value = build()
+                    db.session.commit()
+                    self.built[name] = (value, *capture_rows())
+                    self._share(path, self.built[name])
+                    return copy.deepcopy(value)
+        value, rows, sequences = self.built[name]
+        restore_rows(rows, sequences)
         return copy.deepcopy(value)
+
+    @contextmanager
+    def _shared_lock(self, name: str) -> Iterator[Path | None]:
+        """The data set's file in the shared folder, held under an exclusive lock (the
+        other workers wait for its builder); None without a shared folder."""
+        if self.shared is None:
+            yield None
+            return
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+        with open(self.shared / f"{stem}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield self.shared / f"{stem}.pickle"
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _share(path: Path | None, built: tuple) -> None:
+        if path is None:
+            return
+        try:
+            data = pickle.dumps(built)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return  # e.g. a value holding ORM objects: each worker builds its own
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        partial.rename(path)
 
 
 def capture_rows() -> tuple[dict, list]:
@@ -370,13 +420,14 @@ def restore_rows(rows: dict, sequences: list) -> None:
 
 @pytest.fixture(scope="session")
 def _scenarios() -> Scenarios:
-    return Scenarios()
+    shared = os.environ.get(SHARED_DIR)
+    return Scenarios(Path(shared) if shared else None)
 
 
 @pytest.fixture
 def scenario(app, _scenarios) -> Callable:
     """`scenario(name, build)`: the database as `build()` leaves it (from an empty one) and
-    what it returned (plain data: ids, names; a copy per test). Built once per worker, put
+    what it returned (plain data: ids, names; a copy per test). Built once per session, put
     back by INSERTs of the captured rows in later tests: for a data set many tests start
     from. `build` makes its own companies and users (not the `company` fixture's)."""
     return _scenarios.get
@@ -385,7 +436,7 @@ def scenario(app, _scenarios) -> Callable:
 @pytest.fixture
 def seeded_demo(scenario, runner) -> SimpleNamespace:
     """The database as `flask seed-demo` leaves an empty one, and what the command answered
-    (`exit_code`, `output`): the demo data set, built once per worker."""
+    (`exit_code`, `output`): the demo data set, built once per session."""
 
     def build():
         result = runner.invoke(args=["seed-demo"])

@@ -29,7 +29,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_port(port: int, timeout: float = 20.0) -> None:
+# How long a server may take to start: a gunicorn importing the app took over 30 s on a
+# 2-core machine loaded 10 times its cores. Waiting longer costs nothing when it is quick.
+START_TIMEOUT = 120.0
+
+
+def _wait_for_port(port: int, timeout: float = START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -64,7 +64,7 @@ def test_static_files_stay_out_of_the_access_log(tmp_path, redis_url):
             [sys.executable, "-m", "gunicorn", "-c", str(CONF), "--bind", f"127.0.0.1:{port}",
              "wsgi:app"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
-            _wait_for_port(port, timeout=60)
+            _wait_for_port(port)
             for path in ("/static/css/app.css", "/health", "/static/no-such-file.css"):
                 try:
                     urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)

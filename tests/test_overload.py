@@ -75,7 +75,7 @@ def test_our_gunicorn_worker_stamps_the_queue_so_a_long_queue_is_shed(tmp_path):
         cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port, timeout=30)
+        _wait_for_port(port)
         statuses = []
 
         def get():

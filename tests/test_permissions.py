@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import ROLES, User, role_rank
-from erp.seeds import seed_company
-from tests.factories.core import CompanyFactory, UserFactory
+from erp.seeds import DEMO_USERS
 
 SKIP_GET = {"static", "auth.logout", "monitoring.metrics"}
 # what these answer to an allowed role may not exist yet (the company has no logo): 404
@@ -65,17 +64,11 @@ def test_get_routes_answer_by_role(app, client_as, make_user):
 
 
 @pytest.fixture
-def foreign_data(app, scenario):
-    """Company B with a whole demo data set (built once per worker); returns its admin."""
-
-    def build() -> int:
-        other_company = CompanyFactory(name="Globex Trading")
-        admin_b = UserFactory(company=other_company, role="admin")
-        list(seed_company(other_company, admin_b))
-        db.session.commit()
-        return admin_b.id
-
-    return db.session.get(User, scenario("another company's demo data", build))
+def foreign_data(app, seeded_demo):
+    """Company B: the demo company with its whole data set (`flask seed-demo`, built once
+    per session and shared with the demo's own tests); returns its admin."""
+    assert seeded_demo.exit_code == 0, seeded_demo.output
+    return db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
 
 
 def snapshot() -> dict:

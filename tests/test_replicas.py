@@ -179,7 +179,13 @@ def test_a_replica_stopped_under_load_gives_no_error(app, client_as, servers):
         on_replica = replica.statements
         assert on_replica > 0
         servers[1].stop("immediate")
+        # the load goes on for a second and for 20 requests after the stop, however
+        # slowly a loaded machine serves them
+        after_stop = len(statuses) + 20
+        deadline = time.monotonic() + 60
         time.sleep(1.0)
+        while len(statuses) < after_stop and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         stop.set()
         for thread in threads:

@@ -64,7 +64,7 @@ def test_a_worker_killed_while_confirming_leaves_the_order_untouched(tmp_path, r
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lock = psycopg2.connect(url)
     try:
-        _wait_for_port(port, 30)
+        _wait_for_port(port)
         browser = Browser(f"http://127.0.0.1:{port}")
         browser.get("/login")
         assert browser.post("/login", {"email": ids["email"], "password": PASSWORD}) == 200
@@ -105,7 +105,7 @@ def test_a_worker_killed_while_confirming_leaves_the_order_untouched(tmp_path, r
             if children and children[0].pid != worker.pid:
                 break
             time.sleep(0.1)
-        _wait_for_port(port, 30)
+        _wait_for_port(port)
         browser.get(f"/sales/orders/{ids['order']}")
         assert browser.post(f"/sales/orders/{ids['order']}/confirm", {}) == 200
         with lock.cursor() as cur:
