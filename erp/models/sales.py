@@ -134,7 +134,42 @@ SALES_ORDER_FLOW = Workflow(
     ])
 
 
-class SalesOrder(Document, CompanyScoped, db.Model):
+class PricedDocument:
+    """A document with priced lines and their totals (an order, an invoice, a credit note,
+    a bill): the sums of its lines' rounded amounts."""
+
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def net(self) -> Decimal:
+        """Its amount after discounts, before tax."""
+        return self.subtotal - self.discount_total
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        """Its tax per rate, from its loaded lines."""
+        return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
+
+
+class CustomerParty:
+    """A document of a customer (an order, an invoice, a credit note): the party its
+    frozen snapshot names (IssuedDocument.customer)."""
+
+    @property
+    def party(self) -> Party:
+        customer = self.customer
+        return Party(customer.name, customer.billing_address, customer.shipping_address,
+                     customer.tax_number)
+
+
+class SalesOrder(Document, PricedDocument, CustomerParty, CompanyScoped, db.Model):
     __tablename__ = "sales_orders"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
@@ -155,10 +190,6 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     notes: Mapped[str] = mapped_column(Text, default="")
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     shipped_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
@@ -180,19 +211,6 @@ class SalesOrder(Document, CompanyScoped, db.Model):
 
     workflow = SALES_ORDER_FLOW
 
-    @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
-
-    @property
-    def net(self) -> Decimal:
-        """The order's sales amount: after discounts, before tax."""
-        return self.subtotal - self.discount_total
-
-    @property
-    def tax_by_rate(self) -> list[RateTax]:
-        """The order's tax per rate, from its loaded lines."""
-        return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
 
     @property
     def to_invoice(self) -> bool:
@@ -300,11 +318,8 @@ class IssuedDocument:
 
     @classmethod
     def from_order(cls, order: SalesOrder, company: Company) -> IssuedDocument:
-        customer = order.customer
         return cls(
-            seller=Seller.of(company),
-            customer=Party(customer.name, customer.billing_address, customer.shipping_address,
-                           customer.tax_number),
+            seller=Seller.of(company), customer=order.party,
             lines=tuple(IssuedLine(item.product.sku, item.product.name, item.product.unit,
                                    item.quantity, item.unit_price, item.discount_percent,
                                    item.tax_rate, item.net, item.tax_amount, item.total)
