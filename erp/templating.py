@@ -45,7 +45,15 @@ NAVIGATION = [
     NavLink(N_("Production"), "production.order_list", "viewer"),
     NavLink(N_("Quality"), "quality.inspection_list", "viewer"),
     NavLink(N_("Tasks"), "tasks.task_list", "viewer"),
-    NavLink(N_("Money"), "money.invoice_list", "viewer"),
+    # money: the customer side, the supplier side and their settings, one menu
+    NavLink(N_("Invoices"), "money.invoice_list", "viewer", section="money.",
+            menu=N_("Money")),
+    NavLink(N_("Supplier bills"), "money.bill_list", "viewer", section="money.bill",
+            menu=N_("Money")),
+    NavLink(N_("Supplier payments"), "money.supplier_payment_list", "viewer",
+            section="money.supplier_payment", menu=N_("Money")),
+    NavLink(N_("Payables aging"), "money.payables_aging", "viewer",
+            section="money.payables", menu=N_("Money")),
     NavLink(N_("Forms"), "forms.form_list", "viewer"),
     # the CSV import of master data and the audit trail: the roles of their routes
     # the set-up and oversight pages: one "Admin" menu, so the bar fits a laptop's screen

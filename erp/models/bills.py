@@ -22,10 +22,10 @@ from erp.extensions import db
 from erp.i18n import N_
 from erp.models.base import AwareDateTime, CompanyScoped, Money, in_check
 from erp.models.catalog import Supplier
-from erp.models.invoices import (PAYMENT_BADGES, PAYMENT_STATUSES, AmountLine,
-                                 BilledDocument, PaymentRecord, line_checks, payment_checks)
+from erp.models.invoices import (PAYMENT_BADGES, PAYMENT_STATUSES, BilledDocument,
+                                 PaymentRecord, payment_checks)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.models.sales import Party
+from erp.models.sales import Party, PricedLine, line_checks
 
 BILL_STATUSES = {"draft": N_("Draft"), "open": N_("Open"), "partly_paid": N_("Partly paid"),
                  "paid": N_("Paid"), "cancelled": N_("Cancelled")}
@@ -94,7 +94,7 @@ class Bill(Document, BilledDocument, CompanyScoped, db.Model):
         return Party(supplier.name, supplier.address, "", supplier.tax_number)
 
 
-class BillLine(AmountLine, CompanyScoped, db.Model):
+class BillLine(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "bill_lines"
     __table_args__ = line_checks()
 

@@ -18,11 +18,10 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate, in_check
-from erp.models.catalog import Product
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, in_check
 from erp.models.core import User
 from erp.models.sales import (Customer, CustomerParty, PricedDocument, PricedLine,
-                              SalesOrder, SalesOrderItem)
+                              SalesOrder, SalesOrderItem, line_checks)
 
 
 class BilledDocument(PricedDocument):
@@ -62,35 +61,6 @@ class BilledDocument(PricedDocument):
 
     def __str__(self) -> str:
         return self.number
-
-
-class AmountLine(PricedLine):
-    """A priced line of a money document (an invoice's, a credit note's, a bill's): its
-    product, quantity, price, discount, tax rate and their rounded amounts."""
-
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
-                                            index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
-    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-
-    @declared_attr
-    def product(cls) -> Mapped[Product]:
-        return relationship()
-
-
-def line_checks() -> tuple:
-    """The check constraints of an invoice's or a bill's lines."""
-    return (CheckConstraint("quantity > 0", name="quantity_positive"),
-            CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
-            CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
-                            name="discount_percent_range"),
-            CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"))
 
 
 INVOICE_STATUSES = {"draft": "Draft", "issued": "Issued", "partly_paid": "Partly paid",
@@ -156,7 +126,7 @@ class Invoice(Document, CustomerParty, BilledDocument, CompanyScoped, db.Model):
         return self.credited_total + self.paid_total
 
 
-class InvoiceLine(AmountLine, CompanyScoped, db.Model):
+class InvoiceLine(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         *line_checks(),
@@ -244,7 +214,7 @@ class CreditNote(Document, PricedDocument, CustomerParty, CompanyScoped, db.Mode
         return self.number
 
 
-class CreditNoteLine(AmountLine, CompanyScoped, db.Model):
+class CreditNoteLine(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "credit_note_lines"
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 

@@ -115,6 +115,11 @@ class PurchaseOrder(Document, CompanyScoped, db.Model):
     workflow = PURCHASE_ORDER_FLOW
 
     @property
+    def to_bill(self) -> bool:
+        """Whether a line received more than bills take (its lines loaded)."""
+        return any(item.received_quantity > item.billed_quantity for item in self.items)
+
+    @property
     def is_draft(self) -> bool:
         return self.status == "draft"
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
@@ -348,8 +348,34 @@ class IssuedDocument:
             frozen=True, **{name: Decimal(data[name]) for name in AMOUNTS})
 
 
+def line_checks() -> tuple:
+    """The check constraints of a priced line (an order's, an invoice's, a bill's)."""
+    return (CheckConstraint("quantity > 0", name="quantity_positive"),
+            CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+            CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
+                            name="discount_percent_range"),
+            CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"))
+
+
 class PricedLine:
-    """What a priced line (an order's, an invoice's) shows and its editor's inputs read."""
+    """A priced line (an order's, an invoice's, a credit note's, a bill's): its product,
+    quantity, price, discount, tax rate and their rounded amounts; what it shows and its
+    editor's inputs read."""
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # quantity x unit price
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # subtotal - discount + tax
+
+    @declared_attr
+    def product(cls) -> Mapped[Product]:
+        return relationship()
 
     @property
     def net(self) -> Decimal:
@@ -368,11 +394,7 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "sales_order_items"
     __table_args__ = (
         Index("ix_sales_order_items_order_product", "order_id", "product_id"),
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
-        CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
-                        name="discount_percent_range"),
-        CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+        *line_checks(),
         CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity",
                         name="shipped_quantity_range"),
         CheckConstraint("invoiced_quantity >= 0", name="invoiced_quantity_not_negative"),
@@ -380,16 +402,6 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
 
     # indexed by the composite (order_id, product_id) index above
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
-                                            index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
-    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # quantity x unit price
-    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # subtotal - discount + tax
     # what posted delivery notes took (erp.services.deliveries); never more than ordered
     shipped_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
                                                       server_default="0")
@@ -399,7 +411,6 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
                                                        server_default="0")
 
     order: Mapped[SalesOrder] = relationship(back_populates="items")
-    product: Mapped[Product] = relationship()
 
     @property
     def left_quantity(self) -> Decimal:
