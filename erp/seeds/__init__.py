@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, User
-from erp.seeds import (catalog, forms, inventory, invoices, jobs, lots, money, production,
-                       purchasing, quality, returns, sales, stock_documents, tasks)
+from erp.seeds import (bills, catalog, forms, inventory, invoices, jobs, lots, money,
+                       production, purchasing, quality, returns, sales, stock_documents, tasks)
 from erp.services import users as user_service
 
 DEMO_COMPANY = "Demo Company"
@@ -26,8 +26,8 @@ DEMO_USERS = [
 ]
 
 # Module steps, in dependency order.
-STEPS = (catalog, money, inventory, sales, invoices, purchasing, returns, lots, production,
-         quality, tasks, forms, stock_documents, jobs)
+STEPS = (catalog, money, inventory, sales, invoices, purchasing, bills, returns, lots,
+         production, quality, tasks, forms, stock_documents, jobs)
 
 
 def seed_demo() -> Iterator[str]:

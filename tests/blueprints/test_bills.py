@@ -6,7 +6,6 @@ company scope, bad input, constant query counts and the pages in Turkish."""
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from erp.extensions import db
@@ -16,24 +15,10 @@ from erp.services import bills, invoices
 from tests.blueprints.test_pdf import pdf_text
 from tests.blueprints.test_sales import HX
 from tests.conftest import login
-from tests.factories.catalog import ProductFactory, SupplierFactory
-from tests.services.test_bills import Env, posted, received
+from tests.factories.catalog import SupplierFactory
+from tests.services.test_bills import env, posted, received  # noqa: F401  (the fixture)
 
 D = Decimal
-
-
-@pytest.fixture
-def env(app, company, make_user):
-    from tests.factories.catalog import WarehouseFactory
-
-    e = Env()
-    e.company, e.user = company, make_user("manager")
-    e.kw = {"company_id": company.id, "user": e.user}
-    e.supplier = SupplierFactory(company=company, name="Acme Steel")
-    e.warehouse = WarehouseFactory(company=company, code="MAIN")
-    e.steel = ProductFactory(company=company, sku="STEEL", cost_price=D("4.00"))
-    e.bolt = ProductFactory(company=company, sku="BOLT", cost_price=D("0.10"))
-    return e
 
 
 def count(model) -> int:
