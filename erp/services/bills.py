@@ -29,8 +29,8 @@ from erp.models.base import ZERO
 from erp.models.bills import (Bill, BillLine, SupplierPayment, SupplierPaymentAllocation)
 from erp.models.core import company_today
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, audit,
-                          billing, money, payments)
+from erp.services import (InvalidTransition, PermissionDenied, ValidationError,
+                          atomic, audit, billing, money, payments)
 from erp.services.returns import _lock_order
 from erp.services.validation import clean_text
 
@@ -102,8 +102,6 @@ def create_bill_from_order(*, company_id: int, order_id: int, user: User | None)
     with atomic():
         order = _lock_order(company_id, order_id)
         if user is not None and not user.has_role("staff"):
-            from erp.services import PermissionDenied
-
             raise PermissionDenied(_("Only staff may draft a bill."))
         if order.status not in BILLABLE_ORDER_STATUSES:
             raise InvalidTransition(_("%(number)s has received nothing to bill.",

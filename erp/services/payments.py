@@ -15,9 +15,11 @@ racing for one document on PostgreSQL never over-pay it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
@@ -56,7 +58,7 @@ class Ledger:
     party_field: str      # the form's field of the party: "customer"
     series: str
     record_type: str
-    settle: object
+    settle: Callable[[Any], None]
 
     def choose_party(self) -> str:
         return _("Choose a customer.") if self.party is Customer else _("Choose a supplier.")

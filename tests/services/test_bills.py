@@ -14,6 +14,7 @@ from erp.services import (InvalidTransition, PermissionDenied, ValidationError, 
                           invoices, purchasing)
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
 from tests.factories.core import UserFactory
+from tests.services.test_invoices import racing_payments_never_over_pay
 from tests.services.test_sales_concurrency import run_threads
 
 D = Decimal
@@ -192,21 +193,8 @@ def test_every_bills_figures_add_up_and_a_broken_one_is_found(env):
 @pytest.mark.postgresql_only
 def test_two_supplier_payments_racing_for_one_bill_never_over_pay_it(app, env):
     bill = posted(env, "1")  # 11.80 open
-
-    def record(i, actor):
-        try:
-            bills.record_supplier_payment(company_id=env.company.id, user=actor,
-                                          supplier_id=env.supplier.id, amount="10",
-                                          allocations={bill.id: "10"})
-            return "ok"
-        except ValidationError:
-            return "refused"
-
-    assert sorted(run_threads(app, env.user.id, record, n=4)) == ["ok", "refused", "refused",
-                                                                 "refused"]
-    db.session.rollback()
-    assert db.session.get(Bill, bill.id).paid_total == D(10)
-    assert invoices.mismatches(env.company.id) == []
+    racing_payments_never_over_pay(app, env, bill, bills.record_supplier_payment,
+                                   supplier_id=env.supplier.id)
 
 
 @pytest.mark.postgresql_only
