@@ -40,7 +40,8 @@ from erp.blueprints.auth.forms import LoginForm
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.blueprints.forms.forms import CustomFormForm, FieldForm
 from erp.blueprints.jobs.forms import EmailDocumentForm, EndpointForm
-from erp.blueprints.money.forms import (CreditNoteForm, InvoiceForm, PaymentForm,
+from erp.blueprints.money.forms import (BillForm, CreditNoteForm, InvoiceForm, PaymentForm,
+                                       SupplierPaymentForm,
                                        PaymentTermsForm, TaxCodeForm)
 from erp.blueprints.inventory.forms import (StockCountForm, StockReceiveForm, StockTransferForm,
                                             WarehouseForm)
@@ -53,7 +54,7 @@ from erp.blueprints.sales import forms as sales_forms
 from erp.blueprints.tasks.forms import StatusForm, TaskForm
 from erp.extensions import db
 from erp.services import forms as custom_forms
-from erp.services import (credit_notes, deliveries, invoices, payments, production,
+from erp.services import (bills, credit_notes, deliveries, invoices, payments, production,
                           purchasing, quality, sales, tasks)
 from erp.services import stock_documents
 from tests.conftest import TEST_DB, login
@@ -217,6 +218,11 @@ def build_world() -> World:
     invoices.issue_invoice(company_id=company.id, invoice_id=issued.id, user=users["manager"])
     credit_note = credit_notes.create_credit_note(company_id=company.id, invoice_id=issued.id,
                                                   user=staff, quantities={issued_line.id: "1"})
+    bill = bills.create_bill(company_id=company.id, user=staff, supplier_id=supplier.id)
+    bill_line = bills.add_line(company_id=company.id, bill_id=bill.id, user=staff,
+                               product_id=product.id, quantity="1")
+    supplier_payment = bills.record_supplier_payment(
+        company_id=company.id, user=users["manager"], supplier_id=supplier.id, amount="5")
 
     # another company's records: their ids must be refused like unknown ones
     f_product = ProductFactory(company=other_company, sku="FOREIGN-SKU")
@@ -242,7 +248,8 @@ def build_world() -> World:
                payment_terms=terms.id, count=count.id, count_line=count.lines[0].id,
                transfer=transfer.id, transfer_line=transfer_line.id, invoice=invoice.id,
                invoice_line=invoice_line.id, payment=payment.id,
-               issued_invoice=issued.id, credit_note=credit_note.id)
+               issued_invoice=issued.id, credit_note=credit_note.id, bill=bill.id,
+               bill_line=bill_line.id, supplier_payment=supplier_payment.id)
     valid = {
         "sku": "FUZZ-NEW", "name": "Fuzz name", "kind": "component", "unit": "pcs",
         "category_id": str(category.id), "parent_id": str(category.id),
@@ -267,6 +274,7 @@ def build_world() -> World:
         "delivery_date": date.today().isoformat(), "return_date": date.today().isoformat(),
         f"qty-{delivered_line.id}": "1", f"qty-{received_line.id}": "1", "reason": "Damaged",
         f"qty-{invoice_line.id}": "1", f"alloc-{invoice.id}": "1", "amount": "1",
+        f"alloc-{bill.id}": "1", "supplier_reference": "SUP-1",
         "payment_date": date.today().isoformat(), "method": "cash",
         "order_date": date.today().isoformat(), "planned_start": date.today().isoformat(),
         "inspected_on": date.today().isoformat(), "due_date": "2030-01-01",
@@ -508,6 +516,14 @@ FORM_ROUTES = dict([
           {**form_fields(CreditNoteForm), "qty-{invoice_line}": "number"}, invoice_id="invoice"),
     route("money.payment_create", "manager",
           {**form_fields(PaymentForm), "alloc-{invoice}": "number"}),
+    route("money.bill_create", "staff", BillForm),
+    route("money.bill_line_add", "staff", SF.LineForm, bill_id="bill"),
+    route("money.bill_line_update", "staff", SF.LineEditForm, bill_id="bill",
+          line_id="bill_line"),
+    route("money.supplier_payment_create", "manager",
+          {**form_fields(SupplierPaymentForm), "alloc-{bill}": "number"}),
+    route("money.supplier_payment_allocate", "manager", fields(**{"alloc-{bill}": "number"}),
+          payment_id="supplier_payment"),
     route("money.payment_allocate", "manager", fields(**{"alloc-{invoice}": "number"}),
           payment_id="payment"),
     route("jobs.endpoint_create", "admin", EndpointForm),
@@ -540,6 +556,8 @@ CSRF_ONLY = {
     "inventory.transfer_cancel",
     "money.invoice_issue", "money.invoice_cancel", "money.invoice_line_remove",
     "money.credit_note_issue", "money.credit_note_cancel", "money.payment_reverse",
+    "money.bill_post", "money.bill_cancel", "money.bill_line_remove", "money.order_bill",
+    "money.supplier_payment_reverse",
     # background jobs and webhooks (tests/test_jobs.py, tests/test_webhooks.py): a job run
     # again, a delivery replayed, an endpoint's state (a choice the service checks)
     "jobs.job_retry", "jobs.delivery_replay", "jobs.endpoint_state",
@@ -787,6 +805,8 @@ LIST_ROUTES = {
     "money.tax_code_list": {}, "money.payment_terms_list": {},
     "money.invoice_list": {}, "money.invoice_create": {}, "money.credit_note_list": {},
     "money.payment_list": {}, "money.payment_create": {},
+    "money.bill_list": {}, "money.bill_create": {}, "money.supplier_payment_list": {},
+    "money.supplier_payment_create": {}, "money.payables_aging": {},
     "jobs.job_list": {}, "jobs.endpoint_list": {},
 }
 
@@ -797,7 +817,8 @@ WHOLE_PAGES = {"inventory.stock_count", "inventory.stock_receive", "inventory.st
                "production.order_create", "purchasing.order_create", "purchasing.reorder",
                "quality.inspection_create", "sales.order_create", "tasks.assignee_options",
                "inventory.count_create", "inventory.transfer_create", "catalog.product_scan",
-               "money.invoice_create", "money.payment_create"}
+               "money.invoice_create", "money.payment_create", "money.bill_create",
+               "money.supplier_payment_create", "money.payables_aging"}
 
 
 @pytest.mark.parametrize("endpoint", sorted(LIST_ROUTES))
@@ -906,9 +927,9 @@ def test_htmx_get_of_a_whole_page(app, world):
                  "employee_id": "employee", "inspection_id": "inspection", "task_id": "task",
                  "work_order_id": "work_order", "form_id": "form", "submission_id": "draft",
                  "key": "field", "count_id": "count", "transfer_id": "transfer",
-                 "lot_id": "lot"}
+                 "lot_id": "lot", "bill_id": "bill"}
         order = {"sales.": "so", "purchasing.": "po", "production.": "mo",
-                 "jobs.sales_": "so", "jobs.purchase_": "po"}
+                 "jobs.sales_": "so", "jobs.purchase_": "po", "money.order_bill": "po"}
         args = {}
         for argument in rule.arguments:
             if argument == "order_id":

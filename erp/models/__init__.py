@@ -12,6 +12,7 @@ from erp.models.inventory import (MOVEMENT_KINDS, StockLevel, StockMovement, Sto
 from erp.models import money, sales, purchasing, production, quality, tasks, forms  # noqa: E402,F401
 from erp.models import returns  # noqa: E402,F401
 from erp.models import invoices  # noqa: E402,F401
+from erp.models import bills  # noqa: E402,F401
 from erp.models import search  # noqa: E402,F401  (search indexes: DDL events)
 from erp.models import api  # noqa: E402,F401
 from erp.models import stock_documents  # noqa: E402,F401

@@ -14,15 +14,54 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate, in_check
-from erp.models.catalog import Product
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, in_check
 from erp.models.core import User
-from erp.models.sales import (Customer, PricedLine, RateTax, SalesOrder, SalesOrderItem,
-                              tax_by_rate)
+from erp.models.sales import (Customer, CustomerParty, PricedDocument, PricedLine,
+                              SalesOrder, SalesOrderItem, line_checks)
+
+
+class BilledDocument(PricedDocument):
+    """Columns and figures shared by the documents that ask for money (a sales invoice, a
+    supplier bill): state, dates, notes, totals, what payments settled, the frozen
+    snapshot and who made it. `OPEN_STATUSES` are its states in which money is owed."""
+
+    OPEN_STATUSES: tuple[str, ...] = ()
+
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    paid_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+    # what the document says, frozen when it is issued or posted (IssuedDocument.to_json)
+    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
+
+    @declared_attr
+    def created_by(cls) -> Mapped[User | None]:
+        return relationship()
+
+    @property
+    def settled_total(self) -> Decimal:
+        """What no longer is owed: payments (and, on an invoice, credit notes)."""
+        return self.paid_total
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still owed on it: the total less what settled it."""
+        if self.status in ("draft", "cancelled"):
+            return ZERO
+        return self.total - self.settled_total
+
+    def overdue(self, today: date) -> bool:
+        return self.status in self.OPEN_STATUSES and self.due_date < today
+
+    def __str__(self) -> str:
+        return self.number
+
 from erp.i18n import N_
 
 INVOICE_STATUSES = {"draft": N_("Draft"), "issued": N_("Issued"), "partly_paid": N_("Partly paid"),
@@ -48,7 +87,7 @@ INVOICE_FLOW = Workflow(
     ])
 
 
-class Invoice(Document, CompanyScoped, db.Model):
+class Invoice(Document, CustomerParty, BilledDocument, CompanyScoped, db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("company_id", "invoice_number"),
@@ -63,6 +102,7 @@ class Invoice(Document, CompanyScoped, db.Model):
         # more than 62.30 there), which refused paying the rest of a credited invoice
         CheckConstraint(NOT_OVERPAID, name="not_overpaid"),
     )
+    OPEN_STATUSES = OPEN_INVOICE_STATUSES
 
     # None until issued: a draft has no number, so issued numbers have no gaps
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
@@ -72,24 +112,11 @@ class Invoice(Document, CompanyScoped, db.Model):
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_orders.id", ondelete="RESTRICT"), index=True, nullable=True)
     invoice_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
-    due_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    notes: Mapped[str] = mapped_column(Text, default="")
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     credited_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
-    paid_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
     issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    # what the invoice says, frozen at issue (IssuedDocument.to_json)
-    issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     customer: Mapped[Customer] = relationship()
     order: Mapped[SalesOrder | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
     items: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan",
         passive_deletes=True)
@@ -101,39 +128,14 @@ class Invoice(Document, CompanyScoped, db.Model):
         return self.invoice_number or f"Draft invoice {self.id}"
 
     @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
-
-    @property
-    def net(self) -> Decimal:
-        return self.subtotal - self.discount_total
-
-    @property
-    def balance(self) -> Decimal:
-        """What the customer still owes on it: the total less credit notes and payments."""
-        if self.status in ("draft", "cancelled"):
-            return ZERO
-        return self.total - self.credited_total - self.paid_total
-
-    def overdue(self, today: date) -> bool:
-        return self.status in OPEN_INVOICE_STATUSES and self.due_date < today
-
-    @property
-    def tax_by_rate(self) -> list[RateTax]:
-        return tax_by_rate((line.tax_rate, line.net, line.tax_amount) for line in self.items)
-
-    def __str__(self) -> str:
-        return self.number
+    def settled_total(self) -> Decimal:
+        return self.credited_total + self.paid_total
 
 
 class InvoiceLine(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "invoice_lines"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
-        CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
-                        name="discount_percent_range"),
-        CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+        *line_checks(),
         CheckConstraint("credited_quantity >= 0 AND credited_quantity <= quantity",
                         name="credited_quantity_range"),
     )
@@ -143,23 +145,12 @@ class InvoiceLine(PricedLine, CompanyScoped, db.Model):
     # the order line whose shipped quantity it invoices (None on a direct invoice)
     order_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_order_items.id", ondelete="RESTRICT"), index=True, nullable=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
-                                            index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
-    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     # what issued credit notes took back of this line
     credited_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
                                                        server_default="0")
 
     invoice: Mapped[Invoice] = relationship(back_populates="items")
     order_item: Mapped[SalesOrderItem | None] = relationship()
-    product: Mapped[Product] = relationship()
 
     @property
     def creditable_quantity(self) -> Decimal:
@@ -186,7 +177,7 @@ CREDIT_NOTE_FLOW = Workflow(
     ])
 
 
-class CreditNote(Document, CompanyScoped, db.Model):
+class CreditNote(Document, PricedDocument, CustomerParty, CompanyScoped, db.Model):
     """A full or partial credit of an issued invoice's lines, at the invoice's prices. A
     draft credits nothing; issuing it (a manager's) takes the next "CN" number and lowers
     the invoice's open balance (erp.services.credit_notes)."""
@@ -210,10 +201,6 @@ class CreditNote(Document, CompanyScoped, db.Model):
     credit_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     reason: Mapped[str] = mapped_column(Text, default="")
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_by_id: Mapped[int | None] = mapped_column(
@@ -231,10 +218,6 @@ class CreditNote(Document, CompanyScoped, db.Model):
     def number(self) -> str:
         return self.credit_number or f"Draft credit note {self.id}"
 
-    @property
-    def tax_by_rate(self) -> list[RateTax]:
-        return tax_by_rate((line.tax_rate, line.net, line.tax_amount) for line in self.items)
-
     def __str__(self) -> str:
         return self.number
 
@@ -247,20 +230,9 @@ class CreditNoteLine(PricedLine, CompanyScoped, db.Model):
         ForeignKey("credit_notes.id", ondelete="CASCADE"), index=True)
     invoice_line_id: Mapped[int] = mapped_column(
         ForeignKey("invoice_lines.id", ondelete="RESTRICT"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
-                                            index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
-    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
 
     credit_note: Mapped[CreditNote] = relationship(back_populates="items")
     invoice_line: Mapped[InvoiceLine] = relationship()
-    product: Mapped[Product] = relationship()
 
 
 # --- customer payments --------------------------------------------------------------------
@@ -282,27 +254,12 @@ PAYMENT_FLOW = Workflow(
     ])
 
 
-class Payment(Document, CompanyScoped, db.Model):
-    """Money received from a customer, allocated to one or several of its open invoices
-    (`allocations`); the rest (`unallocated`) is the customer's credit, allocated later.
-    A payment is never deleted: reversing it (recorded) takes its allocations back."""
-
-    __tablename__ = "payments"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_payments_company_date_id", "company_id", "payment_date", "id"),
-        Index("ix_payments_company_customer_status", "company_id", "customer_id", "status"),
-        Index("ix_payments_company_customer_date", "company_id", "customer_id", "payment_date"),
-        in_check("status", PAYMENT_STATUSES),
-        in_check("method", PAYMENT_METHODS),
-        CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("allocated_total >= 0 AND allocated_total <= amount",
-                        name="allocated_range"),
-    )
+class PaymentRecord:
+    """Columns and figures shared by money received (a customer payment) and paid (a
+    supplier payment): allocated to documents of one party, the rest (`unallocated`) is a
+    credit allocated later; never deleted, a reversal takes its allocations back."""
 
     number: Mapped[str] = mapped_column(String(30))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
-                                             index=True)
     payment_date: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(Money)
     method: Mapped[str] = mapped_column(String(20), default="bank_transfer")
@@ -313,13 +270,6 @@ class Payment(Document, CompanyScoped, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
-    customer: Mapped[Customer] = relationship()
-    allocations: Mapped[list[PaymentAllocation]] = relationship(
-        back_populates="payment", order_by="PaymentAllocation.id",
-        cascade="all, delete-orphan", passive_deletes=True)
-
-    workflow = PAYMENT_FLOW
-
     @property
     def method_label(self) -> str:
         from erp.i18n import gettext
@@ -328,11 +278,43 @@ class Payment(Document, CompanyScoped, db.Model):
 
     @property
     def unallocated(self) -> Decimal:
-        """The customer's credit from this payment (none once reversed)."""
+        """The party's credit from this payment (none once reversed)."""
         return ZERO if self.status == "reversed" else self.amount - self.allocated_total
 
     def __str__(self) -> str:
         return self.number
+
+
+def payment_checks() -> tuple:
+    return (in_check("status", PAYMENT_STATUSES), in_check("method", PAYMENT_METHODS),
+            CheckConstraint("amount > 0", name="amount_positive"),
+            CheckConstraint("allocated_total >= 0 AND allocated_total <= amount",
+                            name="allocated_range"))
+
+
+class Payment(Document, PaymentRecord, CompanyScoped, db.Model):
+    """Money received from a customer, allocated to one or several of its open invoices
+    (`allocations`); the rest (`unallocated`) is the customer's credit, allocated later.
+    A payment is never deleted: reversing it (recorded) takes its allocations back."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("company_id", "number"),
+        Index("ix_payments_company_date_id", "company_id", "payment_date", "id"),
+        Index("ix_payments_company_customer_status", "company_id", "customer_id", "status"),
+        Index("ix_payments_company_customer_date", "company_id", "customer_id", "payment_date"),
+        *payment_checks(),
+    )
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
+                                             index=True)
+
+    customer: Mapped[Customer] = relationship()
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        back_populates="payment", order_by="PaymentAllocation.id",
+        cascade="all, delete-orphan", passive_deletes=True)
+
+    workflow = PAYMENT_FLOW
 
 
 class PaymentAllocation(CompanyScoped, db.Model):

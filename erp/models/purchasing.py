@@ -116,6 +116,11 @@ class PurchaseOrder(Document, CompanyScoped, db.Model):
     workflow = PURCHASE_ORDER_FLOW
 
     @property
+    def to_bill(self) -> bool:
+        """Whether a line received more than bills take (its lines loaded)."""
+        return any(item.received_quantity > item.billed_quantity for item in self.items)
+
+    @property
     def is_draft(self) -> bool:
         return self.status == "draft"
 
@@ -149,6 +154,8 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
     # what posted purchase returns (erp.services.returns) sent back of this line
     returned_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
                                                        server_default="0")
+    # what supplier bills (drafts and posted, erp.services.bills) take of the received quantity
+    billed_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO, server_default="0")
     unit_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)  # percent
     line_subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
@@ -135,7 +135,42 @@ SALES_ORDER_FLOW = Workflow(
     ])
 
 
-class SalesOrder(Document, CompanyScoped, db.Model):
+class PricedDocument:
+    """A document with priced lines and their totals (an order, an invoice, a credit note,
+    a bill): the sums of its lines' rounded amounts."""
+
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def net(self) -> Decimal:
+        """Its amount after discounts, before tax."""
+        return self.subtotal - self.discount_total
+
+    @property
+    def tax_by_rate(self) -> list[RateTax]:
+        """Its tax per rate, from its loaded lines."""
+        return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
+
+
+class CustomerParty:
+    """A document of a customer (an order, an invoice, a credit note): the party its
+    frozen snapshot names (IssuedDocument.customer)."""
+
+    @property
+    def party(self) -> Party:
+        customer = self.customer
+        return Party(customer.name, customer.billing_address, customer.shipping_address,
+                     customer.tax_number)
+
+
+class SalesOrder(Document, PricedDocument, CustomerParty, CompanyScoped, db.Model):
     __tablename__ = "sales_orders"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
@@ -156,10 +191,6 @@ class SalesOrder(Document, CompanyScoped, db.Model):
     requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     notes: Mapped[str] = mapped_column(Text, default="")
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     shipped_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
@@ -181,19 +212,6 @@ class SalesOrder(Document, CompanyScoped, db.Model):
 
     workflow = SALES_ORDER_FLOW
 
-    @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
-
-    @property
-    def net(self) -> Decimal:
-        """The order's sales amount: after discounts, before tax."""
-        return self.subtotal - self.discount_total
-
-    @property
-    def tax_by_rate(self) -> list[RateTax]:
-        """The order's tax per rate, from its loaded lines."""
-        return tax_by_rate((item.tax_rate, item.net, item.tax_amount) for item in self.items)
 
     @property
     def to_invoice(self) -> bool:
@@ -303,11 +321,8 @@ class IssuedDocument:
 
     @classmethod
     def from_order(cls, order: SalesOrder, company: Company) -> IssuedDocument:
-        customer = order.customer
         return cls(
-            seller=Seller.of(company),
-            customer=Party(customer.name, customer.billing_address, customer.shipping_address,
-                           customer.tax_number),
+            seller=Seller.of(company), customer=order.party,
             lines=tuple(IssuedLine(item.product.sku, item.product.name, item.product.unit,
                                    item.quantity, item.unit_price, item.discount_percent,
                                    item.tax_rate, item.net, item.tax_amount, item.total)
@@ -336,8 +351,34 @@ class IssuedDocument:
             frozen=True, **{name: Decimal(data[name]) for name in AMOUNTS})
 
 
+def line_checks() -> tuple:
+    """The check constraints of a priced line (an order's, an invoice's, a bill's)."""
+    return (CheckConstraint("quantity > 0", name="quantity_positive"),
+            CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+            CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
+                            name="discount_percent_range"),
+            CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"))
+
+
 class PricedLine:
-    """What a priced line (an order's, an invoice's) shows and its editor's inputs read."""
+    """A priced line (an order's, an invoice's, a credit note's, a bill's): its product,
+    quantity, price, discount, tax rate and their rounded amounts; what it shows and its
+    editor's inputs read."""
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
+                                            index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
+    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # quantity x unit price
+    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # subtotal - discount + tax
+
+    @declared_attr
+    def product(cls) -> Mapped[Product]:
+        return relationship()
 
     @property
     def net(self) -> Decimal:
@@ -356,11 +397,7 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
     __tablename__ = "sales_order_items"
     __table_args__ = (
         Index("ix_sales_order_items_order_product", "order_id", "product_id"),
-        CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
-        CheckConstraint("discount_percent >= 0 AND discount_percent <= 100",
-                        name="discount_percent_range"),
-        CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
+        *line_checks(),
         CheckConstraint("shipped_quantity >= 0 AND shipped_quantity <= quantity",
                         name="shipped_quantity_range"),
         CheckConstraint("invoiced_quantity >= 0", name="invoiced_quantity_not_negative"),
@@ -368,16 +405,6 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
 
     # indexed by the composite (order_id, product_id) index above
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"),
-                                            index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
-    unit_price: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    discount_percent: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)
-    subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # quantity x unit price
-    discount_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    tax_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    total: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # subtotal - discount + tax
     # what posted delivery notes took (erp.services.deliveries); never more than ordered
     shipped_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
                                                       server_default="0")
@@ -387,7 +414,6 @@ class SalesOrderItem(PricedLine, CompanyScoped, db.Model):
                                                        server_default="0")
 
     order: Mapped[SalesOrder] = relationship(back_populates="items")
-    product: Mapped[Product] = relationship()
 
     @property
     def left_quantity(self) -> Decimal:

@@ -19,38 +19,52 @@ from erp.models.sales import Customer, SalesOrder
 from erp.queries import scoped_get_or_404
 
 
-def _overdue(stmt: Select, value: str) -> Select:
-    """`overdue=1`: open invoices whose due date is past (the company's today)."""
-    if value not in ("1", "yes", "on", "true"):
-        return stmt
-    from flask_login import current_user
+def overdue_filter(model) -> Filter:
+    """`overdue=1`: open documents (invoices, bills) whose due date is past (the company's
+    today)."""
+    def apply(stmt: Select, value: str) -> Select:
+        if value not in ("1", "yes", "on", "true"):
+            return stmt
+        from flask_login import current_user
 
-    return stmt.where(Invoice.status.in_(OPEN_INVOICE_STATUSES),
-                      Invoice.due_date < company_today(current_user.company_id))
+        return stmt.where(model.status.in_(model.OPEN_STATUSES),
+                          model.due_date < company_today(current_user.company_id))
+    return Filter("overdue", apply)
 
 
-INVOICES = ListSpec(
-    model=Invoice,
-    sorts={"date": Invoice.invoice_date, "due": Invoice.due_date,
-           "number": Invoice.invoice_number, "total": Invoice.total},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", Invoice.status, INVOICE_STATUSES),
-             by_id("customer", Invoice.customer_id, Customer, Customer.name),
-             text_filter("number", Invoice.invoice_number),
-             date_filter("date_from", Invoice.invoice_date),
-             date_filter("date_to", Invoice.invoice_date, until=True),
-             Filter("overdue", _overdue)],
-    csv=Csv(response=lambda stmt: Csv("invoices", [
+def billed_list(model, *, number, dated, party, party_key: str, statuses, csv) -> ListSpec:
+    """The list of a kind of document that asks for money (invoices, bills): sorted by
+    date, due date, number or total; filtered by status, party, number, dates and overdue;
+    its CSV `csv(stmt)`; the party loaded with the rows."""
+    relation = getattr(model, party_key.removesuffix("_id"))
+    return ListSpec(
+        model=model,
+        sorts={"date": dated, "due": model.due_date, "number": number, "total": model.total},
+        default_sort="-date",
+        stable_desc=True,
+        filters=[choice_filter("status", model.status, statuses),
+                 by_id(party_key.removesuffix("_id"), getattr(model, party_key), party,
+                       party.name),
+                 text_filter("number", number),
+                 date_filter("date_from", dated),
+                 date_filter("date_to", dated, until=True),
+                 overdue_filter(model)],
+        csv=Csv(response=csv),
+        options=[joinedload(relation)],
+    )
+
+
+INVOICES = billed_list(
+    Invoice, number=Invoice.invoice_number, dated=Invoice.invoice_date, party=Customer,
+    party_key="customer_id", statuses=INVOICE_STATUSES,
+    csv=lambda stmt: Csv("invoices", [
         ("number", Invoice.invoice_number), ("invoice_date", Invoice.invoice_date),
         ("due_date", Invoice.due_date), ("customer", Customer.name),
         ("status", Invoice.status), ("total", Invoice.total),
         ("credited", Invoice.credited_total), ("paid", Invoice.paid_total),
         ("id", Invoice.id), ("customer_id", Invoice.customer_id),
         ("order_id", Invoice.order_id)],
-    ).export(stmt.join(Invoice.customer))),
-    options=[joinedload(Invoice.customer)],
-)
+    ).export(stmt.join(Invoice.customer)))
 
 
 def invoice_page(invoice_id: int) -> Invoice:
@@ -93,26 +107,33 @@ CREDIT_NOTES = ListSpec(
     options=[joinedload(CreditNote.customer), joinedload(CreditNote.invoice)],
 )
 
-PAYMENTS = ListSpec(
-    model=Payment,
-    sorts={"date": Payment.payment_date, "number": Payment.number, "amount": Payment.amount},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", Payment.status, PAYMENT_STATUSES),
-             choice_filter("method", Payment.method, PAYMENT_METHODS),
-             by_id("customer", Payment.customer_id, Customer, Customer.name),
-             text_filter("number", Payment.number),
-             date_filter("date_from", Payment.payment_date),
-             date_filter("date_to", Payment.payment_date, until=True)],
-    csv=Csv(response=lambda stmt: Csv("payments", [
-        ("number", Payment.number), ("payment_date", Payment.payment_date),
-        ("customer", Customer.name), ("amount", Payment.amount),
-        ("allocated", Payment.allocated_total), ("method", Payment.method),
-        ("reference", Payment.reference), ("status", Payment.status), ("id", Payment.id),
-        ("customer_id", Payment.customer_id)],
-    ).export(stmt.join(Payment.customer))),
-    options=[joinedload(Payment.customer)],
-)
+def payments_list(model, *, party, party_key: str, name: str) -> ListSpec:
+    """The list of a side's payments (customer, supplier): by date, number or amount;
+    filtered by status, method, party, number and dates; CSV `name`.csv."""
+    party_column = getattr(model, party_key)
+    return ListSpec(
+        model=model,
+        sorts={"date": model.payment_date, "number": model.number, "amount": model.amount},
+        default_sort="-date",
+        stable_desc=True,
+        filters=[choice_filter("status", model.status, PAYMENT_STATUSES),
+                 choice_filter("method", model.method, PAYMENT_METHODS),
+                 by_id(party_key.removesuffix("_id"), party_column, party, party.name),
+                 text_filter("number", model.number),
+                 date_filter("date_from", model.payment_date),
+                 date_filter("date_to", model.payment_date, until=True)],
+        csv=Csv(response=lambda stmt: Csv(name, [
+            ("number", model.number), ("payment_date", model.payment_date),
+            (party_key.removesuffix("_id"), party.name), ("amount", model.amount),
+            ("allocated", model.allocated_total), ("method", model.method),
+            ("reference", model.reference), ("status", model.status), ("id", model.id),
+            (party_key, party_column)],
+        ).export(stmt.join(party, party.id == party_column))),
+        options=[joinedload(getattr(model, party_key.removesuffix("_id")))],
+    )
+
+
+PAYMENTS = payments_list(Payment, party=Customer, party_key="customer_id", name="payments")
 
 
 def credit_note_page(credit_note_id: int) -> CreditNote:
@@ -149,34 +170,45 @@ def invoice_settlements(invoice: Invoice) -> dict:
 
 @dataclass(frozen=True)
 class Receivables:
-    """What a customer owes: its open invoices' balance less its unallocated payments."""
+    """What a party owes (a customer) or is owed (a supplier): its open documents' balance
+    less its unallocated payments."""
 
     open_total: Decimal
     open_count: int
     overdue_total: Decimal
     credit: Decimal
-    invoices: list
+    invoices: list  # the oldest open documents
 
     @property
     def balance(self) -> Decimal:
         return self.open_total - self.credit
 
 
-def customer_receivables(company_id: int, customer_id: int) -> Receivables:
-    """Two aggregates and the oldest open invoices (bounded: a page, never all of them)."""
-    from erp.services.payments import customer_credit
+def open_position(ledger, company_id: int, party_id: int) -> Receivables:
+    """Two aggregates and the oldest open documents of a party (bounded: a page, never all
+    of them); `ledger` is the side (erp.services.payments.Ledger)."""
+    from erp.services.payments import credit
 
+    model = ledger.document
     today = company_today(company_id)
-    open_ = (Invoice.company_id == company_id, Invoice.customer_id == customer_id,
-             Invoice.status.in_(OPEN_INVOICE_STATUSES))
-    owed = Invoice.total - Invoice.credited_total - Invoice.paid_total
+    open_ = (model.company_id == company_id, getattr(model, ledger.party_key) == party_id,
+             model.status.in_(model.OPEN_STATUSES))
+    owed = model.total - model.paid_total
+    if hasattr(model, "credited_total"):
+        owed = owed - model.credited_total
     total, count, overdue = db.session.execute(
         select(func.coalesce(func.sum(owed), 0), func.count(),
-               func.coalesce(func.sum(case((Invoice.due_date < today, owed), else_=0)), 0))
+               func.coalesce(func.sum(case((model.due_date < today, owed), else_=0)), 0))
         .where(*open_)).one()
-    oldest = list(db.session.scalars(select(Invoice).where(*open_)
-                                     .order_by(Invoice.due_date, Invoice.id).limit(20)))
+    oldest = list(db.session.scalars(select(model).where(*open_)
+                                     .order_by(model.due_date, model.id).limit(20)))
     cents = Decimal("0.01")
     return Receivables(Decimal(str(total)).quantize(cents), count,
                        Decimal(str(overdue)).quantize(cents),
-                       customer_credit(company_id, customer_id), oldest)
+                       credit(ledger, company_id, party_id), oldest)
+
+
+def customer_receivables(company_id: int, customer_id: int) -> Receivables:
+    from erp.services.payments import CUSTOMERS
+
+    return open_position(CUSTOMERS, company_id, customer_id)

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models import Company, User
-from erp.seeds import (catalog, forms, inventory, invoices, jobs, lots, money, production,
-                       purchasing, quality, returns, sales, stock_documents, tasks, turkish)
+from erp.seeds import (bills, catalog, forms, inventory, invoices, jobs, lots, money,
+                       production, purchasing, quality, returns, sales, stock_documents, tasks,
+                       turkish)
 from erp.services import users as user_service
 
 DEMO_COMPANY = "Demo Company"
@@ -30,8 +31,8 @@ DEMO_USERS = [
 ]
 
 # Module steps, in dependency order.
-STEPS = (catalog, money, inventory, sales, invoices, purchasing, returns, lots, production,
-         quality, tasks, forms, stock_documents, jobs)
+STEPS = (catalog, money, inventory, sales, invoices, purchasing, bills, returns, lots,
+         production, quality, tasks, forms, stock_documents, jobs)
 
 
 LOCALES = ("en", "tr")

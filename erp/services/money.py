@@ -217,8 +217,9 @@ def due_date(terms: PaymentTerms | None, issue_date: date) -> date:
 
 
 def customer_terms(company_id: int, customer) -> PaymentTerms | None:
-    """The terms a customer's invoices are due under: its own, else the company's default."""
-    if customer.payment_terms_id is not None:
+    """The terms a customer's invoices (or a supplier's bills) are due under: its own, else
+    the company's default (a supplier has no terms of its own)."""
+    if getattr(customer, "payment_terms_id", None) is not None:
         return customer.payment_terms
     return default_of(PaymentTerms, company_id)
 

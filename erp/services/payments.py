@@ -1,44 +1,88 @@
-"""Customer payments: money received, allocated to one or several open invoices.
+"""Payments: money received from customers (allocated to their open invoices) and paid to
+suppliers (allocated to their open bills), one set of rules declared twice (`Ledger`).
 
-A manager records a payment (date, amount, method, reference) of a customer and how much
-of it goes to each of the customer's open invoices (`alloc-<invoice id>` inputs, partial
-allowed); what is not allocated stays as the customer's credit, allocated later from the
-payment's page. Never more than an invoice still asks for, never more than the payment
-holds. Each allocation raises the invoice's `paid_total`, moving it issued -> partly paid
--> paid. A payment is never deleted: reversing it (recorded in the history) takes every
-allocation back and the invoices open again.
+A manager records a payment (date, amount, method, reference) of a party (a customer, a
+supplier) and how much of it goes to each of the party's open documents (`alloc-<id>`
+inputs, partial allowed); what is not allocated stays as the party's credit, allocated
+later from the payment's page. Never more than a document still asks for, never more than
+the payment holds. Each allocation raises the document's `paid_total`, moving it open ->
+partly paid -> paid. A payment is never deleted: reversing it (recorded in the history)
+takes every allocation back and the documents open again.
 
-Locks: the payment first (allocating later, reversing), then the invoices it touches in
+Locks: the payment first (allocating later, reversing), then the documents it touches in
 id order, each re-read under its lock before its open balance is checked, so two payments
-racing for one invoice on PostgreSQL never over-pay it.
+racing for one document on PostgreSQL never over-pay it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erp.extensions import db
 from erp.formatting import money as fmt_money
+from erp.i18n import _, gettext
 from erp.models import User
 from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
-from erp.models.invoices import (OPEN_INVOICE_STATUSES, PAYMENT_METHODS, Invoice, Payment,
-                                 PaymentAllocation)
+from erp.models.invoices import PAYMENT_METHODS, Invoice, Payment, PaymentAllocation
 from erp.models.sales import Customer
-from erp.services import NotFound, ValidationError, atomic, audit, validation
-from erp.services.invoices import settle
+from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, audit,
+                          validation)
 from erp.parsing import parse_id
 from erp.services.sequences import next_number
 from erp.i18n import _
 
-SERIES = "PAY"
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
 REFERENCE_MAX = 100
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One side's payments: its payment and allocation models, the documents they settle
+    (`document`, whose `OPEN_STATUSES` may be paid), the party both belong to, the number
+    series and the record type of the history, and `settle(document)` (its state from its
+    figures)."""
+
+    payment: type
+    allocation: type
+    document: type
+    party: type
+    doc_key: str          # the allocation's column of the document: "invoice_id"
+    party_key: str        # the payment's and the document's column of the party
+    party_field: str      # the form's field of the party: "customer"
+    series: str
+    record_type: str
+    settle: Callable[[Any], None]
+
+    def choose_party(self) -> str:
+        return _("Choose a customer.") if self.party is Customer else _("Choose a supplier.")
+
+    def not_of_party(self) -> str:
+        return (_("Choose an invoice of this customer.") if self.party is Customer
+                else _("Choose a bill of this supplier."))
+
+    def no_document(self) -> str:
+        return _("No such invoice.") if self.party is Customer else _("No such bill.")
+
+
+def _settle_invoice(invoice) -> None:
+    from erp.services.invoices import settle
+
+    settle(invoice)
+
+
+CUSTOMERS = Ledger(payment=Payment, allocation=PaymentAllocation, document=Invoice,
+                   party=Customer, doc_key="invoice_id", party_key="customer_id",
+                   party_field="customer", series="PAY", record_type="payment",
+                   settle=_settle_invoice)
+SERIES = CUSTOMERS.series
 
 
 def _amount(value, field: str, errors: dict, *, required: bool) -> Decimal | None:
@@ -59,68 +103,82 @@ def _amount(value, field: str, errors: dict, *, required: bool) -> Decimal | Non
     return amount
 
 
-def open_invoices(company_id: int, customer_id: int, *, limit: int = 50) -> list[Invoice]:
-    """The customer's open invoices, oldest due first (what a payment may be allocated to)."""
+def open_documents(ledger: Ledger, company_id: int, party_id: int, *, limit: int = 50) -> list:
+    """The party's open documents, oldest due first (what a payment may be allocated to)."""
+    document = ledger.document
     return list(db.session.scalars(
-        select(Invoice).where(Invoice.company_id == company_id,
-                              Invoice.customer_id == customer_id,
-                              Invoice.status.in_(OPEN_INVOICE_STATUSES))
-        .order_by(Invoice.due_date, Invoice.id).limit(limit)))
+        select(document).where(document.company_id == company_id,
+                               getattr(document, ledger.party_key) == party_id,
+                               document.status.in_(document.OPEN_STATUSES))
+        .order_by(document.due_date, document.id).limit(limit)))
 
 
-def _allocate(payment: Payment, allocations: dict, errors: dict, *, room: Decimal) -> list:
-    """Parse and lock: {invoice id: amount text} -> [(invoice, amount)], each invoice the
-    payment's customer's and open, locked and re-read, the amount within its balance; all
+def open_invoices(company_id: int, customer_id: int, *, limit: int = 50) -> list[Invoice]:
+    return open_documents(CUSTOMERS, company_id, customer_id, limit=limit)
+
+
+def _allocate(ledger: Ledger, payment, allocations: dict, errors: dict, *,
+              room: Decimal) -> list:
+    """Parse and lock: {document id: amount text} -> [(document, amount)], each document the
+    payment's party's and open, locked and re-read, the amount within its balance; all
     within `room` (what the payment has left). Problems go to `errors`."""
+    document = ledger.document
     wanted: list[tuple[int, Decimal]] = []
     for raw_id, raw in allocations.items():
         field = f"alloc-{raw_id}"
-        invoice_id = parse_id(str(raw_id))
+        doc_id = parse_id(str(raw_id))
         amount = _amount(raw, field, errors, required=False)
-        if invoice_id is None:
-            validation.add_error(errors, field, _("No such invoice."))
+        if doc_id is None:
+            validation.add_error(errors, field, ledger.no_document())
         elif amount is not None:
-            wanted.append((invoice_id, amount))
+            wanted.append((doc_id, amount))
     result = []
-    for invoice_id, amount in sorted(wanted):
-        invoice = db.session.scalar(
-            select(Invoice).where(Invoice.id == invoice_id,
-                                  Invoice.company_id == payment.company_id,
-                                  Invoice.customer_id == payment.customer_id)
-            .with_for_update(of=Invoice).execution_options(populate_existing=True))
-        field = f"alloc-{invoice_id}"
-        if invoice is None:
-            validation.add_error(errors, field, _("Choose an invoice of this customer."))
-        elif invoice.status not in OPEN_INVOICE_STATUSES:
-            validation.add_error(errors, field, _('%(number)s is %(value)s: nothing is open.', number=invoice.number, value=invoice.status_label.lower()))
-        elif amount > invoice.balance:
-            validation.add_error(errors, field, _('%(number)s asks for only %(value)s.', number=invoice.number, value=fmt_money(invoice.balance)))
+    for doc_id, amount in sorted(wanted):
+        found = db.session.scalar(
+            select(document).where(document.id == doc_id,
+                                   document.company_id == payment.company_id,
+                                   getattr(document, ledger.party_key)
+                                   == getattr(payment, ledger.party_key))
+            .with_for_update(of=document).execution_options(populate_existing=True))
+        field = f"alloc-{doc_id}"
+        if found is None:
+            validation.add_error(errors, field, ledger.not_of_party())
+        elif found.status not in document.OPEN_STATUSES:
+            validation.add_error(errors, field, _(
+                "%(number)s is %(state)s: nothing is open.", number=found.number,
+                state=gettext(found.status_label).lower()))
+        elif amount > found.balance:
+            validation.add_error(errors, field, _(
+                "%(number)s asks for only %(amount)s.", number=found.number,
+                amount=fmt_money(found.balance)))
         else:
-            result.append((invoice, amount))
-    total = sum((amount for _, amount in result), ZERO)
+            result.append((found, amount))
+    total = sum((amount for _unused, amount in result), ZERO)
     if total > room:
-        validation.add_error(errors, "amount", _('The allocations (%(value)s) are more than the payment has (%(value2)s).', value=fmt_money(total), value2=fmt_money(room)))
+        validation.add_error(errors, "amount", _(
+            "The allocations (%(total)s) are more than the payment has (%(room)s).",
+            total=fmt_money(total), room=fmt_money(room)))
     return result
 
 
-def _apply(payment: Payment, allocated: list) -> None:
-    for invoice, amount in allocated:
-        payment.allocations.append(PaymentAllocation(company_id=payment.company_id,
-                                                     invoice_id=invoice.id, amount=amount))
-        invoice.paid_total = invoice.paid_total + amount
-        settle(invoice)
+def _apply(ledger: Ledger, payment, allocated: list) -> None:
+    for document, amount in allocated:
+        payment.allocations.append(ledger.allocation(
+            company_id=payment.company_id, amount=amount, **{ledger.doc_key: document.id}))
+        document.paid_total = document.paid_total + amount
+        ledger.settle(document)
     payment.allocated_total = payment.allocated_total + sum(
-        (amount for _, amount in allocated), ZERO)
+        (amount for _unused, amount in allocated), ZERO)
 
 
-def record_payment(*, company_id: int, user: User | None, customer_id: int | None,
-                   amount, payment_date: date | str | None = None, method: str = "bank_transfer",
-                   reference: str = "", allocations: dict | None = None) -> Payment:
-    """Record a payment of a customer with its allocations ({invoice id: amount}); the rest
-    is the customer's credit. Manager (the view's role). Refuses, every problem at once
-    (ValidationError: `customer`, `amount`, `payment_date`, `method`, `reference`,
-    `alloc-<invoice id>`), a bad amount, another customer's or a closed invoice, an
-    allocation above what an invoice asks for or above the amount. Commits."""
+def record(ledger: Ledger, *, company_id: int, user: User | None, party_id: int | None,
+           amount, payment_date: date | str | None = None, method: str = "bank_transfer",
+           reference: str = "", allocations: dict | None = None):
+    """Record a payment of a party with its allocations ({document id: amount}); the rest
+    is the party's credit. Manager (the view's role). Refuses, every problem at once
+    (ValidationError: the party's field, `amount`, `payment_date`, `method`, `reference`,
+    `alloc-<document id>`), a bad amount, another party's or a closed document, an
+    allocation above what a document asks for or above the amount. Commits."""
     errors: dict[str, list[str]] = {}
     value = _amount(amount, "amount", errors, required=True)
     day = validation.date_value(payment_date or company_today(company_id), "payment_date",
@@ -129,103 +187,149 @@ def record_payment(*, company_id: int, user: User | None, customer_id: int | Non
         validation.add_error(errors, "method", _("Choose a method."))
     reference = validation.clean_text(reference, "reference", REFERENCE_MAX, errors)
     with atomic():
-        customer = db.session.scalar(select(Customer).where(
-            Customer.id == customer_id, Customer.company_id == company_id)) if customer_id else None
-        if customer is None:
-            validation.add_error(errors, "customer", _("Choose a customer."))
-        payment = Payment(company_id=company_id, customer_id=customer.id if customer else None,
-                          payment_date=day, amount=value, method=method, reference=reference,
-                          status="recorded", allocated_total=ZERO,
-                          created_by_id=user.id if user is not None else None)
-        allocated = (_allocate(payment, allocations or {}, errors, room=value)
-                     if customer is not None and value is not None else [])
+        party = db.session.scalar(select(ledger.party).where(
+            ledger.party.id == party_id, ledger.party.company_id == company_id)) if party_id else None
+        if party is None:
+            validation.add_error(errors, ledger.party_field, ledger.choose_party())
+        payment = ledger.payment(
+            company_id=company_id, payment_date=day, amount=value, method=method,
+            reference=reference, status="recorded", allocated_total=ZERO,
+            created_by_id=user.id if user is not None else None,
+            **{ledger.party_key: party.id if party else None})
+        allocated = (_allocate(ledger, payment, allocations or {}, errors, room=value)
+                     if party is not None and value is not None else [])
         if errors:
             raise ValidationError(field_errors=errors)
-        payment.number = next_number(company_id, SERIES, on=day)
+        payment.number = next_number(company_id, ledger.series, on=day)
         db.session.add(payment)
-        _apply(payment, allocated)
+        _apply(ledger, payment, allocated)
         db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="payment",
-                     record_id=payment.id,
-                     summary=f"Payment {payment.number} of {fmt_money(value)} from "
-                             f"{customer.name}: " + _summary(allocated, payment))
+        audit.record(company_id=company_id, user=user, action="create",
+                     record_type=ledger.record_type, record_id=payment.id,
+                     summary=f"Payment {payment.number} of {fmt_money(value)} "
+                             f"({party.name}): " + _summary(allocated, payment))
     return payment
 
 
-def _summary(allocated: list, payment: Payment) -> str:
-    parts = [f"{fmt_money(amount)} to {invoice.number}" for invoice, amount in allocated]
+def record_payment(*, customer_id: int | None, **values) -> Payment:
+    """A customer's payment (`record`)."""
+    return record(CUSTOMERS, party_id=customer_id, **values)
+
+
+def _summary(allocated: list, payment) -> str:
+    parts = [f"{fmt_money(amount)} to {document.number}" for document, amount in allocated]
     parts.append(f"{fmt_money(payment.unallocated)} unallocated")
     return ", ".join(parts)
 
 
-def _lock(company_id: int, payment_id: int) -> Payment:
+def _lock(ledger: Ledger, company_id: int, payment_id: int):
+    model = ledger.payment
     payment = db.session.scalar(
-        select(Payment).where(Payment.id == payment_id, Payment.company_id == company_id)
-        .with_for_update(of=Payment).execution_options(populate_existing=True))
+        select(model).where(model.id == payment_id, model.company_id == company_id)
+        .with_for_update(of=model).execution_options(populate_existing=True))
     if payment is None:
         raise NotFound(_("No such payment."))
     allocations = db.session.scalars(
-        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
-        .order_by(PaymentAllocation.id).execution_options(populate_existing=True)).all()
+        select(ledger.allocation).where(ledger.allocation.payment_id == payment.id)
+        .order_by(ledger.allocation.id).execution_options(populate_existing=True)).all()
     set_committed_value(payment, "allocations", list(allocations))
     return payment
 
 
-def allocate_payment(*, company_id: int, payment_id: int, user: User | None,
-                     allocations: dict) -> Payment:
-    """Allocate what a recorded payment has left (the customer's credit) to open invoices
-    of its customer. Manager. ValidationError as for `record_payment`, and for an empty
-    allocation or a reversed payment. Commits."""
-    from erp.services import InvalidTransition
-
+def allocate(ledger: Ledger, *, company_id: int, payment_id: int, user: User | None,
+             allocations: dict):
+    """Allocate what a recorded payment has left (the party's credit) to open documents of
+    its party. Manager. ValidationError as for `record`, and for an empty allocation;
+    InvalidTransition for a reversed payment. Commits."""
     errors: dict[str, list[str]] = {}
     with atomic():
-        payment = _lock(company_id, payment_id)
+        payment = _lock(ledger, company_id, payment_id)
         if payment.status != "recorded":
-            raise InvalidTransition(_('%(number)s is reversed: it has nothing to allocate.', number=payment.number))
-        allocated = _allocate(payment, allocations, errors, room=payment.unallocated)
+            raise InvalidTransition(_("%(number)s is reversed: it has nothing to allocate.",
+                                      number=payment.number))
+        allocated = _allocate(ledger, payment, allocations, errors, room=payment.unallocated)
         if errors:
             raise ValidationError(field_errors=errors)
         if not allocated:
-            raise ValidationError(_("Enter an amount for at least one invoice."))
-        _apply(payment, allocated)
-        audit.record(company_id=company_id, user=user, action="update", record_type="payment",
-                     record_id=payment.id,
+            raise ValidationError(_("Enter an amount for at least one document."))
+        _apply(ledger, payment, allocated)
+        audit.record(company_id=company_id, user=user, action="update",
+                     record_type=ledger.record_type, record_id=payment.id,
                      summary=f"Payment {payment.number} allocated: "
                              + _summary(allocated, payment))
     return payment
 
 
-def reverse_payment(*, company_id: int, payment_id: int, user: User | None) -> Payment:
-    """recorded -> reversed: every allocation is taken off its invoice (which opens again:
-    paid -> partly paid or issued); the payment and its allocations stay as a record.
+def allocate_payment(**values) -> Payment:
+    """Allocate a customer payment's rest (`allocate`)."""
+    return allocate(CUSTOMERS, **values)
+
+
+def reverse(ledger: Ledger, *, company_id: int, payment_id: int, user: User | None):
+    """recorded -> reversed: every allocation is taken off its document (which opens
+    again: paid -> partly paid or open); the payment and its allocations stay as a record.
     Manager. Replay no-op. Commits."""
+    document = ledger.document
     with atomic():
-        payment = _lock(company_id, payment_id)
-        if not Payment.workflow.begin(payment, "reverse", user):
+        payment = _lock(ledger, company_id, payment_id)
+        if not payment.workflow.begin(payment, "reverse", user):
             return payment
-        ids = sorted({allocation.invoice_id for allocation in payment.allocations})
-        invoices = {invoice.id: invoice for invoice in db.session.scalars(
-            select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id)
-            .with_for_update(of=Invoice).execution_options(populate_existing=True))}
+        ids = sorted({getattr(allocation, ledger.doc_key) for allocation in payment.allocations})
+        documents = {found.id: found for found in db.session.scalars(
+            select(document).where(document.id.in_(ids)).order_by(document.id)
+            .with_for_update(of=document).execution_options(populate_existing=True))}
         for allocation in payment.allocations:
-            invoice = invoices[allocation.invoice_id]
-            invoice.paid_total = invoice.paid_total - allocation.amount
-            settle(invoice)
+            found = documents[getattr(allocation, ledger.doc_key)]
+            found.paid_total = found.paid_total - allocation.amount
+            ledger.settle(found)
         payment.status, payment.reversed_at = "reversed", utcnow()
-        audit.record(company_id=company_id, user=user, action="status", record_type="payment",
-                     record_id=payment.id,
+        audit.record(company_id=company_id, user=user, action="status",
+                     record_type=ledger.record_type, record_id=payment.id,
                      summary=f"Payment {payment.number} of {fmt_money(payment.amount)} "
                              f"reversed", changes={"status": ("recorded", "reversed")})
     return payment
 
 
-def customer_credit(company_id: int, customer_id: int) -> Decimal:
-    """What the customer's recorded payments hold unallocated (one aggregate query)."""
-    from sqlalchemy import func
+def reverse_payment(**values) -> Payment:
+    """Reverse a customer payment (`reverse`)."""
+    return reverse(CUSTOMERS, **values)
 
+
+def credit(ledger: Ledger, company_id: int, party_id: int) -> Decimal:
+    """What the party's recorded payments hold unallocated (one aggregate query)."""
+    model = ledger.payment
     value = db.session.scalar(
-        select(func.coalesce(func.sum(Payment.amount - Payment.allocated_total), 0))
-        .where(Payment.company_id == company_id, Payment.customer_id == customer_id,
-               Payment.status == "recorded"))
+        select(func.coalesce(func.sum(model.amount - model.allocated_total), 0))
+        .where(model.company_id == company_id, getattr(model, ledger.party_key) == party_id,
+               model.status == "recorded"))
     return Decimal(str(value)).quantize(CENT)
+
+
+def customer_credit(company_id: int, customer_id: int) -> Decimal:
+    return credit(CUSTOMERS, company_id, customer_id)
+
+
+def allocated_mismatches(ledger: Ledger, company_id: int) -> list[str]:
+    """Recorded payments whose allocated total is not the sum of their allocations."""
+    model, allocation = ledger.payment, ledger.allocation
+    problems = []
+    for payment_id, allocated, stored in db.session.execute(
+            select(model.id, func.coalesce(func.sum(allocation.amount), 0),
+                   model.allocated_total)
+            .outerjoin(allocation, allocation.payment_id == model.id)
+            .where(model.company_id == company_id, model.status == "recorded")
+            .group_by(model.id, model.allocated_total)):
+        if Decimal(str(allocated)) != stored:
+            problems.append(_('%(record_type)s %(payment_id)s: allocated %(stored)s != %(allocated)s', record_type=ledger.record_type, payment_id=payment_id, stored=stored, allocated=allocated))
+    return problems
+
+
+def paid_per_document(ledger: Ledger, company_id: int) -> dict[int, Decimal]:
+    """What recorded payments allocated to each document."""
+    allocation, model = ledger.allocation, ledger.payment
+    doc_column = getattr(allocation, ledger.doc_key)
+    return {k: Decimal(str(v)).quantize(CENT) for k, v in db.session.execute(
+        select(doc_column, func.sum(allocation.amount))
+        .join(model, model.id == allocation.payment_id)
+        .where(model.company_id == company_id, model.status == "recorded")
+        .group_by(doc_column)).all()}

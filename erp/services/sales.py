@@ -321,7 +321,7 @@ def _require_draft(order: SalesOrder, verb: str) -> None:
 # --- lines ------------------------------------------------------------------------------
 
 def _line_values(data: dict, product: Product | None, errors: dict, *,
-                 default_tax: Decimal = ZERO) -> dict:
+                 default_tax: Decimal = ZERO, price: str = "sale_price") -> dict:
     values: dict = {}
     try:
         values["quantity"] = stock.to_quantity(data.get("quantity"))
@@ -329,7 +329,7 @@ def _line_values(data: dict, product: Product | None, errors: dict, *,
         for name, messages in error.field_errors.items():
             errors.setdefault(name, []).extend(messages)
         values["quantity"] = None
-    default_price = product.sale_price if product is not None else ZERO
+    default_price = getattr(product, price) if product is not None else ZERO
     values["unit_price"] = clean_number(data.get("unit_price"), "unit_price", PRICE, errors,
                                         default=default_price)
     values["discount_percent"] = clean_number(data.get("discount_percent"), "discount_percent",
@@ -344,11 +344,23 @@ def _line_values(data: dict, product: Product | None, errors: dict, *,
     return values
 
 
+def changed_line_values(line, quantity, unit_price, discount_percent, tax_rate,
+                        errors: dict) -> dict:
+    """A priced line's new values (an order's, an invoice's, a bill's): a blank price keeps
+    the line's; problems go to `errors`."""
+    return _line_values({"quantity": quantity,
+                         "unit_price": line.unit_price if unit_price in (None, "") else unit_price,
+                         "discount_percent": discount_percent, "tax_rate": tax_rate},
+                        line.product, errors)
+
+
 def new_line_values(company_id: int, product_id: int | None, quantity, unit_price,
-                    discount_percent, tax_rate) -> tuple[Product, dict]:
-    """The product and values of a new priced line (an order's, an invoice's): an active
-    product of the company, the price defaulting to its sale price and the tax rate to its
-    tax code's. Raises ValidationError with every field's problem."""
+                    discount_percent, tax_rate, *,
+                    price: str = "sale_price") -> tuple[Product, dict]:
+    """The product and values of a new priced line (an order's, an invoice's, a bill's): an
+    active product of the company, the price defaulting to its `price` (sale price, or cost
+    price on a bill) and the tax rate to its tax code's. Raises ValidationError with every
+    field's problem."""
     errors: dict[str, list[str]] = {}
     product = db.session.scalar(select(Product).where(
         Product.id == product_id, Product.company_id == company_id)) if product_id else None
@@ -358,7 +370,8 @@ def new_line_values(company_id: int, product_id: int | None, quantity, unit_pric
         errors["product"] = [f"{product.sku} is archived."]
     values = _line_values({"quantity": quantity, "unit_price": unit_price,
                            "discount_percent": discount_percent, "tax_rate": tax_rate},
-                          product, errors, default_tax=money.line_tax_rate(company_id, product))
+                          product, errors, default_tax=money.line_tax_rate(company_id, product),
+                          price=price)
     if errors:
         raise ValidationError(field_errors=errors)
     return product, values
@@ -413,11 +426,8 @@ def update_line(*, company_id: int, order_id: int, line_id: int, user: User | No
             raise NotFound(_("No such line."))
         _require_draft(order, N_("changed"))
         errors: dict[str, list[str]] = {}
-        values = _line_values({"quantity": quantity,
-                               "unit_price": item.unit_price if unit_price in (None, "")
-                               else unit_price,
-                               "discount_percent": discount_percent, "tax_rate": tax_rate},
-                              item.product, errors)
+        values = changed_line_values(item, quantity, unit_price, discount_percent, tax_rate,
+                                     errors)
         if errors:
             raise ValidationError(field_errors=errors)
         changes = audit.diff(item, values)

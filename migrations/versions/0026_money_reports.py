@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0026_money_reports'
-down_revision = '0024_languages'
+down_revision = '0025_supplier_bills'
 branch_labels = None
 depends_on = None
 

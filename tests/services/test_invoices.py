@@ -224,12 +224,17 @@ def test_a_payment_of_another_customer_or_company_is_refused(env, other_company)
 @pytest.mark.postgresql_only
 def test_two_payments_racing_for_one_invoice_never_over_pay_it(app, env):
     invoice = issued_invoice(env, "1")  # 11.86 open
+    racing_payments_never_over_pay(app, env, invoice, payments.record_payment,
+                                   customer_id=env.customer.id)
 
+
+def racing_payments_never_over_pay(app, env, document, record_payment, **party) -> None:
+    """Four payments of 10 race for a document with less than 20 open: one is recorded,
+    the others are refused (customer payments, supplier payments)."""
     def record(i, actor):
         try:
-            payments.record_payment(company_id=env.company.id, user=actor,
-                                    customer_id=env.customer.id, amount="10",
-                                    allocations={invoice.id: "10"})
+            record_payment(company_id=env.company.id, user=actor, amount="10",
+                           allocations={document.id: "10"}, **party)
             return "ok"
         except ValidationError:
             return "refused"
@@ -237,5 +242,5 @@ def test_two_payments_racing_for_one_invoice_never_over_pay_it(app, env):
     assert sorted(run_threads(app, env.user.id, record, n=4)) == ["ok", "refused", "refused",
                                                                  "refused"]
     db.session.rollback()
-    assert db.session.get(Invoice, invoice.id).paid_total == D(10)
+    assert db.session.get(type(document), document.id).paid_total == D(10)
     assert invoices.mismatches(env.company.id) == []

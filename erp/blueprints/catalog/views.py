@@ -16,6 +16,8 @@ from erp.auth import require_role
 from erp.forms import choices
 from erp.lists import ARCHIVE_CHOICES
 from erp.models import Category, Product, Supplier
+from erp.models.core import company_today
+from erp.queries import bills as bill_queries
 from erp.queries import catalog as queries
 from erp.queries.money import tax_code_choices
 from erp.services import catalog as catalog_service
@@ -142,6 +144,8 @@ suppliers = Resource(
     set_active=catalog_service.set_supplier_active, delete=catalog_service.delete_supplier,
     title=lambda supplier: supplier.name,
     detail_context=lambda supplier: {
+        "payables": bill_queries.supplier_payables(supplier.company_id, supplier.id),
+        "today": company_today(supplier.company_id),
         "products": queries.products_where(Product.preferred_supplier_id == supplier.id),
         "orders_url": url_for("purchasing.supplier_orders", supplier_id=supplier.id)},
 ).register(bp)

@@ -4,6 +4,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from erp.forms import choices, number_field, text_validators, whole_number
+from erp.i18n import _l
 from erp.models.fields import TAX_RATE
 from erp.models.invoices import PAYMENT_METHODS
 from erp.models.money import MAX_TERM_DAYS, PAYMENT_TERMS_TEXT, TAX_CODE_TEXT, TERMS_KINDS
@@ -42,11 +43,9 @@ class CreditNoteForm(FlaskForm):
                            description=_l("e.g. goods returned, price agreed lower."))
 
 
-class PaymentForm(FlaskForm):
-    """A payment's header; its allocations are `alloc-<invoice id>` inputs."""
+class PaymentFields(FlaskForm):
+    """A payment's header without its party; its allocations are `alloc-<id>` inputs."""
 
-    customer = StringField(_l("Customer"), validators=[DataRequired(_l("Choose a customer.")),
-                                                   Length(max=250)])
     payment_date = DateField(_l("Date"), validators=[DataRequired(_l("Enter a date."))])
     amount = StringField(_l("Amount"), validators=[DataRequired(_l("Enter an amount.")),
                                                Length(max=40)])
@@ -54,6 +53,32 @@ class PaymentForm(FlaskForm):
                          default="bank_transfer")
     reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)],
                             description=_l("e.g. the bank's transaction id."))
+
+
+class PaymentForm(PaymentFields):
+    """A customer payment's header."""
+
+    customer = StringField(_l("Customer"), validators=[DataRequired(_l("Choose a customer.")),
+                                                   Length(max=250)])
+
+
+class SupplierPaymentForm(PaymentFields):
+    """A supplier payment's header."""
+
+    supplier = StringField(_l("Supplier"), validators=[DataRequired(_l("Choose a supplier.")),
+                                                       Length(max=250)])
+
+
+class BillForm(FlaskForm):
+    """A direct bill's header: its supplier (a picker), the supplier's own number, notes."""
+
+    supplier = StringField(_l("Supplier"), validators=[DataRequired(_l("Choose a supplier.")),
+                                                       Length(max=250)],
+                           description=_l("Type a name and pick from the list."))
+    supplier_reference = StringField(_l("Supplier's number"),
+                                     validators=[Optional(), Length(max=60)],
+                                     description=_l("The number on the supplier's invoice."))
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
 
 
 class AllocateForm(FlaskForm):

@@ -4,7 +4,11 @@ edit are for managers (they change what every new line and invoice takes). The c
 defaults of both are chosen in the company settings (/admin/company)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,7 +20,6 @@ from erp.crud import Resource
 from erp.csv_io import export_limited
 from erp.documents import register_actions
 from erp.extensions import db
-from erp.i18n import _
 from erp.lines import LineEditor, Pick, register_line_routes
 from erp.lists import ARCHIVE_CHOICES
 from erp.models.core import company_today
@@ -76,40 +79,90 @@ payment_terms = Resource(
 @export_limited
 def invoice_list():
     return invoice_queries.INVOICES.response(
-        "money/invoices.html", statuses=list(INVOICE_STATUSES.items()),
-        today=company_today(current_user.company_id))
+        "money/documents.html", statuses=list(INVOICE_STATUSES.items()),
+        today=company_today(current_user.company_id), side=RECEIVABLE)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the money pages, for the views and templates both serve: its documents
+    (invoices of customers, bills of suppliers) and its payments; `payable` is the
+    supplier side. Endpoints are `money.<document>_<page>` and `money.<payment>_<page>`."""
+
+    payable: bool
+    document: str          # "invoice"
+    party: str             # "customer": the form's field, the picker
+    party_detail: str      # the party's page
+    party_options: str     # the party picker's options
+    payment: str           # "payment"
+    number_hint: str
+    payment_hint: str
+    find: Callable[[int, str], Any]          # the party a picker value names
+    open_documents: Callable[[int, int], list]
+    record: Callable[..., Any]               # the payment services
+    allocate: Callable[..., Any]
+    load_payment: Callable[[int], Any]
+
+    def document_url(self, document, page: str = "detail") -> str:
+        return url_for(f"money.{self.document}_{page}", **{f"{self.document}_id": document.id})
+
+    def party_url(self, party_id: int) -> str:
+        return url_for(self.party_detail, **{f"{self.party}_id": party_id})
+
+    def payment_url(self, page: str, **values) -> str:
+        return url_for(f"money.{self.payment}_{page}", **values)
+
+
+RECEIVABLE = Side(
+    payable=False, document="invoice", party="customer", party_detail="sales.customer_detail",
+    party_options="sales.customer_options", payment="payment", number_hint="INV-…",
+    payment_hint="PAY-…", find=sales_service.find_customer,
+    open_documents=payment_service.open_invoices, record=payment_service.record_payment,
+    allocate=payment_service.allocate_payment, load_payment=invoice_queries.payment_page)
+
+
+def party_from_args(side: Side, party_model):
+    """The party a list's "New" link names (`<party>_id`), for the form's picker."""
+    party_id = request.args.get(f"{side.party}_id", type=int)
+    if party_id and 0 < party_id < 2**31:
+        party = db.session.scalar(company_select(party_model).where(party_model.id == party_id))
+        return party.picker_label if party is not None else None
+    return None
+
+
+def document_create(side: Side, form, template: str, party_model, create):
+    """A direct draft (an invoice, a bill) of a party: its header here (`create(party_id,
+    form)` saves it), its lines on its page."""
+    if request.method == "GET":
+        form[side.party].data = party_from_args(side, party_model)
+
+    def save():
+        party = side.find(current_user.company_id, form[side.party].data)
+        return create(party.id if party else None)
+
+    def done(document):
+        flash(_("%(number)s created. Add its lines.", number=document.number), "success")
+        return redirect_after_post(side.document_url(document))
+
+    return submit_form(form, save, done) or render(
+        template, form=form, side=side, status=form_status(form))
 
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
 @require_role("staff")
 def invoice_create():
-    """A direct invoice for a customer: its header here, its lines on its page."""
+    """A direct invoice for a customer."""
     form = InvoiceForm()
-    if request.method == "GET":
-        customer_id = request.args.get("customer_id", type=int)
-        if customer_id and 0 < customer_id < 2**31:
-            customer = db.session.scalar(
-                company_select(Customer).where(Customer.id == customer_id))
-            if customer is not None:
-                form.customer.data = customer.picker_label
-
-    def save():
-        customer = sales_service.find_customer(current_user.company_id, form.customer.data)
-        return invoice_service.create_invoice(
-            company_id=current_user.company_id, user=current_user,
-            customer_id=customer.id if customer else None, notes=form.notes.data or "")
-
-    def done(invoice):
-        flash(_('%(number)s created. Add its lines.', number=invoice.number), "success")
-        return redirect_after_post("money.invoice_detail", invoice_id=invoice.id)
-
-    return submit_form(form, save, done) or render(
-        "money/invoice_form.html", form=form, status=form_status(form))
+    return document_create(
+        RECEIVABLE, form, "money/document_form.html", Customer,
+        lambda customer_id: invoice_service.create_invoice(
+            company_id=current_user.company_id, user=current_user, customer_id=customer_id,
+            notes=form.notes.data or ""))
 
 
 INVOICE_LINES = LineEditor(
-    model=Invoice, line_model=InvoiceLine, doc_name="invoice", doc_key="invoice_id",
-    line_key="line_id", detail="money.invoice_detail", template="money/invoice_detail.html",
+    model=Invoice, line_model=InvoiceLine, doc_name="document", doc_key="invoice_id",
+    line_key="line_id", detail="money.invoice_detail", template="money/document_detail.html",
     endpoints=("money.invoice_line_add", "money.invoice_line_update",
                "money.invoice_line_remove"),
     load=invoice_queries.invoice_page, add_form=LineForm, edit_form=LineEditForm,
@@ -117,8 +170,8 @@ INVOICE_LINES = LineEditor(
     remove=invoice_service.remove_line, pick=Pick("product", "product_id"),
     section="invoice-{id}-lines", role=Invoice.workflow.edit_role,
     editable=lambda invoice: invoice.order_id is None,
-    oob=("money/_invoice_totals.html",),
-    context=lambda invoice: {"today": company_today(invoice.company_id),
+    oob=("money/_document_totals.html",),
+    context=lambda invoice: {"today": company_today(invoice.company_id), "side": RECEIVABLE,
                              **invoice_queries.invoice_settlements(invoice)},
     not_added="The line was not added: see the errors.",
     not_saved="The line was not saved: see the errors.")
@@ -128,7 +181,7 @@ INVOICE_LINES = LineEditor(
 @require_role("viewer")
 def invoice_detail(invoice_id: int):
     invoice = invoice_queries.invoice_page(invoice_id)
-    return render("money/invoice_detail.html", block="lines",
+    return render("money/document_detail.html", block="lines",
                   **INVOICE_LINES.page_context(invoice))
 
 
@@ -141,12 +194,12 @@ register_actions(bp, Invoice, invoice_service, detail="money.invoice_detail",
 def _invoice_document(invoice_id: int) -> dict:
     """What an invoice's print page and PDF show: frozen once issued, live as a draft."""
     invoice = invoice_queries.invoice_page(invoice_id)
-    return {"invoice": invoice, "order": invoice,
+    return {"document": invoice, "side": RECEIVABLE,
             "doc": IssuedDocument.of(invoice, current_user.company)}
 
 
-register_printout(bp, "invoice", "/invoices/<int:invoice_id>", "money/invoice_print.html",
-                  _invoice_document, lambda document: document["invoice"].number)
+register_printout(bp, "invoice", "/invoices/<int:invoice_id>", "money/document_print.html",
+                  _invoice_document, lambda document: document["document"].number)
 
 
 # --- credit notes -----------------------------------------------------------------------
@@ -227,98 +280,111 @@ register_printout(bp, "credit_note", "/credit-notes/<int:credit_note_id>",
 @export_limited
 def payment_list():
     return invoice_queries.PAYMENTS.response(
-        "money/payments.html", statuses=list(PAYMENT_STATUSES.items()))
+        "money/payments.html", statuses=list(PAYMENT_STATUSES.items()), side=RECEIVABLE)
 
 
-@bp.route("/payments/new", methods=["GET", "POST"])
-@require_role("manager")
-def payment_create():
-    """A payment of a customer: the picker first (a GET of this page with `customer`),
-    then the amount and what goes to each of the customer's open invoices."""
-    form = PaymentForm()
-    customer = sales_service.find_customer(
-        current_user.company_id,
-        (form.customer.data if request.method == "POST" else request.args.get("customer"))
-        or "")
-    if customer is None and request.method == "GET":
-        customer_id = request.args.get("customer_id", "")
-        if customer_id.isascii() and customer_id.isdigit() and len(customer_id) < 12:
-            customer = sales_service.find_customer(current_user.company_id,
-                                                   f"[#{customer_id}]")
+def payment_create_page(side: Side, form):
+    """A payment of a party: the picker first (a GET of this page with `<party>`), then
+    the amount and what goes to each of the party's open documents (`alloc-<id>`)."""
+    field = form[side.party]
+    party = side.find(current_user.company_id,
+                      (field.data if request.method == "POST"
+                       else request.args.get(side.party)) or "")
+    if party is None and request.method == "GET":
+        party_id = request.args.get(f"{side.party}_id", "")
+        if party_id.isascii() and party_id.isdigit() and len(party_id) < 12:
+            party = side.find(current_user.company_id, f"[#{party_id}]")
     values: dict[str, str] = {}
     line_errors: dict[str, list[str]] = {}
     if request.method == "GET":
         form.payment_date.data = company_today(current_user.company_id)
-        if customer is not None:
-            form.customer.data = customer.picker_label
-            invoice_id = request.args.get("invoice", "")
-            for invoice in payment_service.open_invoices(current_user.company_id, customer.id):
-                if str(invoice.id) == invoice_id:  # "Record payment" on an invoice
-                    values[f"alloc-{invoice.id}"] = f"{invoice.balance:.2f}"
-                    form.amount.data = f"{invoice.balance:.2f}"
+        if party is not None:
+            field.data = party.picker_label
+            document_id = request.args.get(side.document, "")
+            for document in side.open_documents(current_user.company_id, party.id):
+                if str(document.id) == document_id:  # "Record payment" on a document
+                    values[f"alloc-{document.id}"] = f"{document.balance:.2f}"
+                    form.amount.data = f"{document.balance:.2f}"
     else:
         values = {f"alloc-{key}": value for key, value in _quantities("alloc-").items()}
         if form.validate_on_submit():
             try:
-                payment = payment_service.record_payment(
+                payment = side.record(
                     company_id=current_user.company_id, user=current_user,
-                    customer_id=customer.id if customer else None, amount=form.amount.data,
-                    payment_date=form.payment_date.data, method=form.method.data,
-                    reference=form.reference.data or "",
+                    **{f"{side.party}_id": party.id if party else None},
+                    amount=form.amount.data, payment_date=form.payment_date.data,
+                    method=form.method.data, reference=form.reference.data or "",
                     allocations={key[6:]: value for key, value in values.items()})
             except ValidationError as error:
                 line_errors = split_line_errors(form, error, {
                     key for key in error.field_errors if key.startswith("alloc-")})
             else:
-                flash(_('%(number)s recorded.', number=payment.number), "success")
-                return redirect_after_post("money.payment_detail", payment_id=payment.id)
-    invoices = (payment_service.open_invoices(current_user.company_id, customer.id)
-                if customer is not None else [])
+                flash(_("%(number)s recorded.", number=payment.number), "success")
+                return redirect_after_post(side.payment_url("detail", payment_id=payment.id))
+    documents = (side.open_documents(current_user.company_id, party.id)
+                 if party is not None else [])
     status = 422 if (form.errors or line_errors) else 200
-    return render("money/payment_form.html", form=form, customer=customer, invoices=invoices,
-                  values=values, line_errors=line_errors, status=status)
+    return render("money/payment_form.html", form=form, party=party, documents=documents,
+                  values=values, line_errors=line_errors, side=side, status=status)
 
 
-@bp.route("/payments/<int:payment_id>")
-@require_role("viewer")
-def payment_detail(payment_id: int):
-    payment = invoice_queries.payment_page(payment_id)
+def payment_page(side: Side, payment_id: int):
+    payment = side.load_payment(payment_id)
     return render("money/payment_detail.html", payment=payment, form=AllocateForm(),
-                  **_allocation_context(payment))
+                  **_allocation_context(side, payment))
 
 
-def _allocation_context(payment, values=None, line_errors=None) -> dict:
-    invoices = (payment_service.open_invoices(payment.company_id, payment.customer_id)
-                if payment.unallocated > 0 else [])
-    return {"invoices": invoices, "values": values or {}, "line_errors": line_errors or {}}
+def _allocation_context(side: Side, payment, values=None, line_errors=None) -> dict:
+    party_id = getattr(payment, f"{side.party}_id")
+    documents = (side.open_documents(payment.company_id, party_id)
+                 if payment.unallocated > 0 else [])
+    return {"documents": documents, "values": values or {}, "line_errors": line_errors or {},
+            "side": side, "party": getattr(payment, side.party)}
 
 
-@bp.route("/payments/<int:payment_id>/allocate", methods=["POST"])
-@require_role("manager")
-def payment_allocate(payment_id: int):
-    """Allocate what the payment has left to the customer's open invoices."""
-    payment = invoice_queries.payment_page(payment_id)
+def payment_allocate_page(side: Side, payment_id: int):
+    """Allocate what the payment has left to the party's open documents."""
+    payment = side.load_payment(payment_id)
     form = AllocateForm()
     values = {f"alloc-{key}": value for key, value in _quantities("alloc-").items()}
     line_errors: dict[str, list[str]] = {}
+    back = side.payment_url("detail", payment_id=payment.id)
     if form.validate_on_submit():
         try:
-            payment_service.allocate_payment(
-                company_id=current_user.company_id, payment_id=payment.id, user=current_user,
-                allocations={key[6:]: value for key, value in values.items()})
+            side.allocate(company_id=current_user.company_id, payment_id=payment.id,
+                          user=current_user,
+                          allocations={key[6:]: value for key, value in values.items()})
         except ValidationError as error:
             line_errors = split_line_errors(form, error, {
                 key for key in error.field_errors if key.startswith("alloc-")})
         except DomainError as error:
             flash(str(error), "danger")
-            return redirect_after_post("money.payment_detail", payment_id=payment.id)
+            return redirect_after_post(back)
         else:
-            flash(_('%(number)s allocated.', number=payment.number), "success")
-            return redirect_after_post("money.payment_detail", payment_id=payment.id)
+            flash(_("%(number)s allocated.", number=payment.number), "success")
+            return redirect_after_post(back)
     db.session.rollback()
-    payment = invoice_queries.payment_page(payment_id)
+    payment = side.load_payment(payment_id)
     return render("money/payment_detail.html", payment=payment, form=form, status=422,
-                  **_allocation_context(payment, values, line_errors))
+                  **_allocation_context(side, payment, values, line_errors))
+
+
+@bp.route("/payments/new", methods=["GET", "POST"])
+@require_role("manager")
+def payment_create():
+    return payment_create_page(RECEIVABLE, PaymentForm())
+
+
+@bp.route("/payments/<int:payment_id>")
+@require_role("viewer")
+def payment_detail(payment_id: int):
+    return payment_page(RECEIVABLE, payment_id)
+
+
+@bp.route("/payments/<int:payment_id>/allocate", methods=["POST"])
+@require_role("manager")
+def payment_allocate(payment_id: int):
+    return payment_allocate_page(RECEIVABLE, payment_id)
 
 
 register_actions(bp, Payment, payment_service, detail="money.payment_detail",
@@ -371,3 +437,6 @@ def sales_analysis():
         by=by, choices=list(receivables_queries.ANALYSIS_BY.items()), first=first,
         last=last, problem=problem,
         total=receivables_queries.analysis_total(company_id, first, last))
+
+
+from erp.blueprints.money import payables  # noqa: E402,F401  (the supplier side's routes)

@@ -30,6 +30,7 @@ from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
 from erp.parsing import parse_id
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries import purchasing as queries
+from erp.queries import bills as bill_queries
 from erp.queries import returns as return_queries
 from erp.services import DomainError, ValidationError
 from erp.services import catalog as catalog_service
@@ -163,6 +164,7 @@ LINES = LineEditor(
     added=lambda item: f"Added {item.product.sku}.", not_added="Please correct the line.",
     not_saved="Please correct the line.",
     context=lambda order: {"return_kind": return_queries.PURCHASE,
+                           "bills": bill_queries.order_bills(order),
                            "purchase_returns": return_queries.returns_of(
                                PurchaseReturn, PurchaseReturn.order_id, order.id,
                                order.company_id) if order.receipts else None})

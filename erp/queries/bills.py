@@ -1,0 +1,139 @@
+"""Reads of the payables pages: supplier bills and supplier payments (their lists, on the
+invoices' list shapes, and records), what we owe a supplier, and the aging of what is
+open (one grouped query for any side: `aging`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from erp.extensions import db
+from erp.lists import Csv
+from erp.models.bills import (BILL_STATUSES, Bill, BillLine, SupplierPayment,
+                              SupplierPaymentAllocation)
+from erp.models.catalog import Supplier
+from erp.models.purchasing import PurchaseOrder
+from erp.queries import scoped_get_or_404
+from erp.queries.invoices import SHOWN, Receivables, billed_list, open_position, payments_list
+
+BILLS = billed_list(
+    Bill, number=Bill.bill_number, dated=Bill.bill_date, party=Supplier,
+    party_key="supplier_id", statuses=BILL_STATUSES,
+    csv=lambda stmt: Csv("bills", [
+        ("number", Bill.bill_number), ("supplier_reference", Bill.supplier_reference),
+        ("bill_date", Bill.bill_date), ("due_date", Bill.due_date),
+        ("supplier", Supplier.name), ("status", Bill.status), ("total", Bill.total),
+        ("paid", Bill.paid_total), ("id", Bill.id), ("supplier_id", Bill.supplier_id),
+        ("order_id", Bill.order_id)],
+    ).export(stmt.join(Bill.supplier)))
+
+SUPPLIER_PAYMENTS = payments_list(SupplierPayment, party=Supplier, party_key="supplier_id",
+                                  name="supplier-payments")
+
+
+def bill_page(bill_id: int) -> Bill:
+    """A bill of the company with its supplier, order and lines with their products."""
+    return scoped_get_or_404(
+        Bill, bill_id, joinedload(Bill.supplier), joinedload(Bill.order),
+        selectinload(Bill.items).joinedload(BillLine.product),
+        selectinload(Bill.items).joinedload(BillLine.order_item))
+
+
+def supplier_payment_page(payment_id: int) -> SupplierPayment:
+    return scoped_get_or_404(SupplierPayment, payment_id, joinedload(SupplierPayment.supplier),
+                             selectinload(SupplierPayment.allocations)
+                             .joinedload(SupplierPaymentAllocation.bill))
+
+
+def bill_allocations(bill: Bill) -> list[SupplierPaymentAllocation]:
+    """The supplier payments allocated to a posted bill (the latest)."""
+    if bill.status in ("draft", "cancelled"):
+        return []
+    return list(db.session.scalars(
+        select(SupplierPaymentAllocation)
+        .where(SupplierPaymentAllocation.company_id == bill.company_id,
+               SupplierPaymentAllocation.bill_id == bill.id)
+        .options(joinedload(SupplierPaymentAllocation.payment))
+        .order_by(SupplierPaymentAllocation.id.desc()).limit(SHOWN)))
+
+
+def order_bills(order: PurchaseOrder) -> list[Bill]:
+    """The purchase order's latest bills, for its page (none before it received: no query)."""
+    if order.status in ("draft", "ordered", "cancelled"):
+        return []
+    return list(db.session.scalars(
+        select(Bill).where(Bill.company_id == order.company_id, Bill.order_id == order.id)
+        .order_by(Bill.id.desc()).limit(SHOWN)))
+
+
+def supplier_payables(company_id: int, supplier_id: int) -> Receivables:
+    """What we owe the supplier: its open bills, overdue, our credit with it."""
+    from erp.services.bills import SUPPLIERS
+
+    return open_position(SUPPLIERS, company_id, supplier_id)
+
+
+# --- aging --------------------------------------------------------------------------------
+
+BUCKETS = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
+
+
+@dataclass
+class AgingRow:
+    party_id: int | None
+    name: str
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.amounts.values(), Decimal("0.00"))
+
+
+@dataclass
+class Aging:
+    as_of: date
+    rows: list[AgingRow]
+    totals: AgingRow
+    has_next: bool
+
+
+def aging(ledger, company_id: int, *, as_of: date, party_id: int | None = None,
+          page: int = 1, per_page: int | None = 50) -> Aging:
+    """What each party's open documents still ask for as of `as_of`, by days past due:
+    current (not due yet), 1-30, 31-60, 61-90, over 90; one grouped query for a page of
+    parties (by name; `per_page` None: all of them) and one for the totals. The buckets
+    are date ranges (no date arithmetic in SQL, the same on SQLite and PostgreSQL)."""
+    model, party = ledger.document, ledger.party
+    party_column = getattr(model, ledger.party_key)
+    owed = model.total - model.paid_total
+    if hasattr(model, "credited_total"):
+        owed = owed - model.credited_total
+    edges = [as_of - timedelta(days=days) for days in (0, 30, 60, 90)]
+    conditions = [model.due_date >= edges[0],
+                  (model.due_date < edges[0]) & (model.due_date >= edges[1]),
+                  (model.due_date < edges[1]) & (model.due_date >= edges[2]),
+                  (model.due_date < edges[2]) & (model.due_date >= edges[3]),
+                  model.due_date < edges[3]]
+    sums = [func.coalesce(func.sum(case((condition, owed), else_=0)), 0).label(name)
+            for condition, name in zip(conditions, BUCKETS)]
+    where = [model.company_id == company_id, model.status.in_(model.OPEN_STATUSES)]
+    if party_id is not None:
+        where.append(party_column == party_id)
+    grouped = (select(party.id, party.name, *sums).join(party, party.id == party_column)
+               .where(*where).group_by(party.id, party.name).order_by(party.name, party.id))
+    if per_page is not None:
+        grouped = grouped.limit(per_page + 1).offset((page - 1) * per_page)
+    found = db.session.execute(grouped).all()
+    has_next = per_page is not None and len(found) > per_page
+    rows = [_row(values[0], values[1], values[2:]) for values in found[:per_page]]
+    totals = db.session.execute(select(*sums).where(*where)).one()
+    return Aging(as_of, rows, _row(None, "", totals), has_next)
+
+
+def _row(party_id, name, values) -> AgingRow:
+    cents = Decimal("0.01")
+    return AgingRow(party_id, name, {bucket: Decimal(str(value)).quantize(cents)
+                                     for bucket, value in zip(BUCKETS, values)})

@@ -1,0 +1,237 @@
+"""Supplier bills and supplier payments (erp.models.bills): the supplier side of the money
+documents, on the rules the invoices share (erp.services.billing, erp.services.payments).
+
+Staff draft a bill from what a purchase order received and no bill takes yet (at the
+order's costs and tax rates; quantities and prices stay editable until it is posted, never
+above what was received and not billed), or directly for a supplier; a manager posts it:
+the next "BILL" number (gapless, as invoices), the due date from the company's default
+payment terms, what it says frozen. A draft can be cancelled (its quantities can be billed
+again). A manager records supplier payments (SPAY) allocated to the supplier's open bills;
+the rest is a credit with the supplier; a payment is reversed, never deleted.
+
+Every public function is one transaction (`atomic()`). Locks, always in this order: the
+purchase order (when the bill has one), then the bill; a payment, then its bills in id
+order.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from erp.extensions import db
+from erp.formatting import quantity as fmt_quantity
+from erp.i18n import _
+from erp.models import Supplier, User
+from erp.models.base import ZERO
+from erp.models.bills import (Bill, BillLine, SupplierPayment, SupplierPaymentAllocation)
+from erp.models.core import company_today
+from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
+from erp.services import (InvalidTransition, PermissionDenied, ValidationError,
+                          atomic, audit, billing, money, payments)
+from erp.services.returns import _lock_order
+from erp.services.validation import clean_text
+
+SERIES = "BILL"
+NOTES_MAX = 2000
+REFERENCE_MAX = 60
+# a purchase order whose received goods may be billed
+BILLABLE_ORDER_STATUSES = ("partially_received", "received", "closed")
+
+SUPPLIERS = payments.Ledger(
+    payment=SupplierPayment, allocation=SupplierPaymentAllocation, document=Bill,
+    party=Supplier, doc_key="bill_id", party_key="supplier_id", party_field="supplier",
+    series="SPAY", record_type="supplier_payment", settle=billing.settle)
+
+
+def billable(item: PurchaseOrderItem) -> Decimal:
+    """What the order line received and no bill takes yet."""
+    return max(item.received_quantity - item.billed_quantity, ZERO)
+
+
+def lock_bill(company_id: int, bill_id: int) -> tuple[Bill, PurchaseOrder | None]:
+    """The bill (with its lines) and its purchase order, the order locked first."""
+    return billing.lock_document(Bill, BillLine, "bill_id", company_id, bill_id, _lock_order,
+                                 _("No such bill."))
+
+
+def _new(company_id: int, supplier: Supplier, user: User | None, *, order_id=None,
+         notes: str = "", reference: str = "") -> Bill:
+    today = company_today(company_id)
+    bill = Bill(company_id=company_id, supplier_id=supplier.id, order_id=order_id,
+                supplier_reference=reference, bill_date=today,
+                due_date=money.due_date(money.customer_terms(company_id, supplier), today),
+                status="draft", notes=notes, subtotal=ZERO, discount_total=ZERO,
+                tax_total=ZERO, total=ZERO, paid_total=ZERO,
+                created_by_id=user.id if user is not None else None)
+    db.session.add(bill)
+    return bill
+
+
+def create_bill(*, company_id: int, user: User | None, supplier_id: int | None,
+                notes: str = "", supplier_reference: str = "") -> Bill:
+    """A direct draft bill of an active supplier of the company (its lines are added
+    next). Staff. Raises ValidationError (fields `supplier`, `notes`,
+    `supplier_reference`). Commits."""
+    errors: dict[str, list[str]] = {}
+    notes = clean_text(notes, "notes", NOTES_MAX, errors)
+    reference = clean_text(supplier_reference, "supplier_reference", REFERENCE_MAX, errors)
+    with atomic():
+        supplier = db.session.scalar(select(Supplier).where(
+            Supplier.id == supplier_id, Supplier.company_id == company_id)) if supplier_id else None
+        if supplier is None:
+            errors.setdefault("supplier", []).append(_("Choose a supplier."))
+        elif not supplier.active:
+            errors.setdefault("supplier", []).append(
+                _("%(name)s is archived.", name=supplier.name))
+        if errors:
+            raise ValidationError(field_errors=errors)
+        bill = _new(company_id, supplier, user, notes=notes, reference=reference)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create", record_type="bill",
+                     record_id=bill.id, summary=f"{bill.number} of {supplier.name}")
+    return bill
+
+
+def create_bill_from_order(*, company_id: int, order_id: int, user: User | None) -> Bill:
+    """A draft bill of what the purchase order received and no other bill takes, at the
+    order's costs and tax rates. Staff. Raises InvalidTransition for an order that
+    received nothing, or with nothing left to bill. Commits."""
+    with atomic():
+        order = _lock_order(company_id, order_id)
+        if user is not None and not user.has_role("staff"):
+            raise PermissionDenied(_("Only staff may draft a bill."))
+        if order.status not in BILLABLE_ORDER_STATUSES:
+            raise InvalidTransition(_("%(number)s has received nothing to bill.",
+                                      number=order.number))
+        if not any(billable(item) > 0 for item in order.items):
+            raise InvalidTransition(_("Everything %(number)s received is billed already.",
+                                      number=order.number))
+        bill = _new(company_id, order.supplier, user, order_id=order.id)
+        billing.take_lines(bill, BillLine, [
+            (item, billable(item), item.unit_cost, ZERO, item.tax_rate)
+            for item in order.items], "billed_quantity")
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create", record_type="bill",
+                     record_id=bill.id,
+                     summary=f"{bill.number} for what {order.number} received")
+    return bill
+
+
+def post_bill(*, company_id: int, bill_id: int, user: User | None,
+              on: date | None = None) -> Bill:
+    """draft -> open: the next "BILL" number, the bill date (`on`, default the company's
+    today), the due date from the company's default payment terms; what it says is
+    frozen. Manager. Raises ValidationError for a bill without lines; replay no-op.
+    Commits."""
+    with atomic():
+        bill, _order = lock_bill(company_id, bill_id)
+        if not Bill.workflow.begin(bill, "post", user):
+            return bill
+        billing.issue(bill, company_id, user, on=on, series=SERIES, number="bill_number",
+                      dated="bill_date", stamped="posted_at",
+                      terms=money.customer_terms(company_id, bill.supplier),
+                      empty=_("%(number)s has no lines: add one before posting it.",
+                              number=bill.number))
+    return bill
+
+
+def cancel_bill(*, company_id: int, bill_id: int, user: User | None) -> Bill:
+    """draft -> cancelled; what it took of its order's received goods can be billed
+    again. Staff. A posted bill is refused (InvalidTransition). Replay no-op. Commits."""
+    with atomic():
+        bill, order = lock_bill(company_id, bill_id)
+        if not Bill.workflow.begin(bill, "cancel", user):
+            return bill
+        billing.cancel(bill, order, company_id, user, "billed_quantity")
+    return bill
+
+
+# --- the lines of a draft -------------------------------------------------------------------
+
+def _fixed(bill: Bill, adding: bool) -> str | None:
+    if adding and bill.order_id is not None:
+        return _("The lines of %(number)s are what its order received: change their "
+                 "quantities and prices, or make a direct bill.", number=bill.number)
+    return None
+
+
+def _take(order: PurchaseOrder, line: BillLine, quantity: Decimal, errors: dict) -> None:
+    """The line holds `quantity` of its order line's received goods (never more than was
+    received and no other bill takes)."""
+    if line.order_item_id is None:
+        return
+    item = next(item for item in order.items if item.id == line.order_item_id)
+    room = billable(item) + line.quantity
+    if quantity > room:
+        errors.setdefault("quantity", []).append(_(
+            "Only %(room)s received and not billed: %(quantity)s is too much.",
+            room=fmt_quantity(room), quantity=fmt_quantity(quantity)))
+        return
+    item.billed_quantity = item.billed_quantity + quantity - line.quantity
+
+
+LINES = billing.DraftLines(line_model=BillLine, lock=lock_bill, doc_key="bill_id",
+                           price="cost_price", fixed=_fixed, take=_take)
+
+
+def add_line(**values) -> BillLine:
+    """Add a line to a direct draft bill (billing.add_draft_line); the price defaults to
+    the product's cost price. Commits."""
+    return billing.add_draft_line(LINES, **values)
+
+
+def update_line(**values) -> BillLine:
+    """Change a line of a draft bill (billing.update_draft_line). Commits."""
+    return billing.update_draft_line(LINES, **values)
+
+
+def remove_line(**values) -> None:
+    """Remove a line of a draft bill (billing.remove_draft_line). Commits."""
+    billing.remove_draft_line(LINES, **values)
+
+
+# --- supplier payments ----------------------------------------------------------------------
+
+def open_bills(company_id: int, supplier_id: int, *, limit: int = 50) -> list[Bill]:
+    return payments.open_documents(SUPPLIERS, company_id, supplier_id, limit=limit)
+
+
+def record_supplier_payment(*, supplier_id: int | None, **values) -> SupplierPayment:
+    """A payment to a supplier (payments.record). Manager. Commits."""
+    return payments.record(SUPPLIERS, party_id=supplier_id, **values)
+
+
+def allocate_supplier_payment(**values) -> SupplierPayment:
+    """Allocate a supplier payment's rest to open bills (payments.allocate). Commits."""
+    return payments.allocate(SUPPLIERS, **values)
+
+
+def reverse_supplier_payment(**values) -> SupplierPayment:
+    """recorded -> reversed (payments.reverse): its bills are owed again. Commits."""
+    return payments.reverse(SUPPLIERS, **values)
+
+
+def supplier_credit(company_id: int, supplier_id: int) -> Decimal:
+    """What our recorded payments to the supplier hold unallocated."""
+    return payments.credit(SUPPLIERS, company_id, supplier_id)
+
+
+# --- checks -------------------------------------------------------------------------------
+
+def mismatches(company_id: int) -> list[str]:
+    """Bills whose stored figures disagree with their lines or the allocations of
+    recorded supplier payments, bills' order lines that hold more than was received, and
+    supplier payments whose allocated total is not the sum of their allocations."""
+    problems = []
+    paid = payments.paid_per_document(SUPPLIERS, company_id)
+    for bill in db.session.scalars(select(Bill).where(Bill.company_id == company_id)
+                                   .options(selectinload(Bill.items))):
+        problems += billing.document_mismatches(bill, paid.get(bill.id, ZERO))
+    for item in db.session.scalars(select(PurchaseOrderItem).where(
+            PurchaseOrderItem.company_id == company_id,
+            PurchaseOrderItem.billed_quantity > PurchaseOrderItem.received_quantity)):
+        problems.append(_('purchase order line %(id)s: billed more than received', id=item.id))
+    return problems + payments.allocated_mismatches(SUPPLIERS, company_id)
