@@ -321,7 +321,8 @@ def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
         service = getattr(service_module, action.service)
         extra = [p for p in inspect.signature(service).parameters.values()
                  if p.name not in ("company_id", "user", workflow.id_arg)
-                 and p.default is inspect.Parameter.empty]
+                 and p.default is inspect.Parameter.empty
+                 and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         if extra:
             continue
 
