@@ -14,7 +14,7 @@ from erp.services import users as user_service
 
 
 def _fail(error: ValidationError) -> None:
-    details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.field_errors.items())
+    details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.field_errors.items())
     raise click.ClickException(details or str(error))
 
 

@@ -136,7 +136,7 @@ class LineEditor:
         general = errors.pop(None, [])  # a message for no field: shown on the first
         if general:
             errors.setdefault(self._fields(form)[0], []).extend(general)
-        text = "; ".join(message for messages in errors.values() for message in messages)
+        text = "; ".join(str(message) for messages in errors.values() for message in messages)
         submitted = {name: request.form.get(name, "")[:50] for name in self._fields(form)}
         return self.respond(doc_id, status=422, line_errors={line_id: errors},
                             line_values={line_id: submitted},

@@ -413,7 +413,7 @@ def workorder_form(work_order_id: int):
             form_service.set_work_order_form(company_id=_company_id(), user=current_user,
                                              work_order_id=work_order.id, form_id=form_id)
         except ValidationError as error:
-            flash(" ".join(m for ms in error.field_errors.values() for m in ms)
+            flash(" ".join(str(m) for ms in error.field_errors.values() for m in ms)
                   or str(error), "danger")
         else:
             flash(_("Work order %(name)s: form saved.", name=work_order.name) if form_id
