@@ -26,7 +26,6 @@ from erp.models.purchasing import PurchaseOrder
 from erp.models.sales import SalesOrder
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import jobs as job_service
-from erp.i18n import _
 
 
 @dataclass(frozen=True)

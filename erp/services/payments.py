@@ -36,7 +36,6 @@ from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, 
                           validation)
 from erp.parsing import parse_id
 from erp.services.sequences import next_number
-from erp.i18n import _
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")

@@ -36,13 +36,12 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from erp.extensions import db
-from erp.i18n import N_
+from erp.i18n import N_, _
 from erp.jobs import on_commit, queue
 from erp.models.base import utcnow
 from erp.models.core import User
 from erp.models.jobs import WebhookDelivery, WebhookEndpoint
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic
-from erp.i18n import N_, _
 
 EVENTS = {
     "sales_order.confirmed": N_("Sales order confirmed"),

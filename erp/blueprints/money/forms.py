@@ -4,11 +4,10 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from erp.forms import choices, number_field, text_validators, whole_number
-from erp.i18n import _l
+from erp.i18n import N_, _l
 from erp.models.fields import TAX_RATE
 from erp.models.invoices import PAYMENT_METHODS
 from erp.models.money import MAX_TERM_DAYS, PAYMENT_TERMS_TEXT, TAX_CODE_TEXT, TERMS_KINDS
-from erp.i18n import N_, _l
 
 
 class TaxCodeForm(FlaskForm):
