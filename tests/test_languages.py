@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
@@ -100,6 +101,7 @@ def test_preferences_need_a_login(app):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+@pytest.mark.dialect_independent
 def test_every_marked_text_has_a_turkish_translation(tmp_path):
     """The sources' texts (extracted as `make messages` does) are all in the Turkish
     catalog, translated: a page that marks a new text arrives with its translation."""
@@ -158,6 +160,7 @@ def test_the_shared_pieces_of_every_page_speak_turkish(app, make_user, company):
     assert missing.status_code == 404 and "Bulunamadı" in missing.data.decode()
 
 
+@pytest.mark.dialect_independent
 def test_every_page_without_arguments_renders_in_turkish(app, make_user, company):
     """A Turkish catalog entry that breaks its placeholders, or a template whose marked
     text does not render, answers 500 in Turkish only."""

@@ -201,6 +201,7 @@ def test_0029_folds_the_search_index_of_existing_products(tmp_path, redis_url):
         db.engine.dispose()
 
 
+@pytest.mark.dialect_independent  # seeding is plain inserts; the searches above run on both
 def test_seed_demo_makes_the_turkish_demo_company(app, runner):
     result = runner.invoke(args=["seed-demo", "--locale", "tr"])
     assert result.exit_code == 0, result.output
