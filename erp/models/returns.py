@@ -21,7 +21,7 @@ from erp.models.catalog import Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.models.sales import Customer, DeliveryNote, DeliveryNoteLine
+from erp.models.sales import LOTS_TEXT_MAX, Customer, DeliveryNote, DeliveryNoteLine
 from erp.i18n import N_
 
 RETURN_STATUSES = {"draft": N_("Draft"), "posted": N_("Posted"), "cancelled": N_("Cancelled")}
@@ -83,6 +83,18 @@ class ReturnDocument(Document, CompanyScoped):
         return self.number
 
 
+class ReturnLine(CompanyScoped):
+    """What both kinds of return line hold: the quantity, and for a tracked product the lots
+    or serial numbers the user picked, as typed ("" : the service picks them on posting)."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    lots: Mapped[str] = mapped_column(String(LOTS_TEXT_MAX), default="", server_default="")
+
+
 class SalesReturn(ReturnDocument, db.Model):
     """Goods a customer sends back, against one posted delivery note, into a warehouse of
     the company chosen by the user. The customer is the delivery's, kept for the list."""
@@ -118,15 +130,13 @@ class SalesReturn(ReturnDocument, db.Model):
         return self.delivery
 
 
-class SalesReturnLine(CompanyScoped, db.Model):
+class SalesReturnLine(ReturnLine, db.Model):
     __tablename__ = "sales_return_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     return_id: Mapped[int] = mapped_column(
         ForeignKey("sales_returns.id", ondelete="CASCADE"), index=True)
     delivery_line_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_note_lines.id", ondelete="RESTRICT"), index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
 
     sales_return: Mapped[SalesReturn] = relationship(back_populates="lines")
     delivery_line: Mapped[DeliveryNoteLine] = relationship()
@@ -171,15 +181,13 @@ class PurchaseReturn(ReturnDocument, db.Model):
         return self.order
 
 
-class PurchaseReturnLine(CompanyScoped, db.Model):
+class PurchaseReturnLine(ReturnLine, db.Model):
     __tablename__ = "purchase_return_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     return_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_returns.id", ondelete="CASCADE"), index=True)
     order_item_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_order_items.id", ondelete="RESTRICT"), index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
 
     purchase_return: Mapped[PurchaseReturn] = relationship(back_populates="lines")
     order_item: Mapped[PurchaseOrderItem] = relationship()
