@@ -61,6 +61,7 @@ class ReturnPages:
     url: str                  # the document's form URL, "/deliveries/<int:document_id>/return"
     default_warehouse: Callable  # that document -> the warehouse id preselected
     refused: Callable         # that document -> why nothing can be returned now, or None
+    offers: Callable = lambda record: []  # a return -> the invoices to credit for it
 
 
 def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
@@ -125,7 +126,9 @@ def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
     bp.add_url_rule(f"{prefix}/returns", f"{name}_list", require_role("viewer")(return_list))
 
     def return_detail(return_id: int):
-        return render("returns/detail.html", record=pages.page(return_id), **template_context)
+        record = pages.page(return_id)
+        return render("returns/detail.html", record=record, credit_invoices=pages.offers(record),
+                      **template_context)
 
     return_detail.__name__ = f"{name}_detail"
     bp.add_url_rule(f"{prefix}/returns/<int:return_id>", f"{name}_detail",

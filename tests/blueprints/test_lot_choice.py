@@ -146,3 +146,24 @@ def test_the_return_form_names_lots_and_refuses_one_the_delivery_did_not_ship(cl
     assert db.session.scalar(select(func.count()).select_from(StockMovement).where(
         StockMovement.source_type == "sales_return_line")) == 1
     assert db.session.scalar(select(func.count()).select_from(Lot)) == 2
+
+
+def test_a_posted_sales_return_of_invoiced_goods_offers_a_credit_note(client_as, shop):
+    from erp.services import invoices, returns
+
+    order = sales_order(shop, "6")
+    delivery = ship(shop, order, "6", "L-100: 6")
+    invoice = invoices.create_invoice_from_order(order_id=order.id, **shop.kw)
+    invoices.issue_invoice(invoice_id=invoice.id, **shop.kw)
+    db.session.rollback()
+    draft = returns.create_sales_return(
+        delivery_id=delivery.id, quantities={delivery.lines[0].id: "1"},
+        warehouse_id=shop.warehouse.id, reason="Leaking", **shop.kw)
+    client = client_as("staff")
+    page = client.get(f"/sales/returns/{draft.id}").get_data(as_text=True)
+    assert f'id="return-{draft.id}-credit"' not in page  # a draft: nothing came back yet
+    returns.post_sales_return(return_id=draft.id, **shop.kw)
+    page = client.get(f"/sales/returns/{draft.id}").get_data(as_text=True)
+    assert f'/money/invoices/{invoice.id}/credit' in page
+    assert f'id="return-{draft.id}-credit"' not in client_as("viewer").get(
+        f"/sales/returns/{draft.id}").get_data(as_text=True)

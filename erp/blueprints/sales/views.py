@@ -366,6 +366,5 @@ register_return_pages(bp, ReturnPages(
     lines=lambda delivery: delivery.lines, create=return_service.create_sales_return,
     id_arg="delivery_id", url="/deliveries/<int:document_id>/return",
     default_warehouse=lambda delivery: delivery.warehouse_id,
-    refused=lambda delivery: None if delivery.status == "posted" else (
-        f"{delivery.number} is {delivery.status_label.lower()}: only goods of a posted "
-        "delivery note can be returned.")), prefix="")
+    refused=return_service.SALES.refused,
+    offers=return_queries.invoices_to_credit), prefix="")
