@@ -60,35 +60,29 @@ def returnable(lines) -> dict[str, str]:
 
 # --- what the two kinds lock, and which lots may move back --------------------------------
 
-def _lock_delivery(company_id: int, delivery_id: int) -> DeliveryNote:
-    """The delivery note row locked until the transaction ends, its lines (with their
-    products) re-read."""
-    delivery = db.session.scalar(
-        select(DeliveryNote).where(DeliveryNote.id == delivery_id,
-                                   DeliveryNote.company_id == company_id)
-        .with_for_update(of=DeliveryNote).execution_options(populate_existing=True))
-    if delivery is None:
-        raise NotFound(_("No such delivery note."))
-    db.session.scalars(
-        select(DeliveryNoteLine).where(DeliveryNoteLine.delivery_id == delivery.id)
-        .options(selectinload(DeliveryNoteLine.order_item).selectinload(SalesOrderItem.product))
-        .order_by(DeliveryNoteLine.id).execution_options(populate_existing=True)).all()
-    return delivery
+def _locker(model, line_model, parent_key, loads, missing: str) -> Callable:
+    """(company id, document id) -> the document row locked until the transaction ends,
+    its lines (with what `loads` names) re-read; NotFound (`missing`) elsewhere."""
+    def lock(company_id: int, document_id: int):
+        document = db.session.scalar(
+            select(model).where(model.id == document_id, model.company_id == company_id)
+            .with_for_update(of=model).execution_options(populate_existing=True))
+        if document is None:
+            raise NotFound(_(missing))
+        db.session.scalars(
+            select(line_model).where(parent_key == document.id).options(loads)
+            .order_by(line_model.id).execution_options(populate_existing=True)).all()
+        return document
+
+    return lock
 
 
-def _lock_order(company_id: int, order_id: int) -> PurchaseOrder:
-    """The purchase order row locked until the transaction ends, its lines re-read."""
-    order = db.session.scalar(
-        select(PurchaseOrder).where(PurchaseOrder.id == order_id,
-                                    PurchaseOrder.company_id == company_id)
-        .with_for_update(of=PurchaseOrder).execution_options(populate_existing=True))
-    if order is None:
-        raise NotFound(_("No such purchase order."))
-    db.session.scalars(
-        select(PurchaseOrderItem).where(PurchaseOrderItem.order_id == order.id)
-        .options(selectinload(PurchaseOrderItem.product))
-        .order_by(PurchaseOrderItem.id).execution_options(populate_existing=True)).all()
-    return order
+_lock_delivery = _locker(
+    DeliveryNote, DeliveryNoteLine, DeliveryNoteLine.delivery_id,
+    selectinload(DeliveryNoteLine.order_item).selectinload(SalesOrderItem.product),
+    N_("No such delivery note."))
+_lock_order = _locker(PurchaseOrder, PurchaseOrderItem, PurchaseOrderItem.order_id,
+                      selectinload(PurchaseOrderItem.product), N_("No such purchase order."))
 
 
 def _delivered_lots(delivered: DeliveryNoteLine, warehouse_id: int) -> dict:

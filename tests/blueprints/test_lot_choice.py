@@ -3,7 +3,6 @@ completion and a return form offer each tracked line's lots prefilled with the
 first-expiring suggestion, move what the user names, and refuse a bad pick with its
 message and nothing written; for the roles that may take the step, in the company only,
 with a constant query count."""
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from erp.models.sales import SalesOrder
 from erp.services import lots, production, sales, stock
 from tests.blueprints.test_lots import lot_id, movements, sales_order, ship, shop  # noqa: F401
 from tests.factories.catalog import ProductFactory
+from tests.services.test_lot_choice import started_kit
 
 D = Decimal
 
@@ -84,23 +84,10 @@ def test_ship_all_of_another_company_answers_404(shop, other_company_client):
                                      ).status_code == 404
 
 
-def _started_kit(shop):
-    kit = ProductFactory(company=shop.company, sku="KIT")
-    production.add_bom_line(product_id=kit.id, component_id=shop.paste.id, quantity="2",
-                            **shop.kw)
-    order = production.create_order(product_id=kit.id, quantity="3",
-                                    component_warehouse_id=shop.warehouse.id,
-                                    output_warehouse_id=shop.warehouse.id,
-                                    planned_start=date.today(), **shop.kw)
-    production.start_order(order_id=order.id, **shop.kw)
-    db.session.rollback()
-    order = db.session.get(ProductionOrder, order.id)
-    return order, order.components[0].id
-
-
 def test_completing_production_offers_the_suggested_lots_and_consumes_the_ones_named(
         client_as, shop):
-    order, line_id = _started_kit(shop)
+    order, lines = started_kit(shop, {shop.paste: "2"}, tracking="none")
+    line_id = lines[shop.paste.id]
     client = client_as("manager")
     page = client.get(f"/production/orders/{order.id}").get_data(as_text=True)
     assert f'name="lot-{line_id}" value="L-200: 5, L-100: 1"' in page  # 6 needed

@@ -59,19 +59,24 @@ def test_a_lot_of_another_warehouse_is_refused(shop):
     assert "lot P7 holds 0 in MAIN" in said(refused.value)
 
 
-def _started_kit(shop, quantity="3"):
-    kit = ProductFactory(company=shop.company, sku="KIT", tracking="lot")
-    production.add_bom_line(product_id=kit.id, component_id=shop.paste.id, quantity="2",
-                            **shop.kw)
-    production.add_bom_line(product_id=kit.id, component_id=shop.scope.id, quantity="1",
-                            **shop.kw)
-    order = production.create_order(product_id=kit.id, quantity=quantity,
+def started_kit(shop, components: dict, *, tracking="lot"):
+    """A production order of 3 KIT (tracked by `tracking`) from {component: quantity per
+    kit}, started (components reserved), and {component id: its line id}."""
+    kit = ProductFactory(company=shop.company, sku="KIT", tracking=tracking)
+    for component, quantity in components.items():
+        production.add_bom_line(product_id=kit.id, component_id=component.id,
+                                quantity=quantity, **shop.kw)
+    order = production.create_order(product_id=kit.id, quantity="3",
                                     component_warehouse_id=shop.warehouse.id,
                                     output_warehouse_id=shop.warehouse.id,
                                     planned_start=date.today(), **shop.kw)
     production.start_order(order_id=order.id, **shop.kw)
     order = fresh_production(order.id)
     return order, {line.component_id: line.id for line in order.components}
+
+
+def _started_kit(shop):
+    return started_kit(shop, {shop.paste: "2", shop.scope: "1"})
 
 
 def fresh_production(order_id) -> ProductionOrder:
