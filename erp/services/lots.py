@@ -6,8 +6,9 @@ commas or new lines; for one tracked by serial number, one serial number per uni
 going out must come from lots with stock in the warehouse; the suggestion (and what a
 one-click shipment or a production order takes when the user leaves the field empty) is
 first-expiring first; stock coming back (a return) picks among what its document moved.
-Receipts and production output create the lots they name. The stock service (`stock.move(lot_id=)`)
-makes the final, atomic checks; this module parses, resolves and suggests.
+Receipts and production output create the lots they name. The stock service
+(`stock.move(lot_id=)`) makes the final, atomic checks; this module parses, resolves and
+suggests.
 """
 from __future__ import annotations
 
