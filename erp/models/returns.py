@@ -9,6 +9,7 @@ already returned" is a check on one locked row, not a sum over returns.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
@@ -79,6 +80,30 @@ class ReturnDocument(Document, CompanyScoped):
     def created_by(cls) -> Mapped[User | None]:
         return relationship(User)
 
+    # what differs, declared by each kind: the relationship names of the party (also
+    # `<party_name>_id`, indexed) and of the document returned against
+    party_name: ClassVar[str]
+    source_name: ClassVar[str]
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        table = cls.__tablename__
+        return (
+            UniqueConstraint("company_id", "number"),
+            Index(f"ix_{table}_company_date_id", "company_id", "return_date", "id"),
+            Index(f"ix_{table}_company_status", "company_id", "status"),
+            Index(f"ix_{table}_company_{cls.party_name}", "company_id", f"{cls.party_name}_id"),
+            in_check("status", RETURN_STATUSES),
+        )
+
+    @property
+    def party(self):
+        return getattr(self, self.party_name)
+
+    @property
+    def source(self):
+        return getattr(self, self.source_name)
+
     def __str__(self) -> str:
         return self.number
 
@@ -100,13 +125,7 @@ class SalesReturn(ReturnDocument, db.Model):
     the company chosen by the user. The customer is the delivery's, kept for the list."""
 
     __tablename__ = "sales_returns"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_sales_returns_company_date_id", "company_id", "return_date", "id"),
-        Index("ix_sales_returns_company_status", "company_id", "status"),
-        Index("ix_sales_returns_company_customer", "company_id", "customer_id"),
-        in_check("status", RETURN_STATUSES),
-    )
+    party_name, source_name = "customer", "delivery"
 
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_notes.id", ondelete="CASCADE"), index=True)
@@ -120,14 +139,6 @@ class SalesReturn(ReturnDocument, db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
 
     workflow = SALES_RETURN_FLOW
-
-    @property
-    def party(self) -> Customer:
-        return self.customer
-
-    @property
-    def source(self) -> DeliveryNote:
-        return self.delivery
 
 
 class SalesReturnLine(ReturnLine, db.Model):
@@ -151,13 +162,7 @@ class PurchaseReturn(ReturnDocument, db.Model):
     the company chosen by the user (by default the order's)."""
 
     __tablename__ = "purchase_returns"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_purchase_returns_company_date_id", "company_id", "return_date", "id"),
-        Index("ix_purchase_returns_company_status", "company_id", "status"),
-        Index("ix_purchase_returns_company_supplier", "company_id", "supplier_id"),
-        in_check("status", RETURN_STATUSES),
-    )
+    party_name, source_name = "supplier", "order"
 
     order_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
@@ -171,14 +176,6 @@ class PurchaseReturn(ReturnDocument, db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
 
     workflow = PURCHASE_RETURN_FLOW
-
-    @property
-    def party(self) -> Supplier:
-        return self.supplier
-
-    @property
-    def source(self) -> PurchaseOrder:
-        return self.order
 
 
 class PurchaseReturnLine(ReturnLine, db.Model):
