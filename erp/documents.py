@@ -49,6 +49,8 @@ class Action:
     replay: bool = True      # False: a repeated step is refused (InvalidTransition), not a no-op
     button: bool = True      # False: the document's page offers the step in a form of its own
     refused: str = ""        # the refusal from another state, when the generated one reads badly
+    lots: bool = False       # the step moves tracked stock: its form may name lots per line
+                             # (`lot-<line id>`), passed to the service as `lots`
     # why the step is refused whatever the document's own state (None: it is not), e.g. a
     # work order of a production order that is done; the buttons and the service both ask
     guard: Callable[[Any], str | None] | None = None
@@ -185,7 +187,7 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
     from erp.auth import require_role
     from erp.queries import scoped_get_or_404
     from erp.services import DomainError
-    from erp.web import confirmation, redirect_after_post
+    from erp.web import by_line, confirmation, line_inputs, redirect_after_post
 
     workflow: Workflow = model.workflow
     for action in workflow.actions.values():
@@ -207,9 +209,10 @@ def register_actions(bp, model, service_module, *, detail: str, names: Sequence[
                                     url=url_for(workflow.url_endpoint(action), **ids),
                                     button=gettext(action.label), style=action.style,
                                     back=url_for(detail, **ids), nav=f"{bp.name}/_nav.html")
+            extra = {"lots": by_line(line_inputs("lot-"), "lot-")} if action.lots else {}
             try:
                 getattr(service_module, action.service)(
-                    company_id=current_user.company_id, user=current_user, **ids)
+                    company_id=current_user.company_id, user=current_user, **ids, **extra)
             except DomainError as error:
                 flash(str(error), "danger")
             else:

@@ -27,7 +27,7 @@ from erp.queries import company_select
 from erp.queries.returns import ReturnKind
 from erp.services import DomainError, ValidationError
 from erp.services import returns as service
-from erp.web import redirect_after_post, render, split_line_errors
+from erp.web import by_line, line_inputs, redirect_after_post, render, split_line_errors
 
 
 class ReturnForm(FlaskForm):
@@ -61,6 +61,7 @@ class ReturnPages:
     url: str                  # the document's form URL, "/deliveries/<int:document_id>/return"
     default_warehouse: Callable  # that document -> the warehouse id preselected
     refused: Callable         # that document -> why nothing can be returned now, or None
+    offers: Callable = lambda record: []  # a return -> the invoices to credit for it
 
 
 def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
@@ -84,21 +85,21 @@ def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
             form.return_date.data = company_today(current_user.company)
             form.warehouse_id.data = str(pages.default_warehouse(document))
         else:
-            submitted = {key: request.form.get(key, "")[:40] for key in request.form
-                         if key.startswith("qty-")}
+            submitted = line_inputs("qty-", "lot-")
             values.update(submitted)
             if form.validate_on_submit():
                 try:
                     created = pages.create(
                         company_id=current_user.company_id, user=current_user,
-                        quantities={key[4:]: value for key, value in submitted.items()},
+                        quantities=by_line(submitted, "qty-"), lots=by_line(submitted, "lot-"),
                         warehouse_id=form.warehouse_id.data, reason=form.reason.data,
                         return_date=form.return_date.data, notes=form.notes.data or "",
                         post="post" in request.form, **{pages.id_arg: document.id})
                 except ValidationError as error:
                     line_errors = split_line_errors(
-                        form, error, {f"qty-{line.id}" for line in lines
-                                      if line.returnable_quantity > 0})
+                        form, error, {f"{prefix}{line.id}" for line in lines
+                                      if line.returnable_quantity > 0
+                                      for prefix in ("qty-", "lot-")})
                 except DomainError as error:
                     flash(str(error), "danger")
                     return redirect_after_post(source_url[0], **source_url[1])
@@ -125,7 +126,9 @@ def register_return_pages(bp, pages: ReturnPages, *, prefix: str) -> None:
     bp.add_url_rule(f"{prefix}/returns", f"{name}_list", require_role("viewer")(return_list))
 
     def return_detail(return_id: int):
-        return render("returns/detail.html", record=pages.page(return_id), **template_context)
+        record = pages.page(return_id)
+        return render("returns/detail.html", record=record, credit_invoices=pages.offers(record),
+                      **template_context)
 
     return_detail.__name__ = f"{name}_detail"
     bp.add_url_rule(f"{prefix}/returns/<int:return_id>", f"{name}_detail",

@@ -47,7 +47,7 @@ PRODUCTION_ORDER_FLOW = Workflow(
                refused=N_("only an order in progress can be completed"),
                confirm=N_("Complete {number}? Components are consumed and the product goes "
                        "into stock at their cost. Every work order must be done."),
-               style="btn btn-success"),
+               style="btn btn-success", lots=True),
         Action("cancel", OPEN_STATUSES, "cancelled", "manager", N_("Cancel order"), "cancel_order",
                done=N_("{number} cancelled."), verb=N_("cancelled"),
                confirm=N_("Cancel {number}? Reservations are released."),

@@ -9,6 +9,7 @@ already returned" is a check on one locked row, not a sum over returns.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
@@ -21,7 +22,7 @@ from erp.models.catalog import Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.models.sales import Customer, DeliveryNote, DeliveryNoteLine
+from erp.models.sales import LOTS_TEXT_MAX, Customer, DeliveryNote, DeliveryNoteLine
 from erp.i18n import N_
 
 RETURN_STATUSES = {"draft": N_("Draft"), "posted": N_("Posted"), "cancelled": N_("Cancelled")}
@@ -79,8 +80,44 @@ class ReturnDocument(Document, CompanyScoped):
     def created_by(cls) -> Mapped[User | None]:
         return relationship(User)
 
+    # what differs, declared by each kind: the relationship names of the party (also
+    # `<party_name>_id`, indexed) and of the document returned against
+    party_name: ClassVar[str]
+    source_name: ClassVar[str]
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        table = cls.__tablename__
+        return (
+            UniqueConstraint("company_id", "number"),
+            Index(f"ix_{table}_company_date_id", "company_id", "return_date", "id"),
+            Index(f"ix_{table}_company_status", "company_id", "status"),
+            Index(f"ix_{table}_company_{cls.party_name}", "company_id", f"{cls.party_name}_id"),
+            in_check("status", RETURN_STATUSES),
+        )
+
+    @property
+    def party(self):
+        return getattr(self, self.party_name)
+
+    @property
+    def source(self):
+        return getattr(self, self.source_name)
+
     def __str__(self) -> str:
         return self.number
+
+
+class ReturnLine(CompanyScoped):
+    """What both kinds of return line hold: the quantity, and for a tracked product the lots
+    or serial numbers the user picked, as typed ("" : the service picks them on posting)."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    lots: Mapped[str] = mapped_column(String(LOTS_TEXT_MAX), default="", server_default="")
 
 
 class SalesReturn(ReturnDocument, db.Model):
@@ -88,13 +125,7 @@ class SalesReturn(ReturnDocument, db.Model):
     the company chosen by the user. The customer is the delivery's, kept for the list."""
 
     __tablename__ = "sales_returns"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_sales_returns_company_date_id", "company_id", "return_date", "id"),
-        Index("ix_sales_returns_company_status", "company_id", "status"),
-        Index("ix_sales_returns_company_customer", "company_id", "customer_id"),
-        in_check("status", RETURN_STATUSES),
-    )
+    party_name, source_name = "customer", "delivery"
 
     delivery_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_notes.id", ondelete="CASCADE"), index=True)
@@ -109,24 +140,14 @@ class SalesReturn(ReturnDocument, db.Model):
 
     workflow = SALES_RETURN_FLOW
 
-    @property
-    def party(self) -> Customer:
-        return self.customer
 
-    @property
-    def source(self) -> DeliveryNote:
-        return self.delivery
-
-
-class SalesReturnLine(CompanyScoped, db.Model):
+class SalesReturnLine(ReturnLine, db.Model):
     __tablename__ = "sales_return_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     return_id: Mapped[int] = mapped_column(
         ForeignKey("sales_returns.id", ondelete="CASCADE"), index=True)
     delivery_line_id: Mapped[int] = mapped_column(
         ForeignKey("delivery_note_lines.id", ondelete="RESTRICT"), index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
 
     sales_return: Mapped[SalesReturn] = relationship(back_populates="lines")
     delivery_line: Mapped[DeliveryNoteLine] = relationship()
@@ -141,13 +162,7 @@ class PurchaseReturn(ReturnDocument, db.Model):
     the company chosen by the user (by default the order's)."""
 
     __tablename__ = "purchase_returns"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_purchase_returns_company_date_id", "company_id", "return_date", "id"),
-        Index("ix_purchase_returns_company_status", "company_id", "status"),
-        Index("ix_purchase_returns_company_supplier", "company_id", "supplier_id"),
-        in_check("status", RETURN_STATUSES),
-    )
+    party_name, source_name = "supplier", "order"
 
     order_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
@@ -162,24 +177,14 @@ class PurchaseReturn(ReturnDocument, db.Model):
 
     workflow = PURCHASE_RETURN_FLOW
 
-    @property
-    def party(self) -> Supplier:
-        return self.supplier
 
-    @property
-    def source(self) -> PurchaseOrder:
-        return self.order
-
-
-class PurchaseReturnLine(CompanyScoped, db.Model):
+class PurchaseReturnLine(ReturnLine, db.Model):
     __tablename__ = "purchase_return_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     return_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_returns.id", ondelete="CASCADE"), index=True)
     order_item_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_order_items.id", ondelete="RESTRICT"), index=True)
-    quantity: Mapped[Decimal] = mapped_column(Quantity)
 
     purchase_return: Mapped[PurchaseReturn] = relationship(back_populates="lines")
     order_item: Mapped[PurchaseOrderItem] = relationship()

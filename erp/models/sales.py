@@ -115,7 +115,7 @@ SALES_ORDER_FLOW = Workflow(
         Action("ship", DELIVERABLE_STATUSES, "shipped", "manager", N_("Ship all"), "ship_order",
                done=N_("{number} shipped: stock issued."), verb=N_("shipped"),
                confirm=N_("Ship {number}? A delivery note of everything left to ship is posted "
-                       "and its stock leaves the warehouse; this cannot be undone.")),
+                       "and its stock leaves the warehouse; this cannot be undone."), lots=True),
         # a partial delivery is all the customer gets: the rest's reservation is released
         Action("close", ("partly_shipped",), "closed", "manager", N_("Close short"),
                "close_order", done=N_("{number} closed short: the rest is released."),

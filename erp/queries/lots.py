@@ -113,37 +113,38 @@ def _by_type(steps: list[Step]) -> dict[str, dict[int, list[Step]]]:
     return found
 
 
+def _line_documents(line, document, line_key, party, party_key, via=None):
+    """(source ids) -> the select of (line id, document id, number, party id, party name)
+    of a document's lines; `via` (model, on): a join between the document and its party."""
+    def query(ids):
+        stmt = (select(line.id, document.id, document.number, party.id, party.name)
+                .join(document, document.id == line_key))
+        if via is not None:
+            stmt = stmt.join(*via)
+        return stmt.join(party, party.id == party_key).where(line.id.in_(ids))
+
+    return query
+
+
 # (source type) -> the select of (source id, document id, number, party id, party name,
 # production order id) for those ids; the endpoints of the document and of the party
 SOURCES = {
     "goods_receipt_line": (
-        lambda ids: select(GoodsReceiptLine.id, GoodsReceipt.id, GoodsReceipt.number,
-                           Supplier.id, Supplier.name)
-        .join(GoodsReceipt, GoodsReceipt.id == GoodsReceiptLine.receipt_id)
-        .join(PurchaseOrder, PurchaseOrder.id == GoodsReceipt.order_id)
-        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
-        .where(GoodsReceiptLine.id.in_(ids)),
+        _line_documents(GoodsReceiptLine, GoodsReceipt, GoodsReceiptLine.receipt_id, Supplier,
+                        PurchaseOrder.supplier_id,
+                        via=(PurchaseOrder, PurchaseOrder.id == GoodsReceipt.order_id)),
         ("purchasing.receipt_detail", "receipt_id"), ("catalog.supplier_detail", "supplier_id")),
     "delivery_note_line": (
-        lambda ids: select(DeliveryNoteLine.id, DeliveryNote.id, DeliveryNote.number,
-                           Customer.id, Customer.name)
-        .join(DeliveryNote, DeliveryNote.id == DeliveryNoteLine.delivery_id)
-        .join(Customer, Customer.id == DeliveryNote.customer_id)
-        .where(DeliveryNoteLine.id.in_(ids)),
+        _line_documents(DeliveryNoteLine, DeliveryNote, DeliveryNoteLine.delivery_id, Customer,
+                        DeliveryNote.customer_id),
         ("sales.delivery_detail", "delivery_id"), ("sales.customer_detail", "customer_id")),
     "sales_return_line": (
-        lambda ids: select(SalesReturnLine.id, SalesReturn.id, SalesReturn.number,
-                           Customer.id, Customer.name)
-        .join(SalesReturn, SalesReturn.id == SalesReturnLine.return_id)
-        .join(Customer, Customer.id == SalesReturn.customer_id)
-        .where(SalesReturnLine.id.in_(ids)),
+        _line_documents(SalesReturnLine, SalesReturn, SalesReturnLine.return_id, Customer,
+                        SalesReturn.customer_id),
         ("sales.return_detail", "return_id"), ("sales.customer_detail", "customer_id")),
     "purchase_return_line": (
-        lambda ids: select(PurchaseReturnLine.id, PurchaseReturn.id, PurchaseReturn.number,
-                           Supplier.id, Supplier.name)
-        .join(PurchaseReturn, PurchaseReturn.id == PurchaseReturnLine.return_id)
-        .join(Supplier, Supplier.id == PurchaseReturn.supplier_id)
-        .where(PurchaseReturnLine.id.in_(ids)),
+        _line_documents(PurchaseReturnLine, PurchaseReturn, PurchaseReturnLine.return_id,
+                        Supplier, PurchaseReturn.supplier_id),
         ("purchasing.return_detail", "return_id"), ("catalog.supplier_detail", "supplier_id")),
     "production_order_component": (
         lambda ids: select(ProductionOrderComponent.id, ProductionOrder.id,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from erp.extensions import db
 from erp.lists import Csv, ListSpec, by_id, choice_filter, date_filter, text_filter
 from erp.models import Supplier, Warehouse
+from erp.models.invoices import OPEN_INVOICE_STATUSES, Invoice, InvoiceLine
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import (RETURN_STATUSES, PurchaseReturn, PurchaseReturnLine,
                                 SalesReturn, SalesReturnLine)
@@ -115,6 +116,22 @@ def purchase_return_page(return_id: int) -> PurchaseReturn:
 
 
 RETURNS_SHOWN = 50
+
+
+def invoices_to_credit(sales_return: SalesReturn) -> list[Invoice]:
+    """The open invoices that billed the goods a posted sales return took back: its page
+    offers a credit note of each. One query, at most RETURNS_SHOWN."""
+    if sales_return.status != "posted":
+        return []
+    items = [line.delivery_line.order_item_id for line in sales_return.lines]
+    return list(db.session.scalars(
+        select(Invoice).where(
+            Invoice.company_id == sales_return.company_id,
+            Invoice.status.in_(OPEN_INVOICE_STATUSES),
+            Invoice.id.in_(select(InvoiceLine.invoice_id).where(
+                InvoiceLine.company_id == sales_return.company_id,
+                InvoiceLine.order_item_id.in_(items))))
+        .order_by(Invoice.id).limit(RETURNS_SHOWN)))
 
 
 def returns_of(model, column, document_id: int, company_id: int) -> list:

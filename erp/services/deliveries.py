@@ -13,7 +13,8 @@ Posting locks the order row first, then re-reads its lines and the delivery: two
 postings against one order run one after the other, and the second is refused when it
 would ship more than is left (never an over-delivery, under any concurrency). The one-click
 "Ship all" of an order (`erp.services.sales.ship_order`) is a delivery of everything left,
-posted at once through the same `_post`.
+posted at once through the same `_post`, from the lots the user picked on the order's page
+(first-expiring ones where none were named).
 """
 from __future__ import annotations
 
@@ -46,15 +47,9 @@ def left_to_ship(order: SalesOrder) -> dict[str, str]:
     tracked product the first-expiring lots of the order's warehouse that cover it."""
     left = [item for item in order.items if item.left_quantity > 0]
     values = {f"qty-{item.id}": format(item.left_quantity.normalize(), "f") for item in left}
-    tracked = [item for item in left if item.product.tracked]
-    held = lots_service.in_stock(order.company_id, order.warehouse_id,
-                                 [item.product_id for item in tracked])
-    for item in tracked:  # lines of one product share its lots, in line order
-        picks = lots_service.first_expiring(held.get(item.product_id, []), item.left_quantity)
-        values[f"lot-{item.id}"] = lots_service.picks_text(item.product, picks)
-        taken = dict((lot.id, qty) for lot, qty in picks)
-        held[item.product_id] = [(lot, qty - taken.get(lot.id, 0)) for lot, qty
-                                 in held.get(item.product_id, []) if qty > taken.get(lot.id, 0)]
+    values.update({f"lot-{line_id}": text for line_id, text in lots_service.suggest(
+        order.company_id, order.warehouse_id,
+        [(item.id, item.product, item.left_quantity) for item in left]).items()})
     return values
 
 
@@ -141,14 +136,22 @@ def _over(order: SalesOrder, item: SalesOrderItem, qty: Decimal) -> str:
             f"ship, {fmt_qty(qty)} given.")
 
 
-def deliver_rest(order: SalesOrder, user: User | None) -> DeliveryNote | None:
+def deliver_rest(order: SalesOrder, user: User | None,
+                 lots: dict | None = None) -> DeliveryNote | None:
     """A posted delivery of everything left on the order (locked, with its lines, by the
-    caller), in the caller's transaction; None when nothing is left. Tracked products
-    ship from their first-expiring lots (nobody picked any)."""
+    caller), in the caller's transaction; None when nothing is left. A tracked line ships
+    the lots `lots` ({item id: text}) names for it, checked as the delivery form's (one
+    ValidationError naming every bad line, nothing shipped), else its first-expiring lots."""
     wanted = [(item, item.left_quantity) for item in order.items if item.left_quantity > 0]
     if not wanted:
         return None
-    delivery = _new_delivery(order, user, wanted, None)
+    errors: dict[str, list[str]] = {}
+    picked = _picked(order, [(item, qty) for item, qty in wanted if (
+        lots_service.for_line(lots or {}, item.id) or "").strip()], lots or {}, errors)
+    if errors:
+        raise ValidationError(" ".join(m for messages in errors.values() for m in messages),
+                              field_errors=errors)
+    delivery = _new_delivery(order, user, wanted, None, picked=picked)
     _post(delivery, order, user)
     return delivery
 
@@ -205,16 +208,11 @@ def _post(delivery: DeliveryNote, order: SalesOrder, user: User | None) -> None:
 def _line_lots(order: SalesOrder, item: SalesOrderItem, line: DeliveryNoteLine) -> list:
     """The lots a line ships: those picked on it (checked again now), else first-expiring."""
     what = _line_name(order, item)
+    picks = lots_service.chosen(order.company_id, item.product, order.warehouse, line.quantity,
+                                line.lots, field=f"lot-{item.id}", what=what)
     if not line.lots:
-        picks = lots_service.auto_picks(order.company_id, item.product, order.warehouse,
-                                        line.quantity, what=what)
         line.lots = lots_service.picks_text(item.product, picks)
-        return picks
-    field = f"lot-{item.id}"
-    return lots_service.resolve(
-        order.company_id, item.product,
-        lots_service.parse_picks(line.lots, item.product, line.quantity, field=field, what=what),
-        field=field, what=what, warehouse=order.warehouse)
+    return picks
 
 
 def _lock_delivery(company_id: int, delivery_id: int) -> tuple[DeliveryNote, SalesOrder]:

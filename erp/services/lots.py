@@ -4,9 +4,11 @@ A document form names them in one text field per line (`lot-<line id>`): for a p
 tracked by lot, a lot code (the whole quantity) or several "CODE: quantity" separated by
 commas or new lines; for one tracked by serial number, one serial number per unit. Stock
 going out must come from lots with stock in the warehouse; the suggestion (and what a
-one-click shipment or a production order takes) is first-expiring first. Receipts and
-production output create the lots they name. The stock service (`stock.move(lot_id=)`)
-makes the final, atomic checks; this module parses, resolves and suggests.
+one-click shipment or a production order takes when the user leaves the field empty) is
+first-expiring first; stock coming back (a return) picks among what its document moved.
+Receipts and production output create the lots they name. The stock service
+(`stock.move(lot_id=)`) makes the final, atomic checks; this module parses, resolves and
+suggests.
 """
 from __future__ import annotations
 
@@ -174,19 +176,58 @@ def picks_text(product: Product, picks: list[tuple[Lot, Decimal]]) -> str:
     return ", ".join(f"{lot.code}: {format(qty.normalize(), 'f')}" for lot, qty in picks)
 
 
-def suggestions(company_id: int, warehouse_id: int,
-                needs: Iterable[tuple[Product, Decimal]]) -> dict[int, str]:
-    """{product id: lot field text} suggesting first-expiring lots for each tracked product
-    needed (summed by product), from the warehouse's stock: one query."""
-    wanted: dict[int, Decimal] = defaultdict(Decimal)
-    products = {}
-    for product, qty in needs:
-        if product.tracked:
-            wanted[product.id] += qty
-            products[product.id] = product
-    lots = in_stock(company_id, warehouse_id, wanted)
-    return {pid: picks_text(products[pid], first_expiring(lots.get(pid, []), qty))
-            for pid, qty in wanted.items()}
+def suggest(company_id: int, warehouse_id: int,
+            lines: Iterable[tuple[int, Product, Decimal]]) -> dict[int, str]:
+    """{line id: lot field text} suggesting first-expiring lots of the warehouse for each
+    tracked line (id, product, quantity) going out; lines of one product share its lots, in
+    line order. One query."""
+    lines = [(line_id, product, qty) for line_id, product, qty in lines if product.tracked]
+    held = in_stock(company_id, warehouse_id, [product.id for _, product, _ in lines])
+    texts = {}
+    for line_id, product, qty in lines:
+        picks = first_expiring(held.get(product.id, []), qty)
+        texts[line_id] = picks_text(product, picks)
+        taken = {lot.id: took for lot, took in picks}
+        held[product.id] = [(lot, on_hand - taken.get(lot.id, 0)) for lot, on_hand
+                            in held.get(product.id, []) if on_hand > taken.get(lot.id, 0)]
+    return texts
+
+
+def chosen(company_id: int, product: Product, warehouse: Warehouse, quantity: Decimal,
+           text: str | None, *, field: str, what: str = "") -> list[tuple[Lot, Decimal]]:
+    """The lots a line going out of `warehouse` moves: those `text` names (parsed, and each
+    holding its quantity there; ValidationError on `field` otherwise), or, left empty, the
+    first-expiring ones (`auto_picks`: InsufficientStock when they hold too little)."""
+    if not (text or "").strip():
+        return auto_picks(company_id, product, warehouse, quantity, what=what)
+    return resolve(company_id, product,
+                   parse_picks(text, product, quantity, field=field, what=what),
+                   field=field, what=what, warehouse=warehouse)
+
+
+def choose_lines(company_id: int, warehouse: Warehouse,
+                 lines: Iterable[tuple[int, Product, Decimal, str]],
+                 texts: dict | None) -> dict[int, list[tuple[Lot, Decimal]]]:
+    """{line id: lots} of the tracked lines (id, product, quantity, name in messages) going
+    out of `warehouse`: what `texts` ({line id: lot field text}) names for each, or
+    first-expiring lots where it names nothing. Every line's refusal at once: one
+    ValidationError naming them all, on the fields `lot-<line id>`."""
+    picked, errors = {}, {}
+    for line_id, product, qty, what in lines:
+        if not product.tracked:
+            continue
+        field = f"lot-{line_id}"
+        try:
+            picked[line_id] = chosen(company_id, product, warehouse, qty,
+                                     for_line(texts or {}, line_id), field=field, what=what)
+        except ValidationError as error:
+            errors.update(error.field_errors or {field: [str(error)]})
+        except stock.InsufficientStock as error:
+            errors[field] = [str(error)]
+    if errors:
+        raise ValidationError(" ".join(m for messages in errors.values() for m in messages),
+                              field_errors=errors)
+    return picked
 
 
 def auto_picks(company_id: int, product: Product, warehouse: Warehouse, quantity: Decimal,
@@ -227,6 +268,33 @@ def take_back(lots: dict[Lot, Decimal], quantity: Decimal, *, product: Product,
     picks = first_expiring([(lot, qty) for lot, qty in lots.items() if qty > 0], quantity)
     if sum((qty for _, qty in picks), Decimal(0)) < quantity:
         raise ValidationError(_('%(what)s: the %(value)ss of %(sku)s it moved hold less than %(value2)s. Nothing was moved.', what=what, value=_noun(product), sku=product.sku, value2=fmt(quantity)))
+    return picks
+
+
+def pick_from(held: dict[Lot, Decimal], text: str | None, product: Product,
+              quantity: Decimal, *, field: str, what: str,
+              origin: str) -> list[tuple[Lot, Decimal]]:
+    """The lots `text` names out of `held` ({lot: what may move back}, e.g. what a delivery
+    line shipped and no return took back yet; `origin` says so in the messages), or, left
+    empty, `held` in its order (`take_back`). ValidationError on `field`: a lot or serial
+    number not in `held` (of another product, line or warehouse, or returned already), or
+    more than it holds there."""
+    if not (text or "").strip():
+        return take_back(held, quantity, product=product, what=what)
+    by_code = {lot.code: (lot, room) for lot, room in held.items() if room > 0}
+    picks, problems = [], []
+    for code, qty in parse_picks(text, product, quantity, field=field, what=what):
+        lot, room = by_code.get(code, (None, Decimal(0)))
+        if lot is None:
+            problems.append(_("%(code)s is not among %(origin)s (%(choices)s)", code=code,
+                              origin=origin, choices=", ".join(by_code) or _("none")))
+        elif room < qty:
+            problems.append(_("%(code)s: only %(room)s of %(origin)s", code=code,
+                              room=fmt(room), origin=origin))
+        else:
+            picks.append((lot, qty))
+    if problems:
+        raise _refuse(field, f"{what}: " + "; ".join(problems) + ".")
     return picks
 
 

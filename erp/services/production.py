@@ -28,7 +28,7 @@ from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDe
                           ValidationError, atomic, audit, sequences, stock)
 from erp.services import webhooks
 from erp.services import forms as form_service
-from erp.services import lots
+from erp.services import lots as lot_service
 from erp.services.catalog import _delete, _set_active, receive_at_cost
 from erp.services.inventory import document_warehouse
 from erp.services.stock import InsufficientStock
@@ -554,13 +554,17 @@ def start_order(*, company_id: int, order_id: int, user: User) -> ProductionOrde
     return order
 
 
-def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionOrder:
+def complete_order(*, company_id: int, order_id: int, user: User,
+                   lots: dict | None = None) -> ProductionOrder:
     """in_progress -> done: consume the components and produce the product, all or nothing.
 
     Refused (InvalidTransition) while a failed inspection is not overridden, and while a
     work order is not done (naming them). Each reservation is released and the component
-    issued (production_consume), then the product received in the output warehouse
-    (production_output) valued at the consumed components' cost prices: its cost price
+    issued (production_consume): a tracked component from the lots `lots` ({component line
+    id: text}) names, each holding its quantity in the component warehouse (else one
+    ValidationError naming every bad line, fields `lot-<line id>`), or from its
+    first-expiring lots where none is named. Then the product is received in the output
+    warehouse (production_output) valued at the consumed components' cost prices: its cost price
     moves by moving average, as a purchase receipt's does. Manager only. Commits.
     """
     with atomic():
@@ -580,15 +584,21 @@ def complete_order(*, company_id: int, order_id: int, user: User) -> ProductionO
                 f"{order.number} has work orders not done: " + ", ".join(
                     f"{w.name} ({w.status_label.lower()})" for w in unfinished)
                 + ". Finish them before completing the order.")
+        picked = lot_service.choose_lines(
+            company_id, order.component_warehouse,
+            [(line.id, line.component, line.quantity, f"{order.number} ({line.component.sku})")
+             for line in order.components
+             if (lot_service.for_line(lots or {}, line.id) or "").strip()], lots)
         consumed = ZERO  # the value the components leave their warehouse with
         for line in order.components:
             stock.release(company_id=company_id, product_id=line.component_id,
                           warehouse_id=order.component_warehouse_id, quantity=line.quantity)
             source = stock.Source("production_order_component", line.id, order.number)
-            if line.component.tracked:  # first-expiring lots of the component warehouse
-                moved = lots.move_picks(
-                    lots.auto_picks(company_id, line.component, order.component_warehouse,
-                                    line.quantity, what=order.number),
+            if line.component.tracked:  # the lots picked, else first-expiring ones
+                moved = lot_service.move_picks(
+                    picked.get(line.id) or lot_service.auto_picks(
+                        company_id, line.component, order.component_warehouse,
+                        line.quantity, what=order.number),
                     sign=-1, company_id=company_id, product_id=line.component_id,
                     warehouse_id=order.component_warehouse_id, kind="production_consume",
                     user=user, source=source)
@@ -635,7 +645,7 @@ def _output_lots(order: ProductionOrder) -> list[tuple[int | None, Decimal]]:
                  for n in range(1, int(order.quantity) + 1)]
     else:
         picks = [(order.number, order.quantity)]
-    return [(lot.id, qty) for lot, qty in lots.resolve(
+    return [(lot.id, qty) for lot, qty in lot_service.resolve(
         order.company_id, product, picks, field="quantity", create=True)]
 
 

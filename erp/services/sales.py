@@ -593,18 +593,21 @@ def _confirm(company_id: int, order_id: int, user: User | None, action: str) -> 
     return order
 
 
-def ship_order(*, company_id: int, order_id: int, user: User | None) -> SalesOrder:
+def ship_order(*, company_id: int, order_id: int, user: User | None,
+               lots: dict | None = None) -> SalesOrder:
     """confirmed or partly shipped -> shipped: a delivery note for everything left on the
     order, posted at once (`erp.services.deliveries`: each stocked line's reservation is
-    released and its stock issued, one "sales_shipment" movement per delivery line); its
-    draft deliveries are cancelled. Manager. Commits; replay is a no-op."""
+    released and its stock issued, one "sales_shipment" movement per delivery line, a
+    tracked line from the lots `lots` {item id: text} names, else first-expiring ones); its
+    draft deliveries are cancelled. Manager. A bad lot raises ValidationError, nothing
+    shipped. Commits; replay is a no-op."""
     from erp.services import deliveries
 
     with atomic():
         order = _lock_order(company_id, order_id, with_items=True)
         if not SalesOrder.workflow.begin(order, "ship", user):
             return order
-        if deliveries.deliver_rest(order, user) is None:  # nothing left: make it true
+        if deliveries.deliver_rest(order, user, lots) is None:  # nothing left: make it true
             order.status, order.shipped_at = "shipped", utcnow()
             webhooks.emit(company_id, "sales_order.shipped", order)
         deliveries.cancel_drafts(order, user)

@@ -1,5 +1,5 @@
-"""A manager receives a batch in Chromium, ships an order in two deliveries from it, and
-traces the batch from the supplier's receipt to the customer."""
+"""A manager receives a batch in Chromium, ships an order in two deliveries from it, takes
+part of the first back, and traces the batch from the supplier's receipt to the customer."""
 import re
 from decimal import Decimal
 
@@ -12,7 +12,7 @@ from tests.factories.catalog import ProductFactory, WarehouseFactory
 from tests.factories.sales import CustomerFactory
 
 
-def test_receive_a_lot_ship_it_in_two_deliveries_and_trace_it(page, live_server, browser_login,
+def test_receive_a_lot_ship_it_in_two_deliveries_return_some_and_trace_it(page, live_server, browser_login,
                                                              make_user, company):
     manager = make_user("manager")
     kw = {"company_id": company.id, "user": manager}
@@ -39,6 +39,7 @@ def test_receive_a_lot_ship_it_in_two_deliveries_and_trace_it(page, live_server,
 
     # confirm the order (its stock is there now), then two deliveries from the batch
     sales.confirm_order(order_id=ids["so"], **kw)
+    delivered = []
     for quantity in ("2", "3"):
         page.goto(f"{live_server}/sales/orders/{ids['so']}/deliver")
         lot_input = page.locator(f"#lot-{ids['so_line']}")
@@ -46,7 +47,27 @@ def test_receive_a_lot_ship_it_in_two_deliveries_and_trace_it(page, live_server,
         page.fill(f"#qty-{ids['so_line']}", quantity)
         page.click("#delivery-form button[name=post]")
         expect(page.locator("#flash")).to_contain_text("posted: stock issued")
+        delivered.append(page.url)
     expect(page.locator("body")).to_contain_text("B-7781")  # the delivery's lots
+
+    # the customer sends back one of the first delivery's two, naming the batch
+    page.goto(delivered[0])
+    page.click("#new-return")
+    expect(page.locator("h1")).to_contain_text("Sales return of DN-")
+    line = page.locator("#return-form input[name^=qty-]")
+    line_id = line.get_attribute("name").removeprefix("qty-")
+    expect(page.locator(f"#lot-{line_id}")).to_have_value("")  # empty: what the line shipped
+    page.fill("#reason", "Tube leaking")
+    line.fill("1")
+    page.fill(f"#lot-{line_id}", "B-9999")  # not what it shipped: refused next to the line
+    page.click("#return-form button[name=post]")
+    expect(page.locator(f"#return-source-{line_id} .invalid-feedback")).to_contain_text(
+        "B-9999 is not among the lots")
+    page.fill(f"#lot-{line_id}", "B-7781")
+    page.click("#return-form button[name=post]")
+    expect(page.locator("#flash")).to_contain_text("posted: stock moved")
+    expect(page.locator("h1")).to_contain_text("RET-")
+    expect(page.locator(".return-lots")).to_have_text("B-7781")
 
     # a bad pick is refused next to the line, nothing shipped (the order is shipped now,
     # so try it on a fresh order)
@@ -73,7 +94,8 @@ def test_receive_a_lot_ship_it_in_two_deliveries_and_trace_it(page, live_server,
     expect(came).to_contain_text("Acme Chemicals")
     expect(went.locator("tbody tr")).to_have_count(2)
     expect(went).to_contain_text("Bright Optics")
-    expect(page.locator("#lot-stock")).to_contain_text("MAIN: 5")
+    expect(came).to_contain_text("RET-")  # the one that came back
+    expect(page.locator("#lot-stock")).to_contain_text("MAIN: 6")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lot_trace.png"), full_page=True)
     went.locator("a:has-text('Bright Optics')").first.click()

@@ -31,6 +31,7 @@ from erp.queries import production as queries
 from erp.queries import Page, company_select, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import forms as form_service
+from erp.services import lots as lot_service
 from erp.services import pickers
 from erp.services import production as service
 from erp.services.catalog import find_product
@@ -261,6 +262,17 @@ def order_edit(order_id: int):
         f"{order.status_label.lower()}: only a planned order can be changed.")
 
 
+def _consume_lots(order: ProductionOrder) -> list[tuple]:
+    """The tracked components completing the order consumes, with the first-expiring lots
+    of the component warehouse suggested (for a manager, while the order is in progress)."""
+    tracked = [line for line in order.components if line.component.tracked]
+    if not tracked or not order.can("complete", current_user):
+        return []
+    texts = lot_service.suggest(order.company_id, order.component_warehouse_id,
+                                [(line.id, line.component, line.quantity) for line in tracked])
+    return [(line.id, line.component, line.quantity, texts.get(line.id, "")) for line in tracked]
+
+
 def _order_context(order_id: int, **extra) -> dict:
     order = service.load_order(_company_id(), order_id)
     if order is None:
@@ -276,7 +288,7 @@ def _order_context(order_id: int, **extra) -> dict:
                    and service.has_open_failure(_company_id(), order),
                    work_order_form=WorkOrderForm(formdata=None),
                    override_form=OverrideForm(formdata=None), statuses=WORK_ORDER_STATUSES,
-                   show_availability=False)
+                   show_availability=False, consume_lots=_consume_lots(order))
     context.update(extra)
     return context
 

@@ -330,5 +330,4 @@ register_return_pages(bp, ReturnPages(
     create=return_service.create_purchase_return, id_arg="order_id",
     url="/orders/<int:document_id>/return",
     default_warehouse=lambda order: order.warehouse_id,
-    refused=lambda order: None if any(item.received_quantity for item in order.items) else (
-        f"{order.number} has received nothing: there is nothing to return.")), prefix="")
+    refused=return_service.PURCHASE.refused), prefix="")

@@ -218,7 +218,19 @@ LINES = LineEditor(
 @require_role("viewer")
 def order_detail(order_id: int):
     order = _load_order(order_id)
-    return render("sales/order_detail.html", block="lines", **LINES.page_context(order))
+    return render("sales/order_detail.html", block="lines", ship_lots=_ship_lots(order),
+                  **LINES.page_context(order))
+
+
+def _ship_lots(order: SalesOrder) -> list[tuple]:
+    """The tracked lines "Ship all" takes, with the first-expiring lots suggested (for a
+    manager; nothing else asks the warehouse's lots)."""
+    left = [item for item in order.items if item.left_quantity > 0 and item.product.tracked]
+    if not left or not order.can("ship", current_user):
+        return []
+    values = delivery_service.left_to_ship(order)
+    return [(item.id, item.product, item.left_quantity, values.get(f"lot-{item.id}", ""))
+            for item in left]
 
 
 register_line_routes(bp, LINES, url="/orders/<int:order_id>/lines",
@@ -354,6 +366,5 @@ register_return_pages(bp, ReturnPages(
     lines=lambda delivery: delivery.lines, create=return_service.create_sales_return,
     id_arg="delivery_id", url="/deliveries/<int:document_id>/return",
     default_warehouse=lambda delivery: delivery.warehouse_id,
-    refused=lambda delivery: None if delivery.status == "posted" else (
-        f"{delivery.number} is {delivery.status_label.lower()}: only goods of a posted "
-        "delivery note can be returned.")), prefix="")
+    refused=return_service.SALES.refused,
+    offers=return_queries.invoices_to_credit), prefix="")
