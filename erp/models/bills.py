@@ -5,8 +5,8 @@ share: `BilledDocument`, `AmountLine`, `PaymentRecord`).
 A bill is drafted from what a purchase order received and no bill takes yet (at the
 order's costs, editable before posting), or directly for a supplier. A draft has no
 number; posting it (a manager's) takes the next "BILL" number in the same transaction
-(gapless) and freezes what it says (`issued`). Its due date comes from the company's
-default payment terms (suppliers have none of their own). Supplier payments (SPAY) are
+(gapless) and freezes what it says (`issued`). Its due date comes from the supplier's
+payment terms, else the company's default. Supplier payments (SPAY) are
 allocated to the supplier's open bills; the rest is a credit with the supplier.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from erp.i18n import N_
 from erp.models.base import AwareDateTime, CompanyScoped, Money, in_check
 from erp.models.catalog import Supplier
 from erp.models.invoices import (PAYMENT_BADGES, PAYMENT_STATUSES, BilledDocument,
-                                 PaymentRecord, payment_checks)
+                                 PaymentRecord, billed_links, payment_checks)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Party, PricedLine, line_checks
 
@@ -49,7 +49,10 @@ BILL_FLOW = Workflow(
     ])
 
 
-class Bill(Document, BilledDocument, CompanyScoped, db.Model):
+class Bill(Document, BilledDocument,
+           billed_links(party="supplier", party_model=Supplier, order_model=PurchaseOrder,
+                        line_model="BillLine", back="bill"),
+           CompanyScoped, db.Model):
     """A supplier's bill (see the module's docstring)."""
 
     __tablename__ = "bills"
@@ -65,21 +68,12 @@ class Bill(Document, BilledDocument, CompanyScoped, db.Model):
 
     # None until posted: a draft has no number, so posted numbers have no gaps
     bill_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
-                                             index=True)
-    # the purchase order whose received goods it bills (None: a direct bill)
-    order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("purchase_orders.id", ondelete="RESTRICT"), index=True, nullable=True)
+    # supplier_id, order_id (the purchase order whose received goods it bills), their
+    # relationships and the lines: billed_links
     # the supplier's own number of the bill, as printed on their invoice
     supplier_reference: Mapped[str] = mapped_column(String(60), default="")
     bill_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
     posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-
-    supplier: Mapped[Supplier] = relationship()
-    order: Mapped[PurchaseOrder | None] = relationship()
-    items: Mapped[list[BillLine]] = relationship(
-        back_populates="bill", order_by="BillLine.id", cascade="all, delete-orphan",
-        passive_deletes=True)
 
     workflow = BILL_FLOW
 

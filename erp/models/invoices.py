@@ -62,6 +62,33 @@ class BilledDocument(PricedDocument):
     def __str__(self) -> str:
         return self.number
 
+
+def billed_links(*, party: str, party_model: type, order_model: type, line_model: str,
+                 back: str) -> type:
+    """A mixin of what a billed document links to, the same on both sides: its party
+    (`<party>_id`, `<party>`: a customer, a supplier; RESTRICT), the order whose goods it
+    bills (`order_id`, `order`; None: a direct document) and its lines (`items`, in id
+    order, deleted with it; `back`: the line's relationship to it)."""
+    parties, orders = party_model.__tablename__, order_model.__tablename__
+
+    def party_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey(f"{parties}.id", ondelete="RESTRICT"), index=True,
+                             nullable=False)
+
+    def order_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey(f"{orders}.id", ondelete="RESTRICT"), index=True,
+                             nullable=True)
+
+    return type(f"{party_model.__name__}Links", (), {
+        f"{party}_id": declared_attr(party_id),
+        "order_id": declared_attr(order_id),
+        party: declared_attr(lambda cls: relationship(party_model)),
+        "order": declared_attr(lambda cls: relationship(order_model)),
+        "items": declared_attr(lambda cls: relationship(
+            line_model, back_populates=back, order_by=f"{line_model}.id",
+            cascade="all, delete-orphan", passive_deletes=True)),
+    })
+
 from erp.i18n import N_
 
 INVOICE_STATUSES = {"draft": N_("Draft"), "issued": N_("Issued"), "partly_paid": N_("Partly paid"),
@@ -87,7 +114,10 @@ INVOICE_FLOW = Workflow(
     ])
 
 
-class Invoice(Document, CustomerParty, BilledDocument, CompanyScoped, db.Model):
+class Invoice(Document, CustomerParty, BilledDocument,
+              billed_links(party="customer", party_model=Customer, order_model=SalesOrder,
+                           line_model="InvoiceLine", back="invoice"),
+              CompanyScoped, db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("company_id", "invoice_number"),
@@ -106,20 +136,11 @@ class Invoice(Document, CustomerParty, BilledDocument, CompanyScoped, db.Model):
 
     # None until issued: a draft has no number, so issued numbers have no gaps
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
-                                             index=True)
-    # the order it invoices the shipped goods of (None: a direct invoice)
-    order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sales_orders.id", ondelete="RESTRICT"), index=True, nullable=True)
+    # customer_id, order_id (the order it invoices the shipped goods of), their
+    # relationships and the lines: billed_links
     invoice_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
     credited_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
     issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-
-    customer: Mapped[Customer] = relationship()
-    order: Mapped[SalesOrder | None] = relationship()
-    items: Mapped[list[InvoiceLine]] = relationship(
-        back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan",
-        passive_deletes=True)
 
     workflow = INVOICE_FLOW
 
