@@ -100,6 +100,8 @@ class Plan:
     form_submissions: int
     invoices: int = 0
     payments: int = 0
+    bills: int = 0
+    supplier_payments: int = 0
 
     @property
     def stock_levels(self) -> int:
@@ -113,7 +115,8 @@ class Plan:
                 + self.purchase_orders * (1 + self.purchase_lines_per_order)
                 + self.movements + self.stock_levels + VIRTUAL_USERS + len(ROLE_USERS)
                 + self.form_submissions * (1 + ANSWERS_PER_SUBMISSION)
-                + self.invoices * (1 + INVOICE_LINES) + self.payments * 2)
+                + (self.invoices + self.bills) * (1 + INVOICE_LINES)
+                + (self.payments + self.supplier_payments) * 2)
 
 
 def plan_for(size: str) -> Plan:
@@ -126,7 +129,8 @@ def plan_for(size: str) -> Plan:
                 sales_lines_per_order=5, purchase_orders=round(2_000 * f),
                 purchase_lines_per_order=5, movements=round(200_000 * f),
                 form_submissions=round(10_000 * f), invoices=round(10_000 * f),
-                payments=round(8_000 * f))
+                payments=round(8_000 * f), bills=round(4_000 * f),
+                supplier_payments=round(3_000 * f))
 
 
 def _next_ids(model) -> int:
@@ -493,6 +497,12 @@ def generate(size: str = "s", seed: int = 1, *,
                              customer_ids=customer_ids, product_ids=product_ids,
                              sale_price=sale_price, user_ids=user_ids, number=number,
                              start_day=start_day, today=today, now=now)
+        # the payables on a stream of their own (the data before them stays as it was)
+        bench_money.generate(load, cid, random.Random(seed * 7919 + 1), invoices=plan.bills,
+                             payments=plan.supplier_payments, customer_ids=supplier_ids,
+                             product_ids=product_ids, sale_price=cost_price,
+                             user_ids=user_ids, number=number, start_day=start_day,
+                             today=today, now=now, side=bench_money.PAYABLES)
 
         for (series, year), last in sorted(sequences.items()):
             load.add(DocumentSequence, {"company_id": cid, "series": series, "year": year,

@@ -1,4 +1,5 @@
-"""Demo supplier bills and supplier payments in every state: drafts of what received
+"""Demo supplier bills and supplier payments in every state (the first supplier on net 60
+payment terms of its own, the others on the company's default): drafts of what received
 purchase orders delivered, a direct draft, a cancelled draft, posted bills dated weeks back
 (so that some are overdue and the payables aging has every column), one paid, one partly
 paid, one open; a supplier payment with a credit left, and a reversed one."""
@@ -14,7 +15,8 @@ from erp.models import Company, Product, Supplier, User
 from erp.models.bills import Bill
 from erp.models.core import company_today
 from erp.models.purchasing import PurchaseOrder
-from erp.services import DomainError, bills
+from erp.models.money import PaymentTerms
+from erp.services import DomainError, atomic, bills
 
 CENT = Decimal("0.01")
 
@@ -31,6 +33,12 @@ def seed(company: Company, admin: User) -> str | None:
     if not suppliers or not products:
         return None
     kw = {"company_id": company.id, "user": admin}
+    net60 = db.session.scalar(select(PaymentTerms.id).where(
+        PaymentTerms.company_id == company.id, PaymentTerms.kind == "net",
+        PaymentTerms.days == 60).limit(1))
+    if net60 is not None:
+        with atomic():
+            suppliers[0].payment_terms_id = net60
     today = company_today(company.id)
     made, posted = 0, []
     for n, (days_ago, state) in enumerate([(120, "post"), (70, "post"), (45, "post"),
