@@ -12,7 +12,6 @@ allocated to the supplier's open bills; the rest is a credit with the supplier.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,7 +22,8 @@ from erp.i18n import N_
 from erp.models.base import AwareDateTime, CompanyScoped, Money, in_check
 from erp.models.catalog import Supplier
 from erp.models.invoices import (PAYMENT_BADGES, PAYMENT_STATUSES, BilledDocument,
-                                 PaymentRecord, billed_links, payment_checks)
+                                 PaymentRecord, allocation_links, billed_indexes, billed_links,
+                                 payment_checks, payment_links)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Party, PricedLine, line_checks
 
@@ -57,10 +57,7 @@ class Bill(Document, BilledDocument,
 
     __tablename__ = "bills"
     __table_args__ = (
-        UniqueConstraint("company_id", "bill_number"),
-        Index("ix_bills_company_date_id", "company_id", "bill_date", "id"),
-        Index("ix_bills_company_status_due", "company_id", "status", "due_date"),
-        Index("ix_bills_company_supplier_status", "company_id", "supplier_id", "status"),
+        *billed_indexes("bills", number="bill_number", dated="bill_date", party="supplier"),
         in_check("status", BILL_STATUSES),
         CheckConstraint("paid_total >= 0 AND paid_total <= total", name="paid_range"),
     )
@@ -117,7 +114,10 @@ SUPPLIER_PAYMENT_FLOW = Workflow(
     ])
 
 
-class SupplierPayment(Document, PaymentRecord, CompanyScoped, db.Model):
+class SupplierPayment(Document, PaymentRecord,
+                      payment_links(party="supplier", party_model=Supplier,
+                                    allocation_model="SupplierPaymentAllocation"),
+                      CompanyScoped, db.Model):
     """Money paid to a supplier, allocated to one or several of its open bills; the rest
     is a credit with the supplier. Never deleted: a reversal takes its allocations back."""
 
@@ -130,28 +130,13 @@ class SupplierPayment(Document, PaymentRecord, CompanyScoped, db.Model):
         *payment_checks(),
     )
 
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
-                                             index=True)
-
-    supplier: Mapped[Supplier] = relationship()
-    allocations: Mapped[list[SupplierPaymentAllocation]] = relationship(
-        back_populates="payment", order_by="SupplierPaymentAllocation.id",
-        cascade="all, delete-orphan", passive_deletes=True)
-
+    # supplier_id, supplier and the allocations: payment_links
     workflow = SUPPLIER_PAYMENT_FLOW
 
 
-class SupplierPaymentAllocation(CompanyScoped, db.Model):
+class SupplierPaymentAllocation(allocation_links(
+        payments="supplier_payments", payment_model="SupplierPayment", document="bill",
+        document_model="Bill", documents="bills"), CompanyScoped, db.Model):
     """Part of a supplier payment set against one bill."""
 
     __tablename__ = "supplier_payment_allocations"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-    payment_id: Mapped[int] = mapped_column(
-        ForeignKey("supplier_payments.id", ondelete="CASCADE"), index=True)
-    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id", ondelete="RESTRICT"),
-                                         index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-
-    payment: Mapped[SupplierPayment] = relationship(back_populates="allocations")
-    bill: Mapped[Bill] = relationship()

@@ -16,7 +16,8 @@ from erp.models.bills import Bill
 from erp.models.core import company_today
 from erp.models.purchasing import PurchaseOrder
 from erp.models.money import PaymentTerms
-from erp.services import DomainError, atomic, bills
+from erp.seeds.invoices import drafts_of_orders
+from erp.services import atomic, bills
 
 CENT = Decimal("0.01")
 
@@ -72,15 +73,7 @@ def seed(company: Company, admin: User) -> str | None:
                                           **kw)
     bills.reverse_supplier_payment(payment_id=wrong.id, **kw)
     # drafts of what received purchase orders delivered, waiting for a manager
-    orders = db.session.scalars(select(PurchaseOrder.id).where(
-        PurchaseOrder.company_id == company.id,
-        PurchaseOrder.status.in_(("partially_received", "received"))).order_by(
-        PurchaseOrder.id)).all()
-    for order_id in orders[:2]:
-        try:
-            bills.create_bill_from_order(order_id=order_id, **kw)
-            made += 1
-        except DomainError:
-            pass
+    made += drafts_of_orders(PurchaseOrder, ("partially_received", "received"),
+                             bills.create_bill_from_order, **kw)
     return (f"{made} supplier bills (drafts, cancelled, open, overdue, partly paid, paid) and "
             "supplier payments (one with a credit left, one reversed)")

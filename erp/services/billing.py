@@ -218,6 +218,18 @@ def cancel(document, order, company_id: int, user: User | None, taken: str) -> N
                  changes={"status": ("draft", "cancelled")})
 
 
+def cancel_draft(lock: Callable[[int, int], tuple], *, company_id: int, doc_id: int,
+                 user: User | None, taken: str):
+    """A draft's cancelling as one use case: `lock(company_id, doc_id)` (the document and
+    its order), the workflow's "cancel" (a replay is a no-op; an issued document is
+    refused: InvalidTransition), then `cancel`. Commits."""
+    with atomic():
+        document, order = lock(company_id, doc_id)
+        if document.workflow.begin(document, "cancel", user):
+            cancel(document, order, company_id, user, taken)
+    return document
+
+
 # --- the lines of a draft -------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -119,12 +119,8 @@ def post_bill(*, company_id: int, bill_id: int, user: User | None,
 def cancel_bill(*, company_id: int, bill_id: int, user: User | None) -> Bill:
     """draft -> cancelled; what it took of its order's received goods can be billed
     again. Staff. A posted bill is refused (InvalidTransition). Replay no-op. Commits."""
-    with atomic():
-        bill, order = lock_bill(company_id, bill_id)
-        if not Bill.workflow.begin(bill, "cancel", user):
-            return bill
-        billing.cancel(bill, order, company_id, user, "billed_quantity")
-    return bill
+    return billing.cancel_draft(lock_bill, company_id=company_id, doc_id=bill_id, user=user,
+                                taken="billed_quantity")
 
 
 # --- the lines of a draft -------------------------------------------------------------------

@@ -152,12 +152,8 @@ def cancel_invoice(*, company_id: int, invoice_id: int, user: User | None) -> In
     """draft -> cancelled; what it took of its order's shipped goods can be invoiced
     again. Staff. An issued invoice is refused (InvalidTransition: credit it instead).
     Replay no-op. Commits."""
-    with atomic():
-        invoice, order = lock_invoice(company_id, invoice_id)
-        if not Invoice.workflow.begin(invoice, "cancel", user):
-            return invoice
-        billing.cancel(invoice, order, company_id, user, "invoiced_quantity")
-    return invoice
+    return billing.cancel_draft(lock_invoice, company_id=company_id, doc_id=invoice_id,
+                                user=user, taken="invoiced_quantity")
 
 
 def invoice_order(*, company_id: int, order_id: int, user: User | None) -> Invoice | None:
