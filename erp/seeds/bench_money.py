@@ -52,6 +52,7 @@ class Side:
     credits: bool        # credit notes on some issued documents
     extra: dict          # more columns of every document
     line_extra: dict     # more columns of every line
+    on_account: float = 0.0  # the share of the payments kept for payments on account
 
 
 RECEIVABLES = Side(Invoice, InvoiceLine, Payment, PaymentAllocation, "invoice_number",
@@ -60,7 +61,8 @@ RECEIVABLES = Side(Invoice, InvoiceLine, Payment, PaymentAllocation, "invoice_nu
                                                     "credited_quantity": Decimal(0)})
 PAYABLES = Side(Bill, BillLine, SupplierPayment, SupplierPaymentAllocation, "bill_number",
                 "bill_date", "supplier_id", "bill_id", "posted_at", "open", "BILL", "SPAY",
-                False, {"order_id": None, "supplier_reference": ""}, {"order_item_id": None})
+                False, {"order_id": None, "supplier_reference": ""}, {"order_item_id": None},
+                on_account=0.1)
 
 
 @dataclass
@@ -78,8 +80,9 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
              today: date, now: datetime, side: Side = RECEIVABLES) -> None:
     """`invoices` documents of the `side` (invoices, bills) of the parties `customer_ids`
     (customers, suppliers) at the products' `sale_price` (their costs for bills), and
-    exactly `payments` payments (the last ones, when the documents leave too few, are
-    payments on account: the party's credit)."""
+    exactly `payments` payments (the last ones, when the documents leave too few or the
+    side keeps a share `on_account`, are payments on account: the party's credit, some of
+    them reversed)."""
     from erp.seeds.bench import _at, _next_ids
 
     stamp = {"company_id": cid}
@@ -160,7 +163,7 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
                 parts = [(owed * Decimal(rng.choice([25, 50, 75])) / 100).quantize(CENT)]
             else:
                 parts = []
-            if len(planned) + len(parts) > payments:
+            if len(planned) + len(parts) > payments - round(payments * side.on_account):
                 parts = []  # the payments' count is reached: open
             paid_day = day
             for part in parts:
