@@ -45,6 +45,7 @@ from erp.models.forms import (CustomForm, FormAnswer, FormField, FormLink, FormS
                               FormVersion)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.models.bills import Bill, BillLine, SupplierPayment, SupplierPaymentAllocation
 from erp.models.invoices import (CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
                                  PaymentAllocation)
 from erp.seeds import bench_money
@@ -166,7 +167,8 @@ class _Loader:
 
 PARENTS = {SalesOrderItem: SalesOrder, PurchaseOrderItem: PurchaseOrder,
            FormAnswer: FormSubmission, InvoiceLine: Invoice, CreditNoteLine: CreditNote,
-           PaymentAllocation: Payment}
+           PaymentAllocation: Payment, BillLine: Bill,
+           SupplierPaymentAllocation: SupplierPayment}
 
 
 def _at(day: date, rng: random.Random) -> datetime:

@@ -193,12 +193,15 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
     load.flush(CreditNote)
     load.flush(CreditNoteLine)
 
-    # payments on account (the customer's credit), some of them reversed, up to the count
+    # payments on account (the party's credit), some of them reversed (with a share kept
+    # for them, the first one always), up to the count
+    first = len(planned)
     while len(planned) < payments:
         day = start_day + timedelta(days=rng.randrange(days + 1))
         planned.append(_Payment(day, rng.choice(customer_ids),
                                 Decimal(rng.randint(1000, 50000)).scaleb(-2),
-                                reversed=rng.random() < 0.3))
+                                reversed=rng.random() < 0.3
+                                or (side.on_account > 0 and len(planned) == first)))
     planned.sort(key=lambda payment: payment.day)
     payment_id, allocation_id = _next_ids(side.payment), _next_ids(side.allocation)
     for payment in planned:
