@@ -178,6 +178,17 @@ class Mix:
              lambda: f"/sales/customers/{rng.choice(d['customer_ids'])}/statement"),
             ("sales analysis", 2, lambda: "/money/sales-analysis?" + urlencode(
                 {"by": rng.choice(["customer", "product", "category", "month"])})),
+            # money records (#18): an invoice, a payment, the bills (and those due this
+            # week: the dashboard's tile), a bill, the payables aging, a supplier's statement
+            ("invoice", 2, lambda: f"/money/invoices/{rng.choice(d['invoice_ids'])}"),
+            ("payments", 1, lambda: "/money/payments"),
+            ("payment", 1, lambda: f"/money/payments/{rng.choice(d['payment_ids'])}"),
+            ("bills", 2, lambda: "/money/bills"),
+            ("bills due this week", 1, lambda: "/money/bills?overdue=week"),
+            ("bill", 1, lambda: f"/money/bills/{rng.choice(d['bill_ids'])}"),
+            ("payables aging", 1, lambda: "/money/payables-aging"),
+            ("supplier statement", 1,
+             lambda: f"/catalog/suppliers/{rng.choice(d['supplier_ids'])}/statement"),
             # the stock's value as of a day of the last two years (#19): day-table seeks
             ("stock valuation", 3, self._valuation),
         ]

@@ -79,6 +79,11 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "payment_allocations": ("money",),
     "sales_customer_months": ("money",),
     "sales_product_months": ("money",),
+    # payables: the dashboard's payables due this week
+    "bills": ("payables",),
+    "bill_lines": ("payables",),
+    "supplier_payments": ("payables",),
+    "supplier_payment_allocations": ("payables",),
     "audit_entries": ("audit",),
     "users": ("users",),
 }

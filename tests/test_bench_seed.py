@@ -17,13 +17,15 @@ from sqlalchemy import case, func, select
 
 from erp.extensions import db
 from erp.models import Company, DocumentSequence, StockLevel, StockMovement, User
+from erp.models.bills import Bill, SupplierPayment
 from erp.models.invoices import CreditNote, Invoice, Payment
 from erp.models.forms import CustomForm, FormAnswer, FormLink, FormSubmission, FormVersion
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
 from erp.seeds import bench
 from erp.services import forms as form_service
-from erp.services import invoice_totals, invoices, sales, sales_totals, stock, valuation
+from erp.services import (bills, invoice_totals, invoices, sales, sales_totals, stock,
+                          valuation)
 
 BIG = os.environ.get("BENCH_TEST_SIZE", "s")
 SIZE = "xs"
@@ -152,7 +154,8 @@ def check_totals_and_numbers(seeded):
             DocumentSequence.company_id == company.id)):
         columns = {"SO": [SalesOrder.number], "PO": [PurchaseOrder.number],
                    "INV": [SalesOrder.invoice_number, Invoice.invoice_number],
-                   "CN": [CreditNote.credit_number], "PAY": [Payment.number]}[seq.series]
+                   "CN": [CreditNote.credit_number], "PAY": [Payment.number],
+                   "BILL": [Bill.bill_number], "SPAY": [SupplierPayment.number]}[seq.series]
         last = max(filter(None, (db.session.scalar(select(func.max(column)).where(
             column.class_.company_id == company.id,
             column.like(f"{seq.series}-{seq.year}-%"))) for column in columns)))
@@ -177,6 +180,14 @@ def check_receivables(seeded, size):
     assert count(CreditNote) > 0
     assert invoices.mismatches(company.id) == []
     assert invoice_totals.mismatches(company.id) == []
+    # the payables: bills and supplier payments in every state, as the services keep them
+    assert count(Bill) == plan.bills and count(SupplierPayment) == plan.supplier_payments
+    assert set(db.session.scalars(select(Bill.status).where(
+        Bill.company_id == company.id).distinct())) == {
+        "draft", "cancelled", "open", "partly_paid", "paid"}
+    assert set(db.session.scalars(select(SupplierPayment.status).where(
+        SupplierPayment.company_id == company.id).distinct())) == {"recorded", "reversed"}
+    assert bills.mismatches(company.id) == []
 
 
 def check_forms(seeded, size):

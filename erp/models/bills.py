@@ -5,14 +5,13 @@ share: `BilledDocument`, `AmountLine`, `PaymentRecord`).
 A bill is drafted from what a purchase order received and no bill takes yet (at the
 order's costs, editable before posting), or directly for a supplier. A draft has no
 number; posting it (a manager's) takes the next "BILL" number in the same transaction
-(gapless) and freezes what it says (`issued`). Its due date comes from the company's
-default payment terms (suppliers have none of their own). Supplier payments (SPAY) are
+(gapless) and freezes what it says (`issued`). Its due date comes from the supplier's
+payment terms, else the company's default. Supplier payments (SPAY) are
 allocated to the supplier's open bills; the rest is a credit with the supplier.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,7 +22,8 @@ from erp.i18n import N_
 from erp.models.base import AwareDateTime, CompanyScoped, Money, in_check
 from erp.models.catalog import Supplier
 from erp.models.invoices import (PAYMENT_BADGES, PAYMENT_STATUSES, BilledDocument,
-                                 PaymentRecord, payment_checks)
+                                 PaymentRecord, allocation_links, billed_indexes, billed_links,
+                                 payment_checks, payment_links)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Party, PricedLine, line_checks
 
@@ -49,15 +49,15 @@ BILL_FLOW = Workflow(
     ])
 
 
-class Bill(Document, BilledDocument, CompanyScoped, db.Model):
+class Bill(Document, BilledDocument,
+           billed_links(party="supplier", party_model=Supplier, order_model=PurchaseOrder,
+                        line_model="BillLine", back="bill"),
+           CompanyScoped, db.Model):
     """A supplier's bill (see the module's docstring)."""
 
     __tablename__ = "bills"
     __table_args__ = (
-        UniqueConstraint("company_id", "bill_number"),
-        Index("ix_bills_company_date_id", "company_id", "bill_date", "id"),
-        Index("ix_bills_company_status_due", "company_id", "status", "due_date"),
-        Index("ix_bills_company_supplier_status", "company_id", "supplier_id", "status"),
+        *billed_indexes("bills", number="bill_number", dated="bill_date", party="supplier"),
         in_check("status", BILL_STATUSES),
         CheckConstraint("paid_total >= 0 AND paid_total <= total", name="paid_range"),
     )
@@ -65,21 +65,12 @@ class Bill(Document, BilledDocument, CompanyScoped, db.Model):
 
     # None until posted: a draft has no number, so posted numbers have no gaps
     bill_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
-                                             index=True)
-    # the purchase order whose received goods it bills (None: a direct bill)
-    order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("purchase_orders.id", ondelete="RESTRICT"), index=True, nullable=True)
+    # supplier_id, order_id (the purchase order whose received goods it bills), their
+    # relationships and the lines: billed_links
     # the supplier's own number of the bill, as printed on their invoice
     supplier_reference: Mapped[str] = mapped_column(String(60), default="")
     bill_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
     posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-
-    supplier: Mapped[Supplier] = relationship()
-    order: Mapped[PurchaseOrder | None] = relationship()
-    items: Mapped[list[BillLine]] = relationship(
-        back_populates="bill", order_by="BillLine.id", cascade="all, delete-orphan",
-        passive_deletes=True)
 
     workflow = BILL_FLOW
 
@@ -123,7 +114,10 @@ SUPPLIER_PAYMENT_FLOW = Workflow(
     ])
 
 
-class SupplierPayment(Document, PaymentRecord, CompanyScoped, db.Model):
+class SupplierPayment(Document, PaymentRecord,
+                      payment_links(party="supplier", party_model=Supplier,
+                                    allocation_model="SupplierPaymentAllocation"),
+                      CompanyScoped, db.Model):
     """Money paid to a supplier, allocated to one or several of its open bills; the rest
     is a credit with the supplier. Never deleted: a reversal takes its allocations back."""
 
@@ -136,28 +130,13 @@ class SupplierPayment(Document, PaymentRecord, CompanyScoped, db.Model):
         *payment_checks(),
     )
 
-    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
-                                             index=True)
-
-    supplier: Mapped[Supplier] = relationship()
-    allocations: Mapped[list[SupplierPaymentAllocation]] = relationship(
-        back_populates="payment", order_by="SupplierPaymentAllocation.id",
-        cascade="all, delete-orphan", passive_deletes=True)
-
+    # supplier_id, supplier and the allocations: payment_links
     workflow = SUPPLIER_PAYMENT_FLOW
 
 
-class SupplierPaymentAllocation(CompanyScoped, db.Model):
+class SupplierPaymentAllocation(allocation_links(
+        payments="supplier_payments", payment_model="SupplierPayment", document="bill",
+        document_model="Bill", documents="bills"), CompanyScoped, db.Model):
     """Part of a supplier payment set against one bill."""
 
     __tablename__ = "supplier_payment_allocations"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-    payment_id: Mapped[int] = mapped_column(
-        ForeignKey("supplier_payments.id", ondelete="CASCADE"), index=True)
-    bill_id: Mapped[int] = mapped_column(ForeignKey("bills.id", ondelete="RESTRICT"),
-                                         index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-
-    payment: Mapped[SupplierPayment] = relationship(back_populates="allocations")
-    bill: Mapped[Bill] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.extensions import db
 from erp.models.base import ZERO, CompanyScoped, Money, Quantity, choice_label, in_check
 from erp.models.fields import LONG_TEXT, Text as TextField
-from erp.models.money import TaxCode
+from erp.models.money import TaxCode, WithPaymentTerms
 from erp.i18n import N_
 
 PRODUCT_KINDS = {
@@ -68,7 +68,7 @@ SUPPLIER_TEXT = {
 }
 
 
-class Supplier(CompanyScoped, db.Model):
+class Supplier(WithPaymentTerms, CompanyScoped, db.Model):
     __tablename__ = "suppliers"
     __table_args__ = (Index("ix_suppliers_company_name", "company_id", "name"),)
 

@@ -62,6 +62,84 @@ class BilledDocument(PricedDocument):
     def __str__(self) -> str:
         return self.number
 
+
+def billed_indexes(table: str, *, number: str, dated: str, party: str) -> tuple:
+    """A billed document's number unique per company and the indexes of its lists: by
+    date, open ones by due date (aging, overdue, the dashboard) and per party and state."""
+    return (UniqueConstraint("company_id", number),
+            Index(f"ix_{table}_company_date_id", "company_id", dated, "id"),
+            Index(f"ix_{table}_company_status_due", "company_id", "status", "due_date"),
+            Index(f"ix_{table}_company_{party}_status", "company_id", f"{party}_id",
+                  "status"))
+
+
+def _party_link(party: str, party_model: type) -> dict:
+    """`<party>_id` (RESTRICT) and `<party>`: the customer or supplier a document names."""
+    parties = party_model.__tablename__
+
+    def party_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey(f"{parties}.id", ondelete="RESTRICT"), index=True,
+                             nullable=False)
+
+    return {f"{party}_id": declared_attr(party_id),
+            party: declared_attr(lambda cls: relationship(party_model))}
+
+
+def _children(name: str, child_model: str, back: str) -> dict:
+    """`name`: the rows that belong to a document (its lines, a payment's allocations), in
+    id order, deleted with it; `back`: their relationship to it."""
+    return {name: declared_attr(lambda cls: relationship(
+        child_model, back_populates=back, order_by=f"{child_model}.id",
+        cascade="all, delete-orphan", passive_deletes=True))}
+
+
+def billed_links(*, party: str, party_model: type, order_model: type, line_model: str,
+                 back: str) -> type:
+    """A mixin of what a billed document links to, the same on both sides: its party
+    (`<party>_id`, `<party>`: a customer, a supplier), the order whose goods it bills
+    (`order_id`, `order`; None: a direct document) and its lines (`items`; `back`: the
+    line's relationship to it)."""
+    orders = order_model.__tablename__
+
+    def order_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey(f"{orders}.id", ondelete="RESTRICT"), index=True,
+                             nullable=True)
+
+    return type(f"{party_model.__name__}Billed", (), {
+        **_party_link(party, party_model), "order_id": declared_attr(order_id),
+        "order": declared_attr(lambda cls: relationship(order_model)),
+        **_children("items", line_model, back)})
+
+
+def payment_links(*, party: str, party_model: type, allocation_model: str) -> type:
+    """A mixin of what a payment links to: its party (`<party>_id`, `<party>`) and its
+    allocations (`allocations`)."""
+    return type(f"{party_model.__name__}Paid", (), {
+        **_party_link(party, party_model), **_children("allocations", allocation_model,
+                                                       "payment")})
+
+
+def allocation_links(*, payments: str, payment_model: str, document: str,
+                     document_model: str, documents: str) -> type:
+    """A mixin of a payment's allocation: its payment (`payment_id`, `payment`: deleted
+    with it), the document it settles (`<document>_id`, `<document>`: RESTRICT) and the
+    amount (above zero)."""
+    def payment_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey(f"{payments}.id", ondelete="CASCADE"), index=True,
+                             nullable=False)
+
+    def document_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey(f"{documents}.id", ondelete="RESTRICT"), index=True,
+                             nullable=False)
+
+    return type(f"{payment_model}Allocated", (), {
+        "__table_args__": (CheckConstraint("amount > 0", name="amount_positive"),),
+        "payment_id": declared_attr(payment_id), f"{document}_id": declared_attr(document_id),
+        "amount": declared_attr(lambda cls: mapped_column(Money, nullable=False)),
+        "payment": declared_attr(lambda cls: relationship(payment_model,
+                                                          back_populates="allocations")),
+        document: declared_attr(lambda cls: relationship(document_model))})
+
 from erp.i18n import N_
 
 INVOICE_STATUSES = {"draft": N_("Draft"), "issued": N_("Issued"), "partly_paid": N_("Partly paid"),
@@ -87,13 +165,14 @@ INVOICE_FLOW = Workflow(
     ])
 
 
-class Invoice(Document, CustomerParty, BilledDocument, CompanyScoped, db.Model):
+class Invoice(Document, CustomerParty, BilledDocument,
+              billed_links(party="customer", party_model=Customer, order_model=SalesOrder,
+                           line_model="InvoiceLine", back="invoice"),
+              CompanyScoped, db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
-        UniqueConstraint("company_id", "invoice_number"),
-        Index("ix_invoices_company_date_id", "company_id", "invoice_date", "id"),
-        Index("ix_invoices_company_status_due", "company_id", "status", "due_date"),
-        Index("ix_invoices_company_customer_status", "company_id", "customer_id", "status"),
+        *billed_indexes("invoices", number="invoice_number", dated="invoice_date",
+                        party="customer"),
         # a customer's statement: its documents of a period
         Index("ix_invoices_company_customer_date", "company_id", "customer_id", "invoice_date"),
         in_check("status", INVOICE_STATUSES),
@@ -106,20 +185,11 @@ class Invoice(Document, CustomerParty, BilledDocument, CompanyScoped, db.Model):
 
     # None until issued: a draft has no number, so issued numbers have no gaps
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
-                                             index=True)
-    # the order it invoices the shipped goods of (None: a direct invoice)
-    order_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sales_orders.id", ondelete="RESTRICT"), index=True, nullable=True)
+    # customer_id, order_id (the order it invoices the shipped goods of), their
+    # relationships and the lines: billed_links
     invoice_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
     credited_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
     issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-
-    customer: Mapped[Customer] = relationship()
-    order: Mapped[SalesOrder | None] = relationship()
-    items: Mapped[list[InvoiceLine]] = relationship(
-        back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan",
-        passive_deletes=True)
 
     workflow = INVOICE_FLOW
 
@@ -292,7 +362,10 @@ def payment_checks() -> tuple:
                             name="allocated_range"))
 
 
-class Payment(Document, PaymentRecord, CompanyScoped, db.Model):
+class Payment(Document, PaymentRecord,
+              payment_links(party="customer", party_model=Customer,
+                            allocation_model="PaymentAllocation"),
+              CompanyScoped, db.Model):
     """Money received from a customer, allocated to one or several of its open invoices
     (`allocations`); the rest (`unallocated`) is the customer's credit, allocated later.
     A payment is never deleted: reversing it (recorded) takes its allocations back."""
@@ -306,31 +379,17 @@ class Payment(Document, PaymentRecord, CompanyScoped, db.Model):
         *payment_checks(),
     )
 
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
-                                             index=True)
-
-    customer: Mapped[Customer] = relationship()
-    allocations: Mapped[list[PaymentAllocation]] = relationship(
-        back_populates="payment", order_by="PaymentAllocation.id",
-        cascade="all, delete-orphan", passive_deletes=True)
-
+    # customer_id, customer and the allocations: payment_links
     workflow = PAYMENT_FLOW
 
 
-class PaymentAllocation(CompanyScoped, db.Model):
+class PaymentAllocation(allocation_links(payments="payments", payment_model="Payment",
+                                         document="invoice", document_model="Invoice",
+                                         documents="invoices"),
+                        CompanyScoped, db.Model):
     """Part of a payment set against one invoice."""
 
     __tablename__ = "payment_allocations"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
-
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"),
-                                            index=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"),
-                                            index=True)
-    amount: Mapped[Decimal] = mapped_column(Money)
-
-    payment: Mapped[Payment] = relationship(back_populates="allocations")
-    invoice: Mapped[Invoice] = relationship()
 
 
 # --- running totals of net sales: what the sales analysis reads -----------------------------

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary,
                         String, UniqueConstraint, text)
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.extensions import db
 from erp.models.base import ZERO, CompanyScoped, Rate, TimestampMixin, choice_label, in_check
@@ -117,3 +117,17 @@ class CompanyLogo(TimestampMixin, db.Model):
         ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(20))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WithPaymentTerms:
+    """A party with payment terms of its own (a customer, a supplier: when its invoices or
+    bills are due); none: the company's default terms."""
+
+    @declared_attr
+    def payment_terms_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("payment_terms.id", ondelete="RESTRICT"), index=True,
+                             nullable=True)
+
+    @declared_attr
+    def payment_terms(cls) -> Mapped[PaymentTerms | None]:
+        return relationship(PaymentTerms)

@@ -22,7 +22,7 @@ from erp.models.catalog import Product
 from erp.models.core import Company, User
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
-from erp.models.money import PaymentTerms
+from erp.models.money import WithPaymentTerms
 from erp.i18n import N_
 
 ORDER_STATUSES = {
@@ -65,7 +65,7 @@ CUSTOMER_TEXT = {
 }
 
 
-class Customer(CompanyScoped, db.Model):
+class Customer(WithPaymentTerms, CompanyScoped, db.Model):
     __tablename__ = "customers"
     __table_args__ = (
         Index("ix_customers_company_name", "company_id", "name"),
@@ -82,12 +82,7 @@ class Customer(CompanyScoped, db.Model):
                                                   default="")
     tax_number: Mapped[str] = mapped_column(CUSTOMER_TEXT["tax_number"].column(), default="")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)  # 0: no limit
-    # when its invoices are due; none: the company's default terms
-    payment_terms_id: Mapped[int | None] = mapped_column(
-        ForeignKey("payment_terms.id", ondelete="RESTRICT"), index=True, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    payment_terms: Mapped[PaymentTerms | None] = relationship()
 
     def __str__(self) -> str:
         return self.name

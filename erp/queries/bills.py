@@ -17,7 +17,8 @@ from erp.models.bills import (BILL_STATUSES, Bill, BillLine, SupplierPayment,
 from erp.models.catalog import Supplier
 from erp.models.purchasing import PurchaseOrder
 from erp.queries import scoped_get_or_404
-from erp.queries.invoices import SHOWN, Receivables, billed_list, open_position, payments_list
+from erp.queries.invoices import (DUE_SOON_DAYS, SHOWN, Receivables, billed_list,
+                                  open_position, payments_list)
 
 BILLS = billed_list(
     Bill, number=Bill.bill_number, dated=Bill.bill_date, party=Supplier,
@@ -137,3 +138,25 @@ def _row(party_id, name, values) -> AgingRow:
     cents = Decimal("0.01")
     return AgingRow(party_id, name, {bucket: Decimal(str(value)).quantize(cents)
                                      for bucket, value in zip(BUCKETS, values)})
+
+
+# --- the dashboard's payables -------------------------------------------------------------
+
+def payables_figures(company_id: int, today: date) -> dict:
+    """What open bills still ask for that falls due from `today` through the next six days
+    (and how many bills), and apart from it what is overdue already: one aggregate query
+    over the open bills due up to the week's end (the (company, status, due date) index)."""
+    owed = Bill.total - Bill.paid_total
+    overdue = Bill.due_date < today
+    week, week_count, late, late_count = db.session.execute(
+        select(func.coalesce(func.sum(case((overdue, 0), else_=owed)), 0),
+               func.coalesce(func.sum(case((overdue, 0), else_=1)), 0),
+               func.coalesce(func.sum(case((overdue, owed), else_=0)), 0),
+               func.coalesce(func.sum(case((overdue, 1), else_=0)), 0))
+        .where(Bill.company_id == company_id, Bill.status.in_(Bill.OPEN_STATUSES),
+               Bill.due_date < today + timedelta(days=DUE_SOON_DAYS))).one()
+    cents = Decimal("0.01")
+    return {"due_week": Decimal(str(week or 0)).quantize(cents),
+            "due_week_count": int(week_count or 0),
+            "overdue": Decimal(str(late or 0)).quantize(cents),
+            "overdue_count": int(late_count or 0)}

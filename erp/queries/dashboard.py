@@ -186,6 +186,7 @@ GROUP_AREAS = {
     "production": ("production",),
     "tasks": ("tasks",),
     "receivables": ("money",),
+    "payables": ("payables",),
 }
 
 
@@ -236,6 +237,15 @@ class Dashboard:
 
         cid, today = self.company_id, self.today
         return self._group("receivables", lambda: receivables_figures(cid, today),
+                           suffix=f":{self.day}")
+
+    @cached_property
+    def payables(self) -> dict:
+        """Open bills due this week and overdue (both depend on the day: in the key)."""
+        from erp.queries.bills import payables_figures
+
+        cid, today = self.company_id, self.today
+        return self._group("payables", lambda: payables_figures(cid, today),
                            suffix=f":{self.day}")
 
     @cached_property

@@ -3,6 +3,7 @@ ListSpecs, and records), and what a customer owes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, case, func, select
@@ -19,16 +20,24 @@ from erp.models.sales import Customer, SalesOrder
 from erp.queries import scoped_get_or_404
 
 
+DUE_SOON_DAYS = 7  # `overdue=week`: due today or in the next six days
+
+
 def overdue_filter(model) -> Filter:
     """`overdue=1`: open documents (invoices, bills) whose due date is past (the company's
-    today)."""
+    today); `overdue=week`: open documents due from today through the next six days (what
+    falls due this week, the overdue ones apart)."""
     def apply(stmt: Select, value: str) -> Select:
-        if value not in ("1", "yes", "on", "true"):
+        if value not in ("1", "yes", "on", "true", "week"):
             return stmt
         from flask_login import current_user
 
-        return stmt.where(model.status.in_(model.OPEN_STATUSES),
-                          model.due_date < company_today(current_user.company_id))
+        today = company_today(current_user.company_id)
+        stmt = stmt.where(model.status.in_(model.OPEN_STATUSES))
+        if value == "week":
+            return stmt.where(model.due_date >= today,
+                              model.due_date < today + timedelta(days=DUE_SOON_DAYS))
+        return stmt.where(model.due_date < today)
     return Filter("overdue", apply)
 
 

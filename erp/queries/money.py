@@ -1,5 +1,6 @@
 """Reads of the money settings: the tax code and payment terms lists as declarations, and
-their choices for the selects of the product, customer and company settings forms."""
+their choices for the selects of the product, customer, supplier and company settings
+forms."""
 from __future__ import annotations
 
 from flask_login import current_user
@@ -52,6 +53,18 @@ def tax_code_choices(keep: int | None = None) -> list[tuple[str, str]]:
 
 def payment_terms_choices(keep: int | None = None) -> list[tuple[str, str]]:
     return _choices(PaymentTerms, lambda terms: f"{terms.name} ({terms.description})", keep)
+
+
+def party_terms_choices(keep: int | None = None) -> list[tuple[str, str]]:
+    """A customer's or supplier's terms: first the company's default (blank), then the
+    company's terms (`payment_terms_choices`)."""
+    from erp.i18n import _
+    from erp.services.defaults import default_of
+
+    default = default_of(PaymentTerms, current_user.company_id)
+    return ([("", _("The company's default (%(terms)s)",
+                    terms=default.name if default else _("due on receipt")))]
+            + payment_terms_choices(keep=keep))
 
 
 def chosen_default_id(model) -> int | None:

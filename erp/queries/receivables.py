@@ -1,4 +1,4 @@
-"""Reports on what customers owe and buy: a customer's statement, the receivables aging,
+"""Reports on what customers owe and buy: a customer's (or a supplier's) statement, the receivables aging,
 the sales analysis (as ListSpecs over grouped selects) and the dashboard's money figures.
 
 Every read is bounded: the statement reads one customer's documents of a period (at most
@@ -20,7 +20,8 @@ from erp.extensions import db
 from erp.i18n import N_
 from erp.lists import Csv, ListSpec, by_id
 from erp.models.base import ZERO
-from erp.models.catalog import Category, Product
+from erp.models.bills import Bill, SupplierPayment
+from erp.models.catalog import Category, Product, Supplier
 from erp.models.core import Company
 from erp.models.invoices import (OPEN_INVOICE_STATUSES, CreditNote, Invoice, Payment,
                                  SalesCustomerMonth, SalesProductMonth)
@@ -40,10 +41,32 @@ def _money(value) -> Decimal:
 STATEMENT_DAYS = 90  # the default period: the last 90 days
 STATEMENT_MAX_ROWS = 1000  # more in one period: the page asks for a shorter one
 MAX_PERIOD_DAYS = 3660
-# a statement's entries of one day: invoices first, then what reduced them
-ENTRY_KINDS = {"invoice": N_("Invoice"), "credit_note": N_("Credit note"),
+# a statement's entries of one day: the documents first, then what reduced them
+ENTRY_KINDS = {"invoice": N_("Invoice"), "bill": N_("Bill"), "credit_note": N_("Credit note"),
                "payment": N_("Payment"), "reversal": N_("Payment reversed")}
 _KIND_ORDER = {kind: index for index, kind in enumerate(ENTRY_KINDS)}
+
+
+@dataclass(frozen=True)
+class StatementSide:
+    """What one side's statement reads and shows: the party, the documents that raise its
+    balance (issued invoices, posted bills: `kind`, their date and number columns), the
+    documents that lower it besides payments (issued credit notes; a supplier has none),
+    its payments, each entry kind's record page (endpoint, argument) and the headings of
+    the two amount columns. The balance is what the customer owes us, or what we owe the
+    supplier."""
+
+    party: type
+    party_key: str
+    document: type
+    kind: str
+    dated: str
+    numbered: str
+    payment: type
+    credit_note: type | None
+    endpoints: dict
+    columns: tuple[str, str]
+    who: str  # "customer", "supplier": the blueprint's endpoints and the page's words
 
 
 @dataclass(frozen=True)
@@ -52,8 +75,8 @@ class StatementEntry:
     kind: str
     record_id: int
     number: str
-    debit: Decimal  # what the customer owes more (an invoice, a reversed payment)
-    credit: Decimal  # what it owes less (a credit note, a payment)
+    debit: Decimal  # what raises the balance (an invoice or bill, a reversed payment)
+    credit: Decimal  # what lowers it (a credit note, a payment)
     balance: Decimal = ZERO  # the running balance after it
 
     @property
@@ -63,7 +86,7 @@ class StatementEntry:
 
 @dataclass
 class Statement:
-    customer: Customer
+    party: object
     start: date
     end: date
     opening: Decimal
@@ -108,49 +131,73 @@ def statement_period(company: Company, start: str | None, end: str | None
     return first, last, None
 
 
-def customer_statement(company: Company, customer: Customer, start: date,
-                       end: date) -> Statement:
-    """The customer's opening balance at `start`, every issued invoice, issued credit note,
-    payment and payment reversal from `start` to `end` (the company's days) with a running
-    balance. Three queries whatever the period holds (at most STATEMENT_MAX_ROWS entries).
+CUSTOMER_STATEMENT = StatementSide(
+    party=Customer, party_key="customer_id", document=Invoice, kind="invoice",
+    dated="invoice_date", numbered="invoice_number", payment=Payment, credit_note=CreditNote,
+    endpoints={"invoice": ("money.invoice_detail", "invoice_id"),
+               "credit_note": ("money.credit_note_detail", "credit_note_id"),
+               "payment": ("money.payment_detail", "payment_id"),
+               "reversal": ("money.payment_detail", "payment_id")},
+    columns=(N_("Debit"), N_("Credit")), who="customer")
 
-    The balance is what the customer owes: issued invoices less issued credit notes less
-    payments, plus payments reversed (so a reversed payment nets to nothing, and the
-    closing balance equals the customer page's balance when the period ends today)."""
+
+SUPPLIER_STATEMENT = StatementSide(
+    party=Supplier, party_key="supplier_id", document=Bill, kind="bill",
+    dated="bill_date", numbered="bill_number", payment=SupplierPayment, credit_note=None,
+    endpoints={"bill": ("money.bill_detail", "bill_id"),
+               "payment": ("money.supplier_payment_detail", "payment_id"),
+               "reversal": ("money.supplier_payment_detail", "payment_id")},
+    columns=(N_("Billed"), N_("Payments")), who="supplier")
+
+
+def statement(side: StatementSide, company: Company, party, start: date,
+              end: date) -> Statement:
+    """The party's opening balance at `start`, every issued invoice (posted bill), issued
+    credit note, payment and payment reversal from `start` to `end` (the company's days)
+    with a running balance. Three queries whatever the period holds (at most
+    STATEMENT_MAX_ROWS entries).
+
+    The balance is what the customer owes us (what we owe the supplier): its documents
+    less credit notes less payments, plus payments reversed (so a reversed payment nets to
+    nothing, and the closing balance equals the party page's balance when the period ends
+    today)."""
     zone = company.zone
     # a reversal is a time (UTC): the company's days [start, end] as UTC bounds
     since = datetime.combine(start, time.min, zone)
     until = datetime.combine(end + timedelta(days=1), time.min, zone)
-    cid, customer_id = company.id, customer.id
-    issued = (Invoice.company_id == cid, Invoice.customer_id == customer_id,
-              Invoice.status.notin_(("draft", "cancelled")))
-    credited = (CreditNote.company_id == cid, CreditNote.customer_id == customer_id,
-                CreditNote.status == "issued")
-    paid = (Payment.company_id == cid, Payment.customer_id == customer_id)
-    reversed_ = (*paid, Payment.status == "reversed", Payment.reversed_at.is_not(None))
+    cid = company.id
+    document, payment, note = side.document, side.payment, side.credit_note
+    dated, numbered = getattr(document, side.dated), getattr(document, side.numbered)
+    issued = (document.company_id == cid, getattr(document, side.party_key) == party.id,
+              document.status.notin_(("draft", "cancelled")))
+    paid = (payment.company_id == cid, getattr(payment, side.party_key) == party.id)
+    reversed_ = (*paid, payment.status == "reversed", payment.reversed_at.is_not(None))
 
     def total(column, *where):
         return select(func.coalesce(func.sum(column), 0)).where(*where).scalar_subquery()
 
-    invoiced, credits, payments, reversals = db.session.execute(select(
-        total(Invoice.total, *issued, Invoice.invoice_date < start),
-        total(CreditNote.total, *credited, CreditNote.credit_date < start),
-        total(Payment.amount, *paid, Payment.payment_date < start),
-        total(Payment.amount, *reversed_, Payment.reversed_at < since))).one()
-    opening = (_money(invoiced) - _money(credits) - _money(payments) + _money(reversals))
+    credited = ((note.company_id == cid, getattr(note, side.party_key) == party.id,
+                 note.status == "issued") if note is not None else ())
+    documented, payments, reversals, credits = db.session.execute(select(
+        total(document.total, *issued, dated < start),
+        total(payment.amount, *paid, payment.payment_date < start),
+        total(payment.amount, *reversed_, payment.reversed_at < since),
+        total(note.total, *credited, note.credit_date < start) if note is not None
+        else literal(0))).one()
+    opening = (_money(documented) - _money(credits) - _money(payments) + _money(reversals))
 
-    documents = union_all(
-        select(Invoice.invoice_date.label("day"), literal("invoice").label("kind"),
-               Invoice.id.label("id"), Invoice.invoice_number.label("number"),
-               Invoice.total.label("amount"))
-        .where(*issued, Invoice.invoice_date.between(start, end)),
-        select(CreditNote.credit_date, literal("credit_note"), CreditNote.id,
-               CreditNote.credit_number, CreditNote.total)
-        .where(*credited, CreditNote.credit_date.between(start, end)),
-        select(Payment.payment_date, literal("payment"), Payment.id, Payment.number,
-               Payment.amount)
-        .where(*paid, Payment.payment_date.between(start, end)),
-    ).subquery()
+    parts = [select(dated.label("day"), literal(side.kind).label("kind"),
+                    document.id.label("id"), numbered.label("number"),
+                    document.total.label("amount"))
+             .where(*issued, dated.between(start, end)),
+             select(payment.payment_date, literal("payment"), payment.id, payment.number,
+                    payment.amount)
+             .where(*paid, payment.payment_date.between(start, end))]
+    if note is not None:
+        parts.insert(1, select(note.credit_date, literal("credit_note"), note.id,
+                               note.credit_number, note.total)
+                     .where(*credited, note.credit_date.between(start, end)))
+    documents = union_all(*parts).subquery()
     rows = [(_day(day), kind, id_, number, _money(amount)) for day, kind, id_, number, amount
             in db.session.execute(
                 select(documents).order_by(documents.c.day, documents.c.id)
@@ -160,19 +207,24 @@ def customer_statement(company: Company, customer: Customer, start: date,
                     + timedelta(days=1))
     rows += [(when.astimezone(zone).date(), "reversal", id_, number, _money(amount))
              for id_, number, amount, when in db.session.execute(
-                 select(Payment.id, Payment.number, Payment.amount, Payment.reversed_at)
-                 .where(*reversed_, Payment.reversed_at >= since, Payment.reversed_at < until)
-                 .order_by(Payment.reversed_at, Payment.id).limit(STATEMENT_MAX_ROWS + 1))]
+                 select(payment.id, payment.number, payment.amount, payment.reversed_at)
+                 .where(*reversed_, payment.reversed_at >= since, payment.reversed_at < until)
+                 .order_by(payment.reversed_at, payment.id).limit(STATEMENT_MAX_ROWS + 1))]
     rows.sort(key=lambda row: (row[0], _KIND_ORDER[row[1]], row[2]))
-    statement = Statement(customer, start, end, opening,
-                          truncated=len(rows) > STATEMENT_MAX_ROWS)
+    result = Statement(party, start, end, opening, truncated=len(rows) > STATEMENT_MAX_ROWS)
     balance = opening
     for day, kind, id_, number, amount in rows[:STATEMENT_MAX_ROWS]:
-        debit = amount if kind in ("invoice", "reversal") else ZERO
+        debit = amount if kind in (side.kind, "reversal") else ZERO
         credit = amount if kind in ("credit_note", "payment") else ZERO
         balance = balance + debit - credit
-        statement.entries.append(StatementEntry(day, kind, id_, number, debit, credit, balance))
-    return statement
+        result.entries.append(StatementEntry(day, kind, id_, number, debit, credit, balance))
+    return result
+
+
+def customer_statement(company: Company, customer: Customer, start: date,
+                       end: date) -> Statement:
+    """A customer's statement (`statement`)."""
+    return statement(CUSTOMER_STATEMENT, company, customer, start, end)
 
 
 def _day(value) -> date:

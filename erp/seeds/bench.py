@@ -45,6 +45,7 @@ from erp.models.forms import (CustomForm, FormAnswer, FormField, FormLink, FormS
                               FormVersion)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.models.bills import Bill, BillLine, SupplierPayment, SupplierPaymentAllocation
 from erp.models.invoices import (CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
                                  PaymentAllocation)
 from erp.seeds import bench_money
@@ -100,6 +101,8 @@ class Plan:
     form_submissions: int
     invoices: int = 0
     payments: int = 0
+    bills: int = 0
+    supplier_payments: int = 0
 
     @property
     def stock_levels(self) -> int:
@@ -113,7 +116,8 @@ class Plan:
                 + self.purchase_orders * (1 + self.purchase_lines_per_order)
                 + self.movements + self.stock_levels + VIRTUAL_USERS + len(ROLE_USERS)
                 + self.form_submissions * (1 + ANSWERS_PER_SUBMISSION)
-                + self.invoices * (1 + INVOICE_LINES) + self.payments * 2)
+                + (self.invoices + self.bills) * (1 + INVOICE_LINES)
+                + (self.payments + self.supplier_payments) * 2)
 
 
 def plan_for(size: str) -> Plan:
@@ -126,7 +130,8 @@ def plan_for(size: str) -> Plan:
                 sales_lines_per_order=5, purchase_orders=round(2_000 * f),
                 purchase_lines_per_order=5, movements=round(200_000 * f),
                 form_submissions=round(10_000 * f), invoices=round(10_000 * f),
-                payments=round(8_000 * f))
+                payments=round(8_000 * f), bills=round(4_000 * f),
+                supplier_payments=round(3_000 * f))
 
 
 def _next_ids(model) -> int:
@@ -162,7 +167,8 @@ class _Loader:
 
 PARENTS = {SalesOrderItem: SalesOrder, PurchaseOrderItem: PurchaseOrder,
            FormAnswer: FormSubmission, InvoiceLine: Invoice, CreditNoteLine: CreditNote,
-           PaymentAllocation: Payment}
+           PaymentAllocation: Payment, BillLine: Bill,
+           SupplierPaymentAllocation: SupplierPayment}
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -493,6 +499,12 @@ def generate(size: str = "s", seed: int = 1, *,
                              customer_ids=customer_ids, product_ids=product_ids,
                              sale_price=sale_price, user_ids=user_ids, number=number,
                              start_day=start_day, today=today, now=now)
+        # the payables on a stream of their own (the data before them stays as it was)
+        bench_money.generate(load, cid, random.Random(seed * 7919 + 1), invoices=plan.bills,
+                             payments=plan.supplier_payments, customer_ids=supplier_ids,
+                             product_ids=product_ids, sale_price=cost_price,
+                             user_ids=user_ids, number=number, start_day=start_day,
+                             today=today, now=now, side=bench_money.PAYABLES)
 
         for (series, year), last in sorted(sequences.items()):
             load.add(DocumentSequence, {"company_id": cid, "series": series, "year": year,

@@ -1,14 +1,16 @@
-"""The receivables of the benchmark data set (erp/seeds/bench.py): invoices, credit notes
-and customer payments in every state over the two years, in bulk.
+"""The money of the benchmark data set (erp/seeds/bench.py), in bulk, over the two years:
+invoices, credit notes and customer payments (the receivables), and supplier bills and
+supplier payments (the payables), both sides by one generator (`generate`, on a `Side`).
 
-Invoices are direct invoices (no order) of 1-3 lines at the products' prices, due 30 days
-after their date: drafts (no number), cancelled drafts, and issued ones that are open (the
-older ones overdue), partly paid, paid in one or two payments, some partly credited.
-Payments are recorded (allocated in full, or the rest the customer's credit) or reversed.
-Every figure obeys what erp.services.invoices.mismatches checks: line amounts by the
-services' own function, totals the sums of the lines, credited and paid totals the sums of
-the issued credit notes and the recorded payments' allocations; numbers follow the date
-within their series (the DocumentSequence rows are written by the caller).
+Documents are direct (no order) of 1-3 lines at the products' prices (bills: their costs),
+due 30 days after their date: drafts (no number), cancelled drafts, and issued (posted)
+ones that are open (the older ones overdue), partly paid, paid in one or two payments,
+invoices some partly credited. Payments are recorded (allocated in full, or the rest the
+party's credit) or reversed. Every figure obeys what erp.services.invoices.mismatches
+(erp.services.bills.mismatches) checks: line amounts by the services' own function, totals
+the sums of the lines, credited and paid totals the sums of the issued credit notes and the
+recorded payments' allocations; numbers follow the date within their series (the
+DocumentSequence rows are written by the caller).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from erp.models.bills import Bill, BillLine, SupplierPayment, SupplierPaymentAllocation
 from erp.models.invoices import (CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
                                  PaymentAllocation)
 from erp.services.sales import line_amounts
@@ -26,6 +29,40 @@ ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 METHODS = ["bank_transfer"] * 6 + ["card", "cash", "cheque", "other"]
 DUE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side's tables and names: its document (and its number, date, party and stamp
+    columns, its issued state), lines, payments and allocations, its number series, and
+    whether it has credit notes (invoices do)."""
+
+    document: type
+    line: type
+    payment: type
+    allocation: type
+    number: str          # "invoice_number"
+    dated: str           # "invoice_date"
+    party: str           # "customer_id"
+    doc_key: str         # "invoice_id": the lines' and allocations' column
+    stamped: str         # "issued_at"
+    issued: str          # the status of an issued document without payments: "issued"
+    series: str          # "INV"
+    payment_series: str  # "PAY"
+    credits: bool        # credit notes on some issued documents
+    extra: dict          # more columns of every document
+    line_extra: dict     # more columns of every line
+    on_account: float = 0.0  # the share of the payments kept for payments on account
+
+
+RECEIVABLES = Side(Invoice, InvoiceLine, Payment, PaymentAllocation, "invoice_number",
+                   "invoice_date", "customer_id", "invoice_id", "issued_at", "issued", "INV",
+                   "PAY", True, {"order_id": None}, {"order_item_id": None,
+                                                    "credited_quantity": Decimal(0)})
+PAYABLES = Side(Bill, BillLine, SupplierPayment, SupplierPaymentAllocation, "bill_number",
+                "bill_date", "supplier_id", "bill_id", "posted_at", "open", "BILL", "SPAY",
+                False, {"order_id": None, "supplier_reference": ""}, {"order_item_id": None},
+                on_account=0.1)
 
 
 @dataclass
@@ -40,21 +77,24 @@ class _Payment:
 def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int,
              customer_ids: list[int], product_ids: list[int], sale_price: list[Decimal],
              user_ids: list[int], number: Callable[[str, date], str], start_day: date,
-             today: date, now: datetime) -> None:
-    """`invoices` invoices and exactly `payments` payments (the last ones, when the
-    invoices leave too few, are payments on account: the customer's credit)."""
+             today: date, now: datetime, side: Side = RECEIVABLES) -> None:
+    """`invoices` documents of the `side` (invoices, bills) of the parties `customer_ids`
+    (customers, suppliers) at the products' `sale_price` (their costs for bills), and
+    exactly `payments` payments (the last ones, when the documents leave too few or the
+    side keeps a share `on_account`, are payments on account: the party's credit, some of
+    them reversed)."""
     from erp.seeds.bench import _at, _next_ids
 
     stamp = {"company_id": cid}
     days = (today - start_day).days
-    invoice_id, line_id = _next_ids(Invoice), _next_ids(InvoiceLine)
+    invoice_id, line_id = _next_ids(side.document), _next_ids(side.line)
     note_id, note_line_id = _next_ids(CreditNote), _next_ids(CreditNoteLine)
     planned: list[_Payment] = []
     notes: list[tuple[dict, list[dict]]] = []
     for day in sorted(start_day + timedelta(days=rng.randrange(days + 1))
                       for _ in range(invoices)):
         roll = rng.random()
-        status = "draft" if roll < 0.05 else "cancelled" if roll < 0.08 else "issued"
+        status = "draft" if roll < 0.05 else "cancelled" if roll < 0.08 else side.issued
         customer = rng.choice(customer_ids)
         created = _at(day, rng)
         lines, sums = [], [ZERO] * 4
@@ -63,23 +103,22 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
             discount = Decimal(rng.choice([0, 0, 0, 5, 10]))
             rate = Decimal(rng.choice([0, 7, 19, 19]))
             amounts = line_amounts(quantity, sale_price[p], discount, rate)
-            lines.append({"id": line_id, **stamp, "invoice_id": invoice_id,
-                          "order_item_id": None, "product_id": product_ids[p],
+            lines.append({"id": line_id, **stamp, side.doc_key: invoice_id,
+                          **side.line_extra, "product_id": product_ids[p],
                           "quantity": quantity, "unit_price": sale_price[p],
                           "discount_percent": discount, "tax_rate": rate,
                           "subtotal": amounts.subtotal, "discount_amount": amounts.discount,
                           "tax_amount": amounts.tax, "total": amounts.total,
-                          "credited_quantity": Decimal(0), "created_at": created,
-                          "updated_at": created})
+                          "created_at": created, "updated_at": created})
             for i, value in enumerate((amounts.subtotal, amounts.discount, amounts.tax,
                                        amounts.total)):
                 sums[i] += value
             line_id += 1
         total, credited, paid = sums[3], ZERO, ZERO
         issued_at = None
-        if status == "issued":
+        if status == side.issued:
             issued_at = created
-            if rng.random() < 0.06:  # one unit of the first line credited
+            if side.credits and rng.random() < 0.06:  # one unit of the first line credited
                 line = lines[0]
                 one = line_amounts(Decimal(1), line["unit_price"], line["discount_percent"],
                                    line["tax_rate"])
@@ -124,28 +163,29 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
                 parts = [(owed * Decimal(rng.choice([25, 50, 75])) / 100).quantize(CENT)]
             else:
                 parts = []
-            if len(planned) + len(parts) > payments:
+            if len(planned) + len(parts) > payments - round(payments * side.on_account):
                 parts = []  # the payments' count is reached: open
             paid_day = day
             for part in parts:
                 paid_day = min(paid_day + timedelta(days=rng.randint(5, 45)), today)
                 planned.append(_Payment(paid_day, customer, part, [(invoice_id, part)]))
                 paid += part
-            status = ("paid" if paid == owed else "partly_paid" if paid else "issued")
-        load.add(Invoice, {
+            status = ("paid" if paid == owed else "partly_paid" if paid else side.issued)
+        load.add(side.document, {
             "id": invoice_id, **stamp,
-            "invoice_number": number("INV", day) if issued_at else None,
-            "customer_id": customer, "order_id": None, "invoice_date": day,
+            side.number: number(side.series, day) if issued_at else None,
+            side.party: customer, **side.extra, side.dated: day,
             "due_date": day + timedelta(days=DUE_DAYS), "status": status, "notes": "",
             "subtotal": sums[0], "discount_total": sums[1], "tax_total": sums[2],
-            "total": total, "credited_total": credited, "paid_total": paid,
-            "issued_at": issued_at, "issued": None, "created_by_id": rng.choice(user_ids),
-            "created_at": created, "updated_at": created})
+            "total": total, "paid_total": paid, side.stamped: issued_at, "issued": None,
+            **({"credited_total": credited} if side.credits else {}),
+            "created_by_id": rng.choice(user_ids), "created_at": created,
+            "updated_at": created})
         for row in lines:
-            load.add(InvoiceLine, row)
+            load.add(side.line, row)
         invoice_id += 1
-    load.flush(Invoice)
-    load.flush(InvoiceLine)
+    load.flush(side.document)
+    load.flush(side.line)
     for note, note_lines in notes:
         load.add(CreditNote, note)
         for row in note_lines:
@@ -153,20 +193,23 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
     load.flush(CreditNote)
     load.flush(CreditNoteLine)
 
-    # payments on account (the customer's credit), some of them reversed, up to the count
+    # payments on account (the party's credit), some of them reversed (with a share kept
+    # for them, the first one always), up to the count
+    first = len(planned)
     while len(planned) < payments:
         day = start_day + timedelta(days=rng.randrange(days + 1))
         planned.append(_Payment(day, rng.choice(customer_ids),
                                 Decimal(rng.randint(1000, 50000)).scaleb(-2),
-                                reversed=rng.random() < 0.3))
+                                reversed=rng.random() < 0.3
+                                or (side.on_account > 0 and len(planned) == first)))
     planned.sort(key=lambda payment: payment.day)
-    payment_id, allocation_id = _next_ids(Payment), _next_ids(PaymentAllocation)
+    payment_id, allocation_id = _next_ids(side.payment), _next_ids(side.allocation)
     for payment in planned:
         created = _at(payment.day, rng)
         allocated = sum((amount for _, amount in payment.allocations), ZERO)
-        load.add(Payment, {
-            "id": payment_id, **stamp, "number": number("PAY", payment.day),
-            "customer_id": payment.customer_id, "payment_date": payment.day,
+        load.add(side.payment, {
+            "id": payment_id, **stamp, "number": number(side.payment_series, payment.day),
+            side.party: payment.customer_id, "payment_date": payment.day,
             "amount": payment.amount, "method": rng.choice(METHODS),
             "reference": f"REF {payment_id}",
             "status": "reversed" if payment.reversed else "recorded",
@@ -176,11 +219,11 @@ def generate(load, cid: int, rng: random.Random, *, invoices: int, payments: int
             "created_by_id": rng.choice(user_ids), "created_at": created,
             "updated_at": created})
         for invoice, amount in payment.allocations:
-            load.add(PaymentAllocation, {"id": allocation_id, **stamp,
-                                         "payment_id": payment_id, "invoice_id": invoice,
-                                         "amount": amount, "created_at": created,
-                                         "updated_at": created})
+            load.add(side.allocation, {"id": allocation_id, **stamp,
+                                        "payment_id": payment_id, side.doc_key: invoice,
+                                        "amount": amount, "created_at": created,
+                                        "updated_at": created})
             allocation_id += 1
         payment_id += 1
-    load.flush(Payment)
-    load.flush(PaymentAllocation)
+    load.flush(side.payment)
+    load.flush(side.allocation)

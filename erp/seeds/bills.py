@@ -1,4 +1,5 @@
-"""Demo supplier bills and supplier payments in every state: drafts of what received
+"""Demo supplier bills and supplier payments in every state (the first supplier on net 60
+payment terms of its own, the others on the company's default): drafts of what received
 purchase orders delivered, a direct draft, a cancelled draft, posted bills dated weeks back
 (so that some are overdue and the payables aging has every column), one paid, one partly
 paid, one open; a supplier payment with a credit left, and a reversed one."""
@@ -14,7 +15,9 @@ from erp.models import Company, Product, Supplier, User
 from erp.models.bills import Bill
 from erp.models.core import company_today
 from erp.models.purchasing import PurchaseOrder
-from erp.services import DomainError, bills
+from erp.models.money import PaymentTerms
+from erp.seeds.invoices import drafts_of_orders
+from erp.services import atomic, bills
 
 CENT = Decimal("0.01")
 
@@ -31,6 +34,12 @@ def seed(company: Company, admin: User) -> str | None:
     if not suppliers or not products:
         return None
     kw = {"company_id": company.id, "user": admin}
+    net60 = db.session.scalar(select(PaymentTerms.id).where(
+        PaymentTerms.company_id == company.id, PaymentTerms.kind == "net",
+        PaymentTerms.days == 60).limit(1))
+    if net60 is not None:
+        with atomic():
+            suppliers[0].payment_terms_id = net60
     today = company_today(company.id)
     made, posted = 0, []
     for n, (days_ago, state) in enumerate([(120, "post"), (70, "post"), (45, "post"),
@@ -64,15 +73,7 @@ def seed(company: Company, admin: User) -> str | None:
                                           **kw)
     bills.reverse_supplier_payment(payment_id=wrong.id, **kw)
     # drafts of what received purchase orders delivered, waiting for a manager
-    orders = db.session.scalars(select(PurchaseOrder.id).where(
-        PurchaseOrder.company_id == company.id,
-        PurchaseOrder.status.in_(("partially_received", "received"))).order_by(
-        PurchaseOrder.id)).all()
-    for order_id in orders[:2]:
-        try:
-            bills.create_bill_from_order(order_id=order_id, **kw)
-            made += 1
-        except DomainError:
-            pass
+    made += drafts_of_orders(PurchaseOrder, ("partially_received", "received"),
+                             bills.create_bill_from_order, **kw)
     return (f"{made} supplier bills (drafts, cancelled, open, overdue, partly paid, paid) and "
             "supplier payments (one with a credit left, one reversed)")

@@ -61,14 +61,23 @@ def seed(company: Company, admin: User) -> str | None:
     credit_notes.create_credit_note(invoice_id=credited.id, quantities={line.id: "1"},
                                     reason="Draft: to check", **kw)
     # a draft of what a shipped order sent, waiting for a manager
-    shipped = db.session.scalars(select(SalesOrder.id).where(
-        SalesOrder.company_id == company.id,
-        SalesOrder.status.in_(("shipped", "partly_shipped"))).order_by(SalesOrder.id)).all()
-    for order_id in shipped[:2]:
+    made += drafts_of_orders(SalesOrder, ("shipped", "partly_shipped"),
+                             invoices.create_invoice_from_order, **kw)
+    return (f"{made} invoices (drafts, cancelled, issued, overdue, partly paid, paid), credit "
+            "notes and payments besides the invoiced orders' invoices")
+
+
+def drafts_of_orders(order_model, statuses: tuple[str, ...], create, *, company_id: int,
+                     user: User, count: int = 2) -> int:
+    """Drafts (invoices, bills) by `create` of the first `count` orders in `statuses`
+    that have something left to take; how many were made."""
+    made = 0
+    for order_id in db.session.scalars(select(order_model.id).where(
+            order_model.company_id == company_id, order_model.status.in_(statuses))
+            .order_by(order_model.id).limit(count)).all():
         try:
-            invoices.create_invoice_from_order(order_id=order_id, **kw)
+            create(order_id=order_id, company_id=company_id, user=user)
             made += 1
         except DomainError:
             pass
-    return (f"{made} invoices (drafts, cancelled, issued, overdue, partly paid, paid), credit "
-            "notes and payments besides the invoiced orders' invoices")
+    return made

@@ -6,11 +6,14 @@ bill: `erp.models.invoices.BilledDocument`), declared once and used by both serv
 - `DraftLines`: how a draft's lines are added, changed and removed (the line editor's
   services), with `take`, the order line's share a line holds (shipped goods invoiced,
   received goods billed), kept under the order's lock;
-- `issue`: the next number of its series, its date and due date, its snapshot frozen;
+- `new_draft`, `create_direct`: a draft of a party, dated today and due under the party's
+  terms, and a direct draft of an active party (a whole use case: it commits);
+- `issue` (`issue_draft`, the whole use case): the next number of its series, its date and
+  due date, its snapshot frozen;
 - `settled_status`, `recompute_totals`, `apply_amounts`, `document_mismatches`.
 
-No function here commits: the caller's `atomic()` does, except the DraftLines services,
-which are whole use cases (one transaction each).
+No function here commits: the caller's `atomic()` does, except `create_direct` and the
+DraftLines services, which are whole use cases (one transaction each).
 """
 from __future__ import annotations
 
@@ -98,6 +101,46 @@ are those whose `line_key` column names it. NotFound
     return document, order
 
 
+def new_draft(model, company_id: int, party, user: User | None, *, party_key: str,
+              dated: str, **values):
+    """A new draft of `model` (added, not flushed) of the party, dated the company's today
+    and due under the party's terms (else the company's default), its figures zero;
+    `values` are its other columns."""
+    today = company_today(company_id)
+    document = model(company_id=company_id, **{party_key: party.id, dated: today},
+                     due_date=money.due_date(money.customer_terms(company_id, party), today),
+                     status="draft", subtotal=ZERO, discount_total=ZERO, tax_total=ZERO,
+                     total=ZERO, paid_total=ZERO,
+                     created_by_id=user.id if user is not None else None, **values)
+    db.session.add(document)
+    return document
+
+
+def create_direct(party_model, *, company_id: int, user: User | None,
+                  party_id: int | None, field: str, choose: str, errors: dict,
+                  new: Callable[[Any], Any], summary: str):
+    """A direct draft (no order) of an active party of the company: `new(party)` makes it;
+    its history says `summary` ({number}, {name}). ValidationError with the problems in
+    `errors` (the caller's fields) and on `field` (`choose`: no such party; an archived
+    one). Commits."""
+    with atomic():
+        party = (db.session.scalar(select(party_model).where(
+            party_model.id == party_id, party_model.company_id == company_id))
+            if party_id else None)
+        if party is None:
+            errors.setdefault(field, []).append(choose)
+        elif not party.active:
+            errors.setdefault(field, []).append(_("%(name)s is archived.", name=party.name))
+        if errors:
+            raise ValidationError(field_errors=errors)
+        document = new(party)
+        db.session.flush()
+        audit.record(company_id=company_id, user=user, action="create",
+                     record_type=document.workflow.noun, record_id=document.id,
+                     summary=summary.format(number=document.number, name=party.name))
+    return document
+
+
 def issue(document, company_id: int, user: User | None, *, on: date | None, series: str,
           number: str, dated: str, stamped: str, terms, empty: str) -> date:
     """A locked draft's step to its first open state: the next number of `series` into
@@ -122,6 +165,26 @@ def issue(document, company_id: int, user: User | None, *, on: date | None, seri
                          f"{document.due_date.isoformat()}",
                  changes={"status": ("draft", document.status)})
     return day
+
+
+def issue_draft(lock: Callable[[int, int], tuple], action: str, *, company_id: int,
+                doc_id: int, user: User | None, on: date | None, party: str,
+                empty: Callable[[str], str], after: Callable[[Any, Any], None] | None = None,
+                **columns: str):
+    """A draft's issuing (posting) as one use case: `lock(company_id, doc_id)` (the
+    document and its order), the workflow's `action` (a replay is a no-op), `issue` under
+    the terms of the document's `party` (its relationship) with `columns` (series, number,
+    dated, stamped), then `after(document, order)` in the same transaction. Commits."""
+    with atomic():
+        document, order = lock(company_id, doc_id)
+        if not document.workflow.begin(document, action, user):
+            return document
+        issue(document, company_id, user, on=on,
+              terms=money.customer_terms(company_id, getattr(document, party)),
+              empty=empty(document.number), **columns)
+        if after is not None:
+            after(document, order)
+    return document
 
 
 def take_lines(document, line_model, rows, taken: str) -> None:
@@ -153,6 +216,18 @@ def cancel(document, order, company_id: int, user: User | None, taken: str) -> N
                  record_type=document.workflow.noun, record_id=document.id,
                  summary=f"{document.number} cancelled",
                  changes={"status": ("draft", "cancelled")})
+
+
+def cancel_draft(lock: Callable[[int, int], tuple], *, company_id: int, doc_id: int,
+                 user: User | None, taken: str):
+    """A draft's cancelling as one use case: `lock(company_id, doc_id)` (the document and
+    its order), the workflow's "cancel" (a replay is a no-op; an issued document is
+    refused: InvalidTransition), then `cancel`. Commits."""
+    with atomic():
+        document, order = lock(company_id, doc_id)
+        if document.workflow.begin(document, "cancel", user):
+            cancel(document, order, company_id, user, taken)
+    return document
 
 
 # --- the lines of a draft -------------------------------------------------------------------

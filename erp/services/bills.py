@@ -4,8 +4,8 @@ documents, on the rules the invoices share (erp.services.billing, erp.services.p
 Staff draft a bill from what a purchase order received and no bill takes yet (at the
 order's costs and tax rates; quantities and prices stay editable until it is posted, never
 above what was received and not billed), or directly for a supplier; a manager posts it:
-the next "BILL" number (gapless, as invoices), the due date from the company's default
-payment terms, what it says frozen. A draft can be cancelled (its quantities can be billed
+the next "BILL" number (gapless, as invoices), the due date from the supplier's payment
+terms (else the company's default), what it says frozen. A draft can be cancelled (its quantities can be billed
 again). A manager records supplier payments (SPAY) allocated to the supplier's open bills;
 the rest is a credit with the supplier; a payment is reversed, never deleted.
 
@@ -27,10 +27,8 @@ from erp.i18n import _
 from erp.models import Supplier, User
 from erp.models.base import ZERO
 from erp.models.bills import (Bill, BillLine, SupplierPayment, SupplierPaymentAllocation)
-from erp.models.core import company_today
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
-from erp.services import (InvalidTransition, PermissionDenied, ValidationError,
-                          atomic, audit, billing, money, payments)
+from erp.services import InvalidTransition, PermissionDenied, atomic, audit, billing, payments
 from erp.services.returns import _lock_order
 from erp.services.validation import clean_text
 
@@ -59,15 +57,9 @@ def lock_bill(company_id: int, bill_id: int) -> tuple[Bill, PurchaseOrder | None
 
 def _new(company_id: int, supplier: Supplier, user: User | None, *, order_id=None,
          notes: str = "", reference: str = "") -> Bill:
-    today = company_today(company_id)
-    bill = Bill(company_id=company_id, supplier_id=supplier.id, order_id=order_id,
-                supplier_reference=reference, bill_date=today,
-                due_date=money.due_date(money.customer_terms(company_id, supplier), today),
-                status="draft", notes=notes, subtotal=ZERO, discount_total=ZERO,
-                tax_total=ZERO, total=ZERO, paid_total=ZERO,
-                created_by_id=user.id if user is not None else None)
-    db.session.add(bill)
-    return bill
+    return billing.new_draft(Bill, company_id, supplier, user, party_key="supplier_id",
+                             dated="bill_date", order_id=order_id, notes=notes,
+                             supplier_reference=reference)
 
 
 def create_bill(*, company_id: int, user: User | None, supplier_id: int | None,
@@ -78,21 +70,11 @@ def create_bill(*, company_id: int, user: User | None, supplier_id: int | None,
     errors: dict[str, list[str]] = {}
     notes = clean_text(notes, "notes", NOTES_MAX, errors)
     reference = clean_text(supplier_reference, "supplier_reference", REFERENCE_MAX, errors)
-    with atomic():
-        supplier = db.session.scalar(select(Supplier).where(
-            Supplier.id == supplier_id, Supplier.company_id == company_id)) if supplier_id else None
-        if supplier is None:
-            errors.setdefault("supplier", []).append(_("Choose a supplier."))
-        elif not supplier.active:
-            errors.setdefault("supplier", []).append(
-                _("%(name)s is archived.", name=supplier.name))
-        if errors:
-            raise ValidationError(field_errors=errors)
-        bill = _new(company_id, supplier, user, notes=notes, reference=reference)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="bill",
-                     record_id=bill.id, summary=f"{bill.number} of {supplier.name}")
-    return bill
+    return billing.create_direct(
+        Supplier, company_id=company_id, user=user, party_id=supplier_id, field="supplier",
+        choose=_("Choose a supplier."), errors=errors, summary="{number} of {name}",
+        new=lambda supplier: _new(company_id, supplier, user, notes=notes,
+                                  reference=reference))
 
 
 def create_bill_from_order(*, company_id: int, order_id: int, user: User | None) -> Bill:
@@ -123,30 +105,22 @@ def create_bill_from_order(*, company_id: int, order_id: int, user: User | None)
 def post_bill(*, company_id: int, bill_id: int, user: User | None,
               on: date | None = None) -> Bill:
     """draft -> open: the next "BILL" number, the bill date (`on`, default the company's
-    today), the due date from the company's default payment terms; what it says is
-    frozen. Manager. Raises ValidationError for a bill without lines; replay no-op.
-    Commits."""
-    with atomic():
-        bill, _order = lock_bill(company_id, bill_id)
-        if not Bill.workflow.begin(bill, "post", user):
-            return bill
-        billing.issue(bill, company_id, user, on=on, series=SERIES, number="bill_number",
-                      dated="bill_date", stamped="posted_at",
-                      terms=money.customer_terms(company_id, bill.supplier),
-                      empty=_("%(number)s has no lines: add one before posting it.",
-                              number=bill.number))
-    return bill
+    today), the due date from the supplier's payment terms (else the company's default);
+    what it says is frozen. Manager. Raises ValidationError for a bill without lines;
+    replay no-op. Commits."""
+    return billing.issue_draft(
+        lock_bill, "post", company_id=company_id, doc_id=bill_id, user=user, on=on,
+        party="supplier", series=SERIES, number="bill_number", dated="bill_date",
+        stamped="posted_at",
+        empty=lambda number: _("%(number)s has no lines: add one before posting it.",
+                               number=number))
 
 
 def cancel_bill(*, company_id: int, bill_id: int, user: User | None) -> Bill:
     """draft -> cancelled; what it took of its order's received goods can be billed
     again. Staff. A posted bill is refused (InvalidTransition). Replay no-op. Commits."""
-    with atomic():
-        bill, order = lock_bill(company_id, bill_id)
-        if not Bill.workflow.begin(bill, "cancel", user):
-            return bill
-        billing.cancel(bill, order, company_id, user, "billed_quantity")
-    return bill
+    return billing.cancel_draft(lock_bill, company_id=company_id, doc_id=bill_id, user=user,
+                                taken="billed_quantity")
 
 
 # --- the lines of a draft -------------------------------------------------------------------

@@ -522,11 +522,14 @@ def delete_category(*, company_id: int, category_id: int, user: User | None) -> 
 
 # Suppliers
 
-def _supplier_values(values: dict) -> dict:
+def _supplier_values(company_id: int, values: dict) -> dict:
     errors: dict[str, list[str]] = {}
     clean = clean_texts(values, SUPPLIER_TEXT, errors)
     if clean["email"] and "email" not in errors and not EMAIL.match(clean["email"]):
         errors.setdefault("email", []).append(_("Enter a valid email address."))
+    if "payment_terms_id" in values:  # left out (an import): unchanged
+        clean["payment_terms_id"] = validation.payment_terms_id(
+            company_id, values["payment_terms_id"], errors)
     if errors:
         raise ValidationError(field_errors=errors)
     return clean
@@ -538,7 +541,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def create_supplier(*, company_id: int, user: User | None, **values) -> Supplier:
     """Create a supplier. Commits."""
     with atomic():
-        supplier = Supplier(company_id=company_id, **_supplier_values(values))
+        supplier = Supplier(company_id=company_id, **_supplier_values(company_id, values))
         db.session.add(supplier)
         db.session.flush()
         audit.record(company_id=company_id, user=user, action="create", record_type="supplier",
@@ -551,7 +554,7 @@ def update_supplier(*, company_id: int, supplier_id: int, user: User | None,
     """Change a supplier's fields. Commits."""
     with atomic():
         supplier = _get(Supplier, company_id, supplier_id, "supplier")
-        changes = audit.diff(supplier, _supplier_values(values))
+        changes = audit.diff(supplier, _supplier_values(company_id, values))
         if changes:
             audit.record(company_id=company_id, user=user, action="update",
                          record_type="supplier", record_id=supplier.id,

@@ -19,11 +19,9 @@ from sqlalchemy.orm import selectinload
 from erp.extensions import db
 from erp.models import User
 from erp.models.base import ZERO, utcnow
-from erp.models.core import company_today
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from erp.models.sales import Customer, SalesOrder
-from erp.services import (NotFound, ValidationError, atomic, audit, billing, invoice_totals,
-                          money, payments, webhooks)
+from erp.services import atomic, audit, billing, invoice_totals, payments, webhooks
 from erp.services.validation import clean_text
 from erp.i18n import _
 
@@ -33,40 +31,21 @@ NOTES_MAX = 2000
 
 def _new(company_id: int, customer: Customer, user: User | None, *, order_id=None,
          notes: str = "") -> Invoice:
-    today = company_today(company_id)
-    invoice = Invoice(company_id=company_id, customer_id=customer.id, order_id=order_id,
-                      invoice_date=today,
-                      due_date=money.due_date(money.customer_terms(company_id, customer), today),
-                      status="draft", notes=notes, subtotal=ZERO, discount_total=ZERO,
-                      tax_total=ZERO, total=ZERO, credited_total=ZERO, paid_total=ZERO,
-                      created_by_id=user.id if user is not None else None)
-    db.session.add(invoice)
-    return invoice
+    return billing.new_draft(Invoice, company_id, customer, user, party_key="customer_id",
+                             dated="invoice_date", order_id=order_id, notes=notes,
+                             credited_total=ZERO)
 
 
 def create_invoice(*, company_id: int, user: User | None, customer_id: int | None,
                    notes: str = "") -> Invoice:
     """A direct draft invoice for an active customer of the company (its lines are added
     next). Staff. Raises ValidationError (field `customer`, `notes`). Commits."""
-    from erp.services.sales import _get_customer
-
     errors: dict[str, list[str]] = {}
     notes = clean_text(notes, "notes", NOTES_MAX, errors)
-    with atomic():
-        customer = None
-        try:
-            customer = _get_customer(company_id, customer_id)
-        except NotFound:
-            errors.setdefault("customer", []).append(_("Choose a customer."))
-        if customer is not None and not customer.active:
-            errors.setdefault("customer", []).append(_('%(name)s is archived.', name=customer.name))
-        if errors:
-            raise ValidationError(field_errors=errors)
-        invoice = _new(company_id, customer, user, notes=notes)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="invoice",
-                     record_id=invoice.id, summary=f"{invoice.number} for {customer.name}")
-    return invoice
+    return billing.create_direct(
+        Customer, company_id=company_id, user=user, party_id=customer_id, field="customer",
+        choose=_("Choose a customer."), errors=errors, summary="{number} for {name}",
+        new=lambda customer: _new(company_id, customer, user, notes=notes))
 
 
 def create_invoice_from_order(*, company_id: int, order_id: int,
@@ -135,20 +114,18 @@ def issue_invoice(*, company_id: int, invoice_id: int, user: User | None,
     frozen (`issued`). An order all of whose shipped goods are now on issued invoices, and
     that will ship nothing more, becomes invoiced. Manager. Raises ValidationError for an
     invoice without lines; replay no-op. Commits."""
-    with atomic():
-        invoice, order = lock_invoice(company_id, invoice_id)
-        if not Invoice.workflow.begin(invoice, "issue", user):
-            return invoice
-        billing.issue(invoice, company_id, user, on=on, series=SERIES, number="invoice_number",
-                      dated="invoice_date", stamped="issued_at",
-                      terms=money.customer_terms(company_id, invoice.customer),
-                      empty=_("%(number)s has no lines: add one before issuing it.",
-                              number=invoice.number))
+    def after(invoice: Invoice, order: SalesOrder | None) -> None:
         invoice_totals.count(invoice, +1)  # the sales analysis' running totals
         if order is not None:
             _mark_order_invoiced(order, invoice, user)
         webhooks.emit(company_id, "invoice.issued", invoice, **_event_data(invoice))
-    return invoice
+
+    return billing.issue_draft(
+        lock_invoice, "issue", company_id=company_id, doc_id=invoice_id, user=user, on=on,
+        party="customer", after=after, series=SERIES, number="invoice_number",
+        dated="invoice_date", stamped="issued_at",
+        empty=lambda number: _("%(number)s has no lines: add one before issuing it.",
+                               number=number))
 
 
 def _mark_order_invoiced(order: SalesOrder, invoice: Invoice, user: User | None) -> None:
@@ -175,12 +152,8 @@ def cancel_invoice(*, company_id: int, invoice_id: int, user: User | None) -> In
     """draft -> cancelled; what it took of its order's shipped goods can be invoiced
     again. Staff. An issued invoice is refused (InvalidTransition: credit it instead).
     Replay no-op. Commits."""
-    with atomic():
-        invoice, order = lock_invoice(company_id, invoice_id)
-        if not Invoice.workflow.begin(invoice, "cancel", user):
-            return invoice
-        billing.cancel(invoice, order, company_id, user, "invoiced_quantity")
-    return invoice
+    return billing.cancel_draft(lock_invoice, company_id=company_id, doc_id=invoice_id,
+                                user=user, taken="invoiced_quantity")
 
 
 def invoice_order(*, company_id: int, order_id: int, user: User | None) -> Invoice | None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from erp.extensions import db
-from erp.models import Product, User
+from erp.models import Product, Supplier, User
 from erp.models.sales import Customer
 from erp.models.base import ZERO
 from erp.models.fields import TAX_RATE
@@ -191,10 +191,13 @@ def set_payment_terms_active(*, company_id: int, payment_terms_id: int, active: 
 
 
 def payment_terms_in_use(company_id: int, payment_terms_id: int) -> str | None:
-    """Why payment terms cannot be deleted (customers name them), or None."""
-    return _named_by(Customer, Customer.payment_terms_id, company_id, payment_terms_id,
-                     _("Customers have these payment terms, so they cannot be deleted. "
-                       "Archive them instead."))
+    """Why payment terms cannot be deleted (customers or suppliers name them), or None."""
+    return (_named_by(Customer, Customer.payment_terms_id, company_id, payment_terms_id,
+                      _("Customers have these payment terms, so they cannot be deleted. "
+                        "Archive them instead."))
+            or _named_by(Supplier, Supplier.payment_terms_id, company_id, payment_terms_id,
+                         _("Suppliers have these payment terms, so they cannot be deleted. "
+                           "Archive them instead.")))
 
 
 def delete_payment_terms(*, company_id: int, payment_terms_id: int, user: User | None) -> None:
@@ -218,7 +221,7 @@ def due_date(terms: PaymentTerms | None, issue_date: date) -> date:
 
 def customer_terms(company_id: int, customer) -> PaymentTerms | None:
     """The terms a customer's invoices (or a supplier's bills) are due under: its own, else
-    the company's default (a supplier has no terms of its own)."""
+    the company's default."""
     if getattr(customer, "payment_terms_id", None) is not None:
         return customer.payment_terms
     return default_of(PaymentTerms, company_id)

@@ -29,8 +29,6 @@ from erp.models import Company, Product, User, Warehouse
 from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
 from erp.models.fields import DISCOUNT, PRICE, TAX_RATE
-from erp.models.money import PaymentTerms
-from erp.parsing import parse_id
 from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, OPEN_STATUSES, Customer,
                               DeliveryNote, SalesOrder, SalesOrderItem)
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
@@ -121,23 +119,10 @@ def _customer_values(company_id: int, data: dict) -> dict:
                                       default=ZERO)
     values["active"] = bool(data.get("active", True))
     if "payment_terms_id" in data:  # left out (an import): unchanged
-        values["payment_terms_id"] = _terms_id(company_id, data["payment_terms_id"], errors)
+        values["payment_terms_id"] = validation.payment_terms_id(company_id, data["payment_terms_id"], errors)
     if errors:
         raise ValidationError(field_errors=errors)
     return values
-
-
-def _terms_id(company_id: int, value, errors: dict) -> int | None:
-    """Payment terms of the company (None: the company's default terms)."""
-    if value in (None, ""):
-        return None
-    terms_id = parse_id(str(value))
-    if terms_id is None or validation.company_record(PaymentTerms, company_id,
-                                                     terms_id) is None:
-        validation.add_error(errors, "payment_terms_id",
-                             _("Choose payment terms of this company."))
-        return None
-    return terms_id
 
 
 def create_customer(*, company_id: int, user: User | None, **data) -> Customer:

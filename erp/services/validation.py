@@ -140,3 +140,18 @@ def company_record(model, company_id: int, record_id: int | None):
         return None
     return db.session.scalar(select(model).where(model.id == record_id,
                                                  model.company_id == company_id))
+
+
+def payment_terms_id(company_id: int, value, errors: dict) -> int | None:
+    """Payment terms of the company chosen for a customer or a supplier (None, blank: the
+    company's default terms); an error on `payment_terms_id` for any other."""
+    from erp.models.money import PaymentTerms
+    from erp.parsing import parse_id
+
+    if value in (None, ""):
+        return None
+    terms_id = parse_id(str(value))
+    if terms_id is None or company_record(PaymentTerms, company_id, terms_id) is None:
+        add_error(errors, "payment_terms_id", _("Choose payment terms of this company."))
+        return None
+    return terms_id

@@ -63,6 +63,9 @@ class SupplierForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=text_validators(SUPPLIER_TEXT["phone"]))
     tax_number = StringField(_l("Tax number"), validators=text_validators(SUPPLIER_TEXT["tax_number"]))
     address = TextAreaField(_l("Address"), validators=text_validators(SUPPLIER_TEXT["address"]))
+    payment_terms_id = SelectField(_l("Payment terms"), choices=[], validate_choice=False,
+                                   coerce=optional_id,
+                                   description=_l("When its bills are due."))
 
 
 class RevalueForm(FlaskForm):

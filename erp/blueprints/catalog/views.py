@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
+from erp.blueprints.money.statements import register_statement
 from erp.blueprints.catalog.forms import CategoryForm, ProductForm, RevalueForm, SupplierForm
 from erp.crud import Resource
 from erp.auth import require_role
@@ -19,7 +20,8 @@ from erp.models import Category, Product, Supplier
 from erp.models.core import company_today
 from erp.queries import bills as bill_queries
 from erp.queries import catalog as queries
-from erp.queries.money import tax_code_choices
+from erp.queries import receivables as receivables_queries
+from erp.queries.money import party_terms_choices, tax_code_choices
 from erp.services import catalog as catalog_service
 from erp.queries.search import product_matches
 from erp.services import ValidationError
@@ -134,21 +136,31 @@ categories = Resource(
 
 # Suppliers
 
+def _supplier_form(form: SupplierForm, supplier: Supplier | None) -> None:
+    form.payment_terms_id.choices = choices(
+        party_terms_choices(keep=supplier.payment_terms_id if supplier else None))
+
+
 suppliers = Resource(
     name="supplier", plural="suppliers", model=Supplier, label=_l("Supplier"),
     form=SupplierForm, fields=("name", "contact_person", "email", "phone", "tax_number",
-                               "address"),
+                               "address", "payment_terms_id"),
     templates="catalog/supplier", nav="catalog/_nav.html", list_spec=queries.SUPPLIERS,
     list_context=_with_choices,
     create=catalog_service.create_supplier, update=catalog_service.update_supplier,
     set_active=catalog_service.set_supplier_active, delete=catalog_service.delete_supplier,
     title=lambda supplier: supplier.name,
+    prepare_form=_supplier_form, detail_options=[joinedload(Supplier.payment_terms)],
     detail_context=lambda supplier: {
         "payables": bill_queries.supplier_payables(supplier.company_id, supplier.id),
         "today": company_today(supplier.company_id),
         "products": queries.products_where(Product.preferred_supplier_id == supplier.id),
         "orders_url": url_for("purchasing.supplier_orders", supplier_id=supplier.id)},
 ).register(bp)
+
+
+register_statement(bp, receivables_queries.SUPPLIER_STATEMENT,
+                   "/suppliers/<int:supplier_id>/statement")
 
 
 # Pickers

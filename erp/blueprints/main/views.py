@@ -28,7 +28,8 @@ bp = Blueprint("main", __name__)
 # part -> (template, the figure groups it shows)
 PARTS = {
     "figures": ("main/_figures.html", ("catalog", "low-stock", "order-counts", "sales",
-                                       "purchasing", "production", "receivables")),
+                                       "purchasing", "production", "receivables",
+                                       "payables")),
     "chart": ("main/_sales_chart.html", ("sales",)),
     "tasks": ("main/_my_tasks.html", ("tasks",)),
     "top_products": ("main/_top_products.html", ("top-products",)),

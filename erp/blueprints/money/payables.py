@@ -10,21 +10,17 @@ from flask_login import current_user
 
 from erp.auth import require_role
 from erp.blueprints.money.forms import BillForm, SupplierPaymentForm
-from erp.blueprints.money.views import (Side, bp, document_create, payment_allocate_page,
-                                        payment_create_page, payment_page)
+from erp.blueprints.money.views import (Side, bp, document_create, register_document_pages,
+                                        register_payment_pages)
 from erp.blueprints.sales.forms import LineEditForm, LineForm
 from erp.csv_io import export_limited, stream_csv, wants_csv
-from erp.documents import register_actions
 from erp.i18n import _
-from erp.lines import LineEditor, Pick, register_line_routes
+from erp.lines import LineEditor, Pick
 from erp.models.bills import BILL_STATUSES, Bill, BillLine, SupplierPayment
 from erp.models.catalog import Supplier
 from erp.models.core import company_today
-from erp.models.invoices import PAYMENT_STATUSES
 from erp.models.purchasing import PurchaseOrder
-from erp.models.sales import IssuedDocument
 from erp.parsing import parse_date, parse_id, picked_id
-from erp.pdf import register_printout
 from erp.queries import bills as queries
 from erp.queries import scoped_get_or_404
 from erp.services import DomainError
@@ -80,27 +76,8 @@ BILL_LINES = LineEditor(
     not_saved=_("The line was not saved: see the errors."))
 
 
-@bp.route("/bills/<int:bill_id>")
-@require_role("viewer")
-def bill_detail(bill_id: int):
-    bill = queries.bill_page(bill_id)
-    return render("money/document_detail.html", block="lines", **BILL_LINES.page_context(bill))
-
-
-register_line_routes(bp, BILL_LINES, url="/bills/<int:bill_id>/lines",
-                     line_url="/bills/<int:bill_id>/lines/<int:line_id>")
-register_actions(bp, Bill, bill_service, detail="money.bill_detail", url="/bills/<int:bill_id>")
-
-
-def _bill_document(bill_id: int) -> dict:
-    """What a bill's print page and PDF show: frozen once posted, live as a draft."""
-    bill = queries.bill_page(bill_id)
-    return {"document": bill, "side": PAYABLE,
-            "doc": IssuedDocument.of(bill, current_user.company)}
-
-
-register_printout(bp, "bill", "/bills/<int:bill_id>", "money/document_print.html",
-                  _bill_document, lambda document: document["document"].number)
+register_document_pages(PAYABLE, BILL_LINES, name="bill", url="/bills", model=Bill,
+                        service=bill_service, load=queries.bill_page)
 
 
 @bp.route("/purchase-orders/<int:order_id>/bill", methods=["GET", "POST"])
@@ -129,34 +106,9 @@ def order_bill(order_id: int):
 
 # --- supplier payments --------------------------------------------------------------------
 
-@bp.route("/supplier-payments")
-@require_role("viewer")
-@export_limited
-def supplier_payment_list():
-    return queries.SUPPLIER_PAYMENTS.response(
-        "money/payments.html", statuses=list(PAYMENT_STATUSES.items()), side=PAYABLE)
-
-
-@bp.route("/supplier-payments/new", methods=["GET", "POST"])
-@require_role("manager")
-def supplier_payment_create():
-    return payment_create_page(PAYABLE, SupplierPaymentForm())
-
-
-@bp.route("/supplier-payments/<int:payment_id>")
-@require_role("viewer")
-def supplier_payment_detail(payment_id: int):
-    return payment_page(PAYABLE, payment_id)
-
-
-@bp.route("/supplier-payments/<int:payment_id>/allocate", methods=["POST"])
-@require_role("manager")
-def supplier_payment_allocate(payment_id: int):
-    return payment_allocate_page(PAYABLE, payment_id)
-
-
-register_actions(bp, SupplierPayment, bill_service, detail="money.supplier_payment_detail",
-                 url="/supplier-payments/<int:payment_id>")
+register_payment_pages(PAYABLE, url="/supplier-payments", name="supplier_payment",
+                       form=SupplierPaymentForm, model=SupplierPayment, service=bill_service,
+                       listed=queries.SUPPLIER_PAYMENTS)
 
 
 # --- payables aging -----------------------------------------------------------------------

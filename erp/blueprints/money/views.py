@@ -177,29 +177,36 @@ INVOICE_LINES = LineEditor(
     not_saved="The line was not saved: see the errors.")
 
 
-@bp.route("/invoices/<int:invoice_id>")
-@require_role("viewer")
-def invoice_detail(invoice_id: int):
-    invoice = invoice_queries.invoice_page(invoice_id)
-    return render("money/document_detail.html", block="lines",
-                  **INVOICE_LINES.page_context(invoice))
+def register_document_pages(side: Side, editor: LineEditor, *, name: str, url: str,
+                            model: type, service, load) -> None:
+    """A side's document pages under `url` (`/invoices`): a document's page
+    (`<name>_detail`; viewer) with its line editor's routes, its actions, and its print page
+    and PDF (frozen once issued or posted, live as a draft; named by its number)."""
+    id_arg = f"{name}_id"
+    record = f"{url}/<int:{id_arg}>"
+
+    def detail(**ids):
+        return render("money/document_detail.html", block="lines",
+                      **editor.page_context(load(ids[id_arg])))
+
+    detail.__name__ = detail.__qualname__ = f"{name}_detail"
+    bp.add_url_rule(record, detail.__name__, require_role("viewer")(detail))
+    register_line_routes(bp, editor, url=f"{record}/lines",
+                         line_url=f"{record}/lines/<int:line_id>")
+    register_actions(bp, model, service, detail=f"money.{name}_detail", url=record)
+
+    def printed(**ids) -> dict:
+        document = load(ids[id_arg])
+        return {"document": document, "side": side,
+                "doc": IssuedDocument.of(document, current_user.company)}
+
+    register_printout(bp, name, record, "money/document_print.html", printed,
+                      lambda document: document["document"].number)
 
 
-register_line_routes(bp, INVOICE_LINES, url="/invoices/<int:invoice_id>/lines",
-                     line_url="/invoices/<int:invoice_id>/lines/<int:line_id>")
-register_actions(bp, Invoice, invoice_service, detail="money.invoice_detail",
-                 url="/invoices/<int:invoice_id>")
-
-
-def _invoice_document(invoice_id: int) -> dict:
-    """What an invoice's print page and PDF show: frozen once issued, live as a draft."""
-    invoice = invoice_queries.invoice_page(invoice_id)
-    return {"document": invoice, "side": RECEIVABLE,
-            "doc": IssuedDocument.of(invoice, current_user.company)}
-
-
-register_printout(bp, "invoice", "/invoices/<int:invoice_id>", "money/document_print.html",
-                  _invoice_document, lambda document: document["document"].number)
+register_document_pages(RECEIVABLE, INVOICE_LINES, name="invoice", url="/invoices",
+                        model=Invoice, service=invoice_service,
+                        load=invoice_queries.invoice_page)
 
 
 # --- credit notes -----------------------------------------------------------------------
@@ -274,14 +281,6 @@ register_printout(bp, "credit_note", "/credit-notes/<int:credit_note_id>",
 
 
 # --- payments ---------------------------------------------------------------------------
-
-@bp.route("/payments")
-@require_role("viewer")
-@export_limited
-def payment_list():
-    return invoice_queries.PAYMENTS.response(
-        "money/payments.html", statuses=list(PAYMENT_STATUSES.items()), side=RECEIVABLE)
-
 
 def payment_create_page(side: Side, form):
     """A payment of a party: the picker first (a GET of this page with `<party>`), then
@@ -369,26 +368,41 @@ def payment_allocate_page(side: Side, payment_id: int):
                   **_allocation_context(side, payment, values, line_errors))
 
 
-@bp.route("/payments/new", methods=["GET", "POST"])
-@require_role("manager")
-def payment_create():
-    return payment_create_page(RECEIVABLE, PaymentForm())
+def register_payment_pages(side: Side, *, url: str, name: str, form: type, model: type,
+                           service, listed) -> None:
+    """A side's payment pages under `url`: the list (`<name>_list`, `listed` its ListSpec;
+    viewer), a new payment (`_create`; manager), a payment (`_detail`; viewer), allocating
+    its rest (`_allocate`; manager) and its actions (reverse)."""
+    def listing():
+        return listed.response("money/payments.html",
+                               statuses=list(PAYMENT_STATUSES.items()), side=side)
+
+    def create():
+        return payment_create_page(side, form())
+
+    def detail(payment_id: int):
+        return payment_page(side, payment_id)
+
+    def allocate(payment_id: int):
+        return payment_allocate_page(side, payment_id)
+
+    record = f"{url}/<int:payment_id>"
+    for view, suffix, path, role, methods in (
+            (listing, "list", url, "viewer", ["GET"]),
+            (create, "create", f"{url}/new", "manager", ["GET", "POST"]),
+            (detail, "detail", record, "viewer", ["GET"]),
+            (allocate, "allocate", f"{record}/allocate", "manager", ["POST"])):
+        # named first: the export limit is kept under the view's name
+        view.__name__ = view.__qualname__ = f"{name}_{suffix}"
+        if suffix == "list":
+            view = export_limited(view)
+        bp.add_url_rule(path, view.__name__, require_role(role)(view), methods=methods)
+    register_actions(bp, model, service, detail=f"money.{name}_detail", url=record)
 
 
-@bp.route("/payments/<int:payment_id>")
-@require_role("viewer")
-def payment_detail(payment_id: int):
-    return payment_page(RECEIVABLE, payment_id)
-
-
-@bp.route("/payments/<int:payment_id>/allocate", methods=["POST"])
-@require_role("manager")
-def payment_allocate(payment_id: int):
-    return payment_allocate_page(RECEIVABLE, payment_id)
-
-
-register_actions(bp, Payment, payment_service, detail="money.payment_detail",
-                 url="/payments/<int:payment_id>")
+register_payment_pages(RECEIVABLE, url="/payments", name="payment", form=PaymentForm,
+                       model=Payment, service=payment_service,
+                       listed=invoice_queries.PAYMENTS)
 
 
 # --- reports: receivables aging, sales analysis -------------------------------------------

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.auth import require_role
+from erp.blueprints.money.statements import register_statement
 from erp.crud import Resource
 from erp.lists import ARCHIVE_CHOICES
 from erp.blueprints.returns_pages import ReturnPages, register_return_pages
@@ -29,9 +30,7 @@ from erp.queries import invoices as invoice_queries
 from erp.queries import receivables as receivables_queries
 from erp.queries import returns as return_queries
 from erp.queries import sales as queries
-from erp.queries.money import payment_terms_choices
-from erp.models.money import PaymentTerms
-from erp.services.defaults import default_of
+from erp.queries.money import party_terms_choices
 from erp.queries import company_select, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import DomainError, ValidationError
@@ -67,11 +66,8 @@ def _parse_date(text: str) -> date | None:
 # --- customers --------------------------------------------------------------------------
 
 def _customer_form(form: CustomerForm, customer: Customer | None) -> None:
-    default = default_of(PaymentTerms, _company_id())
     form.payment_terms_id.choices = choices(
-        [("", _("The company's default (%(terms)s)",
-                 terms=default.name if default else _("due on receipt")))]
-        + payment_terms_choices(keep=customer.payment_terms_id if customer else None))
+        party_terms_choices(keep=customer.payment_terms_id if customer else None))
 
 
 customers = Resource(
@@ -94,30 +90,8 @@ def customer_options():
                            hint=lambda customer: customer.email)
 
 
-def _statement(customer_id: int) -> dict:
-    """A customer's statement of the period in the query string (`start`, `end`: ISO
-    dates; by default the last 90 days in the company's time zone)."""
-    customer = scoped_get_or_404(Customer, customer_id)
-    company = current_user.company
-    start, end, problem = receivables_queries.statement_period(
-        company, request.args.get("start", "")[:20], request.args.get("end", "")[:20])
-    return {"customer": customer, "problem": problem, "seller": Seller.of(company),
-            "statement": receivables_queries.customer_statement(company, customer, start,
-                                                                end)}
-
-
-@bp.route("/customers/<int:customer_id>/statement")
-@require_role("viewer")
-def customer_statement(customer_id: int):
-    """Every invoice, credit note, payment and reversal of a period, with a running
-    balance; its print page and PDF are `customer_statement_print` / `_pdf`."""
-    return render("money/statement.html", **_statement(customer_id))
-
-
-register_printout(bp, "customer_statement", "/customers/<int:customer_id>/statement",
-                  "money/statement_print.html", _statement,
-                  lambda document: "statement-{}-{}".format(
-                      document["customer"].id, document["statement"].end.isoformat()))
+register_statement(bp, receivables_queries.CUSTOMER_STATEMENT,
+                   "/customers/<int:customer_id>/statement")
 
 
 # --- orders -----------------------------------------------------------------------------
