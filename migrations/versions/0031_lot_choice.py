@@ -2,7 +2,7 @@
 purchase_return_lines.lots; '' for existing lines: posting picks them as before)
 
 Revision ID: 0031_lot_choice
-Revises: 0029_turkish_search
+Revises: 0030_supplier_terms
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0031_lot_choice'
-down_revision = '0029_turkish_search'
+down_revision = '0030_supplier_terms'
 branch_labels = None
 depends_on = None
 
