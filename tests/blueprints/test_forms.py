@@ -502,3 +502,56 @@ def test_text_and_choice_filters_read_the_answers_index_and_miss_nothing(designe
         plan = " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
         assert "ix_form_answers_text" in plan and "substr" in plan, plan
     db.session.rollback()
+
+
+def test_a_text_filter_folds_turkish_letters_and_takes_wildcards_as_text(designed, staff,
+                                                                         client_as):
+    """The "contains" filter on answer text matches the folded text (erp.collation), as
+    every other search: "istanbul" finds "İSTANBUL", "çelik" finds "ÇELİK"; % and _ are
+    only themselves."""
+    form, keys = designed
+    notes = keys["Damage notes"]
+    fill(staff, form, keys, "4", intact="no", **{notes: "Crate from İSTANBUL dented"})
+    fill(staff, form, keys, "9.5", intact="no", **{notes: "ÇELİK band snapped"})
+    fill(staff, form, keys, "12", intact="no", **{notes: "Only 100% of it wet, code a_d"})
+    temperatures = listed(client_as("viewer"), form)
+
+    assert temperatures(f"{notes}=istanbul") == ["4 °C"]
+    assert temperatures(f"{notes}=%C3%A7elik") == ["9.5 °C"]  # çelik
+    assert temperatures(f"{notes}=IŞIK") == []
+    assert temperatures(f"{notes}=100%25") == ["12 °C"]
+    assert temperatures(f"{notes}=%25") == ["12 °C"]
+    assert temperatures(f"{notes}=a_d") == ["12 °C"]  # not "band"
+
+
+@pytest.mark.postgresql_only
+def test_the_text_filter_reads_the_trigram_index_on_postgresql(designed, staff):
+    """PostgreSQL matches a "contains" on answer text through the pg_trgm GIN index on the
+    folded text (ix_form_answers_trgm, migration 0031), not by reading the field's
+    answers."""
+    from erp.queries import forms as queries
+
+    form, keys = designed
+    notes = keys["Damage notes"]
+    fill(staff, form, keys, "4", intact="no", **{notes: "Seal broken"})
+    answers = select(FormAnswer.submission_id).where(
+        FormAnswer.company_id == form.company_id, FormAnswer.form_id == form.id,
+        FormAnswer.field_key == notes, queries.text_has("seal broken"))
+    sql = str(answers.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    connection = db.session.connection()
+    definition = connection.exec_driver_sql(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_form_answers_trgm'").scalar()
+    assert "gin" in definition and "gin_trgm_ops" in definition and "translate" in definition
+    # on a table this small the b-tree of (company, form, key) costs less than any bitmap:
+    # the b-trees are dropped inside this transaction (rolled back below), so the plan
+    # shows whether the trigram index serves the condition at all
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    others = connection.exec_driver_sql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'form_answers' "
+        "AND indexname <> 'ix_form_answers_trgm' AND position('UNIQUE' in indexdef) = 0"
+    ).scalars().all()
+    for name in others:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    plan = " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+    assert "ix_form_answers_trgm" in plan and "~~" in plan, plan
+    db.session.rollback()
