@@ -274,6 +274,36 @@ class SalesOrderIn(Base):
     lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
 
 
+class PurchaseOrderLineIn(Base):
+    product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+    unit_cost = fields.String(validate=DECIMAL_TEXT,
+                              metadata={"description": "Default: the product's cost price."})
+    tax_rate = fields.String(validate=DECIMAL_TEXT)
+
+
+class PurchaseOrderIn(Base):
+    supplier_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    warehouse_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                  metadata={"description": "Where its goods are received."})
+    order_date = fields.Date(metadata={"description": "Default: the company's today."})
+    expected_date = fields.Date()
+    notes = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(PurchaseOrderLineIn), validate=validate.Length(max=200))
+
+
+class ProductionOrderIn(Base):
+    product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+    component_warehouse_id = fields.Integer(required=True,
+                                            validate=validate.Range(min=1, max=2**31 - 1))
+    output_warehouse_id = fields.Integer(required=True,
+                                         validate=validate.Range(min=1, max=2**31 - 1))
+    planned_start = fields.Date(required=True)
+    planned_end = fields.Date()
+    notes = fields.String(validate=validate.Length(max=2000))
+
+
 class InvoiceIn(Base):
     customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     notes = fields.String(validate=validate.Length(max=2000))

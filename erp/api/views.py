@@ -358,7 +358,7 @@ _purchase_order_body = document_resource(
     s.PurchaseOrderDetail,
     with_lines(PurchaseOrder.supplier, PurchaseOrder.items, PurchaseOrderItem.product),
     purchasing_service)
-document_resource(
+_production_order_body = document_resource(
     "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
     s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
     production_service)
@@ -433,6 +433,24 @@ def salesorder_create(data: dict):
     """Create a draft sales order with its lines (all or nothing)."""
     return create_with_lines(data, sales_service.create_order, sales_service.add_line,
                              "order_id", _sales_order_body)
+
+
+@idempotent_post("/purchase-orders", "staff", s.PurchaseOrderIn, s.PurchaseOrderDetail)
+def purchaseorder_create(data: dict):
+    """Create a draft purchase order with its lines (all or nothing); a manager places it
+    (POST /purchase-orders/<id>/place)."""
+    return create_with_lines(data, purchasing_service.create_order, purchasing_service.add_line,
+                             "order_id", _purchase_order_body)
+
+
+@idempotent_post("/production-orders", "staff", s.ProductionOrderIn, s.ProductionOrderDetail)
+def productionorder_create(data: dict):
+    """Plan a production order (its components are the product's bill of materials)."""
+    def run():
+        order = production_service.create_order(company_id=current_user.company_id,
+                                                user=current_user, **data)
+        return 201, _production_order_body(order.id)
+    return idempotent(run)
 
 
 @idempotent_post("/invoices", "staff", s.InvoiceIn, s.InvoiceDetail)
