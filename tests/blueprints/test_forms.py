@@ -199,6 +199,19 @@ def test_filling_shows_every_message_at_once_and_writes_nothing(designed, staff,
     assert count(FormSubmission) == 0
 
 
+def test_a_turkish_reader_fills_a_form_with_its_bounds_and_messages_in_turkish(
+        designed, make_user, app):
+    form, keys = designed
+    client = login(app.test_client(), make_user("staff", language="tr").email)
+    page = client.get(f"/forms/{form.id}/fill").get_data(as_text=True)
+    assert "0 ile 20 °C arası" in page and "from 0" not in page
+    response = client.post(f"/forms/{form.id}/fill", data={
+        "action": "submit", keys["Temperature"]: "30", keys["Packaging intact"]: "yes"})
+    assert response.status_code == 422
+    assert "0 ile 20 °C arasında bir sayı girin." in response.get_data(as_text=True)
+    assert count(FormSubmission) == 0
+
+
 def test_a_draft_is_saved_continued_and_submitted_then_read_only(designed, staff, app,
                                                                  company):
     product = ProductFactory(company=company, sku="FLOUR-25", name="Flour 25 kg")
