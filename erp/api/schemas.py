@@ -275,7 +275,7 @@ class SalesOrderIn(Base):
 
 
 class PurchaseOrderLineIn(Base):
-    product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    product_id = _id(required=True)
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)
     unit_cost = fields.String(validate=DECIMAL_TEXT,
                               metadata={"description": "Default: the product's cost price."})
@@ -283,9 +283,8 @@ class PurchaseOrderLineIn(Base):
 
 
 class PurchaseOrderIn(Base):
-    supplier_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    warehouse_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
-                                  metadata={"description": "Where its goods are received."})
+    supplier_id = _id(required=True)
+    warehouse_id = _id(required=True, metadata={"description": "Where its goods are received."})
     order_date = fields.Date(metadata={"description": "Default: the company's today."})
     expected_date = fields.Date()
     notes = fields.String(validate=validate.Length(max=2000))
@@ -293,12 +292,10 @@ class PurchaseOrderIn(Base):
 
 
 class ProductionOrderIn(Base):
-    product_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    product_id = _id(required=True)
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)
-    component_warehouse_id = fields.Integer(required=True,
-                                            validate=validate.Range(min=1, max=2**31 - 1))
-    output_warehouse_id = fields.Integer(required=True,
-                                         validate=validate.Range(min=1, max=2**31 - 1))
+    component_warehouse_id = _id(required=True)
+    output_warehouse_id = _id(required=True)
     planned_start = fields.Date(required=True)
     planned_end = fields.Date()
     notes = fields.String(validate=validate.Length(max=2000))
@@ -311,10 +308,9 @@ class InvoiceIn(Base):
 
 
 def allocation_in(name: str, document_key: str) -> type[Schema]:
-    return Base.from_dict({
-        document_key: fields.Integer(required=True,
-                                     validate=validate.Range(min=1, max=2**31 - 1)),
-        "amount": fields.String(required=True, validate=DECIMAL_TEXT)}, name=name)
+    return Base.from_dict({document_key: _id(required=True),
+                           "amount": fields.String(required=True, validate=DECIMAL_TEXT)},
+                          name=name)
 
 
 AllocationIn = allocation_in("AllocationIn", "invoice_id")
@@ -330,8 +326,7 @@ def allocations(schema: type[Schema], documents: str, rest: str, **kwargs) -> fi
 def payment_in(name: str, party: str, allocated: fields.List) -> type[Schema]:
     """A payment to record: its party, amount, date, method, reference and allocations."""
     return Base.from_dict({
-        f"{party}_id": fields.Integer(required=True,
-                                      validate=validate.Range(min=1, max=2**31 - 1)),
+        f"{party}_id": _id(required=True),
         "amount": fields.String(required=True, validate=DECIMAL_TEXT),
         "payment_date": fields.Date(metadata={"description": "Default: the company's today."}),
         "method": fields.String(validate=validate.OneOf(list(invoices.PAYMENT_METHODS))),
@@ -352,7 +347,7 @@ SupplierPaymentAllocateIn = Base.from_dict({"allocations": allocations(
 
 
 class BillIn(Base):
-    supplier_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    supplier_id = _id(required=True)
     supplier_reference = fields.String(validate=validate.Length(max=60),
                                        metadata={"description": "The supplier's own number."})
     notes = fields.String(validate=validate.Length(max=2000))

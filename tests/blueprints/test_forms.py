@@ -502,19 +502,25 @@ def test_text_and_choice_filters_read_the_answers_index_and_miss_nothing(designe
             "EXPLAIN QUERY PLAN " + sql))
         assert "ix_form_answers_text" in plan and "<expr>=?" in plan, plan
     else:
-        # on a table this small another index can cost the same: the other indexes are
-        # dropped inside this transaction (rolled back below) so the plan shows whether
-        # the text index serves the condition at all
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        others = connection.exec_driver_sql(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'form_answers' "
-            "AND indexname <> 'ix_form_answers_text' AND position('UNIQUE' in indexdef) = 0"
-        ).scalars().all()
-        for name in others:
-            connection.exec_driver_sql(f'DROP INDEX "{name}"')
-        plan = " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+        plan = postgresql_plan(sql, "ix_form_answers_text")
         assert "ix_form_answers_text" in plan and "substr" in plan, plan
     db.session.rollback()
+
+
+def postgresql_plan(sql: str, index: str) -> str:
+    """The plan of `sql` with only `index` (and the unique ones) left on form_answers: on
+    a table this small another index can cost the same, so the others are dropped inside
+    the test's transaction (the caller rolls back) and sequential scans priced out; the
+    plan shows whether `index` serves the condition at all."""
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    others = connection.exec_driver_sql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'form_answers' "
+        "AND indexname <> %(index)s AND position('UNIQUE' in indexdef) = 0",
+        {"index": index}).scalars().all()
+    for name in others:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
 
 
 def test_a_text_filter_folds_turkish_letters_and_takes_wildcards_as_text(designed, staff,
@@ -551,20 +557,9 @@ def test_the_text_filter_reads_the_trigram_index_on_postgresql(designed, staff):
         FormAnswer.company_id == form.company_id, FormAnswer.form_id == form.id,
         FormAnswer.field_key == notes, queries.text_has("seal broken"))
     sql = str(answers.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    connection = db.session.connection()
-    definition = connection.exec_driver_sql(
+    definition = db.session.connection().exec_driver_sql(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_form_answers_trgm'").scalar()
     assert "gin" in definition and "gin_trgm_ops" in definition and "translate" in definition
-    # on a table this small the b-tree of (company, form, key) costs less than any bitmap:
-    # the b-trees are dropped inside this transaction (rolled back below), so the plan
-    # shows whether the trigram index serves the condition at all
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    others = connection.exec_driver_sql(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'form_answers' "
-        "AND indexname <> 'ix_form_answers_trgm' AND position('UNIQUE' in indexdef) = 0"
-    ).scalars().all()
-    for name in others:
-        connection.exec_driver_sql(f'DROP INDEX "{name}"')
-    plan = " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+    plan = postgresql_plan(sql, "ix_form_answers_trgm")
     assert "ix_form_answers_trgm" in plan and "~~" in plan, plan
     db.session.rollback()
