@@ -730,17 +730,34 @@ def _inspect(form: CustomForm, version: FormVersion, submission: FormSubmission,
     submission.inspection_id = inspection.id
 
 
+CATEGORY_DEPTH = 10  # the parent categories searched for an inspection form
+
+
+def _category_chain(company_id: int, category_id: int | None) -> list[int]:
+    """A category and its parents, nearest first (at most CATEGORY_DEPTH; a cycle stops)."""
+    chain: list[int] = []
+    while category_id is not None and category_id not in chain and len(chain) < CATEGORY_DEPTH:
+        chain.append(category_id)
+        category_id = db.session.scalar(select(Category.parent_id).where(
+            Category.id == category_id, Category.company_id == company_id))
+    return chain
+
+
 def inspection_form(company_id: int, product: Product) -> CustomForm | None:
     """The active form a product's inspections are filled on: its own, else its
-    category's; None when neither names one."""
+    category's, else the nearest parent category's (a checklist attached to "Chilled"
+    serves "Chilled > Dairy"); None when none names one."""
+    chain = _category_chain(company_id, product.category_id)
     criteria = [FormLink.product_id == product.id]
-    if product.category_id is not None:
-        criteria.append(FormLink.category_id == product.category_id)
+    if chain:
+        criteria.append(FormLink.category_id.in_(chain))
     links = db.session.execute(
-        select(FormLink.product_id, CustomForm).join(CustomForm, CustomForm.id == FormLink.form_id)
+        select(FormLink.category_id, CustomForm)
+        .join(CustomForm, CustomForm.id == FormLink.form_id)
         .where(FormLink.company_id == company_id, CustomForm.active.is_(True),
                or_(*criteria))).all()
-    links.sort(key=lambda row: row[0] is None)  # the product's own link first
+    # the product's own link first, then the nearest category's
+    links.sort(key=lambda row: -1 if row[0] is None else chain.index(row[0]))
     return links[0][1] if links else None
 
 
