@@ -12,7 +12,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
-from erp.models import catalog, inventory, invoices, production, purchasing, returns, sales
+from erp.models import (bills, catalog, inventory, invoices, production, purchasing,
+                        returns, sales)
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
@@ -141,16 +142,32 @@ def number() -> fields.String:
                                                   "'Draft ... <id>', it has none yet)."})
 
 
-def billed(name: str, model, line_model, columns: str, line_columns: str,
+def billed(name: str, model, line_model, columns: str, line_columns: str, *,
+           party: str = "customer", stamped: str = "issued_at",
            **more: fields.Field) -> tuple[type[Schema], type[Schema], type[Schema]]:
     """An invoice-like document's row, line and detail: its own `columns`, then its
-    customer and totals."""
+    `party` (a customer, a supplier), totals and when it was issued (`stamped`)."""
     line = model_schema(f"{name}Line", line_model, f"{PRICED_LINE} {line_columns}", sku=sku())
-    row = model_schema(name, model, f"id {columns} status customer_id subtotal discount_total "
-                                    "tax_total total issued_at",
-                       number=number(), customer=fields.String(attribute="customer.name"),
+    row = model_schema(name, model, f"id {columns} status {party}_id subtotal discount_total "
+                                    f"tax_total total {stamped}",
+                       number=number(), **{party: fields.String(attribute=f"{party}.name")},
                        **more)
     return row, line, detail(f"{name}Detail", row, line)
+
+
+def payment_schemas(name: str, model, allocation_model, document_key: str, party: str,
+                    credit: str) -> tuple[type[Schema], type[Schema]]:
+    """A payment's row and detail (with its allocations to `document_key` documents) on
+    one shape for customers and suppliers."""
+    allocation = model_schema(f"{name}Allocation", allocation_model,
+                              f"id {document_key} amount")
+    row = model_schema(
+        name, model, f"id number status {party}_id payment_date amount method reference "
+                     "allocated_total reversed_at",
+        **{party: fields.String(attribute=f"{party}.name")},
+        unallocated=decimal_text(2, credit))
+    return row, row.from_dict({"allocations": fields.List(fields.Nested(allocation)),
+                               "actions": actions()}, name=f"{name}Detail")
 
 
 Invoice, InvoiceLine, InvoiceDetail = billed(
@@ -161,16 +178,19 @@ Invoice, InvoiceLine, InvoiceDetail = billed(
 CreditNote, CreditNoteLine, CreditNoteDetail = billed(
     "CreditNote", invoices.CreditNote, invoices.CreditNoteLine,
     "credit_number invoice_id credit_date reason", "invoice_line_id")
-PaymentAllocation = model_schema("PaymentAllocation", invoices.PaymentAllocation,
-                                 "id invoice_id amount")
-Payment = model_schema(
-    "Payment", invoices.Payment,
-    "id number status customer_id payment_date amount method reference allocated_total "
-    "reversed_at", customer=fields.String(attribute="customer.name"),
-    unallocated=decimal_text(2, "The customer's credit from it."))
-PaymentDetail = Payment.from_dict({
-    "allocations": fields.List(fields.Nested(PaymentAllocation)),
-    "actions": actions()}, name="PaymentDetail")
+Payment, PaymentDetail = payment_schemas(
+    "Payment", invoices.Payment, invoices.PaymentAllocation, "invoice_id", "customer",
+    "The customer's credit from it.")
+
+# --- payables: supplier bills and supplier payments
+Bill, BillLine, BillDetail = billed(
+    "Bill", bills.Bill, bills.BillLine,
+    "bill_number supplier_reference order_id bill_date due_date notes paid_total",
+    "order_item_id", party="supplier", stamped="posted_at",
+    balance=decimal_text(2, "What we still owe the supplier on it."))
+SupplierPayment, SupplierPaymentDetail = payment_schemas(
+    "SupplierPayment", bills.SupplierPayment, bills.SupplierPaymentAllocation, "bill_id",
+    "supplier", "Our credit with the supplier from it.")
 
 
 # --- deliveries and returns (read-only)
@@ -254,27 +274,84 @@ class SalesOrderIn(Base):
     lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
 
 
+class PurchaseOrderLineIn(Base):
+    product_id = _id(required=True)
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+    unit_cost = fields.String(validate=DECIMAL_TEXT,
+                              metadata={"description": "Default: the product's cost price."})
+    tax_rate = fields.String(validate=DECIMAL_TEXT)
+
+
+class PurchaseOrderIn(Base):
+    supplier_id = _id(required=True)
+    warehouse_id = _id(required=True, metadata={"description": "Where its goods are received."})
+    order_date = fields.Date(metadata={"description": "Default: the company's today."})
+    expected_date = fields.Date()
+    notes = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(PurchaseOrderLineIn), validate=validate.Length(max=200))
+
+
+class ProductionOrderIn(Base):
+    product_id = _id(required=True)
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+    component_warehouse_id = _id(required=True)
+    output_warehouse_id = _id(required=True)
+    planned_start = fields.Date(required=True)
+    planned_end = fields.Date()
+    notes = fields.String(validate=validate.Length(max=2000))
+
+
 class InvoiceIn(Base):
     customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     notes = fields.String(validate=validate.Length(max=2000))
     lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
 
 
-class AllocationIn(Base):
-    invoice_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    amount = fields.String(required=True, validate=DECIMAL_TEXT)
+def allocation_in(name: str, document_key: str) -> type[Schema]:
+    return Base.from_dict({document_key: _id(required=True),
+                           "amount": fields.String(required=True, validate=DECIMAL_TEXT)},
+                          name=name)
 
 
-class PaymentIn(Base):
-    customer_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
-    amount = fields.String(required=True, validate=DECIMAL_TEXT)
-    payment_date = fields.Date(metadata={"description": "Default: the company's today."})
-    method = fields.String(validate=validate.OneOf(list(invoices.PAYMENT_METHODS)))
-    reference = fields.String(validate=validate.Length(max=100))
-    allocations = fields.List(fields.Nested(AllocationIn), validate=validate.Length(max=100),
-                              metadata={"description": "Parts of the amount set against open "
-                                                       "invoices of the customer; the rest is "
-                                                       "the customer's credit."})
+AllocationIn = allocation_in("AllocationIn", "invoice_id")
+BillAllocationIn = allocation_in("BillAllocationIn", "bill_id")
+
+
+def allocations(schema: type[Schema], documents: str, rest: str, **kwargs) -> fields.List:
+    """A payment's allocations: parts of its amount set against open `documents`."""
+    return fields.List(fields.Nested(schema), validate=validate.Length(max=100), metadata={
+        "description": f"Parts of the amount set against open {documents}; {rest}."}, **kwargs)
+
+
+def payment_in(name: str, party: str, allocated: fields.List) -> type[Schema]:
+    """A payment to record: its party, amount, date, method, reference and allocations."""
+    return Base.from_dict({
+        f"{party}_id": _id(required=True),
+        "amount": fields.String(required=True, validate=DECIMAL_TEXT),
+        "payment_date": fields.Date(metadata={"description": "Default: the company's today."}),
+        "method": fields.String(validate=validate.OneOf(list(invoices.PAYMENT_METHODS))),
+        "reference": fields.String(validate=validate.Length(max=100)),
+        "allocations": allocated}, name=name)
+
+
+PaymentIn = payment_in("PaymentIn", "customer", allocations(
+    AllocationIn, "invoices of the customer", "the rest is the customer's credit"))
+SupplierPaymentIn = payment_in("SupplierPaymentIn", "supplier", allocations(
+    BillAllocationIn, "bills of the supplier", "the rest is our credit with the supplier"))
+PaymentAllocateIn = Base.from_dict({"allocations": allocations(
+    AllocationIn, "invoices of the customer", "the rest stays the customer's credit",
+    required=True)}, name="PaymentAllocateIn")
+SupplierPaymentAllocateIn = Base.from_dict({"allocations": allocations(
+    BillAllocationIn, "bills of the supplier", "the rest stays our credit", required=True)},
+    name="SupplierPaymentAllocateIn")
+
+
+class BillIn(Base):
+    supplier_id = _id(required=True)
+    supplier_reference = fields.String(validate=validate.Length(max=60),
+                                       metadata={"description": "The supplier's own number."})
+    notes = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(fields.Nested(SalesOrderLineIn), validate=validate.Length(max=200))
 
 
 class ReceiptLineIn(Base):

@@ -29,6 +29,7 @@ from erp.crud import Resource
 from erp.extensions import db
 from erp.lists import ListSpec
 from erp.models import role_rank
+from erp.models.bills import Bill, BillLine, SupplierPayment
 from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
@@ -37,6 +38,7 @@ from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
 from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
+from erp.queries.bills import BILLS, SUPPLIER_PAYMENTS
 from erp.queries.inventory import MOVEMENTS, STOCK
 from erp.queries.invoices import CREDIT_NOTES, INVOICES, PAYMENTS
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
@@ -46,6 +48,7 @@ from erp.queries.sales import DELIVERIES, ORDERS
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
                           atomic)
 from erp.services import api_tokens
+from erp.services import bills as bill_service
 from erp.services import credit_notes as credit_note_service
 from erp.services import invoices as invoice_service
 from erp.services import payments as payment_service
@@ -355,7 +358,7 @@ _purchase_order_body = document_resource(
     s.PurchaseOrderDetail,
     with_lines(PurchaseOrder.supplier, PurchaseOrder.items, PurchaseOrderItem.product),
     purchasing_service)
-document_resource(
+_production_order_body = document_resource(
     "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
     s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
     production_service)
@@ -370,7 +373,16 @@ _payment_body = document_resource(
     "/payments", "Payment", Payment, PAYMENTS, s.Payment, s.PaymentDetail,
     lambda: [joinedload(Payment.customer), selectinload(Payment.allocations)],
     payment_service)
-# recording a payment is a manager's, as on the page (/money/payments/new)
+_bill_body = document_resource(
+    "/bills", "Bill", Bill, BILLS, s.Bill, s.BillDetail,
+    with_lines(Bill.supplier, Bill.items, BillLine.product), bill_service)
+_supplier_payment_body = document_resource(
+    "/supplier-payments", "SupplierPayment", SupplierPayment, SUPPLIER_PAYMENTS,
+    s.SupplierPayment, s.SupplierPaymentDetail,
+    lambda: [joinedload(SupplierPayment.supplier), selectinload(SupplierPayment.allocations)],
+    bill_service)
+# recording and allocating a payment are a manager's, as on the pages
+# (/money/payments/new, /money/supplier-payments/<id>/allocate)
 PAYMENT_ROLE = "manager"
 
 
@@ -380,15 +392,17 @@ IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": Fal
                                      "and gets the first answer."}
 
 
-def idempotent_post(path: str, role: str, body: type, answer: type, model=None):
+def idempotent_post(path: str, role: str, body: type | None, answer: type, model=None,
+                    status: int = 201):
     """A POST that creates a document or moves stock: its role and record (`guarded`), its
     body and answer schemas, and the Idempotency-Key header in the document (the view
     answers through `idempotent`)."""
     def decorator(view):
         documented = bp.doc(parameters=[IDEMPOTENCY_HEADER])(
-            bp.response(201, answer)(view))
-        return bp.route(path, methods=["POST"])(
-            guarded(role, model)(bp.arguments(body)(documented)))
+            bp.response(status, answer)(view))
+        if body is not None:  # None: a step that takes no body
+            documented = bp.arguments(body)(documented)
+        return bp.route(path, methods=["POST"])(guarded(role, model)(documented))
     return decorator
 
 
@@ -419,6 +433,24 @@ def salesorder_create(data: dict):
     """Create a draft sales order with its lines (all or nothing)."""
     return create_with_lines(data, sales_service.create_order, sales_service.add_line,
                              "order_id", _sales_order_body)
+
+
+@idempotent_post("/purchase-orders", "staff", s.PurchaseOrderIn, s.PurchaseOrderDetail)
+def purchaseorder_create(data: dict):
+    """Create a draft purchase order with its lines (all or nothing); a manager places it
+    (POST /purchase-orders/<id>/place)."""
+    return create_with_lines(data, purchasing_service.create_order, purchasing_service.add_line,
+                             "order_id", _purchase_order_body)
+
+
+@idempotent_post("/production-orders", "staff", s.ProductionOrderIn, s.ProductionOrderDetail)
+def productionorder_create(data: dict):
+    """Plan a production order (its components are the product's bill of materials)."""
+    def run():
+        order = production_service.create_order(company_id=current_user.company_id,
+                                                user=current_user, **data)
+        return 201, _production_order_body(order.id)
+    return idempotent(run)
 
 
 @idempotent_post("/invoices", "staff", s.InvoiceIn, s.InvoiceDetail)
@@ -456,6 +488,72 @@ def payment_create(data: dict):
             **data)
         return 201, _payment_body(payment.id)
     return idempotent(run)
+
+
+@idempotent_post("/payments/<int:record_id>/allocate", PAYMENT_ROLE, s.PaymentAllocateIn,
+                 s.PaymentDetail, Payment, status=200)
+def payment_allocate(data: dict, record_id: int):
+    """Allocate what a recorded payment has left (the customer's credit) to open invoices
+    of its customer."""
+    return allocate(data, record_id, payment_service.allocate_payment, "invoice_id",
+                    _payment_body)
+
+
+def allocate(data: dict, payment_id: int, service: Callable, document_key: str,
+             body: Callable[[int], dict]):
+    def run():
+        service(company_id=current_user.company_id, user=current_user, payment_id=payment_id,
+                allocations={line[document_key]: line["amount"]
+                             for line in data["allocations"]})
+        return 200, body(payment_id)
+    return idempotent(run)
+
+
+# --- payables ---------------------------------------------------------------------------
+
+@idempotent_post("/bills", "staff", s.BillIn, s.BillDetail)
+def bill_create(data: dict):
+    """Create a direct draft bill of a supplier with its lines (all or nothing); a manager
+    posts it (POST /bills/<id>/post)."""
+    return create_with_lines(data, bill_service.create_bill, bill_service.add_line,
+                             "bill_id", _bill_body)
+
+
+@idempotent_post("/purchase-orders/<int:record_id>/bills", "staff", None, s.BillDetail,
+                 PurchaseOrder)
+def purchaseorder_bill(record_id: int):
+    """Draft the bill of what a purchase order received and no bill takes yet, at the
+    order's costs (409 when there is nothing to bill); a manager posts it."""
+    def run():
+        bill = bill_service.create_bill_from_order(
+            company_id=current_user.company_id, order_id=record_id, user=current_user)
+        return 201, _bill_body(bill.id)
+    return idempotent(run)
+
+
+@idempotent_post("/supplier-payments", PAYMENT_ROLE, s.SupplierPaymentIn,
+                 s.SupplierPaymentDetail)
+def supplierpayment_create(data: dict):
+    """Record a payment to a supplier and allocate it to open bills of the supplier (the
+    rest is our credit with the supplier); every invalid field at once, nothing written
+    then."""
+    def run():
+        allocations = {line["bill_id"]: line["amount"] for line in data.pop("allocations", [])}
+        payment = bill_service.record_supplier_payment(
+            company_id=current_user.company_id, user=current_user, allocations=allocations,
+            **data)
+        return 201, _supplier_payment_body(payment.id)
+    return idempotent(run)
+
+
+@idempotent_post("/supplier-payments/<int:record_id>/allocate", PAYMENT_ROLE,
+                 s.SupplierPaymentAllocateIn, s.SupplierPaymentDetail, SupplierPayment,
+                 status=200)
+def supplierpayment_allocate(data: dict, record_id: int):
+    """Allocate what a recorded supplier payment has left (our credit with the supplier) to
+    open bills of the supplier."""
+    return allocate(data, record_id, bill_service.allocate_supplier_payment, "bill_id",
+                    _supplier_payment_body)
 
 
 @idempotent_post("/purchase-orders/<int:record_id>/receive",

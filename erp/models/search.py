@@ -22,6 +22,7 @@ from sqlalchemy import DDL, event
 
 from erp.collation import COLLATION, ICU_COLLATION, postgresql_fold, sqlite_fold
 from erp.models.catalog import Product
+from erp.models.forms import ANSWER_TRIGRAM_INDEX
 from erp.models.sales import Customer
 
 SEARCH_TABLE = "products_search"
@@ -107,7 +108,7 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """For Alembic's autogenerate and the drift test: leave the search DDL out."""
     if type_ == "table" and name and name.startswith(SEARCH_TABLE):
         return False  # the FTS5 table and its shadow tables
-    return not (type_ == "index" and name in SEARCH_INDEXES)
+    return not (type_ == "index" and (name in SEARCH_INDEXES or name == ANSWER_TRIGRAM_INDEX))
 
 
 def statements(dialect: str, *, drop: bool = False) -> list[str]:

@@ -136,7 +136,7 @@ def _name_taken(company_id: int, name: str, form_id: int | None = None) -> None:
     if form_id is not None:
         stmt = stmt.where(CustomForm.id != form_id)
     if db.session.scalar(stmt.limit(1)) is not None:
-        raise ValidationError(field_errors={"name": ["Another form has this name."]})
+        raise ValidationError(field_errors={"name": [_("Another form has this name.")]})
 
 
 def create_form(*, company_id: int, user: User, name: str, description: str = "") -> CustomForm:
@@ -316,7 +316,8 @@ def update_field(*, company_id: int, form_id: int, key: str, user: User,
         if cleaned["kind"] not in CONDITION_KINDS and any(
                 other.condition_key == key for other in version.fields):
             raise ValidationError(field_errors={"kind": [
-                "Other fields are shown on this one's answer: keep a yes / no or list type."]})
+                _("Other fields are shown on this one's answer: keep a yes / no or list "
+                  "type.")]})
         field = _field_of(_editable_version(form), key)
         changes = audit.diff(field, cleaned)
         if changes:
@@ -486,10 +487,11 @@ def _range_message(field: FormField) -> str:
         return f"{value.normalize():f}"
     unit = f" {field.unit}" if field.unit else ""
     if field.minimum is not None and field.maximum is not None:
-        return f"Enter a number from {shown(field.minimum)} to {shown(field.maximum)}{unit}."
+        return _("Enter a number from %(minimum)s to %(maximum)s.",
+                 minimum=shown(field.minimum), maximum=shown(field.maximum) + unit)
     if field.minimum is not None:
-        return f"Enter at least {shown(field.minimum)}{unit}."
-    return f"Enter at most {shown(field.maximum)}{unit}."
+        return _("Enter at least %(value)s.", value=shown(field.minimum) + unit)
+    return _("Enter at most %(value)s.", value=shown(field.maximum) + unit)
 
 
 def unmet(version: FormVersion, raw: Mapping[str, Any]) -> set[str]:
@@ -728,17 +730,34 @@ def _inspect(form: CustomForm, version: FormVersion, submission: FormSubmission,
     submission.inspection_id = inspection.id
 
 
+CATEGORY_DEPTH = 10  # the parent categories searched for an inspection form
+
+
+def _category_chain(company_id: int, category_id: int | None) -> list[int]:
+    """A category and its parents, nearest first (at most CATEGORY_DEPTH; a cycle stops)."""
+    chain: list[int] = []
+    while category_id is not None and category_id not in chain and len(chain) < CATEGORY_DEPTH:
+        chain.append(category_id)
+        category_id = db.session.scalar(select(Category.parent_id).where(
+            Category.id == category_id, Category.company_id == company_id))
+    return chain
+
+
 def inspection_form(company_id: int, product: Product) -> CustomForm | None:
     """The active form a product's inspections are filled on: its own, else its
-    category's; None when neither names one."""
+    category's, else the nearest parent category's (a checklist attached to "Chilled"
+    serves "Chilled > Dairy"); None when none names one."""
+    chain = _category_chain(company_id, product.category_id)
     criteria = [FormLink.product_id == product.id]
-    if product.category_id is not None:
-        criteria.append(FormLink.category_id == product.category_id)
+    if chain:
+        criteria.append(FormLink.category_id.in_(chain))
     links = db.session.execute(
-        select(FormLink.product_id, CustomForm).join(CustomForm, CustomForm.id == FormLink.form_id)
+        select(FormLink.category_id, CustomForm)
+        .join(CustomForm, CustomForm.id == FormLink.form_id)
         .where(FormLink.company_id == company_id, CustomForm.active.is_(True),
                or_(*criteria))).all()
-    links.sort(key=lambda row: row[0] is None)  # the product's own link first
+    # the product's own link first, then the nearest category's
+    links.sort(key=lambda row: -1 if row[0] is None else chain.index(row[0]))
     return links[0][1] if links else None
 
 
@@ -747,7 +766,7 @@ def link_form(*, company_id: int, form_id: int, user: User, product_id: int | No
     """Name `form_id` as the inspection form of a product or a category (replacing the
     one it named). Raises NotFound, ValidationError. Commits."""
     if (product_id is None) == (category_id is None):
-        raise ValidationError(field_errors={"product": ["Choose a product or a category."]})
+        raise ValidationError(field_errors={"product": [_("Choose a product or a category.")]})
     with atomic():
         form = get_form(company_id, form_id)
         model, record_id, column = ((Product, product_id, FormLink.product_id)
@@ -756,7 +775,7 @@ def link_form(*, company_id: int, form_id: int, user: User, product_id: int | No
         subject = company_record(model, company_id, record_id)
         if subject is None:
             raise ValidationError(field_errors={
-                "product" if product_id is not None else "category": ["No such record."]})
+                "product" if product_id is not None else "category": [_("No such record.")]})
         link = db.session.scalar(select(FormLink).where(FormLink.company_id == company_id,
                                                         column == record_id))
         old = link.form_id if link is not None else None
@@ -871,8 +890,8 @@ def work_order_form_missing(company_id: int, work_order: WorkOrder) -> str | Non
         FormSubmission.form_id == form.id, FormSubmission.status == "submitted").limit(1))
     if done is not None:
         return None
-    return (f"Work order {work_order.name} asks for the form “{form.name}”: "
-            "fill it in and submit it before finishing the work order.")
+    return _("Work order %(name)s asks for the form “%(form)s”: fill it in and submit it "
+             "before finishing the work order.", name=work_order.name, form=form.name)
 
 
 def set_work_order_form(*, company_id: int, work_order_id: int, user: User,
@@ -893,7 +912,7 @@ def set_work_order_form(*, company_id: int, work_order_id: int, user: User,
             form = db.session.scalar(select(CustomForm).where(
                 CustomForm.id == form_id, CustomForm.company_id == company_id))
             if form is None or not form.active:
-                raise ValidationError(field_errors={"form_id": ["Choose an active form."]})
+                raise ValidationError(field_errors={"form_id": [_("Choose an active form.")]})
         if old == form_id:
             return work_order
         if form is None:

@@ -370,6 +370,16 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_order(app, shop
     assert db.session.scalar(select(func.count()).select_from(SalesOrder)) == 1
 
 
+def assert_foreign(client, headers, calls, lists, body: dict) -> None:
+    """Another company's token (`headers`): each (method, url) of `calls` answers 404
+    (sent `body`), and each list of `lists` is empty."""
+    for method, url in calls:
+        response = client.open(url, method=method, headers=headers, json=body)
+        assert response.status_code == 404, (method, url)
+    for url in lists:
+        assert client.get(url, headers=headers).get_json()["items"] == [], url
+
+
 def assert_constant_list_queries(client, headers, urls, per_pages=(5, 50)) -> None:
     """Each list costs the same few queries whatever its page size."""
     counts = {}

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from erp.extensions import db
 from erp.models.invoices import CreditNote, Invoice, Payment
-from tests.api.test_api import (assert_constant_list_queries, assert_cursor_pages, bearer,
-                                shop)  # noqa: F401  (the fixture)
+from tests.api.test_api import (assert_constant_list_queries, assert_cursor_pages,
+                                assert_foreign, bearer, shop)  # noqa: F401  (the fixture)
 from tests.services.test_returns import po, ret  # noqa: F401  (the fixtures)
 from tests.services.test_sales import env  # noqa: F401  (the fixture)
 
@@ -120,7 +120,8 @@ def test_another_companys_receivables_are_404(client, shop, make_user, other_com
     payment = client.post("/api/v1/payments", headers=manager, json={
         "customer_id": shop["customer"].id, "amount": "1"}).get_json()
     stranger = bearer(make_user("admin", company=other_company))
-    for method, url in (
+    assert_foreign(
+        client, stranger, (
             ("GET", f"/api/v1/invoices/{invoice['id']}"),
             ("POST", f"/api/v1/invoices/{invoice['id']}/issue"),
             ("POST", f"/api/v1/invoices/{invoice['id']}/cancel"),
@@ -129,12 +130,11 @@ def test_another_companys_receivables_are_404(client, shop, make_user, other_com
             ("POST", f"/api/v1/credit-notes/{note['id']}/issue"),
             ("POST", f"/api/v1/credit-notes/{note['id']}/cancel"),
             ("GET", f"/api/v1/payments/{payment['id']}"),
-            ("POST", f"/api/v1/payments/{payment['id']}/reverse")):
-        response = client.open(url, method=method, headers=stranger,
-                               json={"lines": [{"line_id": 1, "quantity": "1"}]})
-        assert response.status_code == 404, (method, url)
-    for url in ("/api/v1/invoices", "/api/v1/credit-notes", "/api/v1/payments"):
-        assert client.get(url, headers=stranger).get_json()["items"] == []
+            ("POST", f"/api/v1/payments/{payment['id']}/reverse"),
+            ("POST", f"/api/v1/payments/{payment['id']}/allocate")),
+        ("/api/v1/invoices", "/api/v1/credit-notes", "/api/v1/payments"),
+        {"lines": [{"line_id": 1, "quantity": "1"}],
+         "allocations": [{"invoice_id": invoice["id"], "amount": "1"}]})
     # another company's customer or invoice cannot be used
     assert client.post("/api/v1/invoices", headers=stranger,
                        json={"customer_id": shop["customer"].id}).status_code == 422

@@ -199,6 +199,19 @@ def test_filling_shows_every_message_at_once_and_writes_nothing(designed, staff,
     assert count(FormSubmission) == 0
 
 
+def test_a_turkish_reader_fills_a_form_with_its_bounds_and_messages_in_turkish(
+        designed, make_user, app):
+    form, keys = designed
+    client = login(app.test_client(), make_user("staff", language="tr").email)
+    page = client.get(f"/forms/{form.id}/fill").get_data(as_text=True)
+    assert "0 ile 20 °C arası" in page and "from 0" not in page
+    response = client.post(f"/forms/{form.id}/fill", data={
+        "action": "submit", keys["Temperature"]: "30", keys["Packaging intact"]: "yes"})
+    assert response.status_code == 422
+    assert "0 ile 20 °C arasında bir sayı girin." in response.get_data(as_text=True)
+    assert count(FormSubmission) == 0
+
+
 def test_a_draft_is_saved_continued_and_submitted_then_read_only(designed, staff, app,
                                                                  company):
     product = ProductFactory(company=company, sku="FLOUR-25", name="Flour 25 kg")
@@ -489,16 +502,64 @@ def test_text_and_choice_filters_read_the_answers_index_and_miss_nothing(designe
             "EXPLAIN QUERY PLAN " + sql))
         assert "ix_form_answers_text" in plan and "<expr>=?" in plan, plan
     else:
-        # on a table this small another index can cost the same: the other indexes are
-        # dropped inside this transaction (rolled back below) so the plan shows whether
-        # the text index serves the condition at all
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        others = connection.exec_driver_sql(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'form_answers' "
-            "AND indexname <> 'ix_form_answers_text' AND position('UNIQUE' in indexdef) = 0"
-        ).scalars().all()
-        for name in others:
-            connection.exec_driver_sql(f'DROP INDEX "{name}"')
-        plan = " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+        plan = postgresql_plan(sql, "ix_form_answers_text")
         assert "ix_form_answers_text" in plan and "substr" in plan, plan
+    db.session.rollback()
+
+
+def postgresql_plan(sql: str, index: str) -> str:
+    """The plan of `sql` with only `index` (and the unique ones) left on form_answers: on
+    a table this small another index can cost the same, so the others are dropped inside
+    the test's transaction (the caller rolls back) and sequential scans priced out; the
+    plan shows whether `index` serves the condition at all."""
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    others = connection.exec_driver_sql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'form_answers' "
+        "AND indexname <> %(index)s AND position('UNIQUE' in indexdef) = 0",
+        {"index": index}).scalars().all()
+    for name in others:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return " ".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
+
+
+def test_a_text_filter_folds_turkish_letters_and_takes_wildcards_as_text(designed, staff,
+                                                                         client_as):
+    """The "contains" filter on answer text matches the folded text (erp.collation), as
+    every other search: "istanbul" finds "İSTANBUL", "çelik" finds "ÇELİK"; % and _ are
+    only themselves."""
+    form, keys = designed
+    notes = keys["Damage notes"]
+    fill(staff, form, keys, "4", intact="no", **{notes: "Crate from İSTANBUL dented"})
+    fill(staff, form, keys, "9.5", intact="no", **{notes: "ÇELİK band snapped"})
+    fill(staff, form, keys, "12", intact="no", **{notes: "Only 100% of it wet, code a_d"})
+    temperatures = listed(client_as("viewer"), form)
+
+    assert temperatures(f"{notes}=istanbul") == ["4 °C"]
+    assert temperatures(f"{notes}=%C3%A7elik") == ["9.5 °C"]  # çelik
+    assert temperatures(f"{notes}=IŞIK") == []
+    assert temperatures(f"{notes}=100%25") == ["12 °C"]
+    assert temperatures(f"{notes}=%25") == ["12 °C"]
+    assert temperatures(f"{notes}=a_d") == ["12 °C"]  # not "band"
+
+
+@pytest.mark.postgresql_only
+def test_the_text_filter_reads_the_trigram_index_on_postgresql(designed, staff):
+    """PostgreSQL matches a "contains" on answer text through the pg_trgm GIN index on the
+    folded text (ix_form_answers_trgm, migration 0031), not by reading the field's
+    answers."""
+    from erp.queries import forms as queries
+
+    form, keys = designed
+    notes = keys["Damage notes"]
+    fill(staff, form, keys, "4", intact="no", **{notes: "Seal broken"})
+    answers = select(FormAnswer.submission_id).where(
+        FormAnswer.company_id == form.company_id, FormAnswer.form_id == form.id,
+        FormAnswer.field_key == notes, queries.text_has("seal broken"))
+    sql = str(answers.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    definition = db.session.connection().exec_driver_sql(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_form_answers_trgm'").scalar()
+    assert "gin" in definition and "gin_trgm_ops" in definition and "translate" in definition
+    plan = postgresql_plan(sql, "ix_form_answers_trgm")
+    assert "ix_form_answers_trgm" in plan and "~~" in plan, plan
     db.session.rollback()

@@ -301,6 +301,27 @@ def test_a_products_own_form_wins_over_its_categorys(manager, company):
     assert service.inspection_form(company.id, product) is None
 
 
+def test_a_parent_categorys_form_serves_its_subcategories_the_nearest_first(manager,
+                                                                           company):
+    from tests.factories.catalog import CategoryFactory
+    chilled = CategoryFactory(company=company, name="Chilled")
+    dairy = CategoryFactory(company=company, name="Dairy", parent_id=chilled.id)
+    cheese = CategoryFactory(company=company, name="Cheese", parent_id=dairy.id)
+    product = ProductFactory(company=company, category_id=cheese.id)
+    assert service.inspection_form(company.id, product) is None
+    cold, _ = checklist(manager, "Cold chain check")
+    service.link_form(company_id=company.id, form_id=cold.id, user=manager,
+                      category_id=chilled.id)
+    assert service.inspection_form(company.id, product).id == cold.id
+    milk, _ = checklist(manager, "Dairy check")
+    service.link_form(company_id=company.id, form_id=milk.id, user=manager,
+                      category_id=dairy.id)
+    assert service.inspection_form(company.id, product).id == milk.id  # the nearest
+    service.set_form_active(company_id=company.id, form_id=milk.id, user=manager,
+                            active=False)
+    assert service.inspection_form(company.id, product).id == cold.id
+
+
 def test_a_form_is_not_linked_to_another_companys_product(manager, other_company):
     foreign = ProductFactory(company=other_company)
     form, _ = checklist(manager)

@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional
 from erp.forms import choices
 from erp.models.forms import (FIELD_KINDS, FILE_KINDS, LONG_TEXT_MAX, NUMBER_KINDS, OPTION_LIMIT,
                               OPTIONS_MAX, SHORT_TEXT_MAX, FormField, FormVersion)
-from erp.i18n import _l
+from erp.i18n import _, _l
 
 KIND_CHOICES = list(FIELD_KINDS.items())
 PICKER_URLS = {"product": "catalog.product_options", "customer": "sales.customer_options",
@@ -60,14 +60,24 @@ class FieldForm(FlaskForm):
             "must_be_yes", "condition_key", "condition_value")}
 
 
+def _bounds(field: FormField) -> str:
+    """What a number field accepts, in the reader's language: "from 0 to 8 °C"."""
+    unit = f" {field.unit}" if field.unit else ""
+    low, high = (f"{value.normalize():f}" if value is not None else None
+                 for value in (field.minimum, field.maximum))
+    if low is not None and high is not None:
+        return _("from %(minimum)s to %(maximum)s", minimum=low, maximum=high + unit)
+    if low is not None:
+        return _("at least %(value)s", value=low + unit)
+    return _("at most %(value)s", value=high + unit) if high is not None else unit.strip()
+
+
 def _question(field: FormField):
     """The WTForms field that asks `field` (None for a section heading)."""
     label = field.label + (" *" if field.required else "")
     notes = [field.help] if field.help else []
     if field.kind in NUMBER_KINDS:
-        bounds = [f"{name} {value.normalize():f}" for name, value in
-                  (("from", field.minimum), ("to", field.maximum)) if value is not None]
-        notes.append(" ".join(bounds + ([field.unit] if field.unit else [])))
+        notes.append(_bounds(field))
     description = " · ".join(note for note in notes if note)
     common = {"label": label, "description": description}
     if field.kind == "text":
@@ -81,7 +91,7 @@ def _question(field: FormField):
         return StringField(**common, render_kw={"type": "date"})
     if field.kind == "yes_no":
         return SelectField(**common, validate_choice=False, choices=choices(
-            [("", "—"), ("yes", "Yes"), ("no", "No")]))
+            [("", "—"), ("yes", _("Yes")), ("no", _("No"))]))
     if field.kind == "choice":
         return SelectField(**common, validate_choice=False, choices=choices(
             [("", "—")] + [(choice, choice) for choice in field.choices]))
@@ -91,7 +101,7 @@ def _question(field: FormField):
     if field.kind in FILE_KINDS:  # the accept list helps the browser; the service decides
         return FileField(**common, render_kw={"accept": ",".join(FILE_KINDS[field.kind])})
     if field.kind in PICKER_URLS:
-        return StringField(**common, render_kw={"placeholder": "Type to search"})
+        return StringField(**common, render_kw={"placeholder": _("Type to search")})
     return None
 
 
