@@ -3,8 +3,8 @@ list's "contains" filter (#23: at 100,000 submissions PostgreSQL read every answ
 field to count the matches, ~270 ms); PostgreSQL only (SQLite reads the answers' first
 characters from ix_form_answers_text, migration 0028)
 
-Revision ID: 0031_answer_trigram
-Revises: 0029_turkish_search
+Revision ID: 0032_answer_trigram
+Revises: 0031_lot_choice
 Create Date: 2026-12-03 10:00:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 
 from erp.models.forms import ANSWER_TRIGRAM, ANSWER_TRIGRAM_DROP
 
-revision = '0031_answer_trigram'
-down_revision = '0029_turkish_search'
+revision = '0032_answer_trigram'
+down_revision = '0031_lot_choice'
 branch_labels = None
 depends_on = None
 
