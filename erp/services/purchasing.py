@@ -189,11 +189,8 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
             expected_date=expected_date, status="draft", notes=_clean_notes(notes),
             subtotal=ZERO, tax_total=ZERO, total=ZERO,
             created_by_id=user.id if user is not None else None)
-        db.session.add(order)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create",
-                     record_type="purchase_order", record_id=order.id,
-                     summary=f"Created purchase order {order.number}")
+        audit.created(order, company_id=company_id, user=user, record_type="purchase_order",
+                      summary=f"Created purchase order {order.number}")
     return order
 
 

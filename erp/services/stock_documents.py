@@ -353,11 +353,8 @@ def create_transfer(*, company_id: int, user: User | None, from_warehouse_id, to
                                  transfer_date=transfer_date or company_today(company_id),
                                  status="draft", created_by_id=user.id if user else None,
                                  **values)
-        db.session.add(transfer)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create",
-                     record_type="stock_transfer", record_id=transfer.id,
-                     summary=f"Transfer {transfer.number}")
+        audit.created(transfer, company_id=company_id, user=user, record_type="stock_transfer",
+                      summary=f"Transfer {transfer.number}")
     return transfer
 
 
@@ -370,11 +367,8 @@ def update_transfer(*, company_id: int, transfer_id: int, user: User | None, fro
         StockTransfer.workflow.begin_edit(transfer, user)
         values = _transfer_values(company_id, from_warehouse_id, to_warehouse_id, notes)
         values["transfer_date"] = transfer_date or transfer.transfer_date
-        changes = audit.diff(transfer, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="stock_transfer", record_id=transfer.id,
-                         summary=f"Updated {transfer.number}", changes=changes)
+        audit.updated(transfer, values, company_id=company_id, user=user,
+                      record_type="stock_transfer", summary=lambda r: f"Updated {r.number}")
     return transfer
 
 
