@@ -18,6 +18,7 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.parsing import parse_id
 from erp.pdf import register_printout
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
@@ -32,7 +33,7 @@ from erp.queries import sales as queries
 from erp.queries.money import payment_terms_choices
 from erp.models.money import PaymentTerms
 from erp.services.defaults import default_of
-from erp.queries import company_select, scoped_get_or_404
+from erp.queries import company_select, scoped_get, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import DomainError, ValidationError
 from erp.services import deliveries as delivery_service
@@ -152,11 +153,9 @@ def order_create():
         form.order_date.data = company_today(current_user.company)
         warehouse = default_warehouse_of(_company_id())
         form.warehouse_id.data = str(warehouse.id) if warehouse else ""
-        customer_id = request.args.get("customer_id", type=int)
-        if customer_id and 0 < customer_id < 2**31:
-            customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
-            if customer is not None:
-                form.customer.data = customer.picker_label
+        customer = scoped_get(Customer, parse_id(request.args.get("customer_id")))
+        if customer is not None:
+            form.customer.data = customer.picker_label
     return header_form(
         "sales/order_form.html", form, _header_data,
         partial(sales_service.create_order, company_id=_company_id(), user=current_user),
