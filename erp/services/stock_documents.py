@@ -38,7 +38,7 @@ from erp.parsing import parse_id
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, stock
 from erp.services.inventory import document_warehouse
 from erp.services.sequences import next_number
-from erp.services.validation import add_error, clean_text, company_record
+from erp.services.validation import add_error, checked, clean_text, company_record, raise_errors
 from erp.i18n import _
 
 COUNT_SERIES = "SC"
@@ -183,19 +183,14 @@ def add_count_line(*, company_id: int, user: User | None, count_id: int,
         count = _lock(StockCount, company_id, count_id, "count sheet")
         StockCount.workflow.begin_edit(count, user)
         errors: dict[str, list[str]] = {}
-        product = quantity = None
-        try:
-            product = _stocked_product(company_id, product_id)
-        except ValidationError as error:
-            errors.update(error.field_errors)
+        product = checked(errors, _stocked_product, company_id, product_id)
         try:
             quantity = _counted(counted)
             if quantity is None:
                 add_error(errors, "counted", _("Enter the counted quantity."))
         except ValidationError as error:
             errors.update(error.field_errors)
-        if errors:
-            raise ValidationError(field_errors=errors)
+        raise_errors(errors)
         line = next((line for line in count.lines if line.product_id == product.id), None)
         if line is None:
             if len(count.lines) >= MAX_LINES:
@@ -380,17 +375,9 @@ def add_transfer_line(*, company_id: int, user: User | None, transfer_id: int,
         transfer = _lock(StockTransfer, company_id, transfer_id, "transfer")
         StockTransfer.workflow.begin_edit(transfer, user)
         errors: dict[str, list[str]] = {}
-        product = qty = None
-        try:
-            product = _stocked_product(company_id, product_id)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        try:
-            qty = stock.to_quantity(quantity)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        if errors:
-            raise ValidationError(field_errors=errors)
+        product = checked(errors, _stocked_product, company_id, product_id)
+        qty = checked(errors, stock.to_quantity, quantity)
+        raise_errors(errors)
         line = next((line for line in transfer.lines if line.product_id == product.id), None)
         if line is None:
             if len(transfer.lines) >= MAX_TRANSFER_LINES:
