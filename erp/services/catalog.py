@@ -265,10 +265,8 @@ def create_product(*, company_id: int, user: User | None, **values) -> Product:
         with atomic():
             clean = _product_values(company_id, values)
             product = Product(company_id=company_id, **clean)
-            db.session.add(product)
-            db.session.flush()
-            audit.record(company_id=company_id, user=user, action="create", record_type="product",
-                         record_id=product.id, summary=f"Created product {product.sku}")
+            audit.created(product, company_id=company_id, user=user, record_type="product",
+                          summary=f"Created product {product.sku}")
     except IntegrityError as error:  # a concurrent create took the SKU or the barcode
         raise _taken(error) from None
     return product
@@ -530,10 +528,8 @@ def create_supplier(*, company_id: int, user: User | None, **values) -> Supplier
     """Create a supplier. Commits."""
     with atomic():
         supplier = Supplier(company_id=company_id, **_supplier_values(values))
-        db.session.add(supplier)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="supplier",
-                     record_id=supplier.id, summary=f"Created supplier {supplier.name}")
+        audit.created(supplier, company_id=company_id, user=user, record_type="supplier",
+                      summary=f"Created supplier {supplier.name}")
     return supplier
 
 

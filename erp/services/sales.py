@@ -145,10 +145,8 @@ def create_customer(*, company_id: int, user: User | None, **data) -> Customer:
     values = _customer_values(company_id, data)
     with atomic():
         customer = Customer(company_id=company_id, **values)
-        db.session.add(customer)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="customer",
-                     record_id=customer.id, summary=f"Customer {customer.name} created")
+        audit.created(customer, company_id=company_id, user=user, record_type="customer",
+                      summary=f"Customer {customer.name} created")
     return customer
 
 
