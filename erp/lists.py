@@ -95,6 +95,14 @@ def day_filter(name: str, column, *, until: bool = False) -> Filter:
     return Filter(name, apply)
 
 
+def date_range(column, names: tuple[str, str] = ("date_from", "date_to"), *,
+               day: bool = False) -> list[Filter]:
+    """The two filters of a period on one date column: from the first name's day on, to the
+    second's included (`day`: a timestamp column, by the company's days)."""
+    make = day_filter if day else date_filter
+    return [make(names[0], column), make(names[1], column, until=True)]
+
+
 def contains(*columns) -> Callable[[str], Any]:
     """A case-insensitive "contains" search over text columns, Turkish I's included
     (erp.collation; small tables only: big ones are searched through an index, see

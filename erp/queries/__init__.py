@@ -30,6 +30,14 @@ def company_select(model: type[T]) -> Select:
     return select(model).where(model.company_id == current_user.company_id)
 
 
+def scoped_get(model: type[T], record_id: int | None) -> T | None:
+    """The current company's record with this id, or None (no id, no such record, or
+    another company's): a form's prefill from the query string."""
+    if record_id is None:
+        return None
+    return db.session.scalar(company_select(model).where(model.id == record_id))
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]

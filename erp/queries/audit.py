@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from erp.collation import fold, folded
 from erp.extensions import db
 from erp.i18n import N_
-from erp.lists import Csv, Filter, ListSpec, day_filter, id_filter
+from erp.lists import Csv, Filter, ListSpec, date_range, id_filter
 from erp.models import AuditEntry
 
 HISTORY_LIMIT = 50
@@ -38,8 +38,7 @@ ENTRIES = ListSpec(
              Filter("record_type", lambda stmt, value: stmt.where(
                  AuditEntry.record_type == value[:60])),
              id_filter("record_id", AuditEntry.record_id),
-             day_filter("date_from", AuditEntry.created_at),
-             day_filter("date_to", AuditEntry.created_at, until=True)],
+             *date_range(AuditEntry.created_at, day=True)],
     csv=Csv("audit", [
         ("id", AuditEntry.id), ("time", AuditEntry.created_at), ("user", AuditEntry.user_name),
         ("action", AuditEntry.action), ("record_type", AuditEntry.record_type),

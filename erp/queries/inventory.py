@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, raiseload
 
 from erp.extensions import db
-from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains, day_filter,
+from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains, date_range,
                        id_filter)
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
@@ -243,8 +243,7 @@ MOVEMENTS = ListSpec(
     filters=[Filter("product", _movement_product),
              id_filter("warehouse", StockMovement.warehouse_id),
              choice_filter("kind", StockMovement.kind, MOVEMENT_KINDS),
-             day_filter("date_from", StockMovement.created_at),
-             day_filter("date_to", StockMovement.created_at, until=True)],
+             *date_range(StockMovement.created_at, day=True)],
     csv=Csv("movements", [
         ("id", StockMovement.id), ("created_at", StockMovement.created_at),
         ("sku", Product.sku), ("product", Product.name), ("warehouse", Warehouse.code),

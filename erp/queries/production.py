@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from erp.csv_io import export_csv
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, archive_filter, choice_filter, contains, date_filter,
+from erp.lists import (Csv, ListSpec, archive_filter, choice_filter, contains, date_range,
                        id_filter, product_filter)
 from erp.models import Product, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
@@ -80,8 +80,7 @@ ORDERS = ListSpec(
     search=contains(ProductionOrder.number),
     filters=[choice_filter("status", ProductionOrder.status, ORDER_STATUSES),
              product_filter("product", ProductionOrder.product_id),
-             date_filter("from", ProductionOrder.planned_start),
-             date_filter("to", ProductionOrder.planned_start, until=True)],
+             *date_range(ProductionOrder.planned_start, ("from", "to"))],
     csv=_orders_csv(),
     options=[joinedload(ProductionOrder.product),
              joinedload(ProductionOrder.component_warehouse),

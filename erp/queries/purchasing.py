@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from erp.lists import (Csv, ListSpec, by_id, choice_filter, date_filter, day_filter, id_filter,
-                       text_filter)
+from erp.lists import Csv, ListSpec, by_id, choice_filter, date_range, id_filter, text_filter
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder,
                                    PurchaseOrderItem)
@@ -35,8 +34,7 @@ ORDERS = ListSpec(
     stable_desc=True,
     filters=[choice_filter("status", PurchaseOrder.status, PO_STATUSES),
              by_id("supplier", PurchaseOrder.supplier_id, Supplier, Supplier.name),
-             date_filter("date_from", PurchaseOrder.order_date),
-             date_filter("date_to", PurchaseOrder.order_date, until=True),
+             *date_range(PurchaseOrder.order_date),
              text_filter("number", PurchaseOrder.number)],
     csv=_orders_csv(),
     options=[joinedload(PurchaseOrder.supplier)],
@@ -63,8 +61,7 @@ RECEIPTS = ListSpec(
     stable_desc=True,
     filters=[text_filter("number", GoodsReceipt.number),
              id_filter("warehouse", GoodsReceipt.warehouse_id),
-             day_filter("date_from", GoodsReceipt.received_at),
-             day_filter("date_to", GoodsReceipt.received_at, until=True)],
+             *date_range(GoodsReceipt.received_at, day=True)],
     csv=Csv("goods-receipts", [
         ("number", GoodsReceipt.number), ("received_at", GoodsReceipt.received_at),
         ("order", PurchaseOrder.number), ("warehouse", Warehouse.code),

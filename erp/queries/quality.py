@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import aliased, joinedload
 
-from erp.lists import Csv, ListSpec, choice_filter, contains, date_filter, product_filter
+from erp.lists import Csv, ListSpec, choice_filter, contains, date_range, product_filter
 from erp.models import Product
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
@@ -30,8 +30,7 @@ INSPECTIONS = ListSpec(
                     QualityInspection.inspector_name),
     filters=[choice_filter("result", QualityInspection.result, RESULTS),
              product_filter("product", QualityInspection.product_id),
-             date_filter("from", QualityInspection.inspected_on),
-             date_filter("to", QualityInspection.inspected_on, until=True)],
+             *date_range(QualityInspection.inspected_on, ("from", "to"))],
     csv=_inspections_csv(),
     options=[joinedload(QualityInspection.product),
              joinedload(QualityInspection.production_order),

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, archive_filter, by_id, choice_filter, contains,
-                       date_filter, text_filter)
+from erp.lists import (Csv, ListSpec, archive_filter, by_id, choice_filter, contains, date_range,
+                       text_filter)
 from erp.models.sales import (DELIVERY_STATUSES, OPEN_STATUSES, ORDER_STATUSES, Customer,
                               DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem)
 from erp.queries import company_select, paginate, scoped_get_or_404
@@ -36,8 +36,7 @@ ORDERS = ListSpec(
     filters=[choice_filter("status", SalesOrder.status, ORDER_STATUSES),
              by_id("customer", SalesOrder.customer_id, Customer, Customer.name),
              text_filter("number", SalesOrder.number),
-             date_filter("date_from", SalesOrder.order_date),
-             date_filter("date_to", SalesOrder.order_date, until=True)],
+             *date_range(SalesOrder.order_date)],
     csv=Csv(response=lambda stmt: Csv("sales-orders", [
         ("number", SalesOrder.number), ("order_date", SalesOrder.order_date),
         ("customer", Customer.name), ("requested_date", SalesOrder.requested_date),
@@ -86,8 +85,7 @@ DELIVERIES = ListSpec(
     filters=[choice_filter("status", DeliveryNote.status, DELIVERY_STATUSES),
              by_id("customer", DeliveryNote.customer_id, Customer, Customer.name),
              text_filter("number", DeliveryNote.number),
-             date_filter("date_from", DeliveryNote.delivery_date),
-             date_filter("date_to", DeliveryNote.delivery_date, until=True)],
+             *date_range(DeliveryNote.delivery_date)],
     csv=Csv(response=lambda stmt: Csv("delivery-notes", [
         ("number", DeliveryNote.number), ("delivery_date", DeliveryNote.delivery_date),
         ("order", SalesOrder.number), ("customer", Customer.name),

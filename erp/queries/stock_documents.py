@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
-from erp.lists import Csv, ListSpec, choice_filter, date_filter, id_filter, text_filter
+from erp.lists import Csv, ListSpec, choice_filter, date_range, id_filter, text_filter
 from erp.models import Category, Warehouse
 from erp.models.stock_documents import (STOCK_DOC_STATUSES, StockCount, StockCountLine,
                                         StockTransfer, StockTransferLine)
@@ -17,8 +17,7 @@ COUNTS = ListSpec(
     filters=[choice_filter("status", StockCount.status, STOCK_DOC_STATUSES),
              id_filter("warehouse", StockCount.warehouse_id),
              text_filter("number", StockCount.number),
-             date_filter("date_from", StockCount.count_date),
-             date_filter("date_to", StockCount.count_date, until=True)],
+             *date_range(StockCount.count_date)],
     csv=Csv("count-sheets", [
         ("number", StockCount.number), ("count_date", StockCount.count_date),
         ("warehouse", Warehouse.code), ("category", Category.name),
@@ -39,8 +38,7 @@ TRANSFERS = ListSpec(
              id_filter("from", StockTransfer.from_warehouse_id),
              id_filter("to", StockTransfer.to_warehouse_id),
              text_filter("number", StockTransfer.number),
-             date_filter("date_from", StockTransfer.transfer_date),
-             date_filter("date_to", StockTransfer.transfer_date, until=True)],
+             *date_range(StockTransfer.transfer_date)],
     csv=Csv("transfers", [
         ("number", StockTransfer.number), ("transfer_date", StockTransfer.transfer_date),
         ("status", StockTransfer.status), ("posted_at", StockTransfer.posted_at),

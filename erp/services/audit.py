@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from erp.extensions import db
 from erp.models import AuditEntry, User
@@ -46,3 +46,26 @@ def diff(obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
             changed[name] = (old, new)
             setattr(obj, name, new)
     return changed
+
+
+def created(obj: Any, *, company_id: int, user: User | None, record_type: str,
+            summary: str | Callable[[Any], str]) -> None:
+    """Add a new record to the session, flush it for its id and add its "create" entry;
+    `summary` may be a function of the flushed record (flushes, commits nothing)."""
+    db.session.add(obj)
+    db.session.flush()
+    record(company_id=company_id, user=user, action="create", record_type=record_type,
+           record_id=obj.id, summary=summary(obj) if callable(summary) else summary)
+
+
+def updated(obj: Any, values: dict[str, Any], *, company_id: int, user: User | None,
+            record_type: str, summary: str | Callable[[Any], str]) -> dict[str, tuple[Any, Any]]:
+    """Set `values` on a record (`diff`) and, when a field really changed, add its "update"
+    entry; `summary` may be a function of the changed record. Returns the changes (flushes,
+    commits nothing)."""
+    changes = diff(obj, values)
+    if changes:
+        record(company_id=company_id, user=user, action="update", record_type=record_type,
+               record_id=obj.id, summary=summary(obj) if callable(summary) else summary,
+               changes=changes)
+    return changes

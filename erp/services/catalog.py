@@ -265,10 +265,8 @@ def create_product(*, company_id: int, user: User | None, **values) -> Product:
         with atomic():
             clean = _product_values(company_id, values)
             product = Product(company_id=company_id, **clean)
-            db.session.add(product)
-            db.session.flush()
-            audit.record(company_id=company_id, user=user, action="create", record_type="product",
-                         record_id=product.id, summary=f"Created product {product.sku}")
+            audit.created(product, company_id=company_id, user=user, record_type="product",
+                          summary=f"Created product {product.sku}")
     except IntegrityError as error:  # a concurrent create took the SKU or the barcode
         raise _taken(error) from None
     return product
@@ -301,11 +299,8 @@ def update_product(*, company_id: int, product_id: int, user: User | None, **val
             if clean.get("category_id", product.category_id) != product.category_id:
                 valuation.recategorize(company_id=company_id, product_id=product.id,
                                        old=product.category_id, new=clean["category_id"])
-            changes = audit.diff(product, clean)
-            if changes:
-                audit.record(company_id=company_id, user=user, action="update",
-                             record_type="product", record_id=product.id,
-                             summary=f"Updated product {product.sku}", changes=changes)
+            audit.updated(product, clean, company_id=company_id, user=user,
+                          record_type="product", summary=lambda r: f"Updated product {r.sku}")
     except IntegrityError as error:
         raise _taken(error) from None
     return product
@@ -469,11 +464,8 @@ def create_category(*, company_id: int, user: User | None, **values) -> Category
     try:
         with atomic():
             category = Category(company_id=company_id, **_category_values(company_id, values))
-            db.session.add(category)
-            db.session.flush()
-            audit.record(company_id=company_id, user=user, action="create",
-                         record_type="category", record_id=category.id,
-                         summary=f"Created category {category.name}")
+            audit.created(category, company_id=company_id, user=user, record_type="category",
+                          summary=f"Created category {category.name}")
     except IntegrityError:
         raise ValidationError(field_errors={"name": ["This name is taken."]}) from None
     return category
@@ -486,11 +478,8 @@ def update_category(*, company_id: int, category_id: int, user: User | None,
         with atomic():
             category = _get(Category, company_id, category_id, "category")
             clean = _category_values(company_id, values, category_id=category.id)
-            changes = audit.diff(category, clean)
-            if changes:
-                audit.record(company_id=company_id, user=user, action="update",
-                             record_type="category", record_id=category.id,
-                             summary=f"Updated category {category.name}", changes=changes)
+            audit.updated(category, clean, company_id=company_id, user=user,
+                          record_type="category", summary=lambda r: f"Updated category {r.name}")
     except IntegrityError:
         raise ValidationError(field_errors={"name": ["This name is taken."]}) from None
     return category
@@ -542,10 +531,8 @@ def create_supplier(*, company_id: int, user: User | None, **values) -> Supplier
     """Create a supplier. Commits."""
     with atomic():
         supplier = Supplier(company_id=company_id, **_supplier_values(company_id, values))
-        db.session.add(supplier)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="supplier",
-                     record_id=supplier.id, summary=f"Created supplier {supplier.name}")
+        audit.created(supplier, company_id=company_id, user=user, record_type="supplier",
+                      summary=f"Created supplier {supplier.name}")
     return supplier
 
 

@@ -42,11 +42,8 @@ def create_warehouse(*, company_id: int, user: User | None, **values) -> Warehou
     try:
         with atomic():
             warehouse = Warehouse(company_id=company_id, **_warehouse_values(company_id, values))
-            db.session.add(warehouse)
-            db.session.flush()
-            audit.record(company_id=company_id, user=user, action="create",
-                         record_type="warehouse", record_id=warehouse.id,
-                         summary=f"Created warehouse {warehouse.code}")
+            audit.created(warehouse, company_id=company_id, user=user, record_type="warehouse",
+                          summary=f"Created warehouse {warehouse.code}")
     except IntegrityError:
         raise ValidationError(field_errors={"code": ["This code is taken."]}) from None
     return warehouse

@@ -142,10 +142,8 @@ def create_employee(*, company_id: int, user: User, name: str, user_id: int | No
         values = _employee_values(company_id, name=name, user_id=user_id, department=department,
                                   position=position, email=email, active=active)
         employee = Employee(company_id=company_id, **values)
-        db.session.add(employee)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="employee",
-                     record_id=employee.id, summary=f"Employee {employee.name} created")
+        audit.created(employee, company_id=company_id, user=user, record_type="employee",
+                      summary=f"Employee {employee.name} created")
     return employee
 
 
@@ -162,11 +160,8 @@ def update_employee(*, company_id: int, employee_id: int, user: User, name: str,
         values = _employee_values(company_id, name=name, user_id=user_id, department=department,
                                   position=position, email=email, active=active,
                                   employee_id=employee.id)
-        changes = audit.diff(employee, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="employee", record_id=employee.id,
-                         summary=f"Employee {employee.name} changed", changes=changes)
+        audit.updated(employee, values, company_id=company_id, user=user,
+                      record_type="employee", summary=lambda r: f"Employee {r.name} changed")
     return employee
 
 
@@ -733,11 +728,8 @@ def create_work_order(*, company_id: int, order_id: int, user: User, name: str,
                                     sequence=sequence)
         work_order = WorkOrder(company_id=company_id, production_order_id=order.id,
                                status="open", **values)
-        db.session.add(work_order)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="work_order",
-                     record_id=work_order.id,
-                     summary=f"Work order {work_order.name} added to {order.number}")
+        audit.created(work_order, company_id=company_id, user=user, record_type="work_order",
+                      summary=f"Work order {work_order.name} added to {order.number}")
     return work_order
 
 
@@ -760,11 +752,8 @@ def update_work_order(*, company_id: int, work_order_id: int, user: User, name: 
         values = _work_order_values(company_id, name=name, employee_id=employee_id,
                                     planned_hours=planned_hours, actual_hours=actual_hours,
                                     sequence=sequence)
-        changes = audit.diff(work_order, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="work_order", record_id=work_order.id,
-                         summary=f"Work order {work_order.name} changed", changes=changes)
+        audit.updated(work_order, values, company_id=company_id, user=user,
+                      record_type="work_order", summary=lambda r: f"Work order {r.name} changed")
     return work_order
 
 

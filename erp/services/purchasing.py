@@ -43,6 +43,7 @@ from erp.models.purchasing import (OPEN_STATUSES, plain_number, GoodsReceipt,
                                    GoodsReceiptLine, PurchaseOrder, PurchaseOrderItem)
 from erp.services import (InvalidTransition, NotFound, PermissionDenied, ValidationError,
                           atomic, audit, catalog, sequences, stock, validation)
+from erp.services.validation import checked, raise_errors
 from erp.services import webhooks
 from erp.services.catalog import moving_average_cost  # noqa: F401  (its home was here)
 from erp.services.inventory import document_warehouse
@@ -189,11 +190,8 @@ def create_order(*, company_id: int, user: User | None, supplier_id: int | None,
             expected_date=expected_date, status="draft", notes=_clean_notes(notes),
             subtotal=ZERO, tax_total=ZERO, total=ZERO,
             created_by_id=user.id if user is not None else None)
-        db.session.add(order)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create",
-                     record_type="purchase_order", record_id=order.id,
-                     summary=f"Created purchase order {order.number}")
+        audit.created(order, company_id=company_id, user=user, record_type="purchase_order",
+                      summary=f"Created purchase order {order.number}")
     return order
 
 
@@ -205,12 +203,8 @@ def _check_header(company_id: int, supplier_id, warehouse_id, order_date, expect
                   lambda: _warehouse(company_id, warehouse_id),
                   lambda: _check_dates(order_date, expected_date),
                   lambda: _clean_notes(notes)):
-        try:
-            check()
-        except ValidationError as error:
-            errors.update(error.field_errors)
-    if errors:
-        raise ValidationError(field_errors=errors)
+        checked(errors, check)
+    raise_errors(errors)
 
 
 def update_order(*, company_id: int, user: User | None, order_id: int, supplier_id: int | None,
@@ -243,26 +237,12 @@ def add_line(*, company_id: int, user: User | None, order_id: int, product_id: i
         order = _order(company_id, order_id, lock=True)
         PurchaseOrder.workflow.begin_edit(order, user)
         errors: dict[str, list[str]] = {}
-        product = qty = cost = rate = None
-        try:
-            product = _product(company_id, product_id)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        try:
-            qty = stock.to_quantity(quantity)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        try:
-            cost = to_money(unit_cost, field="unit_cost",
-                            default=product.cost_price if product is not None else ZERO)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        try:
-            rate = to_rate(tax_rate)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        if errors:
-            raise ValidationError(field_errors=errors)
+        product = checked(errors, _product, company_id, product_id)
+        qty = checked(errors, stock.to_quantity, quantity)
+        cost = checked(errors, to_money, unit_cost, field="unit_cost",
+                       default=product.cost_price if product is not None else ZERO)
+        rate = checked(errors, to_rate, tax_rate)
+        raise_errors(errors)
         item = PurchaseOrderItem(company_id=company_id, product_id=product.id, quantity=qty,
                                  received_quantity=ZERO, unit_cost=cost, tax_rate=rate)
         order.items.append(item)

@@ -73,11 +73,9 @@ def create_inspection(*, company_id: int, user: User, result: str, inspected_on:
                          receipt_reference=receipt_reference, inspected_on=inspected_on,
                          result=result, notes=notes, inspector=inspector or user)
         inspection = QualityInspection(company_id=company_id, **values)
-        db.session.add(inspection)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create",
-                     record_type="quality_inspection", record_id=inspection.id,
-                     summary=f"Inspection #{inspection.id}: {inspection.result_label}")
+        audit.created(inspection, company_id=company_id, user=user,
+                      record_type="quality_inspection",
+                      summary=lambda r: f"Inspection #{r.id}: {r.result_label}")
     return inspection
 
 

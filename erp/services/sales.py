@@ -130,10 +130,8 @@ def create_customer(*, company_id: int, user: User | None, **data) -> Customer:
     values = _customer_values(company_id, data)
     with atomic():
         customer = Customer(company_id=company_id, **values)
-        db.session.add(customer)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create", record_type="customer",
-                     record_id=customer.id, summary=f"Customer {customer.name} created")
+        audit.created(customer, company_id=company_id, user=user, record_type="customer",
+                      summary=f"Customer {customer.name} created")
     return customer
 
 
@@ -143,11 +141,8 @@ def update_customer(*, company_id: int, customer_id: int, user: User | None,
     values = _customer_values(company_id, data)
     with atomic():
         customer = _get_customer(company_id, customer_id)
-        changes = audit.diff(customer, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="customer", record_id=customer.id,
-                         summary=f"Customer {customer.name} changed", changes=changes)
+        audit.updated(customer, values, company_id=company_id, user=user,
+                      record_type="customer", summary=lambda r: f"Customer {r.name} changed")
     return customer
 
 
@@ -252,11 +247,8 @@ def create_order(*, company_id: int, user: User | None, **data) -> SalesOrder:
                            created_by_id=user.id if user is not None else None,
                            subtotal=ZERO, discount_total=ZERO, tax_total=ZERO, total=ZERO,
                            **values)
-        db.session.add(order)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create",
-                     record_type="sales_order", record_id=order.id,
-                     summary=f"Sales order {order.number} created")
+        audit.created(order, company_id=company_id, user=user, record_type="sales_order",
+                      summary=f"Sales order {order.number} created")
     return order
 
 
@@ -269,11 +261,8 @@ def update_order(*, company_id: int, order_id: int, user: User | None, **data) -
         values = _header_values(company_id, data, errors)
         if errors:
             raise ValidationError(field_errors=errors)
-        changes = audit.diff(order, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="sales_order", record_id=order.id,
-                         summary=f"Sales order {order.number} changed", changes=changes)
+        audit.updated(order, values, company_id=company_id, user=user,
+                      record_type="sales_order", summary=lambda r: f"Sales order {r.number} changed")
     return order
 
 

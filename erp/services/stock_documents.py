@@ -38,7 +38,7 @@ from erp.parsing import parse_id
 from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, stock
 from erp.services.inventory import document_warehouse
 from erp.services.sequences import next_number
-from erp.services.validation import add_error, clean_text, company_record
+from erp.services.validation import add_error, checked, clean_text, company_record, raise_errors
 from erp.i18n import _
 
 COUNT_SERIES = "SC"
@@ -183,19 +183,14 @@ def add_count_line(*, company_id: int, user: User | None, count_id: int,
         count = _lock(StockCount, company_id, count_id, "count sheet")
         StockCount.workflow.begin_edit(count, user)
         errors: dict[str, list[str]] = {}
-        product = quantity = None
-        try:
-            product = _stocked_product(company_id, product_id)
-        except ValidationError as error:
-            errors.update(error.field_errors)
+        product = checked(errors, _stocked_product, company_id, product_id)
         try:
             quantity = _counted(counted)
             if quantity is None:
                 add_error(errors, "counted", _("Enter the counted quantity."))
         except ValidationError as error:
             errors.update(error.field_errors)
-        if errors:
-            raise ValidationError(field_errors=errors)
+        raise_errors(errors)
         line = next((line for line in count.lines if line.product_id == product.id), None)
         if line is None:
             if len(count.lines) >= MAX_LINES:
@@ -353,11 +348,8 @@ def create_transfer(*, company_id: int, user: User | None, from_warehouse_id, to
                                  transfer_date=transfer_date or company_today(company_id),
                                  status="draft", created_by_id=user.id if user else None,
                                  **values)
-        db.session.add(transfer)
-        db.session.flush()
-        audit.record(company_id=company_id, user=user, action="create",
-                     record_type="stock_transfer", record_id=transfer.id,
-                     summary=f"Transfer {transfer.number}")
+        audit.created(transfer, company_id=company_id, user=user, record_type="stock_transfer",
+                      summary=f"Transfer {transfer.number}")
     return transfer
 
 
@@ -370,11 +362,8 @@ def update_transfer(*, company_id: int, transfer_id: int, user: User | None, fro
         StockTransfer.workflow.begin_edit(transfer, user)
         values = _transfer_values(company_id, from_warehouse_id, to_warehouse_id, notes)
         values["transfer_date"] = transfer_date or transfer.transfer_date
-        changes = audit.diff(transfer, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type="stock_transfer", record_id=transfer.id,
-                         summary=f"Updated {transfer.number}", changes=changes)
+        audit.updated(transfer, values, company_id=company_id, user=user,
+                      record_type="stock_transfer", summary=lambda r: f"Updated {r.number}")
     return transfer
 
 
@@ -386,17 +375,9 @@ def add_transfer_line(*, company_id: int, user: User | None, transfer_id: int,
         transfer = _lock(StockTransfer, company_id, transfer_id, "transfer")
         StockTransfer.workflow.begin_edit(transfer, user)
         errors: dict[str, list[str]] = {}
-        product = qty = None
-        try:
-            product = _stocked_product(company_id, product_id)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        try:
-            qty = stock.to_quantity(quantity)
-        except ValidationError as error:
-            errors.update(error.field_errors)
-        if errors:
-            raise ValidationError(field_errors=errors)
+        product = checked(errors, _stocked_product, company_id, product_id)
+        qty = checked(errors, stock.to_quantity, quantity)
+        raise_errors(errors)
         line = next((line for line in transfer.lines if line.product_id == product.id), None)
         if line is None:
             if len(transfer.lines) >= MAX_TRANSFER_LINES:

@@ -24,6 +24,26 @@ def add_error(errors: dict[str, list[str]], field: str, message: str) -> None:
     errors.setdefault(field, []).append(gettext(message))
 
 
+def checked(errors: dict[str, list[str]], parse, *args, **kwargs):
+    """`parse(*args, **kwargs)`, or None with its ValidationError's messages added to
+    `errors` (several inputs checked, their errors raised together)."""
+    from erp.services import ValidationError
+
+    try:
+        return parse(*args, **kwargs)
+    except ValidationError as error:
+        errors.update(error.field_errors)
+        return None
+
+
+def raise_errors(errors: dict[str, list[str]]) -> None:
+    """ValidationError with the collected field errors, if there are any."""
+    if errors:
+        from erp.services import ValidationError
+
+        raise ValidationError(field_errors=errors)
+
+
 def blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 

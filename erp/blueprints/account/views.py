@@ -12,7 +12,7 @@ from erp.services import NotFound, ValidationError
 from erp.services import api_tokens as token_service
 from erp.services import users as user_service
 from erp.web import (apply_field_errors, confirmation, form_status, redirect_after_post,
-                     render)
+                     render, submit_form)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -27,19 +27,18 @@ def _password_limit() -> str:
                override_defaults=False)
 def password_change():
     form = PasswordChangeForm()
-    if form.validate_on_submit():
-        try:
-            user = user_service.change_password(current_user._get_current_object(),
-                                                form.current_password.data, form.new_password.data)
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            # Other sessions end (the version changed); this one is renewed.
-            auth.start_session(user)
-            login_user(user)
-            flash(_("Your password has been changed. Other sessions have been logged out."), "success")
-            return redirect_after_post("main.dashboard")
-    return render("account/password.html", form=form, status=form_status(form))
+
+    def changed(user):
+        # Other sessions end (the version changed); this one is renewed.
+        auth.start_session(user)
+        login_user(user)
+        flash(_("Your password has been changed. Other sessions have been logged out."), "success")
+        return redirect_after_post("main.dashboard")
+
+    done = submit_form(form, lambda: user_service.change_password(
+        current_user._get_current_object(), form.current_password.data,
+        form.new_password.data), changed)
+    return done or render("account/password.html", form=form, status=form_status(form))
 
 
 @bp.route("/preferences", methods=["GET", "POST"])
@@ -49,16 +48,14 @@ def preferences():
     user = current_user._get_current_object()
     form = PreferencesForm(company_language=user.company.default_language,
                            data={"language": user.language or ""})
-    if form.validate_on_submit():
-        try:
-            user_service.set_language(user, form.language.data)
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        else:
-            refresh_language()
-            flash(_("Your preferences have been saved."), "success")
-            return redirect_after_post("account.preferences")
-    return render("account/preferences.html", form=form, status=form_status(form))
+
+    def saved(_user):
+        refresh_language()
+        flash(_("Your preferences have been saved."), "success")
+        return redirect_after_post("account.preferences")
+
+    done = submit_form(form, lambda: user_service.set_language(user, form.language.data), saved)
+    return done or render("account/preferences.html", form=form, status=form_status(form))
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

@@ -34,6 +34,33 @@ STATUSES = list(STOCK_DOC_STATUSES.items())
 NO_PRODUCT = "No product with this barcode or SKU; pick one from the list."
 
 
+def register_document(name: str, model, lines: LineEditor, load, spec) -> None:
+    """A stock document's routes: its list `<name>_list` (`/<name>s`, `spec` on
+    `inventory/<name>s.html`), its page `<name>_detail` (`/<name>s/<<name>_id>`, the line
+    editor's block for htmx), the line routes, the workflow's actions and the print page
+    and PDF (`inventory/<name>_print.html`)."""
+    url, key = f"/{name}s/<int:{name}_id>", f"{name}_id"
+
+    def listing():
+        return spec.response(f"inventory/{name}s.html", statuses=STATUSES,
+                             warehouses=inventory_queries.warehouse_choices())
+
+    listing.__name__ = f"{name}_list"
+    bp.add_url_rule(f"/{name}s", listing.__name__, require_role("viewer")(export_limited(listing)))
+
+    def detail(**ids):
+        return render(lines.template, block="lines", **lines.page_context(load(ids[key])))
+
+    detail.__name__ = f"{name}_detail"
+    bp.add_url_rule(url, detail.__name__, require_role("viewer")(detail))
+    register_line_routes(bp, lines, url=f"{url}/lines", line_url=f"{url}/lines/<int:line_id>")
+    register_actions(bp, model, service, detail=f"inventory.{name}_detail", url=url)
+    register_printout(
+        bp, name, url, f"inventory/{name}_print.html",
+        lambda **ids: {name: load(ids[key]), "seller": Seller.of(current_user.company)},
+        lambda document: document[name].number)
+
+
 def _user():
     return current_user._get_current_object()
 
@@ -59,14 +86,6 @@ def _save(form, template: str, save, detail: str, key: str, saved, **context):
 
 
 # --- count sheets ---------------------------------------------------------------------------
-
-@bp.route("/counts")
-@require_role("viewer")
-@export_limited
-def count_list():
-    return queries.COUNTS.response("inventory/counts.html", statuses=STATUSES,
-                                   warehouses=inventory_queries.warehouse_choices())
-
 
 @bp.route("/counts/new", methods=["GET", "POST"])
 @require_role("staff")
@@ -104,24 +123,7 @@ COUNT_LINES = LineEditor(
     not_saved="Not saved: {errors}")
 
 
-@bp.route("/counts/<int:count_id>")
-@require_role("viewer")
-def count_detail(count_id: int):
-    return render("inventory/count_detail.html", block="lines",
-                  **COUNT_LINES.page_context(queries.count_page(count_id)))
-
-
-register_line_routes(bp, COUNT_LINES, url="/counts/<int:count_id>/lines",
-                     line_url="/counts/<int:count_id>/lines/<int:line_id>")
-register_actions(bp, StockCount, service, detail="inventory.count_detail",
-                 url="/counts/<int:count_id>")
-
-
-register_printout(
-    bp, "count", "/counts/<int:count_id>", "inventory/count_print.html",
-    lambda count_id: {"count": queries.count_page(count_id),
-                      "seller": Seller.of(current_user.company)},
-    lambda document: document["count"].number)
+register_document("count", StockCount, COUNT_LINES, queries.count_page, queries.COUNTS)
 
 
 # --- transfers ------------------------------------------------------------------------------
@@ -138,14 +140,6 @@ def _transfer_values(form: TransferForm) -> dict:
     return dict(from_warehouse_id=form.from_warehouse_id.data,
                 to_warehouse_id=form.to_warehouse_id.data,
                 transfer_date=form.transfer_date.data, notes=form.notes.data or "")
-
-
-@bp.route("/transfers")
-@require_role("viewer")
-@export_limited
-def transfer_list():
-    return queries.TRANSFERS.response("inventory/transfers.html", statuses=STATUSES,
-                                      warehouses=inventory_queries.warehouse_choices())
 
 
 @bp.route("/transfers/new", methods=["GET", "POST"])
@@ -198,21 +192,5 @@ TRANSFER_LINES = LineEditor(
     not_added="Please correct the line.", not_saved="Not saved: {errors}")
 
 
-@bp.route("/transfers/<int:transfer_id>")
-@require_role("viewer")
-def transfer_detail(transfer_id: int):
-    return render("inventory/transfer_detail.html", block="lines",
-                  **TRANSFER_LINES.page_context(queries.transfer_page(transfer_id)))
-
-
-register_line_routes(bp, TRANSFER_LINES, url="/transfers/<int:transfer_id>/lines",
-                     line_url="/transfers/<int:transfer_id>/lines/<int:line_id>")
-register_actions(bp, StockTransfer, service, detail="inventory.transfer_detail",
-                 url="/transfers/<int:transfer_id>")
-
-
-register_printout(
-    bp, "transfer", "/transfers/<int:transfer_id>", "inventory/transfer_print.html",
-    lambda transfer_id: {"transfer": queries.transfer_page(transfer_id),
-                         "seller": Seller.of(current_user.company)},
-    lambda document: document["transfer"].number)
+register_document("transfer", StockTransfer, TRANSFER_LINES, queries.transfer_page,
+                  queries.TRANSFERS)

@@ -28,7 +28,7 @@ from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine,
                                    ProductionOrder, WorkOrder)
 from erp.models.quality import QualityInspection
 from erp.queries import production as queries
-from erp.queries import Page, company_select, scoped_get_or_404
+from erp.queries import Page, company_select, scoped_get, scoped_get_or_404
 from erp.services import DomainError, ValidationError
 from erp.services import forms as form_service
 from erp.services import lots as lot_service
@@ -230,11 +230,9 @@ def order_create():
     form.set_warehouses(_warehouses())
     if request.method == "GET":
         form.planned_start.data = company_today(current_user.company)
-        product_id = _id_arg("product")
-        if product_id:
-            product = db.session.scalar(company_select(Product).where(Product.id == product_id))
-            if product is not None:
-                form.product.data = product.sku
+        product = scoped_get(Product, _id_arg("product"))
+        if product is not None:
+            form.product.data = product.sku
     return header_form(
         "production/order_form.html", form, _order_form_values,
         partial(service.create_order, company_id=_company_id(), user=current_user),

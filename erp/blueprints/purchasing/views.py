@@ -28,7 +28,7 @@ from erp.models.returns import PurchaseReturn
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, PurchaseOrder,
                                    PurchaseOrderItem, plain_number)
 from erp.parsing import parse_id
-from erp.queries import company_select, scoped_get_or_404
+from erp.queries import company_select, scoped_get, scoped_get_or_404
 from erp.queries import purchasing as queries
 from erp.queries import bills as bill_queries
 from erp.queries import returns as return_queries
@@ -116,12 +116,9 @@ def order_create():
     form.warehouse_id.choices = choices(_warehouse_choices())
     if request.method == "GET":
         form.order_date.data = company_today(current_user.company)
-        supplier_id = request.args.get("supplier_id", "")
-        if supplier_id.isascii() and supplier_id.isdigit() and len(supplier_id) < 12:
-            supplier = db.session.scalar(company_select(Supplier).where(
-                Supplier.id == int(supplier_id)))
-            if supplier is not None:
-                form.supplier.data = _supplier_label(supplier)
+        supplier = scoped_get(Supplier, parse_id(request.args.get("supplier_id")))
+        if supplier is not None:
+            form.supplier.data = _supplier_label(supplier)
     return header_form(
         "purchasing/order_form.html", form, _header_values,
         partial(service.create_order, company_id=current_user.company_id, user=_user()),

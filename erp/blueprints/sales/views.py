@@ -19,6 +19,7 @@ from erp.documents import header_form, register_actions
 from erp.csv_io import export_limited
 from erp.extensions import db
 from erp.models.core import company_today
+from erp.parsing import parse_id
 from erp.pdf import register_printout
 from erp.forms import choices
 from erp.lines import LineEditor, Pick, register_line_routes
@@ -31,7 +32,7 @@ from erp.queries import receivables as receivables_queries
 from erp.queries import returns as return_queries
 from erp.queries import sales as queries
 from erp.queries.money import party_terms_choices
-from erp.queries import company_select, scoped_get_or_404
+from erp.queries import company_select, scoped_get, scoped_get_or_404
 from erp.queries.inventory import line_availability
 from erp.services import DomainError, ValidationError
 from erp.services import deliveries as delivery_service
@@ -126,11 +127,9 @@ def order_create():
         form.order_date.data = company_today(current_user.company)
         warehouse = default_warehouse_of(_company_id())
         form.warehouse_id.data = str(warehouse.id) if warehouse else ""
-        customer_id = request.args.get("customer_id", type=int)
-        if customer_id and 0 < customer_id < 2**31:
-            customer = db.session.scalar(company_select(Customer).where(Customer.id == customer_id))
-            if customer is not None:
-                form.customer.data = customer.picker_label
+        customer = scoped_get(Customer, parse_id(request.args.get("customer_id")))
+        if customer is not None:
+            form.customer.data = customer.picker_label
     return header_form(
         "sales/order_form.html", form, _header_data,
         partial(sales_service.create_order, company_id=_company_id(), user=current_user),
