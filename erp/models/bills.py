@@ -12,6 +12,7 @@ allocated to the supplier's open bills; the rest is a credit with the supplier.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
 from erp.i18n import N_
-from erp.models.base import AwareDateTime, CompanyScoped, Money, in_check
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, in_check
 from erp.models.catalog import Supplier
 from erp.models.invoices import (PAYMENT_BADGES, PAYMENT_STATUSES, BilledDocument,
                                  PaymentRecord, allocation_links, billed_indexes, billed_links,
@@ -60,8 +61,12 @@ class Bill(Document, BilledDocument,
         *billed_indexes("bills", number="bill_number", dated="bill_date", party="supplier"),
         in_check("status", BILL_STATUSES),
         CheckConstraint("paid_total >= 0 AND paid_total <= total", name="paid_range"),
+        # in whole cents (SQLite adds NUMERIC in floating point: see NOT_OVERPAID)
+        CheckConstraint("debited_total >= 0 AND ROUND((debited_total + paid_total) * 100) "
+                        "<= ROUND(total * 100)", name="debited_range"),
     )
     OPEN_STATUSES = OPEN_BILL_STATUSES
+    SETTLED_BY = ("debited_total", "paid_total")
 
     # None until posted: a draft has no number, so posted numbers have no gaps
     bill_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
@@ -70,6 +75,8 @@ class Bill(Document, BilledDocument,
     # the supplier's own number of the bill, as printed on their invoice
     supplier_reference: Mapped[str] = mapped_column(String(60), default="")
     bill_date: Mapped[date] = mapped_column(Date)  # a draft's: when it was made
+    # what posted purchase returns of its goods took off it (erp.services.bills.debit)
+    debited_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
     posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
 
     workflow = BILL_FLOW

@@ -44,10 +44,23 @@ class BilledDocument(PricedDocument):
     def created_by(cls) -> Mapped[User | None]:
         return relationship()
 
+    # the columns whose sum no longer is owed: payments, and on an invoice credit notes
+    # (on a bill the debits of purchase returns)
+    SETTLED_BY: tuple[str, ...] = ("paid_total",)
+
     @property
     def settled_total(self) -> Decimal:
-        """What no longer is owed: payments (and, on an invoice, credit notes)."""
-        return self.paid_total
+        """What no longer is owed: payments (and credit notes, debits: `SETTLED_BY`)."""
+        return sum((getattr(self, name) or ZERO for name in self.SETTLED_BY), ZERO)
+
+    @classmethod
+    def owed(cls):
+        """What a document still asks for, as an SQL expression (its total less
+        `SETTLED_BY`)."""
+        owed = cls.total
+        for name in cls.SETTLED_BY:
+            owed = owed - getattr(cls, name)
+        return owed
 
     @property
     def balance(self) -> Decimal:
@@ -182,6 +195,7 @@ class Invoice(Document, CustomerParty, BilledDocument,
         CheckConstraint(NOT_OVERPAID, name="not_overpaid"),
     )
     OPEN_STATUSES = OPEN_INVOICE_STATUSES
+    SETTLED_BY = ("credited_total", "paid_total")
 
     # None until issued: a draft has no number, so issued numbers have no gaps
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
@@ -196,10 +210,6 @@ class Invoice(Document, CustomerParty, BilledDocument,
     @property
     def number(self) -> str:
         return self.invoice_number or f"Draft invoice {self.id}"
-
-    @property
-    def settled_total(self) -> Decimal:
-        return self.credited_total + self.paid_total
 
 
 class InvoiceLine(PricedLine, CompanyScoped, db.Model):

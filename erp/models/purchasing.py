@@ -118,7 +118,7 @@ class PurchaseOrder(Document, CompanyScoped, db.Model):
     @property
     def to_bill(self) -> bool:
         """Whether a line received more than bills take (its lines loaded)."""
-        return any(item.received_quantity > item.billed_quantity for item in self.items)
+        return any(item.billable_quantity > 0 for item in self.items)
 
     @property
     def is_draft(self) -> bool:
@@ -156,6 +156,10 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
                                                        server_default="0")
     # what supplier bills (drafts and posted, erp.services.bills) take of the received quantity
     billed_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO, server_default="0")
+    # of the returned quantity, what posted purchase returns debited on posted bills (the
+    # rest went back unbilled: no bill may take it any more)
+    debited_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                      server_default="0")
     unit_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     tax_rate: Mapped[Decimal] = mapped_column(Rate, default=ZERO)  # percent
     line_subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
@@ -183,6 +187,14 @@ class PurchaseOrderItem(CompanyScoped, db.Model):
     @property
     def returnable_quantity(self) -> Decimal:
         return (self.received_quantity or ZERO) - (self.returned_quantity or ZERO)
+
+    @property
+    def billable_quantity(self) -> Decimal:
+        """What was received and kept (returns that no bill was debited for are not
+        billed) and no bill takes yet."""
+        unbilled_returns = (self.returned_quantity or ZERO) - (self.debited_quantity or ZERO)
+        return max((self.received_quantity or ZERO) - (self.billed_quantity or ZERO)
+                   - unbilled_returns, ZERO)
 
     @property
     def amendable(self) -> bool:

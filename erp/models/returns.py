@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import AwareDateTime, CompanyScoped, Quantity, in_check
+from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, in_check
+from erp.models.bills import BillLine
 from erp.models.catalog import Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -169,6 +170,12 @@ class PurchaseReturn(ReturnDocument, db.Model):
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
                                              index=True)
 
+    # posted: what its goods were worth on the posted bills that billed them, and of it
+    # what was taken off those bills (never more than they still asked for); the rest is
+    # a credit of the company with the supplier (erp.services.bills.debit)
+    returned_value: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+    debited_total: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+
     order: Mapped[PurchaseOrder] = relationship()
     supplier: Mapped[Supplier] = relationship()
     lines: Mapped[list[PurchaseReturnLine]] = relationship(
@@ -176,6 +183,11 @@ class PurchaseReturn(ReturnDocument, db.Model):
         cascade="all, delete-orphan", passive_deletes=True)
 
     workflow = PURCHASE_RETURN_FLOW
+
+    @property
+    def supplier_credit(self) -> Decimal:
+        """What its bills could not take: the supplier owes it to the company."""
+        return self.returned_value - self.debited_total
 
 
 class PurchaseReturnLine(ReturnLine, db.Model):
@@ -186,8 +198,19 @@ class PurchaseReturnLine(ReturnLine, db.Model):
     order_item_id: Mapped[int] = mapped_column(
         ForeignKey("purchase_order_items.id", ondelete="RESTRICT"), index=True)
 
+    # posted: the posted bill line that billed the goods (None: no posted bill did), how
+    # much of the quantity it billed, their value at its price incl. tax, and of that value
+    # what was taken off its bill (the rest: a credit with the supplier)
+    bill_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bill_lines.id", ondelete="RESTRICT"), index=True, nullable=True)
+    debited_quantity: Mapped[Decimal] = mapped_column(Quantity, default=ZERO,
+                                                      server_default="0")
+    debit_value: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+    debit_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
+
     purchase_return: Mapped[PurchaseReturn] = relationship(back_populates="lines")
     order_item: Mapped[PurchaseOrderItem] = relationship()
+    bill_line: Mapped[BillLine | None] = relationship()
 
     @property
     def source_line(self) -> PurchaseOrderItem:

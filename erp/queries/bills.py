@@ -109,9 +109,7 @@ def aging(ledger, company_id: int, *, as_of: date, party_id: int | None = None,
     are date ranges (no date arithmetic in SQL, the same on SQLite and PostgreSQL)."""
     model, party = ledger.document, ledger.party
     party_column = getattr(model, ledger.party_key)
-    owed = model.total - model.paid_total
-    if hasattr(model, "credited_total"):
-        owed = owed - model.credited_total
+    owed = model.owed()
     edges = [as_of - timedelta(days=days) for days in (0, 30, 60, 90)]
     conditions = [model.due_date >= edges[0],
                   (model.due_date < edges[0]) & (model.due_date >= edges[1]),
@@ -146,7 +144,7 @@ def payables_figures(company_id: int, today: date) -> dict:
     """What open bills still ask for that falls due from `today` through the next six days
     (and how many bills), and apart from it what is overdue already: one aggregate query
     over the open bills due up to the week's end (the (company, status, due date) index)."""
-    owed = Bill.total - Bill.paid_total
+    owed = Bill.owed()
     overdue = Bill.due_date < today
     week, week_count, late, late_count = db.session.execute(
         select(func.coalesce(func.sum(case((overdue, 0), else_=owed)), 0),

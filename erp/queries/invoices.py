@@ -202,9 +202,7 @@ def open_position(ledger, company_id: int, party_id: int) -> Receivables:
     today = company_today(company_id)
     open_ = (model.company_id == company_id, getattr(model, ledger.party_key) == party_id,
              model.status.in_(model.OPEN_STATUSES))
-    owed = model.total - model.paid_total
-    if hasattr(model, "credited_total"):
-        owed = owed - model.credited_total
+    owed = model.owed()
     total, count, overdue = db.session.execute(
         select(func.coalesce(func.sum(owed), 0), func.count(),
                func.coalesce(func.sum(case((model.due_date < today, owed), else_=0)), 0))

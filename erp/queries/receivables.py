@@ -25,6 +25,7 @@ from erp.models.catalog import Category, Product, Supplier
 from erp.models.core import Company
 from erp.models.invoices import (OPEN_INVOICE_STATUSES, CreditNote, Invoice, Payment,
                                  SalesCustomerMonth, SalesProductMonth)
+from erp.models.returns import PurchaseReturn
 from erp.models.sales import Customer
 from erp.parsing import parse_date
 
@@ -43,15 +44,30 @@ STATEMENT_MAX_ROWS = 1000  # more in one period: the page asks for a shorter one
 MAX_PERIOD_DAYS = 3660
 # a statement's entries of one day: the documents first, then what reduced them
 ENTRY_KINDS = {"invoice": N_("Invoice"), "bill": N_("Bill"), "credit_note": N_("Credit note"),
-               "payment": N_("Payment"), "reversal": N_("Payment reversed")}
+               "debit": N_("Purchase return"), "payment": N_("Payment"),
+               "reversal": N_("Payment reversed")}
 _KIND_ORDER = {kind: index for index, kind in enumerate(ENTRY_KINDS)}
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """The documents that lower a side's balance besides payments: issued credit notes of
+    a customer, posted purchase returns of a supplier (their value on the bills that billed
+    the goods; the part the bills could not take is owed by the supplier)."""
+
+    model: type
+    kind: str       # the statement entry's kind
+    dated: str
+    numbered: str
+    amount: str
+    status: str     # the state in which it counts
 
 
 @dataclass(frozen=True)
 class StatementSide:
     """What one side's statement reads and shows: the party, the documents that raise its
     balance (issued invoices, posted bills: `kind`, their date and number columns), the
-    documents that lower it besides payments (issued credit notes; a supplier has none),
+    documents that lower it besides payments (`Reduction`),
     its payments, each entry kind's record page (endpoint, argument) and the headings of
     the two amount columns. The balance is what the customer owes us, or what we owe the
     supplier."""
@@ -63,7 +79,7 @@ class StatementSide:
     dated: str
     numbered: str
     payment: type
-    credit_note: type | None
+    reduction: Reduction
     endpoints: dict
     columns: tuple[str, str]
     who: str  # "customer", "supplier": the blueprint's endpoints and the page's words
@@ -133,7 +149,9 @@ def statement_period(company: Company, start: str | None, end: str | None
 
 CUSTOMER_STATEMENT = StatementSide(
     party=Customer, party_key="customer_id", document=Invoice, kind="invoice",
-    dated="invoice_date", numbered="invoice_number", payment=Payment, credit_note=CreditNote,
+    dated="invoice_date", numbered="invoice_number", payment=Payment,
+    reduction=Reduction(CreditNote, "credit_note", "credit_date", "credit_number", "total",
+                        "issued"),
     endpoints={"invoice": ("money.invoice_detail", "invoice_id"),
                "credit_note": ("money.credit_note_detail", "credit_note_id"),
                "payment": ("money.payment_detail", "payment_id"),
@@ -143,22 +161,25 @@ CUSTOMER_STATEMENT = StatementSide(
 
 SUPPLIER_STATEMENT = StatementSide(
     party=Supplier, party_key="supplier_id", document=Bill, kind="bill",
-    dated="bill_date", numbered="bill_number", payment=SupplierPayment, credit_note=None,
+    dated="bill_date", numbered="bill_number", payment=SupplierPayment,
+    reduction=Reduction(PurchaseReturn, "debit", "return_date", "number", "returned_value",
+                        "posted"),
     endpoints={"bill": ("money.bill_detail", "bill_id"),
+               "debit": ("purchasing.return_detail", "return_id"),
                "payment": ("money.supplier_payment_detail", "payment_id"),
                "reversal": ("money.supplier_payment_detail", "payment_id")},
-    columns=(N_("Billed"), N_("Payments")), who="supplier")
+    columns=(N_("Billed"), N_("Paid and returned")), who="supplier")
 
 
 def statement(side: StatementSide, company: Company, party, start: date,
               end: date) -> Statement:
     """The party's opening balance at `start`, every issued invoice (posted bill), issued
-    credit note, payment and payment reversal from `start` to `end` (the company's days)
+    credit note (purchase return that debited bills), payment and payment reversal from `start` to `end` (the company's days)
     with a running balance. Three queries whatever the period holds (at most
     STATEMENT_MAX_ROWS entries).
 
     The balance is what the customer owes us (what we owe the supplier): its documents
-    less credit notes less payments, plus payments reversed (so a reversed payment nets to
+    less credit notes (returns) less payments, plus payments reversed (so a reversed payment nets to
     nothing, and the closing balance equals the party page's balance when the period ends
     today)."""
     zone = company.zone
@@ -166,7 +187,9 @@ def statement(side: StatementSide, company: Company, party, start: date,
     since = datetime.combine(start, time.min, zone)
     until = datetime.combine(end + timedelta(days=1), time.min, zone)
     cid = company.id
-    document, payment, note = side.document, side.payment, side.credit_note
+    document, payment, note = side.document, side.payment, side.reduction.model
+    noted = getattr(note, side.reduction.dated)
+    noted_amount = getattr(note, side.reduction.amount)
     dated, numbered = getattr(document, side.dated), getattr(document, side.numbered)
     issued = (document.company_id == cid, getattr(document, side.party_key) == party.id,
               document.status.notin_(("draft", "cancelled")))
@@ -176,14 +199,13 @@ def statement(side: StatementSide, company: Company, party, start: date,
     def total(column, *where):
         return select(func.coalesce(func.sum(column), 0)).where(*where).scalar_subquery()
 
-    credited = ((note.company_id == cid, getattr(note, side.party_key) == party.id,
-                 note.status == "issued") if note is not None else ())
+    credited = (note.company_id == cid, getattr(note, side.party_key) == party.id,
+                note.status == side.reduction.status, noted_amount > 0)
     documented, payments, reversals, credits = db.session.execute(select(
         total(document.total, *issued, dated < start),
         total(payment.amount, *paid, payment.payment_date < start),
         total(payment.amount, *reversed_, payment.reversed_at < since),
-        total(note.total, *credited, note.credit_date < start) if note is not None
-        else literal(0))).one()
+        total(noted_amount, *credited, noted < start))).one()
     opening = (_money(documented) - _money(credits) - _money(payments) + _money(reversals))
 
     parts = [select(dated.label("day"), literal(side.kind).label("kind"),
@@ -193,10 +215,9 @@ def statement(side: StatementSide, company: Company, party, start: date,
              select(payment.payment_date, literal("payment"), payment.id, payment.number,
                     payment.amount)
              .where(*paid, payment.payment_date.between(start, end))]
-    if note is not None:
-        parts.insert(1, select(note.credit_date, literal("credit_note"), note.id,
-                               note.credit_number, note.total)
-                     .where(*credited, note.credit_date.between(start, end)))
+    parts.insert(1, select(noted, literal(side.reduction.kind), note.id,
+                           getattr(note, side.reduction.numbered), noted_amount)
+                 .where(*credited, noted.between(start, end)))
     documents = union_all(*parts).subquery()
     rows = [(_day(day), kind, id_, number, _money(amount)) for day, kind, id_, number, amount
             in db.session.execute(
@@ -215,7 +236,7 @@ def statement(side: StatementSide, company: Company, party, start: date,
     balance = opening
     for day, kind, id_, number, amount in rows[:STATEMENT_MAX_ROWS]:
         debit = amount if kind in (side.kind, "reversal") else ZERO
-        credit = amount if kind in ("credit_note", "payment") else ZERO
+        credit = amount if kind in ("credit_note", "debit", "payment") else ZERO
         balance = balance + debit - credit
         result.entries.append(StatementEntry(day, kind, id_, number, debit, credit, balance))
     return result
@@ -239,7 +260,7 @@ AGING_BUCKETS = (("current", N_("Current"), None, 0), ("days_1_30", N_("1-30 day
                  ("days_31_60", N_("31-60 days"), 31, 60),
                  ("days_61_90", N_("61-90 days"), 61, 90),
                  ("days_over_90", N_("Over 90 days"), 91, None))
-OWED = Invoice.total - Invoice.credited_total - Invoice.paid_total
+OWED = Invoice.owed()
 
 
 def aging_columns(as_of: date) -> list[ColumnElement]:

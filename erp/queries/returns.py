@@ -14,6 +14,7 @@ from erp.extensions import db
 from erp.lists import Csv, ListSpec, by_id, choice_filter, date_filter, text_filter
 from erp.models import Supplier, Warehouse
 from erp.models.invoices import OPEN_INVOICE_STATUSES, Invoice, InvoiceLine
+from erp.models.bills import BillLine
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import (RETURN_STATUSES, PurchaseReturn, PurchaseReturnLine,
                                 SalesReturn, SalesReturnLine)
@@ -107,12 +108,15 @@ def sales_return_page(return_id: int) -> SalesReturn:
 
 
 def purchase_return_page(return_id: int) -> PurchaseReturn:
-    """A purchase return of the company with its lines, their order lines and products."""
+    """A purchase return of the company with its lines, their order lines and products,
+    and the bills its lines debited."""
     return scoped_get_or_404(
         PurchaseReturn, return_id, joinedload(PurchaseReturn.supplier),
         joinedload(PurchaseReturn.warehouse), joinedload(PurchaseReturn.order),
         selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
-        .joinedload(PurchaseOrderItem.product))
+        .joinedload(PurchaseOrderItem.product),
+        selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.bill_line)
+        .joinedload(BillLine.bill))
 
 
 RETURNS_SHOWN = 50

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from erp.extensions import db
@@ -26,8 +26,10 @@ from erp.formatting import quantity as fmt_quantity
 from erp.i18n import _
 from erp.models import Supplier, User
 from erp.models.base import ZERO
-from erp.models.bills import (Bill, BillLine, SupplierPayment, SupplierPaymentAllocation)
+from erp.models.bills import (OPEN_BILL_STATUSES, Bill, BillLine, SupplierPayment,
+                              SupplierPaymentAllocation)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
+from erp.models.returns import PurchaseReturn, PurchaseReturnLine
 from erp.services import InvalidTransition, PermissionDenied, atomic, audit, billing, payments
 from erp.services.returns import _lock_order
 from erp.services.validation import clean_text
@@ -38,15 +40,21 @@ REFERENCE_MAX = 60
 # a purchase order whose received goods may be billed
 BILLABLE_ORDER_STATUSES = ("partially_received", "received", "closed")
 
+def _return_credit(company_id: int, supplier_id: int) -> Decimal:
+    return return_debits(company_id, supplier_id)
+
+
 SUPPLIERS = payments.Ledger(
     payment=SupplierPayment, allocation=SupplierPaymentAllocation, document=Bill,
     party=Supplier, doc_key="bill_id", party_key="supplier_id", party_field="supplier",
-    series="SPAY", record_type="supplier_payment", settle=billing.settle)
+    series="SPAY", record_type="supplier_payment", settle=billing.settle,
+    other_credit=_return_credit)
 
 
 def billable(item: PurchaseOrderItem) -> Decimal:
-    """What the order line received and no bill takes yet."""
-    return max(item.received_quantity - item.billed_quantity, ZERO)
+    """What the order line received and kept (goods returned before a posted bill billed
+    them are not billed) and no bill takes yet."""
+    return item.billable_quantity
 
 
 def lock_bill(company_id: int, bill_id: int) -> tuple[Bill, PurchaseOrder | None]:
@@ -167,6 +175,83 @@ def remove_line(**values) -> None:
     billing.remove_draft_line(LINES, **values)
 
 
+# --- purchase return debits --------------------------------------------------------------
+
+POSTED_BILL_STATUSES = (*OPEN_BILL_STATUSES, "paid")
+
+
+def debit_return(purchase_return: PurchaseReturn, user: User | None) -> None:
+    """Take a posting purchase return's goods off the posted bills that billed them: each
+    return line debits the newest posted bill line of its order line that still has
+    billed quantity no earlier return debited, for at most that quantity, at the line's
+    price incl. its tax (line_amounts: rounded half-up to cents per line). A bill takes
+    at most what it still asks for; the rest is a credit of the company with the
+    supplier (`returned_value - debited_total` on the return). Goods no posted bill billed
+    are not debited (and no later bill takes them: `billable`). A bill paid in full by
+    payments and debits turns paid. Called by erp.services.returns with the purchase
+    order locked; locks the bills in id order. Flushes only."""
+    from erp.services.sales import line_amounts
+
+    company_id = purchase_return.company_id
+    items = {line.order_item_id for line in purchase_return.lines}
+    candidates = db.session.scalars(
+        select(BillLine).join(Bill, Bill.id == BillLine.bill_id)
+        .where(BillLine.company_id == company_id, BillLine.order_item_id.in_(items),
+               Bill.status.in_(POSTED_BILL_STATUSES))
+        .order_by(BillLine.id.desc())).all()
+    if not candidates:
+        return
+    bills = {bill.id: bill for bill in db.session.scalars(
+        select(Bill).where(Bill.id.in_({line.bill_id for line in candidates}))
+        .order_by(Bill.id).with_for_update(of=Bill)
+        .execution_options(populate_existing=True))}
+    taken = {line_id: Decimal(str(quantity)) for line_id, quantity in db.session.execute(
+        select(PurchaseReturnLine.bill_line_id, func.sum(PurchaseReturnLine.debited_quantity))
+        .where(PurchaseReturnLine.company_id == company_id,
+               PurchaseReturnLine.bill_line_id.in_([line.id for line in candidates]))
+        .group_by(PurchaseReturnLine.bill_line_id))}
+    debited: dict[int, Decimal] = {}
+    for line in purchase_return.lines:
+        billed = next((candidate for candidate in candidates
+                       if candidate.order_item_id == line.order_item_id
+                       and candidate.quantity > taken.get(candidate.id, ZERO)), None)
+        if billed is None:
+            continue
+        quantity = min(line.quantity, billed.quantity - taken.get(billed.id, ZERO))
+        taken[billed.id] = taken.get(billed.id, ZERO) + quantity
+        bill = bills[billed.bill_id]
+        value = line_amounts(quantity, billed.unit_price, billed.discount_percent,
+                             billed.tax_rate).total
+        amount = max(min(value, bill.total - bill.settled_total), ZERO)
+        line.bill_line_id, line.debited_quantity = billed.id, quantity
+        line.debit_value, line.debit_amount = value, amount
+        line.order_item.debited_quantity = line.order_item.debited_quantity + quantity
+        bill.debited_total = bill.debited_total + amount
+        purchase_return.returned_value = purchase_return.returned_value + value
+        purchase_return.debited_total = purchase_return.debited_total + amount
+        debited[bill.id] = debited.get(bill.id, ZERO) + amount
+    for bill_id, amount in debited.items():
+        bill = bills[bill_id]
+        old = bill.status
+        billing.settle(bill)
+        audit.record(company_id=company_id, user=user, action="update", record_type="bill",
+                     record_id=bill.id,
+                     summary=f"{bill.number}: {amount} debited by {purchase_return.number}",
+                     changes={"status": (old, bill.status)} if old != bill.status else None)
+    db.session.flush()
+
+
+def return_debits(company_id: int, supplier_id: int) -> Decimal:
+    """What posted purchase returns of the supplier's goods were worth beyond what their
+    bills could take: the supplier owes it to the company (one aggregate query)."""
+    value = db.session.scalar(
+        select(func.coalesce(func.sum(PurchaseReturn.returned_value
+                                      - PurchaseReturn.debited_total), 0))
+        .where(PurchaseReturn.company_id == company_id,
+               PurchaseReturn.supplier_id == supplier_id, PurchaseReturn.status == "posted"))
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
 # --- supplier payments ----------------------------------------------------------------------
 
 def open_bills(company_id: int, supplier_id: int, *, limit: int = 50) -> list[Bill]:
@@ -189,15 +274,16 @@ def reverse_supplier_payment(**values) -> SupplierPayment:
 
 
 def supplier_credit(company_id: int, supplier_id: int) -> Decimal:
-    """What our recorded payments to the supplier hold unallocated."""
+    """What our recorded payments to the supplier hold unallocated, and what returned goods
+    were worth beyond what their bills could take (`return_debits`)."""
     return payments.credit(SUPPLIERS, company_id, supplier_id)
 
 
 # --- checks -------------------------------------------------------------------------------
 
 def mismatches(company_id: int) -> list[str]:
-    """Bills whose stored figures disagree with their lines or the allocations of
-    recorded supplier payments, bills' order lines that hold more than was received, and
+    """Bills whose stored figures disagree with their lines, the allocations of
+    recorded supplier payments or the debits of posted purchase returns, bills' order lines that hold more than was received, and
     supplier payments whose allocated total is not the sum of their allocations."""
     problems = []
     paid = payments.paid_per_document(SUPPLIERS, company_id)
@@ -208,4 +294,39 @@ def mismatches(company_id: int) -> list[str]:
             PurchaseOrderItem.company_id == company_id,
             PurchaseOrderItem.billed_quantity > PurchaseOrderItem.received_quantity)):
         problems.append(_('purchase order line %(id)s: billed more than received', id=item.id))
-    return problems + payments.allocated_mismatches(SUPPLIERS, company_id)
+    return problems + _debit_mismatches(company_id) + payments.allocated_mismatches(
+        SUPPLIERS, company_id)
+
+
+def _debit_mismatches(company_id: int) -> list[str]:
+    """Bills whose debited total is not what posted returns' lines took off them, and
+    purchase returns whose value or debited total is not the sum of their lines."""
+    problems = []
+    line, cents = PurchaseReturnLine, Decimal("0.01")
+    posted = (line.company_id == company_id, PurchaseReturn.status == "posted")
+    taken = {bill_id: Decimal(str(amount)).quantize(cents) for bill_id, amount in
+             db.session.execute(
+                 select(BillLine.bill_id, func.sum(line.debit_amount))
+                 .join(BillLine, BillLine.id == line.bill_line_id)
+                 .join(PurchaseReturn, PurchaseReturn.id == line.return_id)
+                 .where(*posted).group_by(BillLine.bill_id))}
+    for bill_id, number, debited in db.session.execute(
+            select(Bill.id, Bill.bill_number, Bill.debited_total)
+            .where(Bill.company_id == company_id,
+                   (Bill.debited_total != 0) | Bill.id.in_(list(taken)))):
+        if debited != taken.get(bill_id, ZERO):
+            problems.append(_('%(number)s: debited %(debited)s != %(taken)s', number=number,
+                              debited=debited, taken=taken.get(bill_id, ZERO)))
+    for number, value, debited, lines_value, lines_debited in db.session.execute(
+            select(PurchaseReturn.number, PurchaseReturn.returned_value,
+                   PurchaseReturn.debited_total, func.coalesce(func.sum(line.debit_value), 0),
+                   func.coalesce(func.sum(line.debit_amount), 0))
+            .join(line, line.return_id == PurchaseReturn.id)
+            .where(*posted)
+            .group_by(PurchaseReturn.id, PurchaseReturn.number,
+                      PurchaseReturn.returned_value, PurchaseReturn.debited_total)):
+        if (value, debited) != (Decimal(str(lines_value)).quantize(cents),
+                                Decimal(str(lines_debited)).quantize(cents)):
+            problems.append(_('%(number)s: value %(value)s, debited %(debited)s != its lines',
+                              number=number, value=value, debited=debited))
+    return problems

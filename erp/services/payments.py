@@ -59,6 +59,9 @@ class Ledger:
     series: str
     record_type: str
     settle: Callable[[Any], None]
+    # (company id, party id) -> what the party owes besides its unallocated payments (a
+    # supplier: returned goods its bills could not take)
+    other_credit: Callable[[int, int], Decimal] | None = None
 
     def choose_party(self) -> str:
         return _("Choose a customer.") if self.party is Customer else _("Choose a supplier.")
@@ -295,13 +298,15 @@ def reverse_payment(**values) -> Payment:
 
 
 def credit(ledger: Ledger, company_id: int, party_id: int) -> Decimal:
-    """What the party's recorded payments hold unallocated (one aggregate query)."""
+    """What the party's recorded payments hold unallocated (one aggregate query), plus the
+    side's `other_credit` (one more)."""
     model = ledger.payment
     value = db.session.scalar(
         select(func.coalesce(func.sum(model.amount - model.allocated_total), 0))
         .where(model.company_id == company_id, getattr(model, ledger.party_key) == party_id,
                model.status == "recorded"))
-    return Decimal(str(value)).quantize(CENT)
+    other = ledger.other_credit(company_id, party_id) if ledger.other_credit else ZERO
+    return Decimal(str(value)).quantize(CENT) + other
 
 
 def customer_credit(company_id: int, customer_id: int) -> Decimal:

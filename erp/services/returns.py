@@ -17,7 +17,8 @@ document run one after the other, and the second is refused when it would return
 much), then moves the stock through the stock service, one movement per return line (per
 lot) referring to it (`sales_return` in, `purchase_return` out; a purchase return never
 takes stock below what is available, reservations included), and adds the quantities to
-the returned lines' `returned_quantity`. Staff draft; a manager posts and cancels (the
+the returned lines' `returned_quantity`; a purchase return then debits the posted bills
+that billed its goods (erp.services.bills.debit_return). Staff draft; a manager posts and cancels (the
 table is `erp.models.returns`).
 """
 from __future__ import annotations
@@ -111,6 +112,12 @@ def _delivery_refused(delivery: DeliveryNote) -> str | None:
              number=delivery.number, value=delivery.status_label.lower())
 
 
+def _debit_bills(purchase_return: PurchaseReturn, user: User | None) -> None:
+    from erp.services.bills import debit_return  # bills reads this module's order lock
+
+    debit_return(purchase_return, user)
+
+
 def _order_refused(order: PurchaseOrder) -> str | None:
     if any(item.received_quantity for item in order.items):
         return None
@@ -140,6 +147,8 @@ class Kind:
     created: str                # the audit summary of a new return
     posted: str                 # the audit summary of a posted one
     missing: str                # NotFound
+    # (the posting return, user) -> what posting settles in money, in the same transaction
+    settle: Callable | None = None
 
 
 SALES = Kind(
@@ -163,7 +172,7 @@ PURCHASE = Kind(
     limit=N_("received minus returned"), sign=-1, movement="purchase_return",
     created="Purchase return {number} for {document}: {lines}",
     posted="Purchase return {number} posted: {lines} out of {warehouse}",
-    missing=N_("No such purchase return."))
+    missing=N_("No such purchase return."), settle=_debit_bills)
 
 
 # --- one shape for both -------------------------------------------------------------------
@@ -303,6 +312,8 @@ def _post(kind: Kind, document_return, document, user: User | None) -> None:
             stock.move(company_id=company_id, product_id=product.id, warehouse_id=warehouse_id,
                        quantity=kind.sign * qty, kind=kind.movement, user=user, source=source)
         returned.returned_quantity = returned.returned_quantity + qty
+    if kind.settle is not None:
+        kind.settle(document_return, user)
     document_return.status, document_return.posted_at = "posted", utcnow()
     db.session.flush()
     audit.record(company_id=company_id, user=user, action="status",

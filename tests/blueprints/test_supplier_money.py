@@ -55,7 +55,7 @@ def test_the_supplier_statement_runs_a_balance(client_as, env):
     assert f'href="/catalog/suppliers/{env.supplier.id}/statement"' in page
     html = viewer.get(f"/catalog/suppliers/{env.supplier.id}/statement").get_data(as_text=True)
     assert 'id="statement-opening"' in html and old.bill_number not in html
-    assert ">Billed</th>" in html and ">Payments</th>" in html
+    assert ">Billed</th>" in html and ">Paid and returned</th>" in html
     order = [html.index(f'id="statement-{kind}-{id_}"') for kind, id_ in (
         ("bill", new.id), ("payment", paid.id), ("payment", undone.id),
         ("reversal", undone.id))]
