@@ -3,8 +3,8 @@
 purchase return line debited, purchase_order_items.debited_quantity); 0 (no bill line) for
 existing rows: returns posted before kept their bills as they were
 
-Revision ID: 0032_bill_debits
-Revises: 0031_lot_choice
+Revision ID: 0033_bill_debits
+Revises: 0032_answer_trigram
 Create Date: 2026-12-03 11:00:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0032_bill_debits'
-down_revision = '0031_lot_choice'
+revision = '0033_bill_debits'
+down_revision = '0032_answer_trigram'
 branch_labels = None
 depends_on = None
 
