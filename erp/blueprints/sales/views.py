@@ -274,27 +274,34 @@ def order_deliver(order_id: int):
         submitted = line_inputs("qty-", "lot-")
         values.update(submitted)
         if form.validate_on_submit():
-            try:
-                delivery = delivery_service.create_delivery(
-                    company_id=_company_id(), order_id=order.id, user=current_user,
-                    quantities=by_line(submitted, "qty-"), lots=by_line(submitted, "lot-"),
-                    delivery_date=form.delivery_date.data, notes=form.notes.data or "",
-                    post="post" in request.form)
-            except ValidationError as error:
-                line_errors = split_line_errors(
-                    form, error, {f"{prefix}{item.id}" for item in order.items
-                                  if item.left_quantity for prefix in ("qty-", "lot-")})
-            except DomainError as error:
-                flash(str(error), "danger")
-                return redirect_after_post("sales.order_detail", order_id=order.id)
-            else:
-                flash(_("%(number)s posted: stock issued.", number=delivery.number)
-                      if delivery.status == "posted"
-                      else _("%(number)s saved as a draft.", number=delivery.number), "success")
-                return redirect_after_post("sales.delivery_detail", delivery_id=delivery.id)
+            answer = _create_delivery(order, form, submitted)
+            if not isinstance(answer, dict):
+                return answer
+            line_errors = answer
     status = 422 if (form.errors or line_errors) else 200
     return render("sales/delivery_form.html", form=form, order=order, values=values,
                   line_errors=line_errors, status=status)
+
+
+def _create_delivery(order, form, submitted: dict):
+    """The delivery note from the posted form: a redirect, or the lines' errors."""
+    try:
+        delivery = delivery_service.create_delivery(
+            company_id=_company_id(), order_id=order.id, user=current_user,
+            quantities=by_line(submitted, "qty-"), lots=by_line(submitted, "lot-"),
+            delivery_date=form.delivery_date.data, notes=form.notes.data or "",
+            post="post" in request.form)
+    except ValidationError as error:
+        return split_line_errors(form, error, {f"{prefix}{item.id}" for item in order.items
+                                               if item.left_quantity
+                                               for prefix in ("qty-", "lot-")})
+    except DomainError as error:
+        flash(str(error), "danger")
+        return redirect_after_post("sales.order_detail", order_id=order.id)
+    flash(_("%(number)s posted: stock issued.", number=delivery.number)
+          if delivery.status == "posted"
+          else _("%(number)s saved as a draft.", number=delivery.number), "success")
+    return redirect_after_post("sales.delivery_detail", delivery_id=delivery.id)
 
 
 @bp.route("/deliveries")
