@@ -39,7 +39,8 @@ import time  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
 PAGES = ["/", "/catalog/products", "/catalog/products?q=bracket", "/inventory/stock",
-         "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}"]
+         "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}",
+         "POST /sales/orders/<id>/confirm"]
 # --forms: the incoming goods checklist's submissions (#23): field filters (Temperature >= 8,
 # Packaging intact = no, a carrier and Temperature <= 0 by number), this month's warm
 # deliveries, a deep page (10% in), one submission and the CSV of the month's warm ones
@@ -51,9 +52,14 @@ FORM_PAGES = ["/forms/{form_id}/submissions",
               "/forms/{form_id}/submissions?page={form_deep_page}",
               "/forms/{form_id}/submissions/{submission_id}",
               "/forms/{form_id}/submissions?format=csv&f3_min=8&from={month_ago}"]
+# the order confirmation (a write): POST /sales/orders/<id>/confirm of a draft with one line,
+# the drafts made beforehand through the same client (untimed), as the bench mix makes them
+CONFIRM = "POST /sales/orders/<id>/confirm"
 BUDGET = HERE / "cpu-budget.json"
 USERS = [f"user{i:03d}@bench.example" for i in range(1, 11)]  # 10 x 600 requests a minute
 QUERIES = re.compile(r'db;dur=[\d.]+;desc="(\d+) queries"')
+CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+ORDER_ID = re.compile(r"/sales/orders/(\d+)")
 
 
 def build_app(database: str, redis_url: str | None = None):
@@ -83,9 +89,10 @@ def login_cookies(app) -> tuple[str, list[str], dict]:
 
     from erp import auth
     from erp.extensions import db
-    from erp.models import User
+    from erp.models import StockLevel, User
+    from erp.models.catalog import Product
     from erp.models.forms import FormSubmission
-    from erp.models.sales import SalesOrder
+    from erp.models.sales import Customer, SalesOrder
 
     serializer = app.session_interface.get_signing_serializer(app)
     cookies = []
@@ -101,10 +108,20 @@ def login_cookies(app) -> tuple[str, list[str], dict]:
             select(FormSubmission.form_id, FormSubmission.id)
             .order_by(FormSubmission.id.desc()).limit(1)).one_or_none() or (0, 0)
         submissions = db.session.scalar(select(func.count()).select_from(FormSubmission))
+        customers = [f"{name} [#{id_}]" for id_, name in db.session.execute(
+            select(Customer.id, Customer.name).where(Customer.active.is_(True))
+            .order_by(Customer.id).limit(50))]
+        stocked = [(str(w), sku) for w, sku in db.session.execute(
+            select(StockLevel.warehouse_id, Product.sku)
+            .join(Product, Product.id == StockLevel.product_id)
+            .where(Product.active.is_(True), Product.tracking == "none",
+                   StockLevel.on_hand - StockLevel.reserved >= 100)
+            .order_by(StockLevel.id).limit(200))]
         db.session.remove()
     ids = {"order_id": order_id, "form_id": form_id, "submission_id": submission_id,
            "form_deep_page": max(2, round(submissions / 20 / 10)),
-           "month_ago": (date.today() - timedelta(days=30)).isoformat()}
+           "month_ago": (date.today() - timedelta(days=30)).isoformat(),
+           "customers": customers, "stocked": stocked}
     return app.config.get("SESSION_COOKIE_NAME", "session"), cookies, ids
 
 
@@ -118,22 +135,74 @@ class Clients:
             client.set_cookie(cookie_name, cookie, domain="localhost")
             self.clients.append(client)
         self.turn = 0
+        self.tokens: dict[int, str] = {}
 
-    def get(self, path: str):
+    def next(self):
         client = self.clients[self.turn % len(self.clients)]
         self.turn += 1
-        response = client.get(path)
+        return client
+
+    def token(self, client) -> str:
+        """The CSRF token of this client's session (read once from the order form)."""
+        if id(client) not in self.tokens:
+            match = CSRF.search(client.get("/sales/orders/new").data)
+            self.tokens[id(client)] = (match.group(1) or match.group(2)).decode()
+        return self.tokens[id(client)]
+
+    def get(self, path: str):
+        response = self.next().get(path)
         response.get_data()  # a streamed body (a CSV) is made while it is read: timed too
         if response.status_code != 200:
             raise SystemExit(f"GET {path}: status {response.status_code}")
         return response
 
 
-def measure(clients: Clients, path: str, n: int) -> dict:
+class Confirmations:
+    """Draft orders of one line made beforehand (untimed), confirmed one per request: the
+    order confirmation's cost (its lock, reservations, running totals and cache bumps)."""
+
+    def __init__(self, clients: Clients, ids: dict) -> None:
+        self.clients, self.ids, self.ready = clients, ids, []
+
+    def prepare(self, n: int) -> None:
+        import random
+
+        rng = random.Random(len(self.ready))
+        for _ in range(n):
+            client = self.clients.next()
+            token = self.clients.token(client)
+            warehouse_id, sku = rng.choice(self.ids["stocked"])
+            response = client.post("/sales/orders/new", data={
+                "csrf_token": token, "customer": rng.choice(self.ids["customers"]),
+                "warehouse_id": warehouse_id, "order_date": date.today().isoformat(),
+                "notes": "profile"})
+            found = ORDER_ID.search(response.headers.get("Location", ""))
+            if response.status_code != 303 or not found:
+                raise SystemExit(f"POST /sales/orders/new: status {response.status_code}")
+            order_id = found.group(1)
+            response = client.post(f"/sales/orders/{order_id}/lines", data={
+                "csrf_token": token, "product": sku, "quantity": "1",
+                "discount_percent": "0", "tax_rate": "19"})
+            if response.status_code not in (200, 303):
+                raise SystemExit(f"POST a line: status {response.status_code}")
+            self.ready.append((client, token, order_id))
+
+    def confirm(self):
+        client, token, order_id = self.ready.pop(0)
+        response = client.post(f"/sales/orders/{order_id}/confirm", data={"csrf_token": token})
+        if response.status_code != 303:
+            raise SystemExit(f"confirm order {order_id}: status {response.status_code}")
+        return response
+
+
+def measure(clients: Clients, path: str, n: int, confirmations: Confirmations | None = None
+            ) -> dict:
     walls, cpus, queries = [], [], []
+    if path == CONFIRM:
+        confirmations.prepare(n)
     for _ in range(n):
         wall, cpu = time.perf_counter(), time.process_time()
-        response = clients.get(path)
+        response = confirmations.confirm() if path == CONFIRM else clients.get(path)
         cpus.append((time.process_time() - cpu) * 1000)
         walls.append((time.perf_counter() - wall) * 1000)
         match = QUERIES.search(response.headers.get("Server-Timing", ""))
@@ -168,22 +237,33 @@ def main() -> None:
         timers = layer_timers["instrument"](app)
     cookie_name, cookies, ids = login_cookies(app)
     clients = Clients(app, cookie_name, cookies)
+    confirmations = Confirmations(clients, ids)
     names = FORM_PAGES if args.forms else PAGES
     pages = [p.format(**ids) for p in names]
+
+    def hit(path: str):
+        if path != CONFIRM:
+            return clients.get(path)
+        if not confirmations.ready:
+            confirmations.prepare(1)
+        return confirmations.confirm()
+
     tune_gc = runpy.run_path(str(ROOT / "gunicorn.conf.py")).get("tune_gc")
     if tune_gc:  # the garbage collector as the gunicorn master leaves it to its workers
         tune_gc()
     for path in pages:  # warm: templates compiled, caches filled, connections open
         for _ in range(3):
-            clients.get(path)
+            hit(path)
 
     if args.cprofile:
         path = args.cprofile.format(**ids)
-        clients.get(path)
+        hit(path)
+        if path == CONFIRM:
+            confirmations.prepare(args.n)
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(args.n):
-            clients.get(path)
+            hit(path)
         profiler.disable()
         if args.dump:
             profiler.dump_stats(args.dump)
@@ -192,7 +272,7 @@ def main() -> None:
         return
 
     if args.layers:
-        print_layers(clients, pages, args.n, timers, layer_timers)
+        print_layers(hit, confirmations, pages, args.n, timers, layer_timers)
         return
 
     hello = hello_cpu(args.n * 4)
@@ -204,10 +284,10 @@ def main() -> None:
     totals, over = [], []
     budget = json.loads(BUDGET.read_text()) if args.check else {}
     for page, path in zip(names, pages):
-        row = measure(clients, path, args.n)
+        row = measure(clients, path, args.n, confirmations)
         totals.append(row["cpu"])
         ratio = row["cpu_median"] / hello
-        shown = path if "orders/" not in path else "/sales/orders/<id>"
+        shown = path if "orders/" not in path or path == CONFIRM else "/sales/orders/<id>"
         print(f"{shown:<{width}} {row['wall']:8.2f} {row['wall_median']:8.2f} {row['cpu']:7.2f} "
               f"{row['cpu_median']:8.2f} {ratio:8.1f} {row['queries']:8.1f} "
               f"{row['bytes'] / 1024:6.1f}")
@@ -234,7 +314,8 @@ def hello_cpu(n: int) -> float:
     return statistics.median(cpus)
 
 
-def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timers) -> None:
+def print_layers(hit, confirmations: Confirmations, pages: list[str], n: int, timers,
+                 layer_timers) -> None:
     """One column per page, one row per layer: thread CPU ms per request, exclusive."""
     import redis
 
@@ -242,10 +323,12 @@ def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timer
     server = redis.Redis.from_url(url) if url else None
     columns, round_trips = {}, {}
     for path in pages:
+        if path == CONFIRM:
+            confirmations.prepare(n)  # untimed: the drafts it confirms
         timers.totals.clear()
         before = server.info("stats")["total_commands_processed"] if server else 0
         for _ in range(n):
-            clients.get(path)
+            hit(path)
         if server:  # commands run by Redis per request (the INFO call itself excluded)
             after = server.info("stats")["total_commands_processed"]
             round_trips[path] = (after - before - 1) / n
@@ -254,7 +337,8 @@ def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timer
                    key=lambda name: -sum(column.get(name, 0) for column in columns.values()))
     short = [p.replace("/catalog/products", "products").replace("/sales/orders", "orders")
              .replace("/inventory/stock", "stock")[:14] or "/" for p in pages]
-    short = [s if not s.startswith("orders/") else "order" for s in short]
+    short = ["confirm" if p == CONFIRM else s if not s.startswith("orders/") else "order"
+             for p, s in zip(pages, short)]
     print(f"{n} warm GETs per page; thread CPU ms per request, exclusive of inner layers")
     print(f"| layer | {' | '.join(short)} |")
     print(f"|---|{'---:|' * len(pages)}")
