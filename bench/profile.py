@@ -251,8 +251,8 @@ def main() -> None:
     tune_gc = runpy.run_path(str(ROOT / "gunicorn.conf.py")).get("tune_gc")
     if tune_gc:  # the garbage collector as the gunicorn master leaves it to its workers
         tune_gc()
-    for path in pages:  # warm: templates compiled, caches filled, connections open
-        for _ in range(3):
+    for path in pages:  # warm: templates compiled, caches filled (every user's: the
+        for _ in range(len(clients.clients)):  # dashboard caches "my tasks" per user)
             hit(path)
 
     if args.cprofile:

@@ -5,6 +5,7 @@ from flask import Flask, g
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from erp.extensions import db, login_manager
@@ -80,6 +81,17 @@ def register(app: Flask) -> None:
         app.logger.error("database unavailable: %s", error)
         response = _page(503)
         response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(PoolTimeout)
+    def pool_exhausted(error):
+        # every pooled connection stayed busy for DB_POOL_TIMEOUT_MS: answer at once and
+        # say when to come back, rather than queue the request longer (#17)
+        db.session.rollback()
+        g._login_user = login_manager.anonymous_user()  # the page needs no connection
+        app.logger.warning("database pool exhausted: %s", error)
+        response = _page(503)
+        response.headers["Retry-After"] = "2"
         return response
 
     @app.errorhandler(Exception)
