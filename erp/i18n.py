@@ -14,7 +14,8 @@ from flask.globals import _cv_request
 from flask_babel import Babel, LazyString, get_locale, get_translations
 from flask_babel import gettext as babel_gettext
 from flask_babel import ngettext as babel_ngettext
-from markupsafe import escape
+from jinja2 import pass_eval_context
+from markupsafe import Markup, escape
 
 # The languages with a catalog, by their code, in their own names (a language is chosen
 # by a reader of that language).
@@ -128,9 +129,33 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+    # ... and called directly: Jinja's `_` calls `gettext` through the context, which
+    # calls the function above through it again (three context calls per text)
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext,
+                                 ngettext=template_ngettext)
     # a text kept as data and marked where it is declared (N_): `{{ link.label|translate }}`
     # (`_()` would %-format it: a label such as "Discount %" would break)
     app.jinja_env.filters["translate"] = lambda text: gettext(text) if text else text
+
+
+@pass_eval_context
+def template_gettext(eval_ctx, string: str, /, **variables) -> str:
+    """Jinja's newstyle `_()` / `gettext()`: the text, escaped as Markup in an
+    autoescaped template, always %-formatted with `variables` (escaped too)."""
+    text = translations().ugettext(string)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+@pass_eval_context
+def template_ngettext(eval_ctx, singular: str, plural: str, num: int, /, **variables) -> str:
+    """Jinja's newstyle `ngettext()` (`num` is a variable of the text)."""
+    variables.setdefault("num", num)
+    text = translations().ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
 
 
 def refresh_language() -> None:
