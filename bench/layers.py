@@ -29,6 +29,7 @@ class Layers:
     def __init__(self) -> None:
         self.totals: dict[str, float] = defaultdict(float)
         self.stack: list[list] = []  # [layer, start, child time]
+        self.round_trips = 0  # to Redis (see instrument)
 
     def enter(self, layer: str) -> None:
         self.stack.append([layer, clock(), 0.0])
@@ -84,6 +85,22 @@ def instrument(app) -> Layers:
         layers.patch(Session, name, "SQLAlchemy")
     for name in ("get", "get_many", "set", "set_many"):
         layers.patch(Cache, name, "cache")
+    # the session's user: the loader's query and the session-version check (erp.auth),
+    # timed apart from the hook that first asks for current_user
+    from erp.extensions import login_manager
+
+    login_manager._user_callback = layers.wrap("login: user loader",
+                                               login_manager._user_callback)
+    # round trips to Redis made by this process (a pipeline is one)
+    from redis.connection import AbstractConnection
+
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        layers.round_trips += 1
+        return send(connection, command, check_health)
+
+    AbstractConnection.send_packed_command = counted
 
     with app.app_context():
         engine = db.engine
