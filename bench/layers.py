@@ -104,6 +104,9 @@ def instrument(app) -> Layers:
 
     with app.app_context():
         engine = db.engine
+    # a request's first statement checks a connection out of the pool (pre-ping, the
+    # pool's and monitoring's checkout events, SQLite's per-connection set-up)
+    layers.patch(type(engine.pool), "connect", "connection checkout")
 
     @event.listens_for(engine, "before_cursor_execute")
     def before(*_):
