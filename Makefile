@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps runtime-deps bench clean \
+.PHONY: run test test-sqlite test-postgresql venv dev-venv system-deps runtime-deps bench bench-check clean \
 	translations messages
 
 $(BIN)/python:
@@ -75,3 +75,14 @@ clean:
 bench: venv system-deps
 	BENCH_SIZE="$(BENCH_SIZE)" BENCH_DB="$(BENCH_DB)" BENCH_USERS="$(BENCH_USERS)" \
 	BENCH_DURATION="$(BENCH_DURATION)" BENCH_FULL="$(BENCH_FULL)" $(BIN)/python bench/run.py
+
+## make bench-check: the per-request CPU regression check (#17): pages' CPU in hello-world
+## requests against bench/cpu-budget.json (bench/profile.py --check), on a size-m SQLite
+## file loaded once into bench/data/cpu-check-m.sqlite3. Exit 1 over budget. Not in `make test`.
+CPU_CHECK_DB := bench/data/cpu-check-m.sqlite3
+bench-check: venv
+	@mkdir -p bench/data
+	@test -f $(CPU_CHECK_DB) || { \
+	  DATABASE_URL=sqlite:///$(CURDIR)/$(CPU_CHECK_DB) $(BIN)/flask --app wsgi db upgrade && \
+	  DATABASE_URL=sqlite:///$(CURDIR)/$(CPU_CHECK_DB) $(BIN)/flask --app wsgi seed-bench --size m; }
+	$(BIN)/python bench/profile.py $(CPU_CHECK_DB) --check

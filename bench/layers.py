@@ -29,6 +29,7 @@ class Layers:
     def __init__(self) -> None:
         self.totals: dict[str, float] = defaultdict(float)
         self.stack: list[list] = []  # [layer, start, child time]
+        self.round_trips = 0  # to Redis (see instrument)
 
     def enter(self, layer: str) -> None:
         self.stack.append([layer, clock(), 0.0])
@@ -84,9 +85,28 @@ def instrument(app) -> Layers:
         layers.patch(Session, name, "SQLAlchemy")
     for name in ("get", "get_many", "set", "set_many"):
         layers.patch(Cache, name, "cache")
+    # the session's user: the loader's query and the session-version check (erp.auth),
+    # timed apart from the hook that first asks for current_user
+    from erp.extensions import login_manager
+
+    login_manager._user_callback = layers.wrap("login: user loader",
+                                               login_manager._user_callback)
+    # round trips to Redis made by this process (a pipeline is one)
+    from redis.connection import AbstractConnection
+
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        layers.round_trips += 1
+        return send(connection, command, check_health)
+
+    AbstractConnection.send_packed_command = counted
 
     with app.app_context():
         engine = db.engine
+    # a request's first statement checks a connection out of the pool (pre-ping, the
+    # pool's and monitoring's checkout events, SQLite's per-connection set-up)
+    layers.patch(type(engine.pool), "connect", "connection checkout")
 
     @event.listens_for(engine, "before_cursor_execute")
     def before(*_):

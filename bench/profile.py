@@ -39,7 +39,8 @@ import time  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
 PAGES = ["/", "/catalog/products", "/catalog/products?q=bracket", "/inventory/stock",
-         "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}"]
+         "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}",
+         "POST /sales/orders/<id>/confirm"]
 # --forms: the incoming goods checklist's submissions (#23): field filters (Temperature >= 8,
 # Packaging intact = no, a carrier and Temperature <= 0 by number), this month's warm
 # deliveries, a deep page (10% in), one submission and the CSV of the month's warm ones
@@ -51,9 +52,14 @@ FORM_PAGES = ["/forms/{form_id}/submissions",
               "/forms/{form_id}/submissions?page={form_deep_page}",
               "/forms/{form_id}/submissions/{submission_id}",
               "/forms/{form_id}/submissions?format=csv&f3_min=8&from={month_ago}"]
+# the order confirmation (a write): POST /sales/orders/<id>/confirm of a draft with one line,
+# the drafts made beforehand through the same client (untimed), as the bench mix makes them
+CONFIRM = "POST /sales/orders/<id>/confirm"
 BUDGET = HERE / "cpu-budget.json"
 USERS = [f"user{i:03d}@bench.example" for i in range(1, 11)]  # 10 x 600 requests a minute
 QUERIES = re.compile(r'db;dur=[\d.]+;desc="(\d+) queries"')
+CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+ORDER_ID = re.compile(r"/sales/orders/(\d+)")
 
 
 def build_app(database: str, redis_url: str | None = None):
@@ -83,9 +89,10 @@ def login_cookies(app) -> tuple[str, list[str], dict]:
 
     from erp import auth
     from erp.extensions import db
-    from erp.models import User
+    from erp.models import StockLevel, User
+    from erp.models.catalog import Product
     from erp.models.forms import FormSubmission
-    from erp.models.sales import SalesOrder
+    from erp.models.sales import Customer, SalesOrder
 
     serializer = app.session_interface.get_signing_serializer(app)
     cookies = []
@@ -101,10 +108,20 @@ def login_cookies(app) -> tuple[str, list[str], dict]:
             select(FormSubmission.form_id, FormSubmission.id)
             .order_by(FormSubmission.id.desc()).limit(1)).one_or_none() or (0, 0)
         submissions = db.session.scalar(select(func.count()).select_from(FormSubmission))
+        customers = [f"{name} [#{id_}]" for id_, name in db.session.execute(
+            select(Customer.id, Customer.name).where(Customer.active.is_(True))
+            .order_by(Customer.id).limit(50))]
+        stocked = [(str(w), sku) for w, sku in db.session.execute(
+            select(StockLevel.warehouse_id, Product.sku)
+            .join(Product, Product.id == StockLevel.product_id)
+            .where(Product.active.is_(True), Product.tracking == "none",
+                   StockLevel.on_hand - StockLevel.reserved >= 100)
+            .order_by(StockLevel.id).limit(200))]
         db.session.remove()
     ids = {"order_id": order_id, "form_id": form_id, "submission_id": submission_id,
            "form_deep_page": max(2, round(submissions / 20 / 10)),
-           "month_ago": (date.today() - timedelta(days=30)).isoformat()}
+           "month_ago": (date.today() - timedelta(days=30)).isoformat(),
+           "customers": customers, "stocked": stocked}
     return app.config.get("SESSION_COOKIE_NAME", "session"), cookies, ids
 
 
@@ -118,29 +135,89 @@ class Clients:
             client.set_cookie(cookie_name, cookie, domain="localhost")
             self.clients.append(client)
         self.turn = 0
+        self.tokens: dict[int, str] = {}
 
-    def get(self, path: str):
+    def next(self):
         client = self.clients[self.turn % len(self.clients)]
         self.turn += 1
-        response = client.get(path)
+        return client
+
+    def token(self, client) -> str:
+        """The CSRF token of this client's session (read once from the order form)."""
+        if id(client) not in self.tokens:
+            match = CSRF.search(client.get("/sales/orders/new").data)
+            self.tokens[id(client)] = (match.group(1) or match.group(2)).decode()
+        return self.tokens[id(client)]
+
+    def get(self, path: str):
+        response = self.next().get(path)
         response.get_data()  # a streamed body (a CSV) is made while it is read: timed too
         if response.status_code != 200:
             raise SystemExit(f"GET {path}: status {response.status_code}")
         return response
 
 
-def measure(clients: Clients, path: str, n: int) -> dict:
-    walls, cpus, queries = [], [], []
+class Confirmations:
+    """Draft orders of one line made beforehand (untimed), confirmed one per request: the
+    order confirmation's cost (its lock, reservations, running totals and cache bumps)."""
+
+    def __init__(self, clients: Clients, ids: dict) -> None:
+        self.clients, self.ids, self.ready = clients, ids, []
+
+    def prepare(self, n: int) -> None:
+        import random
+
+        rng = random.Random(len(self.ready))
+        for _ in range(n):
+            client = self.clients.next()
+            token = self.clients.token(client)
+            warehouse_id, sku = rng.choice(self.ids["stocked"])
+            response = client.post("/sales/orders/new", data={
+                "csrf_token": token, "customer": rng.choice(self.ids["customers"]),
+                "warehouse_id": warehouse_id, "order_date": date.today().isoformat(),
+                "notes": "profile"})
+            found = ORDER_ID.search(response.headers.get("Location", ""))
+            if response.status_code != 303 or not found:
+                raise SystemExit(f"POST /sales/orders/new: status {response.status_code}")
+            order_id = found.group(1)
+            response = client.post(f"/sales/orders/{order_id}/lines", data={
+                "csrf_token": token, "product": sku, "quantity": "1",
+                "discount_percent": "0", "tax_rate": "19"})
+            if response.status_code not in (200, 303):
+                raise SystemExit(f"POST a line: status {response.status_code}")
+            self.ready.append((client, token, order_id))
+
+    def confirm(self):
+        client, token, order_id = self.ready.pop(0)
+        response = client.post(f"/sales/orders/{order_id}/confirm", data={"csrf_token": token})
+        if response.status_code != 303:
+            raise SystemExit(f"confirm order {order_id}: status {response.status_code}")
+        return response
+
+
+def measure(clients: Clients, path: str, n: int, confirmations: Confirmations | None = None,
+            hello=None) -> dict:
+    """N requests of `path`; with `hello` (a test client of bench/hello.py), two hello-world
+    requests after each, so that the unit is measured in the same seconds as the page (the
+    machine's speed drifts when it is shared)."""
+    walls, cpus, queries, hellos = [], [], [], []
+    if path == CONFIRM:
+        confirmations.prepare(n)
     for _ in range(n):
         wall, cpu = time.perf_counter(), time.process_time()
-        response = clients.get(path)
+        response = confirmations.confirm() if path == CONFIRM else clients.get(path)
         cpus.append((time.process_time() - cpu) * 1000)
         walls.append((time.perf_counter() - wall) * 1000)
+        for _ in range(2 if hello is not None else 0):
+            cpu = time.process_time()
+            hello.get("/")
+            hellos.append((time.process_time() - cpu) * 1000)
         match = QUERIES.search(response.headers.get("Server-Timing", ""))
         queries.append(int(match.group(1)) if match else -1)
     return {"wall": statistics.mean(walls), "wall_median": statistics.median(walls),
             "cpu": statistics.mean(cpus),
             "cpu_median": statistics.median(cpus), "queries": statistics.mean(queries),
+            "hello": statistics.median(hellos) if hellos else None,
             "bytes": len(response.data)}
 
 
@@ -168,22 +245,33 @@ def main() -> None:
         timers = layer_timers["instrument"](app)
     cookie_name, cookies, ids = login_cookies(app)
     clients = Clients(app, cookie_name, cookies)
+    confirmations = Confirmations(clients, ids)
     names = FORM_PAGES if args.forms else PAGES
     pages = [p.format(**ids) for p in names]
+
+    def hit(path: str):
+        if path != CONFIRM:
+            return clients.get(path)
+        if not confirmations.ready:
+            confirmations.prepare(1)
+        return confirmations.confirm()
+
     tune_gc = runpy.run_path(str(ROOT / "gunicorn.conf.py")).get("tune_gc")
     if tune_gc:  # the garbage collector as the gunicorn master leaves it to its workers
         tune_gc()
-    for path in pages:  # warm: templates compiled, caches filled, connections open
-        for _ in range(3):
-            clients.get(path)
+    for path in pages:  # warm: templates compiled, caches filled (every user's: the
+        for _ in range(len(clients.clients)):  # dashboard caches "my tasks" per user)
+            hit(path)
 
     if args.cprofile:
         path = args.cprofile.format(**ids)
-        clients.get(path)
+        hit(path)
+        if path == CONFIRM:
+            confirmations.prepare(args.n)
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(args.n):
-            clients.get(path)
+            hit(path)
         profiler.disable()
         if args.dump:
             profiler.dump_stats(args.dump)
@@ -192,25 +280,26 @@ def main() -> None:
         return
 
     if args.layers:
-        print_layers(clients, pages, args.n, timers, layer_timers)
+        print_layers(hit, confirmations, pages, args.n, timers, layer_timers)
         return
 
-    hello = hello_cpu(args.n * 4)
+    hello = hello_client()
     print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production; "
-          f"a hello-world Flask request (bench/hello.py) costs {hello:.3f} ms of CPU here")
+          f"'hello': the median CPU ms of a hello-world Flask request (bench/hello.py), two "
+          f"after each page request")
     width = 70 if args.forms else 34
     print(f"{'page':<{width}} {'wall ms':>8} {'wall p50':>8} {'CPU ms':>7} {'CPU p50':>8} "
-          f"{'x hello':>8} {'queries':>8} {'KB':>6}")
+          f"{'hello':>6} {'x hello':>8} {'queries':>8} {'KB':>6}")
     totals, over = [], []
     budget = json.loads(BUDGET.read_text()) if args.check else {}
     for page, path in zip(names, pages):
-        row = measure(clients, path, args.n)
+        row = measure(clients, path, args.n, confirmations, hello)
         totals.append(row["cpu"])
-        ratio = row["cpu_median"] / hello
-        shown = path if "orders/" not in path else "/sales/orders/<id>"
+        ratio = row["cpu_median"] / row["hello"]
+        shown = path if "orders/" not in path or path == CONFIRM else "/sales/orders/<id>"
         print(f"{shown:<{width}} {row['wall']:8.2f} {row['wall_median']:8.2f} {row['cpu']:7.2f} "
-              f"{row['cpu_median']:8.2f} {ratio:8.1f} {row['queries']:8.1f} "
-              f"{row['bytes'] / 1024:6.1f}")
+              f"{row['cpu_median']:8.2f} {row['hello']:6.3f} {ratio:8.1f} "
+              f"{row['queries']:8.1f} {row['bytes'] / 1024:6.1f}")
         if page in budget and ratio > budget[page]:
             over.append(f"{shown}: {ratio:.1f} x hello world, budget {budget[page]}")
     print(f"{'mean of the pages':<{width}} {'':>8} {'':>8} {statistics.mean(totals):7.2f}")
@@ -220,21 +309,18 @@ def main() -> None:
         raise SystemExit(1 if over else 0)
 
 
-def hello_cpu(n: int) -> float:
-    """Median CPU ms of a request to the bare Flask app of bench/hello.py, in this process:
-    the unit of the CPU budget, so that the check holds on a slower or faster machine."""
+def hello_client():
+    """A warm test client of the bare Flask app of bench/hello.py, in this process: its
+    request's CPU is the unit of the CPU budget, so that the check holds on a slower or
+    faster machine."""
     hello = runpy.run_path(str(HERE / "hello.py"))["app"].test_client()
     for _ in range(50):
         hello.get("/")
-    cpus = []
-    for _ in range(n):
-        cpu = time.process_time()
-        hello.get("/")
-        cpus.append((time.process_time() - cpu) * 1000)
-    return statistics.median(cpus)
+    return hello
 
 
-def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timers) -> None:
+def print_layers(hit, confirmations: Confirmations, pages: list[str], n: int, timers,
+                 layer_timers) -> None:
     """One column per page, one row per layer: thread CPU ms per request, exclusive."""
     import redis
 
@@ -242,28 +328,35 @@ def print_layers(clients: Clients, pages: list[str], n: int, timers, layer_timer
     server = redis.Redis.from_url(url) if url else None
     columns, round_trips = {}, {}
     for path in pages:
+        if path == CONFIRM:
+            confirmations.prepare(n)  # untimed: the drafts it confirms
         timers.totals.clear()
+        timers.round_trips = 0
         before = server.info("stats")["total_commands_processed"] if server else 0
         for _ in range(n):
-            clients.get(path)
+            hit(path)
         if server:  # commands run by Redis per request (the INFO call itself excluded)
             after = server.info("stats")["total_commands_processed"]
-            round_trips[path] = (after - before - 1) / n
+            round_trips[path] = ((after - before - 1) / n, (timers.round_trips - 2) / n)
         columns[path] = dict(layer_timers["report"](timers, n))
     names = sorted({name for column in columns.values() for name in column},
                    key=lambda name: -sum(column.get(name, 0) for column in columns.values()))
     short = [p.replace("/catalog/products", "products").replace("/sales/orders", "orders")
              .replace("/inventory/stock", "stock")[:14] or "/" for p in pages]
-    short = [s if not s.startswith("orders/") else "order" for s in short]
+    short = ["confirm" if p == CONFIRM else s if not s.startswith("orders/") else "order"
+             for p, s in zip(pages, short)]
     print(f"{n} warm GETs per page; thread CPU ms per request, exclusive of inner layers")
     print(f"| layer | {' | '.join(short)} |")
     print(f"|---|{'---:|' * len(pages)}")
     for name in names:
         print(f"| {name} | " + " | ".join(f"{columns[p].get(name, 0):.2f}" for p in pages) + " |")
     print("| **total** | " + " | ".join(f"**{sum(columns[p].values()):.2f}**" for p in pages) + " |")
-    if server:
+    if server:  # the INFO calls excluded; the monitoring figures' flush (a pipeline once a
+        # second, MONITORING_FLUSH_SECONDS) counts in both
+        print("| Redis round trips per request | "
+              + " | ".join(f"{round_trips[p][1]:.2f}" for p in pages) + " |")
         print("| Redis commands per request | "
-              + " | ".join(f"{round_trips[p]:.1f}" for p in pages) + " |")
+              + " | ".join(f"{round_trips[p][0]:.1f}" for p in pages) + " |")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ def derive_settings(app: Flask) -> None:
         from erp.monitoring.database import MeasuredQueuePool  # counts the pool waits
 
         options.update(pool_size=config["DB_POOL_SIZE"], max_overflow=config["DB_MAX_OVERFLOW"],
-                       pool_timeout=10, connect_args={"connect_timeout": 5},
+                       pool_timeout=config["DB_POOL_TIMEOUT_MS"] / 1000,
+                       connect_args={"connect_timeout": 5},
                        poolclass=MeasuredQueuePool)
     elif uri.startswith("sqlite"):
         options["connect_args"] = {"check_same_thread": False}

@@ -278,11 +278,16 @@ def _memo() -> dict | None:
     return memo
 
 
-def _read_company(company_id: int, memo: dict) -> None:
+def _company_keys(company_id: int) -> list[str]:
+    return [_version_key(company_id, area) for area in ALL_AREAS] + [EPOCH_KEY]
+
+
+def _read_company(company_id: int, memo: dict, values: list | None = None) -> None:
     """Read every version of the company (and the epoch) into the request's memo in one
-    round trip; a missing version is made anew by `_read`."""
-    keys = [_version_key(company_id, area) for area in ALL_AREAS] + [EPOCH_KEY]
-    for key, value in zip(keys, cache_get_many(keys)):
+    round trip (or take `values`, read with other keys in one by `prefetch`); a missing
+    version is made anew."""
+    keys = _company_keys(company_id)
+    for key, value in zip(keys, values if values is not None else cache_get_many(keys)):
         if value is None:  # first use, evicted or the cache is down: see _read
             value = uuid.uuid4().hex
             cache_set(key, value, timeout=VERSION_TIMEOUT)
@@ -346,8 +351,15 @@ def prefetch(company_id: int, names: Iterable[str]) -> None:
     if not has_request_context():
         return
     keys = [storage_key(company_id, name) for name in names]
+    memo = _memo()
+    # the company's versions too, when this request has not read them yet: the parts'
+    # stamps need them, and they come in the same round trip
+    versions = _company_keys(company_id) if _company_read(company_id) not in memo else []
+    values = cache_get_many(keys + versions)
+    if versions:
+        _read_company(company_id, memo, values[len(keys):])
     store = g.setdefault(_PREFETCHED, {})
-    store.update(zip(keys, cache_get_many(keys)))
+    store.update(zip(keys, values[:len(keys)]))
 
 
 def cached(company_id: int, name: str, areas: Iterable[str], compute: Callable[[], Any], *,

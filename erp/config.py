@@ -84,7 +84,8 @@ def from_environment() -> dict:
         **({"CACHE_DIR": os.environ["CACHE_DIR"]} if os.environ.get("CACHE_DIR") else {}),
         **{name: _env_int(name, getattr(Config, name)) for name in (
             "IMPORT_UPLOAD_USER_BYTES", "IMPORT_UPLOAD_USER_FILES", "IMPORT_UPLOAD_TOTAL_BYTES",
-            "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS", "FORM_UPLOAD_MAX_BYTES")},
+            "IMPORT_UPLOAD_TOTAL_FILES", "REQUEST_QUEUE_BUDGET_MS", "FORM_UPLOAD_MAX_BYTES",
+            "DB_POOL_TIMEOUT_MS")},
         **({"RATELIMIT_API": os.environ["RATELIMIT_API"]} if os.environ.get("RATELIMIT_API")
            else {}),
         **({"JOBS_DB": os.environ["JOBS_DB"]} if os.environ.get("JOBS_DB") else {}),
@@ -121,6 +122,9 @@ class Config:
     PROXY_COUNT = 0
     DB_POOL_SIZE = 5
     DB_MAX_OVERFLOW = 10
+    # A request waits this long at most for a pooled connection, then answers 503 with
+    # Retry-After (erp.errors): bounded, never a pile of requests each waiting its turn.
+    DB_POOL_TIMEOUT_MS = 3000
     FORCE_HTTPS = False
 
     # Werkzeug's default scrypt (N=2**15) is below OWASP ASVS; tests lower it for speed.

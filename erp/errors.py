@@ -5,6 +5,7 @@ from flask import Flask, g
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from erp.extensions import db, login_manager
@@ -71,16 +72,26 @@ def register(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(error):
+    def unavailable(retry_after: str):
         db.session.rollback()
         # The page must render without the database: show it as to a logged-out visitor
         # (the session cookie is untouched, so the user is back once the database is).
         g._login_user = login_manager.anonymous_user()
-        app.logger.error("database unavailable: %s", error)
         response = _page(503)
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = retry_after
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        app.logger.error("database unavailable: %s", error)
+        return unavailable("5")
+
+    @app.errorhandler(PoolTimeout)
+    def pool_exhausted(error):
+        # every pooled connection stayed busy for DB_POOL_TIMEOUT_MS: answer at once and
+        # say when to come back, rather than queue the request longer (#17)
+        app.logger.warning("database pool exhausted: %s", error)
+        return unavailable("2")
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -98,3 +98,32 @@ def test_our_gunicorn_worker_stamps_the_queue_so_a_long_queue_is_shed(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_request_that_finds_every_pooled_connection_busy_gets_a_fast_503(
+        app, make_user, database_url, redis_url, tmp_path):
+    """The pool's wait is bounded (DB_POOL_TIMEOUT_MS on PostgreSQL; the engine option
+    here): past it the request is answered 503 with Retry-After, not a 500 and not a wait
+    of its own on top of the queue's; once a connection is back, pages are served."""
+    from erp import create_app
+    from erp.extensions import db
+    from tests.conftest import app_config, login
+
+    user = make_user("viewer")
+    small = create_app({**app_config(database_url, redis_url, tmp_path),
+                        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0,
+                                                      "pool_timeout": 0.3}})
+    client = login(small.test_client(), user.email)
+    with small.app_context():
+        engine = db.engine
+    held = engine.connect()  # the pool's only connection, busy elsewhere
+    try:
+        started = time.perf_counter()
+        busy = client.get("/sales/orders")
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "2"
+        assert time.perf_counter() - started < 2
+    finally:
+        held.close()
+    assert client.get("/sales/orders").status_code == 200
+    engine.dispose()

@@ -135,14 +135,16 @@ class Recorder:
 
     def _flush_loop(self) -> None:
         """Flush every interval while requests come; stop when a whole interval had none
-        (the next request starts a new thread), so an idle process keeps no thread."""
+        (the next request starts a new thread), so an idle process keeps no thread. The
+        check comes before the flush: after it the buffer is always empty, and the thread
+        stopped after every flush, a new one started by the next request each second."""
         while True:
             time.sleep(self.flush_seconds)
-            self.flush()
             with self._pending_lock:
                 if not self._pending:
                     self._flusher_pid = 0
                     return
+            self.flush()
 
     def flush(self) -> None:
         """Write the buffered figures to the store (a store outage drops them, as it
