@@ -325,3 +325,40 @@ def test_an_issued_and_then_paid_invoice_are_events(app, company, make_user, mon
     paid = events()[1]
     assert paid["event"] == "invoice.paid" and paid["data"]["status"] == "paid"
     assert paid["data"]["paid_total"] == "20.00"
+
+
+def test_a_posted_and_then_paid_supplier_bill_are_events(app, company, make_user, monkeypatch):
+    """`bill.posted` when a manager posts it, `bill.paid` once supplier payments leave
+    nothing open (a partial payment is no event)."""
+    from erp.services import bills
+    from tests.factories.catalog import SupplierFactory
+
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+    manager = make_user("manager")
+    endpoint_for(company, manager, "http://127.0.0.1:9/", ["bill.posted", "bill.paid"])
+    shop = stock_shop(company, manager)
+    supplier = SupplierFactory(company=company)
+    db.session.commit()
+    bill = bills.create_bill(company_id=company.id, user=manager, supplier_id=supplier.id)
+    bills.add_line(company_id=company.id, bill_id=bill.id, user=manager,
+                   product_id=shop.product.id, quantity="2", unit_price="10", tax_rate="0")
+
+    def events():
+        return [json.loads(body) for body in db.session.scalars(
+            select(WebhookDelivery.body).order_by(WebhookDelivery.id))]
+
+    assert events() == []  # a draft is no event
+    bills.post_bill(company_id=company.id, bill_id=bill.id, user=manager)
+    [posted] = events()
+    assert posted["event"] == "bill.posted" and posted["data"]["status"] == "open"
+    assert posted["data"]["total"] == "20.00" and posted["data"]["supplier_id"] == supplier.id
+    bills.record_supplier_payment(company_id=company.id, user=manager,
+                                  supplier_id=supplier.id, amount="5",
+                                  allocations={bill.id: "5"})
+    assert len(events()) == 1  # partly paid: not yet
+    bills.record_supplier_payment(company_id=company.id, user=manager,
+                                  supplier_id=supplier.id, amount="15",
+                                  allocations={bill.id: "15"})
+    paid = events()[1]
+    assert paid["event"] == "bill.paid" and paid["data"]["status"] == "paid"
+    assert paid["data"]["paid_total"] == "20.00"

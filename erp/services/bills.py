@@ -30,7 +30,8 @@ from erp.models.bills import (OPEN_BILL_STATUSES, Bill, BillLine, SupplierPaymen
                               SupplierPaymentAllocation)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine
-from erp.services import InvalidTransition, PermissionDenied, atomic, audit, billing, payments
+from erp.services import (InvalidTransition, PermissionDenied, atomic, audit, billing,
+                          payments, webhooks)
 from erp.services.returns import _lock_order
 from erp.services.validation import clean_text
 
@@ -44,10 +45,25 @@ def _return_credit(company_id: int, supplier_id: int) -> Decimal:
     return return_debits(company_id, supplier_id)
 
 
+def settle(bill: Bill) -> None:
+    """The bill's state from its figures (billing.settle); turning paid (by payments or
+    return debits) is the `bill.paid` webhook event, sent after the commit."""
+    old = bill.status
+    billing.settle(bill)
+    if bill.status == "paid" and old != "paid":
+        webhooks.emit(bill.company_id, "bill.paid", bill, **_event_data(bill))
+
+
+def _event_data(bill: Bill) -> dict:
+    return {"supplier_id": bill.supplier_id, "total": bill.total,
+            "paid_total": bill.paid_total, "debited_total": bill.debited_total,
+            "due_date": bill.due_date}
+
+
 SUPPLIERS = payments.Ledger(
     payment=SupplierPayment, allocation=SupplierPaymentAllocation, document=Bill,
     party=Supplier, doc_key="bill_id", party_key="supplier_id", party_field="supplier",
-    series="SPAY", record_type="supplier_payment", settle=billing.settle,
+    series="SPAY", record_type="supplier_payment", settle=settle,
     other_credit=_return_credit)
 
 
@@ -114,12 +130,14 @@ def post_bill(*, company_id: int, bill_id: int, user: User | None,
               on: date | None = None) -> Bill:
     """draft -> open: the next "BILL" number, the bill date (`on`, default the company's
     today), the due date from the supplier's payment terms (else the company's default);
-    what it says is frozen. Manager. Raises ValidationError for a bill without lines;
-    replay no-op. Commits."""
+    what it says is frozen; the `bill.posted` webhook event. Manager. Raises
+    ValidationError for a bill without lines; replay no-op. Commits."""
     return billing.issue_draft(
         lock_bill, "post", company_id=company_id, doc_id=bill_id, user=user, on=on,
         party="supplier", series=SERIES, number="bill_number", dated="bill_date",
         stamped="posted_at",
+        after=lambda bill, order: webhooks.emit(company_id, "bill.posted", bill,
+                                                **_event_data(bill)),
         empty=lambda number: _("%(number)s has no lines: add one before posting it.",
                                number=number))
 
@@ -233,7 +251,7 @@ def debit_return(purchase_return: PurchaseReturn, user: User | None) -> None:
     for bill_id, amount in debited.items():
         bill = bills[bill_id]
         old = bill.status
-        billing.settle(bill)
+        settle(bill)
         audit.record(company_id=company_id, user=user, action="update", record_type="bill",
                      record_id=bill.id,
                      summary=f"{bill.number}: {amount} debited by {purchase_return.number}",

@@ -52,6 +52,8 @@ EVENTS = {
     "stock.below_minimum": N_("Stock below minimum"),
     "invoice.issued": N_("Invoice issued"),
     "invoice.paid": N_("Invoice paid"),
+    "bill.posted": N_("Supplier bill posted"),
+    "bill.paid": N_("Supplier bill paid"),
 }
 SIGNATURE_HEADER = "X-ERP-Signature"
 MAX_ENDPOINTS = 20
