@@ -33,7 +33,8 @@ from erp.i18n import _
 from erp.models import Company, User
 from erp.models.base import ZERO, utcnow
 from erp.models.core import company_today
-from erp.services import InvalidTransition, NotFound, ValidationError, atomic, audit, money
+from erp.services import (InvalidTransition, NotFound, ValidationError, atomic, audit, money,
+                          webhooks)
 from erp.services.sequences import next_number
 
 AMOUNTS = ("subtotal", "discount_total", "tax_total", "total")
@@ -75,8 +76,22 @@ def settled_status(document) -> str:
     return "partly_paid" if document.paid_total > 0 else open_states[0]
 
 
-def settle(document) -> None:
+def settle(document, paid_event: str | None = None, party: str = "") -> None:
+    """The document's state from its figures; turning paid is the `paid_event` webhook
+    event (sent after the commit; a reversal and a new payment send it again)."""
+    old = document.status
     document.status = settled_status(document)
+    if paid_event and document.status == "paid" and old != "paid":
+        webhooks.emit(document.company_id, paid_event, document,
+                      **event_data(document, party))
+
+
+def event_data(document, party: str) -> dict:
+    """A billed document's figures in its webhook events: its party (`customer`,
+    `supplier`), total, what settles it (`SETTLED_BY`) and due date."""
+    return {f"{party}_id": getattr(document, f"{party}_id"), "total": document.total,
+            **{name: getattr(document, name) for name in document.SETTLED_BY},
+            "due_date": document.due_date}
 
 
 def lock_document(model, line_model, line_key: str, company_id: int, doc_id: int,

@@ -46,18 +46,8 @@ def _return_credit(company_id: int, supplier_id: int) -> Decimal:
 
 
 def settle(bill: Bill) -> None:
-    """The bill's state from its figures (billing.settle); turning paid (by payments or
-    return debits) is the `bill.paid` webhook event, sent after the commit."""
-    old = bill.status
-    billing.settle(bill)
-    if bill.status == "paid" and old != "paid":
-        webhooks.emit(bill.company_id, "bill.paid", bill, **_event_data(bill))
-
-
-def _event_data(bill: Bill) -> dict:
-    return {"supplier_id": bill.supplier_id, "total": bill.total,
-            "paid_total": bill.paid_total, "debited_total": bill.debited_total,
-            "due_date": bill.due_date}
+    """billing.settle with the `bill.paid` event (paid by payments or return debits)."""
+    billing.settle(bill, "bill.paid", "supplier")
 
 
 SUPPLIERS = payments.Ledger(
@@ -136,8 +126,8 @@ def post_bill(*, company_id: int, bill_id: int, user: User | None,
         lock_bill, "post", company_id=company_id, doc_id=bill_id, user=user, on=on,
         party="supplier", series=SERIES, number="bill_number", dated="bill_date",
         stamped="posted_at",
-        after=lambda bill, order: webhooks.emit(company_id, "bill.posted", bill,
-                                                **_event_data(bill)),
+        after=lambda bill, order: webhooks.emit(
+            company_id, "bill.posted", bill, **billing.event_data(bill, "supplier")),
         empty=lambda number: _("%(number)s has no lines: add one before posting it.",
                                number=number))
 

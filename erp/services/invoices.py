@@ -78,19 +78,8 @@ settled_status = billing.settled_status
 
 
 def settle(invoice: Invoice) -> None:
-    """The invoice's state from its figures (billing.settle); turning paid is the
-    `invoice.paid` webhook event (sent after the commit; a payment's reversal and a new
-    payment send it again)."""
-    old = invoice.status
-    billing.settle(invoice)
-    if invoice.status == "paid" and old != "paid":
-        webhooks.emit(invoice.company_id, "invoice.paid", invoice, **_event_data(invoice))
-
-
-def _event_data(invoice: Invoice) -> dict:
-    return {"customer_id": invoice.customer_id, "total": invoice.total,
-            "paid_total": invoice.paid_total, "credited_total": invoice.credited_total,
-            "due_date": invoice.due_date}
+    """billing.settle with the `invoice.paid` event."""
+    billing.settle(invoice, "invoice.paid", "customer")
 
 
 _recompute_totals = billing.recompute_totals
@@ -118,7 +107,8 @@ def issue_invoice(*, company_id: int, invoice_id: int, user: User | None,
         invoice_totals.count(invoice, +1)  # the sales analysis' running totals
         if order is not None:
             _mark_order_invoiced(order, invoice, user)
-        webhooks.emit(company_id, "invoice.issued", invoice, **_event_data(invoice))
+        webhooks.emit(company_id, "invoice.issued", invoice,
+                      **billing.event_data(invoice, "customer"))
 
     return billing.issue_draft(
         lock_invoice, "issue", company_id=company_id, doc_id=invoice_id, user=user, on=on,
