@@ -158,7 +158,9 @@ def markdown(result: dict) -> str:
             "CPU share is given per scenario.",
             f"- gunicorn: gunicorn.conf.py ({r['gunicorn']['workers']} workers x "
             f"{r['gunicorn']['threads']} threads, gthread, max_requests "
-            f"{r['gunicorn']['max_requests']}), ERP_ENV=production, plain HTTP on loopback.",
+            f"{r['gunicorn']['max_requests']}), ERP_ENV=production, plain HTTP on loopback"
+            + (f"; the hello world on {r['gunicorn']['hello_workers']} workers (2 x CPUs + 1, "
+               "whatever the database)" if r["gunicorn"].get("hello_workers") else "") + ".",
             f"- Data: `seed-bench --size {r['size']} --seed {r['seed']}` loaded in "
             f"{r['load']['seed_s']} s (migrations {r['load']['migrate_s']} s); "
             f"{r['load']['orders']:,} sales orders.",
