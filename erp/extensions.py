@@ -8,7 +8,6 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mailman import Mail
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
@@ -16,6 +15,7 @@ from limits.storage import MemoryStorage
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from erp.lazy_migrate import LazyMigrate
 from erp.replicas import RoutingSession
 
 # Predictable constraint names, so that Alembic can alter and drop them on every database.
@@ -33,7 +33,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
-migrate = Migrate()
+migrate = LazyMigrate()  # Flask-Migrate (Alembic) imported when a migration runs
 cache = Cache()
 login_manager = LoginManager()
 csrf = CSRFProtect()

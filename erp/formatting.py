@@ -67,8 +67,16 @@ def day(value: date, language: str = ENGLISH) -> str:
     return format_date(value, DATE_PATTERN, locale=language)
 
 
+# English month abbreviations as Babel writes them ("MMM"): English pages format months
+# without loading Babel's English locale data (5 MB per worker process, #17)
+ENGLISH_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                  "Nov", "Dec")
+
+
 def month(value: date, language: str = ENGLISH) -> str:
     """A month: Dec 2026 / Ara 2026."""
+    if language == ENGLISH:
+        return f"{ENGLISH_MONTHS[value.month - 1]} {value.year}"
     return format_date(value, "MMM y", locale=language)
 
 

@@ -34,6 +34,16 @@ def test_formats_follow_the_language():
     assert formatting.moment(noon, "en") == "2026-07-13 14:05"
 
 
+@pytest.mark.dialect_independent
+def test_english_months_are_babels_without_its_locale_data():
+    from babel.dates import format_date
+
+    for number in range(1, 13):
+        day = date(2026, number, 1)
+        assert formatting.month(day) == format_date(day, "MMM y", locale="en")
+    assert formatting.month(date(2026, 12, 1), "tr") == "Ara 2026"
+
+
 def test_a_user_who_chooses_turkish_reads_turkish(app, make_user, company):
     ProductFactory(company=company, sku="TR-1", sale_price=Decimal("1234.50"))
     user = make_user("staff")

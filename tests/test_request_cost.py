@@ -1,6 +1,10 @@
 """The per-request savings (bench/profile.py, #8) keep behaviour: memoised template URLs,
 the session cookie written only when it changes, buffered monitoring figures, NUL checks."""
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from flask import render_template_string, url_for
@@ -11,6 +15,8 @@ from erp.extensions import db
 from erp.monitoring import get_monitor
 from erp.monitoring.recorder import Recorder, Sample
 from erp.monitoring.store import SQLiteStore
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.dialect_independent
@@ -124,6 +130,18 @@ def test_the_app_buffers_its_requests_figures(buffered_app):
     assert recorder.flush_seconds == 1.0
     buffered_app.test_client().get("/login")
     assert recorder.summary()["figures"]["requests"] >= 1  # a summary flushes first
+
+
+@pytest.mark.dialect_independent
+def test_a_web_process_imports_no_migration_tooling():
+    """Alembic (with Mako and Pygments: 8.8 MB per worker) is imported by a migration, not
+    by the app a gunicorn worker serves (erp/lazy_migrate.py)."""
+    code = ("import sys; from erp import create_app; app = create_app(); "
+            "print(sorted(m for m in ('alembic', 'mako', 'pygments', 'flask_migrate') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "DATABASE_URL": "sqlite://"}, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.dialect_independent
