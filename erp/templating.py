@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
 from flask.globals import _cv_request
+from markupsafe import Markup, escape
 
 from erp import formatting
 from erp.formatting import plural, quantity
@@ -199,6 +200,19 @@ def template_url_for(app: Flask):
     return url_for
 
 
+def select_options(options, current) -> Markup:
+    """The <option>s of a list filter (`select_filter` in _macros.html) in one call: a
+    category filter has hundreds, and each cost the template a loop step, a `|string`, a
+    `|translate` and two escapes (#17). The same HTML: each text translated when it is a
+    marked text (`|translate`), values and texts escaped, `current` selected."""
+    parts = []
+    for value, text in options:
+        selected = " selected" if current == str(value) else ""
+        shown = gettext(text) if text else text
+        parts.append(f'<option value="{escape(value)}"{selected}>{escape(shown)}</option>')
+    return Markup("\n".join(parts))
+
+
 FOREVER = "public, max-age=31536000, immutable"
 
 
@@ -220,6 +234,7 @@ def register(app: Flask) -> None:
                                  state_label=state_label, change_value=change_value)
     app.jinja_env.globals["url_for"] = template_url_for(app)
     app.jinja_env.globals["company_logo"] = company_logo
+    app.jinja_env.globals["select_options"] = select_options
 
     @app.url_defaults
     def fingerprint_static_urls(endpoint, values):

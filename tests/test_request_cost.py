@@ -37,6 +37,25 @@ def test_template_urls_are_the_urls_flask_builds(app):
                                                    "}} {{ url_for('static', filename='css/app.css') }}")
 
 
+@pytest.mark.dialect_independent
+def test_a_list_filters_options_are_escaped_translated_and_selected(app):
+    """select_filter's options, made in one call (erp.templating.select_options)."""
+    template = ('{% from "_macros.html" import select_filter %}'
+                '{{ select_filter("f", "Filter", options, current) }}')
+    options = [(1, "A & <b>"), ("yes", "Yes"), (None, "")]
+    with app.test_request_context("/"):
+        html = render_template_string(template, options=options, current="1")
+        assert '<option value="1" selected>A &amp; &lt;b&gt;</option>' in html
+        assert '<option value="yes">Yes</option>' in html
+        assert '<option value="None"></option>' in html
+        assert "selected" not in render_template_string(template, options=options,
+                                                        current=None)
+        # each text as `|translate` shows it (a marked text in the reader's language)
+        shown = render_template_string("{{ 'Yes'|translate }}")
+        html = render_template_string(template, options=options, current="yes")
+        assert f'<option value="yes" selected>{shown}</option>' in html
+
+
 def test_an_unchanged_session_is_not_rewritten_on_every_response(client_as):
     client = client_as("viewer")
     client.get("/")  # the login's redirect target: last_seen is fresh
