@@ -12,6 +12,16 @@ warm GETs of each page through `app.test_client()`. Per page: mean wall ms, mean
 and SQL statements per request (the app's Server-Timing header). `--cprofile PAGE` prints
 the 40 functions of largest cumulative time over N requests of PAGE (`--sort tottime`
 for own time, `--dump FILE` to keep the stats for pstats).
+
+On PostgreSQL with Redis, as `make bench BENCH_DB=postgresql` serves it:
+
+    .venv/bin/python bench/profile.py --postgresql m [--layers] [--check]
+
+starts a throwaway PostgreSQL and Redis (tests/servers.py, as bench/run.py does), loads
+`seed-bench --size m` into it (a few minutes), measures, and removes both. A database URL
+instead of the file measures an existing database (with `--redis URL` for the cache).
+CPU is this process's: the database server's own work is then not in it (SQLite's is),
+so the budgets of bench/cpu-budget.json (SQLite) do not apply to PostgreSQL figures.
 """
 from __future__ import annotations
 
@@ -66,7 +76,8 @@ def build_app(database: str, redis_url: str | None = None):
     os.environ.update({
         "ERP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "FORCE_HTTPS": "0",
         "SESSION_COOKIE_SECURE": "0", "ALLOWED_HOSTS": "localhost",
-        "DATABASE_URL": f"sqlite:///{Path(database).resolve()}",
+        "DATABASE_URL": (database if "://" in database
+                         else f"sqlite:///{Path(database).resolve()}"),
         "CACHE_DIR": tempfile.mkdtemp(prefix="erp-profile-cache-"), "LOG_LEVEL": "WARNING",
     })
     os.environ.pop("REDIS_URL", None)
@@ -223,7 +234,12 @@ def measure(clients: Clients, path: str, n: int, confirmations: Confirmations | 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("database", help="a SQLite file loaded with seed-bench")
+    parser.add_argument("database", nargs="?",
+                        help="a SQLite file loaded with seed-bench, or a database URL")
+    parser.add_argument("--postgresql", metavar="SIZE", choices=["xs", "s", "m", "l"],
+                        help="measure on a throwaway PostgreSQL with Redis, started as "
+                             "bench/run.py starts them and loaded with seed-bench SIZE "
+                             "(the database argument and --redis are then not used)")
     parser.add_argument("-n", type=int, default=50, help="requests per page (default 50)")
     parser.add_argument("--cprofile", metavar="PAGE", help="profile N requests of PAGE")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative)")
@@ -237,8 +253,45 @@ def main() -> None:
     parser.add_argument("--layers", action="store_true",
                         help="CPU per request by layer, per page (bench/layers.py)")
     args = parser.parse_args()
+    if args.postgresql:
+        servers = []
+        try:
+            database, redis_url = postgresql(args.postgresql, servers)
+            run(args, database, redis_url)
+        finally:
+            for server in servers:
+                server.destroy()
+        return
+    if not args.database:
+        parser.error("a SQLite file or a database URL (or --postgresql SIZE)")
+    run(args, args.database, args.redis)
 
-    app = build_app(args.database, args.redis)
+
+def postgresql(size: str, servers: list) -> tuple[str, str]:
+    """A throwaway PostgreSQL and Redis (tests/servers.py, as bench/run.py starts them),
+    migrated and loaded with `seed-bench --size SIZE`: (database URL, Redis URL)."""
+    import subprocess
+
+    from tests.servers import PostgresServer, RedisServer
+
+    pg = PostgresServer().init().start()
+    servers.append(pg)
+    redis = RedisServer().start()
+    servers.append(redis)
+    url = f"{pg.url}/postgres"
+    env = dict(os.environ, DATABASE_URL=url, FLASK_APP="wsgi", LOG_LEVEL="WARNING")
+    env.pop("REDIS_URL", None)
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
+    print(f"loading seed-bench --size {size} into PostgreSQL ...", flush=True)
+    subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run(flask + ["seed-bench", "--size", size], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return url, f"{redis.url}/0"
+
+
+def run(args, database: str, redis_url: str | None) -> None:
+    app = build_app(database, redis_url)
     if args.layers:
         layer_timers = runpy.run_path(str(HERE / "layers.py"))  # bench/ is off the path
 
@@ -284,7 +337,8 @@ def main() -> None:
         return
 
     hello = hello_client()
-    print(f"{args.n} warm GETs per page, {Path(args.database).name}, ERP_ENV=production; "
+    shown = database.rsplit("@", 1)[-1] if "://" in database else Path(database).name
+    print(f"{args.n} warm GETs per page, {shown}, ERP_ENV=production; "
           f"'hello': the median CPU ms of a hello-world Flask request (bench/hello.py), two "
           f"after each page request")
     width = 70 if args.forms else 34

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from erp import formatting
 from erp.formatting import plural, quantity
-from erp.i18n import N_, current_language, gettext
+from erp.i18n import N_, current_language, gettext, translations
 from erp.web import viewer_zone
 
 @dataclass(frozen=True)
@@ -205,10 +205,11 @@ def select_options(options, current) -> Markup:
     category filter has hundreds, and each cost the template a loop step, a `|string`, a
     `|translate` and two escapes (#17). The same HTML: each text translated when it is a
     marked text (`|translate`), values and texts escaped, `current` selected."""
+    translate = translations().ugettext  # the request's catalog, looked up once
     parts = []
     for value, text in options:
         selected = " selected" if current == str(value) else ""
-        shown = gettext(text) if text else text
+        shown = translate(text) if text else text
         parts.append(f'<option value="{escape(value)}"{selected}>{escape(shown)}</option>')
     return Markup("\n".join(parts))
 
