@@ -50,7 +50,8 @@ from datetime import date, timedelta  # noqa: E402
 
 PAGES = ["/", "/catalog/products", "/catalog/products?q=bracket", "/inventory/stock",
          "/sales/orders", "/sales/orders?status=confirmed", "/sales/orders/{order_id}",
-         "POST /sales/orders/<id>/confirm"]
+         "POST /sales/orders/<id>/confirm", "/money/receivables-aging",
+         "/money/sales-analysis?by=customer"]
 # --forms: the incoming goods checklist's submissions (#23): field filters (Temperature >= 8,
 # Packaging intact = no, a carrier and Temperature <= 0 by number), this month's warm
 # deliveries, a deep page (10% in), one submission and the CSV of the month's warm ones
