@@ -38,6 +38,10 @@ class _LazyConfig:
     def __init__(self, owner: LazyMigrate) -> None:
         self._owner = owner
 
+    @property
+    def directory(self) -> str:  # the readiness check's (erp.monitoring.health): no binding
+        return self._owner.options["directory"]
+
     def __getattr__(self, name: str):
         return getattr(self._owner.bind(), name)
 
