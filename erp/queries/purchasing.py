@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from erp.lists import Csv, ListSpec, by_id, choice_filter, date_range, id_filter, text_filter
+from erp.lists import (Csv, ListSpec, choice_filter, date_range, document_list, id_filter,
+                       party_filter, text_filter)
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder,
                                    PurchaseOrderItem)
@@ -27,15 +28,9 @@ def _orders_csv() -> Csv:
                (warehouse, warehouse.id == PurchaseOrder.warehouse_id)])
 
 
-ORDERS = ListSpec(
-    model=PurchaseOrder,
-    sorts=ORDER_SORTS,
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", PurchaseOrder.status, PO_STATUSES),
-             by_id("supplier", PurchaseOrder.supplier_id, Supplier, Supplier.name),
-             *date_range(PurchaseOrder.order_date),
-             text_filter("number", PurchaseOrder.number)],
+ORDERS = document_list(
+    PurchaseOrder, dated=PurchaseOrder.order_date, statuses=PO_STATUSES, sorts=ORDER_SORTS,
+    parties=[party_filter(PurchaseOrder, "supplier_id", Supplier)],
     csv=_orders_csv(),
     options=[joinedload(PurchaseOrder.supplier)],
 )

@@ -6,8 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, archive_filter, by_id, choice_filter, contains, date_range,
-                       text_filter)
+from erp.lists import (Csv, ListSpec, archive_filter, contains, document_list, party_filter)
 from erp.models.sales import (DELIVERY_STATUSES, OPEN_STATUSES, ORDER_STATUSES, Customer,
                               DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem)
 from erp.queries import company_select, paginate, scoped_get_or_404
@@ -27,16 +26,10 @@ CUSTOMERS = ListSpec(
 
 # no join in the filtering statement: its ids come from the sales_orders indexes alone
 # (deep pages, the capped count); the page's customers are loaded with its rows
-ORDERS = ListSpec(
-    model=SalesOrder,
-    sorts={"date": SalesOrder.order_date, "number": SalesOrder.number,
-           "total": SalesOrder.total},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", SalesOrder.status, ORDER_STATUSES),
-             by_id("customer", SalesOrder.customer_id, Customer, Customer.name),
-             text_filter("number", SalesOrder.number),
-             *date_range(SalesOrder.order_date)],
+ORDERS = document_list(
+    SalesOrder, dated=SalesOrder.order_date, statuses=ORDER_STATUSES,
+    sorts={"total": SalesOrder.total},
+    parties=[party_filter(SalesOrder, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("sales-orders", [
         ("number", SalesOrder.number), ("order_date", SalesOrder.order_date),
         ("customer", Customer.name), ("requested_date", SalesOrder.requested_date),
@@ -77,15 +70,9 @@ def customer_page(customer: Customer) -> dict:
 
 # the filters read delivery_notes alone (its customer is kept on the note); the page's
 # customers and orders are loaded with its rows
-DELIVERIES = ListSpec(
-    model=DeliveryNote,
-    sorts={"date": DeliveryNote.delivery_date, "number": DeliveryNote.number},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", DeliveryNote.status, DELIVERY_STATUSES),
-             by_id("customer", DeliveryNote.customer_id, Customer, Customer.name),
-             text_filter("number", DeliveryNote.number),
-             *date_range(DeliveryNote.delivery_date)],
+DELIVERIES = document_list(
+    DeliveryNote, dated=DeliveryNote.delivery_date, statuses=DELIVERY_STATUSES,
+    parties=[party_filter(DeliveryNote, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("delivery-notes", [
         ("number", DeliveryNote.number), ("delivery_date", DeliveryNote.delivery_date),
         ("order", SalesOrder.number), ("customer", Customer.name),
