@@ -160,10 +160,24 @@ def document_list(model, *, dated, statuses, number=None, parties: Sequence[Filt
         **options)
 
 
+def newest_first(model, *, sorts: Mapping[str, Any] | None = None, **options) -> "ListSpec":
+    """A log's list (jobs, the ledger, the audit trail): newest first by its created time
+    (`created`, the id tie-breaker following the direction) unless sorted by `sorts`.
+    `options`: the rest of the ListSpec."""
+    return ListSpec(model=model, sorts={"created": model.created_at, **(sorts or {})},
+                    default_sort="-created", stable_desc=True, **options)
+
+
 def party_filter(model, party_key: str, party) -> Filter:
     """The filter of a document's party by id (`customer`, `supplier`: `party_key` without
     its `_id`), its picker searching the party's name."""
     return by_id(party_key.removesuffix("_id"), getattr(model, party_key), party, party.name)
+
+
+def attrs(model, *names: str) -> list[tuple[str, Any]]:
+    """CSV columns headed by the names of `model`'s attributes: `*attrs(Order, "number",
+    "status")` is ("number", Order.number), ("status", Order.status)."""
+    return [(name, getattr(model, name)) for name in names]
 
 
 @dataclass(frozen=True)

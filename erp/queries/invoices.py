@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import Csv, Filter, ListSpec, choice_filter, document_list, party_filter
+from erp.lists import Csv, Filter, ListSpec, attrs, choice_filter, document_list, party_filter
 from erp.models.core import company_today
 from erp.models.invoices import (CREDIT_NOTE_STATUSES, INVOICE_STATUSES,
                                  OPEN_INVOICE_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES,
@@ -59,12 +59,10 @@ INVOICES = billed_list(
     Invoice, number=Invoice.invoice_number, dated=Invoice.invoice_date, party=Customer,
     party_key="customer_id", statuses=INVOICE_STATUSES,
     csv=lambda stmt: Csv("invoices", [
-        ("number", Invoice.invoice_number), ("invoice_date", Invoice.invoice_date),
-        ("due_date", Invoice.due_date), ("customer", Customer.name),
-        ("status", Invoice.status), ("total", Invoice.total),
+        ("number", Invoice.invoice_number), *attrs(Invoice, "invoice_date", "due_date"),
+        ("customer", Customer.name), *attrs(Invoice, "status", "total"),
         ("credited", Invoice.credited_total), ("paid", Invoice.paid_total),
-        ("id", Invoice.id), ("customer_id", Invoice.customer_id),
-        ("order_id", Invoice.order_id)],
+        *attrs(Invoice, "id", "customer_id", "order_id")],
     ).export(stmt.join(Invoice.customer)))
 
 
@@ -95,8 +93,7 @@ CREDIT_NOTES = document_list(
     csv=Csv(response=lambda stmt: Csv("credit-notes", [
         ("number", CreditNote.credit_number), ("credit_date", CreditNote.credit_date),
         ("invoice", Invoice.invoice_number), ("customer", Customer.name),
-        ("status", CreditNote.status), ("total", CreditNote.total), ("id", CreditNote.id),
-        ("invoice_id", CreditNote.invoice_id), ("customer_id", CreditNote.customer_id)],
+        *attrs(CreditNote, "status", "total", "id", "invoice_id", "customer_id")],
     ).export(stmt.join(CreditNote.customer).join(CreditNote.invoice))),
     options=[joinedload(CreditNote.customer), joinedload(CreditNote.invoice)],
 )
@@ -111,10 +108,10 @@ def payments_list(model, *, party, party_key: str, name: str) -> ListSpec:
         parties=[choice_filter("method", model.method, PAYMENT_METHODS),
                  party_filter(model, party_key, party)],
         csv=Csv(response=lambda stmt: Csv(name, [
-            ("number", model.number), ("payment_date", model.payment_date),
+            *attrs(model, "number", "payment_date"),
             (party_key.removesuffix("_id"), party.name), ("amount", model.amount),
-            ("allocated", model.allocated_total), ("method", model.method),
-            ("reference", model.reference), ("status", model.status), ("id", model.id),
+            ("allocated", model.allocated_total), *attrs(model, "method", "reference", "status",
+                                                         "id"),
             (party_key, party_column)],
         ).export(stmt.join(party, party.id == party_column))),
         options=[joinedload(getattr(model, party_key.removesuffix("_id")))],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from erp.lists import (Csv, ListSpec, choice_filter, date_range, document_list, id_filter,
+from erp.lists import (Csv, ListSpec, attrs, choice_filter, date_range, document_list, id_filter,
                        party_filter, text_filter)
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder,
@@ -18,12 +18,11 @@ def _orders_csv() -> Csv:
     supplier = aliased(Supplier)
     warehouse = aliased(Warehouse)
     return Csv("purchase-orders", [
-        ("number", PurchaseOrder.number), ("order_date", PurchaseOrder.order_date),
-        ("supplier", supplier.name), ("expected_date", PurchaseOrder.expected_date),
-        ("status", PurchaseOrder.status), ("warehouse", warehouse.code),
+        *attrs(PurchaseOrder, "number", "order_date"),
+        ("supplier", supplier.name), *attrs(PurchaseOrder, "expected_date", "status"),
+        ("warehouse", warehouse.code),
         ("subtotal", PurchaseOrder.subtotal), ("tax", PurchaseOrder.tax_total),
-        ("total", PurchaseOrder.total), ("id", PurchaseOrder.id),
-        ("supplier_id", PurchaseOrder.supplier_id)],
+        *attrs(PurchaseOrder, "total", "id", "supplier_id")],
         joins=[(supplier, supplier.id == PurchaseOrder.supplier_id),
                (warehouse, warehouse.id == PurchaseOrder.warehouse_id)])
 
@@ -58,10 +57,9 @@ RECEIPTS = ListSpec(
              id_filter("warehouse", GoodsReceipt.warehouse_id),
              *date_range(GoodsReceipt.received_at, day=True)],
     csv=Csv("goods-receipts", [
-        ("number", GoodsReceipt.number), ("received_at", GoodsReceipt.received_at),
+        *attrs(GoodsReceipt, "number", "received_at"),
         ("order", PurchaseOrder.number), ("warehouse", Warehouse.code),
-        ("reference", GoodsReceipt.reference), ("id", GoodsReceipt.id),
-        ("order_id", GoodsReceipt.order_id)],
+        *attrs(GoodsReceipt, "reference", "id", "order_id")],
         joins=[(PurchaseOrder, PurchaseOrder.id == GoodsReceipt.order_id),
                (Warehouse, Warehouse.id == GoodsReceipt.warehouse_id)]),
     options=[joinedload(GoodsReceipt.order).joinedload(PurchaseOrder.supplier),

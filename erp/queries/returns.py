@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import Csv, document_list, party_filter
+from erp.lists import Csv, attrs, document_list, party_filter
 from erp.models import Supplier, Warehouse
 from erp.models.invoices import OPEN_INVOICE_STATUSES, Invoice, InvoiceLine
 from erp.models.bills import BillLine
@@ -53,10 +53,9 @@ PURCHASE = ReturnKind(
 
 def _csv(name: str, model, party_model, party_column, source_model, source_column) -> Csv:
     return Csv(name, [
-        ("number", model.number), ("return_date", model.return_date),
+        *attrs(model, "number", "return_date"),
         ("against", source_model.number), ("party", party_model.name),
-        ("warehouse", Warehouse.code), ("status", model.status), ("reason", model.reason),
-        ("posted_at", model.posted_at), ("id", model.id)],
+        ("warehouse", Warehouse.code), *attrs(model, "status", "reason", "posted_at", "id")],
         joins=[(source_model, source_model.id == source_column),
                (party_model, party_model.id == party_column),
                (Warehouse, Warehouse.id == model.warehouse_id)])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, archive_filter, contains, document_list, party_filter)
+from erp.lists import Csv, ListSpec, archive_filter, attrs, contains, document_list, party_filter
 from erp.models.sales import (DELIVERY_STATUSES, OPEN_STATUSES, ORDER_STATUSES, Customer,
                               DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem)
 from erp.queries import company_select, paginate, scoped_get_or_404
@@ -31,12 +31,10 @@ ORDERS = document_list(
     sorts={"total": SalesOrder.total},
     parties=[party_filter(SalesOrder, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("sales-orders", [
-        ("number", SalesOrder.number), ("order_date", SalesOrder.order_date),
-        ("customer", Customer.name), ("requested_date", SalesOrder.requested_date),
-        ("status", SalesOrder.status), ("subtotal", SalesOrder.subtotal),
+        *attrs(SalesOrder, "number", "order_date"),
+        ("customer", Customer.name), *attrs(SalesOrder, "requested_date", "status", "subtotal"),
         ("discount", SalesOrder.discount_total), ("tax", SalesOrder.tax_total),
-        ("total", SalesOrder.total), ("invoice_number", SalesOrder.invoice_number),
-        ("id", SalesOrder.id), ("customer_id", SalesOrder.customer_id)],
+        *attrs(SalesOrder, "total", "invoice_number", "id", "customer_id")],
     ).export(stmt.join(SalesOrder.customer))),
     options=[joinedload(SalesOrder.customer)],
 )
@@ -74,11 +72,9 @@ DELIVERIES = document_list(
     DeliveryNote, dated=DeliveryNote.delivery_date, statuses=DELIVERY_STATUSES,
     parties=[party_filter(DeliveryNote, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("delivery-notes", [
-        ("number", DeliveryNote.number), ("delivery_date", DeliveryNote.delivery_date),
+        *attrs(DeliveryNote, "number", "delivery_date"),
         ("order", SalesOrder.number), ("customer", Customer.name),
-        ("status", DeliveryNote.status), ("posted_at", DeliveryNote.posted_at),
-        ("id", DeliveryNote.id), ("order_id", DeliveryNote.order_id),
-        ("customer_id", DeliveryNote.customer_id)],
+        *attrs(DeliveryNote, "status", "posted_at", "id", "order_id", "customer_id")],
     ).export(stmt.join(DeliveryNote.customer).join(DeliveryNote.order))),
     options=[joinedload(DeliveryNote.customer), joinedload(DeliveryNote.order),
              joinedload(DeliveryNote.warehouse)],
