@@ -143,6 +143,43 @@ def product_filter(name: str, column) -> Filter:
     return Filter(name, apply)
 
 
+def document_list(model, *, dated, statuses, number=None, parties: Sequence[Filter] = (),
+                  sorts: Mapping[str, Any] | None = None, extra: Sequence[Filter] = (),
+                  **options) -> "ListSpec":
+    """The list of a kind of document: newest first by its date `dated` (the id tie-breaker
+    follows the direction: ix_<table>_company_date_id), sorted by date, number (`number`,
+    else the model's) and `sorts`; filtered by status, `parties` (the party, warehouses),
+    number, a period (date_from, date_to) and `extra`. `options`: the rest of the ListSpec
+    (csv, options, ...)."""
+    number = model.number if number is None else number
+    return ListSpec(
+        model=model, sorts={"date": dated, "number": number, **(sorts or {})},
+        default_sort="-date", stable_desc=True,
+        filters=[choice_filter("status", model.status, statuses), *parties,
+                 text_filter("number", number), *date_range(dated), *extra],
+        **options)
+
+
+def newest_first(model, *, sorts: Mapping[str, Any] | None = None, **options) -> "ListSpec":
+    """A log's list (jobs, the ledger, the audit trail): newest first by its created time
+    (`created`, the id tie-breaker following the direction) unless sorted by `sorts`.
+    `options`: the rest of the ListSpec."""
+    return ListSpec(model=model, sorts={"created": model.created_at, **(sorts or {})},
+                    default_sort="-created", stable_desc=True, **options)
+
+
+def party_filter(model, party_key: str, party) -> Filter:
+    """The filter of a document's party by id (`customer`, `supplier`: `party_key` without
+    its `_id`), its picker searching the party's name."""
+    return by_id(party_key.removesuffix("_id"), getattr(model, party_key), party, party.name)
+
+
+def attrs(model, *names: str) -> list[tuple[str, Any]]:
+    """CSV columns headed by the names of `model`'s attributes: `*attrs(Order, "number",
+    "status")` is ("number", Order.number), ("status", Order.status)."""
+    return [(name, getattr(model, name)) for name in names]
+
+
 @dataclass(frozen=True)
 class Csv:
     """A list's CSV export: a file name and (header, column) pairs, or a function of the

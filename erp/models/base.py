@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Numeric,
-                        PrimaryKeyConstraint, Table, UniqueConstraint)
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+                        PrimaryKeyConstraint, String, Table, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # Money and quantities are Decimal, never float.
@@ -114,3 +114,45 @@ class CompanyScoped(TimestampMixin):
     def picker_label(self) -> str:
         """The value a picker shows and sends back: 'Name [#id]' (erp/services/pickers.py)."""
         return f"{self} [#{self.id}]"
+
+
+class NumberedDocument:
+    """The columns every numbered document has: its number (unique in its company, from
+    its sequence), its status (from "draft"), notes and the user who drafted it (kept as
+    NULL when the user is deleted); `str()` is its number."""
+
+    number: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    @declared_attr
+    def created_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True,
+                             nullable=True)
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("User")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PostedDocument(NumberedDocument):
+    """A numbered document that is posted (moves stock) once: when."""
+
+    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+
+def document_table_args(table: str, dated: str, statuses: Iterable[str], *more) -> tuple:
+    """A document table's constraints: its number unique in its company, the list's
+    default order (newest first by `dated`, ix_<table>_company_date_id), its status
+    (ix_<table>_company_status, and a CHECK from `statuses`) and `more`."""
+    return (UniqueConstraint("company_id", "number"),
+            Index(f"ix_{table}_company_date_id", "company_id", dated, "id"),
+            Index(f"ix_{table}_company_status", "company_id", "status"),
+            *more, in_check("status", statuses))

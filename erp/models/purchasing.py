@@ -12,14 +12,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, Date, ForeignKey, Index, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
-                             in_check, utcnow)
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, NumberedDocument,
+                             Quantity, Rate, in_check, utcnow)
 from erp.models.catalog import Product, Supplier
 from erp.models.core import User
 from erp.models.inventory import Warehouse
@@ -78,7 +77,7 @@ def plain_number(value: Decimal | None) -> str:
     return text
 
 
-class PurchaseOrder(Document, CompanyScoped, db.Model):
+class PurchaseOrder(Document, NumberedDocument, CompanyScoped, db.Model):
     __tablename__ = "purchase_orders"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
@@ -88,7 +87,6 @@ class PurchaseOrder(Document, CompanyScoped, db.Model):
         in_check("status", PO_STATUSES),
     )
 
-    number: Mapped[str] = mapped_column(String(30))
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"),
                                              index=True)
     # The default receiving warehouse; a receipt may choose another.
@@ -96,18 +94,13 @@ class PurchaseOrder(Document, CompanyScoped, db.Model):
                                               index=True)
     order_date: Mapped[date] = mapped_column(Date)
     expected_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    notes: Mapped[str] = mapped_column(Text, default="")
     subtotal: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     tax_total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     total: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     ordered_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     supplier: Mapped[Supplier] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
-    created_by: Mapped[User | None] = relationship()
     items: Mapped[list[PurchaseOrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="PurchaseOrderItem.id")
     receipts: Mapped[list[GoodsReceipt]] = relationship(
@@ -121,16 +114,9 @@ class PurchaseOrder(Document, CompanyScoped, db.Model):
         return any(item.billable_quantity > 0 for item in self.items)
 
     @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
-
-    @property
     def is_provisional(self) -> bool:
         """Not (or no longer) an order to the supplier: the print says so."""
         return self.status in ("draft", "cancelled")
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class PurchaseOrderItem(CompanyScoped, db.Model):

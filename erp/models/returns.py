@@ -8,19 +8,19 @@ already returned" is a check on one locked row, not a sum over returns.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import ZERO, AwareDateTime, CompanyScoped, Money, Quantity, in_check
+from erp.models.base import (ZERO, CompanyScoped, Money, PostedDocument, Quantity,
+                             document_table_args)
 from erp.models.bills import BillLine
 from erp.models.catalog import Supplier
-from erp.models.core import User
 from erp.models.inventory import Warehouse
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import LOTS_TEXT_MAX, Customer, DeliveryNote, DeliveryNoteLine
@@ -53,33 +53,20 @@ PURCHASE_RETURN_FLOW = _flow("purchasing.return", "post_purchase_return",
                              "cancel_purchase_return", "the goods leave the warehouse")
 
 
-class ReturnDocument(Document, CompanyScoped):
+class ReturnDocument(Document, PostedDocument, CompanyScoped):
     """What both kinds of return hold: the warehouse the goods come back into (leave
     from), the date, the status, the reason, notes, when it was posted and who drafted it."""
 
-    number: Mapped[str] = mapped_column(String(30))
     return_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
     reason: Mapped[str] = mapped_column(String(REASON_MAX))
-    notes: Mapped[str] = mapped_column(Text, default="")
-    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
 
     @declared_attr
     def warehouse_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
 
     @declared_attr
-    def created_by_id(cls) -> Mapped[int | None]:
-        return mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True,
-                             nullable=True)
-
-    @declared_attr
     def warehouse(cls) -> Mapped[Warehouse]:
         return relationship(Warehouse)
-
-    @declared_attr
-    def created_by(cls) -> Mapped[User | None]:
-        return relationship(User)
 
     # what differs, declared by each kind: the relationship names of the party (also
     # `<party_name>_id`, indexed) and of the document returned against
@@ -89,13 +76,9 @@ class ReturnDocument(Document, CompanyScoped):
     @declared_attr.directive
     def __table_args__(cls) -> tuple:
         table = cls.__tablename__
-        return (
-            UniqueConstraint("company_id", "number"),
-            Index(f"ix_{table}_company_date_id", "company_id", "return_date", "id"),
-            Index(f"ix_{table}_company_status", "company_id", "status"),
-            Index(f"ix_{table}_company_{cls.party_name}", "company_id", f"{cls.party_name}_id"),
-            in_check("status", RETURN_STATUSES),
-        )
+        return document_table_args(
+            table, "return_date", RETURN_STATUSES,
+            Index(f"ix_{table}_company_{cls.party_name}", "company_id", f"{cls.party_name}_id"))
 
     @property
     def party(self):
@@ -104,9 +87,6 @@ class ReturnDocument(Document, CompanyScoped):
     @property
     def source(self):
         return getattr(self, self.source_name)
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class ReturnLine(CompanyScoped):

@@ -11,15 +11,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+                        String, Text)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, Quantity, Rate,
-                             in_check)
+from erp.models.base import (ZERO, AwareDateTime, CompanyScoped, Money, NumberedDocument,
+                             PostedDocument, Quantity, Rate, document_table_args)
 from erp.models.catalog import Product
-from erp.models.core import Company, User
+from erp.models.core import Company
 from erp.models.fields import Text as TextField
 from erp.models.inventory import Warehouse
 from erp.models.money import WithPaymentTerms
@@ -165,40 +165,31 @@ class CustomerParty:
                      customer.tax_number)
 
 
-class SalesOrder(Document, PricedDocument, CustomerParty, CompanyScoped, db.Model):
+class SalesOrder(Document, PricedDocument, CustomerParty, NumberedDocument, CompanyScoped,
+                 db.Model):
     __tablename__ = "sales_orders"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
+    # the list's default order (newest first) walked by the index alone, also for deep pages
+    __table_args__ = document_table_args(
+        __tablename__, "order_date", ORDER_STATUSES,
         Index("ix_sales_orders_company_customer_status", "company_id", "customer_id", "status"),
-        Index("ix_sales_orders_company_date_status", "company_id", "order_date", "status"),
-        Index("ix_sales_orders_company_status", "company_id", "status"),
-        # the list's default order (newest first) walked by the index alone, also for deep pages
-        Index("ix_sales_orders_company_date_id", "company_id", "order_date", "id"),
-        in_check("status", ORDER_STATUSES),
-    )
+        Index("ix_sales_orders_company_date_status", "company_id", "order_date", "status"))
 
-    number: Mapped[str] = mapped_column(String(30))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
                                              index=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
                                               index=True)
     order_date: Mapped[date] = mapped_column(Date)
     requested_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    notes: Mapped[str] = mapped_column(Text, default="")
     invoice_number: Mapped[str | None] = mapped_column(String(30), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     shipped_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     invoiced_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
     # What the invoice says, frozen when the order is invoiced (IssuedDocument.to_json):
     # renaming the customer or a product later does not change an issued invoice.
     issued: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     customer: Mapped[Customer] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
-    created_by: Mapped[User | None] = relationship()
     items: Mapped[list[SalesOrderItem]] = relationship(
         back_populates="order", order_by="SalesOrderItem.id", cascade="all, delete-orphan",
         passive_deletes=True)
@@ -219,9 +210,6 @@ class SalesOrder(Document, PricedDocument, CustomerParty, CompanyScoped, db.Mode
         from erp.i18n import gettext
 
         return gettext(PRINT_TITLES.get(self.status, PRINT_TITLE))
-
-    def __str__(self) -> str:
-        return self.number
 
 
 # --- what a printed document says ------------------------------------------------------
@@ -440,21 +428,16 @@ DELIVERY_FLOW = Workflow(
     ])
 
 
-class DeliveryNote(Document, CompanyScoped, db.Model):
+class DeliveryNote(Document, PostedDocument, CompanyScoped, db.Model):
     """A delivery of all or part of a confirmed order's lines from the order's warehouse.
     A draft moves nothing; posting it issues its stock (erp.services.deliveries). The
     customer is the order's, kept here so that the list filters without a join."""
 
     __tablename__ = "delivery_notes"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_delivery_notes_company_date_id", "company_id", "delivery_date", "id"),
-        Index("ix_delivery_notes_company_status", "company_id", "status"),
-        Index("ix_delivery_notes_company_customer", "company_id", "customer_id"),
-        in_check("status", DELIVERY_STATUSES),
-    )
+    __table_args__ = document_table_args(
+        __tablename__, "delivery_date", DELIVERY_STATUSES,
+        Index("ix_delivery_notes_company_customer", "company_id", "customer_id"))
 
-    number: Mapped[str] = mapped_column(String(30))
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"),
                                           index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"),
@@ -462,24 +445,15 @@ class DeliveryNote(Document, CompanyScoped, db.Model):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
                                               index=True)
     delivery_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    notes: Mapped[str] = mapped_column(Text, default="")
-    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     order: Mapped[SalesOrder] = relationship(back_populates="deliveries")
     customer: Mapped[Customer] = relationship()
     warehouse: Mapped[Warehouse] = relationship()
-    created_by: Mapped[User | None] = relationship()
     lines: Mapped[list[DeliveryNoteLine]] = relationship(
         back_populates="delivery", order_by="DeliveryNoteLine.id", cascade="all, delete-orphan",
         passive_deletes=True)
 
     workflow = DELIVERY_FLOW
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class DeliveryNoteLine(CompanyScoped, db.Model):

@@ -10,17 +10,16 @@ from one warehouse to another when posted. Both: draft -> posted, or cancelled f
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
 from erp.extensions import db
-from erp.models.base import AwareDateTime, CompanyScoped, Quantity, in_check
+from erp.models.base import CompanyScoped, PostedDocument, Quantity, document_table_args
 from erp.models.catalog import Category, Product
-from erp.models.core import User
 from erp.models.inventory import Warehouse
 from erp.models.purchasing import plain_number
 from erp.i18n import N_
@@ -65,45 +64,27 @@ TRANSFER_FLOW = _flow(
     cancel=N_("Cancel transfer"))
 
 
-class StockCount(Document, CompanyScoped, db.Model):
+class StockCount(Document, PostedDocument, CompanyScoped, db.Model):
     """A count sheet of one warehouse (and optionally one category)."""
 
     __tablename__ = "stock_counts"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_stock_counts_company_date_id", "company_id", "count_date", "id"),
-        Index("ix_stock_counts_company_status", "company_id", "status"),
-        Index("ix_stock_counts_company_warehouse", "company_id", "warehouse_id"),
-        in_check("status", STOCK_DOC_STATUSES),
-    )
+    __table_args__ = document_table_args(
+        __tablename__, "count_date", STOCK_DOC_STATUSES,
+        Index("ix_stock_counts_company_warehouse", "company_id", "warehouse_id"))
 
-    number: Mapped[str] = mapped_column(String(30))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"),
                                               index=True)
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("categories.id", ondelete="RESTRICT"), index=True, nullable=True)
     count_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    notes: Mapped[str] = mapped_column(Text, default="")
-    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     warehouse: Mapped[Warehouse] = relationship()
     category: Mapped[Category | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
     lines: Mapped[list[StockCountLine]] = relationship(
         back_populates="count", order_by="StockCountLine.id", cascade="all, delete-orphan",
         passive_deletes=True)
 
     workflow = COUNT_FLOW
-
-    def __str__(self) -> str:
-        return self.number
-
-    @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
 
 
 class StockCountLine(CompanyScoped, db.Model):
@@ -137,47 +118,29 @@ class StockCountLine(CompanyScoped, db.Model):
         return {"counted": plain_number(self.counted)}
 
 
-class StockTransfer(Document, CompanyScoped, db.Model):
+class StockTransfer(Document, PostedDocument, CompanyScoped, db.Model):
     """Stock moving from one warehouse to another, several products at once."""
 
     __tablename__ = "stock_transfers"
-    __table_args__ = (
-        UniqueConstraint("company_id", "number"),
-        Index("ix_stock_transfers_company_date_id", "company_id", "transfer_date", "id"),
-        Index("ix_stock_transfers_company_status", "company_id", "status"),
+    __table_args__ = document_table_args(
+        __tablename__, "transfer_date", STOCK_DOC_STATUSES,
         Index("ix_stock_transfers_company_from", "company_id", "from_warehouse_id"),
         Index("ix_stock_transfers_company_to", "company_id", "to_warehouse_id"),
-        CheckConstraint("from_warehouse_id <> to_warehouse_id", name="two_warehouses"),
-        in_check("status", STOCK_DOC_STATUSES),
-    )
+        CheckConstraint("from_warehouse_id <> to_warehouse_id", name="two_warehouses"))
 
-    number: Mapped[str] = mapped_column(String(30))
     from_warehouse_id: Mapped[int] = mapped_column(
         ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
     to_warehouse_id: Mapped[int] = mapped_column(
         ForeignKey("warehouses.id", ondelete="RESTRICT"), index=True)
     transfer_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
-    notes: Mapped[str] = mapped_column(Text, default="")
-    posted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
-    created_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True, nullable=True)
 
     from_warehouse: Mapped[Warehouse] = relationship(foreign_keys=[from_warehouse_id])
     to_warehouse: Mapped[Warehouse] = relationship(foreign_keys=[to_warehouse_id])
-    created_by: Mapped[User | None] = relationship()
     lines: Mapped[list[StockTransferLine]] = relationship(
         back_populates="transfer", order_by="StockTransferLine.id",
         cascade="all, delete-orphan", passive_deletes=True)
 
     workflow = TRANSFER_FLOW
-
-    def __str__(self) -> str:
-        return self.number
-
-    @property
-    def is_draft(self) -> bool:
-        return self.status == "draft"
 
 
 class StockTransferLine(CompanyScoped, db.Model):

@@ -1,7 +1,7 @@
 """Reads of the user administration: the user list as a declaration."""
 from __future__ import annotations
 
-from erp.lists import Csv, ListSpec, archive_filter, choice_filter, contains
+from erp.lists import Csv, ListSpec, archive_filter, attrs, choice_filter, contains
 from erp.models import User
 from erp.models.core import ROLES
 
@@ -14,9 +14,7 @@ USERS = ListSpec(
     # every user by default; `status` active or archived (the older `inactive`)
     filters=[choice_filter("role", User.role, ROLES), archive_filter(User, default="all")],
     csv=Csv("users", [
-        ("id", User.id), ("email", User.email), ("name", User.name), ("role", User.role),
-        ("active", User.active), ("last_login_at", User.last_login_at),
-        ("created_at", User.created_at)]),
+        *attrs(User, "id", "email", "name", "role", "active", "last_login_at", "created_at")]),
 )
 
 USER_STATUSES = [("all", "All users"), ("active", "Active"), ("archived", "Inactive")]

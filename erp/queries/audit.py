@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from erp.collation import fold, folded
 from erp.extensions import db
 from erp.i18n import N_
-from erp.lists import Csv, Filter, ListSpec, date_range, id_filter
+from erp.lists import Csv, Filter, attrs, date_range, id_filter, newest_first
 from erp.models import AuditEntry
 
 HISTORY_LIMIT = 50
@@ -28,11 +28,8 @@ def _changes_text(changes: dict | None) -> str:
 
 # the company's entries, newest first (served by (company, time)); anything unparsable
 # in a filter is simply not applied
-ENTRIES = ListSpec(
-    model=AuditEntry,
-    sorts={"created": AuditEntry.created_at},
-    default_sort="-created",
-    stable_desc=True,
+ENTRIES = newest_first(
+    AuditEntry,
     filters=[Filter("user", _user_filter),
              Filter("action", lambda stmt, value: stmt.where(AuditEntry.action == value[:40])),
              Filter("record_type", lambda stmt, value: stmt.where(
@@ -41,9 +38,8 @@ ENTRIES = ListSpec(
              *date_range(AuditEntry.created_at, day=True)],
     csv=Csv("audit", [
         ("id", AuditEntry.id), ("time", AuditEntry.created_at), ("user", AuditEntry.user_name),
-        ("action", AuditEntry.action), ("record_type", AuditEntry.record_type),
-        ("record_id", AuditEntry.record_id), ("summary", AuditEntry.summary),
-        ("changes", AuditEntry.changes), ("ip_address", AuditEntry.ip_address)],
+        *attrs(AuditEntry, "action", "record_type", "record_id", "summary", "changes",
+               "ip_address")],
         row=lambda r: [*r[:7], _changes_text(r[7]), r[8]]),
 )
 

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import Csv
+from erp.lists import Csv, attrs
 from erp.models.bills import (BILL_STATUSES, Bill, BillLine, SupplierPayment,
                               SupplierPaymentAllocation)
 from erp.models.catalog import Supplier
@@ -24,11 +24,10 @@ BILLS = billed_list(
     Bill, number=Bill.bill_number, dated=Bill.bill_date, party=Supplier,
     party_key="supplier_id", statuses=BILL_STATUSES,
     csv=lambda stmt: Csv("bills", [
-        ("number", Bill.bill_number), ("supplier_reference", Bill.supplier_reference),
-        ("bill_date", Bill.bill_date), ("due_date", Bill.due_date),
-        ("supplier", Supplier.name), ("status", Bill.status), ("total", Bill.total),
-        ("paid", Bill.paid_total), ("id", Bill.id), ("supplier_id", Bill.supplier_id),
-        ("order_id", Bill.order_id)],
+        ("number", Bill.bill_number), *attrs(Bill, "supplier_reference", "bill_date",
+                                             "due_date"),
+        ("supplier", Supplier.name), *attrs(Bill, "status", "total"),
+        ("paid", Bill.paid_total), *attrs(Bill, "id", "supplier_id", "order_id")],
     ).export(stmt.join(Bill.supplier)))
 
 SUPPLIER_PAYMENTS = payments_list(SupplierPayment, party=Supplier, party_key="supplier_id",

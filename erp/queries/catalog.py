@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from erp.csv_io import dated_csv
 from erp.extensions import db
-from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains,
+from erp.lists import (Csv, Filter, ListSpec, archive_filter, attrs, choice_filter, contains,
                        id_filter)
 from erp.models import (PRODUCT_KINDS, AuditEntry, Category, Product, StockLevel,
                         StockMovement, Supplier)
@@ -115,7 +115,7 @@ def _category_csv(stmt):
     products = (select(func.count(Product.id)).where(Product.category_id == Category.id)
                 .correlate(Category).scalar_subquery())
     return Csv("categories", [
-        ("id", Category.id), ("name", Category.name), ("parent", parent.name),
+        *attrs(Category, "id", "name"), ("parent", parent.name),
         ("description", Category.description), ("products", products),
         ("active", Category.active)],
         joins=[(parent, parent.id == Category.parent_id)]).export(stmt)

@@ -12,8 +12,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload, raiseload
 
 from erp.extensions import db
-from erp.lists import (Csv, Filter, ListSpec, archive_filter, choice_filter, contains, date_range,
-                       id_filter)
+from erp.lists import (Csv, Filter, ListSpec, archive_filter, attrs, choice_filter, contains,
+                       date_range, id_filter, newest_first)
 from erp.models import (MOVEMENT_KINDS, Category, Product, StockLevel, StockMovement, User,
                         Warehouse)
 from erp.models.base import ZERO
@@ -50,9 +50,7 @@ WAREHOUSES = ListSpec(
     collated=("code", "name"),
     search=contains(Warehouse.code, Warehouse.name, Warehouse.address),
     filters=[archive_filter(Warehouse)],
-    csv=Csv("warehouses", [("id", Warehouse.id), ("code", Warehouse.code),
-                           ("name", Warehouse.name), ("address", Warehouse.address),
-                           ("active", Warehouse.active)]),
+    csv=Csv("warehouses", [*attrs(Warehouse, "id", "code", "name", "address", "active")]),
     options=[raiseload("*")],
 )
 
@@ -192,7 +190,7 @@ def _stock_csv(stmt: Select):
     return Csv("stock", [
         ("sku", Product.sku), ("product", Product.name), ("category", Category.name),
         ("warehouse", warehouse.code), ("unit", Product.unit),
-        ("on_hand", StockLevel.on_hand), ("reserved", StockLevel.reserved),
+        *attrs(StockLevel, "on_hand", "reserved"),
         ("available", StockLevel.on_hand - StockLevel.reserved),
         ("min_stock", Product.min_stock), ("product_id", Product.id),
         ("warehouse_id", warehouse.id)],
@@ -235,23 +233,18 @@ def _movement_product(stmt: Select, value: str) -> Select:
     return stmt if product is None else stmt.where(StockMovement.product_id == product.id)
 
 
-MOVEMENTS = ListSpec(
-    model=StockMovement,
-    sorts={"created": StockMovement.created_at},
-    default_sort="-created",
-    stable_desc=True,
+MOVEMENTS = newest_first(
+    StockMovement,
     filters=[Filter("product", _movement_product),
              id_filter("warehouse", StockMovement.warehouse_id),
              choice_filter("kind", StockMovement.kind, MOVEMENT_KINDS),
              *date_range(StockMovement.created_at, day=True)],
     csv=Csv("movements", [
-        ("id", StockMovement.id), ("created_at", StockMovement.created_at),
+        *attrs(StockMovement, "id", "created_at"),
         ("sku", Product.sku), ("product", Product.name), ("warehouse", Warehouse.code),
-        ("kind", StockMovement.kind), ("quantity", StockMovement.quantity),
-        ("reference", StockMovement.reference), ("note", StockMovement.note),
-        ("user", User.email), ("source_type", StockMovement.source_type),
-        ("source_id", StockMovement.source_id), ("unit_cost", StockMovement.unit_cost),
-        ("value", StockMovement.value)],
+        *attrs(StockMovement, "kind", "quantity", "reference", "note"),
+        ("user", User.email), *attrs(StockMovement, "source_type", "source_id", "unit_cost",
+                                     "value")],
         joins=[(Product, Product.id == StockMovement.product_id),
                (Warehouse, Warehouse.id == StockMovement.warehouse_id),
                (User, User.id == StockMovement.user_id)]),

@@ -10,7 +10,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import Csv, Filter, ListSpec, by_id, choice_filter, date_filter, text_filter
+from erp.lists import Csv, Filter, ListSpec, attrs, choice_filter, document_list, party_filter
 from erp.models.core import company_today
 from erp.models.invoices import (CREDIT_NOTE_STATUSES, INVOICE_STATUSES,
                                  OPEN_INVOICE_STATUSES, PAYMENT_METHODS, PAYMENT_STATUSES,
@@ -46,18 +46,10 @@ def billed_list(model, *, number, dated, party, party_key: str, statuses, csv) -
     date, due date, number or total; filtered by status, party, number, dates and overdue;
     its CSV `csv(stmt)`; the party loaded with the rows."""
     relation = getattr(model, party_key.removesuffix("_id"))
-    return ListSpec(
-        model=model,
-        sorts={"date": dated, "due": model.due_date, "number": number, "total": model.total},
-        default_sort="-date",
-        stable_desc=True,
-        filters=[choice_filter("status", model.status, statuses),
-                 by_id(party_key.removesuffix("_id"), getattr(model, party_key), party,
-                       party.name),
-                 text_filter("number", number),
-                 date_filter("date_from", dated),
-                 date_filter("date_to", dated, until=True),
-                 overdue_filter(model)],
+    return document_list(
+        model, dated=dated, number=number, statuses=statuses,
+        sorts={"due": model.due_date, "total": model.total},
+        parties=[party_filter(model, party_key, party)], extra=[overdue_filter(model)],
         csv=Csv(response=csv),
         options=[joinedload(relation)],
     )
@@ -67,12 +59,10 @@ INVOICES = billed_list(
     Invoice, number=Invoice.invoice_number, dated=Invoice.invoice_date, party=Customer,
     party_key="customer_id", statuses=INVOICE_STATUSES,
     csv=lambda stmt: Csv("invoices", [
-        ("number", Invoice.invoice_number), ("invoice_date", Invoice.invoice_date),
-        ("due_date", Invoice.due_date), ("customer", Customer.name),
-        ("status", Invoice.status), ("total", Invoice.total),
+        ("number", Invoice.invoice_number), *attrs(Invoice, "invoice_date", "due_date"),
+        ("customer", Customer.name), *attrs(Invoice, "status", "total"),
         ("credited", Invoice.credited_total), ("paid", Invoice.paid_total),
-        ("id", Invoice.id), ("customer_id", Invoice.customer_id),
-        ("order_id", Invoice.order_id)],
+        *attrs(Invoice, "id", "customer_id", "order_id")],
     ).export(stmt.join(Invoice.customer)))
 
 
@@ -96,22 +86,14 @@ def order_invoices(order: SalesOrder) -> list[Invoice]:
         .order_by(Invoice.id.desc()).limit(ORDER_INVOICES_SHOWN)))
 
 
-CREDIT_NOTES = ListSpec(
-    model=CreditNote,
-    sorts={"date": CreditNote.credit_date, "number": CreditNote.credit_number,
-           "total": CreditNote.total},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", CreditNote.status, CREDIT_NOTE_STATUSES),
-             by_id("customer", CreditNote.customer_id, Customer, Customer.name),
-             text_filter("number", CreditNote.credit_number),
-             date_filter("date_from", CreditNote.credit_date),
-             date_filter("date_to", CreditNote.credit_date, until=True)],
+CREDIT_NOTES = document_list(
+    CreditNote, dated=CreditNote.credit_date, number=CreditNote.credit_number,
+    statuses=CREDIT_NOTE_STATUSES, sorts={"total": CreditNote.total},
+    parties=[party_filter(CreditNote, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("credit-notes", [
         ("number", CreditNote.credit_number), ("credit_date", CreditNote.credit_date),
         ("invoice", Invoice.invoice_number), ("customer", Customer.name),
-        ("status", CreditNote.status), ("total", CreditNote.total), ("id", CreditNote.id),
-        ("invoice_id", CreditNote.invoice_id), ("customer_id", CreditNote.customer_id)],
+        *attrs(CreditNote, "status", "total", "id", "invoice_id", "customer_id")],
     ).export(stmt.join(CreditNote.customer).join(CreditNote.invoice))),
     options=[joinedload(CreditNote.customer), joinedload(CreditNote.invoice)],
 )
@@ -120,22 +102,16 @@ def payments_list(model, *, party, party_key: str, name: str) -> ListSpec:
     """The list of a side's payments (customer, supplier): by date, number or amount;
     filtered by status, method, party, number and dates; CSV `name`.csv."""
     party_column = getattr(model, party_key)
-    return ListSpec(
-        model=model,
-        sorts={"date": model.payment_date, "number": model.number, "amount": model.amount},
-        default_sort="-date",
-        stable_desc=True,
-        filters=[choice_filter("status", model.status, PAYMENT_STATUSES),
-                 choice_filter("method", model.method, PAYMENT_METHODS),
-                 by_id(party_key.removesuffix("_id"), party_column, party, party.name),
-                 text_filter("number", model.number),
-                 date_filter("date_from", model.payment_date),
-                 date_filter("date_to", model.payment_date, until=True)],
+    return document_list(
+        model, dated=model.payment_date, statuses=PAYMENT_STATUSES,
+        sorts={"amount": model.amount},
+        parties=[choice_filter("method", model.method, PAYMENT_METHODS),
+                 party_filter(model, party_key, party)],
         csv=Csv(response=lambda stmt: Csv(name, [
-            ("number", model.number), ("payment_date", model.payment_date),
+            *attrs(model, "number", "payment_date"),
             (party_key.removesuffix("_id"), party.name), ("amount", model.amount),
-            ("allocated", model.allocated_total), ("method", model.method),
-            ("reference", model.reference), ("status", model.status), ("id", model.id),
+            ("allocated", model.allocated_total), *attrs(model, "method", "reference", "status",
+                                                         "id"),
             (party_key, party_column)],
         ).export(stmt.join(party, party.id == party_column))),
         options=[joinedload(getattr(model, party_key.removesuffix("_id")))],

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import joinedload, raiseload
 
-from erp.lists import ListSpec, choice_filter, contains
+from erp.lists import ListSpec, choice_filter, contains, newest_first
 from erp.models.jobs import (DELIVERY_STATUSES, JOB_KINDS, JOB_STATUSES, Job, WebhookDelivery,
                              WebhookEndpoint)
 
-JOBS = ListSpec(
-    model=Job,
-    sorts={"created": Job.created_at, "status": Job.status, "kind": Job.kind},
-    default_sort="-created",
-    stable_desc=True,
+JOBS = newest_first(
+    Job, sorts={"status": Job.status, "kind": Job.kind},
     search=contains(Job.title, Job.error),
     filters=[choice_filter("status", Job.status, JOB_STATUSES),
              choice_filter("kind", Job.kind, JOB_KINDS)],
@@ -27,11 +24,8 @@ ENDPOINTS = ListSpec(
 )
 
 # The deliveries of one endpoint (the view passes the endpoint's select as `base`).
-DELIVERIES = ListSpec(
-    model=WebhookDelivery,
-    sorts={"created": WebhookDelivery.created_at},
-    default_sort="-created",
-    stable_desc=True,
+DELIVERIES = newest_first(
+    WebhookDelivery,
     filters=[choice_filter("status", WebhookDelivery.status, DELIVERY_STATUSES)],
     options=[raiseload("*")],
     count=False,

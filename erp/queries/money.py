@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from erp.extensions import db
-from erp.lists import Csv, ListSpec, archive_filter, choice_filter, contains
+from erp.lists import Csv, ListSpec, archive_filter, attrs, choice_filter, contains
 from erp.models.money import TERMS_KINDS, PaymentTerms, TaxCode
 
 CHOICE_LIMIT = 200  # a company has a handful of codes and terms
@@ -18,7 +18,7 @@ TAX_CODES = ListSpec(
     default_sort="name",
     search=contains(TaxCode.name),
     filters=[archive_filter(TaxCode)],
-    csv=Csv("tax-codes", [("id", TaxCode.id), ("name", TaxCode.name), ("rate", TaxCode.rate),
+    csv=Csv("tax-codes", [*attrs(TaxCode, "id", "name", "rate"),
                           ("default", TaxCode.is_default), ("active", TaxCode.active)]),
 )
 
@@ -30,8 +30,7 @@ PAYMENT_TERMS = ListSpec(
     search=contains(PaymentTerms.name),
     filters=[choice_filter("kind", PaymentTerms.kind, TERMS_KINDS),
              archive_filter(PaymentTerms)],
-    csv=Csv("payment-terms", [("id", PaymentTerms.id), ("name", PaymentTerms.name),
-                              ("kind", PaymentTerms.kind), ("days", PaymentTerms.days),
+    csv=Csv("payment-terms", [*attrs(PaymentTerms, "id", "name", "kind", "days"),
                               ("default", PaymentTerms.is_default),
                               ("active", PaymentTerms.active)]),
 )

@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from erp.csv_io import export_csv
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, archive_filter, choice_filter, contains, date_range,
+from erp.lists import (Csv, ListSpec, archive_filter, attrs, choice_filter, contains, date_range,
                        id_filter, product_filter)
 from erp.models import Product, User, Warehouse
 from erp.models.production import (ORDER_STATUSES, WORK_ORDER_STATUSES, BomLine, Employee,
@@ -60,11 +60,9 @@ def _orders_csv() -> Csv:
     source, output = aliased(Warehouse), aliased(Warehouse)
     return Csv("production-orders", [
         ("number", ProductionOrder.number), ("sku", product.sku), ("product", product.name),
-        ("quantity", ProductionOrder.quantity), ("status", ProductionOrder.status),
-        ("planned_start", ProductionOrder.planned_start),
-        ("planned_end", ProductionOrder.planned_end), ("component_warehouse", source.code),
-        ("output_warehouse", output.code), ("started_at", ProductionOrder.started_at),
-        ("completed_at", ProductionOrder.completed_at), ("id", ProductionOrder.id)],
+        *attrs(ProductionOrder, "quantity", "status", "planned_start", "planned_end"),
+        ("component_warehouse", source.code), ("output_warehouse", output.code),
+        *attrs(ProductionOrder, "started_at", "completed_at", "id")],
         joins=[(product, product.id == ProductionOrder.product_id),
                (source, source.id == ProductionOrder.component_warehouse_id),
                (output, output.id == ProductionOrder.output_warehouse_id)])
@@ -92,9 +90,9 @@ def _work_orders_csv() -> Csv:
     order, product, employee = aliased(ProductionOrder), aliased(Product), aliased(Employee)
     return Csv("work-orders", [
         ("id", WorkOrder.id), ("production_order", order.number), ("sku", product.sku),
-        ("sequence", WorkOrder.sequence), ("name", WorkOrder.name),
-        ("employee", employee.name), ("status", WorkOrder.status),
-        ("planned_hours", WorkOrder.planned_hours), ("actual_hours", WorkOrder.actual_hours)],
+        *attrs(WorkOrder, "sequence", "name"),
+        ("employee", employee.name), *attrs(WorkOrder, "status", "planned_hours",
+                                            "actual_hours")],
         joins=[(order, order.id == WorkOrder.production_order_id),
                (product, product.id == order.product_id),
                (employee, employee.id == WorkOrder.employee_id)])
@@ -137,8 +135,7 @@ EMPLOYEES = ListSpec(
     search=contains(Employee.name, Employee.department, Employee.position),
     filters=[archive_filter(Employee, default="all")],  # every employee unless asked
     csv=Csv("employees", [
-        ("id", Employee.id), ("name", Employee.name), ("department", Employee.department),
-        ("position", Employee.position), ("email", Employee.email),
+        *attrs(Employee, "id", "name", "department", "position", "email"),
         ("user", User.email), ("active", Employee.active)],
         joins=[(User, User.id == Employee.user_id)]),
     options=[joinedload(Employee.user)],

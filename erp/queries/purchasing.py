@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
-from erp.lists import Csv, ListSpec, by_id, choice_filter, date_range, id_filter, text_filter
+from erp.lists import (Csv, ListSpec, attrs, choice_filter, date_range, document_list, id_filter,
+                       party_filter, text_filter)
 from erp.models import Supplier, Warehouse
 from erp.models.purchasing import (PO_STATUSES, GoodsReceipt, GoodsReceiptLine, PurchaseOrder,
                                    PurchaseOrderItem)
@@ -17,25 +18,18 @@ def _orders_csv() -> Csv:
     supplier = aliased(Supplier)
     warehouse = aliased(Warehouse)
     return Csv("purchase-orders", [
-        ("number", PurchaseOrder.number), ("order_date", PurchaseOrder.order_date),
-        ("supplier", supplier.name), ("expected_date", PurchaseOrder.expected_date),
-        ("status", PurchaseOrder.status), ("warehouse", warehouse.code),
+        *attrs(PurchaseOrder, "number", "order_date"),
+        ("supplier", supplier.name), *attrs(PurchaseOrder, "expected_date", "status"),
+        ("warehouse", warehouse.code),
         ("subtotal", PurchaseOrder.subtotal), ("tax", PurchaseOrder.tax_total),
-        ("total", PurchaseOrder.total), ("id", PurchaseOrder.id),
-        ("supplier_id", PurchaseOrder.supplier_id)],
+        *attrs(PurchaseOrder, "total", "id", "supplier_id")],
         joins=[(supplier, supplier.id == PurchaseOrder.supplier_id),
                (warehouse, warehouse.id == PurchaseOrder.warehouse_id)])
 
 
-ORDERS = ListSpec(
-    model=PurchaseOrder,
-    sorts=ORDER_SORTS,
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", PurchaseOrder.status, PO_STATUSES),
-             by_id("supplier", PurchaseOrder.supplier_id, Supplier, Supplier.name),
-             *date_range(PurchaseOrder.order_date),
-             text_filter("number", PurchaseOrder.number)],
+ORDERS = document_list(
+    PurchaseOrder, dated=PurchaseOrder.order_date, statuses=PO_STATUSES, sorts=ORDER_SORTS,
+    parties=[party_filter(PurchaseOrder, "supplier_id", Supplier)],
     csv=_orders_csv(),
     options=[joinedload(PurchaseOrder.supplier)],
 )
@@ -63,10 +57,9 @@ RECEIPTS = ListSpec(
              id_filter("warehouse", GoodsReceipt.warehouse_id),
              *date_range(GoodsReceipt.received_at, day=True)],
     csv=Csv("goods-receipts", [
-        ("number", GoodsReceipt.number), ("received_at", GoodsReceipt.received_at),
+        *attrs(GoodsReceipt, "number", "received_at"),
         ("order", PurchaseOrder.number), ("warehouse", Warehouse.code),
-        ("reference", GoodsReceipt.reference), ("id", GoodsReceipt.id),
-        ("order_id", GoodsReceipt.order_id)],
+        *attrs(GoodsReceipt, "reference", "id", "order_id")],
         joins=[(PurchaseOrder, PurchaseOrder.id == GoodsReceipt.order_id),
                (Warehouse, Warehouse.id == GoodsReceipt.warehouse_id)]),
     options=[joinedload(GoodsReceipt.order).joinedload(PurchaseOrder.supplier),

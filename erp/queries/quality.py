@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import aliased, joinedload
 
-from erp.lists import Csv, ListSpec, choice_filter, contains, date_range, product_filter
+from erp.lists import Csv, ListSpec, attrs, choice_filter, contains, date_range, product_filter
 from erp.models import Product
 from erp.models.production import ProductionOrder
 from erp.models.quality import RESULTS, QualityInspection
@@ -12,11 +12,10 @@ from erp.models.quality import RESULTS, QualityInspection
 def _inspections_csv() -> Csv:
     product, order = aliased(Product), aliased(ProductionOrder)
     return Csv("inspections", [
-        ("id", QualityInspection.id), ("inspected_on", QualityInspection.inspected_on),
+        *attrs(QualityInspection, "id", "inspected_on"),
         ("sku", product.sku), ("product", product.name), ("production_order", order.number),
-        ("receipt_reference", QualityInspection.receipt_reference),
-        ("result", QualityInspection.result), ("inspector", QualityInspection.inspector_name),
-        ("notes", QualityInspection.notes)],
+        *attrs(QualityInspection, "receipt_reference", "result"),
+        ("inspector", QualityInspection.inspector_name), ("notes", QualityInspection.notes)],
         joins=[(product, product.id == QualityInspection.product_id),
                (order, order.id == QualityInspection.production_order_id)])
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import Csv, ListSpec, by_id, choice_filter, date_filter, text_filter
+from erp.lists import Csv, attrs, document_list, party_filter
 from erp.models import Supplier, Warehouse
 from erp.models.invoices import OPEN_INVOICE_STATUSES, Invoice, InvoiceLine
 from erp.models.bills import BillLine
@@ -53,10 +53,9 @@ PURCHASE = ReturnKind(
 
 def _csv(name: str, model, party_model, party_column, source_model, source_column) -> Csv:
     return Csv(name, [
-        ("number", model.number), ("return_date", model.return_date),
+        *attrs(model, "number", "return_date"),
         ("against", source_model.number), ("party", party_model.name),
-        ("warehouse", Warehouse.code), ("status", model.status), ("reason", model.reason),
-        ("posted_at", model.posted_at), ("id", model.id)],
+        ("warehouse", Warehouse.code), *attrs(model, "status", "reason", "posted_at", "id")],
         joins=[(source_model, source_model.id == source_column),
                (party_model, party_model.id == party_column),
                (Warehouse, Warehouse.id == model.warehouse_id)])
@@ -64,32 +63,18 @@ def _csv(name: str, model, party_model, party_column, source_model, source_colum
 
 # newest first (ix_<table>_company_date_id); the party, warehouse and document returned
 # against are loaded with the page's rows
-SALES_RETURNS = ListSpec(
-    model=SalesReturn,
-    sorts={"date": SalesReturn.return_date, "number": SalesReturn.number},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", SalesReturn.status, RETURN_STATUSES),
-             by_id("customer", SalesReturn.customer_id, Customer, Customer.name),
-             text_filter("number", SalesReturn.number),
-             date_filter("date_from", SalesReturn.return_date),
-             date_filter("date_to", SalesReturn.return_date, until=True)],
+SALES_RETURNS = document_list(
+    SalesReturn, dated=SalesReturn.return_date, statuses=RETURN_STATUSES,
+    parties=[party_filter(SalesReturn, "customer_id", Customer)],
     csv=_csv("sales-returns", SalesReturn, Customer, SalesReturn.customer_id, DeliveryNote,
              SalesReturn.delivery_id),
     options=[joinedload(SalesReturn.customer), joinedload(SalesReturn.delivery),
              joinedload(SalesReturn.warehouse)],
 )
 
-PURCHASE_RETURNS = ListSpec(
-    model=PurchaseReturn,
-    sorts={"date": PurchaseReturn.return_date, "number": PurchaseReturn.number},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", PurchaseReturn.status, RETURN_STATUSES),
-             by_id("supplier", PurchaseReturn.supplier_id, Supplier, Supplier.name),
-             text_filter("number", PurchaseReturn.number),
-             date_filter("date_from", PurchaseReturn.return_date),
-             date_filter("date_to", PurchaseReturn.return_date, until=True)],
+PURCHASE_RETURNS = document_list(
+    PurchaseReturn, dated=PurchaseReturn.return_date, statuses=RETURN_STATUSES,
+    parties=[party_filter(PurchaseReturn, "supplier_id", Supplier)],
     csv=_csv("purchase-returns", PurchaseReturn, Supplier, PurchaseReturn.supplier_id,
              PurchaseOrder, PurchaseReturn.order_id),
     options=[joinedload(PurchaseReturn.supplier), joinedload(PurchaseReturn.order),

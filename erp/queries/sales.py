@@ -6,8 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from erp.extensions import db
-from erp.lists import (Csv, ListSpec, archive_filter, by_id, choice_filter, contains, date_range,
-                       text_filter)
+from erp.lists import Csv, ListSpec, archive_filter, attrs, contains, document_list, party_filter
 from erp.models.sales import (DELIVERY_STATUSES, OPEN_STATUSES, ORDER_STATUSES, Customer,
                               DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem)
 from erp.queries import company_select, paginate, scoped_get_or_404
@@ -27,23 +26,15 @@ CUSTOMERS = ListSpec(
 
 # no join in the filtering statement: its ids come from the sales_orders indexes alone
 # (deep pages, the capped count); the page's customers are loaded with its rows
-ORDERS = ListSpec(
-    model=SalesOrder,
-    sorts={"date": SalesOrder.order_date, "number": SalesOrder.number,
-           "total": SalesOrder.total},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", SalesOrder.status, ORDER_STATUSES),
-             by_id("customer", SalesOrder.customer_id, Customer, Customer.name),
-             text_filter("number", SalesOrder.number),
-             *date_range(SalesOrder.order_date)],
+ORDERS = document_list(
+    SalesOrder, dated=SalesOrder.order_date, statuses=ORDER_STATUSES,
+    sorts={"total": SalesOrder.total},
+    parties=[party_filter(SalesOrder, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("sales-orders", [
-        ("number", SalesOrder.number), ("order_date", SalesOrder.order_date),
-        ("customer", Customer.name), ("requested_date", SalesOrder.requested_date),
-        ("status", SalesOrder.status), ("subtotal", SalesOrder.subtotal),
+        *attrs(SalesOrder, "number", "order_date"),
+        ("customer", Customer.name), *attrs(SalesOrder, "requested_date", "status", "subtotal"),
         ("discount", SalesOrder.discount_total), ("tax", SalesOrder.tax_total),
-        ("total", SalesOrder.total), ("invoice_number", SalesOrder.invoice_number),
-        ("id", SalesOrder.id), ("customer_id", SalesOrder.customer_id)],
+        *attrs(SalesOrder, "total", "invoice_number", "id", "customer_id")],
     ).export(stmt.join(SalesOrder.customer))),
     options=[joinedload(SalesOrder.customer)],
 )
@@ -77,21 +68,13 @@ def customer_page(customer: Customer) -> dict:
 
 # the filters read delivery_notes alone (its customer is kept on the note); the page's
 # customers and orders are loaded with its rows
-DELIVERIES = ListSpec(
-    model=DeliveryNote,
-    sorts={"date": DeliveryNote.delivery_date, "number": DeliveryNote.number},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", DeliveryNote.status, DELIVERY_STATUSES),
-             by_id("customer", DeliveryNote.customer_id, Customer, Customer.name),
-             text_filter("number", DeliveryNote.number),
-             *date_range(DeliveryNote.delivery_date)],
+DELIVERIES = document_list(
+    DeliveryNote, dated=DeliveryNote.delivery_date, statuses=DELIVERY_STATUSES,
+    parties=[party_filter(DeliveryNote, "customer_id", Customer)],
     csv=Csv(response=lambda stmt: Csv("delivery-notes", [
-        ("number", DeliveryNote.number), ("delivery_date", DeliveryNote.delivery_date),
+        *attrs(DeliveryNote, "number", "delivery_date"),
         ("order", SalesOrder.number), ("customer", Customer.name),
-        ("status", DeliveryNote.status), ("posted_at", DeliveryNote.posted_at),
-        ("id", DeliveryNote.id), ("order_id", DeliveryNote.order_id),
-        ("customer_id", DeliveryNote.customer_id)],
+        *attrs(DeliveryNote, "status", "posted_at", "id", "order_id", "customer_id")],
     ).export(stmt.join(DeliveryNote.customer).join(DeliveryNote.order))),
     options=[joinedload(DeliveryNote.customer), joinedload(DeliveryNote.order),
              joinedload(DeliveryNote.warehouse)],

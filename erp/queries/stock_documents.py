@@ -3,47 +3,32 @@ from __future__ import annotations
 
 from sqlalchemy.orm import joinedload, raiseload, selectinload
 
-from erp.lists import Csv, ListSpec, choice_filter, date_range, id_filter, text_filter
+from erp.lists import Csv, attrs, document_list, id_filter
 from erp.models import Category, Warehouse
 from erp.models.stock_documents import (STOCK_DOC_STATUSES, StockCount, StockCountLine,
                                         StockTransfer, StockTransferLine)
 from erp.queries import scoped_get_or_404
 
-COUNTS = ListSpec(
-    model=StockCount,
-    sorts={"date": StockCount.count_date, "number": StockCount.number},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", StockCount.status, STOCK_DOC_STATUSES),
-             id_filter("warehouse", StockCount.warehouse_id),
-             text_filter("number", StockCount.number),
-             *date_range(StockCount.count_date)],
+COUNTS = document_list(
+    StockCount, dated=StockCount.count_date, statuses=STOCK_DOC_STATUSES,
+    parties=[id_filter("warehouse", StockCount.warehouse_id)],
     csv=Csv("count-sheets", [
-        ("number", StockCount.number), ("count_date", StockCount.count_date),
+        *attrs(StockCount, "number", "count_date"),
         ("warehouse", Warehouse.code), ("category", Category.name),
-        ("status", StockCount.status), ("posted_at", StockCount.posted_at),
-        ("id", StockCount.id)],
+        *attrs(StockCount, "status", "posted_at", "id")],
         joins=[(Warehouse, Warehouse.id == StockCount.warehouse_id),
                (Category, Category.id == StockCount.category_id)]),
     options=[joinedload(StockCount.warehouse), joinedload(StockCount.category),
              raiseload("*")],
 )
 
-TRANSFERS = ListSpec(
-    model=StockTransfer,
-    sorts={"date": StockTransfer.transfer_date, "number": StockTransfer.number},
-    default_sort="-date",
-    stable_desc=True,
-    filters=[choice_filter("status", StockTransfer.status, STOCK_DOC_STATUSES),
-             id_filter("from", StockTransfer.from_warehouse_id),
-             id_filter("to", StockTransfer.to_warehouse_id),
-             text_filter("number", StockTransfer.number),
-             *date_range(StockTransfer.transfer_date)],
+TRANSFERS = document_list(
+    StockTransfer, dated=StockTransfer.transfer_date, statuses=STOCK_DOC_STATUSES,
+    parties=[id_filter("from", StockTransfer.from_warehouse_id),
+             id_filter("to", StockTransfer.to_warehouse_id)],
     csv=Csv("transfers", [
-        ("number", StockTransfer.number), ("transfer_date", StockTransfer.transfer_date),
-        ("status", StockTransfer.status), ("posted_at", StockTransfer.posted_at),
-        ("id", StockTransfer.id), ("from_warehouse_id", StockTransfer.from_warehouse_id),
-        ("to_warehouse_id", StockTransfer.to_warehouse_id)]),
+        *attrs(StockTransfer, "number", "transfer_date", "status", "posted_at", "id",
+               "from_warehouse_id", "to_warehouse_id")]),
     options=[joinedload(StockTransfer.from_warehouse), joinedload(StockTransfer.to_warehouse),
              raiseload("*")],
 )

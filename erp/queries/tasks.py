@@ -7,7 +7,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased, joinedload
 
 from erp.extensions import db
-from erp.lists import Csv, Filter, ListSpec, choice_filter
+from erp.lists import Csv, Filter, ListSpec, attrs, choice_filter
 from erp.models import User
 from erp.models.tasks import TASK_PRIORITIES, TASK_STATUSES, Todo
 from erp.parsing import parse_id
@@ -66,11 +66,9 @@ TASKS = ListSpec(
              Filter("overdue", lambda stmt, value: stmt.where(task_service.overdue_clause())
                     if value == "1" else stmt)],
     csv=Csv("tasks", [
-        ("id", Todo.id), ("title", Todo.title), ("status", Todo.status),
-        ("priority", Todo.priority), ("due_date", Todo.due_date),
+        *attrs(Todo, "id", "title", "status", "priority", "due_date"),
         ("assignee", _assignee.email), ("created_by", _creator.email),
-        ("created_at", Todo.created_at), ("completed_at", Todo.completed_at),
-        ("description", Todo.description)],
+        *attrs(Todo, "created_at", "completed_at", "description")],
         joins=[(_assignee, _assignee.id == Todo.assignee_id),
                (_creator, _creator.id == Todo.created_by_id)]),
     options=[joinedload(Todo.assignee)],

@@ -69,3 +69,13 @@ def updated(obj: Any, values: dict[str, Any], *, company_id: int, user: User | N
                record_id=obj.id, summary=summary(obj) if callable(summary) else summary,
                changes=changes)
     return changes
+
+
+def cancelled(document: Any, *, company_id: int, user: User | None, record_type: str,
+              summary: str | None = None) -> None:
+    """A draft document -> cancelled (its workflow's "cancel" checked by the caller),
+    audited as a status change ("<number> cancelled" unless `summary`). Flushes nothing."""
+    document.status = "cancelled"
+    record(company_id=company_id, user=user, action="status", record_type=record_type,
+           record_id=document.id, summary=summary or f"{document.number} cancelled",
+           changes={"status": ("draft", "cancelled")})

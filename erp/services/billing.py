@@ -226,11 +226,8 @@ def cancel(document, order, company_id: int, user: User | None, taken: str) -> N
         for line in document.items:
             item = by_id[line.order_item_id]
             setattr(item, taken, max(getattr(item, taken) - line.quantity, ZERO))
-    document.status = "cancelled"
-    audit.record(company_id=company_id, user=user, action="status",
-                 record_type=document.workflow.noun, record_id=document.id,
-                 summary=f"{document.number} cancelled",
-                 changes={"status": ("draft", "cancelled")})
+    audit.cancelled(document, company_id=company_id, user=user,
+                    record_type=document.workflow.noun)
 
 
 def cancel_draft(lock: Callable[[int, int], tuple], *, company_id: int, doc_id: int,

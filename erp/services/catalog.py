@@ -112,8 +112,27 @@ def _delete(record, *, company_id: int, user: User | None, record_type: str, lab
         raise InUse(_('%(label)s is in use by other records and cannot be deleted. Deactivate it instead.', label=label)) from None
 
 
-def _set_active(record, active: bool, *, company_id: int, user: User | None,
-                record_type: str, label: str) -> None:
+def _named_by(model, column, company_id: int, record_id: int, message: str) -> str | None:
+    """`message` when a record of `model` in the company names `record_id` in `column`
+    (why the record cannot be deleted), else None."""
+    named = db.session.scalar(select(model.id).where(model.company_id == company_id,
+                                                     column == record_id).limit(1))
+    return message if named is not None else None
+
+
+def _set_active(get, active: bool, *, company_id: int, user: User | None, record_type: str,
+                label: str = "name"):
+    """Archive (`active` false) or reactivate the record `get()` reads (NotFound for
+    another company's), audited with its `label` attribute. Commits; returns the record."""
+    with atomic():
+        record = get()
+        _record_active(record, active, company_id=company_id, user=user,
+                       record_type=record_type, label=getattr(record, label))
+    return record
+
+
+def _record_active(record, active: bool, *, company_id: int, user: User | None,
+                   record_type: str, label: str) -> None:
     with atomic():
         changes = audit.diff(record, {"active": bool(active)})
         if changes:
@@ -387,11 +406,8 @@ def revalue_product(*, company_id: int, product_id: int, user: User | None, cost
 def set_product_active(*, company_id: int, product_id: int, active: bool,
                        user: User | None) -> Product:
     """Archive (deactivate) or reactivate a product; archived ones leave pickers. Commits."""
-    with atomic():
-        product = _get(Product, company_id, product_id, "product")
-        _set_active(product, active, company_id=company_id, user=user, record_type="product",
-                    label=product.sku)
-    return product
+    return _set_active(lambda: _get(Product, company_id, product_id, "product"), active,
+                       company_id=company_id, user=user, record_type="product", label="sku")
 
 
 def product_in_use(company_id: int, product_id: int) -> str | None:
@@ -488,23 +504,17 @@ def update_category(*, company_id: int, category_id: int, user: User | None,
 def set_category_active(*, company_id: int, category_id: int, active: bool,
                         user: User | None) -> Category:
     """Archive or reactivate a category. Commits."""
-    with atomic():
-        category = _get(Category, company_id, category_id, "category")
-        _set_active(category, active, company_id=company_id, user=user, record_type="category",
-                    label=category.name)
-    return category
+    return _set_active(lambda: _get(Category, company_id, category_id, "category"), active,
+                       company_id=company_id, user=user, record_type="category")
 
 
 def delete_category(*, company_id: int, category_id: int, user: User | None) -> None:
     """Delete a category no product or subcategory uses; InUse otherwise. Commits."""
     category = _get(Category, company_id, category_id, "category")
-    reason = None
-    if db.session.scalar(select(Product.id).where(Product.company_id == company_id,
-                                                  Product.category_id == category.id).limit(1)):
-        reason = _("Products belong to this category, so it cannot be deleted. Deactivate it instead.")
-    elif db.session.scalar(select(Category.id).where(Category.company_id == company_id,
-                                                     Category.parent_id == category.id).limit(1)):
-        reason = _("This category has subcategories, so it cannot be deleted. Deactivate it instead.")
+    reason = (_named_by(Product, Product.category_id, company_id, category.id,
+                        _("Products belong to this category, so it cannot be deleted. Deactivate it instead."))
+              or _named_by(Category, Category.parent_id, company_id, category.id,
+                           _("This category has subcategories, so it cannot be deleted. Deactivate it instead.")))
     _delete(category, company_id=company_id, user=user, record_type="category",
             label=category.name, in_use=reason)
 
@@ -552,22 +562,16 @@ def update_supplier(*, company_id: int, supplier_id: int, user: User | None,
 def set_supplier_active(*, company_id: int, supplier_id: int, active: bool,
                         user: User | None) -> Supplier:
     """Archive or reactivate a supplier. Commits."""
-    with atomic():
-        supplier = _get(Supplier, company_id, supplier_id, "supplier")
-        _set_active(supplier, active, company_id=company_id, user=user, record_type="supplier",
-                    label=supplier.name)
-    return supplier
+    return _set_active(lambda: _get(Supplier, company_id, supplier_id, "supplier"), active,
+                       company_id=company_id, user=user, record_type="supplier")
 
 
 def delete_supplier(*, company_id: int, supplier_id: int, user: User | None) -> None:
     """Delete a supplier that no product prefers and no document names; InUse otherwise."""
     supplier = _get(Supplier, company_id, supplier_id, "supplier")
-    reason = None
-    if db.session.scalar(select(Product.id).where(
-            Product.company_id == company_id,
-            Product.preferred_supplier_id == supplier.id).limit(1)):
-        reason = (_("Products name this supplier as preferred, so it cannot be deleted. "
-                  "Deactivate it instead."))
+    reason = _named_by(Product, Product.preferred_supplier_id, company_id, supplier.id,
+                       _("Products name this supplier as preferred, so it cannot be deleted. "
+                         "Deactivate it instead."))
     _delete(supplier, company_id=company_id, user=user, record_type="supplier",
             label=supplier.name, in_use=reason)
 

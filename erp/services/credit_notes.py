@@ -180,9 +180,5 @@ def cancel_credit_note(*, company_id: int, credit_note_id: int,
         note, _unused = _lock(company_id, credit_note_id)
         if not CreditNote.workflow.begin(note, "cancel", user):
             return note
-        note.status = "cancelled"
-        audit.record(company_id=company_id, user=user, action="status",
-                     record_type="credit_note", record_id=note.id,
-                     summary=f"{note.number} cancelled", changes={"status": ("draft",
-                                                                             "cancelled")})
+        audit.cancelled(note, company_id=company_id, user=user, record_type="credit_note")
     return note

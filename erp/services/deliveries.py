@@ -254,11 +254,8 @@ def cancel_delivery(*, company_id: int, delivery_id: int, user: User | None) -> 
         delivery, _unused = _lock_delivery(company_id, delivery_id)
         if not DeliveryNote.workflow.begin(delivery, "cancel", user):
             return delivery
-        delivery.status = "cancelled"
-        audit.record(company_id=company_id, user=user, action="status",
-                     record_type="delivery_note", record_id=delivery.id,
-                     summary=f"Delivery note {delivery.number} cancelled",
-                     changes={"status": ("draft", "cancelled")})
+        audit.cancelled(delivery, company_id=company_id, user=user, record_type="delivery_note",
+                        summary=f"Delivery note {delivery.number} cancelled")
     return delivery
 
 

@@ -15,7 +15,7 @@ from erp.models.production import ProductionOrder
 from erp.models.purchasing import PurchaseOrder
 from erp.models.sales import SalesOrder
 from erp.services import ValidationError, atomic, audit, validation
-from erp.services.catalog import InUse, _delete, _get, _set_active
+from erp.services.catalog import InUse, _delete, _get, _record_active
 from erp.services.defaults import choose_default
 from erp.services.validation import clean_texts
 from erp.i18n import _, ngettext
@@ -98,8 +98,8 @@ def set_warehouse_active(*, company_id: int, warehouse_id: int, active: bool,
             _refuse_archiving_stock(company_id, warehouse)
             _refuse_archiving_open_documents(company_id, warehouse)
             warehouse.is_default = False  # an archived warehouse takes no documents
-        _set_active(warehouse, active, company_id=company_id, user=user,
-                    record_type="warehouse", label=warehouse.code)
+        _record_active(warehouse, active, company_id=company_id, user=user,
+                       record_type="warehouse", label=warehouse.code)
     return warehouse
 
 

@@ -23,7 +23,7 @@ from erp.models.fields import TAX_RATE
 from erp.models.money import (LOGO_MAX_BYTES, LOGO_TYPES, MAX_TERM_DAYS, PAYMENT_TERMS_TEXT,
                               TAX_CODE_TEXT, TERMS_KINDS, CompanyLogo, PaymentTerms, TaxCode)
 from erp.services import NotFound, ValidationError, atomic, audit, validation
-from erp.services.catalog import _delete, _get, _set_active
+from erp.services.catalog import _delete, _get, _named_by, _record_active
 from erp.services.defaults import default_of
 from erp.services.validation import clean_number, clean_texts
 from erp.i18n import _
@@ -73,16 +73,9 @@ def _archive(model, company_id: int, record_id: int, active: bool, user: User | 
         record = _get(model, company_id, record_id, record_type.replace("_", " "))
         if not active:
             record.is_default = False  # an archived record is nobody's default
-        _set_active(record, active, company_id=company_id, user=user,
-                    record_type=record_type, label=record.name)
+        _record_active(record, active, company_id=company_id, user=user,
+                       record_type=record_type, label=record.name)
     return record
-
-
-def _named_by(model, column, company_id: int, record_id: int, message: str) -> str | None:
-    """`message` when a record of `model` in the company names `record_id` in `column`."""
-    named = db.session.scalar(select(model.id).where(model.company_id == company_id,
-                                                     column == record_id).limit(1))
-    return message if named is not None else None
 
 
 # --- tax codes --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from erp.services import (DomainError, InvalidTransition, NotFound, PermissionDe
 from erp.services import webhooks
 from erp.services import forms as form_service
 from erp.services import lots as lot_service
-from erp.services.catalog import _delete, _set_active, receive_at_cost
+from erp.services.catalog import _delete, _named_by, _set_active, receive_at_cost
 from erp.services.inventory import document_warehouse
 from erp.services.stock import InsufficientStock
 from erp.services.validation import clean_text, clean_texts
@@ -177,21 +177,15 @@ def set_employee_active(*, company_id: int, employee_id: int, active: bool,
                         user: User) -> Employee:
     """Archive or reactivate an employee (archived ones leave the pickers). Commits."""
     _require(user, "manager")
-    with atomic():
-        employee = _get_employee(company_id, employee_id)
-        _set_active(employee, active, company_id=company_id, user=user,
-                    record_type="employee", label=employee.name)
-    return employee
+    return _set_active(lambda: _get_employee(company_id, employee_id), active,
+                       company_id=company_id, user=user, record_type="employee")
 
 
 def employee_in_use(company_id: int, employee_id: int) -> str | None:
     """Why an employee cannot be deleted (work orders assigned to them), or None."""
-    if db.session.scalar(select(WorkOrder.id).where(
-            WorkOrder.company_id == company_id,
-            WorkOrder.employee_id == employee_id).limit(1)) is not None:
-        return (_("Work orders are assigned to this employee, so they cannot be deleted. "
-                "Archive them instead."))
-    return None
+    return _named_by(WorkOrder, WorkOrder.employee_id, company_id, employee_id,
+                     _("Work orders are assigned to this employee, so they cannot be deleted. "
+                       "Archive them instead."))
 
 
 def delete_employee(*, company_id: int, employee_id: int, user: User) -> None:

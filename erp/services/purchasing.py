@@ -96,12 +96,7 @@ def _order(company_id: int, order_id: int, *, lock: bool = False) -> PurchaseOrd
 
 
 def _supplier(company_id: int, supplier_id: int | None, *, field: str = "supplier") -> Supplier:
-    supplier = validation.company_record(Supplier, company_id, supplier_id)
-    if supplier is None:
-        raise ValidationError(field_errors={field: ["Choose a supplier from the list."]})
-    if not supplier.active:
-        raise ValidationError(field_errors={field: ["This supplier is archived."]})
-    return supplier
+    return validation.active_pick(Supplier, company_id, supplier_id, field=field, what="supplier")
 
 
 def _warehouse(company_id: int, warehouse_id: int | None, *, field: str = "warehouse_id"
@@ -114,14 +109,10 @@ def _warehouse(company_id: int, warehouse_id: int | None, *, field: str = "wareh
 
 
 def _product(company_id: int, product_id: int | None, *, field: str = "product") -> Product:
-    product = validation.company_record(Product, company_id, product_id)
-    if product is None:
-        raise ValidationError(field_errors={field: ["Choose a product from the list."]})
-    if not product.stocked:
-        raise ValidationError(field_errors={field: ["Services cannot be purchased into stock."]})
-    if not product.active:
-        raise ValidationError(field_errors={field: ["This product is archived."]})
-    return product
+    return validation.active_pick(
+        Product, company_id, product_id, field=field, what="product",
+        refuse=lambda product: None if product.stocked else
+        "Services cannot be purchased into stock.")
 
 
 def _require_draft(order: PurchaseOrder) -> None:

@@ -354,11 +354,9 @@ def _cancel(kind: Kind, company_id: int, return_id: int, user: User | None):
     with atomic():
         document, _unused = _locked(kind, company_id, return_id)
         if document.workflow.begin(document, "cancel", user):
-            document.status = "cancelled"
-            audit.record(company_id=company_id, user=user, action="status",
-                         record_type=kind.record_type, record_id=document.id,
-                         summary=f"Return {document.number} cancelled",
-                         changes={"status": ("draft", "cancelled")})
+            audit.cancelled(document, company_id=company_id, user=user,
+                            record_type=kind.record_type,
+                            summary=f"Return {document.number} cancelled")
     return document
 
 

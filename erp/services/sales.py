@@ -34,7 +34,7 @@ from erp.models.sales import (CREDIT_STATUSES, CUSTOMER_TEXT, OPEN_STATUSES, Cus
 from erp.services import DomainError, InvalidTransition, NotFound, ValidationError, atomic
 from erp.services import webhooks
 from erp.services import audit, money, pickers, sales_totals, stock, validation
-from erp.services.catalog import _delete, _set_active
+from erp.services.catalog import _delete, _named_by, _set_active
 from erp.services.inventory import default_warehouse_of, document_warehouse
 from erp.services.sequences import next_number
 from erp.services.stock import InsufficientStock
@@ -160,21 +160,15 @@ CUSTOMER_SEARCH = (Customer.name, Customer.email, Customer.tax_number)  # what a
 def set_customer_active(*, company_id: int, customer_id: int, active: bool,
                         user: User | None) -> Customer:
     """Archive or reactivate a customer (archived ones leave the pickers). Commits."""
-    with atomic():
-        customer = _get_customer(company_id, customer_id)
-        _set_active(customer, active, company_id=company_id, user=user,
-                    record_type="customer", label=customer.name)
-    return customer
+    return _set_active(lambda: _get_customer(company_id, customer_id), active,
+                       company_id=company_id, user=user, record_type="customer")
 
 
 def customer_in_use(company_id: int, customer_id: int) -> str | None:
     """Why a customer cannot be deleted (its sales orders), or None."""
-    if db.session.scalar(select(SalesOrder.id).where(
-            SalesOrder.company_id == company_id,
-            SalesOrder.customer_id == customer_id).limit(1)) is not None:
-        return (_("This customer has sales orders, so it cannot be deleted. "
-                "Archive it instead."))
-    return None
+    return _named_by(SalesOrder, SalesOrder.customer_id, company_id, customer_id,
+                     _("This customer has sales orders, so it cannot be deleted. "
+                       "Archive it instead."))
 
 
 def delete_customer(*, company_id: int, customer_id: int, user: User | None) -> None:

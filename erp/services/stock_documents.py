@@ -318,8 +318,7 @@ def cancel_count(*, company_id: int, count_id: int, user: User | None) -> StockC
     with atomic():
         count = _lock(StockCount, company_id, count_id, "count sheet")
         if StockCount.workflow.begin(count, "cancel", user):
-            count.status = "cancelled"
-            _status(count, user, "draft", "cancelled", "stock_count")
+            audit.cancelled(count, company_id=company_id, user=user, record_type="stock_count")
     return count
 
 
@@ -462,6 +461,6 @@ def cancel_transfer(*, company_id: int, transfer_id: int, user: User | None) -> 
     with atomic():
         transfer = _lock(StockTransfer, company_id, transfer_id, "transfer")
         if StockTransfer.workflow.begin(transfer, "cancel", user):
-            transfer.status = "cancelled"
-            _status(transfer, user, "draft", "cancelled", "stock_transfer")
+            audit.cancelled(transfer, company_id=company_id, user=user,
+                            record_type="stock_transfer")
     return transfer

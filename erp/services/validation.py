@@ -4,9 +4,11 @@ dict (field -> messages) and raises one ValidationError with all of them."""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import select
 
@@ -160,6 +162,21 @@ def company_record(model, company_id: int, record_id: int | None):
         return None
     return db.session.scalar(select(model).where(model.id == record_id,
                                                  model.company_id == company_id))
+
+
+def active_pick(model, company_id: int, record_id: int | None, *, field: str, what: str,
+                refuse: Callable[[Any], str | None] = lambda record: None):
+    """The company's active `model` record a picker chose; else a ValidationError on
+    `field`: "Choose a <what> from the list.", `refuse(record)`'s message, or "This <what>
+    is archived."."""
+    from erp.services import ValidationError
+
+    record = company_record(model, company_id, record_id)
+    message = (f"Choose a {what} from the list." if record is None
+               else refuse(record) or (None if record.active else f"This {what} is archived."))
+    if message:
+        raise ValidationError(field_errors={field: [message]})
+    return record
 
 
 def payment_terms_id(company_id: int, value, errors: dict) -> int | None:

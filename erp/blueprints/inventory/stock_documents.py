@@ -25,9 +25,9 @@ from erp.queries import inventory as inventory_queries
 from erp.queries import scoped_get_or_404
 from erp.queries import stock_documents as queries
 from erp.queries.catalog import category_choices
-from erp.services import DomainError, ValidationError
+from erp.services import DomainError
 from erp.services import stock_documents as service
-from erp.web import apply_field_errors, form_status, redirect_after_post, render
+from erp.web import form_status, redirect_after_post, render, submit_form
 from erp.i18n import N_, _
 
 STATUSES = list(STOCK_DOC_STATUSES.items())
@@ -72,17 +72,12 @@ def _warehouses():
 def _save(form, template: str, save, detail: str, key: str, saved, **context):
     """POST a valid form to `save()`: its errors next to the fields, else the document's
     page with `saved(document)` flashed; else the form again (422 with errors)."""
-    if form.validate_on_submit():
-        try:
-            document = save()
-        except ValidationError as error:
-            apply_field_errors(form, error)
-        except DomainError as error:
-            form.form_errors.append(str(error))
-        else:
-            flash(saved(document), "success")
-            return redirect_after_post(detail, **{key: document.id})
-    return render(template, form=form, status=form_status(form), **context)
+    def done(document):
+        flash(saved(document), "success")
+        return redirect_after_post(detail, **{key: document.id})
+
+    return (submit_form(form, save, done, form_errors=(DomainError,))
+            or render(template, form=form, status=form_status(form), **context))
 
 
 # --- count sheets ---------------------------------------------------------------------------
