@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
@@ -129,8 +129,14 @@ ProductionOrder = model_schema(
     "ProductionOrder", production.ProductionOrder,
     "id number status product_id quantity component_warehouse_id output_warehouse_id "
     "planned_start planned_end notes", sku=sku())
-ProductionOrderDetail = ProductionOrder.from_dict({"actions": actions()},
-                                                  name="ProductionOrderDetail")
+ProductionOrderComponent = model_schema(
+    "ProductionOrderComponent", production.ProductionOrderComponent,
+    "id component_id quantity", sku=fields.String(attribute="component.sku"))
+ProductionOrderDetail = ProductionOrder.from_dict({
+    "components": fields.List(fields.Nested(ProductionOrderComponent), metadata={
+        "description": "What completing it consumes; a tracked component's lots may be "
+                       "named by its `id` (POST .../complete)."}),
+    "actions": actions()}, name="ProductionOrderDetail")
 
 # --- receivables: invoices, credit notes, customer payments
 PRICED_LINE = ("id product_id quantity unit_price discount_percent tax_rate subtotal "
@@ -193,36 +199,56 @@ SupplierPayment, SupplierPaymentDetail = payment_schemas(
     "supplier", "Our credit with the supplier from it.")
 
 
-# --- deliveries and returns (read-only)
-DeliveryNoteLine = model_schema("DeliveryNoteLine", sales.DeliveryNoteLine,
-                                "id order_item_id quantity returned_quantity lots",
-                                product_id=fields.Integer(attribute="order_item.product_id"),
-                                sku=fields.String(attribute="order_item.product.sku"))
+# --- deliveries and returns
+def goods_line(name: str, model, columns: str, source_line: str) -> type[Schema]:
+    """A line moving goods of a document line (`source_line`), with the lots it names."""
+    return model_schema(name, model, f"{columns} lots",
+                        product_id=fields.Integer(attribute=f"{source_line}.product_id"),
+                        sku=fields.String(attribute=f"{source_line}.product.sku"))
+
+
+DeliveryNoteLine = goods_line("DeliveryNoteLine", sales.DeliveryNoteLine,
+                              "id order_item_id quantity returned_quantity", "order_item")
 DeliveryNote = model_schema(
     "DeliveryNote", sales.DeliveryNote,
     "id number status order_id customer_id warehouse_id delivery_date notes posted_at",
     customer=fields.String(attribute="customer.name"))
 DeliveryNoteDetail = DeliveryNote.from_dict({
-    "lines": fields.List(fields.Nested(DeliveryNoteLine))}, name="DeliveryNoteDetail")
+    "lines": fields.List(fields.Nested(DeliveryNoteLine)), "actions": actions()},
+    name="DeliveryNoteDetail")
+
+
+def credit_offers() -> fields.Function:
+    """The open invoices that billed what a posted sales return took back (its page's
+    offer of a credit note of each)."""
+    from erp.queries.returns import invoices_to_credit
+
+    return fields.Function(
+        lambda record: [{"id": invoice.id, "number": invoice.number}
+                        for invoice in invoices_to_credit(record)],
+        metadata={"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "number": {"type": "string"}}},
+            "description": "Open invoices that billed these goods: credit the customer "
+                           "with POST /invoices/{id}/credit-notes."})
 
 
 def return_schemas(name: str, model, line_model, line_columns: str, source_line: str,
-                   columns: str, party: str) -> tuple[type[Schema], type[Schema]]:
+                   columns: str, party: str, **more: fields.Field
+                   ) -> tuple[type[Schema], type[Schema]]:
     """A return's list row and its detail with its lines (each line's product is that of
-    the document line it returns, `source_line`)."""
-    line = model_schema(f"{name}Line", line_model, line_columns,
-                        product_id=fields.Integer(attribute=f"{source_line}.product_id"),
-                        sku=fields.String(attribute=f"{source_line}.product.sku"))
+    the document line it returns, `source_line`) and the steps the token's user may take."""
+    line = goods_line(f"{name}Line", line_model, line_columns, source_line)
     row = model_schema(name, model, "id number status warehouse_id return_date reason notes "
                                     "posted_at " + columns,
                        **{party: fields.String(attribute=f"{party}.name")})
-    return row, row.from_dict({"lines": fields.List(fields.Nested(line))},
-                              name=f"{name}Detail")
+    return row, row.from_dict({"lines": fields.List(fields.Nested(line)), "actions": actions(),
+                               **more}, name=f"{name}Detail")
 
 
 SalesReturn, SalesReturnDetail = return_schemas(
     "SalesReturn", returns.SalesReturn, returns.SalesReturnLine, "id delivery_line_id quantity",
-    "delivery_line.order_item", "delivery_id customer_id", "customer")
+    "delivery_line.order_item", "delivery_id customer_id", "customer",
+    credit_invoices=credit_offers())
 PurchaseReturn, PurchaseReturnDetail = return_schemas(
     "PurchaseReturn", returns.PurchaseReturn, returns.PurchaseReturnLine,
     "id order_item_id quantity", "order_item", "order_id supplier_id", "supplier")
@@ -359,13 +385,73 @@ class ReceiptLineIn(Base):
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)
 
 
+def distinct_lines(lines: list) -> None:
+    """Each document line at most once in a body (the pages have one input per line)."""
+    ids = [line.get("line_id") for line in lines]
+    if len(ids) != len(set(ids)):
+        raise ValidationError("Name each line once.")
+
+
+def lines_in(line: type[Schema], description: str, *, required: bool = True) -> fields.List:
+    return fields.List(fields.Nested(line), required=required,
+                       validate=[validate.Length(min=1 if required else 0, max=500),
+                                 distinct_lines],
+                       metadata={"description": description})
+
+
+LOTS = fields.String(validate=validate.Length(max=sales.LOTS_TEXT_MAX), metadata={
+    "description": "A tracked product's lots or serial numbers, as the page's field takes "
+                   "them: 'L1: 3, L2: 2' (lots) or 'S1 S2' (serial numbers); empty: the "
+                   "first-expiring (first shipped)."})
+
+
+class LotsLineIn(Base):
+    line_id = _id(required=True)
+    lots = LOTS
+
+
+class GoodsLineIn(ReceiptLineIn):
+    lots = LOTS
+
+
+class ReceivedLineIn(GoodsLineIn):
+    expiry = fields.String(validate=validate.Length(max=10), metadata={
+        "description": "A new lot's expiry date (YYYY-MM-DD)."})
+
+
 class ReceiptIn(Base):
     warehouse_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                                   metadata={"description": "Default: the order's warehouse."})
     reference = fields.String(validate=validate.Length(max=60),
                               metadata={"description": "The delivery note."})
-    lines = fields.List(fields.Nested(ReceiptLineIn), required=True,
-                        validate=validate.Length(min=1, max=500))
+    lines = lines_in(ReceivedLineIn, "The order's lines (`line_id`) and the quantity of each "
+                                     "received, with its lots for a tracked product.")
+
+
+class LotsIn(Base):
+    lines = lines_in(LotsLineIn, "The lines (`line_id`) whose lots are named; the others "
+                                 "take their first-expiring lots.", required=False)
+
+
+class DeliveryIn(Base):
+    delivery_date = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=2000))
+    post = fields.Boolean(load_default=False, metadata={
+        "description": "Post it at once (its stock leaves); else a draft."})
+    lines = lines_in(GoodsLineIn, "The order's lines (`line_id`) and the quantity of each "
+                                  "to deliver, with its lots for a tracked product.")
+
+
+class ReturnIn(Base):
+    warehouse_id = _id(metadata={"description": "Where the goods come back into (go back "
+                                                "from). Default: the document's warehouse."})
+    reason = fields.String(required=True, validate=validate.Length(max=returns.REASON_MAX))
+    return_date = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=2000))
+    post = fields.Boolean(load_default=False, metadata={
+        "description": "Post it at once (a manager's): the stock moves; else a draft."})
+    lines = lines_in(GoodsLineIn, "The document's lines (`line_id`) and the quantity of "
+                                  "each returned, with its lots for a tracked product.")
 
 
 class CreditNoteIn(Base):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from contextlib import contextmanager
 from collections.abc import Callable
 from decimal import Decimal
 from functools import wraps
@@ -33,7 +34,7 @@ from erp.models.bills import Bill, BillLine, SupplierPayment
 from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
-from erp.models.production import ProductionOrder
+from erp.models.production import ProductionOrder, ProductionOrderComponent
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
@@ -50,10 +51,12 @@ from erp.services import (DomainError, NotFound, PermissionDenied, ValidationErr
 from erp.services import api_tokens
 from erp.services import bills as bill_service
 from erp.services import credit_notes as credit_note_service
+from erp.services import deliveries as delivery_service
 from erp.services import invoices as invoice_service
 from erp.services import payments as payment_service
 from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
+from erp.services import returns as return_service
 from erp.services import sales as sales_service
 from erp.services import stock as stock_service
 from erp.i18n import _, _l
@@ -233,23 +236,6 @@ master_resource(inventory_pages.warehouses, s.Warehouse, s.WarehouseIn)
 master_resource(sales_pages.customers, s.Customer, s.CustomerIn)
 read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
-read_resource("/delivery-notes", "DeliveryNote", DELIVERIES, s.DeliveryNote, model=DeliveryNote,
-              detail_schema=s.DeliveryNoteDetail, detail_options=lambda: [
-                  joinedload(DeliveryNote.customer),
-                  selectinload(DeliveryNote.lines).joinedload(DeliveryNoteLine.order_item)
-                  .joinedload(SalesOrderItem.product)])
-read_resource("/sales-returns", "SalesReturn", SALES_RETURNS, s.SalesReturn, model=SalesReturn,
-              detail_schema=s.SalesReturnDetail, detail_options=lambda: [
-                  joinedload(SalesReturn.customer),
-                  selectinload(SalesReturn.lines).joinedload(SalesReturnLine.delivery_line)
-                  .joinedload(DeliveryNoteLine.order_item).joinedload(SalesOrderItem.product)])
-read_resource("/purchase-returns", "PurchaseReturn", PURCHASE_RETURNS, s.PurchaseReturn,
-              model=PurchaseReturn, detail_schema=s.PurchaseReturnDetail, detail_options=lambda: [
-                  joinedload(PurchaseReturn.supplier),
-                  selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
-                  .joinedload(PurchaseOrderItem.product)])
-
-
 # --- idempotent writes ------------------------------------------------------------------
 
 def idempotent(run: Callable[[], tuple[int, dict]]):
@@ -302,15 +288,36 @@ def _json(body: dict, status: int):
                                       mimetype="application/json")
 
 
+IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
+                      "schema": {"type": "string", "maxLength": 200},
+                      "description": "A retried request with the same key does nothing again "
+                                     "and gets the first answer."}
+
+
+def idempotent_post(path: str, role: str, body: type | None, answer: type, model=None,
+                    status: int = 201):
+    """A POST that creates a document or moves stock: its role and record (`guarded`), its
+    body and answer schemas, and the Idempotency-Key header in the document (the view
+    answers through `idempotent`)."""
+    def decorator(view):
+        documented = bp.doc(parameters=[IDEMPOTENCY_HEADER])(
+            bp.response(status, answer)(view))
+        if body is not None:  # None: a step that takes no body
+            documented = bp.arguments(body)(documented)
+        return bp.route(path, methods=["POST"])(guarded(role, model)(documented))
+    return decorator
+
+
 # --- sales orders -----------------------------------------------------------------------
 
 def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
                       detail_schema: type, detail_options: Callable[[], list],
-                      service_module) -> Callable[[int], dict]:
+                      service_module, routed: tuple[str, ...] = ()) -> Callable[[int], dict]:
     """The list and records of a document, and one POST route per step of its workflow
     (`<path>/<id>/<action>`) for the action's role, answered by the service the table
     names: the pages' `register_actions`, as JSON. Steps that need more than the document
-    (a receipt's quantities, an override's reason) are left to routes of their own.
+    (a receipt's quantities, an override's reason), and those `routed` names (a service
+    passing `**kwargs` on), are left to routes of their own.
     Returns the function that dumps one document as its detail."""
     read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
                   detail_options=detail_options)
@@ -326,23 +333,59 @@ def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
                  if p.name not in ("company_id", "user", workflow.id_arg)
                  and p.default is inspect.Parameter.empty
                  and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-        if extra:
+        if extra or action.name in routed:
             continue
 
-        def view(record_id: int, action=action, service=service):
-            scoped_get_or_404(model, record_id)
-            service(company_id=current_user.company_id, user=current_user,
-                    **{workflow.id_arg: record_id})
-            return _json(body(record_id), 200)
+        def view(*data: dict, record_id: int, action=action, service=service):
+            lines = data[0].get("lines", []) if data else []
+            lots = {"lots": line_values(lines, "lots")} if action.lots else {}
+
+            def run():
+                with lines_named(lines):
+                    service(company_id=current_user.company_id, user=current_user,
+                            **{workflow.id_arg: record_id}, **lots)
+                return 200, body(record_id)
+            return idempotent(run)
 
         view.__name__ = f"{name.lower()}_{action.name}"
         view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
                         f"{action.target or 'the same state'}; needs the {action.role} role. "
-                        "409 from another state.")
-        bp.route(f"{path}/<int:record_id>/{action.name}", endpoint=view.__name__,
-                 methods=["POST"])(bp.response(200, detail_schema)(
-                     require_role(action.role)(view)))
+                        "409 from another state."
+                        + (" A tracked line's lots may be named (`lines`); the others take "
+                           "their first-expiring lots. A bad lot is a 422 on its line, "
+                           "nothing moved." if action.lots else ""))
+        # a step that moves tracked stock takes the lots the page's form names (`Action.lots`)
+        idempotent_post(f"{path}/<int:record_id>/{action.name}", action.role,
+                        s.LotsIn if action.lots else None, detail_schema, model,
+                        status=200)(view)
     return body
+
+
+LINE_INPUTS = {"qty-": "quantity", "lot-": "lots", "expiry-": "expiry"}
+
+
+def line_values(lines: list[dict], key: str) -> dict:
+    """{document line id: value} of the body's `lines` that give `key` (a service's
+    quantities, lots, expiries: what the pages read from `<prefix><line id>` inputs)."""
+    return {line["line_id"]: line[key] for line in lines if key in line}
+
+
+@contextmanager
+def lines_named(lines: list[dict]):
+    """A service's errors on the pages' per-line inputs (`qty-<line id>`, `lot-<line id>`,
+    `expiry-<line id>`) as the body's fields (`lines.<n>.quantity`, `.lots`, `.expiry`)."""
+    try:
+        yield
+    except ValidationError as error:
+        where = {str(line["line_id"]): index for index, line in enumerate(lines)}
+        fields: dict[str, list[str]] = {}
+        for key, messages in error.field_errors.items():
+            for prefix, field in LINE_INPUTS.items():
+                if key.startswith(prefix) and key[len(prefix):] in where:
+                    key = f"lines.{where[key[len(prefix):]]}.{field}"
+                    break
+            fields.setdefault(key, []).extend(messages)
+        raise ValidationError(str(error), fields) from error
 
 
 def with_lines(party, items, product) -> Callable[[], list]:
@@ -352,7 +395,8 @@ def with_lines(party, items, product) -> Callable[[], list]:
 
 _sales_order_body = document_resource(
     "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
-    with_lines(SalesOrder.customer, SalesOrder.items, SalesOrderItem.product), sales_service)
+    with_lines(SalesOrder.customer, SalesOrder.items, SalesOrderItem.product), sales_service,
+    routed=("deliver",))  # POST /sales-orders/<id>/deliveries
 _purchase_order_body = document_resource(
     "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
     s.PurchaseOrderDetail,
@@ -360,7 +404,9 @@ _purchase_order_body = document_resource(
     purchasing_service)
 _production_order_body = document_resource(
     "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
-    s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
+    s.ProductionOrder, s.ProductionOrderDetail, lambda: [
+        joinedload(ProductionOrder.product),
+        selectinload(ProductionOrder.components).joinedload(ProductionOrderComponent.component)],
     production_service)
 _invoice_body = document_resource(
     "/invoices", "Invoice", Invoice, INVOICES, s.Invoice, s.InvoiceDetail,
@@ -381,29 +427,28 @@ _supplier_payment_body = document_resource(
     s.SupplierPayment, s.SupplierPaymentDetail,
     lambda: [joinedload(SupplierPayment.supplier), selectinload(SupplierPayment.allocations)],
     bill_service)
+_delivery_body = document_resource(
+    "/delivery-notes", "DeliveryNote", DeliveryNote, DELIVERIES, s.DeliveryNote,
+    s.DeliveryNoteDetail, lambda: [
+        joinedload(DeliveryNote.customer),
+        selectinload(DeliveryNote.lines).joinedload(DeliveryNoteLine.order_item)
+        .joinedload(SalesOrderItem.product)], delivery_service)
+_sales_return_body = document_resource(
+    "/sales-returns", "SalesReturn", SalesReturn, SALES_RETURNS, s.SalesReturn,
+    s.SalesReturnDetail, lambda: [
+        joinedload(SalesReturn.customer),
+        selectinload(SalesReturn.lines).joinedload(SalesReturnLine.delivery_line)
+        .joinedload(DeliveryNoteLine.order_item).joinedload(SalesOrderItem.product)],
+    return_service)
+_purchase_return_body = document_resource(
+    "/purchase-returns", "PurchaseReturn", PurchaseReturn, PURCHASE_RETURNS, s.PurchaseReturn,
+    s.PurchaseReturnDetail, lambda: [
+        joinedload(PurchaseReturn.supplier),
+        selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
+        .joinedload(PurchaseOrderItem.product)], return_service)
 # recording and allocating a payment are a manager's, as on the pages
 # (/money/payments/new, /money/supplier-payments/<id>/allocate)
 PAYMENT_ROLE = "manager"
-
-
-IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
-                      "schema": {"type": "string", "maxLength": 200},
-                      "description": "A retried request with the same key does nothing again "
-                                     "and gets the first answer."}
-
-
-def idempotent_post(path: str, role: str, body: type | None, answer: type, model=None,
-                    status: int = 201):
-    """A POST that creates a document or moves stock: its role and record (`guarded`), its
-    body and answer schemas, and the Idempotency-Key header in the document (the view
-    answers through `idempotent`)."""
-    def decorator(view):
-        documented = bp.doc(parameters=[IDEMPOTENCY_HEADER])(
-            bp.response(status, answer)(view))
-        if body is not None:  # None: a step that takes no body
-            documented = bp.arguments(body)(documented)
-        return bp.route(path, methods=["POST"])(guarded(role, model)(documented))
-    return decorator
 
 
 def create_with_lines(data: dict, create: Callable, add_line: Callable, id_arg: str,
@@ -565,12 +610,80 @@ def purchaseorder_receive(data: dict, record_id: int):
     warehouse_id = data.get("warehouse_id") or order.warehouse_id
 
     def run():
-        purchasing_service.receive(
-            company_id=current_user.company_id, user=current_user, order_id=record_id,
-            quantities={line["line_id"]: line["quantity"] for line in data["lines"]},
-            warehouse_id=warehouse_id, reference=data.get("reference", ""))
+        with lines_named(data["lines"]):
+            purchasing_service.receive(
+                company_id=current_user.company_id, user=current_user, order_id=record_id,
+                quantities=line_values(data["lines"], "quantity"),
+                lots=line_values(data["lines"], "lots"),
+                expiries=line_values(data["lines"], "expiry"),
+                warehouse_id=warehouse_id, reference=data.get("reference", ""))
         return 201, _purchase_order_body(record_id)
     return idempotent(run)
+
+
+# --- deliveries and returns ------------------------------------------------------------
+
+@idempotent_post("/sales-orders/<int:record_id>/deliveries",
+                 SalesOrder.workflow.actions["deliver"].role, s.DeliveryIn,
+                 s.DeliveryNoteDetail, SalesOrder)
+def salesorder_deliver(data: dict, record_id: int):
+    """Deliver some of what is left to ship on a confirmed or partly shipped order, from its
+    warehouse: a draft delivery note (staff post it: POST /delivery-notes/<id>/post), or
+    posted at once (`post`). A tracked line names its lots (else the first-expiring); a
+    quantity over what is left, a wrong lot or a serial number twice is a 422 on its line,
+    nothing written. "Ship all" is POST /sales-orders/<id>/ship."""
+    def run():
+        lines = data["lines"]
+        with lines_named(lines):
+            delivery = sales_service.create_delivery(
+                company_id=current_user.company_id, user=current_user, order_id=record_id,
+                quantities=line_values(lines, "quantity"), lots=line_values(lines, "lots"),
+                delivery_date=data.get("delivery_date"), notes=data.get("notes", ""),
+                post=data["post"])
+        return 201, _delivery_body(delivery.id)
+    return idempotent(run)
+
+
+def return_create(path: str, document_model, create: Callable, id_arg: str,
+                  body: Callable[[int], dict], answer: type, doc: str) -> None:
+    """POST `<path>/<id>/returns`: a return against one document, as its page's form makes
+    it (erp/blueprints/returns_pages.py), into (out of) the document's warehouse unless
+    another is named."""
+    def view(data: dict, record_id: int):
+        def run():
+            lines = data["lines"]
+            warehouse_id = data.get("warehouse_id") or scoped_get_or_404(
+                document_model, record_id).warehouse_id
+            with lines_named(lines):
+                created = create(
+                    company_id=current_user.company_id, user=current_user,
+                    quantities=line_values(lines, "quantity"), lots=line_values(lines, "lots"),
+                    warehouse_id=warehouse_id, reason=data["reason"],
+                    return_date=data.get("return_date"), notes=data.get("notes", ""),
+                    post=data["post"], **{id_arg: record_id})
+            return 201, body(created.id)
+        return idempotent(run)
+
+    view.__name__ = f"{document_model.__name__.lower()}_return"
+    view.__doc__ = doc
+    idempotent_post(f"{path}/<int:record_id>/returns", return_service.DRAFT_ROLE, s.ReturnIn,
+                    answer, document_model)(view)
+
+
+return_create(
+    "/delivery-notes", DeliveryNote, return_service.create_sales_return, "delivery_id",
+    _sales_return_body, s.SalesReturnDetail,
+    """Draft a return of some of a posted delivery note's goods (never more than delivered
+    minus returned; a tracked line names the lots coming back among those it shipped), or
+    post it at once (`post`, a manager's). A manager posts or cancels a draft; once posted,
+    `credit_invoices` offers the credit note of the invoices that billed the goods.""")
+return_create(
+    "/purchase-orders", PurchaseOrder, return_service.create_purchase_return, "order_id",
+    _purchase_return_body, s.PurchaseReturnDetail,
+    """Draft a return to the supplier of some of a purchase order's received goods (never
+    more than received minus returned; a tracked line names the lots going back among those
+    it received that the warehouse still holds), or post it at once (`post`, a
+    manager's).""")
 
 
 # --- stock ------------------------------------------------------------------------------
