@@ -401,8 +401,9 @@ def lines_in(line: type[Schema], description: str, *, required: bool = True) -> 
 
 LOTS = fields.String(validate=validate.Length(max=sales.LOTS_TEXT_MAX), metadata={
     "description": "A tracked product's lots or serial numbers, as the page's field takes "
-                   "them: 'L1: 3, L2: 2' (lots) or 'S1 S2' (serial numbers); empty: the "
-                   "first-expiring (first shipped)."})
+                   "them: 'L1: 3, L2: 2' (lots) or 'S1 S2' (serial numbers). A delivery and "
+                   "a receipt need them; Ship all, a completion and a return take the "
+                   "first-expiring (first shipped) where none are named."})
 
 
 class LotsLineIn(Base):
