@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
 from erp.models import (bills, catalog, inventory, invoices, production, purchasing,
-                        returns, sales)
+                        returns, sales, stock_documents)
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
@@ -254,6 +254,28 @@ PurchaseReturn, PurchaseReturnDetail = return_schemas(
     "id order_item_id quantity", "order_item", "order_id supplier_id", "supplier")
 
 
+# --- stock documents: transfers and count sheets
+StockTransferLine = model_schema("StockTransferLine", stock_documents.StockTransferLine,
+                                 "id product_id quantity", sku=sku())
+StockTransfer = model_schema(
+    "StockTransfer", stock_documents.StockTransfer,
+    "id number status from_warehouse_id to_warehouse_id transfer_date notes posted_at",
+    from_warehouse=fields.String(attribute="from_warehouse.code"),
+    to_warehouse=fields.String(attribute="to_warehouse.code"))
+StockTransferDetail = StockTransfer.from_dict({
+    "lines": fields.List(fields.Nested(StockTransferLine)), "actions": actions()},
+    name="StockTransferDetail")
+StockCountLine = model_schema("StockCountLine", stock_documents.StockCountLine,
+                              "id product_id expected counted adjusted", sku=sku())
+StockCount = model_schema(
+    "StockCount", stock_documents.StockCount,
+    "id number status warehouse_id category_id count_date notes posted_at",
+    warehouse=fields.String(attribute="warehouse.code"))
+StockCountDetail = StockCount.from_dict({
+    "lines": fields.List(fields.Nested(StockCountLine)), "actions": actions()},
+    name="StockCountDetail")
+
+
 # --- input ------------------------------------------------------------------------------
 
 def text_inputs(model, declared: Mapping[str, TextField], *columns: str) -> dict:
@@ -461,6 +483,39 @@ class CreditNoteIn(Base):
                         validate=validate.Length(min=1, max=500),
                         metadata={"description": "The invoice's lines (`line_id`) and the "
                                                  "quantity of each to credit."})
+
+
+class TransferLineIn(Base):
+    product_id = _id(required=True)
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+
+
+class StockTransferIn(Base):
+    from_warehouse_id = _id(required=True)
+    to_warehouse_id = _id(required=True)
+    transfer_date = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=stock_documents.NOTES_MAX))
+    lines = fields.List(fields.Nested(TransferLineIn), validate=validate.Length(max=200),
+                        metadata={"description": "A product named twice adds up on one line."})
+
+
+class StockCountIn(Base):
+    warehouse_id = _id(required=True)
+    category_id = _id(metadata={"description": "Only this category's products."})
+    count_date = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=stock_documents.NOTES_MAX))
+
+
+class CountedLineIn(Base):
+    product_id = _id(required=True)
+    counted = fields.String(required=True, validate=DECIMAL_TEXT)
+
+
+class CountedIn(Base):
+    lines = fields.List(fields.Nested(CountedLineIn), required=True,
+                        validate=validate.Length(min=1, max=500), metadata={
+                            "description": "What was counted of each product; a product the "
+                                           "sheet does not list is added to it."})
 
 
 class StockMoveIn(Base):

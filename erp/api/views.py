@@ -38,6 +38,8 @@ from erp.models.production import ProductionOrder, ProductionOrderComponent
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
+from erp.models.stock_documents import (StockCount, StockCountLine, StockTransfer,
+                                        StockTransferLine)
 from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
 from erp.queries.bills import BILLS, SUPPLIER_PAYMENTS
 from erp.queries.inventory import MOVEMENTS, STOCK
@@ -46,6 +48,7 @@ from erp.queries.production import ORDERS as PRODUCTION_ORDERS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
 from erp.queries.returns import PURCHASE_RETURNS, SALES_RETURNS
 from erp.queries.sales import DELIVERIES, ORDERS
+from erp.queries.stock_documents import COUNTS, TRANSFERS
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
                           atomic)
 from erp.services import api_tokens
@@ -59,6 +62,7 @@ from erp.services import purchasing as purchasing_service
 from erp.services import returns as return_service
 from erp.services import sales as sales_service
 from erp.services import stock as stock_service
+from erp.services import stock_documents as stock_document_service
 from erp.i18n import _, _l
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -446,6 +450,17 @@ _purchase_return_body = document_resource(
         joinedload(PurchaseReturn.supplier),
         selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
         .joinedload(PurchaseOrderItem.product)], return_service)
+_transfer_body = document_resource(
+    "/stock-transfers", "StockTransfer", StockTransfer, TRANSFERS, s.StockTransfer,
+    s.StockTransferDetail, lambda: [
+        joinedload(StockTransfer.from_warehouse), joinedload(StockTransfer.to_warehouse),
+        selectinload(StockTransfer.lines).joinedload(StockTransferLine.product)],
+    stock_document_service)
+_count_body = document_resource(
+    "/stock-counts", "StockCount", StockCount, COUNTS, s.StockCount, s.StockCountDetail,
+    lambda: [joinedload(StockCount.warehouse),
+             selectinload(StockCount.lines).joinedload(StockCountLine.product)],
+    stock_document_service)
 # recording and allocating a payment are a manager's, as on the pages
 # (/money/payments/new, /money/supplier-payments/<id>/allocate)
 PAYMENT_ROLE = "manager"
@@ -459,18 +474,23 @@ def create_with_lines(data: dict, create: Callable, add_line: Callable, id_arg: 
         with atomic():
             lines = data.pop("lines", [])
             document = create(company_id=current_user.company_id, user=current_user, **data)
-            errors: dict = {}
-            for index, line in enumerate(lines):
-                try:
-                    add_line(company_id=current_user.company_id, user=current_user,
-                             **{id_arg: document.id}, **line)
-                except ValidationError as error:
-                    for field, messages in error.field_errors.items():
-                        errors[f"lines.{index}.{field}"] = messages
-            if errors:
-                raise ValidationError(_("A line has invalid values: see errors."), errors)
+            add_lines(lines, add_line, **{id_arg: document.id})
             return 201, body(document.id)
     return idempotent(run)
+
+
+def add_lines(lines: list[dict], add_line: Callable, **ids) -> None:
+    """`add_line` for each of the body's `lines`, in the caller's transaction; then one
+    ValidationError with every line's invalid fields (`lines.<n>.<field>`)."""
+    errors: dict = {}
+    for index, line in enumerate(lines):
+        try:
+            add_line(company_id=current_user.company_id, user=current_user, **ids, **line)
+        except ValidationError as error:
+            for field, messages in error.field_errors.items():
+                errors[f"lines.{index}.{field}"] = messages
+    if errors:
+        raise ValidationError(_("A line has invalid values: see errors."), errors)
 
 
 @idempotent_post("/sales-orders", "staff", s.SalesOrderIn, s.SalesOrderDetail)
@@ -684,6 +704,42 @@ return_create(
     more than received minus returned; a tracked line names the lots going back among those
     it received that the warehouse still holds), or post it at once (`post`, a
     manager's).""")
+
+
+# --- stock documents: transfers and count sheets ------------------------------------------
+
+@idempotent_post("/stock-transfers", StockTransfer.workflow.edits["draft"], s.StockTransferIn,
+                 s.StockTransferDetail)
+def stocktransfer_create(data: dict):
+    """Draft a transfer between two warehouses with its lines (all or nothing); a manager
+    posts it (POST /stock-transfers/<id>/post): the stock moves then."""
+    return create_with_lines(data, stock_document_service.create_transfer,
+                             stock_document_service.add_transfer_line, "transfer_id",
+                             _transfer_body)
+
+
+@idempotent_post("/stock-counts", StockCount.workflow.edits["draft"], s.StockCountIn,
+                 s.StockCountDetail)
+def stockcount_create(data: dict):
+    """Make a draft count sheet of a warehouse (of one category when given): a line per
+    stocked product with what the ledger holds now (`expected`)."""
+    def run():
+        count = stock_document_service.create_count(company_id=current_user.company_id,
+                                                    user=current_user, **data)
+        return 201, _count_body(count.id)
+    return idempotent(run)
+
+
+@idempotent_post("/stock-counts/<int:record_id>/counts", StockCount.workflow.edits["draft"],
+                 s.CountedIn, s.StockCountDetail, StockCount, status=200)
+def stockcount_counted(data: dict, record_id: int):
+    """Enter what was counted of each product on a draft sheet (all or nothing); a manager
+    posts it (POST /stock-counts/<id>/post): every counted difference is adjusted then."""
+    def run():
+        with atomic():
+            add_lines(data["lines"], stock_document_service.add_count_line, count_id=record_id)
+        return 200, _count_body(record_id)
+    return idempotent(run)
 
 
 # --- stock ------------------------------------------------------------------------------
