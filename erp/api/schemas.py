@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
 from erp.models import (bills, catalog, inventory, invoices, production, purchasing,
-                        returns, sales, stock_documents)
+                        quality, returns, sales, stock_documents)
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
@@ -276,6 +276,28 @@ StockCountDetail = StockCount.from_dict({
     name="StockCountDetail")
 
 
+# --- quality inspections
+def optional(relation: str, attribute: str, kind: str, description: str = "") -> fields.Function:
+    """`relation.attribute` of a record, null (not left out) when it has no `relation`."""
+    def value(record):
+        related = getattr(record, relation)
+        return None if related is None else getattr(related, attribute)
+
+    described = {"description": description} if description else {}
+    return fields.Function(value, allow_none=True,
+                           metadata={"type": kind, "nullable": True, **described})
+
+
+QualityInspection = model_schema(
+    "QualityInspection", quality.QualityInspection,
+    "id inspected_on result product_id production_order_id receipt_reference inspector_id "
+    "inspector_name notes supersedes_id",
+    sku=optional("product", "sku", "string"),
+    production_order=optional("production_order", "number", "string"),
+    superseded_by_id=optional("superseded_by", "id", "integer",
+                              "The re-inspection that replaced it (it no longer counts then)."))
+
+
 # --- input ------------------------------------------------------------------------------
 
 def text_inputs(model, declared: Mapping[str, TextField], *columns: str) -> dict:
@@ -516,6 +538,19 @@ class CountedIn(Base):
                         validate=validate.Length(min=1, max=500), metadata={
                             "description": "What was counted of each product; a product the "
                                            "sheet does not list is added to it."})
+
+
+class ReinspectionIn(Base):
+    result = fields.String(required=True, validate=validate.OneOf(list(quality.RESULTS)))
+    inspected_on = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=2000))
+
+
+class InspectionIn(ReinspectionIn):
+    product_id = _id(metadata={"description": "What was inspected: a product, a production "
+                                              "order (its product) or a receipt."})
+    production_order_id = _id()
+    receipt_reference = fields.String(validate=validate.Length(max=60))
 
 
 class StockMoveIn(Base):

@@ -35,16 +35,19 @@ from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
 from erp.models.production import ProductionOrder, ProductionOrderComponent
+from erp.models.quality import QualityInspection
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
 from erp.models.stock_documents import (StockCount, StockCountLine, StockTransfer,
                                         StockTransferLine)
-from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
+from erp.models.core import company_today
+from erp.queries import DEFERRED_FROM, company_select, paginate, scoped_get_or_404
 from erp.queries.bills import BILLS, SUPPLIER_PAYMENTS
 from erp.queries.inventory import MOVEMENTS, STOCK
 from erp.queries.invoices import CREDIT_NOTES, INVOICES, PAYMENTS
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
+from erp.queries.quality import INSPECTIONS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
 from erp.queries.returns import PURCHASE_RETURNS, SALES_RETURNS
 from erp.queries.sales import DELIVERIES, ORDERS
@@ -54,6 +57,7 @@ from erp.services import (DomainError, NotFound, PermissionDenied, ValidationErr
 from erp.services import api_tokens
 from erp.services import bills as bill_service
 from erp.services import credit_notes as credit_note_service
+from erp.services import forms as form_service
 from erp.services import deliveries as delivery_service
 from erp.services import invoices as invoice_service
 from erp.services import payments as payment_service
@@ -61,6 +65,7 @@ from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
 from erp.services import returns as return_service
 from erp.services import sales as sales_service
+from erp.services import quality as quality_service
 from erp.services import stock as stock_service
 from erp.services import stock_documents as stock_document_service
 from erp.i18n import _, _l
@@ -739,6 +744,59 @@ def stockcount_counted(data: dict, record_id: int):
         with atomic():
             add_lines(data["lines"], stock_document_service.add_count_line, count_id=record_id)
         return 200, _count_body(record_id)
+    return idempotent(run)
+
+
+# --- quality inspections ---------------------------------------------------------------
+
+read_resource("/quality-inspections", "QualityInspection", INSPECTIONS, s.QualityInspection,
+              model=QualityInspection, detail_options=lambda: [
+                  joinedload(QualityInspection.product),
+                  joinedload(QualityInspection.production_order),
+                  joinedload(QualityInspection.superseded_by)])
+
+
+def _inspection_body(inspection_id: int) -> dict:
+    db.session.expire_all()
+    return s.QualityInspection().dump(scoped_get_or_404(
+        QualityInspection, inspection_id, joinedload(QualityInspection.product),
+        joinedload(QualityInspection.production_order),
+        joinedload(QualityInspection.superseded_by)))
+
+
+@idempotent_post("/quality-inspections", "staff", s.InspectionIn, s.QualityInspection)
+def qualityinspection_create(data: dict):
+    """Record an inspection of a product, a production order or a receipt (the token's user
+    is the inspector). A product whose inspections are filled on a custom form is refused
+    (422): its form's answers decide, on the form page."""
+    def run():
+        product = (db.session.scalar(company_select(Product).where(
+            Product.id == data["product_id"])) if data.get("product_id") else None)
+        custom_form = (form_service.inspection_form(current_user.company_id, product)
+                       if product is not None and not data.get("production_order_id") else None)
+        if custom_form is not None:
+            raise ValidationError(field_errors={"product_id": [_(
+                "This product is inspected with the form “%(name)s”: fill it in.",
+                name=custom_form.name)]})
+        inspection = quality_service.create_inspection(
+            company_id=current_user.company_id, user=current_user,
+            inspected_on=data.pop("inspected_on", None) or company_today(current_user.company_id),
+            **data)
+        return 201, _inspection_body(inspection.id)
+    return idempotent(run)
+
+
+@idempotent_post("/quality-inspections/<int:record_id>/supersede", "staff", s.ReinspectionIn,
+                 s.QualityInspection, QualityInspection)
+def qualityinspection_supersede(data: dict, record_id: int):
+    """Record a re-inspection of what this inspection inspected: the new one supersedes it
+    (a recorded result is never edited); 409 when it is superseded already."""
+    def run():
+        inspection = quality_service.supersede_inspection(
+            company_id=current_user.company_id, user=current_user, inspection_id=record_id,
+            inspected_on=data.pop("inspected_on", None) or company_today(current_user.company_id),
+            **data)
+        return 201, _inspection_body(inspection.id)
     return idempotent(run)
 
 
