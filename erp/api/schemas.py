@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
 from erp.models import (bills, catalog, inventory, invoices, production, purchasing,
-                        quality, returns, sales, stock_documents)
+                        quality, returns, sales, stock_documents, tasks)
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
@@ -298,6 +298,13 @@ QualityInspection = model_schema(
                               "The re-inspection that replaced it (it no longer counts then)."))
 
 
+# --- tasks
+Task = model_schema(
+    "Task", tasks.Todo,
+    "id title description status priority due_date assignee_id created_by_id completed_at "
+    "created_at", assignee=optional("assignee", "display_name", "string"))
+
+
 # --- input ------------------------------------------------------------------------------
 
 def text_inputs(model, declared: Mapping[str, TextField], *columns: str) -> dict:
@@ -551,6 +558,19 @@ class InspectionIn(ReinspectionIn):
                                               "order (its product) or a receipt."})
     production_order_id = _id()
     receipt_reference = fields.String(validate=validate.Length(max=60))
+
+
+class TaskIn(Base):
+    title = fields.String(required=True, validate=validate.Length(max=200))
+    description = fields.String(validate=validate.Length(max=5000))
+    assignee_id = _id(allow_none=True, metadata={"description": "An active user of the "
+                                                              "company; null: nobody."})
+    due_date = fields.Date(allow_none=True)
+    priority = fields.String(validate=validate.OneOf(list(tasks.TASK_PRIORITIES)))
+
+
+class TaskStatusIn(Base):
+    status = fields.String(required=True, validate=validate.OneOf(list(tasks.TASK_STATUSES)))
 
 
 class StockMoveIn(Base):

@@ -36,6 +36,7 @@ from erp.models.inventory import StockMovement
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
 from erp.models.production import ProductionOrder, ProductionOrderComponent
 from erp.models.quality import QualityInspection
+from erp.models.tasks import Todo
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
@@ -52,6 +53,7 @@ from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
 from erp.queries.returns import PURCHASE_RETURNS, SALES_RETURNS
 from erp.queries.sales import DELIVERIES, ORDERS
 from erp.queries.stock_documents import COUNTS, TRANSFERS
+from erp.queries.tasks import TASKS
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
                           atomic)
 from erp.services import api_tokens
@@ -67,6 +69,7 @@ from erp.services import returns as return_service
 from erp.services import sales as sales_service
 from erp.services import quality as quality_service
 from erp.services import stock as stock_service
+from erp.services import tasks as task_service
 from erp.services import stock_documents as stock_document_service
 from erp.i18n import _, _l
 
@@ -798,6 +801,73 @@ def qualityinspection_supersede(data: dict, record_id: int):
             **data)
         return 201, _inspection_body(inspection.id)
     return idempotent(run)
+
+
+# --- tasks ------------------------------------------------------------------------------
+# One's own tasks (assigned or created) for staff and viewers, every task of the company
+# for a manager: the list's `view` (mine, created, all) and the services' rules.
+
+read_resource("/tasks", "Task", TASKS, s.Task)
+TASK_FIELDS = ("title", "description", "assignee_id", "due_date", "priority")
+
+
+def _task(task_id: int) -> dict:
+    db.session.expire_all()
+    task = task_service.get_task(company_id=current_user.company_id, task_id=task_id,
+                                 user=current_user)  # NotFound: a task the user may not see
+    return s.Task().dump(task)
+
+
+@idempotent_post("/tasks", "staff", s.TaskIn, s.Task)
+def task_create(data: dict):
+    """Create a task, created by the token's user."""
+    def run():
+        task = task_service.create_task(company_id=current_user.company_id, user=current_user,
+                                        **data)
+        return 201, _task(task.id)
+    return idempotent(run)
+
+
+def task_get(self, record_id: int):
+    """One task the token's user may see (another's: 404)."""
+    return _json(_task(record_id), 200)
+
+
+def task_patch(self, data: dict, record_id: int):
+    """Change some of a task's fields (the rest stays): one's own, or any as a manager."""
+    task = task_service.get_task(company_id=current_user.company_id, task_id=record_id,
+                                 user=current_user)
+    values = {key: getattr(task, key) for key in TASK_FIELDS} | data
+    task_service.update_task(company_id=current_user.company_id, task_id=record_id,
+                             user=current_user, **values)
+    return _json(_task(record_id), 200)
+
+
+def task_delete(self, record_id: int):
+    """Delete a task (a manager's, as on the pages)."""
+    task_service.delete_task(company_id=current_user.company_id, task_id=record_id,
+                             user=current_user)
+    return "", 204
+
+
+TaskRecord = type("TaskRecord", (MethodView,), {
+    "get": require_role("viewer")(bp.response(200, s.Task)(task_get)),
+    "patch": guarded("staff", Todo)(bp.arguments(type("TaskPatch", (s.TaskIn,), {})(
+        partial=True))(bp.response(200, s.Task)(task_patch))),
+    "delete": guarded("manager", Todo)(bp.response(204)(task_delete))})
+TaskRecord.decorators = [method_roles({"GET": "viewer", "PATCH": "staff", "DELETE": "manager"})]
+bp.route("/tasks/<int:record_id>", endpoint="task_detail")(TaskRecord)
+
+
+@bp.route("/tasks/<int:record_id>/status", methods=["POST"])
+@guarded("staff", Todo)
+@bp.arguments(s.TaskStatusIn)
+@bp.response(200, s.Task)
+def task_status(data: dict, record_id: int):
+    """Move a task to open, in progress or done (one's own, or any as a manager)."""
+    task_service.change_status(company_id=current_user.company_id, task_id=record_id,
+                               user=current_user, status=data["status"])
+    return _json(_task(record_id), 200)
 
 
 # --- stock ------------------------------------------------------------------------------
