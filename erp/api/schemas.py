@@ -66,10 +66,12 @@ def model_schema(name: str, model, columns: str, base: type[Schema] = Base,
     return base.from_dict({**declared, **more}, name=name)
 
 
-def detail(name: str, row: type[Schema], line: type[Schema]) -> type[Schema]:
-    """A document's record: its row, its lines and the steps the token's user may take."""
-    return row.from_dict({"lines": fields.List(fields.Nested(line), attribute="items"),
-                          "actions": actions()}, name=name)
+def detail(name: str, row: type[Schema], line: type[Schema], *, items: str = "items",
+           **more: fields.Field) -> type[Schema]:
+    """A document's record: its row, its lines (the model's `items`) and the steps the
+    token's user may take."""
+    return row.from_dict({"lines": fields.List(fields.Nested(line), attribute=items),
+                          "actions": actions(), **more}, name=name)
 
 
 def sku() -> fields.String:
@@ -213,9 +215,7 @@ DeliveryNote = model_schema(
     "DeliveryNote", sales.DeliveryNote,
     "id number status order_id customer_id warehouse_id delivery_date notes posted_at",
     customer=fields.String(attribute="customer.name"))
-DeliveryNoteDetail = DeliveryNote.from_dict({
-    "lines": fields.List(fields.Nested(DeliveryNoteLine)), "actions": actions()},
-    name="DeliveryNoteDetail")
+DeliveryNoteDetail = detail("DeliveryNoteDetail", DeliveryNote, DeliveryNoteLine, items="lines")
 
 
 def credit_offers() -> fields.Function:
@@ -241,8 +241,7 @@ def return_schemas(name: str, model, line_model, line_columns: str, source_line:
     row = model_schema(name, model, "id number status warehouse_id return_date reason notes "
                                     "posted_at " + columns,
                        **{party: fields.String(attribute=f"{party}.name")})
-    return row, row.from_dict({"lines": fields.List(fields.Nested(line)), "actions": actions(),
-                               **more}, name=f"{name}Detail")
+    return row, detail(f"{name}Detail", row, line, items="lines", **more)
 
 
 SalesReturn, SalesReturnDetail = return_schemas(
@@ -262,18 +261,14 @@ StockTransfer = model_schema(
     "id number status from_warehouse_id to_warehouse_id transfer_date notes posted_at",
     from_warehouse=fields.String(attribute="from_warehouse.code"),
     to_warehouse=fields.String(attribute="to_warehouse.code"))
-StockTransferDetail = StockTransfer.from_dict({
-    "lines": fields.List(fields.Nested(StockTransferLine)), "actions": actions()},
-    name="StockTransferDetail")
+StockTransferDetail = detail("StockTransferDetail", StockTransfer, StockTransferLine, items="lines")
 StockCountLine = model_schema("StockCountLine", stock_documents.StockCountLine,
                               "id product_id expected counted adjusted", sku=sku())
 StockCount = model_schema(
     "StockCount", stock_documents.StockCount,
     "id number status warehouse_id category_id count_date notes posted_at",
     warehouse=fields.String(attribute="warehouse.code"))
-StockCountDetail = StockCount.from_dict({
-    "lines": fields.List(fields.Nested(StockCountLine)), "actions": actions()},
-    name="StockCountDetail")
+StockCountDetail = detail("StockCountDetail", StockCount, StockCountLine, items="lines")
 
 
 # --- quality inspections
@@ -485,25 +480,27 @@ class LotsIn(Base):
                                  "take their first-expiring lots.", required=False)
 
 
-class DeliveryIn(Base):
-    delivery_date = fields.Date(metadata={"description": "Default: the company's today."})
-    notes = fields.String(validate=validate.Length(max=2000))
-    post = fields.Boolean(load_default=False, metadata={
-        "description": "Post it at once (its stock leaves); else a draft."})
-    lines = lines_in(GoodsLineIn, "The order's lines (`line_id`) and the quantity of each "
-                                  "to deliver, with its lots for a tracked product.")
+def goods_in(name: str, dated: str, posted: str, lines: str, **more: fields.Field
+             ) -> type[Schema]:
+    """A document moving goods of another's lines (a delivery, a return): its date
+    (`dated`), notes, whether it is posted at once and its lines with their lots."""
+    return Base.from_dict({
+        **more, dated: fields.Date(metadata={"description": "Default: the company's today."}),
+        "notes": fields.String(validate=validate.Length(max=2000)),
+        "post": fields.Boolean(load_default=False, metadata={
+            "description": f"Post it at once ({posted}); else a draft."}),
+        "lines": lines_in(GoodsLineIn, f"{lines} and the quantity of each, with its lots "
+                                       "for a tracked product.")}, name=name)
 
 
-class ReturnIn(Base):
-    warehouse_id = _id(metadata={"description": "Where the goods come back into (go back "
-                                                "from). Default: the document's warehouse."})
-    reason = fields.String(required=True, validate=validate.Length(max=returns.REASON_MAX))
-    return_date = fields.Date(metadata={"description": "Default: the company's today."})
-    notes = fields.String(validate=validate.Length(max=2000))
-    post = fields.Boolean(load_default=False, metadata={
-        "description": "Post it at once (a manager's): the stock moves; else a draft."})
-    lines = lines_in(GoodsLineIn, "The document's lines (`line_id`) and the quantity of "
-                                  "each returned, with its lots for a tracked product.")
+DeliveryIn = goods_in("DeliveryIn", "delivery_date", "its stock leaves",
+                      "The order's lines (`line_id`) to deliver")
+ReturnIn = goods_in(
+    "ReturnIn", "return_date", "a manager's: the stock moves",
+    "The document's lines (`line_id`) returned",
+    warehouse_id=_id(metadata={"description": "Where the goods come back into (go back "
+                                              "from). Default: the document's warehouse."}),
+    reason=fields.String(required=True, validate=validate.Length(max=returns.REASON_MAX)))
 
 
 class CreditNoteIn(Base):

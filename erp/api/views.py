@@ -400,9 +400,15 @@ def lines_named(lines: list[dict]):
         raise ValidationError(str(error), fields) from error
 
 
-def with_lines(party, items, product) -> Callable[[], list]:
-    """The loader options of a document's detail: its party, its lines and their products."""
-    return lambda: [joinedload(party), selectinload(items).joinedload(product)]
+def with_lines(party, items, *path) -> Callable[[], list]:
+    """The loader options of a document's detail: its party, its lines and, along `path`
+    (relationships one after the other), their products."""
+    def options() -> list:
+        lines = selectinload(items)
+        for step in path:
+            lines = lines.joinedload(step)
+        return [joinedload(party), lines]
+    return options
 
 
 _sales_order_body = document_resource(
@@ -441,23 +447,19 @@ _supplier_payment_body = document_resource(
     bill_service)
 _delivery_body = document_resource(
     "/delivery-notes", "DeliveryNote", DeliveryNote, DELIVERIES, s.DeliveryNote,
-    s.DeliveryNoteDetail, lambda: [
-        joinedload(DeliveryNote.customer),
-        selectinload(DeliveryNote.lines).joinedload(DeliveryNoteLine.order_item)
-        .joinedload(SalesOrderItem.product)], delivery_service)
+    s.DeliveryNoteDetail, with_lines(DeliveryNote.customer, DeliveryNote.lines,
+                                     DeliveryNoteLine.order_item, SalesOrderItem.product),
+    delivery_service)
 _sales_return_body = document_resource(
     "/sales-returns", "SalesReturn", SalesReturn, SALES_RETURNS, s.SalesReturn,
-    s.SalesReturnDetail, lambda: [
-        joinedload(SalesReturn.customer),
-        selectinload(SalesReturn.lines).joinedload(SalesReturnLine.delivery_line)
-        .joinedload(DeliveryNoteLine.order_item).joinedload(SalesOrderItem.product)],
-    return_service)
+    s.SalesReturnDetail, with_lines(SalesReturn.customer, SalesReturn.lines,
+                                    SalesReturnLine.delivery_line, DeliveryNoteLine.order_item,
+                                    SalesOrderItem.product), return_service)
 _purchase_return_body = document_resource(
     "/purchase-returns", "PurchaseReturn", PurchaseReturn, PURCHASE_RETURNS, s.PurchaseReturn,
-    s.PurchaseReturnDetail, lambda: [
-        joinedload(PurchaseReturn.supplier),
-        selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
-        .joinedload(PurchaseOrderItem.product)], return_service)
+    s.PurchaseReturnDetail, with_lines(PurchaseReturn.supplier, PurchaseReturn.lines,
+                                       PurchaseReturnLine.order_item, PurchaseOrderItem.product),
+    return_service)
 _transfer_body = document_resource(
     "/stock-transfers", "StockTransfer", StockTransfer, TRANSFERS, s.StockTransfer,
     s.StockTransferDetail, lambda: [
