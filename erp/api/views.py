@@ -9,13 +9,14 @@ import inspect
 from contextlib import contextmanager
 from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import urlencode
 
 from flask import current_app, json, request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
+from marshmallow import Schema
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -25,8 +26,13 @@ from erp.api import schemas as s
 from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_pages
 from erp.blueprints.inventory import views as inventory_pages
+from erp.blueprints.inventory import stock_documents as stock_document_pages
+from erp.blueprints.money import payables as payable_pages
+from erp.blueprints.money import views as money_pages
+from erp.blueprints.purchasing import views as purchasing_pages
 from erp.blueprints.sales import views as sales_pages
 from erp.crud import Resource
+from erp.lines import LineEditor
 from erp.extensions import db
 from erp.lists import ListSpec
 from erp.models import role_rank
@@ -870,6 +876,77 @@ def task_status(data: dict, record_id: int):
     task_service.change_status(company_id=current_user.company_id, task_id=record_id,
                                user=current_user, status=data["status"])
     return _json(_task(record_id), 200)
+
+
+# --- lines of a draft (the pages' line editors, erp/lines.py) ----------------------------
+
+def line_resource(path: str, editor: LineEditor, line_in: type,
+                  body: Callable[[int], dict], answer: type) -> None:
+    """`POST <path>/<id>/lines` adds a line, `PATCH .../lines/<line id>` changes some of its
+    values (the rest stays) and `DELETE` removes it, through the editor's three services
+    (which say in which states and for which role the lines may change: 409, 403);
+    each answers the document."""
+    name = editor.model.__name__.lower()
+    changes = line_change(line_in)
+    ids = lambda record_id: {"company_id": current_user.company_id,  # noqa: E731
+                             "user": current_user, editor.doc_key: record_id}
+
+    def line_of(record_id: int, line_id: int):
+        line = scoped_get_or_404(editor.line_model, line_id)
+        if getattr(line, editor.doc_key) != record_id:
+            raise NotFound(_("No such line."))
+        return line
+
+    def add(data: dict, record_id: int):
+        def run():
+            editor.add(**ids(record_id), **data)
+            return 201, body(record_id)
+        return idempotent(run)
+
+    def change(data: dict, record_id: int, line_id: int):
+        line = line_of(record_id, line_id)
+        values = {key: "" if getattr(line, key) is None else str(getattr(line, key))
+                  for key in changes.fields} | data
+        editor.update(**ids(record_id), **{editor.line_key: line_id}, **values)
+        return _json(body(record_id), 200)
+
+    def remove(record_id: int, line_id: int):
+        line_of(record_id, line_id)
+        editor.remove(**ids(record_id), **{editor.line_key: line_id})
+        return _json(body(record_id), 200)
+
+
+    add.__name__, add.__doc__ = f"{name}_line_add", "Add a line (a draft's, as on its page)."
+    change.__doc__ = "Change some values of a line (the rest stays)."
+    remove.__doc__ = "Remove a line."
+    idempotent_post(f"{path}/<int:record_id>/lines", "staff", line_in, answer,
+                    editor.model)(add)
+    view = type(f"{editor.model.__name__}LineRecord", (MethodView,), {
+        "patch": guarded("staff", editor.model)(bp.arguments(changes)(
+            bp.response(200, answer)(lambda self, data, **kw: change(data, **kw)))),
+        "delete": guarded("staff", editor.model)(bp.response(200, answer)(
+            lambda self, **kw: remove(**kw)))})
+    view.patch.__doc__, view.delete.__doc__ = change.__doc__, remove.__doc__
+    view.decorators = [method_roles({"PATCH": "staff", "DELETE": "staff"})]
+    bp.route(f"{path}/<int:record_id>/lines/<int:line_id>", endpoint=f"{name}_line")(view)
+
+
+@cache
+def line_change(line_in: type) -> Schema:
+    """A line's PATCH body: its add body, every field optional, the product fixed."""
+    return type(f"{line_in.__name__}Change", (line_in,), {})(
+        partial=True, exclude=[key for key in ("product_id",) if key in line_in().fields])
+
+
+line_resource("/sales-orders", sales_pages.LINES, s.SalesOrderLineIn, _sales_order_body,
+              s.SalesOrderDetail)
+line_resource("/purchase-orders", purchasing_pages.LINES, s.PurchaseOrderLineIn,
+              _purchase_order_body, s.PurchaseOrderDetail)
+line_resource("/invoices", money_pages.INVOICE_LINES, s.SalesOrderLineIn, _invoice_body,
+              s.InvoiceDetail)
+line_resource("/bills", payable_pages.BILL_LINES, s.SalesOrderLineIn, _bill_body, s.BillDetail)
+line_resource("/stock-transfers", stock_document_pages.TRANSFER_LINES, s.TransferLineIn,
+              _transfer_body, s.StockTransferDetail)
 
 
 # --- stock ------------------------------------------------------------------------------
