@@ -557,6 +557,11 @@ class InspectionIn(ReinspectionIn):
     receipt_reference = fields.String(validate=validate.Length(max=60))
 
 
+class ActiveIn(Base):
+    active = fields.Boolean(required=True, metadata={"description": "false archives, true "
+                                                                    "restores."})
+
+
 class TaskIn(Base):
     title = fields.String(required=True, validate=validate.Length(max=200))
     description = fields.String(validate=validate.Length(max=5000))

@@ -245,6 +245,30 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
         bp.arguments(input_schema)(bp.response(201, schema)(create))))
     read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
         type(f"{name}Patch", (input_schema,), {})(partial=True), change, "staff"))
+    if resource.set_active is not None:
+        def set_active(data: dict, record_id: int):
+            record = resource.set_active(company_id=current_user.company_id, user=current_user,
+                                         active=data["active"], **{id_arg: record_id})
+            return _json(schema().dump(record or scoped_get_or_404(resource.model, record_id)),
+                         200)
+
+        set_active.__name__ = f"{name.lower()}_active"
+        set_active.__doc__ = (f"Archive (`active` false) or restore a {resource.label.lower()}"
+                              "; a manager's, as on the pages.")
+        bp.route(f"{path}/<int:record_id>/active", methods=["POST"])(
+            guarded("manager", resource.model)(bp.arguments(s.ActiveIn)(
+                bp.response(200, schema)(set_active))))
+    if resource.delete is not None:
+        def delete(record_id: int):
+            resource.delete(company_id=current_user.company_id, user=current_user,
+                            **{id_arg: record_id})
+            return "", 204
+
+        delete.__name__ = f"{name.lower()}_delete"
+        delete.__doc__ = (f"Delete a {resource.label.lower()} no document uses (409 when one "
+                          "does: archive it instead); a manager's, as on the pages.")
+        bp.route(f"{path}/<int:record_id>", methods=["DELETE"], endpoint=delete.__name__)(
+            guarded("manager", resource.model)(bp.response(204)(delete)))
 
 
 master_resource(catalog_pages.products, s.Product, s.ProductIn)

@@ -445,3 +445,31 @@ def test_every_api_write_refuses_the_roles_below_its_own(app, client, make_user)
                 assert response.status_code == 403, f"{role} {method} {url}"
                 checked += 1
     assert checked >= 20
+
+
+def test_master_records_are_archived_restored_and_deleted_by_a_manager(client, shop,
+                                                                      make_user,
+                                                                      other_company):
+    from erp.models import Product
+
+    staff, manager = bearer(make_user("staff")), bearer(shop["manager"])
+    product = client.post("/api/v1/products", headers=staff,
+                          json={"sku": "SPARE-1", "name": "Spare"}).get_json()
+    url = f"/api/v1/products/{product['id']}"
+    assert client.post(f"{url}/active", headers=staff, json={"active": False}
+                       ).status_code == 403
+    archived = client.post(f"{url}/active", headers=manager, json={"active": False})
+    assert archived.status_code == 200 and archived.get_json()["active"] is False
+    restored = client.post(f"{url}/active", headers=manager, json={"active": True})
+    assert restored.get_json()["active"] is True
+    stranger = bearer(make_user("admin", company=other_company))
+    assert client.delete(url, headers=stranger).status_code == 404
+    assert client.post(f"{url}/active", headers=stranger, json={"active": False}
+                       ).status_code == 404
+    # a product with stock movements is in use: 409, archive it instead
+    used = client.delete(f"/api/v1/products/{shop['product'].id}", headers=manager)
+    assert used.status_code == 409 and used.mimetype == "application/problem+json"
+    assert client.delete(url, headers=staff).status_code == 403
+    assert client.delete(url, headers=manager).status_code == 204
+    assert client.get(url, headers=manager).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Product)) == 1
