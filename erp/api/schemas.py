@@ -12,7 +12,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
-from erp.models import (bills, catalog, inventory, invoices, production, purchasing,
+from erp.models import (bills, catalog, inventory, invoices, money, production, purchasing,
                         quality, returns, sales, stock_documents, tasks)
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
@@ -327,6 +327,23 @@ WarehouseIn = Base.from_dict(text_inputs(inventory.Warehouse, inventory.WAREHOUS
                              name="WarehouseIn")
 CustomerIn = Base.from_dict({**text_inputs(sales.Customer, sales.CUSTOMER_TEXT),
                              **decimal_inputs("credit_limit")}, name="CustomerIn")
+
+Employee = model_schema("Employee", production.Employee,
+                        "id name user_id department position email active")
+EmployeeIn = Base.from_dict({
+    **text_inputs(production.Employee, production.EMPLOYEE_TEXT),
+    "name": _text(production.EMPLOYEE_TEXT["name"].limit, required=True),
+    "user_id": _id(allow_none=True, metadata={"description": "Its login user, if any."}),
+    "active": fields.Boolean()}, name="EmployeeIn")
+TaxCode = model_schema("TaxCode", money.TaxCode, "id name rate active is_default")
+TaxCodeIn = Base.from_dict({**text_inputs(money.TaxCode, money.TAX_CODE_TEXT),
+                            **decimal_inputs("rate")}, name="TaxCodeIn")
+PaymentTerms = model_schema("PaymentTerms", money.PaymentTerms,
+                            "id name kind days active is_default")
+PaymentTermsIn = Base.from_dict({
+    **text_inputs(money.PaymentTerms, money.PAYMENT_TERMS_TEXT),
+    "kind": fields.String(validate=validate.OneOf(list(money.TERMS_KINDS))),
+    "days": fields.Integer(validate=validate.Range(min=0, max=365))}, name="PaymentTermsIn")
 
 
 class SalesOrderLineIn(Base):

@@ -17,6 +17,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema
+from marshmallow.fields import Integer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -29,6 +30,7 @@ from erp.blueprints.inventory import views as inventory_pages
 from erp.blueprints.inventory import stock_documents as stock_document_pages
 from erp.blueprints.money import payables as payable_pages
 from erp.blueprints.money import views as money_pages
+from erp.blueprints.production import views as production_pages
 from erp.blueprints.purchasing import views as purchasing_pages
 from erp.blueprints.sales import views as sales_pages
 from erp.crud import Resource
@@ -233,18 +235,21 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     def change(data: dict, record_id: int):
         record = scoped_get_or_404(resource.model, record_id)
         values = {key: getattr(record, key) for key in keys} | data  # PATCH: the rest stays
-        values = {key: "" if value is None else str(value) if isinstance(value, Decimal)
-                  else value for key, value in values.items()}
+        ids = {key for key, field in input_schema().fields.items()
+               if isinstance(field, Integer)}  # a reference: None is none, "" is not a number
+        values = {key: ("" if key not in ids else None) if value is None
+                  else str(value) if isinstance(value, Decimal) else value
+                  for key, value in values.items()}
         record = resource.update(company_id=current_user.company_id, user=current_user,
                                  **{id_arg: record_id}, **values)
         return _json(schema().dump(record), 200)
 
     create.__name__, create.__doc__ = f"{name.lower()}_create", f"Create a {resource.label.lower()}."
     change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
-    bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded("staff")(
+    bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded(resource.edit_role)(
         bp.arguments(input_schema)(bp.response(201, schema)(create))))
     read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
-        type(f"{name}Patch", (input_schema,), {})(partial=True), change, "staff"))
+        type(f"{name}Patch", (input_schema,), {})(partial=True), change, resource.edit_role))
     if resource.set_active is not None:
         def set_active(data: dict, record_id: int):
             record = resource.set_active(company_id=current_user.company_id, user=current_user,
@@ -276,6 +281,9 @@ master_resource(catalog_pages.categories, s.Category, s.CategoryIn)
 master_resource(catalog_pages.suppliers, s.Supplier, s.SupplierIn)
 master_resource(inventory_pages.warehouses, s.Warehouse, s.WarehouseIn)
 master_resource(sales_pages.customers, s.Customer, s.CustomerIn)
+master_resource(production_pages.employees, s.Employee, s.EmployeeIn)
+master_resource(money_pages.tax_codes, s.TaxCode, s.TaxCodeIn)
+master_resource(money_pages.payment_terms, s.PaymentTerms, s.PaymentTermsIn)
 read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
 # --- idempotent writes ------------------------------------------------------------------

@@ -473,3 +473,35 @@ def test_master_records_are_archived_restored_and_deleted_by_a_manager(client, s
     assert client.delete(url, headers=manager).status_code == 204
     assert client.get(url, headers=manager).status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Product)) == 1
+
+
+def test_employees_tax_codes_and_payment_terms_follow_their_pages_roles(client, company,
+                                                                       make_user,
+                                                                       other_company):
+    staff, manager = bearer(make_user("staff")), bearer(make_user("manager"))
+    linked = make_user("staff")
+    employee = client.post("/api/v1/employees", headers=staff, json={
+        "name": "Ayşe Demir", "department": "Assembly", "user_id": linked.id})
+    assert employee.status_code == 201, employee.get_json()
+    url = f"/api/v1/employees/{employee.get_json()['id']}"
+    moved = client.patch(url, headers=staff, json={"position": "Lead"}).get_json()
+    assert (moved["position"], moved["user_id"], moved["department"]) == (
+        "Lead", linked.id, "Assembly")  # what the PATCH does not name stays
+    unlinked = client.patch(url, headers=staff, json={"user_id": None})
+    assert unlinked.status_code == 200 and unlinked.get_json()["user_id"] is None
+    # tax codes and payment terms are a manager's, as on the pages
+    body = {"name": "VAT 10", "rate": "10"}
+    assert client.post("/api/v1/tax-codes", headers=staff, json=body).status_code == 403
+    code = client.post("/api/v1/tax-codes", headers=manager, json=body)
+    assert code.status_code == 201 and code.get_json()["rate"] == "10.000", code.get_json()
+    terms = client.post("/api/v1/payment-terms", headers=manager,
+                        json={"name": "Net 30", "kind": "net", "days": 30})
+    assert terms.status_code == 201, terms.get_json()
+    bad = client.post("/api/v1/payment-terms", headers=manager,
+                      json={"name": "Net 30", "kind": "net", "days": 30})
+    assert bad.status_code == 422 and "name" in bad.get_json()["errors"]
+    stranger = bearer(make_user("admin", company=other_company))
+    assert client.get(url, headers=stranger).status_code == 404
+    assert client.get("/api/v1/tax-codes", headers=stranger).get_json()["items"] == []
+    assert_constant_list_queries(client, manager, (
+        "/api/v1/employees", "/api/v1/tax-codes", "/api/v1/payment-terms"))
