@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
@@ -31,6 +31,17 @@ class Base(Schema):
     class Meta:
         unknown = EXCLUDE
         ordered = True
+
+    @pre_load
+    def refuse_nul(self, data, **kwargs):
+        """A NUL character in a text is a 422 on its field: no field ever holds one and
+        PostgreSQL refuses it (the pages answer 400 for one in a form: erp.web)."""
+        if isinstance(data, Mapping):
+            found = {key: ["A text cannot hold a NUL character."] for key, value in data.items()
+                     if isinstance(value, str) and "\x00" in value}
+            if found:
+                raise ValidationError(found)
+        return data
 
 
 DECIMAL_TEXT = validate.Regexp(r"^-?\d{1,12}(\.\d{1,3})?$", error="Not a decimal number.")

@@ -505,3 +505,15 @@ def test_employees_tax_codes_and_payment_terms_follow_their_pages_roles(client, 
     assert client.get("/api/v1/tax-codes", headers=stranger).get_json()["items"] == []
     assert_constant_list_queries(client, manager, (
         "/api/v1/employees", "/api/v1/tax-codes", "/api/v1/payment-terms"))
+
+
+@pytest.mark.dialect_independent
+def test_a_nul_character_in_a_json_text_is_a_422_on_its_field(client, make_user):
+    """Found by the fuzz test on PostgreSQL (an employee's position): a 500 before."""
+    headers = bearer(make_user("staff"))
+    response = client.post("/api/v1/employees", headers=headers,
+                           json={"name": "Ayşe", "position": "\u0000"})
+    assert response.status_code == 422 and "position" in response.get_json()["errors"]
+    nested = client.post("/api/v1/sales-orders", headers=headers, json={
+        "customer_id": 1, "lines": [{"product_id": 1, "quantity": "1\u0000"}]})
+    assert nested.status_code == 422
