@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
 from erp.lists import ListSpec
-from erp.models import (bills, catalog, inventory, invoices, production, purchasing,
-                        returns, sales)
+from erp.models import (bills, catalog, inventory, invoices, money, production, purchasing,
+                        quality, returns, sales, stock_documents, tasks)
 from erp.models.fields import Text as TextField
 from erp.queries import COUNT_CAP
 
@@ -31,6 +31,17 @@ class Base(Schema):
     class Meta:
         unknown = EXCLUDE
         ordered = True
+
+    @pre_load
+    def refuse_nul(self, data, **kwargs):
+        """A NUL character in a text is a 422 on its field: no field ever holds one and
+        PostgreSQL refuses it (the pages answer 400 for one in a form: erp.web)."""
+        if isinstance(data, Mapping):
+            found = {key: ["A text cannot hold a NUL character."] for key, value in data.items()
+                     if isinstance(value, str) and "\x00" in value}
+            if found:
+                raise ValidationError(found)
+        return data
 
 
 DECIMAL_TEXT = validate.Regexp(r"^-?\d{1,12}(\.\d{1,3})?$", error="Not a decimal number.")
@@ -66,10 +77,12 @@ def model_schema(name: str, model, columns: str, base: type[Schema] = Base,
     return base.from_dict({**declared, **more}, name=name)
 
 
-def detail(name: str, row: type[Schema], line: type[Schema]) -> type[Schema]:
-    """A document's record: its row, its lines and the steps the token's user may take."""
-    return row.from_dict({"lines": fields.List(fields.Nested(line), attribute="items"),
-                          "actions": actions()}, name=name)
+def detail(name: str, row: type[Schema], line: type[Schema], *, items: str = "items",
+           **more: fields.Field) -> type[Schema]:
+    """A document's record: its row, its lines (the model's `items`) and the steps the
+    token's user may take."""
+    return row.from_dict({"lines": fields.List(fields.Nested(line), attribute=items),
+                          "actions": actions(), **more}, name=name)
 
 
 def sku() -> fields.String:
@@ -129,8 +142,14 @@ ProductionOrder = model_schema(
     "ProductionOrder", production.ProductionOrder,
     "id number status product_id quantity component_warehouse_id output_warehouse_id "
     "planned_start planned_end notes", sku=sku())
-ProductionOrderDetail = ProductionOrder.from_dict({"actions": actions()},
-                                                  name="ProductionOrderDetail")
+ProductionOrderComponent = model_schema(
+    "ProductionOrderComponent", production.ProductionOrderComponent,
+    "id component_id quantity", sku=fields.String(attribute="component.sku"))
+ProductionOrderDetail = ProductionOrder.from_dict({
+    "components": fields.List(fields.Nested(ProductionOrderComponent), metadata={
+        "description": "What completing it consumes; a tracked component's lots may be "
+                       "named by its `id` (POST .../complete)."}),
+    "actions": actions()}, name="ProductionOrderDetail")
 
 # --- receivables: invoices, credit notes, customer payments
 PRICED_LINE = ("id product_id quantity unit_price discount_percent tax_rate subtotal "
@@ -193,39 +212,103 @@ SupplierPayment, SupplierPaymentDetail = payment_schemas(
     "supplier", "Our credit with the supplier from it.")
 
 
-# --- deliveries and returns (read-only)
-DeliveryNoteLine = model_schema("DeliveryNoteLine", sales.DeliveryNoteLine,
-                                "id order_item_id quantity returned_quantity lots",
-                                product_id=fields.Integer(attribute="order_item.product_id"),
-                                sku=fields.String(attribute="order_item.product.sku"))
+# --- deliveries and returns
+def goods_line(name: str, model, columns: str, source_line: str) -> type[Schema]:
+    """A line moving goods of a document line (`source_line`), with the lots it names."""
+    return model_schema(name, model, f"{columns} lots",
+                        product_id=fields.Integer(attribute=f"{source_line}.product_id"),
+                        sku=fields.String(attribute=f"{source_line}.product.sku"))
+
+
+DeliveryNoteLine = goods_line("DeliveryNoteLine", sales.DeliveryNoteLine,
+                              "id order_item_id quantity returned_quantity", "order_item")
 DeliveryNote = model_schema(
     "DeliveryNote", sales.DeliveryNote,
     "id number status order_id customer_id warehouse_id delivery_date notes posted_at",
     customer=fields.String(attribute="customer.name"))
-DeliveryNoteDetail = DeliveryNote.from_dict({
-    "lines": fields.List(fields.Nested(DeliveryNoteLine))}, name="DeliveryNoteDetail")
+DeliveryNoteDetail = detail("DeliveryNoteDetail", DeliveryNote, DeliveryNoteLine, items="lines")
+
+
+def credit_offers() -> fields.Function:
+    """The open invoices that billed what a posted sales return took back (its page's
+    offer of a credit note of each)."""
+    from erp.queries.returns import invoices_to_credit
+
+    return fields.Function(
+        lambda record: [{"id": invoice.id, "number": invoice.number}
+                        for invoice in invoices_to_credit(record)],
+        metadata={"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "number": {"type": "string"}}},
+            "description": "Open invoices that billed these goods: credit the customer "
+                           "with POST /invoices/{id}/credit-notes."})
 
 
 def return_schemas(name: str, model, line_model, line_columns: str, source_line: str,
-                   columns: str, party: str) -> tuple[type[Schema], type[Schema]]:
+                   columns: str, party: str, **more: fields.Field
+                   ) -> tuple[type[Schema], type[Schema]]:
     """A return's list row and its detail with its lines (each line's product is that of
-    the document line it returns, `source_line`)."""
-    line = model_schema(f"{name}Line", line_model, line_columns,
-                        product_id=fields.Integer(attribute=f"{source_line}.product_id"),
-                        sku=fields.String(attribute=f"{source_line}.product.sku"))
+    the document line it returns, `source_line`) and the steps the token's user may take."""
+    line = goods_line(f"{name}Line", line_model, line_columns, source_line)
     row = model_schema(name, model, "id number status warehouse_id return_date reason notes "
                                     "posted_at " + columns,
                        **{party: fields.String(attribute=f"{party}.name")})
-    return row, row.from_dict({"lines": fields.List(fields.Nested(line))},
-                              name=f"{name}Detail")
+    return row, detail(f"{name}Detail", row, line, items="lines", **more)
 
 
 SalesReturn, SalesReturnDetail = return_schemas(
     "SalesReturn", returns.SalesReturn, returns.SalesReturnLine, "id delivery_line_id quantity",
-    "delivery_line.order_item", "delivery_id customer_id", "customer")
+    "delivery_line.order_item", "delivery_id customer_id", "customer",
+    credit_invoices=credit_offers())
 PurchaseReturn, PurchaseReturnDetail = return_schemas(
     "PurchaseReturn", returns.PurchaseReturn, returns.PurchaseReturnLine,
     "id order_item_id quantity", "order_item", "order_id supplier_id", "supplier")
+
+
+# --- stock documents: transfers and count sheets
+StockTransferLine = model_schema("StockTransferLine", stock_documents.StockTransferLine,
+                                 "id product_id quantity", sku=sku())
+StockTransfer = model_schema(
+    "StockTransfer", stock_documents.StockTransfer,
+    "id number status from_warehouse_id to_warehouse_id transfer_date notes posted_at",
+    from_warehouse=fields.String(attribute="from_warehouse.code"),
+    to_warehouse=fields.String(attribute="to_warehouse.code"))
+StockTransferDetail = detail("StockTransferDetail", StockTransfer, StockTransferLine, items="lines")
+StockCountLine = model_schema("StockCountLine", stock_documents.StockCountLine,
+                              "id product_id expected counted adjusted", sku=sku())
+StockCount = model_schema(
+    "StockCount", stock_documents.StockCount,
+    "id number status warehouse_id category_id count_date notes posted_at",
+    warehouse=fields.String(attribute="warehouse.code"))
+StockCountDetail = detail("StockCountDetail", StockCount, StockCountLine, items="lines")
+
+
+# --- quality inspections
+def optional(relation: str, attribute: str, kind: str, description: str = "") -> fields.Function:
+    """`relation.attribute` of a record, null (not left out) when it has no `relation`."""
+    def value(record):
+        related = getattr(record, relation)
+        return None if related is None else getattr(related, attribute)
+
+    described = {"description": description} if description else {}
+    return fields.Function(value, allow_none=True,
+                           metadata={"type": kind, "nullable": True, **described})
+
+
+QualityInspection = model_schema(
+    "QualityInspection", quality.QualityInspection,
+    "id inspected_on result product_id production_order_id receipt_reference inspector_id "
+    "inspector_name notes supersedes_id",
+    sku=optional("product", "sku", "string"),
+    production_order=optional("production_order", "number", "string"),
+    superseded_by_id=optional("superseded_by", "id", "integer",
+                              "The re-inspection that replaced it (it no longer counts then)."))
+
+
+# --- tasks
+Task = model_schema(
+    "Task", tasks.Todo,
+    "id title description status priority due_date assignee_id created_by_id completed_at "
+    "created_at", assignee=optional("assignee", "display_name", "string"))
 
 
 # --- input ------------------------------------------------------------------------------
@@ -255,6 +338,23 @@ WarehouseIn = Base.from_dict(text_inputs(inventory.Warehouse, inventory.WAREHOUS
                              name="WarehouseIn")
 CustomerIn = Base.from_dict({**text_inputs(sales.Customer, sales.CUSTOMER_TEXT),
                              **decimal_inputs("credit_limit")}, name="CustomerIn")
+
+Employee = model_schema("Employee", production.Employee,
+                        "id name user_id department position email active")
+EmployeeIn = Base.from_dict({
+    **text_inputs(production.Employee, production.EMPLOYEE_TEXT),
+    "name": _text(production.EMPLOYEE_TEXT["name"].limit, required=True),
+    "user_id": _id(allow_none=True, metadata={"description": "Its login user, if any."}),
+    "active": fields.Boolean()}, name="EmployeeIn")
+TaxCode = model_schema("TaxCode", money.TaxCode, "id name rate active is_default")
+TaxCodeIn = Base.from_dict({**text_inputs(money.TaxCode, money.TAX_CODE_TEXT),
+                            **decimal_inputs("rate")}, name="TaxCodeIn")
+PaymentTerms = model_schema("PaymentTerms", money.PaymentTerms,
+                            "id name kind days active is_default")
+PaymentTermsIn = Base.from_dict({
+    **text_inputs(money.PaymentTerms, money.PAYMENT_TERMS_TEXT),
+    "kind": fields.String(validate=validate.OneOf(list(money.TERMS_KINDS))),
+    "days": fields.Integer(validate=validate.Range(min=0, max=365))}, name="PaymentTermsIn")
 
 
 class SalesOrderLineIn(Base):
@@ -359,13 +459,76 @@ class ReceiptLineIn(Base):
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)
 
 
+def distinct_lines(lines: list) -> None:
+    """Each document line at most once in a body (the pages have one input per line)."""
+    ids = [line.get("line_id") for line in lines]
+    if len(ids) != len(set(ids)):
+        raise ValidationError("Name each line once.")
+
+
+def lines_in(line: type[Schema], description: str, *, required: bool = True) -> fields.List:
+    return fields.List(fields.Nested(line), required=required,
+                       validate=[validate.Length(min=1 if required else 0, max=500),
+                                 distinct_lines],
+                       metadata={"description": description})
+
+
+LOTS = fields.String(validate=validate.Length(max=sales.LOTS_TEXT_MAX), metadata={
+    "description": "A tracked product's lots or serial numbers, as the page's field takes "
+                   "them: 'L1: 3, L2: 2' (lots) or 'S1 S2' (serial numbers). A delivery and "
+                   "a receipt need them; Ship all, a completion and a return take the "
+                   "first-expiring (first shipped) where none are named."})
+
+
+class LotsLineIn(Base):
+    line_id = _id(required=True)
+    lots = LOTS
+
+
+class GoodsLineIn(ReceiptLineIn):
+    lots = LOTS
+
+
+class ReceivedLineIn(GoodsLineIn):
+    expiry = fields.String(validate=validate.Length(max=10), metadata={
+        "description": "A new lot's expiry date (YYYY-MM-DD)."})
+
+
 class ReceiptIn(Base):
     warehouse_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
                                   metadata={"description": "Default: the order's warehouse."})
     reference = fields.String(validate=validate.Length(max=60),
                               metadata={"description": "The delivery note."})
-    lines = fields.List(fields.Nested(ReceiptLineIn), required=True,
-                        validate=validate.Length(min=1, max=500))
+    lines = lines_in(ReceivedLineIn, "The order's lines (`line_id`) and the quantity of each "
+                                     "received, with its lots for a tracked product.")
+
+
+class LotsIn(Base):
+    lines = lines_in(LotsLineIn, "The lines (`line_id`) whose lots are named; the others "
+                                 "take their first-expiring lots.", required=False)
+
+
+def goods_in(name: str, dated: str, posted: str, lines: str, **more: fields.Field
+             ) -> type[Schema]:
+    """A document moving goods of another's lines (a delivery, a return): its date
+    (`dated`), notes, whether it is posted at once and its lines with their lots."""
+    return Base.from_dict({
+        **more, dated: fields.Date(metadata={"description": "Default: the company's today."}),
+        "notes": fields.String(validate=validate.Length(max=2000)),
+        "post": fields.Boolean(load_default=False, metadata={
+            "description": f"Post it at once ({posted}); else a draft."}),
+        "lines": lines_in(GoodsLineIn, f"{lines} and the quantity of each, with its lots "
+                                       "for a tracked product.")}, name=name)
+
+
+DeliveryIn = goods_in("DeliveryIn", "delivery_date", "its stock leaves",
+                      "The order's lines (`line_id`) to deliver")
+ReturnIn = goods_in(
+    "ReturnIn", "return_date", "a manager's: the stock moves",
+    "The document's lines (`line_id`) returned",
+    warehouse_id=_id(metadata={"description": "Where the goods come back into (go back "
+                                              "from). Default: the document's warehouse."}),
+    reason=fields.String(required=True, validate=validate.Length(max=returns.REASON_MAX)))
 
 
 class CreditNoteIn(Base):
@@ -374,6 +537,70 @@ class CreditNoteIn(Base):
                         validate=validate.Length(min=1, max=500),
                         metadata={"description": "The invoice's lines (`line_id`) and the "
                                                  "quantity of each to credit."})
+
+
+class TransferLineIn(Base):
+    product_id = _id(required=True)
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT)
+
+
+class StockTransferIn(Base):
+    from_warehouse_id = _id(required=True)
+    to_warehouse_id = _id(required=True)
+    transfer_date = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=stock_documents.NOTES_MAX))
+    lines = fields.List(fields.Nested(TransferLineIn), validate=validate.Length(max=200),
+                        metadata={"description": "A product named twice adds up on one line."})
+
+
+class StockCountIn(Base):
+    warehouse_id = _id(required=True)
+    category_id = _id(metadata={"description": "Only this category's products."})
+    count_date = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=stock_documents.NOTES_MAX))
+
+
+class CountedLineIn(Base):
+    product_id = _id(required=True)
+    counted = fields.String(required=True, validate=DECIMAL_TEXT)
+
+
+class CountedIn(Base):
+    lines = fields.List(fields.Nested(CountedLineIn), required=True,
+                        validate=validate.Length(min=1, max=500), metadata={
+                            "description": "What was counted of each product; a product the "
+                                           "sheet does not list is added to it."})
+
+
+class ReinspectionIn(Base):
+    result = fields.String(required=True, validate=validate.OneOf(list(quality.RESULTS)))
+    inspected_on = fields.Date(metadata={"description": "Default: the company's today."})
+    notes = fields.String(validate=validate.Length(max=2000))
+
+
+class InspectionIn(ReinspectionIn):
+    product_id = _id(metadata={"description": "What was inspected: a product, a production "
+                                              "order (its product) or a receipt."})
+    production_order_id = _id()
+    receipt_reference = fields.String(validate=validate.Length(max=60))
+
+
+class ActiveIn(Base):
+    active = fields.Boolean(required=True, metadata={"description": "false archives, true "
+                                                                    "restores."})
+
+
+class TaskIn(Base):
+    title = fields.String(required=True, validate=validate.Length(max=200))
+    description = fields.String(validate=validate.Length(max=5000))
+    assignee_id = _id(allow_none=True, metadata={"description": "An active user of the "
+                                                              "company; null: nobody."})
+    due_date = fields.Date(allow_none=True)
+    priority = fields.String(validate=validate.OneOf(list(tasks.TASK_PRIORITIES)))
+
+
+class TaskStatusIn(Base):
+    status = fields.String(required=True, validate=validate.OneOf(list(tasks.TASK_STATUSES)))
 
 
 class StockMoveIn(Base):

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from contextlib import contextmanager
 from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import urlencode
 
 from flask import current_app, json, request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
+from marshmallow import Schema
+from marshmallow.fields import Integer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -24,8 +27,14 @@ from erp.api import schemas as s
 from erp.auth import require_role
 from erp.blueprints.catalog import views as catalog_pages
 from erp.blueprints.inventory import views as inventory_pages
+from erp.blueprints.inventory import stock_documents as stock_document_pages
+from erp.blueprints.money import payables as payable_pages
+from erp.blueprints.money import views as money_pages
+from erp.blueprints.production import views as production_pages
+from erp.blueprints.purchasing import views as purchasing_pages
 from erp.blueprints.sales import views as sales_pages
 from erp.crud import Resource
+from erp.lines import LineEditor
 from erp.extensions import db
 from erp.lists import ListSpec
 from erp.models import role_rank
@@ -33,29 +42,43 @@ from erp.models.bills import Bill, BillLine, SupplierPayment
 from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
-from erp.models.production import ProductionOrder
+from erp.models.production import ProductionOrder, ProductionOrderComponent
+from erp.models.quality import QualityInspection
+from erp.models.tasks import Todo
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.returns import PurchaseReturn, PurchaseReturnLine, SalesReturn, SalesReturnLine
 from erp.models.sales import DeliveryNote, DeliveryNoteLine, SalesOrder, SalesOrderItem
-from erp.queries import DEFERRED_FROM, paginate, scoped_get_or_404
+from erp.models.stock_documents import (StockCount, StockCountLine, StockTransfer,
+                                        StockTransferLine)
+from erp.models.core import company_today
+from erp.queries import DEFERRED_FROM, company_select, paginate, scoped_get_or_404
 from erp.queries.bills import BILLS, SUPPLIER_PAYMENTS
 from erp.queries.inventory import MOVEMENTS, STOCK
 from erp.queries.invoices import CREDIT_NOTES, INVOICES, PAYMENTS
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
+from erp.queries.quality import INSPECTIONS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
 from erp.queries.returns import PURCHASE_RETURNS, SALES_RETURNS
 from erp.queries.sales import DELIVERIES, ORDERS
+from erp.queries.stock_documents import COUNTS, TRANSFERS
+from erp.queries.tasks import TASKS
 from erp.services import (DomainError, NotFound, PermissionDenied, ValidationError,
                           atomic)
 from erp.services import api_tokens
 from erp.services import bills as bill_service
 from erp.services import credit_notes as credit_note_service
+from erp.services import forms as form_service
+from erp.services import deliveries as delivery_service
 from erp.services import invoices as invoice_service
 from erp.services import payments as payment_service
 from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
+from erp.services import returns as return_service
 from erp.services import sales as sales_service
+from erp.services import quality as quality_service
 from erp.services import stock as stock_service
+from erp.services import tasks as task_service
+from erp.services import stock_documents as stock_document_service
 from erp.i18n import _, _l
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -212,18 +235,45 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     def change(data: dict, record_id: int):
         record = scoped_get_or_404(resource.model, record_id)
         values = {key: getattr(record, key) for key in keys} | data  # PATCH: the rest stays
-        values = {key: "" if value is None else str(value) if isinstance(value, Decimal)
-                  else value for key, value in values.items()}
+        ids = {key for key, field in input_schema().fields.items()
+               if isinstance(field, Integer)}  # a reference: None is none, "" is not a number
+        values = {key: ("" if key not in ids else None) if value is None
+                  else str(value) if isinstance(value, Decimal) else value
+                  for key, value in values.items()}
         record = resource.update(company_id=current_user.company_id, user=current_user,
                                  **{id_arg: record_id}, **values)
         return _json(schema().dump(record), 200)
 
     create.__name__, create.__doc__ = f"{name.lower()}_create", f"Create a {resource.label.lower()}."
     change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
-    bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded("staff")(
+    bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded(resource.edit_role)(
         bp.arguments(input_schema)(bp.response(201, schema)(create))))
     read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
-        type(f"{name}Patch", (input_schema,), {})(partial=True), change, "staff"))
+        type(f"{name}Patch", (input_schema,), {})(partial=True), change, resource.edit_role))
+    if resource.set_active is not None:
+        def set_active(data: dict, record_id: int):
+            record = resource.set_active(company_id=current_user.company_id, user=current_user,
+                                         active=data["active"], **{id_arg: record_id})
+            return _json(schema().dump(record or scoped_get_or_404(resource.model, record_id)),
+                         200)
+
+        set_active.__name__ = f"{name.lower()}_active"
+        set_active.__doc__ = (f"Archive (`active` false) or restore a {resource.label.lower()}"
+                              "; a manager's, as on the pages.")
+        bp.route(f"{path}/<int:record_id>/active", methods=["POST"])(
+            guarded("manager", resource.model)(bp.arguments(s.ActiveIn)(
+                bp.response(200, schema)(set_active))))
+    if resource.delete is not None:
+        def delete(record_id: int):
+            resource.delete(company_id=current_user.company_id, user=current_user,
+                            **{id_arg: record_id})
+            return "", 204
+
+        delete.__name__ = f"{name.lower()}_delete"
+        delete.__doc__ = (f"Delete a {resource.label.lower()} no document uses (409 when one "
+                          "does: archive it instead); a manager's, as on the pages.")
+        bp.route(f"{path}/<int:record_id>", methods=["DELETE"], endpoint=delete.__name__)(
+            guarded("manager", resource.model)(bp.response(204)(delete)))
 
 
 master_resource(catalog_pages.products, s.Product, s.ProductIn)
@@ -231,25 +281,11 @@ master_resource(catalog_pages.categories, s.Category, s.CategoryIn)
 master_resource(catalog_pages.suppliers, s.Supplier, s.SupplierIn)
 master_resource(inventory_pages.warehouses, s.Warehouse, s.WarehouseIn)
 master_resource(sales_pages.customers, s.Customer, s.CustomerIn)
+master_resource(production_pages.employees, s.Employee, s.EmployeeIn)
+master_resource(money_pages.tax_codes, s.TaxCode, s.TaxCodeIn)
+master_resource(money_pages.payment_terms, s.PaymentTerms, s.PaymentTermsIn)
 read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
-read_resource("/delivery-notes", "DeliveryNote", DELIVERIES, s.DeliveryNote, model=DeliveryNote,
-              detail_schema=s.DeliveryNoteDetail, detail_options=lambda: [
-                  joinedload(DeliveryNote.customer),
-                  selectinload(DeliveryNote.lines).joinedload(DeliveryNoteLine.order_item)
-                  .joinedload(SalesOrderItem.product)])
-read_resource("/sales-returns", "SalesReturn", SALES_RETURNS, s.SalesReturn, model=SalesReturn,
-              detail_schema=s.SalesReturnDetail, detail_options=lambda: [
-                  joinedload(SalesReturn.customer),
-                  selectinload(SalesReturn.lines).joinedload(SalesReturnLine.delivery_line)
-                  .joinedload(DeliveryNoteLine.order_item).joinedload(SalesOrderItem.product)])
-read_resource("/purchase-returns", "PurchaseReturn", PURCHASE_RETURNS, s.PurchaseReturn,
-              model=PurchaseReturn, detail_schema=s.PurchaseReturnDetail, detail_options=lambda: [
-                  joinedload(PurchaseReturn.supplier),
-                  selectinload(PurchaseReturn.lines).joinedload(PurchaseReturnLine.order_item)
-                  .joinedload(PurchaseOrderItem.product)])
-
-
 # --- idempotent writes ------------------------------------------------------------------
 
 def idempotent(run: Callable[[], tuple[int, dict]]):
@@ -302,90 +338,6 @@ def _json(body: dict, status: int):
                                       mimetype="application/json")
 
 
-# --- sales orders -----------------------------------------------------------------------
-
-def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
-                      detail_schema: type, detail_options: Callable[[], list],
-                      service_module) -> Callable[[int], dict]:
-    """The list and records of a document, and one POST route per step of its workflow
-    (`<path>/<id>/<action>`) for the action's role, answered by the service the table
-    names: the pages' `register_actions`, as JSON. Steps that need more than the document
-    (a receipt's quantities, an override's reason) are left to routes of their own.
-    Returns the function that dumps one document as its detail."""
-    read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
-                  detail_options=detail_options)
-    workflow = model.workflow
-
-    def body(record_id: int) -> dict:
-        db.session.expire_all()
-        return detail_schema().dump(scoped_get_or_404(model, record_id, *detail_options()))
-
-    for action in workflow.actions.values():
-        service = getattr(service_module, action.service)
-        extra = [p for p in inspect.signature(service).parameters.values()
-                 if p.name not in ("company_id", "user", workflow.id_arg)
-                 and p.default is inspect.Parameter.empty
-                 and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-        if extra:
-            continue
-
-        def view(record_id: int, action=action, service=service):
-            scoped_get_or_404(model, record_id)
-            service(company_id=current_user.company_id, user=current_user,
-                    **{workflow.id_arg: record_id})
-            return _json(body(record_id), 200)
-
-        view.__name__ = f"{name.lower()}_{action.name}"
-        view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
-                        f"{action.target or 'the same state'}; needs the {action.role} role. "
-                        "409 from another state.")
-        bp.route(f"{path}/<int:record_id>/{action.name}", endpoint=view.__name__,
-                 methods=["POST"])(bp.response(200, detail_schema)(
-                     require_role(action.role)(view)))
-    return body
-
-
-def with_lines(party, items, product) -> Callable[[], list]:
-    """The loader options of a document's detail: its party, its lines and their products."""
-    return lambda: [joinedload(party), selectinload(items).joinedload(product)]
-
-
-_sales_order_body = document_resource(
-    "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
-    with_lines(SalesOrder.customer, SalesOrder.items, SalesOrderItem.product), sales_service)
-_purchase_order_body = document_resource(
-    "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
-    s.PurchaseOrderDetail,
-    with_lines(PurchaseOrder.supplier, PurchaseOrder.items, PurchaseOrderItem.product),
-    purchasing_service)
-_production_order_body = document_resource(
-    "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
-    s.ProductionOrder, s.ProductionOrderDetail, lambda: [joinedload(ProductionOrder.product)],
-    production_service)
-_invoice_body = document_resource(
-    "/invoices", "Invoice", Invoice, INVOICES, s.Invoice, s.InvoiceDetail,
-    with_lines(Invoice.customer, Invoice.items, InvoiceLine.product), invoice_service)
-_credit_note_body = document_resource(
-    "/credit-notes", "CreditNote", CreditNote, CREDIT_NOTES, s.CreditNote, s.CreditNoteDetail,
-    with_lines(CreditNote.customer, CreditNote.items, CreditNoteLine.product),
-    credit_note_service)
-_payment_body = document_resource(
-    "/payments", "Payment", Payment, PAYMENTS, s.Payment, s.PaymentDetail,
-    lambda: [joinedload(Payment.customer), selectinload(Payment.allocations)],
-    payment_service)
-_bill_body = document_resource(
-    "/bills", "Bill", Bill, BILLS, s.Bill, s.BillDetail,
-    with_lines(Bill.supplier, Bill.items, BillLine.product), bill_service)
-_supplier_payment_body = document_resource(
-    "/supplier-payments", "SupplierPayment", SupplierPayment, SUPPLIER_PAYMENTS,
-    s.SupplierPayment, s.SupplierPaymentDetail,
-    lambda: [joinedload(SupplierPayment.supplier), selectinload(SupplierPayment.allocations)],
-    bill_service)
-# recording and allocating a payment are a manager's, as on the pages
-# (/money/payments/new, /money/supplier-payments/<id>/allocate)
-PAYMENT_ROLE = "manager"
-
-
 IDEMPOTENCY_HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
                       "schema": {"type": "string", "maxLength": 200},
                       "description": "A retried request with the same key does nothing again "
@@ -406,6 +358,162 @@ def idempotent_post(path: str, role: str, body: type | None, answer: type, model
     return decorator
 
 
+# --- sales orders -----------------------------------------------------------------------
+
+def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
+                      detail_schema: type, detail_options: Callable[[], list],
+                      service_module, routed: tuple[str, ...] = ()) -> Callable[[int], dict]:
+    """The list and records of a document, and one POST route per step of its workflow
+    (`<path>/<id>/<action>`) for the action's role, answered by the service the table
+    names: the pages' `register_actions`, as JSON. Steps that need more than the document
+    (a receipt's quantities, an override's reason), and those `routed` names (a service
+    passing `**kwargs` on), are left to routes of their own.
+    Returns the function that dumps one document as its detail."""
+    read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
+                  detail_options=detail_options)
+    workflow = model.workflow
+
+    def body(record_id: int) -> dict:
+        db.session.expire_all()
+        return detail_schema().dump(scoped_get_or_404(model, record_id, *detail_options()))
+
+    for action in workflow.actions.values():
+        service = getattr(service_module, action.service)
+        extra = [p for p in inspect.signature(service).parameters.values()
+                 if p.name not in ("company_id", "user", workflow.id_arg)
+                 and p.default is inspect.Parameter.empty
+                 and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        if extra or action.name in routed:
+            continue
+
+        def view(*data: dict, record_id: int, action=action, service=service):
+            lines = data[0].get("lines", []) if data else []
+            lots = {"lots": line_values(lines, "lots")} if action.lots else {}
+
+            def run():
+                with lines_named(lines):
+                    service(company_id=current_user.company_id, user=current_user,
+                            **{workflow.id_arg: record_id}, **lots)
+                return 200, body(record_id)
+            return idempotent(run)
+
+        view.__name__ = f"{name.lower()}_{action.name}"
+        view.__doc__ = (f"{action.label}: from {' or '.join(action.sources)} to "
+                        f"{action.target or 'the same state'}; needs the {action.role} role. "
+                        "409 from another state."
+                        + (" A tracked line's lots may be named (`lines`); the others take "
+                           "their first-expiring lots. A bad lot is a 422 on its line, "
+                           "nothing moved." if action.lots else ""))
+        # a step that moves tracked stock takes the lots the page's form names (`Action.lots`)
+        idempotent_post(f"{path}/<int:record_id>/{action.name}", action.role,
+                        s.LotsIn if action.lots else None, detail_schema, model,
+                        status=200)(view)
+    return body
+
+
+LINE_INPUTS = {"qty-": "quantity", "lot-": "lots", "expiry-": "expiry"}
+
+
+def line_values(lines: list[dict], key: str) -> dict:
+    """{document line id: value} of the body's `lines` that give `key` (a service's
+    quantities, lots, expiries: what the pages read from `<prefix><line id>` inputs)."""
+    return {line["line_id"]: line[key] for line in lines if key in line}
+
+
+@contextmanager
+def lines_named(lines: list[dict]):
+    """A service's errors on the pages' per-line inputs (`qty-<line id>`, `lot-<line id>`,
+    `expiry-<line id>`) as the body's fields (`lines.<n>.quantity`, `.lots`, `.expiry`)."""
+    try:
+        yield
+    except ValidationError as error:
+        where = {str(line["line_id"]): index for index, line in enumerate(lines)}
+        fields: dict[str, list[str]] = {}
+        for key, messages in error.field_errors.items():
+            for prefix, field in LINE_INPUTS.items():
+                if key.startswith(prefix) and key[len(prefix):] in where:
+                    key = f"lines.{where[key[len(prefix):]]}.{field}"
+                    break
+            fields.setdefault(key, []).extend(messages)
+        raise ValidationError(str(error), fields) from error
+
+
+def with_lines(party, items, *path) -> Callable[[], list]:
+    """The loader options of a document's detail: its party, its lines and, along `path`
+    (relationships one after the other), their products."""
+    def options() -> list:
+        lines = selectinload(items)
+        for step in path:
+            lines = lines.joinedload(step)
+        return [joinedload(party), lines]
+    return options
+
+
+_sales_order_body = document_resource(
+    "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
+    with_lines(SalesOrder.customer, SalesOrder.items, SalesOrderItem.product), sales_service,
+    routed=("deliver",))  # POST /sales-orders/<id>/deliveries
+_purchase_order_body = document_resource(
+    "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
+    s.PurchaseOrderDetail,
+    with_lines(PurchaseOrder.supplier, PurchaseOrder.items, PurchaseOrderItem.product),
+    purchasing_service)
+_production_order_body = document_resource(
+    "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
+    s.ProductionOrder, s.ProductionOrderDetail, lambda: [
+        joinedload(ProductionOrder.product),
+        selectinload(ProductionOrder.components).joinedload(ProductionOrderComponent.component)],
+    production_service)
+_invoice_body = document_resource(
+    "/invoices", "Invoice", Invoice, INVOICES, s.Invoice, s.InvoiceDetail,
+    with_lines(Invoice.customer, Invoice.items, InvoiceLine.product), invoice_service)
+_credit_note_body = document_resource(
+    "/credit-notes", "CreditNote", CreditNote, CREDIT_NOTES, s.CreditNote, s.CreditNoteDetail,
+    with_lines(CreditNote.customer, CreditNote.items, CreditNoteLine.product),
+    credit_note_service)
+_payment_body = document_resource(
+    "/payments", "Payment", Payment, PAYMENTS, s.Payment, s.PaymentDetail,
+    lambda: [joinedload(Payment.customer), selectinload(Payment.allocations)],
+    payment_service)
+_bill_body = document_resource(
+    "/bills", "Bill", Bill, BILLS, s.Bill, s.BillDetail,
+    with_lines(Bill.supplier, Bill.items, BillLine.product), bill_service)
+_supplier_payment_body = document_resource(
+    "/supplier-payments", "SupplierPayment", SupplierPayment, SUPPLIER_PAYMENTS,
+    s.SupplierPayment, s.SupplierPaymentDetail,
+    lambda: [joinedload(SupplierPayment.supplier), selectinload(SupplierPayment.allocations)],
+    bill_service)
+_delivery_body = document_resource(
+    "/delivery-notes", "DeliveryNote", DeliveryNote, DELIVERIES, s.DeliveryNote,
+    s.DeliveryNoteDetail, with_lines(DeliveryNote.customer, DeliveryNote.lines,
+                                     DeliveryNoteLine.order_item, SalesOrderItem.product),
+    delivery_service)
+_sales_return_body = document_resource(
+    "/sales-returns", "SalesReturn", SalesReturn, SALES_RETURNS, s.SalesReturn,
+    s.SalesReturnDetail, with_lines(SalesReturn.customer, SalesReturn.lines,
+                                    SalesReturnLine.delivery_line, DeliveryNoteLine.order_item,
+                                    SalesOrderItem.product), return_service)
+_purchase_return_body = document_resource(
+    "/purchase-returns", "PurchaseReturn", PurchaseReturn, PURCHASE_RETURNS, s.PurchaseReturn,
+    s.PurchaseReturnDetail, with_lines(PurchaseReturn.supplier, PurchaseReturn.lines,
+                                       PurchaseReturnLine.order_item, PurchaseOrderItem.product),
+    return_service)
+_transfer_body = document_resource(
+    "/stock-transfers", "StockTransfer", StockTransfer, TRANSFERS, s.StockTransfer,
+    s.StockTransferDetail, lambda: [
+        joinedload(StockTransfer.from_warehouse), joinedload(StockTransfer.to_warehouse),
+        selectinload(StockTransfer.lines).joinedload(StockTransferLine.product)],
+    stock_document_service)
+_count_body = document_resource(
+    "/stock-counts", "StockCount", StockCount, COUNTS, s.StockCount, s.StockCountDetail,
+    lambda: [joinedload(StockCount.warehouse),
+             selectinload(StockCount.lines).joinedload(StockCountLine.product)],
+    stock_document_service)
+# recording and allocating a payment are a manager's, as on the pages
+# (/money/payments/new, /money/supplier-payments/<id>/allocate)
+PAYMENT_ROLE = "manager"
+
+
 def create_with_lines(data: dict, create: Callable, add_line: Callable, id_arg: str,
                       body: Callable[[int], dict]):
     """A draft document (`create`) and its lines (`add_line` each), all or nothing: every
@@ -414,18 +522,23 @@ def create_with_lines(data: dict, create: Callable, add_line: Callable, id_arg: 
         with atomic():
             lines = data.pop("lines", [])
             document = create(company_id=current_user.company_id, user=current_user, **data)
-            errors: dict = {}
-            for index, line in enumerate(lines):
-                try:
-                    add_line(company_id=current_user.company_id, user=current_user,
-                             **{id_arg: document.id}, **line)
-                except ValidationError as error:
-                    for field, messages in error.field_errors.items():
-                        errors[f"lines.{index}.{field}"] = messages
-            if errors:
-                raise ValidationError(_("A line has invalid values: see errors."), errors)
+            add_lines(lines, add_line, **{id_arg: document.id})
             return 201, body(document.id)
     return idempotent(run)
+
+
+def add_lines(lines: list[dict], add_line: Callable, **ids) -> None:
+    """`add_line` for each of the body's `lines`, in the caller's transaction; then one
+    ValidationError with every line's invalid fields (`lines.<n>.<field>`)."""
+    errors: dict = {}
+    for index, line in enumerate(lines):
+        try:
+            add_line(company_id=current_user.company_id, user=current_user, **ids, **line)
+        except ValidationError as error:
+            for field, messages in error.field_errors.items():
+                errors[f"lines.{index}.{field}"] = messages
+    if errors:
+        raise ValidationError(_("A line has invalid values: see errors."), errors)
 
 
 @idempotent_post("/sales-orders", "staff", s.SalesOrderIn, s.SalesOrderDetail)
@@ -565,12 +678,307 @@ def purchaseorder_receive(data: dict, record_id: int):
     warehouse_id = data.get("warehouse_id") or order.warehouse_id
 
     def run():
-        purchasing_service.receive(
-            company_id=current_user.company_id, user=current_user, order_id=record_id,
-            quantities={line["line_id"]: line["quantity"] for line in data["lines"]},
-            warehouse_id=warehouse_id, reference=data.get("reference", ""))
+        with lines_named(data["lines"]):
+            purchasing_service.receive(
+                company_id=current_user.company_id, user=current_user, order_id=record_id,
+                quantities=line_values(data["lines"], "quantity"),
+                lots=line_values(data["lines"], "lots"),
+                expiries=line_values(data["lines"], "expiry"),
+                warehouse_id=warehouse_id, reference=data.get("reference", ""))
         return 201, _purchase_order_body(record_id)
     return idempotent(run)
+
+
+# --- deliveries and returns ------------------------------------------------------------
+
+@idempotent_post("/sales-orders/<int:record_id>/deliveries",
+                 SalesOrder.workflow.actions["deliver"].role, s.DeliveryIn,
+                 s.DeliveryNoteDetail, SalesOrder)
+def salesorder_deliver(data: dict, record_id: int):
+    """Deliver some of what is left to ship on a confirmed or partly shipped order, from its
+    warehouse: a draft delivery note (staff post it: POST /delivery-notes/<id>/post), or
+    posted at once (`post`). A tracked line names its lots (else the first-expiring); a
+    quantity over what is left, a wrong lot or a serial number twice is a 422 on its line,
+    nothing written. "Ship all" is POST /sales-orders/<id>/ship."""
+    def run():
+        lines = data["lines"]
+        with lines_named(lines):
+            delivery = sales_service.create_delivery(
+                company_id=current_user.company_id, user=current_user, order_id=record_id,
+                quantities=line_values(lines, "quantity"), lots=line_values(lines, "lots"),
+                delivery_date=data.get("delivery_date"), notes=data.get("notes", ""),
+                post=data["post"])
+        return 201, _delivery_body(delivery.id)
+    return idempotent(run)
+
+
+def return_create(path: str, document_model, create: Callable, id_arg: str,
+                  body: Callable[[int], dict], answer: type, doc: str) -> None:
+    """POST `<path>/<id>/returns`: a return against one document, as its page's form makes
+    it (erp/blueprints/returns_pages.py), into (out of) the document's warehouse unless
+    another is named."""
+    def view(data: dict, record_id: int):
+        def run():
+            lines = data["lines"]
+            warehouse_id = data.get("warehouse_id") or scoped_get_or_404(
+                document_model, record_id).warehouse_id
+            with lines_named(lines):
+                created = create(
+                    company_id=current_user.company_id, user=current_user,
+                    quantities=line_values(lines, "quantity"), lots=line_values(lines, "lots"),
+                    warehouse_id=warehouse_id, reason=data["reason"],
+                    return_date=data.get("return_date"), notes=data.get("notes", ""),
+                    post=data["post"], **{id_arg: record_id})
+            return 201, body(created.id)
+        return idempotent(run)
+
+    view.__name__ = f"{document_model.__name__.lower()}_return"
+    view.__doc__ = doc
+    idempotent_post(f"{path}/<int:record_id>/returns", return_service.DRAFT_ROLE, s.ReturnIn,
+                    answer, document_model)(view)
+
+
+return_create(
+    "/delivery-notes", DeliveryNote, return_service.create_sales_return, "delivery_id",
+    _sales_return_body, s.SalesReturnDetail,
+    """Draft a return of some of a posted delivery note's goods (never more than delivered
+    minus returned; a tracked line names the lots coming back among those it shipped), or
+    post it at once (`post`, a manager's). A manager posts or cancels a draft; once posted,
+    `credit_invoices` offers the credit note of the invoices that billed the goods.""")
+return_create(
+    "/purchase-orders", PurchaseOrder, return_service.create_purchase_return, "order_id",
+    _purchase_return_body, s.PurchaseReturnDetail,
+    """Draft a return to the supplier of some of a purchase order's received goods (never
+    more than received minus returned; a tracked line names the lots going back among those
+    it received that the warehouse still holds), or post it at once (`post`, a
+    manager's).""")
+
+
+# --- stock documents: transfers and count sheets ------------------------------------------
+
+@idempotent_post("/stock-transfers", StockTransfer.workflow.edits["draft"], s.StockTransferIn,
+                 s.StockTransferDetail)
+def stocktransfer_create(data: dict):
+    """Draft a transfer between two warehouses with its lines (all or nothing); a manager
+    posts it (POST /stock-transfers/<id>/post): the stock moves then."""
+    return create_with_lines(data, stock_document_service.create_transfer,
+                             stock_document_service.add_transfer_line, "transfer_id",
+                             _transfer_body)
+
+
+@idempotent_post("/stock-counts", StockCount.workflow.edits["draft"], s.StockCountIn,
+                 s.StockCountDetail)
+def stockcount_create(data: dict):
+    """Make a draft count sheet of a warehouse (of one category when given): a line per
+    stocked product with what the ledger holds now (`expected`)."""
+    def run():
+        count = stock_document_service.create_count(company_id=current_user.company_id,
+                                                    user=current_user, **data)
+        return 201, _count_body(count.id)
+    return idempotent(run)
+
+
+@idempotent_post("/stock-counts/<int:record_id>/counts", StockCount.workflow.edits["draft"],
+                 s.CountedIn, s.StockCountDetail, StockCount, status=200)
+def stockcount_counted(data: dict, record_id: int):
+    """Enter what was counted of each product on a draft sheet (all or nothing); a manager
+    posts it (POST /stock-counts/<id>/post): every counted difference is adjusted then."""
+    def run():
+        with atomic():
+            add_lines(data["lines"], stock_document_service.add_count_line, count_id=record_id)
+        return 200, _count_body(record_id)
+    return idempotent(run)
+
+
+# --- quality inspections ---------------------------------------------------------------
+
+read_resource("/quality-inspections", "QualityInspection", INSPECTIONS, s.QualityInspection,
+              model=QualityInspection, detail_options=lambda: [
+                  joinedload(QualityInspection.product),
+                  joinedload(QualityInspection.production_order),
+                  joinedload(QualityInspection.superseded_by)])
+
+
+def _inspection_body(inspection_id: int) -> dict:
+    db.session.expire_all()
+    return s.QualityInspection().dump(scoped_get_or_404(
+        QualityInspection, inspection_id, joinedload(QualityInspection.product),
+        joinedload(QualityInspection.production_order),
+        joinedload(QualityInspection.superseded_by)))
+
+
+@idempotent_post("/quality-inspections", "staff", s.InspectionIn, s.QualityInspection)
+def qualityinspection_create(data: dict):
+    """Record an inspection of a product, a production order or a receipt (the token's user
+    is the inspector). A product whose inspections are filled on a custom form is refused
+    (422): its form's answers decide, on the form page."""
+    def run():
+        product = (db.session.scalar(company_select(Product).where(
+            Product.id == data["product_id"])) if data.get("product_id") else None)
+        custom_form = (form_service.inspection_form(current_user.company_id, product)
+                       if product is not None and not data.get("production_order_id") else None)
+        if custom_form is not None:
+            raise ValidationError(field_errors={"product_id": [_(
+                "This product is inspected with the form “%(name)s”: fill it in.",
+                name=custom_form.name)]})
+        inspection = quality_service.create_inspection(
+            company_id=current_user.company_id, user=current_user,
+            inspected_on=data.pop("inspected_on", None) or company_today(current_user.company_id),
+            **data)
+        return 201, _inspection_body(inspection.id)
+    return idempotent(run)
+
+
+@idempotent_post("/quality-inspections/<int:record_id>/supersede", "staff", s.ReinspectionIn,
+                 s.QualityInspection, QualityInspection)
+def qualityinspection_supersede(data: dict, record_id: int):
+    """Record a re-inspection of what this inspection inspected: the new one supersedes it
+    (a recorded result is never edited); 409 when it is superseded already."""
+    def run():
+        inspection = quality_service.supersede_inspection(
+            company_id=current_user.company_id, user=current_user, inspection_id=record_id,
+            inspected_on=data.pop("inspected_on", None) or company_today(current_user.company_id),
+            **data)
+        return 201, _inspection_body(inspection.id)
+    return idempotent(run)
+
+
+# --- tasks ------------------------------------------------------------------------------
+# One's own tasks (assigned or created) for staff and viewers, every task of the company
+# for a manager: the list's `view` (mine, created, all) and the services' rules.
+
+read_resource("/tasks", "Task", TASKS, s.Task)
+TASK_FIELDS = ("title", "description", "assignee_id", "due_date", "priority")
+
+
+def _task(task_id: int) -> dict:
+    db.session.expire_all()
+    task = task_service.get_task(company_id=current_user.company_id, task_id=task_id,
+                                 user=current_user)  # NotFound: a task the user may not see
+    return s.Task().dump(task)
+
+
+@idempotent_post("/tasks", "staff", s.TaskIn, s.Task)
+def task_create(data: dict):
+    """Create a task, created by the token's user."""
+    def run():
+        task = task_service.create_task(company_id=current_user.company_id, user=current_user,
+                                        **data)
+        return 201, _task(task.id)
+    return idempotent(run)
+
+
+def task_get(self, record_id: int):
+    """One task the token's user may see (another's: 404)."""
+    return _json(_task(record_id), 200)
+
+
+def task_patch(self, data: dict, record_id: int):
+    """Change some of a task's fields (the rest stays): one's own, or any as a manager."""
+    task = task_service.get_task(company_id=current_user.company_id, task_id=record_id,
+                                 user=current_user)
+    values = {key: getattr(task, key) for key in TASK_FIELDS} | data
+    task_service.update_task(company_id=current_user.company_id, task_id=record_id,
+                             user=current_user, **values)
+    return _json(_task(record_id), 200)
+
+
+def task_delete(self, record_id: int):
+    """Delete a task (a manager's, as on the pages)."""
+    task_service.delete_task(company_id=current_user.company_id, task_id=record_id,
+                             user=current_user)
+    return "", 204
+
+
+TaskRecord = type("TaskRecord", (MethodView,), {
+    "get": require_role("viewer")(bp.response(200, s.Task)(task_get)),
+    "patch": guarded("staff", Todo)(bp.arguments(type("TaskPatch", (s.TaskIn,), {})(
+        partial=True))(bp.response(200, s.Task)(task_patch))),
+    "delete": guarded("manager", Todo)(bp.response(204)(task_delete))})
+TaskRecord.decorators = [method_roles({"GET": "viewer", "PATCH": "staff", "DELETE": "manager"})]
+bp.route("/tasks/<int:record_id>", endpoint="task_detail")(TaskRecord)
+
+
+@bp.route("/tasks/<int:record_id>/status", methods=["POST"])
+@guarded("staff", Todo)
+@bp.arguments(s.TaskStatusIn)
+@bp.response(200, s.Task)
+def task_status(data: dict, record_id: int):
+    """Move a task to open, in progress or done (one's own, or any as a manager)."""
+    task_service.change_status(company_id=current_user.company_id, task_id=record_id,
+                               user=current_user, status=data["status"])
+    return _json(_task(record_id), 200)
+
+
+# --- lines of a draft (the pages' line editors, erp/lines.py) ----------------------------
+
+def line_resource(path: str, editor: LineEditor, line_in: type,
+                  body: Callable[[int], dict], answer: type) -> None:
+    """`POST <path>/<id>/lines` adds a line, `PATCH .../lines/<line id>` changes some of its
+    values (the rest stays) and `DELETE` removes it, through the editor's three services
+    (which say in which states and for which role the lines may change: 409, 403);
+    each answers the document."""
+    name = editor.model.__name__.lower()
+    changes = line_change(line_in)
+    ids = lambda record_id: {"company_id": current_user.company_id,  # noqa: E731
+                             "user": current_user, editor.doc_key: record_id}
+
+    def line_of(record_id: int, line_id: int):
+        line = scoped_get_or_404(editor.line_model, line_id)
+        if getattr(line, editor.doc_key) != record_id:
+            raise NotFound(_("No such line."))
+        return line
+
+    def add(data: dict, record_id: int):
+        def run():
+            editor.add(**ids(record_id), **data)
+            return 201, body(record_id)
+        return idempotent(run)
+
+    def change(data: dict, record_id: int, line_id: int):
+        line = line_of(record_id, line_id)
+        values = {key: "" if getattr(line, key) is None else str(getattr(line, key))
+                  for key in changes.fields} | data
+        editor.update(**ids(record_id), **{editor.line_key: line_id}, **values)
+        return _json(body(record_id), 200)
+
+    def remove(record_id: int, line_id: int):
+        line_of(record_id, line_id)
+        editor.remove(**ids(record_id), **{editor.line_key: line_id})
+        return _json(body(record_id), 200)
+
+
+    add.__name__, add.__doc__ = f"{name}_line_add", "Add a line (a draft's, as on its page)."
+    change.__doc__ = "Change some values of a line (the rest stays)."
+    remove.__doc__ = "Remove a line."
+    idempotent_post(f"{path}/<int:record_id>/lines", "staff", line_in, answer,
+                    editor.model)(add)
+    view = type(f"{editor.model.__name__}LineRecord", (MethodView,), {
+        "patch": guarded("staff", editor.model)(bp.arguments(changes)(
+            bp.response(200, answer)(lambda self, data, **kw: change(data, **kw)))),
+        "delete": guarded("staff", editor.model)(bp.response(200, answer)(
+            lambda self, **kw: remove(**kw)))})
+    view.patch.__doc__, view.delete.__doc__ = change.__doc__, remove.__doc__
+    view.decorators = [method_roles({"PATCH": "staff", "DELETE": "staff"})]
+    bp.route(f"{path}/<int:record_id>/lines/<int:line_id>", endpoint=f"{name}_line")(view)
+
+
+@cache
+def line_change(line_in: type) -> Schema:
+    """A line's PATCH body: its add body, every field optional, the product fixed."""
+    return type(f"{line_in.__name__}Change", (line_in,), {})(
+        partial=True, exclude=[key for key in ("product_id",) if key in line_in().fields])
+
+
+line_resource("/sales-orders", sales_pages.LINES, s.SalesOrderLineIn, _sales_order_body,
+              s.SalesOrderDetail)
+line_resource("/purchase-orders", purchasing_pages.LINES, s.PurchaseOrderLineIn,
+              _purchase_order_body, s.PurchaseOrderDetail)
+line_resource("/invoices", money_pages.INVOICE_LINES, s.SalesOrderLineIn, _invoice_body,
+              s.InvoiceDetail)
+line_resource("/bills", payable_pages.BILL_LINES, s.SalesOrderLineIn, _bill_body, s.BillDetail)
+line_resource("/stock-transfers", stock_document_pages.TRANSFER_LINES, s.TransferLineIn,
+              _transfer_body, s.StockTransferDetail)
 
 
 # --- stock ------------------------------------------------------------------------------

@@ -95,3 +95,67 @@ def test_a_production_order_is_planned_from_the_bill_of_materials(client, plant,
     assert client.post("/api/v1/production-orders", headers=bearer(make_user("viewer")),
                        json=body).status_code == 403
     assert count(ProductionOrder) == 1
+
+
+def test_a_drafts_lines_are_added_changed_and_removed_as_on_its_page(client, plant,
+                                                                     make_user, other_company):
+    staff, manager = bearer(make_user("staff")), bearer(make_user("manager"))
+    order = client.post("/api/v1/purchase-orders", headers=staff, json={
+        "supplier_id": plant["supplier"].id, "warehouse_id": plant["warehouse"].id,
+        "lines": [{"product_id": plant["component"].id, "quantity": "8", "tax_rate": "0"}]}
+                        ).get_json()
+    url = f"/api/v1/purchase-orders/{order['id']}/lines"
+    added = client.post(url, headers={**staff, "Idempotency-Key": "line-1"}, json={
+        "product_id": plant["product"].id, "quantity": "2", "tax_rate": "0"})
+    assert added.status_code == 201, added.get_json()
+    assert [line["sku"] for line in added.get_json()["lines"]] == ["LEG", "TABLE"]
+    leg, table = (line["id"] for line in added.get_json()["lines"])
+    bad = client.post(url, headers=staff, json={"product_id": 999999, "quantity": "-1"})
+    assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+    changed = client.patch(f"{url}/{leg}", headers=staff, json={"quantity": "10"})
+    assert changed.status_code == 200, changed.get_json()
+    line = changed.get_json()["lines"][0]
+    assert (line["quantity"], line["unit_cost"]) == ("10.000", "3.50")  # the cost stays
+    assert changed.get_json()["total"] == "115.00"
+    removed = client.delete(f"{url}/{table}", headers=staff)
+    assert removed.status_code == 200 and len(removed.get_json()["lines"]) == 1
+    assert client.delete(f"{url}/{table}", headers=staff).status_code == 404
+    assert client.post(url, headers=bearer(make_user("viewer")), json={
+        "product_id": plant["product"].id, "quantity": "1"}).status_code == 403
+    # placed, its lines are a manager's amendment (the service's rule): staff get 403
+    client.post(f"/api/v1/purchase-orders/{order['id']}/place", headers=manager)
+    assert client.patch(f"{url}/{leg}", headers=staff,
+                        json={"quantity": "9"}).status_code == 403
+    assert client.patch(f"{url}/{leg}", headers=manager,
+                        json={"quantity": "9"}).status_code == 200
+    stranger = bearer(make_user("admin", company=other_company))
+    for method in ("PATCH", "DELETE"):
+        assert client.open(f"{url}/{leg}", method=method, headers=stranger,
+                           json={"quantity": "1"}).status_code == 404
+    assert client.post(url, headers=stranger, json={
+        "product_id": plant["product"].id, "quantity": "1"}).status_code == 404
+
+
+def test_a_confirmed_sales_orders_lines_no_longer_change(client, plant, make_user, company):
+    from tests.factories.sales import CustomerFactory
+
+    customer = CustomerFactory(company=company)
+    db.session.commit()
+    manager = bearer(make_user("manager"))
+    order = client.post("/api/v1/sales-orders", headers=manager, json={
+        "customer_id": customer.id, "warehouse_id": plant["warehouse"].id,
+        "lines": [{"product_id": plant["product"].id, "quantity": "1"}]}).get_json()
+    url = f"/api/v1/sales-orders/{order['id']}/lines"
+    line_id = order["lines"][0]["id"]
+    discounted = client.patch(f"{url}/{line_id}", headers=manager,
+                              json={"discount_percent": "10"})
+    assert discounted.status_code == 200, discounted.get_json()
+    assert discounted.get_json()["lines"][0]["quantity"] == "1.000"
+    assert discounted.get_json()["lines"][0]["discount_percent"] == "10.000"
+    # another order's line is not this order's
+    other = client.post("/api/v1/sales-orders", headers=manager, json={
+        "customer_id": customer.id}).get_json()
+    assert client.delete(f"/api/v1/sales-orders/{other['id']}/lines/{line_id}",
+                         headers=manager).status_code == 404
+    client.post(f"/api/v1/sales-orders/{order['id']}/cancel", headers=manager)
+    assert client.delete(f"{url}/{line_id}", headers=manager).status_code == 409
