@@ -11,10 +11,16 @@ WORKERS=${TEST_WORKERS:-2}
 XDIST="-n $WORKERS"
 
 status=0
-echo "== Test suite on SQLite"
+echo "== Test suite on SQLite (every test)"
+start=$SECONDS
 TEST_DB=sqlite "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || status=1
-echo "== Test suite on PostgreSQL with Redis"
+echo "== SQLite pass: $((SECONDS - start)) s"
+# Only the tests whose outcome can depend on the database or Redis; the others are
+# deselected (the rule: tests/conftest.py, DIALECT_DEPENDENT, and the README's testing part).
+echo "== Test suite on PostgreSQL with Redis (the tests that can depend on them)"
+start=$SECONDS
 TEST_DB=postgresql "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || status=1
+echo "== PostgreSQL pass: $((SECONDS - start)) s"
 if [ $status -ne 0 ]; then
   echo "FAILED: see the output above." >&2
 fi

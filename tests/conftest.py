@@ -5,6 +5,27 @@ embedded default does. `TEST_DB=postgresql` runs on a real PostgreSQL with Redis
 cache and rate limits. The session starts the servers it needs (tests/servers.py); under
 pytest-xdist the controller starts them and every worker gets its own database.
 
+Which pass runs a test: the SQLite pass runs every test; the PostgreSQL pass
+(TEST_DB=postgresql) runs only the tests whose outcome can depend on the database or on
+Redis: services (locks, constraints, numbering, concurrency), queries and list reads
+(collation, ILIKE, pg_trgm, EXPLAIN), migrations, models' CHECKs, the Redis-backed parts
+(cache versions, rate limits, login throttle, monitoring figures, jobs), outages and real
+servers, the API's schemathesis on a bounded subset, and one HTTP smoke per list page with
+fixed hostile parameters (tests/test_list_pages.py), so each page's SQL runs once there.
+Views' HTML shape, templates, escaping, fuzzing, browser tests, the role and 404 matrices
+over the URL map and the languages run in the SQLite pass only. The rule, in order (the
+closest declaration wins: a test's own marker, then its module's `pytestmark`, then its
+path in `DIALECT_DEPENDENT`):
+- `@pytest.mark.postgresql_only`: the PostgreSQL pass only (real concurrency);
+- `@pytest.mark.dialect_dependent`: both passes (e.g. a list's filter test in tests/blueprints/);
+- `@pytest.mark.dialect_independent`: the SQLite pass only (e.g. a pure function in
+  tests/services/);
+- unmarked: both passes when its module or folder is in `DIALECT_DEPENDENT`, else the
+  SQLite pass only (a new module of views or templates needs no marker; a new module whose
+  outcome depends on the database goes into `DIALECT_DEPENDENT`).
+`TEST_DIALECT_INDEPENDENT_ON_POSTGRESQL=1` runs every test in the PostgreSQL pass (the
+browser tests also need `TEST_BROWSER_ON_POSTGRESQL=1`); the others are deselected there.
+
 Speed: every worker builds its app once (`_apps`; one more per module `config_overrides`)
 and puts it back before each test as `create_app()` left it (`AppReset`): config,
 extensions, rate limits, caches, the login throttle's and the monitoring's stores; a test
@@ -67,6 +88,8 @@ def pytest_configure(config):
                             "worker's shared one (e.g. it changes what the app reads at start)")
     config.addinivalue_line("markers", "dialect_independent: the same on every database and "
                             "cache: runs in the SQLite pass only")
+    config.addinivalue_line("markers", "dialect_dependent: its outcome can depend on the "
+                            "database or Redis: runs in both passes (see DIALECT_DEPENDENT)")
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller has started the servers and the catalogs
     compile_catalogs()
@@ -90,26 +113,81 @@ def pytest_unconfigure(config):
         shutil.rmtree(_shared_dirs.pop(), ignore_errors=True)
 
 
+# Tests whose outcome can depend on the database or Redis, by folder or module: they run in
+# both passes; every other test runs in the SQLite pass only unless it is marked
+# `dialect_dependent` (see the module's docstring).
+DIALECT_DEPENDENT = (
+    "tests/services/",              # locks, constraints, numbering, concurrency, totals upserts
+    "tests/api/",                   # lists, idempotency keys, rate limits on Redis, schemathesis
+    "tests/test_list_pages.py",     # one smoke per list page: its SQL once on PostgreSQL
+    "tests/test_search.py",         # product search: ILIKE / pg_trgm vs FTS5
+    "tests/test_turkish.py",        # collation: Turkish folding and order
+    "tests/test_pagination.py",     # deep pages by ids, capped counts
+    "tests/test_valuation.py",      # the day tables' locking, value sums
+    "tests/test_timezone.py",       # timestamps stored in UTC, day boundaries in SQL
+    "tests/test_value_limits.py",   # models' CHECKs and numeric limits
+    "tests/test_migrations.py",     # the migrations on each database
+    "tests/test_ops.py",            # backups, restores, SQLite -> PostgreSQL copies
+    "tests/test_db_analysis.py",    # the catalog and statistics of the live database
+    "tests/test_database_health.py",  # pool, server statistics, replica lag
+    "tests/test_health.py",         # outages of the real database and Redis
+    "tests/test_outages.py",
+    "tests/test_replicas.py",
+    "tests/test_hosts.py",
+    "tests/test_worker_kill.py",
+    "tests/test_bench_seed.py",     # bulk SQL with PostgreSQL branches
+    "tests/test_cache_versions.py",  # cache versions on Redis
+    "tests/test_dashboard.py",      # figures (aggregates) and their cache
+    "tests/test_monitoring.py",     # figures shared over workers (Redis store)
+    "tests/test_request_cost.py",   # buffered monitoring figures, session cookie (Redis)
+    "tests/test_jobs.py",           # the job queue on Redis
+    "tests/test_periodic_jobs.py",
+    "tests/test_webhooks.py",       # deliveries through the job queue, row locks
+    "tests/test_mail.py",           # jobs on Redis
+    "tests/test_exports.py",        # every list's CSV read, export jobs, rate limit
+    "tests/test_csv.py",            # imports in batches (SQLite pauses between them)
+    "tests/test_cli.py",            # commands on the database (`check` reads REDIS_URL)
+    "tests/test_overload.py",       # load shedding with the pool
+)
+PASS_MARKERS = ("postgresql_only", "dialect_dependent", "dialect_independent")
+
+
+def pass_of(item) -> str:
+    """Which pass runs `item`: 'postgresql_only', 'dialect_dependent' (both) or
+    'dialect_independent' (SQLite only); the closest declaration wins."""
+    for mark in item.iter_markers():  # the test's own first, then its class's and module's
+        if mark.name in PASS_MARKERS:
+            return mark.name
+    path = item.nodeid.split("::", 1)[0]
+    if any(path == entry or (entry.endswith("/") and path.startswith(entry))
+           for entry in DIALECT_DEPENDENT):
+        return "dialect_dependent"
+    return "dialect_independent"
+
+
 def pytest_collection_modifyitems(config, items):
     if TEST_DB != "postgresql":
         skip = pytest.mark.skip(reason="needs PostgreSQL (runs in the TEST_DB=postgresql pass)")
         for item in items:
-            if "postgresql_only" in item.keywords:
+            if pass_of(item) == "postgresql_only":
                 item.add_marker(skip)
         return
-    # The browser tests check pages and their JavaScript, and the tests marked
-    # dialect_independent (templates, escaping, config, parsing, URL-map declarations,
-    # pure functions, explicit SQLite files) give the same answer on every database and
-    # cache: they run in the SQLite pass only, which keeps `make test` within its budget.
+    # The browser tests check pages and their JavaScript; the other tests that cannot depend
+    # on the database or Redis (pass_of) give the same answer on every database and cache:
+    # they run in the SQLite pass only, which keeps `make test` within its budget.
     browser = os.environ.get("TEST_BROWSER_ON_POSTGRESQL") != "1"
-    independent = os.environ.get("TEST_DIALECT_INDEPENDENT_ON_POSTGRESQL") != "1"
-    skip_browser = pytest.mark.skip(reason="browser tests run in the SQLite pass")
-    skip_independent = pytest.mark.skip(reason="dialect independent: runs in the SQLite pass")
+    everything = os.environ.get("TEST_DIALECT_INDEPENDENT_ON_POSTGRESQL") == "1"
+    kept, deselected = [], []
     for item in items:
         if browser and item.nodeid.startswith("tests/browser/"):
-            item.add_marker(skip_browser)
-        elif independent and "dialect_independent" in item.keywords:
-            item.add_marker(skip_independent)
+            deselected.append(item)
+        elif not everything and pass_of(item) == "dialect_independent":
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:  # not skipped one by one: the pass never hands them to its workers
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def worker_id() -> str:

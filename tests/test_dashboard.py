@@ -9,12 +9,17 @@ from decimal import Decimal
 import pytest
 
 from erp.extensions import cache, db
-from erp.models.sales import SalesOrder
+from erp.models import Company, User
+from erp.models.catalog import Product
+from erp.models.inventory import Warehouse
+from erp.models.sales import Customer, SalesOrder
+from erp.models.tasks import Todo
 from erp.queries import dashboard as dq
 from erp.services import sales as sales_service
 from erp.services import sales_totals, stock
 from erp.services import tasks as task_service
 from tests.factories.catalog import ProductFactory, WarehouseFactory
+from tests.factories.core import CompanyFactory, UserFactory
 from tests.factories.inventory_helpers import put_stock
 from tests.factories.production import bulk_orders
 from tests.factories.purchasing import PurchaseOrderFactory
@@ -38,11 +43,13 @@ def _order(company, user, customer, warehouse, lines, *, order_date=TODAY, steps
     return order
 
 
-@pytest.fixture
-def env(company, make_user):
-    """A small business with hand-computed figures (see the asserts)."""
-    manager = make_user("manager", name="Mona Manager")
-    colleague = make_user("staff")
+def build_env() -> dict:
+    """A small business with hand-computed figures (see the asserts): the ids of its records."""
+    company = CompanyFactory(name="Acme Manufacturing")
+    # explicit e-mails: a test's own users (UserFactory's sequence) never meet these
+    manager = UserFactory(role="manager", company=company, name="Mona Manager",
+                          email="dashboard-manager@example.com")
+    colleague = UserFactory(role="staff", company=company, email="dashboard-staff@example.com")
     warehouse = WarehouseFactory(company=company)
     p1 = ProductFactory(company=company, sku="P1", name="Widget", sale_price=Decimal("10"),
                         min_stock=Decimal("9"))
@@ -89,8 +96,33 @@ def env(company, make_user):
                           due_date=TODAY),
     }
     db.session.commit()
-    return {"manager": manager, "warehouse": warehouse, "p1": p1, "p2": p2, "c1": c1,
-            "c2": c2, "orders": orders, "tasks": tasks}
+    return {"company": company.id, "manager": manager.id, "warehouse": warehouse.id,
+            "p1": p1.id, "p2": p2.id, "c1": c1.id, "c2": c2.id,
+            "orders": {key: order.id for key, order in orders.items()},
+            "tasks": {key: task.id for key, task in tasks.items()}}
+
+
+
+
+@pytest.fixture
+def env(app, scenario) -> dict:
+    """`build_env`'s records, built once per session and put back for each test."""
+    ids = scenario("dashboard env", build_env)
+    get = db.session.get
+    return {"company": get(Company, ids["company"]), "manager": get(User, ids["manager"]),
+            "warehouse": get(Warehouse, ids["warehouse"]), "p1": get(Product, ids["p1"]),
+            "p2": get(Product, ids["p2"]), "c1": get(Customer, ids["c1"]),
+            "c2": get(Customer, ids["c2"]),
+            "orders": {key: get(SalesOrder, id_) for key, id_ in ids["orders"].items()},
+            "tasks": {key: get(Todo, id_) for key, id_ in ids["tasks"].items()}}
+
+
+@pytest.fixture
+def company(request, app):
+    """The env's company in the tests that use it, else a new one (as tests/conftest.py's)."""
+    if "env" in request.fixturenames:
+        return request.getfixturevalue("env")["company"]
+    return CompanyFactory(name="Acme Manufacturing")
 
 
 def _client(app, user):

@@ -272,8 +272,15 @@ def test_a_webhook_url_must_be_http(database_url, redis_url, tmp_path):
 
 # -- perf-test ------------------------------------------------------------------------------
 
-def test_perf_test_renders_the_pages_and_prints_a_table(app, runner, make_user):
+def test_perf_test_renders_the_pages_and_prints_a_table(app, runner, make_user, monkeypatch):
     make_user("admin")
+    # a page's response time is the machine's, not the code's: on a loaded machine (the
+    # suite beside other runs) a page took 3.8 s and made the verdict critical; the verdict
+    # itself is tested below (test_perf_test_exits_non_zero_when_a_figure_is_critical)
+    from erp.monitoring.thresholds import THRESHOLDS, Threshold
+
+    monkeypatch.setitem(THRESHOLDS, "response_time_ms",
+                        Threshold("Response time (p95)", " ms", 60_000, 60_000, 60_000))
     result = runner.invoke(args=["perf-test", "--category", "full", "--duration", "0.3"])
     assert result.exit_code == 0, result.output
     out = result.output

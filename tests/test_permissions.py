@@ -36,8 +36,8 @@ def routes(app):
         yield rule, getattr(view, "required_role", "missing")
 
 
-# The roles are declared on the views: the same answer on every database (and every list
-# page is rendered on PostgreSQL by tests/test_fuzz.py's query-string fuzzing).
+# The roles are declared on the views: the same answer on every database (and every page
+# without arguments is rendered on PostgreSQL by tests/test_list_pages.py).
 @pytest.mark.dialect_independent
 def test_get_routes_answer_by_role(app, client_as, make_user):
     clients = {role: client_as(role) for role in ROLES}

@@ -696,6 +696,7 @@ print(json.dumps([client.post("/login", data={"email": f"w{n}@example.com",
 """
 
 
+@pytest.mark.dialect_dependent  # the throttle / rate limits on Redis: both passes
 def test_two_workers_share_the_login_throttle(app, database_url, redis_url, tmp_path):
     """This process and a second one stand for two gunicorn workers: the embedded default
     (no Redis) on the SQLite pass, Redis on the PostgreSQL pass."""
@@ -723,6 +724,7 @@ def test_two_workers_share_the_login_throttle(app, database_url, redis_url, tmp_
     assert here + json.loads(other.stdout.strip().splitlines()[-1]) == [422, 422, 422, 422, 429]
 
 
+@pytest.mark.dialect_dependent  # the throttle / rate limits on Redis: both passes
 def test_the_throttle_file_is_configurable_and_beside_the_cache_by_default(app, tmp_path,
                                                                           monkeypatch):
     from pathlib import Path

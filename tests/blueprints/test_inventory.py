@@ -137,6 +137,7 @@ def test_warehouse_delete_rules(client_as, setup):
 
 # Lists
 
+@pytest.mark.dialect_dependent  # a list read: runs in both passes
 def test_stock_list_filters_warehouse_category_low_and_search(admin_client, company, setup):
     product, main, spare = setup
     category = CategoryFactory(company=company)
@@ -160,6 +161,7 @@ def test_low_stock_view_links_to_reorder_and_shortages_when_they_exist(admin_cli
     assert ("Shortages for production" in body) == ("production.shortages" in app.view_functions)
 
 
+@pytest.mark.dialect_dependent  # a list read: runs in both passes
 def test_movement_list_filters(admin_client, company, setup):
     product, main, spare = setup
     other = ProductFactory(company=company, sku="NUT-8")

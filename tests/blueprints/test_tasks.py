@@ -102,6 +102,7 @@ def test_list_and_options_never_show_another_company(other_company_client, compa
 
 # ---------------------------------------------------------------- list
 
+@pytest.mark.dialect_dependent  # a list read: runs in both passes
 def test_filters_sort_and_overdue_highlight(app, company, make_user):
     manager = make_user("manager")
     client = login(app.test_client(), manager.email)
@@ -291,6 +292,7 @@ def test_manager_deletes_with_a_confirmation_page(app, company, make_user):
 
 # ---------------------------------------------------------------- CSV
 
+@pytest.mark.dialect_dependent  # a list read: runs in both passes
 def test_export_csv_uses_the_current_filters(app, company, make_user):
     client = login(app.test_client(), make_user("manager").email)
     TodoFactory(company=company, title="=HYPERLINK(evil)", priority="high")
