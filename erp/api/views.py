@@ -162,10 +162,12 @@ def page_body(spec: ListSpec) -> dict:
 
 def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
                   model=None, detail_options: Callable[[], list] | None = None,
-                  detail_schema: type | None = None, patch=None) -> None:
+                  detail_schema: type | None = None, patch=None, delete=None) -> None:
     """GET `path` (the list) and, with `model`, GET `path/<id>` (one record of the company;
-    another company's answers 404), and with `patch` (schema, function, role) PATCH on the
-    same rule: one rule per address, so an id beyond 64 bits is a 404 for every method."""
+    another company's answers 404), with `patch` (schema, function, role) PATCH and with
+    `delete` (function, role) DELETE on the same rule: one rule per address, so an id beyond
+    64 bits is a 404 for every method (werkzeug answers 405 when a rule of another method
+    matched the address before the id's converter refused it)."""
     query = s.list_query_schema(name, spec)
     page = s.page_schema(schema)
 
@@ -200,11 +202,20 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
         return change(data, record_id)
 
     get.__doc__, patch_.__doc__ = detail.__doc__, change.__doc__
-    view = type(f"{name}Record", (MethodView,), {
-        "get": require_role("viewer")(bp.response(200, detail_schema or schema)(get)),
-        "patch": guarded(role, model)(bp.arguments(patch_schema)(
-            bp.response(200, schema)(patch_)))})
-    view.decorators = [method_roles({"GET": "viewer", "PATCH": role})]
+    methods = {"get": require_role("viewer")(bp.response(200, detail_schema or schema)(get)),
+               "patch": guarded(role, model)(bp.arguments(patch_schema)(
+                   bp.response(200, schema)(patch_)))}
+    roles = {"GET": "viewer", "PATCH": role}
+    if delete is not None:
+        remove, roles["DELETE"] = delete
+
+        def delete_(self, record_id: int):
+            return remove(record_id)
+
+        delete_.__doc__ = remove.__doc__
+        methods["delete"] = guarded(roles["DELETE"], model)(bp.response(204)(delete_))
+    view = type(f"{name}Record", (MethodView,), methods)
+    view.decorators = [method_roles(roles)]
     bp.route(f"{path}/<int:record_id>", endpoint=endpoint)(view)
 
 
@@ -248,8 +259,19 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
     bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded(resource.edit_role)(
         bp.arguments(input_schema)(bp.response(201, schema)(create))))
+    delete = None
+    if resource.delete is not None:
+        def delete(record_id: int):
+            resource.delete(company_id=current_user.company_id, user=current_user,
+                            **{id_arg: record_id})
+            return "", 204
+
+        delete.__name__ = f"{name.lower()}_delete"
+        delete.__doc__ = (f"Delete a {resource.label.lower()} no document uses (409 when one "
+                          "does: archive it instead); a manager's, as on the pages.")
     read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
-        type(f"{name}Patch", (input_schema,), {})(partial=True), change, resource.edit_role))
+        type(f"{name}Patch", (input_schema,), {})(partial=True), change, resource.edit_role),
+        delete=(delete, "manager") if delete else None)
     if resource.set_active is not None:
         def set_active(data: dict, record_id: int):
             record = resource.set_active(company_id=current_user.company_id, user=current_user,
@@ -263,17 +285,6 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
         bp.route(f"{path}/<int:record_id>/active", methods=["POST"])(
             guarded("manager", resource.model)(bp.arguments(s.ActiveIn)(
                 bp.response(200, schema)(set_active))))
-    if resource.delete is not None:
-        def delete(record_id: int):
-            resource.delete(company_id=current_user.company_id, user=current_user,
-                            **{id_arg: record_id})
-            return "", 204
-
-        delete.__name__ = f"{name.lower()}_delete"
-        delete.__doc__ = (f"Delete a {resource.label.lower()} no document uses (409 when one "
-                          "does: archive it instead); a manager's, as on the pages.")
-        bp.route(f"{path}/<int:record_id>", methods=["DELETE"], endpoint=delete.__name__)(
-            guarded("manager", resource.model)(bp.response(204)(delete)))
 
 
 master_resource(catalog_pages.products, s.Product, s.ProductIn)
