@@ -259,19 +259,16 @@ def master_resource(resource: Resource, schema: type, input_schema: type) -> Non
     change.__doc__ = f"Change some values of a {resource.label.lower()} (the rest stays)."
     bp.route(path, endpoint=create.__name__, methods=["POST"])(guarded(resource.edit_role)(
         bp.arguments(input_schema)(bp.response(201, schema)(create))))
-    delete = None
-    if resource.delete is not None:
-        def delete(record_id: int):
-            resource.delete(company_id=current_user.company_id, user=current_user,
-                            **{id_arg: record_id})
-            return "", 204
+    def delete(record_id: int):
+        resource.delete(company_id=current_user.company_id, user=current_user,
+                        **{id_arg: record_id})
+        return "", 204
 
-        delete.__name__ = f"{name.lower()}_delete"
-        delete.__doc__ = (f"Delete a {resource.label.lower()} no document uses (409 when one "
-                          "does: archive it instead); a manager's, as on the pages.")
+    delete.__doc__ = (f"Delete a {resource.label.lower()} no document uses (409 when one "
+                      "does: archive it instead); a manager's, as on the pages.")
     read_resource(path, name, resource.list_spec, schema, model=resource.model, patch=(
         type(f"{name}Patch", (input_schema,), {})(partial=True), change, resource.edit_role),
-        delete=(delete, "manager") if delete else None)
+        delete=(delete, "manager") if resource.delete is not None else None)
     if resource.set_active is not None:
         def set_active(data: dict, record_id: int):
             record = resource.set_active(company_id=current_user.company_id, user=current_user,
