@@ -161,9 +161,11 @@ def markdown(result: dict) -> str:
             f"{r['gunicorn']['max_requests']}), ERP_ENV=production, plain HTTP on loopback"
             + (f"; the hello world on {r['gunicorn']['hello_workers']} workers (2 x CPUs + 1, "
                "whatever the database)" if r["gunicorn"].get("hello_workers") else "") + ".",
-            f"- Data: `seed-bench --size {r['size']} --seed {r['seed']}` loaded in "
-            f"{r['load']['seed_s']} s (migrations {r['load']['migrate_s']} s); "
-            f"{r['load']['orders']:,} sales orders.",
+            f"- Data: `seed-bench --size {r['size']} --seed {r['seed']}` "
+            + (f"loaded in {r['load']['seed_s']} s (migrations {r['load']['migrate_s']} s); "
+               if r["load"].get("seed_s") is not None else
+               f"copied from {r['load']['seeded_from']} (seeded beforehand); ")
+            + f"{r['load']['orders']:,} sales orders.",
             f"- Scenarios {'full length' if r['full'] else 'shortened (BENCH_FULL=1 for full length)'}; "
             "users wait a think time between pages; latencies are client side.", ""]
     out += ["## Targets (#8)", "", "| target | measured | note | met |", "|---|---|---|---|"]

@@ -11,6 +11,11 @@ Settings from the environment:
   BENCH_THINK=0.5-1.5         think time of a user between pages, seconds (uniform)
   BENCH_SEED=1                seed of the data and of the users' choices
   BENCH_KEEP=1                keep the database (SQLite file) after the run
+  BENCH_SQLITE_FROM=path      SQLite only: start from a copy of this already seeded file
+                              (made by `flask db upgrade` + `flask seed-bench` with the same
+                              size and seed) instead of seeding; size l takes about 20 min
+                              to seed, so it can be seeded while the machine is busy and
+                              measured when it is quiet
 """
 from __future__ import annotations
 
@@ -124,6 +129,19 @@ def run(cmd: list[str], env: dict) -> float:
     started = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
     return time.perf_counter() - started
+
+
+def copy_seeded(source: Path, target: Path) -> None:
+    """Copy a seeded SQLite file with SQLite's backup API: the pages still in its
+    write-ahead log and its ANALYZE statistics come along (a plain file copy can lose
+    both)."""
+    import sqlite3
+
+    if not source.is_file():
+        raise SystemExit(f"BENCH_SQLITE_FROM: no such file {source}")
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=WAL")
 
 
 def prepare_database(db_kind: str, size: str, servers: list) -> dict:
@@ -336,8 +354,14 @@ def main() -> None:
                     "PROXY_COUNT": "0"})
         flask = [str(VENV_BIN / "flask"), "--app", "wsgi"]
         print(f"bench: size {size} on {db_kind}", flush=True)
-        migrate_s = run(flask + ["db", "upgrade"], env)
-        seed_s = run(flask + ["seed-bench", "--size", size, "--seed", str(seed)], env)
+        seeded = env_setting("BENCH_SQLITE_FROM", "")
+        if seeded and db_kind == "sqlite":
+            copy_seeded(Path(seeded), DATA / f"bench-{size}.sqlite3")
+            migrate_s = run(flask + ["db", "upgrade"], env)
+            seed_s = None
+        else:
+            migrate_s = run(flask + ["db", "upgrade"], env)
+            seed_s = run(flask + ["seed-bench", "--size", size, "--seed", str(seed)], env)
         emails = [f"user{n:03d}@bench.example" for n in range(1, 201)]
         cookie_name, cookies, data = mint_cookies(env, emails)
         full_cookies = [f"{cookie_name}={c}" for c in cookies]
@@ -393,7 +417,9 @@ def main() -> None:
             "gunicorn": {"workers": workers, "hello_workers": HELLO_WORKERS,
                          "threads": int(env.get("GUNICORN_THREADS", 4)),
                          "worker_class": "QueueStampingWorker (gthread)", "max_requests": 2000},
-            "load": {"migrate_s": round(migrate_s, 1), "seed_s": round(seed_s, 1),
+            "load": {"migrate_s": round(migrate_s, 1),
+                     "seed_s": None if seed_s is None else round(seed_s, 1),
+                     "seeded_from": seeded or None,
                      "orders": data["orders"]},
             "rss_boot": rss_boot, "rss_final": rss_final,
             "scenarios": results, "scaling": scale, "saturation": saturation,
