@@ -168,6 +168,7 @@ def worker_command(workers: int, periodic: bool) -> None:
 def init_app(app: Flask) -> None:
     import os
 
-    app.config.setdefault("JOBS_DB", os.path.join(app.instance_path, "jobs.sqlite3"))
+    if not app.config.get("JOBS_DB"):  # the config class declares it as None
+        app.config["JOBS_DB"] = os.path.join(app.instance_path, "jobs.sqlite3")
     app.extensions[EXTENSION] = JobQueue(app)
     app.cli.add_command(worker_command)

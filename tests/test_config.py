@@ -10,7 +10,7 @@ pytestmark = pytest.mark.dialect_independent  # same on every database: SQLite p
 def test_development_runs_with_no_settings(monkeypatch, tmp_path):
     import erp
 
-    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ERP_ENV", "LOG_LEVEL"):
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ERP_ENV", "LOG_LEVEL", "JOBS_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(erp, "INSTANCE_PATH", tmp_path)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
@@ -19,6 +19,8 @@ def test_development_runs_with_no_settings(monkeypatch, tmp_path):
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
     assert app.config["CACHE_TYPE"] == "FileSystemCache"
     assert app.config["RATELIMIT_STORAGE_URI"] == "erp-memory://"
+    # the job queue in a SQLite file of the instance (`make run` starts its worker)
+    assert app.extensions["erp_jobs"].huey.storage.filename == str(tmp_path / "jobs.sqlite3")
 
 
 @pytest.mark.parametrize("secret", [None, "dev-insecure-secret-key", "changeme", "short-but-unique"])
