@@ -103,6 +103,10 @@ def from_environment() -> dict:
             "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER")
            if os.environ.get(name)},
         **{name: _env_bool(name, False) for name in ("MAIL_USE_TLS", "MAIL_USE_SSL")},
+        # a folder instead of SMTP: development without MAIL_SERVER keeps what it "sends"
+        "MAIL_FILE_PATH": os.environ.get("MAIL_FILE_PATH") or (
+            None if production or os.environ.get("MAIL_SERVER")
+            else str(INSTANCE_PATH / "mail")),
     }
 
 
@@ -216,6 +220,7 @@ class Config:
     MAIL_USE_SSL = False
     MAIL_DEFAULT_SENDER = "erp@localhost"
     MAIL_TIMEOUT = 10
+    MAIL_FILE_PATH: str | None = None  # set: messages are written there, not sent
 
 
 def secret_key_from_file(path: str | os.PathLike) -> str:

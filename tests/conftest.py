@@ -243,6 +243,7 @@ def app_config(database_url: str, redis_url: str, tmp_path) -> dict:
         "CACHE_DIR": str(tmp_path / "cache"),
         "IMPORT_UPLOAD_DIR": str(tmp_path / "imports"),  # the upload quotas count per folder
         "JOBS_DB": str(tmp_path / "jobs.sqlite3"),  # the job queue (tests/test_jobs.py)
+        "MAIL_FILE_PATH": None,  # e-mail goes over SMTP (tests/test_mail.py's aiosmtpd)
         "REDIS_URL": None,
         # monitoring figures written at once: a buffered flush a second later could land
         # in the next test's store (tests/test_request_cost.py tests the buffering)

@@ -13,8 +13,13 @@ def test_development_runs_with_no_settings(monkeypatch, tmp_path):
     for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ERP_ENV", "LOG_LEVEL", "JOBS_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(erp, "INSTANCE_PATH", tmp_path)
+    monkeypatch.setattr("erp.config.INSTANCE_PATH", tmp_path)
+    for name in ("MAIL_SERVER", "MAIL_FILE_PATH"):
+        monkeypatch.delenv(name, raising=False)
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
     assert app.config["ERP_ENV"] == "development"
+    # no mail server: what the demo e-mails is kept in a folder (tests/test_mail.py)
+    assert app.config["MAIL_FILE_PATH"] == str(tmp_path / "mail")
     # a random key of this installation, not one that ships with the code
     assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text().strip()
     assert app.config["CACHE_TYPE"] == "FileSystemCache"

@@ -149,6 +149,30 @@ def test_an_unreachable_smtp_server_is_retried_then_failed(app, company, make_us
     assert "ConnectionRefusedError" in job.error
 
 
+def test_without_a_mail_server_the_message_is_written_to_the_mail_folder(
+        app, company, make_user, tmp_path):
+    """`make run` sets no MAIL_SERVER: the demo's e-mails land in instance/mail/."""
+    folder = tmp_path / "mail"
+    app.config.update(MAIL_FILE_PATH=str(folder), MAIL_SERVER="127.0.0.1", MAIL_PORT=9)
+    staff = make_user("staff")
+    order, customer = a_sales_order(company, staff)
+    client = login(app.test_client(), staff.email)
+    with running_worker(app):
+        sent = client.post(f"/sales/orders/{order.id}/email", data={"to": customer.email})
+        job = wait_for(lambda: job_finished(int(sent.headers["Location"].rsplit("/", 1)[1])),
+                       timeout=60)
+    assert job.status == "done", job.error
+    [written] = list(folder.iterdir())
+    message = email.message_from_bytes(
+        written.read_bytes().split(b"\n" + b"-" * 79 + b"\n")[0], policy=email.policy.default)
+    assert message["To"] == customer.email
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == f"{order.number}.pdf"
+    assert attachment.get_content().startswith(b"%PDF-")
+    assert b"(MAIL_FILE_PATH: no mail server is set)" in client.get(
+        sent.headers["Location"]).data
+
+
 # --- invoices and credit notes -------------------------------------------------------------
 
 def an_issued_invoice(company, manager, quantity="3"):

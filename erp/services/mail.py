@@ -114,8 +114,11 @@ def send_document(*, company_id: int, document_id: int, user: User, kind: str, t
 
 
 def smtp():
-    """A connection to the SMTP server of the MAIL_* settings (read now)."""
+    """The connection the MAIL_* settings name (read now): files in MAIL_FILE_PATH when it
+    is set (development without a mail server), else the SMTP server."""
     config = current_app.config
+    if config.get("MAIL_FILE_PATH"):
+        return mail.get_connection(backend="file", file_path=config["MAIL_FILE_PATH"])
     return mail.get_connection(
         backend="smtp", host=config["MAIL_SERVER"], port=config["MAIL_PORT"],
         username=config.get("MAIL_USERNAME"), password=config.get("MAIL_PASSWORD"),
@@ -150,7 +153,10 @@ def run_email_job(job: Job, progress) -> None:
     message.send()
     with atomic():
         saved = db.session.get(Job, job.id, populate_existing=True)
-        saved.result_name = f"Sent {filename} to {params['to']}."
+        saved.result_name = (
+            f"Sent {filename} to {params['to']}." if not config.get("MAIL_FILE_PATH") else
+            f"Wrote the message with {filename} for {params['to']} to "
+            f"{config['MAIL_FILE_PATH']} (MAIL_FILE_PATH: no mail server is set).")
 
 
 # --- monitoring alerts -------------------------------------------------------------------
