@@ -29,10 +29,12 @@ from erp.api.views import (_json, bp, guarded, idempotent, idempotent_post, meth
 from erp.auth import require_role
 from erp.extensions import db
 from erp.i18n import _
+from erp.models.catalog import Product
+from erp.models.production import WorkOrder
 from erp.models.forms import (FIELD_KINDS, FILE_KINDS, RECORD_KINDS, SUBMISSION_STATUSES,
                               CustomForm, FormField, FormSubmission, FormVersion)
 from erp.queries import forms as queries
-from erp.queries import scoped_get_or_404
+from erp.queries import scoped_get, scoped_get_or_404
 from erp.services import ValidationError
 from erp.services import forms as service
 
@@ -149,7 +151,6 @@ SUBMISSION_QUERY = type("FormSubmissionQuery", (s.Base,), {
          for sign in ("", "-")])),
     "page": fields.Integer(validate=validate.Range(min=1, max=100_000)),
     "per_page": fields.Integer(validate=validate.Range(min=1, max=100)),
-    "cursor": fields.String(validate=validate.Length(max=400)),
 })
 
 
@@ -384,6 +385,11 @@ def customform_submit(data: dict, record_id: int):
     fields whose condition is not met are dropped. An archived form is a 409."""
     def run():
         form = scoped_get_or_404(CustomForm, record_id)
+        missing = {key: [_("No such record.")] for key, model in (
+            ("product_id", Product), ("work_order_id", WorkOrder))
+            if data.get(key) is not None and scoped_get(model, data[key]) is None}
+        if missing:  # another company's: a bad value of the body, as for any reference
+            raise ValidationError(field_errors=missing)
         raw = raw_answers(service.latest_version(form), data["answers"])
         try:
             saved = service.save_submission(

@@ -12,14 +12,16 @@ erp/services/imports.py, erp/services/jobs.py). No rule lives here.
 """
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import url_for
 from flask_login import current_user
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from erp.api import problem
 from erp.api import schemas as s
 from erp.api.views import _json, bp, guarded, idempotent, idempotent_post, page_body
 from erp.auth import require_role
+from erp.blueprints.jobs.views import job_file
 from erp.i18n import _
 from erp.models.jobs import JOB_KINDS, JOB_STATUSES, Job
 from erp.queries import scoped_get_or_404
@@ -133,21 +135,8 @@ def job_detail(record_id: int):
 @require_role("viewer")
 def job_download(record_id: int):
     """The file a finished export job made (404 before it is done)."""
-    job = _job(record_id)
-    if job.status != "done" or job.result is None:
-        return _not_found()
-    response = Response(job.result, mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{job.result_name}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _not_found():
-    from erp.api import problem
-
-    return problem(404, _("The job has no file (yet)."))
+    response = job_file(_job(record_id))
+    return problem(404, _("The job has no file (yet).")) if response is None else response
 
 
 @bp.route("/jobs/<int:record_id>/retry", methods=["POST"])

@@ -134,3 +134,19 @@ def test_the_admins_job_list_and_retry_follow_the_jobs_page(client, company, mak
     assert retried.get_json()["status"] == "queued" and retried.get_json()["error"] == ""
     again = client.post(f"/api/v1/jobs/{job_id}/retry", headers=admin)
     assert again.status_code == 409 and again.mimetype == "application/problem+json"
+
+
+def test_a_finished_exports_file_is_downloaded_with_the_token(client, company, make_user):
+    manager = make_user("manager")
+    job = Job(company_id=company.id, user_id=manager.id, kind="export", title="Export",
+              status="done", result=b"sku,name\r\nA,B\r\n", result_name="products.csv",
+              total=1, done=1, attempts=1)
+    db.session.add(job)
+    db.session.commit()
+    headers = bearer(manager)
+    status = client.get(f"/api/v1/jobs/{job.id}", headers=headers).get_json()
+    assert status["result"]["download"].endswith(f"/api/v1/jobs/{job.id}/download")
+    download = client.get(f"/api/v1/jobs/{job.id}/download", headers=headers)
+    assert download.status_code == 200 and download.data == b"sku,name\r\nA,B\r\n"
+    assert download.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="products.csv"' in download.headers["Content-Disposition"]
