@@ -21,6 +21,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from erp.api import schemas as s
@@ -180,19 +181,23 @@ def answers_of(submission: FormSubmission, version_fields: list[FormField]) -> d
     return answers
 
 
-def submission_rows(submissions: list[FormSubmission]) -> list[dict]:
-    """Submissions as SubmissionOut takes them: their versions' fields in one query."""
-    version_ids = sorted({submission.version_id for submission in submissions})
-    by_version = service.version_fields(version_ids)
-    numbers = dict(db.session.execute(select(FormVersion.id, FormVersion.number).where(
-        FormVersion.id.in_(version_ids))).all()) if version_ids else {}
-    return [{"id": sub.id, "form_id": sub.form_id, "version": numbers.get(sub.version_id),
+def submission_rows(submissions: list[FormSubmission],
+                    known: FormVersion | None = None) -> list[dict]:
+    """Submissions as SubmissionOut takes them: the fields of their versions (`known`, the
+    latest, loaded already; the others' in two queries)."""
+    versions = {known.id: known} if known is not None else {}
+    missing = sorted({sub.version_id for sub in submissions} - set(versions))
+    if missing:
+        versions.update({version.id: version for version in db.session.scalars(
+            select(FormVersion).where(FormVersion.id.in_(missing))
+            .options(selectinload(FormVersion.fields)))})
+    return [{"id": sub.id, "form_id": sub.form_id, "version": versions[sub.version_id].number,
              "status": sub.status, "created_by": sub.created_by_name,
              "created_at": sub.created_at, "submitted_at": sub.submitted_at,
              "submitted_by": sub.submitted_by_name, "product_id": sub.product_id,
              "receipt_reference": sub.receipt_reference, "work_order_id": sub.work_order_id,
              "inspection_id": sub.inspection_id,
-             "answers": answers_of(sub, by_version[sub.version_id])} for sub in submissions]
+             "answers": answers_of(sub, versions[sub.version_id].fields)} for sub in submissions]
 
 
 def submission_body(form_id: int, submission_id: int) -> dict:
@@ -360,7 +365,7 @@ def _upload(key: str, value, errors: dict) -> FileStorage | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("content_base64"), str):
-        errors[f"answers.{key}"] = [_("Send the file as {\"name\", \"content_base64\"}.")]
+        errors[f"answers.{key}"] = [_("Send the file as an object with its name and content_base64.")]
         return None
     try:
         data = base64.b64decode(value["content_base64"], validate=True)
@@ -413,9 +418,9 @@ def customform_submissions(_args, record_id: int):
     text it contains), `<key>_min` / `<key>_max` (a number), `<key>_from` / `<key>_to` (a
     date)."""
     form = scoped_get_or_404(CustomForm, record_id)
-    spec = queries.submissions_spec(form, service.latest_version(form))
-    body = page_body(replace(spec, csv=None))
-    body["items"] = submission_rows(body["items"])
+    latest = service.latest_version(form)
+    body = page_body(replace(queries.submissions_spec(form, latest), csv=None))
+    body["items"] = submission_rows(body["items"], latest)
     return body
 
 
