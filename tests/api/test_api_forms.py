@@ -21,7 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 @pytest.fixture
 def checklist(client, make_user):
-    """A form built through the API by a manager: f1 yes / no (must be yes), f2 a number
+    """A form built through the API by a manager: f1 yes / no (must be yes), f2 a decimal
     from 0 to 8 (required), f3 a choice, f4 a text shown when f1 is no, f5 a photo."""
     manager = bearer(make_user("manager"))
     form = client.post("/api/v1/forms", headers=manager,
@@ -29,7 +29,7 @@ def checklist(client, make_user):
     assert form.status_code == 201, form.get_json()
     form_id = form.get_json()["id"]
     for body in ({"kind": "yes_no", "label": "Clean?", "must_be_yes": True},
-                 {"kind": "number", "label": "Temperature", "required": True, "minimum": "0",
+                 {"kind": "decimal", "label": "Temperature", "required": True, "minimum": "0",
                   "maximum": "8", "unit": "°C"},
                  {"kind": "choice", "label": "Shift", "options": ["Early", "Late"]},
                  {"kind": "text", "label": "Why not?", "condition_key": "f1",
