@@ -28,12 +28,13 @@ from erp.api import schemas as s
 from erp.api.views import (_json, bp, guarded, idempotent, idempotent_post, method_roles,
                            page_body, read_resource)
 from erp.auth import require_role
+from erp.blueprints.forms.views import file_response
 from erp.extensions import db
 from erp.i18n import _
 from erp.models.catalog import Product
 from erp.models.production import WorkOrder
 from erp.models.forms import (FIELD_KINDS, FILE_KINDS, RECORD_KINDS, SUBMISSION_STATUSES,
-                              CustomForm, FormField, FormSubmission, FormVersion)
+                              CustomForm, FormField, FormLink, FormSubmission, FormVersion)
 from erp.queries import forms as queries
 from erp.queries import scoped_get, scoped_get_or_404
 from erp.services import ValidationError
@@ -52,7 +53,13 @@ FormFieldOut = s.model_schema(
     "key position kind label help required minimum maximum unit must_be_yes condition_key "
     "condition_value", options=fields.List(fields.String(), attribute="choices", metadata={
         "description": "A list field's choices."}))
+FormLinkOut = s.model_schema(
+    "FormLink", FormLink, "id product_id category_id work_order_id",
+    subject=fields.String(metadata={"description": "What is inspected on (or asks for) it."}))
 CustomFormDetail = CustomFormOut.from_dict({
+    "links": fields.List(fields.Nested(FormLinkOut), metadata={
+        "description": f"The products and categories inspected on it and the work orders "
+                       f"that ask for it (at most {queries.LINKS_SHOWN})."}),
     "locked": fields.Boolean(metadata={
         "description": "The latest version has submissions: a change to its fields makes a "
                        "new version (the submissions keep theirs)."}),
@@ -163,7 +170,7 @@ def form_body(form_id: int) -> dict:
     version = service.latest_version(form)
     return CustomFormDetail().dump({
         **{name: getattr(form, name) for name in CustomFormOut().fields},
-        "locked": service.version_has_submissions(version),
+        "locked": service.version_has_submissions(version), "links": queries.form_links(form),
         "fields": sorted(version.fields, key=lambda field: field.position)})
 
 
@@ -462,3 +469,52 @@ SubmissionRecord.decorators = [method_roles({"GET": "viewer", "PATCH": FILL_ROLE
                                              "DELETE": FILL_ROLE})]
 bp.route("/forms/<int:record_id>/submissions/<int:submission_id>",
          endpoint="customform_submission")(SubmissionRecord)
+
+
+# --- inspection links and files --------------------------------------------------------------
+
+class LinkIn(s.Base):
+    product_id = s._id(allow_none=True)
+    category_id = s._id(allow_none=True, metadata={"description": "Or a category: its "
+                                                   "products without a form of their own."})
+
+
+@idempotent_post("/forms/<int:record_id>/links", DESIGN_ROLE, LinkIn, CustomFormDetail,
+                 CustomForm)
+def customform_link(data: dict, record_id: int):
+    """Make this the form a product's (or a category's) quality inspections are filled on,
+    replacing the one it had (the product's own link wins over its category's)."""
+    def run():
+        try:
+            service.link_form(company_id=current_user.company_id, form_id=record_id,
+                              user=current_user, product_id=data.get("product_id"),
+                              category_id=data.get("category_id"))
+        except ValidationError as error:  # the page's inputs are `product` and `category`
+            raise ValidationError(str(error), {f"{key}_id": messages for key, messages
+                                               in error.field_errors.items()}) from error
+        return 201, form_body(record_id)
+    return idempotent(run)
+
+
+@bp.route("/forms/<int:record_id>/links/<int:link_id>", methods=["DELETE"])
+@guarded(DESIGN_ROLE, CustomForm)
+@bp.response(204)
+def customform_unlink(record_id: int, link_id: int):
+    """Stop a product or category being inspected on this form."""
+    service.unlink_form(company_id=current_user.company_id, form_id=record_id,
+                        link_id=link_id, user=current_user)
+    return "", 204
+
+
+@bp.route("/forms/<int:record_id>/submissions/<int:submission_id>/files/<key>",
+          methods=["GET"])
+@bp.doc(responses={"200": {"description": "The file: a PNG, JPEG or WebP image, or a PDF.",
+                           "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                                       for kind in ("image/png", "image/jpeg", "image/webp",
+                                                    "application/pdf")}}})
+@require_role("viewer")
+def customform_file(record_id: int, submission_id: int, key: str):
+    """A photo or file answer's bytes, as their checked type."""
+    scoped_get_or_404(CustomForm, record_id)
+    return file_response(service.get_file(current_user.company_id, record_id,
+                                          submission_id, key))

@@ -162,6 +162,11 @@ def test_a_draft_is_continued_and_submitted_then_read_only(client, make_user, ch
     assert "f4" not in answers  # shown only when f1 is no: dropped
     assert answers["f5"] == {"name": "dock.png", "content_type": "image/png", "size": len(PNG)}
     assert submitted.get_json()["status"] == "submitted"
+    photo_file = client.get(f"{url}/files/f5", headers=bearer(make_user("viewer")))
+    assert photo_file.status_code == 200 and photo_file.data == PNG
+    assert photo_file.mimetype == "image/png"
+    assert photo_file.headers["X-Content-Type-Options"] == "nosniff"
+    assert client.get(f"{url}/files/f3", headers=staff).status_code == 404
     again = client.patch(url, headers=staff, json={"answers": {"f2": "5"}})
     assert again.status_code == 409 and "read-only" in again.get_json()["detail"]
     assert client.delete(url, headers=bearer(make_user("manager"))).status_code == 409
@@ -236,3 +241,27 @@ def test_an_archived_form_takes_no_new_submissions(client, make_user, checklist)
                           headers=bearer(make_user("staff")), json={"answers": {"f2": "1"}})
     assert refused.status_code == 409 and "archived" in refused.get_json()["detail"]
     assert db.session.get(CustomForm, form_id).active is False
+
+
+def test_a_manager_links_a_product_to_its_inspection_form(client, company, make_user,
+                                                           other_company, checklist):
+    form_id, manager = checklist
+    product = ProductFactory(company=company)
+    foreign = ProductFactory(company=other_company)
+    db.session.commit()
+    url = f"/api/v1/forms/{form_id}/links"
+    assert client.post(url, headers=bearer(make_user("staff")),
+                       json={"product_id": product.id}).status_code == 403
+    linked = client.post(url, headers=manager, json={"product_id": product.id})
+    assert linked.status_code == 201, linked.get_json()
+    [link] = linked.get_json()["links"]
+    assert link["product_id"] == product.id and product.sku in link["subject"]
+    for body in ({}, {"product_id": product.id, "category_id": 1}, {"product_id": foreign.id}):
+        refused = client.post(url, headers=manager, json=body)
+        assert refused.status_code == 422 and "product_id" in refused.get_json()["errors"], body
+    inspection = client.post("/api/v1/quality-inspections", headers=manager, json={
+        "product_id": product.id, "result": "pass"})
+    assert inspection.status_code == 422  # its form decides, as on the pages
+    assert client.delete(f"{url}/{link['id']}", headers=manager).status_code == 204
+    assert client.delete(f"{url}/{link['id']}", headers=manager).status_code == 404
+    assert client.get(f"/api/v1/forms/{form_id}", headers=manager).get_json()["links"] == []
