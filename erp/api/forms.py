@@ -372,7 +372,8 @@ def _upload(key: str, value, errors: dict) -> FileStorage | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("content_base64"), str):
-        errors[f"answers.{key}"] = [_("Send the file as an object with its name and content_base64.")]
+        errors[f"answers.{key}"] = [
+            _("Send the file as an object with its name and content_base64.")]
         return None
     try:
         data = base64.b64decode(value["content_base64"], validate=True)

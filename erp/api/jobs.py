@@ -6,7 +6,7 @@ erp/services/imports.py, erp/services/jobs.py). No rule lives here.
 
 | operation                                         | role    |
 | GET /jobs, POST /jobs/<id>/retry                  | admin   |
-| GET /jobs/<id>, GET /jobs/<id>/download           | viewer: one's own jobs (an admin: the company's) |
+| GET /jobs/<id>, GET /jobs/<id>/download           | viewer: one's own (admin: any) |
 | POST /sales-orders/<id>/email (and purchase orders, invoices, credit notes) | staff |
 | POST /imports/<products, suppliers, customers>    | manager |
 """

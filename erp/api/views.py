@@ -309,8 +309,9 @@ def idempotent(run: Callable[[], tuple[int, dict]], content: bytes | None = None
     if len(key) > api_tokens.IDEMPOTENCY_KEY_MAX or not key.isprintable():
         return problem(400, f"An Idempotency-Key is at most {api_tokens.IDEMPOTENCY_KEY_MAX} "
                             "printable characters.")
+    identity = request.get_data() if content is None else content
     fingerprint = (f"{request.method} {request.path} "
-                   + hashlib.sha256(request.get_data() if content is None else content).hexdigest()[:32])
+                   + hashlib.sha256(identity).hexdigest()[:32])
     ids = {"company_id": current_user.company_id, "user_id": current_user.id, "key": key}
 
     def replay():
