@@ -162,6 +162,7 @@ def rate_limit_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     from erp.api import views
+    from erp.api import jobs, webhooks, forms  # noqa: F401  (their routes, on views.bp)
     from erp.extensions import csrf, limiter
 
     app.config.setdefault("API_TITLE", "ERP API")

@@ -296,11 +296,12 @@ read_resource("/stock-levels", "StockLevel", STOCK, s.StockLevel)
 read_resource("/stock-movements", "StockMovement", MOVEMENTS, s.StockMovement)
 # --- idempotent writes ------------------------------------------------------------------
 
-def idempotent(run: Callable[[], tuple[int, dict]]):
+def idempotent(run: Callable[[], tuple[int, dict]], content: bytes | None = None):
     """Answer a POST that creates a document or moves stock. With an `Idempotency-Key`
     header, the work and the key (with its answer) commit in one transaction: a retry, or
     a concurrent twin whose key then collides, gets the first answer and changes nothing.
-    The same key on another request is refused (422)."""
+    The same key on another request is refused (422). `content`: what identifies the
+    request instead of its body (an upload's file, whose multipart boundary changes)."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         status, body = run()
@@ -308,8 +309,9 @@ def idempotent(run: Callable[[], tuple[int, dict]]):
     if len(key) > api_tokens.IDEMPOTENCY_KEY_MAX or not key.isprintable():
         return problem(400, f"An Idempotency-Key is at most {api_tokens.IDEMPOTENCY_KEY_MAX} "
                             "printable characters.")
+    identity = request.get_data() if content is None else content
     fingerprint = (f"{request.method} {request.path} "
-                   + hashlib.sha256(request.get_data()).hexdigest()[:32])
+                   + hashlib.sha256(identity).hexdigest()[:32])
     ids = {"company_id": current_user.company_id, "user_id": current_user.id, "key": key}
 
     def replay():

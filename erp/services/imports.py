@@ -477,23 +477,36 @@ def run_import_job(job, progress) -> None:
                             batch_size=int(job.params.get("batch_size") or BATCH_SIZE),
                             on_batch=lambda ids: _record_created(job.id, ids))
     except ImportFailed as error:
-        _record_created(job.id, None)
+        _record_created(job.id, None, report=error.report)
         raise ValidationError(f"{error} {error.report.text()}") from error
     with atomic():
         job = db.session.get(Job, job.id, populate_existing=True)
-        job.params = {**job.params, "created": []}
+        job.params = {key: value for key, value in job.params.items() if key != "report"} | {
+            "created": [], "imported": report.imported}
         job.result_name = f"Imported {report.imported} {importer.label}."
 
 
-def _record_created(job_id: int, ids: list[int] | None) -> None:
+# the row errors a failed import job keeps for its status (the API's job result)
+REPORT_ERRORS_KEPT = 1000
+
+
+def _record_created(job_id: int, ids: list[int] | None,
+                    report: ImportReport | None = None) -> None:
     """Add `ids` to the records the job's import created (None: forget them), in the
-    caller's transaction if there is one."""
+    caller's transaction if there is one; with the `report` of a failed import, keep its
+    errors (the first REPORT_ERRORS_KEPT rows') for the job's result."""
     from erp.models.jobs import Job
 
     with atomic():
         job = db.session.get(Job, job_id, populate_existing=True)
         created = [] if ids is None else list(job.params.get("created") or []) + ids
         job.params = {**job.params, "created": created}
+        if report is not None:
+            job.params = {**job.params, "report": {
+                "errors": [{"line": error.line, "column": error.column,
+                            "message": error.message}
+                           for error in report.errors[:REPORT_ERRORS_KEPT]],
+                "file_errors": list(report.file_errors)}}
 
 
 def _report_kept(report: ImportReport, importer: Importer, kept: list[int]) -> None:

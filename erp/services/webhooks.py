@@ -130,6 +130,18 @@ def create_endpoint(*, company_id: int, user: User, url: str, events: list[str],
     return endpoint
 
 
+def update_endpoint(*, company_id: int, endpoint_id: int, user: User, url: str,
+                    events: list[str], description: str = "") -> WebhookEndpoint:
+    """Change an endpoint's URL, events or description, checked as on creation (the same
+    address rule); its secret and state stay. Raises NotFound, ValidationError. Commits."""
+    values = _endpoint_values(url, events, description)
+    with atomic():
+        endpoint = get_endpoint(company_id=company_id, endpoint_id=endpoint_id)
+        for name, value in values.items():
+            setattr(endpoint, name, value)
+    return endpoint
+
+
 def get_endpoint(*, company_id: int, endpoint_id: int) -> WebhookEndpoint:
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.company_id != company_id:

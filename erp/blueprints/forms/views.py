@@ -401,6 +401,11 @@ def submission_file(form_id: int, submission_id: int, key: str):
         answer = service.get_file(current_user.company_id, custom_form.id, submission_id, key)
     except NotFound:
         abort(404)
+    return file_response(answer)
+
+
+def file_response(answer):
+    """A file answer's bytes (the page's and the API's)."""
     response = send_file(BytesIO(answer.file_data), mimetype=answer.file_type,
                          as_attachment=not answer.is_image, download_name=answer.value_text,
                          max_age=0)

@@ -44,9 +44,17 @@ def job_detail(job_id: int):
 @bp.route("/jobs/<int:job_id>/download")
 @require_role("viewer")
 def job_download(job_id: int):
-    job = _job(job_id)
-    if job.status != "done" or job.result is None:
+    response = job_file(_job(job_id))
+    if response is None:
         abort(404)
+    return response
+
+
+def job_file(job) -> Response | None:
+    """The CSV file a finished job made, as a download (None: it has none, or not yet);
+    the page's and the API's download."""
+    if job.status != "done" or job.result is None:
+        return None
     response = Response(job.result, mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{job.result_name}"'
