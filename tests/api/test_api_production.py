@@ -8,21 +8,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models.production import BomLine, ProductionOrder, WorkOrder
 from tests.api.test_api import (assert_constant_list_queries, assert_foreign, bearer,
                                 shop)  # noqa: F401  (the fixture)
+from tests.api.test_api_stock_documents import count
 from tests.factories.catalog import ProductFactory
 from tests.factories.forms import photo_form
 from tests.factories.production import (BomLineFactory, EmployeeFactory, InspectionFactory,
                                         WorkOrderFactory, make_order)
-
-
-def count(model) -> int:
-    db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture

@@ -8,27 +8,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from erp.extensions import db
-from erp.models.inventory import Lot, StockLevel, StockMovement
+from erp.models.inventory import Lot, StockMovement
 from erp.models.purchasing import PurchaseOrder
 from tests.api.test_api import assert_foreign, bearer, shop  # noqa: F401  (the fixture)
+from tests.api.test_api_stock_documents import count, on_hand
 from tests.conftest import count_queries
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
 
 D = Decimal
-
-
-def count(model) -> int:
-    db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def on_hand(product, warehouse) -> Decimal:
-    db.session.rollback()
-    return db.session.scalar(select(StockLevel.on_hand).where(
-        StockLevel.product_id == product.id, StockLevel.warehouse_id == warehouse.id)) or D(0)
 
 
 @pytest.fixture
