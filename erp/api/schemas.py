@@ -675,8 +675,12 @@ def list_query_schema(name: str, spec: ListSpec) -> type[Schema]:
 
 def header_in(schema: type[Schema]) -> Schema:
     """A draft's header PATCH body: the create body's header fields, each optional (the
-    rest stays), without its lines (they have their own routes)."""
-    return type(f"{schema.__name__.removesuffix('In')}HeaderIn", (schema,), {})(
+    rest stays), without its lines (they have their own routes); a date the create body
+    may leave out may be null, as the edit form's field may be emptied."""
+    clearable = {name: fields.Date(allow_none=True, metadata=field.metadata)
+                 for name, field in schema._declared_fields.items()
+                 if isinstance(field, fields.Date) and not field.required}
+    return type(f"{schema.__name__.removesuffix('In')}HeaderIn", (schema,), clearable)(
         partial=True, exclude=[key for key in ("lines",) if key in schema().fields])
 
 

@@ -81,6 +81,10 @@ def test_a_drafts_header_changes_the_fields_sent_and_keeps_the_rest(client, shop
             assert after[key] == (value if key != "quantity" else "5.000"), kind
         kept = set(before) - set(change) - {"notes", "actions", "components", "lines"}
         assert {key: after[key] for key in kept} == {key: before[key] for key in kept}, kind
+    # a date the edit form may empty is cleared with null
+    cleared = client.patch(f"/api/v1/purchase-orders/{drafts['purchase-orders']['id']}",
+                           headers=staff, json={"expected_date": None})
+    assert cleared.status_code == 200 and cleared.get_json()["expected_date"] is None
     # the production order's components are its BOM again, for the new quantity
     order = client.get(f"/api/v1/production-orders/{drafts['production-orders']['id']}",
                        headers=staff).get_json()
