@@ -7,6 +7,7 @@ service check (`text_inputs`, from the declared `erp.models.fields.Text`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
@@ -633,6 +634,7 @@ class StockMoveOut(Base):
 
 # --- lists ------------------------------------------------------------------------------
 
+@cache  # one page schema per row schema, however many lists show those rows
 def page_schema(item: type[Schema]) -> type[Schema]:
     """A page of a list: its rows and the links to the next and previous pages."""
     return type(f"{item.__name__}Page", (Base,), {
@@ -769,6 +771,20 @@ ReorderSuggestions = Base.from_dict({
     "items": fields.List(fields.Nested(ReorderSuggestion)),
     "limit": fields.Integer(metadata={"description": "At most this many rows."})},
     name="ReorderSuggestions")
+
+
+Shortage = Base.from_dict({
+    "component_id": fields.Integer(), "sku": fields.String(attribute="product.sku"),
+    "name": fields.String(attribute="product.name"), "warehouse_id": fields.Integer(),
+    "warehouse": fields.String(attribute="warehouse.code"),
+    "planned": decimal_text(3, "Required by planned orders."),
+    "in_progress": decimal_text(3, "Reserved by orders in progress (for information)."),
+    "available": decimal_text(3, "On hand minus reserved."),
+    "shortage": decimal_text(3), "orders": fields.Integer(metadata={
+        "description": "The planned or in-progress orders that need it."})}, name="Shortage")
+ShortagePage = page_schema(Shortage)
+ShortagesQuery = Base.from_dict({"page": fields.Integer(validate=validate.Range(
+    min=1, max=10_000))}, name="ShortagesQuery")
 
 
 class ReorderLineIn(Base):

@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema
 from marshmallow.fields import Integer
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -55,7 +55,7 @@ from erp.queries import DEFERRED_FROM, company_select, paginate, scoped_get_or_4
 from erp.queries.bills import BILLS, SUPPLIER_PAYMENTS
 from erp.queries.inventory import MOVEMENTS, STOCK
 from erp.queries.invoices import CREDIT_NOTES, INVOICES, PAYMENTS
-from erp.queries.production import BOMS, WORK_ORDERS
+from erp.queries.production import BOMS, MY_WORK_ORDERS, WORK_ORDERS
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
 from erp.queries.quality import INSPECTIONS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
@@ -125,14 +125,15 @@ def openapi_json():
 
 # --- lists and records ------------------------------------------------------------------
 
-def page_body(spec: ListSpec) -> dict:
-    """One page of `spec`'s list, read as its page reads it, with next/previous links.
+def page_body(spec: ListSpec, base: Callable[[], Select] | None = None) -> dict:
+    """One page of `spec`'s list (of the rows of `base` when given, as a page passes its
+    own), read as its page reads it, with next/previous links.
     Past the first pages, the `next` link of a list ordered by a column of its own is a
     `cursor` (erp/api/cursor.py): that page starts after the last row, uncounted and
     without a page number."""
     params = spec.params()
     # the plain order in every language: a cursor compares plain values (erp/api/cursor.py)
-    stmt = spec.select(params, reader_order=False)
+    stmt = spec.select(params, base() if base else None, reader_order=False)
     args = request.args.to_dict()
     given = args.pop("cursor", None)
     keyset = cursor.supports(spec, params.sort_key)
@@ -165,7 +166,8 @@ def page_body(spec: ListSpec) -> dict:
 
 def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
                   model=None, detail_options: Callable[[], list] | None = None,
-                  detail_schema: type | None = None, patch=None, delete=None) -> None:
+                  detail_schema: type | None = None, patch=None, delete=None,
+                  base: Callable[[], Select] | None = None) -> None:
     """GET `path` (the list) and, with `model`, GET `path/<id>` (one record of the company;
     another company's answers 404), with `patch` (schema, function, role) PATCH and with
     `delete` (function, role) DELETE on the same rule: one rule per address, so an id beyond
@@ -175,7 +177,7 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
     page = s.page_schema(schema)
 
     def listing(_args):
-        return page_body(spec)
+        return page_body(spec, base)
 
     listing.__name__ = f"{name.lower()}_list"
     listing.__doc__ = f"The {name} list: the page's filters, sorts and pagination."
@@ -1075,6 +1077,41 @@ _work_order_body = document_resource(
     production_service,
     header=(type("WorkOrderChangeIn", (s.WorkOrderIn,), {})(partial=True),
             production_service.update_work_order))
+
+
+def _my_work_orders() -> Select:
+    """The work orders of the token's user's employee (none without one), as the page."""
+    employee = production_service.employee_of_user(current_user.company_id, current_user.id)
+    return company_select(WorkOrder).where(
+        WorkOrder.employee_id == (employee.id if employee else -1))
+
+
+read_resource("/work-orders/mine", "MyWorkOrder", MY_WORK_ORDERS, s.WorkOrder,
+              base=_my_work_orders)
+
+
+@bp.route("/production-shortages", methods=["GET"])
+@require_role("viewer")
+@bp.arguments(s.ShortagesQuery, location="query")
+@bp.response(200, s.ShortagePage)
+def production_shortages(args: dict):
+    """The shortages page: components short for planned production, per component and
+    component warehouse (required by planned orders minus available), largest first; 50
+    rows a page, as the page."""
+    page, per_page = args.get("page", 1), SHORTAGES_PER_PAGE
+    rows = production_service.component_shortages(current_user.company_id,
+                                                  limit=per_page + 1,
+                                                  offset=(page - 1) * per_page)
+    following = (f"{request.base_url}?{urlencode({'page': page + 1})}"
+                 if len(rows) > per_page else None)
+    return _json(s.ShortagePage().dump({
+        "items": rows[:per_page], "page": page, "per_page": per_page,
+        "has_next": following is not None, "total": None, "next": following,
+        "previous": f"{request.base_url}?{urlencode({'page': page - 1})}" if page > 1
+        else None}), 200)
+
+
+SHORTAGES_PER_PAGE = 50  # erp/blueprints/production/views.py shortages
 
 
 @idempotent_post("/production-orders/<int:record_id>/work-orders", "staff", s.WorkOrderIn,

@@ -195,8 +195,53 @@ def test_another_companys_production_records_are_404(client, shop, plant, compan
         ("POST", f"/api/v1/boms/{gadget}/lines"),
         ("PATCH", f"/api/v1/boms/{gadget}/lines/{line}"),
         ("DELETE", f"/api/v1/boms/{gadget}/lines/{line}")),
-        ("/api/v1/work-orders", "/api/v1/boms"),
+        ("/api/v1/work-orders", "/api/v1/boms", "/api/v1/work-orders/mine",
+         "/api/v1/production-shortages"),
         {"name": "x", "status": "done", "reason": "x", "form_id": None,
          "component_id": plant["screw"].id, "quantity": "1"})
     assert count(WorkOrder) == 1 and count(BomLine) == 1
     assert db.session.get(ProductionOrder, order).quality_override_reason == ""
+
+
+def test_my_work_orders_are_those_of_the_tokens_employee(client, shop, plant, company,
+                                                        make_user):
+    worker, idle = make_user("staff"), make_user("staff")
+    mine = EmployeeFactory(company=company, name="Worker", user_id=worker.id)
+    db.session.commit()
+    for index in range(3):
+        WorkOrderFactory(company=company, production_order_id=plant["order"].id,
+                         name=f"Mine {index}", employee_id=mine.id,
+                         status="done" if index == 2 else "open")
+    WorkOrderFactory(company=company, production_order_id=plant["order"].id, name="Theirs",
+                     employee_id=plant["employee"].id)
+    db.session.commit()
+    headers = bearer(worker)
+    listed = client.get("/api/v1/work-orders/mine?sort=name", headers=headers).get_json()
+    assert [row["name"] for row in listed["items"]] == ["Mine 0", "Mine 1", "Mine 2"]
+    done = client.get("/api/v1/work-orders/mine?status=done", headers=headers).get_json()
+    assert [row["name"] for row in done["items"]] == ["Mine 2"]
+    assert client.get("/api/v1/work-orders/mine", headers=bearer(idle)
+                      ).get_json()["items"] == []
+    assert_constant_list_queries(client, headers, ("/api/v1/work-orders/mine",),
+                                 per_pages=(1, 50))
+
+
+def test_the_shortages_list_is_the_pages(client, shop, plant, company, make_user):
+    viewer = bearer(make_user("viewer"))
+    rows = client.get("/api/v1/production-shortages", headers=viewer).get_json()
+    assert [(row["sku"], row["warehouse"], row["planned"], row["shortage"], row["orders"])
+            for row in rows["items"]] == [("PART", "MAIN", "4.000", "4.000", 1)]
+    assert rows["has_next"] is False and rows["next"] is None
+    with_more = make_order(company, shop["manager"], plant["gadget"], "1",
+                           warehouse=shop["warehouse"])
+    BomLineFactory(company=company, product_id=plant["part"].id,
+                   component_id=plant["screw"].id)
+    db.session.commit()
+    assert with_more.id
+    more = client.get("/api/v1/production-shortages", headers=viewer).get_json()["items"]
+    assert [(row["sku"], row["shortage"], row["orders"]) for row in more] == [
+        ("PART", "6.000", 2)]
+    assert client.get("/api/v1/production-shortages?page=0", headers=viewer
+                      ).status_code == 422
+    assert_constant_list_queries(client, viewer, ("/api/v1/production-shortages",),
+                                 per_pages=(1, 50))
