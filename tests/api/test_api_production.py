@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from erp.extensions import db
 from erp.models.production import BomLine, ProductionOrder, WorkOrder
-from tests.api.test_api import (assert_constant_list_queries, assert_foreign, bearer,
-                                shop)  # noqa: F401  (the fixture)
+from tests.api.test_api import (assert_constant_list_queries, assert_foreign,
+                                assert_posted_once, bearer, shop)  # noqa: F401  (the fixture)
 from tests.api.test_api_stock_documents import count
 from tests.factories.catalog import ProductFactory
 from tests.factories.forms import photo_form
@@ -42,12 +42,8 @@ def test_a_work_order_is_added_moved_through_its_steps_and_changed(client, shop,
     body = {"name": "Assemble", "employee_id": plant["employee"].id, "planned_hours": "1.5",
             "sequence": 20}
     assert client.post(url, headers=viewer, json=body).status_code == 403
-    key = {**staff, "Idempotency-Key": "wo-1"}
-    first = client.post(url, headers=key, json=body)
-    again = client.post(url, headers=key, json=body)
-    assert first.status_code == again.status_code == 201, first.get_json()
-    assert again.get_json() == first.get_json() and count(WorkOrder) == 1
-    work_order = first.get_json()
+    work_order = assert_posted_once(client, url, staff, body, "wo-1")
+    assert count(WorkOrder) == 1
     assert (work_order["status"], work_order["employee"], work_order["production_order"],
             work_order["sku"], work_order["planned_hours"]) == (
         "open", "Ayşe", plant["order"].number, "GADGET", "1.500")
@@ -127,11 +123,9 @@ def test_a_bill_of_materials_is_edited_line_by_line_without_a_cycle(client, shop
     lines = f"/api/v1/boms/{gadget.id}/lines"
     assert client.post(lines, headers=viewer, json={"component_id": screw.id,
                                                     "quantity": "4"}).status_code == 403
-    key = {**staff, "Idempotency-Key": "bom-1"}
-    added = client.post(lines, headers=key, json={"component_id": screw.id, "quantity": "4"})
-    again = client.post(lines, headers=key, json={"component_id": screw.id, "quantity": "4"})
-    assert added.status_code == again.status_code == 201, added.get_json()
-    assert [(line["sku"], line["quantity"]) for line in again.get_json()["lines"]] == [
+    added = assert_posted_once(client, lines, staff, {"component_id": screw.id,
+                                                      "quantity": "4"}, "bom-1")
+    assert [(line["sku"], line["quantity"]) for line in added["lines"]] == [
         ("PART", "2.000"), ("SCREW", "4.000")]
     # the service's cycle check: the gadget cannot go into its own part
     cycle = client.post(f"/api/v1/boms/{part.id}/lines", headers=staff,
@@ -140,7 +134,7 @@ def test_a_bill_of_materials_is_edited_line_by_line_without_a_cycle(client, shop
     itself = client.post(lines, headers=staff, json={"component_id": gadget.id,
                                                      "quantity": "1"})
     assert itself.status_code == 422
-    screw_line = added.get_json()["lines"][1]["id"]
+    screw_line = added["lines"][1]["id"]
     changed = client.patch(f"{lines}/{screw_line}", headers=staff, json={"quantity": "6"})
     assert changed.status_code == 200, changed.get_json()
     assert changed.get_json()["lines"][1]["quantity"] == "6.000"

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from erp.extensions import db
 from erp.models.inventory import Lot, StockMovement
 from erp.models.purchasing import PurchaseOrder
-from tests.api.test_api import assert_foreign, bearer, shop  # noqa: F401  (the fixture)
+from tests.api.test_api import (assert_foreign, assert_posted_once, bearer,
+                                shop)  # noqa: F401  (the fixture)
 from tests.api.test_api_stock_documents import count, on_hand
 from tests.conftest import count_queries
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
@@ -35,12 +36,9 @@ def test_a_tracked_product_moves_by_the_lot_named(client, shop, company, tracked
     main = shop["warehouse"]
     receipt = {"kind": "receipt", "product_id": tracked.id, "warehouse_id": main.id,
                "quantity": "5", "lot": "L-1", "expiry": "2030-01-31"}
-    key = {**staff, "Idempotency-Key": "lot-1"}
-    first = client.post("/api/v1/stock-movements", headers=key, json=receipt)
-    again = client.post("/api/v1/stock-movements", headers=key, json=receipt)
-    assert first.status_code == again.status_code == 201, first.get_json()
-    assert again.get_json() == first.get_json() and count(Lot) == 1
-    assert [(m["lot"], m["quantity"]) for m in first.get_json()["movements"]] == [
+    received = assert_posted_once(client, "/api/v1/stock-movements", staff, receipt, "lot-1")
+    assert count(Lot) == 1
+    assert [(m["lot"], m["quantity"]) for m in received["movements"]] == [
         ("L-1", "5.000")]
     assert db.session.scalar(select(Lot.expiry)).isoformat() == "2030-01-31"
     issued = client.post("/api/v1/stock-movements", headers=staff, json={
@@ -90,11 +88,8 @@ def test_a_quick_count_adjusts_what_is_on_hand(client, shop, tracked, make_user)
     body = {"product_id": bolt.id, "warehouse_id": main.id, "counted": "7", "note": "Shelf"}
     assert client.post("/api/v1/stock-adjustments", headers=viewer, json=body
                        ).status_code == 403
-    key = {**staff, "Idempotency-Key": "count-1"}
-    first = client.post("/api/v1/stock-adjustments", headers=key, json=body)
-    again = client.post("/api/v1/stock-adjustments", headers=key, json=body)
-    assert first.status_code == again.status_code == 201, first.get_json()
-    assert [(m["kind"], m["quantity"]) for m in first.get_json()["movements"]] == [
+    first = assert_posted_once(client, "/api/v1/stock-adjustments", staff, body, "count-1")
+    assert [(m["kind"], m["quantity"]) for m in first["movements"]] == [
         ("adjustment", "-3.000")]
     assert on_hand(bolt, main) == D(7)
     same = client.post("/api/v1/stock-adjustments", headers=staff, json=body)
@@ -153,12 +148,8 @@ def test_the_reorder_list_is_read_and_ordered_one_draft_per_supplier(client, sho
                       {"product_id": low[2].id}]}
     url = "/api/v1/reorder-suggestions/purchase-orders"
     assert client.post(url, headers=viewer, json=body).status_code == 403
-    key = {**staff, "Idempotency-Key": "reorder-1"}
-    first = client.post(url, headers=key, json=body)
-    again = client.post(url, headers=key, json=body)
-    assert first.status_code == again.status_code == 201, first.get_json()
-    assert again.get_json() == first.get_json() and count(PurchaseOrder) == 2
-    orders = first.get_json()["purchase_orders"]
+    orders = assert_posted_once(client, url, staff, body, "reorder-1")["purchase_orders"]
+    assert count(PurchaseOrder) == 2
     assert sorted((order["supplier"], order["status"]) for order in orders) == [
         ("Acme", "draft"), ("Bolts Inc", "draft")]
     acme = next(order for order in orders if order["supplier"] == "Acme")
