@@ -7,6 +7,7 @@ service check (`text_inputs`, from the declared `erp.models.fields.Text`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
@@ -118,7 +119,12 @@ StockLevel = model_schema(
 StockMovement = model_schema(
     "StockMovement", inventory.StockMovement,
     "id created_at product_id warehouse_id kind quantity reference note source_type source_id",
-    sku=sku(), warehouse=fields.String(attribute="warehouse.code"))
+    sku=sku(), warehouse=fields.String(attribute="warehouse.code"),
+    lot=fields.Function(lambda movement: movement.lot.code if movement.lot else None,
+                        allow_none=True, metadata={
+                            "type": "string", "nullable": True,
+                            "description": "The lot or serial number moved (a tracked "
+                                           "product's)."}))
 SalesOrderLine = model_schema(
     "SalesOrderLine", sales.SalesOrderItem,
     "id product_id quantity unit_price discount_percent tax_rate subtotal discount_amount "
@@ -149,6 +155,9 @@ ProductionOrderDetail = ProductionOrder.from_dict({
     "components": fields.List(fields.Nested(ProductionOrderComponent), metadata={
         "description": "What completing it consumes; a tracked component's lots may be "
                        "named by its `id` (POST .../complete)."}),
+    "quality_override_at": fields.DateTime(allow_none=True),
+    "quality_override_reason": fields.String(metadata={
+        "description": "Why a manager let it complete despite a failed inspection."}),
     "actions": actions()}, name="ProductionOrderDetail")
 
 # --- receivables: invoices, credit notes, customer payments
@@ -612,6 +621,11 @@ class StockMoveIn(Base):
                                      metadata={"description": "A transfer's destination."})
     quantity = fields.String(required=True, validate=DECIMAL_TEXT)
     note = fields.String(validate=validate.Length(max=300))
+    lot = fields.String(validate=validate.Length(max=inventory.LOT_CODE_MAX), metadata={
+        "description": "A tracked product's lot or serial number (one a movement): a "
+                       "receipt makes a new one; an issue or a transfer takes one held."})
+    expiry = fields.String(validate=validate.Length(max=10), metadata={
+        "description": "A new lot's expiry date (YYYY-MM-DD), on a receipt."})
 
 
 class StockMoveOut(Base):
@@ -620,6 +634,7 @@ class StockMoveOut(Base):
 
 # --- lists ------------------------------------------------------------------------------
 
+@cache  # one page schema per row schema, however many lists show those rows
 def page_schema(item: type[Schema]) -> type[Schema]:
     """A page of a list: its rows and the links to the next and previous pages."""
     return type(f"{item.__name__}Page", (Base,), {
@@ -656,3 +671,140 @@ def list_query_schema(name: str, spec: ListSpec) -> type[Schema]:
     for name_ in [f.name for f in spec.filters] + list(spec.extra_filters):
         attrs[name_] = fields.String(validate=validate.Length(max=100))
     return type(f"{name}Query", (Base,), attrs)
+
+
+# --- the pages' remaining actions (#21): document headers, production, stock -------------
+
+def header_in(schema: type[Schema]) -> Schema:
+    """A draft's header PATCH body: the create body's header fields, each optional (the
+    rest stays), without its lines (they have their own routes); a date the create body
+    may leave out may be null, as the edit form's field may be emptied."""
+    clearable = {name: fields.Date(allow_none=True, metadata=field.metadata)
+                 for name, field in schema._declared_fields.items()
+                 if isinstance(field, fields.Date) and not field.required}
+    return type(f"{schema.__name__.removesuffix('In')}HeaderIn", (schema,), clearable)(
+        partial=True, exclude=[key for key in ("lines",) if key in schema().fields])
+
+
+WorkOrder = model_schema(
+    "WorkOrder", production.WorkOrder,
+    "id name status production_order_id employee_id planned_hours actual_hours sequence",
+    production_order=fields.String(attribute="production_order.number"),
+    sku=fields.String(attribute="production_order.product.sku"),
+    employee=optional("employee", "name", "string"))
+WorkOrderDetail = WorkOrder.from_dict({"actions": actions()}, name="WorkOrderDetail")
+
+
+class WorkOrderIn(Base):
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    employee_id = _id(allow_none=True, metadata={"description": "null: nobody."})
+    planned_hours = fields.String(validate=DECIMAL_TEXT)
+    actual_hours = fields.String(validate=DECIMAL_TEXT)
+    sequence = fields.Integer(validate=validate.Range(min=0, max=10_000))
+
+
+class WorkOrderStatusIn(Base):
+    status = fields.String(required=True,
+                           validate=validate.OneOf(list(production.WORK_ORDER_STATUSES)))
+
+
+class WorkOrderFormIn(Base):
+    form_id = _id(required=True, allow_none=True,
+                  metadata={"description": "An active form of the company; null: none."})
+
+
+class OverrideIn(Base):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+BomLine = model_schema("BomLine", production.BomLine, "id component_id quantity",
+                       sku=fields.String(attribute="component.sku"),
+                       component=fields.String(attribute="component.name"))
+Bom = Base.from_dict({
+    "product_id": fields.Integer(), "sku": fields.String(), "name": fields.String(),
+    "lines": fields.List(fields.Nested(BomLine), metadata={
+        "description": "What one unit of the product takes of each component."})},
+    name="Bom")
+
+
+def _row(index: int, attribute: str, kind: str) -> fields.Function:
+    return fields.Function(lambda row: getattr(row[0], attribute) if index == 0 else row[index],
+                           metadata={"type": kind})
+
+
+BomRow = Base.from_dict({"product_id": _row(0, "id", "integer"), "sku": _row(0, "sku", "string"),
+                         "name": _row(0, "name", "string"), "lines": _row(1, "", "integer")},
+                        name="BomRow")
+
+
+class BomLineIn(Base):
+    component_id = _id(required=True, metadata={"description": "Fixed once on the BOM; a "
+                                                               "component added twice adds up."})
+    quantity = fields.String(required=True, validate=DECIMAL_TEXT,
+                             metadata={"description": "Per unit of the product."})
+
+
+class AdjustIn(Base):
+    product_id = _id(required=True)
+    warehouse_id = _id(required=True)
+    counted = fields.String(required=True, validate=DECIMAL_TEXT, metadata={
+        "description": "What is there now (of the lot, for a tracked product)."})
+    lot = fields.String(validate=validate.Length(max=inventory.LOT_CODE_MAX))
+    note = fields.String(validate=validate.Length(max=300))
+
+
+class RevalueIn(Base):
+    cost_price = fields.String(required=True, validate=DECIMAL_TEXT)
+    reason = fields.String(required=True, validate=validate.Length(max=200))
+
+
+ReorderSuggestion = Base.from_dict({
+    "product_id": fields.Integer(attribute="product.id"),
+    "sku": fields.String(attribute="product.sku"),
+    "name": fields.String(attribute="product.name"),
+    "supplier_id": fields.Integer(attribute="product.preferred_supplier_id", allow_none=True),
+    "supplier": optional("supplier", "name", "string"),
+    "min_stock": decimal_text(3, attribute="product.min_stock"),
+    "on_hand": decimal_text(3), "reserved": decimal_text(3), "available": decimal_text(3),
+    "on_order": decimal_text(3), "suggested": decimal_text(3)}, name="ReorderSuggestion")
+ReorderSuggestions = Base.from_dict({
+    "items": fields.List(fields.Nested(ReorderSuggestion)),
+    "limit": fields.Integer(metadata={"description": "At most this many rows."})},
+    name="ReorderSuggestions")
+
+
+Shortage = Base.from_dict({
+    "component_id": fields.Integer(), "sku": fields.String(attribute="product.sku"),
+    "name": fields.String(attribute="product.name"), "warehouse_id": fields.Integer(),
+    "warehouse": fields.String(attribute="warehouse.code"),
+    "planned": decimal_text(3, "Required by planned orders."),
+    "in_progress": decimal_text(3, "Reserved by orders in progress (for information)."),
+    "available": decimal_text(3, "On hand minus reserved."),
+    "shortage": decimal_text(3), "orders": fields.Integer(metadata={
+        "description": "The planned or in-progress orders that need it."})}, name="Shortage")
+ShortagePage = page_schema(Shortage)
+ShortagesQuery = Base.from_dict({"page": fields.Integer(validate=validate.Range(
+    min=1, max=10_000))}, name="ShortagesQuery")
+
+
+class ReorderLineIn(Base):
+    product_id = _id(required=True)
+    quantity = fields.String(validate=DECIMAL_TEXT,
+                             metadata={"description": "Default: the suggestion."})
+
+
+def distinct_products(lines: list) -> None:
+    ids = [line.get("product_id") for line in lines]
+    if len(ids) != len(set(ids)):
+        raise ValidationError("Name each product once.")
+
+
+class ReorderIn(Base):
+    warehouse_id = _id(required=True, metadata={"description": "Where the goods are received."})
+    lines = fields.List(fields.Nested(ReorderLineIn), required=True,
+                        validate=[validate.Length(min=1, max=500), distinct_products])
+
+
+class ReorderOut(Base):
+    purchase_orders = fields.List(fields.Nested(PurchaseOrder),
+                                  metadata={"description": "One draft per supplier."})

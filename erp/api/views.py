@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema
 from marshmallow.fields import Integer
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -42,7 +42,7 @@ from erp.models.bills import Bill, BillLine, SupplierPayment
 from erp.models.catalog import Product
 from erp.models.inventory import StockMovement
 from erp.models.invoices import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment
-from erp.models.production import ProductionOrder, ProductionOrderComponent
+from erp.models.production import BomLine, ProductionOrder, ProductionOrderComponent, WorkOrder
 from erp.models.quality import QualityInspection
 from erp.models.tasks import Todo
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
@@ -55,6 +55,7 @@ from erp.queries import DEFERRED_FROM, company_select, paginate, scoped_get_or_4
 from erp.queries.bills import BILLS, SUPPLIER_PAYMENTS
 from erp.queries.inventory import MOVEMENTS, STOCK
 from erp.queries.invoices import CREDIT_NOTES, INVOICES, PAYMENTS
+from erp.queries.production import BOMS, MY_WORK_ORDERS, WORK_ORDERS
 from erp.queries.production import ORDERS as PRODUCTION_ORDERS
 from erp.queries.quality import INSPECTIONS
 from erp.queries.purchasing import ORDERS as PURCHASE_ORDERS
@@ -66,10 +67,12 @@ from erp.services import (DomainError, NotFound, PermissionDenied, ValidationErr
                           atomic)
 from erp.services import api_tokens
 from erp.services import bills as bill_service
+from erp.services import catalog as catalog_service
 from erp.services import credit_notes as credit_note_service
 from erp.services import forms as form_service
 from erp.services import deliveries as delivery_service
 from erp.services import invoices as invoice_service
+from erp.services import lots as lot_service
 from erp.services import payments as payment_service
 from erp.services import production as production_service
 from erp.services import purchasing as purchasing_service
@@ -122,14 +125,15 @@ def openapi_json():
 
 # --- lists and records ------------------------------------------------------------------
 
-def page_body(spec: ListSpec) -> dict:
-    """One page of `spec`'s list, read as its page reads it, with next/previous links.
+def page_body(spec: ListSpec, base: Callable[[], Select] | None = None) -> dict:
+    """One page of `spec`'s list (of the rows of `base` when given, as a page passes its
+    own), read as its page reads it, with next/previous links.
     Past the first pages, the `next` link of a list ordered by a column of its own is a
     `cursor` (erp/api/cursor.py): that page starts after the last row, uncounted and
     without a page number."""
     params = spec.params()
     # the plain order in every language: a cursor compares plain values (erp/api/cursor.py)
-    stmt = spec.select(params, reader_order=False)
+    stmt = spec.select(params, base() if base else None, reader_order=False)
     args = request.args.to_dict()
     given = args.pop("cursor", None)
     keyset = cursor.supports(spec, params.sort_key)
@@ -162,7 +166,8 @@ def page_body(spec: ListSpec) -> dict:
 
 def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
                   model=None, detail_options: Callable[[], list] | None = None,
-                  detail_schema: type | None = None, patch=None, delete=None) -> None:
+                  detail_schema: type | None = None, patch=None, delete=None,
+                  base: Callable[[], Select] | None = None) -> None:
     """GET `path` (the list) and, with `model`, GET `path/<id>` (one record of the company;
     another company's answers 404), with `patch` (schema, function, role) PATCH and with
     `delete` (function, role) DELETE on the same rule: one rule per address, so an id beyond
@@ -172,7 +177,7 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
     page = s.page_schema(schema)
 
     def listing(_args):
-        return page_body(spec)
+        return page_body(spec, base)
 
     listing.__name__ = f"{name.lower()}_list"
     listing.__doc__ = f"The {name} list: the page's filters, sorts and pagination."
@@ -204,7 +209,7 @@ def read_resource(path: str, name: str, spec: ListSpec, schema: type, *,
     get.__doc__, patch_.__doc__ = detail.__doc__, change.__doc__
     methods = {"get": require_role("viewer")(bp.response(200, detail_schema or schema)(get)),
                "patch": guarded(role, model)(bp.arguments(patch_schema)(
-                   bp.response(200, schema)(patch_)))}
+                   bp.response(200, detail_schema or schema)(patch_)))}
     roles = {"GET": "viewer", "PATCH": role}
     if delete is not None:
         remove, roles["DELETE"] = delete
@@ -372,20 +377,24 @@ def idempotent_post(path: str, role: str, body: type | None, answer: type, model
 
 def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
                       detail_schema: type, detail_options: Callable[[], list],
-                      service_module, routed: tuple[str, ...] = ()) -> Callable[[int], dict]:
+                      service_module, routed: tuple[str, ...] = (),
+                      header: tuple[Schema, Callable] | None = None) -> Callable[[int], dict]:
     """The list and records of a document, and one POST route per step of its workflow
     (`<path>/<id>/<action>`) for the action's role, answered by the service the table
     names: the pages' `register_actions`, as JSON. Steps that need more than the document
     (a receipt's quantities, an override's reason), and those `routed` names (a service
-    passing `**kwargs` on), are left to routes of their own.
+    passing `**kwargs` on), are left to routes of their own. With `header` (its PATCH
+    body, the service of the page's edit form) PATCH `<path>/<id>` changes the header.
     Returns the function that dumps one document as its detail."""
-    read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
-                  detail_options=detail_options)
     workflow = model.workflow
 
     def body(record_id: int) -> dict:
         db.session.expire_all()
         return detail_schema().dump(scoped_get_or_404(model, record_id, *detail_options()))
+
+    read_resource(path, name, spec, schema, model=model, detail_schema=detail_schema,
+                  detail_options=detail_options, patch=header and header_patch(
+                      model, workflow.id_arg, *header, body))
 
     for action in workflow.actions.values():
         service = getattr(service_module, action.service)
@@ -419,6 +428,27 @@ def document_resource(path: str, name: str, model, spec: ListSpec, schema: type,
                         s.LotsIn if action.lots else None, detail_schema, model,
                         status=200)(view)
     return body
+
+
+def header_patch(model, id_arg: str, patch_schema: Schema, update: Callable,
+                 body: Callable[[int], dict]) -> tuple[Schema, Callable, str]:
+    """PATCH of a document's header, as its page's edit form (staff, as the pages): the
+    values not sent stay, the service the form calls decides (409 in a state that may not
+    change, 422 with the fields, nothing written); answered with the document's detail."""
+    keys = list(patch_schema.fields)
+
+    def change(data: dict, record_id: int):
+        document = scoped_get_or_404(model, record_id)
+        values = {key: getattr(document, key) for key in keys} | data
+        values = {key: str(value) if isinstance(value, Decimal) else value
+                  for key, value in values.items()}
+        update(company_id=current_user.company_id, user=current_user,
+               **{id_arg: record_id}, **values)
+        return _json(body(record_id), 200)
+
+    change.__doc__ = (f"Change some of the header of a {model.__name__} (the rest stays), as "
+                      "its page's edit form; 409 in a state that may not change.")
+    return patch_schema, change, "staff"
 
 
 LINE_INPUTS = {"qty-": "quantity", "lot-": "lots", "expiry-": "expiry"}
@@ -462,18 +492,21 @@ def with_lines(party, items, *path) -> Callable[[], list]:
 _sales_order_body = document_resource(
     "/sales-orders", "SalesOrder", SalesOrder, ORDERS, s.SalesOrder, s.SalesOrderDetail,
     with_lines(SalesOrder.customer, SalesOrder.items, SalesOrderItem.product), sales_service,
-    routed=("deliver",))  # POST /sales-orders/<id>/deliveries
+    routed=("deliver",),  # POST /sales-orders/<id>/deliveries
+    header=(s.header_in(s.SalesOrderIn), sales_service.update_order))
 _purchase_order_body = document_resource(
     "/purchase-orders", "PurchaseOrder", PurchaseOrder, PURCHASE_ORDERS, s.PurchaseOrder,
     s.PurchaseOrderDetail,
     with_lines(PurchaseOrder.supplier, PurchaseOrder.items, PurchaseOrderItem.product),
-    purchasing_service)
+    purchasing_service,
+    header=(s.header_in(s.PurchaseOrderIn), purchasing_service.update_order))
 _production_order_body = document_resource(
     "/production-orders", "ProductionOrder", ProductionOrder, PRODUCTION_ORDERS,
     s.ProductionOrder, s.ProductionOrderDetail, lambda: [
         joinedload(ProductionOrder.product),
         selectinload(ProductionOrder.components).joinedload(ProductionOrderComponent.component)],
-    production_service)
+    production_service,
+    header=(s.header_in(s.ProductionOrderIn), production_service.update_order))
 _invoice_body = document_resource(
     "/invoices", "Invoice", Invoice, INVOICES, s.Invoice, s.InvoiceDetail,
     with_lines(Invoice.customer, Invoice.items, InvoiceLine.product), invoice_service)
@@ -513,7 +546,8 @@ _transfer_body = document_resource(
     s.StockTransferDetail, lambda: [
         joinedload(StockTransfer.from_warehouse), joinedload(StockTransfer.to_warehouse),
         selectinload(StockTransfer.lines).joinedload(StockTransferLine.product)],
-    stock_document_service)
+    stock_document_service,
+    header=(s.header_in(s.StockTransferIn), stock_document_service.update_transfer))
 _count_body = document_resource(
     "/stock-counts", "StockCount", StockCount, COUNTS, s.StockCount, s.StockCountDetail,
     lambda: [joinedload(StockCount.warehouse),
@@ -923,12 +957,12 @@ def task_status(data: dict, record_id: int):
 # --- lines of a draft (the pages' line editors, erp/lines.py) ----------------------------
 
 def line_resource(path: str, editor: LineEditor, line_in: type,
-                  body: Callable[[int], dict], answer: type) -> None:
+                  body: Callable[[int], dict], answer: type, name: str | None = None) -> None:
     """`POST <path>/<id>/lines` adds a line, `PATCH .../lines/<line id>` changes some of its
     values (the rest stays) and `DELETE` removes it, through the editor's three services
     (which say in which states and for which role the lines may change: 409, 403);
     each answers the document."""
-    name = editor.model.__name__.lower()
+    name = name or editor.model.__name__.lower()
     changes = line_change(line_in)
     ids = lambda record_id: {"company_id": current_user.company_id,  # noqa: E731
                              "user": current_user, editor.doc_key: record_id}
@@ -975,9 +1009,11 @@ def line_resource(path: str, editor: LineEditor, line_in: type,
 
 @cache
 def line_change(line_in: type) -> Schema:
-    """A line's PATCH body: its add body, every field optional, the product fixed."""
+    """A line's PATCH body: its add body, every field optional, the product (a BOM line's
+    component) fixed."""
     return type(f"{line_in.__name__}Change", (line_in,), {})(
-        partial=True, exclude=[key for key in ("product_id",) if key in line_in().fields])
+        partial=True, exclude=[key for key in ("product_id", "component_id")
+                               if key in line_in().fields])
 
 
 line_resource("/sales-orders", sales_pages.LINES, s.SalesOrderLineIn, _sales_order_body,
@@ -989,32 +1025,231 @@ line_resource("/invoices", money_pages.INVOICE_LINES, s.SalesOrderLineIn, _invoi
 line_resource("/bills", payable_pages.BILL_LINES, s.SalesOrderLineIn, _bill_body, s.BillDetail)
 line_resource("/stock-transfers", stock_document_pages.TRANSFER_LINES, s.TransferLineIn,
               _transfer_body, s.StockTransferDetail)
+line_resource("/stock-counts", stock_document_pages.COUNT_LINES, s.CountedLineIn, _count_body,
+              s.StockCountDetail)  # one product's count (the page's line editor)
 
 
 # --- stock ------------------------------------------------------------------------------
 
 @idempotent_post("/stock-movements", "staff", s.StockMoveIn, s.StockMoveOut)
 def stockmovement_create(data: dict):
-    """Post a receipt, an issue or a transfer through the stock service."""
+    """Post a receipt, an issue or a transfer through the stock service, as the pages' stock
+    forms: a tracked product names its `lot` (a receipt makes it, with its `expiry`); an
+    untracked one names none (422 on `lot`)."""
     def run():
         common = {"company_id": current_user.company_id, "user": current_user,
                   "product_id": data["product_id"], "quantity": data["quantity"],
-                  "note": data.get("note", "")}
+                  "note": data.get("note", ""), "lot": data.get("lot")}
         scoped_get_or_404(Product, data["product_id"])
         if data["kind"] == "transfer":
             if not data.get("to_warehouse_id"):
                 raise ValidationError(field_errors={"to_warehouse_id": [
                     "A transfer needs the warehouse it goes to."]})
-            moved = stock_service.transfer(from_warehouse_id=data["warehouse_id"],
-                                           to_warehouse_id=data["to_warehouse_id"], **common)
+            moved = lot_service.with_lot(stock_service.transfer,
+                                         from_warehouse_id=data["warehouse_id"],
+                                         to_warehouse_id=data["to_warehouse_id"], **common)
         else:
-            use_case = stock_service.receive if data["kind"] == "receipt" else stock_service.issue
-            moved = (use_case(warehouse_id=data["warehouse_id"], **common),)
-        ids = [movement.id for movement in moved]
-        movements = db.session.scalars(
-            select(StockMovement).where(StockMovement.company_id == current_user.company_id,
-                                        StockMovement.id.in_(ids))
-            .options(*MOVEMENTS.options).order_by(StockMovement.id)).all()
-        return 201, s.StockMoveOut().dump({"movements": movements})
+            receipt = data["kind"] == "receipt"
+            moved = (lot_service.with_lot(
+                stock_service.receive if receipt else stock_service.issue,
+                warehouse_id=data["warehouse_id"], expiry=data.get("expiry"), create=receipt,
+                **common),)
+        return 201, _movements([movement.id for movement in moved])
     return idempotent(run)
 
+
+def _movements(ids: list[int]) -> dict:
+    """The answer of a stock write: its movements, as the movement list shows them."""
+    movements = db.session.scalars(
+        select(StockMovement).where(StockMovement.company_id == current_user.company_id,
+                                    StockMovement.id.in_(ids))
+        .options(*MOVEMENTS.options).order_by(StockMovement.id)).all()
+    return s.StockMoveOut().dump({"movements": movements})
+
+
+# --- the pages' remaining actions (#21): production --------------------------------------
+# Work orders are documents of their own workflow (start, finish, reopen: staff); the
+# production order page adds them and names their status; a product's bill of materials
+# is edited by the page's line editor (erp/blueprints/production/views.py BOM_LINES).
+
+_work_order_body = document_resource(
+    "/work-orders", "WorkOrder", WorkOrder, WORK_ORDERS, s.WorkOrder, s.WorkOrderDetail,
+    lambda: [joinedload(WorkOrder.production_order).joinedload(ProductionOrder.product),
+             joinedload(WorkOrder.employee)],
+    production_service,
+    header=(type("WorkOrderChangeIn", (s.WorkOrderIn,), {})(partial=True),
+            production_service.update_work_order))
+
+
+def _my_work_orders() -> Select:
+    """The work orders of the token's user's employee (none without one), as the page."""
+    employee = production_service.employee_of_user(current_user.company_id, current_user.id)
+    return company_select(WorkOrder).where(
+        WorkOrder.employee_id == (employee.id if employee else -1))
+
+
+read_resource("/work-orders/mine", "MyWorkOrder", MY_WORK_ORDERS, s.WorkOrder,
+              base=_my_work_orders)
+
+
+@bp.route("/production-shortages", methods=["GET"])
+@require_role("viewer")
+@bp.arguments(s.ShortagesQuery, location="query")
+@bp.response(200, s.ShortagePage)
+def production_shortages(args: dict):
+    """The shortages page: components short for planned production, per component and
+    component warehouse (required by planned orders minus available), largest first; 50
+    rows a page, as the page."""
+    page, per_page = args.get("page", 1), SHORTAGES_PER_PAGE
+    rows = production_service.component_shortages(current_user.company_id,
+                                                  limit=per_page + 1,
+                                                  offset=(page - 1) * per_page)
+    following = (f"{request.base_url}?{urlencode({'page': page + 1})}"
+                 if len(rows) > per_page else None)
+    return _json(s.ShortagePage().dump({
+        "items": rows[:per_page], "page": page, "per_page": per_page,
+        "has_next": following is not None, "total": None, "next": following,
+        "previous": f"{request.base_url}?{urlencode({'page': page - 1})}" if page > 1
+        else None}), 200)
+
+
+SHORTAGES_PER_PAGE = 50  # erp/blueprints/production/views.py shortages
+
+
+@idempotent_post("/production-orders/<int:record_id>/work-orders", "staff", s.WorkOrderIn,
+                 s.WorkOrderDetail, ProductionOrder)
+def productionorder_work_order(data: dict, record_id: int):
+    """Add a step (work order) to a production order that is not done or cancelled (409
+    then)."""
+    def run():
+        work_order = production_service.create_work_order(
+            company_id=current_user.company_id, user=current_user, order_id=record_id, **data)
+        return 201, _work_order_body(work_order.id)
+    return idempotent(run)
+
+
+@bp.route("/work-orders/<int:record_id>/status", methods=["POST"])
+@guarded("staff", WorkOrder)
+@bp.arguments(s.WorkOrderStatusIn)
+@bp.response(200, s.WorkOrderDetail)
+def workorder_status(data: dict, record_id: int):
+    """Move a work order to open, in progress or done, as the page's status menu: the step
+    of its workflow that leads there (the status it has already changes nothing)."""
+    production_service.set_work_order_status(company_id=current_user.company_id,
+                                             work_order_id=record_id, user=current_user,
+                                             status=data["status"])
+    return _json(_work_order_body(record_id), 200)
+
+
+@bp.route("/work-orders/<int:record_id>/form", methods=["POST"])
+@guarded("manager", WorkOrder)
+@bp.arguments(s.WorkOrderFormIn)
+@bp.response(200, s.WorkOrderDetail)
+def workorder_form(data: dict, record_id: int):
+    """Name the custom form a work order asks for before it is finished (null: none), a
+    manager's, as on the work order's page."""
+    form_service.set_work_order_form(company_id=current_user.company_id, user=current_user,
+                                     work_order_id=record_id, form_id=data["form_id"])
+    return _json(_work_order_body(record_id), 200)
+
+
+@bp.route("/production-orders/<int:record_id>/override", methods=["POST"])
+@guarded(ProductionOrder.workflow.actions["override"].role, ProductionOrder)
+@bp.arguments(s.OverrideIn)
+@bp.response(200, s.ProductionOrderDetail)
+def productionorder_override(data: dict, record_id: int):
+    """Let a production order with a failed inspection be completed, saying why (a
+    manager's, as on the page; 409 when it has no failed inspection to override)."""
+    production_service.override_quality(company_id=current_user.company_id, order_id=record_id,
+                                        user=current_user, reason=data["reason"])
+    return _json(_production_order_body(record_id), 200)
+
+
+read_resource("/boms", "Bom", BOMS, s.BomRow)
+
+
+def _bom_body(product_id: int) -> dict:
+    db.session.expire_all()
+    product = scoped_get_or_404(Product, product_id)
+    lines = db.session.scalars(
+        company_select(BomLine).where(BomLine.product_id == product.id)
+        .options(joinedload(BomLine.component)).order_by(BomLine.id)).all()
+    return s.Bom().dump({"product_id": product.id, "sku": product.sku, "name": product.name,
+                         "lines": lines})
+
+
+@bp.route("/boms/<int:record_id>", methods=["GET"])
+@require_role("viewer")
+@bp.response(200, s.Bom)
+def bom_detail(record_id: int):
+    """A product's bill of materials (a product without one: no lines)."""
+    return _json(_bom_body(record_id), 200)
+
+
+line_resource("/boms", production_pages.BOM_LINES, s.BomLineIn, _bom_body, s.Bom, name="bom")
+
+
+# --- the pages' remaining actions (#21): stock --------------------------------------------
+
+@idempotent_post("/stock-adjustments", "staff", s.AdjustIn, s.StockMoveOut)
+def stock_adjust(data: dict):
+    """A quick count, as the stock count page: what is counted becomes on hand (of the
+    lot, for a tracked product), the difference is the movement (none when it matches);
+    a count below what orders reserve is refused (409), nothing written."""
+    def run():
+        scoped_get_or_404(Product, data["product_id"])
+        movement = lot_service.with_lot(
+            stock_service.adjust, company_id=current_user.company_id, user=current_user,
+            product_id=data["product_id"], lot=data.get("lot"),
+            warehouse_id=data["warehouse_id"], counted=data["counted"],
+            note=data.get("note", ""))
+        return 201, _movements([movement.id] if movement is not None else [])
+    return idempotent(run)
+
+
+@bp.route("/products/<int:record_id>/revalue", methods=["POST"])
+@guarded("manager", Product)
+@bp.arguments(s.RevalueIn)
+@bp.response(200, s.Product)
+def product_revalue(data: dict, record_id: int):
+    """Set the cost of a stocked product, saying why: a recorded revaluation (a manager's,
+    as on the page); the same cost again is a 422."""
+    product = catalog_service.revalue_product(
+        company_id=current_user.company_id, product_id=record_id, user=current_user,
+        cost_price=data["cost_price"], reason=data["reason"])
+    return _json(s.Product().dump(product), 200)
+
+
+@bp.route("/reorder-suggestions", methods=["GET"])
+@require_role("viewer")
+@bp.response(200, s.ReorderSuggestions)
+def reorder_suggestions():
+    """The reorder page's rows: active stocked products whose available stock is below
+    their minimum, with what open purchase orders bring and the suggested quantity, by
+    preferred supplier (at most `limit` rows, one query)."""
+    rows = purchasing_service.reorder_rows(current_user.company_id)
+    return _json(s.ReorderSuggestions().dump({
+        "items": [row for _supplier, group in purchasing_service.group_by_supplier(rows)
+                  for row in group], "limit": purchasing_service.REORDER_LIMIT}), 200)
+
+
+@idempotent_post("/reorder-suggestions/purchase-orders", "staff", s.ReorderIn, s.ReorderOut)
+def reorder_create(data: dict):
+    """Order suggested products, as the reorder page: one draft purchase order per
+    preferred supplier, each line at the given quantity or the suggestion; a product that
+    is not low, has no (active) preferred supplier or nothing to order is a 422 on its
+    line, nothing created."""
+    def run():
+        lines = [{"line_id": line["product_id"], **line} for line in data["lines"]]
+        with lines_named(lines):
+            created = purchasing_service.create_reorder_drafts(
+                company_id=current_user.company_id, user=current_user,
+                product_ids=[line["product_id"] for line in lines],
+                warehouse_id=data["warehouse_id"],
+                quantities={line["product_id"]: line.get("quantity") for line in lines})
+        db.session.expire_all()
+        orders = db.session.scalars(
+            company_select(PurchaseOrder).where(PurchaseOrder.id.in_([o.id for o in created]))
+            .options(joinedload(PurchaseOrder.supplier)).order_by(PurchaseOrder.id)).all()
+        return 201, s.ReorderOut().dump({"purchase_orders": orders})
+    return idempotent(run)

@@ -380,6 +380,19 @@ def assert_foreign(client, headers, calls, lists, body: dict) -> None:
         assert client.get(url, headers=headers).get_json()["items"] == [], url
 
 
+def assert_posted_once(client, url: str, headers: dict, body: dict, key: str,
+                       status: int = 201) -> dict:
+    """The POST sent twice with the Idempotency-Key `key`: `status` and the same answer, the
+    second replayed. Returns the answer."""
+    sent = {**headers, "Idempotency-Key": key}
+    first = client.post(url, headers=sent, json=body)
+    again = client.post(url, headers=sent, json=body)
+    assert first.status_code == again.status_code == status, first.get_json()
+    assert again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    return first.get_json()
+
+
 def assert_constant_list_queries(client, headers, urls, per_pages=(5, 50)) -> None:
     """Each list costs the same few queries whatever its page size."""
     counts = {}
