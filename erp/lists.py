@@ -26,7 +26,7 @@ from erp.collation import fold, folded
 from erp.collation import reader_order as in_language_order
 from erp.csv_io import export_csv, wants_csv
 from erp.extensions import db
-from erp.replicas import replica_reads
+from erp.replicas import primary_reads, replica_reads
 from erp.queries import Page, company_select, paginate
 from erp.parsing import parse_date, parse_id, picked_id
 from erp.i18n import current_language
@@ -309,8 +309,9 @@ class ListSpec:
         from erp.cache_versions import cached, prefetch
 
         def compute() -> tuple[Page, dict]:
-            page = self.page(params, stmt)
-            return page, (context(page, params) if context is not None else {})
+            with primary_reads():  # kept under today's versions: not from a lagging replica
+                page = self.page(params, stmt)
+                return page, (context(page, params) if context is not None else {})
 
         where = (params.endpoint, sorted(params.view_args.items()), params.query(), cache_key,
                  current_language() if self.collated else "")
