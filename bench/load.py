@@ -292,7 +292,8 @@ async def user_loop(user: User, rec: Recorder, mix: Mix, data: dict, deadline: f
 
 
 async def fixed_loop(conn: Connection, rec: Recorder, name: str, paths: list[str],
-                     cookies: list[str], deadline: float) -> None:
+                     cookies: list[str], deadline: float, delay: float = 0.0) -> None:
+    await asyncio.sleep(delay)  # connections opened one after the other: see run_fixed
     n = 0
     while time.perf_counter() < deadline:
         started = time.perf_counter()
@@ -327,6 +328,9 @@ def run_mix(host: str, port: int, cookie_name: str, cookies: list[str], data: di
     return rec, _timed(main)
 
 
+STAGGER = 0.01  # seconds between the openings of a saturation run's connections
+
+
 def run_fixed(host: str, port: int, name: str, paths: list[str], connections: int,
               seconds: float, cookies: list[str] | None = None) -> tuple[Recorder, dict]:
     """`connections` closed loops without think time on `paths`: the saturation rate.
@@ -337,9 +341,15 @@ def run_fixed(host: str, port: int, name: str, paths: list[str], connections: in
 
     async def main() -> None:
         deadline = time.perf_counter() + seconds
+        # Each keep-alive connection stays with the gunicorn worker that accepted it. Opened
+        # all at once, they were all accepted by the first worker to wake (the others stayed
+        # idle: a 2-worker SQLite app measured as one worker, ~1 core of 2, #17); opened
+        # STAGGER apart while the first ones' requests run, the busy worker's accepting
+        # thread waits for its interpreter lock and an idle worker takes the next one.
         await asyncio.gather(*(fixed_loop(Connection(host, port), rec, name,
                                           paths[i % len(paths):] + paths[:i % len(paths)],
-                                          cookies[i::connections] or cookies, deadline)
+                                          cookies[i::connections] or cookies, deadline,
+                                          i * STAGGER)
                                for i in range(connections)))
 
     return rec, _timed(main)

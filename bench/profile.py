@@ -251,6 +251,9 @@ def main() -> None:
     parser.add_argument("--redis", metavar="URL", help="use this Redis (default: no Redis)")
     parser.add_argument("--forms", action="store_true",
                         help="the custom form submissions' pages (FORM_PAGES) instead")
+    parser.add_argument("--page", action="append", metavar="PATH",
+                        help="measure this page instead of the default ones (repeatable; "
+                             "{order_id}, {form_id} ... as in PAGES)")
     parser.add_argument("--layers", action="store_true",
                         help="CPU per request by layer, per page (bench/layers.py)")
     args = parser.parse_args()
@@ -300,7 +303,7 @@ def run(args, database: str, redis_url: str | None) -> None:
     cookie_name, cookies, ids = login_cookies(app)
     clients = Clients(app, cookie_name, cookies)
     confirmations = Confirmations(clients, ids)
-    names = FORM_PAGES if args.forms else PAGES
+    names = args.page or (FORM_PAGES if args.forms else PAGES)
     pages = [p.format(**ids) for p in names]
 
     def hit(path: str):

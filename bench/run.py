@@ -286,6 +286,26 @@ def cpu_per_request(app: "Gunicorn", cpu_start: dict, rec, label: str) -> float 
     return round(spent * 1000 / requests, 3) if requests else None
 
 
+def saturation_figures(app: "Gunicorn", cpu_start: dict, rec, label: str, cpu: dict) -> dict:
+    """A saturation run's figures: the page figures, the generator's CPU, the workers' CPU
+    per request, and how many cores the workers kept busy in all and each (their CPU
+    seconds over the run's wall time; a worker recycled in between counts under "exited").
+    With 16 keep-alive connections each stays with the worker that accepted it: a worker
+    that took most of them, or workers left idle, show here as cores (#17: every recorded
+    2-worker run kept 1.0-1.1 of the 2 cores busy, list pages and hello world alike)."""
+    end = app.cpu_seconds()
+    wall = cpu["wall_s"] or 1.0
+    per = {("exited" if pid == 0 else str(pid)): round((end.get(pid, 0.0)
+                                                          - cpu_start.get(pid, 0.0)) / wall, 2)
+           for pid in sorted(set(end) | set(cpu_start))}
+    per = {pid: cores for pid, cores in per.items() if cores > 0 or pid != "exited"}
+    return (report.page_figures(rec.pages[label], cpu["wall_s"])
+            | {"generator": cpu,
+               "app_cpu_ms_per_request": cpu_per_request(app, cpu_start, rec, label),
+               "app_cores": round(sum(per.values()), 2), "worker_cores": per,
+               "workers": len(app.workers())})
+
+
 def hello_env(env: dict) -> dict:
     """The hello-world app's environment: the run's, without its database, with the
     production worker count (2 x CPUs + 1) set explicitly. gunicorn.conf.py chooses the
@@ -386,12 +406,24 @@ def main() -> None:
         cpu_start = app.cpu_seconds()
         rec, cpu = load.run_fixed(HOST, app.port, "list pages", lists, 16, sat_seconds,
                                   full_cookies)
-        saturation = {"list pages": report.page_figures(rec.pages["list pages"], cpu["wall_s"])
-                      | {"generator": cpu,
-                         "app_cpu_ms_per_request": cpu_per_request(app, cpu_start, rec,
-                                                                   "list pages")}}
+        saturation = {"list pages": saturation_figures(app, cpu_start, rec, "list pages", cpu)}
         rss_final = app.rss()
         app.stop()
+        if workers != HELLO_WORKERS:
+            # the same list pages on the hello world's worker count (SQLite runs on 2, see
+            # gunicorn.conf.py): the share of hello world compares like with like
+            print(f"  saturation: list pages on {HELLO_WORKERS} workers ...", flush=True)
+            wide = Gunicorn("wsgi:app", dict(env, GUNICORN_WORKERS=str(HELLO_WORKERS)),
+                            DATA / f"gunicorn-{size}-{db_kind}-wide.log", "/health").start()
+            gunicorns.append(wide)
+            time.sleep(2)
+            load.run_fixed(HOST, wide.port, "warm", lists, 16, 3.0, full_cookies)
+            cpu_start = wide.cpu_seconds()
+            rec, cpu = load.run_fixed(HOST, wide.port, "list pages", lists, 16, sat_seconds,
+                                      full_cookies)
+            saturation[f"list pages, {HELLO_WORKERS} workers"] = saturation_figures(
+                wide, cpu_start, rec, "list pages", cpu)
+            wide.stop()
 
         # the unit of the ratios: the same for both databases (see hello_env)
         hello = Gunicorn("bench.hello:app", hello_env(env), DATA / "gunicorn-hello.log",
@@ -401,9 +433,8 @@ def main() -> None:
         load.run_fixed(HOST, hello.port, "warm", ["/"], 4, 2.0)
         cpu_start = hello.cpu_seconds()
         rec, cpu = load.run_fixed(HOST, hello.port, "hello world", ["/"], 16, sat_seconds)
-        saturation["hello world"] = report.page_figures(rec.pages["hello world"], cpu["wall_s"]) \
-            | {"generator": cpu,
-               "app_cpu_ms_per_request": cpu_per_request(hello, cpu_start, rec, "hello world")}
+        saturation["hello world"] = saturation_figures(hello, cpu_start, rec, "hello world",
+                                                       cpu)
         hello.stop()
 
         import psutil
@@ -426,6 +457,8 @@ def main() -> None:
         }
         RESULTS.mkdir(parents=True, exist_ok=True)
         stem = RESULTS / f"{started_at.date().isoformat()}-{size}-{db_kind}"
+        if Path(f"{stem}.json").exists():  # a second run of the day keeps the first's files
+            stem = stem.with_name(f"{stem.name}-{started_at.strftime('%H%M')}")
         Path(f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
         Path(f"{stem}.md").write_text(report.markdown(result))
         report.write_scaling(RESULTS)

@@ -42,7 +42,9 @@ from erp.extensions import db
 log = logging.getLogger(__name__)
 
 TABLE_AREAS: dict[str, tuple[str, ...]] = {
-    "customers": ("sales",),
+    # the reports that name customers or suppliers (the agings, the sales analysis) are
+    # kept through the orders' writes: a party's own area changes only with the party
+    "customers": ("sales", "customers"),
     "sales_orders": ("sales",),
     "sales_order_items": ("sales",),
     "delivery_notes": ("sales",),
@@ -62,7 +64,7 @@ TABLE_AREAS: dict[str, tuple[str, ...]] = {
     "warehouses": ("inventory",),
     "products": ("inventory", "catalog"),
     "categories": ("catalog",),
-    "suppliers": ("catalog",),
+    "suppliers": ("catalog", "suppliers"),
     "production_orders": ("production",),
     "production_order_components": ("production",),
     "work_orders": ("production",),

@@ -21,6 +21,7 @@ the primary, so a replica going away costs a retry, never an error. `/health/rea
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import itertools
@@ -190,6 +191,18 @@ def _wrote_recently() -> bool:
     except (TypeError, ValueError):
         return False
     return time.time() - wrote_at < current_app.config["READ_YOUR_WRITES_SECONDS"]
+
+
+@contextlib.contextmanager
+def primary_reads():
+    """The block's reads go to the primary, even inside `replica_reads`: a figure kept in the
+    cache under the cache versions of now (erp.cache_versions) must not be computed from a
+    replica that has not replayed the write that made those versions."""
+    token = _reading.set(False)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
 
 
 def replica_reads(view):

@@ -183,8 +183,14 @@ class ListParams:
         return self.query(sort=new, page=1)
 
     def url(self, query: str = "") -> str:
-        """This list's address with a query string (from `query()` or `sort_query()`)."""
-        base = url_for(self.endpoint, **self.view_args)
+        """This list's address with a query string (from `query()` or `sort_query()`). The
+        address is built once per list (a page asks for it 7-10 times: the filter form,
+        sort headers, pager, export link; #17)."""
+        where = (self.endpoint, tuple(self.view_args.items()))
+        built = self.__dict__.get("_built")
+        if built is None or built[0] != where:
+            built = self.__dict__["_built"] = (where, url_for(self.endpoint, **self.view_args))
+        base = built[1]
         return f"{base}?{query}" if query else base
 
 

@@ -320,6 +320,9 @@ AGING = ListSpec(
     extra_filters=("as_of",),
     csv=Csv(response=_aging_csv),
     rows=True,
+    # its grouped query reads every open invoice (75 % of the page's CPU on SQLite): the
+    # page and its totals are kept until an invoice, payment or customer is written
+    cached=("money", "customers"),
 )
 
 
@@ -454,6 +457,8 @@ ANALYSIS = {
         csv=Csv(response=_analysis_csv(by)),
         rows=True,
         order=_by_key,
+        # the running totals, and the names of customers, products and categories
+        cached=("money", "customers", "catalog"),
     ) for by in ANALYSIS_BY}
 
 

@@ -215,6 +215,22 @@ def test_the_payables_aging_report(client_as, env):
     assert lines[1].split(",")[2] == "0.00" and len(lines) == 2
 
 
+def test_the_payables_aging_is_served_from_the_cache_until_a_bill_or_a_supplier_changes(
+        client_as, env, queries_for):
+    posted(env, "2")
+    viewer = client_as("viewer")
+    first = queries_for(viewer, "/money/payables-aging")
+    assert queries_for(viewer, "/money/payables-aging") == first - 2  # rows and totals
+    env.supplier.name = "Acme Alloys"
+    db.session.commit()
+    assert "Acme Alloys" in viewer.get("/money/payables-aging").get_data(as_text=True)
+    before = viewer.get("/money/payables-aging").get_data(as_text=True)
+    posted(env, "3")
+    after = viewer.get("/money/payables-aging").get_data(as_text=True)
+    total = after.split('id="aging-totals"')[1]
+    assert before.split('id="aging-totals"')[1] != total
+
+
 def test_roles_and_another_companys_records(client_as, env, other_company,
                                             other_company_client):
     order = received(env)

@@ -203,6 +203,29 @@ def test_aging_bad_date_roles_scope_and_query_count(client_as, env, other_compan
     assert queries_for(viewer, "/money/receivables-aging?page=2&per_page=2") == few
 
 
+@pytest.mark.dialect_dependent  # a list read: runs in both passes
+def test_the_aging_is_served_from_the_cache_until_an_invoice_or_a_customer_changes(
+        client_as, env, other_company_client, queries_for, more_stock):  # noqa: F811
+    issued_on(env, 5)
+    viewer = client_as("viewer")
+    first = queries_for(viewer, "/money/receivables-aging")
+    assert queries_for(viewer, "/money/receivables-aging") == first - 2  # rows and totals
+    assert "Zenith Retail" not in other_company_client.get("/money/receivables-aging"
+                                                           ).get_data(as_text=True)
+    confirmed_order(env, "1")  # an order's writes leave the report cached
+    assert queries_for(viewer, "/money/receivables-aging") == first - 2
+    env.customer.name = "Zenith Wholesale"
+    db.session.commit()
+    html = viewer.get("/money/receivables-aging").get_data(as_text=True)
+    assert "Zenith Wholesale" in html and 'id="aging-total">62.50' in html
+    issued_on(env, 0)
+    html = viewer.get("/money/receivables-aging").get_data(as_text=True)
+    assert 'id="aging-total">125.00' in html and "2 open invoices" in html
+    # another page, sort or date is another entry
+    html = viewer.get("/money/receivables-aging?sort=-total").get_data(as_text=True)
+    assert 'id="aging-total">125.00' in html
+
+
 # --- the dashboard ----------------------------------------------------------------------
 
 def test_the_dashboard_shows_receivables_and_overdue(client_as, env, more_stock):  # noqa: F811
@@ -284,6 +307,22 @@ def test_sales_analysis_scope_roles_and_query_count(client_as, env, other_compan
     for by, count in counts.items():
         assert queries_for(viewer, f"/money/sales-analysis?by={by}&per_page=100") == count, by
     assert viewer.get("/money/sales-analysis?by=customer", headers=HX).status_code == 200
+
+
+@pytest.mark.dialect_dependent  # a list read: runs in both passes
+def test_the_sales_analysis_is_served_from_the_cache_until_a_sale_or_a_name_changes(
+        client_as, env, queries_for, more_stock):  # noqa: F811
+    issued_on(env, 0)
+    viewer = client_as("viewer")
+    first = queries_for(viewer, "/money/sales-analysis?by=product")
+    assert queries_for(viewer, "/money/sales-analysis?by=product") == first - 2
+    env.product.name = "Widget Deluxe"
+    db.session.commit()
+    html = viewer.get("/money/sales-analysis?by=product").get_data(as_text=True)
+    assert "Widget Deluxe" in html
+    issued_on(env, 0)
+    html = viewer.get("/money/sales-analysis?by=product").get_data(as_text=True)
+    assert "125.00" in html.split('id="analysis-total"')[1].split("</p>")[0]
 
 
 def test_the_rest_of_a_credited_invoice_can_be_paid(env, client_as):

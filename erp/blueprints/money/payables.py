@@ -139,8 +139,8 @@ def payables_aging():
                                [[row.name, row.party_id,
                                  *(row.amounts[b] for b in queries.BUCKETS), row.total]
                                 for row in report.rows])
-    report = queries.aging(bill_service.SUPPLIERS, company_id, as_of=as_of, party_id=party_id,
-                           page=page, per_page=AGING_PER_PAGE)
+    report = queries.payables_aging(company_id, as_of=as_of, party_id=party_id, page=page,
+                                    per_page=AGING_PER_PAGE)
     return render("money/payables_aging.html", report=report, buckets=queries.BUCKETS,
                   supplier_text=text, page=page, as_of=as_of,
                   today=company_today(company_id))

@@ -427,8 +427,9 @@ def receivables_aging():
               if params.filters.get("customer") else None)
     return spec.response(
         "money/receivables_aging.html", base=base, as_of=as_of, problem=problem,
-        buckets=receivables_queries.AGING_BUCKETS,
-        totals=receivables_queries.aging_totals(company_id, as_of, chosen))
+        buckets=receivables_queries.AGING_BUCKETS, cache_key=as_of.isoformat(),
+        context=lambda page, params: {
+            "totals": receivables_queries.aging_totals(company_id, as_of, chosen)})
 
 
 @bp.route("/sales-analysis")
@@ -449,8 +450,9 @@ def sales_analysis():
         "money/sales_analysis.html",
         base=receivables_queries.analysis_select(by, company_id, first, last),
         by=by, choices=list(receivables_queries.ANALYSIS_BY.items()), first=first,
-        last=last, problem=problem,
-        total=receivables_queries.analysis_total(company_id, first, last))
+        last=last, problem=problem, cache_key=f"{by}:{first}:{last}",
+        context=lambda page, params: {
+            "total": receivables_queries.analysis_total(company_id, first, last)})
 
 
 from erp.blueprints.money import payables  # noqa: E402,F401  (the supplier side's routes)
