@@ -273,4 +273,23 @@ def init_app(app: Flask) -> Replicas | None:
         timing.instrument_engine(replica.engine)
         database.instrument_pool(replica.engine)
     app.extensions["erp_replicas"] = replicas
+    app.teardown_appcontext(_close_after_a_lost_replica)  # runs before Flask-SQLAlchemy's
     return replicas
+
+
+def _close_after_a_lost_replica(exc) -> None:
+    """Close the session of a request that read from a replica. A replica that went away
+    after the view read from it fails the closing rollback: the page is made, so the
+    replica is marked down and the session dropped instead of turning the page into a 500."""
+    from erp.extensions import db
+
+    if not db.session.registry.has():
+        return
+    replica = db.session.info.get("replica")
+    if not replica:
+        return
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        current_app.extensions["erp_replicas"].mark_down(replica, error)
+        db.session.registry.clear()

@@ -174,6 +174,29 @@ def test_a_lagging_replica_is_skipped_and_health_shows_it(app, client_as, server
 
 
 @pytest.mark.postgresql_only
+def test_a_replica_lost_after_the_read_fails_no_request_at_its_end(app, servers):
+    """The view read from the replica, then the replica went away before the request ended:
+    closing the session (its rollback on the replica's connection) is no error, the replica
+    is marked down, and the next read is on the primary."""
+    from erp.replicas import replica_reads
+
+    replica = get_replicas(app).replicas[0]
+    caught_up(servers)
+    with app.app_context(), app.test_request_context("/catalog/categories"):  # a request's own
+        replica_reads(lambda: db.session.execute(text("SELECT 1")).scalar())()
+        assert db.session.info["replica"] is replica
+        servers[1].stop("immediate")
+    try:
+        assert not replica.usable and replica.error
+        with app.app_context(), app.test_request_context("/catalog/categories"):
+            assert replica_reads(lambda: db.session.execute(text("SELECT 2")).scalar())() == 2
+            assert db.session.info["replica"] is False
+    finally:
+        servers[1].start()
+    caught_up(servers)
+
+
+@pytest.mark.postgresql_only
 def test_a_replica_stopped_under_load_gives_no_error(app, client_as, servers):
     replica = get_replicas(app).replicas[0]
     clients = [client_as("viewer") for _ in range(3)]
