@@ -33,7 +33,9 @@ marked `fresh_app` gets an app of its own. Each test starts on an empty database
 (`clean_database`: DELETE of the tables that have rows). A data set many tests start from
 is a `scenario`, built once per session (by the first worker that needs it; the others read
 its rows from the session's shared folder, $ERP_TEST_SHARED_DIR) and put back by INSERTs
-(`seeded_demo`, the fuzz world).
+(`seeded_demo`, the fuzz world). The session's temporary files (tmp_path, the apps' file
+caches, the servers' data) live in memory (`memory_temp_root`), and the longest tests start
+first (`SLOW_FIRST`) for `--dist worksteal` to balance the workers around them.
 """
 from __future__ import annotations
 
@@ -102,6 +104,7 @@ def pytest_configure(config):
         # inherit TMPDIR; removed with the folder at the end
         os.environ["TMPDIR"] = _shared_dirs[-1]
         tempfile.tempdir = None  # read TMPDIR again
+        os.chmod(_shared_dirs[-1], 0o711)  # the postgres user reaches its servers' folders
     if "TEST_REDIS_URL" not in os.environ:
         server = RedisServer().start()
         _servers.append(server)
