@@ -42,10 +42,10 @@ test: dev-venv system-deps translations
 	scripts/run-tests.sh
 
 test-sqlite: dev-venv system-deps translations
-	TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgresql: dev-venv system-deps translations
-	TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make translations: compile the catalogs (erp/translations/*/LC_MESSAGES/messages.po) into
 ## the .mo files the app reads; `make run` and `make test` do it.

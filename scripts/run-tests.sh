@@ -5,10 +5,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
 WORKERS=${TEST_WORKERS:-2}
-# Each worker builds the shared scenarios (the demo data...) once. `--dist loadgroup` would
-# put their tests on one worker, but xdist 3.8 cannot rename pytest 9's node ids, so it
-# does nothing here.
-XDIST="-n $WORKERS"
+# worksteal: each worker starts on its half of the tests in their order (a module's tests
+# stay together, so a module's app and data are built on one worker), and a worker that
+# runs out takes half of what the other has left, so the pass does not wait at its end
+# for one worker's queue. The data sets many tests share are built once per pass
+# (tests/conftest.py, Scenarios).
+XDIST="-n $WORKERS --dist worksteal"
+# The workers, the commands and the servers the tests start import the same modules: they
+# share compiled bytecode (__pycache__, git-ignored) even where the environment turns it
+# off, which cut the collection's CPU by two thirds (17 s -> 6 s per worker).
+unset PYTHONDONTWRITEBYTECODE
 
 status=0
 echo "== Test suite on SQLite (every test)"

@@ -1,8 +1,10 @@
 """The benchmark data generator (`flask seed-bench`): consistent data the app can go on with.
 
-One test loads size s (2,000 products, 1,000 sales orders, 20,000 movements: ~2 s on
-SQLite, ~6 s on PostgreSQL) and checks every invariant on it; the others use the hidden
-size "xs" (a hundredth of m) to stay fast. BENCH_TEST_SIZE=m runs the big check on m.
+The tests use the hidden size "xs" (a hundredth of m) with batches of 50 rows instead of
+5,000, so that every table is inserted in several batches, an order's lines after their
+order, as at the real sizes. `BENCH_TEST_SIZE=s` (or m) also checks every invariant on
+that size (size s: 2,000 products, 1,000 sales orders, 20,000 movements, ~10 s of CPU on
+SQLite: left out of `make test`, the same code at a hundredth of the rows).
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ from erp.services import forms as form_service
 from erp.services import (bills, invoice_totals, invoices, sales, sales_totals, stock,
                           valuation)
 
-BIG = os.environ.get("BENCH_TEST_SIZE", "s")
+BIG = os.environ.get("BENCH_TEST_SIZE", "")
 SIZE = "xs"
+SMALL_BATCH = 50  # rows per INSERT at size xs: each table in several batches
 
 
 def load(runner, size: str):
@@ -41,11 +44,13 @@ def load(runner, size: str):
 
 
 @pytest.fixture
-def seeded(app, runner):
+def seeded(app, runner, monkeypatch):
+    monkeypatch.setattr(bench, "BATCH", SMALL_BATCH)
     return load(runner, SIZE)
 
 
 @pytest.mark.dialect_independent  # the scale; the PostgreSQL branches (sequences, VACUUM) run at size xs in both passes
+@pytest.mark.skipif(not BIG, reason="BENCH_TEST_SIZE=s (or m) checks a real size")
 def test_size_s_is_consistent(app, runner):
     seeded = load(runner, BIG)
     check_counts(seeded, BIG)
