@@ -74,6 +74,12 @@ def _folded_sqlite(element, compiler, **kw):
     return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"
 
 
+def same_text(column, text: str):
+    """`column` holds `text` up to case (a name already taken): the folding on both sides, so
+    SQLite (whose lower() folds ASCII only) and Python agree on "É" and "é"."""
+    return folded(column) == fold(text)
+
+
 def _fold_or_none(text):
     return fold(text) if isinstance(text, str) else text
 

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from erp.collation import same_text
 from erp.extensions import db
 from erp.models import (PRODUCT_KINDS, Category, Product, StockLevel, StockMovement, Supplier,
                         User)
@@ -455,7 +456,7 @@ def _category_values(company_id: int, values: dict, *, category_id: int | None =
     }
     if clean["name"] and "name" not in errors:
         stmt = select(Category.id).where(Category.company_id == company_id,
-                                         func.lower(Category.name) == clean["name"].lower())
+                                         same_text(Category.name, clean["name"]))
         if category_id is not None:
             stmt = stmt.where(Category.id != category_id)
         if db.session.scalar(stmt) is not None:

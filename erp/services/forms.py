@@ -27,16 +27,19 @@ from __future__ import annotations
 import base64
 import os
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload, undefer
 
+from erp.collation import same_text
 from erp.extensions import db
 from erp.models import User
 from erp.models.base import utcnow
@@ -132,24 +135,35 @@ def _clean_form(values: Mapping[str, Any]) -> dict[str, str]:
 
 def _name_taken(company_id: int, name: str, form_id: int | None = None) -> None:
     stmt = select(CustomForm.id).where(CustomForm.company_id == company_id,
-                                       func.lower(CustomForm.name) == name.lower())
+                                       same_text(CustomForm.name, name))
     if form_id is not None:
         stmt = stmt.where(CustomForm.id != form_id)
     if db.session.scalar(stmt.limit(1)) is not None:
         raise ValidationError(field_errors={"name": [_("Another form has this name.")]})
 
 
+@contextmanager
+def _name_unique() -> Iterator[None]:
+    """The unique index is the last word on a name (a concurrent save, or a name the check's
+    folding and the database's see differently): the use case is rolled back by then."""
+    try:
+        yield
+    except IntegrityError:
+        raise ValidationError(field_errors={"name": [_("Another form has this name.")]}) from None
+
+
 def create_form(*, company_id: int, user: User, name: str, description: str = "") -> CustomForm:
     """A new form with an empty version 1. Raises ValidationError. Commits."""
     values = _clean_form({"name": name, "description": description})
-    with atomic():
-        _name_taken(company_id, values["name"])
-        form = CustomForm(company_id=company_id, latest_number=1, next_key=1, **values)
-        db.session.add(form)
-        db.session.flush()
-        db.session.add(FormVersion(company_id=company_id, form_id=form.id, number=1))
-        audit.record(company_id=company_id, user=user, action="create", record_type=FORM_RECORD,
-                     record_id=form.id, summary=form.name)
+    with _name_unique():
+        with atomic():
+            _name_taken(company_id, values["name"])
+            form = CustomForm(company_id=company_id, latest_number=1, next_key=1, **values)
+            db.session.add(form)
+            db.session.flush()
+            db.session.add(FormVersion(company_id=company_id, form_id=form.id, number=1))
+            audit.record(company_id=company_id, user=user, action="create",
+                         record_type=FORM_RECORD, record_id=form.id, summary=form.name)
     return form
 
 
@@ -157,14 +171,15 @@ def update_form(*, company_id: int, form_id: int, user: User, name: str,
                 description: str = "") -> CustomForm:
     """Rename or describe a form (not versioned). Raises NotFound, ValidationError. Commits."""
     values = _clean_form({"name": name, "description": description})
-    with atomic():
-        form = get_form(company_id, form_id)
-        _name_taken(company_id, values["name"], form.id)
-        changes = audit.diff(form, values)
-        if changes:
-            audit.record(company_id=company_id, user=user, action="update",
-                         record_type=FORM_RECORD, record_id=form.id, summary=form.name,
-                         changes=changes)
+    with _name_unique():
+        with atomic():
+            form = get_form(company_id, form_id)
+            _name_taken(company_id, values["name"], form.id)
+            changes = audit.diff(form, values)
+            if changes:
+                audit.record(company_id=company_id, user=user, action="update",
+                             record_type=FORM_RECORD, record_id=form.id, summary=form.name,
+                             changes=changes)
     return form
 
 

@@ -12,9 +12,10 @@ import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from erp.collation import same_text
 from erp.extensions import db
 from erp.models import Product, Supplier, User
 from erp.models.sales import Customer
@@ -34,7 +35,7 @@ def _unique_name(model, company_id: int, name: str, record_id: int | None, error
     if not name or "name" in errors:
         return
     stmt = select(model.id).where(model.company_id == company_id,
-                                  func.lower(model.name) == name.lower())
+                                  same_text(model.name, name))
     if record_id is not None:
         stmt = stmt.where(model.id != record_id)
     if db.session.scalar(stmt) is not None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import case, cast, func, insert, literal, null, select, update
+from sqlalchemy import case, cast, insert, literal, null, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from erp.collation import same_text
 from erp.extensions import db
 from erp.i18n import LANGUAGES, _
 from erp.models import ROLES, AuditEntry, Company, User
@@ -50,13 +52,17 @@ def create_company(name: str, *, timezone: str = DEFAULT_TIMEZONE) -> Company:
         raise ValidationError(field_errors={"name": ["Give a name of 1 to 200 characters."]})
     errors: dict[str, list[str]] = {}
     timezone = validation.timezone_name(timezone, "timezone", errors)
-    with atomic():
-        if db.session.scalar(select(Company.id).where(func.lower(Company.name) == name.lower())):
-            validation.add_error(errors, "name", _('A company named %(value)s exists.', value=repr(name)))
-        if errors:
-            raise ValidationError(field_errors=errors)
-        company = Company(name=name, timezone=timezone)
-        db.session.add(company)
+    taken = _('A company named %(value)s exists.', value=repr(name))
+    try:
+        with atomic():
+            if db.session.scalar(select(Company.id).where(same_text(Company.name, name))):
+                validation.add_error(errors, "name", taken)
+            if errors:
+                raise ValidationError(field_errors=errors)
+            company = Company(name=name, timezone=timezone)
+            db.session.add(company)
+    except IntegrityError:  # the unique name, taken meanwhile (or folded differently)
+        raise ValidationError(field_errors={"name": [taken]}) from None
     return company
 
 
@@ -92,7 +98,7 @@ def update_company(*, company_id: int, user: User | None, name: str, currency: s
         if values["currency"] not in CURRENCIES and values["currency"] != company.currency:
             validation.add_error(errors, "currency", _("Choose a currency from the list."))
         if values["name"] and db.session.scalar(select(Company.id).where(
-                func.lower(Company.name) == values["name"].lower(), Company.id != company_id)):
+                same_text(Company.name, values["name"]), Company.id != company_id)):
             validation.add_error(errors, "name", _("Another company has this name."))
         changes = {}
         if default_warehouse_id is not ...:

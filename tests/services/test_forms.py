@@ -96,6 +96,22 @@ def test_a_form_name_is_unique_in_the_company_in_any_case(manager, make_user, ot
     service.create_form(company_id=other.company_id, user=other, name="Safety walk")
 
 
+@pytest.mark.parametrize("name, again", [("É&ÖO'_", "É&ÖO'_"), ("Çelik İş", "çelik iş"),
+                                         ("ÉTÉ", "été")])
+def test_a_name_with_capitals_beyond_ascii_is_refused_the_second_time(manager, name, again):
+    """SQLite's lower() folds ASCII only: the same name twice got past the check and then
+    hit the unique index (a 500, found by the fuzzing)."""
+    form = service.create_form(company_id=manager.company_id, user=manager, name=name)
+    with pytest.raises(ValidationError) as refused:
+        service.create_form(company_id=manager.company_id, user=manager, name=again)
+    assert "name" in refused.value.field_errors
+    other = service.create_form(company_id=manager.company_id, user=manager, name="Other")
+    with pytest.raises(ValidationError):
+        service.update_form(company_id=manager.company_id, form_id=other.id, user=manager,
+                            name=again)
+    assert form.name == name
+
+
 def test_moving_a_field_swaps_it_with_its_neighbour(manager):
     form, keys = checklist(manager)
     service.move_field(company_id=manager.company_id, form_id=form.id,
