@@ -25,8 +25,8 @@ from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from erp.api import schemas as s
-from erp.api.views import (_json, bp, guarded, idempotent, idempotent_post, method_roles,
-                           page_body, read_resource)
+from erp.api.views import (IDEMPOTENCY_HEADER, _json, bp, guarded, idempotent,
+                           idempotent_post, method_roles, page_body, read_resource)
 from erp.auth import require_role
 from erp.blueprints.forms.views import file_response
 from erp.extensions import db
@@ -390,9 +390,7 @@ def answers_named(error: ValidationError) -> ValidationError:
         for key, messages in error.field_errors.items()})
 
 
-@idempotent_post("/forms/<int:record_id>/submissions", FILL_ROLE, SubmissionIn, SubmissionOut,
-                 CustomForm)
-def customform_submit(data: dict, record_id: int):
+def customform_submit(self, data: dict, record_id: int):
     """Fill the form in: a draft (`submit` false: required fields may wait) or submitted at
     once, every bad answer at once (a 422 on `answers.<key>`, nothing saved). Answers of
     fields whose condition is not met are dropped. An archived form is a 409."""
@@ -416,11 +414,7 @@ def customform_submit(data: dict, record_id: int):
     return idempotent(run)
 
 
-@bp.route("/forms/<int:record_id>/submissions", methods=["GET"])
-@bp.arguments(SUBMISSION_QUERY, location="query")
-@bp.response(200, s.page_schema(SubmissionOut))
-@require_role("viewer")
-def customform_submissions(_args, record_id: int):
+def customform_submissions(self, _args, record_id: int):
     """A form's submissions, newest first, with the page's filters: `status`, `from`,
     `until` (created), and per field of the latest version `<key>` (yes / no, a choice, a
     text it contains), `<key>_min` / `<key>_max` (a number), `<key>_from` / `<key>_to` (a
@@ -430,6 +424,17 @@ def customform_submissions(_args, record_id: int):
     body = page_body(replace(queries.submissions_spec(form, latest), csv=None))
     body["items"] = submission_rows(body["items"], latest)
     return body
+
+
+# GET and POST on one rule: an id beyond 64 bits is then a 404 for both, not a 405
+Submissions = type("FormSubmissions", (MethodView,), {
+    "get": require_role("viewer")(bp.arguments(SUBMISSION_QUERY, location="query")(
+        bp.response(200, s.page_schema(SubmissionOut))(customform_submissions))),
+    "post": guarded(FILL_ROLE, CustomForm)(bp.arguments(SubmissionIn)(
+        bp.doc(parameters=[IDEMPOTENCY_HEADER])(bp.response(201, SubmissionOut)(
+            customform_submit))))})
+Submissions.decorators = [method_roles({"GET": "viewer", "POST": FILL_ROLE})]
+bp.route("/forms/<int:record_id>/submissions", endpoint="customform_submissions")(Submissions)
 
 
 def submission_get(self, record_id: int, submission_id: int):
