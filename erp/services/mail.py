@@ -153,10 +153,10 @@ def run_email_job(job: Job, progress) -> None:
     message.send()
     with atomic():
         saved = db.session.get(Job, job.id, populate_existing=True)
-        saved.result_name = (
-            f"Sent {filename} to {params['to']}." if not config.get("MAIL_FILE_PATH") else
-            f"Wrote the message with {filename} for {params['to']} to "
-            f"{config['MAIL_FILE_PATH']} (MAIL_FILE_PATH: no mail server is set).")
+        result = (f"Sent {filename} to {params['to']}." if not config.get("MAIL_FILE_PATH")
+                  else f"Wrote {filename} for {params['to']} to the mail folder "
+                       f"(MAIL_FILE_PATH: no mail server is set).")
+        saved.result_name = result[:Job.result_name.type.length]  # a long address
 
 
 # --- monitoring alerts -------------------------------------------------------------------
