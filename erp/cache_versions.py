@@ -374,8 +374,10 @@ def cached(company_id: int, name: str, areas: Iterable[str], compute: Callable[[
     embedded default then grew past its threshold and pruned (read every file) on each
     set, at hundreds of ms per request.
     """
-    stamp = cache_key(company_id, name, areas)
     key = storage_key(company_id, name)
+    if has_request_context() and key not in g.get(_PREFETCHED, {}):
+        prefetch(company_id, [name])  # the entry with the company's versions: one round trip
+    stamp = cache_key(company_id, name, areas)
     prefetched = g.get(_PREFETCHED) if has_request_context() else None
     hit = prefetched.pop(key) if prefetched and key in prefetched else cache_get(key)
     if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == stamp:

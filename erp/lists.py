@@ -306,7 +306,7 @@ class ListSpec:
         list's address, its parameters and the view's `cache_key`, which names what the
         view put in `stmt` besides the parameters, e.g. the effective date), computed
         anew after a write to one of the `cached` areas."""
-        from erp.cache_versions import cached, prefetch
+        from erp.cache_versions import cached
 
         def compute() -> tuple[Page, dict]:
             with primary_reads():  # kept under today's versions: not from a lagging replica
@@ -316,7 +316,5 @@ class ListSpec:
         where = (params.endpoint, sorted(params.view_args.items()), params.query(), cache_key,
                  current_language() if self.collated else "")
         name = "list:" + hashlib.sha1(repr(where).encode()).hexdigest()
-        company_id = current_user.company_id
-        prefetch(company_id, [name])  # the entry with the company's versions: one round trip
-        return cached(company_id, name, self.cached, compute)
+        return cached(current_user.company_id, name, self.cached, compute)
 

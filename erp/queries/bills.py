@@ -136,11 +136,10 @@ def payables_aging(company_id: int, *, as_of: date, party_id: int | None, page: 
     """A page of the payables aging (`aging` of the suppliers' bills), kept in the company's
     cache until a bill, supplier payment or supplier is written (#17: its grouped query
     reads every open bill)."""
-    from erp.cache_versions import cached, prefetch
+    from erp.cache_versions import cached
     from erp.services.bills import SUPPLIERS
 
     name = f"payables-aging:{as_of.isoformat()}:{party_id}:{page}:{per_page}"
-    prefetch(company_id, [name])  # the entry with the company's versions: one round trip
     return cached(company_id, name, ("payables", "suppliers"),
                   lambda: aging(SUPPLIERS, company_id, as_of=as_of, party_id=party_id,
                                 page=page, per_page=per_page))
