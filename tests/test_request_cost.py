@@ -1,6 +1,7 @@
 """The per-request savings (bench/profile.py, #8) keep behaviour: memoised template URLs,
 the session cookie written only when it changes, buffered monitoring figures, NUL checks."""
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ from erp.extensions import db
 from erp.monitoring import get_monitor
 from erp.monitoring.recorder import Recorder, Sample
 from erp.monitoring.store import SQLiteStore
+from tests.conftest import login
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,6 +57,40 @@ def test_a_list_filters_options_are_escaped_translated_and_selected(app):
         shown = render_template_string("{{ 'Yes'|translate }}")
         html = render_template_string(template, options=options, current="yes")
         assert f'<option value="yes" selected>{shown}</option>' in html
+
+
+def test_the_kept_navigation_follows_the_readers_role_language_and_page(app, make_user,
+                                                                          monkeypatch):
+    """The navigation bar's links are rendered once per language, role and page and kept
+    (erp.templating.navigation_links, #17): a kept one is never shown to another role,
+    language or page, and a kept one is not rendered again."""
+    clients = {name: login(app.test_client(), make_user(role, **options).email)
+               for name, role, options in [("viewer", "viewer", {}), ("admin", "admin", {}),
+                                           ("turkish", "admin", {"language": "tr"}),
+                                           ("install", "admin", {"is_superuser": True})]}
+
+    def nav(name: str, path: str = "/") -> str:
+        page = clients[name].get(path).get_data(as_text=True)
+        return page[page.index('id="main-nav"'):page.index('id="user-menu"')]
+
+    def check() -> None:
+        assert 'href="/admin/users"' not in nav("viewer")
+        admin = nav("admin")
+        assert 'href="/admin/users">Users</a>' in admin and 'href="/admin/monitoring"' not in admin
+        assert 'href="/admin/monitoring">Monitoring</a>' in nav("install")
+        turkish = nav("turkish")
+        assert ">Pano</a>" in turkish and ">Dashboard</a>" not in turkish
+        assert ">Dashboard</a>" in nav("viewer")
+        for path in ("/", "/sales/orders"):
+            assert re.findall(r'aria-current="page"\s+href="([^"]+)"', nav("viewer", path)) == [path]
+
+    check()
+    rendered = []
+    get_template = app.jinja_env.get_template
+    monkeypatch.setattr(app.jinja_env, "get_template",
+                        lambda name, *a, **k: rendered.append(name) or get_template(name, *a, **k))
+    check()  # the same answers from the kept links ...
+    assert "_navigation.html" not in rendered  # ... without rendering them again
 
 
 def test_an_unchanged_session_is_not_rewritten_on_every_response(client_as):
