@@ -1,6 +1,7 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Each value can be overridden
 from the environment (GUNICORN_WORKERS or WEB_CONCURRENCY, GUNICORN_THREADS,
-GUNICORN_TIMEOUT, PORT)."""
+GUNICORN_TIMEOUT, PORT, MALLOC_ARENA_MAX)."""
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -9,6 +10,27 @@ import shutil
 from gunicorn.glogging import Logger
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
+
+M_ARENA_MAX = -8  # glibc's malloc.h
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """At most `arenas` glibc malloc arenas per process, set in the master before it loads
+    the app and forks (the workers inherit it): glibc gives each thread that meets a busy
+    arena one of its own, up to 8 per core, and a worker's threads kept ~5 MB more each
+    (#17, bench/results/2026-12-04-profile.md). The same as MALLOC_ARENA_MAX=2 in the
+    service's environment, without depending on the deployment; MALLOC_ARENA_MAX, when
+    set, wins (glibc reads it itself). False where the C library is not glibc."""
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        return bool(ctypes.CDLL(None).mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # musl, macOS: no mallopt
+        return False
+
+
+limit_malloc_arenas()
 
 
 def default_workers(database_url: str | None, cpus: int) -> int:
