@@ -10,6 +10,7 @@ from functools import wraps
 
 from flask import abort, current_app, request, session
 from flask_login import current_user, logout_user
+from sqlalchemy import bindparam, select
 
 from erp.api import is_api_request, load_api_user
 from erp.extensions import db, login_manager
@@ -63,6 +64,15 @@ def public(view):
     return view
 
 
+# The user loader's statement (the user with their company, joined), built once per
+# process: SQLAlchemy keeps a statement's cache key on the statement, so re-running this
+# one skips building and keying a new select, which `session.get` does on every request
+# (0.42 -> 0.23 ms of CPU a request, #17). `populate_existing`: the row read always
+# replaces what the session may hold, so the session version compared is the stored one.
+USER_BY_ID = (select(User).where(User.id == bindparam("user_id"))
+              .execution_options(populate_existing=True))
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Load the user named by the session, if its session version still matches. The API
@@ -73,7 +83,7 @@ def load_user(user_id: str) -> User | None:
         uid, version = (int(part) for part in user_id.split(":"))
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, uid)
+    user = db.session.execute(USER_BY_ID, {"user_id": uid}).scalar_one_or_none()
     if user is None or not user.active or user.session_version != version:
         return None
     return user
