@@ -61,9 +61,9 @@ def test_a_list_filters_options_are_escaped_translated_and_selected(app):
 
 def test_the_kept_navigation_follows_the_readers_role_language_and_page(app, make_user,
                                                                           monkeypatch):
-    """The navigation bar's links are rendered once per language, role and page and kept
-    (erp.templating.navigation_links, #17): a kept one is never shown to another role,
-    language or page, and a kept one is not rendered again."""
+    """The navigation bar's links are rendered once per language, role and page and kept,
+    as the scripts' texts are per language (erp.templating `kept`, #17): a kept one is
+    never shown to another role, language or page, and a kept one is not rendered again."""
     clients = {name: login(app.test_client(), make_user(role, **options).email)
                for name, role, options in [("viewer", "viewer", {}), ("admin", "admin", {}),
                                            ("turkish", "admin", {"language": "tr"}),
@@ -81,6 +81,9 @@ def test_the_kept_navigation_follows_the_readers_role_language_and_page(app, mak
         turkish = nav("turkish")
         assert ">Pano</a>" in turkish and ">Dashboard</a>" not in turkish
         assert ">Dashboard</a>" in nav("viewer")
+        texts = clients["turkish"].get("/").get_data(as_text=True)
+        assert '"net_sales": "Net sat\\u0131\\u015f"' in texts  # "Net satış" (JSON)
+        assert '"net_sales": "Net sales"' in clients["admin"].get("/").get_data(as_text=True)
         for path in ("/", "/sales/orders"):
             assert re.findall(r'aria-current="page"\s+href="([^"]+)"', nav("viewer", path)) == [path]
 
@@ -90,7 +93,7 @@ def test_the_kept_navigation_follows_the_readers_role_language_and_page(app, mak
     monkeypatch.setattr(app.jinja_env, "get_template",
                         lambda name, *a, **k: rendered.append(name) or get_template(name, *a, **k))
     check()  # the same answers from the kept links ...
-    assert "_navigation.html" not in rendered  # ... without rendering them again
+    assert not {"_navigation.html", "_js_texts.html", "_assets.html"} & set(rendered)  # ... kept
 
 
 def test_an_unchanged_session_is_not_rewritten_on_every_response(client_as):
