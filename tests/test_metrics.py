@@ -12,9 +12,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from erp import create_app
-from erp.cache import cache_get, cache_set
+from erp.cache import cache_get, cache_get_many, cache_set
 from erp.config import ConfigError
 from erp.extensions import db
+from erp.monitoring import timing
 from tests.conftest import app_config, count_queries
 
 TOKEN = "metrics-token-" + "m" * 24
@@ -62,6 +63,20 @@ def test_database_queries_and_cache_hits_are_counted(app, client, admin_client):
     assert sample(after, "erp_db_queries_total") > sample(before, "erp_db_queries_total")
     assert sample(after, "erp_cache_hits_total") == sample(before, "erp_cache_hits_total") + 1
     assert sample(after, "erp_cache_misses_total") == sample(before, "erp_cache_misses_total") + 1
+
+    # a read of several keys counts each of its keys, observed once for the hits and once
+    # for the misses (#17): the totals, and the request's Server-Timing
+    cache_set("metrics-test-2", "y")
+    assert cache_get_many(["metrics-test", "nothing-1", "metrics-test-2", "nothing-2",
+                           "nothing-3"]) == ["x", None, "y", None, None]
+    again = scrape(client)
+    assert sample(again, "erp_cache_hits_total") == sample(after, "erp_cache_hits_total") + 2
+    assert sample(again, "erp_cache_misses_total") == sample(after, "erp_cache_misses_total") + 3
+    with app.test_request_context("/"):
+        timing._start()
+        cache_get_many(["metrics-test", "nothing-1", "metrics-test-2"])
+        stats = timing._current.get()
+        assert (stats.cache_calls, stats.cache_hits, stats.cache_misses) == (3, 2, 1)
 
 
 @pytest.fixture

@@ -98,12 +98,12 @@ def set_database_gauges(health: dict) -> None:
             gauge.set(float(health[key]))
 
 
-def observe_cache(seconds: float, outcome: str) -> None:
+def observe_cache(seconds: float, outcome: str, count: int = 1) -> None:
     CACHE_SECONDS.inc(seconds)
     if outcome == "hit":
-        CACHE_HITS.inc()
+        CACHE_HITS.inc(count)
     elif outcome == "miss":
-        CACHE_MISSES.inc()
+        CACHE_MISSES.inc(count)
     elif outcome == "error":
         CACHE_ERRORS.inc()
 

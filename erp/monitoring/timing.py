@@ -94,17 +94,17 @@ def _error_cursor(context):
         started.pop()
 
 
-def _cache_observer(operation: str, seconds: float, outcome: str) -> None:
-    metrics.observe_cache(seconds, outcome)
+def _cache_observer(operation: str, seconds: float, outcome: str, count: int = 1) -> None:
+    metrics.observe_cache(seconds, outcome, count)
     stats = _current.get()
     if stats is None:
         return
     stats.cache_ms += seconds * 1000
-    stats.cache_calls += 1
+    stats.cache_calls += count
     if outcome == "hit":
-        stats.cache_hits += 1
+        stats.cache_hits += count
     elif outcome == "miss":
-        stats.cache_misses += 1
+        stats.cache_misses += count
 
 
 def instrument_engine(engine) -> None:
