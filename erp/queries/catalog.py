@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from erp.csv_io import dated_csv
@@ -31,25 +31,33 @@ def import_format_csv(kind: str) -> Csv:
         import_service.export_rows(kind, current_user.company_id, stmt=stmt)))
 
 
+# Statements of every list page of products and stock, built once per process with their
+# values as parameters: SQLAlchemy keeps a statement's cache key on the statement, so each
+# run skips building and keying a new select (~0.2 ms of CPU each, #17). The same SQL.
+CATEGORY_CHOICES = (select(Category.id, Category.name)
+                    .where(Category.company_id == bindparam("company_id"))
+                    .order_by(Category.name, Category.id).limit(CHOICE_LIMIT))
+STOCK_TOTALS = (select(StockLevel.product_id, func.sum(StockLevel.on_hand),
+                       func.sum(StockLevel.reserved))
+                .where(StockLevel.company_id == bindparam("company_id"),
+                       StockLevel.product_id.in_(bindparam("product_ids", expanding=True)))
+                .group_by(StockLevel.product_id))
+
+
 def category_choices(*, exclude: int | None = None) -> list[tuple[str, str]]:
     """(id, name) of the company's categories for a select, by name."""
-    stmt = (select(Category.id, Category.name)
-            .where(Category.company_id == current_user.company_id)
-            .order_by(Category.name, Category.id).limit(CHOICE_LIMIT))
-    return [(str(cid), name) for cid, name in db.session.execute(stmt) if cid != exclude]
+    rows = db.session.execute(CATEGORY_CHOICES, {"company_id": current_user.company_id})
+    return [(str(cid), name) for cid, name in rows if cid != exclude]
 
 
 def stock_totals(product_ids: list[int]) -> dict[int, tuple[Decimal, Decimal]]:
     """(on hand, reserved) over all warehouses for each product id: one grouped query."""
     if not product_ids:
         return {}
-    stmt = (select(StockLevel.product_id, func.sum(StockLevel.on_hand),
-                   func.sum(StockLevel.reserved))
-            .where(StockLevel.company_id == current_user.company_id,
-                   StockLevel.product_id.in_(product_ids))
-            .group_by(StockLevel.product_id))
+    rows = db.session.execute(STOCK_TOTALS, {"company_id": current_user.company_id,
+                                             "product_ids": product_ids})
     return {pid: (Decimal(on_hand or 0), Decimal(reserved or 0))
-            for pid, on_hand, reserved in db.session.execute(stmt)}
+            for pid, on_hand, reserved in rows}
 
 
 PRODUCTS = ListSpec(
