@@ -19,7 +19,7 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """At most `arenas` glibc malloc arenas per process, set in the master before it loads
     the app and forks (the workers inherit it): glibc gives each thread that meets a busy
     arena one of its own, up to 8 per core, and a worker's threads kept ~5 MB more each
-    (#17, bench/results/2026-12-04-profile.md). The same as MALLOC_ARENA_MAX=2 in the
+    (#17, bench/results/2026-12-03-profile.md, "Session 9"). The same as MALLOC_ARENA_MAX=2 in the
     service's environment, without depending on the deployment; MALLOC_ARENA_MAX, when
     set, wins (glibc reads it itself). False where the C library is not glibc."""
     if os.environ.get("MALLOC_ARENA_MAX"):
