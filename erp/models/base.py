@@ -70,8 +70,12 @@ class TimestampMixin:
 
 
 def is_partial(index: Index) -> bool:
-    return any(index.dialect_options[dialect].get("where") is not None
-               for dialect in ("sqlite", "postgresql"))
+    """Whether `index` leaves rows out, other than those without a value of its first
+    column (an index `WHERE <lead> IS NOT NULL` still serves every `<lead> = ?`)."""
+    lead = index.columns[0].name if len(index.columns) else None
+    return any(str(where) != f"{lead} IS NOT NULL"
+               for dialect in ("sqlite", "postgresql")
+               if (where := index.dialect_options[dialect].get("where")) is not None)
 
 
 def column_lists(table: Table) -> list[tuple[str, list[str]]]:
