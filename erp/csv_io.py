@@ -84,8 +84,10 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool
         yield line(row)
 
 
-def in_chunks(lines: Iterable[str], size: int = CHUNK) -> Iterator[str]:
-    """`lines` joined into pieces of at least `size` characters (the last one shorter)."""
+def in_chunks(lines: Iterable[str], size: int | None = None) -> Iterator[str]:
+    """`lines` joined into pieces of at least `size` (CHUNK) characters, the last one
+    shorter."""
+    size = size or CHUNK
     pending: list[str] = []
     length = 0
     for line in lines:
