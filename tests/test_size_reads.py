@@ -68,3 +68,33 @@ def test_an_orders_invoices_are_read_by_its_index_when_most_invoices_bill_no_ord
     found = plan(sql, params)
     assert "ix_invoices_order_id" in found, found
     assert "SCAN invoices" not in found and "Seq Scan" not in found, found
+
+
+def test_a_filtered_submission_list_probes_each_submission_it_reads(bench_data, app):
+    """A number filter ("Temperature at least 8") used to read every matching answer into
+    a list before the page's first row (29,000 at size l, twice a request: the page and
+    its count); each submission the list reads is probed for its answer instead. The rows
+    are those the answers say."""
+    from erp.models.forms import CustomForm, FormAnswer, FormSubmission
+    from tests.conftest import login
+
+    form = db.session.scalar(select(CustomForm).where(CustomForm.company_id == bench_data.id))
+    client = login(app.test_client(), "viewer@bench.example", "bench-password-1")
+    url = f"/forms/{form.id}/submissions?f3_min=8&sort=-created&per_page=100"
+    sent = statements_of(lambda: client.get(url))
+    page = [(sql, params) for sql, params in sent
+            if "ORDER BY form_submissions.created_at DESC" in sql]
+    assert len(page) == 1
+    found = plan(*page[0])
+    if db.engine.dialect.name == "sqlite":
+        assert "LIST SUBQUERY" not in found and "CORRELATED" in found, found
+    expected = list(db.session.scalars(
+        select(FormSubmission.id).where(
+            FormSubmission.company_id == bench_data.id, FormSubmission.form_id == form.id,
+            FormSubmission.id.in_(select(FormAnswer.submission_id).where(
+                FormAnswer.field_key == "f3", FormAnswer.value_number >= 8)))
+        .order_by(FormSubmission.created_at.desc(), FormSubmission.id.desc()).limit(100)))
+    body = client.get(url).get_data(as_text=True)
+    assert expected
+    for submission_id in expected:
+        assert f"/forms/{form.id}/submissions/{submission_id}\"" in body
