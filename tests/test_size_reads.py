@@ -98,3 +98,31 @@ def test_a_filtered_submission_list_probes_each_submission_it_reads(bench_data, 
     assert expected
     for submission_id in expected:
         assert f"/forms/{form.id}/submissions/{submission_id}\"" in body
+
+
+def test_a_forms_csv_reads_plain_rows_not_objects_nor_file_bytes(bench_data, app):
+    """The export of a form's submissions built an ORM object of every submission and
+    answer (most of its time at size l, #17) and read the files' bytes with the answers."""
+    from sqlalchemy import event
+
+    from erp.models.forms import CustomForm, FormAnswer, FormSubmission
+    from tests.conftest import login
+
+    form = db.session.scalar(select(CustomForm).where(CustomForm.company_id == bench_data.id))
+    client = login(app.test_client(), "viewer@bench.example", "bench-password-1")
+    loaded = []
+
+    def count(target, context):
+        loaded.append(type(target).__name__)
+
+    for model in (FormSubmission, FormAnswer):
+        event.listen(model, "load", count)
+    try:
+        sent = statements_of(lambda: client.get(f"/forms/{form.id}/submissions?format=csv")
+                             .get_data())
+    finally:
+        for model in (FormSubmission, FormAnswer):
+            event.remove(model, "load", count)
+    assert loaded == []
+    assert not [sql for sql, _ in sent if "file_data" in sql]
+    assert any("form_answers.value_number" in sql for sql, _ in sent)
