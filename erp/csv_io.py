@@ -1,7 +1,9 @@
 """CSV in and out: a streamed export response and a small import framework.
 
-Export: `stream_csv(filename, header, rows)` sends rows as they are produced, one line per
-yield, so an export of 100,000 rows holds a batch or two in memory, never the whole file.
+Export: `stream_csv(filename, header, rows)` sends rows as they are produced, in pieces of
+about CHUNK bytes, so an export of 100,000 rows holds a batch or two in memory, never the
+whole file (a piece per line was a socket write and an HTTP chunk per row: a form's CSV of
+thousands of rows took 519 ms to arrive for 41 ms of server work at size l, #17).
 `iter_rows(stmt)` runs a select with `yield_per` (a server-side cursor on PostgreSQL).
 Every text cell passes through `safe_cell`: a spreadsheet would run a cell starting with
 = + - @ (or tab / carriage return) as a formula, so such cells get a leading quote;
@@ -30,6 +32,8 @@ from erp.extensions import db, limiter
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Rows fetched per round trip while streaming: memory is about 2-3 batches of rows.
 BATCH = 500
+# Characters of CSV text sent at a time: a few socket writes per batch of rows, not one a row.
+CHUNK = 64 * 1024
 BOM = "\ufeff"  # lets Excel recognise UTF-8; `read_csv` accepts files with or without it
 
 
@@ -80,6 +84,22 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool
         yield line(row)
 
 
+def in_chunks(lines: Iterable[str], size: int | None = None) -> Iterator[str]:
+    """`lines` joined into pieces of at least `size` (CHUNK) characters, the last one
+    shorter."""
+    size = size or CHUNK
+    pending: list[str] = []
+    length = 0
+    for line in lines:
+        pending.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending)
+
+
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -92,7 +112,7 @@ def stream_csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any
     name = SAFE_FILENAME.sub("-", filename).strip("-.") or "export"
     if not name.endswith(".csv"):
         name += ".csv"
-    response = Response(stream_with_context(csv_lines(header, rows)),
+    response = Response(stream_with_context(in_chunks(csv_lines(header, rows))),
                         mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

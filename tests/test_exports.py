@@ -202,11 +202,15 @@ def test_a_large_export_streams_in_batches(app, company, client_as, monkeypatch)
     from erp import csv_io
 
     monkeypatch.setattr(csv_io, "BATCH", 10)
+    monkeypatch.setattr(csv_io, "CHUNK", 300)
     ProductFactory.create_batch(25, company=company)
     response = client_as("viewer").get("/catalog/products?format=csv")
     assert response.is_streamed
-    chunks = list(response.response)
-    assert len(chunks) == 26  # the header, then one chunk per row as it is read
+    chunks = list(response.iter_encoded())
+    # rows as they are read, sent in pieces of CHUNK characters (not a piece per row)
+    assert b"".join(chunks).count(b"\r\n") == 26
+    assert 1 < len(chunks) < 26
+    assert all(len(chunk) >= 300 for chunk in chunks[:-1])
 
 
 @pytest.mark.parametrize("config_overrides", [{"RATELIMIT_EXPORT": "2 per minute"}])

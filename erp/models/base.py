@@ -69,9 +69,22 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
 
 
+def leaves_out_rows(where: str | None, lead: str | None) -> bool:
+    """Whether an index with the condition `where` (None: a full index) leaves out rows
+    that a lookup by its first column `lead` may want: `WHERE <lead> IS NOT NULL` leaves
+    out only the rows no `<lead> = ?` finds (it serves a foreign key's check)."""
+    if where is None:
+        return False
+    condition = " ".join(where.replace("(", " ").replace(")", " ").replace('"', " ")
+                         .split()).lower()
+    return lead is None or condition != f"{lead.lower()} is not null"
+
+
 def is_partial(index: Index) -> bool:
-    return any(index.dialect_options[dialect].get("where") is not None
-               for dialect in ("sqlite", "postgresql"))
+    """Whether `index` leaves out rows a lookup by its first column may want."""
+    lead = index.columns[0].name if len(index.columns) else None
+    return any(leaves_out_rows(str(where), lead) for dialect in ("sqlite", "postgresql")
+               if (where := index.dialect_options[dialect].get("where")) is not None)
 
 
 def column_lists(table: Table) -> list[tuple[str, list[str]]]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, Index, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from erp.documents import Action, Document, Workflow
@@ -76,10 +77,19 @@ class BilledDocument(PricedDocument):
         return self.number
 
 
+ORDER_GIVEN = text("order_id IS NOT NULL")
+
+
 def billed_indexes(table: str, *, number: str, dated: str, party: str) -> tuple:
     """A billed document's number unique per company and the indexes of its lists: by
     date, open ones by due date (aging, overdue, the dashboard) and per party and state."""
     return (UniqueConstraint("company_id", number),
+            # the order's documents (its page) and the order's delete check; only of the
+            # documents that bill an order: with most of them direct (order_id NULL),
+            # SQLite's statistics counted every document as one order's and its planner
+            # read the whole table instead (an order's page at 100,000 invoices, #17)
+            Index(f"ix_{table}_order_id", "order_id", sqlite_where=ORDER_GIVEN,
+                  postgresql_where=ORDER_GIVEN),
             Index(f"ix_{table}_company_date_id", "company_id", dated, "id"),
             Index(f"ix_{table}_company_status_due", "company_id", "status", "due_date"),
             Index(f"ix_{table}_company_{party}_status", "company_id", f"{party}_id",
@@ -115,8 +125,8 @@ def billed_links(*, party: str, party_model: type, order_model: type, line_model
     orders = order_model.__tablename__
 
     def order_id(cls) -> Mapped[int | None]:
-        return mapped_column(ForeignKey(f"{orders}.id", ondelete="RESTRICT"), index=True,
-                             nullable=True)
+        # indexed by billed_indexes (only the rows that name an order)
+        return mapped_column(ForeignKey(f"{orders}.id", ondelete="RESTRICT"), nullable=True)
 
     return type(f"{party_model.__name__}Billed", (), {
         **_party_link(party, party_model), "order_id": declared_attr(order_id),

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import QueuePool
 
 from erp.extensions import db
+from erp.models.base import leaves_out_rows
 from erp.monitoring import metrics
 from erp.monitoring.thresholds import DATABASE_TARGETS, SLOW_QUERY_MS, level
 from erp.monitoring.timing import current_stats
@@ -302,7 +303,7 @@ def _match_foreign_keys(report: Report) -> None:
         wanted = set(fk.columns)
         for index in sorted(by_table.get(fk.table, []), key=lambda i: len(i.columns)):
             if index.partial:
-                continue  # a partial index does not serve every lookup of the key
+                continue  # it leaves out rows a lookup of the key may want
             if set(index.columns[:len(wanted)]) == wanted:
                 fk.indexed_by = index.name
                 if not index.serves:
@@ -360,9 +361,10 @@ def _postgresql_facts(conn: Connection, report: Report) -> None:
                        "analyzed": analyze_ is not None or autoanalyze is not None}
         report.tables.append(table)
     tables = report.table_map
-    for (table, name, unique, primary, partial, columns, size, method, scans) in conn.execute(
+    for (table, name, unique, primary, where, columns, size, method, scans) in conn.execute(
             text("""
-        SELECT t.relname, i.relname, x.indisunique, x.indisprimary, x.indpred IS NOT NULL,
+        SELECT t.relname, i.relname, x.indisunique, x.indisprimary,
+               pg_get_expr(x.indpred, x.indrelid),
                ARRAY(SELECT a.attname::text FROM unnest(x.indkey::int2[]) WITH ORDINALITY
                          AS k(attnum, n)
                      LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
@@ -377,7 +379,8 @@ def _postgresql_facts(conn: Connection, report: Report) -> None:
         if table in tables:
             tables[table].indexes.append(Index(
                 name=name, table=table, columns=list(columns), unique=unique, primary=primary,
-                partial=partial, size=size, scans=scans, method=method))
+                partial=leaves_out_rows(where, columns[0] if columns else None), size=size,
+                scans=scans, method=method))
     for table, columns, referred, rule in conn.execute(text("""
         SELECT t.relname,
                ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
@@ -487,16 +490,19 @@ def _sqlite_facts(conn: Connection, report: Report) -> None:
     report.tables = [Table(name=name) for name in names]
     tables = report.table_map
     indexes: dict[tuple[str, str], Index] = {}
-    for table, name, unique, origin, partial, column in conn.exec_driver_sql("""
-            SELECT m.name, il.name, il."unique", il.origin, il.partial, ii.name
+    for table, name, unique, origin, partial, sql, column in conn.exec_driver_sql("""
+            SELECT m.name, il.name, il."unique", il.origin, il.partial, x.sql, ii.name
             FROM sqlite_master AS m JOIN pragma_index_list(m.name) AS il
             JOIN pragma_index_info(il.name) AS ii
+            LEFT JOIN sqlite_master AS x ON x.type = 'index' AND x.name = il.name
             WHERE m.type = 'table' ORDER BY m.name, il.name, ii.seqno"""):
         index = indexes.get((table, name))
         if index is None:
+            where = re.split(r"\bWHERE\b", sql or "", maxsplit=1, flags=re.I)[1:] or [None]
             index = indexes[(table, name)] = Index(
                 name=name, table=table, columns=[], unique=bool(unique),
-                primary=origin == "pk", partial=bool(partial), method="btree")
+                primary=origin == "pk", method="btree",
+                partial=bool(partial) and leaves_out_rows(where[0], column))
             if table in tables:
                 tables[table].indexes.append(index)
         index.columns.append(column)
