@@ -35,10 +35,13 @@ postgresql_pass() {
 }
 if [ "$together" = 1 ]; then
   log=$(mktemp "${TMPDIR:-/tmp}/erp-postgresql-pass.XXXXXX")
+  # in a process group of its own (job control), where Ctrl-C is not ignored as it is for a
+  # background job: passed on to it, its pytest stops its workers and servers itself
+  set -m
   postgresql_pass > "$log" 2>&1 &
   postgresql=$!
-  # a background job ignores Ctrl-C: stop its pytest with the script
-  trap 'pkill -TERM -P $postgresql 2>/dev/null; exit 130' INT TERM
+  set +m
+  trap 'kill -INT -- -$postgresql 2>/dev/null; wait $postgresql; cat "$log"; exit 130' INT TERM
 fi
 echo "== Test suite on SQLite (every test)"
 start=$SECONDS
