@@ -37,7 +37,7 @@ run: venv runtime-deps translations
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
-## make test: the whole suite on SQLite, then on PostgreSQL with Redis.
+## make test: the whole suite on SQLite and, beside it, on PostgreSQL with Redis.
 test: dev-venv system-deps translations
 	scripts/run-tests.sh
 

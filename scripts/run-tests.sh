@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole suite on SQLite (the embedded default), then on PostgreSQL with Redis.
-# The pytest session itself starts a throwaway PostgreSQL and Redis (tests/servers.py).
+# Run the whole suite on SQLite (the embedded default) and on PostgreSQL with Redis.
+# The pytest sessions themselves start a throwaway PostgreSQL and Redis (tests/servers.py).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
@@ -15,18 +15,46 @@ XDIST="-n $WORKERS --dist worksteal"
 # share compiled bytecode (__pycache__, git-ignored) even where the environment turns it
 # off, which cut the collection's CPU by two thirds (17 s -> 6 s per worker).
 unset PYTHONDONTWRITEBYTECODE
+# The catalogs once, before the passes (each session leaves up-to-date ones alone).
+"$BIN/pybabel" -q compile -d erp/translations || exit 1
 
+# The two passes run side by side (TEST_PASSES_TOGETHER=0: one after the other): alone,
+# each leaves a core idle for a third of its time (tests waiting on the servers, processes
+# and threads they start), which the other pass fills. The PostgreSQL pass's output is
+# kept in a file and shown after the SQLite pass's.
+# The PostgreSQL pass runs only the tests whose outcome can depend on the database or
+# Redis; the others are deselected (the rule: tests/conftest.py, DIALECT_DEPENDENT, and
+# the README's testing part).
 status=0
+together=${TEST_PASSES_TOGETHER:-1}
+postgresql_pass() {
+  local start=$SECONDS code=0
+  TEST_DB=postgresql "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || code=1
+  echo "== PostgreSQL pass: $((SECONDS - start)) s"
+  return $code
+}
+if [ "$together" = 1 ]; then
+  log=$(mktemp "${TMPDIR:-/tmp}/erp-postgresql-pass.XXXXXX")
+  # in a process group of its own (job control), where Ctrl-C is not ignored as it is for a
+  # background job: passed on to it, its pytest stops its workers and servers itself
+  set -m
+  postgresql_pass > "$log" 2>&1 &
+  postgresql=$!
+  set +m
+  trap 'kill -INT -- -$postgresql 2>/dev/null; wait $postgresql; cat "$log"; exit 130' INT TERM
+fi
 echo "== Test suite on SQLite (every test)"
 start=$SECONDS
 TEST_DB=sqlite "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || status=1
 echo "== SQLite pass: $((SECONDS - start)) s"
-# Only the tests whose outcome can depend on the database or Redis; the others are
-# deselected (the rule: tests/conftest.py, DIALECT_DEPENDENT, and the README's testing part).
 echo "== Test suite on PostgreSQL with Redis (the tests that can depend on them)"
-start=$SECONDS
-TEST_DB=postgresql "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || status=1
-echo "== PostgreSQL pass: $((SECONDS - start)) s"
+if [ "$together" = 1 ]; then
+  wait $postgresql || status=1
+  cat "$log"
+  rm -f "$log"
+else
+  postgresql_pass || status=1
+fi
 if [ $status -ne 0 ]; then
   echo "FAILED: see the output above." >&2
 fi

@@ -45,6 +45,7 @@ import os
 import pickle
 import re
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -56,12 +57,16 @@ from types import SimpleNamespace
 import psycopg2
 import pytest
 import redis as redis_lib
+from flask import session
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from flask_login import login_user
+from sqlalchemy import event, select, text
 
-from erp import create_app, login_throttle, monitoring
+from erp import auth, create_app, login_throttle, monitoring
 from erp.extensions import cache, csrf, db, limiter, login_manager, migrate, talisman
+from erp.models import User
 from erp.monitoring.recorder import Recorder
+from erp.services.users import normalize_email
 from tests.factories.core import PASSWORD, CompanyFactory, UserFactory
 from tests.servers import PostgresServer, RedisServer
 
@@ -76,11 +81,18 @@ SHARED_DIR = "ERP_TEST_SHARED_DIR"  # set by the controller, read by its workers
 
 def compile_catalogs() -> None:
     """The Turkish pages read the compiled catalogs: compile them from the .po files as
-    `make translations` does, so a test never reads a stale one."""
+    `make translations` does, so a test never reads a stale one. Catalogs compiled after
+    their last change are left alone: scripts/run-tests.sh compiles them once before its
+    two passes, which run side by side (a catalog rewritten while the other pass's workers
+    read it could be read half written)."""
     from babel.messages.frontend import CommandLineInterface
 
-    CommandLineInterface().run(["pybabel", "-q", "compile", "-d",
-                                str(Path(__file__).resolve().parents[1] / "erp/translations")])
+    translations = Path(__file__).resolve().parents[1] / "erp/translations"
+    if all(po.with_suffix(".mo").exists()
+           and po.with_suffix(".mo").stat().st_mtime >= po.stat().st_mtime
+           for po in translations.glob("*/LC_MESSAGES/messages.po")):
+        return
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(translations)])
 
 
 def pytest_configure(config):
@@ -255,13 +267,13 @@ def worker_index() -> int:
     return int(match.group(1)) + 1 if match else 0
 
 
-def create_postgres_database(name: str) -> str:
+def create_postgres_database(name: str, template: str = "template1") -> str:
     base = os.environ["TEST_POSTGRES_URL"]
     conn = psycopg2.connect(base + "/postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     conn.close()
     return f"{base}/{name}"
 
@@ -271,6 +283,57 @@ def fresh_database_url(tmp_path, name: str) -> str:
     if TEST_DB == "postgresql":
         return create_postgres_database(f"{name}_{worker_id()}")
     return f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+
+
+def migrated_database_url(tmp_path, name: str) -> str:
+    """A database of the kind under test at the migrations' head, for the tests that start
+    from a migrated schema (and go down and up from there): a copy of one database migrated
+    once per session (SQLite: its file; PostgreSQL: CREATE DATABASE ... TEMPLATE), since
+    migrating from empty costs seconds. tests/test_migrations.py still migrates from empty."""
+    template = _migrated_template()
+    if TEST_DB == "postgresql":
+        return create_postgres_database(f"{name}_{worker_id()}", template=template)
+    target = tmp_path / f"{name}.sqlite3"
+    source, copy_ = sqlite3.connect(template), sqlite3.connect(target)
+    source.backup(copy_)
+    source.close()
+    copy_.close()
+    return f"sqlite:///{target}"
+
+
+_migrated: dict[str, str] = {}
+
+
+def _migrated_template() -> str:
+    """The session's migrated database (a SQLite file, or a PostgreSQL database's name),
+    built by the first worker that needs it, under a lock in the shared folder."""
+    if TEST_DB in _migrated:
+        return _migrated[TEST_DB]
+    shared = Path(os.environ.get(SHARED_DIR) or tempfile.mkdtemp(prefix="erp-tests-"))
+    with open(shared / "migrated.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / "migrated.done"
+        if TEST_DB == "postgresql":
+            template = "erp_migrated_" + re.sub(r"[^a-z0-9]+", "_", shared.name.lower())
+            url = f"{os.environ['TEST_POSTGRES_URL']}/{template}"
+        else:
+            template = str(shared / "migrated.sqlite3")
+            url = f"sqlite:///{template}"
+        if not done.exists():
+            from flask_migrate import upgrade
+
+            if TEST_DB == "postgresql":
+                create_postgres_database(template)
+            redis_url = f"{os.environ['TEST_REDIS_URL']}/{worker_index()}"
+            app = create_app(app_config(url, redis_url, shared / "migrated"))
+            with app.app_context():
+                upgrade()
+                db.session.remove()
+                db.engine.dispose()  # a template database must have no connections
+            done.touch()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    _migrated[TEST_DB] = template
+    return template
 
 
 @pytest.fixture(scope="session")
@@ -647,8 +710,26 @@ def other_company(app):
 
 
 def login(client, email: str, password: str = PASSWORD):
+    """Log in through the login form, as a person does (for the tests of logging in)."""
     response = client.post("/login", data={"email": email, "password": password})
     assert response.status_code == 303, f"login failed for {email}: {response.status_code}"
+    return client
+
+
+def sign_in(client, email: str):
+    """Give `client` the session cookie the login view makes for `email` (the session
+    started, the user's id and session version), without the login form: for the tests that
+    are not about logging in (a login POST cost 50 ms; tests/blueprints/test_auth.py tests
+    the real one). Unlike `login`, nothing is recorded: no audit entry, no throttle count."""
+    app = client.application
+    db.session.commit()  # the user is visible to the request's session, as for a request
+    with app.app_context(), app.test_request_context("/login", environ_base=client.environ_base):
+        user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+        assert user is not None and user.active, f"no active user {email}"
+        auth.start_session(user)
+        login_user(user)
+        cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
     return client
 
 
@@ -666,7 +747,7 @@ def client_as(app, make_user) -> Callable:
 
     def make(role: str, *, company=None):
         user = make_user(role) if company is None else make_user(role, company=company)
-        return login(app.test_client(), user.email)
+        return sign_in(app.test_client(), user.email)
 
     return make
 

@@ -58,7 +58,7 @@ from erp.services import forms as custom_forms
 from erp.services import (bills, credit_notes, deliveries, invoices, payments, production,
                           purchasing, quality, sales, tasks)
 from erp.services import stock_documents
-from tests.conftest import TEST_DB, login
+from tests.conftest import TEST_DB, sign_in
 from tests.factories.catalog import (CategoryFactory, ProductFactory, SupplierFactory,
                                      WarehouseFactory)
 from tests.factories.core import CompanyFactory, UserFactory
@@ -99,7 +99,7 @@ class World:
         """A client logged in as the fixture's user of `role` (None: anonymous), made once."""
         if role not in self.clients:
             client = self.app.test_client()
-            self.clients[role] = login(client, self.emails[role]) if role else client
+            self.clients[role] = sign_in(client, self.emails[role]) if role else client
         return self.clients[role]
 
 

@@ -4,14 +4,14 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import create_engine, select
 
 from erp import create_app
 from erp.extensions import db
 from erp.models import Company, User
 from erp.ops.backup import rotate
-from tests.conftest import app_config, clean_database, fresh_database_url
+from tests.conftest import (app_config, clean_database, fresh_database_url,
+                            migrated_database_url)
 from tests.factories.core import CompanyFactory, UserFactory
 
 
@@ -90,11 +90,8 @@ def test_copy_from_sqlite_to_postgresql_keeps_every_row(tmp_path, redis_url, mon
         expected = snapshot(db.engine)
         assert len(expected["stock_movements"]) > 3 * copy_module.BATCH
 
-        target_url = fresh_database_url(tmp_path, "erp_copy")
+        target_url = migrated_database_url(tmp_path, "erp_copy")
         target = create_app(app_config(target_url, redis_url, tmp_path / "t"))
-        with target.app_context():
-            upgrade()
-            db.engine.dispose()
 
         runner = source.test_cli_runner()
         result = runner.invoke(args=["copy-data", "--to", target_url])

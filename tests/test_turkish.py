@@ -15,7 +15,8 @@ from erp.extensions import db
 from erp.models import Company, Product
 from erp.models.sales import Customer
 from erp.queries.search import product_matches
-from tests.conftest import TEST_DB, app_config, count_queries, fresh_database_url, login
+from tests.conftest import (TEST_DB, app_config, count_queries, login,
+                            migrated_database_url)
 from tests.factories.catalog import ProductFactory
 from tests.factories.sales import CustomerFactory
 
@@ -178,10 +179,9 @@ def test_the_folded_search_and_the_turkish_order_are_served_by_indexes(app, comp
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_0029_folds_the_search_index_of_existing_products(tmp_path, redis_url):
-    app = create_app(app_config(fresh_database_url(tmp_path, "erp_turkish"), redis_url,
+    app = create_app(app_config(migrated_database_url(tmp_path, "erp_turkish"), redis_url,
                                 tmp_path))
     with app.app_context():
-        upgrade()
         downgrade(revision="0029_turkish_search-1")
         company_id = db.session.execute(text(
             "INSERT INTO companies (name, currency, timezone, default_language, created_at, "

@@ -3,7 +3,7 @@ import factory
 from werkzeug.security import generate_password_hash
 
 from erp.models import Company, User
-from tests.factories.base import Factory
+from tests.factories.base import Factory, id_of
 
 PASSWORD = "correct horse battery"
 # Hashed once with a cheap method: tests log in often (production uses scrypt N=2**16).
@@ -38,4 +38,4 @@ class CompanyScopedFactory(Factory):
     class Params:
         company = factory.SubFactory(CompanyFactory)
 
-    company_id = factory.LazyAttribute(lambda o: o.company.id)
+    company_id = factory.LazyAttribute(lambda o: id_of(o.company))

@@ -6,6 +6,7 @@ import factory
 
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from tests.factories.catalog import ProductFactory, SupplierFactory, WarehouseFactory
+from tests.factories.base import id_of
 from tests.factories.core import CompanyScopedFactory
 
 
@@ -14,8 +15,8 @@ class PurchaseOrderFactory(CompanyScopedFactory):
         model = PurchaseOrder
 
     number = factory.Sequence(lambda n: f"PO-TEST-{n:06d}")
-    supplier_id = factory.LazyAttribute(lambda o: SupplierFactory(company=o.company).id)
-    warehouse_id = factory.LazyAttribute(lambda o: WarehouseFactory(company=o.company).id)
+    supplier_id = factory.LazyAttribute(lambda o: id_of(SupplierFactory(company=o.company)))
+    warehouse_id = factory.LazyAttribute(lambda o: id_of(WarehouseFactory(company=o.company)))
     order_date = factory.LazyFunction(date.today)
     status = "draft"
     subtotal = Decimal("0")
@@ -33,8 +34,8 @@ class PurchaseOrderItemFactory(CompanyScopedFactory):
         order = factory.SubFactory(PurchaseOrderFactory,
                                    company=factory.SelfAttribute("..company"))
 
-    order_id = factory.LazyAttribute(lambda o: o.order.id)
-    product_id = factory.LazyAttribute(lambda o: ProductFactory(company=o.company).id)
+    order_id = factory.LazyAttribute(lambda o: id_of(o.order))
+    product_id = factory.LazyAttribute(lambda o: id_of(ProductFactory(company=o.company)))
     quantity = Decimal("10")
     received_quantity = Decimal("0")
     unit_cost = Decimal("5.00")

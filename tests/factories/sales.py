@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 
 from erp.models.sales import Customer, SalesOrder
+from tests.factories.base import id_of
 from tests.factories.core import CompanyScopedFactory
 
 
@@ -29,7 +30,7 @@ class SalesOrderFactory(CompanyScopedFactory):
         model = SalesOrder
 
     number = factory.Sequence(lambda n: f"SO-TEST-{n:06d}")
-    customer_id = factory.LazyAttribute(lambda o: CustomerFactory(company=o.company).id)
+    customer_id = factory.LazyAttribute(lambda o: id_of(CustomerFactory(company=o.company)))
     warehouse_id = None
     order_date = factory.LazyFunction(date.today)
     status = "draft"

@@ -296,14 +296,13 @@ def test_the_migrated_status_check_allows_every_status_and_only_those(tmp_path, 
 
     from erp import create_app
     from erp.models.purchasing import PO_STATUSES
-    from tests.conftest import app_config, fresh_database_url
+    from tests.conftest import app_config, migrated_database_url
     from tests.factories.core import CompanyFactory
     from tests.factories.purchasing import PurchaseOrderFactory
 
-    url = fresh_database_url(tmp_path, "erp_po_status")
+    url = migrated_database_url(tmp_path, "erp_po_status")
     app = create_app(app_config(url, redis_url, tmp_path))
     with app.app_context():
-        upgrade()
         company = CompanyFactory()
         for status in PO_STATUSES:
             PurchaseOrderFactory(company=company, status=status)
