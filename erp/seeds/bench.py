@@ -140,12 +140,20 @@ def _next_ids(model) -> int:
 
 
 class _Loader:
-    """Inserts rows in batches and advances the progress callback."""
+    """Inserts rows in batches, advances the progress callback and times the parts."""
 
     def __init__(self, progress: Callable[[int], None]) -> None:
         self.progress = progress
         self.pending: dict[type, list[dict]] = {}
         self.counts: dict[str, int] = {}
+        self.timings: dict[str, float] = {}  # part -> seconds
+        self.last = time.perf_counter()
+
+    def done(self, part: str) -> None:
+        """`part` of the data set is loaded: its seconds are those since the last part."""
+        now = time.perf_counter()
+        self.timings[part] = round(now - self.last, 1)
+        self.last = now
 
     def add(self, model, row: dict) -> None:
         rows = self.pending.setdefault(model, [])
@@ -218,6 +226,7 @@ def generate(size: str = "s", seed: int = 1, *,
                             "session_version": 1, "failed_logins": 0,
                             "created_at": now, "updated_at": now})
         load.flush(User)
+        load.done("users")
         user_ids = list(range(user_id, user_id + len(users)))
 
         # --- catalog ---------------------------------------------------------------------
@@ -271,6 +280,7 @@ def generate(size: str = "s", seed: int = 1, *,
                 "preferred_supplier_id": rng.choice(supplier_ids) if rng.random() < 0.7 else None,
                 "created_at": _at(start_day, rng), "updated_at": now})
         load.flush()
+        load.done("catalog")
 
         # --- stock levels: two warehouses per product ------------------------------------
         # level index -> (product index, warehouse index); quantities tracked per level
@@ -371,6 +381,7 @@ def generate(size: str = "s", seed: int = 1, *,
             po_id += 1
         load.flush(PurchaseOrder)
         load.flush(PurchaseOrderItem)
+        load.done("purchase orders")
 
         # --- customers and sales orders ---------------------------------------------------
         first = _next_ids(Customer)
@@ -455,6 +466,7 @@ def generate(size: str = "s", seed: int = 1, *,
             so_id += 1
         load.flush(SalesOrder)
         load.flush(SalesOrderItem)
+        load.done("customers and sales orders")
 
         # --- the rest of the ledger: an opening receipt per level, then receipts, issues
         # and adjustments until the planned number of movements is reached --------------
@@ -482,6 +494,7 @@ def generate(size: str = "s", seed: int = 1, *,
                 movement(level, quantity, kind, at, None,
                          "Stock count" if kind == "adjustment" else "")
         load.flush(StockMovement)
+        load.done("stock movements")
 
         first = _next_ids(StockLevel)
         for level in range(levels):
@@ -492,19 +505,23 @@ def generate(size: str = "s", seed: int = 1, *,
                 "on_hand": on_hand[level], "reserved": reserved[level],
                 "created_at": opening, "updated_at": now})
         load.flush(StockLevel)
+        load.done("stock levels")
 
         _forms(load, cid, rng, users, user_id, category_ids[0], plan.form_submissions,
                start_day, now)
+        load.done("custom forms")
         bench_money.generate(load, cid, rng, invoices=plan.invoices, payments=plan.payments,
                              customer_ids=customer_ids, product_ids=product_ids,
                              sale_price=sale_price, user_ids=user_ids, number=number,
                              start_day=start_day, today=today, now=now)
+        load.done("receivables")
         # the payables on a stream of their own (the data before them stays as it was)
         bench_money.generate(load, cid, random.Random(seed * 7919 + 1), invoices=plan.bills,
                              payments=plan.supplier_payments, customer_ids=supplier_ids,
                              product_ids=product_ids, sale_price=cost_price,
                              user_ids=user_ids, number=number, start_day=start_day,
                              today=today, now=now, side=bench_money.PAYABLES)
+        load.done("payables")
 
         for (series, year), last in sorted(sequences.items()):
             load.add(DocumentSequence, {"company_id": cid, "series": series, "year": year,
@@ -515,13 +532,18 @@ def generate(size: str = "s", seed: int = 1, *,
         stock.rebuild_available(cid)
         sales_totals.rebuild(cid)
         invoice_totals.rebuild(cid)
+        load.done("running totals")
         # the movements' unit costs and values, the levels' values and the day tables, in
         # bulk SQL: the ledger valued at each product's cost price
         valuation.rebuild(db.session.connection(), cid, company.timezone or "UTC")
+        load.done("valuation")
+    load.done("commit")
     analyze()
+    load.done("analyze")
     counts = dict(load.counts)
     return {"company_id": cid, "admin_id": admin_id, "counts": counts, "size": size,
-            "seed": seed, "seconds": round(time.perf_counter() - started, 1)}
+            "seed": seed, "seconds": round(time.perf_counter() - started, 1),
+            "timings": load.timings}
 
 
 FORM_NAME = "Incoming goods checklist"
@@ -651,5 +673,7 @@ def summary_lines(result: dict) -> Iterable[str]:
            f"{BENCH_COMPANY!r} (id {result['company_id']}) in {result['seconds']} s:")
     for table, count in counts.items():
         yield f"  {table}: {count:,}"
+    yield "Seconds per part: " + ", ".join(f"{part} {seconds}"
+                                            for part, seconds in result["timings"].items())
     yield (f"Logins: admin@{BENCH_DOMAIN}, manager@, staff@, viewer@, user001@ .. "
            f"user{VIRTUAL_USERS:03d}@{BENCH_DOMAIN} (managers), password {BENCH_PASSWORD!r}")
