@@ -46,6 +46,7 @@ from erp import collation
 from erp.extensions import db
 from erp.models import (Category, Company, DocumentSequence, Product, StockLevel,
                         StockMovement, Supplier, User, Warehouse)
+from erp.models import search
 from erp.models.forms import (CustomForm, FormAnswer, FormField, FormLink, FormSubmission,
                               FormVersion)
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
@@ -186,9 +187,10 @@ def _sqlite_bulk_settings() -> Iterator[None]:
     """SQLite, on the load's connection and set back after: a page cache of up to
     SQLITE_CACHE_KIB instead of 2 MB (the indexes' pages were read from the kernel again
     and again and spilled to the write-ahead log: size l spent more CPU in the system
-    than in Python), and the Turkish collation keeping every text's sort key (the app's
+    than in Python); the Turkish collation keeping every text's sort key (the app's
     keeps 65,536: with 400,000 product names and SKUs in its indexes at size l, nearly
-    every comparison of an INSERT computed both keys again)."""
+    every comparison of an INSERT computed both keys again); and the products' search
+    table filled once at the end instead of by its trigger per product (4x faster)."""
     if db.session.get_bind().dialect.name != "sqlite":
         yield
         return
@@ -203,7 +205,11 @@ def _sqlite_bulk_settings() -> Iterator[None]:
     db.session.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"))
     sqlite.create_collation(collation.COLLATION, compare)
     try:
+        for statement in search.SQLITE_TRIGGERS_DROP:
+            db.session.execute(text(statement))
         yield
+        for statement in search.FILL_SQLITE + search.SQLITE_TRIGGERS:
+            db.session.execute(text(statement))
     finally:
         sqlite.create_collation(collation.COLLATION, collation.compare)
         db.session.execute(text(f"PRAGMA cache_size={int(before)}"))
@@ -626,7 +632,7 @@ def generate(size: str = "s", seed: int = 1, *,
         # bulk SQL: the ledger valued at each product's cost price
         valuation.rebuild(db.session.connection(), cid, company.timezone or "UTC")
         load.done("valuation")
-    load.done("commit")
+    load.done("search table and commit")
     analyze()
     load.done("analyze")
     counts = dict(load.counts)
