@@ -231,8 +231,11 @@ def _insert_rows(table, rows: list[dict]) -> None:
     connection = db.session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    defaults = [column for column in table.c if column.key not in rows[0]
-                and column.default is not None and column.default.is_scalar]
+    defaults = [column for column in table.c
+                if column.key not in rows[0] and column.default is not None]
+    if not all(column.default.is_scalar for column in defaults):
+        raise ValueError(f"{table.name}: the rows must give the columns whose default is "
+                         "computed")
     columns = [table.c[name] for name in names] + defaults
     constants = [column.default.arg for column in defaults]
     processors = [(n, processor) for n, column in enumerate(columns)
