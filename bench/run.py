@@ -13,8 +13,8 @@ Settings from the environment:
   BENCH_KEEP=1                keep the database (SQLite file) after the run
   BENCH_SQLITE_FROM=path      SQLite only: start from a copy of this already seeded file
                               (made by `flask db upgrade` + `flask seed-bench` with the same
-                              size and seed) instead of seeding, so that size l (about 7 min
-                              to seed on a quiet 2-core machine) can be seeded while the
+                              size and seed) instead of seeding, so that size l (7 min of
+                              CPU to seed, see bench/README.md) can be seeded while the
                               machine is busy and measured when it is quiet
   BENCH_PG_FROM=path          PostgreSQL only: the same with a `pg_dump -Fc` file of a seeded
                               database, restored into the throwaway server (pg_restore, then
