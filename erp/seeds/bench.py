@@ -2,8 +2,10 @@
 
 One company, "Bench Co", with a catalog, warehouses, stock, customers, suppliers, sales
 and purchase orders in every state over the last two years, loaded with bulk inserts
-(`db.session.execute(insert(Model), rows)`) and explicit ids, so that size l (about 3.7
-million rows) loads in minutes. Deterministic: the same seed and size give the same data.
+(`_insert_rows`: executemany on SQLite, COPY on PostgreSQL) and explicit ids in one
+transaction, so that size l (about 5 million rows) loads in minutes; it prints each part's
+time. Deterministic: the same seed, size and day give the same data (moments are drawn up
+to "now", so the time of day moves the random stream too).
 
 The data obey the app's invariants:
 - every stock level's on_hand is the sum of its movements (movements are generated first
@@ -182,22 +184,17 @@ class _Loader:
 
 
 SQLITE_CACHE_KIB = 1024 * 1024  # the load's page cache on SQLite: 1 GiB at most
-POSTGRESQL_WORK_MEM = "256MB"  # the load's sorts and hashes (valuation, totals) in memory
 
 
 @contextmanager
 def _bulk_settings() -> Iterator[None]:
-    """PostgreSQL: the load's transaction sorts in POSTGRESQL_WORK_MEM (SET LOCAL: until
-    its end; the default 4 MB sent the valuation's window sorts to disk, a third slower).
-    SQLite, on the load's connection and set back after: a page cache of up to
+    """SQLite, on the load's connection and set back after: a page cache of up to
     SQLITE_CACHE_KIB instead of 2 MB (the indexes' pages were read from the kernel again
     and again and spilled to the write-ahead log: size l spent more CPU in the system
     than in Python); the Turkish collation keeping every text's sort key (the app's
     keeps 65,536: with 400,000 product names and SKUs in its indexes at size l, nearly
     every comparison of an INSERT computed both keys again); and the products' search
     table filled once at the end instead of by its trigger per product (4x faster)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SET LOCAL work_mem = '{POSTGRESQL_WORK_MEM}'"))
     if db.session.get_bind().dialect.name != "sqlite":
         yield
         return
