@@ -13,9 +13,12 @@ Settings from the environment:
   BENCH_KEEP=1                keep the database (SQLite file) after the run
   BENCH_SQLITE_FROM=path      SQLite only: start from a copy of this already seeded file
                               (made by `flask db upgrade` + `flask seed-bench` with the same
-                              size and seed) instead of seeding; size l takes about 20 min
-                              to seed, so it can be seeded while the machine is busy and
-                              measured when it is quiet
+                              size and seed) instead of seeding, so that size l (7 min of
+                              CPU to seed, see bench/README.md) can be seeded while the
+                              machine is busy and measured when it is quiet
+  BENCH_PG_FROM=path          PostgreSQL only: the same with a `pg_dump -Fc` file of a seeded
+                              database, restored into the throwaway server (pg_restore, then
+                              VACUUM ANALYZE as seed-bench does)
 """
 from __future__ import annotations
 
@@ -142,6 +145,24 @@ def copy_seeded(source: Path, target: Path) -> None:
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=WAL")
+
+
+def restore_seeded(source: Path, pg, url: str) -> None:
+    """Restore a seeded database's `pg_dump -Fc` file into the throwaway server, then
+    VACUUM ANALYZE as seed-bench does (a dump carries no planner statistics)."""
+    import psycopg2
+
+    if not source.is_file():
+        raise SystemExit(f"BENCH_PG_FROM: no such file {source}")
+    subprocess.run([str(pg.bin / "pg_restore"), "--no-owner", "--exit-on-error", "--jobs=2",
+                    f"--dbname={url}", str(source)], check=True)
+    connection = psycopg2.connect(url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    finally:
+        connection.close()
 
 
 def prepare_database(db_kind: str, size: str, servers: list) -> dict:
@@ -374,9 +395,13 @@ def main() -> None:
                     "PROXY_COUNT": "0"})
         flask = [str(VENV_BIN / "flask"), "--app", "wsgi"]
         print(f"bench: size {size} on {db_kind}", flush=True)
-        seeded = env_setting("BENCH_SQLITE_FROM", "")
-        if seeded and db_kind == "sqlite":
-            copy_seeded(Path(seeded), DATA / f"bench-{size}.sqlite3")
+        seeded = env_setting("BENCH_SQLITE_FROM" if db_kind == "sqlite" else "BENCH_PG_FROM",
+                             "")
+        if seeded:
+            if db_kind == "sqlite":
+                copy_seeded(Path(seeded), DATA / f"bench-{size}.sqlite3")
+            else:
+                restore_seeded(Path(seeded), servers[0], env["DATABASE_URL"])
             migrate_s = run(flask + ["db", "upgrade"], env)
             seed_s = None
         else:

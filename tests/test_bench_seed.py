@@ -22,8 +22,10 @@ from erp.models import Company, DocumentSequence, StockLevel, StockMovement, Use
 from erp.models.bills import Bill, SupplierPayment
 from erp.models.invoices import CreditNote, Invoice, Payment
 from erp.models.forms import CustomForm, FormAnswer, FormLink, FormSubmission, FormVersion
+from erp.models.catalog import Product
 from erp.models.purchasing import PurchaseOrder, PurchaseOrderItem
 from erp.models.sales import Customer, SalesOrder, SalesOrderItem
+from erp.queries.search import product_matches
 from erp.seeds import bench
 from erp.services import forms as form_service
 from erp.services import (bills, invoice_totals, invoices, sales, sales_totals, stock,
@@ -229,6 +231,26 @@ def check_forms(seeded, size):
         FormAnswer.company_id == cid, FormAnswer.field_key == "f2",
         FormAnswer.value_bool.is_(False)))
     assert no_answers > 0
+
+
+def test_every_product_is_found_by_search_and_so_are_new_ones(seeded):
+    """On SQLite the search table is filled once after the load, with its trigger off
+    during it: it must hold every bench product, folded, and the trigger be back."""
+    company, _ = seeded
+    ids = set(db.session.scalars(select(Product.id).where(Product.company_id == company.id)))
+    assert len(ids) == bench.plan_for(SIZE).products
+    in_company = Product.company_id == company.id
+    assert set(db.session.scalars(select(Product.id).where(
+        in_company, product_matches("bp-0")))) == ids
+    first = db.session.scalar(select(Product).where(in_company).order_by(Product.id))
+    assert db.session.scalars(select(Product.id).where(
+        in_company, product_matches(first.name.upper()))).all() == [first.id]
+    new = Product(company_id=company.id, sku="NEW-IZMIR-1", name="Işık lamp")
+    db.session.add(new)
+    db.session.flush()
+    assert db.session.scalars(select(Product.id).where(
+        in_company, product_matches("ışık"))).all() == [new.id]
+    db.session.rollback()
 
 
 def test_the_app_goes_on_numbering_and_confirming(seeded, client):
