@@ -18,15 +18,15 @@ unset PYTHONDONTWRITEBYTECODE
 # The catalogs once, before the passes (each session leaves up-to-date ones alone).
 "$BIN/pybabel" -q compile -d erp/translations || exit 1
 
-# The two passes run side by side (TEST_PASSES_TOGETHER=0: one after the other): alone,
-# each leaves a core idle for a third of its time (tests waiting on the servers, processes
-# and threads they start), which the other pass fills. The PostgreSQL pass's output is
+# The two passes run one after the other; TEST_PASSES_TOGETHER=1 runs them side by side
+# (on a quiet 2-core machine that took 12.6 min against about 10: four workers and two
+# servers contend for the two cores). The PostgreSQL pass's output is
 # kept in a file and shown after the SQLite pass's.
 # The PostgreSQL pass runs only the tests whose outcome can depend on the database or
 # Redis; the others are deselected (the rule: tests/conftest.py, DIALECT_DEPENDENT, and
 # the README's testing part).
 status=0
-together=${TEST_PASSES_TOGETHER:-1}
+together=${TEST_PASSES_TOGETHER:-0}
 postgresql_pass() {
   local start=$SECONDS code=0
   TEST_DB=postgresql "$BIN/pytest" $XDIST ${PYTEST_ARGS:-} || code=1
