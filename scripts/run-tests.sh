@@ -19,8 +19,8 @@ unset PYTHONDONTWRITEBYTECODE
 "$BIN/pybabel" -q compile -d erp/translations || exit 1
 
 # The two passes run one after the other; TEST_PASSES_TOGETHER=1 runs them side by side
-# (on a quiet 2-core machine that took 12.6 min against about 10: four workers and two
-# servers contend for the two cores). The PostgreSQL pass's output is
+# (no faster on a quiet 2-core machine: both about 12.6 min, four workers and two servers
+# contending for the two cores). The PostgreSQL pass's output is
 # kept in a file and shown after the SQLite pass's.
 # The PostgreSQL pass runs only the tests whose outcome can depend on the database or
 # Redis; the others are deselected (the rule: tests/conftest.py, DIALECT_DEPENDENT, and
