@@ -183,13 +183,16 @@ class _Loader:
                 self.pending[m] = []
 
 
-SQLITE_CACHE_KIB = 1024 * 1024  # the load's page cache on SQLite: 1 GiB at most
+# The load's page cache on SQLite (1 GiB at most), and SQLite's default the app's
+# connections otherwise keep (nothing else in the app sets cache_size).
+LOAD_CACHE = "PRAGMA cache_size=-1048576"
+DEFAULT_CACHE = "PRAGMA cache_size=-2000"
 
 
 @contextmanager
 def _bulk_settings() -> Iterator[None]:
     """SQLite, on the load's connection and set back after: a page cache of up to
-    SQLITE_CACHE_KIB instead of 2 MB (the indexes' pages were read from the kernel again
+    LOAD_CACHE instead of 2 MB (the indexes' pages were read from the kernel again
     and again and spilled to the write-ahead log: size l spent more CPU in the system
     than in Python); the Turkish collation keeping every text's sort key (the app's
     keeps 65,536: with 400,000 product names and SKUs in its indexes at size l, nearly
@@ -199,14 +202,8 @@ def _bulk_settings() -> Iterator[None]:
         yield
         return
     sqlite = db.session.connection().connection.dbapi_connection
-    sort_key = lru_cache(maxsize=None)(collation.sort_key.__wrapped__)
-
-    def compare(left: str, right: str) -> int:
-        a, b = sort_key(left), sort_key(right)
-        return (a > b) - (a < b)
-
-    before = db.session.execute(text("PRAGMA cache_size")).scalar()
-    db.session.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"))
+    compare = collation.comparing(lru_cache(maxsize=None)(collation.sort_key.__wrapped__))
+    db.session.execute(text(LOAD_CACHE))
     sqlite.create_collation(collation.COLLATION, compare)
     try:
         for statement in search.SQLITE_TRIGGERS_DROP:
@@ -216,7 +213,7 @@ def _bulk_settings() -> Iterator[None]:
             db.session.execute(text(statement))
     finally:
         sqlite.create_collation(collation.COLLATION, collation.compare)
-        db.session.execute(text(f"PRAGMA cache_size={int(before)}"))
+        db.session.execute(text(DEFAULT_CACHE))
 
 
 def _insert_rows(table, rows: list[dict]) -> None:
